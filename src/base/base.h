@@ -1,0 +1,333 @@
+/*
+ * base: the bottom layer every other module stands on. Nothing here knows
+ * about HTTP, the database or any domain module.
+ *
+ *   memory      xmalloc & co: out of memory aborts (as in Redis and h2o); a
+ *               trust hub that cannot allocate cannot do anything safely.
+ *   buf         a growable byte buffer with a hard maximum.
+ *   error       the one error type modules return; src/http alone maps its
+ *               kind to an HTTP status.
+ *   ids         INSZ (national register number + BIS number) and KBO
+ *               enterprise numbers: parsing, validation, composition.
+ *   time        UTC clock, RFC 3339, calendar dates and month arithmetic.
+ *   jsonx       bounded JSON parsing and typed field access over jansson.
+ *   crypto      random, SHA-256, hex, constant-time compare, UUIDv7, tokens.
+ *   log         one JSON object per line on stderr.
+ *   config      INI file (inih) with every key overridable by KRUISPUNT_*.
+ */
+#ifndef KP_BASE_H
+#define KP_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "base/limits.h"
+
+#define KP_UNUSED(x) ((void)(x))
+#define KP_NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define KP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define KP_NORETURN __attribute__((noreturn))
+#else
+#define KP_PRINTF(f, a)
+#define KP_NORETURN
+#endif
+
+/* ------------------------------------------------------------------ memory */
+
+/* Allocate or abort. The caller frees the result with free(). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* printf into a fresh string; the caller frees it. */
+char *xasprintf(const char *fmt, ...) KP_PRINTF(1, 2);
+
+/* Copy src into dst of size n, always NUL-terminated. Returns false when
+ * src did not fit (dst then holds the truncated prefix). */
+bool str_copy(char *dst, size_t n, const char *src);
+
+/* --------------------------------------------------------------------- buf */
+
+/* A growable buffer that refuses to grow past max (curl's dynbuf idea): a
+ * response or a log line built from hostile input cannot grow without end.
+ * The buffer owns p; buf_free releases it, buf_take hands it to the caller. */
+struct buf {
+	char *p;
+	size_t len;
+	size_t cap;
+	size_t max;
+};
+
+void buf_init(struct buf *b, size_t max);
+/* Each returns 0, or -1 when the maximum would be passed (nothing appended). */
+int buf_append(struct buf *b, const void *data, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) KP_PRINTF(2, 3);
+/* Take the NUL-terminated contents; the caller frees them. b is reset. */
+char *buf_take(struct buf *b, size_t *len);
+void buf_free(struct buf *b);
+
+/* ------------------------------------------------------------------- error */
+
+/* What went wrong, in categories that src/http maps to a status. The
+ * machine-readable `code` inside struct error is the stable contract. */
+enum err_kind {
+	ERR_NONE = 0,
+	ERR_MALFORMED,       /* the request cannot be read */
+	ERR_UNAUTHENTICATED, /* who are you? */
+	ERR_FORBIDDEN,       /* known, but not allowed */
+	ERR_NOT_FOUND,
+	ERR_METHOD,          /* path exists, method does not */
+	ERR_CONFLICT,
+	ERR_GONE,
+	ERR_TOO_LARGE,
+	ERR_INVALID,         /* well-formed but breaks a rule */
+	ERR_LOCKED,
+	ERR_RATE_LIMITED,
+	ERR_INTERNAL,
+	ERR_UPSTREAM,        /* an authentic source failed */
+	ERR_UNAVAILABLE,
+	ERR_TIMEOUT,
+};
+
+struct error {
+	enum err_kind kind;
+	const char *code; /* static snake_case string, e.g. "invalid_insz" */
+	char detail[LIMIT_ERROR_DETAIL];
+};
+
+/* Fill e (when not NULL) and return -1, so that `return err_set(...)` reads
+ * as the failure it is. code must be a string literal. */
+int err_set(struct error *e, enum err_kind kind, const char *code,
+	    const char *fmt, ...) KP_PRINTF(4, 5);
+void err_clear(struct error *e);
+
+/* Render an RFC 9457 problem document. `extra` (may be NULL) adds members
+ * such as `required` and `current`; it is borrowed. The caller frees the
+ * returned string. */
+char *problem_render(int status, const char *title, const struct error *e,
+		     const char *instance, json_t *extra);
+
+/* --------------------------------------------------------------------- ids */
+
+/* Why an identifier was refused; id_status_code() gives the stable code. */
+enum id_status {
+	ID_OK = 0,
+	ID_EMPTY,
+	ID_TOO_LONG,
+	ID_BAD_CHAR,
+	ID_BAD_LENGTH,
+	ID_BAD_DATE,
+	ID_BAD_SEQUENCE,
+	ID_BAD_CHECKSUM,
+	ID_BAD_PREFIX,
+};
+const char *id_status_code(enum id_status s);
+const char *id_status_text(enum id_status s);
+
+enum insz_kind { INSZ_RR = 1, INSZ_BIS = 2 };
+enum insz_sex { SEX_UNKNOWN = 0, SEX_MALE = 1, SEX_FEMALE = 2 };
+
+/* A parsed INSZ: either a national register number (RR) or a BIS number.
+ * birth_month / birth_day are 0 when the register does not know them. */
+struct insz {
+	char digits[12];
+	enum insz_kind kind;
+	int birth_year;
+	int birth_month;
+	int birth_day;
+	enum insz_sex sex;
+	int sequence;
+};
+
+/* Parse formatted input ("85.07.30-033.28", "85073003328"): dots, dashes and
+ * spaces are dropped, the rest must be 11 digits passing every rule. */
+enum id_status insz_parse(const char *in, size_t len, struct insz *out);
+/* Convenience for NUL-terminated input; true when valid. */
+bool insz_valid(const char *s);
+
+/* Compose a valid INSZ from its parts (used to assign BIS numbers).
+ * For INSZ_BIS with sex_known the month gets +40, otherwise +20. Returns
+ * ID_OK and writes 11 digits + NUL to out. */
+enum id_status insz_compose(enum insz_kind kind, int year, int month, int day,
+			    bool sex_known, int sequence, char out[12]);
+
+/* Parse a KBO enterprise number ("0203.201.340", "BE 0203 201 340"): 10
+ * digits after dropping separators and an optional "BE", first digit 0 or 1,
+ * mod-97 check over the first eight. */
+enum id_status kbo_parse(const char *in, size_t len, char out[11]);
+bool kbo_valid(const char *s);
+
+/* -------------------------------------------------------------------- time */
+
+/* Seconds since the epoch, UTC. */
+int64_t time_now(void);
+/* Monotonic nanoseconds, for measuring durations only. */
+uint64_t time_mono_ns(void);
+
+#define RFC3339_LEN 21 /* "2026-01-31T12:00:00Z" + NUL */
+void time_format_rfc3339(int64_t t, char out[RFC3339_LEN]);
+/* Accepts "Z" or a numeric offset and an optional fraction (dropped).
+ * Returns 0, or -1 on anything malformed. */
+int time_parse_rfc3339(const char *s, int64_t *out);
+
+struct date {
+	int y, m, d;
+};
+
+#define DATE_LEN 11 /* "2026-01-31" + NUL */
+bool date_valid(int y, int m, int d);
+int date_days_in_month(int y, int m);
+/* Strict YYYY-MM-DD. Returns 0, or -1. */
+int date_parse(const char *s, struct date *out);
+void date_format(struct date d, char out[DATE_LEN]);
+/* Days since 1970-01-01 (negative before), proleptic Gregorian. */
+int64_t date_to_days(struct date d);
+struct date date_from_days(int64_t days);
+struct date date_from_time(int64_t t);
+struct date date_today(void);
+int date_cmp(struct date a, struct date b);
+/* Add calendar months; a day past the end of the target month is clamped
+ * to its last day (31 Jan + 1 month = 28 or 29 Feb). */
+struct date date_add_months(struct date d, int months);
+
+/* ------------------------------------------------------------------- jsonx */
+
+/* Parse untrusted JSON: at most LIMIT_JSON_DEPTH deep, duplicate keys
+ * refused. Returns a new reference the caller json_decref()s, or NULL with
+ * e set to ERR_MALFORMED / "malformed_json". */
+json_t *jsonx_parse(const char *buf, size_t len, struct error *e);
+
+/* Typed access to a member of an object. Each returns 0 when present and
+ * valid, 1 when absent and optional, -1 with e set (ERR_INVALID,
+ * "invalid_field", detail naming the field) otherwise. Strings are borrowed
+ * from obj and must be valid UTF-8 of at most max_len bytes. */
+int jsonx_str(json_t *obj, const char *key, bool required, size_t max_len,
+	      const char **out, struct error *e);
+int jsonx_int(json_t *obj, const char *key, bool required, int64_t min,
+	      int64_t max, int64_t *out, struct error *e);
+int jsonx_bool(json_t *obj, const char *key, bool required, bool *out,
+	       struct error *e);
+
+/* Serialise compactly; the caller frees the result. */
+char *jsonx_dump(const json_t *j);
+
+/* ------------------------------------------------------------------ crypto */
+
+/* Call once before any thread starts; returns 0, or -1 when libsodium
+ * cannot initialise (then nothing secure can be done). */
+int crypto_setup(void);
+void rand_bytes(void *buf, size_t n);
+uint32_t rand_uniform(uint32_t upper);
+
+#define SHA256_LEN 32
+void sha256_digest(const void *data, size_t n, uint8_t out[SHA256_LEN]);
+
+/* out must hold 2n+1 bytes; lower-case hex, NUL-terminated. */
+void hex_encode(const uint8_t *in, size_t n, char *out);
+/* Decode exactly 2*outlen hex characters. Returns 0, or -1. */
+int hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen);
+
+/* Compare secrets in time independent of their contents. */
+bool ct_equal(const void *a, const void *b, size_t n);
+/* Wipe a secret with a write the compiler cannot drop. */
+void secret_wipe(void *p, size_t n);
+
+/* Time-ordered UUID (RFC 9562 version 7), canonical text form. */
+#define UUID_LEN 37
+void uuid7_new(char out[UUID_LEN]);
+
+/* A fresh 256-bit random token as hex (handed to the client once) and the
+ * SHA-256 of that text (the only thing stored). */
+#define TOKEN_HEX_LEN 65
+void token_new(char out_hex[TOKEN_HEX_LEN], uint8_t hash[SHA256_LEN]);
+
+/* --------------------------------------------------------------------- log */
+
+enum log_level { LV_DEBUG = 0, LV_INFO, LV_WARN, LV_ERROR };
+
+void log_set_level(enum log_level lv);
+bool log_enabled(enum log_level lv);
+/* "debug" | "info" | "warn" | "error"; returns 0, or -1. */
+int log_level_parse(const char *s, enum log_level *out);
+
+/* A log line is built field by field into a fixed buffer and written with
+ * one write(2), so lines from concurrent threads never interleave. Values
+ * are escaped and cut at LIMIT_LOG_VALUE bytes. */
+struct log_line {
+	char buf[LIMIT_LOG_LINE];
+	size_t len;
+	bool off;
+};
+
+void log_begin(struct log_line *l, enum log_level lv, const char *fn,
+	       const char *msg);
+void log_str(struct log_line *l, const char *key, const char *val);
+void log_strn(struct log_line *l, const char *key, const char *val,
+	      size_t n);
+void log_int(struct log_line *l, const char *key, int64_t v);
+void log_end(struct log_line *l);
+
+/* One-call form: a printf-style message and no other fields. */
+void log_msg(enum log_level lv, const char *fn, const char *fmt, ...)
+	KP_PRINTF(3, 4);
+#define log_debug(...) log_msg(LV_DEBUG, __func__, __VA_ARGS__)
+#define log_info(...) log_msg(LV_INFO, __func__, __VA_ARGS__)
+#define log_warn(...) log_msg(LV_WARN, __func__, __VA_ARGS__)
+#define log_error(...) log_msg(LV_ERROR, __func__, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ config */
+
+enum client_cert_mode { CLIENT_CERT_NONE = 0, CLIENT_CERT_OPTIONAL,
+			CLIENT_CERT_REQUIRED };
+
+/* One HTTP listener. Paths are relative to the data directory unless they
+ * start with '/'. */
+struct listener_config {
+	bool enabled;
+	char address[64];
+	int port;
+	bool tls;
+	char tls_cert[LIMIT_PATH];
+	char tls_key[LIMIT_PATH];
+	char client_ca[LIMIT_PATH];
+	char crl[LIMIT_PATH];
+	enum client_cert_mode client_cert;
+	/* Behind a TLS-terminating proxy: the client certificate arrives in
+	 * proxy_cert_header, believed only from proxy_addresses. */
+	bool behind_proxy;
+	char proxy_addresses[512];
+	char proxy_cert_header[64];
+};
+
+struct config {
+	char data_dir[LIMIT_PATH];
+	int threads; /* 0: one per core */
+	char log_level[16];
+	struct listener_config public_listener;
+	struct listener_config network_listener;
+	char database[LIMIT_PATH];
+	int db_busy_timeout_ms;
+};
+
+/* Defaults, then the INI file (when path is not NULL), then KRUISPUNT_*
+ * environment variables (KRUISPUNT_<SECTION>_<KEY>, upper case). Returns 0,
+ * or -1 with e naming the bad key. */
+int config_load(const char *path, struct config *cfg, struct error *e);
+void config_defaults(struct config *cfg);
+/* Resolve p against the data directory into out. Returns 0, or -1 when the
+ * result does not fit. */
+int config_path(const struct config *cfg, const char *p, char *out,
+		size_t n);
+/* Print every key with its current value and description, as INI. */
+void config_describe(const struct config *cfg, FILE *out);
+
+#endif

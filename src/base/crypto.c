@@ -1,0 +1,91 @@
+/*
+ * Thin wrappers over libsodium, so that the rest of the code never calls a
+ * primitive with the wrong length and every secret compare is constant-time.
+ */
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "base/base.h"
+
+int crypto_setup(void)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+void rand_bytes(void *buf, size_t n)
+{
+	randombytes_buf(buf, n);
+}
+
+uint32_t rand_uniform(uint32_t upper)
+{
+	return randombytes_uniform(upper);
+}
+
+void sha256_digest(const void *data, size_t n, uint8_t out[SHA256_LEN])
+{
+	crypto_hash_sha256(out, data, n);
+}
+
+void hex_encode(const uint8_t *in, size_t n, char *out)
+{
+	sodium_bin2hex(out, n * 2 + 1, in, n);
+}
+
+int hex_decode(const char *in, size_t inlen, uint8_t *out, size_t outlen)
+{
+	size_t got = 0;
+	const char *end = NULL;
+	if (inlen != outlen * 2)
+		return -1;
+	if (sodium_hex2bin(out, outlen, in, inlen, NULL, &got, &end) != 0 ||
+	    got != outlen || end != in + inlen)
+		return -1;
+	return 0;
+}
+
+bool ct_equal(const void *a, const void *b, size_t n)
+{
+	return sodium_memcmp(a, b, n) == 0;
+}
+
+void secret_wipe(void *p, size_t n)
+{
+	sodium_memzero(p, n);
+}
+
+void uuid7_new(char out[UUID_LEN])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	uint8_t b[16];
+	rand_bytes(b, sizeof(b));
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (40 - 8 * i));
+	b[6] = (uint8_t)(0x70 | (b[6] & 0x0f)); /* version 7 */
+	b[8] = (uint8_t)(0x80 | (b[8] & 0x3f)); /* variant 10 */
+	char hex[33];
+	hex_encode(b, sizeof(b), hex);
+	memcpy(out, hex, 8);
+	out[8] = '-';
+	memcpy(out + 9, hex + 8, 4);
+	out[13] = '-';
+	memcpy(out + 14, hex + 12, 4);
+	out[18] = '-';
+	memcpy(out + 19, hex + 16, 4);
+	out[23] = '-';
+	memcpy(out + 24, hex + 20, 12);
+	out[36] = '\0';
+}
+
+void token_new(char out_hex[TOKEN_HEX_LEN], uint8_t hash[SHA256_LEN])
+{
+	uint8_t raw[32];
+	rand_bytes(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), out_hex);
+	secret_wipe(raw, sizeof(raw));
+	sha256_digest(out_hex, TOKEN_HEX_LEN - 1, hash);
+}

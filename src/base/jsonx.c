@@ -1,0 +1,130 @@
+/*
+ * JSON from outside, bounded. jansson parses recursively and allows 2048
+ * levels; a quick scan first refuses anything deeper than LIMIT_JSON_DEPTH,
+ * so hostile nesting never reaches the parser.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+
+/* Depth of the deepest array/object, ignoring brackets inside strings.
+ * Returns -1 as soon as the limit is passed. */
+static int json_depth(const char *buf, size_t len, int limit)
+{
+	int depth = 0;
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			if (++depth > limit)
+				return -1;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return depth;
+}
+
+json_t *jsonx_parse(const char *buf, size_t len, struct error *e)
+{
+	if (json_depth(buf, len, LIMIT_JSON_DEPTH) < 0) {
+		err_set(e, ERR_MALFORMED, "malformed_json",
+			"JSON nested deeper than %d levels", LIMIT_JSON_DEPTH);
+		return NULL;
+	}
+	json_error_t je;
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		/* je.text may quote the input; keep only the position. */
+		err_set(e, ERR_MALFORMED, "malformed_json",
+			"request body is not valid JSON (line %d, column %d)",
+			je.line, je.column);
+		return NULL;
+	}
+	return j;
+}
+
+static json_t *member(json_t *obj, const char *key, bool required, int *rc,
+		      struct error *e)
+{
+	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+	if (v && !json_is_null(v))
+		return v;
+	*rc = required ? err_set(e, ERR_INVALID, "invalid_field",
+				 "field '%s' is required", key)
+		       : 1;
+	return NULL;
+}
+
+int jsonx_str(json_t *obj, const char *key, bool required, size_t max_len,
+	      const char **out, struct error *e)
+{
+	int rc = 0;
+	json_t *v = member(obj, key, required, &rc, e);
+	if (!v)
+		return rc;
+	if (!json_is_string(v))
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "field '%s' must be a string", key);
+	size_t n = json_string_length(v);
+	const char *s = json_string_value(v);
+	if (n > max_len)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "field '%s' is longer than %zu bytes", key,
+			       max_len);
+	/* An embedded NUL would let C code see a different string. */
+	if (strlen(s) != n)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "field '%s' contains a NUL character", key);
+	*out = s;
+	return 0;
+}
+
+int jsonx_int(json_t *obj, const char *key, bool required, int64_t min,
+	      int64_t max, int64_t *out, struct error *e)
+{
+	int rc = 0;
+	json_t *v = member(obj, key, required, &rc, e);
+	if (!v)
+		return rc;
+	if (!json_is_integer(v))
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "field '%s' must be an integer", key);
+	json_int_t n = json_integer_value(v);
+	if (n < min || n > max)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "field '%s' must be between %lld and %lld", key,
+			       (long long)min, (long long)max);
+	*out = (int64_t)n;
+	return 0;
+}
+
+int jsonx_bool(json_t *obj, const char *key, bool required, bool *out,
+	       struct error *e)
+{
+	int rc = 0;
+	json_t *v = member(obj, key, required, &rc, e);
+	if (!v)
+		return rc;
+	if (!json_is_boolean(v))
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "field '%s' must be true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+char *jsonx_dump(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!s)
+		abort(); /* only fails when out of memory */
+	return s;
+}

@@ -1,0 +1,140 @@
+/* Configuration precedence (default < file < environment), strictness, and
+ * the escaping of log values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/base.h"
+
+static char path[64];
+
+static void write_config(const char *text)
+{
+	snprintf(path, sizeof(path), "/tmp/kp-config-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void defaults(void **state)
+{
+	(void)state;
+	struct config c;
+	struct error e;
+	assert_int_equal(config_load(NULL, &c, &e), 0);
+	assert_int_equal(c.public_listener.port, 8443);
+	assert_int_equal(c.network_listener.port, 8444);
+	assert_string_equal(c.public_listener.address, "127.0.0.1");
+	assert_int_equal(c.network_listener.client_cert, CLIENT_CERT_REQUIRED);
+	assert_int_equal(c.public_listener.client_cert, CLIENT_CERT_NONE);
+	assert_true(c.public_listener.tls);
+	assert_false(c.network_listener.behind_proxy);
+}
+
+static void file_then_environment(void **state)
+{
+	(void)state;
+	struct config c;
+	struct error e;
+	write_config("[server]\ndata_dir = /srv/kp\n"
+		     "[network]\nport = 9444\nbehind_proxy = yes\n"
+		     "proxy_addresses = 127.0.0.1, ::1\n"
+		     "client_cert = optional\n");
+	setenv("KRUISPUNT_NETWORK_PORT", "9555", 1);
+	assert_int_equal(config_load(path, &c, &e), 0);
+	unsetenv("KRUISPUNT_NETWORK_PORT");
+	unlink(path);
+	assert_string_equal(c.data_dir, "/srv/kp");
+	assert_int_equal(c.network_listener.port, 9555);
+	assert_true(c.network_listener.behind_proxy);
+	assert_int_equal(c.network_listener.client_cert, CLIENT_CERT_OPTIONAL);
+	char p[LIMIT_PATH];
+	assert_int_equal(config_path(&c, "pki/ca.pem", p, sizeof(p)), 0);
+	assert_string_equal(p, "/srv/kp/pki/ca.pem");
+	assert_int_equal(config_path(&c, "/etc/ca.pem", p, sizeof(p)), 0);
+	assert_string_equal(p, "/etc/ca.pem");
+}
+
+static void bad_values_are_refused(void **state)
+{
+	(void)state;
+	struct config c;
+	struct error e;
+	write_config("[network]\nprot = 9444\n");
+	assert_int_equal(config_load(path, &c, &e), -1);
+	assert_non_null(strstr(e.detail, "network.prot"));
+	unlink(path);
+	write_config("[network]\nport = 70000\n");
+	assert_int_equal(config_load(path, &c, &e), -1);
+	unlink(path);
+	write_config("[public]\ntls = maybe\n");
+	assert_int_equal(config_load(path, &c, &e), -1);
+	unlink(path);
+	setenv("KRUISPUNT_SERVER_LOG_LEVEL", "loud", 1);
+	assert_int_equal(config_load(NULL, &c, &e), -1);
+	unsetenv("KRUISPUNT_SERVER_LOG_LEVEL");
+	assert_int_equal(config_load("/nonexistent/kp.ini", &c, &e), -1);
+}
+
+static void describe_lists_every_key(void **state)
+{
+	(void)state;
+	struct config c;
+	config_defaults(&c);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	config_describe(&c, f);
+	fclose(f);
+	assert_non_null(strstr(text, "[network]"));
+	assert_non_null(strstr(text, "KRUISPUNT_NETWORK_PROXY_CERT_HEADER"));
+	assert_non_null(strstr(text, "port = 8444"));
+	free(text);
+}
+
+static void log_values_are_escaped(void **state)
+{
+	(void)state;
+	struct log_line l;
+	log_set_level(LV_DEBUG);
+	log_begin(&l, LV_INFO, "fn", "msg");
+	log_str(&l, "evil", "a\"b\\c\nd\x01\xff");
+	struct error e;
+	/* The line so far plus a closing brace must be valid JSON. */
+	l.buf[l.len] = '}';
+	json_t *j = jsonx_parse(l.buf, l.len + 1, &e);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "evil")),
+			    "a\"b\\c\nd\x01\xef\xbf\xbd");
+	json_decref(j);
+	/* Values are cut: a hostile header cannot flood the log. */
+	char big[LIMIT_LOG_VALUE * 4];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	log_begin(&l, LV_INFO, "fn", "msg");
+	log_str(&l, "big", big);
+	assert_true(l.len < LIMIT_LOG_VALUE + 128);
+	/* Below the level nothing is built. */
+	log_set_level(LV_WARN);
+	log_begin(&l, LV_INFO, "fn", "msg");
+	assert_true(l.off);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults),
+		cmocka_unit_test(file_then_environment),
+		cmocka_unit_test(bad_values_are_refused),
+		cmocka_unit_test(describe_lists_every_key),
+		cmocka_unit_test(log_values_are_escaped),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
