@@ -241,6 +241,11 @@ bool ct_equal(const void *a, const void *b, size_t n);
 /* Wipe a secret with a write the compiler cannot drop. */
 void secret_wipe(void *p, size_t n);
 
+/* Ed25519 (the audit log's checkpoint signatures). */
+#define ED25519_PK_LEN 32
+#define ED25519_SK_LEN 64
+void ed25519_keypair(uint8_t pk[ED25519_PK_LEN], uint8_t sk[ED25519_SK_LEN]);
+
 /* Time-ordered UUID (RFC 9562 version 7), canonical text form. */
 #define UUID_LEN 37
 void uuid7_new(char out[UUID_LEN]);

@@ -56,6 +56,11 @@ void secret_wipe(void *p, size_t n)
 	sodium_memzero(p, n);
 }
 
+void ed25519_keypair(uint8_t pk[ED25519_PK_LEN], uint8_t sk[ED25519_SK_LEN])
+{
+	crypto_sign_keypair(pk, sk);
+}
+
 void uuid7_new(char out[UUID_LEN])
 {
 	struct timespec ts;

@@ -1,0 +1,36 @@
+/*
+ * api: the route table and its handlers. A handler translates between HTTP
+ * and module calls: it reads the request, calls a module, and turns the
+ * module's answer into JSON. No rule of the domain lives here.
+ */
+#ifndef KP_API_H
+#define KP_API_H
+
+#include "base/base.h"
+#include "http/http.h"
+#include "store/store.h"
+
+/* What handlers share: set up by `kruispunt serve`, read-only afterwards. */
+struct app {
+	const struct config *cfg;
+	struct store *store;
+	int64_t started_at;
+};
+
+/* The route table (data, src/api/routes.c). */
+extern const struct http_route api_routes[];
+extern const size_t api_nroutes;
+
+/* Maps a verified client certificate to an institution (src/org). */
+int api_resolve_institution(void *app, const uint8_t fp[SHA256_LEN],
+			    struct http_principal *who);
+
+/* Handlers, one file per resource family. */
+int api_healthz(struct http_request *req, struct http_response *res, void *app);
+int api_readyz(struct http_request *req, struct http_response *res, void *app);
+int api_metrics(struct http_request *req, struct http_response *res, void *app);
+int api_version(struct http_request *req, struct http_response *res, void *app);
+int api_network_whoami(struct http_request *req, struct http_response *res,
+		       void *app);
+
+#endif

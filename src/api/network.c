@@ -1,0 +1,45 @@
+/* Network API endpoints that concern the calling institution itself. */
+#include "api/api.h"
+#include "org/org.h"
+
+int api_resolve_institution(void *app, const uint8_t fp[SHA256_LEN],
+			    struct http_principal *who)
+{
+	struct app *a = app;
+	struct org_institution inst;
+	int rc = org_institution_by_cert(a->store, fp, time_now(), &inst);
+	if (rc != 0)
+		return rc;
+	who->institution_id = inst.id;
+	str_copy(who->kbo, sizeof(who->kbo), inst.kbo);
+	str_copy(who->name, sizeof(who->name), inst.name);
+	str_copy(who->actor_type, sizeof(who->actor_type), inst.actor_type);
+	str_copy(who->branch, sizeof(who->branch), inst.branch);
+	return 0;
+}
+
+/* Who the network believes the caller is: lets an integrator check its
+ * certificate set-up before it sends personal data. */
+int api_network_whoami(struct http_request *req, struct http_response *res,
+		       void *app)
+{
+	KP_UNUSED(app);
+	char fp[2 * SHA256_LEN + 1];
+	hex_encode(req->cert->fingerprint, SHA256_LEN, fp);
+	json_t *cert = json_pack("{s:s}", "fingerprint_sha256", fp);
+	if (req->cert->subject[0])
+		json_object_set_new(cert, "subject",
+				    json_string(req->cert->subject));
+	if (req->cert->not_after) {
+		char when[RFC3339_LEN];
+		time_format_rfc3339(req->cert->not_after, when);
+		json_object_set_new(cert, "not_after", json_string(when));
+	}
+	return http_reply_json(res, 200,
+			       json_pack("{s:s,s:s,s:s,s:s,s:o}",
+					 "kbo", req->who.kbo,
+					 "name", req->who.name,
+					 "actor_type", req->who.actor_type,
+					 "branch", req->who.branch,
+					 "certificate", cert));
+}

@@ -1,0 +1,28 @@
+/*
+ * The route table: every endpoint kruispunt answers, on which listener,
+ * for whom, with what body. src/http enforces each column before the
+ * handler runs; a path not in this table, or not on the listener a request
+ * came in on, does not exist (404). Read this table to know the attack
+ * surface.
+ */
+#include "api/api.h"
+
+#define BOTH (LISTENER_PUBLIC | LISTENER_NETWORK)
+
+const struct http_route api_routes[] = {
+	/* Operations (API.md "Operations"). */
+	{METHOD_GET, "/healthz", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
+	 api_healthz},
+	{METHOD_GET, "/readyz", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
+	 api_readyz},
+	{METHOD_GET, "/metrics", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
+	 api_metrics},
+	{METHOD_GET, "/api/v1/version", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
+	 api_version},
+
+	/* Network API: institutions, identified by client certificate. */
+	{METHOD_GET, "/api/v1/network/whoami", LISTENER_NETWORK,
+	 AUTH_INSTITUTION, 0, NULL, BODY_NONE, 0, api_network_whoami},
+};
+
+const size_t api_nroutes = KP_NELEM(api_routes);

@@ -1,0 +1,35 @@
+/* The subcommands of the kruispunt binary (src/cli only). */
+#ifndef KP_CLI_H
+#define KP_CLI_H
+
+#include "base/base.h"
+#include "http/http.h"
+#include "store/store.h"
+
+/* Called once every listener accepts connections. */
+typedef int (*cli_ready_fn)(void *ctx, struct http_server *srv,
+			    const char *public_url, const char *network_url);
+
+/* Create the data directory, its keys, the database and (when absent) a
+ * kruispunt.ini describing cfg. Existing keys are never replaced.
+ * Returns 0, or -1 with e set. */
+int cli_init_dir(const struct config *cfg, struct error *e);
+
+/* mkdir -p with mode 0700. Returns 0, or -1 with e set. */
+int cli_mkdir_p(const char *path, struct error *e);
+
+/* Open the store of cfg. Returns 0 and *out, or -1 with e set. */
+int cli_open_store(const struct config *cfg, struct store **out,
+		   struct error *e);
+
+/* Serve until SIGINT or SIGTERM, then shut down cleanly. Takes ownership
+ * of store. Returns the process exit code. */
+int cli_serve(const struct config *cfg, struct store *store,
+	      cli_ready_fn ready, void *ctx);
+
+int cmd_init(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * `kruispunt init`: the data directory, its secrets and its database.
+ *
+ *   DIR/keys/master.key          32 random bytes: seals secrets at rest
+ *   DIR/keys/audit-signing.key   Ed25519 secret key (checkpoint signatures)
+ *   DIR/keys/audit-signing.pub   its public key (raw 32 bytes)
+ *   DIR/kruispunt.db             the database, migrated to the newest schema
+ *   DIR/kruispunt.ini            the configuration, every key described
+ *
+ * Keys are created once with O_EXCL and mode 0600 and never overwritten:
+ * replacing the audit key would orphan every signed checkpoint.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+int cli_mkdir_p(const char *path, struct error *e)
+{
+	char tmp[LIMIT_PATH];
+	if (!str_copy(tmp, sizeof(tmp), path))
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+			return err_set(e, ERR_INVALID, "bad_path",
+				       "cannot create %s: %s", tmp,
+				       strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return err_set(e, ERR_INVALID, "bad_path", "cannot create %s: %s",
+			       tmp, strerror(errno));
+	return 0;
+}
+
+/* Write a new file with mode 0600; an existing one is left alone. */
+static int write_new(const char *path, const void *data, size_t n,
+		     struct error *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno == EEXIST ? 0
+				       : err_set(e, ERR_INTERNAL, "init_failed",
+						 "cannot create %s: %s", path,
+						 strerror(errno));
+	ssize_t w = write(fd, data, n);
+	int rc = w == (ssize_t)n && fsync(fd) == 0 ? 0 : -1;
+	close(fd);
+	if (rc != 0) {
+		unlink(path);
+		return err_set(e, ERR_INTERNAL, "init_failed",
+			       "cannot write %s", path);
+	}
+	return 0;
+}
+
+static int make_keys(const struct config *cfg, struct error *e)
+{
+	char dir[LIMIT_PATH], path[LIMIT_PATH];
+	if (config_path(cfg, "keys", dir, sizeof(dir)) != 0 || cli_mkdir_p(dir, e) != 0)
+		return -1;
+	uint8_t master[32];
+	rand_bytes(master, sizeof(master));
+	if (config_path(cfg, "keys/master.key", path, sizeof(path)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	int rc = write_new(path, master, sizeof(master), e);
+	secret_wipe(master, sizeof(master));
+	if (rc != 0)
+		return -1;
+	if (config_path(cfg, "keys/audit-signing.key", path, sizeof(path)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	if (access(path, F_OK) == 0)
+		return 0;
+	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
+	ed25519_keypair(pk, sk);
+	rc = write_new(path, sk, sizeof(sk), e);
+	secret_wipe(sk, sizeof(sk));
+	if (rc != 0 || config_path(cfg, "keys/audit-signing.pub", path, sizeof(path)) != 0)
+		return -1;
+	return write_new(path, pk, sizeof(pk), e);
+}
+
+static int write_config(const struct config *cfg, struct error *e)
+{
+	char path[LIMIT_PATH];
+	if (config_path(cfg, "kruispunt.ini", path, sizeof(path)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	if (access(path, F_OK) == 0)
+		return 0;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return err_set(e, ERR_INTERNAL, "init_failed",
+			       "cannot create %s: %s", path, strerror(errno));
+	fprintf(f, "; kruispunt configuration, written by `kruispunt init`.\n"
+		   "; Every key can be overridden by the environment variable "
+		   "named beside it.\n\n");
+	config_describe(cfg, f);
+	return fclose(f) == 0 ? 0
+			      : err_set(e, ERR_INTERNAL, "init_failed",
+					"cannot write %s", path);
+}
+
+int cli_open_store(const struct config *cfg, struct store **out,
+		   struct error *e)
+{
+	char db[LIMIT_PATH];
+	if (config_path(cfg, cfg->database, db, sizeof(db)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	struct store_options so = {.busy_timeout_ms = cfg->db_busy_timeout_ms};
+	return store_open(db, &so, out, e);
+}
+
+int cli_init_dir(const struct config *cfg, struct error *e)
+{
+	struct store *s;
+	if (cli_mkdir_p(cfg->data_dir, e) != 0 || make_keys(cfg, e) != 0)
+		return -1;
+	if (cli_open_store(cfg, &s, e) != 0)
+		return -1;
+	store_close(s);
+	return write_config(cfg, e);
+}
+
+int cmd_init(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {NULL, 0, NULL, 0}};
+	const char *data = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
+		if (c != 'd') {
+			fprintf(stderr, "usage: kruispunt init --data DIR\n");
+			return 2;
+		}
+		data = optarg;
+	}
+	if (!data) {
+		fprintf(stderr, "usage: kruispunt init --data DIR\n");
+		return 2;
+	}
+	struct config cfg;
+	struct error e;
+	config_defaults(&cfg);
+	char abs[LIMIT_PATH];
+	struct error pe;
+	if (cli_mkdir_p(data, &pe) != 0 || !realpath(data, abs)) {
+		fprintf(stderr, "kruispunt init: cannot use %s\n", data);
+		return 1;
+	}
+	str_copy(cfg.data_dir, sizeof(cfg.data_dir), abs);
+	if (cli_init_dir(&cfg, &e) != 0) {
+		fprintf(stderr, "kruispunt init: %s\n", e.detail);
+		return 1;
+	}
+	printf("initialised %s\nrun: kruispunt serve --config %s/kruispunt.ini\n",
+	       abs, abs);
+	return 0;
+}

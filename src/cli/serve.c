@@ -1,0 +1,131 @@
+/*
+ * `kruispunt serve`: start the listeners, wait for SIGINT or SIGTERM, and
+ * shut down in order (stop accepting, finish requests in flight, close the
+ * store).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "cli/cli.h"
+
+/* "https://localhost:8443": the demo certificate names localhost. */
+static void listener_url(const struct listener_config *lc, int port,
+			 char *out, size_t n)
+{
+	const char *host = lc->address;
+	bool v6 = strchr(host, ':') != NULL;
+	if (strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0)
+		host = "localhost", v6 = false;
+	snprintf(out, n, "%s://%s%s%s:%d", lc->tls ? "https" : "http",
+		 v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+static int wait_for_signal(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	int sig = 0;
+	sigwait(&set, &sig);
+	return sig;
+}
+
+int cli_serve(const struct config *cfg, struct store *store,
+	      cli_ready_fn ready, void *ctx)
+{
+	enum log_level lv = LV_INFO;
+	log_level_parse(cfg->log_level, &lv);
+	log_set_level(lv);
+	struct app app = {.cfg = cfg, .store = store, .started_at = time_now()};
+	struct http_server_options opt = {
+		.cfg = cfg,
+		.routes = api_routes,
+		.nroutes = api_nroutes,
+		.app = &app,
+		.resolve_institution = api_resolve_institution,
+	};
+	struct http_server *srv;
+	struct error e;
+	if (http_server_start(&opt, &srv, &e) != 0) {
+		log_error("cannot start: %s", e.detail);
+		store_close(store);
+		return 1;
+	}
+	char pub[128] = "", net[128] = "";
+	if (cfg->public_listener.enabled)
+		listener_url(&cfg->public_listener,
+			     http_server_port(srv, LISTENER_PUBLIC), pub,
+			     sizeof(pub));
+	if (cfg->network_listener.enabled)
+		listener_url(&cfg->network_listener,
+			     http_server_port(srv, LISTENER_NETWORK), net,
+			     sizeof(net));
+	struct log_line l;
+	log_begin(&l, LV_INFO, __func__, "listening");
+	log_str(&l, "public_url", pub);
+	log_str(&l, "network_url", net);
+	log_end(&l);
+	int rc = 0;
+	if (ready && ready(ctx, srv, pub, net) != 0)
+		rc = 1;
+	else
+		log_info("stopping on signal %d", wait_for_signal());
+	http_server_stop(srv);
+	store_close(store);
+	log_info("stopped");
+	return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	const char *path = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c != 'c') {
+			fprintf(stderr, "usage: kruispunt serve --config FILE\n");
+			return 2;
+		}
+		path = optarg;
+	}
+	struct config cfg;
+	struct error e;
+	struct store *store;
+	if (config_load(path, &cfg, &e) != 0) {
+		fprintf(stderr, "kruispunt serve: %s\n", e.detail);
+		return 1;
+	}
+	if (cli_open_store(&cfg, &store, &e) != 0) {
+		fprintf(stderr, "kruispunt serve: %s\n", e.detail);
+		return 1;
+	}
+	return cli_serve(&cfg, store, NULL, NULL);
+}
+
+int cmd_config(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	const char *path = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		if (c != 'c') {
+			fprintf(stderr, "usage: kruispunt config [--config FILE]\n");
+			return 2;
+		}
+		path = optarg;
+	}
+	struct config cfg;
+	struct error e;
+	if (config_load(path, &cfg, &e) != 0) {
+		fprintf(stderr, "kruispunt config: %s\n", e.detail);
+		return 1;
+	}
+	config_describe(&cfg, stdout);
+	return 0;
+}

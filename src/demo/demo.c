@@ -1,0 +1,195 @@
+/*
+ * Demo data in the database, the demo configuration and DIR/demo.json.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gnutls/x509.h>
+
+#include "demo/demo_internal.h"
+#include "org/org.h"
+
+void demo_config(struct config *cfg, const char *dir, int port)
+{
+	config_defaults(cfg);
+	str_copy(cfg->data_dir, sizeof(cfg->data_dir), dir);
+	cfg->public_listener.port = port;
+	cfg->network_listener.port = port ? port + 1 : 0;
+	/* The public listener asks for (but does not demand) an eID
+	 * certificate from the citizen CA, checked against its CRL. */
+	cfg->public_listener.client_cert = CLIENT_CERT_OPTIONAL;
+	str_copy(cfg->public_listener.client_ca,
+		 sizeof(cfg->public_listener.client_ca), "pki/citizen-ca.pem");
+	str_copy(cfg->public_listener.crl, sizeof(cfg->public_listener.crl),
+		 "pki/citizen-ca.crl");
+}
+
+/* Fingerprint and validity of a PEM certificate file. */
+static int cert_info(const char *path, uint8_t fp[SHA256_LEN], char *subject,
+		     size_t subject_len, int64_t *nb, int64_t *na,
+		     struct error *e)
+{
+	gnutls_datum_t pem = {NULL, 0}, der = {NULL, 0}, dn = {NULL, 0};
+	gnutls_x509_crt_t crt = NULL;
+	int rc = -1;
+	if (gnutls_load_file(path, &pem) < 0 || gnutls_x509_crt_init(&crt) < 0 ||
+	    gnutls_x509_crt_import(crt, &pem, GNUTLS_X509_FMT_PEM) < 0 ||
+	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der) < 0) {
+		err_set(e, ERR_INTERNAL, "pki_failed", "cannot read %s", path);
+		goto done;
+	}
+	sha256_digest(der.data, der.size, fp);
+	if (gnutls_x509_crt_get_dn3(crt, &dn, 0) == 0)
+		str_copy(subject, subject_len, (const char *)dn.data);
+	*nb = (int64_t)gnutls_x509_crt_get_activation_time(crt);
+	*na = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
+	rc = 0;
+done:
+	gnutls_free(pem.data);
+	gnutls_free(der.data);
+	gnutls_free(dn.data);
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
+/* Conflicts mean "already there from an earlier demo run". */
+static bool already(const struct error *e)
+{
+	return e->kind == ERR_CONFLICT;
+}
+
+static int seed_institution(const char *dir, struct store *s,
+			    const struct demo_institution *in, struct error *e)
+{
+	int64_t id;
+	if (org_institution_add(s, in->kbo, in->actor_type, in->branch, NULL,
+				&id, e) != 0)
+		return already(e) ? 0 : -1;
+	char path[LIMIT_PATH], rel[96], subject[256] = "";
+	uint8_t fp[SHA256_LEN];
+	int64_t nb, na;
+	snprintf(rel, sizeof(rel), "pki/institutions/%s.crt", in->kbo);
+	demo_path(path, sizeof(path), dir, rel);
+	if (cert_info(path, fp, subject, sizeof(subject), &nb, &na, e) != 0)
+		return -1;
+	if (org_cert_add(s, id, fp, subject, nb, na, e) != 0 && !already(e))
+		return -1;
+	return 0;
+}
+
+int demo_seed(const char *dir, struct store *s, struct error *e)
+{
+	for (size_t i = 0; i < demo_norgs; i++)
+		if (org_organisation_add(s, demo_orgs[i].kbo, demo_orgs[i].name,
+					 e) != 0 && !already(e))
+			return -1;
+	for (size_t i = 0; i < demo_ninstitutions; i++)
+		if (seed_institution(dir, s, &demo_institutions[i], e) != 0)
+			return -1;
+	return 0;
+}
+
+static json_t *person_json(const struct demo_person *p)
+{
+	char name[128], cert[96], key[96];
+	snprintf(name, sizeof(name), "%s %s", p->first_name, p->last_name);
+	struct insz z;
+	insz_parse(p->insz, strlen(p->insz), &z);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "insz", p->insz,
+			      "name", name, "first_name", p->first_name,
+			      "last_name", p->last_name, "birth_date",
+			      p->birth_date, "register",
+			      z.kind == INSZ_RR ? "RR" : "BIS");
+	if (p->eid != DEMO_EID_NONE) {
+		snprintf(cert, sizeof(cert), "pki/eid/%s.crt", p->insz);
+		snprintf(key, sizeof(key), "pki/eid/%s.key", p->insz);
+		json_object_set_new(j, "eid_cert", json_string(cert));
+		json_object_set_new(j, "eid_key", json_string(key));
+	}
+	json_t *children = json_array();
+	if (p->child)
+		json_array_append_new(children, json_string(p->child));
+	json_object_set_new(j, "children", children);
+	return j;
+}
+
+static json_t *test_certificates(void)
+{
+	static const struct {
+		enum demo_eid kind;
+		const char *name;
+	} kinds[] = {{DEMO_EID_REVOKED, "revoked_eid"},
+		     {DEMO_EID_EXPIRED, "expired_eid"},
+		     {DEMO_EID_FOREIGN, "foreign_ca_eid"}};
+	json_t *t = json_object();
+	for (size_t k = 0; k < KP_NELEM(kinds); k++) {
+		for (size_t i = 0; i < demo_npersons; i++) {
+			const struct demo_person *p = &demo_persons[i];
+			if (p->eid != kinds[k].kind)
+				continue;
+			char cert[96], key[96];
+			snprintf(cert, sizeof(cert), "pki/eid/%s.crt", p->insz);
+			snprintf(key, sizeof(key), "pki/eid/%s.key", p->insz);
+			json_object_set_new(t, kinds[k].name,
+					    json_pack("{s:s,s:s,s:s}", "insz",
+						      p->insz, "cert", cert,
+						      "key", key));
+		}
+	}
+	return t;
+}
+
+static json_t *manifest_json(const char *public_url, const char *network_url)
+{
+	json_t *persons = json_array(), *orgs = json_array(),
+	       *insts = json_array();
+	for (size_t i = 0; i < demo_npersons; i++)
+		if (demo_persons[i].eid == DEMO_EID_VALID ||
+		    demo_persons[i].eid == DEMO_EID_NONE)
+			json_array_append_new(persons,
+					      person_json(&demo_persons[i]));
+	for (size_t i = 0; i < demo_norgs; i++)
+		json_array_append_new(
+			orgs, json_pack("{s:s,s:s,s:[s]}", "kbo",
+					demo_orgs[i].kbo, "name",
+					demo_orgs[i].name, "categories",
+					demo_orgs[i].category));
+	for (size_t i = 0; i < demo_ninstitutions; i++) {
+		const struct demo_institution *in = &demo_institutions[i];
+		char cert[96], key[96];
+		snprintf(cert, sizeof(cert), "pki/institutions/%s.crt", in->kbo);
+		snprintf(key, sizeof(key), "pki/institutions/%s.key", in->kbo);
+		json_array_append_new(
+			insts, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "name",
+					 demo_org_by_kbo(in->kbo)->name, "kbo",
+					 in->kbo, "actor_type", in->actor_type,
+					 "branch", in->branch, "cert", cert,
+					 "key", key));
+	}
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}",
+			 "public_url", public_url, "network_url", network_url,
+			 "ca", "pki/ca.pem", "citizen_ca", "pki/citizen-ca.pem",
+			 "crl", "pki/citizen-ca.crl", "config", "kruispunt.ini",
+			 "mail_dir", "mail", "persons", persons,
+			 "organisations", orgs, "institutions", insts,
+			 "test_certificates", test_certificates());
+}
+
+int demo_manifest(const char *dir, const char *public_url,
+		  const char *network_url, struct error *e)
+{
+	char path[LIMIT_PATH], tmp[LIMIT_PATH];
+	demo_path(path, sizeof(path), dir, "demo.json");
+	demo_path(tmp, sizeof(tmp), dir, "demo.json.tmp");
+	json_t *m = manifest_json(public_url, network_url);
+	int rc = json_dump_file(m, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(m);
+	if (rc != 0 || rename(tmp, path) != 0)
+		return err_set(e, ERR_INTERNAL, "demo_failed",
+			       "cannot write %s: %s", path, strerror(errno));
+	return 0;
+}

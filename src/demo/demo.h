@@ -1,0 +1,39 @@
+/*
+ * demo: everything `kruispunt demo` sets up beyond `init`: a development
+ * PKI made with the openssl command line, the demo organisations,
+ * institutions and persons in the database, and DIR/demo.json, the manifest
+ * clients and tests read instead of hard-coding demo values (API.md).
+ *
+ * Nothing here is used by `kruispunt serve` in production.
+ */
+#ifndef KP_DEMO_H
+#define KP_DEMO_H
+
+#include "base/base.h"
+#include "store/store.h"
+
+/* Create DIR/pki (once: kept across runs) with the network CA, the server
+ * certificate, one client certificate per demo institution, the eID-style
+ * citizen CA with its persons' certificates, a CRL revoking one of them, an
+ * expired one, and one from a foreign CA. Returns 0, or -1 with e. */
+int demo_pki(const char *dir, struct error *e);
+
+/* Register the demo organisations and institutions (with their certificate
+ * fingerprints). Idempotent. Returns 0, or -1 with e. */
+int demo_seed(const char *dir, struct store *s, struct error *e);
+
+/* Write DIR/demo.json for a server answering at these URLs. Written to a
+ * temporary file and renamed, so a reader never sees half a manifest: its
+ * appearance means the server is listening. */
+int demo_manifest(const char *dir, const char *public_url,
+		  const char *network_url, struct error *e);
+
+/* Apply the demo's settings on top of defaults: data_dir, ports (port 0:
+ * the kernel picks), the certificate files made by demo_pki. */
+void demo_config(struct config *cfg, const char *dir, int port);
+
+/* Check the demo data itself (every INSZ and KBO valid); used by tests.
+ * Returns the number of invalid identifiers. */
+int demo_check_data(void);
+
+#endif

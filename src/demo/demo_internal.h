@@ -1,0 +1,50 @@
+/* Shared between the files of src/demo only. */
+#ifndef KP_DEMO_INTERNAL_H
+#define KP_DEMO_INTERNAL_H
+
+#include "demo/demo.h"
+
+enum demo_eid {
+	DEMO_EID_NONE = 0, /* no Belgian eID (BIS register) */
+	DEMO_EID_VALID,
+	DEMO_EID_REVOKED,  /* on the citizen CA's CRL */
+	DEMO_EID_EXPIRED,  /* validity ended in 2021 */
+	DEMO_EID_FOREIGN,  /* issued by a CA kruispunt does not trust */
+};
+
+struct demo_person {
+	const char *insz;
+	const char *first_name;
+	const char *last_name;
+	const char *birth_date; /* as far as known */
+	const char *sex;        /* "M", "F" or "" (unknown) */
+	const char *child;      /* INSZ of a minor child, or NULL */
+	enum demo_eid eid;
+};
+
+struct demo_org {
+	const char *kbo;
+	const char *name;
+	const char *category;
+};
+
+struct demo_institution {
+	const char *kbo; /* an organisation of demo_orgs */
+	const char *actor_type;
+	const char *branch;
+};
+
+extern const struct demo_person demo_persons[];
+extern const size_t demo_npersons;
+extern const struct demo_org demo_orgs[];
+extern const size_t demo_norgs;
+extern const struct demo_institution demo_institutions[];
+extern const size_t demo_ninstitutions;
+
+/* Build "DIR/rel" into out; aborts when it does not fit (paths are ours). */
+void demo_path(char *out, size_t n, const char *dir, const char *rel);
+/* The demo organisation with this KBO; aborts when there is none (the
+ * tables are ours, so that is a programming error). */
+const struct demo_org *demo_org_by_kbo(const char *kbo);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * http: the HTTP server. libmicrohttpd does the protocol and GnuTLS the TLS;
+ * this module adds what every request needs before a handler may see it:
+ *
+ *   1. routing by one table of routes (data, not code), deny by default: a
+ *      route answers only on the listeners it names;
+ *   2. the body limit of the route (413), JSON parsing (400);
+ *   3. authentication the route requires (client certificate of a known
+ *      institution, or a user session) and its minimum level and role;
+ *   4. mapping a module's struct error to a status and an RFC 9457 problem
+ *      (the only place that does so), request id, access log, metrics.
+ *
+ * The route table itself lives in src/api; src/http knows no handler.
+ */
+#ifndef KP_HTTP_H
+#define KP_HTTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/base.h"
+
+enum http_listener {
+	LISTENER_PUBLIC = 1 << 0,  /* portal + user API */
+	LISTENER_NETWORK = 1 << 1, /* institution API, client certificates */
+};
+
+enum http_method {
+	METHOD_GET = 1 << 0,
+	METHOD_POST = 1 << 1,
+	METHOD_PUT = 1 << 2,
+	METHOD_DELETE = 1 << 3,
+	METHOD_HEAD = 1 << 4,
+};
+
+/* Who must be calling. Checked before the handler runs. */
+enum http_auth {
+	AUTH_NONE = 0,        /* anyone */
+	AUTH_SESSION,         /* a user with a valid session (Bearer token) */
+	AUTH_INSTITUTION,     /* a client certificate mapped to an institution */
+};
+
+enum http_body {
+	BODY_NONE = 0, /* any body is refused (413) */
+	BODY_JSON,     /* parsed into req->json; malformed -> 400 */
+	BODY_RAW,      /* handed over as bytes (NDJSON batches) */
+};
+
+/* The authenticated caller. */
+struct http_principal {
+	enum http_auth kind; /* AUTH_NONE: anonymous */
+	/* AUTH_INSTITUTION */
+	int64_t institution_id;
+	char kbo[11];
+	char name[128];
+	char actor_type[64];
+	char branch[64];
+	/* AUTH_SESSION (filled by the session resolver) */
+	char insz[12];
+	int level;
+};
+
+/* A client certificate as verified by this server (TLS) or by a trusted
+ * proxy (header). */
+struct http_client_cert {
+	bool present;  /* the client offered one */
+	bool verified; /* chain, validity and revocation checked */
+	const char *reason; /* why not verified (static text) */
+	uint8_t fingerprint[SHA256_LEN]; /* SHA-256 of the DER encoding */
+	char subject[256];
+	char serial_number[64]; /* subject serialNumber (2.5.4.5) */
+	int64_t not_before, not_after;
+};
+
+struct http_request {
+	enum http_listener listener;
+	enum http_method method;
+	const char *path;
+	const struct http_route *route;
+	/* Path parameters, in the order of {name} in the route's pattern. */
+	const char *params[LIMIT_PATH_PARAMS];
+	int nparams;
+	json_t *json;        /* BODY_JSON: the parsed body (borrowed) */
+	const char *body;    /* BODY_RAW: the bytes (borrowed) */
+	size_t body_len;
+	struct http_principal who;
+	const struct http_client_cert *cert; /* NULL when none */
+	char request_id[UUID_LEN];
+	char peer[64];       /* client address as text */
+	void *internal;      /* src/http private */
+};
+
+/* What a handler produces: either a JSON body with a status, or an error
+ * (which src/http renders as a problem). */
+struct http_response {
+	int status;          /* 0: derived from err, or 200 */
+	json_t *json;        /* owned; freed by src/http */
+	char *text;          /* owned, alternative to json (metrics, NDJSON) */
+	size_t text_len;
+	const char *content_type; /* static; default application/json */
+	struct error err;
+	json_t *problem_extra; /* owned; extra members of a problem */
+	char ticket[UUID_LEN]; /* sent as X-Kruispunt-Ticket when set */
+};
+
+/* A handler translates between HTTP and module calls, nothing more. It
+ * returns 0 with res filled, or -1 with res->err set. */
+typedef int (*http_handler)(struct http_request *req, struct http_response *res,
+			    void *app);
+
+struct http_route {
+	unsigned methods;      /* enum http_method bits */
+	const char *pattern;   /* "/api/v1/orgs/{kbo}/roles" */
+	unsigned listeners;    /* enum http_listener bits; 0 = nowhere */
+	enum http_auth auth;
+	int min_level;         /* AUTH_SESSION: minimum FAS level */
+	const char *role;      /* AUTH_SESSION: required role, or NULL */
+	enum http_body body;
+	size_t body_limit;     /* bytes; 0 = LIMIT_BODY_DEFAULT */
+	http_handler handler;
+};
+
+/* Resolves a verified certificate fingerprint to an institution. Returns 0
+ * and fills who; 1 when the certificate belongs to no institution; -1 on
+ * failure. */
+typedef int (*http_institution_resolver)(void *app,
+					 const uint8_t fp[SHA256_LEN],
+					 struct http_principal *who);
+
+struct http_server;
+
+struct http_server_options {
+	const struct config *cfg;
+	const struct http_route *routes;
+	size_t nroutes;
+	void *app; /* passed to handlers and resolvers */
+	http_institution_resolver resolve_institution;
+};
+
+/* Start every enabled listener. Returns 0 and *out (stop with
+ * http_server_stop), or -1 with e set. */
+int http_server_start(const struct http_server_options *opt,
+		      struct http_server **out, struct error *e);
+/* Stop accepting, finish requests in flight, free everything. */
+void http_server_stop(struct http_server *srv);
+/* The port a listener is bound to (useful with port 0), or 0. */
+int http_server_port(const struct http_server *srv, enum http_listener l);
+
+/* A query-string argument of the request, or NULL. Borrowed. */
+const char *http_query(struct http_request *req, const char *key);
+/* A request header, or NULL. Borrowed. */
+const char *http_header(struct http_request *req, const char *name);
+
+/* Prometheus text of the server's request metrics; the caller frees it. */
+char *http_metrics_render(struct http_server *srv, size_t *len);
+/* The server a request belongs to (for handlers that report on it). */
+struct http_server *http_request_server(struct http_request *req);
+
+/* Status for an error kind: the one mapping from module errors to HTTP. */
+int http_status_for(enum err_kind kind);
+const char *http_status_title(int status);
+
+/* Convenience for handlers: set res to a JSON body and status. Takes
+ * ownership of json. Returns 0. */
+int http_reply_json(struct http_response *res, int status, json_t *json);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * Routing over the route table. Patterns are literal segments and {name}
+ * placeholders; a placeholder matches one non-empty segment. A route that
+ * does not name the listener a request came in on does not exist there:
+ * the answer is 404, exactly as for a path nobody defined.
+ */
+#include <string.h>
+
+#include "http/http_internal.h"
+
+static const struct {
+	const char *name;
+	enum http_method m;
+} methods[] = {
+	{"GET", METHOD_GET},   {"POST", METHOD_POST},
+	{"PUT", METHOD_PUT},   {"DELETE", METHOD_DELETE},
+	{"HEAD", METHOD_HEAD},
+};
+
+const char *method_name(enum http_method m)
+{
+	for (size_t i = 0; i < KP_NELEM(methods); i++)
+		if (methods[i].m == m)
+			return methods[i].name;
+	return "-";
+}
+
+enum http_method method_parse(const char *m)
+{
+	for (size_t i = 0; i < KP_NELEM(methods); i++)
+		if (strcmp(m, methods[i].name) == 0)
+			return methods[i].m;
+	return 0;
+}
+
+/* Split a path into segments in place. Returns the count, or -1 when the
+ * path is not absolute, has an empty segment or too many segments. */
+static int split(char *path, char **seg, int max)
+{
+	if (path[0] != '/')
+		return -1;
+	if (path[1] == '\0')
+		return 0;
+	int n = 0;
+	char *p = path + 1;
+	for (;;) {
+		char *slash = strchr(p, '/');
+		if (slash)
+			*slash = '\0';
+		if (*p == '\0' || n == max)
+			return -1;
+		seg[n++] = p;
+		if (!slash)
+			return n;
+		p = slash + 1;
+	}
+}
+
+/* Does the pattern match the segments? Collects placeholder values. */
+static bool pattern_match(const char *pattern, char **seg, int nseg,
+			  const char **params, int *nparams)
+{
+	const char *p = pattern + 1;
+	int i = 0, np = 0;
+	if (*p == '\0')
+		return nseg == 0;
+	while (i < nseg) {
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (p[0] == '{') {
+			if (np == LIMIT_PATH_PARAMS)
+				return false;
+			params[np++] = seg[i];
+		} else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0) {
+			return false;
+		}
+		i++;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	if (i != nseg || strchr(p, '/') != NULL)
+		return false;
+	*nparams = np;
+	return true;
+}
+
+enum route_match router_find(const struct http_route *routes, size_t n,
+			     unsigned listener, enum http_method method,
+			     const char *path, char *scratch, size_t scratch_len,
+			     const char **params, int *nparams, size_t *idx)
+{
+	char *seg[LIMIT_PATH_SEGMENTS];
+	if (!str_copy(scratch, scratch_len, path))
+		return MATCH_NO_PATH;
+	int nseg = split(scratch, seg, LIMIT_PATH_SEGMENTS);
+	if (nseg < 0)
+		return MATCH_NO_PATH;
+	enum route_match result = MATCH_NO_PATH;
+	for (size_t i = 0; i < n; i++) {
+		const struct http_route *r = &routes[i];
+		if (!(r->listeners & listener))
+			continue;
+		if (!pattern_match(r->pattern, seg, nseg, params, nparams))
+			continue;
+		if (r->methods & method) {
+			*idx = i;
+			return MATCH_OK;
+		}
+		result = MATCH_NO_METHOD;
+	}
+	return result;
+}
+
+int router_check(const struct http_route *routes, size_t n, struct error *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct http_route *r = &routes[i];
+		if (!r->pattern || r->pattern[0] != '/' || !r->handler ||
+		    !r->methods || !r->listeners)
+			return err_set(e, ERR_INTERNAL, "bad_route",
+				       "route %zu is incomplete", i);
+		if (r->auth == AUTH_NONE && (r->min_level || r->role))
+			return err_set(e, ERR_INTERNAL, "bad_route",
+				       "%s: a level or role needs a session",
+				       r->pattern);
+		int params = 0;
+		for (const char *p = r->pattern; *p; p++)
+			params += *p == '{';
+		if (params > LIMIT_PATH_PARAMS)
+			return err_set(e, ERR_INTERNAL, "bad_route",
+				       "%s: too many parameters", r->pattern);
+	}
+	return 0;
+}

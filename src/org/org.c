@@ -1,0 +1,123 @@
+/* Organisations, institutions and their network certificates. */
+#include <string.h>
+
+#include "org/org.h"
+
+static const char sql_org_add[] =
+	"INSERT INTO organisation (kbo, name, created_at) VALUES (?1, ?2, ?3)";
+static const char sql_inst_add[] =
+	"INSERT INTO institution (kbo, name, actor_type, branch, endpoint) "
+	"SELECT kbo, name, ?2, ?3, ?4 FROM organisation WHERE kbo = ?1";
+static const char sql_cert_add[] =
+	"INSERT INTO institution_cert (fingerprint, institution_id, subject, "
+	"not_before, not_after, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_by_cert[] =
+	"SELECT i.id, i.kbo, i.name, i.actor_type, i.branch "
+	"FROM institution_cert c JOIN institution i ON i.id = c.institution_id "
+	"WHERE c.fingerprint = ?1 AND c.not_before <= ?2 AND c.not_after >= ?2";
+
+/* Step a bound INSERT on the writer, then commit or roll back. A unique or
+ * foreign-key refusal becomes ERR_CONFLICT with conflict_code; an INSERT
+ * ... SELECT that found nothing becomes ERR_NOT_FOUND with missing_code.
+ * rowid (may be NULL) receives the new row's id. */
+static int finish_insert(struct store *s, struct store_conn *w,
+			 struct store_stmt *st, const char *conflict_code,
+			 const char *missing_code, int64_t *rowid,
+			 struct error *e)
+{
+	enum store_rc rc = store_step(st);
+	int64_t changed = store_changes(w);
+	/* The rowid must be read before the commit releases the writer. */
+	if (rowid)
+		*rowid = store_last_rowid(w);
+	store_done(st);
+	if (rc == STORE_CONSTRAINT) {
+		store_write_rollback(s);
+		return err_set(e, ERR_CONFLICT, conflict_code,
+			       "it is already registered");
+	}
+	if (rc != STORE_DONE) {
+		store_write_rollback(s);
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "the database refused the write");
+	}
+	if (changed == 0) {
+		store_write_rollback(s);
+		return err_set(e, ERR_NOT_FOUND, missing_code,
+			       "no such organisation");
+	}
+	return store_write_commit(s, e);
+}
+
+int org_organisation_add(struct store *s, const char *kbo, const char *name,
+			 struct error *e)
+{
+	char k[11];
+	if (kbo_parse(kbo, strlen(kbo), k) != ID_OK)
+		return err_set(e, ERR_INVALID, "invalid_kbo",
+			       "not a valid enterprise number");
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql_org_add);
+	store_bind_text(st, 1, k);
+	store_bind_text(st, 2, name);
+	store_bind_int(st, 3, time_now());
+	return finish_insert(s, w, st, "org_exists", "org_unknown", NULL, e);
+}
+
+int org_institution_add(struct store *s, const char *kbo,
+			const char *actor_type, const char *branch,
+			const char *endpoint, int64_t *id, struct error *e)
+{
+	char k[11];
+	if (kbo_parse(kbo, strlen(kbo), k) != ID_OK)
+		return err_set(e, ERR_INVALID, "invalid_kbo",
+			       "not a valid enterprise number");
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql_inst_add);
+	store_bind_text(st, 1, k);
+	store_bind_text(st, 2, actor_type);
+	store_bind_text(st, 3, branch);
+	store_bind_text(st, 4, endpoint);
+	return finish_insert(s, w, st, "institution_exists", "org_unknown", id,
+			     e);
+}
+
+int org_cert_add(struct store *s, int64_t institution_id,
+		 const uint8_t fingerprint[SHA256_LEN], const char *subject,
+		 int64_t not_before, int64_t not_after, struct error *e)
+{
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql_cert_add);
+	store_bind_blob(st, 1, fingerprint, SHA256_LEN);
+	store_bind_int(st, 2, institution_id);
+	store_bind_text(st, 3, subject);
+	store_bind_int(st, 4, not_before);
+	store_bind_int(st, 5, not_after);
+	store_bind_int(st, 6, time_now());
+	return finish_insert(s, w, st, "certificate_exists",
+			     "institution_unknown", NULL, e);
+}
+
+int org_institution_by_cert(struct store *s,
+			    const uint8_t fingerprint[SHA256_LEN], int64_t now,
+			    struct org_institution *out)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_by_cert);
+	store_bind_blob(st, 1, fingerprint, SHA256_LEN);
+	store_bind_int(st, 2, now);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW) {
+		out->id = store_col_int(st, 0);
+		str_copy(out->kbo, sizeof(out->kbo), store_col_text(st, 1));
+		str_copy(out->name, sizeof(out->name), store_col_text(st, 2));
+		str_copy(out->actor_type, sizeof(out->actor_type),
+			 store_col_text(st, 3));
+		str_copy(out->branch, sizeof(out->branch),
+			 store_col_text(st, 4));
+	}
+	store_done(st);
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}

@@ -1,0 +1,124 @@
+/*
+ * Versioned schema migrations, applied in order at startup, each in its own
+ * transaction together with its row in schema_migrations, so a crash
+ * mid-migration leaves the previous version intact. A migration is never
+ * edited once released: a change is a new migration.
+ *
+ * Modules own their tables; their DDL lives here so that the order of
+ * versions is one list a reader can follow.
+ */
+#include <string.h>
+
+#include "store/store_internal.h"
+
+struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+
+static const struct migration migrations[] = {
+	{1, "meta",
+	 "CREATE TABLE meta ("
+	 "  key TEXT PRIMARY KEY,"
+	 "  value TEXT NOT NULL"
+	 ") WITHOUT ROWID;"},
+	{2, "institutions",
+	 /* src/org: organisations by enterprise number, the institutions
+	  * among them, and the certificates that identify an institution on
+	  * the network listener (several per institution: rollover). */
+	 "CREATE TABLE organisation ("
+	 "  kbo TEXT PRIMARY KEY CHECK (length(kbo) = 10),"
+	 "  name TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL"
+	 ") WITHOUT ROWID;"
+	 "CREATE TABLE institution ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  kbo TEXT NOT NULL UNIQUE REFERENCES organisation(kbo),"
+	 "  name TEXT NOT NULL,"
+	 "  actor_type TEXT NOT NULL,"
+	 "  branch TEXT NOT NULL,"
+	 "  endpoint TEXT"
+	 ");"
+	 "CREATE TABLE institution_cert ("
+	 "  fingerprint BLOB PRIMARY KEY CHECK (length(fingerprint) = 32),"
+	 "  institution_id INTEGER NOT NULL REFERENCES institution(id),"
+	 "  subject TEXT NOT NULL,"
+	 "  not_before INTEGER NOT NULL,"
+	 "  not_after INTEGER NOT NULL,"
+	 "  added_at INTEGER NOT NULL"
+	 ") WITHOUT ROWID;"
+	 "CREATE INDEX institution_cert_by_institution"
+	 "  ON institution_cert(institution_id);"},
+};
+
+int store_schema_latest(void)
+{
+	return migrations[KP_NELEM(migrations) - 1].version;
+}
+
+static const char sql_create_table[] =
+	"CREATE TABLE IF NOT EXISTS schema_migrations ("
+	"  version INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  applied_at INTEGER NOT NULL)";
+static const char sql_current[] =
+	"SELECT coalesce(max(version), 0) FROM schema_migrations";
+static const char sql_record[] =
+	"INSERT INTO schema_migrations (version, name, applied_at) "
+	"VALUES (?1, ?2, ?3)";
+
+int store_migration_current(struct store_conn *c)
+{
+	struct store_stmt *st = store_prepare(c, sql_current);
+	int v = store_step(st) == STORE_ROW ? (int)store_col_int(st, 0) : -1;
+	store_done(st);
+	return v;
+}
+
+static int apply(struct store_conn *c, const struct migration *m)
+{
+	if (store_exec(c, "BEGIN IMMEDIATE") != 0)
+		return -1;
+	if (store_exec(c, m->sql) != 0)
+		goto fail;
+	struct store_stmt *st = store_prepare(c, sql_record);
+	store_bind_int(st, 1, m->version);
+	store_bind_text(st, 2, m->name);
+	store_bind_int(st, 3, time_now());
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE || store_exec(c, "COMMIT") != 0)
+		goto fail;
+	log_info("applied migration %d (%s)", m->version, m->name);
+	return 0;
+fail:
+	store_exec(c, "ROLLBACK");
+	return -1;
+}
+
+int store_migrate(struct store_conn *c, struct error *e)
+{
+	if (store_exec(c, sql_create_table) != 0)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "cannot create schema_migrations");
+	int current = store_migration_current(c);
+	if (current < 0)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "cannot read the schema version");
+	if (current > store_schema_latest())
+		return err_set(e, ERR_UNAVAILABLE, "store_too_new",
+			       "database schema %d is newer than this binary "
+			       "(%d): refusing to run an old binary on it",
+			       current, store_schema_latest());
+	for (size_t i = 0; i < KP_NELEM(migrations); i++) {
+		if (migrations[i].version <= current)
+			continue;
+		if (apply(c, &migrations[i]) != 0)
+			return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+				       "migration %d (%s) failed",
+				       migrations[i].version,
+				       migrations[i].name);
+	}
+	return 0;
+}

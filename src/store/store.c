@@ -1,0 +1,316 @@
+/*
+ * The SQLite backend of src/store. One writer connection behind a mutex, one
+ * read connection per thread, WAL so that readers and the writer proceed
+ * together, synchronous=FULL so that a committed transaction survives a
+ * crash or power loss.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "store/store_internal.h"
+
+struct store_stmt {
+	sqlite3_stmt *st;
+	const char *sql;
+	struct store_conn *conn;
+};
+
+struct store_conn {
+	sqlite3 *db;
+	struct store_stmt cache[LIMIT_STMT_CACHE];
+	int ncache;
+	struct store_conn *next; /* in the store's list of readers */
+};
+
+struct store {
+	char *path;
+	uint64_t id;
+	int busy_timeout_ms;
+	pthread_mutex_t write_lock;
+	struct store_conn *writer;
+	pthread_mutex_t readers_lock;
+	struct store_conn *readers;
+};
+
+/* Which store this thread's reader belongs to. Stores carry a process-wide
+ * unique id, so a new store at a freed store's address never inherits a
+ * closed connection. */
+static _Thread_local struct {
+	uint64_t store_id;
+	struct store_conn *conn;
+} tl_reader;
+
+static _Atomic uint64_t next_store_id = 1;
+
+static void log_sqlite(const char *fn, sqlite3 *db, const char *what)
+{
+	struct log_line l;
+	log_begin(&l, LV_ERROR, fn, what);
+	log_str(&l, "sqlite", db ? sqlite3_errmsg(db) : "no connection");
+	log_int(&l, "code", db ? sqlite3_extended_errcode(db) : 0);
+	log_end(&l);
+}
+
+int store_exec(struct store_conn *c, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		struct log_line l;
+		log_begin(&l, LV_ERROR, __func__, "sql failed");
+		log_str(&l, "sqlite", msg);
+		log_end(&l);
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static struct store_conn *conn_open(struct store *s, bool read_only,
+				    struct error *e)
+{
+	struct store_conn *c = xcalloc(1, sizeof(*c));
+	int flags = SQLITE_OPEN_NOMUTEX |
+		    (read_only ? SQLITE_OPEN_READONLY
+			       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	if (sqlite3_open_v2(s->path, &c->db, flags, NULL) != SQLITE_OK) {
+		err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			"cannot open database: %s",
+			c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(c->db, s->busy_timeout_ms);
+	sqlite3_extended_result_codes(c->db, 1);
+	if (store_exec(c, "PRAGMA foreign_keys = ON") != 0)
+		goto fail_sql;
+	if (!read_only && (store_exec(c, "PRAGMA journal_mode = WAL") != 0 ||
+			   store_exec(c, "PRAGMA synchronous = FULL") != 0))
+		goto fail_sql;
+	return c;
+fail_sql:
+	err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+		"cannot configure database connection");
+fail:
+	sqlite3_close(c->db);
+	free(c);
+	return NULL;
+}
+
+static void conn_close(struct store_conn *c)
+{
+	for (int i = 0; i < c->ncache; i++)
+		sqlite3_finalize(c->cache[i].st);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+int store_open(const char *path, const struct store_options *opt,
+	       struct store **out, struct error *e)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(path);
+	s->id = atomic_fetch_add(&next_store_id, 1);
+	s->busy_timeout_ms = opt && opt->busy_timeout_ms ? opt->busy_timeout_ms
+							 : 5000;
+	pthread_mutex_init(&s->write_lock, NULL);
+	pthread_mutex_init(&s->readers_lock, NULL);
+	s->writer = conn_open(s, false, e);
+	if (!s->writer)
+		goto fail;
+	if (store_migrate(s->writer, e) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->writer)
+		conn_close(s->writer);
+	struct store_conn *c = s->readers;
+	while (c) {
+		struct store_conn *next = c->next;
+		conn_close(c);
+		c = next;
+	}
+	pthread_mutex_destroy(&s->write_lock);
+	pthread_mutex_destroy(&s->readers_lock);
+	free(s->path);
+	free(s);
+}
+
+struct store_conn *store_reader(struct store *s)
+{
+	if (tl_reader.store_id == s->id)
+		return tl_reader.conn;
+	struct error e;
+	struct store_conn *c = conn_open(s, true, &e);
+	if (!c) {
+		log_error("no read connection: %s", e.detail);
+		return NULL;
+	}
+	store_exec(c, "PRAGMA query_only = ON");
+	pthread_mutex_lock(&s->readers_lock);
+	c->next = s->readers;
+	s->readers = c;
+	pthread_mutex_unlock(&s->readers_lock);
+	tl_reader.store_id = s->id;
+	tl_reader.conn = c;
+	return c;
+}
+
+bool store_ping(struct store *s)
+{
+	static const char sql[] = "SELECT 1";
+	struct store_conn *c = store_reader(s);
+	if (!c)
+		return false;
+	struct store_stmt *st = store_prepare(c, sql);
+	bool ok = store_step(st) == STORE_ROW && store_col_int(st, 0) == 1;
+	store_done(st);
+	return ok;
+}
+
+struct store_conn *store_write_begin(struct store *s)
+{
+	pthread_mutex_lock(&s->write_lock);
+	if (store_exec(s->writer, "BEGIN IMMEDIATE") != 0) {
+		/* With the mutex held nobody else in this process writes;
+		 * failing here means the file is locked from outside. */
+		log_sqlite(__func__, s->writer->db, "cannot begin write");
+		abort();
+	}
+	return s->writer;
+}
+
+int store_write_commit(struct store *s, struct error *e)
+{
+	int rc = 0;
+	if (store_exec(s->writer, "COMMIT") != 0) {
+		store_exec(s->writer, "ROLLBACK");
+		rc = err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			     "the database could not commit");
+	}
+	pthread_mutex_unlock(&s->write_lock);
+	return rc;
+}
+
+void store_write_rollback(struct store *s)
+{
+	store_exec(s->writer, "ROLLBACK");
+	pthread_mutex_unlock(&s->write_lock);
+}
+
+struct store_stmt *store_prepare(struct store_conn *c, const char *sql)
+{
+	for (int i = 0; i < c->ncache; i++)
+		if (c->cache[i].sql == sql)
+			return &c->cache[i];
+	if (c->ncache == LIMIT_STMT_CACHE) {
+		log_error("statement cache full (LIMIT_STMT_CACHE)");
+		abort();
+	}
+	struct store_stmt *st = &c->cache[c->ncache];
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &st->st, NULL) != SQLITE_OK) {
+		log_sqlite(__func__, c->db, sql);
+		abort();
+	}
+	st->sql = sql;
+	st->conn = c;
+	c->ncache++;
+	return st;
+}
+
+void store_bind_int(struct store_stmt *st, int idx, int64_t v)
+{
+	sqlite3_bind_int64(st->st, idx, v);
+}
+
+void store_bind_text(struct store_stmt *st, int idx, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st->st, idx, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st->st, idx);
+}
+
+void store_bind_textn(struct store_stmt *st, int idx, const char *v, size_t n)
+{
+	sqlite3_bind_text64(st->st, idx, v, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+void store_bind_blob(struct store_stmt *st, int idx, const void *v, size_t n)
+{
+	sqlite3_bind_blob64(st->st, idx, v, n, SQLITE_TRANSIENT);
+}
+
+void store_bind_null(struct store_stmt *st, int idx)
+{
+	sqlite3_bind_null(st->st, idx);
+}
+
+enum store_rc store_step(struct store_stmt *st)
+{
+	int rc = sqlite3_step(st->st);
+	if (rc == SQLITE_ROW)
+		return STORE_ROW;
+	if (rc == SQLITE_DONE)
+		return STORE_DONE;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return STORE_CONSTRAINT;
+	log_sqlite(__func__, st->conn->db, "step failed");
+	return STORE_ERROR;
+}
+
+int64_t store_col_int(struct store_stmt *st, int col)
+{
+	return sqlite3_column_int64(st->st, col);
+}
+
+const char *store_col_text(struct store_stmt *st, int col)
+{
+	return (const char *)sqlite3_column_text(st->st, col);
+}
+
+const void *store_col_blob(struct store_stmt *st, int col, size_t *n)
+{
+	const void *p = sqlite3_column_blob(st->st, col);
+	*n = (size_t)sqlite3_column_bytes(st->st, col);
+	return p;
+}
+
+bool store_col_null(struct store_stmt *st, int col)
+{
+	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+void store_done(struct store_stmt *st)
+{
+	sqlite3_reset(st->st);
+	sqlite3_clear_bindings(st->st);
+}
+
+int64_t store_changes(struct store_conn *c)
+{
+	return sqlite3_changes64(c->db);
+}
+
+int64_t store_last_rowid(struct store_conn *c)
+{
+	return sqlite3_last_insert_rowid(c->db);
+}
+
+int store_schema_version(struct store *s)
+{
+	return store_migration_current(s->writer);
+}

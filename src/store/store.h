@@ -1,0 +1,100 @@
+/*
+ * store: database access for every module. Modules never see SQLite; they
+ * see connections, prepared statements, binds, steps and columns, which the
+ * later PostgreSQL backend implements too.
+ *
+ * Concurrency model (DESIGN.md "Threads"):
+ *   - each thread that reads gets its own read connection, opened lazily on
+ *     first use and owned by the store (store_reader);
+ *   - all writes go through one connection, serialised by a mutex
+ *     (store_write_begin ... store_write_commit / store_write_rollback);
+ *   - SQLite runs in WAL mode, so readers never block the writer.
+ *
+ * SQL text is always a string literal in the calling module, with numbered
+ * parameters ?1, ?2 ... (a PostgreSQL backend rewrites them to $1, $2 when it
+ * prepares, a purely lexical step). SQL is never built from input: values
+ * reach the database only through the bind functions. Statements are
+ * prepared once per connection and cached by the address of their text.
+ */
+#ifndef KP_STORE_H
+#define KP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/base.h"
+
+struct store;
+struct store_conn;
+struct store_stmt;
+
+enum store_rc {
+	STORE_ROW = 1,     /* a row is ready to read */
+	STORE_DONE = 2,    /* statement finished */
+	STORE_CONSTRAINT = 3, /* a UNIQUE / CHECK / FOREIGN KEY said no */
+	STORE_ERROR = 4,   /* anything else; logged by the store */
+};
+
+struct store_options {
+	int busy_timeout_ms;
+};
+
+/* Open (creating if needed) the database at path and bring its schema to
+ * the newest version. Returns 0 and *out, which the caller releases with
+ * store_close; or -1 with e set. */
+int store_open(const char *path, const struct store_options *opt,
+	       struct store **out, struct error *e);
+/* Close every connection. No thread may use the store any more. */
+void store_close(struct store *s);
+
+/* Schema version now applied (the number of the last migration). */
+int store_schema_version(struct store *s);
+/* Newest schema version this binary knows. */
+int store_schema_latest(void);
+
+/* True when a read on this thread's connection succeeds (readiness). */
+bool store_ping(struct store *s);
+
+/* This thread's read connection, owned by the store. Read-only: a write
+ * through it fails. */
+struct store_conn *store_reader(struct store *s);
+
+/* Take the single writer: locks it and begins an IMMEDIATE transaction.
+ * Exactly one of commit or rollback must follow, on the same thread. */
+struct store_conn *store_write_begin(struct store *s);
+/* Commit (durable: synchronous=FULL) and release the writer. Returns 0, or
+ * -1 with e set (the transaction is then rolled back). */
+int store_write_commit(struct store *s, struct error *e);
+void store_write_rollback(struct store *s);
+
+/* A prepared statement for sql on connection c, owned by c and reused on
+ * later calls with the same sql pointer. Bad SQL is a programming error and
+ * aborts. Call store_done when finished with it. */
+struct store_stmt *store_prepare(struct store_conn *c, const char *sql);
+
+void store_bind_int(struct store_stmt *st, int idx, int64_t v);
+void store_bind_text(struct store_stmt *st, int idx, const char *v);
+void store_bind_textn(struct store_stmt *st, int idx, const char *v,
+		      size_t n);
+void store_bind_blob(struct store_stmt *st, int idx, const void *v,
+		     size_t n);
+void store_bind_null(struct store_stmt *st, int idx);
+
+enum store_rc store_step(struct store_stmt *st);
+
+/* Column values of the current row; text and blobs are borrowed and valid
+ * until the next step or store_done. */
+int64_t store_col_int(struct store_stmt *st, int col);
+const char *store_col_text(struct store_stmt *st, int col);
+const void *store_col_blob(struct store_stmt *st, int col, size_t *n);
+bool store_col_null(struct store_stmt *st, int col);
+
+/* Reset the statement and clear its bindings for the next use. */
+void store_done(struct store_stmt *st);
+
+/* Rows changed by the last write on c. */
+int64_t store_changes(struct store_conn *c);
+int64_t store_last_rowid(struct store_conn *c);
+
+#endif

@@ -1,0 +1,13 @@
+/* Shared between the files of src/store only. */
+#ifndef KP_STORE_INTERNAL_H
+#define KP_STORE_INTERNAL_H
+
+#include "store/store.h"
+
+/* Run static SQL (no parameters). Returns 0, or -1 (logged). */
+int store_exec(struct store_conn *c, const char *sql);
+/* Apply every migration newer than the database's version. */
+int store_migrate(struct store_conn *writer, struct error *e);
+int store_migration_current(struct store_conn *c);
+
+#endif

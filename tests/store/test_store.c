@@ -1,0 +1,165 @@
+/* The store: migrations, the single writer, per-thread readers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/kp-store-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/test.db", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char f[160];
+	const char *suffix[] = {"", "-wal", "-shm"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
+		unlink(f);
+	}
+	rmdir(dir);
+	return 0;
+}
+
+static const char sql_put[] = "INSERT INTO meta (key, value) VALUES (?1, ?2)";
+static const char sql_get[] = "SELECT value FROM meta WHERE key = ?1";
+
+static void migrations_apply_once(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(store_schema_version(s), store_schema_latest());
+	assert_true(store_ping(s));
+	store_close(s);
+	/* Reopening applies nothing and keeps the version. */
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(store_schema_version(s), store_schema_latest());
+	store_close(s);
+}
+
+static void newer_schema_is_refused(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	store_close(s);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_migrations "
+				      "VALUES (9999, 'future', 0)", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(path, NULL, &s, &e), -1);
+	assert_string_equal(e.code, "store_too_new");
+}
+
+static void write_commit_and_rollback(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql_put);
+	store_bind_text(st, 1, "a");
+	store_bind_text(st, 2, "1");
+	assert_int_equal(store_step(st), STORE_DONE);
+	store_done(st);
+	assert_int_equal(store_write_commit(s, &e), 0);
+
+	w = store_write_begin(s);
+	st = store_prepare(w, sql_put);
+	store_bind_text(st, 1, "b");
+	store_bind_text(st, 2, "2");
+	assert_int_equal(store_step(st), STORE_DONE);
+	store_done(st);
+	store_write_rollback(s);
+
+	/* The same key twice is a constraint, not an error. */
+	w = store_write_begin(s);
+	st = store_prepare(w, sql_put);
+	store_bind_text(st, 1, "a");
+	store_bind_text(st, 2, "again");
+	assert_int_equal(store_step(st), STORE_CONSTRAINT);
+	store_done(st);
+	store_write_rollback(s);
+
+	struct store_conn *r = store_reader(s);
+	st = store_prepare(r, sql_get);
+	assert_ptr_equal(st, store_prepare(r, sql_get)); /* cached */
+	store_bind_text(st, 1, "a");
+	assert_int_equal(store_step(st), STORE_ROW);
+	assert_string_equal(store_col_text(st, 0), "1");
+	store_done(st);
+	store_bind_text(st, 1, "b");
+	assert_int_equal(store_step(st), STORE_DONE);
+	store_done(st);
+
+	/* The reader cannot write. */
+	st = store_prepare(r, sql_put);
+	store_bind_text(st, 1, "c");
+	store_bind_text(st, 2, "3");
+	assert_int_equal(store_step(st), STORE_ERROR);
+	store_done(st);
+	store_close(s);
+}
+
+static void *reader_thread(void *arg)
+{
+	struct store *s = arg;
+	return store_reader(s);
+}
+
+static void one_reader_per_thread(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	struct store_conn *mine = store_reader(s);
+	assert_ptr_equal(mine, store_reader(s));
+	pthread_t t;
+	void *theirs;
+	pthread_create(&t, NULL, reader_thread, s);
+	pthread_join(t, &theirs);
+	assert_non_null(theirs);
+	assert_ptr_not_equal(mine, theirs);
+	store_close(s);
+	/* A new store on this thread gets a new reader, not the closed one. */
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_true(store_ping(s));
+	store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(migrations_apply_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(write_commit_and_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_reader_per_thread, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
