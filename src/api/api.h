@@ -30,6 +30,8 @@ int api_healthz(struct http_request *req, struct http_response *res, void *app);
 int api_readyz(struct http_request *req, struct http_response *res, void *app);
 int api_metrics(struct http_request *req, struct http_response *res, void *app);
 int api_version(struct http_request *req, struct http_response *res, void *app);
+int api_identifiers_check(struct http_request *req, struct http_response *res,
+			  void *app);
 int api_network_whoami(struct http_request *req, struct http_response *res,
 		       void *app);
 

@@ -20,6 +20,10 @@ const struct http_route api_routes[] = {
 	{METHOD_GET, "/api/v1/version", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
 	 api_version},
 
+	/* Identifier check: anonymous, so the small pre-auth body limit. */
+	{METHOD_POST, "/api/v1/identifiers/check", BOTH, AUTH_NONE, 0, NULL,
+	 BODY_JSON, LIMIT_BODY_PREAUTH, api_identifiers_check},
+
 	/* Network API: institutions, identified by client certificate. */
 	{METHOD_GET, "/api/v1/network/whoami", LISTENER_NETWORK,
 	 AUTH_INSTITUTION, 0, NULL, BODY_NONE, 0, api_network_whoami},

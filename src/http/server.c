@@ -283,8 +283,13 @@ static void log_cert_refusal(struct request *rq, const char *why)
 	log_str(&line, "reason", why);
 	log_str(&line, "listener", rq->l->name);
 	log_str(&line, "peer", rq->req.peer);
-	if (rq->req.cert && rq->req.cert->subject[0])
-		log_str(&line, "subject", rq->req.cert->subject);
+	/* The fingerprint names the certificate without copying its subject,
+	 * which on an eID carries the national register number. */
+	if (rq->req.cert) {
+		char fp[2 * SHA256_LEN + 1];
+		hex_encode(rq->req.cert->fingerprint, SHA256_LEN, fp);
+		log_str(&line, "fingerprint", fp);
+	}
 	log_str(&line, "request_id", rq->req.request_id);
 	log_end(&line);
 }
