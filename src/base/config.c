@@ -60,8 +60,8 @@ struct opt {
 	 "comma-separated proxy IP addresses whose header is believed"},       \
 	{sec, "proxy_cert_header", OPT_STR, LST(l, proxy_cert_header),         \
 	 "X-Client-Cert", 0, 0,                                                \
-	 "header carrying the client certificate (URL-encoded PEM) or its "    \
-	 "SHA-256 fingerprint (hex)"}
+	 "header with the client certificate: PEM (URL-encoded or not), "      \
+	 "base64 DER, or its SHA-256 fingerprint in hex"}
 
 static const struct opt options[] = {
 	{"server", "data_dir", OPT_STR, CFG(data_dir), "./var/kruispunt", 0, 0,

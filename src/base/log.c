@@ -69,7 +69,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 }
 
 /* Quote and escape a value: control characters as \u00XX, invalid UTF-8 as
- * U+FFFD, at most LIMIT_LOG_VALUE input bytes. */
+ * U+FFFD (NUL too), at most LIMIT_LOG_VALUE input bytes. */
 static void put_quoted(struct log_line *l, const char *val, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)val;
@@ -89,6 +89,11 @@ static void put_quoted(struct log_line *l, const char *val, size_t n)
 			esc[0] = '\\';
 			esc[1] = (char)s[i];
 			put(l, esc, 2);
+			i++;
+		} else if (s[i] == 0) {
+			/* Legal JSON as \u0000, but refused by many log stores
+			 * (and by our own parser): replaced like bad UTF-8. */
+			put(l, "\\ufffd", 6);
 			i++;
 		} else if (s[i] < 0x20 || s[i] == 0x7f) {
 			snprintf(esc, sizeof(esc), "\\u%04x", s[i]);

@@ -114,6 +114,16 @@ static void log_values_are_escaped(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "evil")),
 			    "a\"b\\c\nd\x01\xef\xbf\xbd");
 	json_decref(j);
+	/* A NUL becomes U+FFFD: many log stores refuse \u0000 (found by
+	 * fuzz_json, corpus file crash-nul-in-log-value). */
+	log_begin(&l, LV_INFO, "fn", "msg");
+	log_strn(&l, "nul", "a\0b", 3);
+	l.buf[l.len] = '}';
+	j = jsonx_parse(l.buf, l.len + 1, &e);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "nul")),
+			    "a\xef\xbf\xbd" "b");
+	json_decref(j);
 	/* Values are cut: a hostile header cannot flood the log. */
 	char big[LIMIT_LOG_VALUE * 4];
 	memset(big, 'x', sizeof(big) - 1);
