@@ -14,6 +14,7 @@ static const struct {
 } targets[] = {
 	{"ids", fuzz_ids},
 	{"json", fuzz_json},
+	{"router", fuzz_router},
 };
 
 static int replay_file(const char *path, int (*fn)(const uint8_t *, size_t))

@@ -56,30 +56,30 @@ static int split(char *path, char **seg, int max)
 	}
 }
 
-/* Does the pattern match the segments? Collects placeholder values. */
+/* Does the pattern match the segments? Both must be used up exactly: a
+ * path shorter or longer than the pattern is no match. Collects the
+ * placeholder values. */
 static bool pattern_match(const char *pattern, char **seg, int nseg,
 			  const char **params, int *nparams)
 {
-	const char *p = pattern + 1;
-	int i = 0, np = 0;
-	if (*p == '\0')
-		return nseg == 0;
-	while (i < nseg) {
+	const char *p = pattern + 1; /* after the leading '/' */
+	int np = 0;
+	for (int i = 0; i < nseg; i++) {
+		if (*p == '\0')
+			return false;
 		const char *end = strchr(p, '/');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		if (p[0] == '{') {
 			if (np == LIMIT_PATH_PARAMS)
 				return false;
 			params[np++] = seg[i];
-		} else if (strlen(seg[i]) != len || memcmp(seg[i], p, len) != 0) {
+		} else if (strlen(seg[i]) != len ||
+			   memcmp(seg[i], p, len) != 0) {
 			return false;
 		}
-		i++;
-		if (!end)
-			break;
-		p = end + 1;
+		p = end ? end + 1 : p + len;
 	}
-	if (i != nseg || strchr(p, '/') != NULL)
+	if (*p != '\0')
 		return false;
 	*nparams = np;
 	return true;

@@ -124,6 +124,19 @@ static void log_values_are_escaped(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "nul")),
 			    "a\xef\xbf\xbd" "b");
 	json_decref(j);
+	/* Overlong forms, surrogates and code points past U+10FFFF are not
+	 * UTF-8 (found by fuzz_json, corpus file crash-2). */
+	log_begin(&l, LV_INFO, "fn", "msg");
+	log_str(&l, "overlong", "\xf0\x83\x83\x83\xe0\x80\xaf");
+	log_str(&l, "surrogate", "\xed\xa0\x80");
+	log_str(&l, "too_high", "\xf4\x90\x80\x80");
+	log_str(&l, "ok", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	l.buf[l.len] = '}';
+	j = jsonx_parse(l.buf, l.len + 1, &e);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "ok")),
+			    "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	json_decref(j);
 	/* Values are cut: a hostile header cannot flood the log. */
 	char big[LIMIT_LOG_VALUE * 4];
 	memset(big, 'x', sizeof(big) - 1);

@@ -25,6 +25,8 @@ call DELETE "$PUB/healthz"
 expect "wrong method is 405" 405 "$STATUS"
 call GET "$PUB/api/v1/network/whoami"
 expect "a network route does not exist on the public listener" 404 "$STATUS"
+call GET "$PUB/"
+expect "the root is no route (a short path never matches a longer pattern)" 404 "$STATUS"
 call GET "$PUB//healthz"
 expect "an empty path segment matches nothing" 404 "$STATUS"
 
