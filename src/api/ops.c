@@ -3,11 +3,17 @@
 
 #include "api/api.h"
 
+/* Load balancers ask this many times a second: a constant body, no JSON
+ * library on the way. */
 int api_healthz(struct http_request *req, struct http_response *res, void *app)
 {
+	static const char body[] = "{\"status\":\"ok\"}";
 	KP_UNUSED(req);
 	KP_UNUSED(app);
-	return http_reply_json(res, 200, json_pack("{s:s}", "status", "ok"));
+	res->text = xstrdup(body);
+	res->text_len = sizeof(body) - 1;
+	res->status = 200;
+	return 0;
 }
 
 int api_readyz(struct http_request *req, struct http_response *res, void *app)

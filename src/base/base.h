@@ -281,6 +281,16 @@ void log_strn(struct log_line *l, const char *key, const char *val,
 void log_int(struct log_line *l, const char *key, int64_t v);
 void log_end(struct log_line *l);
 
+/* Like log_end, but the line goes to a per-thread buffer that is written
+ * in whole lines, at most PIPE_BUF bytes at a time (so lines never
+ * interleave, even on a pipe), when it fills or at the next log_flush().
+ * For high-volume lines (the access log); events that matter alone
+ * (security, errors) use log_end. */
+void log_end_buffered(struct log_line *l);
+/* Write out every thread's buffered lines. Called periodically by the
+ * serve loop and at shutdown. */
+void log_flush(void);
+
 /* One-call form: a printf-style message and no other fields. */
 void log_msg(enum log_level lv, const char *fn, const char *fmt, ...)
 	KP_PRINTF(3, 4);

@@ -4,6 +4,8 @@
  * escaped and cut (STYLE.md item 8): a hostile header cannot forge a log
  * line or flood the log. Secrets are never passed here.
  */
+#include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,8 +94,20 @@ static void put_quoted(struct log_line *l, const char *val, size_t n)
 		n = LIMIT_LOG_VALUE;
 	put(l, "\"", 1);
 	for (size_t i = 0; i < n;) {
+		/* Plain printable ASCII, the common case, is copied in runs. */
+		size_t run = i;
+		while (run < n && s[run] >= 0x20 && s[run] < 0x7f &&
+		       s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run > i) {
+			put(l, (const char *)s + i, run - i);
+			i = run;
+			continue;
+		}
 		size_t k = utf8_seq(s + i, n - i);
-		if (k == 0) {
+		if (k == 0 || s[i] == 0) {
+			/* Bad UTF-8, and NUL: legal JSON as \u0000 but refused
+			 * by many log stores (and by our own parser). */
 			put(l, "\\ufffd", 6);
 			i++;
 		} else if (k > 1) {
@@ -104,17 +118,9 @@ static void put_quoted(struct log_line *l, const char *val, size_t n)
 			esc[1] = (char)s[i];
 			put(l, esc, 2);
 			i++;
-		} else if (s[i] == 0) {
-			/* Legal JSON as \u0000, but refused by many log stores
-			 * (and by our own parser): replaced like bad UTF-8. */
-			put(l, "\\ufffd", 6);
-			i++;
-		} else if (s[i] < 0x20 || s[i] == 0x7f) {
+		} else {
 			snprintf(esc, sizeof(esc), "\\u%04x", s[i]);
 			put(l, esc, 6);
-			i++;
-		} else {
-			put(l, (const char *)s + i, 1);
 			i++;
 		}
 	}
@@ -128,6 +134,46 @@ static void put_key(struct log_line *l, const char *key)
 	put(l, ":", 1);
 }
 
+/* Write v in decimal into out (at least 21 bytes); returns the length. */
+static size_t format_int(char *out, int64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	size_t len = 0;
+	if (v < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = tmp[--n];
+	return len;
+}
+
+/* "2026-11-22T20:00:00.123Z": the seconds part is formatted once per
+ * second per thread, the milliseconds every time. */
+static void put_timestamp(struct log_line *l)
+{
+	static _Thread_local struct {
+		int64_t sec;
+		char text[RFC3339_LEN];
+	} cache = {-1, ""};
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (cache.sec != (int64_t)ts.tv_sec) {
+		time_format_rfc3339((int64_t)ts.tv_sec, cache.text);
+		cache.sec = (int64_t)ts.tv_sec;
+	}
+	unsigned ms = (unsigned)(ts.tv_nsec / 1000000);
+	char frac[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
+			(char)('0' + ms % 10), 'Z', '"'};
+	put(l, "{\"ts\":\"", 7);
+	put(l, cache.text, 19);
+	put(l, frac, sizeof(frac));
+}
+
 void log_begin(struct log_line *l, enum log_level lv, const char *fn,
 	       const char *msg)
 {
@@ -135,14 +181,10 @@ void log_begin(struct log_line *l, enum log_level lv, const char *fn,
 	l->off = !log_enabled(lv);
 	if (l->off)
 		return;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	char when[RFC3339_LEN];
-	time_format_rfc3339((int64_t)ts.tv_sec, when);
-	char head[96];
-	int n = snprintf(head, sizeof(head), "{\"ts\":\"%.19s.%03ldZ\",\"level\":\"%s\"",
-			 when, ts.tv_nsec / 1000000, level_names[lv]);
-	put(l, head, (size_t)n);
+	put_timestamp(l);
+	put(l, ",\"level\":\"", 10);
+	put(l, level_names[lv], strlen(level_names[lv]));
+	put(l, "\"", 1);
 	if (fn)
 		log_str(l, "fn", fn);
 	log_str(l, "msg", msg);
@@ -169,9 +211,9 @@ void log_int(struct log_line *l, const char *key, int64_t v)
 	if (l->off)
 		return;
 	char num[24];
-	int n = snprintf(num, sizeof(num), "%lld", (long long)v);
+	size_t n = format_int(num, v);
 	put_key(l, key);
-	put(l, num, (size_t)n);
+	put(l, num, n);
 }
 
 void log_end(struct log_line *l)
@@ -183,6 +225,81 @@ void log_end(struct log_line *l)
 	/* A short write to stderr cannot be retried meaningfully. */
 	ssize_t w = write(STDERR_FILENO, l->buf, l->len);
 	KP_UNUSED(w);
+}
+
+/* Per-thread buffers for log_end_buffered, in a list log_flush walks. A
+ * buffer never holds more than PIPE_BUF bytes: one write(2) of it is
+ * atomic on a pipe, so concurrent flushes cannot interleave lines. */
+struct log_tbuf {
+	pthread_mutex_t mu;
+	char data[PIPE_BUF];
+	size_t len;
+	struct log_tbuf *next;
+};
+
+static pthread_mutex_t tbufs_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct log_tbuf *tbufs;
+static _Thread_local struct log_tbuf *my_tbuf;
+
+static void write_all(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+		if (w <= 0)
+			return; /* nowhere to report a failing stderr */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void tbuf_flush(struct log_tbuf *b)
+{
+	write_all(b->data, b->len);
+	b->len = 0;
+}
+
+static struct log_tbuf *tbuf_mine(void)
+{
+	if (my_tbuf)
+		return my_tbuf;
+	struct log_tbuf *b = xcalloc(1, sizeof(*b));
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_mutex_lock(&tbufs_mu);
+	b->next = tbufs;
+	tbufs = b;
+	pthread_mutex_unlock(&tbufs_mu);
+	my_tbuf = b;
+	return b;
+}
+
+void log_end_buffered(struct log_line *l)
+{
+	if (l->off)
+		return;
+	l->buf[l->len++] = '}';
+	l->buf[l->len++] = '\n';
+	struct log_tbuf *b = tbuf_mine();
+	pthread_mutex_lock(&b->mu);
+	if (b->len + l->len > sizeof(b->data))
+		tbuf_flush(b);
+	if (l->len > sizeof(b->data))
+		write_all(l->buf, l->len);
+	else {
+		memcpy(b->data + b->len, l->buf, l->len);
+		b->len += l->len;
+	}
+	pthread_mutex_unlock(&b->mu);
+}
+
+void log_flush(void)
+{
+	pthread_mutex_lock(&tbufs_mu);
+	for (struct log_tbuf *b = tbufs; b; b = b->next) {
+		pthread_mutex_lock(&b->mu);
+		tbuf_flush(b);
+		pthread_mutex_unlock(&b->mu);
+	}
+	pthread_mutex_unlock(&tbufs_mu);
 }
 
 void log_msg(enum log_level lv, const char *fn, const char *fmt, ...)

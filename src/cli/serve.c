@@ -23,15 +23,22 @@ static void listener_url(const struct listener_config *lc, int port,
 		 v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
+/* The main thread has nothing else to do while the listeners' threads
+ * work: it waits for SIGINT or SIGTERM and meanwhile writes out the
+ * buffered access log every quarter second. */
 static int wait_for_signal(void)
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	int sig = 0;
-	sigwait(&set, &sig);
-	return sig;
+	const struct timespec tick = {0, 250 * 1000 * 1000};
+	for (;;) {
+		int sig = sigtimedwait(&set, NULL, &tick);
+		log_flush();
+		if (sig > 0)
+			return sig;
+	}
 }
 
 int cli_serve(const struct config *cfg, struct store *store,
@@ -76,31 +83,39 @@ int cli_serve(const struct config *cfg, struct store *store,
 		log_info("stopping on signal %d", wait_for_signal());
 	http_server_stop(srv);
 	store_close(store);
+	log_flush();
 	log_info("stopped");
 	return rc;
 }
 
-int cmd_serve(int argc, char **argv)
+/* Parse the one option both commands take. Returns 0, or 2 (usage). */
+static int config_option(int argc, char **argv, const char *usage,
+			 const char **path)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
-	const char *path = NULL;
 	int c;
+	*path = NULL;
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		if (c != 'c') {
-			fprintf(stderr, "usage: kruispunt serve --config FILE\n");
+			fprintf(stderr, "usage: %s\n", usage);
 			return 2;
 		}
-		path = optarg;
+		*path = optarg;
 	}
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	const char *path;
+	if (config_option(argc, argv, "kruispunt serve --config FILE", &path))
+		return 2;
 	struct config cfg;
 	struct error e;
 	struct store *store;
-	if (config_load(path, &cfg, &e) != 0) {
-		fprintf(stderr, "kruispunt serve: %s\n", e.detail);
-		return 1;
-	}
-	if (cli_open_store(&cfg, &store, &e) != 0) {
+	if (config_load(path, &cfg, &e) != 0 ||
+	    cli_open_store(&cfg, &store, &e) != 0) {
 		fprintf(stderr, "kruispunt serve: %s\n", e.detail);
 		return 1;
 	}
@@ -109,17 +124,9 @@ int cmd_serve(int argc, char **argv)
 
 int cmd_config(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
-	const char *path = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c != 'c') {
-			fprintf(stderr, "usage: kruispunt config [--config FILE]\n");
-			return 2;
-		}
-		path = optarg;
-	}
+	const char *path;
+	if (config_option(argc, argv, "kruispunt config [--config FILE]", &path))
+		return 2;
 	struct config cfg;
 	struct error e;
 	if (config_load(path, &cfg, &e) != 0) {

@@ -16,10 +16,17 @@ static const int statuses[] = {200, 201, 202, 204, 304, 400, 401, 403, 404,
 			       500, 502, 503, 504};
 #define NSTATUS (KP_NELEM(statuses) + 1) /* + "other" */
 
-static const double bucket_s[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-				  0.005,  0.01,    0.025,  0.05,  0.1,
-				  0.25,   0.5,     1,      2.5,   5};
-#define NBUCKET KP_NELEM(bucket_s)
+/* Upper bounds of the latency buckets, in nanoseconds (compared on the hot
+ * path) and as the le label (rendered on scrape). */
+static const uint64_t bucket_ns[] = {
+	100000,    250000,    500000,     1000000,    2500000,
+	5000000,   10000000,  25000000,   50000000,   100000000,
+	250000000, 500000000, 1000000000, 2500000000, 5000000000};
+static const char *bucket_le[] = {"0.0001", "0.00025", "0.0005", "0.001",
+				  "0.0025", "0.005",   "0.01",   "0.025",
+				  "0.05",   "0.1",     "0.25",   "0.5",
+				  "1",      "2.5",     "5"};
+#define NBUCKET KP_NELEM(bucket_ns)
 
 static const char *method_names[] = {"GET", "POST", "PUT", "DELETE", "HEAD"};
 #define NMETHOD KP_NELEM(method_names)
@@ -78,9 +85,8 @@ void metrics_record(struct http_metrics *m, size_t route_idx,
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->sum_ns, ns, memory_order_relaxed);
-	double s = (double)ns / 1e9;
 	for (size_t b = 0; b < NBUCKET; b++) {
-		if (s <= bucket_s[b]) {
+		if (ns <= bucket_ns[b]) {
 			atomic_fetch_add_explicit(&c->le[b], 1,
 						  memory_order_relaxed);
 			break;
@@ -115,8 +121,8 @@ static void render_histogram(struct buf *b, const char *route,
 		cumulative += atomic_load_explicit(&c->le[i],
 						   memory_order_relaxed);
 		buf_printf(b, "kruispunt_http_request_duration_seconds_bucket"
-			      "{route=\"%s\",method=\"%s\",le=\"%g\"} %llu\n",
-			   route, method, bucket_s[i],
+			      "{route=\"%s\",method=\"%s\",le=\"%s\"} %llu\n",
+			   route, method, bucket_le[i],
 			   (unsigned long long)cumulative);
 	}
 	uint64_t count = atomic_load_explicit(&c->count, memory_order_relaxed);

@@ -72,7 +72,7 @@ struct request {
 	bool refused;     /* res.err set before the handler could run */
 	int status;       /* what was queued; 0 when nothing was */
 	struct http_client_cert forwarded;
-	char scratch[LIMIT_URL + 1];
+	char *scratch; /* copy of the path that params point into */
 };
 
 /* ------------------------------------------------------------- utilities */
@@ -432,9 +432,11 @@ static struct request *request_begin(struct listener *l,
 	enum http_method m = rq->req.method == METHOD_HEAD ? METHOD_GET
 							   : rq->req.method;
 	size_t idx;
+	size_t scratch_len = strlen(url) + 1;
+	rq->scratch = xmalloc(scratch_len);
 	enum route_match match = router_find(
 		srv->opt.routes, srv->opt.nroutes, l->id, m, url, rq->scratch,
-		sizeof(rq->scratch), rq->req.params, &rq->req.nparams, &idx);
+		scratch_len, rq->req.params, &rq->req.nparams, &idx);
 	if (match == MATCH_NO_PATH) {
 		refuse(rq, 404, ERR_NOT_FOUND, "not_found", "no such resource");
 		return rq;
@@ -532,7 +534,7 @@ static void access_log(struct request *rq, uint64_t ns)
 		log_str(&l, "institution", rq->req.who.kbo);
 	if (rq->res.ticket[0])
 		log_str(&l, "ticket", rq->res.ticket);
-	log_end(&l);
+	log_end_buffered(&l);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -553,6 +555,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	json_decref(rq->res.json);
 	json_decref(rq->res.problem_extra);
 	free(rq->res.text);
+	free(rq->scratch);
 	buf_free(&rq->body);
 	free(rq);
 	*con_cls = NULL;
