@@ -7,6 +7,9 @@ DATA       ?= ./var/demo
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
+# Nested makes (cmake --build) stay quiet about directories.
+MAKEFLAGS += --no-print-directory
+
 .PHONY: all deps build build-asan demo test test-unit test-asan check-src fuzz bench clean
 
 all: build
