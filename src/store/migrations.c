@@ -50,6 +50,51 @@ static const struct migration migrations[] = {
 	 ") WITHOUT ROWID;"
 	 "CREATE INDEX institution_cert_by_institution"
 	 "  ON institution_cert(institution_id);"},
+	{3, "audit",
+	 /* src/audit: the event rows are all the hot path writes (the
+	  * canonical entry and its leaf hash); perfect subtrees of 256+
+	  * leaves, checkpoints and the query indexes come separately. The
+	  * triggers make the log append-only for every code path: no update
+	  * ever, no delete of anything younger than the retention period. */
+	 "CREATE TABLE audit_event ("
+	 "  seq INTEGER PRIMARY KEY,"
+	 "  at INTEGER NOT NULL,"
+	 "  entry BLOB NOT NULL,"
+	 "  leaf BLOB NOT NULL"
+	 ");"
+	 "CREATE TABLE audit_node ("
+	 "  level INTEGER NOT NULL,"
+	 "  idx INTEGER NOT NULL,"
+	 "  hash BLOB NOT NULL,"
+	 "  PRIMARY KEY (level, idx)"
+	 ") WITHOUT ROWID;"
+	 "CREATE TABLE audit_checkpoint ("
+	 "  tree_size INTEGER PRIMARY KEY,"
+	 "  root BLOB NOT NULL,"
+	 "  timestamp TEXT NOT NULL,"
+	 "  signature BLOB NOT NULL"
+	 ");"
+	 "CREATE TABLE audit_by_subject (subject TEXT NOT NULL,"
+	 "  seq INTEGER NOT NULL, PRIMARY KEY (subject, seq)) WITHOUT ROWID;"
+	 "CREATE TABLE audit_by_actor (actor TEXT NOT NULL,"
+	 "  seq INTEGER NOT NULL, PRIMARY KEY (actor, seq)) WITHOUT ROWID;"
+	 "CREATE TABLE audit_by_user (user TEXT NOT NULL,"
+	 "  seq INTEGER NOT NULL, PRIMARY KEY (user, seq)) WITHOUT ROWID;"
+	 "INSERT INTO meta (key, value) VALUES ('audit_retention_days', '3653');"
+	 "CREATE TRIGGER audit_event_immutable BEFORE UPDATE ON audit_event"
+	 "  BEGIN SELECT RAISE(ABORT, 'audit events are immutable'); END;"
+	 "CREATE TRIGGER audit_event_retention BEFORE DELETE ON audit_event"
+	 "  WHEN old.at > (unixepoch() - 86400 * (SELECT CAST(value AS INTEGER)"
+	 "    FROM meta WHERE key = 'audit_retention_days')) * 1000"
+	 "  BEGIN SELECT RAISE(ABORT, 'audit events within the retention "
+	 "period cannot be deleted'); END;"
+	 "CREATE TRIGGER audit_node_immutable BEFORE UPDATE ON audit_node"
+	 "  BEGIN SELECT RAISE(ABORT, 'audit nodes are immutable'); END;"
+	 "CREATE TRIGGER audit_checkpoint_immutable"
+	 "  BEFORE UPDATE ON audit_checkpoint"
+	 "  BEGIN SELECT RAISE(ABORT, 'checkpoints are immutable'); END;"
+	 "CREATE TRIGGER audit_checkpoint_kept BEFORE DELETE ON audit_checkpoint"
+	 "  BEGIN SELECT RAISE(ABORT, 'checkpoints are never deleted'); END;"},
 };
 
 int store_schema_latest(void)

@@ -1,0 +1,194 @@
+/*
+ * audit: the tamper-evident log of every access to personal data (seeds
+ * 001, 003, 004): who (organisation and natural person), when, how
+ * (channel), which data (data type) about whom (subject), why (purpose,
+ * legal basis), with which ticket, and whether it was granted or refused.
+ *
+ * Events are leaves of a Merkle tree hashed as in RFC 9162 section 2.1; the
+ * tree's root is signed (Ed25519) into checkpoints every second when there
+ * are new events and at shutdown. Anyone with the public key can check that
+ * an event is in the log (inclusion proof) and that the log only grew
+ * (consistency proof). docs/AUDIT.md describes the canonical entry format
+ * byte for byte.
+ *
+ * audit_append returns only once the event is durable on disk. Concurrent
+ * appends share one transaction and one fsync (group commit by a single
+ * writer thread); the tree is never recomputed: the writer keeps its right
+ * edge (the compact frontier) in memory.
+ */
+#ifndef KP_AUDIT_H
+#define KP_AUDIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "store/store.h"
+
+/* Ways a person's data is reached. */
+#define AUDIT_CHANNEL_API "api"
+#define AUDIT_CHANNEL_PORTAL "portal"
+#define AUDIT_CHANNEL_BATCH "batch"
+#define AUDIT_CHANNEL_NETWORK "network"
+
+#define AUDIT_GRANTED "granted"
+#define AUDIT_REFUSED "refused"
+
+/* One event, as the caller describes it. Strings are borrowed; NULL or ""
+ * means "not applicable". Each is at most AUDIT_FIELD_MAX bytes of UTF-8. */
+struct audit_event {
+	const char *channel;     /* AUDIT_CHANNEL_* */
+	const char *actor;       /* acting organisation (KBO) */
+	const char *user;        /* acting natural person (INSZ) */
+	const char *profile;     /* on whose behalf: "self", "child:<insz>",
+				    "org:<kbo>" */
+	const char *subject;     /* the person whose data (INSZ) */
+	const char *action;      /* "exchange", "login", "role_grant", ... */
+	const char *data_type;
+	const char *purpose;
+	const char *legal_basis; /* authorization reference */
+	const char *ticket;
+	const char *outcome;     /* AUDIT_GRANTED / AUDIT_REFUSED */
+	const char *reason;      /* stable code of a refusal */
+};
+
+#define AUDIT_FIELD_MAX 256
+
+/* An event as stored: the fields above, decoded from the canonical entry,
+ * plus its place in the log. */
+struct audit_record {
+	uint64_t seq;
+	int64_t at_ms;
+	char at[32]; /* RFC 3339 with milliseconds */
+	char channel[16];
+	char actor[AUDIT_FIELD_MAX + 1];
+	char user[16];
+	char profile[AUDIT_FIELD_MAX + 1];
+	char subject[16];
+	char action[AUDIT_FIELD_MAX + 1];
+	char data_type[AUDIT_FIELD_MAX + 1];
+	char purpose[AUDIT_FIELD_MAX + 1];
+	char legal_basis[AUDIT_FIELD_MAX + 1];
+	char ticket[AUDIT_FIELD_MAX + 1];
+	char outcome[16];
+	char reason[AUDIT_FIELD_MAX + 1];
+};
+
+struct audit_options {
+	int checkpoint_interval_ms; /* 0: 1000 */
+	int index_batch;            /* events indexed per batch; 0: 50000 */
+	int retention_days;         /* 0: 3653 (ten years) */
+};
+
+struct audit;
+
+/* Start the log on an open store. sk is the Ed25519 secret key that signs
+ * checkpoints (copied, wiped on close). Recovers the frontier from the
+ * database. Returns 0 and *out (release with audit_close), or -1 with e. */
+int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
+	       const struct audit_options *opt, struct audit **out,
+	       struct error *e);
+/* Stop the writer after the last queued append, sign a final checkpoint
+ * and free everything. */
+void audit_close(struct audit *a);
+
+/* Append an event and wait until it is durable. Returns 0 and (when seq is
+ * not NULL) its sequence number, or -1 with e (ERR_INVALID for a bad
+ * field, ERR_UNAVAILABLE when the disk refused). */
+int audit_append(struct audit *a, const struct audit_event *ev, uint64_t *seq,
+		 struct error *e);
+
+/* Number of durable events (the tree size). */
+uint64_t audit_size(struct audit *a);
+
+/* ---------------------------------------------------------- checkpoints */
+
+struct audit_checkpoint {
+	uint64_t tree_size;
+	uint8_t root[SHA256_LEN];
+	char timestamp[RFC3339_LEN];
+	uint8_t signature[64];
+};
+
+/* The newest signed checkpoint. Returns 0, 1 when none exists yet, -1 on a
+ * store failure. */
+int audit_checkpoint_latest(struct store *s, struct audit_checkpoint *out);
+/* Sign a checkpoint now if there are unsigned events (tests, shutdown). */
+int audit_checkpoint_now(struct audit *a, struct error *e);
+/* The canonical text a checkpoint signature covers (API.md):
+ * "kruispunt-checkpoint\n<size>\n<root hex>\n<timestamp>\n". out must hold
+ * AUDIT_CHECKPOINT_TEXT_MAX bytes; returns the length. */
+#define AUDIT_CHECKPOINT_TEXT_MAX 160
+size_t audit_checkpoint_text(const struct audit_checkpoint *cp, char *out);
+/* The public key that verifies checkpoints. */
+void audit_public_key(struct audit *a, uint8_t pk[ED25519_PK_LEN]);
+
+/* --------------------------------------------------------------- proofs */
+
+#define AUDIT_PROOF_MAX 64 /* hashes: enough for 2^64 leaves */
+
+struct audit_proof {
+	int n;
+	uint8_t hash[AUDIT_PROOF_MAX][SHA256_LEN];
+};
+
+/* RFC 9162 inclusion proof of leaf seq in the tree of tree_size leaves,
+ * with the leaf hash. tree_size must not exceed the durable size. Returns
+ * 0, or -1 with e (ERR_INVALID "invalid_proof_request" for bad numbers). */
+int audit_proof_inclusion(struct store *s, uint64_t durable_size,
+			  uint64_t seq, uint64_t tree_size,
+			  uint8_t leaf[SHA256_LEN], struct audit_proof *out,
+			  struct error *e);
+/* RFC 9162 consistency proof between trees of first and second leaves
+ * (0 < first <= second <= durable size). */
+int audit_proof_consistency(struct store *s, uint64_t durable_size,
+			    uint64_t first, uint64_t second,
+			    struct audit_proof *out, struct error *e);
+
+/* -------------------------------------------------------------- queries */
+
+struct audit_filter {
+	const char *subject; /* INSZ, or NULL */
+	const char *actor;   /* KBO, or NULL */
+	const char *user;    /* INSZ, or NULL */
+	int64_t from_ms;     /* inclusive; 0: no bound */
+	int64_t to_ms;       /* exclusive; 0: no bound */
+	const char *outcome; /* AUDIT_GRANTED, AUDIT_REFUSED, or NULL */
+	uint64_t after;      /* cursor: only seq > after (use with has_after) */
+	bool has_after;
+	int limit;           /* 1..AUDIT_QUERY_MAX */
+};
+
+#define AUDIT_QUERY_MAX 1000
+
+/* A query reads at most this many events per page; a page that stops
+ * there may be short or empty and still have more after it. */
+#define AUDIT_SCAN_MAX 200000
+
+/* Events matching every given filter, oldest first. Fills out (caller
+ * frees with free()) and *n. When *more is true, the next page starts
+ * after *next (pass it as f->after). Returns 0, or -1 with e. */
+int audit_query(struct audit *a, const struct audit_filter *f,
+		struct audit_record **out, int *n, bool *more, uint64_t *next,
+		struct error *e);
+
+/* --------------------------------------------------------------- verify */
+
+struct audit_verify_report {
+	uint64_t events;        /* events read */
+	uint64_t checkpoints;   /* checkpoints verified */
+	uint64_t unsigned_tail; /* events after the newest checkpoint */
+	uint64_t first_bad_seq; /* when failed: the first event found bad */
+	bool has_bad_seq;
+	char problem[LIMIT_ERROR_DETAIL];
+};
+
+/* Recompute every leaf and the whole tree from the database, check every
+ * checkpoint signature with pk and the consistency of consecutive
+ * checkpoints. Returns 0 when intact, 1 when not (report says where),
+ * -1 when the database cannot be read. Shares the entry decoder and the
+ * tree code with the writer (STYLE.md item 13). */
+int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
+		 struct audit_verify_report *report);
+
+#endif

@@ -1,0 +1,73 @@
+/* Shared between the files of src/audit only. */
+#ifndef KP_AUDIT_INTERNAL_H
+#define KP_AUDIT_INTERNAL_H
+
+#include "audit/audit.h"
+
+/* ---- entry.c: the canonical serialisation (docs/AUDIT.md) */
+
+#define AUDIT_ENTRY_MAX 4096
+#define AUDIT_NONCE_LEN 16
+
+/* Check an event's fields. Returns 0, or -1 with e (ERR_INVALID). */
+int entry_validate(const struct audit_event *ev, struct error *e);
+/* Encode into out (AUDIT_ENTRY_MAX bytes); returns the length. ev must
+ * have passed entry_validate. */
+size_t entry_encode(const struct audit_event *ev, uint64_t seq, int64_t at_ms,
+		    const uint8_t nonce[AUDIT_NONCE_LEN], char *out);
+/* Decode; returns 0, or -1 when the bytes are not a canonical entry. */
+int entry_decode(const void *entry, size_t n, struct audit_record *out);
+
+/* ---- merkle.c: RFC 9162 section 2.1 */
+
+/* Perfect subtrees of at least 2^AUDIT_NODE_MIN_LEVEL leaves are stored in
+ * audit_node; smaller ones are hashed from the leaves when needed. */
+#define AUDIT_NODE_MIN_LEVEL 8
+
+void merkle_leaf(const void *entry, size_t n, uint8_t out[SHA256_LEN]);
+void merkle_node(const uint8_t left[SHA256_LEN], const uint8_t right[SHA256_LEN],
+		 uint8_t out[SHA256_LEN]);
+void merkle_empty_root(uint8_t out[SHA256_LEN]);
+
+/* The right edge of the tree: the roots of its perfect subtrees, one per
+ * set bit of size. */
+struct merkle_frontier {
+	uint64_t size;
+	uint8_t node[64][SHA256_LEN];
+};
+
+/* Called for every perfect subtree a push completes (level >= 1). */
+typedef void (*merkle_complete_fn)(void *ctx, int level, uint64_t index,
+				   const uint8_t hash[SHA256_LEN]);
+void frontier_push(struct merkle_frontier *f, const uint8_t leaf[SHA256_LEN],
+		   merkle_complete_fn done, void *ctx);
+void frontier_root(const struct merkle_frontier *f, uint8_t out[SHA256_LEN]);
+/* Rebuild the frontier of a tree of `size` leaves from the store. */
+int frontier_load(struct store_conn *c, uint64_t size,
+		  struct merkle_frontier *f);
+
+/* MTH(D[start:end]) from the store (stored nodes + leaves). */
+int merkle_range_hash(struct store_conn *c, uint64_t start, uint64_t end,
+		      uint8_t out[SHA256_LEN]);
+
+/* Largest power of two strictly smaller than n (n > 1). */
+uint64_t merkle_split(uint64_t n);
+
+/* ---- writer.c */
+
+/* Events [0, n) are in the query indexes. */
+uint64_t audit_indexed(struct audit *a);
+struct store *audit_store(struct audit *a);
+
+/* ---- checkpoint.c */
+
+/* Signed checkpoint of the frontier at this instant, stored with the
+ * writer already held. */
+int checkpoint_store(struct store_conn *w, const struct merkle_frontier *f,
+		     const uint8_t sk[ED25519_SK_LEN], struct error *e);
+bool checkpoint_verify(const struct audit_checkpoint *cp,
+		       const uint8_t pk[ED25519_PK_LEN]);
+/* Columns tree_size, root, timestamp, signature of the current row. */
+int checkpoint_read_row(struct store_stmt *st, struct audit_checkpoint *cp);
+
+#endif

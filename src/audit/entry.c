@@ -1,0 +1,229 @@
+/*
+ * The canonical serialisation of an audit event: the bytes the leaf hash is
+ * computed over, stored as they are, and decoded by queries and by
+ * `kruispunt audit verify` with this same code.
+ *
+ *   kruispunt-audit-v1\n
+ *   <name>:<length>:<value>\n       for each field, in this fixed order
+ *
+ * <length> is the value's byte count in decimal without leading zeros. A
+ * value is UTF-8 without control characters. The nonce (16 random bytes in
+ * hex) makes leaf hashes unguessable: without it, anyone holding an
+ * inclusion proof could test guesses ("was X consulted by Y at T?") by
+ * hashing candidate entries. docs/AUDIT.md has an example.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit_internal.h"
+
+static const char magic[] = "kruispunt-audit-v1\n";
+
+enum field {
+	F_SEQ, F_AT, F_CHANNEL, F_ACTOR, F_USER, F_PROFILE, F_SUBJECT, F_ACTION,
+	F_DATA_TYPE, F_PURPOSE, F_LEGAL_BASIS, F_TICKET, F_OUTCOME, F_REASON,
+	F_NONCE, F_COUNT
+};
+
+static const char *field_names[F_COUNT] = {
+	"seq", "at", "channel", "actor", "user", "profile", "subject",
+	"action", "data_type", "purpose", "legal_basis", "ticket", "outcome",
+	"reason", "nonce"};
+
+static bool text_ok(const char *s)
+{
+	if (!s)
+		return true;
+	size_t n = strlen(s);
+	if (n > AUDIT_FIELD_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	/* jansson's UTF-8 check, via a throwaway string. */
+	json_t *j = json_string(s);
+	json_decref(j);
+	return j != NULL;
+}
+
+static bool empty(const char *s)
+{
+	return !s || !s[0];
+}
+
+static bool one_of(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (strcmp(s, *set) == 0)
+			return true;
+	return false;
+}
+
+int entry_validate(const struct audit_event *ev, struct error *e)
+{
+	static const char *const channels[] = {
+		AUDIT_CHANNEL_API, AUDIT_CHANNEL_PORTAL, AUDIT_CHANNEL_BATCH,
+		AUDIT_CHANNEL_NETWORK, NULL};
+	static const char *const outcomes[] = {AUDIT_GRANTED, AUDIT_REFUSED,
+					       NULL};
+	const char *texts[] = {ev->channel, ev->actor, ev->user, ev->profile,
+			       ev->subject, ev->action, ev->data_type,
+			       ev->purpose, ev->legal_basis, ev->ticket,
+			       ev->outcome, ev->reason};
+	for (size_t i = 0; i < KP_NELEM(texts); i++)
+		if (!text_ok(texts[i]))
+			return err_set(e, ERR_INVALID, "invalid_audit_event",
+				       "a field is too long or not plain text");
+	if (empty(ev->channel) || !one_of(ev->channel, channels))
+		return err_set(e, ERR_INVALID, "invalid_audit_event",
+			       "unknown channel");
+	if (empty(ev->outcome) || !one_of(ev->outcome, outcomes))
+		return err_set(e, ERR_INVALID, "invalid_audit_event",
+			       "outcome must be granted or refused");
+	if (empty(ev->action))
+		return err_set(e, ERR_INVALID, "invalid_audit_event",
+			       "an event needs an action");
+	if (strcmp(ev->outcome, AUDIT_REFUSED) == 0 && empty(ev->reason))
+		return err_set(e, ERR_INVALID, "invalid_audit_event",
+			       "a refusal needs its reason code");
+	if ((!empty(ev->subject) && !insz_valid(ev->subject)) ||
+	    (!empty(ev->user) && !insz_valid(ev->user)))
+		return err_set(e, ERR_INVALID, "invalid_audit_event",
+			       "subject and user must be valid INSZ");
+	if (!empty(ev->actor) && !kbo_valid(ev->actor))
+		return err_set(e, ERR_INVALID, "invalid_audit_event",
+			       "actor must be a valid enterprise number");
+	/* Identifiers are stored normalised so that queries find them. */
+	if ((!empty(ev->subject) && strlen(ev->subject) != 11) ||
+	    (!empty(ev->user) && strlen(ev->user) != 11) ||
+	    (!empty(ev->actor) && strlen(ev->actor) != 10))
+		return err_set(e, ERR_INVALID, "invalid_audit_event",
+			       "identifiers must be given as digits only");
+	return 0;
+}
+
+static size_t put_field(char *out, size_t at, enum field f, const char *v,
+			size_t n)
+{
+	int w = snprintf(out + at, AUDIT_ENTRY_MAX - at, "%s:%zu:",
+			 field_names[f], n);
+	at += (size_t)w;
+	memcpy(out + at, v, n);
+	at += n;
+	out[at++] = '\n';
+	return at;
+}
+
+static size_t put_text(char *out, size_t at, enum field f, const char *v)
+{
+	return put_field(out, at, f, v ? v : "", v ? strlen(v) : 0);
+}
+
+/* "2026-11-22T20:00:00.123Z" */
+static void format_at(int64_t at_ms, char out[32])
+{
+	char secs[RFC3339_LEN];
+	time_format_rfc3339(at_ms / 1000, secs);
+	snprintf(out, 32, "%.19s.%03dZ", secs, (int)(at_ms % 1000));
+}
+
+size_t entry_encode(const struct audit_event *ev, uint64_t seq, int64_t at_ms,
+		    const uint8_t nonce[AUDIT_NONCE_LEN], char *out)
+{
+	char num[24], at[32], hex[2 * AUDIT_NONCE_LEN + 1];
+	size_t n = sizeof(magic) - 1;
+	memcpy(out, magic, n);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)seq);
+	n = put_text(out, n, F_SEQ, num);
+	format_at(at_ms, at);
+	n = put_text(out, n, F_AT, at);
+	const char *texts[] = {ev->channel, ev->actor, ev->user, ev->profile,
+			       ev->subject, ev->action, ev->data_type,
+			       ev->purpose, ev->legal_basis, ev->ticket,
+			       ev->outcome, ev->reason};
+	for (size_t i = 0; i < KP_NELEM(texts); i++)
+		n = put_text(out, n, (enum field)(F_CHANNEL + i), texts[i]);
+	hex_encode(nonce, AUDIT_NONCE_LEN, hex);
+	return put_text(out, n, F_NONCE, hex);
+}
+
+/* Read "<name>:<len>:<value>\n" at *p; copies the value into dst (size
+ * cap, NUL-terminated). Returns 0, or -1. */
+static int get_field(const char **p, const char *end, enum field f, char *dst,
+		     size_t cap)
+{
+	size_t name_len = strlen(field_names[f]);
+	const char *s = *p;
+	if ((size_t)(end - s) < name_len + 3 ||
+	    memcmp(s, field_names[f], name_len) != 0 || s[name_len] != ':')
+		return -1;
+	s += name_len + 1;
+	size_t len = 0, digits = 0;
+	while (s < end && *s >= '0' && *s <= '9' && digits < 5) {
+		len = len * 10 + (size_t)(*s++ - '0');
+		digits++;
+	}
+	/* Canonical: no leading zeros, and the value must fit. */
+	if (digits == 0 || (digits > 1 && (*p)[name_len + 1] == '0') ||
+	    s >= end || *s != ':' || len >= cap || (size_t)(end - s) < len + 2)
+		return -1;
+	s++;
+	if (memchr(s, '\0', len) || s[len] != '\n')
+		return -1;
+	memcpy(dst, s, len);
+	dst[len] = '\0';
+	*p = s + len + 1;
+	return 0;
+}
+
+int entry_decode(const void *entry, size_t n, struct audit_record *r)
+{
+	const char *p = entry, *end = p + n;
+	char num[24], nonce[2 * AUDIT_NONCE_LEN + 1];
+	if (n < sizeof(magic) - 1 || memcmp(p, magic, sizeof(magic) - 1) != 0)
+		return -1;
+	p += sizeof(magic) - 1;
+	struct {
+		char *dst;
+		size_t cap;
+	} slots[F_COUNT] = {
+		{num, sizeof(num)},
+		{r->at, sizeof(r->at)},
+		{r->channel, sizeof(r->channel)},
+		{r->actor, sizeof(r->actor)},
+		{r->user, sizeof(r->user)},
+		{r->profile, sizeof(r->profile)},
+		{r->subject, sizeof(r->subject)},
+		{r->action, sizeof(r->action)},
+		{r->data_type, sizeof(r->data_type)},
+		{r->purpose, sizeof(r->purpose)},
+		{r->legal_basis, sizeof(r->legal_basis)},
+		{r->ticket, sizeof(r->ticket)},
+		{r->outcome, sizeof(r->outcome)},
+		{r->reason, sizeof(r->reason)},
+		{nonce, sizeof(nonce)},
+	};
+	for (int f = 0; f < F_COUNT; f++)
+		if (get_field(&p, end, (enum field)f, slots[f].dst,
+			      slots[f].cap) != 0)
+			return -1;
+	if (p != end)
+		return -1;
+	char *tail;
+	r->seq = strtoull(num, &tail, 10);
+	int64_t secs;
+	char whole[RFC3339_LEN];
+	if (*tail || strlen(r->at) != 24 || r->at[19] != '.' ||
+	    r->at[23] != 'Z')
+		return -1;
+	for (int i = 20; i < 23; i++)
+		if (r->at[i] < '0' || r->at[i] > '9')
+			return -1;
+	snprintf(whole, sizeof(whole), "%.19sZ", r->at);
+	if (time_parse_rfc3339(whole, &secs) != 0)
+		return -1;
+	r->at_ms = secs * 1000 + (r->at[20] - '0') * 100 +
+		   (r->at[21] - '0') * 10 + (r->at[22] - '0');
+	return 0;
+}

@@ -1,0 +1,166 @@
+/*
+ * `kruispunt audit verify`: recompute every leaf from its stored entry and
+ * the whole tree from the leaves, compare every stored subtree node, and
+ * check every checkpoint: its signature, and its root against the tree of
+ * its size. All checkpoints are roots of prefixes of the one recomputed
+ * tree, so consecutive checkpoints are consistent exactly when each
+ * matches. Uses the writer's own decoder and tree code.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "audit/audit_internal.h"
+
+static const char sql_events[] =
+	"SELECT seq, entry, leaf FROM audit_event ORDER BY seq";
+static const char sql_checkpoints[] =
+	"SELECT tree_size, root, timestamp, signature FROM audit_checkpoint "
+	"ORDER BY tree_size";
+static const char sql_node[] =
+	"SELECT hash FROM audit_node WHERE level = ?1 AND idx = ?2";
+
+struct verifier {
+	struct store_conn *c;
+	const uint8_t *pk;
+	struct audit_verify_report *rep;
+	struct store_stmt *cps;     /* cursor over checkpoints */
+	bool cp_ready;              /* cps holds an unprocessed row */
+	uint64_t last_cp_size;
+	char last_cp_time[RFC3339_LEN];
+	bool failed;
+	uint64_t bad_node_level, bad_node_idx;
+	bool bad_node;
+};
+
+KP_PRINTF(4, 5)
+static int fail(struct verifier *v, uint64_t seq, bool has_seq,
+		const char *fmt, ...)
+{
+	va_list ap;
+	v->failed = true;
+	v->rep->has_bad_seq = has_seq;
+	v->rep->first_bad_seq = seq;
+	va_start(ap, fmt);
+	vsnprintf(v->rep->problem, sizeof(v->rep->problem), fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+static void check_node(void *ctx, int level, uint64_t index,
+		       const uint8_t hash[SHA256_LEN])
+{
+	struct verifier *v = ctx;
+	if (level < AUDIT_NODE_MIN_LEVEL || v->bad_node)
+		return;
+	struct store_stmt *st = store_prepare(v->c, sql_node);
+	store_bind_int(st, 1, level);
+	store_bind_int(st, 2, (int64_t)index);
+	size_t n = 0;
+	const void *stored = store_step(st) == STORE_ROW
+			     ? store_col_blob(st, 0, &n) : NULL;
+	if (!stored || n != SHA256_LEN || memcmp(stored, hash, SHA256_LEN)) {
+		v->bad_node = true;
+		v->bad_node_level = (uint64_t)level;
+		v->bad_node_idx = index;
+	}
+	store_done(st);
+}
+
+/* Check every checkpoint whose size the tree has now reached. */
+static int check_checkpoints(struct verifier *v, const struct merkle_frontier *f)
+{
+	struct audit_checkpoint cp;
+	while (v->cp_ready) {
+		if (checkpoint_read_row(v->cps, &cp) != 0)
+			return fail(v, 0, false, "%s", "a checkpoint row is malformed");
+		if (cp.tree_size > f->size)
+			return 0;
+		char what[64];
+		snprintf(what, sizeof(what), "%llu", (unsigned long long)cp.tree_size);
+		if (cp.tree_size < f->size)
+			return fail(v, 0, false, "checkpoint of %s events is out of order", what);
+		if (!checkpoint_verify(&cp, v->pk))
+			return fail(v, cp.tree_size ? cp.tree_size - 1 : 0, false,
+				    "the signature of checkpoint %s is invalid", what);
+		uint8_t root[SHA256_LEN];
+		frontier_root(f, root);
+		if (memcmp(root, cp.root, SHA256_LEN) != 0)
+			return fail(v, v->last_cp_size, true,
+				    "the tree of %s events does not match its signed "
+				    "checkpoint: an event since the previous checkpoint "
+				    "was altered", what);
+		if (strcmp(cp.timestamp, v->last_cp_time) < 0)
+			return fail(v, 0, false, "checkpoint %s is older than its predecessor", what);
+		v->rep->checkpoints++;
+		v->last_cp_size = cp.tree_size;
+		str_copy(v->last_cp_time, sizeof(v->last_cp_time), cp.timestamp);
+		v->cp_ready = store_step(v->cps) == STORE_ROW;
+	}
+	return 0;
+}
+
+/* One event row: in sequence, decodable, its own seq, its leaf. */
+static int check_event(struct verifier *v, struct store_stmt *st,
+		       struct merkle_frontier *f, int64_t *last_at)
+{
+	uint64_t seq = (uint64_t)store_col_int(st, 0);
+	size_t n, ln;
+	const void *entry = store_col_blob(st, 1, &n);
+	const void *stored_leaf = store_col_blob(st, 2, &ln);
+	struct audit_record rec;
+	uint8_t leaf[SHA256_LEN];
+	if (seq != f->size)
+		return fail(v, f->size, true, "%s",
+			    seq > f->size ? "event missing (deleted)"
+					  : "event out of sequence");
+	if (entry_decode(entry, n, &rec) != 0 || rec.seq != seq)
+		return fail(v, seq, true, "%s",
+			    "entry is not canonical or carries another sequence "
+			    "number (altered, or rows swapped)");
+	merkle_leaf(entry, n, leaf);
+	if (ln != SHA256_LEN || memcmp(leaf, stored_leaf, SHA256_LEN) != 0)
+		return fail(v, seq, true, "%s", "entry altered: its hash changed");
+	if (rec.at_ms < *last_at)
+		return fail(v, seq, true, "%s", "time runs backwards (rows swapped)");
+	*last_at = rec.at_ms;
+	frontier_push(f, leaf, check_node, v);
+	if (v->bad_node) {
+		char what[64];
+		snprintf(what, sizeof(what), "level %llu index %llu",
+			 (unsigned long long)v->bad_node_level,
+			 (unsigned long long)v->bad_node_idx);
+		return fail(v, (v->bad_node_idx << v->bad_node_level), true,
+			    "stored tree node %s does not match the events", what);
+	}
+	v->rep->events++;
+	return check_checkpoints(v, f);
+}
+
+int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
+		 struct audit_verify_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	struct verifier v = {.pk = pk, .rep = rep};
+	v.c = store_reader(s);
+	if (!v.c)
+		return -1;
+	v.cps = store_prepare(v.c, sql_checkpoints);
+	v.cp_ready = store_step(v.cps) == STORE_ROW;
+	struct merkle_frontier f;
+	memset(&f, 0, sizeof(f));
+	int64_t last_at = 0;
+	struct store_stmt *st = store_prepare(v.c, sql_events);
+	int rc = 0;
+	while (rc == 0 && store_step(st) == STORE_ROW)
+		rc = check_event(&v, st, &f, &last_at);
+	store_done(st);
+	if (rc == 0)
+		rc = check_checkpoints(&v, &f);
+	if (rc == 0 && v.cp_ready)
+		rc = fail(&v, f.size, true, "%s",
+			  "a checkpoint covers events that no longer exist "
+			  "(deleted at the end of the log)");
+	store_done(v.cps);
+	rep->unsigned_tail = f.size - v.last_cp_size;
+	return v.failed ? 1 : 0;
+}

@@ -1,0 +1,506 @@
+/*
+ * The audit writer: one thread owns the tail of the log.
+ *
+ * audit_append queues its event and sleeps. The writer takes everything
+ * queued, gives each event its sequence number and timestamp, encodes it,
+ * hashes it into the frontier, and writes the whole batch in one
+ * transaction: one fsync (synchronous = FULL) for as many events as arrived
+ * while the previous batch was being written. Only after the commit does it
+ * wake the appenders, so an acknowledged event is on disk. A failed commit
+ * fails the whole batch and restores the frontier.
+ *
+ * Between batches, the same thread signs a checkpoint once per interval
+ * when the tree grew, and builds the query indexes for events not yet
+ * indexed, in sorted batches (DESIGN.md: random index inserts on the hot
+ * path would cost a factor of ten).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "audit/audit_internal.h"
+
+struct pending {
+	const struct audit_event *ev;
+	uint64_t seq;
+	int rc;
+	bool done;
+	struct pending *next;
+};
+
+struct audit {
+	struct store *store;
+	uint8_t sk[ED25519_SK_LEN];
+	struct audit_options opt;
+
+	pthread_mutex_t mu;
+	pthread_cond_t work;    /* the writer waits for appends */
+	pthread_cond_t done;    /* appenders wait for their batch */
+	struct pending *head, *tail;
+	bool stopping;
+	bool checkpoint_wanted; /* audit_checkpoint_now asked for one */
+	uint64_t checkpoints_done;
+	int checkpoint_rc;
+	pthread_t thread;
+
+	/* Owned by the writer thread. */
+	struct merkle_frontier frontier;
+	int64_t last_ms;
+	uint64_t signed_size;
+	uint64_t last_checkpoint_ns;
+
+	_Atomic uint64_t durable;
+	_Atomic uint64_t indexed; /* events [0, indexed) are in the indexes */
+};
+
+static const char sql_insert[] =
+	"INSERT INTO audit_event (seq, at, entry, leaf) VALUES (?1, ?2, ?3, ?4)";
+static const char sql_node_insert[] =
+	"INSERT INTO audit_node (level, idx, hash) VALUES (?1, ?2, ?3)";
+static const char sql_size[] = "SELECT coalesce(max(seq) + 1, 0), "
+			       "coalesce(max(at), 0) FROM audit_event";
+static const char sql_meta_get[] = "SELECT value FROM meta WHERE key = ?1";
+static const char sql_meta_put[] =
+	"INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	"ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------- batches */
+
+struct node_sink {
+	struct store_conn *w;
+	bool failed;
+};
+
+static void store_completed_node(void *ctx, int level, uint64_t index,
+				 const uint8_t hash[SHA256_LEN])
+{
+	struct node_sink *sink = ctx;
+	if (level < AUDIT_NODE_MIN_LEVEL || sink->failed)
+		return;
+	struct store_stmt *st = store_prepare(sink->w, sql_node_insert);
+	store_bind_int(st, 1, level);
+	store_bind_int(st, 2, (int64_t)index);
+	store_bind_blob(st, 3, hash, SHA256_LEN);
+	if (store_step(st) != STORE_DONE)
+		sink->failed = true;
+	store_done(st);
+}
+
+static int write_one(struct audit *a, struct node_sink *sink,
+		     struct pending *p, const uint8_t nonce[AUDIT_NONCE_LEN])
+{
+	char entry[AUDIT_ENTRY_MAX];
+	uint8_t leaf[SHA256_LEN];
+	int64_t at = now_ms();
+	if (at < a->last_ms)
+		at = a->last_ms; /* time never runs backwards in the log */
+	a->last_ms = at;
+	p->seq = a->frontier.size;
+	size_t n = entry_encode(p->ev, p->seq, at, nonce, entry);
+	merkle_leaf(entry, n, leaf);
+	struct store_stmt *st = store_prepare(sink->w, sql_insert);
+	store_bind_int(st, 1, (int64_t)p->seq);
+	store_bind_int(st, 2, at);
+	store_bind_blob(st, 3, entry, n);
+	store_bind_blob(st, 4, leaf, SHA256_LEN);
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE)
+		return -1;
+	frontier_push(&a->frontier, leaf, store_completed_node, sink);
+	return sink->failed ? -1 : 0;
+}
+
+static void write_batch(struct audit *a, struct pending *batch)
+{
+	size_t count = 0;
+	for (struct pending *p = batch; p; p = p->next)
+		count++;
+	/* One system call for the whole batch's nonces. */
+	uint8_t *nonces = xmalloc(count * AUDIT_NONCE_LEN);
+	rand_bytes(nonces, count * AUDIT_NONCE_LEN);
+	struct merkle_frontier saved = a->frontier;
+	int64_t saved_ms = a->last_ms;
+	struct node_sink sink = {store_write_begin(a->store), false};
+	int rc = 0;
+	size_t i = 0;
+	for (struct pending *p = batch; p && rc == 0; p = p->next, i++)
+		rc = write_one(a, &sink, p, nonces + i * AUDIT_NONCE_LEN);
+	free(nonces);
+	struct error e;
+	if (rc != 0)
+		store_write_rollback(a->store);
+	else
+		rc = store_write_commit(a->store, &e);
+	if (rc != 0) {
+		a->frontier = saved;
+		a->last_ms = saved_ms;
+		log_error("security: audit batch of %zu events not written",
+			  count);
+	}
+	atomic_store(&a->durable, a->frontier.size);
+	for (struct pending *p = batch; p; p = p->next)
+		p->rc = rc;
+}
+
+/* ---------------------------------------------------------- checkpoints */
+
+static int maybe_checkpoint(struct audit *a, bool force, struct error *e)
+{
+	uint64_t now = time_mono_ns();
+	uint64_t interval = (uint64_t)a->opt.checkpoint_interval_ms * 1000000u;
+	if (a->frontier.size == a->signed_size ||
+	    (!force && now - a->last_checkpoint_ns < interval))
+		return 0;
+	struct store_conn *w = store_write_begin(a->store);
+	if (checkpoint_store(w, &a->frontier, a->sk, e) != 0) {
+		store_write_rollback(a->store);
+		return -1;
+	}
+	if (store_write_commit(a->store, e) != 0)
+		return -1;
+	a->signed_size = a->frontier.size;
+	a->last_checkpoint_ns = now;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- index */
+
+struct index_row {
+	char key[12];
+	uint64_t seq;
+};
+
+static int cmp_row(const void *x, const void *y)
+{
+	const struct index_row *a = x, *b = y;
+	int c = strcmp(a->key, b->key);
+	if (c)
+		return c;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static void index_insert(struct store_conn *w, const char *sql,
+			 struct index_row *rows, size_t n, bool *failed)
+{
+	qsort(rows, n, sizeof(*rows), cmp_row);
+	struct store_stmt *st = store_prepare(w, sql);
+	for (size_t i = 0; i < n && !*failed; i++) {
+		store_bind_text(st, 1, rows[i].key);
+		store_bind_int(st, 2, (int64_t)rows[i].seq);
+		if (store_step(st) != STORE_DONE)
+			*failed = true;
+		store_done(st);
+	}
+}
+
+static const char sql_tail[] =
+	"SELECT entry FROM audit_event WHERE seq >= ?1 AND seq < ?2 ORDER BY seq";
+static const char sql_ix_subject[] =
+	"INSERT OR IGNORE INTO audit_by_subject (subject, seq) VALUES (?1, ?2)";
+static const char sql_ix_actor[] =
+	"INSERT OR IGNORE INTO audit_by_actor (actor, seq) VALUES (?1, ?2)";
+static const char sql_ix_user[] =
+	"INSERT OR IGNORE INTO audit_by_user (user, seq) VALUES (?1, ?2)";
+
+/* Collect the index keys of events [from, to). */
+static size_t collect_keys(struct audit *a, uint64_t from, uint64_t to,
+			   struct index_row *rows[3], size_t nrows[3])
+{
+	struct store_conn *r = store_reader(a->store);
+	struct store_stmt *st = store_prepare(r, sql_tail);
+	store_bind_int(st, 1, (int64_t)from);
+	store_bind_int(st, 2, (int64_t)to);
+	struct audit_record rec;
+	size_t seen = 0;
+	while (store_step(st) == STORE_ROW) {
+		size_t n;
+		const void *entry = store_col_blob(st, 0, &n);
+		seen++;
+		if (entry_decode(entry, n, &rec) != 0)
+			continue;
+		const char *keys[3] = {rec.subject, rec.actor, rec.user};
+		for (int k = 0; k < 3; k++) {
+			if (!keys[k][0])
+				continue;
+			str_copy(rows[k][nrows[k]].key, 12, keys[k]);
+			rows[k][nrows[k]++].seq = rec.seq;
+		}
+	}
+	store_done(st);
+	return seen;
+}
+
+static void put_indexed(struct store_conn *w, uint64_t upto)
+{
+	char num[24];
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)upto);
+	struct store_stmt *st = store_prepare(w, sql_meta_put);
+	store_bind_text(st, 1, "audit_indexed_upto");
+	store_bind_text(st, 2, num);
+	store_step(st);
+	store_done(st);
+}
+
+/* Index up to one batch of events when enough are waiting, or all of them
+ * when the writer is idle. */
+static void maybe_index(struct audit *a, bool idle)
+{
+	uint64_t from = atomic_load(&a->indexed);
+	uint64_t durable = atomic_load(&a->durable);
+	uint64_t waiting = durable - from;
+	if (waiting == 0 || (!idle && waiting < (uint64_t)a->opt.index_batch))
+		return;
+	uint64_t to = from + (waiting < (uint64_t)a->opt.index_batch
+				      ? waiting : (uint64_t)a->opt.index_batch);
+	size_t cap = (size_t)(to - from);
+	struct index_row *rows[3];
+	size_t nrows[3] = {0, 0, 0};
+	for (int k = 0; k < 3; k++)
+		rows[k] = xmalloc(cap * sizeof(struct index_row));
+	collect_keys(a, from, to, rows, nrows);
+	struct store_conn *w = store_write_begin(a->store);
+	bool failed = false;
+	index_insert(w, sql_ix_subject, rows[0], nrows[0], &failed);
+	index_insert(w, sql_ix_actor, rows[1], nrows[1], &failed);
+	index_insert(w, sql_ix_user, rows[2], nrows[2], &failed);
+	put_indexed(w, to);
+	struct error e;
+	if (failed)
+		store_write_rollback(a->store);
+	else if (store_write_commit(a->store, &e) == 0)
+		atomic_store(&a->indexed, to);
+	for (int k = 0; k < 3; k++)
+		free(rows[k]);
+}
+
+/* --------------------------------------------------------------- thread */
+
+static void *writer_main(void *arg)
+{
+	struct audit *a = arg;
+	struct error e;
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		if (a->checkpoint_wanted) {
+			pthread_mutex_unlock(&a->mu);
+			int rc = maybe_checkpoint(a, true, &e);
+			pthread_mutex_lock(&a->mu);
+			a->checkpoint_wanted = false;
+			a->checkpoint_rc = rc;
+			a->checkpoints_done++;
+			pthread_cond_broadcast(&a->done);
+			continue;
+		}
+		if (!a->head && !a->stopping) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			if (pthread_cond_timedwait(&a->work, &a->mu, &until) != 0) {
+				pthread_mutex_unlock(&a->mu);
+				maybe_checkpoint(a, false, &e);
+				maybe_index(a, true);
+				pthread_mutex_lock(&a->mu);
+			}
+			continue;
+		}
+		if (!a->head)
+			break; /* stopping, and nothing left to write */
+		struct pending *batch = a->head;
+		a->head = a->tail = NULL;
+		pthread_mutex_unlock(&a->mu);
+		write_batch(a, batch);
+		pthread_mutex_lock(&a->mu);
+		for (struct pending *p = batch; p; p = p->next)
+			p->done = true;
+		pthread_cond_broadcast(&a->done);
+		pthread_mutex_unlock(&a->mu);
+		maybe_checkpoint(a, false, &e);
+		maybe_index(a, false);
+		pthread_mutex_lock(&a->mu);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+int audit_append(struct audit *a, const struct audit_event *ev, uint64_t *seq,
+		 struct error *e)
+{
+	if (entry_validate(ev, e) != 0)
+		return -1;
+	struct pending p = {.ev = ev};
+	pthread_mutex_lock(&a->mu);
+	if (a->stopping) {
+		pthread_mutex_unlock(&a->mu);
+		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+			       "the audit log is shutting down");
+	}
+	if (a->tail)
+		a->tail->next = &p;
+	else
+		a->head = &p;
+	a->tail = &p;
+	pthread_cond_signal(&a->work);
+	while (!p.done)
+		pthread_cond_wait(&a->done, &a->mu);
+	pthread_mutex_unlock(&a->mu);
+	if (p.rc != 0)
+		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+			       "the audit log could not record the event");
+	if (seq)
+		*seq = p.seq;
+	return 0;
+}
+
+uint64_t audit_size(struct audit *a)
+{
+	return atomic_load(&a->durable);
+}
+
+uint64_t audit_indexed(struct audit *a)
+{
+	return atomic_load(&a->indexed);
+}
+
+struct store *audit_store(struct audit *a)
+{
+	return a->store;
+}
+
+void audit_public_key(struct audit *a, uint8_t pk[ED25519_PK_LEN])
+{
+	crypto_sign_ed25519_sk_to_pk(pk, a->sk);
+}
+
+int audit_checkpoint_now(struct audit *a, struct error *e)
+{
+	/* The frontier belongs to the writer thread: ask it, and wait. */
+	pthread_mutex_lock(&a->mu);
+	uint64_t before = a->checkpoints_done;
+	a->checkpoint_wanted = true;
+	pthread_cond_signal(&a->work);
+	while (a->checkpoints_done == before)
+		pthread_cond_wait(&a->done, &a->mu);
+	int rc = a->checkpoint_rc;
+	pthread_mutex_unlock(&a->mu);
+	if (rc != 0)
+		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+			       "the checkpoint could not be signed");
+	return 0;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static uint64_t meta_u64(struct store_conn *c, const char *key)
+{
+	struct store_stmt *st = store_prepare(c, sql_meta_get);
+	store_bind_text(st, 1, key);
+	uint64_t v = 0;
+	if (store_step(st) == STORE_ROW)
+		v = strtoull(store_col_text(st, 0), NULL, 10);
+	store_done(st);
+	return v;
+}
+
+static int recover(struct audit *a, struct error *e)
+{
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "no read connection");
+	struct store_stmt *st = store_prepare(r, sql_size);
+	uint64_t size = 0;
+	if (store_step(st) == STORE_ROW) {
+		size = (uint64_t)store_col_int(st, 0);
+		a->last_ms = store_col_int(st, 1);
+	}
+	store_done(st);
+	if (frontier_load(r, size, &a->frontier) != 0)
+		return err_set(e, ERR_UNAVAILABLE, "audit_corrupt",
+			       "the audit log cannot be read back; run "
+			       "`kruispunt audit verify`");
+	struct audit_checkpoint cp;
+	a->signed_size = audit_checkpoint_latest(a->store, &cp) == 0
+			 ? cp.tree_size : 0;
+	atomic_store(&a->durable, size);
+	uint64_t indexed = meta_u64(r, "audit_indexed_upto");
+	atomic_store(&a->indexed, indexed > size ? size : indexed);
+	return 0;
+}
+
+static int set_retention(struct audit *a, struct error *e)
+{
+	char days[24];
+	snprintf(days, sizeof(days), "%d", a->opt.retention_days);
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_meta_put);
+	store_bind_text(st, 1, "audit_retention_days");
+	store_bind_text(st, 2, days);
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE) {
+		store_write_rollback(a->store);
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "cannot record the retention period");
+	}
+	return store_write_commit(a->store, e);
+}
+
+int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
+	       const struct audit_options *opt, struct audit **out,
+	       struct error *e)
+{
+	struct audit *a = xcalloc(1, sizeof(*a));
+	a->store = s;
+	memcpy(a->sk, sk, ED25519_SK_LEN);
+	a->opt.checkpoint_interval_ms = opt && opt->checkpoint_interval_ms
+					? opt->checkpoint_interval_ms : 1000;
+	a->opt.index_batch = opt && opt->index_batch ? opt->index_batch : 50000;
+	a->opt.retention_days = opt && opt->retention_days ? opt->retention_days
+							   : 3653;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->work, NULL);
+	pthread_cond_init(&a->done, NULL);
+	if (recover(a, e) != 0 || set_retention(a, e) != 0) {
+		secret_wipe(a->sk, sizeof(a->sk));
+		free(a);
+		return -1;
+	}
+	a->last_checkpoint_ns = time_mono_ns();
+	pthread_create(&a->thread, NULL, writer_main, a);
+	*out = a;
+	return 0;
+}
+
+void audit_close(struct audit *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->stopping = true;
+	pthread_cond_signal(&a->work);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->thread, NULL);
+	struct error e;
+	if (maybe_checkpoint(a, true, &e) != 0)
+		log_error("security: final audit checkpoint failed: %s",
+			  e.detail);
+	maybe_index(a, true);
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->work);
+	pthread_cond_destroy(&a->done);
+	secret_wipe(a->sk, sizeof(a->sk));
+	free(a);
+}

@@ -1,0 +1,588 @@
+/* The audit log: canonical entries, the Merkle tree against an independent
+ * RFC 9162 verifier written here, group commit under concurrency, recovery,
+ * queries, tamper detection and retention. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "audit/audit_internal.h"
+
+static char dir[64], path[128];
+static uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (crypto_setup() != 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "/tmp/kp-audit-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/audit.db", dir);
+	crypto_sign_keypair(pk, sk);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static const char *subjects[] = {"85073003328", "12090311839", "90031524651"};
+
+static struct audit_event event(int i)
+{
+	return (struct audit_event){
+		.channel = AUDIT_CHANNEL_NETWORK,
+		.actor = i % 2 ? "0411111140" : "0722222210",
+		.user = i % 5 == 0 ? "78052216473" : NULL,
+		.subject = subjects[i % 3],
+		.action = "exchange",
+		.data_type = "identification",
+		.purpose = "health_insurance_rights",
+		.legal_basis = "IVC/KSZG/25/034",
+		.ticket = "01a204e7-c33a-77a3-9d3b-ac1fd1566b74",
+		.outcome = i % 7 == 0 ? AUDIT_REFUSED : AUDIT_GRANTED,
+		.reason = i % 7 == 0 ? "no_dossier" : NULL,
+	};
+}
+
+/* ---- an independent RFC 9162 verifier (2.1.3.2 and 2.1.4.2) */
+
+static void node(const uint8_t *l, const uint8_t *r, uint8_t *out)
+{
+	uint8_t buf[65];
+	buf[0] = 1;
+	memcpy(buf + 1, l, 32);
+	memcpy(buf + 33, r, 32);
+	crypto_hash_sha256(out, buf, 65);
+}
+
+static bool verify_inclusion(uint64_t index, uint64_t size, const uint8_t *leaf,
+			     const struct audit_proof *p, const uint8_t *root)
+{
+	if (index >= size)
+		return false;
+	uint64_t fn = index, sn = size - 1;
+	uint8_t r[32];
+	memcpy(r, leaf, 32);
+	for (int i = 0; i < p->n; i++) {
+		if (sn == 0)
+			return false;
+		if ((fn & 1) || fn == sn) {
+			node(p->hash[i], r, r);
+			if (!(fn & 1))
+				while (fn && !(fn & 1)) {
+					fn >>= 1;
+					sn >>= 1;
+				}
+		} else {
+			node(r, p->hash[i], r);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	return sn == 0 && memcmp(r, root, 32) == 0;
+}
+
+static bool verify_consistency(uint64_t first, uint64_t second,
+			       const uint8_t *first_root,
+			       const uint8_t *second_root,
+			       const struct audit_proof *p)
+{
+	if (first == second)
+		return p->n == 0 && memcmp(first_root, second_root, 32) == 0;
+	uint8_t chain[AUDIT_PROOF_MAX + 1][32];
+	int n = p->n, k = 0;
+	if ((first & (first - 1)) == 0) /* a power of two: prepend the root */
+		memcpy(chain[k++], first_root, 32);
+	for (int i = 0; i < n; i++)
+		memcpy(chain[k++], p->hash[i], 32);
+	uint64_t fn = first - 1, sn = second - 1;
+	while (fn & 1) {
+		fn >>= 1;
+		sn >>= 1;
+	}
+	uint8_t fr[32], sr[32];
+	memcpy(fr, chain[0], 32);
+	memcpy(sr, chain[0], 32);
+	for (int i = 1; i < k; i++) {
+		if (sn == 0)
+			return false;
+		if ((fn & 1) || fn == sn) {
+			node(chain[i], fr, fr);
+			node(chain[i], sr, sr);
+			if (!(fn & 1))
+				while (fn && !(fn & 1)) {
+					fn >>= 1;
+					sn >>= 1;
+				}
+		} else {
+			node(sr, chain[i], sr);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	return sn == 0 && memcmp(fr, first_root, 32) == 0 &&
+	       memcmp(sr, second_root, 32) == 0;
+}
+
+/* Root of the first n stored leaves, recomputed from the rows. */
+static void reference_root(struct store *s, uint64_t n, uint8_t out[32])
+{
+	struct merkle_frontier f = {0};
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_prepare_v2(db, "SELECT entry FROM audit_event ORDER BY seq",
+			   -1, &st, NULL);
+	for (uint64_t i = 0; i < n && sqlite3_step(st) == SQLITE_ROW; i++) {
+		uint8_t leaf[32];
+		merkle_leaf(sqlite3_column_blob(st, 0),
+			    (size_t)sqlite3_column_bytes(st, 0), leaf);
+		frontier_push(&f, leaf, NULL, NULL);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	(void)s;
+	frontier_root(&f, out);
+}
+
+static void entries_round_trip(void **state)
+{
+	(void)state;
+	struct audit_event ev = event(0);
+	struct error e;
+	assert_int_equal(entry_validate(&ev, &e), 0);
+	uint8_t nonce[AUDIT_NONCE_LEN] = {1, 2, 3};
+	char buf[AUDIT_ENTRY_MAX];
+	size_t n = entry_encode(&ev, 42, 1769860800123, nonce, buf);
+	struct audit_record r;
+	assert_int_equal(entry_decode(buf, n, &r), 0);
+	assert_int_equal(r.seq, 42);
+	assert_int_equal(r.at_ms, 1769860800123);
+	assert_string_equal(r.at, "2026-01-31T12:00:00.123Z");
+	assert_string_equal(r.subject, "85073003328");
+	assert_string_equal(r.outcome, "refused");
+	assert_string_equal(r.reason, "no_dossier");
+	assert_string_equal(r.user, "78052216473");
+	/* One byte more or less is no canonical entry. */
+	assert_int_equal(entry_decode(buf, n - 1, &r), -1);
+	buf[n] = 'x';
+	assert_int_equal(entry_decode(buf, n + 1, &r), -1);
+	/* Invalid events are refused before they reach the log. */
+	ev.subject = "85073003329";
+	assert_int_equal(entry_validate(&ev, &e), -1);
+	ev = event(1);
+	ev.channel = "fax";
+	assert_int_equal(entry_validate(&ev, &e), -1);
+	ev = event(1);
+	ev.outcome = AUDIT_REFUSED; /* without a reason */
+	assert_int_equal(entry_validate(&ev, &e), -1);
+	ev = event(1);
+	ev.purpose = "line\nbreak";
+	assert_int_equal(entry_validate(&ev, &e), -1);
+	ev = event(1);
+	ev.subject = "85.07.30-033.28"; /* must be normalised */
+	assert_int_equal(entry_validate(&ev, &e), -1);
+}
+
+struct appender {
+	struct audit *a;
+	int from, count;
+	uint64_t *seqs;
+};
+
+static void *append_many(void *arg)
+{
+	struct appender *ap = arg;
+	for (int i = 0; i < ap->count; i++) {
+		struct audit_event ev = event(ap->from + i);
+		struct error e;
+		if (audit_append(ap->a, &ev, &ap->seqs[ap->from + i], &e) != 0)
+			ap->seqs[ap->from + i] = UINT64_MAX;
+	}
+	return NULL;
+}
+
+static struct audit *open_log(struct store **s, int index_batch)
+{
+	struct error e;
+	struct audit *a;
+	assert_int_equal(store_open(path, NULL, s, &e), 0);
+	struct audit_options o = {.index_batch = index_batch};
+	assert_int_equal(audit_open(*s, sk, &o, &a, &e), 0);
+	return a;
+}
+
+/* 8 threads x 150 events: every event durable, each seq used once. */
+static void concurrent_appends_and_proofs(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct audit *a = open_log(&s, 100);
+	enum { THREADS = 8, EACH = 150, TOTAL = THREADS * EACH };
+	uint64_t seqs[TOTAL];
+	pthread_t t[THREADS];
+	struct appender ap[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		ap[i] = (struct appender){a, i * EACH, EACH, seqs};
+		pthread_create(&t[i], NULL, append_many, &ap[i]);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(audit_size(a), TOTAL);
+	char seen[TOTAL] = {0};
+	for (int i = 0; i < TOTAL; i++) {
+		assert_true(seqs[i] < TOTAL);
+		assert_int_equal(seen[seqs[i]], 0);
+		seen[seqs[i]] = 1;
+	}
+	struct error e;
+	assert_int_equal(audit_checkpoint_now(a, &e), 0);
+	struct audit_checkpoint cp;
+	assert_int_equal(audit_checkpoint_latest(s, &cp), 0);
+	assert_int_equal(cp.tree_size, TOTAL);
+	assert_true(checkpoint_verify(&cp, pk));
+	uint8_t root[32];
+	reference_root(s, TOTAL, root);
+	assert_memory_equal(root, cp.root, 32);
+
+	/* Inclusion proofs, including across stored 256-leaf nodes. */
+	uint64_t sizes[] = {1, 2, 3, 7, 8, 255, 256, 257, 511, 512, 513, 1000, TOTAL};
+	for (size_t z = 0; z < KP_NELEM(sizes); z++) {
+		uint64_t size = sizes[z];
+		reference_root(s, size, root);
+		for (uint64_t m = 0; m < size; m += size / 7 + 1) {
+			uint8_t leaf[32];
+			struct audit_proof p;
+			assert_int_equal(audit_proof_inclusion(s, TOTAL, m, size,
+							       leaf, &p, &e), 0);
+			assert_true(verify_inclusion(m, size, leaf, &p, root));
+			/* A wrong leaf does not verify. */
+			leaf[0] ^= 1;
+			assert_false(verify_inclusion(m, size, leaf, &p, root));
+		}
+	}
+	/* Consistency proofs between many pairs of sizes. */
+	for (size_t i = 0; i < KP_NELEM(sizes); i++) {
+		for (size_t j = i; j < KP_NELEM(sizes); j++) {
+			uint8_t r1[32], r2[32];
+			reference_root(s, sizes[i], r1);
+			reference_root(s, sizes[j], r2);
+			struct audit_proof p;
+			assert_int_equal(audit_proof_consistency(s, TOTAL, sizes[i],
+								 sizes[j], &p, &e), 0);
+			assert_true(verify_consistency(sizes[i], sizes[j], r1, r2, &p));
+		}
+	}
+	uint8_t leaf[32];
+	struct audit_proof p;
+	assert_int_equal(audit_proof_inclusion(s, TOTAL, TOTAL, TOTAL, leaf, &p, &e), -1);
+	assert_int_equal(audit_proof_inclusion(s, TOTAL, 0, TOTAL + 1, leaf, &p, &e), -1);
+	assert_int_equal(audit_proof_consistency(s, TOTAL, 0, 5, &p, &e), -1);
+	assert_int_equal(audit_proof_consistency(s, TOTAL, 6, 5, &p, &e), -1);
+
+	struct audit_verify_report rep;
+	assert_int_equal(audit_verify(s, pk, &rep), 0);
+	assert_int_equal(rep.events, TOTAL);
+	audit_close(a);
+	store_close(s);
+}
+
+static void recovery_continues_the_tree(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	struct audit *a = open_log(&s, 0);
+	for (int i = 0; i < 300; i++) {
+		struct audit_event ev = event(i);
+		assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+	}
+	audit_close(a); /* signs a final checkpoint */
+	store_close(s);
+	a = open_log(&s, 0);
+	assert_int_equal(audit_size(a), 300);
+	struct audit_checkpoint cp;
+	assert_int_equal(audit_checkpoint_latest(s, &cp), 0);
+	assert_int_equal(cp.tree_size, 300);
+	for (int i = 300; i < 600; i++) {
+		struct audit_event ev = event(i);
+		uint64_t seq;
+		assert_int_equal(audit_append(a, &ev, &seq, &e), 0);
+		assert_int_equal(seq, (uint64_t)i);
+	}
+	assert_int_equal(audit_checkpoint_now(a, &e), 0);
+	assert_int_equal(audit_checkpoint_latest(s, &cp), 0);
+	uint8_t root[32];
+	reference_root(s, 600, root);
+	assert_memory_equal(root, cp.root, 32);
+	struct audit_verify_report rep;
+	assert_int_equal(audit_verify(s, pk, &rep), 0);
+	assert_int_equal(rep.checkpoints, 2);
+	audit_close(a);
+	store_close(s);
+}
+
+static void queries(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	/* A small index batch: part indexed, part in the tail. */
+	struct audit *a = open_log(&s, 64);
+	for (int i = 0; i < 250; i++) {
+		struct audit_event ev = event(i);
+		assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+	}
+	struct audit_filter f = {.subject = "85073003328", .limit = 1000};
+	struct audit_record *r;
+	int n;
+	bool more;
+	uint64_t next;
+	assert_int_equal(audit_query(a, &f, &r, &n, &more, &next, &e), 0);
+	assert_int_equal(n, 84); /* i % 3 == 0 for i < 250 */
+	assert_false(more);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(r[i].subject, "85073003328");
+		assert_int_equal(r[i].seq % 3, 0);
+		if (i)
+			assert_true(r[i].seq > r[i - 1].seq);
+	}
+	free(r);
+	/* Pages of 10 with the cursor visit the same 84 events. */
+	f.limit = 10;
+	int total = 0;
+	uint64_t last = 0;
+	do {
+		assert_int_equal(audit_query(a, &f, &r, &n, &more, &next, &e), 0);
+		for (int i = 0; i < n; i++) {
+			assert_true(total == 0 || r[i].seq > last);
+			last = r[i].seq;
+		}
+		total += n;
+		free(r);
+		f.after = next;
+		f.has_after = true;
+	} while (more);
+	assert_int_equal(total, 84);
+	/* Combined filters. */
+	struct audit_filter g = {.actor = "0411111140", .outcome = AUDIT_REFUSED,
+				 .limit = 1000};
+	assert_int_equal(audit_query(a, &g, &r, &n, &more, &next, &e), 0);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(r[i].actor, "0411111140");
+		assert_string_equal(r[i].outcome, "refused");
+	}
+	assert_int_equal(n, 18); /* odd multiples of 7 below 250 */
+	free(r);
+	struct audit_filter u = {.user = "78052216473", .limit = 1000};
+	assert_int_equal(audit_query(a, &u, &r, &n, &more, &next, &e), 0);
+	assert_int_equal(n, 50);
+	free(r);
+	/* A time range in the future holds nothing; one around now all. */
+	int64_t now = time_now() * 1000;
+	struct audit_filter t = {.from_ms = now + 60000, .limit = 1000};
+	assert_int_equal(audit_query(a, &t, &r, &n, &more, &next, &e), 0);
+	assert_int_equal(n, 0);
+	free(r);
+	t = (struct audit_filter){.from_ms = now - 60000, .to_ms = now + 60000,
+				  .limit = 1000};
+	assert_int_equal(audit_query(a, &t, &r, &n, &more, &next, &e), 0);
+	assert_int_equal(n, 250);
+	free(r);
+	struct audit_filter bad = {.subject = "85073003329", .limit = 10};
+	assert_int_equal(audit_query(a, &bad, &r, &n, &more, &next, &e), -1);
+	bad = (struct audit_filter){.limit = 0};
+	assert_int_equal(audit_query(a, &bad, &r, &n, &more, &next, &e), -1);
+	audit_close(a);
+	store_close(s);
+}
+
+/* Run SQL on the file directly, as an attacker with file access would. */
+static void tamper(const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "tamper: %s\n", msg);
+	assert_int_equal(rc, SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static const char drop_triggers[] =
+	"DROP TRIGGER audit_event_immutable; DROP TRIGGER audit_event_retention;";
+
+static struct audit_verify_report fill_and_verify_after(const char *sql)
+{
+	struct store *s;
+	struct error e;
+	struct audit *a = open_log(&s, 0);
+	for (int i = 0; i < 40; i++) {
+		struct audit_event ev = event(i);
+		assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+	}
+	audit_close(a);
+	store_close(s);
+	tamper(drop_triggers);
+	tamper(sql);
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	struct audit_verify_report rep;
+	assert_int_equal(audit_verify(s, pk, &rep), 1);
+	store_close(s);
+	return rep;
+}
+
+static void tampering_is_detected(void **state)
+{
+	(void)state;
+	/* Change a field inside an entry (the stored leaf stays). */
+	struct audit_verify_report rep = fill_and_verify_after(
+		"UPDATE audit_event SET entry = "
+		"replace(entry, 'health_insurance_rights', 'health_insurance_right5') "
+		"WHERE seq = 17");
+	assert_true(rep.has_bad_seq);
+	assert_int_equal(rep.first_bad_seq, 17);
+}
+
+/* Rewrite event seq's entry with `from` replaced by `to` and store its
+ * correctly recomputed leaf: a careful attacker. */
+static void rewrite_with_leaf(uint64_t seq, const char *from, const char *to)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_prepare_v2(db, "SELECT entry FROM audit_event WHERE seq = ?1",
+			   -1, &st, NULL);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	char entry[AUDIT_ENTRY_MAX];
+	int n = sqlite3_column_bytes(st, 0);
+	memcpy(entry, sqlite3_column_blob(st, 0), (size_t)n);
+	entry[n] = '\0';
+	sqlite3_finalize(st);
+	char *at = strstr(entry, from);
+	assert_non_null(at);
+	assert_int_equal(strlen(from), strlen(to));
+	memcpy(at, to, strlen(to));
+	uint8_t leaf[32];
+	merkle_leaf(entry, (size_t)n, leaf);
+	sqlite3_prepare_v2(db, "UPDATE audit_event SET entry = ?1, leaf = ?2 "
+			   "WHERE seq = ?3", -1, &st, NULL);
+	sqlite3_bind_blob(st, 1, entry, n, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 2, leaf, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)seq);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void tampering_with_leaf_too(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	struct audit *a = open_log(&s, 0);
+	for (int i = 0; i < 40; i++) {
+		struct audit_event ev = event(i);
+		assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+	}
+	audit_close(a);
+	store_close(s);
+	tamper(drop_triggers);
+	rewrite_with_leaf(22, "exchange", "exchang3");
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	struct audit_verify_report rep;
+	assert_int_equal(audit_verify(s, pk, &rep), 1);
+	store_close(s);
+	/* The leaf matches its entry; the signed root does not. The verifier
+	 * names the first event the checkpoint could no longer vouch for. */
+	assert_true(rep.has_bad_seq);
+	assert_true(rep.first_bad_seq <= 22);
+	assert_non_null(strstr(rep.problem, "signed checkpoint"));
+}
+
+static void deletion_is_detected(void **state)
+{
+	(void)state;
+	struct audit_verify_report rep =
+		fill_and_verify_after("DELETE FROM audit_event WHERE seq = 9");
+	assert_int_equal(rep.first_bad_seq, 9);
+}
+
+static void deletion_at_the_end_is_detected(void **state)
+{
+	(void)state;
+	struct audit_verify_report rep =
+		fill_and_verify_after("DELETE FROM audit_event WHERE seq >= 35");
+	assert_int_equal(rep.first_bad_seq, 35);
+}
+
+static void swapped_rows_are_detected(void **state)
+{
+	(void)state;
+	struct audit_verify_report rep = fill_and_verify_after(
+		"UPDATE audit_event SET seq = -1 WHERE seq = 5;"
+		"UPDATE audit_event SET seq = 5 WHERE seq = 6;"
+		"UPDATE audit_event SET seq = 6 WHERE seq = -1;");
+	assert_int_equal(rep.first_bad_seq, 5);
+}
+
+static void retention_guards_every_code_path(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	struct audit *a = open_log(&s, 0);
+	struct audit_event ev = event(1);
+	assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+	audit_close(a);
+	store_close(s);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit_event", NULL,
+					  NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit_event SET at = 0",
+					  NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit_checkpoint",
+					  NULL, NULL, NULL), SQLITE_OK);
+	/* Older than the retention period (here: 11 years), deletion is
+	 * allowed: that is what archiving does. */
+	assert_int_equal(sqlite3_exec(db,
+		"DROP TRIGGER audit_event_immutable;"
+		"UPDATE audit_event SET at = (unixepoch() - 86400 * 4100) * 1000;"
+		"DELETE FROM audit_event;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(entries_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_appends_and_proofs, setup, teardown),
+		cmocka_unit_test_setup_teardown(recovery_continues_the_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(tampering_is_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(tampering_with_leaf_too, setup, teardown),
+		cmocka_unit_test_setup_teardown(deletion_is_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(deletion_at_the_end_is_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(swapped_rows_are_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(retention_guards_every_code_path, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
