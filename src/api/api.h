@@ -6,6 +6,7 @@
 #ifndef KP_API_H
 #define KP_API_H
 
+#include "audit/audit.h"
 #include "base/base.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -14,12 +15,18 @@
 struct app {
 	const struct config *cfg;
 	struct store *store;
+	struct audit *audit;
 	int64_t started_at;
 };
 
 /* The route table (data, src/api/routes.c). */
 extern const struct http_route api_routes[];
 extern const size_t api_nroutes;
+
+/* A non-negative integer query parameter. Returns 0 when present and
+ * valid, 1 when absent and optional, -1 with e set otherwise. */
+int api_query_u64(struct http_request *req, const char *name, bool required,
+		  uint64_t *out, struct error *e);
 
 /* Maps a verified client certificate to an institution (src/org). */
 int api_resolve_institution(void *app, const uint8_t fp[SHA256_LEN],
@@ -31,6 +38,12 @@ int api_readyz(struct http_request *req, struct http_response *res, void *app);
 int api_metrics(struct http_request *req, struct http_response *res, void *app);
 int api_version(struct http_request *req, struct http_response *res, void *app);
 int api_identifiers_check(struct http_request *req, struct http_response *res,
+			  void *app);
+int api_audit_checkpoint(struct http_request *req, struct http_response *res,
+			 void *app);
+int api_audit_inclusion(struct http_request *req, struct http_response *res,
+			void *app);
+int api_audit_consistency(struct http_request *req, struct http_response *res,
 			  void *app);
 int api_network_whoami(struct http_request *req, struct http_response *res,
 		       void *app);

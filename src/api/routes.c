@@ -24,6 +24,16 @@ const struct http_route api_routes[] = {
 	{METHOD_POST, "/api/v1/identifiers/check", BOTH, AUTH_NONE, 0, NULL,
 	 BODY_JSON, LIMIT_BODY_PREAUTH, api_identifiers_check},
 
+	/* Audit log integrity (API.md "Audit"): hashes and signatures only.
+	 * Leaves carry a random nonce, so a proof discloses nothing about the
+	 * event it proves. */
+	{METHOD_GET, "/api/v1/audit/checkpoint", BOTH, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, api_audit_checkpoint},
+	{METHOD_GET, "/api/v1/audit/proof/inclusion", BOTH, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, api_audit_inclusion},
+	{METHOD_GET, "/api/v1/audit/proof/consistency", BOTH, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, api_audit_consistency},
+
 	/* Network API: institutions, identified by client certificate. */
 	{METHOD_GET, "/api/v1/network/whoami", LISTENER_NETWORK,
 	 AUTH_INSTITUTION, 0, NULL, BODY_NONE, 0, api_network_whoami},

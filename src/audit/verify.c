@@ -150,7 +150,7 @@ int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 	memset(&f, 0, sizeof(f));
 	int64_t last_at = 0;
 	struct store_stmt *st = store_prepare(v.c, sql_events);
-	int rc = 0;
+	int rc = check_checkpoints(&v, &f); /* the empty tree's, if any */
 	while (rc == 0 && store_step(st) == STORE_ROW)
 		rc = check_event(&v, st, &f, &last_at);
 	store_done(st);

@@ -479,6 +479,22 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 		return -1;
 	}
 	a->last_checkpoint_ns = time_mono_ns();
+	/* A new log signs its empty tree at once, so that a checkpoint always
+	 * exists to be asked for. */
+	struct audit_checkpoint cp;
+	if (audit_checkpoint_latest(s, &cp) == 1) {
+		struct store_conn *w = store_write_begin(s);
+		int rc = checkpoint_store(w, &a->frontier, a->sk, e);
+		if (rc != 0)
+			store_write_rollback(s);
+		else
+			rc = store_write_commit(s, e);
+		if (rc != 0) {
+			secret_wipe(a->sk, sizeof(a->sk));
+			free(a);
+			return -1;
+		}
+	}
 	pthread_create(&a->thread, NULL, writer_main, a);
 	*out = a;
 	return 0;

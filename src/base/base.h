@@ -331,6 +331,9 @@ struct config {
 	struct listener_config network_listener;
 	char database[LIMIT_PATH];
 	int db_busy_timeout_ms;
+	int audit_retention_days;
+	int audit_checkpoint_interval_ms;
+	int audit_index_batch;
 };
 
 /* Defaults, then the INI file (when path is not NULL), then KRUISPUNT_*

@@ -18,6 +18,11 @@ int cli_init_dir(const struct config *cfg, struct error *e);
 /* mkdir -p with mode 0700. Returns 0, or -1 with e set. */
 int cli_mkdir_p(const char *path, struct error *e);
 
+/* Read a key file of exactly len bytes (relative to the data directory).
+ * Returns 0, or -1 with e set. The caller wipes out when done. */
+int cli_read_key(const struct config *cfg, const char *rel, uint8_t *out,
+		 size_t len, struct error *e);
+
 /* Open the store of cfg. Returns 0 and *out, or -1 with e set. */
 int cli_open_store(const struct config *cfg, struct store **out,
 		   struct error *e);
@@ -31,5 +36,6 @@ int cmd_init(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

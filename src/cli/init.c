@@ -109,6 +109,27 @@ static int write_config(const struct config *cfg, struct error *e)
 					"cannot write %s", path);
 }
 
+int cli_read_key(const struct config *cfg, const char *rel, uint8_t *out,
+		 size_t len, struct error *e)
+{
+	char path[LIMIT_PATH];
+	if (config_path(cfg, rel, path, sizeof(path)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set(e, ERR_INVALID, "key_missing",
+			       "cannot read %s: %s (run kruispunt init)", path,
+			       strerror(errno));
+	ssize_t n = read(fd, out, len);
+	uint8_t extra;
+	ssize_t more = read(fd, &extra, 1);
+	close(fd);
+	if (n != (ssize_t)len || more != 0)
+		return err_set(e, ERR_INVALID, "key_invalid",
+			       "%s is not a key of %zu bytes", path, len);
+	return 0;
+}
+
 int cli_open_store(const struct config *cfg, struct store **out,
 		   struct error *e)
 {

@@ -14,6 +14,8 @@ static void usage(FILE *out)
 	      "  init --data DIR              create database, keys and config\n"
 	      "  serve --config FILE          run the daemon\n"
 	      "  demo --data DIR [--port N]   init + demo data + dev PKI + serve\n"
+	      "  audit verify --data DIR [--public-key FILE]\n"
+	      "                               check the audit log's integrity\n"
 	      "  config [--config FILE]       print the effective configuration\n"
 	      "  version                      print the version\n",
 	      out);
@@ -47,6 +49,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(cmd, "config") == 0)
 		return cmd_config(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

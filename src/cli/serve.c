@@ -47,7 +47,25 @@ int cli_serve(const struct config *cfg, struct store *store,
 	enum log_level lv = LV_INFO;
 	log_level_parse(cfg->log_level, &lv);
 	log_set_level(lv);
-	struct app app = {.cfg = cfg, .store = store, .started_at = time_now()};
+	struct error e;
+	struct audit *audit = NULL;
+	uint8_t sk[ED25519_SK_LEN];
+	struct audit_options ao = {
+		.checkpoint_interval_ms = cfg->audit_checkpoint_interval_ms,
+		.index_batch = cfg->audit_index_batch,
+		.retention_days = cfg->audit_retention_days,
+	};
+	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), &e);
+	if (rc == 0)
+		rc = audit_open(store, sk, &ao, &audit, &e);
+	secret_wipe(sk, sizeof(sk));
+	if (rc != 0) {
+		log_error("cannot open the audit log: %s", e.detail);
+		store_close(store);
+		return 1;
+	}
+	struct app app = {.cfg = cfg, .store = store, .audit = audit,
+			  .started_at = time_now()};
 	struct http_server_options opt = {
 		.cfg = cfg,
 		.routes = api_routes,
@@ -56,9 +74,9 @@ int cli_serve(const struct config *cfg, struct store *store,
 		.resolve_institution = api_resolve_institution,
 	};
 	struct http_server *srv;
-	struct error e;
 	if (http_server_start(&opt, &srv, &e) != 0) {
 		log_error("cannot start: %s", e.detail);
+		audit_close(audit);
 		store_close(store);
 		return 1;
 	}
@@ -76,12 +94,15 @@ int cli_serve(const struct config *cfg, struct store *store,
 	log_str(&l, "public_url", pub);
 	log_str(&l, "network_url", net);
 	log_end(&l);
-	int rc = 0;
+	rc = 0;
 	if (ready && ready(ctx, srv, pub, net) != 0)
 		rc = 1;
 	else
 		log_info("stopping on signal %d", wait_for_signal());
+	/* Requests first (they may still append), then the log (its final
+	 * checkpoint), then the database. */
 	http_server_stop(srv);
+	audit_close(audit);
 	store_close(store);
 	log_flush();
 	log_info("stopped");

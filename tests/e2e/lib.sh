@@ -60,6 +60,7 @@ wait_for_file() {
 # sets DEMO (data dir), PUB and NET (URLs), CA and DEMO_PID.
 start_demo() {
   DEMO=$WORK/demo
+  rm -f "$DEMO/demo.json"
   "$KP" demo --data "$DEMO" --port 0 >"$WORK/demo.out" 2>"$WORK/demo.err" &
   DEMO_PID=$!
   PIDS+=("$DEMO_PID")
@@ -71,6 +72,13 @@ start_demo() {
   PUB=$(json "$DEMO/demo.json" 'j["public_url"]')
   NET=$(json "$DEMO/demo.json" 'j["network_url"]')
   CA=$DEMO/$(json "$DEMO/demo.json" 'j["ca"]')
+}
+
+# stop_demo: SIGTERM and wait; sets DEMO_RC.
+stop_demo() {
+  kill -TERM "$DEMO_PID"
+  DEMO_RC=0
+  wait "$DEMO_PID" || DEMO_RC=$?
 }
 
 # call METHOD URL [curl args...]: sets STATUS, BODY (file), HEADERS (file).

@@ -1,0 +1,113 @@
+/* Audit log endpoints: the signed checkpoint and RFC 9162 proofs. The
+ * event queries (auditor, citizen) arrive with sessions. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+
+int api_query_u64(struct http_request *req, const char *name, bool required,
+		  uint64_t *out, struct error *e)
+{
+	const char *v = http_query(req, name);
+	if (!v)
+		return required ? err_set(e, ERR_INVALID, "invalid_field",
+					  "query parameter '%s' is required",
+					  name)
+				: 1;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno || end == v || *end || v[0] == '-' || v[0] == '+' ||
+	    strlen(v) > 19)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "query parameter '%s' must be a number", name);
+	*out = n;
+	return 0;
+}
+
+static json_t *hex_json(const uint8_t *b, size_t n)
+{
+	char hex[2 * 64 + 1];
+	hex_encode(b, n, hex);
+	return json_string(hex);
+}
+
+static json_t *path_json(const struct audit_proof *p)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < p->n; i++)
+		json_array_append_new(a, hex_json(p->hash[i], SHA256_LEN));
+	return a;
+}
+
+int api_audit_checkpoint(struct http_request *req, struct http_response *res,
+			 void *app)
+{
+	KP_UNUSED(req);
+	struct app *a = app;
+	struct audit_checkpoint cp;
+	if (audit_checkpoint_latest(a->store, &cp) != 0)
+		return err_set(&res->err, ERR_UNAVAILABLE, "store_unavailable",
+			       "no checkpoint can be read now");
+	uint8_t pk[ED25519_PK_LEN];
+	audit_public_key(a->audit, pk);
+	json_t *j = json_pack("{s:I,s:o,s:s,s:o,s:o}", "tree_size",
+			      (json_int_t)cp.tree_size, "root_hash",
+			      hex_json(cp.root, SHA256_LEN), "timestamp",
+			      cp.timestamp, "signature",
+			      hex_json(cp.signature, sizeof(cp.signature)),
+			      "public_key", hex_json(pk, sizeof(pk)));
+	json_object_set_new(j, "algorithm", json_string("Ed25519"));
+	return http_reply_json(res, 200, j);
+}
+
+int api_audit_inclusion(struct http_request *req, struct http_response *res,
+			void *app)
+{
+	struct app *a = app;
+	uint64_t seq, size;
+	if (api_query_u64(req, "seq", true, &seq, &res->err) < 0)
+		return -1;
+	int has = api_query_u64(req, "tree_size", false, &size, &res->err);
+	if (has < 0)
+		return -1;
+	struct audit_checkpoint cp;
+	if (has == 1) {
+		/* Default: the newest signed tree, the one a client can check. */
+		if (audit_checkpoint_latest(a->store, &cp) != 0)
+			return err_set(&res->err, ERR_UNAVAILABLE,
+				       "store_unavailable", "no checkpoint");
+		size = cp.tree_size;
+	}
+	uint8_t leaf[SHA256_LEN];
+	struct audit_proof p;
+	if (audit_proof_inclusion(a->store, audit_size(a->audit), seq, size,
+				  leaf, &p, &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 200,
+			       json_pack("{s:I,s:I,s:o,s:o}", "seq",
+					 (json_int_t)seq, "tree_size",
+					 (json_int_t)size, "leaf_hash",
+					 hex_json(leaf, SHA256_LEN), "path",
+					 path_json(&p)));
+}
+
+int api_audit_consistency(struct http_request *req, struct http_response *res,
+			  void *app)
+{
+	struct app *a = app;
+	uint64_t first, second;
+	if (api_query_u64(req, "first", true, &first, &res->err) < 0 ||
+	    api_query_u64(req, "second", true, &second, &res->err) < 0)
+		return -1;
+	struct audit_proof p;
+	if (audit_proof_consistency(a->store, audit_size(a->audit), first,
+				    second, &p, &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 200,
+			       json_pack("{s:I,s:I,s:o}", "first",
+					 (json_int_t)first, "second",
+					 (json_int_t)second, "path",
+					 path_json(&p)));
+}

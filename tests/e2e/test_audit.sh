@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The audit log end to end: a log filled through src/audit, served by the
+# daemon, checked by clients nobody here wrote (openssl for the checkpoint
+# signature; an RFC 9162 verifier in Python for roots and proofs), then
+# tampered with directly in SQLite, and killed with SIGKILL mid-load.
+source "$(dirname "$0")/lib.sh"
+LOAD=${2:?usage: test_audit.sh KRUISPUNT AUDIT_LOAD}
+
+start_demo
+stop_demo
+"$LOAD" "$DEMO" 8 125 > "$WORK/acks"
+expect "1000 events appended and acknowledged" 1000 "$(wc -l < "$WORK/acks")"
+start_demo
+
+# --- the signed checkpoint, verified with openssl
+call GET "$PUB/api/v1/audit/checkpoint"
+expect "checkpoint answers 200" 200 "$STATUS"
+expect "it covers all 1000 events (signed when the log closed)" 1000 "$(json "$BODY" 'j["tree_size"]')"
+json "$BODY" '"kruispunt-checkpoint\n%d\n%s\n%s\n" % (j["tree_size"], j["root_hash"], j["timestamp"])' | head -c -1 > "$WORK/cp.txt"
+printf '%s' "$(json "$BODY" 'j["signature"]')" | xxd -r -p > "$WORK/cp.sig"
+{ echo "-----BEGIN PUBLIC KEY-----"
+  { printf '302a300506032b6570032100'; json "$BODY" 'j["public_key"]'; } | tr -d '\n' | xxd -r -p | base64
+  echo "-----END PUBLIC KEY-----"; } > "$WORK/audit.pem"
+expect "the public key is the one init made" "$(xxd -p -c 64 "$DEMO/keys/audit-signing.pub")" "$(json "$BODY" 'j["public_key"]')"
+out=$(openssl pkeyutl -verify -pubin -inkey "$WORK/audit.pem" -rawin -in "$WORK/cp.txt" -sigfile "$WORK/cp.sig" 2>&1 || true)
+expect_contains "openssl verifies the Ed25519 checkpoint signature" "Signature Verified Successfully" "$out"
+printf 'X' >> "$WORK/cp.txt"
+out=$(openssl pkeyutl -verify -pubin -inkey "$WORK/audit.pem" -rawin -in "$WORK/cp.txt" -sigfile "$WORK/cp.sig" 2>&1 || true)
+expect_contains "and refuses an altered checkpoint text" "Signature Verification Failure" "$out"
+
+# --- roots and proofs, recomputed independently from RFC 9162
+python3 "$(dirname "$0")/rfc9162.py" "$DEMO/kruispunt.db" "$PUB" "$CA" > "$WORK/rfc9162.out" 2>&1 && rc=0 || rc=$?
+cat "$WORK/rfc9162.out"
+expect "the RFC 9162 verifier accepts root and proofs" 0 "$rc"
+
+call GET "$PUB/api/v1/audit/proof/inclusion?seq=1000&tree_size=1000"
+expect "a leaf outside the tree is 422" 422 "$STATUS"
+expect "with code invalid_proof_request" invalid_proof_request "$(json "$BODY" 'j["code"]')"
+call GET "$PUB/api/v1/audit/proof/inclusion?seq=-1"
+expect "a negative number is 422" 422 "$STATUS"
+call GET "$PUB/api/v1/audit/proof/consistency?first=5"
+expect "a missing parameter is 422 invalid_field" invalid_field "$(json "$BODY" 'j["code"]')"
+call GET "$PUB/api/v1/audit/proof/consistency?first=0&second=5"
+expect "consistency from an empty tree is refused" 422 "$STATUS"
+call GET "$PUB/api/v1/audit/proof/inclusion?seq=3"
+expect "tree_size defaults to the newest checkpoint" 1000 "$(json "$BODY" 'j["tree_size"]')"
+stop_demo
+expect "the demo stops cleanly" 0 "$DEMO_RC"
+
+# --- kruispunt audit verify, then tampering with the SQLite file
+out=$("$KP" audit verify --data "$DEMO")
+expect_contains "audit verify: intact" "audit log intact: 1000 events" "$out"
+"$KP" audit verify --data "$DEMO" --public-key "$WORK/cp.sig" >/dev/null 2>&1 && rc=0 || rc=$?
+expect "a file that is no public key is refused" 3 "$rc"
+
+# tampered NAME SQL EXPECTED_SEQ
+tampered() {
+  rm -rf "$WORK/$1"; cp -r "$DEMO" "$WORK/$1"
+  sqlite3 "$WORK/$1/kruispunt.db" "DROP TRIGGER audit_event_immutable; DROP TRIGGER audit_event_retention; $2"
+  local rc=0
+  "$KP" audit verify --data "$WORK/$1" > "$WORK/$1.out" 2>&1 || rc=$?
+  expect "attack: $1 makes verify fail" 1 "$rc"
+  expect_contains "attack: $1 is found at seq $3" "first bad event seq $3:" "$(cat "$WORK/$1.out")"
+}
+tampered changed_field "UPDATE audit_event SET entry = CAST(replace(CAST(entry AS TEXT), 'test_load', 'test_lOad') AS BLOB) WHERE seq = 17" 17
+tampered deleted_row "DELETE FROM audit_event WHERE seq = 9" 9
+tampered swapped_rows "UPDATE audit_event SET seq = -1 WHERE seq = 5; UPDATE audit_event SET seq = 5 WHERE seq = 6; UPDATE audit_event SET seq = 6 WHERE seq = -1" 5
+tampered truncated "DELETE FROM audit_event WHERE seq >= 990" 990
+rm -rf "$WORK/forged_cp"; cp -r "$DEMO" "$WORK/forged_cp"
+sqlite3 "$WORK/forged_cp/kruispunt.db" "DROP TRIGGER audit_checkpoint_immutable; UPDATE audit_checkpoint SET root = zeroblob(32) WHERE tree_size = 1000"
+rc=0; "$KP" audit verify --data "$WORK/forged_cp" > "$WORK/forged.out" 2>&1 || rc=$?
+expect "attack: a forged checkpoint root makes verify fail" 1 "$rc"
+expect_contains "it says the signature is invalid" "signature of checkpoint 1000 is invalid" "$(cat "$WORK/forged.out")"
+out=$(sqlite3 "$DEMO/kruispunt.db" "DELETE FROM audit_event WHERE seq = 3" 2>&1 || true)
+expect_contains "retention: a recent event cannot be deleted" "retention period" "$out"
+out=$(sqlite3 "$DEMO/kruispunt.db" "UPDATE audit_event SET at = 0 WHERE seq = 3" 2>&1 || true)
+expect_contains "events are immutable" "immutable" "$out"
+
+# --- durability: SIGKILL mid-load loses no acknowledged event
+"$KP" init --data "$WORK/k" >/dev/null
+"$LOAD" "$WORK/k" 64 0 > "$WORK/k.acks" 2>/dev/null &
+load=$!
+sleep 2
+kill -KILL "$load"; wait "$load" 2>/dev/null || true
+acked=$(wc -l < "$WORK/k.acks")
+max=$(sort -n "$WORK/k.acks" | tail -1)
+rows=$(sqlite3 "$WORK/k/kruispunt.db" "SELECT count(*) FROM audit_event")
+echo "     killed after $acked acknowledged events; $rows rows on disk"
+[ "$acked" -gt 100 ] && pass "SIGKILL came mid-load" || fail "only $acked events before the kill"
+[ "$rows" -gt "$max" ] && pass "every acknowledged event is on disk (max acked seq $max < $rows rows)" || fail "acked seq $max but only $rows rows"
+missing=$(sqlite3 "$WORK/k/kruispunt.db" "SELECT count(*) FROM audit_event WHERE seq <= $max")
+expect "no gap below the highest acknowledged seq" $((max + 1)) "$missing"
+out=$("$KP" audit verify --data "$WORK/k" 2>&1) && rc=0 || rc=$?
+expect "the killed log verifies" 0 "$rc"
+"$LOAD" "$WORK/k" 4 25 > "$WORK/k.acks2"
+expect "after restart the log continues at the next seq" "$rows" "$(sort -n "$WORK/k.acks2" | head -1)"
+out=$("$KP" audit verify --data "$WORK/k" 2>&1) && rc=0 || rc=$?
+expect "and verifies after restart" 0 "$rc"
+expect_contains "with nothing left unsigned" "0 events after the newest checkpoint" "$out"
+
+finish
