@@ -15,6 +15,7 @@ static const struct {
 	{"ids", fuzz_ids},
 	{"json", fuzz_json},
 	{"router", fuzz_router},
+	{"audit", fuzz_audit},
 };
 
 static int replay_file(const char *path, int (*fn)(const uint8_t *, size_t))

@@ -52,7 +52,7 @@ struct audit_event {
 	const char *reason;      /* stable code of a refusal */
 };
 
-#define AUDIT_FIELD_MAX 256
+#define AUDIT_FIELD_MAX LIMIT_AUDIT_FIELD
 
 /* An event as stored: the fields above, decoded from the canonical entry,
  * plus its place in the log. */
@@ -159,11 +159,11 @@ struct audit_filter {
 	int limit;           /* 1..AUDIT_QUERY_MAX */
 };
 
-#define AUDIT_QUERY_MAX 1000
+#define AUDIT_QUERY_MAX LIMIT_AUDIT_PAGE
 
 /* A query reads at most this many events per page; a page that stops
  * there may be short or empty and still have more after it. */
-#define AUDIT_SCAN_MAX 200000
+#define AUDIT_SCAN_MAX LIMIT_AUDIT_SCAN
 
 /* Events matching every given filter, oldest first. Fills out (caller
  * frees with free()) and *n. When *more is true, the next page starts

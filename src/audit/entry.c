@@ -41,10 +41,7 @@ static bool text_ok(const char *s)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return false;
-	/* jansson's UTF-8 check, via a throwaway string. */
-	json_t *j = json_string(s);
-	json_decref(j);
-	return j != NULL;
+	return utf8_valid(s, n);
 }
 
 static bool empty(const char *s)
@@ -103,12 +100,31 @@ int entry_validate(const struct audit_event *ev, struct error *e)
 	return 0;
 }
 
+/* Decimal digits of v into out; returns their count. */
+static size_t put_uint(char *out, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0, len = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		out[len++] = tmp[--n];
+	return len;
+}
+
+/* "<name>:<len>:<value>\n". Fields are validated to at most
+ * AUDIT_FIELD_MAX bytes, so an entry always fits AUDIT_ENTRY_MAX. */
 static size_t put_field(char *out, size_t at, enum field f, const char *v,
 			size_t n)
 {
-	int w = snprintf(out + at, AUDIT_ENTRY_MAX - at, "%s:%zu:",
-			 field_names[f], n);
-	at += (size_t)w;
+	size_t name_len = strlen(field_names[f]);
+	memcpy(out + at, field_names[f], name_len);
+	at += name_len;
+	out[at++] = ':';
+	at += put_uint(out + at, n);
+	out[at++] = ':';
 	memcpy(out + at, v, n);
 	at += n;
 	out[at++] = '\n';
@@ -134,7 +150,7 @@ size_t entry_encode(const struct audit_event *ev, uint64_t seq, int64_t at_ms,
 	char num[24], at[32], hex[2 * AUDIT_NONCE_LEN + 1];
 	size_t n = sizeof(magic) - 1;
 	memcpy(out, magic, n);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)seq);
+	num[put_uint(num, seq)] = '\0';
 	n = put_text(out, n, F_SEQ, num);
 	format_at(at_ms, at);
 	n = put_text(out, n, F_AT, at);
@@ -210,12 +226,20 @@ int entry_decode(const void *entry, size_t n, struct audit_record *r)
 			return -1;
 	if (p != end)
 		return -1;
+	/* Canonical means the encoder would write exactly these bytes: no
+	 * leading zeros, no leap second, lower-case hex. */
 	char *tail;
 	r->seq = strtoull(num, &tail, 10);
+	char again[32];
+	again[put_uint(again, r->seq)] = '\0';
+	if (*tail || strcmp(again, num) != 0 || strlen(nonce) != 32)
+		return -1;
+	for (const char *c = nonce; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+			return -1;
 	int64_t secs;
 	char whole[RFC3339_LEN];
-	if (*tail || strlen(r->at) != 24 || r->at[19] != '.' ||
-	    r->at[23] != 'Z')
+	if (strlen(r->at) != 24 || r->at[19] != '.' || r->at[23] != 'Z')
 		return -1;
 	for (int i = 20; i < 23; i++)
 		if (r->at[i] < '0' || r->at[i] > '9')
@@ -225,5 +249,8 @@ int entry_decode(const void *entry, size_t n, struct audit_record *r)
 		return -1;
 	r->at_ms = secs * 1000 + (r->at[20] - '0') * 100 +
 		   (r->at[21] - '0') * 10 + (r->at[22] - '0');
+	format_at(r->at_ms, again);
+	if (strcmp(again, r->at) != 0)
+		return -1;
 	return 0;
 }

@@ -1,20 +1,29 @@
 /*
  * The audit writer: one thread owns the tail of the log.
  *
- * audit_append queues its event and sleeps. The writer takes everything
- * queued, gives each event its sequence number and timestamp, encodes it,
- * hashes it into the frontier, and writes the whole batch in one
- * transaction: one fsync (synchronous = FULL) for as many events as arrived
- * while the previous batch was being written. Only after the commit does it
- * wake the appenders, so an acknowledged event is on disk. A failed commit
- * fails the whole batch and restores the frontier.
+ * audit_append takes its sequence number and timestamp while it queues
+ * (so queue order is sequence order), then encodes and hashes its entry on
+ * its own thread, in parallel with the others, and sleeps. The writer takes
+ * everything queued, inserts the rows, folds the leaves into the frontier,
+ * and writes the whole batch in one transaction: one fsync (synchronous =
+ * FULL) for as many events as arrived while the previous batch was being
+ * written. Only after the commit are the appenders woken, so an
+ * acknowledged event is on disk. A failed commit fails its batch and every
+ * event queued behind it, restores the frontier, and hands the sequence
+ * numbers out again: the log never has a gap.
  *
- * Between batches, the same thread signs a checkpoint once per interval
+ * Waking a batch's appenders costs a system call each (a few microseconds,
+ * over a hundred for a full batch); a second thread, the waker, does it
+ * while the writer already writes and syncs the next batch.
+ *
+ * Between batches, the writer signs a checkpoint once per interval
  * when the tree grew, and builds the query indexes for events not yet
  * indexed, in sorted batches (DESIGN.md: random index inserts on the hot
  * path would cost a factor of ten).
  */
 #include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,11 +34,20 @@
 
 #include "audit/audit_internal.h"
 
+/* One waiting append, on its caller's stack. Each has its own semaphore:
+ * waking exactly the appenders of a finished batch, not every thread
+ * queued for the next one, is what keeps 64 writers from spending their
+ * time in the scheduler. */
 struct pending {
 	const struct audit_event *ev;
 	uint64_t seq;
+	int64_t at_ms;
+	size_t entry_len;
+	char entry[AUDIT_ENTRY_MAX];
+	uint8_t leaf[SHA256_LEN];
+	_Atomic int ready; /* entry and leaf are written */
 	int rc;
-	bool done;
+	sem_t done;
 	struct pending *next;
 };
 
@@ -40,17 +58,25 @@ struct audit {
 
 	pthread_mutex_t mu;
 	pthread_cond_t work;    /* the writer waits for appends */
-	pthread_cond_t done;    /* appenders wait for their batch */
+	pthread_cond_t done;    /* audit_checkpoint_now waits here */
 	struct pending *head, *tail;
+	uint64_t next_seq; /* the next number audit_append hands out */
+	int64_t last_ms;   /* time never runs backwards in the log */
 	bool stopping;
 	bool checkpoint_wanted; /* audit_checkpoint_now asked for one */
+
+	/* Written batches whose appenders are still to be woken. */
+	pthread_mutex_t wake_mu;
+	pthread_cond_t wake_cond;
+	struct pending *wake_head, *wake_tail;
+	bool wake_stopping;
+	pthread_t waker;
 	uint64_t checkpoints_done;
 	int checkpoint_rc;
 	pthread_t thread;
 
 	/* Owned by the writer thread. */
 	struct merkle_frontier frontier;
-	int64_t last_ms;
 	uint64_t signed_size;
 	uint64_t last_checkpoint_ns;
 
@@ -99,46 +125,51 @@ static void store_completed_node(void *ctx, int level, uint64_t index,
 }
 
 static int write_one(struct audit *a, struct node_sink *sink,
-		     struct pending *p, const uint8_t nonce[AUDIT_NONCE_LEN])
+		     struct pending *p)
 {
-	char entry[AUDIT_ENTRY_MAX];
-	uint8_t leaf[SHA256_LEN];
-	int64_t at = now_ms();
-	if (at < a->last_ms)
-		at = a->last_ms; /* time never runs backwards in the log */
-	a->last_ms = at;
-	p->seq = a->frontier.size;
-	size_t n = entry_encode(p->ev, p->seq, at, nonce, entry);
-	merkle_leaf(entry, n, leaf);
+	/* The appender queued first and encodes after; almost always done
+	 * by the time its batch is written. */
+	while (!atomic_load_explicit(&p->ready, memory_order_acquire))
+		sched_yield();
+	if (p->seq != a->frontier.size)
+		return -1; /* cannot happen: queue order is sequence order */
 	struct store_stmt *st = store_prepare(sink->w, sql_insert);
 	store_bind_int(st, 1, (int64_t)p->seq);
-	store_bind_int(st, 2, at);
-	store_bind_blob(st, 3, entry, n);
-	store_bind_blob(st, 4, leaf, SHA256_LEN);
+	store_bind_int(st, 2, p->at_ms);
+	store_bind_blob(st, 3, p->entry, p->entry_len);
+	store_bind_blob(st, 4, p->leaf, SHA256_LEN);
 	enum store_rc rc = store_step(st);
 	store_done(st);
 	if (rc != STORE_DONE)
 		return -1;
-	frontier_push(&a->frontier, leaf, store_completed_node, sink);
+	frontier_push(&a->frontier, p->leaf, store_completed_node, sink);
 	return sink->failed ? -1 : 0;
 }
 
-static void write_batch(struct audit *a, struct pending *batch)
+/* A batch failed: so does everything queued behind it, whose numbers
+ * follow the batch's; numbering restarts where the durable log ends. */
+static void fail_queued(struct audit *a)
 {
-	size_t count = 0;
-	for (struct pending *p = batch; p; p = p->next)
-		count++;
-	/* One system call for the whole batch's nonces. */
-	uint8_t *nonces = xmalloc(count * AUDIT_NONCE_LEN);
-	rand_bytes(nonces, count * AUDIT_NONCE_LEN);
+	pthread_mutex_lock(&a->mu);
+	struct pending *rest = a->head;
+	a->head = a->tail = NULL;
+	a->next_seq = a->frontier.size;
+	pthread_mutex_unlock(&a->mu);
+	for (struct pending *p = rest, *next; p; p = next) {
+		next = p->next;
+		p->rc = -1;
+		sem_post(&p->done);
+	}
+}
+
+static int write_batch(struct audit *a, struct pending *batch)
+{
 	struct merkle_frontier saved = a->frontier;
-	int64_t saved_ms = a->last_ms;
 	struct node_sink sink = {store_write_begin(a->store), false};
 	int rc = 0;
-	size_t i = 0;
-	for (struct pending *p = batch; p && rc == 0; p = p->next, i++)
-		rc = write_one(a, &sink, p, nonces + i * AUDIT_NONCE_LEN);
-	free(nonces);
+	size_t count = 0;
+	for (struct pending *p = batch; p && rc == 0; p = p->next, count++)
+		rc = write_one(a, &sink, p);
 	struct error e;
 	if (rc != 0)
 		store_write_rollback(a->store);
@@ -146,13 +177,13 @@ static void write_batch(struct audit *a, struct pending *batch)
 		rc = store_write_commit(a->store, &e);
 	if (rc != 0) {
 		a->frontier = saved;
-		a->last_ms = saved_ms;
 		log_error("security: audit batch of %zu events not written",
 			  count);
 	}
 	atomic_store(&a->durable, a->frontier.size);
 	for (struct pending *p = batch; p; p = p->next)
 		p->rc = rc;
+	return rc;
 }
 
 /* ---------------------------------------------------------- checkpoints */
@@ -288,6 +319,43 @@ static void maybe_index(struct audit *a, bool idle)
 
 /* --------------------------------------------------------------- thread */
 
+static void hand_to_waker(struct audit *a, struct pending *batch)
+{
+	struct pending *last = batch;
+	while (last->next)
+		last = last->next;
+	pthread_mutex_lock(&a->wake_mu);
+	if (a->wake_tail)
+		a->wake_tail->next = batch;
+	else
+		a->wake_head = batch;
+	a->wake_tail = last;
+	pthread_cond_signal(&a->wake_cond);
+	pthread_mutex_unlock(&a->wake_mu);
+}
+
+static void *waker_main(void *arg)
+{
+	struct audit *a = arg;
+	pthread_mutex_lock(&a->wake_mu);
+	for (;;) {
+		while (!a->wake_head && !a->wake_stopping)
+			pthread_cond_wait(&a->wake_cond, &a->wake_mu);
+		struct pending *list = a->wake_head;
+		if (!list)
+			break; /* stopping and drained */
+		a->wake_head = a->wake_tail = NULL;
+		pthread_mutex_unlock(&a->wake_mu);
+		for (struct pending *p = list, *next; p; p = next) {
+			next = p->next; /* p is gone once posted */
+			sem_post(&p->done);
+		}
+		pthread_mutex_lock(&a->wake_mu);
+	}
+	pthread_mutex_unlock(&a->wake_mu);
+	return NULL;
+}
+
 static void *writer_main(void *arg)
 {
 	struct audit *a = arg;
@@ -321,12 +389,10 @@ static void *writer_main(void *arg)
 		struct pending *batch = a->head;
 		a->head = a->tail = NULL;
 		pthread_mutex_unlock(&a->mu);
-		write_batch(a, batch);
-		pthread_mutex_lock(&a->mu);
-		for (struct pending *p = batch; p; p = p->next)
-			p->done = true;
-		pthread_cond_broadcast(&a->done);
-		pthread_mutex_unlock(&a->mu);
+		int rc = write_batch(a, batch);
+		hand_to_waker(a, batch);
+		if (rc != 0)
+			fail_queued(a);
 		maybe_checkpoint(a, false, &e);
 		maybe_index(a, false);
 		pthread_mutex_lock(&a->mu);
@@ -340,27 +406,48 @@ int audit_append(struct audit *a, const struct audit_event *ev, uint64_t *seq,
 {
 	if (entry_validate(ev, e) != 0)
 		return -1;
-	struct pending p = {.ev = ev};
+	struct pending *p = xmalloc(sizeof(*p));
+	p->ev = ev;
+	p->next = NULL;
+	p->rc = 0;
+	atomic_init(&p->ready, 0);
+	sem_init(&p->done, 0, 0);
+	int64_t now = now_ms();
 	pthread_mutex_lock(&a->mu);
 	if (a->stopping) {
 		pthread_mutex_unlock(&a->mu);
+		sem_destroy(&p->done);
+		free(p);
 		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
 			       "the audit log is shutting down");
 	}
+	p->seq = a->next_seq++;
+	p->at_ms = now > a->last_ms ? now : a->last_ms;
+	a->last_ms = p->at_ms;
 	if (a->tail)
-		a->tail->next = &p;
+		a->tail->next = p;
 	else
-		a->head = &p;
-	a->tail = &p;
+		a->head = p;
+	a->tail = p;
 	pthread_cond_signal(&a->work);
-	while (!p.done)
-		pthread_cond_wait(&a->done, &a->mu);
 	pthread_mutex_unlock(&a->mu);
-	if (p.rc != 0)
+
+	uint8_t nonce[AUDIT_NONCE_LEN];
+	rand_stream(nonce, sizeof(nonce));
+	p->entry_len = entry_encode(ev, p->seq, p->at_ms, nonce, p->entry);
+	merkle_leaf(p->entry, p->entry_len, p->leaf);
+	atomic_store_explicit(&p->ready, 1, memory_order_release);
+	while (sem_wait(&p->done) != 0)
+		; /* EINTR */
+	sem_destroy(&p->done);
+	uint64_t seq_done = p->seq;
+	int rc = p->rc;
+	free(p);
+	if (rc != 0)
 		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
 			       "the audit log could not record the event");
 	if (seq)
-		*seq = p.seq;
+		*seq = seq_done;
 	return 0;
 }
 
@@ -426,6 +513,7 @@ static int recover(struct audit *a, struct error *e)
 		size = (uint64_t)store_col_int(st, 0);
 		a->last_ms = store_col_int(st, 1);
 	}
+	a->next_seq = size;
 	store_done(st);
 	if (frontier_load(r, size, &a->frontier) != 0)
 		return err_set(e, ERR_UNAVAILABLE, "audit_corrupt",
@@ -473,6 +561,8 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->work, NULL);
 	pthread_cond_init(&a->done, NULL);
+	pthread_mutex_init(&a->wake_mu, NULL);
+	pthread_cond_init(&a->wake_cond, NULL);
 	if (recover(a, e) != 0 || set_retention(a, e) != 0) {
 		secret_wipe(a->sk, sizeof(a->sk));
 		free(a);
@@ -495,6 +585,7 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 			return -1;
 		}
 	}
+	pthread_create(&a->waker, NULL, waker_main, a);
 	pthread_create(&a->thread, NULL, writer_main, a);
 	*out = a;
 	return 0;
@@ -509,14 +600,27 @@ void audit_close(struct audit *a)
 	pthread_cond_signal(&a->work);
 	pthread_mutex_unlock(&a->mu);
 	pthread_join(a->thread, NULL);
+	pthread_mutex_lock(&a->wake_mu);
+	a->wake_stopping = true;
+	pthread_cond_signal(&a->wake_cond);
+	pthread_mutex_unlock(&a->wake_mu);
+	pthread_join(a->waker, NULL);
 	struct error e;
 	if (maybe_checkpoint(a, true, &e) != 0)
 		log_error("security: final audit checkpoint failed: %s",
 			  e.detail);
-	maybe_index(a, true);
+	/* Leave the log fully indexed: the next start begins clean. */
+	while (atomic_load(&a->indexed) < atomic_load(&a->durable)) {
+		uint64_t before = atomic_load(&a->indexed);
+		maybe_index(a, true);
+		if (atomic_load(&a->indexed) == before)
+			break;
+	}
 	pthread_mutex_destroy(&a->mu);
 	pthread_cond_destroy(&a->work);
 	pthread_cond_destroy(&a->done);
+	pthread_mutex_destroy(&a->wake_mu);
+	pthread_cond_destroy(&a->wake_cond);
 	secret_wipe(a->sk, sizeof(a->sk));
 	free(a);
 }

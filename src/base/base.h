@@ -54,6 +54,13 @@ char *xasprintf(const char *fmt, ...) KP_PRINTF(1, 2);
  * src did not fit (dst then holds the truncated prefix). */
 bool str_copy(char *dst, size_t n, const char *src);
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0:
+ * RFC 3629, so no overlong forms, surrogates or code points past
+ * U+10FFFF. */
+size_t utf8_seq(const unsigned char *s, size_t n);
+/* True when all n bytes are valid UTF-8. */
+bool utf8_valid(const char *s, size_t n);
+
 /* --------------------------------------------------------------------- buf */
 
 /* A growable buffer that refuses to grow past max (curl's dynbuf idea): a
@@ -226,6 +233,11 @@ char *jsonx_dump(const json_t *j);
  * cannot initialise (then nothing secure can be done). */
 int crypto_setup(void);
 void rand_bytes(void *buf, size_t n);
+/* Cryptographically strong bytes from a per-thread ChaCha20 stream keyed
+ * once from the OS: for unpredictable values drawn at a high rate (request
+ * ids, tickets, audit nonces) where a system call each would cost more
+ * than the work around it. Long-lived secrets use rand_bytes. */
+void rand_stream(void *buf, size_t n);
 uint32_t rand_uniform(uint32_t upper);
 
 #define SHA256_LEN 32

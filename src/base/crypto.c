@@ -61,11 +61,10 @@ void ed25519_keypair(uint8_t pk[ED25519_PK_LEN], uint8_t sk[ED25519_SK_LEN])
 	crypto_sign_keypair(pk, sk);
 }
 
-/* Unpredictable but cheap bytes for identifiers (request ids, tickets):
- * a ChaCha20 stream per thread, keyed once from the OS, with a fresh nonce
+/* A ChaCha20 stream per thread, keyed once from the OS, with a fresh nonce
  * per call. A getrandom() system call per request costs more than the
- * rest of a /healthz answer. Secrets (tokens, keys) use rand_bytes. */
-static void id_random(uint8_t *out, size_t n)
+ * rest of a /healthz answer. */
+void rand_stream(void *out, size_t n)
 {
 	static _Thread_local struct {
 		bool seeded;
@@ -88,7 +87,7 @@ void uuid7_new(char out[UUID_LEN])
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	uint8_t b[16];
-	id_random(b, sizeof(b));
+	rand_stream(b, sizeof(b));
 	for (int i = 0; i < 6; i++)
 		b[i] = (uint8_t)(ms >> (40 - 8 * i));
 	b[6] = (uint8_t)(0x70 | (b[6] & 0x0f)); /* version 7 */

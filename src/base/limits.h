@@ -57,6 +57,13 @@
 /* A path we build from the data directory. */
 #define LIMIT_PATH              1024
 
+/* One text field of an audit event (purpose, legal basis, ...). */
+#define LIMIT_AUDIT_FIELD       256
+/* Events one audit query returns, and events it may read to find them:
+ * a filter that matches rarely cannot make one request scan ten years. */
+#define LIMIT_AUDIT_PAGE        1000
+#define LIMIT_AUDIT_SCAN        200000
+
 /* Prepared statements cached per store connection. */
 #define LIMIT_STMT_CACHE        64
 

@@ -48,42 +48,6 @@ static void put(struct log_line *l, const char *s, size_t n)
 	l->len += n;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. The
- * second byte's range follows RFC 3629 section 4, which rules out overlong
- * forms (E0 80, F0 80), surrogates (ED A0) and code points past U+10FFFF
- * (F4 90): a log consumer would refuse a line containing any of them. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char b = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-	if (b < 0x80)
-		return 1;
-	if (b >= 0xc2 && b <= 0xdf) {
-		len = 2;
-	} else if (b >= 0xe0 && b <= 0xef) {
-		len = 3;
-		if (b == 0xe0)
-			lo = 0xa0;
-		else if (b == 0xed)
-			hi = 0x9f;
-	} else if (b >= 0xf0 && b <= 0xf4) {
-		len = 4;
-		if (b == 0xf0)
-			lo = 0x90;
-		else if (b == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (len > n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
 /* Quote and escape a value: control characters as \u00XX, invalid UTF-8 as
  * U+FFFD (NUL too), at most LIMIT_LOG_VALUE input bytes. */
 static void put_quoted(struct log_line *l, const char *val, size_t n)

@@ -1,5 +1,5 @@
 /*
- * Allocation that cannot fail and the bounded buffer. Out of memory aborts:
+ * Allocation that cannot fail, the bounded buffer, and UTF-8 validation. Out of memory aborts:
  * every caller would otherwise need a recovery path that is never tested.
  */
 #include <stdio.h>
@@ -79,6 +79,54 @@ bool str_copy(char *dst, size_t n, const char *src)
 		return false;
 	}
 	memcpy(dst, src, len + 1);
+	return true;
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. The
+ * second byte's range follows RFC 3629 section 4, which rules out overlong
+ * forms (E0 80, F0 80), surrogates (ED A0) and code points past U+10FFFF
+ * (F4 90): a log consumer would refuse a line containing any of them. */
+size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char b = s[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
+	if (b < 0x80)
+		return 1;
+	if (b >= 0xc2 && b <= 0xdf) {
+		len = 2;
+	} else if (b >= 0xe0 && b <= 0xef) {
+		len = 3;
+		if (b == 0xe0)
+			lo = 0xa0;
+		else if (b == 0xed)
+			hi = 0x9f;
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		len = 4;
+		if (b == 0xf0)
+			lo = 0x90;
+		else if (b == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (len > n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+bool utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(u + i, n - i);
+		if (k == 0)
+			return false;
+		i += k;
+	}
 	return true;
 }
 

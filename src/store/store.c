@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -35,6 +36,12 @@ struct store {
 	struct store_conn *writer;
 	pthread_mutex_t readers_lock;
 	struct store_conn *readers;
+	/* WAL checkpointing, off the writer's path. */
+	pthread_t checkpointer;
+	bool checkpointer_running;
+	bool stopping;
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_cond;
 };
 
 /* Which store this thread's reader belongs to. Stores carry a process-wide
@@ -108,6 +115,51 @@ static void conn_close(struct store_conn *c)
 	free(c);
 }
 
+/*
+ * SQLite copies the WAL back into the database inside the commit that
+ * crosses 1000 pages: the writer, and every audit appender waiting on it,
+ * stalls for the copy and its fsync. This thread does the copying first,
+ * in PASSIVE mode on its own connection (which never blocks readers or the
+ * writer), a few times a second; the writer's own automatic checkpoint then
+ * finds little left to copy, and is what lets SQLite restart the WAL from
+ * its beginning.
+ */
+static void *checkpointer_main(void *arg)
+{
+	struct store *s = arg;
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		log_error("no checkpoint connection: the WAL will only be "
+			  "copied back at close");
+		sqlite3_close(db);
+		return NULL;
+	}
+	/* A connection learns that the database is in WAL mode only when it
+	 * first reads it; until then a checkpoint is a silent no-op. */
+	sqlite3_exec(db, "PRAGMA journal_mode", NULL, NULL, NULL);
+	pthread_mutex_lock(&s->ckpt_lock);
+	while (!s->stopping) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &until);
+		if (s->stopping)
+			break;
+		pthread_mutex_unlock(&s->ckpt_lock);
+		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+					  NULL, NULL);
+		pthread_mutex_lock(&s->ckpt_lock);
+	}
+	pthread_mutex_unlock(&s->ckpt_lock);
+	sqlite3_close(db);
+	return NULL;
+}
+
 int store_open(const char *path, const struct store_options *opt,
 	       struct store **out, struct error *e)
 {
@@ -118,11 +170,17 @@ int store_open(const char *path, const struct store_options *opt,
 							 : 5000;
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
+	pthread_mutex_init(&s->ckpt_lock, NULL);
+	pthread_cond_init(&s->ckpt_cond, NULL);
 	s->writer = conn_open(s, false, e);
 	if (!s->writer)
 		goto fail;
 	if (store_migrate(s->writer, e) != 0)
 		goto fail;
+	/* After a restart, the WAL file is cut back to this size. */
+	store_exec(s->writer, "PRAGMA journal_size_limit = 67108864");
+	s->checkpointer_running =
+		pthread_create(&s->checkpointer, NULL, checkpointer_main, s) == 0;
 	*out = s;
 	return 0;
 fail:
@@ -134,16 +192,27 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
-	if (s->writer)
-		conn_close(s->writer);
+	if (s->checkpointer_running) {
+		pthread_mutex_lock(&s->ckpt_lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->ckpt_cond);
+		pthread_mutex_unlock(&s->ckpt_lock);
+		pthread_join(s->checkpointer, NULL);
+	}
+	/* Readers first: the last connection to close copies the WAL back
+	 * into the database and removes it, which a read-only one cannot. */
 	struct store_conn *c = s->readers;
 	while (c) {
 		struct store_conn *next = c->next;
 		conn_close(c);
 		c = next;
 	}
+	if (s->writer)
+		conn_close(s->writer);
 	pthread_mutex_destroy(&s->write_lock);
 	pthread_mutex_destroy(&s->readers_lock);
+	pthread_mutex_destroy(&s->ckpt_lock);
+	pthread_cond_destroy(&s->ckpt_cond);
 	free(s->path);
 	free(s);
 }
