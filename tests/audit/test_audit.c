@@ -429,18 +429,27 @@ static void tamper(const char *sql)
 static const char drop_triggers[] =
 	"DROP TRIGGER audit_event_immutable; DROP TRIGGER audit_event_retention;";
 
-static struct audit_verify_report fill_and_verify_after(const char *sql)
+/* A closed log of n events, then its triggers dropped, as an attacker
+ * with the file would. */
+static void fill_log(int n)
 {
 	struct store *s;
 	struct error e;
 	struct audit *a = open_log(&s, 0);
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < n; i++) {
 		struct audit_event ev = event(i);
 		assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
 	}
 	audit_close(a);
 	store_close(s);
 	tamper(drop_triggers);
+}
+
+static struct audit_verify_report fill_and_verify_after(const char *sql)
+{
+	struct store *s;
+	struct error e;
+	fill_log(40);
 	tamper(sql);
 	assert_int_equal(store_open(path, NULL, &s, &e), 0);
 	struct audit_verify_report rep;
@@ -498,14 +507,7 @@ static void tampering_with_leaf_too(void **state)
 	(void)state;
 	struct store *s;
 	struct error e;
-	struct audit *a = open_log(&s, 0);
-	for (int i = 0; i < 40; i++) {
-		struct audit_event ev = event(i);
-		assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
-	}
-	audit_close(a);
-	store_close(s);
-	tamper(drop_triggers);
+	fill_log(40);
 	rewrite_with_leaf(22, "exchange", "exchang3");
 	assert_int_equal(store_open(path, NULL, &s, &e), 0);
 	struct audit_verify_report rep;
