@@ -26,10 +26,35 @@ int api_readyz(struct http_request *req, struct http_response *res, void *app)
 	return http_reply_json(res, 200, json_pack("{s:s}", "status", "ready"));
 }
 
+/* The audit log's own figures, after the HTTP ones. */
+static void audit_metrics(struct app *a, struct buf *b)
+{
+	struct audit_checkpoint cp;
+	uint64_t signed_size = audit_checkpoint_latest(a->store, &cp) == 0
+			       ? cp.tree_size : 0;
+	buf_printf(b,
+		   "# HELP kruispunt_audit_events_total Events in the audit log "
+		   "(durable).\n"
+		   "# TYPE kruispunt_audit_events_total counter\n"
+		   "kruispunt_audit_events_total %llu\n"
+		   "# HELP kruispunt_audit_signed_events Events covered by the "
+		   "newest signed checkpoint.\n"
+		   "# TYPE kruispunt_audit_signed_events gauge\n"
+		   "kruispunt_audit_signed_events %llu\n",
+		   (unsigned long long)audit_size(a->audit),
+		   (unsigned long long)signed_size);
+}
+
 int api_metrics(struct http_request *req, struct http_response *res, void *app)
 {
-	KP_UNUSED(app);
-	res->text = http_metrics_render(http_request_server(req), &res->text_len);
+	size_t len;
+	char *http = http_metrics_render(http_request_server(req), &len);
+	struct buf b;
+	buf_init(&b, 32 * 1024 * 1024);
+	buf_append(&b, http, len);
+	free(http);
+	audit_metrics(app, &b);
+	res->text = buf_take(&b, &res->text_len);
 	res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 	res->status = 200;
 	return 0;

@@ -44,6 +44,9 @@ call GET "$PUB/api/v1/audit/proof/consistency?first=0&second=5"
 expect "consistency from an empty tree is refused" 422 "$STATUS"
 call GET "$PUB/api/v1/audit/proof/inclusion?seq=3"
 expect "tree_size defaults to the newest checkpoint" 1000 "$(json "$BODY" 'j["tree_size"]')"
+call GET "$PUB/metrics"
+expect_contains "metrics count audit events" "kruispunt_audit_events_total 1000" "$(cat "$BODY")"
+expect_contains "and the signed ones" "kruispunt_audit_signed_events 1000" "$(cat "$BODY")"
 stop_demo
 expect "the demo stops cleanly" 0 "$DEMO_RC"
 
