@@ -1,0 +1,583 @@
+/*
+ * The registers: persons, parent links, BIS assignment and mutations with
+ * their history. Every write runs on the store's single writer, so reading
+ * a person and changing it (or finding a free BIS number and taking it)
+ * cannot interleave with another writer.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry/registry.h"
+
+#define PERSON_COLS                                                          \
+	"insz, register, last_name, first_names, birth_date, birth_place, "  \
+	"sex, nationality, street, postal_code, municipality, country, "     \
+	"language, deceased_on, version"
+
+static const char sql_get[] =
+	"SELECT " PERSON_COLS " FROM person WHERE insz = ?1";
+static const char sql_find[] =
+	"SELECT " PERSON_COLS " FROM person WHERE last_name = ?1 COLLATE NOCASE"
+	" AND first_names = ?2 COLLATE NOCASE AND birth_date = ?3 LIMIT ?4";
+static const char sql_insert[] =
+	"INSERT INTO person (" PERSON_COLS ", updated_at) VALUES "
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15)";
+static const char sql_update[] =
+	"UPDATE person SET last_name = ?2, first_names = ?3, street = ?4, "
+	"postal_code = ?5, municipality = ?6, country = ?7, deceased_on = ?8, "
+	"version = version + 1, updated_at = ?9 WHERE insz = ?1";
+static const char sql_exists[] = "SELECT 1 FROM person WHERE insz = ?1";
+static const char sql_link[] =
+	"INSERT INTO person_parent (child, parent) VALUES (?1, ?2)";
+static const char sql_is_parent[] =
+	"SELECT 1 FROM person_parent WHERE parent = ?1 AND child = ?2";
+static const char sql_mutation[] =
+	"INSERT INTO person_mutation (insz, type, ticket, effective_on, "
+	"recorded_at, institution_id, before, after) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+/* ------------------------------------------------------------ validation */
+
+static bool plain_text(const char *s, bool required)
+{
+	size_t n = strlen(s);
+	if (n == 0)
+		return !required;
+	if (n > REGISTRY_NAME_MAX || !utf8_valid(s, n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+static bool code2(const char *s)
+{
+	return !s[0] || (strlen(s) == 2 && isupper((unsigned char)s[0]) &&
+			 isupper((unsigned char)s[1]));
+}
+
+/* YYYY, YYYY-MM or YYYY-MM-DD into y/m/d (0 for unknown parts). */
+static bool partial_date(const char *s, int *y, int *m, int *d)
+{
+	char buf[DATE_LEN];
+	struct date dt;
+	size_t n = strlen(s);
+	*y = *m = *d = 0;
+	if (n == 0)
+		return true;
+	if (n != 4 && n != 7 && n != 10)
+		return false;
+	str_copy(buf, sizeof(buf), s);
+	if (n < 10)
+		str_copy(buf + n, sizeof(buf) - n, n == 4 ? "-01-01" : "-01");
+	if (date_parse(buf, &dt) != 0)
+		return false;
+	*y = dt.y;
+	*m = n >= 7 ? dt.m : 0;
+	*d = n == 10 ? dt.d : 0;
+	return true;
+}
+
+static int invalid(struct error *e, const char *field)
+{
+	return err_set(e, ERR_INVALID, "invalid_field", "field '%s' is invalid",
+		       field);
+}
+
+static int validate(const struct registry_person *p, struct error *e)
+{
+	static const char *langs[] = {"", "nl", "fr", "de", "en"};
+	int y, m, d;
+	struct date dd;
+	bool lang_ok = false;
+	for (size_t i = 0; i < KP_NELEM(langs); i++)
+		lang_ok |= strcmp(p->language, langs[i]) == 0;
+	if (!plain_text(p->last_name, true))
+		return invalid(e, "last_name");
+	if (!plain_text(p->first_names, true))
+		return invalid(e, "first_names");
+	if (!plain_text(p->birth_place, false))
+		return invalid(e, "birth_place");
+	if (!plain_text(p->street, false) || !plain_text(p->municipality, false))
+		return invalid(e, "address");
+	if (!plain_text(p->postal_code, false) || strlen(p->postal_code) > 10)
+		return invalid(e, "postal_code");
+	if (!code2(p->nationality))
+		return invalid(e, "nationality");
+	if (!code2(p->country))
+		return invalid(e, "country");
+	if (!lang_ok)
+		return invalid(e, "language");
+	if (p->sex[0] && strcmp(p->sex, "M") && strcmp(p->sex, "F"))
+		return invalid(e, "sex");
+	if (!partial_date(p->birth_date, &y, &m, &d))
+		return invalid(e, "birth_date");
+	if (p->deceased_on[0] && date_parse(p->deceased_on, &dd) != 0)
+		return invalid(e, "deceased_on");
+	return 0;
+}
+
+/* The number must be valid, and agree with the sex and birth date given. */
+static int check_number(const struct registry_person *p, struct insz *z,
+			struct error *e)
+{
+	if (insz_parse(p->insz, strlen(p->insz), z) != ID_OK ||
+	    strcmp(z->digits, p->insz) != 0)
+		return err_set(e, ERR_INVALID, "invalid_insz",
+			       "not a valid INSZ (digits only)");
+	int y, m, d;
+	partial_date(p->birth_date, &y, &m, &d);
+	if ((y && y != z->birth_year) || (m && m != z->birth_month) ||
+	    (d && d != z->birth_day))
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "birth_date does not match the INSZ");
+	if (p->sex[0] && z->sex != SEX_UNKNOWN &&
+	    (p->sex[0] == 'M') != (z->sex == SEX_MALE))
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "sex does not match the INSZ");
+	return 0;
+}
+
+/* --------------------------------------------------------------- reading */
+
+static void col(struct store_stmt *st, int i, char *dst, size_t n)
+{
+	const char *v = store_col_text(st, i);
+	str_copy(dst, n, v ? v : "");
+}
+
+static void read_person(struct store_stmt *st, struct registry_person *p)
+{
+	col(st, 0, p->insz, sizeof(p->insz));
+	col(st, 1, p->register_, sizeof(p->register_));
+	col(st, 2, p->last_name, sizeof(p->last_name));
+	col(st, 3, p->first_names, sizeof(p->first_names));
+	col(st, 4, p->birth_date, sizeof(p->birth_date));
+	col(st, 5, p->birth_place, sizeof(p->birth_place));
+	col(st, 6, p->sex, sizeof(p->sex));
+	col(st, 7, p->nationality, sizeof(p->nationality));
+	col(st, 8, p->street, sizeof(p->street));
+	col(st, 9, p->postal_code, sizeof(p->postal_code));
+	col(st, 10, p->municipality, sizeof(p->municipality));
+	col(st, 11, p->country, sizeof(p->country));
+	col(st, 12, p->language, sizeof(p->language));
+	col(st, 13, p->deceased_on, sizeof(p->deceased_on));
+	p->version = store_col_int(st, 14);
+}
+
+/* Read a person on connection c. Returns 0, 1 when unknown, -1. */
+static int load(struct store_conn *c, const char *insz,
+		struct registry_person *out)
+{
+	struct store_stmt *st = store_prepare(c, sql_get);
+	store_bind_text(st, 1, insz);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW)
+		read_person(st, out);
+	store_done(st);
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}
+
+int registry_get(struct store *s, const char *insz, struct registry_person *out,
+		 struct error *e)
+{
+	struct store_conn *r = store_reader(s);
+	int rc = r ? load(r, insz, out) : -1;
+	if (rc < 0)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "the register cannot be read now");
+	return rc;
+}
+
+int registry_find(struct store *s, const char *last_name,
+		  const char *first_names, const char *birth_date,
+		  struct registry_person **out, int *n, int max,
+		  struct error *e)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "the register cannot be read now");
+	*out = xcalloc((size_t)max, sizeof(**out));
+	*n = 0;
+	struct store_stmt *st = store_prepare(r, sql_find);
+	store_bind_text(st, 1, last_name);
+	store_bind_text(st, 2, first_names);
+	store_bind_text(st, 3, birth_date);
+	store_bind_int(st, 4, max);
+	while (*n < max && store_step(st) == STORE_ROW)
+		read_person(st, &(*out)[(*n)++]);
+	store_done(st);
+	return 0;
+}
+
+bool registry_is_parent(struct store *s, const char *parent, const char *child)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return false;
+	struct store_stmt *st = store_prepare(r, sql_is_parent);
+	store_bind_text(st, 1, parent);
+	store_bind_text(st, 2, child);
+	bool yes = store_step(st) == STORE_ROW;
+	store_done(st);
+	return yes;
+}
+
+/* --------------------------------------------------------------- writing */
+
+static void bind_or_null(struct store_stmt *st, int i, const char *v)
+{
+	store_bind_text(st, i, v[0] ? v : NULL);
+}
+
+/* Insert on the held writer. Returns 0 or -1 with e. */
+static int insert(struct store_conn *w, const struct registry_person *p,
+		  const char *reg, struct error *e)
+{
+	struct store_stmt *st = store_prepare(w, sql_insert);
+	store_bind_text(st, 1, p->insz);
+	store_bind_text(st, 2, reg);
+	store_bind_text(st, 3, p->last_name);
+	store_bind_text(st, 4, p->first_names);
+	bind_or_null(st, 5, p->birth_date);
+	bind_or_null(st, 6, p->birth_place);
+	bind_or_null(st, 7, p->sex);
+	bind_or_null(st, 8, p->nationality);
+	bind_or_null(st, 9, p->street);
+	bind_or_null(st, 10, p->postal_code);
+	bind_or_null(st, 11, p->municipality);
+	bind_or_null(st, 12, p->country);
+	bind_or_null(st, 13, p->language);
+	bind_or_null(st, 14, p->deceased_on);
+	store_bind_int(st, 15, time_now());
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc == STORE_CONSTRAINT)
+		return err_set(e, ERR_CONFLICT, "person_exists",
+			       "this INSZ is already registered");
+	if (rc != STORE_DONE)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "the register refused the write");
+	return 0;
+}
+
+/* Commit when rc is 0, roll back otherwise; returns rc (or the commit's). */
+static int finish(struct store *s, int rc, struct error *e)
+{
+	if (rc != 0) {
+		store_write_rollback(s);
+		return rc;
+	}
+	return store_write_commit(s, e);
+}
+
+int registry_add(struct store *s, const struct registry_person *p,
+		 struct error *e)
+{
+	struct insz z;
+	if (validate(p, e) != 0 || check_number(p, &z, e) != 0)
+		return -1;
+	struct store_conn *w = store_write_begin(s);
+	return finish(s, insert(w, p, z.kind == INSZ_RR ? "RR" : "BIS", e), e);
+}
+
+static int link_on(struct store_conn *w, const char *child,
+		   const char *parent, struct error *e)
+{
+	struct store_stmt *st = store_prepare(w, sql_link);
+	store_bind_text(st, 1, child);
+	store_bind_text(st, 2, parent);
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc == STORE_CONSTRAINT)
+		return err_set(e, ERR_CONFLICT, "link_invalid",
+			       "unknown person, or already linked");
+	return rc == STORE_DONE ? 0
+				: err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					  "the register refused the write");
+}
+
+int registry_link_parent(struct store *s, const char *child,
+			 const char *parent, struct error *e)
+{
+	if (!insz_valid(child) || !insz_valid(parent) || !strcmp(child, parent))
+		return err_set(e, ERR_INVALID, "invalid_insz",
+			       "two different valid INSZ are needed");
+	struct store_conn *w = store_write_begin(s);
+	return finish(s, link_on(w, child, parent, e), e);
+}
+
+static bool taken(struct store_conn *w, const char *insz)
+{
+	struct store_stmt *st = store_prepare(w, sql_exists);
+	store_bind_text(st, 1, insz);
+	bool yes = store_step(st) == STORE_ROW;
+	store_done(st);
+	return yes;
+}
+
+int registry_assign_bis(struct store *s, struct registry_person *p,
+			struct error *e)
+{
+	int y, m, d;
+	str_copy(p->insz, sizeof(p->insz), "");
+	if (validate(p, e) != 0)
+		return -1;
+	partial_date(p->birth_date, &y, &m, &d);
+	/* A wholly unknown birth date is written as 00 00 (month +20/+40). */
+	if (y == 0)
+		y = 1900;
+	bool sex_known = p->sex[0] != '\0';
+	int first = !sex_known || p->sex[0] == 'M' ? 1 : 2;
+	int step = sex_known ? 2 : 1;
+	struct store_conn *w = store_write_begin(s);
+	int rc = err_set(e, ERR_CONFLICT, "bis_exhausted",
+			 "no BIS number is left for this birth date and sex");
+	for (int seq = first; seq <= 998; seq += step) {
+		char n[12];
+		if (insz_compose(INSZ_BIS, y, m, d, sex_known, seq, n) != ID_OK) {
+			rc = err_set(e, ERR_INVALID, "invalid_field",
+				     "field 'birth_date' is invalid");
+			break;
+		}
+		if (taken(w, n))
+			continue;
+		str_copy(p->insz, sizeof(p->insz), n);
+		rc = insert(w, p, "BIS", e);
+		break;
+	}
+	return finish(s, rc, e);
+}
+
+/* ------------------------------------------------------------- mutations */
+
+static const struct {
+	const char *name;
+	enum registry_mutation_type type;
+} mutation_types[] = {
+	{"address", MUTATION_ADDRESS},
+	{"death", MUTATION_DEATH},
+	{"birth", MUTATION_BIRTH},
+	{"name", MUTATION_NAME},
+};
+
+int registry_mutation_type_parse(const char *s, enum registry_mutation_type *out)
+{
+	for (size_t i = 0; i < KP_NELEM(mutation_types); i++) {
+		if (strcmp(s, mutation_types[i].name) == 0) {
+			*out = mutation_types[i].type;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *registry_mutation_type_name(enum registry_mutation_type t)
+{
+	for (size_t i = 0; i < KP_NELEM(mutation_types); i++)
+		if (mutation_types[i].type == t)
+			return mutation_types[i].name;
+	return "unknown";
+}
+
+const char *registry_authority(const char *register_)
+{
+	return strcmp(register_, "RR") == 0 ? "national_register"
+					    : "crossroads_bank";
+}
+
+static json_t *address_json(const struct registry_person *p)
+{
+	return json_pack("{s:s,s:s,s:s,s:s}", "street", p->street,
+			 "postal_code", p->postal_code, "municipality",
+			 p->municipality, "country", p->country);
+}
+
+static json_t *name_json(const struct registry_person *p)
+{
+	return json_pack("{s:s,s:s}", "last_name", p->last_name, "first_names",
+			 p->first_names);
+}
+
+/* The birth of a new person, with its parent links. */
+static int apply_birth(struct store_conn *w, const char *insz,
+		       const struct registry_mutation *m, json_t **after,
+		       struct error *e)
+{
+	struct registry_person p = m->person;
+	struct insz z;
+	str_copy(p.insz, sizeof(p.insz), insz);
+	if (!p.birth_date[0])
+		str_copy(p.birth_date, sizeof(p.birth_date), m->effective_on);
+	if (strcmp(p.birth_date, m->effective_on) != 0)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "a birth's effective_on is the birth date");
+	if (validate(&p, e) != 0 || check_number(&p, &z, e) != 0)
+		return -1;
+	if (z.kind != INSZ_RR)
+		return err_set(e, ERR_INVALID, "invalid_insz",
+			       "a birth gets a national register number");
+	if (insert(w, &p, "RR", e) != 0)
+		return -1;
+	for (int i = 0; i < m->nparents; i++)
+		if (link_on(w, insz, m->parents[i], e) != 0)
+			return -1;
+	*after = json_pack("{s:s,s:s,s:s,s:s}", "last_name", p.last_name,
+			   "first_names", p.first_names, "birth_date",
+			   p.birth_date, "sex", p.sex);
+	return 0;
+}
+
+/* Address, death or name of a known, living person. */
+static int apply_change(struct registry_person *cur,
+			const struct registry_mutation *m, json_t **before,
+			json_t **after, struct error *e)
+{
+	const struct registry_person *in = &m->person;
+	struct registry_person next = *cur;
+	switch (m->type) {
+	case MUTATION_ADDRESS:
+		if (!in->street[0] || !in->postal_code[0] || !in->municipality[0])
+			return invalid(e, "address");
+		str_copy(next.street, sizeof(next.street), in->street);
+		str_copy(next.postal_code, sizeof(next.postal_code), in->postal_code);
+		str_copy(next.municipality, sizeof(next.municipality), in->municipality);
+		str_copy(next.country, sizeof(next.country),
+			 in->country[0] ? in->country : "BE");
+		*before = address_json(cur);
+		*after = address_json(&next);
+		break;
+	case MUTATION_DEATH:
+		if (cur->birth_date[0] && strlen(cur->birth_date) == 10 &&
+		    strcmp(m->effective_on, cur->birth_date) < 0)
+			return invalid(e, "effective_on");
+		str_copy(next.deceased_on, sizeof(next.deceased_on), m->effective_on);
+		*before = json_pack("{s:n}", "deceased_on");
+		*after = json_pack("{s:s}", "deceased_on", next.deceased_on);
+		break;
+	case MUTATION_NAME:
+		if (!in->last_name[0] && !in->first_names[0])
+			return invalid(e, "last_name");
+		if (in->last_name[0])
+			str_copy(next.last_name, sizeof(next.last_name), in->last_name);
+		if (in->first_names[0])
+			str_copy(next.first_names, sizeof(next.first_names),
+				 in->first_names);
+		*before = name_json(cur);
+		*after = name_json(&next);
+		break;
+	case MUTATION_BIRTH:
+		return err_set(e, ERR_CONFLICT, "person_exists",
+			       "this INSZ is already registered");
+	}
+	if (validate(&next, e) != 0)
+		return -1;
+	*cur = next;
+	return 0;
+}
+
+static int store_change(struct store_conn *w, const struct registry_person *p,
+			struct error *e)
+{
+	struct store_stmt *st = store_prepare(w, sql_update);
+	store_bind_text(st, 1, p->insz);
+	store_bind_text(st, 2, p->last_name);
+	store_bind_text(st, 3, p->first_names);
+	bind_or_null(st, 4, p->street);
+	bind_or_null(st, 5, p->postal_code);
+	bind_or_null(st, 6, p->municipality);
+	bind_or_null(st, 7, p->country);
+	bind_or_null(st, 8, p->deceased_on);
+	store_bind_int(st, 9, time_now());
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	return rc == STORE_DONE ? 0
+				: err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					  "the register refused the write");
+}
+
+static int record_mutation(struct store_conn *w, const char *insz,
+			   const struct registry_mutation *m,
+			   int64_t institution_id, json_t *before,
+			   json_t *after, char ticket[UUID_LEN],
+			   struct error *e)
+{
+	char *b = before ? jsonx_dump(before) : NULL;
+	char *a = after ? jsonx_dump(after) : NULL;
+	uuid7_new(ticket);
+	struct store_stmt *st = store_prepare(w, sql_mutation);
+	store_bind_text(st, 1, insz);
+	store_bind_text(st, 2, registry_mutation_type_name(m->type));
+	store_bind_text(st, 3, ticket);
+	store_bind_text(st, 4, m->effective_on);
+	store_bind_int(st, 5, time_now());
+	store_bind_int(st, 6, institution_id);
+	store_bind_text(st, 7, b);
+	store_bind_text(st, 8, a);
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	free(b);
+	free(a);
+	return rc == STORE_DONE ? 0
+				: err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					  "the register refused the write");
+}
+
+/* Checks that need no database: number, date, authority. */
+static int precheck(const char *insz, const struct registry_mutation *m,
+		    const char *actor_type, struct error *e)
+{
+	struct insz z;
+	struct date eff;
+	if (insz_parse(insz, strlen(insz), &z) != ID_OK ||
+	    strcmp(z.digits, insz) != 0)
+		return err_set(e, ERR_INVALID, "invalid_insz",
+			       "not a valid INSZ (digits only)");
+	if (date_parse(m->effective_on, &eff) != 0)
+		return invalid(e, "effective_on");
+	if (m->type != MUTATION_ADDRESS && date_cmp(eff, date_today()) > 0)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "a birth or death cannot lie in the future");
+	const char *reg = z.kind == INSZ_RR ? "RR" : "BIS";
+	if (!actor_type || strcmp(actor_type, registry_authority(reg)) != 0)
+		return err_set(e, ERR_FORBIDDEN, "not_register_authority",
+			       "only the %s register's authority may change it",
+			       reg);
+	return 0;
+}
+
+int registry_mutate(struct store *s, const char *insz,
+		    const struct registry_mutation *m, const char *actor_type,
+		    int64_t institution_id, char ticket[UUID_LEN],
+		    struct error *e)
+{
+	if (precheck(insz, m, actor_type, e) != 0)
+		return -1;
+	json_t *before = NULL, *after = NULL;
+	struct registry_person cur;
+	struct store_conn *w = store_write_begin(s);
+	int found = load(w, insz, &cur);
+	int rc;
+	if (found < 0)
+		rc = err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			     "the register cannot be read now");
+	else if (m->type == MUTATION_BIRTH && found == 1)
+		rc = apply_birth(w, insz, m, &after, e);
+	else if (found == 1)
+		rc = err_set(e, ERR_NOT_FOUND, "unknown_person",
+			     "no person with this INSZ");
+	else if (cur.deceased_on[0])
+		rc = err_set(e, ERR_CONFLICT, "person_deceased",
+			     "the person is registered as deceased");
+	else if ((rc = apply_change(&cur, m, &before, &after, e)) == 0)
+		rc = store_change(w, &cur, e);
+	if (rc == 0)
+		rc = record_mutation(w, insz, m, institution_id, before, after,
+				     ticket, e);
+	json_decref(before);
+	json_decref(after);
+	return finish(s, rc, e);
+}

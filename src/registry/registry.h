@@ -1,0 +1,115 @@
+/*
+ * registry: the National Register (RR) and the BIS register (seed 004
+ * section 4.4): basic identification data of every person the social sector
+ * knows, parent-child links, and the history of every change.
+ *
+ * Changes (address, death, birth, name) come only from the institution
+ * that is the register's authority (an RR person's from the National
+ * Register, a BIS person's from the Crossroads Bank); each gets a ticket
+ * and is kept as a mutation, which the hub forwards to the mailboxes of
+ * the institutions that hold a file on the person.
+ *
+ * BIS numbers are assigned here, for persons without a national register
+ * number: the next free valid number for the birth date and sex.
+ */
+#ifndef KP_REGISTRY_H
+#define KP_REGISTRY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "store/store.h"
+
+#define REGISTRY_NAME_MAX 100
+
+/* A person as the register holds it. Text fields are NUL-terminated;
+ * empty means unknown. birth_date is YYYY-MM-DD, YYYY-MM or YYYY. */
+struct registry_person {
+	char insz[12];
+	char register_[4];  /* "RR" or "BIS" */
+	char last_name[REGISTRY_NAME_MAX + 1];
+	char first_names[REGISTRY_NAME_MAX + 1];
+	char birth_date[DATE_LEN];
+	char birth_place[REGISTRY_NAME_MAX + 1];
+	char sex[2];        /* "M", "F", or "" */
+	char nationality[3]; /* ISO 3166 alpha-2 */
+	char street[REGISTRY_NAME_MAX + 1];
+	char postal_code[11];
+	char municipality[REGISTRY_NAME_MAX + 1];
+	char country[3];
+	char language[3];   /* "nl", "fr", "de", "en" */
+	char deceased_on[DATE_LEN];
+	int64_t version;
+};
+
+/* Add a person (operator load, demo, the birth mutation). The register
+ * (RR or BIS) follows from the number. Returns 0, or -1 with e:
+ * ERR_INVALID (a field) or ERR_CONFLICT "person_exists". */
+int registry_add(struct store *s, const struct registry_person *p,
+		 struct error *e);
+
+/* The person with this INSZ. Returns 0, 1 when unknown, -1 with e. */
+int registry_get(struct store *s, const char *insz, struct registry_person *out,
+		 struct error *e);
+
+/* Persons by last name, first name(s) and birth date (all given, compared
+ * without regard to case), for registration offices. Fills out (caller
+ * frees) with at most max persons. Returns 0, or -1 with e. */
+int registry_find(struct store *s, const char *last_name,
+		  const char *first_names, const char *birth_date,
+		  struct registry_person **out, int *n, int max,
+		  struct error *e);
+
+/* Record that parent is a parent of child (both known persons). */
+int registry_link_parent(struct store *s, const char *child,
+			 const char *parent, struct error *e);
+/* True when parent is a registered parent of child. */
+bool registry_is_parent(struct store *s, const char *parent,
+			const char *child);
+
+/* Assign a BIS number to a new person: p->insz is ignored and set.
+ * birth_date may be empty, YYYY, YYYY-MM or YYYY-MM-DD; sex may be empty.
+ * Returns 0, or -1 with e (ERR_INVALID, or ERR_CONFLICT "bis_exhausted"
+ * when no sequence number is left for that date and sex). */
+int registry_assign_bis(struct store *s, struct registry_person *p,
+			struct error *e);
+
+enum registry_mutation_type {
+	MUTATION_ADDRESS = 1,
+	MUTATION_DEATH,
+	MUTATION_BIRTH,
+	MUTATION_NAME,
+};
+
+/* A change submitted by a register authority. For MUTATION_BIRTH, person
+ * is the newborn (its insz is the path's) and parents lists up to two
+ * INSZ; for the others only the fields of that kind are read. */
+struct registry_mutation {
+	enum registry_mutation_type type;
+	char effective_on[DATE_LEN]; /* the date of the fact */
+	struct registry_person person;
+	char parents[2][12];
+	int nparents;
+};
+
+/* Parse "address" | "death" | "birth" | "name". Returns 0, or -1. */
+int registry_mutation_type_parse(const char *s,
+				 enum registry_mutation_type *out);
+const char *registry_mutation_type_name(enum registry_mutation_type t);
+
+/* Apply a mutation to the person insz on behalf of an institution of
+ * actor_type, which must be the authority of the person's register.
+ * On success ticket receives the mutation's ticket. Returns 0, or -1 with
+ * e: ERR_FORBIDDEN "not_register_authority", ERR_NOT_FOUND
+ * "unknown_person", ERR_CONFLICT "person_exists" (birth of a known
+ * number) or "person_deceased", ERR_INVALID (a field). */
+int registry_mutate(struct store *s, const char *insz,
+		    const struct registry_mutation *m, const char *actor_type,
+		    int64_t institution_id, char ticket[UUID_LEN],
+		    struct error *e);
+
+/* The actor type that is the authority of a register ("RR", "BIS"). */
+const char *registry_authority(const char *register_);
+
+#endif
