@@ -45,6 +45,10 @@ int api_audit_inclusion(struct http_request *req, struct http_response *res,
 			void *app);
 int api_audit_consistency(struct http_request *req, struct http_response *res,
 			  void *app);
+int api_registry_bis(struct http_request *req, struct http_response *res,
+		     void *app);
+int api_registry_mutation(struct http_request *req, struct http_response *res,
+			  void *app);
 int api_network_whoami(struct http_request *req, struct http_response *res,
 		       void *app);
 

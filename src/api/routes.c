@@ -37,6 +37,13 @@ const struct http_route api_routes[] = {
 	/* Network API: institutions, identified by client certificate. */
 	{METHOD_GET, "/api/v1/network/whoami", LISTENER_NETWORK,
 	 AUTH_INSTITUTION, 0, NULL, BODY_NONE, 0, api_network_whoami},
+	/* Registers: any institution may ask for a BIS number; only a
+	 * register's authority may change it (checked by src/registry). */
+	{METHOD_POST, "/api/v1/registry/bis", LISTENER_NETWORK,
+	 AUTH_INSTITUTION, 0, NULL, BODY_JSON, 0, api_registry_bis},
+	{METHOD_POST, "/api/v1/registry/persons/{insz}/mutations",
+	 LISTENER_NETWORK, AUTH_INSTITUTION, 0, NULL, BODY_JSON, 0,
+	 api_registry_mutation},
 };
 
 const size_t api_nroutes = KP_NELEM(api_routes);

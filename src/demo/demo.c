@@ -11,6 +11,7 @@
 
 #include "demo/demo_internal.h"
 #include "org/org.h"
+#include "registry/registry.h"
 
 void demo_config(struct config *cfg, const char *dir, int port)
 {
@@ -81,8 +82,48 @@ static int seed_institution(const char *dir, struct store *s,
 	return 0;
 }
 
+/* A demo person as the register holds them; addresses are made up. */
+static struct registry_person register_entry(const struct demo_person *d,
+					     size_t i)
+{
+	static const char *streets[] = {"Kerkstraat", "Stationsstraat",
+					"Dorpsstraat", "Molenstraat"};
+	struct registry_person p;
+	memset(&p, 0, sizeof(p));
+	str_copy(p.insz, sizeof(p.insz), d->insz);
+	str_copy(p.last_name, sizeof(p.last_name), d->last_name);
+	str_copy(p.first_names, sizeof(p.first_names), d->first_name);
+	str_copy(p.birth_date, sizeof(p.birth_date), d->birth_date);
+	str_copy(p.sex, sizeof(p.sex), d->sex);
+	snprintf(p.street, sizeof(p.street), "%s %zu",
+		 streets[i % KP_NELEM(streets)], i + 1);
+	str_copy(p.postal_code, sizeof(p.postal_code), "3000");
+	str_copy(p.municipality, sizeof(p.municipality), "Demoville");
+	str_copy(p.country, sizeof(p.country), "BE");
+	str_copy(p.language, sizeof(p.language), "nl");
+	return p;
+}
+
+static int seed_persons(struct store *s, struct error *e)
+{
+	for (size_t i = 0; i < demo_npersons; i++) {
+		struct registry_person p = register_entry(&demo_persons[i], i);
+		if (registry_add(s, &p, e) != 0 && !already(e))
+			return -1;
+	}
+	for (size_t i = 0; i < demo_npersons; i++)
+		if (demo_persons[i].child &&
+		    registry_link_parent(s, demo_persons[i].child,
+					 demo_persons[i].insz, e) != 0 &&
+		    !already(e))
+			return -1;
+	return 0;
+}
+
 int demo_seed(const char *dir, struct store *s, struct error *e)
 {
+	if (seed_persons(s, e) != 0)
+		return -1;
 	for (size_t i = 0; i < demo_norgs; i++)
 		if (org_organisation_add(s, demo_orgs[i].kbo, demo_orgs[i].name,
 					 e) != 0 && !already(e))

@@ -45,6 +45,8 @@ const struct demo_org demo_orgs[] = {
 	{"0722222210", "Kinderbijslagfonds Demo", "institution"},
 	{"0212312313", "OCMW Demoville", "institution"},
 	{"0333333372", "Rijksregister Demo", "institution"},
+	{"0345678997", "Kruispuntbank van de Sociale Zekerheid Demo",
+	 "institution"},
 };
 const size_t demo_norgs = KP_NELEM(demo_orgs);
 
@@ -53,6 +55,8 @@ const struct demo_institution demo_institutions[] = {
 	{"0722222210", "family_allowance_fund", "family_allowances"},
 	{"0212312313", "public_social_welfare_centre", "social_assistance"},
 	{"0333333372", "national_register", "identification"},
+	/* The BIS register's authority. */
+	{"0345678997", "crossroads_bank", "identification"},
 };
 const size_t demo_ninstitutions = KP_NELEM(demo_institutions);
 

@@ -265,12 +265,18 @@ static int make_dirs(const char *dir, struct error *e)
 	return 0;
 }
 
+/* Client certificates for the institutions that have none yet: a demo
+ * directory made by an older version gains the institutions added since. */
 static int make_institutions(const char *dir, struct error *e)
 {
-	char base[96], subject[256];
+	char base[96], subject[256], crt[LIMIT_PATH];
 	for (size_t i = 0; i < demo_ninstitutions; i++) {
 		const struct demo_institution *in = &demo_institutions[i];
 		const struct demo_org *o = demo_org_by_kbo(in->kbo);
+		snprintf(base, sizeof(base), "pki/institutions/%s.crt", in->kbo);
+		demo_path(crt, sizeof(crt), dir, base);
+		if (access(crt, F_OK) == 0)
+			continue;
 		snprintf(base, sizeof(base), "pki/institutions/%s", in->kbo);
 		snprintf(subject, sizeof(subject),
 			 "/C=BE/O=%s/OU=KBO %s/CN=%s network client", o->name,
@@ -286,7 +292,7 @@ int demo_pki(const char *dir, struct error *e)
 	char done[LIMIT_PATH], cnf[LIMIT_PATH], crl[LIMIT_PATH];
 	demo_path(done, sizeof(done), dir, "pki/.complete");
 	if (access(done, F_OK) == 0)
-		return 0;
+		return make_institutions(dir, e);
 	log_info("creating the demo PKI with openssl in %s/pki", dir);
 	if (make_dirs(dir, e) != 0 || write_configs(dir, e) != 0)
 		return -1;

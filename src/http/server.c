@@ -479,8 +479,11 @@ static enum MHD_Result finish(struct request *rq)
 	const struct http_route *r = rq->req.route;
 	if (!rq->refused && authenticate(rq, r) == 0 &&
 	    prepare_body(rq, r) == 0) {
-		if (r->handler(&rq->req, &rq->res, srv->opt.app) != 0 &&
-		    rq->res.err.kind == ERR_NONE)
+		/* The handler's return value decides, not whatever a module
+		 * left in the error on a path that succeeded after all. */
+		if (r->handler(&rq->req, &rq->res, srv->opt.app) == 0)
+			err_clear(&rq->res.err);
+		else if (rq->res.err.kind == ERR_NONE)
 			err_set(&rq->res.err, ERR_INTERNAL, "internal_error",
 				"the request could not be completed");
 	}

@@ -334,9 +334,8 @@ int registry_assign_bis(struct store *s, struct registry_person *p,
 	int first = !sex_known || p->sex[0] == 'M' ? 1 : 2;
 	int step = sex_known ? 2 : 1;
 	struct store_conn *w = store_write_begin(s);
-	int rc = err_set(e, ERR_CONFLICT, "bis_exhausted",
-			 "no BIS number is left for this birth date and sex");
-	for (int seq = first; seq <= 998; seq += step) {
+	int rc = 1; /* until a free number is found */
+	for (int seq = first; seq <= 998 && rc == 1; seq += step) {
 		char n[12];
 		if (insz_compose(INSZ_BIS, y, m, d, sex_known, seq, n) != ID_OK) {
 			rc = err_set(e, ERR_INVALID, "invalid_field",
@@ -347,8 +346,10 @@ int registry_assign_bis(struct store *s, struct registry_person *p,
 			continue;
 		str_copy(p->insz, sizeof(p->insz), n);
 		rc = insert(w, p, "BIS", e);
-		break;
 	}
+	if (rc == 1)
+		rc = err_set(e, ERR_CONFLICT, "bis_exhausted",
+			     "no BIS number is left for this birth date and sex");
 	return finish(s, rc, e);
 }
 
