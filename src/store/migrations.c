@@ -130,6 +130,28 @@ static const struct migration migrations[] = {
 	 "  before TEXT, after TEXT"
 	 ");"
 	 "CREATE INDEX person_mutation_by_person ON person_mutation(insz, id);"},
+	{5, "directory",
+	 /* src/directory: reference data and dossiers. A dossier keeps the
+	  * INSZ as an integer and its period as day numbers (an open one
+	  * ends on 2147483647); the covering index answers the hub's
+	  * decision query and the anti-fraud check with one seek. */
+	 "CREATE TABLE capacity ("
+	 "  branch TEXT NOT NULL, code INTEGER NOT NULL, label TEXT NOT NULL,"
+	 "  PRIMARY KEY (branch, code)) WITHOUT ROWID;"
+	 "CREATE TABLE data_type ("
+	 "  code TEXT PRIMARY KEY, source_actor_type TEXT NOT NULL,"
+	 "  label TEXT NOT NULL) WITHOUT ROWID;"
+	 "CREATE TABLE dossier ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  insz INTEGER NOT NULL,"
+	 "  institution_id INTEGER NOT NULL,"
+	 "  capacity INTEGER NOT NULL,"
+	 "  phase INTEGER NOT NULL,"
+	 "  start_day INTEGER NOT NULL,"
+	 "  end_day INTEGER NOT NULL"
+	 ");"
+	 "CREATE INDEX dossier_lookup ON dossier"
+	 "  (insz, capacity, institution_id, start_day, end_day, phase);"},
 };
 
 int store_schema_latest(void)

@@ -1,0 +1,347 @@
+/*
+ * The reference directory. A dossier row holds the INSZ as an integer and
+ * its period as day numbers, and one covering index (person, capacity,
+ * institution, start, end, phase) answers both the hub's decision query
+ * and the anti-fraud check, each in a single index seek. An open dossier
+ * ends on OPEN_END, so every comparison is between integers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory/directory.h"
+#include "registry/registry.h"
+
+#define OPEN_END INT64_C(2147483647)
+
+static const char sql_cap_add[] =
+	"INSERT INTO capacity (branch, code, label) VALUES (?1, ?2, ?3)";
+static const char sql_cap_known[] =
+	"SELECT 1 FROM capacity WHERE branch = ?1 AND code = ?2";
+static const char sql_type_add[] =
+	"INSERT INTO data_type (code, source_actor_type, label) "
+	"VALUES (?1, ?2, ?3)";
+static const char sql_type_source[] =
+	"SELECT source_actor_type FROM data_type WHERE code = ?1";
+/* Overlapping dossiers on the same person and capacity in the branch:
+ * existing.start <= new.end AND existing.end >= new.start. */
+static const char sql_overlap[] =
+	"SELECT d.institution_id FROM dossier d "
+	"JOIN institution i ON i.id = d.institution_id "
+	"WHERE d.insz = ?1 AND d.capacity = ?2 AND d.start_day <= ?4 "
+	"AND d.end_day >= ?3 AND i.branch = ?5 "
+	"ORDER BY d.institution_id = ?6 DESC LIMIT 1";
+static const char sql_insert[] =
+	"INSERT INTO dossier (insz, institution_id, capacity, phase, "
+	"start_day, end_day) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_get[] =
+	"SELECT id, insz, capacity, phase, start_day, end_day FROM dossier "
+	"WHERE id = ?1 AND institution_id = ?2";
+static const char sql_close[] =
+	"UPDATE dossier SET end_day = ?3 WHERE id = ?1 AND institution_id = ?2";
+static const char sql_decide[] =
+	"SELECT max(phase) FROM dossier WHERE insz = ?1 AND capacity = ?2 "
+	"AND institution_id = ?3 AND start_day <= ?4 AND end_day >= ?4";
+
+int directory_capacity_parse(const char *s)
+{
+	if (!s || strlen(s) != 3)
+		return -1;
+	int code = 0;
+	for (int i = 0; i < 3; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		code = code * 10 + (s[i] - '0');
+	}
+	return code <= 900 || code == CAPACITY_PROVISIONAL ? code : -1;
+}
+
+/* ------------------------------------------------------ reference data */
+
+static int add_reference(struct store *s, const char *sql, const char *a,
+			 int64_t code, const char *b, const char *c,
+			 struct error *e)
+{
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql);
+	store_bind_text(st, 1, a);
+	if (b)
+		store_bind_text(st, 2, b);
+	else
+		store_bind_int(st, 2, code);
+	store_bind_text(st, 3, c);
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE) {
+		store_write_rollback(s);
+		return rc == STORE_CONSTRAINT
+			       ? err_set(e, ERR_CONFLICT, "already_defined",
+					 "already defined")
+			       : err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					 "the directory refused the write");
+	}
+	return store_write_commit(s, e);
+}
+
+int directory_capacity_add(struct store *s, const char *branch, int code,
+			   const char *label, struct error *e)
+{
+	if (!branch[0] || code < 0 || code > 999 ||
+	    (code > 900 && code != CAPACITY_PROVISIONAL))
+		return err_set(e, ERR_INVALID, "unknown_capacity",
+			       "capacity codes are 000-900 and 902");
+	return add_reference(s, sql_cap_add, branch, code, NULL, label, e);
+}
+
+int directory_data_type_add(struct store *s, const char *code,
+			    const char *source_actor_type, const char *label,
+			    struct error *e)
+{
+	if (!code[0] || !source_actor_type[0])
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "a data type needs a code and a source");
+	return add_reference(s, sql_type_add, code, 0, source_actor_type,
+			     label, e);
+}
+
+bool directory_capacity_known(struct store *s, const char *branch, int code)
+{
+	if (code == CAPACITY_DEFINITIVE || code == CAPACITY_PROVISIONAL)
+		return true;
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return false;
+	struct store_stmt *st = store_prepare(r, sql_cap_known);
+	store_bind_text(st, 1, branch);
+	store_bind_int(st, 2, code);
+	bool yes = store_step(st) == STORE_ROW;
+	store_done(st);
+	return yes;
+}
+
+int directory_data_type_source(struct store *s, const char *code, char *out,
+			       size_t n)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_type_source);
+	store_bind_text(st, 1, code);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW)
+		str_copy(out, n, store_col_text(st, 0));
+	store_done(st);
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}
+
+/* ------------------------------------------------------------- dossiers */
+
+/* Start and end (end "" = open) as day numbers, end not before start. */
+static int period(const char *start, const char *end, int64_t *from,
+		  int64_t *to, struct error *e)
+{
+	struct date a, b;
+	if (date_parse(start, &a) != 0 ||
+	    (end[0] && date_parse(end, &b) != 0))
+		return err_set(e, ERR_INVALID, "invalid_period",
+			       "dates are YYYY-MM-DD");
+	*from = date_to_days(a);
+	*to = end[0] ? date_to_days(b) : OPEN_END;
+	if (*to < *from)
+		return err_set(e, ERR_INVALID, "invalid_period",
+			       "the end lies before the start");
+	return 0;
+}
+
+static int64_t insz_number(const char *insz)
+{
+	return strtoll(insz, NULL, 10);
+}
+
+/* The anti-fraud rule and the no-overlap rule, on the held writer. */
+static int check_overlap(struct store_conn *w, int64_t institution_id,
+			 const char *branch, int64_t insz, int capacity,
+			 int64_t from, int64_t to, struct error *e)
+{
+	struct store_stmt *st = store_prepare(w, sql_overlap);
+	store_bind_int(st, 1, insz);
+	store_bind_int(st, 2, capacity);
+	store_bind_int(st, 3, from);
+	store_bind_int(st, 4, to);
+	store_bind_text(st, 5, branch);
+	store_bind_int(st, 6, institution_id);
+	enum store_rc rc = store_step(st);
+	int64_t holder = rc == STORE_ROW ? store_col_int(st, 0) : 0;
+	store_done(st);
+	if (rc == STORE_ERROR)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "the directory cannot be read now");
+	if (rc == STORE_DONE)
+		return 0;
+	if (holder == institution_id)
+		return err_set(e, ERR_CONFLICT, "dossier_overlap",
+			       "you already hold a dossier on this person in "
+			       "this capacity for part of that period");
+	/* The rule, and nothing about the other institution. */
+	return err_set(e, ERR_CONFLICT, "directory_conflict",
+		       "the person is integrated in this capacity for an "
+		       "overlapping period by another institution of the "
+		       "same branch");
+}
+
+static int insert_dossier(struct store_conn *w, int64_t institution_id,
+			  int64_t insz, const struct directory_dossier *d,
+			  int64_t from, int64_t to, int64_t *id,
+			  struct error *e)
+{
+	struct store_stmt *st = store_prepare(w, sql_insert);
+	store_bind_int(st, 1, insz);
+	store_bind_int(st, 2, institution_id);
+	store_bind_int(st, 3, d->capacity);
+	store_bind_int(st, 4, d->phase);
+	store_bind_int(st, 5, from);
+	store_bind_int(st, 6, to);
+	enum store_rc rc = store_step(st);
+	*id = store_last_rowid(w);
+	store_done(st);
+	return rc == STORE_DONE ? 0
+				: err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					  "the directory refused the write");
+}
+
+static int check_dossier(struct store *s, const char *branch,
+			 const struct directory_dossier *d, int64_t *from,
+			 int64_t *to, struct error *e)
+{
+	struct registry_person p;
+	if (!insz_valid(d->insz) || strlen(d->insz) != 11)
+		return err_set(e, ERR_INVALID, "invalid_insz",
+			       "not a valid INSZ (digits only)");
+	if (!directory_capacity_known(s, branch, d->capacity))
+		return err_set(e, ERR_INVALID, "unknown_capacity",
+			       "this capacity does not exist in your branch");
+	if (d->phase < 1 || d->phase > 99)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "phase is an ordinal from 1 to 99");
+	if (period(d->start, d->end, from, to, e) != 0)
+		return -1;
+	int known = registry_get(s, d->insz, &p, e);
+	if (known < 0)
+		return -1;
+	if (known == 1)
+		return err_set(e, ERR_NOT_FOUND, "unknown_person",
+			       "no person with this INSZ in the registers");
+	return 0;
+}
+
+int directory_integrate(struct store *s, int64_t institution_id,
+			const char *branch, struct directory_dossier *d,
+			struct error *e)
+{
+	int64_t from, to;
+	if (check_dossier(s, branch, d, &from, &to, e) != 0)
+		return -1;
+	int64_t insz = insz_number(d->insz);
+	struct store_conn *w = store_write_begin(s);
+	int rc = check_overlap(w, institution_id, branch, insz, d->capacity,
+			       from, to, e);
+	if (rc == 0)
+		rc = insert_dossier(w, institution_id, insz, d, from, to, &d->id, e);
+	if (rc != 0) {
+		store_write_rollback(s);
+		return -1;
+	}
+	return store_write_commit(s, e);
+}
+
+static void day_text(int64_t day, char out[DATE_LEN])
+{
+	if (day == OPEN_END)
+		out[0] = '\0';
+	else
+		date_format(date_from_days(day), out);
+}
+
+static int load(struct store_conn *c, int64_t institution_id, int64_t id,
+		struct directory_dossier *out)
+{
+	struct store_stmt *st = store_prepare(c, sql_get);
+	store_bind_int(st, 1, id);
+	store_bind_int(st, 2, institution_id);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW) {
+		out->id = store_col_int(st, 0);
+		snprintf(out->insz, sizeof(out->insz), "%011lld",
+			 (long long)store_col_int(st, 1));
+		out->capacity = (int)store_col_int(st, 2);
+		out->phase = (int)store_col_int(st, 3);
+		day_text(store_col_int(st, 4), out->start);
+		day_text(store_col_int(st, 5), out->end);
+	}
+	store_done(st);
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}
+
+int directory_get(struct store *s, int64_t institution_id, int64_t id,
+		  struct directory_dossier *out)
+{
+	struct store_conn *r = store_reader(s);
+	return r ? load(r, institution_id, id, out) : -1;
+}
+
+int directory_close(struct store *s, int64_t institution_id, int64_t id,
+		    const char *end, struct error *e)
+{
+	struct directory_dossier d;
+	struct store_conn *w = store_write_begin(s);
+	int found = load(w, institution_id, id, &d);
+	int64_t from, to;
+	int rc;
+	if (found != 0)
+		rc = found < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					 "the directory cannot be read now")
+			       : err_set(e, ERR_NOT_FOUND, "unknown_dossier",
+					 "you hold no dossier with this id");
+	else if (d.end[0])
+		rc = err_set(e, ERR_CONFLICT, "dossier_closed",
+			     "this dossier is already closed");
+	else
+		rc = !end[0] ? err_set(e, ERR_INVALID, "invalid_period",
+				       "end is required")
+			     : period(d.start, end, &from, &to, e);
+	if (rc == 0) {
+		struct store_stmt *st = store_prepare(w, sql_close);
+		store_bind_int(st, 1, id);
+		store_bind_int(st, 2, institution_id);
+		store_bind_int(st, 3, to);
+		if (store_step(st) != STORE_DONE)
+			rc = err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+				     "the directory refused the write");
+		store_done(st);
+	}
+	if (rc != 0) {
+		store_write_rollback(s);
+		return -1;
+	}
+	return store_write_commit(s, e);
+}
+
+int directory_decide(struct store *s, int64_t institution_id,
+		     const char *insz, int capacity, int64_t day, int min_phase)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_decide);
+	store_bind_int(st, 1, insz_number(insz));
+	store_bind_int(st, 2, capacity);
+	store_bind_int(st, 3, institution_id);
+	store_bind_int(st, 4, day);
+	enum store_rc rc = store_step(st);
+	int answer = -1;
+	if (rc == STORE_ROW)
+		answer = store_col_null(st, 0) ? DIRECTORY_NO_DOSSIER
+			 : store_col_int(st, 0) < min_phase ? DIRECTORY_PHASE_TOO_LOW
+							    : DIRECTORY_DOSSIER;
+	store_done(st);
+	return answer;
+}

@@ -1,0 +1,89 @@
+/*
+ * directory: the reference directory of the crossroads hub (seed 004
+ * section 4.2): which institution holds a dossier on which person, in which
+ * capacity (hoedanigheid), from when to when and at which phase; which
+ * capacities exist per branch; which data types exist and which actor type
+ * is their authentic source.
+ *
+ * The anti-fraud rule: the same person cannot be integrated in the same
+ * capacity for overlapping periods by two institutions of the same branch.
+ * An institution sees and changes only its own dossiers.
+ *
+ * The hub asks, for every exchange, "does institution X hold a dossier on
+ * person P in capacity C on date D, at phase >= F?": one covering-index
+ * lookup (bench/directory measures it).
+ */
+#ifndef KP_DIRECTORY_H
+#define KP_DIRECTORY_H
+
+#include <stdint.h>
+
+#include "base/base.h"
+#include "store/store.h"
+
+/* Capacity codes: 000 definitive without specific capacity, 902
+ * provisional, 001-900 specific capacities of a branch. */
+#define CAPACITY_DEFINITIVE 0
+#define CAPACITY_PROVISIONAL 902
+
+/* Parse a capacity code ("000".."900", "902"). Returns the code, or -1. */
+int directory_capacity_parse(const char *s);
+
+/* Reference data, by the operator (and the demo). Return 0, or -1 with e
+ * (ERR_INVALID, ERR_CONFLICT "already_defined"). */
+int directory_capacity_add(struct store *s, const char *branch, int code,
+			   const char *label, struct error *e);
+int directory_data_type_add(struct store *s, const char *code,
+			    const char *source_actor_type, const char *label,
+			    struct error *e);
+
+/* True when the capacity exists for the branch (000 and 902 exist for
+ * every branch). */
+bool directory_capacity_known(struct store *s, const char *branch, int code);
+/* The authentic source (actor type) of a data type into out; returns 0, 1
+ * when the data type is unknown, -1 on a store failure. */
+int directory_data_type_source(struct store *s, const char *code, char *out,
+			       size_t n);
+
+struct directory_dossier {
+	int64_t id;
+	char insz[12];
+	int capacity;
+	int phase;           /* ordinal, >= 1 */
+	char start[DATE_LEN];
+	char end[DATE_LEN];  /* "" while open */
+};
+
+/* Integrate a person: institution (of branch) opens a dossier. d->id is
+ * set. Returns 0, or -1 with e: ERR_INVALID ("invalid_insz",
+ * "unknown_capacity", "invalid_period"), ERR_NOT_FOUND "unknown_person",
+ * ERR_CONFLICT "dossier_overlap" (its own dossier) or "directory_conflict"
+ * (another institution of the branch: the anti-fraud rule). */
+int directory_integrate(struct store *s, int64_t institution_id,
+			const char *branch, struct directory_dossier *d,
+			struct error *e);
+
+/* Close an institution's own dossier on end. Returns 0, or -1 with e:
+ * ERR_NOT_FOUND "unknown_dossier" (also for another institution's),
+ * ERR_INVALID "invalid_period". */
+int directory_close(struct store *s, int64_t institution_id, int64_t id,
+		    const char *end, struct error *e);
+
+/* An institution's own dossier. Returns 0, 1 when it has none with that
+ * id, -1 on a store failure. */
+int directory_get(struct store *s, int64_t institution_id, int64_t id,
+		  struct directory_dossier *out);
+
+enum directory_answer {
+	DIRECTORY_DOSSIER = 0,     /* integrated, at a sufficient phase */
+	DIRECTORY_NO_DOSSIER,      /* no dossier covering that date */
+	DIRECTORY_PHASE_TOO_LOW,   /* integrated, but the phase is too low */
+};
+
+/* The decision query. day is days since 1970-01-01 (date_to_days);
+ * insz is digits. Returns the answer, or -1 on a store failure. */
+int directory_decide(struct store *s, int64_t institution_id,
+		     const char *insz, int capacity, int64_t day,
+		     int min_phase);
+
+#endif

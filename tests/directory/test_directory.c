@@ -1,0 +1,239 @@
+/* The reference directory: dossiers, the anti-fraud rule, phases, closing,
+ * and the decision query. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "directory/directory.h"
+#include "org/org.h"
+#include "registry/registry.h"
+
+static char dir[64];
+static struct store *s;
+static int64_t fund_a, fund_b, allowances;
+
+static void add_person(const char *insz, const char *birth)
+{
+	struct registry_person p;
+	struct error e;
+	memset(&p, 0, sizeof(p));
+	str_copy(p.insz, sizeof(p.insz), insz);
+	str_copy(p.last_name, sizeof(p.last_name), "Test");
+	str_copy(p.first_names, sizeof(p.first_names), "Person");
+	str_copy(p.birth_date, sizeof(p.birth_date), birth);
+	assert_int_equal(registry_add(s, &p, &e), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	struct error e;
+	char path[128];
+	snprintf(dir, sizeof(dir), "/tmp/kp-directory-XXXXXX");
+	if (crypto_setup() != 0 || !mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/d.db", dir);
+	if (store_open(path, NULL, &s, &e) != 0)
+		return -1;
+	org_organisation_add(s, "0411111140", "Fund A", &e);
+	org_organisation_add(s, "0422222291", "Fund B", &e);
+	org_organisation_add(s, "0722222210", "Allowances", &e);
+	org_institution_add(s, "0411111140", "health_insurance_fund",
+			    "health_insurance", NULL, &fund_a, &e);
+	org_institution_add(s, "0422222291", "health_insurance_fund",
+			    "health_insurance", NULL, &fund_b, &e);
+	org_institution_add(s, "0722222210", "family_allowance_fund",
+			    "family_allowances", NULL, &allowances, &e);
+	directory_capacity_add(s, "health_insurance", 1, "insured holder", &e);
+	directory_capacity_add(s, "family_allowances", 1, "child", &e);
+	add_person("85073003328", "1985-07-30");
+	add_person("90031524651", "1990-03-15");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	store_close(s);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static struct directory_dossier dossier(const char *insz, int capacity,
+					int phase, const char *start,
+					const char *end)
+{
+	struct directory_dossier d;
+	memset(&d, 0, sizeof(d));
+	str_copy(d.insz, sizeof(d.insz), insz);
+	d.capacity = capacity;
+	d.phase = phase;
+	str_copy(d.start, sizeof(d.start), start);
+	str_copy(d.end, sizeof(d.end), end);
+	return d;
+}
+
+static int64_t day(const char *s_)
+{
+	struct date d;
+	assert_int_equal(date_parse(s_, &d), 0);
+	return date_to_days(d);
+}
+
+static void capacity_codes(void **state)
+{
+	(void)state;
+	assert_int_equal(directory_capacity_parse("000"), 0);
+	assert_int_equal(directory_capacity_parse("001"), 1);
+	assert_int_equal(directory_capacity_parse("900"), 900);
+	assert_int_equal(directory_capacity_parse("902"), 902);
+	assert_int_equal(directory_capacity_parse("901"), -1);
+	assert_int_equal(directory_capacity_parse("903"), -1);
+	assert_int_equal(directory_capacity_parse("1"), -1);
+	assert_int_equal(directory_capacity_parse("0a1"), -1);
+	assert_int_equal(directory_capacity_parse(NULL), -1);
+	assert_true(directory_capacity_known(s, "health_insurance", 1));
+	assert_true(directory_capacity_known(s, "anything", 0));
+	assert_true(directory_capacity_known(s, "anything", 902));
+	assert_false(directory_capacity_known(s, "health_insurance", 2));
+}
+
+static void integrate_and_decide(void **state)
+{
+	(void)state;
+	struct error e;
+	struct directory_dossier d = dossier("85073003328", 1, 2, "2025-01-01",
+					     "2025-12-31");
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d,
+					     &e), 0);
+	assert_true(d.id > 0);
+	assert_int_equal(directory_decide(s, fund_a, "85073003328", 1,
+					  day("2025-06-01"), 1), DIRECTORY_DOSSIER);
+	assert_int_equal(directory_decide(s, fund_a, "85073003328", 1,
+					  day("2025-12-31"), 2), DIRECTORY_DOSSIER);
+	/* The real network's answer: integrated, but the phase is too low. */
+	assert_int_equal(directory_decide(s, fund_a, "85073003328", 1,
+					  day("2025-06-01"), 3),
+			 DIRECTORY_PHASE_TOO_LOW);
+	assert_int_equal(directory_decide(s, fund_a, "85073003328", 1,
+					  day("2026-01-01"), 1),
+			 DIRECTORY_NO_DOSSIER);
+	assert_int_equal(directory_decide(s, fund_a, "85073003328", 0,
+					  day("2025-06-01"), 1),
+			 DIRECTORY_NO_DOSSIER);
+	assert_int_equal(directory_decide(s, fund_b, "85073003328", 1,
+					  day("2025-06-01"), 1),
+			 DIRECTORY_NO_DOSSIER);
+	struct directory_dossier got;
+	assert_int_equal(directory_get(s, fund_a, d.id, &got), 0);
+	assert_string_equal(got.insz, "85073003328");
+	assert_string_equal(got.end, "2025-12-31");
+	/* Another institution cannot see it. */
+	assert_int_equal(directory_get(s, fund_b, d.id, &got), 1);
+}
+
+static void the_anti_fraud_rule(void **state)
+{
+	(void)state;
+	struct error e;
+	struct directory_dossier d = dossier("85073003328", 1, 1, "2025-01-01", "");
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d,
+					     &e), 0);
+	/* Same person, same capacity, overlapping, same branch. */
+	struct directory_dossier other = dossier("85073003328", 1, 1,
+						 "2026-03-01", "2026-06-30");
+	assert_int_equal(directory_integrate(s, fund_b, "health_insurance",
+					     &other, &e), -1);
+	assert_string_equal(e.code, "directory_conflict");
+	assert_null(strstr(e.detail, "Fund A"));
+	assert_null(strstr(e.detail, "0411111140"));
+	/* Its own overlap is refused too, with its own code. */
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance",
+					     &other, &e), -1);
+	assert_string_equal(e.code, "dossier_overlap");
+	/* Another capacity, another person, another branch: all fine. */
+	other = dossier("85073003328", 0, 1, "2026-03-01", "2026-06-30");
+	assert_int_equal(directory_integrate(s, fund_b, "health_insurance",
+					     &other, &e), 0);
+	other = dossier("90031524651", 1, 1, "2026-03-01", "");
+	assert_int_equal(directory_integrate(s, fund_b, "health_insurance",
+					     &other, &e), 0);
+	other = dossier("85073003328", 1, 1, "2026-03-01", "");
+	assert_int_equal(directory_integrate(s, allowances, "family_allowances",
+					     &other, &e), 0);
+	/* After fund A closes, fund B may take over from the next day. */
+	assert_int_equal(directory_close(s, fund_a, d.id, "2026-02-28", &e), 0);
+	other = dossier("85073003328", 1, 1, "2026-03-01", "");
+	assert_int_equal(directory_integrate(s, fund_b, "health_insurance",
+					     &other, &e), 0);
+	other = dossier("85073003328", 1, 1, "2026-02-28", "2026-02-28");
+	assert_int_equal(directory_integrate(s, fund_b, "health_insurance",
+					     &other, &e), -1);
+	assert_string_equal(e.code, "directory_conflict");
+}
+
+static void bad_dossiers_store_nothing(void **state)
+{
+	(void)state;
+	struct error e;
+	struct directory_dossier d = dossier("85073003329", 1, 1, "2025-01-01", "");
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_string_equal(e.code, "invalid_insz");
+	d = dossier("85073003328", 7, 1, "2025-01-01", "");
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_string_equal(e.code, "unknown_capacity");
+	d = dossier("85073003328", 1, 1, "2025-01-01", "2024-12-31");
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_string_equal(e.code, "invalid_period");
+	d = dossier("85073003328", 1, 1, "2025-02-30", "");
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	d = dossier("78052216473", 1, 1, "2025-01-01", "");
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_string_equal(e.code, "unknown_person");
+	d = dossier("85073003328", 1, 0, "2025-01-01", "");
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_int_equal(directory_decide(s, fund_a, "85073003328", 1,
+					  day("2025-06-01"), 1),
+			 DIRECTORY_NO_DOSSIER);
+}
+
+static void closing(void **state)
+{
+	(void)state;
+	struct error e;
+	struct directory_dossier d = dossier("90031524651", 1, 1, "2025-01-01", "");
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), 0);
+	assert_int_equal(directory_close(s, fund_b, d.id, "2025-06-30", &e), -1);
+	assert_string_equal(e.code, "unknown_dossier");
+	assert_int_equal(directory_close(s, fund_a, d.id, "2024-06-30", &e), -1);
+	assert_string_equal(e.code, "invalid_period");
+	assert_int_equal(directory_close(s, fund_a, d.id, "", &e), -1);
+	assert_int_equal(directory_close(s, fund_a, d.id, "2025-06-30", &e), 0);
+	assert_int_equal(directory_close(s, fund_a, d.id, "2025-07-30", &e), -1);
+	assert_string_equal(e.code, "dossier_closed");
+	assert_int_equal(directory_decide(s, fund_a, "90031524651", 1,
+					  day("2025-07-01"), 1),
+			 DIRECTORY_NO_DOSSIER);
+	assert_int_equal(directory_decide(s, fund_a, "90031524651", 1,
+					  day("2025-06-30"), 1),
+			 DIRECTORY_DOSSIER);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(capacity_codes, setup, teardown),
+		cmocka_unit_test_setup_teardown(integrate_and_decide, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_anti_fraud_rule, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_dossiers_store_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(closing, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
