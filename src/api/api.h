@@ -49,6 +49,12 @@ int api_registry_bis(struct http_request *req, struct http_response *res,
 		     void *app);
 int api_registry_mutation(struct http_request *req, struct http_response *res,
 			  void *app);
+int api_dossier_create(struct http_request *req, struct http_response *res,
+		       void *app);
+int api_dossier_close(struct http_request *req, struct http_response *res,
+		      void *app);
+int api_dossier_get(struct http_request *req, struct http_response *res,
+		    void *app);
 int api_network_whoami(struct http_request *req, struct http_response *res,
 		       void *app);
 

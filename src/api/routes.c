@@ -44,6 +44,14 @@ const struct http_route api_routes[] = {
 	{METHOD_POST, "/api/v1/registry/persons/{insz}/mutations",
 	 LISTENER_NETWORK, AUTH_INSTITUTION, 0, NULL, BODY_JSON, 0,
 	 api_registry_mutation},
+	/* Reference directory: an institution's own dossiers only. */
+	{METHOD_POST, "/api/v1/directory/dossiers", LISTENER_NETWORK,
+	 AUTH_INSTITUTION, 0, NULL, BODY_JSON, 0, api_dossier_create},
+	{METHOD_GET, "/api/v1/directory/dossiers/{id}", LISTENER_NETWORK,
+	 AUTH_INSTITUTION, 0, NULL, BODY_NONE, 0, api_dossier_get},
+	{METHOD_POST, "/api/v1/directory/dossiers/{id}/close",
+	 LISTENER_NETWORK, AUTH_INSTITUTION, 0, NULL, BODY_JSON, 0,
+	 api_dossier_close},
 };
 
 const size_t api_nroutes = KP_NELEM(api_routes);

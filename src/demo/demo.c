@@ -10,6 +10,7 @@
 #include <gnutls/x509.h>
 
 #include "demo/demo_internal.h"
+#include "directory/directory.h"
 #include "org/org.h"
 #include "registry/registry.h"
 
@@ -120,9 +121,58 @@ static int seed_persons(struct store *s, struct error *e)
 	return 0;
 }
 
+static const struct demo_institution *institution_by_kbo(const char *kbo)
+{
+	for (size_t i = 0; i < demo_ninstitutions; i++)
+		if (strcmp(demo_institutions[i].kbo, kbo) == 0)
+			return &demo_institutions[i];
+	abort(); /* the demo tables contradict each other */
+}
+
+static int seed_directory(struct store *s, struct error *e)
+{
+	for (size_t i = 0; i < demo_ncapacities; i++) {
+		const struct demo_capacity *c = &demo_capacities[i];
+		if (directory_capacity_add(s, c->branch, c->code, c->label, e) &&
+		    !already(e))
+			return -1;
+	}
+	for (size_t i = 0; i < demo_ndata_types; i++) {
+		const struct demo_data_type *t = &demo_data_types[i];
+		if (directory_data_type_add(s, t->code, t->source, t->label, e) &&
+		    !already(e))
+			return -1;
+	}
+	return 0;
+}
+
+/* Dossiers go in once the institutions exist (they need their ids). */
+static int seed_dossiers(struct store *s, struct error *e)
+{
+	for (size_t i = 0; i < demo_ndossiers; i++) {
+		const struct demo_dossier *d = &demo_dossiers[i];
+		struct org_institution inst;
+		if (org_institution_by_kbo(s, d->institution, &inst) != 0)
+			return err_set(e, ERR_INTERNAL, "demo_failed",
+				       "demo institution %s missing",
+				       d->institution);
+		struct directory_dossier dd;
+		memset(&dd, 0, sizeof(dd));
+		str_copy(dd.insz, sizeof(dd.insz), d->insz);
+		dd.capacity = d->capacity;
+		dd.phase = d->phase;
+		str_copy(dd.start, sizeof(dd.start), d->start);
+		if (directory_integrate(s, inst.id,
+					institution_by_kbo(d->institution)->branch,
+					&dd, e) != 0 && !already(e))
+			return -1;
+	}
+	return 0;
+}
+
 int demo_seed(const char *dir, struct store *s, struct error *e)
 {
-	if (seed_persons(s, e) != 0)
+	if (seed_persons(s, e) != 0 || seed_directory(s, e) != 0)
 		return -1;
 	for (size_t i = 0; i < demo_norgs; i++)
 		if (org_organisation_add(s, demo_orgs[i].kbo, demo_orgs[i].name,
@@ -131,7 +181,7 @@ int demo_seed(const char *dir, struct store *s, struct error *e)
 	for (size_t i = 0; i < demo_ninstitutions; i++)
 		if (seed_institution(dir, s, &demo_institutions[i], e) != 0)
 			return -1;
-	return 0;
+	return seed_dossiers(s, e);
 }
 
 static json_t *person_json(const struct demo_person *p)

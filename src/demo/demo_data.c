@@ -42,6 +42,7 @@ const struct demo_org demo_orgs[] = {
 	{"0456789034", "Sociaal Secretariaat Demo VZW", "social_secretariat"},
 	{"0207521107", "Gemeente Demoville", "municipality"},
 	{"0411111140", "Ziekenfonds Demo", "institution"},
+	{"0422222291", "Tweede Ziekenfonds Demo", "institution"},
 	{"0722222210", "Kinderbijslagfonds Demo", "institution"},
 	{"0212312313", "OCMW Demoville", "institution"},
 	{"0333333372", "Rijksregister Demo", "institution"},
@@ -52,6 +53,8 @@ const size_t demo_norgs = KP_NELEM(demo_orgs);
 
 const struct demo_institution demo_institutions[] = {
 	{"0411111140", "health_insurance_fund", "health_insurance"},
+	/* Same branch as the first fund: the anti-fraud rule applies. */
+	{"0422222291", "health_insurance_fund", "health_insurance"},
 	{"0722222210", "family_allowance_fund", "family_allowances"},
 	{"0212312313", "public_social_welfare_centre", "social_assistance"},
 	{"0333333372", "national_register", "identification"},
@@ -59,6 +62,35 @@ const struct demo_institution demo_institutions[] = {
 	{"0345678997", "crossroads_bank", "identification"},
 };
 const size_t demo_ninstitutions = KP_NELEM(demo_institutions);
+
+const struct demo_capacity demo_capacities[] = {
+	{"health_insurance", 1, "insured holder"},
+	{"health_insurance", 2, "dependent person"},
+	{"family_allowances", 1, "entitled child"},
+	{"family_allowances", 2, "allowance recipient"},
+	{"social_assistance", 1, "integration income beneficiary"},
+};
+const size_t demo_ncapacities = KP_NELEM(demo_capacities);
+
+const struct demo_data_type demo_data_types[] = {
+	{"identification", "national_register", "identification data"},
+	{"health_insurance_rights", "health_insurance_fund",
+	 "health insurance rights and affiliation"},
+	{"family_allowance", "family_allowance_fund",
+	 "family allowance entitlement"},
+	{"integration_income", "public_social_welfare_centre",
+	 "integration income"},
+};
+const size_t demo_ndata_types = KP_NELEM(demo_data_types);
+
+const struct demo_dossier demo_dossiers[] = {
+	{"0411111140", "85073003328", 1, 2, "2020-01-01"},
+	{"0411111140", "12090311839", 2, 2, "2020-01-01"},
+	{"0422222291", "90031524651", 1, 2, "2018-06-01"},
+	{"0722222210", "12090311839", 1, 1, "2012-09-03"},
+	{"0212312313", "92510405775", 1, 1, "2025-01-01"},
+};
+const size_t demo_ndossiers = KP_NELEM(demo_dossiers);
 
 int demo_check_data(void)
 {

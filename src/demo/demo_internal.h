@@ -34,6 +34,32 @@ struct demo_institution {
 	const char *branch;
 };
 
+struct demo_capacity {
+	const char *branch;
+	int code;
+	const char *label;
+};
+
+struct demo_data_type {
+	const char *code;
+	const char *source; /* actor type of the authentic source */
+	const char *label;
+};
+
+struct demo_dossier {
+	const char *institution; /* KBO */
+	const char *insz;
+	int capacity;
+	int phase;
+	const char *start;
+};
+
+extern const struct demo_capacity demo_capacities[];
+extern const size_t demo_ncapacities;
+extern const struct demo_data_type demo_data_types[];
+extern const size_t demo_ndata_types;
+extern const struct demo_dossier demo_dossiers[];
+extern const size_t demo_ndossiers;
 extern const struct demo_person demo_persons[];
 extern const size_t demo_npersons;
 extern const struct demo_org demo_orgs[];

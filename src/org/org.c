@@ -11,6 +11,8 @@ static const char sql_inst_add[] =
 static const char sql_cert_add[] =
 	"INSERT INTO institution_cert (fingerprint, institution_id, subject, "
 	"not_before, not_after, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_by_kbo[] =
+	"SELECT id, kbo, name, actor_type, branch FROM institution WHERE kbo = ?1";
 static const char sql_by_cert[] =
 	"SELECT i.id, i.kbo, i.name, i.actor_type, i.branch "
 	"FROM institution_cert c JOIN institution i ON i.id = c.institution_id "
@@ -98,6 +100,16 @@ int org_cert_add(struct store *s, int64_t institution_id,
 			     "institution_unknown", NULL, e);
 }
 
+/* Fill out from a row of (id, kbo, name, actor_type, branch). */
+static void read_institution(struct store_stmt *st, struct org_institution *out)
+{
+	out->id = store_col_int(st, 0);
+	str_copy(out->kbo, sizeof(out->kbo), store_col_text(st, 1));
+	str_copy(out->name, sizeof(out->name), store_col_text(st, 2));
+	str_copy(out->actor_type, sizeof(out->actor_type), store_col_text(st, 3));
+	str_copy(out->branch, sizeof(out->branch), store_col_text(st, 4));
+}
+
 int org_institution_by_cert(struct store *s,
 			    const uint8_t fingerprint[SHA256_LEN], int64_t now,
 			    struct org_institution *out)
@@ -109,15 +121,23 @@ int org_institution_by_cert(struct store *s,
 	store_bind_blob(st, 1, fingerprint, SHA256_LEN);
 	store_bind_int(st, 2, now);
 	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW) {
-		out->id = store_col_int(st, 0);
-		str_copy(out->kbo, sizeof(out->kbo), store_col_text(st, 1));
-		str_copy(out->name, sizeof(out->name), store_col_text(st, 2));
-		str_copy(out->actor_type, sizeof(out->actor_type),
-			 store_col_text(st, 3));
-		str_copy(out->branch, sizeof(out->branch),
-			 store_col_text(st, 4));
-	}
+	if (rc == STORE_ROW)
+		read_institution(st, out);
+	store_done(st);
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}
+
+int org_institution_by_kbo(struct store *s, const char *kbo,
+			   struct org_institution *out)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_by_kbo);
+	store_bind_text(st, 1, kbo);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW)
+		read_institution(st, out);
 	store_done(st);
 	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
 }

@@ -43,4 +43,9 @@ int org_institution_by_cert(struct store *s,
 			    const uint8_t fingerprint[SHA256_LEN], int64_t now,
 			    struct org_institution *out);
 
+/* The institution with this enterprise number. Returns 0 and fills out;
+ * 1 when none; -1 on a store failure. */
+int org_institution_by_kbo(struct store *s, const char *kbo,
+			   struct org_institution *out);
+
 #endif

@@ -1,0 +1,151 @@
+/* Reference directory endpoints on the network listener: an institution
+ * integrates persons, closes and reads its own dossiers. Every request
+ * that names a valid person is an audit event, granted or refused. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "directory/directory.h"
+
+static int audit_dossier(struct app *a, struct http_request *req,
+			 const char *insz, const char *action,
+			 const struct error *refusal, struct error *e)
+{
+	struct audit_event ev = {
+		.channel = AUDIT_CHANNEL_NETWORK,
+		.actor = req->who.kbo,
+		.subject = insz,
+		.action = action,
+		.data_type = "reference_directory",
+		.purpose = "file_management",
+		.outcome = refusal ? AUDIT_REFUSED : AUDIT_GRANTED,
+		.reason = refusal ? refusal->code : NULL,
+	};
+	if (audit_append(a->audit, &ev, NULL, e) != 0) {
+		log_error("security: %s was not audited", action);
+		return -1;
+	}
+	return 0;
+}
+
+/* "001" or 1. */
+static int capacity_field(json_t *body, int *out, struct error *e)
+{
+	json_t *v = json_object_get(body, "capacity");
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= 999) {
+		char code[8];
+		snprintf(code, sizeof(code), "%03d", (int)json_integer_value(v));
+		*out = directory_capacity_parse(code);
+	} else {
+		*out = directory_capacity_parse(json_string_value(v));
+	}
+	if (*out < 0)
+		return err_set(e, ERR_INVALID, "unknown_capacity",
+			       "capacity is a code 000-900 or 902");
+	return 0;
+}
+
+static int dossier_body(json_t *body, struct directory_dossier *d,
+			struct error *e)
+{
+	const char *insz, *start, *end = "";
+	int64_t phase = 1;
+	memset(d, 0, sizeof(*d));
+	if (jsonx_str(body, "insz", true, 11, &insz, e) != 0 ||
+	    capacity_field(body, &d->capacity, e) != 0 ||
+	    jsonx_str(body, "start", true, DATE_LEN - 1, &start, e) != 0 ||
+	    jsonx_str(body, "end", false, DATE_LEN - 1, &end, e) < 0 ||
+	    jsonx_int(body, "phase", false, 1, 99, &phase, e) < 0)
+		return -1;
+	str_copy(d->insz, sizeof(d->insz), insz);
+	str_copy(d->start, sizeof(d->start), start);
+	str_copy(d->end, sizeof(d->end), end ? end : "");
+	d->phase = (int)phase;
+	return 0;
+}
+
+static json_t *dossier_json(const struct directory_dossier *d)
+{
+	char cap[8];
+	snprintf(cap, sizeof(cap), "%03d", d->capacity % 1000);
+	json_t *j = json_pack("{s:I,s:s,s:s,s:i,s:s}", "id", (json_int_t)d->id,
+			      "insz", d->insz, "capacity", cap, "phase",
+			      d->phase, "start", d->start);
+	json_object_set_new(j, "end", d->end[0] ? json_string(d->end)
+						: json_null());
+	return j;
+}
+
+int api_dossier_create(struct http_request *req, struct http_response *res,
+		       void *app)
+{
+	struct app *a = app;
+	struct directory_dossier d;
+	if (dossier_body(req->json, &d, &res->err) != 0)
+		return -1;
+	bool person = insz_valid(d.insz) && strlen(d.insz) == 11;
+	if (directory_integrate(a->store, req->who.institution_id,
+				req->who.branch, &d, &res->err) != 0) {
+		struct error ignored;
+		if (person)
+			audit_dossier(a, req, d.insz, "dossier_integrate",
+				      &res->err, &ignored);
+		return -1;
+	}
+	if (audit_dossier(a, req, d.insz, "dossier_integrate", NULL,
+			  &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 201, dossier_json(&d));
+}
+
+static int dossier_id(struct http_request *req, int64_t *id, struct error *e)
+{
+	char *end;
+	long long v = strtoll(req->params[0], &end, 10);
+	if (*end || v <= 0 || strlen(req->params[0]) > 18)
+		return err_set(e, ERR_NOT_FOUND, "unknown_dossier",
+			       "you hold no dossier with this id");
+	*id = v;
+	return 0;
+}
+
+int api_dossier_close(struct http_request *req, struct http_response *res,
+		      void *app)
+{
+	struct app *a = app;
+	int64_t id;
+	const char *end;
+	struct directory_dossier d;
+	if (dossier_id(req, &id, &res->err) != 0 ||
+	    jsonx_str(req->json, "end", true, DATE_LEN - 1, &end, &res->err) != 0)
+		return -1;
+	if (directory_get(a->store, req->who.institution_id, id, &d) != 0)
+		return err_set(&res->err, ERR_NOT_FOUND, "unknown_dossier",
+			       "you hold no dossier with this id");
+	if (directory_close(a->store, req->who.institution_id, id, end,
+			    &res->err) != 0) {
+		struct error ignored;
+		audit_dossier(a, req, d.insz, "dossier_close", &res->err,
+			      &ignored);
+		return -1;
+	}
+	if (audit_dossier(a, req, d.insz, "dossier_close", NULL, &res->err) != 0)
+		return -1;
+	str_copy(d.end, sizeof(d.end), end);
+	return http_reply_json(res, 200, dossier_json(&d));
+}
+
+int api_dossier_get(struct http_request *req, struct http_response *res,
+		    void *app)
+{
+	struct app *a = app;
+	int64_t id;
+	struct directory_dossier d;
+	if (dossier_id(req, &id, &res->err) != 0)
+		return -1;
+	if (directory_get(a->store, req->who.institution_id, id, &d) != 0)
+		return err_set(&res->err, ERR_NOT_FOUND, "unknown_dossier",
+			       "you hold no dossier with this id");
+	return http_reply_json(res, 200, dossier_json(&d));
+}
