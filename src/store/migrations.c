@@ -152,6 +152,24 @@ static const struct migration migrations[] = {
 	 ");"
 	 "CREATE INDEX dossier_lookup ON dossier"
 	 "  (insz, capacity, institution_id, start_day, end_day, phase);"},
+	{6, "authorizations",
+	 /* src/authz: the Information Security Committee's deliberations.
+	  * Validity as day numbers; an open end is 2147483647. */
+	 "CREATE TABLE authorization ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  reference TEXT NOT NULL,"
+	 "  requester_actor_type TEXT NOT NULL,"
+	 "  capacity INTEGER NOT NULL,"
+	 "  data_type TEXT NOT NULL REFERENCES data_type(code),"
+	 "  purpose TEXT NOT NULL,"
+	 "  valid_from INTEGER NOT NULL,"
+	 "  valid_until INTEGER NOT NULL,"
+	 "  min_phase INTEGER NOT NULL,"
+	 "  UNIQUE (reference, requester_actor_type, capacity, data_type,"
+	 "          purpose)"
+	 ");"
+	 "CREATE INDEX authorization_lookup ON authorization"
+	 "  (requester_actor_type, data_type);"},
 };
 
 int store_schema_latest(void)

@@ -1,0 +1,64 @@
+/*
+ * authz: the authorizations of the Information Security Committee
+ * (deliberations, e.g. "IVC/KSZG/25/034"): which requester actor type, in
+ * which capacity, may receive which data type, for which purpose, in which
+ * period, and from which dossier phase on. They are public.
+ *
+ * authz_decide is the first question the hub asks about every exchange;
+ * it names precisely why a request is not covered.
+ */
+#ifndef KP_AUTHZ_H
+#define KP_AUTHZ_H
+
+#include <stdint.h>
+
+#include "base/base.h"
+#include "store/store.h"
+
+#define AUTHZ_REFERENCE_MAX 64
+#define AUTHZ_CODE_MAX 64
+
+struct authz_authorization {
+	int64_t id;
+	char reference[AUTHZ_REFERENCE_MAX + 1];
+	char requester_actor_type[AUTHZ_CODE_MAX + 1];
+	int capacity;
+	char data_type[AUTHZ_CODE_MAX + 1];
+	char purpose[AUTHZ_CODE_MAX + 1];
+	char valid_from[DATE_LEN];
+	char valid_until[DATE_LEN]; /* "" = open-ended */
+	int min_phase;              /* 1 = any phase */
+};
+
+/* Publish an authorization. The data type must exist in the reference
+ * directory. Returns 0 (a->id set), or -1 with e: ERR_INVALID
+ * ("invalid_field", "unknown_data_type", "unknown_capacity",
+ * "invalid_period"), ERR_CONFLICT "authorization_exists". */
+int authz_add(struct store *s, struct authz_authorization *a, struct error *e);
+
+/* Every authorization, by reference. Fills out (caller frees) and *n.
+ * Returns 0, or -1 with e. */
+int authz_list(struct store *s, struct authz_authorization **out, int *n,
+	       struct error *e);
+
+enum authz_answer {
+	AUTHZ_GRANTED = 0,
+	AUTHZ_NO_DATA_TYPE,  /* nothing authorizes this actor type this data */
+	AUTHZ_NO_CAPACITY,   /* ... not in this capacity */
+	AUTHZ_NO_PURPOSE,    /* ... not for this purpose */
+	AUTHZ_NOT_VALID,     /* an authorization exists, not on that date */
+};
+
+/* Stable code of an answer ("not_authorized", "capacity_not_authorized",
+ * "purpose_not_authorized", "authorization_not_valid"). */
+const char *authz_answer_code(enum authz_answer a);
+
+/* Is (requester actor type, capacity, data type, purpose) authorized on
+ * day (days since 1970-01-01)? On AUTHZ_GRANTED, granted (when not NULL)
+ * receives the authorization (its reference and min_phase). Returns the
+ * answer, or -1 on a store failure. */
+int authz_decide(struct store *s, const char *actor_type, int capacity,
+		 const char *data_type, const char *purpose, int64_t day,
+		 struct authz_authorization *granted);
+
+#endif

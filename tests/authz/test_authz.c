@@ -1,0 +1,165 @@
+/* Authorizations: publishing them, and the decision with its precise
+ * reasons. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "authz/authz.h"
+#include "directory/directory.h"
+
+static char dir[64];
+static struct store *s;
+
+static int setup(void **state)
+{
+	(void)state;
+	struct error e;
+	char path[128];
+	snprintf(dir, sizeof(dir), "/tmp/kp-authz-XXXXXX");
+	if (crypto_setup() != 0 || !mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/a.db", dir);
+	if (store_open(path, NULL, &s, &e) != 0)
+		return -1;
+	directory_data_type_add(s, "identification", "national_register",
+				"identification data", &e);
+	directory_data_type_add(s, "family_allowance", "family_allowance_fund",
+				"allowances", &e);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	store_close(s);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static struct authz_authorization authorization(const char *ref,
+						const char *actor, int capacity,
+						const char *type,
+						const char *purpose,
+						const char *from,
+						const char *until, int phase)
+{
+	struct authz_authorization a;
+	memset(&a, 0, sizeof(a));
+	str_copy(a.reference, sizeof(a.reference), ref);
+	str_copy(a.requester_actor_type, sizeof(a.requester_actor_type), actor);
+	a.capacity = capacity;
+	str_copy(a.data_type, sizeof(a.data_type), type);
+	str_copy(a.purpose, sizeof(a.purpose), purpose);
+	str_copy(a.valid_from, sizeof(a.valid_from), from);
+	str_copy(a.valid_until, sizeof(a.valid_until), until);
+	a.min_phase = phase;
+	return a;
+}
+
+static int64_t day(const char *t)
+{
+	struct date d;
+	date_parse(t, &d);
+	return date_to_days(d);
+}
+
+static void decisions_name_the_reason(void **state)
+{
+	(void)state;
+	struct error e;
+	struct authz_authorization a = authorization(
+		"IVC/KSZG/25/034", "health_insurance_fund", 1, "identification",
+		"health_insurance_rights", "2025-01-01", "2027-12-31", 2);
+	assert_int_equal(authz_add(s, &a, &e), 0);
+	struct authz_authorization got;
+	assert_int_equal(authz_decide(s, "health_insurance_fund", 1,
+				      "identification", "health_insurance_rights",
+				      day("2026-06-01"), &got), AUTHZ_GRANTED);
+	assert_string_equal(got.reference, "IVC/KSZG/25/034");
+	assert_int_equal(got.min_phase, 2);
+	assert_int_equal(authz_decide(s, "health_insurance_fund", 1,
+				      "family_allowance", "health_insurance_rights",
+				      day("2026-06-01"), NULL), AUTHZ_NO_DATA_TYPE);
+	assert_int_equal(authz_decide(s, "family_allowance_fund", 1,
+				      "identification", "health_insurance_rights",
+				      day("2026-06-01"), NULL), AUTHZ_NO_DATA_TYPE);
+	assert_int_equal(authz_decide(s, "health_insurance_fund", 2,
+				      "identification", "health_insurance_rights",
+				      day("2026-06-01"), NULL), AUTHZ_NO_CAPACITY);
+	assert_int_equal(authz_decide(s, "health_insurance_fund", 1,
+				      "identification", "marketing",
+				      day("2026-06-01"), NULL), AUTHZ_NO_PURPOSE);
+	assert_int_equal(authz_decide(s, "health_insurance_fund", 1,
+				      "identification", "health_insurance_rights",
+				      day("2028-01-01"), NULL), AUTHZ_NOT_VALID);
+	assert_int_equal(authz_decide(s, "health_insurance_fund", 1,
+				      "identification", "health_insurance_rights",
+				      day("2024-12-31"), NULL), AUTHZ_NOT_VALID);
+	assert_string_equal(authz_answer_code(AUTHZ_NO_DATA_TYPE), "not_authorized");
+	assert_string_equal(authz_answer_code(AUTHZ_NOT_VALID),
+			    "authorization_not_valid");
+	/* A second, open-ended authorization grants where the first
+	 * expired: the best answer wins. */
+	a = authorization("IVC/KSZG/27/101", "health_insurance_fund", 1,
+			  "identification", "health_insurance_rights",
+			  "2028-01-01", "", 1);
+	assert_int_equal(authz_add(s, &a, &e), 0);
+	assert_int_equal(authz_decide(s, "health_insurance_fund", 1,
+				      "identification", "health_insurance_rights",
+				      day("2030-01-01"), &got), AUTHZ_GRANTED);
+	assert_string_equal(got.reference, "IVC/KSZG/27/101");
+	assert_string_equal(got.valid_until, "");
+	struct authz_authorization *list;
+	int n;
+	assert_int_equal(authz_list(s, &list, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].reference, "IVC/KSZG/25/034");
+	assert_string_equal(list[0].valid_until, "2027-12-31");
+	free(list);
+}
+
+static void bad_authorizations(void **state)
+{
+	(void)state;
+	struct error e;
+	struct authz_authorization a = authorization(
+		"IVC/1", "health_insurance_fund", 1, "unknown_type", "p",
+		"2025-01-01", "", 1);
+	assert_int_equal(authz_add(s, &a, &e), -1);
+	assert_string_equal(e.code, "unknown_data_type");
+	a = authorization("IVC/1", "health_insurance_fund", 1, "identification",
+			  "p", "2025-01-01", "2024-01-01", 1);
+	assert_int_equal(authz_add(s, &a, &e), -1);
+	assert_string_equal(e.code, "invalid_period");
+	a = authorization("IVC/1", "health_insurance_fund", 901,
+			  "identification", "p", "2025-01-01", "", 1);
+	assert_int_equal(authz_add(s, &a, &e), -1);
+	assert_string_equal(e.code, "unknown_capacity");
+	a = authorization("IVC 1", "health_insurance_fund", 1, "identification",
+			  "p", "2025-01-01", "", 1);
+	assert_int_equal(authz_add(s, &a, &e), -1);
+	a = authorization("IVC/1", "Health Fund", 1, "identification", "p",
+			  "2025-01-01", "", 1);
+	assert_int_equal(authz_add(s, &a, &e), -1);
+	a = authorization("IVC/1", "health_insurance_fund", 1, "identification",
+			  "p", "2025-01-01", "", 1);
+	assert_int_equal(authz_add(s, &a, &e), 0);
+	assert_int_equal(authz_add(s, &a, &e), -1);
+	assert_string_equal(e.code, "authorization_exists");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(decisions_name_the_reason, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_authorizations, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
