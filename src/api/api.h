@@ -55,6 +55,10 @@ int api_dossier_close(struct http_request *req, struct http_response *res,
 		      void *app);
 int api_dossier_get(struct http_request *req, struct http_response *res,
 		    void *app);
+int api_authz_list(struct http_request *req, struct http_response *res,
+		   void *app);
+int api_authz_create(struct http_request *req, struct http_response *res,
+		     void *app);
 int api_network_whoami(struct http_request *req, struct http_response *res,
 		       void *app);
 

@@ -34,6 +34,13 @@ const struct http_route api_routes[] = {
 	{METHOD_GET, "/api/v1/audit/proof/consistency", BOTH, AUTH_NONE, 0, NULL,
 	 BODY_NONE, 0, api_audit_consistency},
 
+	/* Authorizations (deliberations) are public; the operator publishes
+	 * them (src/api/authz.c checks it is the Crossroads Bank). */
+	{METHOD_GET, "/api/v1/authorizations", BOTH, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, api_authz_list},
+	{METHOD_POST, "/api/v1/authorizations", LISTENER_NETWORK,
+	 AUTH_INSTITUTION, 0, NULL, BODY_JSON, 0, api_authz_create},
+
 	/* Network API: institutions, identified by client certificate. */
 	{METHOD_GET, "/api/v1/network/whoami", LISTENER_NETWORK,
 	 AUTH_INSTITUTION, 0, NULL, BODY_NONE, 0, api_network_whoami},

@@ -37,5 +37,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_authz(int argc, char **argv);
 
 #endif

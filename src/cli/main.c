@@ -16,6 +16,7 @@ static void usage(FILE *out)
 	      "  demo --data DIR [--port N]   init + demo data + dev PKI + serve\n"
 	      "  audit verify --data DIR [--public-key FILE]\n"
 	      "                               check the audit log's integrity\n"
+	      "  authz list|add --data DIR ...  list or publish authorizations\n"
 	      "  config [--config FILE]       print the effective configuration\n"
 	      "  version                      print the version\n",
 	      out);
@@ -49,6 +50,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
+	if (strcmp(cmd, "authz") == 0)
+		return cmd_authz(argc - 1, argv + 1);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(cmd, "config") == 0)

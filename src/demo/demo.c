@@ -10,6 +10,7 @@
 #include <gnutls/x509.h>
 
 #include "demo/demo_internal.h"
+#include "authz/authz.h"
 #include "directory/directory.h"
 #include "org/org.h"
 #include "registry/registry.h"
@@ -141,6 +142,21 @@ static int seed_directory(struct store *s, struct error *e)
 		const struct demo_data_type *t = &demo_data_types[i];
 		if (directory_data_type_add(s, t->code, t->source, t->label, e) &&
 		    !already(e))
+			return -1;
+	}
+	for (size_t i = 0; i < demo_nauthorizations; i++) {
+		const struct demo_authorization *d = &demo_authorizations[i];
+		struct authz_authorization a;
+		memset(&a, 0, sizeof(a));
+		str_copy(a.reference, sizeof(a.reference), d->reference);
+		str_copy(a.requester_actor_type, sizeof(a.requester_actor_type),
+			 d->actor_type);
+		a.capacity = d->capacity;
+		str_copy(a.data_type, sizeof(a.data_type), d->data_type);
+		str_copy(a.purpose, sizeof(a.purpose), d->purpose);
+		str_copy(a.valid_from, sizeof(a.valid_from), d->from);
+		a.min_phase = d->min_phase;
+		if (authz_add(s, &a, e) != 0 && !already(e))
 			return -1;
 	}
 	return 0;

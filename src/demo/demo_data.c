@@ -92,6 +92,17 @@ const struct demo_dossier demo_dossiers[] = {
 };
 const size_t demo_ndossiers = KP_NELEM(demo_dossiers);
 
+/* Deliberations of the Information Security Committee (illustrative). */
+const struct demo_authorization demo_authorizations[] = {
+	{"IVC/KSZG/25/034", "health_insurance_fund", 1, "identification",
+	 "health_insurance_rights", "2025-01-01", 1},
+	{"IVC/KSZG/24/112", "family_allowance_fund", 1, "identification",
+	 "family_allowance_entitlement", "2024-01-01", 1},
+	{"IVC/KSZG/23/077", "public_social_welfare_centre", 1,
+	 "family_allowance", "integration_income_assessment", "2023-07-01", 2},
+};
+const size_t demo_nauthorizations = KP_NELEM(demo_authorizations);
+
 int demo_check_data(void)
 {
 	int bad = 0;

@@ -54,6 +54,18 @@ struct demo_dossier {
 	const char *start;
 };
 
+struct demo_authorization {
+	const char *reference;
+	const char *actor_type;
+	int capacity;
+	const char *data_type;
+	const char *purpose;
+	const char *from;
+	int min_phase;
+};
+
+extern const struct demo_authorization demo_authorizations[];
+extern const size_t demo_nauthorizations;
 extern const struct demo_capacity demo_capacities[];
 extern const size_t demo_ncapacities;
 extern const struct demo_data_type demo_data_types[];

@@ -1,0 +1,115 @@
+/*
+ * `kruispunt authz add|list --data DIR ...`: the operator publishes and
+ * lists authorizations (Information Security Committee deliberations).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authz/authz.h"
+#include "cli/cli.h"
+#include "directory/directory.h"
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: kruispunt authz list --data DIR\n"
+		"       kruispunt authz add --data DIR --reference REF\n"
+		"            --actor-type TYPE --capacity NNN --data-type CODE\n"
+		"            --purpose CODE --from YYYY-MM-DD [--until YYYY-MM-DD]\n"
+		"            [--min-phase N]\n");
+	return 2;
+}
+
+static int open_data(const char *data, struct config *cfg, struct store **s)
+{
+	char ini[LIMIT_PATH];
+	struct error e;
+	snprintf(ini, sizeof(ini), "%s/kruispunt.ini", data);
+	if (config_load(access(ini, F_OK) == 0 ? ini : NULL, cfg, &e) != 0 ||
+	    (str_copy(cfg->data_dir, sizeof(cfg->data_dir), data), 0) ||
+	    cli_open_store(cfg, s, &e) != 0) {
+		fprintf(stderr, "kruispunt authz: %s\n", e.detail);
+		return -1;
+	}
+	return 0;
+}
+
+static int list(struct store *s)
+{
+	struct authz_authorization *l;
+	int n;
+	struct error e;
+	if (authz_list(s, &l, &n, &e) != 0) {
+		fprintf(stderr, "kruispunt authz: %s\n", e.detail);
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		printf("%s\t%s\t%03d\t%s\t%s\t%s..%s\tphase>=%d\n", l[i].reference,
+		       l[i].requester_actor_type, l[i].capacity, l[i].data_type,
+		       l[i].purpose, l[i].valid_from,
+		       l[i].valid_until[0] ? l[i].valid_until : "", l[i].min_phase);
+	free(l);
+	return 0;
+}
+
+int cmd_authz(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"reference", required_argument, NULL, 'r'},
+		{"actor-type", required_argument, NULL, 'a'},
+		{"capacity", required_argument, NULL, 'c'},
+		{"data-type", required_argument, NULL, 't'},
+		{"purpose", required_argument, NULL, 'p'},
+		{"from", required_argument, NULL, 'f'},
+		{"until", required_argument, NULL, 'u'},
+		{"min-phase", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0}};
+	if (argc < 2)
+		return usage();
+	bool add = strcmp(argv[1], "add") == 0;
+	if (!add && strcmp(argv[1], "list") != 0)
+		return usage();
+	struct authz_authorization z;
+	memset(&z, 0, sizeof(z));
+	z.min_phase = 1;
+	z.capacity = -1;
+	const char *data = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': data = optarg; break;
+		case 'r': str_copy(z.reference, sizeof(z.reference), optarg); break;
+		case 'a': str_copy(z.requester_actor_type, sizeof(z.requester_actor_type), optarg); break;
+		case 'c': z.capacity = directory_capacity_parse(optarg); break;
+		case 't': str_copy(z.data_type, sizeof(z.data_type), optarg); break;
+		case 'p': str_copy(z.purpose, sizeof(z.purpose), optarg); break;
+		case 'f': str_copy(z.valid_from, sizeof(z.valid_from), optarg); break;
+		case 'u': str_copy(z.valid_until, sizeof(z.valid_until), optarg); break;
+		case 'm': z.min_phase = (int)strtol(optarg, NULL, 10); break;
+		default: return usage();
+		}
+	}
+	struct config cfg;
+	struct store *s;
+	if (!data)
+		return usage();
+	if (open_data(data, &cfg, &s) != 0)
+		return 1;
+	int rc = 0;
+	struct error e;
+	if (!add) {
+		rc = list(s);
+	} else if (authz_add(s, &z, &e) != 0) {
+		fprintf(stderr, "kruispunt authz: %s (%s)\n", e.detail, e.code);
+		rc = 1;
+	} else {
+		printf("published %s (id %lld)\n", z.reference, (long long)z.id);
+	}
+	store_close(s);
+	return rc;
+}
