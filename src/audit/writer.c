@@ -88,8 +88,9 @@ static const char sql_insert[] =
 	"INSERT INTO audit_event (seq, at, entry, leaf) VALUES (?1, ?2, ?3, ?4)";
 static const char sql_node_insert[] =
 	"INSERT INTO audit_node (level, idx, hash) VALUES (?1, ?2, ?3)";
-static const char sql_size[] = "SELECT coalesce(max(seq) + 1, 0), "
-			       "coalesce(max(at), 0) FROM audit_event";
+/* The tail of the log: one seek on the primary key (max(at) would scan). */
+static const char sql_size[] =
+	"SELECT seq + 1, at FROM audit_event ORDER BY seq DESC LIMIT 1";
 static const char sql_meta_get[] = "SELECT value FROM meta WHERE key = ?1";
 static const char sql_meta_put[] =
 	"INSERT INTO meta (key, value) VALUES (?1, ?2) "
@@ -148,24 +149,72 @@ static int write_one(struct audit *a, struct node_sink *sink,
 
 /* A batch failed: so does everything queued behind it, whose numbers
  * follow the batch's; numbering restarts where the durable log ends. */
-static void fail_queued(struct audit *a)
+static void fail_queued(struct audit *a, int rc)
 {
 	pthread_mutex_lock(&a->mu);
 	struct pending *rest = a->head;
 	a->head = a->tail = NULL;
 	a->next_seq = a->frontier.size;
 	pthread_mutex_unlock(&a->mu);
+	/* Woken with rc BATCH_STALE, an appender tries again. */
 	for (struct pending *p = rest, *next; p; p = next) {
 		next = p->next;
-		p->rc = -1;
+		p->rc = rc;
 		sem_post(&p->done);
 	}
 }
+
+/* Another process (an operator's CLI) appended to the log since we last
+ * wrote: our frontier and numbers are stale. Read the real tail inside the
+ * write transaction, which holds the database's write lock. Returns the
+ * size on disk, or UINT64_MAX when it cannot be read. */
+static uint64_t size_on_disk(struct store_conn *w, int64_t *last_ms)
+{
+	struct store_stmt *st = store_prepare(w, sql_size);
+	uint64_t size = UINT64_MAX;
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW) {
+		size = (uint64_t)store_col_int(st, 0);
+		*last_ms = store_col_int(st, 1);
+	} else if (rc == STORE_DONE) {
+		size = 0; /* an empty log */
+	}
+	store_done(st);
+	return size;
+}
+
+/* Take the log as it is on disk: frontier, numbering, time. */
+static int reload(struct audit *a, struct store_conn *c, uint64_t size,
+		  int64_t last_ms)
+{
+	if (frontier_load(c, size, &a->frontier) != 0)
+		return -1;
+	atomic_store(&a->durable, size);
+	pthread_mutex_lock(&a->mu);
+	a->next_seq = size;
+	if (last_ms > a->last_ms)
+		a->last_ms = last_ms;
+	pthread_mutex_unlock(&a->mu);
+	return 0;
+}
+
+#define BATCH_STALE 1 /* rc: numbered against a stale tail; retry */
 
 static int write_batch(struct audit *a, struct pending *batch)
 {
 	struct merkle_frontier saved = a->frontier;
 	struct node_sink sink = {store_write_begin(a->store), false};
+	int64_t disk_ms = 0;
+	uint64_t disk = size_on_disk(sink.w, &disk_ms);
+	if (disk != a->frontier.size && disk != UINT64_MAX) {
+		log_warn("audit log appended by another process: reloading "
+			 "its tail (%llu events)", (unsigned long long)disk);
+		int rc = reload(a, sink.w, disk, disk_ms) == 0 ? BATCH_STALE : -1;
+		store_write_rollback(a->store);
+		for (struct pending *p = batch; p; p = p->next)
+			p->rc = rc;
+		return rc;
+	}
 	int rc = 0;
 	size_t count = 0;
 	for (struct pending *p = batch; p && rc == 0; p = p->next, count++)
@@ -392,7 +441,7 @@ static void *writer_main(void *arg)
 		int rc = write_batch(a, batch);
 		hand_to_waker(a, batch);
 		if (rc != 0)
-			fail_queued(a);
+			fail_queued(a, rc);
 		maybe_checkpoint(a, false, &e);
 		maybe_index(a, false);
 		pthread_mutex_lock(&a->mu);
@@ -401,11 +450,28 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+static int append_once(struct audit *a, const struct audit_event *ev,
+		       uint64_t *seq, struct error *e);
+
 int audit_append(struct audit *a, const struct audit_event *ev, uint64_t *seq,
 		 struct error *e)
 {
 	if (entry_validate(ev, e) != 0)
 		return -1;
+	/* A batch numbered against a tail another process had moved is
+	 * refused whole; its events are simply numbered again. */
+	for (int attempt = 0; attempt < 5; attempt++) {
+		int rc = append_once(a, ev, seq, e);
+		if (rc != BATCH_STALE)
+			return rc;
+	}
+	return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+		       "the audit log keeps being appended elsewhere");
+}
+
+static int append_once(struct audit *a, const struct audit_event *ev,
+		       uint64_t *seq, struct error *e)
+{
 	struct pending *p = xmalloc(sizeof(*p));
 	p->ev = ev;
 	p->next = NULL;
@@ -443,6 +509,8 @@ int audit_append(struct audit *a, const struct audit_event *ev, uint64_t *seq,
 	uint64_t seq_done = p->seq;
 	int rc = p->rc;
 	free(p);
+	if (rc == BATCH_STALE)
+		return BATCH_STALE;
 	if (rc != 0)
 		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
 			       "the audit log could not record the event");
@@ -507,14 +575,13 @@ static int recover(struct audit *a, struct error *e)
 	if (!r)
 		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
 			       "no read connection");
-	struct store_stmt *st = store_prepare(r, sql_size);
-	uint64_t size = 0;
-	if (store_step(st) == STORE_ROW) {
-		size = (uint64_t)store_col_int(st, 0);
-		a->last_ms = store_col_int(st, 1);
-	}
+	int64_t last_ms = 0;
+	uint64_t size = size_on_disk(r, &last_ms);
+	if (size == UINT64_MAX)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "the audit log cannot be read");
+	a->last_ms = last_ms;
 	a->next_seq = size;
-	store_done(st);
 	if (frontier_load(r, size, &a->frontier) != 0)
 		return err_set(e, ERR_UNAVAILABLE, "audit_corrupt",
 			       "the audit log cannot be read back; run "

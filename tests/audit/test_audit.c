@@ -573,6 +573,40 @@ static void retention_guards_every_code_path(void **state)
 	sqlite3_close(db);
 }
 
+/* Two writers on one file, as a daemon and an operator's CLI: each sees
+ * the other's events and numbers its own after them. */
+static void another_process_appends(void **state)
+{
+	(void)state;
+	struct store *s1, *s2;
+	struct audit *a1, *a2;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s1, &e), 0);
+	assert_int_equal(audit_open(s1, sk, NULL, &a1, &e), 0);
+	assert_int_equal(store_open(path, NULL, &s2, &e), 0);
+	assert_int_equal(audit_open(s2, sk, NULL, &a2, &e), 0);
+	uint64_t seq;
+	for (int i = 0; i < 5; i++) {
+		struct audit_event ev = event(i);
+		assert_int_equal(audit_append(a1, &ev, &seq, &e), 0);
+	}
+	for (int i = 0; i < 7; i++) {
+		struct audit_event ev = event(i);
+		assert_int_equal(audit_append(a2, &ev, &seq, &e), 0);
+		assert_int_equal(seq, (uint64_t)(5 + i));
+	}
+	struct audit_event ev = event(1);
+	assert_int_equal(audit_append(a1, &ev, &seq, &e), 0);
+	assert_int_equal(seq, 12);
+	audit_close(a2);
+	audit_close(a1);
+	store_close(s2);
+	struct audit_verify_report rep;
+	assert_int_equal(audit_verify(s1, pk, &rep), 0);
+	assert_int_equal(rep.events, 13);
+	store_close(s1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,6 +620,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(deletion_at_the_end_is_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(swapped_rows_are_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(retention_guards_every_code_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(another_process_appends, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
