@@ -8,6 +8,7 @@
 #ifndef KP_ORG_H
 #define KP_ORG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/base.h"
@@ -42,6 +43,49 @@ int org_cert_add(struct store *s, int64_t institution_id,
 int org_institution_by_cert(struct store *s,
 			    const uint8_t fingerprint[SHA256_LEN], int64_t now,
 			    struct org_institution *out);
+
+/* ------------------------------------------------------ categories, roles */
+
+/* Add a category (employer, temp_agency, social_secretariat,
+ * social_service_provider, recruitment_agency, municipality, institution).
+ * Returns 0, or -1 with e (ERR_INVALID "invalid_category", ERR_CONFLICT). */
+int org_category_add(struct store *s, const char *kbo, const char *category,
+		     struct error *e);
+/* True when the organisation has the category. */
+bool org_has_category(struct store *s, const char *kbo, const char *category);
+
+/* A role an organisation gives a person: access_manager, lra_officer,
+ * mandate_consult, employment_declarant, auditor. */
+struct org_role {
+	int64_t id;
+	char kbo[11];
+	char insz[12];
+	char role[32];
+	char valid_from[DATE_LEN];
+	char valid_until[DATE_LEN];
+	char granted_by[16]; /* INSZ of the access manager, or "operator" */
+	bool revoked;
+};
+
+/* Grant a role; valid_until is required (roles are given for a limited
+ * time and renewed, seed 003). Returns 0 (r->id set), or -1 with e:
+ * ERR_INVALID ("invalid_role", "invalid_insz", "invalid_period"),
+ * ERR_NOT_FOUND "org_unknown". */
+int org_role_grant(struct store *s, struct org_role *r, struct error *e);
+/* Revoke an organisation's role assignment. Returns 0, or -1 with e
+ * (ERR_NOT_FOUND "unknown_role_assignment", ERR_CONFLICT "already_revoked").
+ * out (may be NULL) receives the assignment. */
+int org_role_revoke(struct store *s, const char *kbo, int64_t id,
+		    const char *revoked_by, struct org_role *out,
+		    struct error *e);
+/* True when insz holds role at kbo on day (days since 1970): granted, not
+ * revoked, day within [valid_from, valid_until]. A role past valid_until
+ * counts as absent. */
+bool org_role_valid(struct store *s, const char *insz, const char *kbo,
+		    const char *role, int64_t day);
+/* An organisation's role assignments, newest first (caller frees). */
+int org_roles(struct store *s, const char *kbo, struct org_role **out,
+	      int *n, struct error *e);
 
 /* The institution with this enterprise number. Returns 0 and fills out;
  * 1 when none; -1 on a store failure. */

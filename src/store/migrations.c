@@ -170,6 +170,26 @@ static const struct migration migrations[] = {
 	 ");"
 	 "CREATE INDEX authorization_lookup ON authorization"
 	 "  (requester_actor_type, data_type);"},
+	{7, "roles",
+	 /* src/org: categories, and the roles organisations give persons,
+	  * kept after revocation (who had which role when). */
+	 "CREATE TABLE organisation_category ("
+	 "  kbo TEXT NOT NULL REFERENCES organisation(kbo),"
+	 "  category TEXT NOT NULL,"
+	 "  PRIMARY KEY (kbo, category)) WITHOUT ROWID;"
+	 "CREATE TABLE role_assignment ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  insz TEXT NOT NULL,"
+	 "  kbo TEXT NOT NULL REFERENCES organisation(kbo),"
+	 "  role TEXT NOT NULL,"
+	 "  valid_from TEXT NOT NULL,"
+	 "  valid_until TEXT NOT NULL,"
+	 "  granted_by TEXT NOT NULL,"
+	 "  granted_at INTEGER NOT NULL,"
+	 "  revoked_at INTEGER, revoked_by TEXT"
+	 ");"
+	 "CREATE INDEX role_by_person ON role_assignment(insz, kbo, role);"
+	 "CREATE INDEX role_by_org ON role_assignment(kbo, id);"},
 };
 
 int store_schema_latest(void)

@@ -80,11 +80,93 @@ static void institutions_and_certificates(void **state)
 	assert_int_equal(org_institution_by_cert(s, fp, now - 3600, &inst), 1);
 }
 
+static struct org_role role(const char *insz, const char *name,
+			    const char *from, const char *until)
+{
+	struct org_role r;
+	memset(&r, 0, sizeof(r));
+	str_copy(r.kbo, sizeof(r.kbo), "0207521107");
+	str_copy(r.insz, sizeof(r.insz), insz);
+	str_copy(r.role, sizeof(r.role), name);
+	str_copy(r.valid_from, sizeof(r.valid_from), from);
+	str_copy(r.valid_until, sizeof(r.valid_until), until);
+	str_copy(r.granted_by, sizeof(r.granted_by), "operator");
+	return r;
+}
+
+static int64_t day(const char *t)
+{
+	struct date d;
+	date_parse(t, &d);
+	return date_to_days(d);
+}
+
+static void categories_and_roles(void **state)
+{
+	(void)state;
+	struct error e;
+	assert_int_equal(org_organisation_add(s, "0207521107", "Gemeente", &e), 0);
+	assert_int_equal(org_category_add(s, "0207521107", "municipality", &e), 0);
+	assert_true(org_has_category(s, "0207521107", "municipality"));
+	assert_false(org_has_category(s, "0207521107", "employer"));
+	assert_int_equal(org_category_add(s, "0207521107", "bakery", &e), -1);
+	assert_string_equal(e.code, "invalid_category");
+
+	struct org_role r = role("78052216473", "lra_officer", "2026-01-01",
+				 "2026-12-31");
+	assert_int_equal(org_role_grant(s, &r, &e), 0);
+	assert_true(r.id > 0);
+	const char *who = "78052216473", *kbo = "0207521107";
+	assert_true(org_role_valid(s, who, kbo, "lra_officer", day("2026-06-01")));
+	assert_true(org_role_valid(s, who, kbo, "lra_officer", day("2026-12-31")));
+	/* Past valid_until the role counts as absent. */
+	assert_false(org_role_valid(s, who, kbo, "lra_officer", day("2027-01-01")));
+	assert_false(org_role_valid(s, who, kbo, "lra_officer", day("2025-12-31")));
+	assert_false(org_role_valid(s, who, kbo, "access_manager", day("2026-06-01")));
+	assert_false(org_role_valid(s, who, "0411111140", "lra_officer",
+				    day("2026-06-01")));
+
+	struct org_role bad = role("78052216473", "king", "2026-01-01", "2026-12-31");
+	assert_int_equal(org_role_grant(s, &bad, &e), -1);
+	assert_string_equal(e.code, "invalid_role");
+	bad = role("78052216474", "lra_officer", "2026-01-01", "2026-12-31");
+	assert_int_equal(org_role_grant(s, &bad, &e), -1);
+	assert_string_equal(e.code, "invalid_insz");
+	bad = role("78052216473", "lra_officer", "2026-01-01", "");
+	assert_int_equal(org_role_grant(s, &bad, &e), -1);
+	assert_string_equal(e.code, "invalid_period");
+	bad = role("78052216473", "lra_officer", "2026-01-01", "2025-01-01");
+	assert_int_equal(org_role_grant(s, &bad, &e), -1);
+	bad = role("78052216473", "lra_officer", "2026-01-01", "2026-12-31");
+	str_copy(bad.kbo, sizeof(bad.kbo), "0203201340");
+	assert_int_equal(org_role_grant(s, &bad, &e), -1);
+	assert_string_equal(e.code, "org_unknown");
+
+	struct org_role revoked;
+	assert_int_equal(org_role_revoke(s, "0411111140", r.id, "operator",
+					 NULL, &e), -1);
+	assert_string_equal(e.code, "unknown_role_assignment");
+	assert_int_equal(org_role_revoke(s, kbo, r.id, "operator", &revoked,
+					 &e), 0);
+	assert_string_equal(revoked.insz, "78052216473");
+	assert_false(org_role_valid(s, who, kbo, "lra_officer", day("2026-06-01")));
+	assert_int_equal(org_role_revoke(s, kbo, r.id, "operator", NULL, &e), -1);
+	assert_string_equal(e.code, "already_revoked");
+	struct org_role *list;
+	int n;
+	assert_int_equal(org_roles(s, kbo, &list, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_true(list[0].revoked);
+	free(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(institutions_and_certificates,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(categories_and_roles, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,221 @@
+/*
+ * Organisation categories and role assignments. An organisation's access
+ * manager gives its employees roles for a limited time (seed 003: the
+ * registration officer's role "with limited validity that must be
+ * renewed"); a role past valid_until counts as absent everywhere, and a
+ * revoked one at once. The first access manager is appointed by the
+ * operator (`kruispunt org grant`).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "org/org.h"
+
+static const char *const categories[] = {
+	"employer", "temp_agency", "social_secretariat",
+	"social_service_provider", "recruitment_agency", "municipality",
+	"institution", NULL};
+static const char *const roles[] = {
+	"access_manager", "lra_officer", "mandate_consult",
+	"employment_declarant", "auditor", NULL};
+
+static const char sql_cat_add[] =
+	"INSERT INTO organisation_category (kbo, category) VALUES (?1, ?2)";
+static const char sql_cat_has[] =
+	"SELECT 1 FROM organisation_category WHERE kbo = ?1 AND category = ?2";
+static const char sql_grant[] =
+	"INSERT INTO role_assignment (insz, kbo, role, valid_from, valid_until,"
+	" granted_by, granted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char sql_role_get[] =
+	"SELECT id, kbo, insz, role, valid_from, valid_until, granted_by, "
+	"revoked_at IS NOT NULL FROM role_assignment WHERE id = ?1 AND kbo = ?2";
+static const char sql_revoke[] =
+	"UPDATE role_assignment SET revoked_at = ?3, revoked_by = ?4 "
+	"WHERE id = ?1 AND kbo = ?2 AND revoked_at IS NULL";
+static const char sql_valid[] =
+	"SELECT 1 FROM role_assignment WHERE insz = ?1 AND kbo = ?2 AND "
+	"role = ?3 AND revoked_at IS NULL AND valid_from <= ?4 AND "
+	"valid_until >= ?4 LIMIT 1";
+static const char sql_list[] =
+	"SELECT id, kbo, insz, role, valid_from, valid_until, granted_by, "
+	"revoked_at IS NOT NULL FROM role_assignment WHERE kbo = ?1 "
+	"ORDER BY id DESC LIMIT 1000";
+
+static bool in_set(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (strcmp(s, *set) == 0)
+			return true;
+	return false;
+}
+
+/* One INSERT on the writer, committed. */
+static int write_one(struct store *s, struct store_stmt *st,
+		     struct store_conn *w, int64_t *id, const char *conflict,
+		     struct error *e)
+{
+	enum store_rc rc = store_step(st);
+	if (id)
+		*id = store_last_rowid(w);
+	store_done(st);
+	if (rc != STORE_DONE) {
+		store_write_rollback(s);
+		return rc == STORE_CONSTRAINT
+			       ? err_set(e, ERR_CONFLICT, conflict,
+					 "unknown organisation, or already there")
+			       : err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					 "the write was refused");
+	}
+	return store_write_commit(s, e);
+}
+
+int org_category_add(struct store *s, const char *kbo, const char *category,
+		     struct error *e)
+{
+	if (!in_set(category, categories))
+		return err_set(e, ERR_INVALID, "invalid_category",
+			       "unknown organisation category");
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql_cat_add);
+	store_bind_text(st, 1, kbo);
+	store_bind_text(st, 2, category);
+	return write_one(s, st, w, NULL, "category_exists", e);
+}
+
+bool org_has_category(struct store *s, const char *kbo, const char *category)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return false;
+	struct store_stmt *st = store_prepare(r, sql_cat_has);
+	store_bind_text(st, 1, kbo);
+	store_bind_text(st, 2, category);
+	bool yes = store_step(st) == STORE_ROW;
+	store_done(st);
+	return yes;
+}
+
+int org_role_grant(struct store *s, struct org_role *r, struct error *e)
+{
+	struct date from, until;
+	if (!in_set(r->role, roles))
+		return err_set(e, ERR_INVALID, "invalid_role", "unknown role");
+	if (!insz_valid(r->insz) || strlen(r->insz) != 11)
+		return err_set(e, ERR_INVALID, "invalid_insz",
+			       "not a valid INSZ (digits only)");
+	if (!kbo_valid(r->kbo) || strlen(r->kbo) != 10)
+		return err_set(e, ERR_INVALID, "invalid_kbo",
+			       "not a valid enterprise number (digits only)");
+	if (!r->valid_from[0])
+		date_format(date_today(), r->valid_from);
+	if (date_parse(r->valid_from, &from) != 0 ||
+	    date_parse(r->valid_until, &until) != 0 ||
+	    date_cmp(until, from) < 0)
+		return err_set(e, ERR_INVALID, "invalid_period",
+			       "valid_until is required, not before valid_from");
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql_grant);
+	store_bind_text(st, 1, r->insz);
+	store_bind_text(st, 2, r->kbo);
+	store_bind_text(st, 3, r->role);
+	store_bind_text(st, 4, r->valid_from);
+	store_bind_text(st, 5, r->valid_until);
+	store_bind_text(st, 6, r->granted_by);
+	store_bind_int(st, 7, time_now());
+	int rc = write_one(s, st, w, &r->id, "org_unknown", e);
+	if (rc != 0 && e && e->kind == ERR_CONFLICT)
+		return err_set(e, ERR_NOT_FOUND, "org_unknown",
+			       "no such organisation");
+	return rc;
+}
+
+static void read_role(struct store_stmt *st, struct org_role *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = store_col_int(st, 0);
+	str_copy(r->kbo, sizeof(r->kbo), store_col_text(st, 1));
+	str_copy(r->insz, sizeof(r->insz), store_col_text(st, 2));
+	str_copy(r->role, sizeof(r->role), store_col_text(st, 3));
+	str_copy(r->valid_from, sizeof(r->valid_from), store_col_text(st, 4));
+	str_copy(r->valid_until, sizeof(r->valid_until), store_col_text(st, 5));
+	str_copy(r->granted_by, sizeof(r->granted_by), store_col_text(st, 6));
+	r->revoked = store_col_int(st, 7) != 0;
+}
+
+int org_role_revoke(struct store *s, const char *kbo, int64_t id,
+		    const char *revoked_by, struct org_role *out,
+		    struct error *e)
+{
+	struct org_role r;
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql_role_get);
+	store_bind_int(st, 1, id);
+	store_bind_text(st, 2, kbo);
+	enum store_rc found = store_step(st);
+	if (found == STORE_ROW)
+		read_role(st, &r);
+	store_done(st);
+	int rc = 0;
+	if (found != STORE_ROW)
+		rc = err_set(e, ERR_NOT_FOUND, "unknown_role_assignment",
+			     "this organisation has no such role assignment");
+	else if (r.revoked)
+		rc = err_set(e, ERR_CONFLICT, "already_revoked",
+			     "this role assignment is already revoked");
+	if (rc != 0) {
+		store_write_rollback(s);
+		return rc;
+	}
+	st = store_prepare(w, sql_revoke);
+	store_bind_int(st, 1, id);
+	store_bind_text(st, 2, kbo);
+	store_bind_int(st, 3, time_now());
+	store_bind_text(st, 4, revoked_by);
+	if (out) {
+		*out = r;
+		out->revoked = true;
+	}
+	return write_one(s, st, w, NULL, "already_revoked", e);
+}
+
+bool org_role_valid(struct store *s, const char *insz, const char *kbo,
+		    const char *role, int64_t day)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return false;
+	char today[DATE_LEN];
+	date_format(date_from_days(day), today);
+	struct store_stmt *st = store_prepare(r, sql_valid);
+	store_bind_text(st, 1, insz);
+	store_bind_text(st, 2, kbo);
+	store_bind_text(st, 3, role);
+	store_bind_text(st, 4, today);
+	bool yes = store_step(st) == STORE_ROW;
+	store_done(st);
+	return yes;
+}
+
+int org_roles(struct store *s, const char *kbo, struct org_role **out, int *n,
+	      struct error *e)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "cannot read roles now");
+	size_t cap = 16, count = 0;
+	struct org_role *list = xcalloc(cap, sizeof(*list));
+	struct store_stmt *st = store_prepare(r, sql_list);
+	store_bind_text(st, 1, kbo);
+	while (store_step(st) == STORE_ROW) {
+		if (count == cap) {
+			cap *= 2;
+			list = xrealloc(list, cap * sizeof(*list));
+		}
+		read_role(st, &list[count++]);
+	}
+	store_done(st);
+	*out = list;
+	*n = (int)count;
+	return 0;
+}
