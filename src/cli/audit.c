@@ -20,23 +20,13 @@ static int usage(void)
 	return 2;
 }
 
-static int load_config(const char *data, struct config *cfg, struct error *e)
-{
-	char ini[LIMIT_PATH];
-	snprintf(ini, sizeof(ini), "%s/kruispunt.ini", data);
-	if (config_load(access(ini, F_OK) == 0 ? ini : NULL, cfg, e) != 0)
-		return -1;
-	str_copy(cfg->data_dir, sizeof(cfg->data_dir), data);
-	return 0;
-}
-
 static int verify(const char *data, const char *key_file)
 {
 	struct config cfg;
 	struct error e;
 	uint8_t pk[ED25519_PK_LEN];
 	struct store *s;
-	if (load_config(data, &cfg, &e) != 0 ||
+	if (cli_open_data(data, &cfg, NULL, &e) != 0 ||
 	    cli_read_key(&cfg, key_file ? key_file : "keys/audit-signing.pub",
 			 pk, sizeof(pk), &e) != 0 ||
 	    cli_open_store(&cfg, &s, &e) != 0) {

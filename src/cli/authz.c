@@ -23,20 +23,6 @@ static int usage(void)
 	return 2;
 }
 
-static int open_data(const char *data, struct config *cfg, struct store **s)
-{
-	char ini[LIMIT_PATH];
-	struct error e;
-	snprintf(ini, sizeof(ini), "%s/kruispunt.ini", data);
-	if (config_load(access(ini, F_OK) == 0 ? ini : NULL, cfg, &e) != 0 ||
-	    (str_copy(cfg->data_dir, sizeof(cfg->data_dir), data), 0) ||
-	    cli_open_store(cfg, s, &e) != 0) {
-		fprintf(stderr, "kruispunt authz: %s\n", e.detail);
-		return -1;
-	}
-	return 0;
-}
-
 static int list(struct store *s)
 {
 	struct authz_authorization *l;
@@ -98,10 +84,12 @@ int cmd_authz(int argc, char **argv)
 	struct store *s;
 	if (!data)
 		return usage();
-	if (open_data(data, &cfg, &s) != 0)
-		return 1;
-	int rc = 0;
 	struct error e;
+	if (cli_open_data(data, &cfg, &s, &e) != 0) {
+		fprintf(stderr, "kruispunt authz: %s\n", e.detail);
+		return 1;
+	}
+	int rc = 0;
 	if (!add) {
 		rc = list(s);
 	} else if (authz_add(s, &z, &e) != 0) {

@@ -23,6 +23,11 @@ int cli_mkdir_p(const char *path, struct error *e);
 int cli_read_key(const struct config *cfg, const char *rel, uint8_t *out,
 		 size_t len, struct error *e);
 
+/* The configuration of a data directory (its kruispunt.ini when there is
+ * one, with data_dir = data) and, when s is not NULL, its store. */
+int cli_open_data(const char *data, struct config *cfg, struct store **s,
+		  struct error *e);
+
 /* Open the store of cfg. Returns 0 and *out, or -1 with e set. */
 int cli_open_store(const struct config *cfg, struct store **out,
 		   struct error *e);
@@ -38,5 +43,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_authz(int argc, char **argv);
+int cmd_org(int argc, char **argv);
 
 #endif

@@ -140,6 +140,17 @@ int cli_open_store(const struct config *cfg, struct store **out,
 	return store_open(db, &so, out, e);
 }
 
+int cli_open_data(const char *data, struct config *cfg, struct store **s,
+		  struct error *e)
+{
+	char ini[LIMIT_PATH];
+	snprintf(ini, sizeof(ini), "%s/kruispunt.ini", data);
+	if (config_load(access(ini, F_OK) == 0 ? ini : NULL, cfg, e) != 0)
+		return -1;
+	str_copy(cfg->data_dir, sizeof(cfg->data_dir), data);
+	return s ? cli_open_store(cfg, s, e) : 0;
+}
+
 int cli_init_dir(const struct config *cfg, struct error *e)
 {
 	struct store *s;

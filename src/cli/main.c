@@ -16,6 +16,7 @@ static void usage(FILE *out)
 	      "  demo --data DIR [--port N]   init + demo data + dev PKI + serve\n"
 	      "  audit verify --data DIR [--public-key FILE]\n"
 	      "                               check the audit log's integrity\n"
+	      "  org add|grant|revoke|roles --data DIR ...  organisations, roles\n"
 	      "  authz list|add --data DIR ...  list or publish authorizations\n"
 	      "  config [--config FILE]       print the effective configuration\n"
 	      "  version                      print the version\n",
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
+	if (strcmp(cmd, "org") == 0)
+		return cmd_org(argc - 1, argv + 1);
 	if (strcmp(cmd, "authz") == 0)
 		return cmd_authz(argc - 1, argv + 1);
 	if (strcmp(cmd, "audit") == 0)

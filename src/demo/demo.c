@@ -186,14 +186,46 @@ static int seed_dossiers(struct store *s, struct error *e)
 	return 0;
 }
 
+/* The valid_until of a demo role: a year from today. */
+static void role_until(char out[DATE_LEN])
+{
+	date_format(date_add_months(date_today(), 12), out);
+}
+
+static int seed_roles(struct store *s, struct error *e)
+{
+	int64_t today = date_to_days(date_today());
+	for (size_t i = 0; i < demo_nroles; i++) {
+		const struct demo_role *d = &demo_roles[i];
+		if (org_role_valid(s, d->insz, d->kbo, d->role, today))
+			continue;
+		struct org_role r;
+		memset(&r, 0, sizeof(r));
+		str_copy(r.kbo, sizeof(r.kbo), d->kbo);
+		str_copy(r.insz, sizeof(r.insz), d->insz);
+		str_copy(r.role, sizeof(r.role), d->role);
+		role_until(r.valid_until);
+		str_copy(r.granted_by, sizeof(r.granted_by), "operator");
+		if (org_role_grant(s, &r, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 int demo_seed(const char *dir, struct store *s, struct error *e)
 {
 	if (seed_persons(s, e) != 0 || seed_directory(s, e) != 0)
 		return -1;
-	for (size_t i = 0; i < demo_norgs; i++)
+	for (size_t i = 0; i < demo_norgs; i++) {
 		if (org_organisation_add(s, demo_orgs[i].kbo, demo_orgs[i].name,
 					 e) != 0 && !already(e))
 			return -1;
+		if (org_category_add(s, demo_orgs[i].kbo, demo_orgs[i].category,
+				     e) != 0 && !already(e))
+			return -1;
+	}
+	if (seed_roles(s, e) != 0)
+		return -1;
 	for (size_t i = 0; i < demo_ninstitutions; i++)
 		if (seed_institution(dir, s, &demo_institutions[i], e) != 0)
 			return -1;
@@ -221,6 +253,17 @@ static json_t *person_json(const struct demo_person *p)
 	if (p->child)
 		json_array_append_new(children, json_string(p->child));
 	json_object_set_new(j, "children", children);
+	json_t *roles = json_array();
+	char until[DATE_LEN];
+	role_until(until);
+	for (size_t i = 0; i < demo_nroles; i++)
+		if (strcmp(demo_roles[i].insz, p->insz) == 0)
+			json_array_append_new(
+				roles, json_pack("{s:s,s:s,s:s}", "kbo",
+						 demo_roles[i].kbo, "role",
+						 demo_roles[i].role,
+						 "valid_until", until));
+	json_object_set_new(j, "roles", roles);
 	return j;
 }
 

@@ -92,6 +92,15 @@ const struct demo_dossier demo_dossiers[] = {
 };
 const size_t demo_ndossiers = KP_NELEM(demo_dossiers);
 
+/* Roles at organisations; valid for a year from the demo's start. */
+const struct demo_role demo_roles[] = {
+	{"78052216473", "0207521107", "lra_officer"},
+	{"78052216473", "0207521107", "access_manager"},
+	{"83061814038", "0412345614", "access_manager"},
+	{"83061814038", "0412345614", "mandate_consult"},
+};
+const size_t demo_nroles = KP_NELEM(demo_roles);
+
 /* Deliberations of the Information Security Committee (illustrative). */
 const struct demo_authorization demo_authorizations[] = {
 	{"IVC/KSZG/25/034", "health_insurance_fund", 1, "identification",

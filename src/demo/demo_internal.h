@@ -64,6 +64,14 @@ struct demo_authorization {
 	int min_phase;
 };
 
+struct demo_role {
+	const char *insz;
+	const char *kbo;
+	const char *role;
+};
+
+extern const struct demo_role demo_roles[];
+extern const size_t demo_nroles;
 extern const struct demo_authorization demo_authorizations[];
 extern const size_t demo_nauthorizations;
 extern const struct demo_capacity demo_capacities[];

@@ -1,0 +1,201 @@
+/*
+ * `kruispunt org add|grant|revoke|roles --data DIR ...`: the operator
+ * registers organisations and appoints their first access manager; after
+ * that, access managers manage roles themselves (through the API, once
+ * sessions exist). Every grant and revoke is an audit event, appended
+ * through the audit module: a running daemon notices and numbers its own
+ * events after them.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "cli/cli.h"
+#include "org/org.h"
+#include "registry/registry.h"
+
+struct org_args {
+	const char *data, *kbo, *name, *insz, *role, *from, *until;
+	const char *categories[8];
+	int ncategories;
+	int64_t id;
+};
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: kruispunt org add --data DIR --kbo KBO --name NAME "
+		"[--category C]...\n"
+		"       kruispunt org grant --data DIR --kbo KBO --insz INSZ "
+		"--role ROLE --until YYYY-MM-DD [--from YYYY-MM-DD]\n"
+		"       kruispunt org revoke --data DIR --kbo KBO --id N\n"
+		"       kruispunt org roles --data DIR --kbo KBO\n");
+	return 2;
+}
+
+static int parse(int argc, char **argv, struct org_args *a)
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"kbo", required_argument, NULL, 'k'},
+		{"name", required_argument, NULL, 'n'},
+		{"category", required_argument, NULL, 'c'},
+		{"insz", required_argument, NULL, 'i'},
+		{"role", required_argument, NULL, 'r'},
+		{"from", required_argument, NULL, 'f'},
+		{"until", required_argument, NULL, 'u'},
+		{"id", required_argument, NULL, 'x'},
+		{NULL, 0, NULL, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': a->data = optarg; break;
+		case 'k': a->kbo = optarg; break;
+		case 'n': a->name = optarg; break;
+		case 'i': a->insz = optarg; break;
+		case 'r': a->role = optarg; break;
+		case 'f': a->from = optarg; break;
+		case 'u': a->until = optarg; break;
+		case 'x': a->id = strtoll(optarg, NULL, 10); break;
+		case 'c':
+			if (a->ncategories == 8)
+				return -1;
+			a->categories[a->ncategories++] = optarg;
+			break;
+		default: return -1;
+		}
+	}
+	return a->data && a->kbo ? 0 : -1;
+}
+
+/* Append the audit event of a role change, with the data dir's key. */
+static int audit_role(const struct config *cfg, struct store *s,
+		      const char *action, const struct org_role *r,
+		      struct error *e)
+{
+	uint8_t sk[ED25519_SK_LEN];
+	struct audit *log;
+	struct audit_options o = {.retention_days = cfg->audit_retention_days};
+	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), e);
+	if (rc == 0)
+		rc = audit_open(s, sk, &o, &log, e);
+	secret_wipe(sk, sizeof(sk));
+	if (rc != 0)
+		return -1;
+	struct audit_event ev = {
+		.channel = AUDIT_CHANNEL_API,
+		.actor = r->kbo,
+		.subject = r->insz,
+		.profile = "operator",
+		.action = action,
+		.data_type = "role",
+		.purpose = r->role,
+		.outcome = AUDIT_GRANTED,
+	};
+	rc = audit_append(log, &ev, NULL, e);
+	audit_close(log);
+	return rc;
+}
+
+static int grant(const struct config *cfg, struct store *s,
+		 const struct org_args *a, struct error *e)
+{
+	struct registry_person p;
+	struct org_role r;
+	memset(&r, 0, sizeof(r));
+	if (!a->insz || !a->role || !a->until)
+		return err_set(e, ERR_INVALID, "usage", "grant needs --insz, "
+			       "--role and --until");
+	int known = registry_get(s, a->insz, &p, e);
+	if (known != 0)
+		return known < 0 ? -1 : err_set(e, ERR_NOT_FOUND,
+					       "unknown_person",
+					       "no person with this INSZ");
+	str_copy(r.kbo, sizeof(r.kbo), a->kbo);
+	str_copy(r.insz, sizeof(r.insz), a->insz);
+	str_copy(r.role, sizeof(r.role), a->role);
+	str_copy(r.valid_from, sizeof(r.valid_from), a->from ? a->from : "");
+	str_copy(r.valid_until, sizeof(r.valid_until), a->until);
+	str_copy(r.granted_by, sizeof(r.granted_by), "operator");
+	if (org_role_grant(s, &r, e) != 0 ||
+	    audit_role(cfg, s, "role_grant", &r, e) != 0)
+		return -1;
+	printf("granted %s to %s at %s until %s (id %lld)\n", r.role, r.insz,
+	       r.kbo, r.valid_until, (long long)r.id);
+	return 0;
+}
+
+static int roles(struct store *s, const char *kbo, struct error *e)
+{
+	struct org_role *l;
+	int n;
+	if (org_roles(s, kbo, &l, &n, e) != 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		printf("%lld\t%s\t%s\t%s..%s\t%s\n", (long long)l[i].id,
+		       l[i].insz, l[i].role, l[i].valid_from, l[i].valid_until,
+		       l[i].revoked ? "revoked" : "active");
+	free(l);
+	return 0;
+}
+
+static int run(const char *verb, const struct config *cfg, struct store *s,
+	       const struct org_args *a, struct error *e)
+{
+	if (strcmp(verb, "add") == 0) {
+		if (!a->name || org_organisation_add(s, a->kbo, a->name, e) != 0)
+			return a->name ? -1 : err_set(e, ERR_INVALID, "usage",
+						      "add needs --name");
+		for (int i = 0; i < a->ncategories; i++)
+			if (org_category_add(s, a->kbo, a->categories[i], e) != 0)
+				return -1;
+		printf("registered %s\n", a->kbo);
+		return 0;
+	}
+	if (strcmp(verb, "grant") == 0)
+		return grant(cfg, s, a, e);
+	if (strcmp(verb, "revoke") == 0) {
+		struct org_role r;
+		if (org_role_revoke(s, a->kbo, a->id, "operator", &r, e) != 0 ||
+		    audit_role(cfg, s, "role_revoke", &r, e) != 0)
+			return -1;
+		printf("revoked %lld\n", (long long)a->id);
+		return 0;
+	}
+	return roles(s, a->kbo, e);
+}
+
+int cmd_org(int argc, char **argv)
+{
+	struct org_args a;
+	memset(&a, 0, sizeof(a));
+	if (argc < 2 || parse(argc, argv, &a) != 0)
+		return usage();
+	const char *verb = argv[1];
+	if (strcmp(verb, "add") && strcmp(verb, "grant") &&
+	    strcmp(verb, "revoke") && strcmp(verb, "roles"))
+		return usage();
+	/* Formatted input ("0203.201.340") is fine; from here on, digits. */
+	char kbo[11];
+	if (kbo_parse(a.kbo, strlen(a.kbo), kbo) != ID_OK) {
+		fprintf(stderr, "kruispunt org: not a valid enterprise number\n");
+		return 1;
+	}
+	a.kbo = kbo;
+	struct config cfg;
+	struct store *s;
+	struct error e;
+	if (cli_open_data(a.data, &cfg, &s, &e) != 0) {
+		fprintf(stderr, "kruispunt org: %s\n", e.detail);
+		return 1;
+	}
+	int rc = run(verb, &cfg, s, &a, &e);
+	if (rc != 0)
+		fprintf(stderr, "kruispunt org: %s (%s)\n", e.detail,
+			e.code ? e.code : "error");
+	store_close(s);
+	return rc == 0 ? 0 : 1;
+}
