@@ -49,6 +49,7 @@ fuzz: deps
 bench: build
 	@bash bench/http_baseline.sh $(BUILD)
 	@bash bench/audit.sh $(BUILD)
+	@bash bench/directory.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

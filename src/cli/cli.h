@@ -28,6 +28,10 @@ int cli_read_key(const struct config *cfg, const char *rel, uint8_t *out,
 int cli_open_data(const char *data, struct config *cfg, struct store **s,
 		  struct error *e);
 
+/* cli_init_dir for a data directory given on the command line (made
+ * absolute); cfg receives its defaults. */
+int cli_init_dir_at(const char *data, struct config *cfg, struct error *e);
+
 /* Open the store of cfg. Returns 0 and *out, or -1 with e set. */
 int cli_open_store(const struct config *cfg, struct store **out,
 		   struct error *e);
@@ -44,5 +48,6 @@ int cmd_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_authz(int argc, char **argv);
 int cmd_org(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
 
 #endif

@@ -162,6 +162,18 @@ int cli_init_dir(const struct config *cfg, struct error *e)
 	return write_config(cfg, e);
 }
 
+int cli_init_dir_at(const char *data, struct config *cfg, struct error *e)
+{
+	char abs[LIMIT_PATH];
+	config_defaults(cfg);
+	if (cli_mkdir_p(data, e) != 0)
+		return -1;
+	if (!realpath(data, abs))
+		return err_set(e, ERR_INVALID, "bad_path", "cannot use %s", data);
+	str_copy(cfg->data_dir, sizeof(cfg->data_dir), abs);
+	return cli_init_dir(cfg, e);
+}
+
 int cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
@@ -181,18 +193,11 @@ int cmd_init(int argc, char **argv)
 	}
 	struct config cfg;
 	struct error e;
-	config_defaults(&cfg);
-	char abs[LIMIT_PATH];
-	struct error pe;
-	if (cli_mkdir_p(data, &pe) != 0 || !realpath(data, abs)) {
-		fprintf(stderr, "kruispunt init: cannot use %s\n", data);
-		return 1;
-	}
-	str_copy(cfg.data_dir, sizeof(cfg.data_dir), abs);
-	if (cli_init_dir(&cfg, &e) != 0) {
+	if (cli_init_dir_at(data, &cfg, &e) != 0) {
 		fprintf(stderr, "kruispunt init: %s\n", e.detail);
 		return 1;
 	}
+	const char *abs = cfg.data_dir;
 	printf("initialised %s\nrun: kruispunt serve --config %s/kruispunt.ini\n",
 	       abs, abs);
 	return 0;

@@ -17,6 +17,8 @@ static void usage(FILE *out)
 	      "  audit verify --data DIR [--public-key FILE]\n"
 	      "                               check the audit log's integrity\n"
 	      "  org add|grant|revoke|roles --data DIR ...  organisations, roles\n"
+	      "  gen --data DIR --persons N [--dossiers-per-person M] [--seed S]\n"
+	      "                               synthetic data for benchmarks\n"
 	      "  authz list|add --data DIR ...  list or publish authorizations\n"
 	      "  config [--config FILE]       print the effective configuration\n"
 	      "  version                      print the version\n",
@@ -51,6 +53,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
+	if (strcmp(cmd, "gen") == 0)
+		return cmd_gen(argc - 1, argv + 1);
 	if (strcmp(cmd, "org") == 0)
 		return cmd_org(argc - 1, argv + 1);
 	if (strcmp(cmd, "authz") == 0)

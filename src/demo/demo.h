@@ -32,6 +32,17 @@ int demo_manifest(const char *dir, const char *public_url,
  * the kernel picks), the certificate files made by demo_pki. */
 void demo_config(struct config *cfg, const char *dir, int port);
 
+struct demo_gen_stats {
+	uint64_t persons, dossiers;
+	uint64_t person_ns, dossier_ns; /* time spent loading each */
+};
+
+/* Synthetic scale data: `persons` persons with valid RR numbers and
+ * per_person dossiers each (at most 10), on a synthetic network of 100
+ * institutions; deterministic for a seed. Returns 0, or -1 with e. */
+int demo_generate(struct store *s, uint64_t persons, int per_person,
+		  uint64_t seed, struct demo_gen_stats *st, struct error *e);
+
 /* Check the demo data itself (every INSZ and KBO valid); used by tests.
  * Returns the number of invalid identifiers. */
 int demo_check_data(void);

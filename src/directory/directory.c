@@ -253,6 +253,49 @@ int directory_integrate(struct store *s, int64_t institution_id,
 	return store_write_commit(s, e);
 }
 
+static int cmp_row(const void *x, const void *y)
+{
+	const struct directory_import_row *a = x, *b = y;
+	if (a->insz != b->insz)
+		return a->insz < b->insz ? -1 : 1;
+	if (a->capacity != b->capacity)
+		return a->capacity < b->capacity ? -1 : 1;
+	if (a->institution_id != b->institution_id)
+		return a->institution_id < b->institution_id ? -1 : 1;
+	return a->start_day < b->start_day ? -1 : a->start_day > b->start_day;
+}
+
+int directory_import(struct store *s, struct directory_import_row *rows,
+		     size_t n, struct error *e)
+{
+	/* In index order, every insert lands at the end of the B-tree. */
+	qsort(rows, n, sizeof(*rows), cmp_row);
+	struct store_conn *w = store_write_begin(s);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct directory_import_row *r = &rows[i];
+		int64_t to = r->end_day < 0 ? OPEN_END : r->end_day;
+		struct directory_dossier d = {.capacity = r->capacity,
+					      .phase = r->phase};
+		int64_t id;
+		if (to < r->start_day || r->phase < 1)
+			rc = err_set(e, ERR_INVALID, "invalid_period",
+				     "row %zu: bad period or phase", i);
+		else
+			rc = check_overlap(w, r->institution_id, r->branch,
+					   r->insz, r->capacity, r->start_day,
+					   to, e);
+		if (rc == 0)
+			rc = insert_dossier(w, r->institution_id, r->insz, &d,
+					    r->start_day, to, &id, e);
+	}
+	if (rc != 0) {
+		store_write_rollback(s);
+		return -1;
+	}
+	return store_write_commit(s, e);
+}
+
 static void day_text(int64_t day, char out[DATE_LEN])
 {
 	if (day == OPEN_END)

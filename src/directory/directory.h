@@ -74,6 +74,24 @@ int directory_close(struct store *s, int64_t institution_id, int64_t id,
 int directory_get(struct store *s, int64_t institution_id, int64_t id,
 		  struct directory_dossier *out);
 
+/* One dossier of a bulk load. */
+struct directory_import_row {
+	int64_t institution_id;
+	const char *branch; /* the institution's branch */
+	int64_t insz;       /* the INSZ as a number */
+	int capacity;
+	int phase;
+	int64_t start_day, end_day; /* end_day -1: open */
+};
+
+/* Load many dossiers in one transaction (an institution's initial load,
+ * `kruispunt gen`): rows are sorted, then each is checked against the
+ * anti-fraud and no-overlap rules and inserted. Persons are not looked up
+ * (the loader vouches for them). The first refusal aborts the load.
+ * Returns 0, or -1 with e. */
+int directory_import(struct store *s, struct directory_import_row *rows,
+		     size_t n, struct error *e);
+
 enum directory_answer {
 	DIRECTORY_DOSSIER = 0,     /* integrated, at a sufficient phase */
 	DIRECTORY_NO_DOSSIER,      /* no dossier covering that date */

@@ -334,8 +334,10 @@ static int authenticate(struct request *rq, const struct http_route *r)
 			return -1;
 		}
 		if (rc > 0) {
+			/* A trusted certificate of nobody we know: still
+			 * unauthenticated on the network (401). */
 			log_cert_refusal(rq, "certificate of no institution");
-			refuse(rq, 403, ERR_FORBIDDEN, "unknown_institution",
+			refuse(rq, 401, ERR_UNAUTHENTICATED, "unknown_institution",
 			       "this certificate is not registered to an "
 			       "institution of the network");
 			return -1;

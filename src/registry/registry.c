@@ -284,6 +284,22 @@ int registry_add(struct store *s, const struct registry_person *p,
 	return finish(s, insert(w, p, z.kind == INSZ_RR ? "RR" : "BIS", e), e);
 }
 
+int registry_import(struct store *s, const struct registry_person *p,
+		    size_t n, struct error *e)
+{
+	struct insz z;
+	for (size_t i = 0; i < n; i++)
+		if (validate(&p[i], e) != 0 || check_number(&p[i], &z, e) != 0)
+			return -1;
+	struct store_conn *w = store_write_begin(s);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		insz_parse(p[i].insz, 11, &z);
+		rc = insert(w, &p[i], z.kind == INSZ_RR ? "RR" : "BIS", e);
+	}
+	return finish(s, rc, e);
+}
+
 static int link_on(struct store_conn *w, const char *child,
 		   const char *parent, struct error *e)
 {

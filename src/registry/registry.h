@@ -49,6 +49,12 @@ struct registry_person {
 int registry_add(struct store *s, const struct registry_person *p,
 		 struct error *e);
 
+/* Add many persons in one transaction (loads, `kruispunt gen`). Each is
+ * validated as by registry_add; the first refusal aborts the whole load.
+ * Sorted by INSZ, the rows append to the table's B-tree. */
+int registry_import(struct store *s, const struct registry_person *p,
+		    size_t n, struct error *e);
+
 /* The person with this INSZ. Returns 0, 1 when unknown, -1 with e. */
 int registry_get(struct store *s, const char *insz, struct registry_person *out,
 		 struct error *e);

@@ -5,7 +5,15 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
 #include "demo/demo.h"
+#include "directory/directory.h"
+#include "registry/registry.h"
 
 static void every_identifier_is_valid(void **state)
 {
@@ -13,10 +21,57 @@ static void every_identifier_is_valid(void **state)
 	assert_int_equal(demo_check_data(), 0);
 }
 
+/* Generate into a fresh database; returns a checksum of the dossiers. */
+static long long generate(const char *path, uint64_t persons, int per)
+{
+	struct store *s;
+	struct error e;
+	struct demo_gen_stats st;
+	remove(path);
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(demo_generate(s, persons, per, 42, &st, &e), 0);
+	assert_int_equal(st.persons, persons);
+	assert_int_equal(st.dossiers, persons * (uint64_t)per);
+	store_close(s);
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	sqlite3_open(path, &db);
+	sqlite3_prepare_v2(db, "SELECT total(insz % 1000003 * institution_id "
+			       "+ start_day * capacity) FROM dossier", -1, &q, NULL);
+	sqlite3_step(q);
+	long long sum = (long long)sqlite3_column_double(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return sum;
+}
+
+static void generated_data_is_valid_and_deterministic(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/kp-gen-test.db";
+	long long a = generate(path, 3000, 4);
+	/* Every generated person is a valid, registered RR number. */
+	struct store *s;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	struct registry_person p;
+	assert_int_equal(registry_get(s, "00010100129", &p, &e), 1); /* invalid */
+	char n[12];
+	insz_compose(INSZ_RR, 2000, 1, 1, true, 1, n);
+	assert_int_equal(registry_get(s, n, &p, &e), 0);
+	store_close(s);
+	long long b = generate(path, 3000, 4);
+	assert_true(a == b); /* same seed, same data */
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -f %s*", path);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_identifier_is_valid),
+		cmocka_unit_test(generated_data_is_valid_and_deterministic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

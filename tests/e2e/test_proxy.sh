@@ -55,7 +55,7 @@ expect "no header, no certificate" 401 "$STATUS"
 expect "code certificate_required" certificate_required "$(json "$BODY" 'j["code"]')"
 UNKNOWN=$(printf '%064d' 0)
 call GET "$URL/api/v1/network/whoami" -H "X-SSL-Client-Cert: $UNKNOWN"
-expect "a fingerprint of no institution is 403" 403 "$STATUS"
+expect "a fingerprint of no institution is 401" 401 "$STATUS"
 expect "code unknown_institution" unknown_institution "$(json "$BODY" 'j["code"]')"
 
 serve_with untrusted "$(proxy_ini '127.0.0.2')"
