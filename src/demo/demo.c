@@ -108,17 +108,23 @@ static struct registry_person register_entry(const struct demo_person *d,
 
 static int seed_persons(struct store *s, struct error *e)
 {
-	for (size_t i = 0; i < demo_npersons; i++) {
-		struct registry_person p = register_entry(&demo_persons[i], i);
+	size_t n;
+	const struct demo_person *all = demo_all_persons(&n);
+	for (size_t i = 0; i < n; i++) {
+		/* A family shares its father's address. */
+		size_t home = i >= demo_npersons
+			      ? demo_npersons + (i - demo_npersons) / 4 * 4 : i;
+		struct registry_person p = register_entry(&all[i], home);
 		if (registry_add(s, &p, e) != 0 && !already(e))
 			return -1;
 	}
-	for (size_t i = 0; i < demo_npersons; i++)
-		if (demo_persons[i].child &&
-		    registry_link_parent(s, demo_persons[i].child,
-					 demo_persons[i].insz, e) != 0 &&
-		    !already(e))
-			return -1;
+	for (size_t i = 0; i < n; i++)
+		for (int c = 0; c < 2; c++)
+			if (all[i].children[c] &&
+			    registry_link_parent(s, all[i].children[c],
+						 all[i].insz, e) != 0 &&
+			    !already(e))
+				return -1;
 	return 0;
 }
 
@@ -162,27 +168,37 @@ static int seed_directory(struct store *s, struct error *e)
 	return 0;
 }
 
+static int seed_dossier(struct store *s, const struct demo_dossier *d,
+			struct error *e)
+{
+	struct org_institution inst;
+	if (org_institution_by_kbo(s, d->institution, &inst) != 0)
+		return err_set(e, ERR_INTERNAL, "demo_failed",
+			       "demo institution %s missing", d->institution);
+	struct directory_dossier dd;
+	memset(&dd, 0, sizeof(dd));
+	str_copy(dd.insz, sizeof(dd.insz), d->insz);
+	dd.capacity = d->capacity;
+	dd.phase = d->phase;
+	str_copy(dd.start, sizeof(dd.start), d->start);
+	if (directory_integrate(s, inst.id,
+				institution_by_kbo(d->institution)->branch,
+				&dd, e) != 0 && !already(e))
+		return -1;
+	return 0;
+}
+
 /* Dossiers go in once the institutions exist (they need their ids). */
 static int seed_dossiers(struct store *s, struct error *e)
 {
-	for (size_t i = 0; i < demo_ndossiers; i++) {
-		const struct demo_dossier *d = &demo_dossiers[i];
-		struct org_institution inst;
-		if (org_institution_by_kbo(s, d->institution, &inst) != 0)
-			return err_set(e, ERR_INTERNAL, "demo_failed",
-				       "demo institution %s missing",
-				       d->institution);
-		struct directory_dossier dd;
-		memset(&dd, 0, sizeof(dd));
-		str_copy(dd.insz, sizeof(dd.insz), d->insz);
-		dd.capacity = d->capacity;
-		dd.phase = d->phase;
-		str_copy(dd.start, sizeof(dd.start), d->start);
-		if (directory_integrate(s, inst.id,
-					institution_by_kbo(d->institution)->branch,
-					&dd, e) != 0 && !already(e))
+	size_t nf;
+	const struct demo_dossier *family = demo_family_dossiers(&nf);
+	for (size_t i = 0; i < demo_ndossiers; i++)
+		if (seed_dossier(s, &demo_dossiers[i], e) != 0)
 			return -1;
-	}
+	for (size_t i = 0; i < nf; i++)
+		if (seed_dossier(s, &family[i], e) != 0)
+			return -1;
 	return 0;
 }
 
@@ -250,8 +266,10 @@ static json_t *person_json(const struct demo_person *p)
 		json_object_set_new(j, "eid_key", json_string(key));
 	}
 	json_t *children = json_array();
-	if (p->child)
-		json_array_append_new(children, json_string(p->child));
+	for (int c = 0; c < 2; c++)
+		if (p->children[c])
+			json_array_append_new(children,
+					      json_string(p->children[c]));
 	json_object_set_new(j, "children", children);
 	json_t *roles = json_array();
 	char until[DATE_LEN];
@@ -297,11 +315,11 @@ static json_t *manifest_json(const char *public_url, const char *network_url)
 {
 	json_t *persons = json_array(), *orgs = json_array(),
 	       *insts = json_array();
-	for (size_t i = 0; i < demo_npersons; i++)
-		if (demo_persons[i].eid == DEMO_EID_VALID ||
-		    demo_persons[i].eid == DEMO_EID_NONE)
-			json_array_append_new(persons,
-					      person_json(&demo_persons[i]));
+	size_t n;
+	const struct demo_person *all = demo_all_persons(&n);
+	for (size_t i = 0; i < n; i++)
+		if (all[i].eid == DEMO_EID_VALID || all[i].eid == DEMO_EID_NONE)
+			json_array_append_new(persons, person_json(&all[i]));
 	for (size_t i = 0; i < demo_norgs; i++)
 		json_array_append_new(
 			orgs, json_pack("{s:s,s:s,s:[s]}", "kbo",

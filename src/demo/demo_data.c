@@ -9,29 +9,30 @@
 #include "demo/demo_internal.h"
 
 const struct demo_person demo_persons[] = {
-	{"85073003328", "Jan", "Peeters", "1985-07-30", "M", "12090311839",
+	{"85073003328", "Jan", "Peeters", "1985-07-30", "M", {"12090311839", NULL},
 	 DEMO_EID_VALID},
-	{"12090311839", "Lotte", "Peeters", "2012-09-03", "F", NULL,
+	{"12090311839", "Lotte", "Peeters", "2012-09-03", "F", {NULL, NULL},
 	 DEMO_EID_VALID},
-	{"90031524651", "Marie", "Dubois", "1990-03-15", "F", NULL,
+	{"90031524651", "Marie", "Dubois", "1990-03-15", "F", {NULL, NULL},
 	 DEMO_EID_VALID},
-	{"01010100126", "Lucas", "Janssens", "2001-01-01", "M", NULL,
+	{"01010100126", "Lucas", "Janssens", "2001-01-01", "M", {NULL, NULL},
 	 DEMO_EID_VALID},
-	{"78052216473", "Els", "Wouters", "1978-05-22", "F", NULL,
+	{"78052216473", "Els", "Wouters", "1978-05-22", "F", {NULL, NULL},
 	 DEMO_EID_VALID},
-	{"83061814038", "Sara", "Vermeulen", "1983-06-18", "F", NULL,
+	{"83061814038", "Sara", "Vermeulen", "1983-06-18", "F", {NULL, NULL},
 	 DEMO_EID_VALID},
 	/* BIS register: persons without a national register number have no
 	 * Belgian eID. */
-	{"92510405775", "Ahmed", "Benali", "1992-11-04", "M", NULL,
+	{"92510405775", "Ahmed", "Benali", "1992-11-04", "M", {NULL, NULL},
 	 DEMO_EID_NONE},
-	{"99240000511", "Noah", "Mbeki", "1999-04", "", NULL, DEMO_EID_NONE},
+	{"99240000511", "Noah", "Mbeki", "1999-04", "", {NULL, NULL},
+	 DEMO_EID_NONE},
 	/* Persons whose certificates must be refused. */
-	{"80021409119", "Tom", "Claes", "1980-02-14", "M", NULL,
+	{"80021409119", "Tom", "Claes", "1980-02-14", "M", {NULL, NULL},
 	 DEMO_EID_REVOKED},
-	{"95080921217", "Nina", "Maes", "1995-08-09", "F", NULL,
+	{"95080921217", "Nina", "Maes", "1995-08-09", "F", {NULL, NULL},
 	 DEMO_EID_EXPIRED},
-	{"88120107779", "Pieter", "Jacobs", "1988-12-01", "M", NULL,
+	{"88120107779", "Pieter", "Jacobs", "1988-12-01", "M", {NULL, NULL},
 	 DEMO_EID_FOREIGN},
 };
 const size_t demo_npersons = KP_NELEM(demo_persons);
@@ -46,6 +47,11 @@ const struct demo_org demo_orgs[] = {
 	{"0722222210", "Kinderbijslagfonds Demo", "institution"},
 	{"0212312313", "OCMW Demoville", "institution"},
 	{"0333333372", "Rijksregister Demo", "institution"},
+	{"0236600024", "Rijksdienst voor Sociale Zekerheid Demo", "institution"},
+	{"0215111158", "Uitbetalingsinstelling Werkloosheid Demo", "institution"},
+	{"0207111133", "Gemeente Tweestad", "municipality"},
+	{"0812345603", "Recruit & Co BV", "recruitment_agency"},
+	{"0444444496", "Supermarkt Demo NV", "employer"},
 	{"0345678997", "Kruispuntbank van de Sociale Zekerheid Demo",
 	 "institution"},
 };
@@ -58,6 +64,10 @@ const struct demo_institution demo_institutions[] = {
 	{"0722222210", "family_allowance_fund", "family_allowances"},
 	{"0212312313", "public_social_welfare_centre", "social_assistance"},
 	{"0333333372", "national_register", "identification"},
+	/* The employment authority (declarations) and an unemployment
+	 * payment institution. */
+	{"0236600024", "social_security_office", "employment"},
+	{"0215111158", "unemployment_payment_institution", "unemployment"},
 	/* The BIS register's authority. */
 	{"0345678997", "crossroads_bank", "identification"},
 };
@@ -112,13 +122,114 @@ const struct demo_authorization demo_authorizations[] = {
 };
 const size_t demo_nauthorizations = KP_NELEM(demo_authorizations);
 
+/* ---- generated families: two parents and two children each, at one
+ * address, insured at one of the two health funds (the children as
+ * dependents), the children entitled to family allowances. */
+
+#define FAMILIES 10
+
+static const char *family_names[FAMILIES] = {
+	"Wouters", "De Smet", "Hermans", "Lemmens", "Michiels",
+	"Vandenberghe", "Leroy", "Renard", "Simon", "Aerts"};
+static const char *fathers[FAMILIES] = {"Tom", "Bart", "Koen", "Pieter",
+					"Wim", "Stijn", "Pierre", "Marc",
+					"Jean", "Dirk"};
+static const char *mothers[FAMILIES] = {"Sofie", "Katrien", "An", "Els",
+					"Leen", "Nathalie", "Julie", "Claire",
+					"Isabelle", "Veerle"};
+static const char *kids[2][FAMILIES] = {
+	{"Lars", "Mats", "Finn", "Jules", "Vic", "Lou", "Hugo", "Tom", "Leo",
+	 "Seppe"},
+	{"Fien", "Nore", "Ella", "Mila", "Lina", "Zoe", "Alice", "Lea",
+	 "Juliette", "Marthe"}};
+
+static struct demo_person family_people[FAMILIES * 4];
+static char family_insz[FAMILIES * 4][12];
+static char family_birth[FAMILIES * 4][DATE_LEN];
+static struct demo_person all_people[sizeof(demo_persons) /
+					 sizeof(demo_persons[0]) + FAMILIES * 4];
+static struct demo_dossier family_dossier_list[FAMILIES * 7];
+static size_t nall, nfamily_dossiers;
+
+static void family_member(size_t k, const char *first, const char *last,
+			  struct date born, int seq, bool male)
+{
+	date_format(born, family_birth[k]);
+	insz_compose(INSZ_RR, born.y, born.m, born.d, true,
+		     male ? seq * 2 + 1 : seq * 2 + 2, family_insz[k]);
+	family_people[k] = (struct demo_person){
+		family_insz[k], first, last, family_birth[k], male ? "M" : "F",
+		{NULL, NULL}, DEMO_EID_NONE};
+}
+
+static void add_dossier(const char *kbo, const char *insz, int cap,
+			const char *start)
+{
+	family_dossier_list[nfamily_dossiers++] =
+		(struct demo_dossier){kbo, insz, cap, 2, start};
+}
+
+static void build_families(void)
+{
+	for (int f = 0; f < FAMILIES; f++) {
+		size_t k = (size_t)f * 4;
+		int seq = 100 + f; /* clear of the named persons' numbers */
+		family_member(k, fathers[f], family_names[f],
+			      (struct date){1970 + f, 1 + f % 12, 10}, seq, true);
+		family_member(k + 1, mothers[f], family_names[f],
+			      (struct date){1972 + f, 1 + (1 + f) % 12, 20}, seq, false);
+		family_member(k + 2, kids[0][f], family_names[f],
+			      (struct date){2008 + f % 5, 1 + (2 + f) % 12, 5}, seq, true);
+		family_member(k + 3, kids[1][f], family_names[f],
+			      (struct date){2010 + f % 6, 1 + (3 + f) % 12, 15}, seq, false);
+		for (int parent = 0; parent < 2; parent++) {
+			family_people[k + (size_t)parent].children[0] = family_insz[k + 2];
+			family_people[k + (size_t)parent].children[1] = family_insz[k + 3];
+		}
+		const char *fund = f % 2 ? "0422222291" : "0411111140";
+		add_dossier(fund, family_insz[k], 1, "2015-01-01");
+		add_dossier(fund, family_insz[k + 1], 1, "2015-01-01");
+		for (int c = 2; c < 4; c++) {
+			add_dossier(fund, family_insz[k + (size_t)c], 2,
+				    family_birth[k + (size_t)c]);
+			add_dossier("0722222210", family_insz[k + (size_t)c], 1,
+				    family_birth[k + (size_t)c]);
+		}
+	}
+}
+
+/* Built on first use; the demo is single-threaded until it serves. */
+const struct demo_person *demo_all_persons(size_t *n)
+{
+	if (nall == 0) {
+		build_families();
+		for (size_t i = 0; i < demo_npersons; i++)
+			all_people[nall++] = demo_persons[i];
+		for (size_t i = 0; i < FAMILIES * 4; i++)
+			all_people[nall++] = family_people[i];
+	}
+	*n = nall;
+	return all_people;
+}
+
+const struct demo_dossier *demo_family_dossiers(size_t *n)
+{
+	size_t ignored;
+	demo_all_persons(&ignored);
+	*n = nfamily_dossiers;
+	return family_dossier_list;
+}
+
 int demo_check_data(void)
 {
 	int bad = 0;
-	for (size_t i = 0; i < demo_npersons; i++) {
-		bad += !insz_valid(demo_persons[i].insz);
-		if (demo_persons[i].child)
-			bad += !insz_valid(demo_persons[i].child);
+	size_t n;
+	const struct demo_person *all = demo_all_persons(&n);
+	for (size_t i = 0; i < n; i++) {
+		bad += !insz_valid(all[i].insz);
+		for (int c = 0; c < 2; c++)
+			if (all[i].children[c])
+				bad += !insz_valid(all[i].children[c]);
 	}
 	for (size_t i = 0; i < demo_norgs; i++)
 		bad += !kbo_valid(demo_orgs[i].kbo);

@@ -18,7 +18,7 @@ struct demo_person {
 	const char *last_name;
 	const char *birth_date; /* as far as known */
 	const char *sex;        /* "M", "F" or "" (unknown) */
-	const char *child;      /* INSZ of a minor child, or NULL */
+	const char *children[2]; /* INSZ of minor children, or NULL */
 	enum demo_eid eid;
 };
 
@@ -82,6 +82,12 @@ extern const struct demo_dossier demo_dossiers[];
 extern const size_t demo_ndossiers;
 extern const struct demo_person demo_persons[];
 extern const size_t demo_npersons;
+
+/* Every demo person: the named ones above and the generated families.
+ * Built once; valid for the life of the process. */
+const struct demo_person *demo_all_persons(size_t *n);
+/* Dossiers of the generated families, built with them. */
+const struct demo_dossier *demo_family_dossiers(size_t *n);
 extern const struct demo_org demo_orgs[];
 extern const size_t demo_norgs;
 extern const struct demo_institution demo_institutions[];
