@@ -150,6 +150,13 @@ static int seed_directory(struct store *s, struct error *e)
 		    !already(e))
 			return -1;
 	}
+	for (size_t i = 0; i < demo_navailability; i++) {
+		const struct demo_availability *v = &demo_availability[i];
+		if (directory_availability_add(s, v->actor_type, v->capacity,
+					       v->data_type, e) != 0 &&
+		    !already(e))
+			return -1;
+	}
 	for (size_t i = 0; i < demo_nauthorizations; i++) {
 		const struct demo_authorization *d = &demo_authorizations[i];
 		struct authz_authorization a;

@@ -102,6 +102,16 @@ const struct demo_dossier demo_dossiers[] = {
 };
 const size_t demo_ndossiers = KP_NELEM(demo_dossiers);
 
+/* Who holds which data, in which capacity. */
+const struct demo_availability demo_availability[] = {
+	{"national_register", 0, "identification"},
+	{"health_insurance_fund", 1, "health_insurance_rights"},
+	{"health_insurance_fund", 2, "health_insurance_rights"},
+	{"family_allowance_fund", 1, "family_allowance"},
+	{"public_social_welfare_centre", 1, "integration_income"},
+};
+const size_t demo_navailability = KP_NELEM(demo_availability);
+
 /* Roles at organisations; valid for a year from the demo's start. */
 const struct demo_role demo_roles[] = {
 	{"78052216473", "0207521107", "lra_officer"},

@@ -64,6 +64,15 @@ struct demo_authorization {
 	int min_phase;
 };
 
+struct demo_availability {
+	const char *actor_type;
+	int capacity;
+	const char *data_type;
+};
+
+extern const struct demo_availability demo_availability[];
+extern const size_t demo_navailability;
+
 struct demo_role {
 	const char *insz;
 	const char *kbo;

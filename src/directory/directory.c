@@ -20,6 +20,12 @@ static const char sql_cap_known[] =
 static const char sql_type_add[] =
 	"INSERT INTO data_type (code, source_actor_type, label) "
 	"VALUES (?1, ?2, ?3)";
+static const char sql_avail_add[] =
+	"INSERT INTO availability (actor_type, capacity, data_type) "
+	"VALUES (?1, ?2, ?3)";
+static const char sql_avail[] =
+	"SELECT 1 FROM availability WHERE actor_type = ?1 AND capacity = ?2 "
+	"AND data_type = ?3";
 static const char sql_type_source[] =
 	"SELECT source_actor_type FROM data_type WHERE code = ?1";
 /* Overlapping dossiers on the same person and capacity in the branch:
@@ -101,6 +107,51 @@ int directory_data_type_add(struct store *s, const char *code,
 			       "a data type needs a code and a source");
 	return add_reference(s, sql_type_add, code, 0, source_actor_type,
 			     label, e);
+}
+
+int directory_availability_add(struct store *s, const char *actor_type,
+			       int capacity, const char *data_type,
+			       struct error *e)
+{
+	char source[64];
+	if (!actor_type[0] || capacity < 0 ||
+	    (capacity > 900 && capacity != CAPACITY_PROVISIONAL))
+		return err_set(e, ERR_INVALID, "unknown_capacity",
+			       "an actor type and a capacity 000-900 or 902");
+	if (directory_data_type_source(s, data_type, source, sizeof(source)) != 0)
+		return err_set(e, ERR_INVALID, "unknown_data_type",
+			       "the data type is not in the reference directory");
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql_avail_add);
+	store_bind_text(st, 1, actor_type);
+	store_bind_int(st, 2, capacity);
+	store_bind_text(st, 3, data_type);
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE) {
+		store_write_rollback(s);
+		return rc == STORE_CONSTRAINT
+			       ? err_set(e, ERR_CONFLICT, "already_defined",
+					 "already defined")
+			       : err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					 "the directory refused the write");
+	}
+	return store_write_commit(s, e);
+}
+
+bool directory_available(struct store *s, const char *actor_type,
+			 int capacity, const char *data_type)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return false;
+	struct store_stmt *st = store_prepare(r, sql_avail);
+	store_bind_text(st, 1, actor_type);
+	store_bind_int(st, 2, capacity);
+	store_bind_text(st, 3, data_type);
+	bool yes = store_step(st) == STORE_ROW;
+	store_done(st);
+	return yes;
 }
 
 bool directory_capacity_known(struct store *s, const char *branch, int code)

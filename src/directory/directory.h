@@ -45,6 +45,16 @@ bool directory_capacity_known(struct store *s, const char *branch, int code);
 int directory_data_type_source(struct store *s, const char *code, char *out,
 			       size_t n);
 
+/* Availability: actor_type, in capacity, holds data_type (the hub routes
+ * a request to such an actor). Returns 0, or -1 with e (ERR_INVALID
+ * "unknown_data_type" / "unknown_capacity", ERR_CONFLICT). */
+int directory_availability_add(struct store *s, const char *actor_type,
+			       int capacity, const char *data_type,
+			       struct error *e);
+/* True when actor_type holds data_type in capacity. */
+bool directory_available(struct store *s, const char *actor_type,
+			 int capacity, const char *data_type);
+
 struct directory_dossier {
 	int64_t id;
 	char insz[12];

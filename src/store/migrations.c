@@ -190,6 +190,14 @@ static const struct migration migrations[] = {
 	 ");"
 	 "CREATE INDEX role_by_person ON role_assignment(insz, kbo, role);"
 	 "CREATE INDEX role_by_org ON role_assignment(kbo, id);"},
+	{8, "availability",
+	 /* src/directory: which actor type, in which capacity, holds which
+	  * data types (where the hub finds an authentic source). */
+	 "CREATE TABLE availability ("
+	 "  actor_type TEXT NOT NULL,"
+	 "  capacity INTEGER NOT NULL,"
+	 "  data_type TEXT NOT NULL REFERENCES data_type(code),"
+	 "  PRIMARY KEY (actor_type, capacity, data_type)) WITHOUT ROWID;"},
 };
 
 int store_schema_latest(void)

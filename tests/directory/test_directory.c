@@ -226,6 +226,36 @@ static void closing(void **state)
 			 DIRECTORY_DOSSIER);
 }
 
+static void availability(void **state)
+{
+	(void)state;
+	struct error e;
+	assert_int_equal(directory_data_type_add(s, "health_insurance_rights",
+						 "health_insurance_fund",
+						 "rights", &e), 0);
+	assert_int_equal(directory_availability_add(s, "health_insurance_fund", 1,
+						    "health_insurance_rights",
+						    &e), 0);
+	assert_true(directory_available(s, "health_insurance_fund", 1,
+					"health_insurance_rights"));
+	assert_false(directory_available(s, "health_insurance_fund", 2,
+					 "health_insurance_rights"));
+	assert_false(directory_available(s, "family_allowance_fund", 1,
+					 "health_insurance_rights"));
+	assert_int_equal(directory_availability_add(s, "x", 1, "nothing", &e), -1);
+	assert_string_equal(e.code, "unknown_data_type");
+	assert_int_equal(directory_availability_add(s, "health_insurance_fund",
+						    1, "health_insurance_rights",
+						    &e), -1);
+	assert_string_equal(e.code, "already_defined");
+	char source[64];
+	assert_int_equal(directory_data_type_source(s, "health_insurance_rights",
+						    source, sizeof(source)), 0);
+	assert_string_equal(source, "health_insurance_fund");
+	assert_int_equal(directory_data_type_source(s, "nothing", source,
+						    sizeof(source)), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +264,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(the_anti_fraud_rule, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_dossiers_store_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(closing, setup, teardown),
+		cmocka_unit_test_setup_teardown(availability, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
