@@ -49,5 +49,6 @@ int cmd_audit(int argc, char **argv);
 int cmd_authz(int argc, char **argv);
 int cmd_org(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+int cmd_directory(int argc, char **argv);
 
 #endif

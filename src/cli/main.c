@@ -17,6 +17,8 @@ static void usage(FILE *out)
 	      "  audit verify --data DIR [--public-key FILE]\n"
 	      "                               check the audit log's integrity\n"
 	      "  org add|grant|revoke|roles --data DIR ...  organisations, roles\n"
+	      "  directory capacity|data-type|availability --data DIR ...\n"
+	      "                               reference data\n"
 	      "  gen --data DIR --persons N [--dossiers-per-person M] [--seed S]\n"
 	      "                               synthetic data for benchmarks\n"
 	      "  authz list|add --data DIR ...  list or publish authorizations\n"
@@ -53,6 +55,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "demo") == 0)
 		return cmd_demo(argc - 1, argv + 1);
+	if (strcmp(cmd, "directory") == 0)
+		return cmd_directory(argc - 1, argv + 1);
 	if (strcmp(cmd, "gen") == 0)
 		return cmd_gen(argc - 1, argv + 1);
 	if (strcmp(cmd, "org") == 0)

@@ -13,11 +13,13 @@
 
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "http/http.h"
 #include "org/org.h"
 #include "registry/registry.h"
 
 struct org_args {
 	const char *data, *kbo, *name, *insz, *role, *from, *until;
+	const char *actor_type, *branch, *endpoint, *cert;
 	const char *categories[8];
 	int ncategories;
 	int64_t id;
@@ -31,7 +33,10 @@ static int usage(void)
 		"       kruispunt org grant --data DIR --kbo KBO --insz INSZ "
 		"--role ROLE --until YYYY-MM-DD [--from YYYY-MM-DD]\n"
 		"       kruispunt org revoke --data DIR --kbo KBO --id N\n"
-		"       kruispunt org roles --data DIR --kbo KBO\n");
+		"       kruispunt org roles --data DIR --kbo KBO\n"
+		"       kruispunt org institution --data DIR --kbo KBO "
+		"--actor-type T --branch B [--endpoint URL]\n"
+		"       kruispunt org cert --data DIR --kbo KBO --cert FILE.pem\n");
 	return 2;
 }
 
@@ -47,6 +52,10 @@ static int parse(int argc, char **argv, struct org_args *a)
 		{"from", required_argument, NULL, 'f'},
 		{"until", required_argument, NULL, 'u'},
 		{"id", required_argument, NULL, 'x'},
+		{"actor-type", required_argument, NULL, 'a'},
+		{"branch", required_argument, NULL, 'b'},
+		{"endpoint", required_argument, NULL, 'e'},
+		{"cert", required_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
@@ -60,6 +69,10 @@ static int parse(int argc, char **argv, struct org_args *a)
 		case 'f': a->from = optarg; break;
 		case 'u': a->until = optarg; break;
 		case 'x': a->id = strtoll(optarg, NULL, 10); break;
+		case 'a': a->actor_type = optarg; break;
+		case 'b': a->branch = optarg; break;
+		case 'e': a->endpoint = optarg; break;
+		case 'C': a->cert = optarg; break;
 		case 'c':
 			if (a->ncategories == 8)
 				return -1;
@@ -142,9 +155,50 @@ static int roles(struct store *s, const char *kbo, struct error *e)
 	return 0;
 }
 
+/* Make an organisation an institution of the network. */
+static int institution(struct store *s, const struct org_args *a,
+		       struct error *e)
+{
+	int64_t id;
+	if (!a->actor_type || !a->branch)
+		return err_set(e, ERR_INVALID, "usage",
+			       "institution needs --actor-type and --branch");
+	if (org_institution_add(s, a->kbo, a->actor_type, a->branch,
+				a->endpoint, &id, e) != 0)
+		return -1;
+	printf("institution %s (%s, %s), id %lld\n", a->kbo, a->actor_type,
+	       a->branch, (long long)id);
+	return 0;
+}
+
+/* Bind a client certificate to an institution (several: rollover). */
+static int certificate(struct store *s, const struct org_args *a,
+		       struct error *e)
+{
+	struct org_institution inst;
+	struct http_client_cert c;
+	if (!a->cert)
+		return err_set(e, ERR_INVALID, "usage", "cert needs --cert");
+	if (org_institution_by_kbo(s, a->kbo, &inst) != 0)
+		return err_set(e, ERR_NOT_FOUND, "institution_unknown",
+			       "%s is no institution", a->kbo);
+	if (http_cert_file(a->cert, &c, e) != 0 ||
+	    org_cert_add(s, inst.id, c.fingerprint, c.subject, c.not_before,
+			 c.not_after, e) != 0)
+		return -1;
+	char fp[2 * SHA256_LEN + 1];
+	hex_encode(c.fingerprint, SHA256_LEN, fp);
+	printf("certificate %s now identifies %s\n", fp, a->kbo);
+	return 0;
+}
+
 static int run(const char *verb, const struct config *cfg, struct store *s,
 	       const struct org_args *a, struct error *e)
 {
+	if (strcmp(verb, "institution") == 0)
+		return institution(s, a, e);
+	if (strcmp(verb, "cert") == 0)
+		return certificate(s, a, e);
 	if (strcmp(verb, "add") == 0) {
 		if (!a->name || org_organisation_add(s, a->kbo, a->name, e) != 0)
 			return a->name ? -1 : err_set(e, ERR_INVALID, "usage",
@@ -175,8 +229,12 @@ int cmd_org(int argc, char **argv)
 	if (argc < 2 || parse(argc, argv, &a) != 0)
 		return usage();
 	const char *verb = argv[1];
-	if (strcmp(verb, "add") && strcmp(verb, "grant") &&
-	    strcmp(verb, "revoke") && strcmp(verb, "roles"))
+	static const char *verbs[] = {"add", "grant", "revoke", "roles",
+				      "institution", "cert"};
+	bool known = false;
+	for (size_t i = 0; i < KP_NELEM(verbs); i++)
+		known |= strcmp(verb, verbs[i]) == 0;
+	if (!known)
 		return usage();
 	/* Formatted input ("0203.201.340") is fine; from here on, digits. */
 	char kbo[11];

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <gnutls/x509.h>
 
 #include "demo/demo_internal.h"
 #include "authz/authz.h"
 #include "directory/directory.h"
+#include "http/http.h"
 #include "org/org.h"
 #include "registry/registry.h"
 
@@ -30,35 +30,6 @@ void demo_config(struct config *cfg, const char *dir, int port)
 		 "pki/citizen-ca.crl");
 }
 
-/* Fingerprint and validity of a PEM certificate file. */
-static int cert_info(const char *path, uint8_t fp[SHA256_LEN], char *subject,
-		     size_t subject_len, int64_t *nb, int64_t *na,
-		     struct error *e)
-{
-	gnutls_datum_t pem = {NULL, 0}, der = {NULL, 0}, dn = {NULL, 0};
-	gnutls_x509_crt_t crt = NULL;
-	int rc = -1;
-	if (gnutls_load_file(path, &pem) < 0 || gnutls_x509_crt_init(&crt) < 0 ||
-	    gnutls_x509_crt_import(crt, &pem, GNUTLS_X509_FMT_PEM) < 0 ||
-	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der) < 0) {
-		err_set(e, ERR_INTERNAL, "pki_failed", "cannot read %s", path);
-		goto done;
-	}
-	sha256_digest(der.data, der.size, fp);
-	if (gnutls_x509_crt_get_dn3(crt, &dn, 0) == 0)
-		str_copy(subject, subject_len, (const char *)dn.data);
-	*nb = (int64_t)gnutls_x509_crt_get_activation_time(crt);
-	*na = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
-	rc = 0;
-done:
-	gnutls_free(pem.data);
-	gnutls_free(der.data);
-	gnutls_free(dn.data);
-	if (crt)
-		gnutls_x509_crt_deinit(crt);
-	return rc;
-}
-
 /* Conflicts mean "already there from an earlier demo run". */
 static bool already(const struct error *e)
 {
@@ -72,14 +43,14 @@ static int seed_institution(const char *dir, struct store *s,
 	if (org_institution_add(s, in->kbo, in->actor_type, in->branch, NULL,
 				&id, e) != 0)
 		return already(e) ? 0 : -1;
-	char path[LIMIT_PATH], rel[96], subject[256] = "";
-	uint8_t fp[SHA256_LEN];
-	int64_t nb, na;
+	char path[LIMIT_PATH], rel[96];
+	struct http_client_cert c;
 	snprintf(rel, sizeof(rel), "pki/institutions/%s.crt", in->kbo);
 	demo_path(path, sizeof(path), dir, rel);
-	if (cert_info(path, fp, subject, sizeof(subject), &nb, &na, e) != 0)
+	if (http_cert_file(path, &c, e) != 0)
 		return -1;
-	if (org_cert_add(s, id, fp, subject, nb, na, e) != 0 && !already(e))
+	if (org_cert_add(s, id, c.fingerprint, c.subject, c.not_before,
+			 c.not_after, e) != 0 && !already(e))
 		return -1;
 	return 0;
 }

@@ -158,6 +158,11 @@ char *http_metrics_render(struct http_server *srv, size_t *len);
 /* The server a request belongs to (for handlers that report on it). */
 struct http_server *http_request_server(struct http_request *req);
 
+/* Read a PEM certificate file: fingerprint, subject, validity (out's
+ * verified stays false: nothing was checked). Returns 0, or -1 with e. */
+int http_cert_file(const char *path, struct http_client_cert *out,
+		   struct error *e);
+
 /* Status for an error kind: the one mapping from module errors to HTTP. */
 int http_status_for(enum err_kind kind);
 const char *http_status_title(int status);

@@ -196,3 +196,28 @@ void tls_verify_forwarded(struct tls_trust *t, const char *value,
 	verify_chain(t, &der, 1, out);
 	gnutls_free(der.data);
 }
+
+int http_cert_file(const char *path, struct http_client_cert *out,
+		   struct error *e)
+{
+	gnutls_datum_t pem = {NULL, 0}, der = {NULL, 0};
+	gnutls_x509_crt_t crt = NULL;
+	int rc = -1;
+	memset(out, 0, sizeof(*out));
+	if (gnutls_load_file(path, &pem) < 0 || gnutls_x509_crt_init(&crt) < 0 ||
+	    gnutls_x509_crt_import(crt, &pem, GNUTLS_X509_FMT_PEM) < 0 ||
+	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der) < 0) {
+		err_set(e, ERR_INVALID, "invalid_certificate",
+			"%s is not a PEM certificate", path);
+		goto done;
+	}
+	describe(crt, &der, out);
+	out->present = true;
+	rc = 0;
+done:
+	gnutls_free(pem.data);
+	gnutls_free(der.data);
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	return rc;
+}

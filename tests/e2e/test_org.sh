@@ -43,6 +43,26 @@ expect_contains "and the role shows as revoked" "revoked" "$("$KP" org roles --d
 rc=0; "$KP" org revoke --data "$DEMO" --kbo 0203201340 --id "$id" >/dev/null 2>&1 || rc=$?
 expect "a revoked role is not revoked twice" 1 "$rc"
 
+# --- a new institution joins the network: operator CLI, real certificate
+"$KP" directory data-type --data "$DEMO" --code pension_rights --source pension_service --label "pension rights" >/dev/null
+"$KP" directory capacity --data "$DEMO" --branch pensions --code 001 --label pensioner >/dev/null
+out=$("$KP" directory availability --data "$DEMO" --actor-type pension_service --capacity 001 --data-type pension_rights 2>&1) && rc=0 || rc=$?
+expect "the operator records reference data" 0 "$rc"
+rc=0; "$KP" directory availability --data "$DEMO" --actor-type x --capacity 001 --data-type nothing >/dev/null 2>&1 || rc=$?
+expect "availability of an unknown data type is refused" 1 "$rc"
+"$KP" org add --data "$DEMO" --kbo 0203201340 --name "Test NV" >/dev/null 2>&1 || true
+out=$("$KP" org institution --data "$DEMO" --kbo 0203201340 --actor-type pension_service --branch pensions 2>&1) && rc=0 || rc=$?
+expect "the operator makes it an institution" 0 "$rc"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/new.key" -out "$WORK/new.csr" -subj "/C=BE/O=Test NV/CN=Test NV network client" 2>/dev/null
+openssl x509 -req -in "$WORK/new.csr" -CA "$DEMO/pki/ca.pem" -CAkey "$DEMO/pki/ca.key" -set_serial 4242 -days 30 -extfile "$DEMO/pki/openssl.cnf" -extensions client_ext -out "$WORK/new.crt" 2>/dev/null
+call GET "$NET/api/v1/network/whoami" --cert "$WORK/new.crt" --key "$WORK/new.key"
+expect "before registration its certificate is nobody's (401)" 401 "$STATUS"
+out=$("$KP" org cert --data "$DEMO" --kbo 0203201340 --cert "$WORK/new.crt" 2>&1) && rc=0 || rc=$?
+expect "the operator registers its certificate" 0 "$rc"
+call GET "$NET/api/v1/network/whoami" --cert "$WORK/new.crt" --key "$WORK/new.key"
+expect "now it is on the network" 200 "$STATUS"
+expect "as a pension service" pension_service "$(json "$BODY" 'j["actor_type"]')"
+
 stop_demo
 out=$("$KP" audit verify --data "$DEMO" 2>&1) && rc=0 || rc=$?
 expect "the audit log written by daemon and CLI verifies" 0 "$rc"
