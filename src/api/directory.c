@@ -11,21 +11,8 @@ static int audit_dossier(struct app *a, struct http_request *req,
 			 const char *insz, const char *action,
 			 const struct error *refusal, struct error *e)
 {
-	struct audit_event ev = {
-		.channel = AUDIT_CHANNEL_NETWORK,
-		.actor = req->who.kbo,
-		.subject = insz,
-		.action = action,
-		.data_type = "reference_directory",
-		.purpose = "file_management",
-		.outcome = refusal ? AUDIT_REFUSED : AUDIT_GRANTED,
-		.reason = refusal ? refusal->code : NULL,
-	};
-	if (audit_append(a->audit, &ev, NULL, e) != 0) {
-		log_error("security: %s was not audited", action);
-		return -1;
-	}
-	return 0;
+	return api_audit_network(a, req, insz, action, "reference_directory",
+				 "file_management", NULL, refusal, e);
 }
 
 /* "001" or 1. */

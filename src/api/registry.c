@@ -31,28 +31,14 @@ static int person_fields(json_t *body, struct registry_person *p,
 #undef F
 }
 
-/* Record what an institution did to a person's register data. */
+/* Everything here is register maintenance of identification data. */
 static int audit_registry(struct app *a, struct http_request *req,
 			  const char *subject, const char *action,
 			  const char *ticket, const struct error *refusal,
 			  struct error *e)
 {
-	struct audit_event ev = {
-		.channel = AUDIT_CHANNEL_NETWORK,
-		.actor = req->who.kbo,
-		.subject = subject,
-		.action = action,
-		.data_type = "identification",
-		.purpose = "register_maintenance",
-		.ticket = ticket,
-		.outcome = refusal ? AUDIT_REFUSED : AUDIT_GRANTED,
-		.reason = refusal ? refusal->code : NULL,
-	};
-	if (audit_append(a->audit, &ev, NULL, e) != 0) {
-		log_error("security: %s on a person was not audited", action);
-		return -1;
-	}
-	return 0;
+	return api_audit_network(a, req, subject, action, "identification",
+				 "register_maintenance", ticket, refusal, e);
 }
 
 int api_registry_bis(struct http_request *req, struct http_response *res,

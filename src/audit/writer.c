@@ -79,6 +79,7 @@ struct audit {
 	struct merkle_frontier frontier;
 	uint64_t signed_size;
 	uint64_t last_checkpoint_ns;
+	int reloads_in_checkpoint;
 
 	_Atomic uint64_t durable;
 	_Atomic uint64_t indexed; /* events [0, indexed) are in the indexes */
@@ -245,6 +246,21 @@ static int maybe_checkpoint(struct audit *a, bool force, struct error *e)
 	    (!force && now - a->last_checkpoint_ns < interval))
 		return 0;
 	struct store_conn *w = store_write_begin(a->store);
+	/* Sign only the tree as it is: if another process appended, take
+	 * its tail now and sign the real tree on the next tick. */
+	int64_t disk_ms = 0;
+	uint64_t disk = size_on_disk(w, &disk_ms);
+	if (disk != a->frontier.size && disk != UINT64_MAX) {
+		int rc = reload(a, w, disk, disk_ms);
+		store_write_rollback(a->store);
+		if (rc != 0)
+			return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+				       "the audit log cannot be read back");
+		/* At shutdown there is no next tick: sign the new tail now. */
+		return force && ++a->reloads_in_checkpoint < 3
+			       ? maybe_checkpoint(a, force, e) : 0;
+	}
+	a->reloads_in_checkpoint = 0;
 	if (checkpoint_store(w, &a->frontier, a->sk, e) != 0) {
 		store_write_rollback(a->store);
 		return -1;

@@ -121,22 +121,8 @@ int directory_availability_add(struct store *s, const char *actor_type,
 	if (directory_data_type_source(s, data_type, source, sizeof(source)) != 0)
 		return err_set(e, ERR_INVALID, "unknown_data_type",
 			       "the data type is not in the reference directory");
-	struct store_conn *w = store_write_begin(s);
-	struct store_stmt *st = store_prepare(w, sql_avail_add);
-	store_bind_text(st, 1, actor_type);
-	store_bind_int(st, 2, capacity);
-	store_bind_text(st, 3, data_type);
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc != STORE_DONE) {
-		store_write_rollback(s);
-		return rc == STORE_CONSTRAINT
-			       ? err_set(e, ERR_CONFLICT, "already_defined",
-					 "already defined")
-			       : err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					 "the directory refused the write");
-	}
-	return store_write_commit(s, e);
+	return add_reference(s, sql_avail_add, actor_type, capacity, NULL,
+			     data_type, e);
 }
 
 bool directory_available(struct store *s, const char *actor_type,
