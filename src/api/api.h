@@ -7,6 +7,7 @@
 #define KP_API_H
 
 #include "audit/audit.h"
+#include "auth/auth.h"
 #include "base/base.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -16,6 +17,7 @@ struct app {
 	const struct config *cfg;
 	struct store *store;
 	struct audit *audit;
+	struct auth *auth;
 	int64_t started_at;
 };
 
@@ -69,6 +71,25 @@ int api_authz_list(struct http_request *req, struct http_response *res,
 		   void *app);
 int api_authz_create(struct http_request *req, struct http_response *res,
 		     void *app);
+int api_auth_login(struct http_request *req, struct http_response *res,
+		   void *app);
+int api_auth_login_eid(struct http_request *req, struct http_response *res,
+		       void *app);
+int api_auth_session(struct http_request *req, struct http_response *res,
+		     void *app);
+int api_auth_logout(struct http_request *req, struct http_response *res,
+		    void *app);
+int api_apps(struct http_request *req, struct http_response *res, void *app);
+int api_app_enter(struct http_request *req, struct http_response *res,
+		  void *app);
+int api_me_keys(struct http_request *req, struct http_response *res, void *app);
+int api_me_key_deactivate(struct http_request *req, struct http_response *res,
+			  void *app);
+int api_me_access_log(struct http_request *req, struct http_response *res,
+		      void *app);
+int api_resolve_session(void *app, const char *token,
+			struct http_principal *who);
+bool api_has_role(void *app, struct http_request *req, const char *role);
 int api_network_whoami(struct http_request *req, struct http_response *res,
 		       void *app);
 

@@ -1,4 +1,6 @@
 /* Network API endpoints that concern the calling institution itself. */
+#include <string.h>
+
 #include "api/api.h"
 #include "org/org.h"
 
@@ -66,4 +68,32 @@ int api_audit_network(struct app *a, struct http_request *req,
 		return -1;
 	}
 	return 0;
+}
+
+int api_resolve_session(void *app, const char *token,
+			struct http_principal *who)
+{
+	struct app *a = app;
+	struct auth_session s;
+	int rc = auth_session_check(a->auth, token, &s);
+	if (rc != 0)
+		return rc;
+	str_copy(who->insz, sizeof(who->insz), s.insz);
+	str_copy(who->profile, sizeof(who->profile), s.profile);
+	who->level = s.level;
+	return 0;
+}
+
+/* The organisation a role is checked at: the route's {kbo}, or the one the
+ * session acts for ("org:<kbo>"). */
+bool api_has_role(void *app, struct http_request *req, const char *role)
+{
+	struct app *a = app;
+	const char *kbo = NULL;
+	if (req->route && strstr(req->route->pattern, "{kbo}") && req->nparams)
+		kbo = req->params[0];
+	else if (strncmp(req->who.profile, "org:", 4) == 0)
+		kbo = req->who.profile + 4;
+	return kbo && org_role_valid(a->store, req->who.insz, kbo, role,
+				     date_to_days(date_today()));
 }

@@ -24,6 +24,30 @@ const struct http_route api_routes[] = {
 	{METHOD_POST, "/api/v1/identifiers/check", BOTH, AUTH_NONE, 0, NULL,
 	 BODY_JSON, LIMIT_BODY_PREAUTH, api_identifiers_check},
 
+	/* Authentication (FAS). Login is open to strangers: small body. The
+	 * eID login reads the client certificate of the public listener. */
+	{METHOD_POST, "/api/v1/auth/login", LISTENER_PUBLIC, AUTH_NONE, 0,
+	 NULL, BODY_JSON, LIMIT_BODY_PREAUTH, api_auth_login},
+	{METHOD_POST, "/api/v1/auth/login/eid", LISTENER_PUBLIC, AUTH_NONE, 0,
+	 NULL, BODY_NONE, 0, api_auth_login_eid},
+	{METHOD_GET, "/api/v1/auth/session", LISTENER_PUBLIC, AUTH_SESSION, 0,
+	 NULL, BODY_NONE, 0, api_auth_session},
+	{METHOD_POST, "/api/v1/auth/logout", LISTENER_PUBLIC, AUTH_SESSION, 0,
+	 NULL, BODY_NONE, 0, api_auth_logout},
+	{METHOD_GET, "/api/v1/me/keys", LISTENER_PUBLIC, AUTH_SESSION, 0, NULL,
+	 BODY_NONE, 0, api_me_keys},
+	{METHOD_POST, "/api/v1/me/keys/{id}/deactivate", LISTENER_PUBLIC,
+	 AUTH_SESSION, 0, NULL, BODY_NONE, 0, api_me_key_deactivate},
+	/* The application gate: the catalogue is public; entering checks
+	 * the session's level against the application's minimum. */
+	{METHOD_GET, "/api/v1/apps", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, api_apps},
+	{METHOD_POST, "/api/v1/apps/{id}/enter", LISTENER_PUBLIC, AUTH_SESSION,
+	 0, NULL, BODY_NONE, 0, api_app_enter},
+	/* Who consulted my data. */
+	{METHOD_GET, "/api/v1/me/access-log", LISTENER_PUBLIC, AUTH_SESSION, 0,
+	 NULL, BODY_NONE, 0, api_me_access_log},
+
 	/* Audit log integrity (API.md "Audit"): hashes and signatures only.
 	 * Leaves carry a random nonce, so a proof discloses nothing about the
 	 * event it proves. */

@@ -343,6 +343,11 @@ struct config {
 	struct listener_config network_listener;
 	char database[LIMIT_PATH];
 	int db_busy_timeout_ms;
+	int auth_argon2_ops;
+	int auth_argon2_mem_kib;
+	int auth_max_failures;
+	int auth_session_absolute_s;
+	int auth_session_idle_s;
 	int audit_retention_days;
 	int audit_checkpoint_interval_ms;
 	int audit_index_batch;

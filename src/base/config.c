@@ -74,6 +74,17 @@ static const struct opt options[] = {
 	 "SQLite database file"},
 	{"store", "busy_timeout_ms", OPT_INT, CFG(db_busy_timeout_ms), "5000",
 	 0, 600000, "how long a connection waits for a lock"},
+	/* OWASP's Argon2id recommendation: 19 MiB, 2 passes, 1 lane. */
+	{"auth", "argon2_ops", OPT_INT, CFG(auth_argon2_ops), "2", 1, 10,
+	 "Argon2id passes"},
+	{"auth", "argon2_mem_kib", OPT_INT, CFG(auth_argon2_mem_kib), "19456",
+	 8, 1048576, "Argon2id memory in KiB (19 MiB)"},
+	{"auth", "max_failures", OPT_INT, CFG(auth_max_failures), "5", 1, 100,
+	 "consecutive failures that lock a key"},
+	{"auth", "session_absolute_s", OPT_INT, CFG(auth_session_absolute_s),
+	 "28800", 1, 604800, "a session ends this long after login"},
+	{"auth", "session_idle_s", OPT_INT, CFG(auth_session_idle_s), "1800",
+	 1, 86400, "a session ends this long after its last use"},
 	/* Seeds 001 and 003: logs are kept at least ten years. */
 	{"audit", "retention_days", OPT_INT, CFG(audit_retention_days), "3653",
 	 3653, 36525, "days an audit event is kept at least (>= 10 years)"},

@@ -87,7 +87,7 @@ int cmd_demo(int argc, char **argv)
 	if (cli_init_dir(&cfg, &e) != 0 || demo_pki(abs, &e) != 0 ||
 	    config_path(&cfg, "mail", mail, sizeof(mail)) != 0 ||
 	    cli_mkdir_p(mail, &e) != 0 || cli_open_store(&cfg, &store, &e) != 0 ||
-	    demo_seed(abs, store, &e) != 0) {
+	    demo_seed(abs, store, &cfg, &e) != 0) {
 		fprintf(stderr, "kruispunt demo: %s\n", e.detail);
 		store_close(store);
 		return 1;

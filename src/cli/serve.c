@@ -64,18 +64,35 @@ int cli_serve(const struct config *cfg, struct store *store,
 		store_close(store);
 		return 1;
 	}
+	struct auth *auth = NULL;
+	struct auth_options auo = {
+		.argon2_ops = (uint64_t)cfg->auth_argon2_ops,
+		.argon2_mem = (size_t)cfg->auth_argon2_mem_kib * 1024,
+		.max_failures = cfg->auth_max_failures,
+		.session_absolute_s = cfg->auth_session_absolute_s,
+		.session_idle_s = cfg->auth_session_idle_s,
+	};
+	if (auth_open(store, &auo, &auth, &e) != 0) {
+		log_error("cannot start authentication: %s", e.detail);
+		audit_close(audit);
+		store_close(store);
+		return 1;
+	}
 	struct app app = {.cfg = cfg, .store = store, .audit = audit,
-			  .started_at = time_now()};
+			  .auth = auth, .started_at = time_now()};
 	struct http_server_options opt = {
 		.cfg = cfg,
 		.routes = api_routes,
 		.nroutes = api_nroutes,
 		.app = &app,
 		.resolve_institution = api_resolve_institution,
+		.resolve_session = api_resolve_session,
+		.has_role = api_has_role,
 	};
 	struct http_server *srv;
 	if (http_server_start(&opt, &srv, &e) != 0) {
 		log_error("cannot start: %s", e.detail);
+		auth_close(auth);
 		audit_close(audit);
 		store_close(store);
 		return 1;
@@ -102,6 +119,7 @@ int cli_serve(const struct config *cfg, struct store *store,
 	/* Requests first (they may still append), then the log (its final
 	 * checkpoint), then the database. */
 	http_server_stop(srv);
+	auth_close(auth);
 	audit_close(audit);
 	store_close(store);
 	log_flush();

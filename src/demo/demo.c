@@ -1,6 +1,7 @@
 /*
  * Demo data in the database, the demo configuration and DIR/demo.json.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 
 #include "demo/demo_internal.h"
+#include "auth/auth.h"
 #include "authz/authz.h"
 #include "directory/directory.h"
 #include "http/http.h"
@@ -206,7 +208,52 @@ static int seed_roles(struct store *s, struct error *e)
 	return 0;
 }
 
-int demo_seed(const char *dir, struct store *s, struct error *e)
+void demo_credentials(const char *first, const char *last, const char *insz,
+		      char *username, size_t un, char *password, size_t pn)
+{
+	snprintf(username, un, "%s.%s", first, last);
+	for (char *p = username; *p; p++)
+		*p = *p == ' ' ? '-' : (char)tolower((unsigned char)*p);
+	snprintf(password, pn, "demo-%s-%.4s", last, insz + 7);
+}
+
+/* Every person gets an account with a password key (level 200). */
+static int seed_accounts(struct store *s, const struct config *cfg,
+			 struct error *e)
+{
+	struct auth *a;
+	struct auth_options o = {
+		.argon2_ops = (uint64_t)cfg->auth_argon2_ops,
+		.argon2_mem = (size_t)cfg->auth_argon2_mem_kib * 1024,
+		.max_failures = cfg->auth_max_failures,
+		.session_absolute_s = cfg->auth_session_absolute_s,
+		.session_idle_s = cfg->auth_session_idle_s,
+	};
+	if (auth_open(s, &o, &a, e) != 0)
+		return -1;
+	size_t n;
+	const struct demo_person *all = demo_all_persons(&n);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct auth_account acc;
+		char password[64];
+		memset(&acc, 0, sizeof(acc));
+		str_copy(acc.insz, sizeof(acc.insz), all[i].insz);
+		demo_credentials(all[i].first_name, all[i].last_name,
+				 all[i].insz, acc.username,
+				 sizeof(acc.username), password,
+				 sizeof(password));
+		snprintf(acc.email, sizeof(acc.email), "%s@example.org",
+			 acc.username);
+		if (auth_account_create(a, &acc, password, e) != 0 && !already(e))
+			rc = -1;
+	}
+	auth_close(a);
+	return rc;
+}
+
+int demo_seed(const char *dir, struct store *s, const struct config *cfg,
+	      struct error *e)
 {
 	if (seed_persons(s, e) != 0 || seed_directory(s, e) != 0)
 		return -1;
@@ -218,7 +265,7 @@ int demo_seed(const char *dir, struct store *s, struct error *e)
 				     e) != 0 && !already(e))
 			return -1;
 	}
-	if (seed_roles(s, e) != 0)
+	if (seed_roles(s, e) != 0 || seed_accounts(s, cfg, e) != 0)
 		return -1;
 	for (size_t i = 0; i < demo_ninstitutions; i++)
 		if (seed_institution(dir, s, &demo_institutions[i], e) != 0)
@@ -260,6 +307,13 @@ static json_t *person_json(const struct demo_person *p)
 						 demo_roles[i].role,
 						 "valid_until", until));
 	json_object_set_new(j, "roles", roles);
+	char user[AUTH_USERNAME_MAX + 1], password[64], email[128];
+	demo_credentials(p->first_name, p->last_name, p->insz, user,
+			 sizeof(user), password, sizeof(password));
+	snprintf(email, sizeof(email), "%s@example.org", user);
+	json_object_set_new(j, "username", json_string(user));
+	json_object_set_new(j, "password", json_string(password));
+	json_object_set_new(j, "email", json_string(email));
 	return j;
 }
 

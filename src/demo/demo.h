@@ -18,9 +18,17 @@
  * expired one, and one from a foreign CA. Returns 0, or -1 with e. */
 int demo_pki(const char *dir, struct error *e);
 
-/* Register the demo organisations and institutions (with their certificate
- * fingerprints). Idempotent. Returns 0, or -1 with e. */
-int demo_seed(const char *dir, struct store *s, struct error *e);
+/* Register the demo persons, organisations, institutions (with their
+ * certificate fingerprints), directory, authorizations, roles and
+ * accounts (Argon2id parameters from cfg). Idempotent. Returns 0, or -1
+ * with e. */
+int demo_seed(const char *dir, struct store *s, const struct config *cfg,
+	      struct error *e);
+
+/* A demo person's username and password (demo only: derived from the
+ * INSZ, printed in demo.json). */
+void demo_credentials(const char *first, const char *last, const char *insz,
+		      char *username, size_t un, char *password, size_t pn);
 
 /* Write DIR/demo.json for a server answering at these URLs. Written to a
  * temporary file and renamed, so a reader never sees half a manifest: its

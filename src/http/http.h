@@ -60,6 +60,8 @@ struct http_principal {
 	/* AUTH_SESSION (filled by the session resolver) */
 	char insz[12];
 	int level;
+	char profile[32];
+	char token[TOKEN_HEX_LEN]; /* the bearer token, for logout */
 };
 
 /* A client certificate as verified by this server (TLS) or by a trusted
@@ -129,6 +131,15 @@ typedef int (*http_institution_resolver)(void *app,
 					 const uint8_t fp[SHA256_LEN],
 					 struct http_principal *who);
 
+/* Resolves a session token to its person and level. Returns 0 and fills
+ * who; 1 when the token is no (longer a) valid session; -1 on failure. */
+typedef int (*http_session_resolver)(void *app, const char *token,
+				     struct http_principal *who);
+/* Does the session's person hold role for this request (the organisation
+ * is the route's {kbo}, or the session's profile)? */
+typedef bool (*http_role_check)(void *app, struct http_request *req,
+				const char *role);
+
 struct http_server;
 
 struct http_server_options {
@@ -137,6 +148,8 @@ struct http_server_options {
 	size_t nroutes;
 	void *app; /* passed to handlers and resolvers */
 	http_institution_resolver resolve_institution;
+	http_session_resolver resolve_session;
+	http_role_check has_role;
 };
 
 /* Start every enabled listener. Returns 0 and *out (stop with

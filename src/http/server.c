@@ -317,6 +317,53 @@ static int check_certificate(struct request *rq, const struct http_route *r)
 	return 0;
 }
 
+/* The bearer token ("Authorization: Bearer <hex>") or the portal's
+ * HttpOnly cookie. */
+static const char *session_token(struct request *rq)
+{
+	const char *h = http_header(&rq->req, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h && strncasecmp(h, "Bearer ", 7) == 0)
+		return h + 7;
+	return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND,
+					   "kp_session");
+}
+
+static int authenticate_session(struct request *rq, const struct http_route *r)
+{
+	struct http_server *srv = rq->l->srv;
+	const char *token = session_token(rq);
+	int rc = token && srv->opt.resolve_session
+		 ? srv->opt.resolve_session(srv->opt.app, token, &rq->req.who)
+		 : 1;
+	if (rc < 0) {
+		refuse(rq, 503, ERR_UNAVAILABLE, "store_unavailable",
+		       "sessions cannot be checked now");
+		return -1;
+	}
+	if (rc > 0) {
+		refuse(rq, 401, ERR_UNAUTHENTICATED, "not_authenticated",
+		       "log in first: no valid session");
+		return -1;
+	}
+	rq->req.who.kind = AUTH_SESSION;
+	str_copy(rq->req.who.token, sizeof(rq->req.who.token), token);
+	if (rq->req.who.level < r->min_level) {
+		refuse(rq, 403, ERR_FORBIDDEN, "insufficient_level",
+		       "this needs a digital key of a higher level");
+		rq->res.problem_extra = json_pack("{s:i,s:i}", "required",
+						  r->min_level, "current",
+						  rq->req.who.level);
+		return -1;
+	}
+	if (r->role && !(srv->opt.has_role &&
+			 srv->opt.has_role(srv->opt.app, &rq->req, r->role))) {
+		refuse(rq, 403, ERR_FORBIDDEN, "role_required",
+		       "this needs a role you do not hold (now)");
+		return -1;
+	}
+	return 0;
+}
+
 static int authenticate(struct request *rq, const struct http_route *r)
 {
 	struct http_server *srv = rq->l->srv;
@@ -344,11 +391,7 @@ static int authenticate(struct request *rq, const struct http_route *r)
 		}
 		rq->req.who.kind = AUTH_INSTITUTION;
 	} else if (r->auth == AUTH_SESSION) {
-		/* Sessions arrive with the authentication service; until a
-		 * resolver exists, no session is valid. */
-		refuse(rq, 401, ERR_UNAUTHENTICATED, "not_authenticated",
-		       "this endpoint requires a session");
-		return -1;
+		return authenticate_session(rq, r);
 	}
 	return 0;
 }
@@ -556,6 +599,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		       rq->req.method ? rq->req.method : METHOD_GET, rq->status,
 		       ns);
 	access_log(rq, ns);
+	secret_wipe(rq->req.who.token, sizeof(rq->req.who.token));
 	json_decref(rq->req.json);
 	json_decref(rq->res.json);
 	json_decref(rq->res.problem_extra);

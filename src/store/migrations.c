@@ -198,6 +198,38 @@ static const struct migration migrations[] = {
 	 "  capacity INTEGER NOT NULL,"
 	 "  data_type TEXT NOT NULL REFERENCES data_type(code),"
 	 "  PRIMARY KEY (actor_type, capacity, data_type)) WITHOUT ROWID;"},
+	{9, "auth",
+	 /* src/auth: key types and applications are data (loaded from the
+	  * embedded tables at start); accounts, keys (credential: a secret
+	  * is an Argon2id hash or a sealed secret, never clear text) and
+	  * sessions (the SHA-256 of the token, never the token). */
+	 "CREATE TABLE key_type ("
+	 "  code TEXT PRIMARY KEY, level INTEGER NOT NULL,"
+	 "  assurance TEXT NOT NULL, label TEXT) WITHOUT ROWID;"
+	 "CREATE TABLE app ("
+	 "  id TEXT PRIMARY KEY, portal TEXT NOT NULL, name TEXT NOT NULL,"
+	 "  min_level INTEGER NOT NULL) WITHOUT ROWID;"
+	 "CREATE TABLE account ("
+	 "  insz TEXT PRIMARY KEY,"
+	 "  username TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	 "  email TEXT, phone TEXT, language TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL) WITHOUT ROWID;"
+	 "CREATE TABLE credential ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  insz TEXT NOT NULL REFERENCES account(insz),"
+	 "  type TEXT NOT NULL REFERENCES key_type(code),"
+	 "  status TEXT NOT NULL CHECK (status IN"
+	 "    ('pending', 'active', 'locked', 'deactivated')),"
+	 "  secret BLOB, address TEXT,"
+	 "  failures INTEGER NOT NULL DEFAULT 0,"
+	 "  created_at INTEGER NOT NULL, last_used_at INTEGER, changed_at INTEGER);"
+	 "CREATE INDEX credential_by_account ON credential(insz, type);"
+	 "CREATE TABLE session ("
+	 "  token_hash BLOB PRIMARY KEY,"
+	 "  insz TEXT NOT NULL, level INTEGER NOT NULL, key_id INTEGER,"
+	 "  profile TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,"
+	 "  expires_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;"},
 };
 
 int store_schema_latest(void)

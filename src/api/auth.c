@@ -1,0 +1,264 @@
+/* Authentication endpoints (API.md "Authentication (FAS)", "Digital
+ * keys"), the application gate, and what a citizen sees of the audit log.
+ * Logins, locks, key deactivations and application entries are audit
+ * events. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "org/org.h"
+
+/* An event about a person's own authentication (portal/API channel). */
+static void audit_self(struct app *a, struct http_request *req,
+		       const char *insz, const char *action,
+		       const char *purpose, const struct error *refusal)
+{
+	struct audit_event ev = {
+		.channel = AUDIT_CHANNEL_API,
+		.user = insz,
+		.subject = insz,
+		.profile = req->who.profile[0] ? req->who.profile : "self",
+		.action = action,
+		.data_type = "authentication",
+		.purpose = purpose,
+		.outcome = refusal ? AUDIT_REFUSED : AUDIT_GRANTED,
+		.reason = refusal ? refusal->code : NULL,
+	};
+	struct error e;
+	if (audit_append(a->audit, &ev, NULL, &e) != 0)
+		log_error("security: %s was not audited", action);
+}
+
+static json_t *session_json(const char *token, const struct auth_session *s)
+{
+	return json_pack("{s:s,s:i,s:s,s:[]}", "token", token, "level",
+			 s->level, "insz", s->insz, "step_up");
+}
+
+int api_auth_login(struct http_request *req, struct http_response *res,
+		   void *app)
+{
+	struct app *a = app;
+	const char *user, *pw;
+	if (jsonx_str(req->json, "username", true, AUTH_USERNAME_MAX, &user,
+		      &res->err) != 0 ||
+	    jsonx_str(req->json, "password", true, AUTH_PASSWORD_MAX, &pw,
+		      &res->err) != 0)
+		return -1;
+	char token[TOKEN_HEX_LEN], insz[12];
+	struct auth_session s;
+	enum auth_failure why;
+	int rc = auth_login_password(a->auth, user, pw, token, &s, &why, insz,
+				     &res->err);
+	if (rc != 0) {
+		struct log_line l;
+		log_begin(&l, LV_WARN, __func__, "security: login refused");
+		log_str(&l, "code", res->err.code);
+		log_int(&l, "why", why);
+		log_str(&l, "peer", req->peer);
+		log_end(&l);
+		if (insz[0])
+			audit_self(a, req, insz, why == AUTH_KEY_NOW_LOCKED
+						 ? "key_lock" : "login",
+				   "password", &res->err);
+		return -1;
+	}
+	audit_self(a, req, s.insz, "login", "password", NULL);
+	int out = http_reply_json(res, 200, session_json(token, &s));
+	secret_wipe(token, sizeof(token));
+	return out;
+}
+
+int api_auth_login_eid(struct http_request *req, struct http_response *res,
+		       void *app)
+{
+	struct app *a = app;
+	if (!req->cert)
+		return err_set(&res->err, ERR_UNAUTHENTICATED,
+			       "certificate_required",
+			       "present your eID (a TLS client certificate)");
+	if (!req->cert->verified)
+		return err_set(&res->err, ERR_UNAUTHENTICATED,
+			       "certificate_rejected", "%s",
+			       req->cert->reason ? req->cert->reason
+						 : "certificate rejected");
+	char token[TOKEN_HEX_LEN];
+	struct auth_session s;
+	if (auth_login_certificate(a->auth, req->cert->serial_number, token,
+				   &s, &res->err) != 0)
+		return -1;
+	audit_self(a, req, s.insz, "login", "eid", NULL);
+	int out = http_reply_json(res, 200, session_json(token, &s));
+	secret_wipe(token, sizeof(token));
+	return out;
+}
+
+int api_auth_session(struct http_request *req, struct http_response *res,
+		     void *app)
+{
+	struct app *a = app;
+	struct auth_key *keys;
+	int n;
+	if (auth_keys(a->auth, req->who.insz, &keys, &n, &res->err) != 0)
+		return -1;
+	json_t *kj = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(kj, json_pack("{s:I,s:s,s:i,s:s}", "id",
+						    (json_int_t)keys[i].id,
+						    "type", keys[i].type,
+						    "level", keys[i].level,
+						    "status", keys[i].status));
+	free(keys);
+	struct auth_session s;
+	char expires[RFC3339_LEN] = "";
+	if (auth_session_check(a->auth, req->who.token, &s) == 0)
+		time_format_rfc3339(s.expires_at, expires);
+	return http_reply_json(res, 200,
+			       json_pack("{s:s,s:i,s:o,s:s,s:s}", "insz",
+					 req->who.insz, "level", req->who.level,
+					 "keys", kj, "profile",
+					 req->who.profile, "expires_at",
+					 expires));
+}
+
+int api_auth_logout(struct http_request *req, struct http_response *res,
+		    void *app)
+{
+	struct app *a = app;
+	auth_logout(a->auth, req->who.token);
+	res->status = 204;
+	return 0;
+}
+
+int api_apps(struct http_request *req, struct http_response *res, void *app)
+{
+	KP_UNUSED(req);
+	struct app *a = app;
+	struct auth_app *apps;
+	int n;
+	if (auth_apps(a->auth, &apps, &n, &res->err) != 0)
+		return -1;
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i}", "id",
+						     apps[i].id, "name",
+						     apps[i].name, "portal",
+						     apps[i].portal, "min_level",
+						     apps[i].min_level));
+	free(apps);
+	return http_reply_json(res, 200, arr);
+}
+
+int api_app_enter(struct http_request *req, struct http_response *res,
+		  void *app)
+{
+	struct app *a = app;
+	struct auth_app ap;
+	int rc = auth_app(a->auth, req->params[0], &ap);
+	if (rc != 0)
+		return rc < 0 ? err_set(&res->err, ERR_UNAVAILABLE,
+					"store_unavailable", "try again")
+			      : err_set(&res->err, ERR_NOT_FOUND, "unknown_app",
+					"no such application");
+	/* The level decides, never the kind of key: a key of the required
+	 * level or higher suffices (seed 000). */
+	if (req->who.level < ap.min_level) {
+		err_set(&res->err, ERR_FORBIDDEN, "insufficient_level",
+			"%s needs a key of level %d", ap.name, ap.min_level);
+		res->problem_extra = json_pack("{s:i,s:i}", "required",
+					       ap.min_level, "current",
+					       req->who.level);
+		audit_self(a, req, req->who.insz, "app_enter", ap.id, &res->err);
+		return -1;
+	}
+	audit_self(a, req, req->who.insz, "app_enter", ap.id, NULL);
+	return http_reply_json(res, 200, json_pack("{s:b,s:s}", "granted", 1,
+						   "app", ap.id));
+}
+
+int api_me_keys(struct http_request *req, struct http_response *res, void *app)
+{
+	struct app *a = app;
+	struct auth_key *keys;
+	int n;
+	if (auth_keys(a->auth, req->who.insz, &keys, &n, &res->err) != 0)
+		return -1;
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++) {
+		char created[RFC3339_LEN], used[RFC3339_LEN];
+		time_format_rfc3339(keys[i].created_at, created);
+		time_format_rfc3339(keys[i].last_used_at, used);
+		json_array_append_new(
+			arr, json_pack("{s:I,s:s,s:i,s:s,s:s,s:o}", "id",
+				       (json_int_t)keys[i].id, "type",
+				       keys[i].type, "level", keys[i].level,
+				       "status", keys[i].status, "created_at",
+				       created, "last_used_at",
+				       keys[i].last_used_at ? json_string(used)
+							    : json_null()));
+	}
+	free(keys);
+	return http_reply_json(res, 200, arr);
+}
+
+int api_me_key_deactivate(struct http_request *req, struct http_response *res,
+			  void *app)
+{
+	struct app *a = app;
+	char *end;
+	long long id = strtoll(req->params[0], &end, 10);
+	if (*end || id <= 0)
+		return err_set(&res->err, ERR_NOT_FOUND, "unknown_key",
+			       "you have no key with this id");
+	if (auth_key_deactivate(a->auth, req->who.insz, id, &res->err) != 0)
+		return -1;
+	audit_self(a, req, req->who.insz, "key_deactivate", "self_service",
+		   NULL);
+	return http_reply_json(res, 200,
+			       json_pack("{s:s}", "status", "deactivated"));
+}
+
+/* Who consulted my data (seed 004: citizens can see the logs about
+ * them): granted accesses by others, the organisation by name, never the
+ * individual employee. */
+int api_me_access_log(struct http_request *req, struct http_response *res,
+		      void *app)
+{
+	struct app *a = app;
+	uint64_t after = 0;
+	int has = api_query_u64(req, "after", false, &after, &res->err);
+	if (has < 0)
+		return -1;
+	struct audit_filter f = {.subject = req->who.insz,
+				 .outcome = AUDIT_GRANTED, .limit = 100,
+				 .after = after, .has_after = has == 0};
+	struct audit_record *recs;
+	int n;
+	bool more;
+	uint64_t next;
+	if (audit_query(a->audit, &f, &recs, &n, &more, &next, &res->err) != 0)
+		return -1;
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++) {
+		if (!recs[i].actor[0])
+			continue; /* the person's own actions */
+		struct org_institution inst;
+		const char *org = org_institution_by_kbo(a->store, recs[i].actor,
+							 &inst) == 0
+				  ? inst.name : recs[i].actor;
+		json_array_append_new(
+			arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "at",
+				       recs[i].at, "organisation", org,
+				       "data_type", recs[i].data_type,
+				       "purpose", recs[i].purpose, "channel",
+				       recs[i].channel, "ticket",
+				       recs[i].ticket, "seq",
+				       (json_int_t)recs[i].seq));
+	}
+	free(recs);
+	KP_UNUSED(more);
+	KP_UNUSED(next);
+	/* API.md: a plain array. Page with ?after=<seq of the last entry>. */
+	return http_reply_json(res, 200, arr);
+}

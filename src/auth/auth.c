@@ -1,0 +1,573 @@
+/*
+ * Accounts, keys, passwords, sessions and the application catalogue.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "auth/auth.h"
+#include "registry/registry.h"
+
+struct auth {
+	struct store *store;
+	struct auth_options opt;
+	/* Verified against for unknown usernames: the same Argon2id work as
+	 * for a known one, so timing tells nothing. */
+	char dummy_hash[crypto_pwhash_STRBYTES];
+};
+
+static const char sql_type_put[] =
+	"INSERT INTO key_type (code, level, assurance, label) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (code) DO UPDATE SET level = excluded.level,"
+	" assurance = excluded.assurance, label = excluded.label";
+static const char sql_app_put[] =
+	"INSERT INTO app (id, portal, name, min_level) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (id) DO UPDATE SET portal = excluded.portal,"
+	" name = excluded.name, min_level = excluded.min_level";
+static const char sql_type_level[] = "SELECT level FROM key_type WHERE code = ?1";
+static const char sql_account_add[] =
+	"INSERT INTO account (insz, username, email, phone, language, created_at)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_key_add[] =
+	"INSERT INTO credential (insz, type, status, secret, created_at) "
+	"VALUES (?1, ?2, 'active', ?3, ?4)";
+static const char sql_password_key[] =
+	"SELECT c.id, c.insz, c.status, c.secret, c.failures FROM account a "
+	"JOIN credential c ON c.insz = a.insz AND c.type = 'password' "
+	"WHERE a.username = ?1 ORDER BY c.status = 'active' DESC, c.id DESC LIMIT 1";
+static const char sql_key_failed[] =
+	"UPDATE credential SET failures = failures + 1, status = CASE WHEN "
+	"failures + 1 >= ?2 THEN 'locked' ELSE status END, changed_at = ?3 "
+	"WHERE id = ?1 AND status = 'active' RETURNING status";
+static const char sql_key_used[] =
+	"UPDATE credential SET failures = 0, last_used_at = ?2 WHERE id = ?1";
+static const char sql_session_add[] =
+	"INSERT INTO session (token_hash, insz, level, key_id, profile, "
+	"created_at, last_seen_at, expires_at) VALUES (?1, ?2, ?3, ?4, 'self', ?5, ?5, ?6)";
+static const char sql_session_get[] =
+	"SELECT insz, level, key_id, profile, last_seen_at, expires_at "
+	"FROM session WHERE token_hash = ?1 AND ended_at IS NULL";
+static const char sql_session_seen[] =
+	"UPDATE session SET last_seen_at = ?2 WHERE token_hash = ?1";
+static const char sql_session_end[] =
+	"UPDATE session SET ended_at = ?2 WHERE token_hash = ?1 AND ended_at IS NULL";
+static const char sql_keys[] =
+	"SELECT c.id, c.type, t.level, c.status, c.created_at, "
+	"coalesce(c.last_used_at, 0) FROM credential c "
+	"JOIN key_type t ON t.code = c.type WHERE c.insz = ?1 ORDER BY c.id";
+static const char sql_key_off[] =
+	"UPDATE credential SET status = 'deactivated', changed_at = ?3 "
+	"WHERE id = ?1 AND insz = ?2 AND status IN ('active', 'pending', 'locked')";
+static const char sql_apps[] =
+	"SELECT id, portal, name, min_level FROM app ORDER BY portal, min_level, id";
+static const char sql_app[] =
+	"SELECT id, portal, name, min_level FROM app WHERE id = ?1";
+
+/* --------------------------------------------------------------- tables */
+
+/* Split a TSV line into at most max fields in place. */
+static int split_tsv(char *line, char **f, int max)
+{
+	int n = 0;
+	for (char *p = line; n < max;) {
+		f[n++] = p;
+		char *tab = strchr(p, '\t');
+		if (!tab)
+			break;
+		*tab = '\0';
+		p = tab + 1;
+	}
+	return n;
+}
+
+/* Feed every data row (no comment, no header) of an embedded table to
+ * put(), inside one transaction. */
+static int load_table(struct store *s, const char *tsv, const char *sql,
+		      int (*put)(struct store_stmt *st, char **f, int n),
+		      struct error *e)
+{
+	char *copy = xstrdup(tsv), *save = NULL;
+	struct store_conn *w = store_write_begin(s);
+	int rc = 0;
+	bool header = true;
+	for (char *line = strtok_r(copy, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#')
+			continue;
+		if (header) {
+			header = false;
+			continue;
+		}
+		char *f[8];
+		struct store_stmt *st = store_prepare(w, sql);
+		rc = put(st, f, split_tsv(line, f, 8));
+		store_done(st);
+	}
+	free(copy);
+	if (rc != 0) {
+		store_write_rollback(s);
+		return err_set(e, ERR_INTERNAL, "bad_table",
+			       "an embedded domain table is malformed");
+	}
+	return store_write_commit(s, e);
+}
+
+static int put_key_type(struct store_stmt *st, char **f, int n)
+{
+	if (n < 4)
+		return -1;
+	store_bind_text(st, 1, f[0]);
+	store_bind_int(st, 2, strtol(f[1], NULL, 10));
+	store_bind_text(st, 3, f[2]);
+	store_bind_text(st, 4, f[3]);
+	return store_step(st) == STORE_DONE ? 0 : -1;
+}
+
+static int put_app(struct store_stmt *st, char **f, int n)
+{
+	if (n < 4)
+		return -1;
+	store_bind_text(st, 1, f[1]);
+	store_bind_text(st, 2, f[0]);
+	store_bind_text(st, 3, f[2]);
+	store_bind_int(st, 4, strtol(f[3], NULL, 10));
+	return store_step(st) == STORE_DONE ? 0 : -1;
+}
+
+int auth_open(struct store *s, const struct auth_options *opt,
+	      struct auth **out, struct error *e)
+{
+	struct auth *a = xcalloc(1, sizeof(*a));
+	a->store = s;
+	a->opt = *opt;
+	if (a->opt.argon2_ops < crypto_pwhash_OPSLIMIT_MIN ||
+	    a->opt.argon2_mem < crypto_pwhash_MEMLIMIT_MIN) {
+		free(a);
+		return err_set(e, ERR_INVALID, "config_invalid",
+			       "Argon2id parameters below libsodium's minimum");
+	}
+	char dummy[32];
+	rand_bytes(dummy, sizeof(dummy));
+	if (crypto_pwhash_str_alg(a->dummy_hash, dummy, sizeof(dummy),
+				  a->opt.argon2_ops, a->opt.argon2_mem,
+				  crypto_pwhash_ALG_ARGON2ID13) != 0 ||
+	    load_table(s, kp_data_key_types, sql_type_put, put_key_type, e) != 0 ||
+	    load_table(s, kp_data_apps, sql_app_put, put_app, e) != 0) {
+		free(a);
+		return e->kind ? -1 : err_set(e, ERR_INTERNAL, "auth_failed",
+					      "out of memory for Argon2id");
+	}
+	*out = a;
+	return 0;
+}
+
+void auth_close(struct auth *a)
+{
+	free(a);
+}
+
+int auth_key_level(struct auth *a, const char *key_type)
+{
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return 0;
+	struct store_stmt *st = store_prepare(r, sql_type_level);
+	store_bind_text(st, 1, key_type);
+	int level = store_step(st) == STORE_ROW ? (int)store_col_int(st, 0) : 0;
+	store_done(st);
+	return level;
+}
+
+/* ------------------------------------------------------------- accounts */
+
+static bool username_ok(const char *u)
+{
+	size_t n = strlen(u);
+	if (n < 3 || n > AUTH_USERNAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = u[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-' || c == '@'))
+			return false;
+	}
+	return true;
+}
+
+static int write_account(struct auth *a, const struct auth_account *acc,
+			 const char *hash, struct error *e)
+{
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_account_add);
+	store_bind_text(st, 1, acc->insz);
+	store_bind_text(st, 2, acc->username);
+	store_bind_text(st, 3, acc->email[0] ? acc->email : NULL);
+	store_bind_text(st, 4, acc->phone[0] ? acc->phone : NULL);
+	store_bind_text(st, 5, acc->language[0] ? acc->language : "nl");
+	store_bind_int(st, 6, time_now());
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc == STORE_DONE) {
+		st = store_prepare(w, sql_key_add);
+		store_bind_text(st, 1, acc->insz);
+		store_bind_text(st, 2, "password");
+		store_bind_blob(st, 3, hash, strlen(hash));
+		store_bind_int(st, 4, time_now());
+		rc = store_step(st);
+		store_done(st);
+	}
+	if (rc != STORE_DONE) {
+		store_write_rollback(a->store);
+		return rc == STORE_CONSTRAINT
+			       ? err_set(e, ERR_CONFLICT, "account_exists",
+					 "this person or username has an account")
+			       : err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					 "the account could not be stored");
+	}
+	return store_write_commit(a->store, e);
+}
+
+int auth_account_create(struct auth *a, const struct auth_account *acc,
+			const char *password, struct error *e)
+{
+	if (!insz_valid(acc->insz) || strlen(acc->insz) != 11)
+		return err_set(e, ERR_INVALID, "invalid_insz",
+			       "not a valid INSZ (digits only)");
+	if (!username_ok(acc->username))
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "username: 3-64 of a-z 0-9 . _ - @");
+	size_t n = strlen(password);
+	if (n < 10 || n > AUTH_PASSWORD_MAX || !utf8_valid(password, n))
+		return err_set(e, ERR_INVALID, "weak_password",
+			       "a password has 10 to 256 characters");
+	char hash[crypto_pwhash_STRBYTES];
+	if (crypto_pwhash_str_alg(hash, password, n, a->opt.argon2_ops,
+				  a->opt.argon2_mem,
+				  crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return err_set(e, ERR_INTERNAL, "auth_failed",
+			       "the password could not be hashed");
+	return write_account(a, acc, hash, e);
+}
+
+/* --------------------------------------------------------------- sessions */
+
+static int session_create(struct auth *a, const char *insz, int level,
+			  int64_t key_id, char token[TOKEN_HEX_LEN],
+			  struct auth_session *out, struct error *e)
+{
+	uint8_t hash[SHA256_LEN];
+	int64_t now = time_now();
+	token_new(token, hash);
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_session_add);
+	store_bind_blob(st, 1, hash, sizeof(hash));
+	store_bind_text(st, 2, insz);
+	store_bind_int(st, 3, level);
+	store_bind_int(st, 4, key_id);
+	store_bind_int(st, 5, now);
+	store_bind_int(st, 6, now + a->opt.session_absolute_s);
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE) {
+		store_write_rollback(a->store);
+		secret_wipe(token, TOKEN_HEX_LEN);
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "the session could not be stored");
+	}
+	if (store_write_commit(a->store, e) != 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	str_copy(out->insz, sizeof(out->insz), insz);
+	str_copy(out->profile, sizeof(out->profile), "self");
+	out->level = level;
+	out->key_id = key_id;
+	out->expires_at = now + a->opt.session_absolute_s;
+	return 0;
+}
+
+/* Token text to its stored hash; false when it cannot be a token. */
+static bool token_hash(const char *token, uint8_t hash[SHA256_LEN])
+{
+	if (!token || strlen(token) != TOKEN_HEX_LEN - 1)
+		return false;
+	for (const char *p = token; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	sha256_digest(token, TOKEN_HEX_LEN - 1, hash);
+	return true;
+}
+
+int auth_session_check(struct auth *a, const char *token,
+		       struct auth_session *out)
+{
+	uint8_t hash[SHA256_LEN];
+	if (!token_hash(token, hash))
+		return 1;
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_session_get);
+	store_bind_blob(st, 1, hash, sizeof(hash));
+	enum store_rc rc = store_step(st);
+	int64_t now = time_now(), seen = 0;
+	if (rc == STORE_ROW) {
+		memset(out, 0, sizeof(*out));
+		str_copy(out->insz, sizeof(out->insz), store_col_text(st, 0));
+		out->level = (int)store_col_int(st, 1);
+		out->key_id = store_col_int(st, 2);
+		str_copy(out->profile, sizeof(out->profile), store_col_text(st, 3));
+		seen = store_col_int(st, 4);
+		out->expires_at = store_col_int(st, 5);
+	}
+	store_done(st);
+	if (rc != STORE_ROW)
+		return rc == STORE_DONE ? 1 : -1;
+	if (now >= out->expires_at || now >= seen + a->opt.session_idle_s)
+		return 1;
+	/* The idle clock moves in steps of a minute: one write a minute per
+	 * active session, not one per request. */
+	if (now - seen >= 60) {
+		struct store_conn *w = store_write_begin(a->store);
+		st = store_prepare(w, sql_session_seen);
+		store_bind_blob(st, 1, hash, sizeof(hash));
+		store_bind_int(st, 2, now);
+		store_step(st);
+		store_done(st);
+		struct error e;
+		store_write_commit(a->store, &e);
+	}
+	return 0;
+}
+
+int auth_logout(struct auth *a, const char *token)
+{
+	uint8_t hash[SHA256_LEN];
+	if (!token_hash(token, hash))
+		return 0;
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_session_end);
+	store_bind_blob(st, 1, hash, sizeof(hash));
+	store_bind_int(st, 2, time_now());
+	store_step(st);
+	store_done(st);
+	struct error e;
+	store_write_commit(a->store, &e);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ login */
+
+struct password_key {
+	int64_t id;
+	char insz[12];
+	char status[16];
+	char hash[crypto_pwhash_STRBYTES];
+	bool found;
+};
+
+static int find_password_key(struct auth *a, const char *username,
+			     struct password_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_password_key);
+	store_bind_text(st, 1, username);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW) {
+		size_t n;
+		const void *h = store_col_blob(st, 3, &n);
+		k->found = n < sizeof(k->hash);
+		k->id = store_col_int(st, 0);
+		str_copy(k->insz, sizeof(k->insz), store_col_text(st, 1));
+		str_copy(k->status, sizeof(k->status), store_col_text(st, 2));
+		if (k->found)
+			memcpy(k->hash, h, n);
+	}
+	store_done(st);
+	return rc == STORE_ERROR ? -1 : 0;
+}
+
+/* Count a failure; true when it locked the key. */
+static bool count_failure(struct auth *a, int64_t key_id)
+{
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_key_failed);
+	store_bind_int(st, 1, key_id);
+	store_bind_int(st, 2, a->opt.max_failures);
+	store_bind_int(st, 3, time_now());
+	bool locked = store_step(st) == STORE_ROW &&
+		      strcmp(store_col_text(st, 0), "locked") == 0;
+	store_done(st);
+	struct error e;
+	store_write_commit(a->store, &e);
+	return locked;
+}
+
+static void mark_used(struct auth *a, int64_t key_id)
+{
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_key_used);
+	store_bind_int(st, 1, key_id);
+	store_bind_int(st, 2, time_now());
+	store_step(st);
+	store_done(st);
+	struct error e;
+	store_write_commit(a->store, &e);
+}
+
+int auth_login_password(struct auth *a, const char *username,
+			const char *password, char token[TOKEN_HEX_LEN],
+			struct auth_session *out, enum auth_failure *why,
+			char insz[12], struct error *e)
+{
+	struct password_key k;
+	insz[0] = '\0';
+	if (find_password_key(a, username, &k) != 0)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "accounts cannot be read now");
+	/* Always one Argon2id verification, whatever the account. */
+	bool usable = k.found && strcmp(k.status, "active") == 0;
+	bool match = crypto_pwhash_str_verify(usable ? k.hash : a->dummy_hash,
+					      password, strlen(password)) == 0;
+	if (k.found)
+		str_copy(insz, 12, k.insz);
+	if (k.found && strcmp(k.status, "locked") == 0) {
+		*why = AUTH_KEY_LOCKED;
+		return err_set(e, ERR_LOCKED, "key_locked",
+			       "this key is locked; it is replaced through a "
+			       "registration office or an activation code");
+	}
+	if (!usable || !match) {
+		*why = !k.found ? AUTH_UNKNOWN_USER
+		       : !usable ? AUTH_NO_KEY : AUTH_BAD_PASSWORD;
+		if (*why == AUTH_BAD_PASSWORD && count_failure(a, k.id)) {
+			*why = AUTH_KEY_NOW_LOCKED;
+			return err_set(e, ERR_LOCKED, "key_locked",
+				       "too many failures: this key is now locked");
+		}
+		return err_set(e, ERR_UNAUTHENTICATED, "invalid_credentials",
+			       "username or password is wrong");
+	}
+	mark_used(a, k.id);
+	*why = AUTH_OK;
+	return session_create(a, k.insz, auth_key_level(a, "password"), k.id,
+			      token, out, e);
+}
+
+int auth_login_certificate(struct auth *a, const char *serial_number,
+			   char token[TOKEN_HEX_LEN], struct auth_session *out,
+			   struct error *e)
+{
+	struct insz z;
+	if (!serial_number ||
+	    insz_parse(serial_number, strlen(serial_number), &z) != ID_OK ||
+	    z.kind != INSZ_RR)
+		return err_set(e, ERR_UNAUTHENTICATED, "certificate_rejected",
+			       "the certificate carries no national register "
+			       "number");
+	/* An eID is a key in itself: no account is needed, but a living
+	 * person in the National Register is. */
+	struct registry_person p;
+	if (registry_get(a->store, z.digits, &p, e) != 0 || p.deceased_on[0])
+		return err_set(e, ERR_UNAUTHENTICATED, "certificate_rejected",
+			       "the certificate's holder is not a registered, "
+			       "living person");
+	return session_create(a, z.digits, auth_key_level(a, "eid"), 0, token,
+			      out, e);
+}
+
+/* ------------------------------------------------------------------- keys */
+
+int auth_keys(struct auth *a, const char *insz, struct auth_key **out, int *n,
+	      struct error *e)
+{
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "keys cannot be read now");
+	size_t cap = 8, count = 0;
+	struct auth_key *keys = xcalloc(cap, sizeof(*keys));
+	struct store_stmt *st = store_prepare(r, sql_keys);
+	store_bind_text(st, 1, insz);
+	while (store_step(st) == STORE_ROW) {
+		if (count == cap)
+			keys = xrealloc(keys, (cap *= 2) * sizeof(*keys));
+		struct auth_key *k = &keys[count++];
+		k->id = store_col_int(st, 0);
+		str_copy(k->type, sizeof(k->type), store_col_text(st, 1));
+		k->level = (int)store_col_int(st, 2);
+		str_copy(k->status, sizeof(k->status), store_col_text(st, 3));
+		k->created_at = store_col_int(st, 4);
+		k->last_used_at = store_col_int(st, 5);
+	}
+	store_done(st);
+	*out = keys;
+	*n = (int)count;
+	return 0;
+}
+
+int auth_key_deactivate(struct auth *a, const char *insz, int64_t key_id,
+			struct error *e)
+{
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_key_off);
+	store_bind_int(st, 1, key_id);
+	store_bind_text(st, 2, insz);
+	store_bind_int(st, 3, time_now());
+	enum store_rc rc = store_step(st);
+	int64_t changed = store_changes(w);
+	store_done(st);
+	if (rc != STORE_DONE || changed == 0) {
+		store_write_rollback(a->store);
+		return err_set(e, ERR_NOT_FOUND, "unknown_key",
+			       "you have no active key with this id");
+	}
+	return store_write_commit(a->store, e);
+}
+
+/* ------------------------------------------------------------------- apps */
+
+static void read_app(struct store_stmt *st, struct auth_app *app)
+{
+	str_copy(app->id, sizeof(app->id), store_col_text(st, 0));
+	str_copy(app->portal, sizeof(app->portal), store_col_text(st, 1));
+	str_copy(app->name, sizeof(app->name), store_col_text(st, 2));
+	app->min_level = (int)store_col_int(st, 3);
+}
+
+int auth_apps(struct auth *a, struct auth_app **out, int *n, struct error *e)
+{
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "the catalogue cannot be read now");
+	size_t cap = 64, count = 0;
+	struct auth_app *apps = xcalloc(cap, sizeof(*apps));
+	struct store_stmt *st = store_prepare(r, sql_apps);
+	while (store_step(st) == STORE_ROW) {
+		if (count == cap)
+			apps = xrealloc(apps, (cap *= 2) * sizeof(*apps));
+		read_app(st, &apps[count++]);
+	}
+	store_done(st);
+	*out = apps;
+	*n = (int)count;
+	return 0;
+}
+
+int auth_app(struct auth *a, const char *id, struct auth_app *out)
+{
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_app);
+	store_bind_text(st, 1, id);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW)
+		read_app(st, out);
+	store_done(st);
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}

@@ -1,0 +1,150 @@
+/*
+ * auth: the federal authentication service (seeds 000 and 002). A person
+ * has an account and digital keys; every key type has a FAS level (data:
+ * data/key_types.tsv); a session carries the level of the key used; every
+ * application declares the minimum level it needs (data/apps.tsv), so "a
+ * key of the required level or higher suffices" and "a new key type is
+ * usable at once at its level" hold by construction.
+ *
+ * Secrets: passwords as Argon2id hashes (parameters in config), session
+ * tokens as the SHA-256 of 256-bit random values; nothing secret is
+ * logged. A key that fails N times in a row locks; a locked key is
+ * replaced, never unlocked (seed 000 art. 5).
+ */
+#ifndef KP_AUTH_H
+#define KP_AUTH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/base.h"
+#include "store/store.h"
+
+/* The domain tables, embedded from data/ at build time. */
+extern const char kp_data_key_types[];
+extern const char kp_data_apps[];
+
+#define AUTH_USERNAME_MAX 64
+#define AUTH_PASSWORD_MAX 256
+
+struct auth_options {
+	uint64_t argon2_ops;       /* passes (OWASP: 2) */
+	size_t argon2_mem;         /* bytes (OWASP: 19 MiB) */
+	int max_failures;          /* consecutive failures that lock a key */
+	int session_absolute_s;    /* a session ends this long after login */
+	int session_idle_s;        /* ... or this long after its last use */
+};
+
+struct auth;
+
+/* Start the service on an open store: loads the key types and the
+ * application catalogue from the embedded tables, and prepares the dummy
+ * hash that makes unknown usernames cost as much as known ones. Returns 0
+ * and *out (auth_close), or -1 with e. */
+int auth_open(struct store *s, const struct auth_options *opt,
+	      struct auth **out, struct error *e);
+void auth_close(struct auth *a);
+
+/* The FAS level of a key type, or 0 when the type is unknown. */
+int auth_key_level(struct auth *a, const char *key_type);
+
+/* ----------------------------------------------------------- accounts */
+
+struct auth_account {
+	char insz[12];
+	char username[AUTH_USERNAME_MAX + 1];
+	char email[128];
+	char phone[32];
+	char language[3];
+};
+
+/* Create an account with a password key (level 200). The password is
+ * hashed with Argon2id and wiped by the caller. Returns 0, or -1 with e
+ * (ERR_INVALID "invalid_field" / "weak_password", ERR_CONFLICT
+ * "account_exists" / "username_taken"). */
+int auth_account_create(struct auth *a, const struct auth_account *acc,
+			const char *password, struct error *e);
+
+/* --------------------------------------------------------------- login */
+
+/* What a login or session check yields. */
+struct auth_session {
+	char insz[12];
+	int level;
+	char profile[32]; /* "self", "child:<insz>", "org:<kbo>" */
+	int64_t key_id;
+	int64_t expires_at;
+};
+
+/* Why a login failed (for the audit log; the client learns less). */
+enum auth_failure {
+	AUTH_OK = 0,
+	AUTH_UNKNOWN_USER,
+	AUTH_BAD_PASSWORD,
+	AUTH_KEY_LOCKED,     /* was locked already */
+	AUTH_KEY_NOW_LOCKED, /* this failure locked it */
+	AUTH_NO_KEY,         /* no active key of that kind */
+};
+
+/* Password login. On success returns 0 with a new session token (hex, for
+ * the client only) and the session. Otherwise -1 with e:
+ * ERR_UNAUTHENTICATED "invalid_credentials" (the same answer for an
+ * unknown user and a wrong password, in the same time) or ERR_LOCKED
+ * "key_locked"; *why says what really happened and *insz (when known)
+ * whose key it was. */
+int auth_login_password(struct auth *a, const char *username,
+			const char *password, char token[TOKEN_HEX_LEN],
+			struct auth_session *out, enum auth_failure *why,
+			char insz[12], struct error *e);
+
+/* Certificate login: the caller verified the chain, validity and CRL; the
+ * subject serialNumber is the national register number. The person needs
+ * an account. Level of the "eid" key type. Returns 0 or -1 with e
+ * (ERR_UNAUTHENTICATED "certificate_rejected"). */
+int auth_login_certificate(struct auth *a, const char *serial_number,
+			   char token[TOKEN_HEX_LEN], struct auth_session *out,
+			   struct error *e);
+
+/* The session of a token: 0 and out when valid; 1 when unknown, ended or
+ * expired (absolutely or idle); -1 on a store failure. Refreshes its idle
+ * time (at most once a minute, to spare the writer). */
+int auth_session_check(struct auth *a, const char *token,
+		       struct auth_session *out);
+
+/* End a session. Returns 0 (also when it was already over). */
+int auth_logout(struct auth *a, const char *token);
+
+/* ----------------------------------------------------------------- keys */
+
+struct auth_key {
+	int64_t id;
+	char type[32];
+	int level;
+	char status[16]; /* pending, active, locked, deactivated */
+	int64_t created_at, last_used_at;
+};
+
+/* A person's keys (caller frees). Returns 0, or -1 with e. */
+int auth_keys(struct auth *a, const char *insz, struct auth_key **out,
+	      int *n, struct error *e);
+
+/* Deactivate one of a person's keys at once (loss, suspected misuse).
+ * Returns 0, or -1 with e (ERR_NOT_FOUND "unknown_key"). */
+int auth_key_deactivate(struct auth *a, const char *insz, int64_t key_id,
+			struct error *e);
+
+/* ----------------------------------------------------------------- apps */
+
+struct auth_app {
+	char id[64];
+	char portal[32];
+	char name[128];
+	int min_level;
+};
+
+/* The catalogue (caller frees). */
+int auth_apps(struct auth *a, struct auth_app **out, int *n, struct error *e);
+/* One application. Returns 0, 1 when unknown, -1 on a store failure. */
+int auth_app(struct auth *a, const char *id, struct auth_app *out);
+
+#endif
