@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Authentication end to end: password login, sessions, the application
+# gate by level, eID login with the demo citizen PKI (good, revoked,
+# expired, foreign), lockout, key deactivation, and the citizen's view of
+# who accessed their data.
+source "$(dirname "$0")/lib.sh"
+start_demo
+J=(-H 'Content-Type: application/json')
+person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
+login() { call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$1\",\"password\":\"$2\"}"; }
+DB=$DEMO/kruispunt.db
+events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
+
+user=$(person 85073003328 username); pw=$(person 85073003328 password)
+login "$user" "$pw"
+expect "a demo person logs in with username and password" 200 "$STATUS"
+expect "at level 200" 200 "$(json "$BODY" 'j["level"]')"
+TOK=$(json "$BODY" 'j["token"]')
+A=(-H "Authorization: Bearer $TOK")
+call GET "$PUB/api/v1/auth/session" "${A[@]}"
+expect "the session knows who" 85073003328 "$(json "$BODY" 'j["insz"]')"
+expect "and the key used" password "$(json "$BODY" 'j["keys"][0]["type"]')"
+
+# --- the application gate
+call GET "$PUB/api/v1/apps"
+expect "the catalogue of the three portals" 59 "$(json "$BODY" 'len(j)')"
+call POST "$PUB/api/v1/apps/checkin-at-work/enter" "${A[@]}"
+expect "a level-200 application opens with a password" 200 "$STATUS"
+e0=$(events)
+call POST "$PUB/api/v1/apps/mypension/enter" "${A[@]}"
+expect "a level-400 application does not" 403 "$STATUS"
+expect "code insufficient_level" insufficient_level "$(json "$BODY" 'j["code"]')"
+expect "naming the level required" 400 "$(json "$BODY" 'j["required"]')"
+expect "and the current one" 200 "$(json "$BODY" 'j["current"]')"
+expect "the refused entry is audited" $((e0 + 1)) "$(events)"
+call POST "$PUB/api/v1/apps/nothing/enter" "${A[@]}"
+expect "an unknown application is 404" 404 "$STATUS"
+call POST "$PUB/api/v1/apps/mypension/enter"
+expect "no session: 401" 401 "$STATUS"
+call POST "$PUB/api/v1/apps/mypension/enter" -H "Authorization: Bearer 0000000000000000000000000000000000000000000000000000000000000000"
+expect "a made-up token: 401" not_authenticated "$(json "$BODY" 'j["code"]')"
+
+# --- eID
+EID=(--cert "$DEMO/pki/eid/85073003328.crt" --key "$DEMO/pki/eid/85073003328.key")
+call POST "$PUB/api/v1/auth/login/eid" "${EID[@]}"
+expect "an eID logs in" 200 "$STATUS"
+expect "at level 500" 500 "$(json "$BODY" 'j["level"]')"
+EIDTOK=$(json "$BODY" 'j["token"]')
+call POST "$PUB/api/v1/apps/mypension/enter" -H "Authorization: Bearer $EIDTOK"
+expect "and opens every application" 200 "$STATUS"
+for kind in revoked_eid expired_eid foreign_ca_eid; do
+  cert=$(json "$DEMO/demo.json" "j['test_certificates']['$kind']['cert']")
+  key=$(json "$DEMO/demo.json" "j['test_certificates']['$kind']['key']")
+  call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/$cert" --key "$DEMO/$key"
+  expect "attack: a $kind certificate is refused" 401 "$STATUS"
+  expect "with code certificate_rejected ($kind)" certificate_rejected "$(json "$BODY" 'j["code"]')"
+done
+expect_contains "the revoked one because of the CRL" "revoked" "$(call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/$(json "$DEMO/demo.json" "j['test_certificates']['revoked_eid']['cert']")" --key "$DEMO/$(json "$DEMO/demo.json" "j['test_certificates']['revoked_eid']['key']")"; cat "$BODY")"
+call POST "$PUB/api/v1/auth/login/eid"
+expect "no certificate at all: 401 certificate_required" certificate_required "$(json "$BODY" 'j["code"]')"
+
+# --- who consulted my data
+call POST "$NET/api/v1/registry/persons/85073003328/mutations" $(institution_cert 0333333372) "${J[@]}" -d '{"type":"address","effective_on":"2026-11-01","street":"Naamsestraat 22","postal_code":"3000","municipality":"Leuven"}'
+call POST "$NET/api/v1/registry/persons/85073003328/mutations" $(institution_cert 0411111140) "${J[@]}" -d '{"type":"address","effective_on":"2026-11-01","street":"X 1","postal_code":"3000","municipality":"Leuven"}'
+expect "a refused access to Jan's data" 403 "$STATUS"
+call GET "$PUB/api/v1/me/access-log" "${A[@]}"
+expect "Jan sees who accessed his data" "Rijksregister Demo" "$(json "$BODY" 'j[-1]["organisation"]')"
+expect "which data" identification "$(json "$BODY" 'j[-1]["data_type"]')"
+expect "and not the refused attempt" 0 "$(json "$BODY" 'len([x for x in j if x["organisation"]=="Ziekenfonds Demo"])')"
+
+# --- logout, lockout, deactivation
+call POST "$PUB/api/v1/auth/logout" "${A[@]}"
+expect "logout" 204 "$STATUS"
+call GET "$PUB/api/v1/auth/session" "${A[@]}"
+expect "the token is dead after logout" 401 "$STATUS"
+other=$(person 90031524651 username); opw=$(person 90031524651 password)
+login "$other" "wrong password 1"
+expect "a wrong password is 401" invalid_credentials "$(json "$BODY" 'j["code"]')"
+login "no.such.user" "whatever it is"
+expect "an unknown user gets the same answer" invalid_credentials "$(json "$BODY" 'j["code"]')"
+for i in 2 3 4 5; do login "$other" "wrong password $i"; done
+expect "the fifth failure locks the key" 423 "$STATUS"
+expect "code key_locked" key_locked "$(json "$BODY" 'j["code"]')"
+login "$other" "$opw"
+expect "a locked key stays locked, even with the right password" 423 "$STATUS"
+expect_contains "the lock is an audit event" "key_lock" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%action:8:key_lock%'")"
+grep -q 'security: login refused' "$WORK/demo.err" && pass "failed logins are logged as security events" || fail "no security log"
+if grep -q "$opw" "$WORK/demo.err"; then fail "a password reached the log"; else pass "no password reaches the log"; fi
+
+third=$(person 01010100126 username); tpw=$(person 01010100126 password)
+login "$third" "$tpw"
+T3=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+call GET "$PUB/api/v1/me/keys" "${T3[@]}"
+kid=$(json "$BODY" 'j[0]["id"]')
+call POST "$PUB/api/v1/me/keys/$kid/deactivate" "${T3[@]}"
+expect "a user deactivates a key at once" deactivated "$(json "$BODY" 'j["status"]')"
+login "$third" "$tpw"
+expect "and it opens nothing any more" 401 "$STATUS"
+call POST "$PUB/api/v1/auth/login" "${J[@]}" -d '{"username":"x"}'
+expect "a login without password is 422" 422 "$STATUS"
+call POST "$PUB/api/v1/auth/login" "${J[@]}" -d '{"username":'
+expect "malformed JSON is 400" 400 "$STATUS"
+
+stop_demo
+out=$("$KP" audit verify --data "$DEMO" 2>&1) && rc=0 || rc=$?
+expect "the audit log verifies" 0 "$rc"
+finish
