@@ -9,7 +9,8 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   # libraries (DESIGN.md "Dependencies")
   libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev
-  libsodium-dev libinih-dev liboath-dev libqrencode-dev libcurl4-openssl-dev
+  libsodium-dev libinih-dev liboath-dev libqrencode-dev libpng-dev
+  libcurl4-openssl-dev
   libcmocka-dev
   # clients the tests talk to the daemon with, none of them written here
   openssl curl oathtool zbar-tools sqlite3 python3

@@ -85,6 +85,12 @@ int api_app_enter(struct http_request *req, struct http_response *res,
 int api_me_keys(struct http_request *req, struct http_response *res, void *app);
 int api_me_key_deactivate(struct http_request *req, struct http_response *res,
 			  void *app);
+int api_me_key_create(struct http_request *req, struct http_response *res,
+		      void *app);
+int api_me_key_confirm(struct http_request *req, struct http_response *res,
+		       void *app);
+int api_auth_step_up(struct http_request *req, struct http_response *res,
+		     void *app);
 int api_me_access_log(struct http_request *req, struct http_response *res,
 		      void *app);
 int api_resolve_session(void *app, const char *token,

@@ -30,10 +30,15 @@ static void audit_self(struct app *a, struct http_request *req,
 		log_error("security: %s was not audited", action);
 }
 
-static json_t *session_json(const char *token, const struct auth_session *s)
+static json_t *step_up_methods(struct app *a, const char *insz);
+
+static json_t *session_json(struct app *a, const char *token,
+			    const struct auth_session *s)
 {
-	return json_pack("{s:s,s:i,s:s,s:[]}", "token", token, "level",
-			 s->level, "insz", s->insz, "step_up");
+	return json_pack("{s:s,s:i,s:s,s:o}", "token", token, "level",
+			 s->level, "insz", s->insz, "step_up",
+			 s->level < 400 ? step_up_methods(a, s->insz)
+					: json_array());
 }
 
 int api_auth_login(struct http_request *req, struct http_response *res,
@@ -65,7 +70,7 @@ int api_auth_login(struct http_request *req, struct http_response *res,
 		return -1;
 	}
 	audit_self(a, req, s.insz, "login", "password", NULL);
-	int out = http_reply_json(res, 200, session_json(token, &s));
+	int out = http_reply_json(res, 200, session_json(a, token, &s));
 	secret_wipe(token, sizeof(token));
 	return out;
 }
@@ -89,7 +94,7 @@ int api_auth_login_eid(struct http_request *req, struct http_response *res,
 				   &s, &res->err) != 0)
 		return -1;
 	audit_self(a, req, s.insz, "login", "eid", NULL);
-	int out = http_reply_json(res, 200, session_json(token, &s));
+	int out = http_reply_json(res, 200, session_json(a, token, &s));
 	secret_wipe(token, sizeof(token));
 	return out;
 }
@@ -261,4 +266,89 @@ int api_me_access_log(struct http_request *req, struct http_response *res,
 	KP_UNUSED(next);
 	/* API.md: a plain array. Page with ?after=<seq of the last entry>. */
 	return http_reply_json(res, 200, arr);
+}
+
+/* Step-up methods the person's active keys offer. */
+static json_t *step_up_methods(struct app *a, const char *insz)
+{
+	json_t *m = json_array();
+	struct auth_key *keys;
+	int n;
+	struct error e;
+	if (auth_keys(a->auth, insz, &keys, &n, &e) != 0)
+		return m;
+	for (int i = 0; i < n; i++)
+		if (strcmp(keys[i].status, "active") == 0 &&
+		    strcmp(keys[i].type, "totp_app") == 0)
+			json_array_append_new(m, json_string("totp"));
+	free(keys);
+	return m;
+}
+
+int api_me_key_create(struct http_request *req, struct http_response *res,
+		      void *app)
+{
+	struct app *a = app;
+	const char *type;
+	if (jsonx_str(req->json, "type", true, 32, &type, &res->err) != 0)
+		return -1;
+	if (strcmp(type, "totp") != 0)
+		return err_set(&res->err, ERR_INVALID, "unsupported_key_type",
+			       "type: totp (e-mail and SMS code keys come with "
+			       "the notification outbox)");
+	int64_t id;
+	char *uri, *png;
+	if (auth_totp_enrol(a->auth, req->who.insz, req->who.insz, &id, &uri,
+			    &png, &res->err) != 0)
+		return -1;
+	audit_self(a, req, req->who.insz, "key_create", "totp_app", NULL);
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id,
+			      "status", "pending", "otpauth_uri", uri,
+			      "qr_png_base64", png);
+	secret_wipe(uri, strlen(uri));
+	free(uri);
+	free(png);
+	return http_reply_json(res, 201, j);
+}
+
+int api_me_key_confirm(struct http_request *req, struct http_response *res,
+		       void *app)
+{
+	struct app *a = app;
+	const char *code;
+	char *end;
+	long long id = strtoll(req->params[0], &end, 10);
+	if (*end || id <= 0)
+		return err_set(&res->err, ERR_NOT_FOUND, "unknown_key",
+			       "you have no key with this id");
+	if (jsonx_str(req->json, "code", true, 16, &code, &res->err) != 0)
+		return -1;
+	if (auth_totp_confirm(a->auth, req->who.insz, id, code, &res->err) != 0) {
+		audit_self(a, req, req->who.insz, "key_confirm", "totp_app",
+			   &res->err);
+		return -1;
+	}
+	audit_self(a, req, req->who.insz, "key_confirm", "totp_app", NULL);
+	return http_reply_json(res, 200, json_pack("{s:s}", "status", "active"));
+}
+
+int api_auth_step_up(struct http_request *req, struct http_response *res,
+		     void *app)
+{
+	struct app *a = app;
+	const char *method, *code;
+	if (jsonx_str(req->json, "method", true, 16, &method, &res->err) != 0 ||
+	    jsonx_str(req->json, "code", true, 16, &code, &res->err) != 0)
+		return -1;
+	int level;
+	if (auth_step_up(a->auth, req->who.token, req->who.insz, method, code,
+			 &level, &res->err) != 0) {
+		audit_self(a, req, req->who.insz,
+			   strcmp(res->err.code, "key_locked") == 0 ? "key_lock"
+								     : "step_up",
+			   method, &res->err);
+		return -1;
+	}
+	audit_self(a, req, req->who.insz, "step_up", method, NULL);
+	return http_reply_json(res, 200, json_pack("{s:i}", "level", level));
 }

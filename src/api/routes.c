@@ -36,6 +36,13 @@ const struct http_route api_routes[] = {
 	 NULL, BODY_NONE, 0, api_auth_logout},
 	{METHOD_GET, "/api/v1/me/keys", LISTENER_PUBLIC, AUTH_SESSION, 0, NULL,
 	 BODY_NONE, 0, api_me_keys},
+	{METHOD_POST, "/api/v1/me/keys", LISTENER_PUBLIC, AUTH_SESSION, 0, NULL,
+	 BODY_JSON, LIMIT_BODY_PREAUTH, api_me_key_create},
+	{METHOD_POST, "/api/v1/me/keys/{id}/confirm", LISTENER_PUBLIC,
+	 AUTH_SESSION, 0, NULL, BODY_JSON, LIMIT_BODY_PREAUTH,
+	 api_me_key_confirm},
+	{METHOD_POST, "/api/v1/auth/step-up", LISTENER_PUBLIC, AUTH_SESSION, 0,
+	 NULL, BODY_JSON, LIMIT_BODY_PREAUTH, api_auth_step_up},
 	{METHOD_POST, "/api/v1/me/keys/{id}/deactivate", LISTENER_PUBLIC,
 	 AUTH_SESSION, 0, NULL, BODY_NONE, 0, api_me_key_deactivate},
 	/* The application gate: the catalogue is public; entering checks

@@ -4,18 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <liboath/oath.h>
 #include <sodium.h>
 
-#include "auth/auth.h"
+#include "auth/auth_internal.h"
 #include "registry/registry.h"
-
-struct auth {
-	struct store *store;
-	struct auth_options opt;
-	/* Verified against for unknown usernames: the same Argon2id work as
-	 * for a known one, so timing tells nothing. */
-	char dummy_hash[crypto_pwhash_STRBYTES];
-};
 
 static const char sql_type_put[] =
 	"INSERT INTO key_type (code, level, assurance, label) VALUES (?1, ?2, ?3, ?4)"
@@ -50,6 +43,9 @@ static const char sql_session_get[] =
 	"FROM session WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_session_seen[] =
 	"UPDATE session SET last_seen_at = ?2 WHERE token_hash = ?1";
+static const char sql_session_raise[] =
+	"UPDATE session SET level = max(level, ?2) WHERE token_hash = ?1 "
+	"AND ended_at IS NULL";
 static const char sql_session_end[] =
 	"UPDATE session SET ended_at = ?2 WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_keys[] =
@@ -138,6 +134,9 @@ static int put_app(struct store_stmt *st, char **f, int n)
 int auth_open(struct store *s, const struct auth_options *opt,
 	      struct auth **out, struct error *e)
 {
+	if (oath_init() != OATH_OK)
+		return err_set(e, ERR_INTERNAL, "auth_failed",
+			       "liboath cannot initialise");
 	struct auth *a = xcalloc(1, sizeof(*a));
 	a->store = s;
 	a->opt = *opt;
@@ -164,6 +163,9 @@ int auth_open(struct store *s, const struct auth_options *opt,
 
 void auth_close(struct auth *a)
 {
+	if (!a)
+		return;
+	secret_wipe(a->opt.master_key, sizeof(a->opt.master_key));
 	free(a);
 }
 
@@ -340,6 +342,22 @@ int auth_session_check(struct auth *a, const char *token,
 	return 0;
 }
 
+int auth_session_raise(struct auth *a, const char *token, int level,
+		       struct error *e)
+{
+	uint8_t hash[SHA256_LEN];
+	if (!token_hash(token, hash))
+		return err_set(e, ERR_UNAUTHENTICATED, "not_authenticated",
+			       "no session");
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_session_raise);
+	store_bind_blob(st, 1, hash, sizeof(hash));
+	store_bind_int(st, 2, level);
+	store_step(st);
+	store_done(st);
+	return store_write_commit(a->store, e);
+}
+
 int auth_logout(struct auth *a, const char *token)
 {
 	uint8_t hash[SHA256_LEN];
@@ -390,8 +408,7 @@ static int find_password_key(struct auth *a, const char *username,
 	return rc == STORE_ERROR ? -1 : 0;
 }
 
-/* Count a failure; true when it locked the key. */
-static bool count_failure(struct auth *a, int64_t key_id)
+bool auth_count_failure(struct auth *a, int64_t key_id)
 {
 	struct store_conn *w = store_write_begin(a->store);
 	struct store_stmt *st = store_prepare(w, sql_key_failed);
@@ -443,7 +460,7 @@ int auth_login_password(struct auth *a, const char *username,
 	if (!usable || !match) {
 		*why = !k.found ? AUTH_UNKNOWN_USER
 		       : !usable ? AUTH_NO_KEY : AUTH_BAD_PASSWORD;
-		if (*why == AUTH_BAD_PASSWORD && count_failure(a, k.id)) {
+		if (*why == AUTH_BAD_PASSWORD && auth_count_failure(a, k.id)) {
 			*why = AUTH_KEY_NOW_LOCKED;
 			return err_set(e, ERR_LOCKED, "key_locked",
 				       "too many failures: this key is now locked");

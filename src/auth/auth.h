@@ -33,6 +33,7 @@ struct auth_options {
 	int max_failures;          /* consecutive failures that lock a key */
 	int session_absolute_s;    /* a session ends this long after login */
 	int session_idle_s;        /* ... or this long after its last use */
+	uint8_t master_key[32];    /* seals TOTP secrets at rest */
 };
 
 struct auth;
@@ -132,6 +133,31 @@ int auth_keys(struct auth *a, const char *insz, struct auth_key **out,
  * Returns 0, or -1 with e (ERR_NOT_FOUND "unknown_key"). */
 int auth_key_deactivate(struct auth *a, const char *insz, int64_t key_id,
 			struct error *e);
+
+/* ----------------------------------------------------------------- TOTP */
+
+/* Enrol a TOTP key for insz (pending until confirmed). Returns 0 with its
+ * id, the otpauth:// URI (label names the account in the app) and the QR
+ * code of that URI as base64 PNG; the caller frees uri and png_base64.
+ * Or -1 with e. */
+int auth_totp_enrol(struct auth *a, const char *insz, const char *label,
+		    int64_t *id, char **uri, char **png_base64,
+		    struct error *e);
+/* Confirm a pending TOTP key with its first code. Returns 0, or -1 with e
+ * (ERR_UNAUTHENTICATED "invalid_code", ERR_CONFLICT "already_confirmed",
+ * ERR_NOT_FOUND "unknown_key"). */
+int auth_totp_confirm(struct auth *a, const char *insz, int64_t id,
+		      const char *code, struct error *e);
+/* Step a session up with a second factor ("totp"): its level becomes the
+ * key's (400). Returns 0 and *level, or -1 with e ("invalid_code",
+ * "key_locked"). */
+int auth_step_up(struct auth *a, const char *token, const char *insz,
+		 const char *method, const char *code, int *level,
+		 struct error *e);
+/* RFC 6238 check of a 6-digit code at time now (one step either way);
+ * counter receives the code's time step. Returns 0 when valid. */
+int auth_totp_check(const uint8_t *secret, size_t n, const char *code,
+		    int64_t now, uint64_t *counter);
 
 /* ----------------------------------------------------------------- apps */
 

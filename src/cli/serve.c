@@ -72,12 +72,16 @@ int cli_serve(const struct config *cfg, struct store *store,
 		.session_absolute_s = cfg->auth_session_absolute_s,
 		.session_idle_s = cfg->auth_session_idle_s,
 	};
-	if (auth_open(store, &auo, &auth, &e) != 0) {
+	if (cli_read_key(cfg, "keys/master.key", auo.master_key,
+			 sizeof(auo.master_key), &e) != 0 ||
+	    auth_open(store, &auo, &auth, &e) != 0) {
+		secret_wipe(auo.master_key, sizeof(auo.master_key));
 		log_error("cannot start authentication: %s", e.detail);
 		audit_close(audit);
 		store_close(store);
 		return 1;
 	}
+	secret_wipe(auo.master_key, sizeof(auo.master_key));
 	struct app app = {.cfg = cfg, .store = store, .audit = audit,
 			  .auth = auth, .started_at = time_now()};
 	struct http_server_options opt = {

@@ -230,6 +230,11 @@ static const struct migration migrations[] = {
 	 "  profile TEXT NOT NULL,"
 	 "  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,"
 	 "  expires_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;"},
+	{10, "totp",
+	 /* The time step of the last accepted TOTP code: a code is accepted
+	  * once. */
+	 "ALTER TABLE credential ADD COLUMN last_counter INTEGER NOT NULL"
+	 "  DEFAULT -1;"},
 };
 
 int store_schema_latest(void)

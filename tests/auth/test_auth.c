@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <liboath/oath.h>
 #include <sodium.h>
 
 #include "auth/auth.h"
@@ -31,8 +32,12 @@ static int setup(void **state)
 		return -1;
 	/* The smallest Argon2id libsodium allows: the tests check logic,
 	 * bench/auth measures cost. */
-	struct auth_options o = {crypto_pwhash_OPSLIMIT_MIN,
-				 crypto_pwhash_MEMLIMIT_MIN, 3, 3600, 2};
+	struct auth_options o = {.argon2_ops = crypto_pwhash_OPSLIMIT_MIN,
+				 .argon2_mem = crypto_pwhash_MEMLIMIT_MIN,
+				 .max_failures = 3,
+				 .session_absolute_s = 3600,
+				 .session_idle_s = 2};
+	rand_bytes(o.master_key, sizeof(o.master_key));
 	if (auth_open(s, &o, &a, &e) != 0)
 		return -1;
 	struct registry_person p;
@@ -217,6 +222,116 @@ static void deactivated_keys_open_nothing(void **state)
 	assert_string_equal(e.code, "invalid_credentials");
 }
 
+/* RFC 6238 appendix B (SHA-1), cut to our six digits. */
+static void rfc6238_vectors(void **state)
+{
+	(void)state;
+	const uint8_t *secret = (const uint8_t *)"12345678901234567890";
+	static const struct {
+		int64_t t;
+		const char *code;
+		uint64_t counter;
+	} v[] = {{59, "287082", 1}, {1111111109, "081804", 37037036},
+		 {1111111111, "050471", 37037037}, {1234567890, "005924", 41152263},
+		 {2000000000, "279037", 66666666}};
+	for (size_t i = 0; i < KP_NELEM(v); i++) {
+		uint64_t counter;
+		assert_int_equal(auth_totp_check(secret, 20, v[i].code, v[i].t,
+						 &counter), 0);
+		assert_int_equal(counter, v[i].counter);
+		/* One step either way is accepted, two are not. */
+		assert_int_equal(auth_totp_check(secret, 20, v[i].code,
+						 v[i].t + 30, &counter), 0);
+		assert_int_equal(auth_totp_check(secret, 20, v[i].code,
+						 v[i].t + 90, &counter), -1);
+	}
+	uint64_t c;
+	assert_int_equal(auth_totp_check(secret, 20, "28708", 59, &c), -1);
+	assert_int_equal(auth_totp_check(secret, 20, "28708x", 59, &c), -1);
+	assert_int_equal(auth_totp_check(secret, 20, "2870822", 59, &c), -1);
+	assert_int_equal(auth_totp_check(secret, 20, "287083", 59, &c), -1);
+}
+
+/* The current code of an otpauth:// URI's secret. */
+static void code_of(const char *uri, int64_t t, char code[7])
+{
+	const char *p = strstr(uri, "secret=") + 7;
+	char b32[64];
+	size_t n = strcspn(p, "&");
+	memcpy(b32, p, n);
+	b32[n] = '\0';
+	char *secret;
+	size_t len;
+	assert_int_equal(oath_base32_decode(b32, n, &secret, &len), OATH_OK);
+	assert_int_equal(oath_totp_generate(secret, len, (time_t)t, 30, 0, 6,
+					    code), OATH_OK);
+	free(secret);
+}
+
+static void totp_enrol_confirm_step_up(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = account("85073003328", "jan.peeters");
+	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
+	int64_t id;
+	char *uri, *png;
+	assert_int_equal(auth_totp_enrol(a, "85073003328", "jan", &id, &uri,
+					 &png, &e), 0);
+	assert_non_null(strstr(uri, "otpauth://totp/kruispunt:jan?secret="));
+	assert_true(strlen(png) > 100);
+	char code[7];
+	code_of(uri, time_now() - 300, code);
+	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), -1);
+	assert_string_equal(e.code, "invalid_code");
+	code_of(uri, time_now(), code);
+	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), 0);
+	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), -1);
+	assert_string_equal(e.code, "already_confirmed");
+	/* Step-up: the same code again is a replay. */
+	char token[TOKEN_HEX_LEN], insz[12];
+	struct auth_session ses, check;
+	enum auth_failure why;
+	int level;
+	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
+					     token, &ses, &why, insz, &e), 0);
+	assert_int_equal(auth_step_up(a, token, "85073003328", "totp", code,
+				      &level, &e), -1);
+	assert_string_equal(e.code, "invalid_code");
+	/* The next step's code lifts the session to 400. */
+	code_of(uri, time_now() + 30, code);
+	assert_int_equal(auth_step_up(a, token, "85073003328", "totp", code,
+				      &level, &e), 0);
+	assert_int_equal(level, 400);
+	assert_int_equal(auth_session_check(a, token, &check), 0);
+	assert_int_equal(check.level, 400);
+	/* E-mail and SMS codes come with the notification outbox. */
+	assert_int_equal(auth_step_up(a, token, "85073003328", "sms_code",
+				      "123456", &level, &e), -1);
+	/* The secret is sealed: its bytes appear nowhere in the row. */
+	const char *p = strstr(uri, "secret=") + 7;
+	char b32[64], *raw;
+	size_t n = strcspn(p, "&"), len;
+	memcpy(b32, p, n);
+	b32[n] = '\0';
+	assert_int_equal(oath_base32_decode(b32, n, &raw, &len), OATH_OK);
+	struct store_conn *r = store_reader(s);
+	static const char sql[] = "SELECT secret FROM credential WHERE id = ?1";
+	struct store_stmt *st = store_prepare(r, sql);
+	store_bind_int(st, 1, id);
+	assert_int_equal(store_step(st), STORE_ROW);
+	size_t blen;
+	const uint8_t *blob = store_col_blob(st, 0, &blen);
+	assert_null(memmem(blob, blen, raw, len));
+	assert_int_equal(blen, len + crypto_secretbox_NONCEBYTES +
+				       crypto_secretbox_MACBYTES);
+	store_done(st);
+	free(raw);
+	free(uri);
+	free(png);
+	(void)check;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +341,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sessions_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(certificate_login, setup, teardown),
 		cmocka_unit_test_setup_teardown(deactivated_keys_open_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(rfc6238_vectors, setup, teardown),
+		cmocka_unit_test_setup_teardown(totp_enrol_confirm_step_up, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

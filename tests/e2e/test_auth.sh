@@ -101,6 +101,36 @@ expect "a login without password is 422" 422 "$STATUS"
 call POST "$PUB/api/v1/auth/login" "${J[@]}" -d '{"username":'
 expect "malformed JSON is 400" 400 "$STATUS"
 
+# --- TOTP: enrol with an authenticator app, confirm, step up
+sara=$(person 83061814038 username); spw=$(person 83061814038 password)
+login "$sara" "$spw"
+S=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+call POST "$PUB/api/v1/me/keys" "${S[@]}" "${J[@]}" -d '{"type":"totp"}'
+expect "a TOTP key is enrolled" 201 "$STATUS"
+expect "pending until its first code" pending "$(json "$BODY" 'j["status"]')"
+uri=$(json "$BODY" 'j["otpauth_uri"]'); kid=$(json "$BODY" 'j["id"]')
+json "$BODY" 'j["qr_png_base64"]' | base64 -d > "$WORK/qr.png"
+expect "zbarimg reads the QR code as the otpauth URI" "$uri" "$(zbarimg --raw -q "$WORK/qr.png" 2>/dev/null)"
+secret=$(echo "$uri" | sed 's/.*secret=\([A-Z2-7]*\).*/\1/')
+call POST "$PUB/api/v1/me/keys/$kid/confirm" "${S[@]}" "${J[@]}" -d '{"code":"12345"}'
+expect "a code of the wrong length is refused" invalid_code "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/me/keys/$kid/confirm" "${S[@]}" "${J[@]}" -d "{\"code\":\"$(oathtool --totp -b "$secret")\"}"
+expect "oathtool's code confirms the key" active "$(json "$BODY" 'j["status"]')"
+call POST "$PUB/api/v1/me/keys/$kid/confirm" "${S[@]}" "${J[@]}" -d "{\"code\":\"$(oathtool --totp -b "$secret")\"}"
+expect "a key is confirmed once" 409 "$STATUS"
+login "$sara" "$spw"
+expect "a login now offers the step-up" '["totp"]' "$(json "$BODY" 'j["step_up"]')"
+S=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+call POST "$PUB/api/v1/apps/mypension/enter" "${S[@]}"
+expect "before the step-up: level 200, MyPension refused" 403 "$STATUS"
+next=$(oathtool --totp -b --now "$(date -u -d '+30 seconds' '+%F %T UTC')" "$secret")
+call POST "$PUB/api/v1/auth/step-up" "${S[@]}" "${J[@]}" -d "{\"method\":\"totp\",\"code\":\"$next\"}"
+expect "the step-up lifts the session to 400" 400 "$(json "$BODY" 'j["level"]')"
+call POST "$PUB/api/v1/apps/mypension/enter" "${S[@]}"
+expect "and MyPension opens" 200 "$STATUS"
+call POST "$PUB/api/v1/auth/step-up" "${S[@]}" "${J[@]}" -d "{\"method\":\"totp\",\"code\":\"$next\"}"
+expect "attack: a code is accepted once" invalid_code "$(json "$BODY" 'j["code"]')"
+
 stop_demo
 out=$("$KP" audit verify --data "$DEMO" 2>&1) && rc=0 || rc=$?
 expect "the audit log verifies" 0 "$rc"

@@ -1,0 +1,280 @@
+/*
+ * TOTP keys (RFC 6238: 30 s, 6 digits, HMAC-SHA-1, one step either way)
+ * with liboath. The secret is sealed at rest with the master key
+ * (libsodium secretbox); enrolment hands the person an otpauth:// URI and
+ * the same as a QR code (libqrencode, PNG by libpng) for an authenticator
+ * app; a first code confirms the key. A code is accepted once: the time
+ * counter of the last accepted code is kept, and only a later one passes.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <liboath/oath.h>
+#include <png.h>
+#include <qrencode.h>
+#include <sodium.h>
+
+#include "auth/auth_internal.h"
+
+#define TOTP_SECRET_LEN 20
+#define TOTP_STEP 30
+#define TOTP_WINDOW 1
+#define QR_SCALE 6
+#define QR_BORDER 4
+
+static const char sql_totp_add[] =
+	"INSERT INTO credential (insz, type, status, secret, created_at) "
+	"VALUES (?1, 'totp_app', 'pending', ?2, ?3)";
+static const char sql_totp_get[] =
+	"SELECT id, status, secret, last_counter FROM credential WHERE "
+	"insz = ?1 AND type = 'totp_app' AND (?2 = 0 OR id = ?2) AND "
+	"(?2 != 0 OR status = 'active') ORDER BY id DESC LIMIT 1";
+static const char sql_totp_used[] =
+	"UPDATE credential SET status = 'active', last_counter = ?2, "
+	"failures = 0, last_used_at = ?3 WHERE id = ?1";
+
+/* ------------------------------------------------------------- sealing */
+
+static size_t seal(const uint8_t key[32], const uint8_t *in, size_t n,
+		   uint8_t *out)
+{
+	rand_bytes(out, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, in, n, out, key);
+	return crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;
+}
+
+static int unseal(const uint8_t key[32], const uint8_t *in, size_t n,
+		  uint8_t *out, size_t cap)
+{
+	size_t over = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+	if (n < over || n - over > cap)
+		return -1;
+	return crypto_secretbox_open_easy(out, in + crypto_secretbox_NONCEBYTES,
+					  n - crypto_secretbox_NONCEBYTES, in,
+					  key) == 0 ? (int)(n - over) : -1;
+}
+
+/* ------------------------------------------------------------------ QR */
+
+struct png_out {
+	struct buf b;
+};
+
+static void png_write(png_structp png, png_bytep data, png_size_t n)
+{
+	struct png_out *o = png_get_io_ptr(png);
+	if (buf_append(&o->b, data, n) != 0)
+		png_error(png, "QR image too large");
+}
+
+static void png_flush(png_structp png)
+{
+	KP_UNUSED(png);
+}
+
+/* The QR code of text as a black-and-white PNG; the caller frees it. */
+static uint8_t *qr_png(const char *text, size_t *len)
+{
+	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (!qr)
+		return NULL;
+	int side = (qr->width + 2 * QR_BORDER) * QR_SCALE;
+	struct png_out o;
+	buf_init(&o.b, 1024 * 1024);
+	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL,
+						  NULL, NULL);
+	png_infop info = png ? png_create_info_struct(png) : NULL;
+	uint8_t *row = xcalloc((size_t)side, 1);
+	uint8_t *volatile result = NULL;
+	if (!info || setjmp(png_jmpbuf(png)))
+		goto done;
+	png_set_write_fn(png, &o, png_write, png_flush);
+	png_set_IHDR(png, info, (png_uint_32)side, (png_uint_32)side, 8,
+		     PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+		     PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_write_info(png, info);
+	for (int y = 0; y < side; y++) {
+		int my = y / QR_SCALE - QR_BORDER;
+		for (int x = 0; x < side; x++) {
+			int mx = x / QR_SCALE - QR_BORDER;
+			bool dark = mx >= 0 && my >= 0 && mx < qr->width &&
+				    my < qr->width &&
+				    (qr->data[my * qr->width + mx] & 1);
+			row[x] = dark ? 0 : 255;
+		}
+		png_write_row(png, row);
+	}
+	png_write_end(png, NULL);
+	result = (uint8_t *)buf_take(&o.b, len);
+done:
+	png_destroy_write_struct(&png, &info);
+	free(row);
+	buf_free(&o.b);
+	QRcode_free(qr);
+	return result;
+}
+
+/* ---------------------------------------------------------------- codes */
+
+int auth_totp_check(const uint8_t *secret, size_t n, const char *code,
+		    int64_t now, uint64_t *counter)
+{
+	if (!code || strlen(code) != 6 || strspn(code, "0123456789") != 6)
+		return -1;
+	int pos;
+	int rc = oath_totp_validate4((const char *)secret, n, (time_t)now,
+				     TOTP_STEP, 0, TOTP_WINDOW, &pos, counter,
+				     0, code);
+	return rc >= 0 ? 0 : -1;
+}
+
+int auth_totp_enrol(struct auth *a, const char *insz, const char *label,
+		    int64_t *id, char **uri, char **png_base64,
+		    struct error *e)
+{
+	uint8_t secret[TOTP_SECRET_LEN];
+	uint8_t sealed[TOTP_SECRET_LEN + crypto_secretbox_NONCEBYTES +
+		       crypto_secretbox_MACBYTES];
+	char *b32 = NULL;
+	size_t b32len;
+	rand_bytes(secret, sizeof(secret));
+	if (oath_base32_encode((const char *)secret, sizeof(secret), &b32,
+			       &b32len) != OATH_OK) {
+		secret_wipe(secret, sizeof(secret));
+		return err_set(e, ERR_INTERNAL, "auth_failed", "base32");
+	}
+	size_t sn = seal(a->opt.master_key, secret, sizeof(secret), sealed);
+	secret_wipe(secret, sizeof(secret));
+	*uri = xasprintf("otpauth://totp/kruispunt:%s?secret=%s&issuer=kruispunt"
+			 "&algorithm=SHA1&digits=6&period=30", label, b32);
+	secret_wipe(b32, b32len);
+	free(b32);
+	size_t png_len = 0;
+	uint8_t *png = qr_png(*uri, &png_len);
+	if (!png) {
+		free(*uri);
+		return err_set(e, ERR_INTERNAL, "auth_failed", "QR code");
+	}
+	size_t b64 = sodium_base64_encoded_len(png_len,
+					       sodium_base64_VARIANT_ORIGINAL);
+	*png_base64 = xmalloc(b64);
+	sodium_bin2base64(*png_base64, b64, png, png_len,
+			  sodium_base64_VARIANT_ORIGINAL);
+	free(png);
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_totp_add);
+	store_bind_text(st, 1, insz);
+	store_bind_blob(st, 2, sealed, sn);
+	store_bind_int(st, 3, time_now());
+	enum store_rc rc = store_step(st);
+	*id = store_last_rowid(w);
+	store_done(st);
+	if (rc != STORE_DONE || store_write_commit(a->store, e) != 0) {
+		if (rc != STORE_DONE)
+			store_write_rollback(a->store);
+		free(*uri);
+		free(*png_base64);
+		return err_set(e, ERR_CONFLICT, "no_account",
+			       "a TOTP key needs an account");
+	}
+	return 0;
+}
+
+struct totp_key {
+	int64_t id;
+	char status[16];
+	int64_t last_counter;
+	uint8_t secret[TOTP_SECRET_LEN];
+	int secret_len;
+};
+
+/* id 0: the person's active TOTP key. Returns 0, 1 when none, -1. */
+static int load_totp(struct auth *a, const char *insz, int64_t id,
+		     struct totp_key *k)
+{
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_totp_get);
+	store_bind_text(st, 1, insz);
+	store_bind_int(st, 2, id);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW) {
+		size_t n;
+		const uint8_t *sealed = store_col_blob(st, 2, &n);
+		k->id = store_col_int(st, 0);
+		str_copy(k->status, sizeof(k->status), store_col_text(st, 1));
+		k->last_counter = store_col_int(st, 3);
+		k->secret_len = unseal(a->opt.master_key, sealed, n, k->secret,
+				       sizeof(k->secret));
+	}
+	store_done(st);
+	if (rc == STORE_ROW && k->secret_len < 0)
+		return -1; /* sealed under another master key */
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}
+
+/* Check code against k now; on success remember its counter. Failures
+ * count towards the key's lock. */
+static int use_code(struct auth *a, struct totp_key *k, const char *code,
+		    struct error *e)
+{
+	uint64_t counter = 0;
+	int ok = auth_totp_check(k->secret, (size_t)k->secret_len, code,
+				 time_now(), &counter);
+	secret_wipe(k->secret, sizeof(k->secret));
+	if (ok != 0 || (int64_t)counter <= k->last_counter) {
+		if (strcmp(k->status, "active") == 0 && auth_count_failure(a, k->id))
+			return err_set(e, ERR_LOCKED, "key_locked",
+				       "too many failures: this key is now locked");
+		return err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
+			       ok != 0 ? "the code is wrong or too old"
+				       : "this code was used already");
+	}
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_totp_used);
+	store_bind_int(st, 1, k->id);
+	store_bind_int(st, 2, (int64_t)counter);
+	store_bind_int(st, 3, time_now());
+	store_step(st);
+	store_done(st);
+	return store_write_commit(a->store, e);
+}
+
+int auth_totp_confirm(struct auth *a, const char *insz, int64_t id,
+		      const char *code, struct error *e)
+{
+	struct totp_key k;
+	int rc = load_totp(a, insz, id, &k);
+	if (rc != 0)
+		return rc < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					"try again")
+			      : err_set(e, ERR_NOT_FOUND, "unknown_key",
+					"you have no TOTP key with this id");
+	if (strcmp(k.status, "pending") != 0) {
+		secret_wipe(k.secret, sizeof(k.secret));
+		return err_set(e, ERR_CONFLICT, "already_confirmed",
+			       "this key is not waiting for confirmation");
+	}
+	return use_code(a, &k, code, e);
+}
+
+int auth_step_up(struct auth *a, const char *token, const char *insz,
+		 const char *method, const char *code, int *level,
+		 struct error *e)
+{
+	struct totp_key k;
+	if (strcmp(method, "totp") != 0)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "method: totp (e-mail and SMS codes come later)");
+	int rc = load_totp(a, insz, 0, &k);
+	if (rc != 0)
+		return rc < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					"try again")
+			      : err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
+					"you have no active TOTP key");
+	if (use_code(a, &k, code, e) != 0)
+		return -1;
+	*level = auth_key_level(a, "totp_app");
+	return auth_session_raise(a, token, *level, e);
+}
