@@ -91,6 +91,8 @@ int api_me_key_confirm(struct http_request *req, struct http_response *res,
 		       void *app);
 int api_auth_step_up(struct http_request *req, struct http_response *res,
 		     void *app);
+int api_auth_profile(struct http_request *req, struct http_response *res,
+		     void *app);
 int api_me_access_log(struct http_request *req, struct http_response *res,
 		      void *app);
 int api_resolve_session(void *app, const char *token,

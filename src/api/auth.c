@@ -352,3 +352,30 @@ int api_auth_step_up(struct http_request *req, struct http_response *res,
 	audit_self(a, req, req->who.insz, "step_up", method, NULL);
 	return http_reply_json(res, 200, json_pack("{s:i}", "level", level));
 }
+
+int api_auth_profile(struct http_request *req, struct http_response *res,
+		     void *app)
+{
+	struct app *a = app;
+	const char *as = NULL, *child = NULL, *kbo = NULL;
+	if (jsonx_str(req->json, "as", false, 8, &as, &res->err) < 0 ||
+	    jsonx_str(req->json, "child", false, 11, &child, &res->err) < 0 ||
+	    jsonx_str(req->json, "organisation", false, LIMIT_ID_INPUT, &kbo,
+		      &res->err) < 0)
+		return -1;
+	if ((as != NULL) + (child != NULL) + (kbo != NULL) != 1 ||
+	    (as && strcmp(as, "self") != 0))
+		return err_set(&res->err, ERR_INVALID, "invalid_field",
+			       "give one of {\"as\": \"self\"}, {\"child\": insz} "
+			       "or {\"organisation\": kbo}");
+	char profile[32];
+	if (auth_choose_profile(a->auth, req->who.token, req->who.insz, child,
+				kbo, profile, &res->err) != 0) {
+		audit_self(a, req, req->who.insz, "profile", "representation",
+			   &res->err);
+		return -1;
+	}
+	str_copy(req->who.profile, sizeof(req->who.profile), profile);
+	audit_self(a, req, req->who.insz, "profile", "representation", NULL);
+	return http_reply_json(res, 200, json_pack("{s:s}", "profile", profile));
+}

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "auth/auth_internal.h"
+#include "org/org.h"
 #include "registry/registry.h"
 
 static const char sql_type_put[] =
@@ -46,6 +47,8 @@ static const char sql_session_seen[] =
 static const char sql_session_raise[] =
 	"UPDATE session SET level = max(level, ?2) WHERE token_hash = ?1 "
 	"AND ended_at IS NULL";
+static const char sql_session_profile[] =
+	"UPDATE session SET profile = ?2 WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_session_end[] =
 	"UPDATE session SET ended_at = ?2 WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_keys[] =
@@ -353,6 +356,54 @@ int auth_session_raise(struct auth *a, const char *token, int level,
 	struct store_stmt *st = store_prepare(w, sql_session_raise);
 	store_bind_blob(st, 1, hash, sizeof(hash));
 	store_bind_int(st, 2, level);
+	store_step(st);
+	store_done(st);
+	return store_write_commit(a->store, e);
+}
+
+/* A child may be represented until the day before its 18th birthday. */
+static bool minor(const struct registry_person *child)
+{
+	struct date born;
+	if (strlen(child->birth_date) != 10 ||
+	    date_parse(child->birth_date, &born) != 0)
+		return false;
+	struct date adult = date_add_months(born, 18 * 12);
+	return date_cmp(date_today(), adult) < 0;
+}
+
+int auth_choose_profile(struct auth *a, const char *token, const char *insz,
+			const char *child, const char *kbo, char profile[32],
+			struct error *e)
+{
+	struct registry_person p;
+	char k[11];
+	if (child) {
+		if (!insz_valid(child) || !registry_is_parent(a->store, insz, child) ||
+		    registry_get(a->store, child, &p, e) != 0 || !minor(&p) ||
+		    p.deceased_on[0])
+			return err_set(e, ERR_FORBIDDEN, "not_representative",
+				       "you can act only for your own minor child");
+		snprintf(profile, 32, "child:%s", child);
+	} else if (kbo) {
+		if (kbo_parse(kbo, strlen(kbo), k) != ID_OK ||
+		    !org_any_role_valid(a->store, insz, k,
+					date_to_days(date_today())))
+			return err_set(e, ERR_FORBIDDEN, "not_representative",
+				       "you hold no valid role at this "
+				       "organisation");
+		snprintf(profile, 32, "org:%s", k);
+	} else {
+		str_copy(profile, 32, "self");
+	}
+	uint8_t hash[SHA256_LEN];
+	if (!token_hash(token, hash))
+		return err_set(e, ERR_UNAUTHENTICATED, "not_authenticated",
+			       "no session");
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_session_profile);
+	store_bind_blob(st, 1, hash, sizeof(hash));
+	store_bind_text(st, 2, profile);
 	store_step(st);
 	store_done(st);
 	return store_write_commit(a->store, e);

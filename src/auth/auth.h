@@ -115,6 +115,16 @@ int auth_session_check(struct auth *a, const char *token,
 /* End a session. Returns 0 (also when it was already over). */
 int auth_logout(struct auth *a, const char *token);
 
+/* Choose on whose behalf the session acts (seed 002: "log in as citizen,
+ * or choose your child"): as NULL = oneself; child = a minor child of the
+ * person (parent link in the registers; refused from the 18th birthday);
+ * kbo = an organisation where the person holds a valid role. On success
+ * profile receives "self", "child:<insz>" or "org:<kbo>". Returns 0, or -1
+ * with e (ERR_FORBIDDEN "not_representative"). */
+int auth_choose_profile(struct auth *a, const char *token, const char *insz,
+			const char *child, const char *kbo, char profile[32],
+			struct error *e);
+
 /* ----------------------------------------------------------------- keys */
 
 struct auth_key {

@@ -83,6 +83,9 @@ int org_role_revoke(struct store *s, const char *kbo, int64_t id,
  * counts as absent. */
 bool org_role_valid(struct store *s, const char *insz, const char *kbo,
 		    const char *role, int64_t day);
+/* True when insz holds any valid role at kbo on day. */
+bool org_any_role_valid(struct store *s, const char *insz, const char *kbo,
+			int64_t day);
 /* An organisation's role assignments, newest first (caller frees). */
 int org_roles(struct store *s, const char *kbo, struct org_role **out,
 	      int *n, struct error *e);

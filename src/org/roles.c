@@ -36,6 +36,9 @@ static const char sql_valid[] =
 	"SELECT 1 FROM role_assignment WHERE insz = ?1 AND kbo = ?2 AND "
 	"role = ?3 AND revoked_at IS NULL AND valid_from <= ?4 AND "
 	"valid_until >= ?4 LIMIT 1";
+static const char sql_any_valid[] =
+	"SELECT 1 FROM role_assignment WHERE insz = ?1 AND kbo = ?2 AND "
+	"revoked_at IS NULL AND valid_from <= ?3 AND valid_until >= ?3 LIMIT 1";
 static const char sql_list[] =
 	"SELECT id, kbo, insz, role, valid_from, valid_until, granted_by, "
 	"revoked_at IS NOT NULL FROM role_assignment WHERE kbo = ?1 "
@@ -191,6 +194,23 @@ bool org_role_valid(struct store *s, const char *insz, const char *kbo,
 	store_bind_text(st, 2, kbo);
 	store_bind_text(st, 3, role);
 	store_bind_text(st, 4, today);
+	bool yes = store_step(st) == STORE_ROW;
+	store_done(st);
+	return yes;
+}
+
+bool org_any_role_valid(struct store *s, const char *insz, const char *kbo,
+			int64_t day)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return false;
+	char today[DATE_LEN];
+	date_format(date_from_days(day), today);
+	struct store_stmt *st = store_prepare(r, sql_any_valid);
+	store_bind_text(st, 1, insz);
+	store_bind_text(st, 2, kbo);
+	store_bind_text(st, 3, today);
 	bool yes = store_step(st) == STORE_ROW;
 	store_done(st);
 	return yes;

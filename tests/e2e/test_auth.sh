@@ -101,6 +101,27 @@ expect "a login without password is 422" 422 "$STATUS"
 call POST "$PUB/api/v1/auth/login" "${J[@]}" -d '{"username":'
 expect "malformed JSON is 400" 400 "$STATUS"
 
+# --- profiles: for oneself, one's minor child, an organisation
+login "$user" "$pw"
+P=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+call POST "$PUB/api/v1/auth/profile" "${P[@]}" "${J[@]}" -d '{"child":"12090311839"}'
+expect "a parent acts for his minor child" child:12090311839 "$(json "$BODY" 'j["profile"]')"
+expect_contains "and the audit log says so" "profile:17:child:12090311839" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event ORDER BY seq DESC LIMIT 1")"
+call GET "$PUB/api/v1/auth/session" "${P[@]}"
+expect "the session carries the profile" child:12090311839 "$(json "$BODY" 'j["profile"]')"
+call POST "$PUB/api/v1/auth/profile" "${P[@]}" "${J[@]}" -d '{"child":"92510405775"}'
+expect "not for someone else's child" not_representative "$(json "$BODY" 'j["code"]')"
+tom=$(json "$DEMO/demo.json" '[p for p in j["persons"] if p["first_name"]=="Tom" and p["last_name"]=="Wouters"][0]["username"]')
+tpw2=$(json "$DEMO/demo.json" '[p for p in j["persons"] if p["first_name"]=="Tom" and p["last_name"]=="Wouters"][0]["password"]')
+lars=$(json "$DEMO/demo.json" '[p for p in j["persons"] if p["first_name"]=="Lars" and p["last_name"]=="Wouters"][0]["insz"]')
+login "$tom" "$tpw2"
+call POST "$PUB/api/v1/auth/profile" -H "Authorization: Bearer $(json "$BODY" 'j["token"]')" "${J[@]}" -d "{\"child\":\"$lars\"}"
+expect "not for a child who turned 18 (born 2008-03-05)" not_representative "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/auth/profile" "${P[@]}" "${J[@]}" -d '{"as":"self"}'
+expect "back to oneself" self "$(json "$BODY" 'j["profile"]')"
+call POST "$PUB/api/v1/auth/profile" "${P[@]}" "${J[@]}" -d '{"as":"self","child":"12090311839"}'
+expect "one choice at a time" 422 "$STATUS"
+
 # --- TOTP: enrol with an authenticator app, confirm, step up
 sara=$(person 83061814038 username); spw=$(person 83061814038 password)
 login "$sara" "$spw"
@@ -121,6 +142,11 @@ expect "a key is confirmed once" 409 "$STATUS"
 login "$sara" "$spw"
 expect "a login now offers the step-up" '["totp"]' "$(json "$BODY" 'j["step_up"]')"
 S=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+O=("${S[@]}")
+call POST "$PUB/api/v1/auth/profile" "${O[@]}" "${J[@]}" -d '{"organisation":"0412.345.614"}'
+expect "an access manager acts for her organisation" org:0412345614 "$(json "$BODY" 'j["profile"]')"
+call POST "$PUB/api/v1/auth/profile" "${O[@]}" "${J[@]}" -d '{"organisation":"0207521107"}'
+expect "not for one where she holds no role" not_representative "$(json "$BODY" 'j["code"]')"
 call POST "$PUB/api/v1/apps/mypension/enter" "${S[@]}"
 expect "before the step-up: level 200, MyPension refused" 403 "$STATUS"
 next=$(oathtool --totp -b --now "$(date -u -d '+30 seconds' '+%F %T UTC')" "$secret")
