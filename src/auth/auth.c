@@ -160,6 +160,9 @@ int auth_open(struct store *s, const struct auth_options *opt,
 		return e->kind ? -1 : err_set(e, ERR_INTERNAL, "auth_failed",
 					      "out of memory for Argon2id");
 	}
+	int per_minute = a->opt.logins_per_minute ? a->opt.logins_per_minute
+						  : 10;
+	a->per_user = ratelimit_new(per_minute / 60.0, per_minute, 65536);
 	*out = a;
 	return 0;
 }
@@ -168,6 +171,7 @@ void auth_close(struct auth *a)
 {
 	if (!a)
 		return;
+	ratelimit_free(a->per_user);
 	secret_wipe(a->opt.master_key, sizeof(a->opt.master_key));
 	free(a);
 }
@@ -493,6 +497,11 @@ int auth_login_password(struct auth *a, const char *username,
 {
 	struct password_key k;
 	insz[0] = '\0';
+	*why = AUTH_OK;
+	if (!ratelimit_allow(a->per_user, username, strlen(username)))
+		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
+			       "too many attempts for this username; wait a "
+			       "minute");
 	if (find_password_key(a, username, &k) != 0)
 		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
 			       "accounts cannot be read now");

@@ -34,6 +34,7 @@ struct auth_options {
 	int session_absolute_s;    /* a session ends this long after login */
 	int session_idle_s;        /* ... or this long after its last use */
 	uint8_t master_key[32];    /* seals TOTP secrets at rest */
+	int logins_per_minute;     /* per username; 0: 10 */
 };
 
 struct auth;
@@ -88,7 +89,9 @@ enum auth_failure {
 };
 
 /* Password login. On success returns 0 with a new session token (hex, for
- * the client only) and the session. Otherwise -1 with e:
+ * the client only) and the session. Otherwise -1 with e
+ * (ERR_RATE_LIMITED "rate_limited" past the attempts a username may make
+ * per minute, checked before any work),
  * ERR_UNAUTHENTICATED "invalid_credentials" (the same answer for an
  * unknown user and a wrong password, in the same time) or ERR_LOCKED
  * "key_locked"; *why says what really happened and *insz (when known)

@@ -12,6 +12,9 @@ struct auth {
 	/* Verified against for unknown usernames: the same Argon2id work as
 	 * for a known one, so timing tells nothing. */
 	char dummy_hash[crypto_pwhash_STRBYTES];
+	/* Attempts per username: guessing spread over many addresses still
+	 * meets a limit before the lockout. */
+	struct ratelimit *per_user;
 };
 
 /* Count a failure of a key; true when it locked the key. */

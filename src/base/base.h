@@ -267,6 +267,20 @@ void uuid7_new(char out[UUID_LEN]);
 #define TOKEN_HEX_LEN 65
 void token_new(char out_hex[TOKEN_HEX_LEN], uint8_t hash[SHA256_LEN]);
 
+/* --------------------------------------------------------------- ratelimit */
+
+/* Token buckets keyed by an opaque key (a client address, a username), in
+ * a fixed table: a flood of new keys evicts old ones instead of growing
+ * memory. Thread-safe. */
+struct ratelimit;
+
+/* rate tokens per second, burst at most; slots bounds the keys tracked.
+ * The caller frees with ratelimit_free. */
+struct ratelimit *ratelimit_new(double rate, double burst, size_t slots);
+void ratelimit_free(struct ratelimit *r);
+/* Take one token for key; false when its bucket is empty (answer 429). */
+bool ratelimit_allow(struct ratelimit *r, const void *key, size_t n);
+
 /* --------------------------------------------------------------------- log */
 
 enum log_level { LV_DEBUG = 0, LV_INFO, LV_WARN, LV_ERROR };
@@ -348,6 +362,8 @@ struct config {
 	int auth_max_failures;
 	int auth_session_absolute_s;
 	int auth_session_idle_s;
+	int auth_logins_per_minute;
+	int public_posts_per_second;
 	int audit_retention_days;
 	int audit_checkpoint_interval_ms;
 	int audit_index_batch;

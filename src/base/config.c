@@ -85,6 +85,11 @@ static const struct opt options[] = {
 	 "28800", 1, 604800, "a session ends this long after login"},
 	{"auth", "session_idle_s", OPT_INT, CFG(auth_session_idle_s), "1800",
 	 1, 86400, "a session ends this long after its last use"},
+	{"auth", "logins_per_minute", OPT_INT, CFG(auth_logins_per_minute),
+	 "10", 1, 100000, "login attempts per username per minute (429)"},
+	{"server", "anonymous_posts_per_second", OPT_INT,
+	 CFG(public_posts_per_second), "20", 1, 1000000,
+	 "unauthenticated POSTs per client address per second (429)"},
 	/* Seeds 001 and 003: logs are kept at least ten years. */
 	{"audit", "retention_days", OPT_INT, CFG(audit_retention_days), "3653",
 	 3653, 36525, "days an audit event is kept at least (>= 10 years)"},

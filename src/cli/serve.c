@@ -71,6 +71,7 @@ int cli_serve(const struct config *cfg, struct store *store,
 		.max_failures = cfg->auth_max_failures,
 		.session_absolute_s = cfg->auth_session_absolute_s,
 		.session_idle_s = cfg->auth_session_idle_s,
+		.logins_per_minute = cfg->auth_logins_per_minute,
 	};
 	if (cli_read_key(cfg, "keys/master.key", auo.master_key,
 			 sizeof(auo.master_key), &e) != 0 ||

@@ -51,6 +51,9 @@ struct http_server {
 	struct http_server_options opt;
 	struct listener listeners[2];
 	struct http_metrics *metrics;
+	/* Strangers get smaller limits (STYLE.md item 2): unauthenticated
+	 * POSTs (login, identifier checks), per client address. */
+	struct ratelimit *anonymous;
 };
 
 /* Per TCP connection: the client certificate is verified once per TLS
@@ -518,10 +521,23 @@ static bool declared_too_large(struct request *rq)
 	return false;
 }
 
+static bool rate_limited(struct request *rq, const struct http_route *r)
+{
+	struct http_server *srv = rq->l->srv;
+	if (r->auth != AUTH_NONE || rq->req.method != METHOD_POST ||
+	    ratelimit_allow(srv->anonymous, rq->req.peer, strlen(rq->req.peer)))
+		return false;
+	refuse(rq, 429, ERR_RATE_LIMITED, "rate_limited",
+	       "too many requests from your address; try again shortly");
+	return true;
+}
+
 static enum MHD_Result finish(struct request *rq)
 {
 	struct http_server *srv = rq->l->srv;
 	const struct http_route *r = rq->req.route;
+	if (!rq->refused)
+		rate_limited(rq, r);
 	if (!rq->refused && authenticate(rq, r) == 0 &&
 	    prepare_body(rq, r) == 0) {
 		/* The handler's return value decides, not whatever a module
@@ -798,6 +814,9 @@ int http_server_start(const struct http_server_options *opt,
 	struct http_server *srv = xcalloc(1, sizeof(*srv));
 	srv->opt = *opt;
 	srv->metrics = metrics_new(opt->nroutes);
+	srv->anonymous = ratelimit_new(opt->cfg->public_posts_per_second,
+				       2.0 * opt->cfg->public_posts_per_second,
+				       4096);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = opt->cfg->threads > 0 ? (unsigned)opt->cfg->threads
 			   : cores > 0		  ? (unsigned)cores
@@ -834,6 +853,7 @@ void http_server_stop(struct http_server *srv)
 	for (size_t i = 0; i < KP_NELEM(srv->listeners); i++)
 		listener_stop(&srv->listeners[i]);
 	metrics_free(srv->metrics);
+	ratelimit_free(srv->anonymous);
 	free(srv);
 }
 

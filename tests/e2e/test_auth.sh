@@ -157,6 +157,15 @@ expect "and MyPension opens" 200 "$STATUS"
 call POST "$PUB/api/v1/auth/step-up" "${S[@]}" "${J[@]}" -d "{\"method\":\"totp\",\"code\":\"$next\"}"
 expect "attack: a code is accepted once" invalid_code "$(json "$BODY" 'j["code"]')"
 
+# --- rate limits (last: they leave this address throttled for a moment)
+codes=$(for i in $(seq 12); do curl -s -o /dev/null -w '%{http_code} ' --cacert "$CA" "${J[@]}" -d '{"username":"lotte.peeters","password":"not it at all"}' "$PUB/api/v1/auth/login"; done)
+expect_contains "attack: password guessing on one username meets 429" "429" "$codes"
+urls=$(for i in $(seq 120); do echo "url = \"$PUB/api/v1/identifiers/check\""; done)
+codes=$(echo "$urls" | curl -s --cacert "$CA" "${J[@]}" -d '{"insz":"85073003328"}' -o /dev/null -w '%{http_code}\n' -K - | sort | uniq -c)
+expect_contains "attack: a flood of anonymous POSTs from one address meets 429" "429" "$codes"
+call GET "$PUB/healthz"
+expect "GETs stay open" 200 "$STATUS"
+
 stop_demo
 out=$("$KP" audit verify --data "$DEMO" 2>&1) && rc=0 || rc=$?
 expect "the audit log verifies" 0 "$rc"
