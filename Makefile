@@ -50,6 +50,7 @@ bench: build
 	@bash bench/http_baseline.sh $(BUILD)
 	@bash bench/audit.sh $(BUILD)
 	@bash bench/directory.sh $(BUILD)
+	@bash bench/auth.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -81,6 +81,7 @@ int api_resolve_session(void *app, const char *token,
 	str_copy(who->insz, sizeof(who->insz), s.insz);
 	str_copy(who->profile, sizeof(who->profile), s.profile);
 	who->level = s.level;
+	who->expires_at = s.expires_at;
 	return 0;
 }
 

@@ -61,6 +61,7 @@ struct http_principal {
 	char insz[12];
 	int level;
 	char profile[32];
+	int64_t expires_at;
 	char token[TOKEN_HEX_LEN]; /* the bearer token, for logout */
 };
 

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Authentication: (1) bench/auth_bench.c: a login's cost against one bare
+# Argon2id verification; (2) session validation: wrk against an
+# authenticated endpoint (GET /api/v1/auth/session, Bearer token) and
+# against /healthz, same daemon, plain HTTP on loopback, same load.
+#   bench/auth.sh [BUILD_DIR]    DURATION=10 CONNECTIONS=64
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+duration=${DURATION:-10}
+conns=${CONNECTIONS:-64}
+here=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$here/var"
+work=$(mktemp -d "$here/var/bench-auth.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+"$build/auth_bench" "$work" 40
+
+# A data directory with accounts: the demo seeds one, then stops.
+"$build/kruispunt" demo --data "$work/demo" --port 0 >/dev/null 2>"$work/demo.log" &
+demo=$!
+for _ in $(seq 300); do [ -s "$work/demo/demo.json" ] && break; sleep 0.1; done
+kill -TERM "$demo"; wait "$demo" || true
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$work/bench.ini" <<INI
+[server]
+data_dir = $work/demo
+[public]
+port = $port
+tls = false
+[network]
+enabled = false
+INI
+"$build/kruispunt" serve --config "$work/bench.ini" 2>"$work/serve.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '"listening"' "$work/serve.log" && break; sleep 0.1; done
+url=http://127.0.0.1:$port
+user=$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["persons"][0]; print(p["username"], p["password"])' "$work/demo/demo.json")
+token=$(curl -sf -H 'Content-Type: application/json' \
+  -d "{\"username\":\"${user% *}\",\"password\":\"${user#* }\"}" "$url/api/v1/auth/login" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+
+rps() {
+  wrk -t2 -c"$conns" -d"${duration}s" "$@" | python3 -c '
+import re, sys
+t = sys.stdin.read()
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+if bad: sys.exit("non-2xx responses: " + bad.group(1))
+print(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))'
+}
+health=$(rps "$url/healthz")
+session=$(rps -H "Authorization: Bearer $token" "$url/api/v1/auth/session")
+echo "baseline  GET /healthz                                 ${health%.*} req/s"
+echo "auth      GET /api/v1/auth/session (Bearer token)      ${session%.*} req/s   ratio $(python3 -c "print(f'{$session/$health:.2f}')")   (target >= 0.50)"
