@@ -51,6 +51,8 @@ int api_metrics(struct http_request *req, struct http_response *res, void *app);
 int api_version(struct http_request *req, struct http_response *res, void *app);
 int api_identifiers_check(struct http_request *req, struct http_response *res,
 			  void *app);
+int api_audit_events(struct http_request *req, struct http_response *res,
+		     void *app);
 int api_audit_checkpoint(struct http_request *req, struct http_response *res,
 			 void *app);
 int api_audit_inclusion(struct http_request *req, struct http_response *res,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "org/org.h"
 
 int api_query_u64(struct http_request *req, const char *name, bool required,
 		  uint64_t *out, struct error *e)
@@ -110,4 +111,92 @@ int api_audit_consistency(struct http_request *req, struct http_response *res,
 					 (json_int_t)first, "second",
 					 (json_int_t)second, "path",
 					 path_json(&p)));
+}
+
+/* An RFC 3339 query parameter as milliseconds; 0 when absent. */
+static int time_param(struct http_request *req, const char *name,
+		      int64_t *ms, struct error *e)
+{
+	const char *v = http_query(req, name);
+	int64_t t;
+	*ms = 0;
+	if (!v)
+		return 0;
+	if (time_parse_rfc3339(v, &t) != 0)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "%s must be an RFC 3339 time", name);
+	*ms = t * 1000;
+	return 0;
+}
+
+static json_t *record_json(const struct audit_record *r)
+{
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "seq",
+			      (json_int_t)r->seq, "at", r->at, "channel",
+			      r->channel, "action", r->action, "outcome",
+			      r->outcome, "profile", r->profile);
+	const char *opt[][2] = {{"actor", r->actor},       {"user", r->user},
+				{"subject", r->subject},   {"data_type", r->data_type},
+				{"purpose", r->purpose},   {"legal_basis", r->legal_basis},
+				{"ticket", r->ticket},     {"reason", r->reason}};
+	for (size_t i = 0; i < KP_NELEM(opt); i++)
+		if (opt[i][1][0])
+			json_object_set_new(j, opt[i][0], json_string(opt[i][1]));
+	return j;
+}
+
+/* The auditor's tool (seed 003: "authorized people have tools to exploit
+ * the logs"): events by subject, acting organisation, acting person, time
+ * and outcome. Only for auditors of the Crossroads Bank itself, and the
+ * query is itself an audit event. */
+int api_audit_events(struct http_request *req, struct http_response *res,
+		     void *app)
+{
+	struct app *a = app;
+	struct org_institution op;
+	if (strncmp(req->who.profile, "org:", 4) != 0 ||
+	    org_institution_by_kbo(a->store, req->who.profile + 4, &op) != 0 ||
+	    strcmp(op.actor_type, "crossroads_bank") != 0)
+		return err_set(&res->err, ERR_FORBIDDEN, "role_required",
+			       "act for the Crossroads Bank as its auditor");
+	struct audit_filter f = {.limit = 100};
+	f.subject = http_query(req, "subject");
+	f.actor = http_query(req, "actor");
+	f.user = http_query(req, "user");
+	f.outcome = http_query(req, "outcome");
+	uint64_t after = 0, limit = 100;
+	int has_after = api_query_u64(req, "after", false, &after, &res->err);
+	if (has_after < 0 ||
+	    api_query_u64(req, "limit", false, &limit, &res->err) < 0 ||
+	    time_param(req, "from", &f.from_ms, &res->err) != 0 ||
+	    time_param(req, "to", &f.to_ms, &res->err) != 0)
+		return -1;
+	f.after = after;
+	f.has_after = has_after == 0;
+	f.limit = limit > AUDIT_QUERY_MAX ? AUDIT_QUERY_MAX : (int)limit;
+	struct audit_record *recs;
+	int n;
+	bool more;
+	uint64_t next;
+	if (audit_query(a->audit, &f, &recs, &n, &more, &next, &res->err) != 0)
+		return -1;
+	struct audit_event ev = {
+		.channel = AUDIT_CHANNEL_API, .actor = op.kbo,
+		.user = req->who.insz, .profile = req->who.profile,
+		.subject = f.subject, .action = "audit_query",
+		.data_type = "audit_log", .purpose = "audit",
+		.outcome = AUDIT_GRANTED,
+	};
+	if (audit_append(a->audit, &ev, NULL, &res->err) != 0) {
+		free(recs);
+		return -1;
+	}
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, record_json(&recs[i]));
+	free(recs);
+	json_t *out = json_pack("{s:o}", "events", arr);
+	json_object_set_new(out, "next", more ? json_integer((json_int_t)next)
+					      : json_null());
+	return http_reply_json(res, 200, out);
 }

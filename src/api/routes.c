@@ -53,6 +53,10 @@ const struct http_route api_routes[] = {
 	 BODY_NONE, 0, api_apps},
 	{METHOD_POST, "/api/v1/apps/{id}/enter", LISTENER_PUBLIC, AUTH_SESSION,
 	 0, NULL, BODY_NONE, 0, api_app_enter},
+	/* The auditor's queries: a strong key and the auditor role at the
+	 * organisation the session acts for (the Crossroads Bank). */
+	{METHOD_GET, "/api/v1/audit/events", LISTENER_PUBLIC, AUTH_SESSION,
+	 400, "auditor", BODY_NONE, 0, api_audit_events},
 	/* Who consulted my data. */
 	{METHOD_GET, "/api/v1/me/access-log", LISTENER_PUBLIC, AUTH_SESSION, 0,
 	 NULL, BODY_NONE, 0, api_me_access_log},

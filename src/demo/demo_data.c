@@ -118,6 +118,8 @@ const struct demo_role demo_roles[] = {
 	{"78052216473", "0207521107", "access_manager"},
 	{"83061814038", "0412345614", "access_manager"},
 	{"83061814038", "0412345614", "mandate_consult"},
+	/* An auditor at the Crossroads Bank. */
+	{"01010100126", "0345678997", "auditor"},
 };
 const size_t demo_nroles = KP_NELEM(demo_roles);
 

@@ -122,6 +122,25 @@ expect "back to oneself" self "$(json "$BODY" 'j["profile"]')"
 call POST "$PUB/api/v1/auth/profile" "${P[@]}" "${J[@]}" -d '{"as":"self","child":"12090311839"}'
 expect "one choice at a time" 422 "$STATUS"
 
+# --- the auditor's queries
+call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/pki/eid/01010100126.crt" --key "$DEMO/pki/eid/01010100126.key"
+AU=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+call GET "$PUB/api/v1/audit/events?subject=85073003328" "${AU[@]}"
+expect "without acting for the Crossroads Bank: 403" role_required "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/auth/profile" "${AU[@]}" "${J[@]}" -d '{"organisation":"0345678997"}'
+expect "the auditor acts for the Crossroads Bank" org:0345678997 "$(json "$BODY" 'j["profile"]')"
+call GET "$PUB/api/v1/audit/events?subject=85073003328" "${AU[@]}"
+expect "and queries the log by subject" 200 "$STATUS"
+expect "every event is about that person" true "$(json "$BODY" 'all(e.get("subject")=="85073003328" for e in j["events"]) and len(j["events"])>0')"
+expect "refusals included" true "$(json "$BODY" 'any(e["outcome"]=="refused" for e in j["events"])')"
+call GET "$PUB/api/v1/audit/events?actor=0333333372&from=2020-01-01T00:00:00Z" "${AU[@]}"
+expect "by acting organisation and time" true "$(json "$BODY" 'all(e["actor"]=="0333333372" for e in j["events"]) and len(j["events"])>0')"
+call GET "$PUB/api/v1/audit/events?from=yesterday" "${AU[@]}"
+expect "a bad time is 422" 422 "$STATUS"
+expect_contains "the auditor's query is itself audited" "action:11:audit_query" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%audit_query%' LIMIT 1")"
+call GET "$PUB/api/v1/audit/events" "${P[@]}"
+expect "a citizen is no auditor" 403 "$STATUS"
+
 # --- TOTP: enrol with an authenticator app, confirm, step up
 sara=$(person 83061814038 username); spw=$(person 83061814038 password)
 login "$sara" "$spw"
