@@ -349,20 +349,31 @@ int auth_session_check(struct auth *a, const char *token,
 	return 0;
 }
 
-int auth_session_raise(struct auth *a, const char *token, int level,
-		       struct error *e)
+/* Run one UPDATE of a session: ?1 its token hash, ?2 text (when not NULL)
+ * or num. */
+static int session_update(struct auth *a, const char *token, const char *sql,
+			  const char *text, int64_t num, struct error *e)
 {
 	uint8_t hash[SHA256_LEN];
 	if (!token_hash(token, hash))
 		return err_set(e, ERR_UNAUTHENTICATED, "not_authenticated",
 			       "no session");
 	struct store_conn *w = store_write_begin(a->store);
-	struct store_stmt *st = store_prepare(w, sql_session_raise);
+	struct store_stmt *st = store_prepare(w, sql);
 	store_bind_blob(st, 1, hash, sizeof(hash));
-	store_bind_int(st, 2, level);
+	if (text)
+		store_bind_text(st, 2, text);
+	else
+		store_bind_int(st, 2, num);
 	store_step(st);
 	store_done(st);
 	return store_write_commit(a->store, e);
+}
+
+int auth_session_raise(struct auth *a, const char *token, int level,
+		       struct error *e)
+{
+	return session_update(a, token, sql_session_raise, NULL, level, e);
 }
 
 /* A child may be represented until the day before its 18th birthday. */
@@ -400,33 +411,14 @@ int auth_choose_profile(struct auth *a, const char *token, const char *insz,
 	} else {
 		str_copy(profile, 32, "self");
 	}
-	uint8_t hash[SHA256_LEN];
-	if (!token_hash(token, hash))
-		return err_set(e, ERR_UNAUTHENTICATED, "not_authenticated",
-			       "no session");
-	struct store_conn *w = store_write_begin(a->store);
-	struct store_stmt *st = store_prepare(w, sql_session_profile);
-	store_bind_blob(st, 1, hash, sizeof(hash));
-	store_bind_text(st, 2, profile);
-	store_step(st);
-	store_done(st);
-	return store_write_commit(a->store, e);
+	return session_update(a, token, sql_session_profile, profile, 0, e);
 }
 
 int auth_logout(struct auth *a, const char *token)
 {
-	uint8_t hash[SHA256_LEN];
-	if (!token_hash(token, hash))
-		return 0;
-	struct store_conn *w = store_write_begin(a->store);
-	struct store_stmt *st = store_prepare(w, sql_session_end);
-	store_bind_blob(st, 1, hash, sizeof(hash));
-	store_bind_int(st, 2, time_now());
-	store_step(st);
-	store_done(st);
 	struct error e;
-	store_write_commit(a->store, &e);
-	return 0;
+	session_update(a, token, sql_session_end, NULL, time_now(), &e);
+	return 0; /* ended, or never was a session */
 }
 
 /* ------------------------------------------------------------------ login */

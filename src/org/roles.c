@@ -34,8 +34,8 @@ static const char sql_revoke[] =
 	"WHERE id = ?1 AND kbo = ?2 AND revoked_at IS NULL";
 static const char sql_valid[] =
 	"SELECT 1 FROM role_assignment WHERE insz = ?1 AND kbo = ?2 AND "
-	"role = ?3 AND revoked_at IS NULL AND valid_from <= ?4 AND "
-	"valid_until >= ?4 LIMIT 1";
+	"role = ?4 AND revoked_at IS NULL AND valid_from <= ?3 AND "
+	"valid_until >= ?3 LIMIT 1";
 static const char sql_any_valid[] =
 	"SELECT 1 FROM role_assignment WHERE insz = ?1 AND kbo = ?2 AND "
 	"revoked_at IS NULL AND valid_from <= ?3 AND valid_until >= ?3 LIMIT 1";
@@ -181,39 +181,36 @@ int org_role_revoke(struct store *s, const char *kbo, int64_t id,
 	return write_one(s, st, w, NULL, "already_revoked", e);
 }
 
-bool org_role_valid(struct store *s, const char *insz, const char *kbo,
-		    const char *role, int64_t day)
+/* role NULL: any role. */
+static bool holds(struct store *s, const char *sql, const char *insz,
+		  const char *kbo, const char *role, int64_t day)
 {
 	struct store_conn *r = store_reader(s);
 	if (!r)
 		return false;
 	char today[DATE_LEN];
 	date_format(date_from_days(day), today);
-	struct store_stmt *st = store_prepare(r, sql_valid);
+	struct store_stmt *st = store_prepare(r, sql);
 	store_bind_text(st, 1, insz);
 	store_bind_text(st, 2, kbo);
-	store_bind_text(st, 3, role);
-	store_bind_text(st, 4, today);
+	store_bind_text(st, 3, today);
+	if (role)
+		store_bind_text(st, 4, role);
 	bool yes = store_step(st) == STORE_ROW;
 	store_done(st);
 	return yes;
 }
 
+bool org_role_valid(struct store *s, const char *insz, const char *kbo,
+		    const char *role, int64_t day)
+{
+	return holds(s, sql_valid, insz, kbo, role, day);
+}
+
 bool org_any_role_valid(struct store *s, const char *insz, const char *kbo,
 			int64_t day)
 {
-	struct store_conn *r = store_reader(s);
-	if (!r)
-		return false;
-	char today[DATE_LEN];
-	date_format(date_from_days(day), today);
-	struct store_stmt *st = store_prepare(r, sql_any_valid);
-	store_bind_text(st, 1, insz);
-	store_bind_text(st, 2, kbo);
-	store_bind_text(st, 3, today);
-	bool yes = store_step(st) == STORE_ROW;
-	store_done(st);
-	return yes;
+	return holds(s, sql_any_valid, insz, kbo, NULL, day);
 }
 
 int org_roles(struct store *s, const char *kbo, struct org_role **out, int *n,
