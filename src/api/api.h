@@ -8,6 +8,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "notify/notify.h"
 #include "base/base.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -18,6 +19,7 @@ struct app {
 	struct store *store;
 	struct audit *audit;
 	struct auth *auth;
+	struct notify *notify;
 	int64_t started_at;
 };
 
@@ -91,6 +93,8 @@ int api_me_key_create(struct http_request *req, struct http_response *res,
 		      void *app);
 int api_me_key_confirm(struct http_request *req, struct http_response *res,
 		       void *app);
+int api_auth_step_up_send(struct http_request *req, struct http_response *res,
+			  void *app);
 int api_auth_step_up(struct http_request *req, struct http_response *res,
 		     void *app);
 int api_auth_profile(struct http_request *req, struct http_response *res,

@@ -275,10 +275,15 @@ static json_t *step_up_methods(struct app *a, const char *insz)
 	struct error e;
 	if (auth_keys(a->auth, insz, &keys, &n, &e) != 0)
 		return m;
-	for (int i = 0; i < n; i++)
-		if (strcmp(keys[i].status, "active") == 0 &&
-		    strcmp(keys[i].type, "totp_app") == 0)
+	for (int i = 0; i < n; i++) {
+		if (strcmp(keys[i].status, "active") != 0)
+			continue;
+		if (strcmp(keys[i].type, "totp_app") == 0)
 			json_array_append_new(m, json_string("totp"));
+		else if (strcmp(keys[i].type, "email_code") == 0 ||
+			 strcmp(keys[i].type, "sms_code") == 0)
+			json_array_append_new(m, json_string(keys[i].type));
+	}
 	free(keys);
 	return m;
 }
@@ -376,4 +381,42 @@ int api_auth_profile(struct http_request *req, struct http_response *res,
 	str_copy(req->who.profile, sizeof(req->who.profile), profile);
 	audit_self(a, req, req->who.insz, "profile", "representation", NULL);
 	return http_reply_json(res, 200, json_pack("{s:s}", "profile", profile));
+}
+
+/* "j***@example.org", "+32 4** *** *67": enough to recognise, not to
+ * harvest. */
+static void mask(const char *to, char *out, size_t n)
+{
+	size_t len = strlen(to), i = 0, k = 0;
+	const char *at = strchr(to, '@');
+	for (; i < len && k + 1 < n; i++) {
+		bool keep = i == 0 || (at && to + i >= at) || (!at && i + 2 >= len);
+		out[k++] = keep || to[i] == ' ' ? to[i] : '*';
+	}
+	out[k] = '\0';
+}
+
+int api_auth_step_up_send(struct http_request *req, struct http_response *res,
+			  void *app)
+{
+	struct app *a = app;
+	const char *method;
+	if (jsonx_str(req->json, "method", true, 16, &method, &res->err) != 0)
+		return -1;
+	char code[7], to[128], shown[128];
+	if (auth_code_issue(a->auth, req->who.insz, method, code, to, sizeof(to),
+			    &res->err) != 0)
+		return -1;
+	char *body = xasprintf("Your kruispunt code is %s. It is valid for 10 "
+			       "minutes. Never give it to anyone.", code);
+	int rc = notify_send(a->notify,
+			     strcmp(method, "email_code") == 0 ? "email" : "sms",
+			     to, "Your kruispunt code", body, &res->err);
+	secret_wipe(body, strlen(body));
+	free(body);
+	secret_wipe(code, sizeof(code));
+	if (rc != 0)
+		return -1;
+	mask(to, shown, sizeof(shown));
+	return http_reply_json(res, 202, json_pack("{s:s}", "sent_to", shown));
 }

@@ -45,6 +45,9 @@ const struct http_route api_routes[] = {
 	 api_me_key_confirm},
 	{METHOD_POST, "/api/v1/auth/step-up", LISTENER_PUBLIC, AUTH_SESSION, 0,
 	 NULL, BODY_JSON, LIMIT_BODY_PREAUTH, api_auth_step_up},
+	{METHOD_POST, "/api/v1/auth/step-up/send", LISTENER_PUBLIC,
+	 AUTH_SESSION, 0, NULL, BODY_JSON, LIMIT_BODY_PREAUTH,
+	 api_auth_step_up_send},
 	{METHOD_POST, "/api/v1/me/keys/{id}/deactivate", LISTENER_PUBLIC,
 	 AUTH_SESSION, 0, NULL, BODY_NONE, 0, api_me_key_deactivate},
 	/* The application gate: the catalogue is public; entering checks

@@ -167,6 +167,22 @@ int auth_totp_confirm(struct auth *a, const char *insz, int64_t id,
 int auth_step_up(struct auth *a, const char *token, const char *insz,
 		 const char *method, const char *code, int *level,
 		 struct error *e);
+/* ------------------------------------------------ e-mail and SMS codes */
+
+/* Give a person an active "email_code" or "sms_code" key at address. */
+int auth_code_key_add(struct auth *a, const char *insz, const char *type,
+		      const char *address, struct error *e);
+/* A fresh one-time code for a step-up by method ("email_code" or
+ * "sms_code"): returns 0 with the 6 digits (for the caller to deliver, then
+ * wipe) and the key's address in to; or -1 with e (ERR_INVALID when the
+ * person has no such key, ERR_RATE_LIMITED after 5 codes in 10 minutes). */
+int auth_code_issue(struct auth *a, const char *insz, const char *method,
+		    char code[7], char *to, size_t tn, struct error *e);
+/* Check and use up the newest code: 0, or -1 with e ("invalid_code",
+ * "key_locked"). */
+int auth_code_check(struct auth *a, const char *insz, const char *method,
+		    const char *code, struct error *e);
+
 /* RFC 6238 check of a 6-digit code at time now (one step either way);
  * counter receives the code's time step. Returns 0 when valid. */
 int auth_totp_check(const uint8_t *secret, size_t n, const char *code,

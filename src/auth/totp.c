@@ -264,9 +264,15 @@ int auth_step_up(struct auth *a, const char *token, const char *insz,
 		 struct error *e)
 {
 	struct totp_key k;
+	if (strcmp(method, "email_code") == 0 || strcmp(method, "sms_code") == 0) {
+		if (auth_code_check(a, insz, method, code, e) != 0)
+			return -1;
+		*level = auth_key_level(a, method);
+		return auth_session_raise(a, token, *level, e);
+	}
 	if (strcmp(method, "totp") != 0)
 		return err_set(e, ERR_INVALID, "invalid_field",
-			       "method: totp (e-mail and SMS codes come later)");
+			       "method: totp, email_code or sms_code");
 	int rc = load_totp(a, insz, 0, &k);
 	if (rc != 0)
 		return rc < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",

@@ -363,6 +363,9 @@ struct config {
 	int auth_session_absolute_s;
 	int auth_session_idle_s;
 	int auth_logins_per_minute;
+	char notify_smtp_url[256];
+	char notify_smtp_from[128];
+	char notify_sms_url[256];
 	int public_posts_per_second;
 	int audit_retention_days;
 	int audit_checkpoint_interval_ms;

@@ -90,6 +90,12 @@ static const struct opt options[] = {
 	{"server", "anonymous_posts_per_second", OPT_INT,
 	 CFG(public_posts_per_second), "20", 1, 1000000,
 	 "unauthenticated POSTs per client address per second (429)"},
+	{"notify", "smtp_url", OPT_STR, CFG(notify_smtp_url), "", 0, 0,
+	 "SMTP server for e-mail codes (smtp://host:port); empty: none"},
+	{"notify", "smtp_from", OPT_STR, CFG(notify_smtp_from),
+	 "kruispunt@localhost", 0, 0, "sender address of e-mail codes"},
+	{"notify", "sms_url", OPT_STR, CFG(notify_sms_url), "", 0, 0,
+	 "SMS gateway URL (JSON POST {to, text}); empty: none"},
 	/* Seeds 001 and 003: logs are kept at least ten years. */
 	{"audit", "retention_days", OPT_INT, CFG(audit_retention_days), "3653",
 	 3653, 36525, "days an audit event is kept at least (>= 10 years)"},

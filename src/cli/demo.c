@@ -3,9 +3,14 @@
  * DIR/demo.json appears once the server listens (tests wait for it).
  */
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "demo/demo.h"
@@ -41,6 +46,51 @@ static int on_ready(void *ctx, struct http_server *srv, const char *pub,
 	       net);
 	fflush(stdout);
 	return 0;
+}
+
+extern char **environ;
+
+/* Start examples/smtp_sink (built beside this binary) on a free port,
+ * storing mail in mail_dir; sets cfg's SMTP URL. Returns its pid, or -1
+ * (the demo then runs without e-mail codes). */
+static pid_t start_smtp_sink(struct config *cfg, const char *mail_dir)
+{
+	char self[PATH_MAX], sink[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	snprintf(sink, sizeof(sink), "%s/smtp_sink", self);
+	int fds[2];
+	if (access(sink, X_OK) != 0 || pipe(fds) != 0)
+		return -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	char *argv[] = {sink, "0", (char *)(uintptr_t)mail_dir, NULL};
+	pid_t pid;
+	int rc = posix_spawn(&pid, sink, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	char line[64] = "";
+	FILE *f = fdopen(fds[0], "r");
+	int port = 0;
+	if (rc == 0 && f && fgets(line, sizeof(line), f))
+		sscanf(line, "listening on %d", &port);
+	if (f)
+		fclose(f);
+	if (rc != 0 || port <= 0)
+		return -1;
+	snprintf(cfg->notify_smtp_url, sizeof(cfg->notify_smtp_url),
+		 "smtp://127.0.0.1:%d", port);
+	str_copy(cfg->notify_smtp_from, sizeof(cfg->notify_smtp_from),
+		 "no-reply@kruispunt.demo");
+	return pid;
 }
 
 static int usage(void)
@@ -92,6 +142,14 @@ int cmd_demo(int argc, char **argv)
 		store_close(store);
 		return 1;
 	}
+	pid_t sink = start_smtp_sink(&cfg, mail);
+	if (sink < 0)
+		log_warn("no SMTP sink: e-mail codes are off in this demo");
 	struct demo_ctx ctx = {abs, data};
-	return cli_serve(&cfg, store, on_ready, &ctx);
+	int rc = cli_serve(&cfg, store, on_ready, &ctx);
+	if (sink > 0) {
+		kill(sink, SIGTERM);
+		waitpid(sink, NULL, 0);
+	}
+	return rc;
 }

@@ -82,9 +82,25 @@ int cli_serve(const struct config *cfg, struct store *store,
 		store_close(store);
 		return 1;
 	}
+	struct notify *notify = NULL;
+	struct notify_options no = {0};
+	str_copy(no.smtp_url, sizeof(no.smtp_url), cfg->notify_smtp_url);
+	str_copy(no.smtp_from, sizeof(no.smtp_from), cfg->notify_smtp_from);
+	str_copy(no.sms_url, sizeof(no.sms_url), cfg->notify_sms_url);
+	memcpy(no.master_key, auo.master_key, sizeof(no.master_key));
 	secret_wipe(auo.master_key, sizeof(auo.master_key));
+	rc = notify_open(store, &no, &notify, &e);
+	secret_wipe(no.master_key, sizeof(no.master_key));
+	if (rc != 0) {
+		log_error("cannot start notifications: %s", e.detail);
+		auth_close(auth);
+		audit_close(audit);
+		store_close(store);
+		return 1;
+	}
 	struct app app = {.cfg = cfg, .store = store, .audit = audit,
-			  .auth = auth, .started_at = time_now()};
+			  .auth = auth, .notify = notify,
+			  .started_at = time_now()};
 	struct http_server_options opt = {
 		.cfg = cfg,
 		.routes = api_routes,
@@ -97,6 +113,7 @@ int cli_serve(const struct config *cfg, struct store *store,
 	struct http_server *srv;
 	if (http_server_start(&opt, &srv, &e) != 0) {
 		log_error("cannot start: %s", e.detail);
+		notify_close(notify);
 		auth_close(auth);
 		audit_close(audit);
 		store_close(store);
@@ -124,6 +141,7 @@ int cli_serve(const struct config *cfg, struct store *store,
 	/* Requests first (they may still append), then the log (its final
 	 * checkpoint), then the database. */
 	http_server_stop(srv);
+	notify_close(notify);
 	auth_close(auth);
 	audit_close(audit);
 	store_close(store);

@@ -245,7 +245,10 @@ static int seed_accounts(struct store *s, const struct config *cfg,
 				 sizeof(password));
 		snprintf(acc.email, sizeof(acc.email), "%s@example.org",
 			 acc.username);
-		if (auth_account_create(a, &acc, password, e) != 0 && !already(e))
+		if (auth_account_create(a, &acc, password, e) == 0)
+			rc = auth_code_key_add(a, acc.insz, "email_code",
+					       acc.email, e);
+		else if (!already(e))
 			rc = -1;
 	}
 	auth_close(a);

@@ -1,0 +1,280 @@
+/* The outbox and its delivery worker. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "notify/notify.h"
+
+struct notify {
+	struct store *store;
+	struct notify_options opt;
+	pthread_t worker;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	bool stopping;
+};
+
+static const char sql_put[] =
+	"INSERT INTO outbox (channel, recipient, subject, body, attempts, "
+	"next_at, created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)";
+static const char sql_due[] =
+	"SELECT id, channel, recipient, subject, body, attempts FROM outbox "
+	"WHERE sent_at IS NULL AND failed_at IS NULL AND next_at <= ?1 "
+	"ORDER BY id LIMIT 16";
+static const char sql_sent[] =
+	"UPDATE outbox SET sent_at = ?2, body = NULL, last_error = NULL "
+	"WHERE id = ?1";
+static const char sql_retry[] =
+	"UPDATE outbox SET attempts = ?2, next_at = ?3, last_error = ?4, "
+	"failed_at = ?5 WHERE id = ?1";
+
+int notify_send(struct notify *n, const char *channel, const char *to,
+		const char *subject, const char *body, struct error *e)
+{
+	bool email = strcmp(channel, "email") == 0;
+	if ((email && !n->opt.smtp_url[0]) ||
+	    (!email && (strcmp(channel, "sms") != 0 || !n->opt.sms_url[0])))
+		return err_set(e, ERR_INVALID, "channel_unavailable",
+			       "%s delivery is not configured", channel);
+	size_t len = strlen(body);
+	size_t sn = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
+	uint8_t *sealed = xmalloc(sn);
+	rand_bytes(sealed, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES,
+			      (const uint8_t *)body, len, sealed, n->opt.master_key);
+	struct store_conn *w = store_write_begin(n->store);
+	struct store_stmt *st = store_prepare(w, sql_put);
+	store_bind_text(st, 1, channel);
+	store_bind_text(st, 2, to);
+	store_bind_text(st, 3, subject);
+	store_bind_blob(st, 4, sealed, sn);
+	store_bind_int(st, 5, time_now());
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	free(sealed);
+	if (rc != STORE_DONE) {
+		store_write_rollback(n->store);
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "the message could not be queued");
+	}
+	if (store_write_commit(n->store, e) != 0)
+		return -1;
+	pthread_mutex_lock(&n->mu);
+	pthread_cond_signal(&n->wake);
+	pthread_mutex_unlock(&n->mu);
+	return 0;
+}
+
+struct upload {
+	const char *data;
+	size_t len, off;
+};
+
+static size_t feed(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct upload *u = arg;
+	size_t n = size * nitems;
+	if (n > u->len - u->off)
+		n = u->len - u->off;
+	memcpy(buf, u->data + u->off, n);
+	u->off += n;
+	return n;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	KP_UNUSED(p);
+	KP_UNUSED(arg);
+	return size * n;
+}
+
+/* One delivery; returns 0, or -1 with why (a curl message). */
+static int deliver(struct notify *n, const char *channel, const char *to,
+		   const char *subject, const char *body, char *why, size_t wn)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *list = NULL;
+	char *msg = NULL;
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (strcmp(channel, "email") == 0) {
+		msg = xasprintf("Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\n"
+				"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+				date, n->opt.smtp_from, to, subject, body);
+		list = curl_slist_append(list, to);
+		curl_easy_setopt(c, CURLOPT_URL, n->opt.smtp_url);
+		curl_easy_setopt(c, CURLOPT_MAIL_FROM, n->opt.smtp_from);
+		curl_easy_setopt(c, CURLOPT_MAIL_RCPT, list);
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	} else {
+		json_t *j = json_pack("{s:s,s:s}", "to", to, "text", body);
+		msg = jsonx_dump(j);
+		json_decref(j);
+		list = curl_slist_append(list, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_URL, n->opt.sms_url);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, msg);
+		curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	}
+	struct upload u = {msg, strlen(msg), 0};
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, feed);
+	curl_easy_setopt(c, CURLOPT_READDATA, &u);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	CURLcode rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		snprintf(why, wn, "%s", curl_easy_strerror(rc));
+	secret_wipe(msg, strlen(msg));
+	free(msg);
+	curl_slist_free_all(list);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+static void record(struct notify *n, int64_t id, int attempts, bool ok,
+		   const char *why)
+{
+	struct store_conn *w = store_write_begin(n->store);
+	struct store_stmt *st;
+	int64_t now = time_now();
+	if (ok) {
+		st = store_prepare(w, sql_sent);
+		store_bind_int(st, 1, id);
+		store_bind_int(st, 2, now);
+	} else {
+		/* Back off 2, 4, 8 ... seconds, at most five minutes. */
+		int64_t wait = attempts < 8 ? INT64_C(1) << attempts : 300;
+		bool give_up = attempts >= n->opt.max_attempts;
+		st = store_prepare(w, sql_retry);
+		store_bind_int(st, 1, id);
+		store_bind_int(st, 2, attempts);
+		store_bind_int(st, 3, now + (wait > 300 ? 300 : wait));
+		store_bind_text(st, 4, why);
+		if (give_up)
+			store_bind_int(st, 5, now);
+		else
+			store_bind_null(st, 5);
+		struct log_line l;
+		log_begin(&l, give_up ? LV_ERROR : LV_WARN, __func__,
+			  give_up ? "notification failed for good"
+				  : "notification not delivered; will retry");
+		log_int(&l, "outbox_id", id);
+		log_int(&l, "attempts", attempts);
+		log_str(&l, "why", why);
+		log_end(&l);
+	}
+	store_step(st);
+	store_done(st);
+	struct error e;
+	store_write_commit(n->store, &e);
+}
+
+/* Deliver what is due; returns how many were tried. */
+static int run_due(struct notify *n)
+{
+	struct store_conn *r = store_reader(n->store);
+	if (!r)
+		return 0;
+	struct store_stmt *st = store_prepare(r, sql_due);
+	store_bind_int(st, 1, time_now());
+	int64_t ids[16], attempts[16];
+	char *channel[16], *to[16], *subject[16], *body[16];
+	int k = 0;
+	while (k < 16 && store_step(st) == STORE_ROW) {
+		size_t bn;
+		const uint8_t *sealed = store_col_blob(st, 4, &bn);
+		ids[k] = store_col_int(st, 0);
+		channel[k] = xstrdup(store_col_text(st, 1));
+		to[k] = xstrdup(store_col_text(st, 2));
+		subject[k] = xstrdup(store_col_text(st, 3));
+		attempts[k] = store_col_int(st, 5);
+		size_t over = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+		body[k] = NULL;
+		if (sealed && bn >= over) {
+			body[k] = xcalloc(bn - over + 1, 1);
+			if (crypto_secretbox_open_easy(
+				    (uint8_t *)body[k], sealed + crypto_secretbox_NONCEBYTES,
+				    bn - crypto_secretbox_NONCEBYTES, sealed,
+				    n->opt.master_key) != 0) {
+				free(body[k]);
+				body[k] = NULL;
+			}
+		}
+		k++;
+	}
+	store_done(st);
+	for (int i = 0; i < k; i++) {
+		char why[256] = "the message cannot be unsealed";
+		bool ok = body[i] && deliver(n, channel[i], to[i], subject[i],
+					      body[i], why, sizeof(why)) == 0;
+		record(n, ids[i], (int)attempts[i] + 1, ok, why);
+		if (body[i])
+			secret_wipe(body[i], strlen(body[i]));
+		free(body[i]);
+		free(channel[i]);
+		free(to[i]);
+		free(subject[i]);
+	}
+	return k;
+}
+
+static void *worker_main(void *arg)
+{
+	struct notify *n = arg;
+	pthread_mutex_lock(&n->mu);
+	while (!n->stopping) {
+		pthread_mutex_unlock(&n->mu);
+		int tried = run_due(n);
+		pthread_mutex_lock(&n->mu);
+		if (tried == 0 && !n->stopping) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			pthread_cond_timedwait(&n->wake, &n->mu, &until);
+		}
+	}
+	pthread_mutex_unlock(&n->mu);
+	return NULL;
+}
+
+int notify_open(struct store *s, const struct notify_options *opt,
+		struct notify **out, struct error *e)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return err_set(e, ERR_INTERNAL, "notify_failed",
+			       "libcurl cannot initialise");
+	struct notify *n = xcalloc(1, sizeof(*n));
+	n->store = s;
+	n->opt = *opt;
+	if (!n->opt.max_attempts)
+		n->opt.max_attempts = 8;
+	pthread_mutex_init(&n->mu, NULL);
+	pthread_cond_init(&n->wake, NULL);
+	pthread_create(&n->worker, NULL, worker_main, n);
+	*out = n;
+	return 0;
+}
+
+void notify_close(struct notify *n)
+{
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->mu);
+	n->stopping = true;
+	pthread_cond_signal(&n->wake);
+	pthread_mutex_unlock(&n->mu);
+	pthread_join(n->worker, NULL);
+	pthread_mutex_destroy(&n->mu);
+	pthread_cond_destroy(&n->wake);
+	secret_wipe(n->opt.master_key, sizeof(n->opt.master_key));
+	free(n);
+	curl_global_cleanup();
+}

@@ -1,0 +1,37 @@
+/*
+ * notify: messages to people (one-time codes by e-mail and SMS) through a
+ * durable outbox. notify_send writes the message (its body sealed with the
+ * master key: a code is a secret) and returns; a worker thread delivers it
+ * over SMTP (libcurl) or to an SMS HTTP gateway, retries with backoff when
+ * delivery fails, logs every failure, and gives up only after
+ * max_attempts, loudly. A delivered message's body is wiped.
+ */
+#ifndef KP_NOTIFY_H
+#define KP_NOTIFY_H
+
+#include "base/base.h"
+#include "store/store.h"
+
+struct notify_options {
+	char smtp_url[256];  /* smtp://host:port; "" = e-mail not configured */
+	char smtp_from[128];
+	char sms_url[256];   /* the gateway's http(s) URL; "" = no SMS */
+	uint8_t master_key[32];
+	int max_attempts;    /* 0: 8 */
+};
+
+struct notify;
+
+/* Start the worker. Returns 0 and *out (notify_close), or -1 with e. */
+int notify_open(struct store *s, const struct notify_options *opt,
+		struct notify **out, struct error *e);
+/* Stop the worker after the current delivery; undelivered messages stay
+ * in the outbox for the next start. */
+void notify_close(struct notify *n);
+
+/* Queue a message ("email" or "sms") durably. Returns 0, or -1 with e
+ * (ERR_INVALID "channel_unavailable" when that channel is not set up). */
+int notify_send(struct notify *n, const char *channel, const char *to,
+		const char *subject, const char *body, struct error *e);
+
+#endif
