@@ -72,9 +72,23 @@ static pid_t start_smtp_sink(struct config *cfg, const char *mail_dir)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
+	/* Our main thread blocks SIGINT and SIGTERM (sigwait handles them);
+	 * a child inheriting that mask could never be stopped. */
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	char *argv[] = {sink, "0", (char *)(uintptr_t)mail_dir, NULL};
 	pid_t pid;
-	int rc = posix_spawn(&pid, sink, &fa, NULL, argv, environ);
+	int rc = posix_spawn(&pid, sink, &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
 	char line[64] = "";

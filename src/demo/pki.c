@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,9 +58,17 @@ static int run(const char *dir, const char *const *argv, struct error *e)
 	posix_spawn_file_actions_addopen(&fa, 1, log,
 					 O_WRONLY | O_CREAT | O_APPEND, 0600);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	/* The caller blocks SIGINT and SIGTERM; openssl must not inherit it. */
+	posix_spawnattr_t at;
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
 	pid_t pid;
-	int rc = posix_spawnp(&pid, "openssl", &fa, NULL,
+	int rc = posix_spawnp(&pid, "openssl", &fa, &at,
 			      (char *const *)(uintptr_t)argv, environ);
+	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0)
 		return err_set(e, ERR_INTERNAL, "pki_failed",

@@ -1,0 +1,131 @@
+/* The outbox: a message survives a missing mail server, its failure is
+ * recorded and logged, and the retry delivers it once the server is up,
+ * to a real SMTP process (examples/smtp_sink) over libcurl. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "notify/notify.h"
+
+static char dir[64], mail[96], db[96];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/kp-notify-XXXXXX");
+	if (crypto_setup() != 0 || !mkdtemp(dir))
+		return -1;
+	snprintf(mail, sizeof(mail), "%s/mail", dir);
+	snprintf(db, sizeof(db), "%s/n.db", dir);
+	return mkdir(mail, 0700);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static int free_port(void)
+{
+	FILE *p = popen("python3 -c 'import socket; s=socket.socket(); "
+			"s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'", "r");
+	int port = 0;
+	if (p && fscanf(p, "%d", &port) != 1)
+		port = 0;
+	if (p)
+		pclose(p);
+	return port;
+}
+
+static int files_in(const char *d)
+{
+	DIR *dd = opendir(d);
+	int n = 0;
+	struct dirent *e;
+	while (dd && (e = readdir(dd)))
+		n += strstr(e->d_name, ".eml") != NULL;
+	if (dd)
+		closedir(dd);
+	return n;
+}
+
+static int64_t column(const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	sqlite3_open(db, &h);
+	sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+	int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+static void retried_until_delivered(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct notify *n;
+	struct error e;
+	int port = free_port();
+	assert_true(port > 0);
+	assert_int_equal(store_open(db, NULL, &s, &e), 0);
+	struct notify_options o = {0};
+	snprintf(o.smtp_url, sizeof(o.smtp_url), "smtp://127.0.0.1:%d", port);
+	str_copy(o.smtp_from, sizeof(o.smtp_from), "test@kruispunt.test");
+	rand_bytes(o.master_key, sizeof(o.master_key));
+	assert_int_equal(notify_open(s, &o, &n, &e), 0);
+	assert_int_equal(notify_send(n, "sms", "+32470000000", "x", "y", &e), -1);
+	assert_string_equal(e.code, "channel_unavailable");
+	assert_int_equal(notify_send(n, "email", "jan@example.org",
+				     "Your code", "Your code is 123456.", &e), 0);
+	/* Nothing listens: the first attempt fails and is recorded. */
+	sleep(1);
+	assert_true(column("SELECT attempts FROM outbox") >= 1);
+	assert_true(column("SELECT last_error IS NOT NULL FROM outbox") == 1);
+	/* The body is sealed at rest: no code in the database. */
+	assert_int_equal(column("SELECT count(*) FROM outbox WHERE "
+				"CAST(body AS TEXT) LIKE '%123456%'"), 0);
+	/* Now the server comes up; the retry delivers. */
+	char sink[512], portarg[16];
+	snprintf(sink, sizeof(sink), "%s/smtp_sink", getenv("KP_BINARY_DIR"));
+	snprintf(portarg, sizeof(portarg), "%d", port);
+	pid_t pid = fork();
+	if (pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		execl(sink, sink, portarg, mail, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && files_in(mail) == 0; i++)
+		usleep(100000);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(files_in(mail), 1);
+	assert_true(column("SELECT sent_at IS NOT NULL FROM outbox") == 1);
+	/* Delivered: the body is gone from the outbox. */
+	assert_true(column("SELECT body IS NULL FROM outbox") == 1);
+	notify_close(n);
+	store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(retried_until_delivered, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
