@@ -550,6 +550,17 @@ int auth_login_certificate(struct auth *a, const char *serial_number,
 
 /* ------------------------------------------------------------------- keys */
 
+static void read_key(struct store_stmt *st, void *item)
+{
+	struct auth_key *k = item;
+	k->id = store_col_int(st, 0);
+	str_copy(k->type, sizeof(k->type), store_col_text(st, 1));
+	k->level = (int)store_col_int(st, 2);
+	str_copy(k->status, sizeof(k->status), store_col_text(st, 3));
+	k->created_at = store_col_int(st, 4);
+	k->last_used_at = store_col_int(st, 5);
+}
+
 int auth_keys(struct auth *a, const char *insz, struct auth_key **out, int *n,
 	      struct error *e)
 {
@@ -557,24 +568,9 @@ int auth_keys(struct auth *a, const char *insz, struct auth_key **out, int *n,
 	if (!r)
 		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
 			       "keys cannot be read now");
-	size_t cap = 8, count = 0;
-	struct auth_key *keys = xcalloc(cap, sizeof(*keys));
 	struct store_stmt *st = store_prepare(r, sql_keys);
 	store_bind_text(st, 1, insz);
-	while (store_step(st) == STORE_ROW) {
-		if (count == cap)
-			keys = xrealloc(keys, (cap *= 2) * sizeof(*keys));
-		struct auth_key *k = &keys[count++];
-		k->id = store_col_int(st, 0);
-		str_copy(k->type, sizeof(k->type), store_col_text(st, 1));
-		k->level = (int)store_col_int(st, 2);
-		str_copy(k->status, sizeof(k->status), store_col_text(st, 3));
-		k->created_at = store_col_int(st, 4);
-		k->last_used_at = store_col_int(st, 5);
-	}
-	store_done(st);
-	*out = keys;
-	*n = (int)count;
+	*out = store_collect(st, sizeof(**out), read_key, n);
 	return 0;
 }
 
@@ -607,23 +603,19 @@ static void read_app(struct store_stmt *st, struct auth_app *app)
 	app->min_level = (int)store_col_int(st, 3);
 }
 
+static void read_app_any(struct store_stmt *st, void *app)
+{
+	read_app(st, app);
+}
+
 int auth_apps(struct auth *a, struct auth_app **out, int *n, struct error *e)
 {
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
 		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
 			       "the catalogue cannot be read now");
-	size_t cap = 64, count = 0;
-	struct auth_app *apps = xcalloc(cap, sizeof(*apps));
 	struct store_stmt *st = store_prepare(r, sql_apps);
-	while (store_step(st) == STORE_ROW) {
-		if (count == cap)
-			apps = xrealloc(apps, (cap *= 2) * sizeof(*apps));
-		read_app(st, &apps[count++]);
-	}
-	store_done(st);
-	*out = apps;
-	*n = (int)count;
+	*out = store_collect(st, sizeof(**out), read_app_any, n);
 	return 0;
 }
 

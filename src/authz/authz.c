@@ -134,6 +134,11 @@ static void read_row(struct store_stmt *st, struct authz_authorization *a)
 	a->min_phase = (int)store_col_int(st, 8);
 }
 
+static void read_row_any(struct store_stmt *st, void *a)
+{
+	read_row(st, a);
+}
+
 int authz_list(struct store *s, struct authz_authorization **out, int *n,
 	       struct error *e)
 {
@@ -141,19 +146,8 @@ int authz_list(struct store *s, struct authz_authorization **out, int *n,
 	if (!r)
 		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
 			       "the authorizations cannot be read now");
-	size_t cap = 16, count = 0;
-	struct authz_authorization *list = xcalloc(cap, sizeof(*list));
 	struct store_stmt *st = store_prepare(r, sql_list);
-	while (store_step(st) == STORE_ROW) {
-		if (count == cap) {
-			cap *= 2;
-			list = xrealloc(list, cap * sizeof(*list));
-		}
-		read_row(st, &list[count++]);
-	}
-	store_done(st);
-	*out = list;
-	*n = (int)count;
+	*out = store_collect(st, sizeof(**out), read_row_any, n);
 	return 0;
 }
 

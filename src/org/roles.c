@@ -213,6 +213,11 @@ bool org_any_role_valid(struct store *s, const char *insz, const char *kbo,
 	return holds(s, sql_any_valid, insz, kbo, NULL, day);
 }
 
+static void read_role_any(struct store_stmt *st, void *r)
+{
+	read_role(st, r);
+}
+
 int org_roles(struct store *s, const char *kbo, struct org_role **out, int *n,
 	      struct error *e)
 {
@@ -220,19 +225,8 @@ int org_roles(struct store *s, const char *kbo, struct org_role **out, int *n,
 	if (!r)
 		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
 			       "cannot read roles now");
-	size_t cap = 16, count = 0;
-	struct org_role *list = xcalloc(cap, sizeof(*list));
 	struct store_stmt *st = store_prepare(r, sql_list);
 	store_bind_text(st, 1, kbo);
-	while (store_step(st) == STORE_ROW) {
-		if (count == cap) {
-			cap *= 2;
-			list = xrealloc(list, cap * sizeof(*list));
-		}
-		read_role(st, &list[count++]);
-	}
-	store_done(st);
-	*out = list;
-	*n = (int)count;
+	*out = store_collect(st, sizeof(**out), read_role_any, n);
 	return 0;
 }

@@ -368,6 +368,24 @@ bool store_col_null(struct store_stmt *st, int col)
 	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
 }
 
+void *store_collect(struct store_stmt *st, size_t size,
+		    void (*read)(struct store_stmt *st, void *element), int *n)
+{
+	size_t cap = 16, count = 0;
+	char *items = xcalloc(cap, size);
+	while (store_step(st) == STORE_ROW) {
+		if (count == cap) {
+			items = xrealloc(items, 2 * cap * size);
+			memset(items + cap * size, 0, cap * size);
+			cap *= 2;
+		}
+		read(st, items + count++ * size);
+	}
+	store_done(st);
+	*n = (int)count;
+	return items;
+}
+
 void store_done(struct store_stmt *st)
 {
 	sqlite3_reset(st->st);

@@ -90,6 +90,12 @@ const char *store_col_text(struct store_stmt *st, int col);
 const void *store_col_blob(struct store_stmt *st, int col, size_t *n);
 bool store_col_null(struct store_stmt *st, int col);
 
+/* Step st to the end, reading each row with read() into a new array of
+ * elements of size bytes. Returns the array (the caller frees it; never
+ * NULL) and *n; st is reset (store_done) afterwards. */
+void *store_collect(struct store_stmt *st, size_t size,
+		    void (*read)(struct store_stmt *st, void *element), int *n);
+
 /* Reset the statement and clear its bindings for the next use. */
 void store_done(struct store_stmt *st);
 
