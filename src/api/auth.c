@@ -288,17 +288,38 @@ static json_t *step_up_methods(struct app *a, const char *insz)
 	return m;
 }
 
-int api_me_key_create(struct http_request *req, struct http_response *res,
-		      void *app)
+/* "j***@example.org", "+32 4** *** *67": enough to recognise, not to
+ * harvest. */
+static void mask(const char *to, char *out, size_t n)
 {
-	struct app *a = app;
-	const char *type;
-	if (jsonx_str(req->json, "type", true, 32, &type, &res->err) != 0)
-		return -1;
-	if (strcmp(type, "totp") != 0)
-		return err_set(&res->err, ERR_INVALID, "unsupported_key_type",
-			       "type: totp (e-mail and SMS code keys come with "
-			       "the notification outbox)");
+	size_t len = strlen(to), i = 0, k = 0;
+	const char *at = strchr(to, '@');
+	for (; i < len && k + 1 < n; i++) {
+		bool keep = i == 0 || (at && to + i >= at) || (!at && i + 2 >= len);
+		out[k++] = keep || to[i] == ' ' ? to[i] : '*';
+	}
+	out[k] = '\0';
+}
+
+/* Hand a one-time code to the outbox for "email_code" or "sms_code",
+ * then wipe it. Returns 0, or -1 with e. */
+static int deliver_code(struct app *a, const char *method, const char *to,
+			char code[7], struct error *e)
+{
+	char *body = xasprintf("Your kruispunt code is %s. It is valid for 10 "
+			       "minutes. Never give it to anyone.", code);
+	int rc = notify_send(a->notify,
+			     strcmp(method, "email_code") == 0 ? "email" : "sms",
+			     to, "Your kruispunt code", body, e);
+	secret_wipe(body, strlen(body));
+	free(body);
+	secret_wipe(code, 7);
+	return rc;
+}
+
+static int key_create_totp(struct app *a, struct http_request *req,
+			   struct http_response *res)
+{
 	int64_t id;
 	char *uri, *png;
 	if (auth_totp_enrol(a->auth, req->who.insz, req->who.insz, &id, &uri,
@@ -314,24 +335,65 @@ int api_me_key_create(struct http_request *req, struct http_response *res,
 	return http_reply_json(res, 201, j);
 }
 
+/* An e-mail or SMS key is pending until the code sent to the new address
+ * comes back: proof that the address is the person's. */
+static int key_create_code(struct app *a, struct http_request *req,
+			   struct http_response *res, const char *type)
+{
+	const char *field = strcmp(type, "email_code") == 0 ? "email" : "phone";
+	const char *to;
+	if (jsonx_str(req->json, field, true, 128, &to, &res->err) != 0)
+		return -1;
+	int64_t id = 0;
+	char code[7];
+	if (auth_code_key_enrol(a->auth, req->who.insz, type, to, &id, code,
+				&res->err) != 0 ||
+	    deliver_code(a, type, to, code, &res->err) != 0) {
+		struct error ignored;
+		if (id > 0) /* never confirmable: do not leave it pending */
+			auth_key_deactivate(a->auth, req->who.insz, id, &ignored);
+		return -1;
+	}
+	char shown[128];
+	mask(to, shown, sizeof(shown));
+	audit_self(a, req, req->who.insz, "key_create", type, NULL);
+	return http_reply_json(res, 201,
+			       json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id,
+					 "status", "pending", "sent_to", shown));
+}
+
+int api_me_key_create(struct http_request *req, struct http_response *res,
+		      void *app)
+{
+	const char *type;
+	if (jsonx_str(req->json, "type", true, 32, &type, &res->err) != 0)
+		return -1;
+	if (strcmp(type, "totp") == 0)
+		return key_create_totp(app, req, res);
+	if (strcmp(type, "email_code") == 0 || strcmp(type, "sms_code") == 0)
+		return key_create_code(app, req, res, type);
+	return err_set(&res->err, ERR_INVALID, "unsupported_key_type",
+		       "type: totp, email_code or sms_code");
+}
+
 int api_me_key_confirm(struct http_request *req, struct http_response *res,
 		       void *app)
 {
 	struct app *a = app;
 	const char *code;
-	char *end;
+	char *end, type[32] = "unknown";
 	long long id = strtoll(req->params[0], &end, 10);
 	if (*end || id <= 0)
 		return err_set(&res->err, ERR_NOT_FOUND, "unknown_key",
 			       "you have no key with this id");
 	if (jsonx_str(req->json, "code", true, 16, &code, &res->err) != 0)
 		return -1;
-	if (auth_totp_confirm(a->auth, req->who.insz, id, code, &res->err) != 0) {
-		audit_self(a, req, req->who.insz, "key_confirm", "totp_app",
-			   &res->err);
+	int rc = auth_key_confirm(a->auth, req->who.insz, id, code, type,
+				  &res->err);
+	audit_self(a, req, req->who.insz, "key_confirm", type,
+		   rc ? &res->err : NULL);
+	if (rc != 0)
 		return -1;
-	}
-	audit_self(a, req, req->who.insz, "key_confirm", "totp_app", NULL);
 	return http_reply_json(res, 200, json_pack("{s:s}", "status", "active"));
 }
 
@@ -383,19 +445,6 @@ int api_auth_profile(struct http_request *req, struct http_response *res,
 	return http_reply_json(res, 200, json_pack("{s:s}", "profile", profile));
 }
 
-/* "j***@example.org", "+32 4** *** *67": enough to recognise, not to
- * harvest. */
-static void mask(const char *to, char *out, size_t n)
-{
-	size_t len = strlen(to), i = 0, k = 0;
-	const char *at = strchr(to, '@');
-	for (; i < len && k + 1 < n; i++) {
-		bool keep = i == 0 || (at && to + i >= at) || (!at && i + 2 >= len);
-		out[k++] = keep || to[i] == ' ' ? to[i] : '*';
-	}
-	out[k] = '\0';
-}
-
 int api_auth_step_up_send(struct http_request *req, struct http_response *res,
 			  void *app)
 {
@@ -407,15 +456,7 @@ int api_auth_step_up_send(struct http_request *req, struct http_response *res,
 	if (auth_code_issue(a->auth, req->who.insz, method, code, to, sizeof(to),
 			    &res->err) != 0)
 		return -1;
-	char *body = xasprintf("Your kruispunt code is %s. It is valid for 10 "
-			       "minutes. Never give it to anyone.", code);
-	int rc = notify_send(a->notify,
-			     strcmp(method, "email_code") == 0 ? "email" : "sms",
-			     to, "Your kruispunt code", body, &res->err);
-	secret_wipe(body, strlen(body));
-	free(body);
-	secret_wipe(code, sizeof(code));
-	if (rc != 0)
+	if (deliver_code(a, method, to, code, &res->err) != 0)
 		return -1;
 	mask(to, shown, sizeof(shown));
 	return http_reply_json(res, 202, json_pack("{s:s}", "sent_to", shown));

@@ -156,6 +156,10 @@ int auth_key_deactivate(struct auth *a, const char *insz, int64_t key_id,
 int auth_totp_enrol(struct auth *a, const char *insz, const char *label,
 		    int64_t *id, char **uri, char **png_base64,
 		    struct error *e);
+/* Give insz an active TOTP key with this secret (n <= 20 bytes), as
+ * seeding does: no enrolment, no confirmation. Returns 0, or -1 with e. */
+int auth_totp_key_add(struct auth *a, const char *insz, const uint8_t *secret,
+		      size_t n, struct error *e);
 /* Confirm a pending TOTP key with its first code. Returns 0, or -1 with e
  * (ERR_UNAUTHENTICATED "invalid_code", ERR_CONFLICT "already_confirmed",
  * ERR_NOT_FOUND "unknown_key"). */
@@ -169,9 +173,29 @@ int auth_step_up(struct auth *a, const char *token, const char *insz,
 		 struct error *e);
 /* ------------------------------------------------ e-mail and SMS codes */
 
-/* Give a person an active "email_code" or "sms_code" key at address. */
+/* Whether address suits a key of type: an e-mail address for
+ * "email_code" (one plain address, nothing a header could be smuggled
+ * in), an E.164 number for "sms_code". */
+bool auth_address_valid(const char *type, const char *address);
+/* Give a person an active "email_code" or "sms_code" key at address, as
+ * seeding does (no confirmation). Returns 0, or -1 with e. */
 int auth_code_key_add(struct auth *a, const char *insz, const char *type,
 		      const char *address, struct error *e);
+/* Enrol an "email_code" or "sms_code" key: pending, with a first code
+ * (returned for the caller to deliver to address, then wipe) that proves
+ * the address is the person's. Returns 0 with *id, or -1 with e
+ * (ERR_INVALID "unsupported_key_type" / "invalid_field", ERR_CONFLICT
+ * "no_account", ERR_RATE_LIMITED). */
+int auth_code_key_enrol(struct auth *a, const char *insz, const char *type,
+			const char *address, int64_t *id, char code[7],
+			struct error *e);
+/* Confirm one of insz's pending keys, whatever its type, with its code
+ * (TOTP: the app's current code; e-mail/SMS: the code sent). type
+ * receives the key's type. Returns 0, or -1 with e (ERR_NOT_FOUND
+ * "unknown_key", ERR_CONFLICT "already_confirmed", ERR_UNAUTHENTICATED
+ * "invalid_code", ERR_LOCKED "key_locked"). */
+int auth_key_confirm(struct auth *a, const char *insz, int64_t id,
+		     const char *code, char type[32], struct error *e);
 /* A fresh one-time code for a step-up by method ("email_code" or
  * "sms_code"): returns 0 with the 6 digits (for the caller to deliver, then
  * wipe) and the key's address in to; or -1 with e (ERR_INVALID when the

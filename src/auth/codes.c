@@ -17,7 +17,7 @@
 
 static const char sql_key_add[] =
 	"INSERT INTO credential (insz, type, status, address, created_at) "
-	"VALUES (?1, ?2, 'active', ?3, ?4)";
+	"VALUES (?1, ?2, ?5, ?3, ?4)";
 static const char sql_key[] =
 	"SELECT id, address FROM credential WHERE insz = ?1 AND type = ?2 "
 	"AND status = 'active' ORDER BY id DESC LIMIT 1";
@@ -29,6 +29,11 @@ static const char sql_code_add[] =
 static const char sql_code_newest[] =
 	"SELECT id, code_hash FROM one_time_code WHERE key_id = ?1 AND "
 	"used_at IS NULL AND expires_at > ?2 ORDER BY id DESC LIMIT 1";
+static const char sql_key_by_id[] =
+	"SELECT type, status FROM credential WHERE id = ?1 AND insz = ?2";
+static const char sql_key_activate[] =
+	"UPDATE credential SET status = 'active', failures = 0, changed_at = ?2 "
+	"WHERE id = ?1 AND status = 'pending'";
 static const char sql_code_used[] =
 	"UPDATE one_time_code SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL";
 
@@ -45,21 +50,57 @@ static bool code_method(const char *m)
 	return strcmp(m, "email_code") == 0 || strcmp(m, "sms_code") == 0;
 }
 
-int auth_code_key_add(struct auth *a, const char *insz, const char *type,
-		      const char *address, struct error *e)
+/* An address goes into an SMTP envelope and a To: header, or to an SMS
+ * gateway: refuse anything that could smuggle a second recipient or a
+ * header. E-mail: one '@' between non-empty parts, printable ASCII without
+ * spaces or <>,;"\()[]. Phone: E.164, '+' and 8 to 15 digits. */
+bool auth_address_valid(const char *type, const char *address)
 {
-	if (!code_method(type) || !address[0] || strlen(address) > 127)
-		return err_set(e, ERR_INVALID, "invalid_field",
-			       "an e-mail or SMS key needs its address");
-	struct store_conn *w = store_write_begin(a->store);
+	size_t n = strlen(address);
+	if (strcmp(type, "sms_code") == 0) {
+		if (n < 9 || n > 16 || address[0] != '+')
+			return false;
+		for (size_t i = 1; i < n; i++)
+			if (address[i] < '0' || address[i] > '9')
+				return false;
+		return true;
+	}
+	const char *at = strchr(address, '@');
+	if (strcmp(type, "email_code") != 0 || n < 3 || n > 127 || !at ||
+	    at == address || !at[1] || strchr(at + 1, '@'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (address[i] <= ' ' || address[i] > '~' ||
+		    strchr("<>,;\"\\()[]", address[i]))
+			return false;
+	return true;
+}
+
+static int insert_key(struct store_conn *w, const char *insz,
+		      const char *type, const char *status,
+		      const char *address, int64_t *id)
+{
 	struct store_stmt *st = store_prepare(w, sql_key_add);
 	store_bind_text(st, 1, insz);
 	store_bind_text(st, 2, type);
 	store_bind_text(st, 3, address);
 	store_bind_int(st, 4, time_now());
+	store_bind_text(st, 5, status);
 	enum store_rc rc = store_step(st);
+	*id = store_last_rowid(w);
 	store_done(st);
-	if (rc != STORE_DONE) {
+	return rc == STORE_DONE ? 0 : -1;
+}
+
+int auth_code_key_add(struct auth *a, const char *insz, const char *type,
+		      const char *address, struct error *e)
+{
+	int64_t id;
+	if (!auth_address_valid(type, address))
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "an e-mail or SMS key needs a valid address");
+	struct store_conn *w = store_write_begin(a->store);
+	if (insert_key(w, insz, type, "active", address, &id) != 0) {
 		store_write_rollback(a->store);
 		return err_set(e, ERR_CONFLICT, "no_account",
 			       "the key needs an account");
@@ -87,6 +128,39 @@ static int find_key(struct auth *a, const char *insz, const char *type,
 	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
 }
 
+/* In w's transaction: a new code for key unless CODE_SENDS went out in
+ * the window. Returns 0 with the code, or -1 with e (code wiped). */
+static int add_code(struct auth *a, struct store_conn *w, const char *insz,
+		    int64_t key, char code[7], struct error *e)
+{
+	int64_t now = time_now();
+	struct store_stmt *st = store_prepare(w, sql_recent);
+	store_bind_int(st, 1, key);
+	store_bind_int(st, 2, now - CODE_WINDOW_S);
+	int64_t recent = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
+	store_done(st);
+	if (recent >= CODE_SENDS)
+		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
+			       "too many codes sent; wait a few minutes");
+	snprintf(code, 7, "%06u", rand_uniform(1000000));
+	uint8_t hash[crypto_generichash_BYTES];
+	code_hash(a, code, hash);
+	st = store_prepare(w, sql_code_add);
+	store_bind_text(st, 1, insz);
+	store_bind_int(st, 2, key);
+	store_bind_blob(st, 3, hash, sizeof(hash));
+	store_bind_int(st, 4, now);
+	store_bind_int(st, 5, now + CODE_TTL_S);
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE) {
+		secret_wipe(code, 7);
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "try again");
+	}
+	return 0;
+}
+
 int auth_code_issue(struct auth *a, const char *insz, const char *method,
 		    char code[7], char *to, size_t tn, struct error *e)
 {
@@ -95,43 +169,52 @@ int auth_code_issue(struct auth *a, const char *insz, const char *method,
 		return err_set(e, ERR_INVALID, "invalid_field",
 			       "you have no active %s key",
 			       code_method(method) ? method : "such");
-	snprintf(code, 7, "%06u", rand_uniform(1000000));
-	uint8_t hash[crypto_generichash_BYTES];
-	code_hash(a, code, hash);
-	int64_t now = time_now();
 	struct store_conn *w = store_write_begin(a->store);
-	struct store_stmt *st = store_prepare(w, sql_recent);
-	store_bind_int(st, 1, key);
-	store_bind_int(st, 2, now - CODE_WINDOW_S);
-	int64_t recent = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
-	store_done(st);
-	if (recent >= CODE_SENDS) {
+	if (add_code(a, w, insz, key, code, e) != 0) {
 		store_write_rollback(a->store);
-		secret_wipe(code, 7);
-		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
-			       "too many codes sent; wait a few minutes");
+		return -1;
 	}
-	st = store_prepare(w, sql_code_add);
-	store_bind_text(st, 1, insz);
-	store_bind_int(st, 2, key);
-	store_bind_blob(st, 3, hash, sizeof(hash));
-	store_bind_int(st, 4, now);
-	store_bind_int(st, 5, now + CODE_TTL_S);
-	store_step(st);
-	store_done(st);
 	return store_write_commit(a->store, e);
 }
 
-int auth_code_check(struct auth *a, const char *insz, const char *method,
-		    const char *code, struct error *e)
+int auth_code_key_enrol(struct auth *a, const char *insz, const char *type,
+			const char *address, int64_t *id, char code[7],
+			struct error *e)
 {
-	int64_t key, id = 0;
-	if (!code_method(method) || find_key(a, insz, method, &key, NULL, 0) != 0)
-		return err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
-			       "you have no active %s key", method);
+	if (!code_method(type))
+		return err_set(e, ERR_INVALID, "unsupported_key_type",
+			       "type: totp, email_code or sms_code");
+	if (!auth_address_valid(type, address))
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       strcmp(type, "sms_code") == 0
+				       ? "phone: +<country code><number>, "
+					 "digits only"
+				       : "email: a single plain address");
+	struct store_conn *w = store_write_begin(a->store);
+	if (insert_key(w, insz, type, "pending", address, id) != 0) {
+		store_write_rollback(a->store);
+		return err_set(e, ERR_CONFLICT, "no_account",
+			       "the key needs an account");
+	}
+	if (add_code(a, w, insz, *id, code, e) != 0) {
+		store_write_rollback(a->store);
+		return -1;
+	}
+	return store_write_commit(a->store, e);
+}
+
+/* Check code against the newest live code of key and use it up. A wrong
+ * code counts towards the key's lock. Returns 0, or -1 with e. */
+static int verify_code(struct auth *a, int64_t key, const char *code,
+		       struct error *e)
+{
 	uint8_t want[crypto_generichash_BYTES], got[crypto_generichash_BYTES];
 	bool found = false;
+	int64_t id = 0;
 	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "try again");
 	struct store_stmt *st = store_prepare(r, sql_code_newest);
 	store_bind_int(st, 1, key);
 	store_bind_int(st, 2, time_now());
@@ -163,4 +246,66 @@ int auth_code_check(struct auth *a, const char *insz, const char *method,
 		return err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
 			       "the code was used already");
 	return 0;
+}
+
+int auth_code_check(struct auth *a, const char *insz, const char *method,
+		    const char *code, struct error *e)
+{
+	int64_t key;
+	if (!code_method(method) || find_key(a, insz, method, &key, NULL, 0) != 0)
+		return err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
+			       "you have no active %s key", method);
+	return verify_code(a, key, code, e);
+}
+
+/* Type and status of one of insz's keys: 0, 1 when none, -1. */
+static int key_type(struct auth *a, const char *insz, int64_t id,
+		    char type[32], char status[16])
+{
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_key_by_id);
+	store_bind_int(st, 1, id);
+	store_bind_text(st, 2, insz);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW) {
+		str_copy(type, 32, store_col_text(st, 0));
+		str_copy(status, 16, store_col_text(st, 1));
+	}
+	store_done(st);
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}
+
+int auth_key_confirm(struct auth *a, const char *insz, int64_t id,
+		     const char *code, char type[32], struct error *e)
+{
+	char status[16];
+	int rc = key_type(a, insz, id, type, status);
+	if (rc != 0)
+		return rc < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+					"try again")
+			      : err_set(e, ERR_NOT_FOUND, "unknown_key",
+					"you have no key with this id");
+	if (strcmp(type, "totp_app") == 0)
+		return auth_totp_confirm(a, insz, id, code, e);
+	if (!code_method(type))
+		return err_set(e, ERR_CONFLICT, "already_confirmed",
+			       "this key needs no confirmation");
+	if (strcmp(status, "pending") != 0)
+		return err_set(e, ERR_CONFLICT, "already_confirmed",
+			       "this key is not waiting for confirmation");
+	if (verify_code(a, id, code, e) != 0)
+		return -1;
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_key_activate);
+	store_bind_int(st, 1, id);
+	store_bind_int(st, 2, time_now());
+	store_step(st);
+	int64_t changed = store_changes(w);
+	store_done(st);
+	if (store_write_commit(a->store, e) != 0)
+		return -1;
+	return changed ? 0 : err_set(e, ERR_CONFLICT, "already_confirmed",
+				     "this key is not waiting for confirmation");
 }

@@ -25,6 +25,9 @@
 static const char sql_totp_add[] =
 	"INSERT INTO credential (insz, type, status, secret, created_at) "
 	"VALUES (?1, 'totp_app', 'pending', ?2, ?3)";
+static const char sql_totp_add_active[] =
+	"INSERT INTO credential (insz, type, status, secret, created_at) "
+	"VALUES (?1, 'totp_app', 'active', ?2, ?3)";
 static const char sql_totp_get[] =
 	"SELECT id, status, secret, last_counter FROM credential WHERE "
 	"insz = ?1 AND type = 'totp_app' AND (?2 = 0 OR id = ?2) AND "
@@ -178,6 +181,29 @@ int auth_totp_enrol(struct auth *a, const char *insz, const char *label,
 			       "a TOTP key needs an account");
 	}
 	return 0;
+}
+
+int auth_totp_key_add(struct auth *a, const char *insz, const uint8_t *secret,
+		      size_t n, struct error *e)
+{
+	uint8_t sealed[TOTP_SECRET_LEN + crypto_secretbox_NONCEBYTES +
+		       crypto_secretbox_MACBYTES];
+	if (n == 0 || n > TOTP_SECRET_LEN)
+		return err_set(e, ERR_INVALID, "invalid_field", "TOTP secret");
+	size_t sn = seal(a->opt.master_key, secret, n, sealed);
+	struct store_conn *w = store_write_begin(a->store);
+	struct store_stmt *st = store_prepare(w, sql_totp_add_active);
+	store_bind_text(st, 1, insz);
+	store_bind_blob(st, 2, sealed, sn);
+	store_bind_int(st, 3, time_now());
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE) {
+		store_write_rollback(a->store);
+		return err_set(e, ERR_CONFLICT, "no_account",
+			       "a TOTP key needs an account");
+	}
+	return store_write_commit(a->store, e);
 }
 
 struct totp_key {

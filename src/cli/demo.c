@@ -50,10 +50,10 @@ static int on_ready(void *ctx, struct http_server *srv, const char *pub,
 
 extern char **environ;
 
-/* Start examples/smtp_sink (built beside this binary) on a free port,
- * storing mail in mail_dir; sets cfg's SMTP URL. Returns its pid, or -1
- * (the demo then runs without e-mail codes). */
-static pid_t start_smtp_sink(struct config *cfg, const char *mail_dir)
+/* Start examples/<name> (built beside this binary) on a free loopback
+ * port, storing what it receives in dir. Returns its pid and *port, or -1
+ * (the demo then runs without that channel). */
+static pid_t start_sink(const char *name, const char *dir, int *port)
 {
 	char self[PATH_MAX], sink[PATH_MAX + 16];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -64,7 +64,7 @@ static pid_t start_smtp_sink(struct config *cfg, const char *mail_dir)
 	if (!slash)
 		return -1;
 	*slash = '\0';
-	snprintf(sink, sizeof(sink), "%s/smtp_sink", self);
+	snprintf(sink, sizeof(sink), "%s/%s", self, name);
 	int fds[2];
 	if (access(sink, X_OK) != 0 || pipe(fds) != 0)
 		return -1;
@@ -85,7 +85,7 @@ static pid_t start_smtp_sink(struct config *cfg, const char *mail_dir)
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &dfl);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	char *argv[] = {sink, "0", (char *)(uintptr_t)mail_dir, NULL};
+	char *argv[] = {sink, "0", (char *)(uintptr_t)dir, NULL};
 	pid_t pid;
 	int rc = posix_spawn(&pid, sink, &fa, &at, argv, environ);
 	posix_spawnattr_destroy(&at);
@@ -93,18 +93,38 @@ static pid_t start_smtp_sink(struct config *cfg, const char *mail_dir)
 	close(fds[1]);
 	char line[64] = "";
 	FILE *f = fdopen(fds[0], "r");
-	int port = 0;
+	*port = 0;
 	if (rc == 0 && f && fgets(line, sizeof(line), f))
-		sscanf(line, "listening on %d", &port);
+		sscanf(line, "listening on %d", port);
 	if (f)
 		fclose(f);
-	if (rc != 0 || port <= 0)
-		return -1;
-	snprintf(cfg->notify_smtp_url, sizeof(cfg->notify_smtp_url),
-		 "smtp://127.0.0.1:%d", port);
-	str_copy(cfg->notify_smtp_from, sizeof(cfg->notify_smtp_from),
-		 "no-reply@kruispunt.demo");
-	return pid;
+	if (rc == 0 && *port <= 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	return rc != 0 || *port <= 0 ? -1 : pid;
+}
+
+/* The local SMTP and SMS sinks, wired into cfg's notify settings. */
+static void start_sinks(struct config *cfg, const char *mail, const char *sms,
+			pid_t pids[2])
+{
+	int port;
+	pids[0] = start_sink("smtp_sink", mail, &port);
+	if (pids[0] > 0) {
+		snprintf(cfg->notify_smtp_url, sizeof(cfg->notify_smtp_url),
+			 "smtp://127.0.0.1:%d", port);
+		str_copy(cfg->notify_smtp_from, sizeof(cfg->notify_smtp_from),
+			 "no-reply@kruispunt.demo");
+	} else {
+		log_warn("no SMTP sink: e-mail codes are off in this demo");
+	}
+	pids[1] = start_sink("sms_sink", sms, &port);
+	if (pids[1] > 0)
+		snprintf(cfg->notify_sms_url, sizeof(cfg->notify_sms_url),
+			 "http://127.0.0.1:%d/", port);
+	else
+		log_warn("no SMS sink: SMS codes are off in this demo");
 }
 
 static int usage(void)
@@ -146,24 +166,33 @@ int cmd_demo(int argc, char **argv)
 	}
 	struct config cfg;
 	demo_config(&cfg, abs, (int)port);
-	char mail[LIMIT_PATH];
+	char mail[LIMIT_PATH], sms[LIMIT_PATH];
+	uint8_t master[32];
 	struct store *store = NULL;
-	if (cli_init_dir(&cfg, &e) != 0 || demo_pki(abs, &e) != 0 ||
-	    config_path(&cfg, "mail", mail, sizeof(mail)) != 0 ||
-	    cli_mkdir_p(mail, &e) != 0 || cli_open_store(&cfg, &store, &e) != 0 ||
-	    demo_seed(abs, store, &cfg, &e) != 0) {
+	int rc = -1;
+	if (cli_init_dir(&cfg, &e) == 0 && demo_pki(abs, &e) == 0 &&
+	    config_path(&cfg, "mail", mail, sizeof(mail)) == 0 &&
+	    config_path(&cfg, "sms", sms, sizeof(sms)) == 0 &&
+	    cli_mkdir_p(mail, &e) == 0 && cli_mkdir_p(sms, &e) == 0 &&
+	    cli_read_key(&cfg, "keys/master.key", master, sizeof(master),
+			 &e) == 0 &&
+	    cli_open_store(&cfg, &store, &e) == 0)
+		rc = demo_seed(abs, store, &cfg, master, &e);
+	secret_wipe(master, sizeof(master));
+	if (rc != 0) {
 		fprintf(stderr, "kruispunt demo: %s\n", e.detail);
 		store_close(store);
 		return 1;
 	}
-	pid_t sink = start_smtp_sink(&cfg, mail);
-	if (sink < 0)
-		log_warn("no SMTP sink: e-mail codes are off in this demo");
+	pid_t sinks[2];
+	start_sinks(&cfg, mail, sms, sinks);
 	struct demo_ctx ctx = {abs, data};
-	int rc = cli_serve(&cfg, store, on_ready, &ctx);
-	if (sink > 0) {
-		kill(sink, SIGTERM);
-		waitpid(sink, NULL, 0);
+	rc = cli_serve(&cfg, store, on_ready, &ctx);
+	for (int i = 0; i < 2; i++) {
+		if (sinks[i] > 0) {
+			kill(sinks[i], SIGTERM);
+			waitpid(sinks[i], NULL, 0);
+		}
 	}
 	return rc;
 }

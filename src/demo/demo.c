@@ -8,6 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <liboath/oath.h>
+#include <sodium.h>
+
 
 #include "demo/demo_internal.h"
 #include "auth/auth.h"
@@ -217,11 +220,45 @@ void demo_credentials(const char *first, const char *last, const char *insz,
 	snprintf(password, pn, "demo-%s-%.4s", last, insz + 7);
 }
 
-/* Every person gets an account with a password key (level 200). */
+/* A named demo person's phone number: +32 470 and the INSZ's serial and
+ * check digits, so every one differs. */
+static void demo_phone(const char *insz, char *out, size_t n)
+{
+	snprintf(out, n, "+32470%.6s", insz + 5);
+}
+
+/* A named demo person's TOTP secret. Derived, not random, so demo.json
+ * can publish it on every start without the store keeping it in clear;
+ * a demo secret protects nothing. */
+static void demo_totp_secret(const char *insz, uint8_t out[20])
+{
+	char seed[64];
+	snprintf(seed, sizeof(seed), "kruispunt demo totp %s", insz);
+	crypto_generichash(out, 20, (const uint8_t *)seed, strlen(seed), NULL, 0);
+}
+
+/* The second-factor keys of a named demo person: SMS codes and a TOTP
+ * app, beside the e-mail codes every person has. */
+static int seed_second_keys(struct auth *a, const char *insz, struct error *e)
+{
+	char phone[32];
+	uint8_t secret[20];
+	demo_phone(insz, phone, sizeof(phone));
+	demo_totp_secret(insz, secret);
+	int rc = auth_code_key_add(a, insz, "sms_code", phone, e);
+	if (rc == 0)
+		rc = auth_totp_key_add(a, insz, secret, sizeof(secret), e);
+	secret_wipe(secret, sizeof(secret));
+	return rc;
+}
+
+/* Every person gets an account with a password key (level 200) and an
+ * e-mail code key; the named persons also SMS and TOTP keys. */
 static int seed_accounts(struct store *s, const struct config *cfg,
-			 struct error *e)
+			 const uint8_t master_key[32], struct error *e)
 {
 	struct auth *a;
+	int rc;
 	struct auth_options o = {
 		.argon2_ops = (uint64_t)cfg->auth_argon2_ops,
 		.argon2_mem = (size_t)cfg->auth_argon2_mem_kib * 1024,
@@ -229,11 +266,13 @@ static int seed_accounts(struct store *s, const struct config *cfg,
 		.session_absolute_s = cfg->auth_session_absolute_s,
 		.session_idle_s = cfg->auth_session_idle_s,
 	};
-	if (auth_open(s, &o, &a, e) != 0)
+	memcpy(o.master_key, master_key, sizeof(o.master_key));
+	rc = auth_open(s, &o, &a, e);
+	secret_wipe(o.master_key, sizeof(o.master_key));
+	if (rc != 0)
 		return -1;
 	size_t n;
 	const struct demo_person *all = demo_all_persons(&n);
-	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct auth_account acc;
 		char password[64];
@@ -245,18 +284,23 @@ static int seed_accounts(struct store *s, const struct config *cfg,
 				 sizeof(password));
 		snprintf(acc.email, sizeof(acc.email), "%s@example.org",
 			 acc.username);
-		if (auth_account_create(a, &acc, password, e) == 0)
+		if (i < demo_npersons)
+			demo_phone(acc.insz, acc.phone, sizeof(acc.phone));
+		if (auth_account_create(a, &acc, password, e) == 0) {
 			rc = auth_code_key_add(a, acc.insz, "email_code",
 					       acc.email, e);
-		else if (!already(e))
+			if (rc == 0 && i < demo_npersons)
+				rc = seed_second_keys(a, acc.insz, e);
+		} else if (!already(e)) {
 			rc = -1;
+		}
 	}
 	auth_close(a);
 	return rc;
 }
 
 int demo_seed(const char *dir, struct store *s, const struct config *cfg,
-	      struct error *e)
+	      const uint8_t master_key[32], struct error *e)
 {
 	if (seed_persons(s, e) != 0 || seed_directory(s, e) != 0)
 		return -1;
@@ -268,7 +312,7 @@ int demo_seed(const char *dir, struct store *s, const struct config *cfg,
 				     e) != 0 && !already(e))
 			return -1;
 	}
-	if (seed_roles(s, e) != 0 || seed_accounts(s, cfg, e) != 0)
+	if (seed_roles(s, e) != 0 || seed_accounts(s, cfg, master_key, e) != 0)
 		return -1;
 	for (size_t i = 0; i < demo_ninstitutions; i++)
 		if (seed_institution(dir, s, &demo_institutions[i], e) != 0)
@@ -276,7 +320,24 @@ int demo_seed(const char *dir, struct store *s, const struct config *cfg,
 	return seed_dossiers(s, e);
 }
 
-static json_t *person_json(const struct demo_person *p)
+/* The phone and the TOTP secret (base32, as an authenticator app takes
+ * it) of a named person. */
+static void person_second_keys(json_t *j, const char *insz)
+{
+	char phone[32], *b32 = NULL;
+	size_t b32len;
+	uint8_t secret[20];
+	demo_phone(insz, phone, sizeof(phone));
+	demo_totp_secret(insz, secret);
+	json_object_set_new(j, "phone", json_string(phone));
+	if (oath_base32_encode((const char *)secret, sizeof(secret), &b32,
+			       &b32len) == OATH_OK)
+		json_object_set_new(j, "totp_secret", json_string(b32));
+	free(b32);
+}
+
+/* named: one of the hand-written persons (they hold every key type). */
+static json_t *person_json(const struct demo_person *p, bool named)
 {
 	char name[128], cert[96], key[96];
 	snprintf(name, sizeof(name), "%s %s", p->first_name, p->last_name);
@@ -317,6 +378,8 @@ static json_t *person_json(const struct demo_person *p)
 	json_object_set_new(j, "username", json_string(user));
 	json_object_set_new(j, "password", json_string(password));
 	json_object_set_new(j, "email", json_string(email));
+	if (named)
+		person_second_keys(j, p->insz);
 	return j;
 }
 
@@ -354,7 +417,8 @@ static json_t *manifest_json(const char *public_url, const char *network_url)
 	const struct demo_person *all = demo_all_persons(&n);
 	for (size_t i = 0; i < n; i++)
 		if (all[i].eid == DEMO_EID_VALID || all[i].eid == DEMO_EID_NONE)
-			json_array_append_new(persons, person_json(&all[i]));
+			json_array_append_new(persons,
+					      person_json(&all[i], i < demo_npersons));
 	for (size_t i = 0; i < demo_norgs; i++)
 		json_array_append_new(
 			orgs, json_pack("{s:s,s:s,s:[s]}", "kbo",
@@ -373,11 +437,11 @@ static json_t *manifest_json(const char *public_url, const char *network_url)
 					 "branch", in->branch, "cert", cert,
 					 "key", key));
 	}
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}",
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}",
 			 "public_url", public_url, "network_url", network_url,
 			 "ca", "pki/ca.pem", "citizen_ca", "pki/citizen-ca.pem",
 			 "crl", "pki/citizen-ca.crl", "config", "kruispunt.ini",
-			 "mail_dir", "mail", "persons", persons,
+			 "mail_dir", "mail", "sms_dir", "sms", "persons", persons,
 			 "organisations", orgs, "institutions", insts,
 			 "test_certificates", test_certificates());
 }

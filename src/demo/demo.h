@@ -20,10 +20,11 @@ int demo_pki(const char *dir, struct error *e);
 
 /* Register the demo persons, organisations, institutions (with their
  * certificate fingerprints), directory, authorizations, roles and
- * accounts (Argon2id parameters from cfg). Idempotent. Returns 0, or -1
+ * accounts (Argon2id parameters from cfg; TOTP secrets sealed with
+ * master_key). Idempotent. Returns 0, or -1
  * with e. */
 int demo_seed(const char *dir, struct store *s, const struct config *cfg,
-	      struct error *e);
+	      const uint8_t master_key[32], struct error *e);
 
 /* A demo person's username and password (demo only: derived from the
  * INSZ, printed in demo.json). */

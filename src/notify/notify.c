@@ -130,7 +130,11 @@ static int deliver(struct notify *n, const char *channel, const char *to,
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	CURLcode rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (rc == CURLE_HTTP_RETURNED_ERROR)
+		snprintf(why, wn, "the SMS gateway answered %ld", status);
+	else if (rc != CURLE_OK)
 		snprintf(why, wn, "%s", curl_easy_strerror(rc));
 	secret_wipe(msg, strlen(msg));
 	free(msg);

@@ -332,6 +332,68 @@ static void totp_enrol_confirm_step_up(void **state)
 	(void)check;
 }
 
+static void addresses(void **state)
+{
+	(void)state;
+	assert_true(auth_address_valid("email_code", "jan@example.org"));
+	assert_true(auth_address_valid("sms_code", "+32470123456"));
+	assert_false(auth_address_valid("email_code", "jan@example.org\r\nBcc: x@y"));
+	assert_false(auth_address_valid("email_code", "a@b,c@d"));
+	assert_false(auth_address_valid("email_code", "<a@b>"));
+	assert_false(auth_address_valid("email_code", "@b"));
+	assert_false(auth_address_valid("email_code", "a@"));
+	assert_false(auth_address_valid("email_code", "a@b@c"));
+	assert_false(auth_address_valid("sms_code", "0470123456"));
+	assert_false(auth_address_valid("sms_code", "+32 470 12"));
+	assert_false(auth_address_valid("sms_code", "+3247012345678901"));
+	assert_false(auth_address_valid("totp_app", "jan@example.org"));
+}
+
+/* An e-mail key is pending until the code sent to it comes back; the
+ * code works once; a wrong one counts towards the lock. */
+static void code_key_enrol_confirm(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = account("85073003328", "jan");
+	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
+	int64_t id;
+	char code[7], type[32];
+	assert_int_equal(auth_code_key_enrol(a, "85073003328", "email_code",
+					     "jan@example.org", &id, code, &e), 0);
+	assert_int_equal(strspn(code, "0123456789"), 6);
+	/* Pending: it offers no step-up yet. */
+	char c2[7], to[64];
+	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", c2, to,
+					 sizeof(to), &e), -1);
+	assert_int_equal(auth_key_confirm(a, "85073003328", id, "000000", type,
+					  &e), -1);
+	assert_string_equal(e.code, "invalid_code");
+	assert_int_equal(auth_key_confirm(a, "01010100126", id, code, type, &e), -1);
+	assert_string_equal(e.code, "unknown_key");
+	assert_int_equal(auth_key_confirm(a, "85073003328", id, code, type, &e), 0);
+	assert_string_equal(type, "email_code");
+	assert_int_equal(auth_key_confirm(a, "85073003328", id, code, type, &e), -1);
+	assert_string_equal(e.code, "already_confirmed");
+	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", c2, to,
+					 sizeof(to), &e), 0);
+	assert_string_equal(to, "jan@example.org");
+	assert_int_equal(auth_code_check(a, "85073003328", "email_code", c2, &e), 0);
+	assert_int_equal(auth_code_check(a, "85073003328", "email_code", c2, &e), -1);
+	/* Bad input changes nothing. */
+	assert_int_equal(auth_code_key_enrol(a, "85073003328", "sms_code",
+					     "0470", &id, code, &e), -1);
+	assert_string_equal(e.code, "invalid_field");
+	assert_int_equal(auth_code_key_enrol(a, "85073003328", "password",
+					     "x", &id, code, &e), -1);
+	assert_string_equal(e.code, "unsupported_key_type");
+	struct auth_key *keys;
+	int n;
+	assert_int_equal(auth_keys(a, "85073003328", &keys, &n, &e), 0);
+	assert_int_equal(n, 2);
+	free(keys);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +405,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(deactivated_keys_open_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(rfc6238_vectors, setup, teardown),
 		cmocka_unit_test_setup_teardown(totp_enrol_confirm_step_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(code_key_enrol_confirm, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

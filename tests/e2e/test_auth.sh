@@ -195,6 +195,70 @@ call POST "$PUB/api/v1/auth/step-up" "${M[@]}" "${J[@]}" -d "{\"method\":\"email
 expect "attack: a mailed code is used once" invalid_code "$(json "$BODY" 'j["code"]')"
 if grep -q "$code" "$WORK/demo.err"; then fail "a code reached the log"; else pass "no code reaches the log"; fi
 
+# --- a code by SMS, through the demo's SMS gateway sink
+login "$user" "$pw"
+expect_contains "Jan's login offers an SMS code" sms_code "$(json "$BODY" 'j["step_up"]')"
+Q=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+phone=$(person 85073003328 phone)
+touch "$DEMO/sms/.fail"
+call POST "$PUB/api/v1/auth/step-up/send" "${Q[@]}" "${J[@]}" -d '{"method":"sms_code"}'
+expect "an SMS code is queued" 202 "$STATUS"
+masked="+$(echo "${phone:1:${#phone}-3}" | tr '0-9' '*')${phone: -2}"
+expect "to the masked number" "$masked" "$(json "$BODY" 'j["sent_to"]')"
+for _ in $(seq 50); do grep -q 'SMS gateway answered 503' "$WORK/demo.err" && break; sleep 0.1; done
+expect_contains "a gateway failure is logged" "will retry" "$(grep 'SMS gateway answered 503' "$WORK/demo.err")"
+expect "and the message waits in the outbox" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM outbox WHERE channel='sms' AND sent_at IS NULL AND failed_at IS NULL")"
+rm "$DEMO/sms/.fail"
+for _ in $(seq 100); do ls "$DEMO/sms/"*.json >/dev/null 2>&1 && break; sleep 0.1; done
+smsfile=$(ls "$DEMO/sms/"*.json | tail -1)
+expect "the retry reaches Jan's phone" "$phone" "$(json "$smsfile" 'j["to"]')"
+code=$(json "$smsfile" 'j["text"]' | grep -o 'code is [0-9]*' | awk '{print $3}')
+call POST "$PUB/api/v1/auth/step-up" "${Q[@]}" "${J[@]}" -d '{"method":"sms_code","code":"12a456"}'
+expect "a code with a non-digit is refused" invalid_code "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/auth/step-up" "${Q[@]}" "${J[@]}" -d "{\"method\":\"sms_code\",\"code\":\"$code\"}"
+expect "the SMS code lifts the session to 400" 400 "$(json "$BODY" 'j["level"]')"
+
+# --- the demo's TOTP secret works in an authenticator (oathtool)
+login "$user" "$pw"
+T=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+call POST "$PUB/api/v1/auth/step-up" "${T[@]}" "${J[@]}" -d "{\"method\":\"totp\",\"code\":\"$(oathtool --totp -b "$(person 85073003328 totp_secret)")\"}"
+expect "demo.json's totp_secret steps Jan up" 400 "$(json "$BODY" 'j["level"]')"
+
+# --- enrolling an e-mail key and an SMS key: a code proves the address
+call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"email_code","email":"jan@home.example"}'
+expect "an e-mail key is enrolled" 201 "$STATUS"
+expect "pending" pending "$(json "$BODY" 'j["status"]')"
+ek=$(json "$BODY" 'j["id"]')
+for _ in $(seq 50); do grep -l 'jan@home.example' "$DEMO/mail/"*.eml >/dev/null 2>&1 && break; sleep 0.1; done
+mailfile=$(grep -l 'jan@home.example' "$DEMO/mail/"*.eml | tail -1)
+code=$(grep -o 'code is [0-9]*' "$mailfile" | awk '{print $3}')
+call GET "$PUB/api/v1/me/keys" "${T[@]}"
+expect "a pending key does not count yet" pending "$(json "$BODY" "[k['status'] for k in j if k['id']==$ek][0]")"
+call POST "$PUB/api/v1/me/keys/$ek/confirm" "${T[@]}" "${J[@]}" -d '{"code":"999999"}'
+expect "a wrong code does not confirm it" invalid_code "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/me/keys/$ek/confirm" "${T[@]}" "${J[@]}" -d "{\"code\":\"$code\"}"
+expect "the code sent to the new address confirms it" active "$(json "$BODY" 'j["status"]')"
+call POST "$PUB/api/v1/me/keys/$ek/confirm" "${T[@]}" "${J[@]}" -d "{\"code\":\"$code\"}"
+expect "confirmed once" already_confirmed "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"sms_code","phone":"+32471234567"}'
+sk=$(json "$BODY" 'j["id"]')
+for _ in $(seq 50); do grep -l '+32471234567' "$DEMO/sms/"*.json >/dev/null 2>&1 && break; sleep 0.1; done
+code=$(json "$(grep -l '+32471234567' "$DEMO/sms/"*.json | tail -1)" 'j["text"]' | grep -o 'code is [0-9]*' | awk '{print $3}')
+call POST "$PUB/api/v1/me/keys/$sk/confirm" "${T[@]}" "${J[@]}" -d "{\"code\":\"$code\"}"
+expect "an SMS key is confirmed by the code texted to it" active "$(json "$BODY" 'j["status"]')"
+n0=$(sqlite3 "$DB" "SELECT count(*) FROM credential")
+call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"email_code","email":"a@b.example\r\nBcc: x@evil.example"}'
+expect "attack: a header smuggled into an address is refused" invalid_field "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"email_code","email":"a@b.example,x@evil.example"}'
+expect "attack: a second recipient is refused" 422 "$STATUS"
+call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"sms_code","phone":"0471 23 45 67"}'
+expect "a phone number not in E.164 is refused" invalid_field "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"fax"}'
+expect "an unknown key type is refused" unsupported_key_type "$(json "$BODY" 'j["code"]')"
+expect "refused enrolments add no key" "$n0" "$(sqlite3 "$DB" "SELECT count(*) FROM credential")"
+call POST "$PUB/api/v1/me/keys/999999/confirm" "${T[@]}" "${J[@]}" -d '{"code":"123456"}'
+expect "someone else's or no key: 404" unknown_key "$(json "$BODY" 'j["code"]')"
+
 # --- rate limits (last: they leave this address throttled for a moment)
 codes=$(for i in $(seq 12); do curl -s -o /dev/null -w '%{http_code} ' --cacert "$CA" "${J[@]}" -d '{"username":"lotte.peeters","password":"not it at all"}' "$PUB/api/v1/auth/login"; done)
 expect_contains "attack: password guessing on one username meets 429" "429" "$codes"
