@@ -209,7 +209,7 @@ for _ in $(seq 50); do grep -q 'SMS gateway answered 503' "$WORK/demo.err" && br
 expect_contains "a gateway failure is logged" "will retry" "$(grep 'SMS gateway answered 503' "$WORK/demo.err")"
 expect "and the message waits in the outbox" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM outbox WHERE channel='sms' AND sent_at IS NULL AND failed_at IS NULL")"
 rm "$DEMO/sms/.fail"
-for _ in $(seq 100); do ls "$DEMO/sms/"*.json >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 300); do ls "$DEMO/sms/"*.json >/dev/null 2>&1 && break; sleep 0.1; done
 smsfile=$(ls "$DEMO/sms/"*.json | tail -1)
 expect "the retry reaches Jan's phone" "$phone" "$(json "$smsfile" 'j["to"]')"
 code=$(json "$smsfile" 'j["text"]' | grep -o 'code is [0-9]*' | awk '{print $3}')
@@ -229,7 +229,7 @@ call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"email_code","em
 expect "an e-mail key is enrolled" 201 "$STATUS"
 expect "pending" pending "$(json "$BODY" 'j["status"]')"
 ek=$(json "$BODY" 'j["id"]')
-for _ in $(seq 50); do grep -l 'jan@home.example' "$DEMO/mail/"*.eml >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 150); do grep -l 'jan@home.example' "$DEMO/mail/"*.eml >/dev/null 2>&1 && break; sleep 0.1; done
 mailfile=$(grep -l 'jan@home.example' "$DEMO/mail/"*.eml | tail -1)
 code=$(grep -o 'code is [0-9]*' "$mailfile" | awk '{print $3}')
 call GET "$PUB/api/v1/me/keys" "${T[@]}"
@@ -242,7 +242,7 @@ call POST "$PUB/api/v1/me/keys/$ek/confirm" "${T[@]}" "${J[@]}" -d "{\"code\":\"
 expect "confirmed once" already_confirmed "$(json "$BODY" 'j["code"]')"
 call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"sms_code","phone":"+32471234567"}'
 sk=$(json "$BODY" 'j["id"]')
-for _ in $(seq 50); do grep -l '+32471234567' "$DEMO/sms/"*.json >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 150); do grep -l '+32471234567' "$DEMO/sms/"*.json >/dev/null 2>&1 && break; sleep 0.1; done
 code=$(json "$(grep -l '+32471234567' "$DEMO/sms/"*.json | tail -1)" 'j["text"]' | grep -o 'code is [0-9]*' | awk '{print $3}')
 call POST "$PUB/api/v1/me/keys/$sk/confirm" "${T[@]}" "${J[@]}" -d "{\"code\":\"$code\"}"
 expect "an SMS key is confirmed by the code texted to it" active "$(json "$BODY" 'j["status"]')"
