@@ -90,6 +90,17 @@ bool org_any_role_valid(struct store *s, const char *insz, const char *kbo,
 int org_roles(struct store *s, const char *kbo, struct org_role **out,
 	      int *n, struct error *e);
 
+/* The organisation accepts the circle-of-trust criteria (seed 001: users
+ * at FAS level 400 or more, logging kept 10 years, internal control,
+ * registration in the access management), naming its processing
+ * register; accepting again updates the reference. insz is the access
+ * manager who accepted. Returns 0, or -1 with e (ERR_INVALID
+ * "invalid_field", ERR_NOT_FOUND "org_unknown"). */
+int org_circle_accept(struct store *s, const char *kbo, const char *insz,
+		      const char *register_ref, struct error *e);
+/* True when the organisation is in the circle of trust. */
+bool org_in_circle(struct store *s, const char *kbo);
+
 /* The institution with this enterprise number. Returns 0 and fills out;
  * 1 when none; -1 on a store failure. */
 int org_institution_by_kbo(struct store *s, const char *kbo,

@@ -230,3 +230,46 @@ int org_roles(struct store *s, const char *kbo, struct org_role **out, int *n,
 	*out = store_collect(st, sizeof(**out), read_role_any, n);
 	return 0;
 }
+
+/* ----------------------------------------------------- circle of trust */
+
+static const char sql_circle_accept[] =
+	"INSERT INTO circle_of_trust (kbo, accepted_by, register_ref, "
+	"accepted_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kbo) DO UPDATE SET "
+	"accepted_by = ?2, register_ref = ?3, accepted_at = ?4";
+static const char sql_circle_has[] =
+	"SELECT 1 FROM circle_of_trust WHERE kbo = ?1";
+
+int org_circle_accept(struct store *s, const char *kbo, const char *insz,
+		      const char *register_ref, struct error *e)
+{
+	size_t n = strlen(register_ref);
+	if (n < 1 || n > 128 || !utf8_valid(register_ref, n))
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "processing_register_ref: the reference of the "
+			       "organisation's processing register (1 to 128 "
+			       "characters)");
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql_circle_accept);
+	store_bind_text(st, 1, kbo);
+	store_bind_text(st, 2, insz);
+	store_bind_text(st, 3, register_ref);
+	store_bind_int(st, 4, time_now());
+	int rc = write_one(s, st, w, NULL, "org_unknown", e);
+	if (rc != 0 && e && e->kind == ERR_CONFLICT)
+		return err_set(e, ERR_NOT_FOUND, "org_unknown",
+			       "no such organisation");
+	return rc;
+}
+
+bool org_in_circle(struct store *s, const char *kbo)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return false;
+	struct store_stmt *st = store_prepare(r, sql_circle_has);
+	store_bind_text(st, 1, kbo);
+	bool in = store_step(st) == STORE_ROW;
+	store_done(st);
+	return in;
+}

@@ -250,6 +250,14 @@ static const struct migration migrations[] = {
 	 "  code_hash BLOB NOT NULL, created_at INTEGER NOT NULL,"
 	 "  expires_at INTEGER NOT NULL, used_at INTEGER);"
 	 "CREATE INDEX one_time_code_by_key ON one_time_code(key_id, id);"},
+	{12, "circle_of_trust",
+	 /* src/org: an organisation's acceptance of the circle-of-trust
+	  * criteria (seed 001), with the reference of its processing
+	  * register; mandates are consulted only from inside the circle. */
+	 "CREATE TABLE circle_of_trust ("
+	 "  kbo TEXT PRIMARY KEY REFERENCES organisation(kbo),"
+	 "  accepted_by TEXT NOT NULL, register_ref TEXT NOT NULL,"
+	 "  accepted_at INTEGER NOT NULL) WITHOUT ROWID;"},
 };
 
 int store_schema_latest(void)

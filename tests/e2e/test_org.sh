@@ -26,7 +26,7 @@ out=$("$KP" org grant --data "$DEMO" --kbo 0203201340 --insz 90031524651 --role 
 expect "the operator appoints the first access manager" 0 "$rc"
 id=$(echo "$out" | sed -n 's/.*(id \([0-9]*\)).*/\1/p')
 expect "the grant is an audit event" $((e0 + 1)) "$(events)"
-rc=0; "$KP" org grant --data "$DEMO" --kbo 0203201340 --insz 77010100167 --role access_manager --until "$until" >/dev/null 2>&1 || rc=$?
+rc=0; "$KP" org grant --data "$DEMO" --kbo 0203201340 --insz 77010100141 --role access_manager --until "$until" >/dev/null 2>&1 || rc=$?
 expect "a person the registers do not know gets no role" 1 "$rc"
 rc=0; "$KP" org grant --data "$DEMO" --kbo 0203201340 --insz 90031524651 --role emperor --until "$until" >/dev/null 2>&1 || rc=$?
 expect "an unknown role is refused" 1 "$rc"
@@ -62,6 +62,65 @@ expect "the operator registers its certificate" 0 "$rc"
 call GET "$NET/api/v1/network/whoami" --cert "$WORK/new.crt" --key "$WORK/new.key"
 expect "now it is on the network" 200 "$STATUS"
 expect "as a pension service" pension_service "$(json "$BODY" 'j["actor_type"]')"
+
+# --- the access manager manages roles herself, through the API
+person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
+login() {
+  call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$(person "$1" username)\",\"password\":\"$(person "$1" password)\"}"
+  TOKEN=$(json "$BODY" 'j["token"]')
+}
+login 83061814038; SA=(-H "Authorization: Bearer $TOKEN")
+call GET "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}"
+expect "at level 200 the access manager is refused" insufficient_level "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/auth/step-up" "${SA[@]}" "${J[@]}" -d "{\"method\":\"totp\",\"code\":\"$(oathtool --totp -b "$(person 83061814038 totp_secret)")\"}"
+expect "she steps up with her authenticator" 400 "$(json "$BODY" 'j["level"]')"
+call GET "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}"
+expect "at 400 she lists her organisation's roles" 200 "$STATUS"
+expect_contains "among them her own" access_manager "$(json "$BODY" '[r["role"] for r in j]')"
+call GET "$PUB/api/v1/orgs/0207521107/roles" "${SA[@]}"
+expect "not another organisation's" 403 "$STATUS"
+login 85073003328; JA=(-H "Authorization: Bearer $TOKEN")
+call POST "$PUB/api/v1/auth/step-up" "${JA[@]}" "${J[@]}" -d "{\"method\":\"totp\",\"code\":\"$(oathtool --totp -b "$(person 85073003328 totp_secret)")\"}"
+call GET "$PUB/api/v1/orgs/0412345614/roles" "${JA[@]}"
+expect "a citizen without the role is refused" 403 "$STATUS"
+call POST "$PUB/api/v1/auth/profile" "${JA[@]}" "${J[@]}" -d '{"organisation":"0412345614"}'
+expect "and cannot act for the organisation" not_representative "$(json "$BODY" 'j["code"]')"
+
+e0=$(events)
+call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"85.07.30-033.28\",\"role\":\"mandate_consult\",\"valid_until\":\"$until\"}"
+expect "she gives Jan a role" 201 "$STATUS"
+rid=$(json "$BODY" 'j["id"]')
+expect "granted by her" 83061814038 "$(json "$BODY" 'j["granted_by"]')"
+expect "an audit event" $((e0 + 1)) "$(events)"
+call POST "$PUB/api/v1/auth/profile" "${JA[@]}" "${J[@]}" -d '{"organisation":"0412345614"}'
+expect "Jan now acts for the organisation" org:0412345614 "$(json "$BODY" 'j["profile"]')"
+e0=$(events); n0=$(sqlite3 "$DB" "SELECT count(*) FROM role_assignment")
+call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"77010100141\",\"role\":\"mandate_consult\",\"valid_until\":\"$until\"}"
+expect "a person the registers do not know gets no role" unknown_person "$(json "$BODY" 'j["code"]')"
+expect "the refusal is audited" $((e0 + 1)) "$(events)"
+call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"85073003328\",\"role\":\"emperor\",\"valid_until\":\"$until\"}"
+expect "an unknown role is refused" invalid_role "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d '{"insz":"85073003328","role":"lra_officer"}'
+expect "a role without an end is refused" 422 "$STATUS"
+call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"85073003329\",\"role\":\"lra_officer\",\"valid_until\":\"$until\"}"
+expect "an INSZ with a bad check digit is refused" invalid_insz "$(json "$BODY" 'j["code"]')"
+expect "refused grants add nothing" "$n0" "$(sqlite3 "$DB" "SELECT count(*) FROM role_assignment")"
+call POST "$PUB/api/v1/orgs/0412345614/roles/$rid/revoke" "${SA[@]}"
+expect "she revokes it" revoked "$(json "$BODY" 'j["status"]')"
+call POST "$PUB/api/v1/auth/profile" "${JA[@]}" "${J[@]}" -d '{"organisation":"0412345614"}'
+expect "at once Jan can no longer act for it" not_representative "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/orgs/0412345614/roles/$rid/revoke" "${SA[@]}"
+expect "revoked once" 409 "$STATUS"
+call POST "$PUB/api/v1/orgs/0412345614/roles/99999/revoke" "${SA[@]}"
+expect "an unknown assignment is 404" 404 "$STATUS"
+
+call POST "$PUB/api/v1/orgs/0412345614/circle-of-trust" "${SA[@]}" "${J[@]}" -d '{"accept":false,"processing_register_ref":"REG-1"}'
+expect "the circle of trust is accepted, not negotiated" 422 "$STATUS"
+call POST "$PUB/api/v1/orgs/0412345614/circle-of-trust" "${SA[@]}" "${J[@]}" -d '{"accept":true}'
+expect "it needs the processing register's reference" 422 "$STATUS"
+call POST "$PUB/api/v1/orgs/0412345614/circle-of-trust" "${SA[@]}" "${J[@]}" -d '{"accept":true,"processing_register_ref":"VWR-2026-014"}'
+expect "the organisation joins the circle of trust" 201 "$STATUS"
+expect "recorded" VWR-2026-014 "$(sqlite3 "$DB" "SELECT register_ref FROM circle_of_trust WHERE kbo='0412345614'")"
 
 stop_demo
 out=$("$KP" audit verify --data "$DEMO" 2>&1) && rc=0 || rc=$?

@@ -1,0 +1,166 @@
+/* Organisation endpoints (API.md "Organisations"): an organisation's
+ * access manager gives and takes roles, and accepts the circle of trust.
+ * The route table demands the access_manager role at the path's {kbo} and
+ * level 400 (seed 001: users in the circle of trust log in at FAS 400 or
+ * more). Every change is an audit event naming who made it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "org/org.h"
+#include "registry/registry.h"
+
+/* A role change by an access manager: the grantee is the subject. */
+static int audit_role(struct app *a, struct http_request *req,
+		      const char *action, const struct org_role *r,
+		      const struct error *refusal, struct error *e)
+{
+	struct audit_event ev = {
+		.channel = AUDIT_CHANNEL_API,
+		.actor = r->kbo,
+		.user = req->who.insz,
+		.profile = req->who.profile[0] ? req->who.profile : "self",
+		.subject = r->insz[0] ? r->insz : NULL,
+		.action = action,
+		.data_type = "role",
+		.purpose = r->role[0] ? r->role : NULL,
+		.outcome = refusal ? AUDIT_REFUSED : AUDIT_GRANTED,
+		.reason = refusal ? refusal->code : NULL,
+	};
+	if (audit_append(a->audit, &ev, NULL, e) != 0) {
+		log_error("security: %s was not audited", action);
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *role_json(const struct org_role *r)
+{
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "id",
+			 (json_int_t)r->id, "insz", r->insz, "role", r->role,
+			 "valid_from", r->valid_from, "valid_until",
+			 r->valid_until, "granted_by", r->granted_by, "status",
+			 r->revoked ? "revoked" : "active");
+}
+
+int api_org_roles(struct http_request *req, struct http_response *res,
+		  void *app)
+{
+	struct app *a = app;
+	struct org_role *l;
+	int n;
+	if (org_roles(a->store, req->params[0], &l, &n, &res->err) != 0)
+		return -1;
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, role_json(&l[i]));
+	free(l);
+	return http_reply_json(res, 200, arr);
+}
+
+/* Read {insz, role, valid_until, valid_from?} into r. */
+static int read_grant(struct http_request *req, struct org_role *r,
+		      struct error *e)
+{
+	const char *insz, *role, *until, *from = NULL;
+	if (jsonx_str(req->json, "insz", true, LIMIT_ID_INPUT, &insz, e) != 0 ||
+	    jsonx_str(req->json, "role", true, 31, &role, e) != 0 ||
+	    jsonx_str(req->json, "valid_until", true, DATE_LEN - 1, &until,
+		      e) != 0 ||
+	    jsonx_str(req->json, "valid_from", false, DATE_LEN - 1, &from, e) < 0)
+		return -1;
+	struct insz z;
+	if (insz_parse(insz, strlen(insz), &z) != 0)
+		return err_set(e, ERR_INVALID, "invalid_insz",
+			       "insz: not a valid national register or BIS "
+			       "number");
+	str_copy(r->insz, sizeof(r->insz), z.digits);
+	str_copy(r->role, sizeof(r->role), role);
+	str_copy(r->valid_until, sizeof(r->valid_until), until);
+	str_copy(r->valid_from, sizeof(r->valid_from), from ? from : "");
+	return 0;
+}
+
+int api_org_role_grant(struct http_request *req, struct http_response *res,
+		       void *app)
+{
+	struct app *a = app;
+	struct org_role r;
+	struct registry_person p;
+	memset(&r, 0, sizeof(r));
+	str_copy(r.kbo, sizeof(r.kbo), req->params[0]);
+	str_copy(r.granted_by, sizeof(r.granted_by), req->who.insz);
+	if (read_grant(req, &r, &res->err) != 0)
+		return -1;
+	int known = registry_get(a->store, r.insz, &p, &res->err);
+	if (known > 0)
+		err_set(&res->err, ERR_NOT_FOUND, "unknown_person",
+			"the registers know no person with this INSZ");
+	if (known != 0 || org_role_grant(a->store, &r, &res->err) != 0) {
+		struct error ignored;
+		audit_role(a, req, "role_grant", &r, &res->err, &ignored);
+		return -1;
+	}
+	if (audit_role(a, req, "role_grant", &r, NULL, &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 201, role_json(&r));
+}
+
+int api_org_role_revoke(struct http_request *req, struct http_response *res,
+			void *app)
+{
+	struct app *a = app;
+	struct org_role r;
+	char *end;
+	long long id = strtoll(req->params[1], &end, 10);
+	memset(&r, 0, sizeof(r));
+	str_copy(r.kbo, sizeof(r.kbo), req->params[0]);
+	if (*end || id <= 0)
+		return err_set(&res->err, ERR_NOT_FOUND,
+			       "unknown_role_assignment",
+			       "no role assignment with this id here");
+	if (org_role_revoke(a->store, req->params[0], id, req->who.insz, &r,
+			    &res->err) != 0)
+		return -1;
+	r.revoked = true;
+	if (audit_role(a, req, "role_revoke", &r, NULL, &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 200, role_json(&r));
+}
+
+int api_org_circle(struct http_request *req, struct http_response *res,
+		   void *app)
+{
+	struct app *a = app;
+	const char *ref;
+	json_t *accept = json_object_get(req->json, "accept");
+	if (!json_is_true(accept))
+		return err_set(&res->err, ERR_INVALID, "invalid_field",
+			       "accept: true (the circle-of-trust criteria "
+			       "are accepted, not negotiated)");
+	if (jsonx_str(req->json, "processing_register_ref", true, 128, &ref,
+		      &res->err) != 0)
+		return -1;
+	if (org_circle_accept(a->store, req->params[0], req->who.insz, ref,
+			      &res->err) != 0)
+		return -1;
+	struct audit_event ev = {
+		.channel = AUDIT_CHANNEL_API,
+		.actor = req->params[0],
+		.user = req->who.insz,
+		.profile = req->who.profile[0] ? req->who.profile : "self",
+		.action = "circle_of_trust_accept",
+		.data_type = "organisation",
+		.purpose = ref,
+		.outcome = AUDIT_GRANTED,
+	};
+	if (audit_append(a->audit, &ev, NULL, &res->err) != 0)
+		return -1;
+	char now[RFC3339_LEN];
+	time_format_rfc3339(time_now(), now);
+	return http_reply_json(res, 201,
+			       json_pack("{s:s,s:b,s:s,s:s}", "kbo", req->params[0],
+					 "accepted", 1,
+					 "processing_register_ref", ref,
+					 "accepted_at", now));
+}
