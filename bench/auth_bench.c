@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 		oath_totp_generate((const char *)secret, 20, (time_t)now, 30, 0,
 				   6, code);
 		if (auth_totp_check(secret, 20, code, now, &counter) != 0 ||
-		    auth_session_raise(a, token, 400, &e) != 0)
+		    auth_session_raise(a, token, 400, "totp_app", &e) != 0)
 			return 1;
 	}
 	double totp = (double)(time_mono_ns() - t0) / 1e9 / n;

@@ -19,7 +19,7 @@ static const char sql_app_put[] =
 	"INSERT INTO app (id, portal, name, min_level) VALUES (?1, ?2, ?3, ?4)"
 	" ON CONFLICT (id) DO UPDATE SET portal = excluded.portal,"
 	" name = excluded.name, min_level = excluded.min_level";
-static const char sql_type_level[] = "SELECT level FROM key_type WHERE code = ?1";
+static const char sql_type_all[] = "SELECT code, level FROM key_type";
 static const char sql_account_add[] =
 	"INSERT INTO account (insz, username, email, phone, language, created_at)"
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -37,20 +37,23 @@ static const char sql_key_failed[] =
 static const char sql_key_used[] =
 	"UPDATE credential SET failures = 0, last_used_at = ?2 WHERE id = ?1";
 static const char sql_session_add[] =
-	"INSERT INTO session (token_hash, insz, level, key_id, profile, "
-	"created_at, last_seen_at, expires_at) VALUES (?1, ?2, ?3, ?4, 'self', ?5, ?5, ?6)";
+	"INSERT INTO session (token_hash, insz, level, key_id, key_type, "
+	"profile, created_at, last_seen_at, expires_at) "
+	"VALUES (?1, ?2, ?3, ?4, ?7, 'self', ?5, ?5, ?6)";
 static const char sql_session_get[] =
-	"SELECT insz, level, key_id, profile, last_seen_at, expires_at "
-	"FROM session WHERE token_hash = ?1 AND ended_at IS NULL";
+	"SELECT insz, level, key_id, profile, last_seen_at, expires_at, "
+	"coalesce(key_type, ''), coalesce(step_up, '') FROM session WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_session_seen[] =
 	"UPDATE session SET last_seen_at = ?2 WHERE token_hash = ?1";
 static const char sql_session_raise[] =
-	"UPDATE session SET level = max(level, ?2) WHERE token_hash = ?1 "
-	"AND ended_at IS NULL";
+	"UPDATE session SET level = max(level, ?2), step_up = ?3 "
+	"WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_session_profile[] =
-	"UPDATE session SET profile = ?2 WHERE token_hash = ?1 AND ended_at IS NULL";
+	"UPDATE session SET profile = ?3 WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_session_end[] =
 	"UPDATE session SET ended_at = ?2 WHERE token_hash = ?1 AND ended_at IS NULL";
+static const char sql_sessions_of_key_end[] =
+	"UPDATE session SET ended_at = ?2 WHERE key_id = ?1 AND ended_at IS NULL";
 static const char sql_keys[] =
 	"SELECT c.id, c.type, t.level, c.status, c.created_at, "
 	"coalesce(c.last_used_at, 0) FROM credential c "
@@ -134,6 +137,24 @@ static int put_app(struct store_stmt *st, char **f, int n)
 	return store_step(st) == STORE_DONE ? 0 : -1;
 }
 
+/* Key types are read once: they come from the embedded table at start and
+ * nothing changes them while the service runs. */
+static int load_levels(struct auth *a, struct error *e)
+{
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "cannot read the key types");
+	struct store_stmt *st = store_prepare(r, sql_type_all);
+	while (a->ntypes < AUTH_KEY_TYPES_MAX && store_step(st) == STORE_ROW) {
+		str_copy(a->types[a->ntypes].code, sizeof(a->types[0].code),
+			 store_col_text(st, 0));
+		a->types[a->ntypes++].level = (int)store_col_int(st, 1);
+	}
+	store_done(st);
+	return 0;
+}
+
 int auth_open(struct store *s, const struct auth_options *opt,
 	      struct auth **out, struct error *e)
 {
@@ -155,7 +176,8 @@ int auth_open(struct store *s, const struct auth_options *opt,
 				  a->opt.argon2_ops, a->opt.argon2_mem,
 				  crypto_pwhash_ALG_ARGON2ID13) != 0 ||
 	    load_table(s, kp_data_key_types, sql_type_put, put_key_type, e) != 0 ||
-	    load_table(s, kp_data_apps, sql_app_put, put_app, e) != 0) {
+	    load_table(s, kp_data_apps, sql_app_put, put_app, e) != 0 ||
+	    load_levels(a, e) != 0) {
 		free(a);
 		return e->kind ? -1 : err_set(e, ERR_INTERNAL, "auth_failed",
 					      "out of memory for Argon2id");
@@ -163,6 +185,7 @@ int auth_open(struct store *s, const struct auth_options *opt,
 	int per_minute = a->opt.logins_per_minute ? a->opt.logins_per_minute
 						  : 10;
 	a->per_user = ratelimit_new(per_minute / 60.0, per_minute, 65536);
+	auth_cache_init(a);
 	*out = a;
 	return 0;
 }
@@ -172,20 +195,17 @@ void auth_close(struct auth *a)
 	if (!a)
 		return;
 	ratelimit_free(a->per_user);
+	auth_cache_free(a);
 	secret_wipe(a->opt.master_key, sizeof(a->opt.master_key));
 	free(a);
 }
 
 int auth_key_level(struct auth *a, const char *key_type)
 {
-	struct store_conn *r = store_reader(a->store);
-	if (!r)
-		return 0;
-	struct store_stmt *st = store_prepare(r, sql_type_level);
-	store_bind_text(st, 1, key_type);
-	int level = store_step(st) == STORE_ROW ? (int)store_col_int(st, 0) : 0;
-	store_done(st);
-	return level;
+	for (int i = 0; i < a->ntypes; i++)
+		if (strcmp(a->types[i].code, key_type) == 0)
+			return a->types[i].level;
+	return 0;
 }
 
 /* ------------------------------------------------------------- accounts */
@@ -262,7 +282,8 @@ int auth_account_create(struct auth *a, const struct auth_account *acc,
 /* --------------------------------------------------------------- sessions */
 
 static int session_create(struct auth *a, const char *insz, int level,
-			  int64_t key_id, char token[TOKEN_HEX_LEN],
+			  int64_t key_id, const char *key_type,
+			  char token[TOKEN_HEX_LEN],
 			  struct auth_session *out, struct error *e)
 {
 	uint8_t hash[SHA256_LEN];
@@ -276,6 +297,7 @@ static int session_create(struct auth *a, const char *insz, int level,
 	store_bind_int(st, 4, key_id);
 	store_bind_int(st, 5, now);
 	store_bind_int(st, 6, now + a->opt.session_absolute_s);
+	store_bind_text(st, 7, key_type);
 	enum store_rc rc = store_step(st);
 	store_done(st);
 	if (rc != STORE_DONE) {
@@ -291,6 +313,7 @@ static int session_create(struct auth *a, const char *insz, int level,
 	str_copy(out->profile, sizeof(out->profile), "self");
 	out->level = level;
 	out->key_id = key_id;
+	str_copy(out->key_type, sizeof(out->key_type), key_type);
 	out->expires_at = now + a->opt.session_absolute_s;
 	return 0;
 }
@@ -307,52 +330,70 @@ static bool token_hash(const char *token, uint8_t hash[SHA256_LEN])
 	return true;
 }
 
-int auth_session_check(struct auth *a, const char *token,
-		       struct auth_session *out)
+/* The session of a token hash from the store: 0, 1 when none, -1. */
+static int session_read(struct auth *a, const uint8_t hash[SHA256_LEN],
+			struct auth_session *out, int64_t *seen)
 {
-	uint8_t hash[SHA256_LEN];
-	if (!token_hash(token, hash))
-		return 1;
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
 		return -1;
 	struct store_stmt *st = store_prepare(r, sql_session_get);
-	store_bind_blob(st, 1, hash, sizeof(hash));
+	store_bind_blob(st, 1, hash, SHA256_LEN);
 	enum store_rc rc = store_step(st);
-	int64_t now = time_now(), seen = 0;
 	if (rc == STORE_ROW) {
 		memset(out, 0, sizeof(*out));
 		str_copy(out->insz, sizeof(out->insz), store_col_text(st, 0));
 		out->level = (int)store_col_int(st, 1);
 		out->key_id = store_col_int(st, 2);
 		str_copy(out->profile, sizeof(out->profile), store_col_text(st, 3));
-		seen = store_col_int(st, 4);
+		*seen = store_col_int(st, 4);
 		out->expires_at = store_col_int(st, 5);
+		str_copy(out->key_type, sizeof(out->key_type),
+			 store_col_text(st, 6));
+		str_copy(out->step_up, sizeof(out->step_up),
+			 store_col_text(st, 7));
 	}
 	store_done(st);
-	if (rc != STORE_ROW)
-		return rc == STORE_DONE ? 1 : -1;
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}
+
+int auth_session_check(struct auth *a, const char *token,
+		       struct auth_session *out)
+{
+	uint8_t hash[SHA256_LEN];
+	if (!token_hash(token, hash))
+		return 1;
+	int64_t now = time_now(), seen = 0;
+	if (auth_cache_get(a, hash, now, out, &seen))
+		return now >= out->expires_at ||
+		       now >= seen + a->opt.session_idle_s;
+	uint64_t gen = auth_cache_generation(a);
+	int rc = session_read(a, hash, out, &seen);
+	if (rc != 0)
+		return rc;
 	if (now >= out->expires_at || now >= seen + a->opt.session_idle_s)
 		return 1;
 	/* The idle clock moves in steps of a minute: one write a minute per
 	 * active session, not one per request. */
 	if (now - seen >= 60) {
 		struct store_conn *w = store_write_begin(a->store);
-		st = store_prepare(w, sql_session_seen);
+		struct store_stmt *st = store_prepare(w, sql_session_seen);
 		store_bind_blob(st, 1, hash, sizeof(hash));
 		store_bind_int(st, 2, now);
 		store_step(st);
 		store_done(st);
 		struct error e;
-		store_write_commit(a->store, &e);
+		if (store_write_commit(a->store, &e) == 0)
+			seen = now;
 	}
+	auth_cache_put(a, hash, gen, out, seen);
 	return 0;
 }
 
-/* Run one UPDATE of a session: ?1 its token hash, ?2 text (when not NULL)
- * or num. */
+/* Run one UPDATE of a session: ?1 its token hash, ?2 num, ?3 text (when
+ * not NULL). */
 static int session_update(struct auth *a, const char *token, const char *sql,
-			  const char *text, int64_t num, struct error *e)
+			  int64_t num, const char *text, struct error *e)
 {
 	uint8_t hash[SHA256_LEN];
 	if (!token_hash(token, hash))
@@ -361,19 +402,20 @@ static int session_update(struct auth *a, const char *token, const char *sql,
 	struct store_conn *w = store_write_begin(a->store);
 	struct store_stmt *st = store_prepare(w, sql);
 	store_bind_blob(st, 1, hash, sizeof(hash));
+	store_bind_int(st, 2, num);
 	if (text)
-		store_bind_text(st, 2, text);
-	else
-		store_bind_int(st, 2, num);
+		store_bind_text(st, 3, text);
 	store_step(st);
 	store_done(st);
-	return store_write_commit(a->store, e);
+	int rc = store_write_commit(a->store, e);
+	auth_cache_invalidate(a);
+	return rc;
 }
 
 int auth_session_raise(struct auth *a, const char *token, int level,
-		       struct error *e)
+		       const char *method, struct error *e)
 {
-	return session_update(a, token, sql_session_raise, NULL, level, e);
+	return session_update(a, token, sql_session_raise, level, method, e);
 }
 
 /* A child may be represented until the day before its 18th birthday. */
@@ -411,13 +453,13 @@ int auth_choose_profile(struct auth *a, const char *token, const char *insz,
 	} else {
 		str_copy(profile, 32, "self");
 	}
-	return session_update(a, token, sql_session_profile, profile, 0, e);
+	return session_update(a, token, sql_session_profile, 0, profile, e);
 }
 
 int auth_logout(struct auth *a, const char *token)
 {
 	struct error e;
-	session_update(a, token, sql_session_end, NULL, time_now(), &e);
+	session_update(a, token, sql_session_end, time_now(), NULL, &e);
 	return 0; /* ended, or never was a session */
 }
 
@@ -523,6 +565,7 @@ int auth_login_password(struct auth *a, const char *username,
 	mark_used(a, k.id);
 	*why = AUTH_OK;
 	return session_create(a, k.insz, auth_key_level(a, "password"), k.id,
+			      "password",
 			      token, out, e);
 }
 
@@ -544,7 +587,8 @@ int auth_login_certificate(struct auth *a, const char *serial_number,
 		return err_set(e, ERR_UNAUTHENTICATED, "certificate_rejected",
 			       "the certificate's holder is not a registered, "
 			       "living person");
-	return session_create(a, z.digits, auth_key_level(a, "eid"), 0, token,
+	return session_create(a, z.digits, auth_key_level(a, "eid"), 0, "eid",
+			      token,
 			      out, e);
 }
 
@@ -590,7 +634,21 @@ int auth_key_deactivate(struct auth *a, const char *insz, int64_t key_id,
 		return err_set(e, ERR_NOT_FOUND, "unknown_key",
 			       "you have no active key with this id");
 	}
-	return store_write_commit(a->store, e);
+	/* A key deactivated for loss or misuse opens nothing any more, not
+	 * even the sessions it opened. */
+	st = store_prepare(w, sql_sessions_of_key_end);
+	store_bind_int(st, 1, key_id);
+	store_bind_int(st, 2, time_now());
+	rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE) {
+		store_write_rollback(a->store);
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "try again");
+	}
+	int out = store_write_commit(a->store, e);
+	auth_cache_invalidate(a);
+	return out;
 }
 
 /* ------------------------------------------------------------------- apps */

@@ -75,6 +75,8 @@ struct auth_session {
 	int level;
 	char profile[32]; /* "self", "child:<insz>", "org:<kbo>" */
 	int64_t key_id;
+	char key_type[32]; /* the key that opened the session */
+	char step_up[32];  /* the key type of its step-up, or "" */
 	int64_t expires_at;
 };
 

@@ -294,7 +294,7 @@ int auth_step_up(struct auth *a, const char *token, const char *insz,
 		if (auth_code_check(a, insz, method, code, e) != 0)
 			return -1;
 		*level = auth_key_level(a, method);
-		return auth_session_raise(a, token, *level, e);
+		return auth_session_raise(a, token, *level, method, e);
 	}
 	if (strcmp(method, "totp") != 0)
 		return err_set(e, ERR_INVALID, "invalid_field",
@@ -308,5 +308,5 @@ int auth_step_up(struct auth *a, const char *token, const char *insz,
 	if (use_code(a, &k, code, e) != 0)
 		return -1;
 	*level = auth_key_level(a, "totp_app");
-	return auth_session_raise(a, token, *level, e);
+	return auth_session_raise(a, token, *level, "totp_app", e);
 }

@@ -65,6 +65,10 @@
 #define LIMIT_AUDIT_SCAN        200000
 
 /* Prepared statements cached per store connection. */
+/* Validated sessions kept in memory (src/auth/session_cache.c): slots,
+ * about 100 bytes each. */
+#define LIMIT_SESSION_CACHE     8192
+
 #define LIMIT_STMT_CACHE        64
 
 #endif

@@ -258,6 +258,13 @@ static const struct migration migrations[] = {
 	 "  kbo TEXT PRIMARY KEY REFERENCES organisation(kbo),"
 	 "  accepted_by TEXT NOT NULL, register_ref TEXT NOT NULL,"
 	 "  accepted_at INTEGER NOT NULL) WITHOUT ROWID;"},
+	{13, "session_keys",
+	 /* Deactivating a key ends the live sessions it opened; a session
+	 * knows the key types that opened and stepped it up, so checking it
+	 * needs no other table. */
+	 "CREATE INDEX session_by_key ON session(key_id) WHERE ended_at IS NULL;"
+	 "ALTER TABLE session ADD COLUMN key_type TEXT;"
+	 "ALTER TABLE session ADD COLUMN step_up TEXT;"},
 };
 
 int store_schema_latest(void)

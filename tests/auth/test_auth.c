@@ -171,6 +171,11 @@ static void sessions_end(void **state)
 	memcpy(other, token, TOKEN_HEX_LEN);
 	other[0] = other[0] == 'a' ? 'b' : 'a';
 	assert_int_equal(auth_session_check(a, other, &check), 1);
+	/* Checked twice: the second answer comes from the session cache,
+	 * which a logout must empty. */
+	assert_int_equal(auth_session_check(a, token, &check), 0);
+	assert_int_equal(auth_session_check(a, token, &check), 0);
+	assert_string_equal(check.insz, "85073003328");
 	assert_int_equal(auth_logout(a, token), 0);
 	assert_int_equal(auth_session_check(a, token, &check), 1);
 	/* Idle for longer than the idle lifetime (2 s here): over. */
@@ -210,12 +215,20 @@ static void deactivated_keys_open_nothing(void **state)
 	assert_int_equal(auth_keys(a, "85073003328", &keys, &n, &e), 0);
 	int64_t id = keys[0].id;
 	free(keys);
+	/* A live session, validated (and so cached) before the key goes. */
+	char token[TOKEN_HEX_LEN], insz[12];
+	struct auth_session ses, check;
+	enum auth_failure why;
+	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
+					     token, &ses, &why, insz, &e), 0);
+	assert_int_equal(auth_session_check(a, token, &check), 0);
+	assert_int_equal(auth_session_check(a, token, &check), 0);
 	assert_int_equal(auth_key_deactivate(a, "90031524651", id, &e), -1);
+	assert_int_equal(auth_session_check(a, token, &check), 0);
 	assert_int_equal(auth_key_deactivate(a, "85073003328", id, &e), 0);
 	assert_int_equal(auth_key_deactivate(a, "85073003328", id, &e), -1);
-	char token[TOKEN_HEX_LEN], insz[12];
-	struct auth_session ses;
-	enum auth_failure why;
+	/* The key's sessions end with it, cached or not. */
+	assert_int_equal(auth_session_check(a, token, &check), 1);
 	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
 					     token, &ses, &why, insz, &e), -1);
 	assert_int_equal(why, AUTH_NO_KEY);

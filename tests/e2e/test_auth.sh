@@ -94,6 +94,8 @@ call GET "$PUB/api/v1/me/keys" "${T3[@]}"
 kid=$(json "$BODY" 'j[0]["id"]')
 call POST "$PUB/api/v1/me/keys/$kid/deactivate" "${T3[@]}"
 expect "a user deactivates a key at once" deactivated "$(json "$BODY" 'j["status"]')"
+call GET "$PUB/api/v1/auth/session" "${T3[@]}"
+expect "the sessions it opened end with it" 401 "$STATUS"
 login "$third" "$tpw"
 expect "and it opens nothing any more" 401 "$STATUS"
 call POST "$PUB/api/v1/auth/login" "${J[@]}" -d '{"username":"x"}'
@@ -171,6 +173,8 @@ expect "before the step-up: level 200, MyPension refused" 403 "$STATUS"
 next=$(oathtool --totp -b --now "$(date -u -d '+30 seconds' '+%F %T UTC')" "$secret")
 call POST "$PUB/api/v1/auth/step-up" "${S[@]}" "${J[@]}" -d "{\"method\":\"totp\",\"code\":\"$next\"}"
 expect "the step-up lifts the session to 400" 400 "$(json "$BODY" 'j["level"]')"
+call GET "$PUB/api/v1/auth/session" "${S[@]}"
+expect "the session names both keys" "password totp_app" "$(json "$BODY" '" ".join(k["type"] for k in j["keys"])')"
 call POST "$PUB/api/v1/apps/mypension/enter" "${S[@]}"
 expect "and MyPension opens" 200 "$STATUS"
 call POST "$PUB/api/v1/auth/step-up" "${S[@]}" "${J[@]}" -d "{\"method\":\"totp\",\"code\":\"$next\"}"
