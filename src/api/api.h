@@ -8,6 +8,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "hub/hub.h"
 #include "notify/notify.h"
 #include "base/base.h"
 #include "http/http.h"
@@ -20,6 +21,7 @@ struct app {
 	struct audit *audit;
 	struct auth *auth;
 	struct notify *notify;
+	struct hub *hub;
 	int64_t started_at;
 };
 
@@ -112,6 +114,18 @@ int api_org_role_revoke(struct http_request *req, struct http_response *res,
 			void *app);
 int api_org_circle(struct http_request *req, struct http_response *res,
 		   void *app);
+int api_exchange(struct http_request *req, struct http_response *res,
+		 void *app);
+int api_exchange_batch(struct http_request *req, struct http_response *res,
+		       void *app);
+int api_batch_status(struct http_request *req, struct http_response *res,
+		     void *app);
+int api_batch_results(struct http_request *req, struct http_response *res,
+		      void *app);
+int api_mailbox(struct http_request *req, struct http_response *res,
+		void *app);
+int api_mailbox_ack(struct http_request *req, struct http_response *res,
+		    void *app);
 int api_network_whoami(struct http_request *req, struct http_response *res,
 		       void *app);
 

@@ -18,15 +18,7 @@ static int audit_dossier(struct app *a, struct http_request *req,
 /* "001" or 1. */
 static int capacity_field(json_t *body, int *out, struct error *e)
 {
-	json_t *v = json_object_get(body, "capacity");
-	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
-	    json_integer_value(v) <= 999) {
-		char code[8];
-		snprintf(code, sizeof(code), "%03d", (int)json_integer_value(v));
-		*out = directory_capacity_parse(code);
-	} else {
-		*out = directory_capacity_parse(json_string_value(v));
-	}
+	*out = directory_capacity_json(json_object_get(body, "capacity"));
 	if (*out < 0)
 		return err_set(e, ERR_INVALID, "unknown_capacity",
 			       "capacity is a code 000-900 or 902");

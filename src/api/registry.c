@@ -115,6 +115,10 @@ int api_registry_mutation(struct http_request *req, struct http_response *res,
 	if (audit_registry(a, req, insz, "registry_mutation", ticket, NULL,
 			   &res->err) != 0)
 		return -1;
+	/* The institutions that hold a file on the person learn of it
+	 * through their mailboxes (src/hub forwards it). */
+	if (a->hub)
+		hub_mutation_recorded(a->hub);
 	str_copy(res->ticket, sizeof(res->ticket), ticket);
 	return http_reply_json(res, 201, json_pack("{s:s,s:s}", "ticket", ticket,
 						   "type",

@@ -110,6 +110,22 @@ const struct http_route api_routes[] = {
 	{METHOD_POST, "/api/v1/directory/dossiers/{id}/close",
 	 LISTENER_NETWORK, AUTH_INSTITUTION, 0, NULL, BODY_JSON, 0,
 	 api_dossier_close},
+	/* The hub. An exchange body is read by src/hub itself (BODY_RAW), so
+	 * even a malformed one gets a ticket and an audit event. */
+	{METHOD_POST, "/api/v1/exchange", LISTENER_NETWORK, AUTH_INSTITUTION, 0,
+	 NULL, BODY_RAW, 0, api_exchange},
+	{METHOD_POST, "/api/v1/exchange/batch", LISTENER_NETWORK,
+	 AUTH_INSTITUTION, 0, NULL, BODY_RAW, LIMIT_BODY_BATCH,
+	 api_exchange_batch},
+	{METHOD_GET, "/api/v1/exchange/batch/{job}", LISTENER_NETWORK,
+	 AUTH_INSTITUTION, 0, NULL, BODY_NONE, 0, api_batch_status},
+	{METHOD_GET, "/api/v1/exchange/batch/{job}/results", LISTENER_NETWORK,
+	 AUTH_INSTITUTION, 0, NULL, BODY_NONE, 0, api_batch_results},
+	/* Mailboxes: an institution reads and empties only its own. */
+	{METHOD_GET, "/api/v1/mailbox", LISTENER_NETWORK, AUTH_INSTITUTION, 0,
+	 NULL, BODY_NONE, 0, api_mailbox},
+	{METHOD_POST, "/api/v1/mailbox/ack", LISTENER_NETWORK, AUTH_INSTITUTION,
+	 0, NULL, BODY_JSON, 0, api_mailbox_ack},
 };
 
 const size_t api_nroutes = KP_NELEM(api_routes);

@@ -181,7 +181,7 @@ static enum authz_answer judge(struct store_stmt *st, int capacity,
 {
 	if (store_col_int(st, 3) != capacity)
 		return AUTHZ_NO_CAPACITY;
-	if (strcmp(store_col_text(st, 5), purpose) != 0)
+	if (purpose && strcmp(store_col_text(st, 5), purpose) != 0)
 		return AUTHZ_NO_PURPOSE;
 	if (day < store_col_int(st, 6) || day > store_col_int(st, 7))
 		return AUTHZ_NOT_VALID;

@@ -54,7 +54,8 @@ enum authz_answer {
 const char *authz_answer_code(enum authz_answer a);
 
 /* Is (requester actor type, capacity, data type, purpose) authorized on
- * day (days since 1970-01-01)? On AUTHZ_GRANTED, granted (when not NULL)
+ * day (days since 1970-01-01)? purpose NULL: for any purpose (the hub
+ * forwards a mutation to whoever may receive that data type at all). On AUTHZ_GRANTED, granted (when not NULL)
  * receives the authorization (its reference and min_phase). Returns the
  * answer, or -1 on a store failure. */
 int authz_decide(struct store *s, const char *actor_type, int capacity,

@@ -370,6 +370,13 @@ struct config {
 	int audit_retention_days;
 	int audit_checkpoint_interval_ms;
 	int audit_index_batch;
+	char hub_client_cert[LIMIT_PATH];
+	char hub_client_key[LIMIT_PATH];
+	char hub_provider_ca[LIMIT_PATH];
+	int hub_provider_timeout_ms;
+	int hub_provider_concurrency;
+	int hub_batch_max_lines;
+	int hub_batch_workers;
 };
 
 /* Defaults, then the INI file (when path is not NULL), then KRUISPUNT_*

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "demo/demo.h"
+#include "org/org.h"
 
 struct demo_ctx {
 	const char *dir;  /* absolute */
@@ -50,10 +51,11 @@ static int on_ready(void *ctx, struct http_server *srv, const char *pub,
 
 extern char **environ;
 
-/* Start examples/<name> (built beside this binary) on a free loopback
- * port, storing what it receives in dir. Returns its pid and *port, or -1
- * (the demo then runs without that channel). */
-static pid_t start_sink(const char *name, const char *dir, int *port)
+/* Start examples/<name> (built beside this binary) with arguments
+ * "0" (a free loopback port) and args (up to 4). Returns its pid and
+ * *port, or -1 (the demo then runs without it). */
+static pid_t start_child(const char *name, const char *const *args, int nargs,
+			 int *port)
 {
 	char self[PATH_MAX], sink[PATH_MAX + 16];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -85,7 +87,9 @@ static pid_t start_sink(const char *name, const char *dir, int *port)
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &dfl);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	char *argv[] = {sink, "0", (char *)(uintptr_t)dir, NULL};
+	char *argv[7] = {sink, "0"};
+	for (int i = 0; i < nargs && i < 4; i++)
+		argv[2 + i] = (char *)(uintptr_t)args[i];
 	pid_t pid;
 	int rc = posix_spawn(&pid, sink, &fa, &at, argv, environ);
 	posix_spawnattr_destroy(&at);
@@ -105,12 +109,41 @@ static pid_t start_sink(const char *name, const char *dir, int *port)
 	return rc != 0 || *port <= 0 ? -1 : pid;
 }
 
+/* The demo's authentic sources: one examples/provider process answers for
+ * every institution that keeps data behind the hub, with the demo's
+ * server certificate; the hub presents the Crossroads Bank's. */
+static pid_t start_provider(const char *dir, struct store *store)
+{
+	char cert[LIMIT_PATH + 32], key[LIMIT_PATH + 32], ca[LIMIT_PATH + 32];
+	snprintf(cert, sizeof(cert), "%s/pki/server.crt", dir);
+	snprintf(key, sizeof(key), "%s/pki/server.key", dir);
+	snprintf(ca, sizeof(ca), "%s/pki/ca.pem", dir);
+	const char *args[] = {cert, key, ca};
+	int port;
+	pid_t pid = start_child("provider", args, 3, &port);
+	if (pid < 0) {
+		log_warn("no provider: exchanges routed to one answer 502");
+		return -1;
+	}
+	static const char *sources[] = {"0411111140", "0422222291",
+					"0722222210", "0212312313"};
+	for (size_t i = 0; i < KP_NELEM(sources); i++) {
+		char url[128];
+		struct error e;
+		snprintf(url, sizeof(url), "https://localhost:%d/providers/%s",
+			 port, sources[i]);
+		if (org_institution_set_endpoint(store, sources[i], url, &e) != 0)
+			log_warn("provider %s: %s", sources[i], e.detail);
+	}
+	return pid;
+}
+
 /* The local SMTP and SMS sinks, wired into cfg's notify settings. */
 static void start_sinks(struct config *cfg, const char *mail, const char *sms,
-			pid_t pids[2])
+			pid_t pids[3])
 {
 	int port;
-	pids[0] = start_sink("smtp_sink", mail, &port);
+	pids[0] = start_child("smtp_sink", &mail, 1, &port);
 	if (pids[0] > 0) {
 		snprintf(cfg->notify_smtp_url, sizeof(cfg->notify_smtp_url),
 			 "smtp://127.0.0.1:%d", port);
@@ -119,7 +152,7 @@ static void start_sinks(struct config *cfg, const char *mail, const char *sms,
 	} else {
 		log_warn("no SMTP sink: e-mail codes are off in this demo");
 	}
-	pids[1] = start_sink("sms_sink", sms, &port);
+	pids[1] = start_child("sms_sink", &sms, 1, &port);
 	if (pids[1] > 0)
 		snprintf(cfg->notify_sms_url, sizeof(cfg->notify_sms_url),
 			 "http://127.0.0.1:%d/", port);
@@ -184,11 +217,12 @@ int cmd_demo(int argc, char **argv)
 		store_close(store);
 		return 1;
 	}
-	pid_t sinks[2];
+	pid_t sinks[3];
 	start_sinks(&cfg, mail, sms, sinks);
+	sinks[2] = start_provider(abs, store);
 	struct demo_ctx ctx = {abs, data};
 	rc = cli_serve(&cfg, store, on_ready, &ctx);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 3; i++) {
 		if (sinks[i] > 0) {
 			kill(sinks[i], SIGTERM);
 			waitpid(sinks[i], NULL, 0);

@@ -36,7 +36,9 @@ static int usage(void)
 		"       kruispunt org roles --data DIR --kbo KBO\n"
 		"       kruispunt org institution --data DIR --kbo KBO "
 		"--actor-type T --branch B [--endpoint URL]\n"
-		"       kruispunt org cert --data DIR --kbo KBO --cert FILE.pem\n");
+		"       kruispunt org cert --data DIR --kbo KBO --cert FILE.pem\n"
+		"       kruispunt org endpoint --data DIR --kbo KBO --endpoint URL "
+		"(\"\" clears it)\n");
 	return 2;
 }
 
@@ -199,6 +201,16 @@ static int run(const char *verb, const struct config *cfg, struct store *s,
 		return institution(s, a, e);
 	if (strcmp(verb, "cert") == 0)
 		return certificate(s, a, e);
+	if (strcmp(verb, "endpoint") == 0) {
+		if (!a->endpoint)
+			return err_set(e, ERR_INVALID, "usage",
+				       "endpoint needs --endpoint URL");
+		if (org_institution_set_endpoint(s, a->kbo, a->endpoint, e) != 0)
+			return -1;
+		printf("%s now answers the hub at %s\n", a->kbo,
+		       a->endpoint[0] ? a->endpoint : "(nothing)");
+		return 0;
+	}
 	if (strcmp(verb, "add") == 0) {
 		if (!a->name || org_organisation_add(s, a->kbo, a->name, e) != 0)
 			return a->name ? -1 : err_set(e, ERR_INVALID, "usage",
@@ -230,7 +242,7 @@ int cmd_org(int argc, char **argv)
 		return usage();
 	const char *verb = argv[1];
 	static const char *verbs[] = {"add", "grant", "revoke", "roles",
-				      "institution", "cert"};
+				      "institution", "cert", "endpoint"};
 	bool known = false;
 	for (size_t i = 0; i < KP_NELEM(verbs); i++)
 		known |= strcmp(verb, verbs[i]) == 0;

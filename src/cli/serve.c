@@ -23,6 +23,29 @@ static void listener_url(const struct listener_config *lc, int port,
 		 v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
+/* The hub, with its provider identity and batch directory from cfg. */
+static int open_hub(const struct config *cfg, struct store *store,
+		    struct audit *audit, struct hub **out, struct error *e)
+{
+	struct hub_options o = {
+		.provider_timeout_ms = cfg->hub_provider_timeout_ms,
+		.provider_concurrency = cfg->hub_provider_concurrency,
+		.batch_max_lines = cfg->hub_batch_max_lines,
+		.batch_workers = cfg->hub_batch_workers,
+	};
+	if ((cfg->hub_client_cert[0] &&
+	     (config_path(cfg, cfg->hub_client_cert, o.client_cert,
+			  sizeof(o.client_cert)) != 0 ||
+	      config_path(cfg, cfg->hub_client_key, o.client_key,
+			  sizeof(o.client_key)) != 0 ||
+	      config_path(cfg, cfg->hub_provider_ca, o.provider_ca,
+			  sizeof(o.provider_ca)) != 0)) ||
+	    config_path(cfg, "batch", o.batch_dir, sizeof(o.batch_dir)) != 0)
+		return err_set(e, ERR_INVALID, "config_invalid",
+			       "a hub path is too long");
+	return hub_open(store, audit, &o, out, e);
+}
+
 /* The main thread has nothing else to do while the listeners' threads
  * work: it waits for SIGINT or SIGTERM and meanwhile writes out the
  * buffered access log every quarter second. */
@@ -98,8 +121,17 @@ int cli_serve(const struct config *cfg, struct store *store,
 		store_close(store);
 		return 1;
 	}
+	struct hub *hub = NULL;
+	if (open_hub(cfg, store, audit, &hub, &e) != 0) {
+		log_error("cannot start the hub: %s", e.detail);
+		notify_close(notify);
+		auth_close(auth);
+		audit_close(audit);
+		store_close(store);
+		return 1;
+	}
 	struct app app = {.cfg = cfg, .store = store, .audit = audit,
-			  .auth = auth, .notify = notify,
+			  .auth = auth, .notify = notify, .hub = hub,
 			  .started_at = time_now()};
 	struct http_server_options opt = {
 		.cfg = cfg,
@@ -113,6 +145,7 @@ int cli_serve(const struct config *cfg, struct store *store,
 	struct http_server *srv;
 	if (http_server_start(&opt, &srv, &e) != 0) {
 		log_error("cannot start: %s", e.detail);
+		hub_close(hub);
 		notify_close(notify);
 		auth_close(auth);
 		audit_close(audit);
@@ -141,6 +174,7 @@ int cli_serve(const struct config *cfg, struct store *store,
 	/* Requests first (they may still append), then the log (its final
 	 * checkpoint), then the database. */
 	http_server_stop(srv);
+	hub_close(hub);
 	notify_close(notify);
 	auth_close(auth);
 	audit_close(audit);

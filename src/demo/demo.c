@@ -33,6 +33,11 @@ void demo_config(struct config *cfg, const char *dir, int port)
 		 sizeof(cfg->public_listener.client_ca), "pki/citizen-ca.pem");
 	str_copy(cfg->public_listener.crl, sizeof(cfg->public_listener.crl),
 		 "pki/citizen-ca.crl");
+	/* Towards the providers the hub is the Crossroads Bank. */
+	str_copy(cfg->hub_client_cert, sizeof(cfg->hub_client_cert),
+		 "pki/institutions/0345678997.crt");
+	str_copy(cfg->hub_client_key, sizeof(cfg->hub_client_key),
+		 "pki/institutions/0345678997.key");
 }
 
 /* Conflicts mean "already there from an earlier demo run". */

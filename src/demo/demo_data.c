@@ -99,6 +99,10 @@ const struct demo_dossier demo_dossiers[] = {
 	{"0422222291", "90031524651", 1, 2, "2018-06-01"},
 	{"0722222210", "12090311839", 1, 1, "2012-09-03"},
 	{"0212312313", "92510405775", 1, 1, "2025-01-01"},
+	/* Jan receives family allowances for Lotte; the welfare centre
+	 * assesses his integration income (phase 2: it may consult them). */
+	{"0722222210", "85073003328", 2, 2, "2024-01-01"},
+	{"0212312313", "85073003328", 1, 2, "2025-06-01"},
 };
 const size_t demo_ndossiers = KP_NELEM(demo_dossiers);
 
@@ -108,6 +112,7 @@ const struct demo_availability demo_availability[] = {
 	{"health_insurance_fund", 1, "health_insurance_rights"},
 	{"health_insurance_fund", 2, "health_insurance_rights"},
 	{"family_allowance_fund", 1, "family_allowance"},
+	{"family_allowance_fund", 2, "family_allowance"},
 	{"public_social_welfare_centre", 1, "integration_income"},
 };
 const size_t demo_navailability = KP_NELEM(demo_availability);

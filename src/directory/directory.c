@@ -6,6 +6,7 @@
  * ends on OPEN_END, so every comparison is between integers.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "directory/directory.h"
@@ -44,9 +45,26 @@ static const char sql_get[] =
 	"WHERE id = ?1 AND institution_id = ?2";
 static const char sql_close[] =
 	"UPDATE dossier SET end_day = ?3 WHERE id = ?1 AND institution_id = ?2";
+static const char sql_holdings[] =
+	"SELECT institution_id, capacity, max(phase) FROM dossier WHERE insz = ?1 "
+	"AND start_day <= ?2 AND end_day >= ?2 GROUP BY institution_id, capacity "
+	"ORDER BY institution_id, capacity";
 static const char sql_decide[] =
 	"SELECT max(phase) FROM dossier WHERE insz = ?1 AND capacity = ?2 "
 	"AND institution_id = ?3 AND start_day <= ?4 AND end_day >= ?4";
+
+int directory_capacity_json(const json_t *v)
+{
+	if (json_is_integer(v)) {
+		json_int_t n = json_integer_value(v);
+		if (n < 0 || n > 999)
+			return -1;
+		char code[8];
+		snprintf(code, sizeof(code), "%03d", (int)n);
+		return directory_capacity_parse(code);
+	}
+	return directory_capacity_parse(json_string_value(v));
+}
 
 int directory_capacity_parse(const char *s)
 {
@@ -403,6 +421,27 @@ int directory_close(struct store *s, int64_t institution_id, int64_t id,
 		return -1;
 	}
 	return store_write_commit(s, e);
+}
+
+int directory_holdings(struct store *s, const char *insz, int64_t day,
+		       struct directory_holding *out, int max)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_holdings);
+	store_bind_int(st, 1, insz_number(insz));
+	store_bind_int(st, 2, day);
+	int n = 0;
+	enum store_rc rc;
+	while ((rc = store_step(st)) == STORE_ROW && n < max) {
+		out[n].institution_id = store_col_int(st, 0);
+		out[n].capacity = (int)store_col_int(st, 1);
+		out[n].phase = (int)store_col_int(st, 2);
+		n++;
+	}
+	store_done(st);
+	return rc == STORE_ERROR ? -1 : n;
 }
 
 int directory_decide(struct store *s, int64_t institution_id,

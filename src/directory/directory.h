@@ -28,6 +28,8 @@
 
 /* Parse a capacity code ("000".."900", "902"). Returns the code, or -1. */
 int directory_capacity_parse(const char *s);
+/* A capacity given in JSON: "001" or 1. Returns the code, or -1. */
+int directory_capacity_json(const json_t *v);
 
 /* Reference data, by the operator (and the demo). Return 0, or -1 with e
  * (ERR_INVALID, ERR_CONFLICT "already_defined"). */
@@ -107,6 +109,20 @@ enum directory_answer {
 	DIRECTORY_NO_DOSSIER,      /* no dossier covering that date */
 	DIRECTORY_PHASE_TOO_LOW,   /* integrated, but the phase is too low */
 };
+
+/* One institution's dossier on a person, active on a day. */
+struct directory_holding {
+	int64_t institution_id;
+	int capacity;
+	int phase;
+};
+
+/* Who holds a dossier on insz covering day (days since 1970): up to max
+ * (institution, capacity) pairs, each with its highest phase, into out.
+ * The hub routes to the authentic source and forwards mutations with it.
+ * Returns their number, or -1 on a store failure. */
+int directory_holdings(struct store *s, const char *insz, int64_t day,
+		       struct directory_holding *out, int max);
 
 /* The decision query. day is days since 1970-01-01 (date_to_days);
  * insz is digits. Returns the answer, or -1 on a store failure. */

@@ -12,9 +12,16 @@ static const char sql_cert_add[] =
 	"INSERT INTO institution_cert (fingerprint, institution_id, subject, "
 	"not_before, not_after, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_by_kbo[] =
-	"SELECT id, kbo, name, actor_type, branch FROM institution WHERE kbo = ?1";
+	"SELECT id, kbo, name, actor_type, branch, coalesce(endpoint, '') "
+	"FROM institution WHERE kbo = ?1";
+static const char sql_by_id[] =
+	"SELECT id, kbo, name, actor_type, branch, coalesce(endpoint, '') "
+	"FROM institution WHERE id = ?1";
+static const char sql_set_endpoint[] =
+	"UPDATE institution SET endpoint = nullif(?2, '') WHERE kbo = ?1";
 static const char sql_by_cert[] =
-	"SELECT i.id, i.kbo, i.name, i.actor_type, i.branch "
+	"SELECT i.id, i.kbo, i.name, i.actor_type, i.branch, "
+	"coalesce(i.endpoint, '') "
 	"FROM institution_cert c JOIN institution i ON i.id = c.institution_id "
 	"WHERE c.fingerprint = ?1 AND c.not_before <= ?2 AND c.not_after >= ?2";
 
@@ -108,6 +115,7 @@ static void read_institution(struct store_stmt *st, struct org_institution *out)
 	str_copy(out->name, sizeof(out->name), store_col_text(st, 2));
 	str_copy(out->actor_type, sizeof(out->actor_type), store_col_text(st, 3));
 	str_copy(out->branch, sizeof(out->branch), store_col_text(st, 4));
+	str_copy(out->endpoint, sizeof(out->endpoint), store_col_text(st, 5));
 }
 
 int org_institution_by_cert(struct store *s,
@@ -140,4 +148,42 @@ int org_institution_by_kbo(struct store *s, const char *kbo,
 		read_institution(st, out);
 	store_done(st);
 	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}
+
+int org_institution_get(struct store *s, int64_t id, struct org_institution *out)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_by_id);
+	store_bind_int(st, 1, id);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW)
+		read_institution(st, out);
+	store_done(st);
+	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+}
+
+int org_institution_set_endpoint(struct store *s, const char *kbo,
+				 const char *endpoint, struct error *e)
+{
+	if (endpoint[0] && strncmp(endpoint, "https://", 8) != 0)
+		return err_set(e, ERR_INVALID, "invalid_endpoint",
+			       "a provider endpoint is an https:// URL");
+	if (strlen(endpoint) >= sizeof(((struct org_institution *)0)->endpoint))
+		return err_set(e, ERR_INVALID, "invalid_endpoint",
+			       "endpoint too long");
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, sql_set_endpoint);
+	store_bind_text(st, 1, kbo);
+	store_bind_text(st, 2, endpoint);
+	enum store_rc rc = store_step(st);
+	int64_t changed = store_changes(w);
+	store_done(st);
+	if (rc != STORE_DONE || changed == 0) {
+		store_write_rollback(s);
+		return err_set(e, ERR_NOT_FOUND, "unknown_institution",
+			       "no institution with this enterprise number");
+	}
+	return store_write_commit(s, e);
 }

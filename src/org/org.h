@@ -20,6 +20,7 @@ struct org_institution {
 	char name[128];
 	char actor_type[64];
 	char branch[64];
+	char endpoint[256]; /* its provider URL (https), or "" */
 };
 
 /* Register an organisation. kbo must be a valid enterprise number. Returns
@@ -100,6 +101,16 @@ int org_circle_accept(struct store *s, const char *kbo, const char *insz,
 		      const char *register_ref, struct error *e);
 /* True when the organisation is in the circle of trust. */
 bool org_in_circle(struct store *s, const char *kbo);
+
+/* The institution with this id. Returns 0 and fills out; 1 when none; -1
+ * on a store failure. */
+int org_institution_get(struct store *s, int64_t id, struct org_institution *out);
+/* Set (or with "" clear) the provider endpoint of an institution: the
+ * https:// URL where the hub asks it for the data it is the authentic
+ * source of. Returns 0, or -1 with e (ERR_INVALID "invalid_endpoint",
+ * ERR_NOT_FOUND "unknown_institution"). */
+int org_institution_set_endpoint(struct store *s, const char *kbo,
+				 const char *endpoint, struct error *e);
 
 /* The institution with this enterprise number. Returns 0 and fills out;
  * 1 when none; -1 on a store failure. */

@@ -1,0 +1,50 @@
+/* Shared between the files of src/hub only. */
+#ifndef KP_HUB_INTERNAL_H
+#define KP_HUB_INTERNAL_H
+
+#include <pthread.h>
+
+#include "hub/hub.h"
+#include "org/org.h"
+
+struct provider_client;
+struct batch_state;
+
+struct hub {
+	struct store *store;
+	struct audit *audit;
+	struct hub_options opt;
+	struct provider_client *providers; /* provider.c */
+	/* The mutation forwarder (mailbox.c). */
+	pthread_t forwarder;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	bool stopping, kicked;
+	struct batch_state *batch;         /* batch.c */
+};
+
+/* hub_exchange for a channel (AUDIT_CHANNEL_NETWORK or _BATCH). */
+int hub_exchange_on(struct hub *h, const struct hub_requester *who,
+		    const char *channel, const char *body, size_t len,
+		    char ticket[UUID_LEN], json_t **data, char legal_basis[64],
+		    struct error *e);
+
+/* provider.c: calls to the authentic sources' endpoints. */
+int provider_open(struct hub *h, struct error *e);
+void provider_close(struct hub *h);
+/* POST request to inst's endpoint and read its answer's "data". Returns 0
+ * and *data (caller frees), or -1 with e (ERR_UPSTREAM "provider_failed" /
+ * "provider_unavailable", ERR_TIMEOUT "provider_timeout", ERR_UNAVAILABLE
+ * "provider_busy", ERR_NOT_FOUND "not_found_at_source"). */
+int provider_call(struct hub *h, const struct org_institution *inst,
+		  json_t *request, json_t **data, struct error *e);
+
+/* mailbox.c: the forwarder thread. */
+int mailbox_start(struct hub *h);
+void mailbox_stop(struct hub *h);
+
+/* batch.c: the batch workers. */
+int batch_start(struct hub *h, struct error *e);
+void batch_stop(struct hub *h);
+
+#endif

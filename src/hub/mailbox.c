@@ -1,0 +1,311 @@
+/*
+ * Mutation forwarding (seed 004 section 4.4): every change the registers
+ * record (person_mutation) goes to the mailbox of each institution that
+ * holds a dossier on the person today AND is authorized for identification
+ * data in that capacity — nobody else. Institutions read their mailbox
+ * "when they wish" and acknowledge what they have.
+ *
+ * The forwarder reads person_mutation after its cursor, so a mutation made
+ * by any process (the daemon, an operator command) is forwarded, and a
+ * crash loses nothing: each forwarded message is audited first, then the
+ * messages and the new cursor commit together. A crash between the two
+ * forwards again (a second audit event, never an unaudited message).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub/hub_internal.h"
+#include "authz/authz.h"
+#include "directory/directory.h"
+
+#define FORWARD_BATCH 256
+#define HOLDINGS_MAX 64
+#define MUTATION_DATA_TYPE "identification"
+
+static const char sql_cursor[] =
+	"SELECT value FROM hub_cursor WHERE name = 'mutations'";
+static const char sql_cursor_set[] =
+	"INSERT INTO hub_cursor (name, value) VALUES ('mutations', ?1) "
+	"ON CONFLICT (name) DO UPDATE SET value = ?1";
+static const char sql_mutations[] =
+	"SELECT id, insz, type, ticket, effective_on, coalesce(after, '{}') "
+	"FROM person_mutation WHERE id > ?1 ORDER BY id LIMIT ?2";
+static const char sql_message_add[] =
+	"INSERT INTO mailbox_message (institution_id, ticket, mutation_id, type, "
+	"subject, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char sql_mailbox[] =
+	"SELECT id, ticket, type, subject, data, created_at FROM mailbox_message "
+	"WHERE institution_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
+static const char sql_ack[] =
+	"DELETE FROM mailbox_message WHERE institution_id = ?1 AND id <= ?2";
+
+struct mutation {
+	int64_t id;
+	char insz[12];
+	char type[16];
+	char ticket[UUID_LEN];
+	char effective_on[DATE_LEN];
+	char *after; /* JSON text */
+};
+
+struct message {
+	int64_t institution_id;
+	int64_t mutation_id;
+	char ticket[UUID_LEN];
+	const struct mutation *m;
+	char *data;
+};
+
+static int64_t cursor(struct store_conn *r)
+{
+	struct store_stmt *st = store_prepare(r, sql_cursor);
+	int64_t v = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
+	store_done(st);
+	return v;
+}
+
+static int read_mutations(struct hub *h, int64_t after, struct mutation *m)
+{
+	struct store_conn *r = store_reader(h->store);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_mutations);
+	store_bind_int(st, 1, after);
+	store_bind_int(st, 2, FORWARD_BATCH);
+	int n = 0;
+	while (n < FORWARD_BATCH && store_step(st) == STORE_ROW) {
+		m[n].id = store_col_int(st, 0);
+		str_copy(m[n].insz, sizeof(m[n].insz), store_col_text(st, 1));
+		str_copy(m[n].type, sizeof(m[n].type), store_col_text(st, 2));
+		str_copy(m[n].ticket, sizeof(m[n].ticket), store_col_text(st, 3));
+		str_copy(m[n].effective_on, sizeof(m[n].effective_on),
+			 store_col_text(st, 4));
+		m[n].after = xstrdup(store_col_text(st, 5));
+		n++;
+	}
+	store_done(st);
+	return n;
+}
+
+/* The institutions that receive m: one message each, however many of
+ * their dossiers on the person qualify. Appends to out (room for
+ * HOLDINGS_MAX), returns how many. */
+static int recipients(struct hub *h, const struct mutation *m, int64_t today,
+		      struct message *out)
+{
+	struct directory_holding hold[HOLDINGS_MAX];
+	int n = directory_holdings(h->store, m->insz, today, hold, HOLDINGS_MAX);
+	int k = 0;
+	for (int i = 0; i < n; i++) {
+		bool seen = false;
+		for (int j = 0; j < k && !seen; j++)
+			seen = out[j].institution_id == hold[i].institution_id;
+		struct org_institution inst;
+		if (seen || org_institution_get(h->store, hold[i].institution_id,
+						&inst) != 0 ||
+		    authz_decide(h->store, inst.actor_type, hold[i].capacity,
+				 MUTATION_DATA_TYPE, NULL, today,
+				 NULL) != AUTHZ_GRANTED)
+			continue;
+		struct message *g = &out[k++];
+		memset(g, 0, sizeof(*g));
+		g->institution_id = inst.id;
+		g->mutation_id = m->id;
+		g->m = m;
+		uuid7_new(g->ticket);
+		json_error_t je;
+		json_t *after = json_loads(m->after, 0, &je);
+		json_t *d = json_pack("{s:s,s:s,s:o}", "mutation_ticket",
+				      m->ticket, "effective_on", m->effective_on,
+				      "person", after ? after : json_object());
+		g->data = jsonx_dump(d);
+		json_decref(d);
+		/* The audit event names the receiver: an institution learns
+		 * personal data through its mailbox. */
+		struct audit_event ev = {
+			.channel = AUDIT_CHANNEL_NETWORK,
+			.actor = inst.kbo,
+			.subject = m->insz,
+			.action = "mutation_forward",
+			.data_type = MUTATION_DATA_TYPE,
+			.purpose = m->type,
+			.ticket = g->ticket,
+			.outcome = AUDIT_GRANTED,
+		};
+		struct error e;
+		if (audit_append(h->audit, &ev, NULL, &e) != 0) {
+			for (int j = 0; j < k; j++)
+				free(out[j].data);
+			return -1;
+		}
+	}
+	return k;
+}
+
+static int store_messages(struct hub *h, struct message *msg, int n,
+			  int64_t new_cursor, struct error *e)
+{
+	struct store_conn *w = store_write_begin(h->store);
+	int64_t now = time_now();
+	enum store_rc rc = STORE_DONE;
+	for (int i = 0; i < n && rc == STORE_DONE; i++) {
+		struct store_stmt *st = store_prepare(w, sql_message_add);
+		store_bind_int(st, 1, msg[i].institution_id);
+		store_bind_text(st, 2, msg[i].ticket);
+		store_bind_int(st, 3, msg[i].mutation_id);
+		store_bind_text(st, 4, msg[i].m->type);
+		store_bind_text(st, 5, msg[i].m->insz);
+		store_bind_text(st, 6, msg[i].data);
+		store_bind_int(st, 7, now);
+		rc = store_step(st);
+		store_done(st);
+	}
+	if (rc == STORE_DONE) {
+		struct store_stmt *st = store_prepare(w, sql_cursor_set);
+		store_bind_int(st, 1, new_cursor);
+		rc = store_step(st);
+		store_done(st);
+	}
+	if (rc != STORE_DONE) {
+		store_write_rollback(h->store);
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "the mailboxes could not be written");
+	}
+	return store_write_commit(h->store, e);
+}
+
+int hub_forward_mutations(struct hub *h, struct error *e)
+{
+	static struct mutation m[FORWARD_BATCH];
+	static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&one); /* one forwarder at a time: the cursor */
+	struct store_conn *r = store_reader(h->store);
+	int64_t after = r ? cursor(r) : 0;
+	int n = r ? read_mutations(h, after, m) : -1;
+	int queued = 0;
+	struct message *msg = xcalloc((size_t)(n > 0 ? n : 1) * HOLDINGS_MAX,
+				      sizeof(*msg));
+	int64_t today = date_to_days(date_today());
+	for (int i = 0; i < n && queued >= 0; i++) {
+		int k = recipients(h, &m[i], today, msg + queued);
+		queued = k < 0 ? -1 : queued + k;
+	}
+	int rc = n < 0 || queued < 0
+			 ? err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+				   "mutations could not be forwarded")
+			 : n == 0 ? 0
+				  : store_messages(h, msg, queued, m[n - 1].id, e);
+	for (int i = 0; i < queued; i++)
+		free(msg[i].data);
+	for (int i = 0; i < n; i++)
+		free(m[i].after);
+	free(msg);
+	pthread_mutex_unlock(&one);
+	return rc == 0 ? queued : -1;
+}
+
+/* ------------------------------------------------------------ forwarder */
+
+void hub_mutation_recorded(struct hub *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->kicked = true;
+	pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void *forwarder_main(void *arg)
+{
+	struct hub *h = arg;
+	pthread_mutex_lock(&h->mu);
+	while (!h->stopping) {
+		h->kicked = false;
+		pthread_mutex_unlock(&h->mu);
+		struct error e;
+		int n;
+		/* Until the backlog is gone (a batch holds FORWARD_BATCH). */
+		while ((n = hub_forward_mutations(h, &e)) > 0)
+			;
+		if (n < 0)
+			log_warn("mutation forwarding: %s (will retry)", e.detail);
+		pthread_mutex_lock(&h->mu);
+		if (h->kicked || h->stopping)
+			continue;
+		/* Also poll: an operator command may record mutations. */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&h->wake, &h->mu, &until);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+int mailbox_start(struct hub *h)
+{
+	return pthread_create(&h->forwarder, NULL, forwarder_main, h) == 0 ? 0
+									    : -1;
+}
+
+void mailbox_stop(struct hub *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->stopping = true;
+	pthread_cond_broadcast(&h->wake);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->forwarder, NULL);
+}
+
+/* ------------------------------------------------------------- mailbox */
+
+int hub_mailbox(struct hub *h, int64_t institution_id, int64_t after,
+		int limit, struct hub_message **out, int *n, struct error *e)
+{
+	struct store_conn *r = store_reader(h->store);
+	if (!r)
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "try again");
+	if (limit < 1 || limit > 1000)
+		limit = 1000;
+	*out = xcalloc((size_t)limit, sizeof(**out));
+	*n = 0;
+	struct store_stmt *st = store_prepare(r, sql_mailbox);
+	store_bind_int(st, 1, institution_id);
+	store_bind_int(st, 2, after);
+	store_bind_int(st, 3, limit);
+	while (*n < limit && store_step(st) == STORE_ROW) {
+		struct hub_message *m = &(*out)[(*n)++];
+		m->id = store_col_int(st, 0);
+		str_copy(m->ticket, sizeof(m->ticket), store_col_text(st, 1));
+		str_copy(m->type, sizeof(m->type), store_col_text(st, 2));
+		str_copy(m->subject, sizeof(m->subject), store_col_text(st, 3));
+		m->data = xstrdup(store_col_text(st, 4));
+		m->created_at = store_col_int(st, 5);
+	}
+	store_done(st);
+	return 0;
+}
+
+void hub_messages_free(struct hub_message *m, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(m[i].data);
+	free(m);
+}
+
+int64_t hub_mailbox_ack(struct hub *h, int64_t institution_id, int64_t up_to,
+			struct error *e)
+{
+	struct store_conn *w = store_write_begin(h->store);
+	struct store_stmt *st = store_prepare(w, sql_ack);
+	store_bind_int(st, 1, institution_id);
+	store_bind_int(st, 2, up_to);
+	enum store_rc rc = store_step(st);
+	int64_t removed = store_changes(w);
+	store_done(st);
+	if (rc != STORE_DONE) {
+		store_write_rollback(h->store);
+		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
+			       "try again");
+	}
+	return store_write_commit(h->store, e) == 0 ? removed : -1;
+}
