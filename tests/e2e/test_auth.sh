@@ -64,9 +64,10 @@ call POST "$NET/api/v1/registry/persons/85073003328/mutations" $(institution_cer
 call POST "$NET/api/v1/registry/persons/85073003328/mutations" $(institution_cert 0411111140) "${J[@]}" -d '{"type":"address","effective_on":"2026-11-01","street":"X 1","postal_code":"3000","municipality":"Leuven"}'
 expect "a refused access to Jan's data" 403 "$STATUS"
 call GET "$PUB/api/v1/me/access-log" "${A[@]}"
-expect "Jan sees who accessed his data" "Rijksregister Demo" "$(json "$BODY" 'j[-1]["organisation"]')"
-expect "which data" identification "$(json "$BODY" 'j[-1]["data_type"]')"
-expect "and not the refused attempt" 0 "$(json "$BODY" 'len([x for x in j if x["organisation"]=="Ziekenfonds Demo"])')"
+expect "Jan sees who accessed his data" identification "$(json "$BODY" '[x["data_type"] for x in j if x["organisation"]=="Rijksregister Demo"][-1]')"
+expect "and that the hub passed his new address to his health fund" address "$(json "$BODY" '[x["purpose"] for x in j if x["organisation"]=="Ziekenfonds Demo"][-1]')"
+refused_seq=$(sqlite3 "$DB" "SELECT seq FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%action:17:registry_mutation%' AND CAST(entry AS TEXT) LIKE '%outcome:7:refused%' ORDER BY seq DESC LIMIT 1")
+expect "but not the refused attempt" 0 "$(json "$BODY" "len([x for x in j if x['seq']==${refused_seq:-0}])")"
 
 # --- logout, lockout, deactivation
 call POST "$PUB/api/v1/auth/logout" "${A[@]}"
