@@ -29,7 +29,11 @@ static enum MHD_Result hello(void *cls, struct MHD_Connection *c,
 		*con_cls = &marker;
 		return MHD_YES;
 	}
-	*upload_size = 0;
+	/* A POST body arrives in calls of its own: take it, answer after. */
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
 	return MHD_queue_response(c, MHD_HTTP_OK, r);
 }
 

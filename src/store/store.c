@@ -32,6 +32,7 @@ struct store {
 	char *path;
 	uint64_t id;
 	int busy_timeout_ms;
+	int64_t mmap_bytes;
 	pthread_mutex_t write_lock;
 	struct store_conn *writer;
 	pthread_mutex_t readers_lock;
@@ -77,6 +78,18 @@ int store_exec(struct store_conn *c, const char *sql)
 	return 0;
 }
 
+/* The database file grows in steps of STORE_CHUNK bytes. A reader maps
+ * the file and must remap it (munmap, mmap, a TLB shootdown on every
+ * core) each time it finds the file larger; with page-by-page growth and
+ * a busy audit log that was a remap per request. */
+#define STORE_CHUNK (64 * 1024 * 1024)
+
+static void grow_in_chunks(sqlite3 *db)
+{
+	int chunk = STORE_CHUNK;
+	sqlite3_file_control(db, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk);
+}
+
 static struct store_conn *conn_open(struct store *s, bool read_only,
 				    struct error *e)
 {
@@ -97,11 +110,17 @@ static struct store_conn *conn_open(struct store *s, bool read_only,
 	if (!read_only && (store_exec(c, "PRAGMA journal_mode = WAL") != 0 ||
 			   store_exec(c, "PRAGMA synchronous = FULL") != 0))
 		goto fail_sql;
-	/* Readers map the file: a page is a memory read, not a pread(2)
-	 * system call (the directory's decision query reads four or five
-	 * pages of a tree far larger than SQLite's own cache). */
-	if (read_only && store_exec(c, "PRAGMA mmap_size = 17179869184") != 0)
-		goto fail_sql;
+	/* Readers may map the file: a page is then a memory read, not a
+	 * pread(2) (store_options.mmap_bytes says when that pays). */
+	if (read_only && s->mmap_bytes > 0) {
+		char pragma[64];
+		snprintf(pragma, sizeof(pragma), "PRAGMA mmap_size = %lld",
+			 (long long)s->mmap_bytes);
+		if (store_exec(c, pragma) != 0)
+			goto fail_sql;
+	}
+	if (!read_only)
+		grow_in_chunks(c->db);
 	return c;
 fail_sql:
 	err_set(e, ERR_UNAVAILABLE, "store_unavailable",
@@ -143,6 +162,7 @@ static void *checkpointer_main(void *arg)
 	/* A connection learns that the database is in WAL mode only when it
 	 * first reads it; until then a checkpoint is a silent no-op. */
 	sqlite3_exec(db, "PRAGMA journal_mode", NULL, NULL, NULL);
+	grow_in_chunks(db);
 	pthread_mutex_lock(&s->ckpt_lock);
 	while (!s->stopping) {
 		struct timespec until;
@@ -171,6 +191,7 @@ int store_open(const char *path, const struct store_options *opt,
 	struct store *s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->id = atomic_fetch_add(&next_store_id, 1);
+	s->mmap_bytes = opt ? opt->mmap_bytes : 0;
 	s->busy_timeout_ms = opt && opt->busy_timeout_ms ? opt->busy_timeout_ms
 							 : 5000;
 	pthread_mutex_init(&s->write_lock, NULL);

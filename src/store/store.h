@@ -38,6 +38,11 @@ enum store_rc {
 
 struct store_options {
 	int busy_timeout_ms;
+	/* Readers map up to this many bytes of the file (0: they read with
+	 * pread). Worth it only for read-mostly use: SQLite drops a reader's
+	 * whole mapping whenever another connection wrote, and the daemon's
+	 * audit log writes all the time (docs/benchmarks.md, hub). */
+	int64_t mmap_bytes;
 };
 
 /* Open (creating if needed) the database at path and bring its schema to
