@@ -207,9 +207,13 @@ int hub_exchange_on(struct hub *h, const struct hub_requester *who,
 	uuid7_new(ticket);
 	legal_basis[0] = '\0';
 	*data = NULL;
+	/* The checks read one snapshot of the directory and registers. */
+	bool snapshot = store_read_begin(h->store) == 0;
 	int rc = parse(h, who, body, len, &r, e);
 	if (rc == 0)
 		rc = decide(h, who, &r, legal_basis, e);
+	if (snapshot)
+		store_read_end(h->store);
 	if (rc == 0)
 		rc = route(h, who, &r, ticket, data, e);
 	struct audit_event ev = {

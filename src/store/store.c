@@ -263,6 +263,19 @@ struct store_conn *store_reader(struct store *s)
 	return c;
 }
 
+int store_read_begin(struct store *s)
+{
+	struct store_conn *c = store_reader(s);
+	return c && store_exec(c, "BEGIN") == 0 ? 0 : -1;
+}
+
+void store_read_end(struct store *s)
+{
+	struct store_conn *c = store_reader(s);
+	if (c)
+		store_exec(c, "COMMIT");
+}
+
 bool store_ping(struct store *s)
 {
 	static const char sql[] = "SELECT 1";

@@ -64,6 +64,13 @@ bool store_ping(struct store *s);
 /* This thread's read connection, owned by the store. Read-only: a write
  * through it fails. */
 struct store_conn *store_reader(struct store *s);
+/* One read transaction around several queries on this thread's reader:
+ * they see one snapshot, and pay once for SQLite's check of the WAL (after
+ * another connection wrote, every new read transaction starts with an
+ * empty page cache). Returns 0, or -1 (then the queries run each in its
+ * own transaction, as without). Pair every 0 with store_read_end. */
+int store_read_begin(struct store *s);
+void store_read_end(struct store *s);
 
 /* Take the single writer: locks it and begins an IMMEDIATE transaction.
  * Exactly one of commit or rollback must follow, on the same thread. */
