@@ -63,21 +63,23 @@ python3 - "$work" <<'PY'
 import sys
 w = sys.argv[1]
 fp = dict(l.split() for l in open(f"{w}/fingerprints"))
-with open(f"{w}/requests.lua", "w") as out:
-    out.write("reqs = {\n")
+with open(f"{w}/requests", "w") as out:
     for l in open(f"{w}/sample"):
         kbo, insz, cap = l.split()
-        out.write('{"%s", \'{"data_type":"identification","subject":"%s","capacity":"%s","purpose":"benchmark"}\'},\n' % (fp[kbo], insz, cap))
-    out.write("}\n")
+        out.write(f"{fp[kbo]} {insz} {cap}\n")
 PY
 cat > "$work/hub.lua" <<LUA
-dofile("$work/requests.lua")
-local n = #reqs
-local i = 0
+-- Each thread reads the sampled requests, then picks one at random.
+local reqs = {}
+for line in io.lines("$work/requests") do
+  local fp, insz, cap = line:match("(%S+) (%S+) (%S+)")
+  reqs[#reqs + 1] = {fp, '{"data_type":"identification","subject":"' .. insz ..
+    '","capacity":"' .. cap .. '","purpose":"benchmark"}'}
+end
 function setup(thread) thread:set("seed", math.random(1, 1000000)) end
 function init(args) math.randomseed(seed) end
 request = function()
-  local r = reqs[math.random(1, n)]
+  local r = reqs[math.random(1, #reqs)]
   return wrk.format("POST", "/api/v1/exchange",
     {["Content-Type"] = "application/json", ["X-Client-Cert"] = r[1]}, r[2])
 end
