@@ -1,0 +1,308 @@
+/* The hub on a small network of its own: the decision in the seed's order
+ * with a code per refusal, a ticket and an audit event per exchange, the
+ * forwarding of mutations to exactly the authorized dossier holders, and
+ * a batch with good and bad lines. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "authz/authz.h"
+#include "directory/directory.h"
+#include "hub/hub.h"
+#include "org/org.h"
+#include "registry/registry.h"
+
+static char dir[64];
+static struct store *s;
+static struct audit *log_;
+static struct hub *h;
+static int64_t fund, allowances;
+static const struct hub_requester as_fund = {0, "0411111140",
+					     "health_insurance_fund",
+					     "health_insurance"};
+static struct hub_requester fund_who;
+
+static void person(const char *insz, const char *last)
+{
+	struct registry_person p;
+	struct error e;
+	memset(&p, 0, sizeof(p));
+	str_copy(p.insz, sizeof(p.insz), insz);
+	str_copy(p.last_name, sizeof(p.last_name), last);
+	str_copy(p.first_names, sizeof(p.first_names), "Test");
+	assert_int_equal(registry_add(s, &p, &e), 0);
+}
+
+static int64_t institution(const char *kbo, const char *actor,
+			   const char *branch)
+{
+	struct error e;
+	int64_t id;
+	assert_int_equal(org_organisation_add(s, kbo, kbo, &e), 0);
+	assert_int_equal(org_institution_add(s, kbo, actor, branch, NULL, &id, &e), 0);
+	return id;
+}
+
+static void network(void)
+{
+	struct error e;
+	person("85073003328", "Peeters");
+	person("90031524651", "Maes");
+	fund = institution("0411111140", "health_insurance_fund",
+			   "health_insurance");
+	allowances = institution("0722222210", "family_allowance_fund",
+				 "family_allowances");
+	assert_int_equal(directory_capacity_add(s, "health_insurance", 1, "holder", &e), 0);
+	assert_int_equal(directory_capacity_add(s, "family_allowances", 1, "child", &e), 0);
+	assert_int_equal(directory_data_type_add(s, "identification",
+						 "national_register", "id", &e), 0);
+	assert_int_equal(directory_data_type_add(s, "family_allowance",
+						 "family_allowance_fund", "fa", &e), 0);
+	struct authz_authorization a = {0};
+	str_copy(a.reference, sizeof(a.reference), "IVC/TEST/1");
+	str_copy(a.requester_actor_type, sizeof(a.requester_actor_type),
+		 "health_insurance_fund");
+	a.capacity = 1;
+	str_copy(a.data_type, sizeof(a.data_type), "identification");
+	str_copy(a.purpose, sizeof(a.purpose), "rights");
+	str_copy(a.valid_from, sizeof(a.valid_from), "2025-01-01");
+	a.min_phase = 2;
+	assert_int_equal(authz_add(s, &a, &e), 0);
+	struct directory_dossier d = {0};
+	str_copy(d.insz, sizeof(d.insz), "85073003328");
+	d.capacity = 1;
+	d.phase = 2;
+	str_copy(d.start, sizeof(d.start), "2025-01-01");
+	assert_int_equal(directory_integrate(s, fund, "health_insurance", &d, &e), 0);
+	/* The allowance fund holds Maes at phase 1 (too low for nothing: it
+	 * has no deliberation; it serves the forwarding test). */
+	memset(&d, 0, sizeof(d));
+	str_copy(d.insz, sizeof(d.insz), "85073003328");
+	d.capacity = 1;
+	d.phase = 1;
+	str_copy(d.start, sizeof(d.start), "2025-01-01");
+	assert_int_equal(directory_integrate(s, allowances, "family_allowances", &d, &e), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	struct error e;
+	char path[128];
+	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
+	snprintf(dir, sizeof(dir), "/tmp/kp-hub-XXXXXX");
+	if (crypto_setup() != 0 || !mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/h.db", dir);
+	ed25519_keypair(pk, sk);
+	if (store_open(path, NULL, &s, &e) != 0 ||
+	    audit_open(s, sk, NULL, &log_, &e) != 0)
+		return -1;
+	network();
+	struct hub_options o = {.batch_workers = 2, .batch_max_lines = 10};
+	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/batch", dir);
+	if (hub_open(s, log_, &o, &h, &e) != 0)
+		return -1;
+	fund_who = as_fund;
+	fund_who.institution_id = fund;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	hub_close(h);
+	audit_close(log_);
+	store_close(s);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+/* Run one exchange; returns its error code, or "granted". */
+static const char *ask(const char *body, char ticket[UUID_LEN])
+{
+	static struct error e;
+	json_t *data = NULL;
+	char basis[64];
+	uint64_t before = audit_size(log_);
+	int rc = hub_exchange(h, &fund_who, body, strlen(body), ticket, &data,
+			      basis, &e);
+	assert_int_equal(audit_size(log_), before + 1); /* durable, always */
+	assert_int_equal(strlen(ticket), 36);
+	if (rc == 0) {
+		assert_string_equal(basis, "IVC/TEST/1");
+		assert_string_equal(json_string_value(json_object_get(data, "last_name")),
+				    "Peeters");
+		json_decref(data);
+		return "granted";
+	}
+	assert_null(data);
+	return e.code;
+}
+
+#define REQ(extra) "{\"data_type\":\"identification\",\"capacity\":\"001\"," extra "}"
+
+static void decision_in_order(void **state)
+{
+	(void)state;
+	char t1[UUID_LEN], t2[UUID_LEN];
+	assert_string_equal(ask(REQ("\"subject\":\"85073003328\",\"purpose\":\"rights\""), t1), "granted");
+	assert_string_equal(ask(REQ("\"subject\":\"85073003328\",\"purpose\":\"rights\""), t2), "granted");
+	assert_true(strcmp(t1, t2) < 0); /* UUIDv7: time-ordered */
+	assert_string_equal(ask("[1,2]", t1), "malformed_request");
+	assert_string_equal(ask("{\"subject\":", t1), "malformed_request");
+	assert_string_equal(ask(REQ("\"subject\":\"85073003329\",\"purpose\":\"rights\""), t1), "invalid_insz");
+	assert_string_equal(ask("{\"data_type\":\"x\",\"capacity\":\"001\",\"subject\":\"85073003328\",\"purpose\":\"rights\"}", t1),
+			    "unknown_data_type");
+	assert_string_equal(ask("{\"data_type\":\"identification\",\"capacity\":\"003\",\"subject\":\"85073003328\",\"purpose\":\"rights\"}", t1),
+			    "unknown_capacity");
+	assert_string_equal(ask(REQ("\"subject\":\"85073003328\""), t1), "invalid_field");
+	assert_string_equal(ask("{\"data_type\":\"family_allowance\",\"capacity\":\"001\",\"subject\":\"85073003328\",\"purpose\":\"rights\"}", t1),
+			    "not_authorized");
+	assert_string_equal(ask(REQ("\"subject\":\"85073003328\",\"purpose\":\"other\""), t1), "purpose_not_authorized");
+	assert_string_equal(ask(REQ("\"subject\":\"85073003328\",\"purpose\":\"rights\",\"reference_date\":\"2024-12-31\""), t1),
+			    "authorization_not_valid");
+	assert_string_equal(ask(REQ("\"subject\":\"90031524651\",\"purpose\":\"rights\""), t1), "no_dossier");
+	/* The dossier is at phase 2 as required; raise the bar and it is
+	 * too low. */
+	struct authz_authorization a = {0};
+	struct error e;
+	str_copy(a.reference, sizeof(a.reference), "IVC/TEST/2");
+	str_copy(a.requester_actor_type, sizeof(a.requester_actor_type),
+		 "health_insurance_fund");
+	a.capacity = 1;
+	str_copy(a.data_type, sizeof(a.data_type), "identification");
+	str_copy(a.purpose, sizeof(a.purpose), "control");
+	str_copy(a.valid_from, sizeof(a.valid_from), "2025-01-01");
+	a.min_phase = 3;
+	assert_int_equal(authz_add(s, &a, &e), 0);
+	assert_string_equal(ask(REQ("\"subject\":\"85073003328\",\"purpose\":\"control\""), t1), "phase_too_low");
+}
+
+static void routed_without_provider(void **state)
+{
+	(void)state;
+	struct error e;
+	struct authz_authorization a = {0};
+	str_copy(a.reference, sizeof(a.reference), "IVC/TEST/3");
+	str_copy(a.requester_actor_type, sizeof(a.requester_actor_type),
+		 "health_insurance_fund");
+	a.capacity = 1;
+	str_copy(a.data_type, sizeof(a.data_type), "family_allowance");
+	str_copy(a.purpose, sizeof(a.purpose), "rights");
+	str_copy(a.valid_from, sizeof(a.valid_from), "2025-01-01");
+	a.min_phase = 1;
+	assert_int_equal(authz_add(s, &a, &e), 0);
+	char t[UUID_LEN];
+	const char *body = "{\"data_type\":\"family_allowance\",\"capacity\":\"001\",\"subject\":\"85073003328\",\"purpose\":\"rights\"}";
+	/* The allowance fund holds the dossier but keeps no such data in
+	 * that capacity (no availability): no authentic source. */
+	assert_string_equal(ask(body, t), "no_authentic_source");
+	assert_int_equal(directory_availability_add(s, "family_allowance_fund", 1,
+						    "family_allowance", &e), 0);
+	/* Now it is the source, but has no endpoint: 502. */
+	assert_string_equal(ask(body, t), "provider_unavailable");
+}
+
+static void mutations_reach_the_right_mailboxes(void **state)
+{
+	(void)state;
+	struct error e;
+	struct registry_mutation m;
+	memset(&m, 0, sizeof(m));
+	m.type = MUTATION_ADDRESS;
+	str_copy(m.effective_on, sizeof(m.effective_on), "2026-11-01");
+	str_copy(m.person.street, sizeof(m.person.street), "Stationsstraat 5");
+	str_copy(m.person.postal_code, sizeof(m.person.postal_code), "3000");
+	str_copy(m.person.municipality, sizeof(m.person.municipality), "Leuven");
+	char ticket[UUID_LEN];
+	assert_int_equal(registry_mutate(s, "85073003328", &m, "national_register",
+					 0, ticket, &e), 0);
+	uint64_t before = audit_size(log_);
+	int n = hub_forward_mutations(h, &e);
+	/* The forwarder thread may have been first. */
+	assert_true(n == 0 || n == 1);
+	struct hub_message *msg;
+	int count;
+	assert_int_equal(hub_mailbox(h, fund, 0, 10, &msg, &count, &e), 0);
+	assert_int_equal(count, 1);
+	assert_string_equal(msg[0].subject, "85073003328");
+	assert_string_equal(msg[0].type, "address");
+	assert_non_null(strstr(msg[0].data, ticket));
+	assert_non_null(strstr(msg[0].data, "Stationsstraat 5"));
+	int64_t id = msg[0].id;
+	hub_messages_free(msg, count);
+	if (n == 1)
+		assert_int_equal(audit_size(log_), before + 1);
+	/* The allowance fund holds a dossier but no deliberation gives it
+	 * identification data: nothing. */
+	assert_int_equal(hub_mailbox(h, allowances, 0, 10, &msg, &count, &e), 0);
+	assert_int_equal(count, 0);
+	hub_messages_free(msg, count);
+	assert_int_equal(hub_forward_mutations(h, &e), 0); /* once only */
+	assert_int_equal(hub_mailbox_ack(h, allowances, id, &e), 0);
+	assert_int_equal(hub_mailbox_ack(h, fund, id, &e), 1);
+	assert_int_equal(hub_mailbox(h, fund, 0, 10, &msg, &count, &e), 0);
+	assert_int_equal(count, 0);
+	hub_messages_free(msg, count);
+}
+
+static void batch_lines_fail_alone(void **state)
+{
+	(void)state;
+	struct error e;
+	char job[UUID_LEN];
+	const char *body =
+		REQ("\"subject\":\"85073003328\",\"purpose\":\"rights\"") "\n"
+		"not json\n"
+		"\n"
+		REQ("\"subject\":\"90031524651\",\"purpose\":\"rights\"") "\r\n";
+	assert_int_equal(hub_batch_submit(h, &fund_who, body, strlen(body), job, &e), 0);
+	struct hub_batch_status st;
+	for (int i = 0; i < 100; i++) {
+		assert_int_equal(hub_batch_status(h, fund, job, &st, &e), 0);
+		if (strcmp(st.status, "done") == 0)
+			break;
+		usleep(50000);
+	}
+	assert_string_equal(st.status, "done");
+	assert_int_equal(st.total, 3);
+	assert_int_equal(st.granted, 1);
+	assert_int_equal(st.refused, 2);
+	char *out;
+	size_t n;
+	assert_int_equal(hub_batch_results(h, fund, job, &out, &n, &e), 0);
+	assert_non_null(strstr(out, "\"line\":1,"));
+	assert_non_null(strstr(out, "malformed_request"));
+	assert_non_null(strstr(out, "\"line\":4,"));
+	assert_non_null(strstr(out, "no_dossier"));
+	free(out);
+	assert_int_equal(hub_batch_status(h, allowances, job, &st, &e), -1);
+	assert_string_equal(e.code, "unknown_job");
+	/* Limits: nothing, or more lines than allowed. */
+	assert_int_equal(hub_batch_submit(h, &fund_who, "\n \n", 3, job, &e), -1);
+	assert_string_equal(e.code, "empty_batch");
+	char many[256] = "";
+	for (int i = 0; i < 11; i++)
+		strcat(many, "{}\n");
+	assert_int_equal(hub_batch_submit(h, &fund_who, many, strlen(many), job, &e), -1);
+	assert_string_equal(e.code, "too_many_lines");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(decision_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(routed_without_provider, setup, teardown),
+		cmocka_unit_test_setup_teardown(mutations_reach_the_right_mailboxes, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch_lines_fail_alone, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
