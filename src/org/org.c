@@ -135,14 +135,20 @@ int org_institution_by_cert(struct store *s,
 	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
 }
 
-int org_institution_by_kbo(struct store *s, const char *kbo,
-			   struct org_institution *out)
+/* The one institution sql finds for a text (?1) or, when text is NULL,
+ * an id: 0 and out; 1 when none; -1 on a store failure. */
+static int institution_where(struct store *s, const char *sql,
+			     const char *text, int64_t id,
+			     struct org_institution *out)
 {
 	struct store_conn *r = store_reader(s);
 	if (!r)
 		return -1;
-	struct store_stmt *st = store_prepare(r, sql_by_kbo);
-	store_bind_text(st, 1, kbo);
+	struct store_stmt *st = store_prepare(r, sql);
+	if (text)
+		store_bind_text(st, 1, text);
+	else
+		store_bind_int(st, 1, id);
 	enum store_rc rc = store_step(st);
 	if (rc == STORE_ROW)
 		read_institution(st, out);
@@ -150,18 +156,15 @@ int org_institution_by_kbo(struct store *s, const char *kbo,
 	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
 }
 
+int org_institution_by_kbo(struct store *s, const char *kbo,
+			   struct org_institution *out)
+{
+	return institution_where(s, sql_by_kbo, kbo, 0, out);
+}
+
 int org_institution_get(struct store *s, int64_t id, struct org_institution *out)
 {
-	struct store_conn *r = store_reader(s);
-	if (!r)
-		return -1;
-	struct store_stmt *st = store_prepare(r, sql_by_id);
-	store_bind_int(st, 1, id);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW)
-		read_institution(st, out);
-	store_done(st);
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	return institution_where(s, sql_by_id, NULL, id, out);
 }
 
 int org_institution_set_endpoint(struct store *s, const char *kbo,

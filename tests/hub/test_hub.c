@@ -49,6 +49,23 @@ static int64_t institution(const char *kbo, const char *actor,
 	return id;
 }
 
+/* A deliberation for the health insurance fund, capacity 001. */
+static void deliberation(const char *ref, const char *data_type,
+			 const char *purpose, int min_phase)
+{
+	struct error e;
+	struct authz_authorization a = {0};
+	str_copy(a.reference, sizeof(a.reference), ref);
+	str_copy(a.requester_actor_type, sizeof(a.requester_actor_type),
+		 "health_insurance_fund");
+	a.capacity = 1;
+	str_copy(a.data_type, sizeof(a.data_type), data_type);
+	str_copy(a.purpose, sizeof(a.purpose), purpose);
+	str_copy(a.valid_from, sizeof(a.valid_from), "2025-01-01");
+	a.min_phase = min_phase;
+	assert_int_equal(authz_add(s, &a, &e), 0);
+}
+
 static void network(void)
 {
 	struct error e;
@@ -64,16 +81,7 @@ static void network(void)
 						 "national_register", "id", &e), 0);
 	assert_int_equal(directory_data_type_add(s, "family_allowance",
 						 "family_allowance_fund", "fa", &e), 0);
-	struct authz_authorization a = {0};
-	str_copy(a.reference, sizeof(a.reference), "IVC/TEST/1");
-	str_copy(a.requester_actor_type, sizeof(a.requester_actor_type),
-		 "health_insurance_fund");
-	a.capacity = 1;
-	str_copy(a.data_type, sizeof(a.data_type), "identification");
-	str_copy(a.purpose, sizeof(a.purpose), "rights");
-	str_copy(a.valid_from, sizeof(a.valid_from), "2025-01-01");
-	a.min_phase = 2;
-	assert_int_equal(authz_add(s, &a, &e), 0);
+	deliberation("IVC/TEST/1", "identification", "rights", 2);
 	struct directory_dossier d = {0};
 	str_copy(d.insz, sizeof(d.insz), "85073003328");
 	d.capacity = 1;
@@ -172,17 +180,7 @@ static void decision_in_order(void **state)
 	assert_string_equal(ask(REQ("\"subject\":\"90031524651\",\"purpose\":\"rights\""), t1), "no_dossier");
 	/* The dossier is at phase 2 as required; raise the bar and it is
 	 * too low. */
-	struct authz_authorization a = {0};
-	struct error e;
-	str_copy(a.reference, sizeof(a.reference), "IVC/TEST/2");
-	str_copy(a.requester_actor_type, sizeof(a.requester_actor_type),
-		 "health_insurance_fund");
-	a.capacity = 1;
-	str_copy(a.data_type, sizeof(a.data_type), "identification");
-	str_copy(a.purpose, sizeof(a.purpose), "control");
-	str_copy(a.valid_from, sizeof(a.valid_from), "2025-01-01");
-	a.min_phase = 3;
-	assert_int_equal(authz_add(s, &a, &e), 0);
+	deliberation("IVC/TEST/2", "identification", "control", 3);
 	assert_string_equal(ask(REQ("\"subject\":\"85073003328\",\"purpose\":\"control\""), t1), "phase_too_low");
 }
 
@@ -190,16 +188,7 @@ static void routed_without_provider(void **state)
 {
 	(void)state;
 	struct error e;
-	struct authz_authorization a = {0};
-	str_copy(a.reference, sizeof(a.reference), "IVC/TEST/3");
-	str_copy(a.requester_actor_type, sizeof(a.requester_actor_type),
-		 "health_insurance_fund");
-	a.capacity = 1;
-	str_copy(a.data_type, sizeof(a.data_type), "family_allowance");
-	str_copy(a.purpose, sizeof(a.purpose), "rights");
-	str_copy(a.valid_from, sizeof(a.valid_from), "2025-01-01");
-	a.min_phase = 1;
-	assert_int_equal(authz_add(s, &a, &e), 0);
+	deliberation("IVC/TEST/3", "family_allowance", "rights", 1);
 	char t[UUID_LEN];
 	const char *body = "{\"data_type\":\"family_allowance\",\"capacity\":\"001\",\"subject\":\"85073003328\",\"purpose\":\"rights\"}";
 	/* The allowance fund holds the dossier but keeps no such data in
