@@ -144,7 +144,7 @@ read -r hello_rps hello_p50 hello_p99 _ < <(run -s "$work/hub.lua" "http://127.0
 e0=$(events)
 a0=$(grep -c '"route":"/api/v1/exchange","status":200' "$work/serve.log" || true)
 if [ -n "${PERF:-}" ]; then
-  (sleep 2; perf record -F 499 -g -p "$(pgrep -f "serve --config $work/bench.ini")" -o "$PERF" -- sleep 3 >/dev/null 2>&1) &
+  (sleep 2; perf record -F 299 --call-graph dwarf,8192 -p "$(pgrep -f "serve --config $work/bench.ini")" -o "$PERF" -- sleep 3 >/dev/null 2>&1) &
 fi
 read -r hub_rps hub_p50 hub_p99 hub_n < <(run -s "$work/hub.lua" "$url/api/v1/exchange")
 sleep 1
