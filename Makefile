@@ -51,6 +51,7 @@ bench: build
 	@bash bench/audit.sh $(BUILD)
 	@bash bench/directory.sh $(BUILD)
 	@bash bench/auth.sh $(BUILD)
+	@bash bench/hub.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

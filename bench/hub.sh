@@ -11,7 +11,8 @@
 # TLS-terminating proxy would forward it (tests/e2e/test_proxy.sh).
 #
 #   bench/hub.sh [BUILD_DIR]   PERSONS=1000000 DURATION=10 CONNECTIONS=64
-#                              BATCH_LINES=1000000
+#                              BATCH_LINES=1000000 THREADS=64 INDEX_BATCH=5000
+#   PERF=FILE records a profile of the server, VMSTAT=FILE its vmstat.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 persons=${PERSONS:-1000000}
@@ -143,6 +144,7 @@ events() { sqlite3 "$db" "SELECT count(*) FROM audit_event"; }
 read -r hello_rps hello_p50 hello_p99 _ < <(run -s "$work/hub.lua" "http://127.0.0.1:$hello_port/api/v1/exchange")
 e0=$(events)
 a0=$(grep -c '"route":"/api/v1/exchange","status":200' "$work/serve.log" || true)
+if [ -n "${VMSTAT:-}" ]; then (sleep 2; vmstat 1 5 > "$VMSTAT") & fi
 if [ -n "${PERF:-}" ]; then
   (sleep 2; perf record -F 299 --call-graph dwarf,8192 -p "$(pgrep -f "serve --config $work/bench.ini")" -o "$PERF" -- sleep 3 >/dev/null 2>&1) &
 fi
