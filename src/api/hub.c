@@ -14,23 +14,52 @@ static struct hub_requester requester(const struct http_request *req)
 				      req->who.actor_type, req->who.branch};
 }
 
-int api_exchange(struct http_request *req, struct http_response *res,
-		 void *app)
+struct deferred {
+	struct http_request *req;
+	struct http_response *res;
+};
+
+/* On the audit log's thread: the event is durable; answer. */
+static void exchange_done(void *ctx, int rc, json_t *data,
+			  const char *legal_basis, const struct error *e)
+{
+	struct deferred *d = ctx;
+	struct http_response *res = d->res;
+	if (rc == 0) {
+		http_reply_json(res, 200,
+				json_pack("{s:s,s:s,s:o}", "ticket", res->ticket,
+					  "legal_basis", legal_basis, "data",
+					  data));
+	} else {
+		res->err = *e;
+		res->problem_extra = json_pack("{s:s}", "ticket", res->ticket);
+	}
+	struct http_request *req = d->req;
+	free(d);
+	http_resume(req);
+}
+
+/* With the connection suspended: decide and route now, answer when the
+ * audit event is durable, holding no thread meanwhile. */
+static void exchange_start(struct http_request *req, struct http_response *res,
+			   void *app)
 {
 	struct app *a = app;
 	struct hub_requester who = requester(req);
-	json_t *data = NULL;
-	char basis[64];
-	int rc = hub_exchange(a->hub, &who, req->body ? req->body : "",
-			      req->body_len, res->ticket, &data, basis,
-			      &res->err);
-	if (rc != 0) {
-		res->problem_extra = json_pack("{s:s}", "ticket", res->ticket);
-		return -1;
-	}
-	return http_reply_json(res, 200,
-			       json_pack("{s:s,s:s,s:o}", "ticket", res->ticket,
-					 "legal_basis", basis, "data", data));
+	struct deferred *d = xmalloc(sizeof(*d));
+	d->req = req;
+	d->res = res;
+	hub_exchange_async(a->hub, &who, req->body ? req->body : "",
+			   req->body_len, res->ticket, exchange_done, d);
+}
+
+int api_exchange(struct http_request *req, struct http_response *res,
+		 void *app)
+{
+	KP_UNUSED(req);
+	res->defer = exchange_start;
+	res->defer_ctx = app;
+	return 0;
 }
 
 int api_exchange_batch(struct http_request *req, struct http_response *res,

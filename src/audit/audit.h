@@ -98,6 +98,17 @@ void audit_close(struct audit *a);
 int audit_append(struct audit *a, const struct audit_event *ev, uint64_t *seq,
 		 struct error *e);
 
+/* Called once an asynchronous append is durable (rc 0, with its seq) or
+ * failed (rc -1), on the log's own thread: be quick, do not append. */
+typedef void (*audit_done_fn)(void *ctx, int rc, uint64_t seq);
+/* Append without waiting: ev is encoded (and may be freed) before this
+ * returns; done(ctx, ...) follows once the event is durable. A server
+ * suspends the request meanwhile instead of blocking a thread. Returns 0,
+ * or -1 with e (an invalid event, or the log stopping: done is then not
+ * called). */
+int audit_append_async(struct audit *a, const struct audit_event *ev,
+		       audit_done_fn done, void *ctx, struct error *e);
+
 /* Number of durable events (the tree size). */
 uint64_t audit_size(struct audit *a);
 

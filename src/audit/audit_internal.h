@@ -17,6 +17,8 @@ size_t entry_encode(const struct audit_event *ev, uint64_t seq, int64_t at_ms,
 		    const uint8_t nonce[AUDIT_NONCE_LEN], char *out);
 /* Decode; returns 0, or -1 when the bytes are not a canonical entry. */
 int entry_decode(const void *entry, size_t n, struct audit_record *out);
+/* The event a decoded record holds (pointing into r). */
+void audit_record_event(const struct audit_record *r, struct audit_event *ev);
 
 /* ---- merkle.c: RFC 9162 section 2.1 */
 

@@ -254,3 +254,27 @@ int entry_decode(const void *entry, size_t n, struct audit_record *r)
 		return -1;
 	return 0;
 }
+
+/* "" back to NULL: an absent field is absent again. */
+static const char *field(const char *s)
+{
+	return s[0] ? s : NULL;
+}
+
+void audit_record_event(const struct audit_record *r, struct audit_event *ev)
+{
+	*ev = (struct audit_event){
+		.channel = r->channel,
+		.actor = field(r->actor),
+		.user = field(r->user),
+		.profile = field(r->profile),
+		.subject = field(r->subject),
+		.action = r->action,
+		.data_type = field(r->data_type),
+		.purpose = field(r->purpose),
+		.legal_basis = field(r->legal_basis),
+		.ticket = field(r->ticket),
+		.outcome = r->outcome,
+		.reason = field(r->reason),
+	};
+}

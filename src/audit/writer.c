@@ -48,6 +48,13 @@ struct pending {
 	_Atomic int ready; /* entry and leaf are written */
 	int rc;
 	sem_t done;
+	/* An asynchronous append: no waiting thread; the waker calls back.
+	 * It keeps its event decoded, to be numbered again if another
+	 * process appended first. */
+	audit_done_fn callback;
+	void *ctx;
+	struct audit_record *copy;
+	int attempts;
 	struct pending *next;
 };
 
@@ -148,6 +155,8 @@ static int write_one(struct audit *a, struct node_sink *sink,
 	return sink->failed ? -1 : 0;
 }
 
+static void hand_to_waker(struct audit *a, struct pending *batch);
+
 /* A batch failed: so does everything queued behind it, whose numbers
  * follow the batch's; numbering restarts where the durable log ends. */
 static void fail_queued(struct audit *a, int rc)
@@ -158,11 +167,10 @@ static void fail_queued(struct audit *a, int rc)
 	a->next_seq = a->frontier.size;
 	pthread_mutex_unlock(&a->mu);
 	/* Woken with rc BATCH_STALE, an appender tries again. */
-	for (struct pending *p = rest, *next; p; p = next) {
-		next = p->next;
+	for (struct pending *p = rest; p; p = p->next)
 		p->rc = rc;
-		sem_post(&p->done);
-	}
+	if (rest)
+		hand_to_waker(a, rest);
 }
 
 /* Another process (an operator's CLI) appended to the log since we last
@@ -399,6 +407,36 @@ static void hand_to_waker(struct audit *a, struct pending *batch)
 	pthread_mutex_unlock(&a->wake_mu);
 }
 
+static int enqueue(struct audit *a, struct pending *p, int64_t now);
+
+/* An asynchronous append is done: call back, or number it again when
+ * another process had appended first (BATCH_STALE). */
+static void finish_async(struct audit *a, struct pending *p)
+{
+	if (p->rc == BATCH_STALE && ++p->attempts < 5) {
+		p->rc = 0;
+		p->next = NULL;
+		atomic_store(&p->ready, 0);
+		if (enqueue(a, p, now_ms()) != 0) {
+			p->callback(p->ctx, -1, 0); /* stopping */
+			free(p->copy);
+			free(p);
+			return;
+		}
+		struct audit_event ev;
+		audit_record_event(p->copy, &ev);
+		uint8_t nonce[AUDIT_NONCE_LEN];
+		rand_stream(nonce, sizeof(nonce));
+		p->entry_len = entry_encode(&ev, p->seq, p->at_ms, nonce, p->entry);
+		merkle_leaf(p->entry, p->entry_len, p->leaf);
+		atomic_store_explicit(&p->ready, 1, memory_order_release);
+		return;
+	}
+	p->callback(p->ctx, p->rc == 0 ? 0 : -1, p->seq);
+	free(p->copy);
+	free(p);
+}
+
 static void *waker_main(void *arg)
 {
 	struct audit *a = arg;
@@ -413,7 +451,10 @@ static void *waker_main(void *arg)
 		pthread_mutex_unlock(&a->wake_mu);
 		for (struct pending *p = list, *next; p; p = next) {
 			next = p->next; /* p is gone once posted */
-			sem_post(&p->done);
+			if (p->callback)
+				finish_async(a, p);
+			else
+				sem_post(&p->done);
 		}
 		pthread_mutex_lock(&a->wake_mu);
 	}
@@ -485,23 +526,14 @@ int audit_append(struct audit *a, const struct audit_event *ev, uint64_t *seq,
 		       "the audit log keeps being appended elsewhere");
 }
 
-static int append_once(struct audit *a, const struct audit_event *ev,
-		       uint64_t *seq, struct error *e)
+/* Number p and queue it for the writer. Returns 0, or -1 when the log is
+ * stopping (p is not queued). */
+static int enqueue(struct audit *a, struct pending *p, int64_t now)
 {
-	struct pending *p = xmalloc(sizeof(*p));
-	p->ev = ev;
-	p->next = NULL;
-	p->rc = 0;
-	atomic_init(&p->ready, 0);
-	sem_init(&p->done, 0, 0);
-	int64_t now = now_ms();
 	pthread_mutex_lock(&a->mu);
 	if (a->stopping) {
 		pthread_mutex_unlock(&a->mu);
-		sem_destroy(&p->done);
-		free(p);
-		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
-			       "the audit log is shutting down");
+		return -1;
 	}
 	p->seq = a->next_seq++;
 	p->at_ms = now > a->last_ms ? now : a->last_ms;
@@ -513,7 +545,51 @@ static int append_once(struct audit *a, const struct audit_event *ev,
 	a->tail = p;
 	pthread_cond_signal(&a->work);
 	pthread_mutex_unlock(&a->mu);
+	return 0;
+}
 
+int audit_append_async(struct audit *a, const struct audit_event *ev,
+		       audit_done_fn done, void *ctx, struct error *e)
+{
+	if (entry_validate(ev, e) != 0)
+		return -1;
+	struct pending *p = xcalloc(1, sizeof(*p));
+	p->callback = done;
+	p->ctx = ctx;
+	atomic_init(&p->ready, 0);
+	if (enqueue(a, p, now_ms()) != 0) {
+		free(p);
+		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+			       "the audit log is shutting down");
+	}
+	uint8_t nonce[AUDIT_NONCE_LEN];
+	rand_stream(nonce, sizeof(nonce));
+	p->entry_len = entry_encode(ev, p->seq, p->at_ms, nonce, p->entry);
+	merkle_leaf(p->entry, p->entry_len, p->leaf);
+	/* Kept decoded for a renumbering, before the writer may finish p. */
+	p->copy = xcalloc(1, sizeof(*p->copy));
+	entry_decode(p->entry, p->entry_len, p->copy);
+	atomic_store_explicit(&p->ready, 1, memory_order_release);
+	return 0;
+}
+
+static int append_once(struct audit *a, const struct audit_event *ev,
+		       uint64_t *seq, struct error *e)
+{
+	struct pending *p = xmalloc(sizeof(*p));
+	p->ev = ev;
+	p->next = NULL;
+	p->rc = 0;
+	atomic_init(&p->ready, 0);
+	sem_init(&p->done, 0, 0);
+	p->callback = NULL;
+	p->copy = NULL;
+	if (enqueue(a, p, now_ms()) != 0) {
+		sem_destroy(&p->done);
+		free(p);
+		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+			       "the audit log is shutting down");
+	}
 	uint8_t nonce[AUDIT_NONCE_LEN];
 	rand_stream(nonce, sizeof(nonce));
 	p->entry_len = entry_encode(ev, p->seq, p->at_ms, nonce, p->entry);

@@ -106,6 +106,14 @@ struct http_response {
 	struct error err;
 	json_t *problem_extra; /* owned; extra members of a problem */
 	char ticket[UUID_LEN]; /* sent as X-Kruispunt-Ticket when set */
+	/* A handler whose answer must wait (for a durable audit event) sets
+	 * defer and returns 0: src/http suspends the connection, so no thread
+	 * blocks, then calls defer(req, res, defer_ctx) on the same thread.
+	 * Whoever completes res then calls http_resume(req), exactly once,
+	 * from any thread. */
+	void (*defer)(struct http_request *req, struct http_response *res,
+		      void *ctx);
+	void *defer_ctx;
 };
 
 /* A handler translates between HTTP and module calls, nothing more. It
@@ -164,6 +172,10 @@ int http_server_port(const struct http_server *srv, enum http_listener l);
 
 /* A query-string argument of the request, or NULL. Borrowed. */
 const char *http_query(struct http_request *req, const char *key);
+/* A deferred response is complete (res filled, or res->err set): send it.
+ * Callable from any thread; see http_response.defer. */
+void http_resume(struct http_request *req);
+
 /* A request header, or NULL. Borrowed. */
 const char *http_header(struct http_request *req, const char *name);
 

@@ -21,7 +21,9 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -54,6 +56,9 @@ struct http_server {
 	/* Strangers get smaller limits (STYLE.md item 2): unauthenticated
 	 * POSTs (login, identifier checks), per client address. */
 	struct ratelimit *anonymous;
+	/* Requests suspended for a deferred answer: libmicrohttpd must not
+	 * stop with one still suspended. */
+	_Atomic int suspended;
 };
 
 /* Per TCP connection: the client certificate is verified once per TLS
@@ -73,6 +78,8 @@ struct request {
 	size_t body_limit;
 	struct buf body;
 	bool refused;     /* res.err set before the handler could run */
+	bool deferred;    /* suspended, waiting for http_resume */
+	_Atomic bool resumed;
 	int status;       /* what was queued; 0 when nothing was */
 	struct http_client_cert forwarded;
 	char *scratch; /* copy of the path that params point into */
@@ -547,8 +554,27 @@ static enum MHD_Result finish(struct request *rq)
 		else if (rq->res.err.kind == ERR_NONE)
 			err_set(&rq->res.err, ERR_INTERNAL, "internal_error",
 				"the request could not be completed");
+		if (rq->res.defer && rq->res.err.kind == ERR_NONE) {
+			/* Suspend first: the answer may be ready before
+			 * defer returns, and resuming needs a suspended
+			 * connection. */
+			rq->deferred = true;
+			atomic_fetch_add(&srv->suspended, 1);
+			MHD_suspend_connection(rq->conn);
+			rq->res.defer(&rq->req, &rq->res, rq->res.defer_ctx);
+			return MHD_YES;
+		}
 	}
 	return send_response(rq);
+}
+
+void http_resume(struct http_request *req)
+{
+	struct request *rq = req->internal;
+	struct http_server *srv = rq->l->srv;
+	atomic_store_explicit(&rq->resumed, true, memory_order_release);
+	MHD_resume_connection(rq->conn);
+	atomic_fetch_sub(&srv->suspended, 1);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -558,6 +584,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 {
 	KP_UNUSED(version);
 	struct request *rq = *con_cls;
+	if (rq && rq->deferred) /* called again once resumed */
+		return atomic_load_explicit(&rq->resumed, memory_order_acquire)
+			       ? send_response(rq)
+			       : MHD_YES;
 	if (!rq) {
 		rq = request_begin(cls, c, url, method);
 		*con_cls = rq;
@@ -780,6 +810,7 @@ static int listener_start(struct listener *l, const struct config *cfg,
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME |
 			 (lc->tls ? MHD_USE_TLS : 0) | (v6 ? MHD_USE_IPv6 : 0);
 	l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
 				     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
@@ -850,6 +881,19 @@ void http_server_stop(struct http_server *srv)
 {
 	if (!srv)
 		return;
+	/* Take no new connections, then let deferred answers finish (their
+	 * audit events are on their way): libmicrohttpd must not stop with a
+	 * connection suspended. */
+	for (size_t i = 0; i < KP_NELEM(srv->listeners); i++)
+		if (srv->listeners[i].daemon) {
+			MHD_socket fd = MHD_quiesce_daemon(srv->listeners[i].daemon);
+			if (fd != MHD_INVALID_SOCKET)
+				close(fd); /* ours now, says libmicrohttpd */
+		}
+	for (int i = 0; i < 10000 && atomic_load(&srv->suspended) > 0; i++) {
+		const struct timespec ms = {0, 1000 * 1000};
+		nanosleep(&ms, NULL);
+	}
 	for (size_t i = 0; i < KP_NELEM(srv->listeners); i++)
 		listener_stop(&srv->listeners[i]);
 	metrics_free(srv->metrics);

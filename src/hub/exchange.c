@@ -197,46 +197,65 @@ static int route(struct hub *h, const struct hub_requester *who,
 	return rc;
 }
 
+/* The decision and the routing of one exchange, and its audit event (ev
+ * points into r, valid until r->root is released). */
+static int run(struct hub *h, const struct hub_requester *who,
+	       const char *channel, const char *body, size_t len,
+	       const char *ticket, struct xreq *r, json_t **data,
+	       char legal_basis[64], struct audit_event *ev, struct error *e)
+{
+	/* The checks read one snapshot of the directory and registers. */
+	bool snapshot = store_read_begin(h->store) == 0;
+	int rc = parse(h, who, body, len, r, e);
+	if (rc == 0)
+		rc = decide(h, who, r, legal_basis, e);
+	if (snapshot)
+		store_read_end(h->store);
+	if (rc == 0)
+		rc = route(h, who, r, ticket, data, e);
+	*ev = (struct audit_event){
+		.channel = channel,
+		.actor = who->kbo,
+		.subject = r->subject[0] ? r->subject : NULL,
+		.action = "exchange",
+		.data_type = r->data_type,
+		.purpose = r->purpose,
+		.legal_basis = legal_basis[0] ? legal_basis : NULL,
+		.ticket = ticket,
+		.outcome = rc == 0 ? AUDIT_GRANTED : AUDIT_REFUSED,
+		.reason = rc == 0 ? NULL : e->code,
+	};
+	return rc;
+}
+
+static int not_logged(const char *ticket, const struct error *ae,
+		      struct error *e)
+{
+	log_error("security: exchange %s was not audited: %s", ticket,
+		  ae->detail);
+	return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+		       "the exchange could not be logged, so it did not "
+		       "happen; try again");
+}
+
 int hub_exchange_on(struct hub *h, const struct hub_requester *who,
 		    const char *channel, const char *body, size_t len,
 		    char ticket[UUID_LEN], json_t **data, char legal_basis[64],
 		    struct error *e)
 {
 	struct xreq r;
+	struct audit_event ev;
 	memset(&r, 0, sizeof(r));
 	uuid7_new(ticket);
 	legal_basis[0] = '\0';
 	*data = NULL;
-	/* The checks read one snapshot of the directory and registers. */
-	bool snapshot = store_read_begin(h->store) == 0;
-	int rc = parse(h, who, body, len, &r, e);
-	if (rc == 0)
-		rc = decide(h, who, &r, legal_basis, e);
-	if (snapshot)
-		store_read_end(h->store);
-	if (rc == 0)
-		rc = route(h, who, &r, ticket, data, e);
-	struct audit_event ev = {
-		.channel = channel,
-		.actor = who->kbo,
-		.subject = r.subject[0] ? r.subject : NULL,
-		.action = "exchange",
-		.data_type = r.data_type,
-		.purpose = r.purpose,
-		.legal_basis = legal_basis[0] ? legal_basis : NULL,
-		.ticket = ticket,
-		.outcome = rc == 0 ? AUDIT_GRANTED : AUDIT_REFUSED,
-		.reason = rc == 0 ? NULL : e->code,
-	};
+	int rc = run(h, who, channel, body, len, ticket, &r, data, legal_basis,
+		     &ev, e);
 	struct error ae;
 	if (audit_append(h->audit, &ev, NULL, &ae) != 0) {
-		log_error("security: exchange %s was not audited: %s", ticket,
-			  ae.detail);
 		json_decref(*data);
 		*data = NULL;
-		rc = err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
-			     "the exchange could not be logged, so it did not "
-			     "happen; try again");
+		rc = not_logged(ticket, &ae, e);
 	}
 	json_decref(r.root);
 	return rc;
@@ -248,4 +267,57 @@ int hub_exchange(struct hub *h, const struct hub_requester *who,
 {
 	return hub_exchange_on(h, who, AUDIT_CHANNEL_NETWORK, body, len, ticket,
 			       data, legal_basis, e);
+}
+
+/* An exchange whose audit event is on its way. */
+struct waiting {
+	hub_done_fn done;
+	void *ctx;
+	int rc;
+	json_t *data;
+	char ticket[UUID_LEN];
+	char legal_basis[64];
+	struct error e;
+};
+
+static void logged(void *arg, int rc, uint64_t seq)
+{
+	KP_UNUSED(seq);
+	struct waiting *w = arg;
+	if (rc != 0) {
+		struct error ae;
+		err_set(&ae, ERR_UNAVAILABLE, "audit_unavailable", "not durable");
+		json_decref(w->data);
+		w->data = NULL;
+		w->rc = not_logged(w->ticket, &ae, &w->e);
+	}
+	w->done(w->ctx, w->rc, w->data, w->legal_basis, &w->e);
+	free(w);
+}
+
+void hub_exchange_async(struct hub *h, const struct hub_requester *who,
+			const char *body, size_t len, char ticket[UUID_LEN],
+			hub_done_fn done, void *ctx)
+{
+	struct xreq r;
+	struct audit_event ev;
+	memset(&r, 0, sizeof(r));
+	uuid7_new(ticket);
+	struct waiting *w = xcalloc(1, sizeof(*w));
+	w->done = done;
+	w->ctx = ctx;
+	str_copy(w->ticket, sizeof(w->ticket), ticket);
+	w->rc = run(h, who, AUDIT_CHANNEL_NETWORK, body, len, ticket, &r,
+		    &w->data, w->legal_basis, &ev, &w->e);
+	struct error ae;
+	/* The event is encoded before this returns; r may go. */
+	int queued = audit_append_async(h->audit, &ev, logged, w, &ae);
+	json_decref(r.root);
+	if (queued != 0) {
+		json_decref(w->data);
+		w->data = NULL;
+		w->rc = not_logged(ticket, &ae, &w->e);
+		done(ctx, w->rc, NULL, w->legal_basis, &w->e);
+		free(w);
+	}
 }

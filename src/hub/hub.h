@@ -90,6 +90,20 @@ int hub_exchange(struct hub *h, const struct hub_requester *who,
 		 const char *body, size_t len, char ticket[UUID_LEN],
 		 json_t **data, char legal_basis[64], struct error *e);
 
+/* Called when an asynchronous exchange is answered: rc 0 with data (the
+ * callee owns it) and legal_basis, or -1 with e. It runs on the audit
+ * log's thread (or on the caller's, before hub_exchange_async returns,
+ * when the event could not even be queued): be quick. */
+typedef void (*hub_done_fn)(void *ctx, int rc, json_t *data,
+			    const char *legal_basis, const struct error *e);
+/* hub_exchange without blocking on the audit log: decides and routes on
+ * this thread, sets ticket, and calls done once the audit event is
+ * durable, so a server can suspend the request instead of holding a
+ * thread. */
+void hub_exchange_async(struct hub *h, const struct hub_requester *who,
+			const char *body, size_t len, char ticket[UUID_LEN],
+			hub_done_fn done, void *ctx);
+
 /* ------------------------------------------------------------ mailboxes */
 
 struct hub_message {
