@@ -607,10 +607,89 @@ static void another_process_appends(void **state)
 	store_close(s1);
 }
 
+/* Asynchronous appends: each callback once, after its event is durable;
+ * and, when another process appended first, numbered again after its
+ * events. */
+struct async_count {
+	pthread_mutex_t mu;
+	int done, failed;
+	uint64_t max_seq;
+};
+
+static void counted(void *ctx, int rc, uint64_t seq)
+{
+	struct async_count *c = ctx;
+	pthread_mutex_lock(&c->mu);
+	if (rc == 0) {
+		c->done++;
+		if (seq > c->max_seq)
+			c->max_seq = seq;
+	} else {
+		c->failed++;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void wait_count(struct async_count *c, int n)
+{
+	for (int i = 0; i < 500; i++) {
+		pthread_mutex_lock(&c->mu);
+		int got = c->done + c->failed;
+		pthread_mutex_unlock(&c->mu);
+		if (got >= n)
+			return;
+		usleep(10000);
+	}
+}
+
+static void async_appends(void **state)
+{
+	(void)state;
+	struct store *s1, *s2;
+	struct audit *a1, *a2;
+	struct error e;
+	struct async_count c = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+	assert_int_equal(store_open(path, NULL, &s1, &e), 0);
+	assert_int_equal(audit_open(s1, sk, NULL, &a1, &e), 0);
+	for (int i = 0; i < 100; i++) {
+		struct audit_event ev = event(i);
+		assert_int_equal(audit_append_async(a1, &ev, counted, &c, &e), 0);
+	}
+	wait_count(&c, 100);
+	assert_int_equal(c.done, 100);
+	assert_int_equal(c.max_seq, 99);
+	assert_int_equal(audit_size(a1), 100);
+	struct audit_event bad = event(0);
+	bad.action = NULL;
+	assert_int_equal(audit_append_async(a1, &bad, counted, &c, &e), -1);
+	/* Another writer moves the tail: the next async event is numbered
+	 * after its events, not lost. */
+	assert_int_equal(store_open(path, NULL, &s2, &e), 0);
+	assert_int_equal(audit_open(s2, sk, NULL, &a2, &e), 0);
+	uint64_t seq;
+	for (int i = 0; i < 3; i++) {
+		struct audit_event ev = event(i);
+		assert_int_equal(audit_append(a2, &ev, &seq, &e), 0);
+	}
+	struct audit_event ev = event(5);
+	assert_int_equal(audit_append_async(a1, &ev, counted, &c, &e), 0);
+	wait_count(&c, 101);
+	assert_int_equal(c.done, 101);
+	assert_int_equal(c.max_seq, 103);
+	audit_close(a2);
+	audit_close(a1);
+	store_close(s2);
+	struct audit_verify_report rep;
+	assert_int_equal(audit_verify(s1, pk, &rep), 0);
+	assert_int_equal(rep.events, 104);
+	store_close(s1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(entries_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(async_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_appends_and_proofs, setup, teardown),
 		cmocka_unit_test_setup_teardown(recovery_continues_the_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(queries, setup, teardown),
