@@ -185,9 +185,20 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
+/* SQLite keeps memory statistics by default, behind one global mutex
+ * taken on every allocation: every thread's every query contends on it.
+ * Nothing here reads the statistics. Must precede SQLite's initialisation. */
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_initialize();
+}
+
 int store_open(const char *path, const struct store_options *opt,
 	       struct store **out, struct error *e)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sqlite_setup);
 	struct store *s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->id = atomic_fetch_add(&next_store_id, 1);
