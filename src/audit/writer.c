@@ -49,8 +49,8 @@ struct pending {
 	int rc;
 	sem_t done;
 	/* An asynchronous append: no waiting thread; the waker calls back.
-	 * It keeps its event decoded, to be numbered again if another
-	 * process appended first. */
+	 * If another process appended first, its entry is decoded into copy
+	 * and numbered again. */
 	audit_done_fn callback;
 	void *ctx;
 	struct audit_record *copy;
@@ -414,6 +414,11 @@ static int enqueue(struct audit *a, struct pending *p, int64_t now);
 static void finish_async(struct audit *a, struct pending *p)
 {
 	if (p->rc == BATCH_STALE && ++p->attempts < 5) {
+		/* The entry holds the event: decode it to number it again. */
+		if (!p->copy) {
+			p->copy = xcalloc(1, sizeof(*p->copy));
+			entry_decode(p->entry, p->entry_len, p->copy);
+		}
 		p->rc = 0;
 		p->next = NULL;
 		atomic_store(&p->ready, 0);
@@ -566,9 +571,6 @@ int audit_append_async(struct audit *a, const struct audit_event *ev,
 	rand_stream(nonce, sizeof(nonce));
 	p->entry_len = entry_encode(ev, p->seq, p->at_ms, nonce, p->entry);
 	merkle_leaf(p->entry, p->entry_len, p->leaf);
-	/* Kept decoded for a renumbering, before the writer may finish p. */
-	p->copy = xcalloc(1, sizeof(*p->copy));
-	entry_decode(p->entry, p->entry_len, p->copy);
 	atomic_store_explicit(&p->ready, 1, memory_order_release);
 	return 0;
 }
