@@ -11,7 +11,7 @@
 # TLS-terminating proxy would forward it (tests/e2e/test_proxy.sh).
 #
 #   bench/hub.sh [BUILD_DIR]   PERSONS=1000000 DURATION=10 CONNECTIONS=64
-#                              BATCH_LINES=1000000 THREADS=0 INDEX_BATCH=5000
+#                              BATCH_LINES=1000000 THREADS=0 INDEX_BATCH=1000
 #   PERF=FILE records a profile of the server, VMSTAT=FILE its vmstat.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
@@ -95,7 +95,7 @@ cat > "$work/bench.ini" <<INI
 data_dir = $data
 threads = ${THREADS:-0}
 [audit]
-index_batch = ${INDEX_BATCH:-5000}
+index_batch = ${INDEX_BATCH:-1000}
 [public]
 enabled = false
 [network]
