@@ -205,33 +205,71 @@ static struct batch_job *job_next(struct hub *h)
 	return j;
 }
 
-/* One line's result as an NDJSON line. */
-static void run_line(struct hub *h, struct batch_job *j, int64_t i,
-		     struct buf *out, int64_t *granted)
-{
-	char ticket[UUID_LEN], basis[64];
-	json_t *data = NULL;
-	struct error e;
+/* A chunk's lines in flight: each line's exchange is decided at once and
+ * its audit event queued without waiting, so a chunk's thousand events
+ * share a few group commits; the chunk waits for all of them at its end. */
+struct chunk_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t all_done;
+	int pending;
+};
+
+struct line_result {
+	struct chunk_wait *w;
 	int rc;
+	json_t *data;
+	char ticket[UUID_LEN];
+	char basis[64];
+	struct error e;
+};
+
+static void line_done(void *ctx, int rc, json_t *data, const char *basis,
+		      const struct error *e)
+{
+	struct line_result *r = ctx;
+	r->rc = rc;
+	r->data = data;
+	if (rc == 0)
+		str_copy(r->basis, sizeof(r->basis), basis);
+	else
+		r->e = *e;
+	pthread_mutex_lock(&r->w->mu);
+	if (--r->w->pending == 0)
+		pthread_cond_signal(&r->w->all_done);
+	pthread_mutex_unlock(&r->w->mu);
+}
+
+static void start_line(struct hub *h, struct batch_job *j, int64_t i,
+		       struct line_result *r)
+{
 	if (j->len[i] > LINE_MAX_BYTES) {
-		uuid7_new(ticket);
-		rc = err_set(&e, ERR_TOO_LARGE, "line_too_long",
-			     "a line holds at most %d bytes", LINE_MAX_BYTES);
-	} else {
-		rc = hub_exchange_on(h, &j->who, AUDIT_CHANNEL_BATCH,
-				     j->map + j->off[i], j->len[i], ticket,
-				     &data, basis, &e);
+		uuid7_new(r->ticket);
+		r->rc = err_set(&r->e, ERR_TOO_LARGE, "line_too_long",
+				"a line holds at most %d bytes", LINE_MAX_BYTES);
+		return;
 	}
+	pthread_mutex_lock(&r->w->mu);
+	r->w->pending++;
+	pthread_mutex_unlock(&r->w->mu);
+	hub_exchange_async_on(h, &j->who, AUDIT_CHANNEL_BATCH,
+			      j->map + j->off[i], j->len[i], r->ticket,
+			      line_done, r);
+}
+
+/* One line's result as an NDJSON line. */
+static void put_result(struct batch_job *j, int64_t i, struct line_result *r,
+		       struct buf *out, int64_t *granted)
+{
 	json_t *res = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)j->line_no[i],
-				"ticket", ticket, "status",
-				rc == 0 ? "granted" : "refused");
-	if (rc == 0) {
-		json_object_set_new(res, "data", data);
-		json_object_set_new(res, "legal_basis", json_string(basis));
+				"ticket", r->ticket, "status",
+				r->rc == 0 ? "granted" : "refused");
+	if (r->rc == 0) {
+		json_object_set_new(res, "data", r->data);
+		json_object_set_new(res, "legal_basis", json_string(r->basis));
 		(*granted)++;
 	} else {
-		json_object_set_new(res, "code", json_string(e.code));
-		json_object_set_new(res, "detail", json_string(e.detail));
+		json_object_set_new(res, "code", json_string(r->e.code));
+		json_object_set_new(res, "detail", json_string(r->e.detail));
 	}
 	char *line = jsonx_dump(res);
 	json_decref(res);
@@ -247,8 +285,20 @@ static void run_chunk(struct hub *h, struct batch_job *j, int64_t c)
 	int64_t first = c * CHUNK_LINES, granted = 0;
 	int64_t last = first + CHUNK_LINES < j->total ? first + CHUNK_LINES
 						      : j->total;
+	struct chunk_wait cw = {PTHREAD_MUTEX_INITIALIZER,
+				PTHREAD_COND_INITIALIZER, 0};
+	struct line_result *r = xcalloc((size_t)(last - first), sizeof(*r));
+	for (int64_t i = first; i < last; i++) {
+		r[i - first].w = &cw;
+		start_line(h, j, i, &r[i - first]);
+	}
+	pthread_mutex_lock(&cw.mu);
+	while (cw.pending > 0)
+		pthread_cond_wait(&cw.all_done, &cw.mu);
+	pthread_mutex_unlock(&cw.mu);
 	for (int64_t i = first; i < last; i++)
-		run_line(h, j, i, &out, &granted);
+		put_result(j, i, &r[i - first], &out, &granted);
+	free(r);
 	struct store_conn *w = store_write_begin(h->store);
 	struct store_stmt *st = store_prepare(w, sql_chunk_add);
 	store_bind_text(st, 1, j->id);
@@ -332,7 +382,7 @@ int batch_start(struct hub *h, struct error *e)
 	struct batch_state *b = xcalloc(1, sizeof(*b));
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->wake, NULL);
-	b->nthreads = h->opt.batch_workers ? h->opt.batch_workers : 16;
+	b->nthreads = h->opt.batch_workers ? h->opt.batch_workers : 4;
 	b->threads = xcalloc((size_t)b->nthreads, sizeof(*b->threads));
 	h->batch = b;
 	for (int i = 0; i < b->nthreads; i++)

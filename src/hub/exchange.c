@@ -295,9 +295,9 @@ static void logged(void *arg, int rc, uint64_t seq)
 	free(w);
 }
 
-void hub_exchange_async(struct hub *h, const struct hub_requester *who,
-			const char *body, size_t len, char ticket[UUID_LEN],
-			hub_done_fn done, void *ctx)
+void hub_exchange_async_on(struct hub *h, const struct hub_requester *who,
+			   const char *channel, const char *body, size_t len,
+			   char ticket[UUID_LEN], hub_done_fn done, void *ctx)
 {
 	struct xreq r;
 	struct audit_event ev;
@@ -307,8 +307,8 @@ void hub_exchange_async(struct hub *h, const struct hub_requester *who,
 	w->done = done;
 	w->ctx = ctx;
 	str_copy(w->ticket, sizeof(w->ticket), ticket);
-	w->rc = run(h, who, AUDIT_CHANNEL_NETWORK, body, len, ticket, &r,
-		    &w->data, w->legal_basis, &ev, &w->e);
+	w->rc = run(h, who, channel, body, len, ticket, &r, &w->data,
+		    w->legal_basis, &ev, &w->e);
 	struct error ae;
 	/* The event is encoded before this returns; r may go. */
 	int queued = audit_append_async(h->audit, &ev, logged, w, &ae);
@@ -320,4 +320,12 @@ void hub_exchange_async(struct hub *h, const struct hub_requester *who,
 		done(ctx, w->rc, NULL, w->legal_basis, &w->e);
 		free(w);
 	}
+}
+
+void hub_exchange_async(struct hub *h, const struct hub_requester *who,
+			const char *body, size_t len, char ticket[UUID_LEN],
+			hub_done_fn done, void *ctx)
+{
+	hub_exchange_async_on(h, who, AUDIT_CHANNEL_NETWORK, body, len, ticket,
+			      done, ctx);
 }

@@ -46,7 +46,8 @@ struct hub_options {
 	int provider_timeout_ms;  /* 0: 4000 (the network's 4 s answer time) */
 	int provider_concurrency; /* requests in flight per provider; 0: 16 */
 	int batch_max_lines;      /* 0: 1,000,000 */
-	int batch_workers;        /* threads running batch lines; 0: 16 */
+	int batch_workers;        /* chunks run at once (each keeps its 1000
+				   * lines in flight); 0: 4 */
 	char batch_dir[LIMIT_PATH]; /* batch inputs and results */
 };
 

@@ -29,6 +29,11 @@ int hub_exchange_on(struct hub *h, const struct hub_requester *who,
 		    char ticket[UUID_LEN], json_t **data, char legal_basis[64],
 		    struct error *e);
 
+/* hub_exchange_async for a channel. */
+void hub_exchange_async_on(struct hub *h, const struct hub_requester *who,
+			   const char *channel, const char *body, size_t len,
+			   char ticket[UUID_LEN], hub_done_fn done, void *ctx);
+
 /* provider.c: calls to the authentic sources' endpoints. */
 int provider_open(struct hub *h, struct error *e);
 void provider_close(struct hub *h);
