@@ -2,6 +2,7 @@
  * Thin wrappers over libsodium, so that the rest of the code never calls a
  * primitive with the wrong length and every secret compare is constant-time.
  */
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -81,16 +82,28 @@ void rand_stream(void *out, size_t n)
 	crypto_stream_chacha20(out, n, nonce, st.key);
 }
 
+/* The last (milliseconds << 12 | counter) handed out: tickets made in the
+ * same millisecond count up in rand_a (RFC 9562 section 6.2, method 1),
+ * so a process's UUIDv7s are strictly ordered, not just by millisecond. */
+static _Atomic uint64_t uuid7_last;
+
 void uuid7_new(char out[UUID_LEN])
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	uint64_t now = ((uint64_t)ts.tv_sec * 1000 +
+			(uint64_t)ts.tv_nsec / 1000000) << 12;
+	uint64_t last = atomic_load(&uuid7_last), t;
+	do
+		t = now > last ? now : last + 1;
+	while (!atomic_compare_exchange_weak(&uuid7_last, &last, t));
+	uint64_t ms = t >> 12;
 	uint8_t b[16];
 	rand_stream(b, sizeof(b));
 	for (int i = 0; i < 6; i++)
 		b[i] = (uint8_t)(ms >> (40 - 8 * i));
-	b[6] = (uint8_t)(0x70 | (b[6] & 0x0f)); /* version 7 */
+	b[6] = (uint8_t)(0x70 | ((t >> 8) & 0x0f)); /* version 7, counter */
+	b[7] = (uint8_t)(t & 0xff);
 	b[8] = (uint8_t)(0x80 | (b[8] & 0x3f)); /* variant 10 */
 	char hex[33];
 	hex_encode(b, sizeof(b), hex);

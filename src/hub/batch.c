@@ -340,15 +340,11 @@ static void *worker_main(void *arg)
 	struct batch_state *b = h->batch;
 	pthread_mutex_lock(&b->mu);
 	while (!b->stopping) {
-		if (!b->job) {
-			pthread_mutex_unlock(&b->mu);
-			struct batch_job *j = job_next(h);
-			pthread_mutex_lock(&b->mu);
-			if (j && !b->job)
-				b->job = j;
-			else
-				job_free(j);
-		}
+		/* Loaded under the lock: a job is picked up once, and only
+		 * after the previous one is marked done, so no chunk runs
+		 * twice. */
+		if (!b->job)
+			b->job = job_next(h);
 		struct batch_job *j = b->job;
 		int64_t c = j ? claim(j) : -1;
 		if (c >= 0) {

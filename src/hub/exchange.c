@@ -197,23 +197,28 @@ static int route(struct hub *h, const struct hub_requester *who,
 	return rc;
 }
 
-/* The decision and the routing of one exchange, and its audit event (ev
- * points into r, valid until r->root is released). */
-static int run(struct hub *h, const struct hub_requester *who,
-	       const char *channel, const char *body, size_t len,
-	       const char *ticket, struct xreq *r, json_t **data,
-	       char legal_basis[64], struct audit_event *ev, struct error *e)
+/* Steps 1 to 4, on one snapshot of the directory and registers. */
+static int check(struct hub *h, const struct hub_requester *who,
+		 const char *body, size_t len, struct xreq *r,
+		 char legal_basis[64], struct error *e)
 {
-	/* The checks read one snapshot of the directory and registers. */
 	bool snapshot = store_read_begin(h->store) == 0;
 	int rc = parse(h, who, body, len, r, e);
 	if (rc == 0)
 		rc = decide(h, who, r, legal_basis, e);
 	if (snapshot)
 		store_read_end(h->store);
-	if (rc == 0)
-		rc = route(h, who, r, ticket, data, e);
-	*ev = (struct audit_event){
+	return rc;
+}
+
+/* The audit event of an exchange (pointing into r, valid until r->root is
+ * released). */
+static struct audit_event describe(const struct hub_requester *who,
+				   const char *channel, const struct xreq *r,
+				   const char *ticket, const char *legal_basis,
+				   int rc, const struct error *e)
+{
+	return (struct audit_event){
 		.channel = channel,
 		.actor = who->kbo,
 		.subject = r->subject[0] ? r->subject : NULL,
@@ -225,7 +230,6 @@ static int run(struct hub *h, const struct hub_requester *who,
 		.outcome = rc == 0 ? AUDIT_GRANTED : AUDIT_REFUSED,
 		.reason = rc == 0 ? NULL : e->code,
 	};
-	return rc;
 }
 
 static int not_logged(const char *ticket, const struct error *ae,
@@ -249,8 +253,10 @@ int hub_exchange_on(struct hub *h, const struct hub_requester *who,
 	uuid7_new(ticket);
 	legal_basis[0] = '\0';
 	*data = NULL;
-	int rc = run(h, who, channel, body, len, ticket, &r, data, legal_basis,
-		     &ev, e);
+	int rc = check(h, who, body, len, &r, legal_basis, e);
+	if (rc == 0)
+		rc = route(h, who, &r, ticket, data, e);
+	ev = describe(who, channel, &r, ticket, legal_basis, rc, e);
 	struct error ae;
 	if (audit_append(h->audit, &ev, NULL, &ae) != 0) {
 		json_decref(*data);
@@ -269,15 +275,20 @@ int hub_exchange(struct hub *h, const struct hub_requester *who,
 			       data, legal_basis, e);
 }
 
-/* An exchange whose audit event is on its way. */
+/* An exchange whose answer is on its way. */
 struct waiting {
+	struct hub *h;
+	struct hub_requester who; /* its strings are the caller's */
+	const char *channel;
 	hub_done_fn done;
 	void *ctx;
+	struct xreq r;
 	int rc;
 	json_t *data;
 	char ticket[UUID_LEN];
 	char legal_basis[64];
 	struct error e;
+	struct waiting *next;     /* in the provider queue */
 };
 
 static void logged(void *arg, int rc, uint64_t seq)
@@ -295,31 +306,93 @@ static void logged(void *arg, int rc, uint64_t seq)
 	free(w);
 }
 
+/* The outcome is known: queue its audit event, answer when durable. */
+static void log_and_answer(struct waiting *w)
+{
+	struct audit_event ev = describe(&w->who, w->channel, &w->r, w->ticket,
+					 w->legal_basis, w->rc, &w->e);
+	struct error ae;
+	/* The event is encoded before this returns; r may go. */
+	int queued = audit_append_async(w->h->audit, &ev, logged, w, &ae);
+	json_decref(w->r.root);
+	w->r.root = NULL;
+	if (queued != 0) {
+		json_decref(w->data);
+		w->data = NULL;
+		w->rc = not_logged(w->ticket, &ae, &w->e);
+		w->done(w->ctx, w->rc, NULL, w->legal_basis, &w->e);
+		free(w);
+	}
+}
+
+/* A provider call may take seconds: it runs on the hub's own workers, so
+ * the HTTP threads stay free for everyone else. */
+static void *provider_worker(void *arg)
+{
+	struct hub *h = arg;
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->calls && !h->stopping)
+			pthread_cond_wait(&h->calls_cond, &h->mu);
+		struct waiting *w = h->calls;
+		if (!w)
+			break; /* stopping and drained */
+		h->calls = w->next;
+		pthread_mutex_unlock(&h->mu);
+		w->rc = route(w->h, &w->who, &w->r, w->ticket, &w->data, &w->e);
+		log_and_answer(w);
+		pthread_mutex_lock(&h->mu);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+int exchange_workers_start(struct hub *h)
+{
+	pthread_cond_init(&h->calls_cond, NULL);
+	for (int i = 0; i < HUB_PROVIDER_WORKERS; i++)
+		if (pthread_create(&h->workers[i], NULL, provider_worker, h) != 0)
+			return -1;
+	return 0;
+}
+
+void exchange_workers_stop(struct hub *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->stopping = true;
+	pthread_cond_broadcast(&h->calls_cond);
+	pthread_mutex_unlock(&h->mu);
+	for (int i = 0; i < HUB_PROVIDER_WORKERS; i++)
+		pthread_join(h->workers[i], NULL);
+	pthread_cond_destroy(&h->calls_cond);
+}
+
 void hub_exchange_async_on(struct hub *h, const struct hub_requester *who,
 			   const char *channel, const char *body, size_t len,
 			   char ticket[UUID_LEN], hub_done_fn done, void *ctx)
 {
-	struct xreq r;
-	struct audit_event ev;
-	memset(&r, 0, sizeof(r));
-	uuid7_new(ticket);
 	struct waiting *w = xcalloc(1, sizeof(*w));
+	w->h = h;
+	w->who = *who;
+	w->channel = channel;
 	w->done = done;
 	w->ctx = ctx;
+	uuid7_new(ticket);
 	str_copy(w->ticket, sizeof(w->ticket), ticket);
-	w->rc = run(h, who, channel, body, len, ticket, &r, &w->data,
-		    w->legal_basis, &ev, &w->e);
-	struct error ae;
-	/* The event is encoded before this returns; r may go. */
-	int queued = audit_append_async(h->audit, &ev, logged, w, &ae);
-	json_decref(r.root);
-	if (queued != 0) {
-		json_decref(w->data);
-		w->data = NULL;
-		w->rc = not_logged(ticket, &ae, &w->e);
-		done(ctx, w->rc, NULL, w->legal_basis, &w->e);
-		free(w);
+	w->rc = check(h, who, body, len, &w->r, w->legal_basis, &w->e);
+	if (w->rc == 0 && strcmp(w->r.source, HUB_OWN_SOURCE) != 0) {
+		pthread_mutex_lock(&h->mu);
+		struct waiting **tail = &h->calls;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = w;
+		pthread_cond_signal(&h->calls_cond);
+		pthread_mutex_unlock(&h->mu);
+		return;
 	}
+	if (w->rc == 0)
+		w->rc = route(h, who, &w->r, ticket, &w->data, &w->e);
+	log_and_answer(w);
 }
 
 void hub_exchange_async(struct hub *h, const struct hub_requester *who,

@@ -18,13 +18,22 @@ int hub_open(struct store *s, struct audit *audit,
 		free(h);
 		return -1;
 	}
+	if (exchange_workers_start(h) != 0) {
+		exchange_workers_stop(h);
+		provider_close(h);
+		free(h);
+		return err_set(e, ERR_INTERNAL, "hub_failed",
+			       "cannot start the provider workers");
+	}
 	if (batch_start(h, e) != 0) {
+		exchange_workers_stop(h);
 		provider_close(h);
 		free(h);
 		return -1;
 	}
 	if (mailbox_start(h) != 0) {
 		batch_stop(h);
+		exchange_workers_stop(h);
 		provider_close(h);
 		free(h);
 		return err_set(e, ERR_INTERNAL, "hub_failed",
@@ -38,8 +47,10 @@ void hub_close(struct hub *h)
 {
 	if (!h)
 		return;
-	mailbox_stop(h);
+	/* Batches first: their lines may still need the provider workers. */
 	batch_stop(h);
+	mailbox_stop(h);
+	exchange_workers_stop(h);
 	provider_close(h);
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->wake);

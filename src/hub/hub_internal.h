@@ -8,6 +8,10 @@
 #include "org/org.h"
 
 struct provider_client;
+struct waiting;
+
+/* Threads that call providers for asynchronous exchanges. */
+#define HUB_PROVIDER_WORKERS 8
 struct batch_state;
 
 struct hub {
@@ -20,6 +24,10 @@ struct hub {
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
 	bool stopping, kicked;
+	/* Asynchronous exchanges waiting for a provider call (exchange.c). */
+	struct waiting *calls;
+	pthread_cond_t calls_cond;
+	pthread_t workers[HUB_PROVIDER_WORKERS];
 	struct batch_state *batch;         /* batch.c */
 };
 
@@ -33,6 +41,10 @@ int hub_exchange_on(struct hub *h, const struct hub_requester *who,
 void hub_exchange_async_on(struct hub *h, const struct hub_requester *who,
 			   const char *channel, const char *body, size_t len,
 			   char ticket[UUID_LEN], hub_done_fn done, void *ctx);
+
+/* exchange.c: the provider call workers. */
+int exchange_workers_start(struct hub *h);
+void exchange_workers_stop(struct hub *h);
 
 /* provider.c: calls to the authentic sources' endpoints. */
 int provider_open(struct hub *h, struct error *e);
