@@ -79,25 +79,26 @@ static int client_verified(struct MHD_Connection *c)
 	return gnutls_certificate_verify_peers2(s, &status) == 0 && status == 0;
 }
 
-/* Stable demo data from the subject's digits. */
+/* Stable demo data from the subject's digits. Amounts in euro cents:
+ * money is never a binary fraction. */
 static json_t *data_for(const char *kbo, const char *type, const char *insz)
 {
 	unsigned h = 0;
 	for (const char *p = insz; *p; p++)
 		h = h * 31 + (unsigned)*p;
 	if (strcmp(type, "family_allowance") == 0)
-		return json_pack("{s:b,s:i,s:f,s:s,s:s}", "entitled", 1,
-				 "children", 1 + (int)(h % 3), "monthly_amount_eur",
-				 173.20 + (double)(h % 3) * 173.20, "since",
-				 "2024-01-01", "fund", kbo);
+		return json_pack("{s:b,s:i,s:i,s:s,s:s}", "entitled", 1,
+				 "children", 1 + (int)(h % 3),
+				 "monthly_amount_cents", 17320 * (1 + (int)(h % 3)),
+				 "since", "2024-01-01", "fund", kbo);
 	if (strcmp(type, "health_insurance_rights") == 0)
 		return json_pack("{s:b,s:s,s:s,s:b}", "insured", 1, "fund", kbo,
 				 "status", h % 2 ? "holder" : "dependent",
 				 "increased_reimbursement", h % 5 == 0);
 	if (strcmp(type, "integration_income") == 0)
-		return json_pack("{s:b,s:s,s:f}", "beneficiary", h % 2 == 0,
-				 "category", "single", "monthly_amount_eur",
-				 1263.17);
+		return json_pack("{s:b,s:s,s:i}", "beneficiary", h % 2 == 0,
+				 "category", "single", "monthly_amount_cents",
+				 126317);
 	return NULL;
 }
 
