@@ -19,7 +19,7 @@
 
 struct org_args {
 	const char *data, *kbo, *name, *insz, *role, *from, *until;
-	const char *actor_type, *branch, *endpoint, *cert;
+	const char *actor_type, *branch, *endpoint, *cert, *timeout;
 	const char *categories[8];
 	int ncategories;
 	int64_t id;
@@ -37,8 +37,10 @@ static int usage(void)
 		"       kruispunt org institution --data DIR --kbo KBO "
 		"--actor-type T --branch B [--endpoint URL]\n"
 		"       kruispunt org cert --data DIR --kbo KBO --cert FILE.pem\n"
-		"       kruispunt org endpoint --data DIR --kbo KBO --endpoint URL "
-		"(\"\" clears it)\n");
+		"       kruispunt org endpoint --data DIR --kbo KBO [--endpoint URL] "
+		"[--timeout-ms N]\n"
+		"         (--endpoint \"\" clears it; --timeout-ms 0: the hub's "
+		"default)\n");
 	return 2;
 }
 
@@ -58,6 +60,7 @@ static int parse(int argc, char **argv, struct org_args *a)
 		{"branch", required_argument, NULL, 'b'},
 		{"endpoint", required_argument, NULL, 'e'},
 		{"cert", required_argument, NULL, 'C'},
+		{"timeout-ms", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0}};
 	int c;
 	optind = 1;
@@ -74,6 +77,7 @@ static int parse(int argc, char **argv, struct org_args *a)
 		case 'a': a->actor_type = optarg; break;
 		case 'b': a->branch = optarg; break;
 		case 'e': a->endpoint = optarg; break;
+		case 't': a->timeout = optarg; break;
 		case 'C': a->cert = optarg; break;
 		case 'c':
 			if (a->ncategories == 8)
@@ -194,6 +198,36 @@ static int certificate(struct store *s, const struct org_args *a,
 	return 0;
 }
 
+/* `org endpoint`: where and how long the hub asks a provider. */
+static int endpoint(struct store *s, const struct org_args *a,
+		    struct error *e)
+{
+	if (!a->endpoint && !a->timeout)
+		return err_set(e, ERR_INVALID, "usage",
+			       "endpoint needs --endpoint URL or --timeout-ms N");
+	if (a->endpoint &&
+	    org_institution_set_endpoint(s, a->kbo, a->endpoint, e) != 0)
+		return -1;
+	if (a->timeout) {
+		char *end;
+		long ms = strtol(a->timeout, &end, 10);
+		if (*end || ms < 0 || ms > 120000)
+			return err_set(e, ERR_INVALID, "invalid_timeout",
+				       "--timeout-ms: 0 or 50 to 120000");
+		if (org_institution_set_timeout(s, a->kbo, (int)ms, e) != 0)
+			return -1;
+	}
+	struct org_institution inst;
+	if (org_institution_by_kbo(s, a->kbo, &inst) == 0 && inst.timeout_ms)
+		printf("%s answers the hub at %s within %d ms\n", a->kbo,
+		       inst.endpoint[0] ? inst.endpoint : "(nothing)",
+		       inst.timeout_ms);
+	else if (org_institution_by_kbo(s, a->kbo, &inst) == 0)
+		printf("%s answers the hub at %s within the hub's timeout\n",
+		       a->kbo, inst.endpoint[0] ? inst.endpoint : "(nothing)");
+	return 0;
+}
+
 static int run(const char *verb, const struct config *cfg, struct store *s,
 	       const struct org_args *a, struct error *e)
 {
@@ -201,16 +235,8 @@ static int run(const char *verb, const struct config *cfg, struct store *s,
 		return institution(s, a, e);
 	if (strcmp(verb, "cert") == 0)
 		return certificate(s, a, e);
-	if (strcmp(verb, "endpoint") == 0) {
-		if (!a->endpoint)
-			return err_set(e, ERR_INVALID, "usage",
-				       "endpoint needs --endpoint URL");
-		if (org_institution_set_endpoint(s, a->kbo, a->endpoint, e) != 0)
-			return -1;
-		printf("%s now answers the hub at %s\n", a->kbo,
-		       a->endpoint[0] ? a->endpoint : "(nothing)");
-		return 0;
-	}
+	if (strcmp(verb, "endpoint") == 0)
+		return endpoint(s, a, e);
 	if (strcmp(verb, "add") == 0) {
 		if (!a->name || org_organisation_add(s, a->kbo, a->name, e) != 0)
 			return a->name ? -1 : err_set(e, ERR_INVALID, "usage",

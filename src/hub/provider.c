@@ -223,10 +223,10 @@ int provider_call(struct hub *h, const struct org_institution *inst,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-				 (long)(h->opt.provider_timeout_ms
-						? h->opt.provider_timeout_ms
-						: 4000));
+		int timeout = inst->timeout_ms ? inst->timeout_ms
+			      : h->opt.provider_timeout_ms ? h->opt.provider_timeout_ms
+							   : 4000;
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout);
 		rc = curl_easy_perform(c);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);

@@ -12,16 +12,18 @@ static const char sql_cert_add[] =
 	"INSERT INTO institution_cert (fingerprint, institution_id, subject, "
 	"not_before, not_after, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_by_kbo[] =
-	"SELECT id, kbo, name, actor_type, branch, coalesce(endpoint, '') "
-	"FROM institution WHERE kbo = ?1";
+	"SELECT id, kbo, name, actor_type, branch, coalesce(endpoint, ''), "
+	"coalesce(timeout_ms, 0) FROM institution WHERE kbo = ?1";
 static const char sql_by_id[] =
-	"SELECT id, kbo, name, actor_type, branch, coalesce(endpoint, '') "
-	"FROM institution WHERE id = ?1";
+	"SELECT id, kbo, name, actor_type, branch, coalesce(endpoint, ''), "
+	"coalesce(timeout_ms, 0) FROM institution WHERE id = ?1";
+static const char sql_set_timeout[] =
+	"UPDATE institution SET timeout_ms = nullif(?2, 0) WHERE kbo = ?1";
 static const char sql_set_endpoint[] =
 	"UPDATE institution SET endpoint = nullif(?2, '') WHERE kbo = ?1";
 static const char sql_by_cert[] =
 	"SELECT i.id, i.kbo, i.name, i.actor_type, i.branch, "
-	"coalesce(i.endpoint, '') "
+	"coalesce(i.endpoint, ''), coalesce(i.timeout_ms, 0) "
 	"FROM institution_cert c JOIN institution i ON i.id = c.institution_id "
 	"WHERE c.fingerprint = ?1 AND c.not_before <= ?2 AND c.not_after >= ?2";
 
@@ -116,6 +118,7 @@ static void read_institution(struct store_stmt *st, struct org_institution *out)
 	str_copy(out->actor_type, sizeof(out->actor_type), store_col_text(st, 3));
 	str_copy(out->branch, sizeof(out->branch), store_col_text(st, 4));
 	str_copy(out->endpoint, sizeof(out->endpoint), store_col_text(st, 5));
+	out->timeout_ms = (int)store_col_int(st, 6);
 }
 
 int org_institution_by_cert(struct store *s,
@@ -167,19 +170,19 @@ int org_institution_get(struct store *s, int64_t id, struct org_institution *out
 	return institution_where(s, sql_by_id, NULL, id, out);
 }
 
-int org_institution_set_endpoint(struct store *s, const char *kbo,
-				 const char *endpoint, struct error *e)
+/* Run one UPDATE of an institution: ?1 its KBO, ?2 text or (text NULL)
+ * num. */
+static int institution_update(struct store *s, const char *sql,
+			      const char *kbo, const char *text, int64_t num,
+			      struct error *e)
 {
-	if (endpoint[0] && strncmp(endpoint, "https://", 8) != 0)
-		return err_set(e, ERR_INVALID, "invalid_endpoint",
-			       "a provider endpoint is an https:// URL");
-	if (strlen(endpoint) >= sizeof(((struct org_institution *)0)->endpoint))
-		return err_set(e, ERR_INVALID, "invalid_endpoint",
-			       "endpoint too long");
 	struct store_conn *w = store_write_begin(s);
-	struct store_stmt *st = store_prepare(w, sql_set_endpoint);
+	struct store_stmt *st = store_prepare(w, sql);
 	store_bind_text(st, 1, kbo);
-	store_bind_text(st, 2, endpoint);
+	if (text)
+		store_bind_text(st, 2, text);
+	else
+		store_bind_int(st, 2, num);
 	enum store_rc rc = store_step(st);
 	int64_t changed = store_changes(w);
 	store_done(st);
@@ -189,4 +192,26 @@ int org_institution_set_endpoint(struct store *s, const char *kbo,
 			       "no institution with this enterprise number");
 	}
 	return store_write_commit(s, e);
+}
+
+int org_institution_set_endpoint(struct store *s, const char *kbo,
+				 const char *endpoint, struct error *e)
+{
+	if (endpoint[0] && strncmp(endpoint, "https://", 8) != 0)
+		return err_set(e, ERR_INVALID, "invalid_endpoint",
+			       "a provider endpoint is an https:// URL");
+	if (strlen(endpoint) >= sizeof(((struct org_institution *)0)->endpoint))
+		return err_set(e, ERR_INVALID, "invalid_endpoint",
+			       "endpoint too long");
+	return institution_update(s, sql_set_endpoint, kbo, endpoint, 0, e);
+}
+
+int org_institution_set_timeout(struct store *s, const char *kbo,
+				int timeout_ms, struct error *e)
+{
+	if (timeout_ms != 0 && (timeout_ms < 50 || timeout_ms > 120000))
+		return err_set(e, ERR_INVALID, "invalid_timeout",
+			       "a provider timeout is 50 to 120000 ms (0: the "
+			       "hub's default)");
+	return institution_update(s, sql_set_timeout, kbo, NULL, timeout_ms, e);
 }

@@ -21,6 +21,7 @@ struct org_institution {
 	char actor_type[64];
 	char branch[64];
 	char endpoint[256]; /* its provider URL (https), or "" */
+	int timeout_ms;     /* its own provider timeout; 0: the hub's */
 };
 
 /* Register an organisation. kbo must be a valid enterprise number. Returns
@@ -111,6 +112,11 @@ int org_institution_get(struct store *s, int64_t id, struct org_institution *out
  * ERR_NOT_FOUND "unknown_institution"). */
 int org_institution_set_endpoint(struct store *s, const char *kbo,
 				 const char *endpoint, struct error *e);
+/* Give a provider its own timeout (50 ms to 120 s), or 0 for the hub's
+ * default. Returns 0, or -1 with e (ERR_INVALID "invalid_timeout",
+ * ERR_NOT_FOUND "unknown_institution"). */
+int org_institution_set_timeout(struct store *s, const char *kbo,
+				int timeout_ms, struct error *e);
 
 /* The institution with this enterprise number. Returns 0 and fills out;
  * 1 when none; -1 on a store failure. */

@@ -298,6 +298,10 @@ static const struct migration migrations[] = {
 	 "CREATE TABLE batch_chunk ("
 	 "  job TEXT NOT NULL, chunk INTEGER NOT NULL, results TEXT NOT NULL,"
 	 "  PRIMARY KEY (job, chunk)) WITHOUT ROWID;"},
+	{15, "provider_timeout",
+	 /* A provider's own answer time, when it differs from
+	  * hub.provider_timeout_ms (a slow legacy source, a fast cache). */
+	 "ALTER TABLE institution ADD COLUMN timeout_ms INTEGER;"},
 };
 
 int store_schema_latest(void)
