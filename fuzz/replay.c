@@ -16,6 +16,7 @@ static const struct {
 	{"json", fuzz_json},
 	{"router", fuzz_router},
 	{"audit", fuzz_audit},
+	{"ndjson", fuzz_ndjson},
 };
 
 static int replay_file(const char *path, int (*fn)(const uint8_t *, size_t))

@@ -87,9 +87,18 @@ static void input_path(struct hub *h, const char *job, char *out, size_t n)
 	snprintf(out, n, "%s/%s.ndjson", h->opt.batch_dir, job);
 }
 
-/* Calls fn(ctx, offset, length, line number) for every non-blank line. */
-static int64_t each_line(const char *p, size_t n,
-			 void (*fn)(void *, size_t, size_t, int64_t), void *ctx)
+static bool blank(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return false;
+	return true;
+}
+
+int64_t hub_ndjson_lines(const char *p, size_t n,
+			 void (*fn)(void *ctx, size_t off, size_t len,
+				    int64_t line_no),
+			 void *ctx)
 {
 	int64_t count = 0, no = 0;
 	size_t i = 0;
@@ -100,7 +109,9 @@ static int64_t each_line(const char *p, size_t n,
 		if (len && p[end - 1] == '\r')
 			len--;
 		no++;
-		if (strspn(p + i, " \t\r") < len) {
+		/* Bounded: the input is a mapped file or a request body,
+		 * neither ends in a NUL. */
+		if (!blank(p + i, len)) {
 			if (fn)
 				fn(ctx, i, len, no);
 			count++;
@@ -156,9 +167,9 @@ static int job_load(struct hub *h, struct batch_job *j, int64_t total)
 	j->off = xcalloc((size_t)total, sizeof(*j->off));
 	j->len = xcalloc((size_t)total, sizeof(*j->len));
 	j->line_no = xcalloc((size_t)total, sizeof(*j->line_no));
-	if (each_line(j->map, j->map_len, NULL, NULL) != total)
+	if (hub_ndjson_lines(j->map, j->map_len, NULL, NULL) != total)
 		return -1;
-	each_line(j->map, j->map_len, index_line, j);
+	hub_ndjson_lines(j->map, j->map_len, index_line, j);
 	j->done = xcalloc((size_t)j->chunks, 1);
 	struct store_conn *r = store_reader(h->store);
 	struct store_stmt *st = store_prepare(r, sql_chunks_done);
@@ -436,7 +447,7 @@ int hub_batch_submit(struct hub *h, const struct hub_requester *who,
 		     struct error *e)
 {
 	int64_t max = h->opt.batch_max_lines ? h->opt.batch_max_lines : 1000000;
-	int64_t total = each_line(body, len, NULL, NULL);
+	int64_t total = hub_ndjson_lines(body, len, NULL, NULL);
 	if (total == 0)
 		return err_set(e, ERR_INVALID, "empty_batch",
 			       "one exchange request per line, none found");

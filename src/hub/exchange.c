@@ -92,7 +92,8 @@ static int decide(struct hub *h, const struct hub_requester *who,
 	if (a < 0)
 		return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "try again");
 	if (a != AUTHZ_GRANTED)
-		return err_set(e, ERR_FORBIDDEN, authz_answer_code(a),
+		return err_set(e, ERR_FORBIDDEN,
+			       authz_answer_code((enum authz_answer)a),
 			       "no authorization of the Information Security "
 			       "Committee covers this request on %s",
 			       r->reference_date);

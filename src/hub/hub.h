@@ -142,6 +142,14 @@ struct hub_batch_status {
 	int64_t created_at, finished_at;
 };
 
+/* The non-blank lines of NDJSON text p[0..n) (no NUL needed): calls
+ * fn(ctx, offset, length, 1-based line number) for each, when fn is not
+ * NULL, and returns how many there are. A line ends at "\n" or "\r\n". */
+int64_t hub_ndjson_lines(const char *p, size_t n,
+			 void (*fn)(void *ctx, size_t off, size_t len,
+				    int64_t line_no),
+			 void *ctx);
+
 /* Queue a batch: NDJSON, one exchange request per line (blank lines are
  * ignored; a malformed line fails that line only). Returns 0 and job,
  * or -1 with e (ERR_INVALID "too_many_lines", "empty_batch",
