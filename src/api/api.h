@@ -44,6 +44,10 @@ int api_audit_network(struct app *a, struct http_request *req,
 		      const char *ticket, const struct error *refusal,
 		      struct error *e);
 
+/* Append an event; when it cannot be made durable, log it as a security
+ * problem and return -1 with e (the request must then fail). */
+int api_audit(struct app *a, const struct audit_event *ev, struct error *e);
+
 /* Maps a verified client certificate to an institution (src/org). */
 int api_resolve_institution(void *app, const uint8_t fp[SHA256_LEN],
 			    struct http_principal *who);

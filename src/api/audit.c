@@ -187,7 +187,7 @@ int api_audit_events(struct http_request *req, struct http_response *res,
 		.data_type = "audit_log", .purpose = "audit",
 		.outcome = AUDIT_GRANTED,
 	};
-	if (audit_append(a->audit, &ev, NULL, &res->err) != 0) {
+	if (api_audit(a, &ev, &res->err) != 0) {
 		free(recs);
 		return -1;
 	}

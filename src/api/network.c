@@ -63,8 +63,13 @@ int api_audit_network(struct app *a, struct http_request *req,
 		.outcome = refusal ? AUDIT_REFUSED : AUDIT_GRANTED,
 		.reason = refusal ? refusal->code : NULL,
 	};
-	if (audit_append(a->audit, &ev, NULL, e) != 0) {
-		log_error("security: %s was not audited", action);
+	return api_audit(a, &ev, e);
+}
+
+int api_audit(struct app *a, const struct audit_event *ev, struct error *e)
+{
+	if (audit_append(a->audit, ev, NULL, e) != 0) {
+		log_error("security: %s was not audited", ev->action);
 		return -1;
 	}
 	return 0;

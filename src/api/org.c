@@ -27,11 +27,7 @@ static int audit_role(struct app *a, struct http_request *req,
 		.outcome = refusal ? AUDIT_REFUSED : AUDIT_GRANTED,
 		.reason = refusal ? refusal->code : NULL,
 	};
-	if (audit_append(a->audit, &ev, NULL, e) != 0) {
-		log_error("security: %s was not audited", action);
-		return -1;
-	}
-	return 0;
+	return api_audit(a, &ev, e);
 }
 
 static json_t *role_json(const struct org_role *r)
@@ -154,7 +150,7 @@ int api_org_circle(struct http_request *req, struct http_response *res,
 		.purpose = ref,
 		.outcome = AUDIT_GRANTED,
 	};
-	if (audit_append(a->audit, &ev, NULL, &res->err) != 0)
+	if (api_audit(a, &ev, &res->err) != 0)
 		return -1;
 	char now[RFC3339_LEN];
 	time_format_rfc3339(time_now(), now);

@@ -409,6 +409,17 @@ static void hand_to_waker(struct audit *a, struct pending *batch)
 
 static int enqueue(struct audit *a, struct pending *p, int64_t now);
 
+/* Encode ev as p's entry and leaf (with its number and time), then let the
+ * writer take p. */
+static void seal(struct pending *p, const struct audit_event *ev)
+{
+	uint8_t nonce[AUDIT_NONCE_LEN];
+	rand_stream(nonce, sizeof(nonce));
+	p->entry_len = entry_encode(ev, p->seq, p->at_ms, nonce, p->entry);
+	merkle_leaf(p->entry, p->entry_len, p->leaf);
+	atomic_store_explicit(&p->ready, 1, memory_order_release);
+}
+
 /* An asynchronous append is done: call back, or number it again when
  * another process had appended first (BATCH_STALE). */
 static void finish_async(struct audit *a, struct pending *p)
@@ -430,11 +441,7 @@ static void finish_async(struct audit *a, struct pending *p)
 		}
 		struct audit_event ev;
 		audit_record_event(p->copy, &ev);
-		uint8_t nonce[AUDIT_NONCE_LEN];
-		rand_stream(nonce, sizeof(nonce));
-		p->entry_len = entry_encode(&ev, p->seq, p->at_ms, nonce, p->entry);
-		merkle_leaf(p->entry, p->entry_len, p->leaf);
-		atomic_store_explicit(&p->ready, 1, memory_order_release);
+		seal(p, &ev);
 		return;
 	}
 	p->callback(p->ctx, p->rc == 0 ? 0 : -1, p->seq);
@@ -567,11 +574,7 @@ int audit_append_async(struct audit *a, const struct audit_event *ev,
 		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
 			       "the audit log is shutting down");
 	}
-	uint8_t nonce[AUDIT_NONCE_LEN];
-	rand_stream(nonce, sizeof(nonce));
-	p->entry_len = entry_encode(ev, p->seq, p->at_ms, nonce, p->entry);
-	merkle_leaf(p->entry, p->entry_len, p->leaf);
-	atomic_store_explicit(&p->ready, 1, memory_order_release);
+	seal(p, ev);
 	return 0;
 }
 
@@ -592,11 +595,7 @@ static int append_once(struct audit *a, const struct audit_event *ev,
 		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
 			       "the audit log is shutting down");
 	}
-	uint8_t nonce[AUDIT_NONCE_LEN];
-	rand_stream(nonce, sizeof(nonce));
-	p->entry_len = entry_encode(ev, p->seq, p->at_ms, nonce, p->entry);
-	merkle_leaf(p->entry, p->entry_len, p->leaf);
-	atomic_store_explicit(&p->ready, 1, memory_order_release);
+	seal(p, ev);
 	while (sem_wait(&p->done) != 0)
 		; /* EINTR */
 	sem_destroy(&p->done);
