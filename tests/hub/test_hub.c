@@ -286,6 +286,64 @@ static void batch_lines_fail_alone(void **state)
 	assert_string_equal(e.code, "too_many_lines");
 }
 
+/* A job stopped after its first chunk resumes at the next start with the
+ * missing chunks only: each line is decided and audited once. */
+static void batch_resumes_after_a_stop(void **state)
+{
+	(void)state;
+	struct error e;
+	hub_close(h);
+	const char *job = "01a20000-0000-7000-8000-000000000001";
+	char path[256];
+	snprintf(path, sizeof(path), "%s/batch/%s.ndjson", dir, job);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 2500; i++)
+		fputs(REQ("\"subject\":\"85073003328\",\"purpose\":\"rights\"") "\n", f);
+	fclose(f);
+	static const char add_job[] =
+		"INSERT INTO batch_job (id, institution_id, status, total, chunks,"
+		" done, granted, created_at) VALUES (?1, ?2, 'running', 2500, 3,"
+		" 1000, 1000, 0)";
+	static const char add_chunk[] =
+		"INSERT INTO batch_chunk (job, chunk, results) VALUES (?1, 0,"
+		" '{\"line\":0}\n')";
+	struct store_conn *w = store_write_begin(s);
+	struct store_stmt *st = store_prepare(w, add_job);
+	store_bind_text(st, 1, job);
+	store_bind_int(st, 2, fund);
+	assert_int_equal(store_step(st), STORE_DONE);
+	store_done(st);
+	st = store_prepare(w, add_chunk);
+	store_bind_text(st, 1, job);
+	assert_int_equal(store_step(st), STORE_DONE);
+	store_done(st);
+	assert_int_equal(store_write_commit(s, &e), 0);
+	uint64_t before = audit_size(log_);
+	struct hub_options o = {.batch_workers = 2};
+	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/batch", dir);
+	assert_int_equal(hub_open(s, log_, &o, &h, &e), 0);
+	struct hub_batch_status bs;
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(hub_batch_status(h, fund, job, &bs, &e), 0);
+		if (strcmp(bs.status, "done") == 0)
+			break;
+		usleep(50000);
+	}
+	assert_string_equal(bs.status, "done");
+	assert_int_equal(bs.done, 2500);
+	assert_int_equal(bs.granted, 2500);
+	assert_int_equal(audit_size(log_), before + 1500);
+	char *out;
+	size_t n;
+	assert_int_equal(hub_batch_results(h, fund, job, &out, &n, &e), 0);
+	assert_true(strncmp(out, "{\"line\":0}\n", 11) == 0);
+	assert_non_null(strstr(out, "\"line\":1001,"));
+	assert_non_null(strstr(out, "\"line\":2500,"));
+	assert_null(strstr(out, "\"line\":1,"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +351,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(routed_without_provider, setup, teardown),
 		cmocka_unit_test_setup_teardown(mutations_reach_the_right_mailboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_lines_fail_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch_resumes_after_a_stop, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
