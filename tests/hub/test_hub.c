@@ -180,6 +180,13 @@ static void decision_in_order(void **state)
 	assert_string_equal(ask(REQ("\"subject\":\"90031524651\",\"purpose\":\"rights\""), t1), "no_dossier");
 	/* The dossier is at phase 2 as required; raise the bar and it is
 	 * too low. */
+	/* A bulk load vouches for its persons; a dossier on a number the
+	 * registers do not know is answered as such, last. */
+	struct directory_import_row row = {fund, "health_insurance",
+					   77010100141LL, 1, 2, 0, -1};
+	struct error ie;
+	assert_int_equal(directory_import(s, &row, 1, &ie), 0);
+	assert_string_equal(ask(REQ("\"subject\":\"77010100141\",\"purpose\":\"rights\""), t1), "unknown_person");
 	deliberation("IVC/TEST/2", "identification", "control", 3);
 	assert_string_equal(ask(REQ("\"subject\":\"85073003328\",\"purpose\":\"control\""), t1), "phase_too_low");
 }
