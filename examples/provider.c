@@ -24,13 +24,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#define BODY_MAX (64 * 1024)
-
-struct upload {
-	char buf[BODY_MAX + 1];
-	size_t len;
-	int too_big;
-};
+#include "upload.h"
 
 static long delay_ms;
 
@@ -139,35 +133,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	(void)version;
 	if (strcmp(method, "POST") != 0)
 		return answer(c, MHD_HTTP_METHOD_NOT_ALLOWED, json_object());
-	struct upload *u = *state;
-	if (!u) {
-		u = calloc(1, sizeof(*u));
-		if (!u)
-			return MHD_NO;
-		*state = u;
-		return MHD_YES;
-	}
-	if (*size) {
-		if (u->len + *size > BODY_MAX) {
-			u->too_big = 1;
-		} else {
-			memcpy(u->buf + u->len, data, *size);
-			u->len += *size;
-		}
-		*size = 0;
-		return MHD_YES;
-	}
+	enum MHD_Result ret;
+	struct upload *u = upload_gather(state, data, size, &ret);
+	if (!u)
+		return ret;
 	return serve(c, url, u);
-}
-
-static void done(void *cls, struct MHD_Connection *c, void **state,
-		 enum MHD_RequestTerminationCode why)
-{
-	(void)cls;
-	(void)c;
-	(void)why;
-	free(*state);
-	*state = NULL;
 }
 
 int main(int argc, char **argv)
@@ -199,7 +169,7 @@ int main(int argc, char **argv)
 		0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR,
 		(struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_CERT, cert,
 		MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_TRUST, ca,
-		MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, upload_free, NULL, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "provider: cannot listen\n");
 		return 1;

@@ -18,13 +18,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#define BODY_MAX 4096 /* an SMS is 160 characters; room for JSON */
-
-struct upload {
-	char buf[BODY_MAX + 1];
-	size_t len;
-	int too_big;
-};
+#include "upload.h"
 
 static const char *dir;
 static int counter;
@@ -76,39 +70,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	(void)version;
 	if (strcmp(method, "POST") != 0)
 		return answer(c, MHD_HTTP_METHOD_NOT_ALLOWED, "{}");
-	struct upload *u = *state;
-	if (!u) {
-		u = calloc(1, sizeof(*u));
-		if (!u)
-			return MHD_NO;
-		*state = u;
-		return MHD_YES;
-	}
-	if (*size) {
-		if (u->len + *size > BODY_MAX)
-			u->too_big = 1;
-		else
-			memcpy(u->buf + u->len, data, *size);
-		if (!u->too_big)
-			u->len += *size;
-		*size = 0;
-		return MHD_YES;
-	}
+	enum MHD_Result ret;
+	struct upload *u = upload_gather(state, data, size, &ret);
+	if (!u)
+		return ret;
 	if (u->too_big)
 		return answer(c, MHD_HTTP_CONTENT_TOO_LARGE, "{}");
 	unsigned status = store(u);
 	return answer(c, status, status == MHD_HTTP_OK ? "{\"status\":\"sent\"}"
 						      : "{\"status\":\"failed\"}");
-}
-
-static void done(void *cls, struct MHD_Connection *c, void **state,
-		 enum MHD_RequestTerminationCode why)
-{
-	(void)cls;
-	(void)c;
-	(void)why;
-	free(*state);
-	*state = NULL;
 }
 
 int main(int argc, char **argv)
@@ -133,7 +103,7 @@ int main(int argc, char **argv)
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, upload_free, NULL, MHD_OPTION_END);
 	if (!d) {
 		perror("sms_sink");
 		return 1;

@@ -218,13 +218,15 @@ static int endpoint(struct store *s, const struct org_args *a,
 			return -1;
 	}
 	struct org_institution inst;
-	if (org_institution_by_kbo(s, a->kbo, &inst) == 0 && inst.timeout_ms)
-		printf("%s answers the hub at %s within %d ms\n", a->kbo,
-		       inst.endpoint[0] ? inst.endpoint : "(nothing)",
+	if (org_institution_by_kbo(s, a->kbo, &inst) != 0)
+		return 0;
+	const char *url = inst.endpoint[0] ? inst.endpoint : "(nothing)";
+	if (inst.timeout_ms)
+		printf("%s answers the hub at %s within %d ms\n", a->kbo, url,
 		       inst.timeout_ms);
-	else if (org_institution_by_kbo(s, a->kbo, &inst) == 0)
+	else
 		printf("%s answers the hub at %s within the hub's timeout\n",
-		       a->kbo, inst.endpoint[0] ? inst.endpoint : "(nothing)");
+		       a->kbo, url);
 	return 0;
 }
 
