@@ -243,13 +243,11 @@ static int not_logged(const char *ticket, const struct error *ae,
 		       "happen; try again");
 }
 
-int hub_exchange_on(struct hub *h, const struct hub_requester *who,
-		    const char *channel, const char *body, size_t len,
-		    char ticket[UUID_LEN], json_t **data, char legal_basis[64],
-		    struct error *e)
+int hub_exchange(struct hub *h, const struct hub_requester *who,
+		 const char *body, size_t len, char ticket[UUID_LEN],
+		 json_t **data, char legal_basis[64], struct error *e)
 {
 	struct xreq r;
-	struct audit_event ev;
 	memset(&r, 0, sizeof(r));
 	uuid7_new(ticket);
 	legal_basis[0] = '\0';
@@ -257,7 +255,8 @@ int hub_exchange_on(struct hub *h, const struct hub_requester *who,
 	int rc = check(h, who, body, len, &r, legal_basis, e);
 	if (rc == 0)
 		rc = route(h, who, &r, ticket, data, e);
-	ev = describe(who, channel, &r, ticket, legal_basis, rc, e);
+	struct audit_event ev = describe(who, AUDIT_CHANNEL_NETWORK, &r, ticket,
+					 legal_basis, rc, e);
 	struct error ae;
 	if (audit_append(h->audit, &ev, NULL, &ae) != 0) {
 		json_decref(*data);
@@ -266,14 +265,6 @@ int hub_exchange_on(struct hub *h, const struct hub_requester *who,
 	}
 	json_decref(r.root);
 	return rc;
-}
-
-int hub_exchange(struct hub *h, const struct hub_requester *who,
-		 const char *body, size_t len, char ticket[UUID_LEN],
-		 json_t **data, char legal_basis[64], struct error *e)
-{
-	return hub_exchange_on(h, who, AUDIT_CHANNEL_NETWORK, body, len, ticket,
-			       data, legal_basis, e);
 }
 
 /* An exchange whose answer is on its way. */
@@ -351,8 +342,9 @@ static void *provider_worker(void *arg)
 int exchange_workers_start(struct hub *h)
 {
 	pthread_cond_init(&h->calls_cond, NULL);
-	for (int i = 0; i < HUB_PROVIDER_WORKERS; i++)
-		if (pthread_create(&h->workers[i], NULL, provider_worker, h) != 0)
+	for (; h->nworkers < HUB_PROVIDER_WORKERS; h->nworkers++)
+		if (pthread_create(&h->workers[h->nworkers], NULL,
+				   provider_worker, h) != 0)
 			return -1;
 	return 0;
 }
@@ -363,7 +355,7 @@ void exchange_workers_stop(struct hub *h)
 	h->stopping = true;
 	pthread_cond_broadcast(&h->calls_cond);
 	pthread_mutex_unlock(&h->mu);
-	for (int i = 0; i < HUB_PROVIDER_WORKERS; i++)
+	for (int i = 0; i < h->nworkers; i++)
 		pthread_join(h->workers[i], NULL);
 	pthread_cond_destroy(&h->calls_cond);
 }
@@ -383,10 +375,11 @@ void hub_exchange_async_on(struct hub *h, const struct hub_requester *who,
 	w->rc = check(h, who, body, len, &w->r, w->legal_basis, &w->e);
 	if (w->rc == 0 && strcmp(w->r.source, HUB_OWN_SOURCE) != 0) {
 		pthread_mutex_lock(&h->mu);
-		struct waiting **tail = &h->calls;
-		while (*tail)
-			tail = &(*tail)->next;
-		*tail = w;
+		if (h->calls)
+			h->calls_tail->next = w;
+		else
+			h->calls = w;
+		h->calls_tail = w;
 		pthread_cond_signal(&h->calls_cond);
 		pthread_mutex_unlock(&h->mu);
 		return;

@@ -25,17 +25,12 @@ struct hub {
 	pthread_cond_t wake;
 	bool stopping, kicked;
 	/* Asynchronous exchanges waiting for a provider call (exchange.c). */
-	struct waiting *calls;
+	struct waiting *calls, *calls_tail;
 	pthread_cond_t calls_cond;
 	pthread_t workers[HUB_PROVIDER_WORKERS];
+	int nworkers;
 	struct batch_state *batch;         /* batch.c */
 };
-
-/* hub_exchange for a channel (AUDIT_CHANNEL_NETWORK or _BATCH). */
-int hub_exchange_on(struct hub *h, const struct hub_requester *who,
-		    const char *channel, const char *body, size_t len,
-		    char ticket[UUID_LEN], json_t **data, char legal_basis[64],
-		    struct error *e);
 
 /* hub_exchange_async for a channel. */
 void hub_exchange_async_on(struct hub *h, const struct hub_requester *who,
