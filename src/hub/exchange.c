@@ -304,10 +304,13 @@ static void log_and_answer(struct waiting *w)
 	struct audit_event ev = describe(&w->who, w->channel, &w->r, w->ticket,
 					 w->legal_basis, w->rc, &w->e);
 	struct error ae;
-	/* The event is encoded before this returns; r may go. */
-	int queued = audit_append_async(w->h->audit, &ev, logged, w, &ae);
-	json_decref(w->r.root);
+	/* Once queued, w belongs to the audit log's thread, which may free it
+	 * at once: keep what is still to release. The event is encoded
+	 * before the call returns, so its strings may go then. */
+	json_t *root = w->r.root;
 	w->r.root = NULL;
+	int queued = audit_append_async(w->h->audit, &ev, logged, w, &ae);
+	json_decref(root);
 	if (queued != 0) {
 		json_decref(w->data);
 		w->data = NULL;
