@@ -35,7 +35,12 @@
 #define AUDIT_REFUSED "refused"
 
 /* One event, as the caller describes it. Strings are borrowed; NULL or ""
- * means "not applicable". Each is at most AUDIT_FIELD_MAX bytes of UTF-8. */
+ * means "not applicable". Free-text fields (profile, action, data_type,
+ * purpose, legal_basis, ticket, reason) that are too long or not plain
+ * UTF-8 text are recorded escaped ("\\xHH" per hostile byte) and cut at
+ * AUDIT_FIELD_MAX bytes, never refused: a hostile request is recorded as
+ * what it was. Identifiers (actor, user, subject) must be valid, digits
+ * only. */
 struct audit_event {
 	const char *channel;     /* AUDIT_CHANNEL_* */
 	const char *actor;       /* acting organisation (KBO) */
@@ -108,6 +113,35 @@ typedef void (*audit_done_fn)(void *ctx, int rc, uint64_t seq);
  * called). */
 int audit_append_async(struct audit *a, const struct audit_event *ev,
 		       audit_done_fn done, void *ctx, struct error *e);
+
+/* ------------------------------------------------ changes with events */
+
+/* A change of state that must be recorded with its events. It runs on the
+ * log's writer thread, inside the transaction that writes the events, on
+ * the writer connection w: so the change and its events become durable
+ * together, or neither does. It may fill in fields of evs that only the
+ * change knows (a newly assigned number); strings it points them at must
+ * live in ctx. It must not wait for anything and must finish its
+ * statements (store_done). Returns 0, or -1 with e set: its writes are
+ * then undone and its events recorded as refused with e's code. It may be
+ * run more than once (when another process appended to the log first, the
+ * whole transaction is rolled back and run again), so it keeps no state
+ * outside the database and ctx. */
+typedef int (*audit_change_fn)(struct store_conn *w, void *ctx,
+			       struct audit_event *evs, size_t n,
+			       struct error *e);
+
+#define AUDIT_COMMIT_MAX 64 /* events one change may be recorded with */
+
+/* The one way a domain operation changes state (docs/ARCHITECTURE.md,
+ * "Auditing"): run change and record evs[0..n) in one transaction, and
+ * wait until both are durable. Returns 0 when the change was made; -1 with
+ * the change's own error when it refused (nothing changed; the refusal is
+ * recorded); -1 with ERR_UNAVAILABLE "audit_unavailable" when the events
+ * could not be made durable (nothing changed). evs are borrowed, and may
+ * be modified by change. */
+int audit_commit(struct audit *a, struct audit_event *evs, size_t n,
+		 audit_change_fn change, void *ctx, struct error *e);
 
 /* Number of durable events (the tree size). */
 uint64_t audit_size(struct audit *a);

@@ -11,6 +11,17 @@
 
 /* Check an event's fields. Returns 0, or -1 with e (ERR_INVALID). */
 int entry_validate(const struct audit_event *ev, struct error *e);
+/* Room for the escaped copies of an event's free-text fields. */
+struct audit_escaped {
+	char text[7][AUDIT_FIELD_MAX + 1];
+};
+/* out = in, with every free-text field that is not plain text (too long,
+ * control characters, invalid UTF-8) replaced by an escaped copy in buf:
+ * refusals are recorded with the hostile bytes they carried, never
+ * dropped. Identifiers (subject, user, actor) and the channel and outcome
+ * are not free text: entry_validate still refuses them. */
+void entry_escape(const struct audit_event *in, struct audit_event *out,
+		  struct audit_escaped *buf);
 /* Encode into out (AUDIT_ENTRY_MAX bytes); returns the length. ev must
  * have passed entry_validate. */
 size_t entry_encode(const struct audit_event *ev, uint64_t seq, int64_t at_ms,

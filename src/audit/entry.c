@@ -57,6 +57,49 @@ static bool one_of(const char *s, const char *const *set)
 	return false;
 }
 
+/* Copy s into out (AUDIT_FIELD_MAX + 1 bytes) as plain text: a control
+ * byte, a backslash and every byte of an invalid UTF-8 sequence become
+ * "\\xHH", and the result is cut on a character boundary. A hostile
+ * value (a purpose with a CR in it, a name in Latin-1) is thus recorded as
+ * what it was, never the reason the event is dropped. */
+static const char *escape_text(const char *s, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), len = 0;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(u + i, n - i);
+		bool plain = k > 1 || (k == 1 && u[i] >= 0x20 && u[i] != 0x7f &&
+				       u[i] != '\\');
+		size_t need = plain ? k : 4;
+		if (len + need > AUDIT_FIELD_MAX)
+			break;
+		if (plain) {
+			memcpy(out + len, u + i, k);
+		} else {
+			const char esc[4] = {'\\', 'x', hex[u[i] >> 4],
+					     hex[u[i] & 15]};
+			memcpy(out + len, esc, 4);
+		}
+		len += need;
+		i += plain ? k : 1;
+	}
+	out[len] = '\0';
+	return out;
+}
+
+void entry_escape(const struct audit_event *in, struct audit_event *out,
+		  struct audit_escaped *buf)
+{
+	*out = *in;
+	const char **texts[] = {&out->profile, &out->action, &out->data_type,
+				&out->purpose, &out->legal_basis, &out->ticket,
+				&out->reason};
+	for (size_t i = 0; i < KP_NELEM(texts); i++)
+		if (*texts[i] && !text_ok(*texts[i]))
+			*texts[i] = escape_text(*texts[i], buf->text[i]);
+}
+
 int entry_validate(const struct audit_event *ev, struct error *e)
 {
 	static const char *const channels[] = {

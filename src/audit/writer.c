@@ -39,7 +39,6 @@
  * queued for the next one, is what keeps 64 writers from spending their
  * time in the scheduler. */
 struct pending {
-	const struct audit_event *ev;
 	uint64_t seq;
 	int64_t at_ms;
 	size_t entry_len;
@@ -55,7 +54,23 @@ struct pending {
 	void *ctx;
 	struct audit_record *copy;
 	int attempts;
+	/* A state change recorded with its events (audit_commit): the first
+	 * pending of a group carries the change and the group's size; the
+	 * group's events follow it in the queue, flagged member, and are
+	 * sealed by the writer once the change has run. */
+	struct commit *commit;
+	bool member;
 	struct pending *next;
+};
+
+/* What audit_commit asks of the writer, and what it answers. */
+struct commit {
+	audit_change_fn change;
+	void *ctx;
+	struct audit_event *evs;
+	size_t n;
+	int rc;            /* the change's own result */
+	struct error err;  /* its refusal, when rc != 0 */
 };
 
 struct audit {
@@ -209,6 +224,72 @@ static int reload(struct audit *a, struct store_conn *c, uint64_t size,
 
 #define BATCH_STALE 1 /* rc: numbered against a stale tail; retry */
 
+static void seal(struct pending *p, const struct audit_event *ev);
+
+static const char sql_savepoint[] = "SAVEPOINT audit_change";
+static const char sql_rollback_to[] = "ROLLBACK TO audit_change";
+static const char sql_release[] = "RELEASE audit_change";
+
+static bool exec_ok(struct store_conn *w, const char *sql)
+{
+	struct store_stmt *st = store_prepare(w, sql);
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	return rc == STORE_DONE;
+}
+
+/* Whether the group's events, as the change left them, can be recorded. */
+static bool events_valid(const struct commit *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct audit_escaped buf;
+		struct audit_event ev;
+		struct error e;
+		entry_escape(&c->evs[i], &ev, &buf);
+		if (entry_validate(&ev, &e) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Run a group's change inside the batch's transaction, under a savepoint,
+ * then seal its events: as the change described them when it succeeded;
+ * as refused with the change's code when it failed, its writes undone.
+ * Returns 0, or -1 when not even that can be recorded (the batch fails,
+ * and with it the change). */
+static int run_commit(struct store_conn *w, struct pending *head)
+{
+	struct commit *c = head->commit;
+	if (!exec_ok(w, sql_savepoint))
+		return -1;
+	c->rc = c->change(w, c->ctx, c->evs, c->n, &c->err);
+	bool invalid = c->rc == 0 && !events_valid(c);
+	if (invalid)
+		c->rc = err_set(&c->err, ERR_INTERNAL, "invalid_audit_event",
+				"the change described its events wrongly");
+	if (c->rc != 0 && !exec_ok(w, sql_rollback_to))
+		return -1;
+	if (!exec_ok(w, sql_release))
+		return -1;
+	struct pending *p = head;
+	for (size_t i = 0; i < c->n; i++, p = p->next) {
+		struct audit_escaped buf;
+		struct audit_event ev;
+		struct error e;
+		entry_escape(&c->evs[i], &ev, &buf);
+		if (c->rc != 0) {
+			ev.outcome = AUDIT_REFUSED;
+			ev.reason = c->err.code;
+		}
+		if (invalid)
+			ev.subject = ev.user = ev.actor = NULL;
+		if (entry_validate(&ev, &e) != 0)
+			return -1;
+		seal(p, &ev);
+	}
+	return 0;
+}
+
 static int write_batch(struct audit *a, struct pending *batch)
 {
 	struct merkle_frontier saved = a->frontier;
@@ -226,8 +307,12 @@ static int write_batch(struct audit *a, struct pending *batch)
 	}
 	int rc = 0;
 	size_t count = 0;
-	for (struct pending *p = batch; p && rc == 0; p = p->next, count++)
-		rc = write_one(a, &sink, p);
+	for (struct pending *p = batch; p && rc == 0; p = p->next, count++) {
+		if (p->commit)
+			rc = run_commit(sink.w, p);
+		if (rc == 0)
+			rc = write_one(a, &sink, p);
+	}
 	struct error e;
 	if (rc != 0)
 		store_write_rollback(a->store);
@@ -462,7 +547,11 @@ static void *waker_main(void *arg)
 		a->wake_head = a->wake_tail = NULL;
 		pthread_mutex_unlock(&a->wake_mu);
 		for (struct pending *p = list, *next; p; p = next) {
-			next = p->next; /* p is gone once posted */
+			/* p, and a group's members, are gone once posted. */
+			struct pending *last = p;
+			for (size_t i = 1; p->commit && i < p->commit->n; i++)
+				last = last->next;
+			next = last->next;
 			if (p->callback)
 				finish_async(a, p);
 			else
@@ -522,15 +611,18 @@ static void *writer_main(void *arg)
 static int append_once(struct audit *a, const struct audit_event *ev,
 		       uint64_t *seq, struct error *e);
 
-int audit_append(struct audit *a, const struct audit_event *ev, uint64_t *seq,
+int audit_append(struct audit *a, const struct audit_event *in, uint64_t *seq,
 		 struct error *e)
 {
-	if (entry_validate(ev, e) != 0)
+	struct audit_escaped buf;
+	struct audit_event ev;
+	entry_escape(in, &ev, &buf);
+	if (entry_validate(&ev, e) != 0)
 		return -1;
 	/* A batch numbered against a tail another process had moved is
 	 * refused whole; its events are simply numbered again. */
 	for (int attempt = 0; attempt < 5; attempt++) {
-		int rc = append_once(a, ev, seq, e);
+		int rc = append_once(a, &ev, seq, e);
 		if (rc != BATCH_STALE)
 			return rc;
 	}
@@ -538,32 +630,44 @@ int audit_append(struct audit *a, const struct audit_event *ev, uint64_t *seq,
 		       "the audit log keeps being appended elsewhere");
 }
 
-/* Number p and queue it for the writer. Returns 0, or -1 when the log is
- * stopping (p is not queued). */
-static int enqueue(struct audit *a, struct pending *p, int64_t now)
+/* Number the n pendings of array p, consecutively, and queue them for the
+ * writer in one go (so that a group is written in one batch). Returns 0,
+ * or -1 when the log is stopping (nothing is queued). */
+static int enqueue_n(struct audit *a, struct pending *p, size_t n, int64_t now)
 {
 	pthread_mutex_lock(&a->mu);
 	if (a->stopping) {
 		pthread_mutex_unlock(&a->mu);
 		return -1;
 	}
-	p->seq = a->next_seq++;
-	p->at_ms = now > a->last_ms ? now : a->last_ms;
-	a->last_ms = p->at_ms;
+	for (size_t i = 0; i < n; i++) {
+		p[i].seq = a->next_seq++;
+		p[i].at_ms = now > a->last_ms ? now : a->last_ms;
+		a->last_ms = p[i].at_ms;
+		p[i].next = i + 1 < n ? &p[i + 1] : NULL;
+	}
 	if (a->tail)
 		a->tail->next = p;
 	else
 		a->head = p;
-	a->tail = p;
+	a->tail = &p[n - 1];
 	pthread_cond_signal(&a->work);
 	pthread_mutex_unlock(&a->mu);
 	return 0;
 }
 
-int audit_append_async(struct audit *a, const struct audit_event *ev,
+static int enqueue(struct audit *a, struct pending *p, int64_t now)
+{
+	return enqueue_n(a, p, 1, now);
+}
+
+int audit_append_async(struct audit *a, const struct audit_event *in,
 		       audit_done_fn done, void *ctx, struct error *e)
 {
-	if (entry_validate(ev, e) != 0)
+	struct audit_escaped buf;
+	struct audit_event ev;
+	entry_escape(in, &ev, &buf);
+	if (entry_validate(&ev, e) != 0)
 		return -1;
 	struct pending *p = xcalloc(1, sizeof(*p));
 	p->callback = done;
@@ -574,28 +678,32 @@ int audit_append_async(struct audit *a, const struct audit_event *ev,
 		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
 			       "the audit log is shutting down");
 	}
-	seal(p, ev);
+	seal(p, &ev);
 	return 0;
 }
 
-static int append_once(struct audit *a, const struct audit_event *ev,
-		       uint64_t *seq, struct error *e)
+/* Queue one append (or a group, when c is not NULL: c->n pendings, sealed
+ * by the writer) and sleep until the writer has written it. Returns 0, -1
+ * with e, or BATCH_STALE. */
+static int wait_written(struct audit *a, const struct audit_event *ev,
+			struct commit *c, uint64_t *seq, struct error *e)
 {
-	struct pending *p = xmalloc(sizeof(*p));
-	p->ev = ev;
-	p->next = NULL;
-	p->rc = 0;
-	atomic_init(&p->ready, 0);
+	size_t n = c ? c->n : 1;
+	struct pending *p = xcalloc(n, sizeof(*p));
+	for (size_t i = 0; i < n; i++) {
+		atomic_init(&p[i].ready, 0);
+		p[i].member = i > 0;
+	}
+	p->commit = c;
 	sem_init(&p->done, 0, 0);
-	p->callback = NULL;
-	p->copy = NULL;
-	if (enqueue(a, p, now_ms()) != 0) {
+	if (enqueue_n(a, p, n, now_ms()) != 0) {
 		sem_destroy(&p->done);
 		free(p);
 		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
 			       "the audit log is shutting down");
 	}
-	seal(p, ev);
+	if (!c)
+		seal(p, ev);
 	while (sem_wait(&p->done) != 0)
 		; /* EINTR */
 	sem_destroy(&p->done);
@@ -610,6 +718,44 @@ static int append_once(struct audit *a, const struct audit_event *ev,
 	if (seq)
 		*seq = seq_done;
 	return 0;
+}
+
+static int append_once(struct audit *a, const struct audit_event *ev,
+		       uint64_t *seq, struct error *e)
+{
+	return wait_written(a, ev, NULL, seq, e);
+}
+
+int audit_commit(struct audit *a, struct audit_event *evs, size_t n,
+		 audit_change_fn change, void *ctx, struct error *e)
+{
+	if (n == 0 || n > AUDIT_COMMIT_MAX)
+		return err_set(e, ERR_INTERNAL, "invalid_audit_event",
+			       "a change is recorded with 1 to %d events",
+			       AUDIT_COMMIT_MAX);
+	for (size_t i = 0; i < n; i++) {
+		struct audit_escaped buf;
+		struct audit_event ev;
+		entry_escape(&evs[i], &ev, &buf);
+		if (entry_validate(&ev, e) != 0)
+			return -1;
+	}
+	struct commit c = {change, ctx, evs, n, 0, {0}};
+	for (int attempt = 0; attempt < 5; attempt++) {
+		err_clear(&c.err);
+		int rc = wait_written(a, NULL, &c, NULL, e);
+		if (rc == BATCH_STALE)
+			continue; /* rolled back whole: run the change again */
+		if (rc != 0)
+			return -1;
+		if (c.rc != 0) {
+			*e = c.err;
+			return -1;
+		}
+		return 0;
+	}
+	return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+		       "the audit log keeps being appended elsewhere");
 }
 
 uint64_t audit_size(struct audit *a)

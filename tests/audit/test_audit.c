@@ -607,6 +607,212 @@ static void another_process_appends(void **state)
 	store_close(s1);
 }
 
+/* ---- changes recorded with their events (audit_commit) */
+
+struct change_ctx {
+	const char *key;
+	const char *value;
+	const char *fill_subject; /* set on evs[0] by the change */
+	int runs;
+	bool refuse;
+};
+
+static const char sql_put[] = "INSERT INTO meta (key, value) VALUES (?1, ?2)";
+static const char sql_get[] = "SELECT value FROM meta WHERE key = ?1";
+
+static int put_change(struct store_conn *w, void *ctx, struct audit_event *evs,
+		      size_t n, struct error *e)
+{
+	struct change_ctx *c = ctx;
+	c->runs++;
+	struct store_stmt *st = store_prepare(w, sql_put);
+	store_bind_text(st, 1, c->key);
+	store_bind_text(st, 2, c->value);
+	enum store_rc rc = store_step(st);
+	store_done(st);
+	if (rc != STORE_DONE)
+		return err_set(e, ERR_CONFLICT, "test_exists", "key exists");
+	if (c->fill_subject)
+		for (size_t i = 0; i < n; i++)
+			evs[i].subject = c->fill_subject;
+	if (c->refuse) /* after writing: the write must be undone */
+		return err_set(e, ERR_FORBIDDEN, "test_refused", "no");
+	return 0;
+}
+
+static bool meta_has(struct store *s, const char *key)
+{
+	struct store_stmt *st = store_prepare(store_reader(s), sql_get);
+	store_bind_text(st, 1, key);
+	bool found = store_step(st) == STORE_ROW;
+	store_done(st);
+	return found;
+}
+
+/* The events about subj, in order; the caller frees *out. */
+static int events_of(struct audit *a, const char *subj,
+		     struct audit_record **out)
+{
+	struct audit_filter f = {.subject = subj, .limit = 100};
+	int n;
+	bool more;
+	uint64_t next;
+	struct error e;
+	assert_int_equal(audit_query(a, &f, out, &n, &more, &next, &e), 0);
+	return n;
+}
+
+static void commit_makes_change_and_event_together(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct audit *a;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(audit_open(s, sk, NULL, &a, &e), 0);
+
+	/* Granted: the row and the event, the subject filled in by the
+	 * change (as a newly assigned BIS number would be). */
+	struct audit_event evs[2] = {event(1), event(2)};
+	evs[0].subject = evs[1].subject = NULL;
+	struct change_ctx c = {"k1", "v1", "90031524651", 0, false};
+	assert_int_equal(audit_commit(a, evs, 2, put_change, &c, &e), 0);
+	assert_true(meta_has(s, "k1"));
+	struct audit_record *r;
+	assert_int_equal(events_of(a, "90031524651", &r), 2);
+	assert_string_equal(r[0].outcome, AUDIT_GRANTED);
+	assert_int_equal(r[1].seq, r[0].seq + 1);
+	free(r);
+
+	/* Refused by the change after it wrote: nothing stays, the refusal
+	 * is recorded with the change's code. */
+	struct audit_event ev = event(3);
+	c = (struct change_ctx){"k2", "v2", NULL, 0, true};
+	assert_int_equal(audit_commit(a, &ev, 1, put_change, &c, &e), -1);
+	assert_string_equal(e.code, "test_refused");
+	assert_false(meta_has(s, "k2"));
+	assert_int_equal(events_of(a, ev.subject, &r), 1);
+	assert_string_equal(r[0].outcome, AUDIT_REFUSED);
+	assert_string_equal(r[0].reason, "test_refused");
+	free(r);
+
+	/* A change that fails on a constraint: the same. */
+	c = (struct change_ctx){"k1", "again", NULL, 0, false};
+	ev = event(4);
+	assert_int_equal(audit_commit(a, &ev, 1, put_change, &c, &e), -1);
+	assert_string_equal(e.code, "test_exists");
+
+	/* A change that describes its event wrongly (an identifier that is
+	 * not one): undone, recorded as refused without identifiers. */
+	c = (struct change_ctx){"k3", "v3", "123", 0, false};
+	ev = event(0);
+	assert_int_equal(audit_commit(a, &ev, 1, put_change, &c, &e), -1);
+	assert_string_equal(e.code, "invalid_audit_event");
+	assert_false(meta_has(s, "k3"));
+
+	audit_close(a);
+	struct audit_verify_report rep;
+	assert_int_equal(audit_verify(s, pk, &rep), 0);
+	assert_int_equal(rep.events, 5);
+	store_close(s);
+}
+
+struct appender_arg {
+	struct audit *a;
+	int n;
+};
+
+static void *appender(void *arg)
+{
+	struct appender_arg *p = arg;
+	for (int i = 0; i < p->n; i++) {
+		struct audit_event ev = event(i);
+		struct error e;
+		assert_int_equal(audit_append(p->a, &ev, NULL, &e), 0);
+	}
+	return NULL;
+}
+
+/* Changes between plain appends from other threads, and after another
+ * process appended (the transaction is rolled back whole and the change
+ * run again): every change once, the log whole. */
+static void commits_among_appends_and_other_writers(void **state)
+{
+	(void)state;
+	struct store *s1, *s2;
+	struct audit *a1, *a2;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s1, &e), 0);
+	assert_int_equal(audit_open(s1, sk, NULL, &a1, &e), 0);
+	assert_int_equal(store_open(path, NULL, &s2, &e), 0);
+	assert_int_equal(audit_open(s2, sk, NULL, &a2, &e), 0);
+	pthread_t t[3];
+	struct appender_arg arg = {a1, 200};
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, appender, &arg);
+	char key[16];
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "c%d", i);
+		struct audit_event evs[3] = {event(i), event(i + 1),
+					     event(i + 2)};
+		struct change_ctx c = {key, "v", NULL, 0, false};
+		assert_int_equal(audit_commit(a1, evs, 3, put_change, &c, &e),
+				 0);
+		assert_true(c.runs >= 1);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	/* The other process moved the tail: a1's batch is numbered again
+	 * (the stale tail is seen before any change runs). */
+	struct audit_event ev = event(5);
+	assert_int_equal(audit_append(a2, &ev, NULL, &e), 0);
+	struct change_ctx c = {"late", "v", NULL, 0, false};
+	assert_int_equal(audit_commit(a1, &ev, 1, put_change, &c, &e), 0);
+	assert_int_equal(c.runs, 1);
+	assert_true(meta_has(s1, "late"));
+	audit_close(a2);
+	audit_close(a1);
+	store_close(s2);
+	struct audit_verify_report rep;
+	assert_int_equal(audit_verify(s1, pk, &rep), 0);
+	assert_int_equal(rep.events, 600 + 60 + 2);
+	store_close(s1);
+}
+
+/* A refusal carries what the attacker sent: control characters, invalid
+ * UTF-8, an overlong purpose are recorded escaped, not dropped. */
+static void hostile_fields_are_escaped(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct audit *a;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(audit_open(s, sk, NULL, &a, &e), 0);
+	char long_purpose[600];
+	memset(long_purpose, 'p', sizeof(long_purpose) - 1);
+	long_purpose[sizeof(long_purpose) - 1] = '\0';
+	struct audit_event ev = event(0);
+	ev.purpose = "x\r\nforged: line\\\xff";
+	ev.outcome = AUDIT_REFUSED;
+	ev.reason = "invalid_field";
+	assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+	ev.purpose = long_purpose;
+	assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+	struct audit_record *r;
+	assert_int_equal(events_of(a, ev.subject, &r), 2);
+	assert_string_equal(r[0].purpose, "x\\x0d\\x0aforged: line\\x5c\\xff");
+	assert_int_equal(strlen(r[1].purpose), AUDIT_FIELD_MAX);
+	free(r);
+	/* Identifiers are not free text: a bad one is still refused. */
+	ev.subject = "85073003329";
+	assert_int_equal(audit_append(a, &ev, NULL, &e), -1);
+	audit_close(a);
+	struct audit_verify_report rep;
+	assert_int_equal(audit_verify(s, pk, &rep), 0);
+	store_close(s);
+}
+
 /* Asynchronous appends: each callback once, after its event is durable;
  * and, when another process appended first, numbered again after its
  * events. */
@@ -700,6 +906,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(swapped_rows_are_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(retention_guards_every_code_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(another_process_appends, setup, teardown),
+		cmocka_unit_test_setup_teardown(commit_makes_change_and_event_together, setup, teardown),
+		cmocka_unit_test_setup_teardown(commits_among_appends_and_other_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(hostile_fields_are_escaped, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
