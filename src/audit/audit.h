@@ -30,6 +30,7 @@
 #define AUDIT_CHANNEL_PORTAL "portal"
 #define AUDIT_CHANNEL_BATCH "batch"
 #define AUDIT_CHANNEL_NETWORK "network"
+#define AUDIT_CHANNEL_CLI "cli" /* an operator's command on the host */
 
 #define AUDIT_GRANTED "granted"
 #define AUDIT_REFUSED "refused"
@@ -58,6 +59,21 @@ struct audit_event {
 };
 
 #define AUDIT_FIELD_MAX LIMIT_AUDIT_FIELD
+
+/* Who acts, as a domain operation records it in its events: the HTTP
+ * layer translates its principal into this, the CLI names the operator.
+ * Strings are borrowed. */
+struct audit_actor {
+	const char *channel; /* AUDIT_CHANNEL_* */
+	const char *actor;   /* acting organisation (KBO), or NULL */
+	const char *user;    /* acting natural person (INSZ), or NULL */
+	const char *profile; /* "self", "child:<insz>", "org:<kbo>",
+				"operator", or NULL */
+};
+
+/* An event by who: the actor's fields filled in, outcome granted. */
+struct audit_event audit_event_by(const struct audit_actor *who,
+				  const char *action);
 
 /* An event as stored: the fields above, decoded from the canonical entry,
  * plus its place in the log. */

@@ -100,11 +100,24 @@ void entry_escape(const struct audit_event *in, struct audit_event *out,
 			*texts[i] = escape_text(*texts[i], buf->text[i]);
 }
 
+struct audit_event audit_event_by(const struct audit_actor *who,
+				  const char *action)
+{
+	return (struct audit_event){
+		.channel = who->channel,
+		.actor = who->actor,
+		.user = who->user,
+		.profile = who->profile,
+		.action = action,
+		.outcome = AUDIT_GRANTED,
+	};
+}
+
 int entry_validate(const struct audit_event *ev, struct error *e)
 {
 	static const char *const channels[] = {
 		AUDIT_CHANNEL_API, AUDIT_CHANNEL_PORTAL, AUDIT_CHANNEL_BATCH,
-		AUDIT_CHANNEL_NETWORK, NULL};
+		AUDIT_CHANNEL_NETWORK, AUDIT_CHANNEL_CLI, NULL};
 	static const char *const outcomes[] = {AUDIT_GRANTED, AUDIT_REFUSED,
 					       NULL};
 	const char *texts[] = {ev->channel, ev->actor, ev->user, ev->profile,
