@@ -12,10 +12,13 @@ static const char *sex_name(enum insz_sex s)
 	return s == SEX_MALE ? "M" : s == SEX_FEMALE ? "F" : "unknown";
 }
 
-/* "1985-07-30", "1985-07" or "1985": as much as the register knows. */
+/* "1985-07-30", "1985-07" or "1985": as much as the register knows
+ * ("" when the number carries a fictitious date). */
 static void birth_text(const struct insz *z, char *out, size_t n)
 {
-	if (z->birth_month == 0)
+	if (z->birth_year == 0)
+		snprintf(out, n, "%s", "");
+	else if (z->birth_month == 0)
 		snprintf(out, n, "%04d", z->birth_year % 10000);
 	else if (z->birth_day == 0)
 		snprintf(out, n, "%04d-%02d", z->birth_year % 10000,
@@ -41,12 +44,12 @@ static int check_insz(const char *in, struct http_response *res)
 		return refuse_id(res, "invalid_insz", "INSZ", st);
 	char birth[16];
 	birth_text(&z, birth, sizeof(birth));
-	return http_reply_json(res, 200,
-			       json_pack("{s:s,s:s,s:s,s:s}", "insz", z.digits,
-					 "register",
-					 z.kind == INSZ_RR ? "RR" : "BIS",
-					 "birth_date", birth, "sex",
-					 sex_name(z.sex)));
+	json_t *j = json_pack("{s:s,s:s,s:s}", "insz", z.digits, "register",
+			      z.kind == INSZ_RR ? "RR" : "BIS", "sex",
+			      sex_name(z.sex));
+	if (birth[0]) /* absent: the birth date is not known at all */
+		json_object_set_new(j, "birth_date", json_string(birth));
+	return http_reply_json(res, 200, j);
 }
 
 static int check_kbo(const char *in, struct http_response *res)

@@ -159,6 +159,16 @@ typedef int (*audit_change_fn)(struct store_conn *w, void *ctx,
 int audit_commit(struct audit *a, struct audit_event *evs, size_t n,
 		 audit_change_fn change, void *ctx, struct error *e);
 
+/* Record ev as refused with refusal's code (a request refused before any
+ * change was tried) and wait until it is durable. Returns -1 always, with
+ * *refusal untouched: the request stays refused with its own answer; an
+ * event that cannot be recorded is logged as a security problem. */
+int audit_refused(struct audit *a, const struct audit_event *ev,
+		  const struct error *refusal);
+
+/* The store the log writes to (and a domain operation changes). */
+struct store *audit_store(struct audit *a);
+
 /* Number of durable events (the tree size). */
 uint64_t audit_size(struct audit *a);
 

@@ -70,7 +70,6 @@ uint64_t merkle_split(uint64_t n);
 
 /* Events [0, n) are in the query indexes. */
 uint64_t audit_indexed(struct audit *a);
-struct store *audit_store(struct audit *a);
 
 /* ---- checkpoint.c */
 

@@ -758,6 +758,19 @@ int audit_commit(struct audit *a, struct audit_event *evs, size_t n,
 		       "the audit log keeps being appended elsewhere");
 }
 
+int audit_refused(struct audit *a, const struct audit_event *ev,
+		  const struct error *refusal)
+{
+	struct audit_event r = *ev;
+	r.outcome = AUDIT_REFUSED;
+	r.reason = refusal->code;
+	struct error e;
+	if (audit_append(a, &r, NULL, &e) != 0)
+		log_error("security: a refused %s was not audited: %s",
+			  ev->action ? ev->action : "request", e.detail);
+	return -1;
+}
+
 uint64_t audit_size(struct audit *a)
 {
 	return atomic_load(&a->durable);

@@ -6,9 +6,13 @@
  * number. CC = 97 - (YYMMDDSSS mod 97); for persons born from 2000 on the
  * number is prefixed with "2" before the modulo, which is how the century is
  * told apart (both checks can never hold at once, as 2000000000 mod 97 != 0).
- * SSS is a day counter, 001-998: odd for men, even for women. BIS numbers
- * add 20 to the month when the sex is unknown and 40 when it is known; a
- * month or day of 00 means the register does not know it.
+ * SSS is a day counter: odd for men, even for women. BIS numbers add 20
+ * to the month when the sex is unknown and 40 when it is known. A month or
+ * day of 00 means the register does not know it, or that the day's
+ * counter ran out (insz_parse says which dates count as unknown); the
+ * rules follow the National Register's instruction IT000 exactly as the
+ * reference implementation integrators use (python-stdnum 2.2) reads it,
+ * with its test vectors in tests/base/test_ids.c.
  *
  * KBO = 10 digits, first digit 0 or 1 (numbers starting with 1 are issued
  * since September 2023); the last two digits are 97 - (first eight mod 97).
@@ -110,8 +114,8 @@ static bool decode_month(int mm, enum insz_kind *kind, int *month,
 	return true;
 }
 
-/* A birth date with unknown parts is fine (month 0 means day 0 too); a
- * known one must exist and must not lie in the future. */
+/* A birth date we compose must exist (month 0 means day 0 too) and must
+ * not lie in the future. */
 static bool birth_date_ok(int year, int month, int day)
 {
 	if (month == 0)
@@ -123,47 +127,66 @@ static bool birth_date_ok(int year, int month, int day)
 	return date_cmp(born, today) <= 0;
 }
 
-enum id_status insz_parse(const char *in, size_t len, struct insz *out)
+/* The century the check digits give: the 19xx form first; the 20xx form
+ * (prefix "2") only for a year that has begun, as the register issues no
+ * number for a later birth. 0 when neither holds. */
+static int century_of(const char *d)
 {
-	char d[12];
-	enum id_status st = normalise(in, len, d, 11, false);
-	if (st != ID_OK)
-		return st;
-
 	uint64_t first9 = digits_value(d, 9);
 	int cc = (int)digits_value(d + 9, 2);
-	int century;
 	if (cc == check97(first9))
-		century = 1900;
-	else if (cc == check97(UINT64_C(2000000000) + first9))
-		century = 2000;
-	else
-		return ID_BAD_CHECKSUM;
+		return 1900;
+	if (2000 + (int)digits_value(d, 2) <= date_today().y &&
+	    cc == check97(UINT64_C(2000000000) + first9))
+		return 2000;
+	return 0;
+}
 
-	enum insz_kind kind;
+/* The birth date parts the number states, as the National Register issues
+ * them (its instruction IT000, and python-stdnum's reading of it):
+ *   - YYMMDD 000001, 002001, 004001: a fictitious date, nothing known;
+ *   - month 00 (also 20, 40): the month and day are not known, or the day
+ *     counter ran out and the date was set to 00; any day digits;
+ *   - day 00, or a day past the month's end (the counter ran out again):
+ *     the day is not known.
+ * Unknown parts are 0. */
+static void birth_parts(const char *d, int century, int month,
+			struct insz *z)
+{
+	z->birth_year = z->birth_month = z->birth_day = 0;
+	if (memcmp(d, "000001", 6) == 0 || memcmp(d, "002001", 6) == 0 ||
+	    memcmp(d, "004001", 6) == 0)
+		return;
+	z->birth_year = century + (int)digits_value(d, 2);
+	if (month == 0)
+		return;
+	z->birth_month = month;
+	int day = (int)digits_value(d + 4, 2);
+	if (day <= date_days_in_month(z->birth_year, month))
+		z->birth_day = day;
+}
+
+enum id_status insz_parse(const char *in, size_t len, struct insz *out)
+{
+	struct insz z;
+	enum id_status st = normalise(in, len, z.digits, 11, false);
+	if (st != ID_OK)
+		return st;
+	int century = century_of(z.digits);
+	if (century == 0)
+		return ID_BAD_CHECKSUM;
 	int month;
 	bool sex_known;
-	if (!decode_month((int)digits_value(d + 2, 2), &kind, &month,
+	if (!decode_month((int)digits_value(z.digits + 2, 2), &z.kind, &month,
 			  &sex_known))
 		return ID_BAD_DATE;
-	int year = century + (int)digits_value(d, 2);
-	int day = (int)digits_value(d + 4, 2);
-	if (!birth_date_ok(year, month, day))
-		return ID_BAD_DATE;
-	int seq = (int)digits_value(d + 6, 3);
-	if (seq < 1 || seq > 998)
-		return ID_BAD_SEQUENCE;
-
-	if (out) {
-		memcpy(out->digits, d, sizeof(out->digits));
-		out->kind = kind;
-		out->birth_year = year;
-		out->birth_month = month;
-		out->birth_day = day;
-		out->sequence = seq;
-		out->sex = !sex_known ? SEX_UNKNOWN
-			   : (seq % 2 ? SEX_MALE : SEX_FEMALE);
-	}
+	birth_parts(z.digits, century, month, &z);
+	/* Every counter the register issues is valid, 000 and 999 too. */
+	z.sequence = (int)digits_value(z.digits + 6, 3);
+	z.sex = !sex_known ? SEX_UNKNOWN
+		: (z.sequence % 2 ? SEX_MALE : SEX_FEMALE);
+	if (out)
+		*out = z;
 	return ID_OK;
 }
 

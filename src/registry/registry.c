@@ -129,8 +129,10 @@ static int check_number(const struct registry_person *p, struct insz *z,
 			       "not a valid INSZ (digits only)");
 	int y, m, d;
 	partial_date(p->birth_date, &y, &m, &d);
-	if ((y && y != z->birth_year) || (m && m != z->birth_month) ||
-	    (d && d != z->birth_day))
+	/* Parts the number leaves unknown (0) bind nothing. */
+	if ((y && z->birth_year && y != z->birth_year) ||
+	    (m && z->birth_month && m != z->birth_month) ||
+	    (d && z->birth_day && d != z->birth_day))
 		return err_set(e, ERR_INVALID, "invalid_field",
 			       "birth_date does not match the INSZ");
 	if (p->sex[0] && z->sex != SEX_UNKNOWN &&

@@ -42,8 +42,12 @@ static void rr_from_2000_uses_prefix_2(void **state)
 	/* 29 Feb 2000 exists (2000 is a leap year) ... */
 	assert_int_equal(parse("00022900541", &z), ID_OK);
 	assert_int_equal(z.birth_year, 2000);
-	/* ... 29 Feb 1900 does not, although its 19xx check digits hold. */
-	assert_int_equal(parse("00022900512", NULL), ID_BAD_DATE);
+	/* ... 29 Feb 1900 does not: the register writes such a day when a
+	 * day's counter ran out, so the number is valid, its day unknown. */
+	assert_int_equal(parse("00022900512", &z), ID_OK);
+	assert_int_equal(z.birth_year, 1900);
+	assert_int_equal(z.birth_month, 2);
+	assert_int_equal(z.birth_day, 0);
 }
 
 static void formatted_input_is_normalised(void **state)
@@ -63,8 +67,9 @@ static void looks_right_but_fails_the_check(void **state)
 	/* The example in the citizen guide (seed 002) is illustrative only. */
 	assert_int_equal(parse("82010734251", NULL), ID_BAD_CHECKSUM);
 	assert_int_equal(parse("85073003329", NULL), ID_BAD_CHECKSUM);
-	/* Check digits valid only for a birth in 2085: a future date. */
-	assert_int_equal(parse("85073003357", NULL), ID_BAD_DATE);
+	/* Check digits valid only for a birth in 2085: the 20xx form counts
+	 * only for a year that has begun. */
+	assert_int_equal(parse("85073003357", NULL), ID_BAD_CHECKSUM);
 	assert_int_equal(parse("12090311838", NULL), ID_BAD_CHECKSUM);
 	/* Two digits swapped keep the length, lose the check. */
 	assert_int_equal(parse("85070303328", NULL), ID_BAD_CHECKSUM);
@@ -95,11 +100,15 @@ static void bad_dates_and_sequences(void **state)
 	assert_int_equal(parse("85133003370", NULL), ID_BAD_DATE);
 	/* Month 15 is neither RR (<=12) nor BIS (20-32, 40-52). */
 	assert_int_equal(parse("85153003384", NULL), ID_BAD_DATE);
-	/* 31 April. */
-	assert_int_equal(parse("85043103374", NULL), ID_BAD_DATE);
-	/* Sequence 000 and 999. */
-	assert_int_equal(parse("85073000061", NULL), ID_BAD_SEQUENCE);
-	assert_int_equal(parse("85073099932", NULL), ID_BAD_SEQUENCE);
+	/* 31 April: a day past the month's end marks an exhausted counter,
+	 * the day is unknown (IT000). */
+	struct insz z;
+	assert_int_equal(parse("85043103374", &z), ID_OK);
+	assert_int_equal(z.birth_month, 4);
+	assert_int_equal(z.birth_day, 0);
+	/* Counters 000 and 999 are issued too. */
+	assert_int_equal(parse("85073000061", NULL), ID_OK);
+	assert_int_equal(parse("85073099932", NULL), ID_OK);
 	/* A birth date in the future cannot be in a register. */
 	assert_int_equal(insz_compose(INSZ_RR, 2099, 1, 1, true, 1, n),
 			 ID_BAD_DATE);
@@ -125,6 +134,72 @@ static void bis_numbers(void **state)
 	assert_int_equal(z.birth_day, 0);
 	assert_int_equal(parse("00200000241", &z), ID_OK);
 	assert_int_equal(z.sex, SEX_UNKNOWN);
+}
+
+/* python-stdnum 2.2's own test vectors for stdnum.be.nn and stdnum.be.bis
+ * (module docstrings and tests/test_be_nn.doctest, test_be_bis.doctest),
+ * the reference most integrators validate with: an INSZ is valid exactly
+ * when one of the two accepts it. year, month, day 0: not known; sex 'M',
+ * 'F' or '?'. */
+static const struct {
+	const char *number;
+	enum id_status status;
+	int year, month, day;
+	char sex;
+} stdnum_vectors[] = {
+	/* stdnum.be.nn */
+	{"85.07.30-033 28", ID_OK, 1985, 7, 30, 'M'},
+	{"85 07 30 033 28", ID_OK, 1985, 7, 30, 'M'},
+	{"17 07 30 033 84", ID_OK, 2017, 7, 30, 'M'},
+	{"12345678901", ID_BAD_CHECKSUM, 0, 0, 0, 0},
+	{"00000100166", ID_OK, 0, 0, 0, 'M'},  /* fictitious 1900-00-01 */
+	{"00000100195", ID_OK, 0, 0, 0, 'M'},  /* fictitious 2000-00-01 */
+	{"00000000128", ID_OK, 2000, 0, 0, 'M'}, /* only the year known */
+	{"00010000135", ID_OK, 2000, 1, 0, 'M'}, /* year and month known */
+	{"85073500107", ID_OK, 1985, 7, 0, 'M'}, /* day 35: unknown day */
+	{"85133000105", ID_BAD_DATE, 0, 0, 0, 0}, /* month 13 */
+	{"75.06.08-980.09", ID_OK, 1975, 6, 8, 'F'},
+	/* stdnum.be.bis */
+	{"98.47.28-997.65", ID_OK, 1998, 7, 28, 'M'},
+	{"01 49 07 001 85", ID_OK, 2001, 9, 7, 'M'},
+	{"75.46.08-980.95", ID_OK, 1975, 6, 8, 'F'},
+	{"00400100155", ID_OK, 0, 0, 0, 'M'},  /* fictitious 1900-00-01 */
+	{"00200100112", ID_OK, 0, 0, 0, '?'},  /* ... and sex unknown */
+	{"00400100184", ID_OK, 0, 0, 0, 'M'},  /* fictitious 2000-00-01 */
+	{"00200100141", ID_OK, 0, 0, 0, '?'},
+	{"00400000117", ID_OK, 2000, 0, 0, 'M'},
+	{"00200000171", ID_OK, 2000, 0, 0, '?'},
+	{"00410000124", ID_OK, 2000, 1, 0, 'M'},
+	{"00210000178", ID_OK, 2000, 1, 0, '?'},
+	{"85473500193", ID_OK, 1985, 7, 0, 'M'},
+	{"85273500150", ID_OK, 1985, 7, 0, '?'},
+	{"75.26.08-980.52", ID_OK, 1975, 6, 8, '?'},
+	{"85533000191", ID_BAD_DATE, 0, 0, 0, 0}, /* month 53 */
+	{"85333000148", ID_BAD_DATE, 0, 0, 0, 0}, /* month 33 */
+};
+
+static void python_stdnum_vectors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(stdnum_vectors) / sizeof(stdnum_vectors[0]);
+	     i++) {
+		struct insz z;
+		enum id_status st = parse(stdnum_vectors[i].number, &z);
+		if (st != stdnum_vectors[i].status)
+			fail_msg("%s: status %d, expected %d",
+				 stdnum_vectors[i].number, st,
+				 stdnum_vectors[i].status);
+		if (st != ID_OK)
+			continue;
+		char sex = z.sex == SEX_MALE ? 'M' : z.sex == SEX_FEMALE ? 'F'
+									: '?';
+		if (z.birth_year != stdnum_vectors[i].year ||
+		    z.birth_month != stdnum_vectors[i].month ||
+		    z.birth_day != stdnum_vectors[i].day ||
+		    sex != stdnum_vectors[i].sex)
+			fail_msg("%s: %04d-%02d-%02d %c", stdnum_vectors[i].number,
+				 z.birth_year, z.birth_month, z.birth_day, sex);
+	}
 }
 
 static void compose_round_trips(void **state)
@@ -201,6 +276,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rr_before_2000),
+		cmocka_unit_test(python_stdnum_vectors),
 		cmocka_unit_test(rr_from_2000_uses_prefix_2),
 		cmocka_unit_test(formatted_input_is_normalised),
 		cmocka_unit_test(looks_right_but_fails_the_check),
