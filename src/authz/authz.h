@@ -1,6 +1,6 @@
 /*
  * authz: the authorizations of the Information Security Committee
- * (deliberations, e.g. "IVC/KSZG/25/034"): which requester actor type, in
+ * (deliberations, e.g. "IVC/KSZG/26/071"): which requester actor type, in
  * which capacity, may receive which data type, for which purpose, in which
  * period, and from which dossier phase on. They are public.
  *

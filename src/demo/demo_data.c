@@ -130,7 +130,7 @@ const size_t demo_nroles = KP_NELEM(demo_roles);
 
 /* Deliberations of the Information Security Committee (illustrative). */
 const struct demo_authorization demo_authorizations[] = {
-	{"IVC/KSZG/25/034", "health_insurance_fund", 1, "identification",
+	{"IVC/KSZG/26/071", "health_insurance_fund", 1, "identification",
 	 "health_insurance_rights", "2025-01-01", 1},
 	{"IVC/KSZG/24/112", "family_allowance_fund", 1, "identification",
 	 "family_allowance_entitlement", "2024-01-01", 1},

@@ -52,7 +52,7 @@ static struct audit_event event(int i)
 		.action = "exchange",
 		.data_type = "identification",
 		.purpose = "health_insurance_rights",
-		.legal_basis = "IVC/KSZG/25/034",
+		.legal_basis = "IVC/KSZG/26/071",
 		.ticket = "01a204e7-c33a-77a3-9d3b-ac1fd1566b74",
 		.outcome = i % 7 == 0 ? AUDIT_REFUSED : AUDIT_GRANTED,
 		.reason = i % 7 == 0 ? "no_dossier" : NULL,

@@ -75,14 +75,14 @@ static void decisions_name_the_reason(void **state)
 	(void)state;
 	struct error e;
 	struct authz_authorization a = authorization(
-		"IVC/KSZG/25/034", "health_insurance_fund", 1, "identification",
+		"IVC/KSZG/26/071", "health_insurance_fund", 1, "identification",
 		"health_insurance_rights", "2025-01-01", "2027-12-31", 2);
 	assert_int_equal(authz_add(s, &a, &e), 0);
 	struct authz_authorization got;
 	assert_int_equal(authz_decide(s, "health_insurance_fund", 1,
 				      "identification", "health_insurance_rights",
 				      day("2026-06-01"), &got), AUTHZ_GRANTED);
-	assert_string_equal(got.reference, "IVC/KSZG/25/034");
+	assert_string_equal(got.reference, "IVC/KSZG/26/071");
 	assert_int_equal(got.min_phase, 2);
 	assert_int_equal(authz_decide(s, "health_insurance_fund", 1,
 				      "family_allowance", "health_insurance_rights",
@@ -120,7 +120,7 @@ static void decisions_name_the_reason(void **state)
 	int n;
 	assert_int_equal(authz_list(s, &list, &n, &e), 0);
 	assert_int_equal(n, 2);
-	assert_string_equal(list[0].reference, "IVC/KSZG/25/034");
+	assert_string_equal(list[0].reference, "IVC/KSZG/26/071");
 	assert_string_equal(list[0].valid_until, "2027-12-31");
 	free(list);
 }

@@ -21,7 +21,7 @@ expect "a health fund consults its member's identification data" 200 "$STATUS"
 expect "from the National Register" Peeters "$(json "$BODY" 'j["data"]["last_name"]')"
 t=$(json "$BODY" 'j["ticket"]')
 expect "the ticket is in the header too" "$t" "$(header X-Kruispunt-Ticket)"
-expect "under the deliberation that allows it" IVC/KSZG/25/034 "$(json "$BODY" 'j["legal_basis"]')"
+expect "under the deliberation that allows it" IVC/KSZG/26/071 "$(json "$BODY" 'j["legal_basis"]')"
 expect_contains "the exchange is a granted audit event with its ticket" "outcome:7:granted" "$(audited "$t")"
 GRANTED=$t
 exchange "$FUND" "{$ID,\"subject\":\"85.07.30-033.28\",\"reference_date\":\"2025-03-01\"}"

@@ -35,7 +35,7 @@ static void *worker(void *arg)
 			.action = "exchange",
 			.data_type = "identification",
 			.purpose = "test_load",
-			.legal_basis = "IVC/KSZG/25/034",
+			.legal_basis = "IVC/KSZG/26/071",
 			.outcome = k % 5 ? AUDIT_GRANTED : AUDIT_REFUSED,
 			.reason = k % 5 ? NULL : "no_dossier",
 		};
