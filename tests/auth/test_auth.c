@@ -11,15 +11,12 @@
 #include <liboath/oath.h>
 #include <sodium.h>
 
+#include "support/support.h"
 #include "auth/auth.h"
 #include "auth/auth_internal.h" /* the session cache, emptied */
 #include "registry/registry.h"
 
-/* Every test runs on the test clock from a whole second, so lifetimes are
- * checked to the second without sleeping. */
-#define T0 INT64_C(1772359200000) /* 2026-03-01T10:00:00Z */
-
-static char dir[64];
+static struct ts_store tmp;
 static struct store *s;
 static struct auth *a;
 
@@ -27,14 +24,12 @@ static int setup(void **state)
 {
 	(void)state;
 	struct error e;
-	char path[128];
-	clock_set_ms(T0);
-	snprintf(dir, sizeof(dir), "/tmp/kp-auth-XXXXXX");
-	if (crypto_setup() != 0 || !mkdtemp(dir))
+	/* Lifetimes are checked to the second on the test clock, from a
+	 * whole second, without sleeping. */
+	ts_clock_start();
+	if (ts_store_open(&tmp, "auth") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/a.db", dir);
-	if (store_open(path, NULL, &s, &e) != 0)
-		return -1;
+	s = tmp.s;
 	/* The smallest Argon2id libsodium allows: the tests check logic,
 	 * bench/auth measures cost. */
 	struct auth_options o = {.argon2_ops = crypto_pwhash_OPSLIMIT_MIN,
@@ -45,23 +40,15 @@ static int setup(void **state)
 	rand_bytes(o.master_key, sizeof(o.master_key));
 	if (auth_open(s, &o, &a, &e) != 0)
 		return -1;
-	struct registry_person p;
-	memset(&p, 0, sizeof(p));
-	str_copy(p.insz, sizeof(p.insz), "85073003328");
-	str_copy(p.last_name, sizeof(p.last_name), "Peeters");
-	str_copy(p.first_names, sizeof(p.first_names), "Jan");
-	return registry_add(s, &p, &e);
+	return ts_person(s, "85073003328", "Peeters", "Jan", "", &e);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	auth_close(a);
-	store_close(s);
 	clock_reset();
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return ts_store_close(&tmp);
 }
 
 static struct auth_account account(const char *insz, const char *user)

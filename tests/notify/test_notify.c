@@ -17,26 +17,25 @@
 #include <sqlite3.h>
 
 #include "notify/notify.h"
+#include "support/support.h"
 
-static char dir[64], mail[96], db[96];
+static struct ts_dir tmp;
+static char mail[96], db[96];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kp-notify-XXXXXX");
-	if (crypto_setup() != 0 || !mkdtemp(dir))
+	if (ts_dir_make(&tmp, "notify") != 0)
 		return -1;
-	snprintf(mail, sizeof(mail), "%s/mail", dir);
-	snprintf(db, sizeof(db), "%s/n.db", dir);
+	ts_dir_file(&tmp, "mail", mail, sizeof(mail));
+	ts_dir_file(&tmp, "n.db", db, sizeof(db));
 	return mkdir(mail, 0700);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return ts_dir_remove(&tmp);
 }
 
 static int free_port(void)
@@ -85,7 +84,7 @@ static void retried_until_delivered(void **state)
 	assert_true(port > 0);
 	/* The backoff runs on the test clock; the worker still wakes on the
 	 * real one, so the waits below poll with a bound. */
-	clock_set_ms(INT64_C(1772359200000));
+	ts_clock_start();
 	assert_int_equal(store_open(db, NULL, &s, &e), 0);
 	struct notify_options o = {0};
 	snprintf(o.smtp_url, sizeof(o.smtp_url), "smtp://127.0.0.1:%d", port);
