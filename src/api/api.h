@@ -33,6 +33,10 @@ extern const size_t api_nroutes;
  * valid, 1 when absent and optional, -1 with e set otherwise. */
 int api_query_u64(struct http_request *req, const char *name, bool required,
 		  uint64_t *out, struct error *e);
+/* The same for the text v of parameter name (NULL when absent), apart
+ * from the request so that it is tested without a server. */
+int api_parse_u64(const char *v, const char *name, bool required,
+		  uint64_t *out, struct error *e);
 
 /* Record what an institution did with a person's data (network channel):
  * granted when refusal is NULL, refused with its code otherwise. Returns

@@ -10,7 +10,12 @@
 int api_query_u64(struct http_request *req, const char *name, bool required,
 		  uint64_t *out, struct error *e)
 {
-	const char *v = http_query(req, name);
+	return api_parse_u64(http_query(req, name), name, required, out, e);
+}
+
+int api_parse_u64(const char *v, const char *name, bool required,
+		  uint64_t *out, struct error *e)
+{
 	if (!v)
 		return required ? err_set(e, ERR_INVALID, "invalid_field",
 					  "query parameter '%s' is required",
@@ -19,7 +24,8 @@ int api_query_u64(struct http_request *req, const char *name, bool required,
 	char *end;
 	errno = 0;
 	unsigned long long n = strtoull(v, &end, 10);
-	if (errno || end == v || *end || v[0] == '-' || v[0] == '+' ||
+	/* Digits only: strtoull alone would take a sign or leading blanks. */
+	if (errno || end == v || *end || v[0] < '0' || v[0] > '9' ||
 	    strlen(v) > 19)
 		return err_set(e, ERR_INVALID, "invalid_field",
 			       "query parameter '%s' must be a number", name);

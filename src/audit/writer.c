@@ -119,11 +119,11 @@ static const char sql_meta_put[] =
 	"INSERT INTO meta (key, value) VALUES (?1, ?2) "
 	"ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
+/* An entry's time is the domain's clock, so a test that sets it sees its
+ * events at the time it set. */
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return time_now_ms();
 }
 
 /* ------------------------------------------------------------- batches */
@@ -333,6 +333,8 @@ static int write_batch(struct audit *a, struct pending *batch)
 
 static int maybe_checkpoint(struct audit *a, bool force, struct error *e)
 {
+	/* The checkpoint period is the writer thread's real rhythm, paced by
+	 * timed waits on the real clock: not the test clock. */
 	uint64_t now = time_mono_ns();
 	uint64_t interval = (uint64_t)a->opt.checkpoint_interval_ms * 1000000u;
 	if (a->frontier.size == a->signed_size ||
@@ -581,8 +583,7 @@ static void *writer_main(void *arg)
 		}
 		if (!a->head && !a->stopping) {
 			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 1;
+			time_deadline(&until, 1000);
 			if (pthread_cond_timedwait(&a->work, &a->mu, &until) != 0) {
 				pthread_mutex_unlock(&a->mu);
 				maybe_checkpoint(a, false, &e);

@@ -175,10 +175,42 @@ bool kbo_valid(const char *s);
 
 /* -------------------------------------------------------------------- time */
 
-/* Seconds since the epoch, UTC. */
+/* The clock. Every domain time (expiry, lockout and code windows, session
+ * idle, rate-limit refill, audit timestamps, "today") is read through
+ * time_now_ms or what is built on it, so that one call can set it: a test
+ * moves time forward instead of sleeping, and runs the same under ASan on
+ * a loaded machine as on an idle one. */
+
+/* Milliseconds since the epoch, UTC: the test clock when set, otherwise
+ * CLOCK_REALTIME. */
+int64_t time_now_ms(void);
+/* Seconds since the epoch, UTC (time_now_ms / 1000). */
 int64_t time_now(void);
-/* Monotonic nanoseconds, for measuring durations only. */
+/* Nanoseconds that never go back while the test clock is unset
+ * (CLOCK_MONOTONIC), for windows that must not jump with the wall clock
+ * (rate limits); while the test clock is set, its value in nanoseconds, so
+ * a test drives these windows too. Callers treat a step back as no time. */
+uint64_t time_tick_ns(void);
+/* Monotonic nanoseconds, for measuring durations only (benchmarks,
+ * metrics, a background thread's period): never the test clock, since a
+ * measured duration must be real. */
 uint64_t time_mono_ns(void);
+
+/* For tests only: set the clock to ms since the epoch; it then stands
+ * still until set, advanced or reset. The serving code never calls these.
+ * An atomic, so a worker thread reads a whole value. */
+void clock_set_ms(int64_t ms);
+/* For tests only: move the clock forward by ms (from the real time when
+ * it was not set). */
+void clock_advance_ms(int64_t ms);
+/* For tests only: back to the real clock. */
+void clock_reset(void);
+
+struct timespec;
+/* A pthread_cond_timedwait deadline ms from now. Always the real
+ * CLOCK_REALTIME, which the condition variable measures against: from a
+ * test clock the deadline would pass at once or never come. */
+void time_deadline(struct timespec *out, int64_t ms);
 
 #define RFC3339_LEN 21 /* "2026-01-31T12:00:00Z" + NUL */
 void time_format_rfc3339(int64_t t, char out[RFC3339_LEN]);

@@ -9,7 +9,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -124,13 +123,14 @@ static void put_timestamp(struct log_line *l)
 		int64_t sec;
 		char text[RFC3339_LEN];
 	} cache = {-1, ""};
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (cache.sec != (int64_t)ts.tv_sec) {
-		time_format_rfc3339((int64_t)ts.tv_sec, cache.text);
-		cache.sec = (int64_t)ts.tv_sec;
+	/* The domain clock, so a log line and the audit entry of the same
+	 * event agree, also under a test clock. */
+	int64_t now = time_now_ms(), sec = now / 1000;
+	if (cache.sec != sec) {
+		time_format_rfc3339(sec, cache.text);
+		cache.sec = sec;
 	}
-	unsigned ms = (unsigned)(ts.tv_nsec / 1000000);
+	unsigned ms = (unsigned)(now % 1000);
 	char frac[6] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
 			(char)('0' + ms % 10), 'Z', '"'};
 	put(l, "{\"ts\":\"", 7);

@@ -56,13 +56,15 @@ void ratelimit_free(struct ratelimit *r)
 
 bool ratelimit_allow(struct ratelimit *r, const void *key, size_t n)
 {
-	uint64_t h = hash(key, n), now = time_mono_ns();
+	uint64_t h = hash(key, n), now = time_tick_ns();
 	pthread_mutex_lock(&r->mu);
 	struct slot *s = &r->slots[h % r->n];
 	if (s->key != h) {
 		s->key = h;
 		s->tokens = r->burst;
-	} else {
+	} else if (now > s->last_ns) {
+		/* A tick that went back (a test clock set or reset) adds
+		 * nothing rather than wrapping around. */
 		s->tokens += (double)(now - s->last_ns) / 1e9 * r->rate;
 		if (s->tokens > r->burst)
 			s->tokens = r->burst;

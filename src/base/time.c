@@ -3,17 +3,41 @@
  * Hinnant's days-from-civil algorithm rather than mktime/timegm, so nothing
  * depends on the process time zone or locale.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/base.h"
 
-int64_t time_now(void)
+/* The test clock in ms since the epoch, or CLOCK_UNSET. Relaxed loads:
+ * tests set it between steps, and the one read on every call costs nothing
+ * when it is unset (the serving process never sets it). */
+#define CLOCK_UNSET INT64_MIN
+static _Atomic int64_t clock_override = CLOCK_UNSET;
+
+static int64_t realtime_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t time_now_ms(void)
+{
+	int64_t t = atomic_load_explicit(&clock_override, memory_order_relaxed);
+	return t != CLOCK_UNSET ? t : realtime_ms();
+}
+
+int64_t time_now(void)
+{
+	return time_now_ms() / 1000;
+}
+
+uint64_t time_tick_ns(void)
+{
+	int64_t t = atomic_load_explicit(&clock_override, memory_order_relaxed);
+	return t != CLOCK_UNSET ? (uint64_t)t * 1000000u : time_mono_ns();
 }
 
 uint64_t time_mono_ns(void)
@@ -21,6 +45,33 @@ uint64_t time_mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void clock_set_ms(int64_t ms)
+{
+	atomic_store(&clock_override, ms);
+}
+
+void clock_advance_ms(int64_t ms)
+{
+	int64_t t = atomic_load(&clock_override);
+	atomic_store(&clock_override, (t != CLOCK_UNSET ? t : realtime_ms()) + ms);
+}
+
+void clock_reset(void)
+{
+	atomic_store(&clock_override, CLOCK_UNSET);
+}
+
+void time_deadline(struct timespec *out, int64_t ms)
+{
+	clock_gettime(CLOCK_REALTIME, out);
+	out->tv_sec += (time_t)(ms / 1000);
+	out->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (out->tv_nsec >= 1000000000L) {
+		out->tv_sec++;
+		out->tv_nsec -= 1000000000L;
+	}
 }
 
 static bool is_leap(int y)

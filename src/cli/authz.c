@@ -64,6 +64,7 @@ int cmd_authz(int argc, char **argv)
 	z.min_phase = 1;
 	z.capacity = -1;
 	const char *data = NULL;
+	long long n;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
@@ -76,7 +77,11 @@ int cmd_authz(int argc, char **argv)
 		case 'p': str_copy(z.purpose, sizeof(z.purpose), optarg); break;
 		case 'f': str_copy(z.valid_from, sizeof(z.valid_from), optarg); break;
 		case 'u': str_copy(z.valid_until, sizeof(z.valid_until), optarg); break;
-		case 'm': z.min_phase = (int)strtol(optarg, NULL, 10); break;
+		case 'm':
+			if (cli_number(optarg, 1, 99, &n) != 0)
+				return usage();
+			z.min_phase = (int)n;
+			break;
 		default: return usage();
 		}
 	}

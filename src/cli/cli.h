@@ -41,6 +41,10 @@ int cli_open_store(const struct config *cfg, struct store **out,
 int cli_serve(const struct config *cfg, struct store *store,
 	      cli_ready_fn ready, void *ctx);
 
+/* A whole decimal number in [min, max]: 0 and *out, or -1 for anything
+ * else (trailing characters, empty, out of range). */
+int cli_number(const char *s, long long min, long long max, long long *out);
+
 int cmd_init(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

@@ -18,18 +18,17 @@ int cmd_gen(int argc, char **argv)
 		{"seed", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0}};
 	const char *data = NULL;
-	unsigned long long persons = 0, seed = 1;
-	long per = 5;
+	long long persons = 0, seed = 1, per = 5;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'd')
 			data = optarg;
-		else if (c == 'p')
-			persons = strtoull(optarg, NULL, 10);
-		else if (c == 'm')
-			per = strtol(optarg, NULL, 10);
-		else if (c == 's')
-			seed = strtoull(optarg, NULL, 10);
+		else if (c == 'p' && cli_number(optarg, 1, INT64_MAX, &persons) == 0)
+			continue;
+		else if (c == 'm' && cli_number(optarg, 0, 10, &per) == 0)
+			continue;
+		else if (c == 's' && cli_number(optarg, 0, INT64_MAX, &seed) == 0)
+			continue;
 		else
 			goto usage;
 	}
@@ -44,7 +43,8 @@ int cmd_gen(int argc, char **argv)
 		return 1;
 	}
 	struct demo_gen_stats st;
-	int rc = demo_generate(s, persons, (int)per, seed, &st, &e);
+	int rc = demo_generate(s, (uint64_t)persons, (int)per, (uint64_t)seed,
+			       &st, &e);
 	store_close(s);
 	if (rc != 0) {
 		fprintf(stderr, "kruispunt gen: %s\n", e.detail);

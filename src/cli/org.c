@@ -62,6 +62,7 @@ static int parse(int argc, char **argv, struct org_args *a)
 		{"cert", required_argument, NULL, 'C'},
 		{"timeout-ms", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0}};
+	long long n;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc - 1, argv + 1, "", opts, NULL)) != -1) {
@@ -73,7 +74,11 @@ static int parse(int argc, char **argv, struct org_args *a)
 		case 'r': a->role = optarg; break;
 		case 'f': a->from = optarg; break;
 		case 'u': a->until = optarg; break;
-		case 'x': a->id = strtoll(optarg, NULL, 10); break;
+		case 'x':
+			if (cli_number(optarg, 1, INT64_MAX, &n) != 0)
+				return -1;
+			a->id = (int64_t)n;
+			break;
 		case 'a': a->actor_type = optarg; break;
 		case 'b': a->branch = optarg; break;
 		case 'e': a->endpoint = optarg; break;

@@ -373,8 +373,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
+		time_deadline(&until, 1000);
 		pthread_cond_timedwait(&b->wake, &b->mu, &until);
 	}
 	pthread_mutex_unlock(&b->mu);

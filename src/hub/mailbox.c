@@ -233,8 +233,7 @@ static void *forwarder_main(void *arg)
 			continue;
 		/* Also poll: an operator command may record mutations. */
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
+		time_deadline(&until, 1000);
 		pthread_cond_timedwait(&h->wake, &h->mu, &until);
 	}
 	pthread_mutex_unlock(&h->mu);

@@ -100,7 +100,7 @@ static int deliver(struct notify *n, const char *channel, const char *to,
 	struct curl_slist *list = NULL;
 	char *msg = NULL;
 	char date[64];
-	time_t now = time(NULL);
+	time_t now = (time_t)time_now();
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -240,8 +240,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&n->mu);
 		if (tried == 0 && !n->stopping) {
 			struct timespec until;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 1;
+			time_deadline(&until, 1000);
 			pthread_cond_timedwait(&n->wake, &n->mu, &until);
 		}
 	}

@@ -166,12 +166,7 @@ static void *checkpointer_main(void *arg)
 	pthread_mutex_lock(&s->ckpt_lock);
 	while (!s->stopping) {
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 200 * 1000 * 1000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		time_deadline(&until, 200);
 		pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &until);
 		if (s->stopping)
 			break;

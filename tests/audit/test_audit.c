@@ -15,19 +15,18 @@
 #include <sqlite3.h>
 
 #include "audit/audit_internal.h"
+#include "support/support.h"
 
-static char dir[64], path[128];
+static struct ts_dir tmp;
+static char path[128];
 static uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
 
 static int setup(void **state)
 {
 	(void)state;
-	if (crypto_setup() != 0)
+	if (ts_dir_make(&tmp, "audit") != 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "/tmp/kp-audit-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/audit.db", dir);
+	ts_dir_file(&tmp, "audit.db", path, sizeof(path));
 	crypto_sign_keypair(pk, sk);
 	return 0;
 }
@@ -35,9 +34,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return ts_dir_remove(&tmp);
 }
 
 static const char *subjects[] = {"85073003328", "12090311839", "90031524651"};

@@ -6,16 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <liboath/oath.h>
 #include <sodium.h>
 
+#include "support/support.h"
 #include "auth/auth.h"
+#include "auth/auth_internal.h" /* the session cache, emptied */
 #include "registry/registry.h"
 
-static char dir[64];
+static struct ts_store tmp;
 static struct store *s;
 static struct auth *a;
 
@@ -23,13 +24,12 @@ static int setup(void **state)
 {
 	(void)state;
 	struct error e;
-	char path[128];
-	snprintf(dir, sizeof(dir), "/tmp/kp-auth-XXXXXX");
-	if (crypto_setup() != 0 || !mkdtemp(dir))
+	/* Lifetimes are checked to the second on the test clock, from a
+	 * whole second, without sleeping. */
+	ts_clock_start();
+	if (ts_store_open(&tmp, "auth") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/a.db", dir);
-	if (store_open(path, NULL, &s, &e) != 0)
-		return -1;
+	s = tmp.s;
 	/* The smallest Argon2id libsodium allows: the tests check logic,
 	 * bench/auth measures cost. */
 	struct auth_options o = {.argon2_ops = crypto_pwhash_OPSLIMIT_MIN,
@@ -40,22 +40,15 @@ static int setup(void **state)
 	rand_bytes(o.master_key, sizeof(o.master_key));
 	if (auth_open(s, &o, &a, &e) != 0)
 		return -1;
-	struct registry_person p;
-	memset(&p, 0, sizeof(p));
-	str_copy(p.insz, sizeof(p.insz), "85073003328");
-	str_copy(p.last_name, sizeof(p.last_name), "Peeters");
-	str_copy(p.first_names, sizeof(p.first_names), "Jan");
-	return registry_add(s, &p, &e);
+	return ts_person(s, "85073003328", "Peeters", "Jan", "", &e);
 }
 
 static int teardown(void **state)
 {
 	(void)state;
 	auth_close(a);
-	store_close(s);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	clock_reset();
+	return ts_store_close(&tmp);
 }
 
 static struct auth_account account(const char *insz, const char *user)
@@ -178,11 +171,16 @@ static void sessions_end(void **state)
 	assert_string_equal(check.insz, "85073003328");
 	assert_int_equal(auth_logout(a, token), 0);
 	assert_int_equal(auth_session_check(a, token, &check), 1);
-	/* Idle for longer than the idle lifetime (2 s here): over. */
+	/* Idle for the idle lifetime (2 s here): over, to the millisecond,
+	 * whether the answer comes from the cache or the store. */
 	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
 					     token, &ses, &why, insz, &e), 0);
 	assert_int_equal(auth_session_check(a, token, &check), 0);
-	sleep(3);
+	clock_advance_ms(1999);
+	assert_int_equal(auth_session_check(a, token, &check), 0);
+	clock_advance_ms(1);
+	assert_int_equal(auth_session_check(a, token, &check), 1);
+	auth_cache_invalidate(a);
 	assert_int_equal(auth_session_check(a, token, &check), 1);
 }
 
@@ -407,6 +405,82 @@ static void code_key_enrol_confirm(void **state)
 	free(keys);
 }
 
+/* A confirmed e-mail key of 85073003328 (its enrolment sent one code). */
+static void email_key(void)
+{
+	struct error e;
+	struct auth_account acc = account("85073003328", "jan");
+	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
+	int64_t id;
+	char code[7], type[32];
+	assert_int_equal(auth_code_key_enrol(a, "85073003328", "email_code",
+					     "jan@example.org", &id, code, &e), 0);
+	assert_int_equal(auth_key_confirm(a, "85073003328", id, code, type, &e), 0);
+}
+
+/* A code lives ten minutes: its last second works, the next does not. */
+static void code_expires_at_its_lifetime(void **state)
+{
+	(void)state;
+	struct error e;
+	email_key();
+	char code[7], to[64];
+	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", code,
+					 to, sizeof(to), &e), 0);
+	clock_advance_ms(599 * 1000);
+	assert_int_equal(auth_code_check(a, "85073003328", "email_code", code,
+					 &e), 0);
+	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", code,
+					 to, sizeof(to), &e), 0);
+	clock_advance_ms(600 * 1000);
+	assert_int_equal(auth_code_check(a, "85073003328", "email_code", code,
+					 &e), -1);
+	assert_string_equal(e.code, "invalid_code");
+}
+
+/* At most five codes in ten minutes per key (the enrolment's counts); the
+ * window slides: the sixth is refused until the first is ten minutes old. */
+static void code_send_window(void **state)
+{
+	(void)state;
+	struct error e;
+	email_key();
+	char code[7], to[64];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(auth_code_issue(a, "85073003328", "email_code",
+						 code, to, sizeof(to), &e), 0);
+	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", code,
+					 to, sizeof(to), &e), -1);
+	assert_string_equal(e.code, "rate_limited");
+	clock_advance_ms(599 * 1000);
+	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", code,
+					 to, sizeof(to), &e), -1);
+	clock_advance_ms(1000);
+	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", code,
+					 to, sizeof(to), &e), 0);
+}
+
+/* A TOTP code is good for its 30-second step and one step either side,
+ * read on the clock the module reads. */
+static void totp_window_on_the_clock(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = account("85073003328", "jan");
+	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
+	int64_t id;
+	char *uri, *png, code[7];
+	assert_int_equal(auth_totp_enrol(a, "85073003328", "jan", &id, &uri,
+					 &png, &e), 0);
+	code_of(uri, time_now(), code);
+	clock_advance_ms(90 * 1000);
+	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), -1);
+	clock_advance_ms(-60 * 1000);
+	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), 0);
+	free(uri);
+	free(png);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -420,6 +494,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(totp_enrol_confirm_step_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(addresses, setup, teardown),
 		cmocka_unit_test_setup_teardown(code_key_enrol_confirm, setup, teardown),
+		cmocka_unit_test_setup_teardown(code_expires_at_its_lifetime, setup, teardown),
+		cmocka_unit_test_setup_teardown(code_send_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(totp_window_on_the_clock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,23 +10,20 @@
 
 #include <cmocka.h>
 
+#include "support/support.h"
 #include "authz/authz.h"
 #include "directory/directory.h"
 
-static char dir[64];
+static struct ts_store tmp;
 static struct store *s;
 
 static int setup(void **state)
 {
 	(void)state;
 	struct error e;
-	char path[128];
-	snprintf(dir, sizeof(dir), "/tmp/kp-authz-XXXXXX");
-	if (crypto_setup() != 0 || !mkdtemp(dir))
+	if (ts_store_open(&tmp, "authz") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/a.db", dir);
-	if (store_open(path, NULL, &s, &e) != 0)
-		return -1;
+	s = tmp.s;
 	directory_data_type_add(s, "identification", "national_register",
 				"identification data", &e);
 	directory_data_type_add(s, "family_allowance", "family_allowance_fund",
@@ -37,10 +34,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return ts_store_close(&tmp);
 }
 
 static struct authz_authorization authorization(const char *ref,

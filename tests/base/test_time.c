@@ -1,8 +1,9 @@
-/* Calendar arithmetic and RFC 3339. */
+/* Calendar arithmetic, RFC 3339 and the settable clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -100,13 +101,57 @@ static void rfc3339(void **state)
 	assert_int_equal(time_parse_rfc3339("2026-01-31T12:00:00Zjunk", &t), -1);
 	assert_int_equal(time_parse_rfc3339("2026-02-31T12:00:00Z", &t), -1);
 	assert_int_equal(time_parse_rfc3339("2026-01-31T12:00:00.Z", &t), -1);
-	/* Now formats and parses back. */
+	/* Now formats and parses back (on a set clock: "today" read a moment
+	 * later cannot fall on the next day). */
+	clock_set_ms(INT64_C(1769860799999));
 	int64_t now = time_now();
+	assert_int_equal(now, 1769860799);
 	time_format_rfc3339(now, s);
 	assert_int_equal(time_parse_rfc3339(s, &t), 0);
 	assert_int_equal(t, now);
 	struct date today = date_today();
 	assert_int_equal(date_cmp(today, date_from_time(now)), 0);
+	clock_reset();
+}
+
+/* The test clock: every reading follows it while set, the real clock
+ * comes back when reset. */
+static void settable_clock(void **state)
+{
+	(void)state;
+	clock_set_ms(INT64_C(1769903999500)); /* 2026-01-31T23:59:59.500Z */
+	assert_int_equal(time_now_ms(), INT64_C(1769903999500));
+	assert_int_equal(time_now(), 1769903999);
+	assert_int_equal(time_tick_ns(), UINT64_C(1769903999500) * 1000000u);
+	char d[DATE_LEN];
+	date_format(date_today(), d);
+	assert_string_equal(d, "2026-01-31");
+	/* It stands still until moved. */
+	assert_int_equal(time_now_ms(), INT64_C(1769903999500));
+	clock_advance_ms(500);
+	assert_int_equal(time_now(), 1769904000);
+	date_format(date_today(), d);
+	assert_string_equal(d, "2026-02-01");
+	clock_reset();
+	/* Real again: past the time this test was written, and moving. */
+	assert_true(time_now() > 1769904000);
+	/* Unset, an advance starts from the real time. */
+	int64_t before = time_now_ms();
+	clock_advance_ms(86400 * 1000);
+	assert_true(time_now_ms() >= before + 86400 * 1000);
+	clock_reset();
+}
+
+/* Condition-variable deadlines are on the real clock, normalised. */
+static void deadlines(void **state)
+{
+	(void)state;
+	clock_set_ms(0);
+	struct timespec t;
+	time_deadline(&t, 1999);
+	assert_true(t.tv_sec > 1769904000);
+	assert_true(t.tv_nsec >= 0 && t.tv_nsec < 1000000000L);
+	clock_reset();
 }
 
 int main(void)
@@ -117,6 +162,8 @@ int main(void)
 		cmocka_unit_test(leap_years),
 		cmocka_unit_test(date_text),
 		cmocka_unit_test(rfc3339),
+		cmocka_unit_test(settable_clock),
+		cmocka_unit_test(deadlines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,37 +10,28 @@
 
 #include <cmocka.h>
 
+#include "support/support.h"
 #include "directory/directory.h"
 #include "org/org.h"
 #include "registry/registry.h"
 
-static char dir[64];
+static struct ts_store tmp;
 static struct store *s;
 static int64_t fund_a, fund_b, allowances;
 
 static void add_person(const char *insz, const char *birth)
 {
-	struct registry_person p;
 	struct error e;
-	memset(&p, 0, sizeof(p));
-	str_copy(p.insz, sizeof(p.insz), insz);
-	str_copy(p.last_name, sizeof(p.last_name), "Test");
-	str_copy(p.first_names, sizeof(p.first_names), "Person");
-	str_copy(p.birth_date, sizeof(p.birth_date), birth);
-	assert_int_equal(registry_add(s, &p, &e), 0);
+	assert_int_equal(ts_person(s, insz, "Test", "Person", birth, &e), 0);
 }
 
 static int setup(void **state)
 {
 	(void)state;
 	struct error e;
-	char path[128];
-	snprintf(dir, sizeof(dir), "/tmp/kp-directory-XXXXXX");
-	if (crypto_setup() != 0 || !mkdtemp(dir))
+	if (ts_store_open(&tmp, "directory") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/d.db", dir);
-	if (store_open(path, NULL, &s, &e) != 0)
-		return -1;
+	s = tmp.s;
 	org_organisation_add(s, "0411111140", "Fund A", &e);
 	org_organisation_add(s, "0422222291", "Fund B", &e);
 	org_organisation_add(s, "0722222210", "Allowances", &e);
@@ -60,10 +51,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return ts_store_close(&tmp);
 }
 
 static struct directory_dossier dossier(const char *insz, int capacity,

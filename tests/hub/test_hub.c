@@ -15,10 +15,11 @@
 #include "authz/authz.h"
 #include "directory/directory.h"
 #include "hub/hub.h"
+#include "support/support.h"
 #include "org/org.h"
 #include "registry/registry.h"
 
-static char dir[64];
+static struct ts_dir tmp;
 static struct store *s;
 static struct audit *log_;
 static struct hub *h;
@@ -30,22 +31,16 @@ static struct hub_requester fund_who;
 
 static void person(const char *insz, const char *last)
 {
-	struct registry_person p;
 	struct error e;
-	memset(&p, 0, sizeof(p));
-	str_copy(p.insz, sizeof(p.insz), insz);
-	str_copy(p.last_name, sizeof(p.last_name), last);
-	str_copy(p.first_names, sizeof(p.first_names), "Test");
-	assert_int_equal(registry_add(s, &p, &e), 0);
+	assert_int_equal(ts_person(s, insz, last, "Test", "", &e), 0);
 }
 
 static int64_t institution(const char *kbo, const char *actor,
 			   const char *branch)
 {
 	struct error e;
-	int64_t id;
-	assert_int_equal(org_organisation_add(s, kbo, kbo, &e), 0);
-	assert_int_equal(org_institution_add(s, kbo, actor, branch, NULL, &id, &e), 0);
+	int64_t id = ts_institution(s, kbo, actor, branch, &e);
+	assert_true(id > 0);
 	return id;
 }
 
@@ -54,16 +49,9 @@ static void deliberation(const char *ref, const char *data_type,
 			 const char *purpose, int min_phase)
 {
 	struct error e;
-	struct authz_authorization a = {0};
-	str_copy(a.reference, sizeof(a.reference), ref);
-	str_copy(a.requester_actor_type, sizeof(a.requester_actor_type),
-		 "health_insurance_fund");
-	a.capacity = 1;
-	str_copy(a.data_type, sizeof(a.data_type), data_type);
-	str_copy(a.purpose, sizeof(a.purpose), purpose);
-	str_copy(a.valid_from, sizeof(a.valid_from), "2025-01-01");
-	a.min_phase = min_phase;
-	assert_int_equal(authz_add(s, &a, &e), 0);
+	assert_int_equal(ts_deliberation(s, ref, "health_insurance_fund", 1,
+					 data_type, purpose, "2025-01-01",
+					 min_phase, &e), 0);
 }
 
 static void network(void)
@@ -82,20 +70,13 @@ static void network(void)
 	assert_int_equal(directory_data_type_add(s, "family_allowance",
 						 "family_allowance_fund", "fa", &e), 0);
 	deliberation("IVC/TEST/1", "identification", "rights", 2);
-	struct directory_dossier d = {0};
-	str_copy(d.insz, sizeof(d.insz), "85073003328");
-	d.capacity = 1;
-	d.phase = 2;
-	str_copy(d.start, sizeof(d.start), "2025-01-01");
-	assert_int_equal(directory_integrate(s, fund, "health_insurance", &d, &e), 0);
+	assert_int_equal(ts_dossier(s, fund, "health_insurance", "85073003328",
+				    1, 2, "2025-01-01", NULL, &e), 0);
 	/* The allowance fund holds Maes at phase 1 (too low for nothing: it
 	 * has no deliberation; it serves the forwarding test). */
-	memset(&d, 0, sizeof(d));
-	str_copy(d.insz, sizeof(d.insz), "85073003328");
-	d.capacity = 1;
-	d.phase = 1;
-	str_copy(d.start, sizeof(d.start), "2025-01-01");
-	assert_int_equal(directory_integrate(s, allowances, "family_allowances", &d, &e), 0);
+	assert_int_equal(ts_dossier(s, allowances, "family_allowances",
+				    "85073003328", 1, 1, "2025-01-01", NULL,
+				    &e), 0);
 }
 
 static int setup(void **state)
@@ -104,17 +85,16 @@ static int setup(void **state)
 	struct error e;
 	char path[128];
 	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
-	snprintf(dir, sizeof(dir), "/tmp/kp-hub-XXXXXX");
-	if (crypto_setup() != 0 || !mkdtemp(dir))
+	if (ts_dir_make(&tmp, "hub") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/h.db", dir);
+	ts_dir_file(&tmp, "h.db", path, sizeof(path));
 	ed25519_keypair(pk, sk);
 	if (store_open(path, NULL, &s, &e) != 0 ||
 	    audit_open(s, sk, NULL, &log_, &e) != 0)
 		return -1;
 	network();
 	struct hub_options o = {.batch_workers = 2, .batch_max_lines = 10};
-	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/batch", dir);
+	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/batch", tmp.path);
 	if (hub_open(s, log_, &o, &h, &e) != 0)
 		return -1;
 	fund_who = as_fund;
@@ -128,9 +108,7 @@ static int teardown(void **state)
 	hub_close(h);
 	audit_close(log_);
 	store_close(s);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return ts_dir_remove(&tmp);
 }
 
 /* Run one exchange; returns its error code, or "granted". */
@@ -302,7 +280,7 @@ static void batch_resumes_after_a_stop(void **state)
 	hub_close(h);
 	const char *job = "01a20000-0000-7000-8000-000000000001";
 	char path[256];
-	snprintf(path, sizeof(path), "%s/batch/%s.ndjson", dir, job);
+	snprintf(path, sizeof(path), "%s/batch/%s.ndjson", tmp.path, job);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	for (int i = 0; i < 2500; i++)
@@ -328,7 +306,7 @@ static void batch_resumes_after_a_stop(void **state)
 	assert_int_equal(store_write_commit(s, &e), 0);
 	uint64_t before = audit_size(log_);
 	struct hub_options o = {.batch_workers = 2};
-	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/batch", dir);
+	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/batch", tmp.path);
 	assert_int_equal(hub_open(s, log_, &o, &h, &e), 0);
 	struct hub_batch_status bs;
 	for (int i = 0; i < 200; i++) {

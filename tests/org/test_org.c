@@ -9,30 +9,25 @@
 
 #include <cmocka.h>
 
+#include "support/support.h"
 #include "org/org.h"
 
-static char dir[64];
+static struct ts_store tmp;
 static struct store *s;
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kp-org-XXXXXX");
-	if (!mkdtemp(dir))
+	if (ts_store_open(&tmp, "org") != 0)
 		return -1;
-	char path[128];
-	snprintf(path, sizeof(path), "%s/org.db", dir);
-	struct error e;
-	return store_open(path, NULL, &s, &e);
+	s = tmp.s;
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return ts_store_close(&tmp);
 }
 
 static void institutions_and_certificates(void **state)

@@ -11,29 +11,25 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "support/support.h"
 #include "registry/registry.h"
 
-static char dir[64], path[128];
+static struct ts_store tmp;
 static struct store *s;
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kp-registry-XXXXXX");
-	if (crypto_setup() != 0 || !mkdtemp(dir))
+	if (ts_store_open(&tmp, "registry") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/r.db", dir);
-	struct error e;
-	return store_open(path, NULL, &s, &e);
+	s = tmp.s;
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	store_close(s);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd);
+	return ts_store_close(&tmp);
 }
 
 static struct registry_person person(const char *insz, const char *last,
@@ -162,7 +158,7 @@ static int count_mutations(const char *insz)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	sqlite3_open(path, &db);
+	sqlite3_open(tmp.path, &db);
 	sqlite3_prepare_v2(db, "SELECT count(*) FROM person_mutation "
 			       "WHERE insz = ?1", -1, &st, NULL);
 	sqlite3_bind_text(st, 1, insz, -1, SQLITE_STATIC);

@@ -12,31 +12,24 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "support/support.h"
 
-static char dir[64];
+static struct ts_dir tmp;
 static char path[128];
 
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/kp-store-XXXXXX");
-	if (!mkdtemp(dir))
+	if (ts_dir_make(&tmp, "store") != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/test.db", dir);
+	ts_dir_file(&tmp, "test.db", path, sizeof(path));
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	char f[160];
-	const char *suffix[] = {"", "-wal", "-shm"};
-	for (int i = 0; i < 3; i++) {
-		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
-		unlink(f);
-	}
-	rmdir(dir);
-	return 0;
+	return ts_dir_remove(&tmp);
 }
 
 static const char sql_put[] = "INSERT INTO meta (key, value) VALUES (?1, ?2)";

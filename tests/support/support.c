@@ -1,0 +1,173 @@
+/*
+ * The shared test setup (support.h). Everything here goes through the
+ * modules' public functions, exactly as the daemon and the demo do, so a
+ * fixture cannot hold a row the real code would refuse.
+ */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/support.h"
+
+#include "authz/authz.h"
+#include "directory/directory.h"
+#include "org/org.h"
+#include "registry/registry.h"
+
+int ts_dir_make(struct ts_dir *d, const char *name)
+{
+	if (crypto_setup() != 0)
+		return -1;
+	if (snprintf(d->path, sizeof(d->path), "/tmp/kp-%s-XXXXXX", name) >=
+	    (int)sizeof(d->path))
+		return -1;
+	return mkdtemp(d->path) ? 0 : -1;
+}
+
+void ts_dir_file(const struct ts_dir *d, const char *rel, char *out, size_t n)
+{
+	if (snprintf(out, n, "%s/%s", d->path, rel) >= (int)n)
+		abort();
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag,
+		      struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int ts_dir_remove(struct ts_dir *d)
+{
+	/* Depth first, and never following a link out of the directory. */
+	return nftw(d->path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int ts_store_open(struct ts_store *t, const char *name)
+{
+	struct error e;
+	t->s = NULL;
+	if (ts_dir_make(&t->dir, name) != 0)
+		return -1;
+	ts_dir_file(&t->dir, "kp.db", t->path, sizeof(t->path));
+	if (store_open(t->path, NULL, &t->s, &e) != 0) {
+		fprintf(stderr, "ts_store_open: %s\n", e.detail);
+		ts_dir_remove(&t->dir);
+		return -1;
+	}
+	return 0;
+}
+
+int ts_store_close(struct ts_store *t)
+{
+	store_close(t->s);
+	t->s = NULL;
+	return ts_dir_remove(&t->dir);
+}
+
+void ts_clock_start(void)
+{
+	clock_set_ms(TS_T0_MS);
+}
+
+int64_t ts_day(const char *date)
+{
+	struct date d;
+	if (date_parse(date, &d) != 0)
+		abort();
+	return date_to_days(d);
+}
+
+int ts_person(struct store *s, const char *insz, const char *last,
+	      const char *first, const char *birth, struct error *e)
+{
+	struct registry_person p;
+	memset(&p, 0, sizeof(p));
+	str_copy(p.insz, sizeof(p.insz), insz);
+	str_copy(p.last_name, sizeof(p.last_name), last);
+	str_copy(p.first_names, sizeof(p.first_names), first);
+	str_copy(p.birth_date, sizeof(p.birth_date), birth);
+	return registry_add(s, &p, e);
+}
+
+int64_t ts_institution(struct store *s, const char *kbo,
+		       const char *actor_type, const char *branch,
+		       struct error *e)
+{
+	int64_t id;
+	if (org_organisation_add(s, kbo, kbo, e) != 0 ||
+	    org_institution_add(s, kbo, actor_type, branch, NULL, &id, e) != 0)
+		return -1;
+	return id;
+}
+
+int ts_certificate(struct store *s, int64_t id, const uint8_t fp[SHA256_LEN],
+		   struct error *e)
+{
+	int64_t now = time_now();
+	return org_cert_add(s, id, fp, "CN=test", now - 3600, now + 86400, e);
+}
+
+int ts_deliberation(struct store *s, const char *ref, const char *actor_type,
+		    int capacity, const char *data_type, const char *purpose,
+		    const char *from, int min_phase, struct error *e)
+{
+	struct authz_authorization a;
+	memset(&a, 0, sizeof(a));
+	str_copy(a.reference, sizeof(a.reference), ref);
+	str_copy(a.requester_actor_type, sizeof(a.requester_actor_type),
+		 actor_type);
+	a.capacity = capacity;
+	str_copy(a.data_type, sizeof(a.data_type), data_type);
+	str_copy(a.purpose, sizeof(a.purpose), purpose);
+	str_copy(a.valid_from, sizeof(a.valid_from), from);
+	a.min_phase = min_phase;
+	return authz_add(s, &a, e);
+}
+
+int ts_dossier(struct store *s, int64_t id, const char *branch,
+	       const char *insz, int capacity, int phase, const char *start,
+	       int64_t *dossier, struct error *e)
+{
+	struct directory_dossier d;
+	memset(&d, 0, sizeof(d));
+	str_copy(d.insz, sizeof(d.insz), insz);
+	d.capacity = capacity;
+	d.phase = phase;
+	str_copy(d.start, sizeof(d.start), start);
+	if (directory_integrate(s, id, branch, &d, e) != 0)
+		return -1;
+	if (dossier)
+		*dossier = d.id;
+	return 0;
+}
+
+int ts_world_build(struct store *s, struct ts_world *w, struct error *e)
+{
+	*w = (struct ts_world){.parent = "85073003328", .child = "12090311839",
+			       .stranger = "90031524651",
+			       .fund_kbo = "0411111140",
+			       .deliberation = "IVC/KSZG/25/034"};
+	memset(w->fund_fp, 0xab, sizeof(w->fund_fp));
+	if (ts_person(s, w->parent, "Peeters", "Jan", "1985-07-30", e) ||
+	    ts_person(s, w->child, "Peeters", "Lotte", "2012-09-03", e) ||
+	    ts_person(s, w->stranger, "Dubois", "Marie", "1990-03-15", e) ||
+	    registry_link_parent(s, w->child, w->parent, e) ||
+	    (w->fund = ts_institution(s, w->fund_kbo, "health_insurance_fund",
+				      "health_insurance", e)) < 0 ||
+	    ts_certificate(s, w->fund, w->fund_fp, e) ||
+	    directory_capacity_add(s, "health_insurance", 1, "insured holder",
+				   e) ||
+	    directory_data_type_add(s, "identification", "national_register",
+				    "identification data", e) ||
+	    ts_deliberation(s, w->deliberation, "health_insurance_fund", 1,
+			    "identification", "health_insurance_rights",
+			    "2025-01-01", 2, e) ||
+	    ts_dossier(s, w->fund, "health_insurance", w->parent, 1, 2,
+		       "2025-01-01", &w->dossier, e))
+		return -1;
+	return 0;
+}

@@ -1,0 +1,97 @@
+/*
+ * tests/support: what the unit tests share instead of writing it again in
+ * every file. A scratch directory and a temporary store, the test clock
+ * from one agreed instant, and builders for the common world: a person
+ * with a parent (registry), an institution with a certificate (org), a
+ * deliberation (authz) and a dossier (directory).
+ *
+ * Builders return 0 (or an id), -1 with e on failure, and never assert:
+ * a test states what it expects with its own assert.
+ */
+#ifndef KP_TEST_SUPPORT_H
+#define KP_TEST_SUPPORT_H
+
+#include "base/base.h"
+#include "store/store.h"
+
+/* ------------------------------------------------------ scratch storage */
+
+/* A directory of its own under /tmp, named after the test. */
+struct ts_dir {
+	char path[64];
+};
+
+/* Make it (mkdtemp) and set up libsodium, which every store-backed test
+ * needs first. Returns 0, or -1. */
+int ts_dir_make(struct ts_dir *d, const char *name);
+/* "DIR/rel" into out; aborts when it does not fit (names are the test's). */
+void ts_dir_file(const struct ts_dir *d, const char *rel, char *out, size_t n);
+/* Remove the directory and all below it. Returns 0, or -1. */
+int ts_dir_remove(struct ts_dir *d);
+
+/* A fresh, migrated store in a scratch directory. */
+struct ts_store {
+	struct ts_dir dir;
+	char path[128];
+	struct store *s;
+};
+
+/* Returns 0, or -1 (nothing left behind). */
+int ts_store_open(struct ts_store *t, const char *name);
+/* Close the store and remove its directory; returns 0, or -1 (the value a
+ * cmocka teardown returns). */
+int ts_store_close(struct ts_store *t);
+
+/* ---------------------------------------------------------------- clock */
+
+/* The instant tests start at: a whole second, so lifetimes counted in
+ * seconds end exactly where a test expects. */
+#define TS_T0_MS INT64_C(1772359200000) /* 2026-03-01T10:00:00Z */
+
+/* Set the test clock to TS_T0_MS (clock_reset() goes back to real). */
+void ts_clock_start(void);
+/* Day number of a YYYY-MM-DD literal; aborts when it is not one. */
+int64_t ts_day(const char *date);
+
+/* -------------------------------------------------------------- builders */
+
+/* A person in the National Register (birth may be "" when unknown). */
+int ts_person(struct store *s, const char *insz, const char *last,
+	      const char *first, const char *birth, struct error *e);
+/* An organisation (named after its KBO) and its institution; returns the
+ * institution's id, or -1 with e. */
+int64_t ts_institution(struct store *s, const char *kbo,
+		       const char *actor_type, const char *branch,
+		       struct error *e);
+/* A certificate fingerprint of institution id, valid from an hour before
+ * to a day after the clock's now. */
+int ts_certificate(struct store *s, int64_t id,
+		   const uint8_t fp[SHA256_LEN], struct error *e);
+/* A deliberation open from `from` without end. */
+int ts_deliberation(struct store *s, const char *ref, const char *actor_type,
+		    int capacity, const char *data_type, const char *purpose,
+		    const char *from, int min_phase, struct error *e);
+/* An open dossier of insz at institution id (of branch); its id into
+ * *dossier when not NULL. */
+int ts_dossier(struct store *s, int64_t id, const char *branch,
+	       const char *insz, int capacity, int phase, const char *start,
+	       int64_t *dossier, struct error *e);
+
+/* The common world, named as the demo names it (src/demo/demo_data.c):
+ * Jan Peeters and his minor daughter Lotte, Marie Dubois without a
+ * dossier; the health insurance fund 0411111140 with a certificate;
+ * capacity 1 of health_insurance, the data type identification, the
+ * fund's deliberation IVC/KSZG/25/034 for it, and Jan's dossier at the
+ * fund in phase 2 since 2025-01-01. */
+struct ts_world {
+	const char *parent, *child, *stranger; /* INSZ */
+	const char *fund_kbo;
+	int64_t fund;                          /* institution id */
+	uint8_t fund_fp[SHA256_LEN];
+	const char *deliberation;
+	int64_t dossier;
+};
+
+int ts_world_build(struct store *s, struct ts_world *w, struct error *e);
+
+#endif
