@@ -150,7 +150,7 @@ int ts_world_build(struct store *s, struct ts_world *w, struct error *e)
 	*w = (struct ts_world){.parent = "85073003328", .child = "12090311839",
 			       .stranger = "90031524651",
 			       .fund_kbo = "0411111140",
-			       .deliberation = "IVC/KSZG/25/034"};
+			       .deliberation = "IVC/KSZG/26/071"};
 	memset(w->fund_fp, 0xab, sizeof(w->fund_fp));
 	if (ts_person(s, w->parent, "Peeters", "Jan", "1985-07-30", e) ||
 	    ts_person(s, w->child, "Peeters", "Lotte", "2012-09-03", e) ||

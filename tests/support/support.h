@@ -81,7 +81,7 @@ int ts_dossier(struct store *s, int64_t id, const char *branch,
  * Jan Peeters and his minor daughter Lotte, Marie Dubois without a
  * dossier; the health insurance fund 0411111140 with a certificate;
  * capacity 1 of health_insurance, the data type identification, the
- * fund's deliberation IVC/KSZG/25/034 for it, and Jan's dossier at the
+ * fund's deliberation IVC/KSZG/26/071 for it, and Jan's dossier at the
  * fund in phase 2 since 2025-01-01. */
 struct ts_world {
 	const char *parent, *child, *stranger; /* INSZ */
