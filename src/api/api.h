@@ -54,7 +54,7 @@ int api_audit(struct app *a, const struct audit_event *ev, struct error *e);
 
 /* Maps a verified client certificate to an institution (src/org). */
 int api_resolve_institution(void *app, const uint8_t fp[SHA256_LEN],
-			    struct http_principal *who);
+			    struct http_principal *who, struct error *e);
 
 /* Handlers, one file per resource family. */
 int api_healthz(struct http_request *req, struct http_response *res, void *app);
@@ -112,7 +112,7 @@ int api_auth_profile(struct http_request *req, struct http_response *res,
 int api_me_access_log(struct http_request *req, struct http_response *res,
 		      void *app);
 int api_resolve_session(void *app, const char *token,
-			struct http_principal *who);
+			struct http_principal *who, struct error *e);
 bool api_has_role(void *app, struct http_request *req, const char *role);
 int api_org_roles(struct http_request *req, struct http_response *res,
 		  void *app);

@@ -55,8 +55,7 @@ int api_audit_checkpoint(struct http_request *req, struct http_response *res,
 	struct app *a = app;
 	struct audit_checkpoint cp;
 	if (audit_checkpoint_latest(a->store, &cp) != 0)
-		return err_set(&res->err, ERR_UNAVAILABLE, "store_unavailable",
-			       "no checkpoint can be read now");
+		return store_fail(&res->err, "no checkpoint can be read now");
 	uint8_t pk[ED25519_PK_LEN];
 	audit_public_key(a->audit, pk);
 	json_t *j = json_pack("{s:I,s:o,s:s,s:o,s:o}", "tree_size",
@@ -83,8 +82,7 @@ int api_audit_inclusion(struct http_request *req, struct http_response *res,
 	if (has == 1) {
 		/* Default: the newest signed tree, the one a client can check. */
 		if (audit_checkpoint_latest(a->store, &cp) != 0)
-			return err_set(&res->err, ERR_UNAVAILABLE,
-				       "store_unavailable", "no checkpoint");
+			return store_fail(&res->err, "no checkpoint");
 		size = cp.tree_size;
 	}
 	uint8_t leaf[SHA256_LEN];

@@ -165,8 +165,7 @@ int api_app_enter(struct http_request *req, struct http_response *res,
 	struct auth_app ap;
 	int rc = auth_app(a->auth, req->params[0], &ap);
 	if (rc != 0)
-		return rc < 0 ? err_set(&res->err, ERR_UNAVAILABLE,
-					"store_unavailable", "try again")
+		return rc < 0 ? store_fail(&res->err, "try again")
 			      : err_set(&res->err, ERR_NOT_FOUND, "unknown_app",
 					"no such application");
 	/* The level decides, never the kind of key: a key of the required

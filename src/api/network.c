@@ -5,11 +5,13 @@
 #include "org/org.h"
 
 int api_resolve_institution(void *app, const uint8_t fp[SHA256_LEN],
-			    struct http_principal *who)
+			    struct http_principal *who, struct error *e)
 {
 	struct app *a = app;
 	struct org_institution inst;
 	int rc = org_institution_by_cert(a->store, fp, time_now(), &inst);
+	if (rc < 0)
+		return store_fail(e, "cannot look up the certificate now");
 	if (rc != 0)
 		return rc;
 	who->institution_id = inst.id;
@@ -76,11 +78,13 @@ int api_audit(struct app *a, const struct audit_event *ev, struct error *e)
 }
 
 int api_resolve_session(void *app, const char *token,
-			struct http_principal *who)
+			struct http_principal *who, struct error *e)
 {
 	struct app *a = app;
 	struct auth_session s;
 	int rc = auth_session_check(a->auth, token, &s);
+	if (rc < 0)
+		return store_fail(e, "sessions cannot be checked now");
 	if (rc != 0)
 		return rc;
 	str_copy(who->insz, sizeof(who->insz), s.insz);

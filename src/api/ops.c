@@ -21,8 +21,7 @@ int api_readyz(struct http_request *req, struct http_response *res, void *app)
 	KP_UNUSED(req);
 	struct app *a = app;
 	if (!store_ping(a->store))
-		return err_set(&res->err, ERR_UNAVAILABLE, "store_unavailable",
-			       "the database is not reachable");
+		return store_fail(&res->err, "the database is not reachable");
 	return http_reply_json(res, 200, json_pack("{s:s}", "status", "ready"));
 }
 

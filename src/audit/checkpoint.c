@@ -55,12 +55,7 @@ int checkpoint_store(struct store_conn *w, const struct merkle_frontier *f,
 	store_bind_blob(st, 2, cp.root, SHA256_LEN);
 	store_bind_text(st, 3, cp.timestamp);
 	store_bind_blob(st, 4, cp.signature, sizeof(cp.signature));
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc != STORE_DONE)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "cannot store the checkpoint");
-	return 0;
+	return store_run(st, NULL, e);
 }
 
 /* Fill cp from the current row of a checkpoint query. */
@@ -79,15 +74,25 @@ int checkpoint_read_row(struct store_stmt *st, struct audit_checkpoint *cp)
 	return 0;
 }
 
+/* A checkpoint row, and whether it was well-formed (0) or not (-1). */
+struct cp_row {
+	struct audit_checkpoint *cp;
+	int rc;
+};
+
+static void read_cp(struct store_stmt *st, void *row)
+{
+	struct cp_row *r = row;
+	r->rc = checkpoint_read_row(st, r->cp);
+}
+
 int audit_checkpoint_latest(struct store *s, struct audit_checkpoint *out)
 {
 	struct store_conn *r = store_reader(s);
 	if (!r)
 		return -1;
 	struct store_stmt *st = store_prepare(r, sql_latest);
-	enum store_rc rc = store_step(st);
-	int result = rc == STORE_ROW ? checkpoint_read_row(st, out)
-		     : rc == STORE_DONE ? 1 : -1;
-	store_done(st);
-	return result;
+	struct cp_row row = {out, 0};
+	int rc = store_one(st, read_cp, &row, NULL);
+	return rc == 0 ? row.rc : rc;
 }

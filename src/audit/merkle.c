@@ -255,8 +255,7 @@ int audit_proof_inclusion(struct store *s, uint64_t durable_size,
 	if (!c || read_leaves(c, seq, seq + 1,
 			      (uint8_t(*)[SHA256_LEN])leaf) != 0 ||
 	    inclusion_path(c, seq, 0, tree_size, out) != 0)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the log could not be read");
+		return store_fail(e, "the log could not be read");
 	return 0;
 }
 
@@ -273,7 +272,6 @@ int audit_proof_consistency(struct store *s, uint64_t durable_size,
 	if (first == second)
 		return 0;
 	if (!c || subproof(c, first, 0, second, true, out) != 0)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the log could not be read");
+		return store_fail(e, "the log could not be read");
 	return 0;
 }

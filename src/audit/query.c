@@ -146,8 +146,7 @@ int audit_query(struct audit *a, const struct audit_filter *f,
 		return -1;
 	struct store_conn *c = store_reader(audit_store(a));
 	if (!c)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the log cannot be read now");
+		return store_fail(e, "the log cannot be read now");
 	/* Both read before any row, so that index and tail neither overlap
 	 * nor leave a gap. */
 	uint64_t indexed = audit_indexed(a);

@@ -192,19 +192,26 @@ static void fail_queued(struct audit *a, int rc)
  * wrote: our frontier and numbers are stale. Read the real tail inside the
  * write transaction, which holds the database's write lock. Returns the
  * size on disk, or UINT64_MAX when it cannot be read. */
+struct tail {
+	int64_t size;
+	int64_t last_ms;
+};
+
+static void read_tail(struct store_stmt *st, void *out)
+{
+	struct tail *t = out;
+	t->size = store_col_int(st, 0);
+	t->last_ms = store_col_int(st, 1);
+}
+
 static uint64_t size_on_disk(struct store_conn *w, int64_t *last_ms)
 {
 	struct store_stmt *st = store_prepare(w, sql_size);
-	uint64_t size = UINT64_MAX;
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW) {
-		size = (uint64_t)store_col_int(st, 0);
-		*last_ms = store_col_int(st, 1);
-	} else if (rc == STORE_DONE) {
-		size = 0; /* an empty log */
-	}
-	store_done(st);
-	return size;
+	struct tail t = {0, *last_ms}; /* no row: an empty log */
+	if (store_one(st, read_tail, &t, NULL) < 0)
+		return UINT64_MAX;
+	*last_ms = t.last_ms;
+	return (uint64_t)t.size;
 }
 
 /* Take the log as it is on disk: frontier, numbering, time. */
@@ -293,7 +300,16 @@ static int run_commit(struct store_conn *w, struct pending *head)
 static int write_batch(struct audit *a, struct pending *batch)
 {
 	struct merkle_frontier saved = a->frontier;
-	struct node_sink sink = {store_write_begin(a->store), false};
+	struct error e;
+	struct node_sink sink = {store_write_begin(a->store, &e), false};
+	if (!sink.w) {
+		/* As a failed commit: this batch and all queued behind it
+		 * fail, and numbering restarts where the durable log ends. */
+		log_error("security: audit batch not written: %s", e.detail);
+		for (struct pending *p = batch; p; p = p->next)
+			p->rc = -1;
+		return -1;
+	}
 	int64_t disk_ms = 0;
 	uint64_t disk = size_on_disk(sink.w, &disk_ms);
 	if (disk != a->frontier.size && disk != UINT64_MAX) {
@@ -313,11 +329,7 @@ static int write_batch(struct audit *a, struct pending *batch)
 		if (rc == 0)
 			rc = write_one(a, &sink, p);
 	}
-	struct error e;
-	if (rc != 0)
-		store_write_rollback(a->store);
-	else
-		rc = store_write_commit(a->store, &e);
+	rc = store_write_end(a->store, rc, &e);
 	if (rc != 0) {
 		a->frontier = saved;
 		log_error("security: audit batch of %zu events not written",
@@ -340,7 +352,9 @@ static int maybe_checkpoint(struct audit *a, bool force, struct error *e)
 	if (a->frontier.size == a->signed_size ||
 	    (!force && now - a->last_checkpoint_ns < interval))
 		return 0;
-	struct store_conn *w = store_write_begin(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
 	/* Sign only the tree as it is: if another process appended, take
 	 * its tail now and sign the real tree on the next tick. */
 	int64_t disk_ms = 0;
@@ -400,11 +414,14 @@ static void index_insert(struct store_conn *w, const char *sql,
 static const char sql_tail[] =
 	"SELECT entry FROM audit_event WHERE seq >= ?1 AND seq < ?2 ORDER BY seq";
 static const char sql_ix_subject[] =
-	"INSERT OR IGNORE INTO audit_by_subject (subject, seq) VALUES (?1, ?2)";
+	"INSERT INTO audit_by_subject (subject, seq) VALUES (?1, ?2) "
+	"ON CONFLICT DO NOTHING";
 static const char sql_ix_actor[] =
-	"INSERT OR IGNORE INTO audit_by_actor (actor, seq) VALUES (?1, ?2)";
+	"INSERT INTO audit_by_actor (actor, seq) VALUES (?1, ?2) "
+	"ON CONFLICT DO NOTHING";
 static const char sql_ix_user[] =
-	"INSERT OR IGNORE INTO audit_by_user (user, seq) VALUES (?1, ?2)";
+	"INSERT INTO audit_by_user (user, seq) VALUES (?1, ?2) "
+	"ON CONFLICT DO NOTHING";
 
 /* Collect the index keys of events [from, to). */
 static size_t collect_keys(struct audit *a, uint64_t from, uint64_t to,
@@ -462,16 +479,18 @@ static void maybe_index(struct audit *a, bool idle)
 	for (int k = 0; k < 3; k++)
 		rows[k] = xmalloc(cap * sizeof(struct index_row));
 	collect_keys(a, from, to, rows, nrows);
-	struct store_conn *w = store_write_begin(a->store);
-	bool failed = false;
-	index_insert(w, sql_ix_subject, rows[0], nrows[0], &failed);
-	index_insert(w, sql_ix_actor, rows[1], nrows[1], &failed);
-	index_insert(w, sql_ix_user, rows[2], nrows[2], &failed);
-	put_indexed(w, to);
 	struct error e;
-	if (failed)
-		store_write_rollback(a->store);
-	else if (store_write_commit(a->store, &e) == 0)
+	/* Not written now, indexed on a later tick. */
+	struct store_conn *w = store_write_begin(a->store, &e);
+	bool failed = w == NULL;
+	if (w) {
+		index_insert(w, sql_ix_subject, rows[0], nrows[0], &failed);
+		index_insert(w, sql_ix_actor, rows[1], nrows[1], &failed);
+		index_insert(w, sql_ix_user, rows[2], nrows[2], &failed);
+		put_indexed(w, to);
+		failed = store_write_end(a->store, failed ? -1 : 0, &e) != 0;
+	}
+	if (!failed)
 		atomic_store(&a->indexed, to);
 	for (int k = 0; k < 3; k++)
 		free(rows[k]);
@@ -826,13 +845,11 @@ static int recover(struct audit *a, struct error *e)
 {
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "no read connection");
+		return store_fail(e, "no read connection");
 	int64_t last_ms = 0;
 	uint64_t size = size_on_disk(r, &last_ms);
 	if (size == UINT64_MAX)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the audit log cannot be read");
+		return store_fail(e, "the audit log cannot be read");
 	a->last_ms = last_ms;
 	a->next_seq = size;
 	if (frontier_load(r, size, &a->frontier) != 0)
@@ -852,18 +869,13 @@ static int set_retention(struct audit *a, struct error *e)
 {
 	char days[24];
 	snprintf(days, sizeof(days), "%d", a->opt.retention_days);
-	struct store_conn *w = store_write_begin(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_meta_put);
 	store_bind_text(st, 1, "audit_retention_days");
 	store_bind_text(st, 2, days);
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc != STORE_DONE) {
-		store_write_rollback(a->store);
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "cannot record the retention period");
-	}
-	return store_write_commit(a->store, e);
+	return store_write_end(a->store, store_run(st, NULL, e), e);
 }
 
 int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
@@ -893,13 +905,9 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	 * exists to be asked for. */
 	struct audit_checkpoint cp;
 	if (audit_checkpoint_latest(s, &cp) == 1) {
-		struct store_conn *w = store_write_begin(s);
-		int rc = checkpoint_store(w, &a->frontier, a->sk, e);
-		if (rc != 0)
-			store_write_rollback(s);
-		else
-			rc = store_write_commit(s, e);
-		if (rc != 0) {
+		struct store_conn *w = store_write_begin(s, e);
+		if (!w || store_write_end(s, checkpoint_store(w, &a->frontier,
+							      a->sk, e), e) != 0) {
 			secret_wipe(a->sk, sizeof(a->sk));
 			free(a);
 			return -1;

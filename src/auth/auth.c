@@ -89,8 +89,10 @@ static int load_table(struct store *s, const char *tsv, const char *sql,
 		      int (*put)(struct store_stmt *st, char **f, int n),
 		      struct error *e)
 {
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	char *copy = xstrdup(tsv), *save = NULL;
-	struct store_conn *w = store_write_begin(s);
 	int rc = 0;
 	bool header = true;
 	for (char *line = strtok_r(copy, "\n", &save); line && rc == 0;
@@ -143,8 +145,7 @@ static int load_levels(struct auth *a, struct error *e)
 {
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "cannot read the key types");
+		return store_fail(e, "cannot read the key types");
 	struct store_stmt *st = store_prepare(r, sql_type_all);
 	while (a->ntypes < AUTH_KEY_TYPES_MAX && store_step(st) == STORE_ROW) {
 		str_copy(a->types[a->ntypes].code, sizeof(a->types[0].code),
@@ -224,10 +225,15 @@ static bool username_ok(const char *u)
 	return true;
 }
 
+static const struct store_refusal account_exists = {
+	ERR_CONFLICT, "account_exists", "this person or username has an account"};
+
 static int write_account(struct auth *a, const struct auth_account *acc,
 			 const char *hash, struct error *e)
 {
-	struct store_conn *w = store_write_begin(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_account_add);
 	store_bind_text(st, 1, acc->insz);
 	store_bind_text(st, 2, acc->username);
@@ -235,26 +241,16 @@ static int write_account(struct auth *a, const struct auth_account *acc,
 	store_bind_text(st, 4, acc->phone[0] ? acc->phone : NULL);
 	store_bind_text(st, 5, acc->language[0] ? acc->language : "nl");
 	store_bind_int(st, 6, time_now());
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc == STORE_DONE) {
+	int rc = store_run(st, &account_exists, e);
+	if (rc == 0) {
 		st = store_prepare(w, sql_key_add);
 		store_bind_text(st, 1, acc->insz);
 		store_bind_text(st, 2, "password");
 		store_bind_blob(st, 3, hash, strlen(hash));
 		store_bind_int(st, 4, time_now());
-		rc = store_step(st);
-		store_done(st);
+		rc = store_run(st, &account_exists, e);
 	}
-	if (rc != STORE_DONE) {
-		store_write_rollback(a->store);
-		return rc == STORE_CONSTRAINT
-			       ? err_set(e, ERR_CONFLICT, "account_exists",
-					 "this person or username has an account")
-			       : err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					 "the account could not be stored");
-	}
-	return store_write_commit(a->store, e);
+	return store_write_end(a->store, rc, e);
 }
 
 int auth_account_create(struct auth *a, const struct auth_account *acc,
@@ -289,25 +285,24 @@ static int session_create(struct auth *a, const char *insz, int level,
 	uint8_t hash[SHA256_LEN];
 	int64_t now = time_now();
 	token_new(token, hash);
-	struct store_conn *w = store_write_begin(a->store);
-	struct store_stmt *st = store_prepare(w, sql_session_add);
-	store_bind_blob(st, 1, hash, sizeof(hash));
-	store_bind_text(st, 2, insz);
-	store_bind_int(st, 3, level);
-	store_bind_int(st, 4, key_id);
-	store_bind_int(st, 5, now);
-	store_bind_int(st, 6, now + a->opt.session_absolute_s);
-	store_bind_text(st, 7, key_type);
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc != STORE_DONE) {
-		store_write_rollback(a->store);
-		secret_wipe(token, TOKEN_HEX_LEN);
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the session could not be stored");
+	struct store_conn *w = store_write_begin(a->store, e);
+	int rc = -1;
+	if (w) {
+		struct store_stmt *st = store_prepare(w, sql_session_add);
+		store_bind_blob(st, 1, hash, sizeof(hash));
+		store_bind_text(st, 2, insz);
+		store_bind_int(st, 3, level);
+		store_bind_int(st, 4, key_id);
+		store_bind_int(st, 5, now);
+		store_bind_int(st, 6, now + a->opt.session_absolute_s);
+		store_bind_text(st, 7, key_type);
+		rc = store_write_end(a->store, store_run(st, NULL, e), e);
 	}
-	if (store_write_commit(a->store, e) != 0)
+	if (rc != 0) {
+		/* A token that opens nothing is not handed out. */
+		secret_wipe(token, TOKEN_HEX_LEN);
 		return -1;
+	}
 	memset(out, 0, sizeof(*out));
 	str_copy(out->insz, sizeof(out->insz), insz);
 	str_copy(out->profile, sizeof(out->profile), "self");
@@ -330,6 +325,27 @@ static bool token_hash(const char *token, uint8_t hash[SHA256_LEN])
 	return true;
 }
 
+/* A session row: the session, and when it was last seen. */
+struct session_row {
+	struct auth_session *s;
+	int64_t seen;
+};
+
+static void read_session(struct store_stmt *st, void *row)
+{
+	struct session_row *r = row;
+	struct auth_session *out = r->s;
+	memset(out, 0, sizeof(*out));
+	str_copy(out->insz, sizeof(out->insz), store_col_text(st, 0));
+	out->level = (int)store_col_int(st, 1);
+	out->key_id = store_col_int(st, 2);
+	str_copy(out->profile, sizeof(out->profile), store_col_text(st, 3));
+	r->seen = store_col_int(st, 4);
+	out->expires_at = store_col_int(st, 5);
+	str_copy(out->key_type, sizeof(out->key_type), store_col_text(st, 6));
+	str_copy(out->step_up, sizeof(out->step_up), store_col_text(st, 7));
+}
+
 /* The session of a token hash from the store: 0, 1 when none, -1. */
 static int session_read(struct auth *a, const uint8_t hash[SHA256_LEN],
 			struct auth_session *out, int64_t *seen)
@@ -339,22 +355,10 @@ static int session_read(struct auth *a, const uint8_t hash[SHA256_LEN],
 		return -1;
 	struct store_stmt *st = store_prepare(r, sql_session_get);
 	store_bind_blob(st, 1, hash, SHA256_LEN);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW) {
-		memset(out, 0, sizeof(*out));
-		str_copy(out->insz, sizeof(out->insz), store_col_text(st, 0));
-		out->level = (int)store_col_int(st, 1);
-		out->key_id = store_col_int(st, 2);
-		str_copy(out->profile, sizeof(out->profile), store_col_text(st, 3));
-		*seen = store_col_int(st, 4);
-		out->expires_at = store_col_int(st, 5);
-		str_copy(out->key_type, sizeof(out->key_type),
-			 store_col_text(st, 6));
-		str_copy(out->step_up, sizeof(out->step_up),
-			 store_col_text(st, 7));
-	}
-	store_done(st);
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	struct session_row row = {out, 0};
+	int rc = store_one(st, read_session, &row, NULL);
+	*seen = row.seen;
+	return rc;
 }
 
 int auth_session_check(struct auth *a, const char *token,
@@ -376,15 +380,18 @@ int auth_session_check(struct auth *a, const char *token,
 	/* The idle clock moves in steps of a minute: one write a minute per
 	 * active session, not one per request. */
 	if (now - seen >= 60) {
-		struct store_conn *w = store_write_begin(a->store);
-		struct store_stmt *st = store_prepare(w, sql_session_seen);
-		store_bind_blob(st, 1, hash, sizeof(hash));
-		store_bind_int(st, 2, now);
-		store_step(st);
-		store_done(st);
+		/* Best effort: a session whose clock could not move is still
+		 * valid, and the next request tries again. */
 		struct error e;
-		if (store_write_commit(a->store, &e) == 0)
-			seen = now;
+		struct store_conn *w = store_write_begin(a->store, &e);
+		if (w) {
+			struct store_stmt *st = store_prepare(w, sql_session_seen);
+			store_bind_blob(st, 1, hash, sizeof(hash));
+			store_bind_int(st, 2, now);
+			if (store_write_end(a->store, store_run(st, NULL, &e),
+					    &e) == 0)
+				seen = now;
+		}
 	}
 	auth_cache_put(a, hash, gen, out, seen);
 	return 0;
@@ -399,15 +406,15 @@ static int session_update(struct auth *a, const char *token, const char *sql,
 	if (!token_hash(token, hash))
 		return err_set(e, ERR_UNAUTHENTICATED, "not_authenticated",
 			       "no session");
-	struct store_conn *w = store_write_begin(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql);
 	store_bind_blob(st, 1, hash, sizeof(hash));
 	store_bind_int(st, 2, num);
 	if (text)
 		store_bind_text(st, 3, text);
-	store_step(st);
-	store_done(st);
-	int rc = store_write_commit(a->store, e);
+	int rc = store_write_end(a->store, store_run(st, NULL, e), e);
 	auth_cache_invalidate(a);
 	return rc;
 }
@@ -473,33 +480,39 @@ struct password_key {
 	bool found;
 };
 
+static void read_password_key(struct store_stmt *st, void *key)
+{
+	struct password_key *k = key;
+	size_t n;
+	const void *h = store_col_blob(st, 3, &n);
+	k->found = n < sizeof(k->hash);
+	k->id = store_col_int(st, 0);
+	str_copy(k->insz, sizeof(k->insz), store_col_text(st, 1));
+	str_copy(k->status, sizeof(k->status), store_col_text(st, 2));
+	if (k->found)
+		memcpy(k->hash, h, n);
+}
+
+/* The password key of a username (k->found false when there is none).
+ * Returns 0, or -1 with e set. */
 static int find_password_key(struct auth *a, const char *username,
-			     struct password_key *k)
+			     struct password_key *k, struct error *e)
 {
 	memset(k, 0, sizeof(*k));
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
-		return -1;
+		return store_fail(e, "accounts cannot be read now");
 	struct store_stmt *st = store_prepare(r, sql_password_key);
 	store_bind_text(st, 1, username);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW) {
-		size_t n;
-		const void *h = store_col_blob(st, 3, &n);
-		k->found = n < sizeof(k->hash);
-		k->id = store_col_int(st, 0);
-		str_copy(k->insz, sizeof(k->insz), store_col_text(st, 1));
-		str_copy(k->status, sizeof(k->status), store_col_text(st, 2));
-		if (k->found)
-			memcpy(k->hash, h, n);
-	}
-	store_done(st);
-	return rc == STORE_ERROR ? -1 : 0;
+	return store_one(st, read_password_key, k, e) < 0 ? -1 : 0;
 }
 
 bool auth_count_failure(struct auth *a, int64_t key_id)
 {
-	struct store_conn *w = store_write_begin(a->store);
+	struct error e;
+	struct store_conn *w = store_write_begin(a->store, &e);
+	if (!w)
+		return false;
 	struct store_stmt *st = store_prepare(w, sql_key_failed);
 	store_bind_int(st, 1, key_id);
 	store_bind_int(st, 2, a->opt.max_failures);
@@ -507,21 +520,21 @@ bool auth_count_failure(struct auth *a, int64_t key_id)
 	bool locked = store_step(st) == STORE_ROW &&
 		      strcmp(store_col_text(st, 0), "locked") == 0;
 	store_done(st);
-	struct error e;
 	store_write_commit(a->store, &e);
 	return locked;
 }
 
+/* Best effort: a login is not refused because its bookkeeping failed. */
 static void mark_used(struct auth *a, int64_t key_id)
 {
-	struct store_conn *w = store_write_begin(a->store);
+	struct error e;
+	struct store_conn *w = store_write_begin(a->store, &e);
+	if (!w)
+		return;
 	struct store_stmt *st = store_prepare(w, sql_key_used);
 	store_bind_int(st, 1, key_id);
 	store_bind_int(st, 2, time_now());
-	store_step(st);
-	store_done(st);
-	struct error e;
-	store_write_commit(a->store, &e);
+	store_write_end(a->store, store_run(st, NULL, &e), &e);
 }
 
 int auth_login_password(struct auth *a, const char *username,
@@ -536,9 +549,8 @@ int auth_login_password(struct auth *a, const char *username,
 		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
 			       "too many attempts for this username; wait a "
 			       "minute");
-	if (find_password_key(a, username, &k) != 0)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "accounts cannot be read now");
+	if (find_password_key(a, username, &k, e) != 0)
+		return -1;
 	/* Always one Argon2id verification, whatever the account. */
 	bool usable = k.found && strcmp(k.status, "active") == 0;
 	bool match = crypto_pwhash_str_verify(usable ? k.hash : a->dummy_hash,
@@ -610,8 +622,7 @@ int auth_keys(struct auth *a, const char *insz, struct auth_key **out, int *n,
 {
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "keys cannot be read now");
+		return store_fail(e, "keys cannot be read now");
 	struct store_stmt *st = store_prepare(r, sql_keys);
 	store_bind_text(st, 1, insz);
 	*out = store_collect(st, sizeof(**out), read_key, n);
@@ -621,59 +632,49 @@ int auth_keys(struct auth *a, const char *insz, struct auth_key **out, int *n,
 int auth_key_deactivate(struct auth *a, const char *insz, int64_t key_id,
 			struct error *e)
 {
-	struct store_conn *w = store_write_begin(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_key_off);
 	store_bind_int(st, 1, key_id);
 	store_bind_text(st, 2, insz);
 	store_bind_int(st, 3, time_now());
-	enum store_rc rc = store_step(st);
-	int64_t changed = store_changes(w);
-	store_done(st);
-	if (rc != STORE_DONE || changed == 0) {
-		store_write_rollback(a->store);
-		return err_set(e, ERR_NOT_FOUND, "unknown_key",
-			       "you have no active key with this id");
+	int rc = store_run(st, NULL, e);
+	if (rc == 0 && store_changes(w) == 0)
+		rc = err_set(e, ERR_NOT_FOUND, "unknown_key",
+			     "you have no active key with this id");
+	if (rc == 0) {
+		/* A key deactivated for loss or misuse opens nothing any
+		 * more, not even the sessions it opened. */
+		st = store_prepare(w, sql_sessions_of_key_end);
+		store_bind_int(st, 1, key_id);
+		store_bind_int(st, 2, time_now());
+		rc = store_run(st, NULL, e);
 	}
-	/* A key deactivated for loss or misuse opens nothing any more, not
-	 * even the sessions it opened. */
-	st = store_prepare(w, sql_sessions_of_key_end);
-	store_bind_int(st, 1, key_id);
-	store_bind_int(st, 2, time_now());
-	rc = store_step(st);
-	store_done(st);
-	if (rc != STORE_DONE) {
-		store_write_rollback(a->store);
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "try again");
-	}
-	int out = store_write_commit(a->store, e);
+	int out = store_write_end(a->store, rc, e);
 	auth_cache_invalidate(a);
 	return out;
 }
 
 /* ------------------------------------------------------------------- apps */
 
-static void read_app(struct store_stmt *st, struct auth_app *app)
+/* Fill item (a struct auth_app) from a row of sql_apps or sql_app. */
+static void read_app(struct store_stmt *st, void *item)
 {
+	struct auth_app *app = item;
 	str_copy(app->id, sizeof(app->id), store_col_text(st, 0));
 	str_copy(app->portal, sizeof(app->portal), store_col_text(st, 1));
 	str_copy(app->name, sizeof(app->name), store_col_text(st, 2));
 	app->min_level = (int)store_col_int(st, 3);
 }
 
-static void read_app_any(struct store_stmt *st, void *app)
-{
-	read_app(st, app);
-}
-
 int auth_apps(struct auth *a, struct auth_app **out, int *n, struct error *e)
 {
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the catalogue cannot be read now");
+		return store_fail(e, "the catalogue cannot be read now");
 	struct store_stmt *st = store_prepare(r, sql_apps);
-	*out = store_collect(st, sizeof(**out), read_app_any, n);
+	*out = store_collect(st, sizeof(**out), read_app, n);
 	return 0;
 }
 
@@ -684,9 +685,5 @@ int auth_app(struct auth *a, const char *id, struct auth_app *out)
 		return -1;
 	struct store_stmt *st = store_prepare(r, sql_app);
 	store_bind_text(st, 1, id);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW)
-		read_app(st, out);
-	store_done(st);
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	return store_one(st, read_app, out, NULL);
 }

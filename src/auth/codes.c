@@ -17,7 +17,7 @@
 
 static const char sql_key_add[] =
 	"INSERT INTO credential (insz, type, status, address, created_at) "
-	"VALUES (?1, ?2, ?5, ?3, ?4)";
+	"VALUES (?1, ?2, ?5, ?3, ?4) RETURNING id";
 static const char sql_key[] =
 	"SELECT id, address FROM credential WHERE insz = ?1 AND type = ?2 "
 	"AND status = 'active' ORDER BY id DESC LIMIT 1";
@@ -76,9 +76,14 @@ bool auth_address_valid(const char *type, const char *address)
 	return true;
 }
 
+/* A key refers to its account. */
+static const struct store_refusal no_account = {
+	ERR_CONFLICT, "no_account", "the key needs an account"};
+
+/* Insert a key on the held writer. Returns 0 with *id, or -1 with e. */
 static int insert_key(struct store_conn *w, const char *insz,
 		      const char *type, const char *status,
-		      const char *address, int64_t *id)
+		      const char *address, int64_t *id, struct error *e)
 {
 	struct store_stmt *st = store_prepare(w, sql_key_add);
 	store_bind_text(st, 1, insz);
@@ -86,10 +91,7 @@ static int insert_key(struct store_conn *w, const char *insz,
 	store_bind_text(st, 3, address);
 	store_bind_int(st, 4, time_now());
 	store_bind_text(st, 5, status);
-	enum store_rc rc = store_step(st);
-	*id = store_last_rowid(w);
-	store_done(st);
-	return rc == STORE_DONE ? 0 : -1;
+	return store_insert(st, id, &no_account, e) < 0 ? -1 : 0;
 }
 
 int auth_code_key_add(struct auth *a, const char *insz, const char *type,
@@ -99,16 +101,31 @@ int auth_code_key_add(struct auth *a, const char *insz, const char *type,
 	if (!auth_address_valid(type, address))
 		return err_set(e, ERR_INVALID, "invalid_field",
 			       "an e-mail or SMS key needs a valid address");
-	struct store_conn *w = store_write_begin(a->store);
-	if (insert_key(w, insz, type, "active", address, &id) != 0) {
-		store_write_rollback(a->store);
-		return err_set(e, ERR_CONFLICT, "no_account",
-			       "the key needs an account");
-	}
-	return store_write_commit(a->store, e);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
+	return store_write_end(a->store,
+			       insert_key(w, insz, type, "active", address,
+					  &id, e), e);
 }
 
-/* The person's active key of this type and its address. */
+/* A key's id and, when to is not NULL, its address. */
+struct key_row {
+	int64_t *id;
+	char *to;
+	size_t tn;
+};
+
+static void read_key_row(struct store_stmt *st, void *row)
+{
+	struct key_row *k = row;
+	*k->id = store_col_int(st, 0);
+	if (k->to)
+		str_copy(k->to, k->tn, store_col_text(st, 1));
+}
+
+/* The person's active key of this type and its address: 0, 1 when none,
+ * -1 on a store failure. */
 static int find_key(struct auth *a, const char *insz, const char *type,
 		    int64_t *id, char *to, size_t tn)
 {
@@ -118,14 +135,8 @@ static int find_key(struct auth *a, const char *insz, const char *type,
 	struct store_stmt *st = store_prepare(r, sql_key);
 	store_bind_text(st, 1, insz);
 	store_bind_text(st, 2, type);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW) {
-		*id = store_col_int(st, 0);
-		if (to)
-			str_copy(to, tn, store_col_text(st, 1));
-	}
-	store_done(st);
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	struct key_row row = {id, to, tn};
+	return store_one(st, read_key_row, &row, NULL);
 }
 
 /* In w's transaction: a new code for key unless CODE_SENDS went out in
@@ -137,8 +148,9 @@ static int add_code(struct auth *a, struct store_conn *w, const char *insz,
 	struct store_stmt *st = store_prepare(w, sql_recent);
 	store_bind_int(st, 1, key);
 	store_bind_int(st, 2, now - CODE_WINDOW_S);
-	int64_t recent = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
-	store_done(st);
+	int64_t recent = 0;
+	if (store_one(st, store_read_int, &recent, e) < 0)
+		return -1;
 	if (recent >= CODE_SENDS)
 		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
 			       "too many codes sent; wait a few minutes");
@@ -151,12 +163,9 @@ static int add_code(struct auth *a, struct store_conn *w, const char *insz,
 	store_bind_blob(st, 3, hash, sizeof(hash));
 	store_bind_int(st, 4, now);
 	store_bind_int(st, 5, now + CODE_TTL_S);
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc != STORE_DONE) {
+	if (store_run(st, NULL, e) != 0) {
 		secret_wipe(code, 7);
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "try again");
+		return -1;
 	}
 	return 0;
 }
@@ -169,12 +178,10 @@ int auth_code_issue(struct auth *a, const char *insz, const char *method,
 		return err_set(e, ERR_INVALID, "invalid_field",
 			       "you have no active %s key",
 			       code_method(method) ? method : "such");
-	struct store_conn *w = store_write_begin(a->store);
-	if (add_code(a, w, insz, key, code, e) != 0) {
-		store_write_rollback(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
 		return -1;
-	}
-	return store_write_commit(a->store, e);
+	return store_write_end(a->store, add_code(a, w, insz, key, code, e), e);
 }
 
 int auth_code_key_enrol(struct auth *a, const char *insz, const char *type,
@@ -190,17 +197,31 @@ int auth_code_key_enrol(struct auth *a, const char *insz, const char *type,
 				       ? "phone: +<country code><number>, "
 					 "digits only"
 				       : "email: a single plain address");
-	struct store_conn *w = store_write_begin(a->store);
-	if (insert_key(w, insz, type, "pending", address, id) != 0) {
-		store_write_rollback(a->store);
-		return err_set(e, ERR_CONFLICT, "no_account",
-			       "the key needs an account");
-	}
-	if (add_code(a, w, insz, *id, code, e) != 0) {
-		store_write_rollback(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
 		return -1;
-	}
-	return store_write_commit(a->store, e);
+	int rc = insert_key(w, insz, type, "pending", address, id, e);
+	if (rc == 0)
+		rc = add_code(a, w, insz, *id, code, e);
+	return store_write_end(a->store, rc, e);
+}
+
+/* The newest live code of a key: its id and hash. */
+struct code_row {
+	int64_t id;
+	bool found;
+	uint8_t hash[crypto_generichash_BYTES];
+};
+
+static void read_code(struct store_stmt *st, void *row)
+{
+	struct code_row *c = row;
+	size_t n;
+	const void *h = store_col_blob(st, 1, &n);
+	c->found = n == sizeof(c->hash);
+	if (c->found)
+		memcpy(c->hash, h, n);
+	c->id = store_col_int(st, 0);
 }
 
 /* Check code against the newest live code of key and use it up. A wrong
@@ -208,44 +229,37 @@ int auth_code_key_enrol(struct auth *a, const char *insz, const char *type,
 static int verify_code(struct auth *a, int64_t key, const char *code,
 		       struct error *e)
 {
-	uint8_t want[crypto_generichash_BYTES], got[crypto_generichash_BYTES];
-	bool found = false;
-	int64_t id = 0;
+	uint8_t got[crypto_generichash_BYTES];
+	struct code_row want = {0};
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "try again");
+		return store_fail(e, "try again");
 	struct store_stmt *st = store_prepare(r, sql_code_newest);
 	store_bind_int(st, 1, key);
 	store_bind_int(st, 2, time_now());
-	if (store_step(st) == STORE_ROW) {
-		size_t n;
-		const void *h = store_col_blob(st, 1, &n);
-		found = n == sizeof(want);
-		if (found)
-			memcpy(want, h, n);
-		id = store_col_int(st, 0);
-	}
-	store_done(st);
+	if (store_one(st, read_code, &want, e) < 0)
+		return -1;
+	int64_t id = want.id;
 	code_hash(a, code && strlen(code) == 6 ? code : "-", got);
-	if (!found || !ct_equal(want, got, sizeof(got))) {
+	if (!want.found || !ct_equal(want.hash, got, sizeof(got))) {
 		if (auth_count_failure(a, key))
 			return err_set(e, ERR_LOCKED, "key_locked",
 				       "too many failures: this key is now locked");
 		return err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
 			       "the code is wrong, used or expired");
 	}
-	struct store_conn *w = store_write_begin(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
 	st = store_prepare(w, sql_code_used);
 	store_bind_int(st, 1, id);
 	store_bind_int(st, 2, time_now());
-	store_step(st);
+	int rc = store_run(st, NULL, e);
 	int64_t changed = store_changes(w);
-	store_done(st);
-	if (store_write_commit(a->store, e) != 0 || changed == 0)
-		return err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
-			       "the code was used already");
-	return 0;
+	if (store_write_end(a->store, rc, e) != 0)
+		return -1;
+	return changed ? 0 : err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
+				     "the code was used already");
 }
 
 int auth_code_check(struct auth *a, const char *insz, const char *method,
@@ -258,33 +272,40 @@ int auth_code_check(struct auth *a, const char *insz, const char *method,
 	return verify_code(a, key, code, e);
 }
 
-/* Type and status of one of insz's keys: 0, 1 when none, -1. */
+/* A key's type and status. */
+struct type_row {
+	char *type;   /* 32 bytes */
+	char *status; /* 16 bytes */
+};
+
+static void read_type(struct store_stmt *st, void *row)
+{
+	struct type_row *t = row;
+	str_copy(t->type, 32, store_col_text(st, 0));
+	str_copy(t->status, 16, store_col_text(st, 1));
+}
+
+/* Type and status of one of insz's keys: 0, 1 when none, -1 with e. */
 static int key_type(struct auth *a, const char *insz, int64_t id,
-		    char type[32], char status[16])
+		    char type[32], char status[16], struct error *e)
 {
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
-		return -1;
+		return store_fail(e, "try again");
 	struct store_stmt *st = store_prepare(r, sql_key_by_id);
 	store_bind_int(st, 1, id);
 	store_bind_text(st, 2, insz);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW) {
-		str_copy(type, 32, store_col_text(st, 0));
-		str_copy(status, 16, store_col_text(st, 1));
-	}
-	store_done(st);
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	struct type_row row = {type, status};
+	return store_one(st, read_type, &row, e);
 }
 
 int auth_key_confirm(struct auth *a, const char *insz, int64_t id,
 		     const char *code, char type[32], struct error *e)
 {
 	char status[16];
-	int rc = key_type(a, insz, id, type, status);
+	int rc = key_type(a, insz, id, type, status, e);
 	if (rc != 0)
-		return rc < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					"try again")
+		return rc < 0 ? -1
 			      : err_set(e, ERR_NOT_FOUND, "unknown_key",
 					"you have no key with this id");
 	if (strcmp(type, "totp_app") == 0)
@@ -297,14 +318,15 @@ int auth_key_confirm(struct auth *a, const char *insz, int64_t id,
 			       "this key is not waiting for confirmation");
 	if (verify_code(a, id, code, e) != 0)
 		return -1;
-	struct store_conn *w = store_write_begin(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_key_activate);
 	store_bind_int(st, 1, id);
 	store_bind_int(st, 2, time_now());
-	store_step(st);
+	rc = store_run(st, NULL, e);
 	int64_t changed = store_changes(w);
-	store_done(st);
-	if (store_write_commit(a->store, e) != 0)
+	if (store_write_end(a->store, rc, e) != 0)
 		return -1;
 	return changed ? 0 : err_set(e, ERR_CONFLICT, "already_confirmed",
 				     "this key is not waiting for confirmation");

@@ -24,7 +24,7 @@
 
 static const char sql_totp_add[] =
 	"INSERT INTO credential (insz, type, status, secret, created_at) "
-	"VALUES (?1, 'totp_app', 'pending', ?2, ?3)";
+	"VALUES (?1, 'totp_app', 'pending', ?2, ?3) RETURNING id";
 static const char sql_totp_add_active[] =
 	"INSERT INTO credential (insz, type, status, secret, created_at) "
 	"VALUES (?1, 'totp_app', 'active', ?2, ?3)";
@@ -35,6 +35,10 @@ static const char sql_totp_get[] =
 static const char sql_totp_used[] =
 	"UPDATE credential SET status = 'active', last_counter = ?2, "
 	"failures = 0, last_used_at = ?3 WHERE id = ?1";
+
+/* A key refers to its account. */
+static const struct store_refusal no_account = {
+	ERR_CONFLICT, "no_account", "a TOTP key needs an account"};
 
 /* ------------------------------------------------------------- sealing */
 
@@ -164,21 +168,21 @@ int auth_totp_enrol(struct auth *a, const char *insz, const char *label,
 	sodium_bin2base64(*png_base64, b64, png, png_len,
 			  sodium_base64_VARIANT_ORIGINAL);
 	free(png);
-	struct store_conn *w = store_write_begin(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w) {
+		free(*uri);
+		free(*png_base64);
+		return -1;
+	}
 	struct store_stmt *st = store_prepare(w, sql_totp_add);
 	store_bind_text(st, 1, insz);
 	store_bind_blob(st, 2, sealed, sn);
 	store_bind_int(st, 3, time_now());
-	enum store_rc rc = store_step(st);
-	*id = store_last_rowid(w);
-	store_done(st);
-	if (rc != STORE_DONE || store_write_commit(a->store, e) != 0) {
-		if (rc != STORE_DONE)
-			store_write_rollback(a->store);
+	int rc = store_insert(st, id, &no_account, e) < 0 ? -1 : 0;
+	if (store_write_end(a->store, rc, e) != 0) {
 		free(*uri);
 		free(*png_base64);
-		return err_set(e, ERR_CONFLICT, "no_account",
-			       "a TOTP key needs an account");
+		return -1;
 	}
 	return 0;
 }
@@ -191,19 +195,14 @@ int auth_totp_key_add(struct auth *a, const char *insz, const uint8_t *secret,
 	if (n == 0 || n > TOTP_SECRET_LEN)
 		return err_set(e, ERR_INVALID, "invalid_field", "TOTP secret");
 	size_t sn = seal(a->opt.master_key, secret, n, sealed);
-	struct store_conn *w = store_write_begin(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_totp_add_active);
 	store_bind_text(st, 1, insz);
 	store_bind_blob(st, 2, sealed, sn);
 	store_bind_int(st, 3, time_now());
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc != STORE_DONE) {
-		store_write_rollback(a->store);
-		return err_set(e, ERR_CONFLICT, "no_account",
-			       "a TOTP key needs an account");
-	}
-	return store_write_commit(a->store, e);
+	return store_write_end(a->store, store_run(st, &no_account, e), e);
 }
 
 struct totp_key {
@@ -214,30 +213,41 @@ struct totp_key {
 	int secret_len;
 };
 
-/* id 0: the person's active TOTP key. Returns 0, 1 when none, -1. */
+/* A TOTP key row, unsealed with the master key. */
+struct totp_row {
+	const struct auth *a;
+	struct totp_key *k;
+};
+
+static void read_totp(struct store_stmt *st, void *row)
+{
+	struct totp_row *t = row;
+	struct totp_key *k = t->k;
+	size_t n;
+	const uint8_t *sealed = store_col_blob(st, 2, &n);
+	k->id = store_col_int(st, 0);
+	str_copy(k->status, sizeof(k->status), store_col_text(st, 1));
+	k->last_counter = store_col_int(st, 3);
+	k->secret_len = unseal(t->a->opt.master_key, sealed, n, k->secret,
+			       sizeof(k->secret));
+}
+
+/* id 0: the person's active TOTP key. Returns 0, 1 when none, -1 with e. */
 static int load_totp(struct auth *a, const char *insz, int64_t id,
-		     struct totp_key *k)
+		     struct totp_key *k, struct error *e)
 {
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
-		return -1;
+		return store_fail(e, "try again");
 	struct store_stmt *st = store_prepare(r, sql_totp_get);
 	store_bind_text(st, 1, insz);
 	store_bind_int(st, 2, id);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW) {
-		size_t n;
-		const uint8_t *sealed = store_col_blob(st, 2, &n);
-		k->id = store_col_int(st, 0);
-		str_copy(k->status, sizeof(k->status), store_col_text(st, 1));
-		k->last_counter = store_col_int(st, 3);
-		k->secret_len = unseal(a->opt.master_key, sealed, n, k->secret,
-				       sizeof(k->secret));
-	}
-	store_done(st);
-	if (rc == STORE_ROW && k->secret_len < 0)
-		return -1; /* sealed under another master key */
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	struct totp_row row = {a, k};
+	int rc = store_one(st, read_totp, &row, e);
+	/* A secret sealed under another master key cannot be used. */
+	if (rc == 0 && k->secret_len < 0)
+		return store_fail(e, "try again");
+	return rc;
 }
 
 /* Check code against k now; on success remember its counter. Failures
@@ -257,24 +267,23 @@ static int use_code(struct auth *a, struct totp_key *k, const char *code,
 			       ok != 0 ? "the code is wrong or too old"
 				       : "this code was used already");
 	}
-	struct store_conn *w = store_write_begin(a->store);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_totp_used);
 	store_bind_int(st, 1, k->id);
 	store_bind_int(st, 2, (int64_t)counter);
 	store_bind_int(st, 3, time_now());
-	store_step(st);
-	store_done(st);
-	return store_write_commit(a->store, e);
+	return store_write_end(a->store, store_run(st, NULL, e), e);
 }
 
 int auth_totp_confirm(struct auth *a, const char *insz, int64_t id,
 		      const char *code, struct error *e)
 {
 	struct totp_key k;
-	int rc = load_totp(a, insz, id, &k);
+	int rc = load_totp(a, insz, id, &k, e);
 	if (rc != 0)
-		return rc < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					"try again")
+		return rc < 0 ? -1
 			      : err_set(e, ERR_NOT_FOUND, "unknown_key",
 					"you have no TOTP key with this id");
 	if (strcmp(k.status, "pending") != 0) {
@@ -299,10 +308,9 @@ int auth_step_up(struct auth *a, const char *token, const char *insz,
 	if (strcmp(method, "totp") != 0)
 		return err_set(e, ERR_INVALID, "invalid_field",
 			       "method: totp, email_code or sms_code");
-	int rc = load_totp(a, insz, 0, &k);
+	int rc = load_totp(a, insz, 0, &k, e);
 	if (rc != 0)
-		return rc < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					"try again")
+		return rc < 0 ? -1
 			      : err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
 					"you have no active TOTP key");
 	if (use_code(a, &k, code, e) != 0)

@@ -10,7 +10,7 @@
 static const char sql_add[] =
 	"INSERT INTO authorization (reference, requester_actor_type, capacity, "
 	"data_type, purpose, valid_from, valid_until, min_phase) "
-	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id";
 static const char sql_list[] =
 	"SELECT id, reference, requester_actor_type, capacity, data_type, "
 	"purpose, valid_from, valid_until, min_phase FROM authorization "
@@ -66,9 +66,13 @@ static int check(struct store *s, const struct authz_authorization *a,
 				a->capacity != CAPACITY_PROVISIONAL))
 		return err_set(e, ERR_INVALID, "unknown_capacity",
 			       "capacity codes are 000-900 and 902");
-	if (!code_ok(a->data_type) ||
-	    directory_data_type_source(s, a->data_type, source,
-				       sizeof(source)) != 0)
+	int known = code_ok(a->data_type)
+		    ? directory_data_type_source(s, a->data_type, source,
+						 sizeof(source))
+		    : 1;
+	if (known < 0)
+		return store_fail(e, "the directory cannot be read now");
+	if (known > 0)
 		return err_set(e, ERR_INVALID, "unknown_data_type",
 			       "the data type is not in the reference directory");
 	if (a->min_phase < 1 || a->min_phase > 99)
@@ -82,12 +86,18 @@ static int check(struct store *s, const struct authz_authorization *a,
 	return 0;
 }
 
+static const struct store_refusal authorization_exists = {
+	ERR_CONFLICT, "authorization_exists",
+	"this reference already authorizes exactly this"};
+
 int authz_add(struct store *s, struct authz_authorization *a, struct error *e)
 {
 	int64_t from = 0, until = 0;
 	if (check(s, a, &from, &until, e) != 0)
 		return -1;
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_add);
 	store_bind_text(st, 1, a->reference);
 	store_bind_text(st, 2, a->requester_actor_type);
@@ -97,19 +107,8 @@ int authz_add(struct store *s, struct authz_authorization *a, struct error *e)
 	store_bind_int(st, 6, from);
 	store_bind_int(st, 7, until);
 	store_bind_int(st, 8, a->min_phase);
-	enum store_rc rc = store_step(st);
-	a->id = store_last_rowid(w);
-	store_done(st);
-	if (rc != STORE_DONE) {
-		store_write_rollback(s);
-		return rc == STORE_CONSTRAINT
-			       ? err_set(e, ERR_CONFLICT, "authorization_exists",
-					 "this reference already authorizes "
-					 "exactly this")
-			       : err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					 "the write was refused");
-	}
-	return store_write_commit(s, e);
+	int rc = store_insert(st, &a->id, &authorization_exists, e);
+	return store_write_end(s, rc < 0 ? -1 : 0, e);
 }
 
 static void day_text(int64_t day, char out[DATE_LEN])
@@ -120,8 +119,10 @@ static void day_text(int64_t day, char out[DATE_LEN])
 		date_format(date_from_days(day), out);
 }
 
-static void read_row(struct store_stmt *st, struct authz_authorization *a)
+/* Fill a (a struct authz_authorization) from a row of sql_list. */
+static void read_row(struct store_stmt *st, void *authorization)
 {
+	struct authz_authorization *a = authorization;
 	a->id = store_col_int(st, 0);
 	str_copy(a->reference, sizeof(a->reference), store_col_text(st, 1));
 	str_copy(a->requester_actor_type, sizeof(a->requester_actor_type),
@@ -134,20 +135,14 @@ static void read_row(struct store_stmt *st, struct authz_authorization *a)
 	a->min_phase = (int)store_col_int(st, 8);
 }
 
-static void read_row_any(struct store_stmt *st, void *a)
-{
-	read_row(st, a);
-}
-
 int authz_list(struct store *s, struct authz_authorization **out, int *n,
 	       struct error *e)
 {
 	struct store_conn *r = store_reader(s);
 	if (!r)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the authorizations cannot be read now");
+		return store_fail(e, "the authorizations cannot be read now");
 	struct store_stmt *st = store_prepare(r, sql_list);
-	*out = store_collect(st, sizeof(**out), read_row_any, n);
+	*out = store_collect(st, sizeof(**out), read_row, n);
 	return 0;
 }
 

@@ -39,7 +39,7 @@ static const char sql_overlap[] =
 	"ORDER BY d.institution_id = ?6 DESC LIMIT 1";
 static const char sql_insert[] =
 	"INSERT INTO dossier (insz, institution_id, capacity, phase, "
-	"start_day, end_day) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	"start_day, end_day) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id";
 static const char sql_get[] =
 	"SELECT id, insz, capacity, phase, start_day, end_day FROM dossier "
 	"WHERE id = ?1 AND institution_id = ?2";
@@ -81,11 +81,16 @@ int directory_capacity_parse(const char *s)
 
 /* ------------------------------------------------------ reference data */
 
+static const struct store_refusal already_defined = {
+	ERR_CONFLICT, "already_defined", "already defined"};
+
 static int add_reference(struct store *s, const char *sql, const char *a,
 			 int64_t code, const char *b, const char *c,
 			 struct error *e)
 {
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql);
 	store_bind_text(st, 1, a);
 	if (b)
@@ -93,17 +98,7 @@ static int add_reference(struct store *s, const char *sql, const char *a,
 	else
 		store_bind_int(st, 2, code);
 	store_bind_text(st, 3, c);
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc != STORE_DONE) {
-		store_write_rollback(s);
-		return rc == STORE_CONSTRAINT
-			       ? err_set(e, ERR_CONFLICT, "already_defined",
-					 "already defined")
-			       : err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					 "the directory refused the write");
-	}
-	return store_write_commit(s, e);
+	return store_write_end(s, store_run(st, &already_defined, e), e);
 }
 
 int directory_capacity_add(struct store *s, const char *branch, int code,
@@ -153,9 +148,7 @@ bool directory_available(struct store *s, const char *actor_type,
 	store_bind_text(st, 1, actor_type);
 	store_bind_int(st, 2, capacity);
 	store_bind_text(st, 3, data_type);
-	bool yes = store_step(st) == STORE_ROW;
-	store_done(st);
-	return yes;
+	return store_one(st, NULL, NULL, NULL) == 0;
 }
 
 bool directory_capacity_known(struct store *s, const char *branch, int code)
@@ -168,9 +161,19 @@ bool directory_capacity_known(struct store *s, const char *branch, int code)
 	struct store_stmt *st = store_prepare(r, sql_cap_known);
 	store_bind_text(st, 1, branch);
 	store_bind_int(st, 2, code);
-	bool yes = store_step(st) == STORE_ROW;
-	store_done(st);
-	return yes;
+	return store_one(st, NULL, NULL, NULL) == 0;
+}
+
+/* A text column copied into a caller's buffer. */
+struct text_out {
+	char *p;
+	size_t n;
+};
+
+static void read_text(struct store_stmt *st, void *out)
+{
+	struct text_out *t = out;
+	str_copy(t->p, t->n, store_col_text(st, 0));
 }
 
 int directory_data_type_source(struct store *s, const char *code, char *out,
@@ -181,11 +184,8 @@ int directory_data_type_source(struct store *s, const char *code, char *out,
 		return -1;
 	struct store_stmt *st = store_prepare(r, sql_type_source);
 	store_bind_text(st, 1, code);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW)
-		str_copy(out, n, store_col_text(st, 0));
-	store_done(st);
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	struct text_out source = {out, n};
+	return store_one(st, read_text, &source, NULL);
 }
 
 /* ------------------------------------------------------------- dossiers */
@@ -224,14 +224,10 @@ static int check_overlap(struct store_conn *w, int64_t institution_id,
 	store_bind_int(st, 4, to);
 	store_bind_text(st, 5, branch);
 	store_bind_int(st, 6, institution_id);
-	enum store_rc rc = store_step(st);
-	int64_t holder = rc == STORE_ROW ? store_col_int(st, 0) : 0;
-	store_done(st);
-	if (rc == STORE_ERROR)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the directory cannot be read now");
-	if (rc == STORE_DONE)
-		return 0;
+	int64_t holder = 0;
+	int rc = store_one(st, store_read_int, &holder, e);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
 	if (holder == institution_id)
 		return err_set(e, ERR_CONFLICT, "dossier_overlap",
 			       "you already hold a dossier on this person in "
@@ -255,12 +251,7 @@ static int insert_dossier(struct store_conn *w, int64_t institution_id,
 	store_bind_int(st, 4, d->phase);
 	store_bind_int(st, 5, from);
 	store_bind_int(st, 6, to);
-	enum store_rc rc = store_step(st);
-	*id = store_last_rowid(w);
-	store_done(st);
-	return rc == STORE_DONE ? 0
-				: err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					  "the directory refused the write");
+	return store_insert(st, id, NULL, e) < 0 ? -1 : 0;
 }
 
 static int check_dossier(struct store *s, const char *branch,
@@ -296,16 +287,14 @@ int directory_integrate(struct store *s, int64_t institution_id,
 	if (check_dossier(s, branch, d, &from, &to, e) != 0)
 		return -1;
 	int64_t insz = insz_number(d->insz);
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	int rc = check_overlap(w, institution_id, branch, insz, d->capacity,
 			       from, to, e);
 	if (rc == 0)
 		rc = insert_dossier(w, institution_id, insz, d, from, to, &d->id, e);
-	if (rc != 0) {
-		store_write_rollback(s);
-		return -1;
-	}
-	return store_write_commit(s, e);
+	return store_write_end(s, rc, e);
 }
 
 static int cmp_row(const void *x, const void *y)
@@ -325,7 +314,9 @@ int directory_import(struct store *s, struct directory_import_row *rows,
 {
 	/* In index order, every insert lands at the end of the B-tree. */
 	qsort(rows, n, sizeof(*rows), cmp_row);
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct directory_import_row *r = &rows[i];
@@ -344,11 +335,7 @@ int directory_import(struct store *s, struct directory_import_row *rows,
 			rc = insert_dossier(w, r->institution_id, r->insz, &d,
 					    r->start_day, to, &id, e);
 	}
-	if (rc != 0) {
-		store_write_rollback(s);
-		return -1;
-	}
-	return store_write_commit(s, e);
+	return store_write_end(s, rc, e);
 }
 
 static void day_text(int64_t day, char out[DATE_LEN])
@@ -359,44 +346,49 @@ static void day_text(int64_t day, char out[DATE_LEN])
 		date_format(date_from_days(day), out);
 }
 
+/* Fill dossier (a struct directory_dossier) from a row of sql_get. */
+static void read_dossier(struct store_stmt *st, void *dossier)
+{
+	struct directory_dossier *out = dossier;
+	out->id = store_col_int(st, 0);
+	snprintf(out->insz, sizeof(out->insz), "%011lld",
+		 (long long)store_col_int(st, 1));
+	out->capacity = (int)store_col_int(st, 2);
+	out->phase = (int)store_col_int(st, 3);
+	day_text(store_col_int(st, 4), out->start);
+	day_text(store_col_int(st, 5), out->end);
+}
+
+/* One dossier of an institution on connection c: 0, 1 when it holds none
+ * with this id, -1 with e set (e may be NULL). */
 static int load(struct store_conn *c, int64_t institution_id, int64_t id,
-		struct directory_dossier *out)
+		struct directory_dossier *out, struct error *e)
 {
 	struct store_stmt *st = store_prepare(c, sql_get);
 	store_bind_int(st, 1, id);
 	store_bind_int(st, 2, institution_id);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW) {
-		out->id = store_col_int(st, 0);
-		snprintf(out->insz, sizeof(out->insz), "%011lld",
-			 (long long)store_col_int(st, 1));
-		out->capacity = (int)store_col_int(st, 2);
-		out->phase = (int)store_col_int(st, 3);
-		day_text(store_col_int(st, 4), out->start);
-		day_text(store_col_int(st, 5), out->end);
-	}
-	store_done(st);
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	return store_one(st, read_dossier, out, e);
 }
 
 int directory_get(struct store *s, int64_t institution_id, int64_t id,
 		  struct directory_dossier *out)
 {
 	struct store_conn *r = store_reader(s);
-	return r ? load(r, institution_id, id, out) : -1;
+	return r ? load(r, institution_id, id, out, NULL) : -1;
 }
 
 int directory_close(struct store *s, int64_t institution_id, int64_t id,
 		    const char *end, struct error *e)
 {
 	struct directory_dossier d;
-	struct store_conn *w = store_write_begin(s);
-	int found = load(w, institution_id, id, &d);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
+	int found = load(w, institution_id, id, &d, e);
 	int64_t from, to;
 	int rc;
 	if (found != 0)
-		rc = found < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					 "the directory cannot be read now")
+		rc = found < 0 ? -1
 			       : err_set(e, ERR_NOT_FOUND, "unknown_dossier",
 					 "you hold no dossier with this id");
 	else if (d.end[0])
@@ -411,16 +403,9 @@ int directory_close(struct store *s, int64_t institution_id, int64_t id,
 		store_bind_int(st, 1, id);
 		store_bind_int(st, 2, institution_id);
 		store_bind_int(st, 3, to);
-		if (store_step(st) != STORE_DONE)
-			rc = err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-				     "the directory refused the write");
-		store_done(st);
+		rc = store_run(st, NULL, e);
 	}
-	if (rc != 0) {
-		store_write_rollback(s);
-		return -1;
-	}
-	return store_write_commit(s, e);
+	return store_write_end(s, rc, e);
 }
 
 int directory_holdings(struct store *s, const char *insz, int64_t day,

@@ -135,15 +135,18 @@ struct http_route {
 
 /* Resolves a verified certificate fingerprint to an institution. Returns 0
  * and fills who; 1 when the certificate belongs to no institution; -1 on
- * failure. */
+ * failure, with e set: the request is refused with it. */
 typedef int (*http_institution_resolver)(void *app,
 					 const uint8_t fp[SHA256_LEN],
-					 struct http_principal *who);
+					 struct http_principal *who,
+					 struct error *e);
 
 /* Resolves a session token to its person and level. Returns 0 and fills
- * who; 1 when the token is no (longer a) valid session; -1 on failure. */
+ * who; 1 when the token is no (longer a) valid session; -1 on failure,
+ * with e set: the request is refused with it. */
 typedef int (*http_session_resolver)(void *app, const char *token,
-				     struct http_principal *who);
+				     struct http_principal *who,
+				     struct error *e);
 /* Does the session's person hold role for this request (the organisation
  * is the route's {kbo}, or the session's profile)? */
 typedef bool (*http_role_check)(void *app, struct http_request *req,

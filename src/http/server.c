@@ -338,16 +338,21 @@ static const char *session_token(struct request *rq)
 					   "kp_session");
 }
 
+/* What a resolver's failure is when it did not say (it must). */
+#define RESOLVER_FAILED                                                      \
+	((struct error){.kind = ERR_INTERNAL, .code = "internal_error"})
+
 static int authenticate_session(struct request *rq, const struct http_route *r)
 {
 	struct http_server *srv = rq->l->srv;
 	const char *token = session_token(rq);
+	struct error e = RESOLVER_FAILED;
 	int rc = token && srv->opt.resolve_session
-		 ? srv->opt.resolve_session(srv->opt.app, token, &rq->req.who)
+		 ? srv->opt.resolve_session(srv->opt.app, token, &rq->req.who,
+					    &e)
 		 : 1;
 	if (rc < 0) {
-		refuse(rq, 503, ERR_UNAVAILABLE, "store_unavailable",
-		       "sessions cannot be checked now");
+		refuse(rq, 0, e.kind, e.code, e.detail);
 		return -1;
 	}
 	if (rc > 0) {
@@ -380,14 +385,14 @@ static int authenticate(struct request *rq, const struct http_route *r)
 	if (check_certificate(rq, r) != 0)
 		return -1;
 	if (r->auth == AUTH_INSTITUTION) {
+		struct error e = RESOLVER_FAILED;
 		int rc = srv->opt.resolve_institution
 			 ? srv->opt.resolve_institution(srv->opt.app,
 							rq->req.cert->fingerprint,
-							&rq->req.who)
+							&rq->req.who, &e)
 			 : 1;
 		if (rc < 0) {
-			refuse(rq, 503, ERR_UNAVAILABLE, "store_unavailable",
-			       "cannot look up the certificate now");
+			refuse(rq, 0, e.kind, e.code, e.detail);
 			return -1;
 		}
 		if (rc > 0) {

@@ -131,7 +131,13 @@ static void index_line(void *ctx, size_t off, size_t len, int64_t no)
 
 static void set_status(struct hub *h, const char *job, const char *status)
 {
-	struct store_conn *w = store_write_begin(h->store);
+	struct error e;
+	struct store_conn *w = store_write_begin(h->store, &e);
+	if (!w) {
+		log_error("batch %s: status %s not recorded: %s", job, status,
+			  e.detail);
+		return;
+	}
 	struct store_stmt *st = store_prepare(w, sql_job_status);
 	store_bind_text(st, 1, job);
 	store_bind_text(st, 2, status);
@@ -139,10 +145,7 @@ static void set_status(struct hub *h, const char *job, const char *status)
 		store_bind_null(st, 3);
 	else
 		store_bind_int(st, 3, time_now());
-	store_step(st);
-	store_done(st);
-	struct error e;
-	store_write_commit(h->store, &e);
+	store_write_end(h->store, store_run(st, NULL, &e), &e);
 }
 
 /* Map the job's input, index its lines, and note the chunks already done. */
@@ -310,25 +313,27 @@ static void run_chunk(struct hub *h, struct batch_job *j, int64_t c)
 	for (int64_t i = first; i < last; i++)
 		put_result(j, i, &r[i - first], &out, &granted);
 	free(r);
-	struct store_conn *w = store_write_begin(h->store);
-	struct store_stmt *st = store_prepare(w, sql_chunk_add);
-	store_bind_text(st, 1, j->id);
-	store_bind_int(st, 2, c);
-	store_bind_text(st, 3, out.p ? out.p : "");
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	st = store_prepare(w, sql_job_progress);
-	store_bind_text(st, 1, j->id);
-	store_bind_int(st, 2, last - first);
-	store_bind_int(st, 3, granted);
-	store_bind_int(st, 4, last - first - granted);
-	if (rc == STORE_DONE)
-		rc = store_step(st);
-	store_done(st);
 	struct error e;
-	if (rc != STORE_DONE)
-		store_write_rollback(h->store);
-	if (rc != STORE_DONE || store_write_commit(h->store, &e) != 0)
+	struct store_conn *w = store_write_begin(h->store, &e);
+	int rc = w ? 0 : -1;
+	if (w) {
+		struct store_stmt *st = store_prepare(w, sql_chunk_add);
+		store_bind_text(st, 1, j->id);
+		store_bind_int(st, 2, c);
+		store_bind_text(st, 3, out.p ? out.p : "");
+		rc = store_run(st, NULL, &e);
+	}
+	if (w && rc == 0) {
+		struct store_stmt *st = store_prepare(w, sql_job_progress);
+		store_bind_text(st, 1, j->id);
+		store_bind_int(st, 2, last - first);
+		store_bind_int(st, 3, granted);
+		store_bind_int(st, 4, last - first - granted);
+		rc = store_run(st, NULL, &e);
+	}
+	if (w)
+		rc = store_write_end(h->store, rc, &e);
+	if (rc != 0)
 		log_error("batch %s: chunk %lld not stored; it runs again at the "
 			  "next start", j->id, (long long)c);
 	buf_free(&out);
@@ -457,7 +462,9 @@ int hub_batch_submit(struct hub *h, const struct hub_requester *who,
 	uuid7_new(job);
 	if (write_input(h, job, body, len, e) != 0)
 		return -1;
-	struct store_conn *w = store_write_begin(h->store);
+	struct store_conn *w = store_write_begin(h->store, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_job_add);
 	store_bind_text(st, 1, job);
 	store_bind_int(st, 2, who->institution_id);
@@ -479,31 +486,36 @@ int hub_batch_submit(struct hub *h, const struct hub_requester *who,
 	return 0;
 }
 
+/* Fill status (a struct hub_batch_status, but its job) from a row of
+ * sql_job_get. */
+static void read_status(struct store_stmt *st, void *status)
+{
+	struct hub_batch_status *out = status;
+	memset(out, 0, sizeof(*out));
+	str_copy(out->status, sizeof(out->status), store_col_text(st, 0));
+	out->total = store_col_int(st, 1);
+	out->done = store_col_int(st, 2);
+	out->granted = store_col_int(st, 3);
+	out->refused = store_col_int(st, 4);
+	out->created_at = store_col_int(st, 5);
+	out->finished_at = store_col_int(st, 6);
+}
+
 int hub_batch_status(struct hub *h, int64_t institution_id, const char *job,
 		     struct hub_batch_status *out, struct error *e)
 {
 	struct store_conn *r = store_reader(h->store);
 	if (!r)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "try again");
+		return store_fail(e, "try again");
 	struct store_stmt *st = store_prepare(r, sql_job_get);
 	store_bind_text(st, 1, job);
 	store_bind_int(st, 2, institution_id);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW) {
-		memset(out, 0, sizeof(*out));
+	int rc = store_one(st, read_status, out, e);
+	if (rc == 0)
 		str_copy(out->job, sizeof(out->job), job);
-		str_copy(out->status, sizeof(out->status), store_col_text(st, 0));
-		out->total = store_col_int(st, 1);
-		out->done = store_col_int(st, 2);
-		out->granted = store_col_int(st, 3);
-		out->refused = store_col_int(st, 4);
-		out->created_at = store_col_int(st, 5);
-		out->finished_at = store_col_int(st, 6);
-	}
-	store_done(st);
-	return rc == STORE_ROW ? 0
-			       : err_set(e, ERR_NOT_FOUND, "unknown_job",
-					 "you have no batch with this id");
+	return rc <= 0 ? rc
+		       : err_set(e, ERR_NOT_FOUND, "unknown_job",
+				 "you have no batch with this id");
 }
 
 int hub_batch_results(struct hub *h, int64_t institution_id, const char *job,

@@ -53,8 +53,7 @@ static int parse(struct hub *h, const struct hub_requester *who,
 	int known = directory_data_type_source(h->store, r->data_type,
 					       r->source, sizeof(r->source));
 	if (known != 0)
-		return known < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					   "try again")
+		return known < 0 ? store_fail(e, "try again")
 				 : err_set(e, ERR_INVALID, "unknown_data_type",
 					   "data_type: not in the reference "
 					   "directory");
@@ -90,7 +89,7 @@ static int decide(struct hub *h, const struct hub_requester *who,
 	int a = authz_decide(h->store, who->actor_type, r->capacity,
 			     r->data_type, r->purpose, r->day, &granted);
 	if (a < 0)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "try again");
+		return store_fail(e, "try again");
 	if (a != AUTHZ_GRANTED)
 		return err_set(e, ERR_FORBIDDEN,
 			       authz_answer_code((enum authz_answer)a),
@@ -101,7 +100,7 @@ static int decide(struct hub *h, const struct hub_requester *who,
 	int d = directory_decide(h->store, who->institution_id, r->subject,
 				 r->capacity, r->day, granted.min_phase);
 	if (d < 0)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "try again");
+		return store_fail(e, "try again");
 	if (d == DIRECTORY_NO_DOSSIER)
 		return err_set(e, ERR_FORBIDDEN, "no_dossier",
 			       "you hold no dossier on this person in capacity "
@@ -110,11 +109,9 @@ static int decide(struct hub *h, const struct hub_requester *who,
 		return err_set(e, ERR_FORBIDDEN, "phase_too_low",
 			       "%s requires your dossier at phase %d or higher",
 			       granted.reference, granted.min_phase);
-	struct error ignored;
-	int p = registry_get(h->store, r->subject, &r->person, &ignored);
+	int p = registry_get(h->store, r->subject, &r->person, e);
 	if (p != 0)
-		return p < 0 ? err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-				       "try again")
+		return p < 0 ? -1
 			     : err_set(e, ERR_NOT_FOUND, "unknown_person",
 				       "the registers know no such person");
 	return 0;
@@ -162,7 +159,7 @@ static int find_source(struct hub *h, const struct xreq *r,
 	int n = directory_holdings(h->store, r->subject, r->day, hold,
 				   HUB_MAX_HOLDINGS);
 	if (n < 0)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "try again");
+		return store_fail(e, "try again");
 	for (int i = 0; i < n; i++) {
 		if (org_institution_get(h->store, hold[i].institution_id, out) != 0 ||
 		    strcmp(out->actor_type, r->source) != 0 ||

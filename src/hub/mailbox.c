@@ -56,12 +56,14 @@ struct message {
 	char *data;
 };
 
-static int64_t cursor(struct store_conn *r)
+/* The last mutation forwarded into *after (0 before the first). Returns
+ * 0, or -1 when it cannot be read: starting over from 0 would forward
+ * every mutation again. */
+static int cursor(struct store_conn *r, int64_t *after)
 {
 	struct store_stmt *st = store_prepare(r, sql_cursor);
-	int64_t v = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
-	store_done(st);
-	return v;
+	*after = 0;
+	return store_one(st, store_read_int, after, NULL) < 0 ? -1 : 0;
 }
 
 static int read_mutations(struct hub *h, int64_t after, struct mutation *m)
@@ -145,10 +147,12 @@ static int recipients(struct hub *h, const struct mutation *m, int64_t today,
 static int store_messages(struct hub *h, struct message *msg, int n,
 			  int64_t new_cursor, struct error *e)
 {
-	struct store_conn *w = store_write_begin(h->store);
+	struct store_conn *w = store_write_begin(h->store, e);
+	if (!w)
+		return -1;
 	int64_t now = time_now();
-	enum store_rc rc = STORE_DONE;
-	for (int i = 0; i < n && rc == STORE_DONE; i++) {
+	int rc = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
 		struct store_stmt *st = store_prepare(w, sql_message_add);
 		store_bind_int(st, 1, msg[i].institution_id);
 		store_bind_text(st, 2, msg[i].ticket);
@@ -157,21 +161,14 @@ static int store_messages(struct hub *h, struct message *msg, int n,
 		store_bind_text(st, 5, msg[i].m->insz);
 		store_bind_text(st, 6, msg[i].data);
 		store_bind_int(st, 7, now);
-		rc = store_step(st);
-		store_done(st);
+		rc = store_run(st, NULL, e);
 	}
-	if (rc == STORE_DONE) {
+	if (rc == 0) {
 		struct store_stmt *st = store_prepare(w, sql_cursor_set);
 		store_bind_int(st, 1, new_cursor);
-		rc = store_step(st);
-		store_done(st);
+		rc = store_run(st, NULL, e);
 	}
-	if (rc != STORE_DONE) {
-		store_write_rollback(h->store);
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the mailboxes could not be written");
-	}
-	return store_write_commit(h->store, e);
+	return store_write_end(h->store, rc, e);
 }
 
 int hub_forward_mutations(struct hub *h, struct error *e)
@@ -180,8 +177,8 @@ int hub_forward_mutations(struct hub *h, struct error *e)
 	static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;
 	pthread_mutex_lock(&one); /* one forwarder at a time: the cursor */
 	struct store_conn *r = store_reader(h->store);
-	int64_t after = r ? cursor(r) : 0;
-	int n = r ? read_mutations(h, after, m) : -1;
+	int64_t after = 0;
+	int n = r && cursor(r, &after) == 0 ? read_mutations(h, after, m) : -1;
 	int queued = 0;
 	struct message *msg = xcalloc((size_t)(n > 0 ? n : 1) * HOLDINGS_MAX,
 				      sizeof(*msg));
@@ -262,7 +259,7 @@ int hub_mailbox(struct hub *h, int64_t institution_id, int64_t after,
 {
 	struct store_conn *r = store_reader(h->store);
 	if (!r)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "try again");
+		return store_fail(e, "try again");
 	if (limit < 1 || limit > 1000)
 		limit = 1000;
 	*out = xcalloc((size_t)limit, sizeof(**out));
@@ -294,17 +291,13 @@ void hub_messages_free(struct hub_message *m, int n)
 int64_t hub_mailbox_ack(struct hub *h, int64_t institution_id, int64_t up_to,
 			struct error *e)
 {
-	struct store_conn *w = store_write_begin(h->store);
+	struct store_conn *w = store_write_begin(h->store, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_ack);
 	store_bind_int(st, 1, institution_id);
 	store_bind_int(st, 2, up_to);
-	enum store_rc rc = store_step(st);
+	int rc = store_run(st, NULL, e);
 	int64_t removed = store_changes(w);
-	store_done(st);
-	if (rc != STORE_DONE) {
-		store_write_rollback(h->store);
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "try again");
-	}
-	return store_write_commit(h->store, e) == 0 ? removed : -1;
+	return store_write_end(h->store, rc, e) == 0 ? removed : -1;
 }

@@ -46,22 +46,19 @@ int notify_send(struct notify *n, const char *channel, const char *to,
 	rand_bytes(sealed, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES,
 			      (const uint8_t *)body, len, sealed, n->opt.master_key);
-	struct store_conn *w = store_write_begin(n->store);
+	struct store_conn *w = store_write_begin(n->store, e);
+	if (!w) {
+		free(sealed);
+		return -1;
+	}
 	struct store_stmt *st = store_prepare(w, sql_put);
 	store_bind_text(st, 1, channel);
 	store_bind_text(st, 2, to);
 	store_bind_text(st, 3, subject);
 	store_bind_blob(st, 4, sealed, sn);
 	store_bind_int(st, 5, time_now());
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	free(sealed);
-	if (rc != STORE_DONE) {
-		store_write_rollback(n->store);
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the message could not be queued");
-	}
-	if (store_write_commit(n->store, e) != 0)
+	free(sealed); /* the bind copied it */
+	if (store_write_end(n->store, store_run(st, NULL, e), e) != 0)
 		return -1;
 	pthread_mutex_lock(&n->mu);
 	pthread_cond_signal(&n->wake);
@@ -146,7 +143,14 @@ static int deliver(struct notify *n, const char *channel, const char *to,
 static void record(struct notify *n, int64_t id, int attempts, bool ok,
 		   const char *why)
 {
-	struct store_conn *w = store_write_begin(n->store);
+	struct error e;
+	struct store_conn *w = store_write_begin(n->store, &e);
+	if (!w) {
+		/* The message stays due: it is tried (or sent) again. */
+		log_error("outbox %lld: outcome not recorded: %s",
+			  (long long)id, e.detail);
+		return;
+	}
 	struct store_stmt *st;
 	int64_t now = time_now();
 	if (ok) {
@@ -175,10 +179,7 @@ static void record(struct notify *n, int64_t id, int attempts, bool ok,
 		log_str(&l, "why", why);
 		log_end(&l);
 	}
-	store_step(st);
-	store_done(st);
-	struct error e;
-	store_write_commit(n->store, &e);
+	store_write_end(n->store, store_run(st, NULL, &e), &e);
 }
 
 /* Deliver what is due; returns how many were tried. */

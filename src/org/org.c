@@ -7,7 +7,8 @@ static const char sql_org_add[] =
 	"INSERT INTO organisation (kbo, name, created_at) VALUES (?1, ?2, ?3)";
 static const char sql_inst_add[] =
 	"INSERT INTO institution (kbo, name, actor_type, branch, endpoint) "
-	"SELECT kbo, name, ?2, ?3, ?4 FROM organisation WHERE kbo = ?1";
+	"SELECT kbo, name, ?2, ?3, ?4 FROM organisation WHERE kbo = ?1 "
+	"RETURNING id";
 static const char sql_cert_add[] =
 	"INSERT INTO institution_cert (fingerprint, institution_id, subject, "
 	"not_before, not_after, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
@@ -27,38 +28,12 @@ static const char sql_by_cert[] =
 	"FROM institution_cert c JOIN institution i ON i.id = c.institution_id "
 	"WHERE c.fingerprint = ?1 AND c.not_before <= ?2 AND c.not_after >= ?2";
 
-/* Step a bound INSERT on the writer, then commit or roll back. A unique or
- * foreign-key refusal becomes ERR_CONFLICT with conflict_code; an INSERT
- * ... SELECT that found nothing becomes ERR_NOT_FOUND with missing_code.
- * rowid (may be NULL) receives the new row's id. */
-static int finish_insert(struct store *s, struct store_conn *w,
-			 struct store_stmt *st, const char *conflict_code,
-			 const char *missing_code, int64_t *rowid,
-			 struct error *e)
-{
-	enum store_rc rc = store_step(st);
-	int64_t changed = store_changes(w);
-	/* The rowid must be read before the commit releases the writer. */
-	if (rowid)
-		*rowid = store_last_rowid(w);
-	store_done(st);
-	if (rc == STORE_CONSTRAINT) {
-		store_write_rollback(s);
-		return err_set(e, ERR_CONFLICT, conflict_code,
-			       "it is already registered");
-	}
-	if (rc != STORE_DONE) {
-		store_write_rollback(s);
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the database refused the write");
-	}
-	if (changed == 0) {
-		store_write_rollback(s);
-		return err_set(e, ERR_NOT_FOUND, missing_code,
-			       "no such organisation");
-	}
-	return store_write_commit(s, e);
-}
+static const struct store_refusal org_exists = {
+	ERR_CONFLICT, "org_exists", "it is already registered"};
+static const struct store_refusal institution_exists = {
+	ERR_CONFLICT, "institution_exists", "it is already registered"};
+static const struct store_refusal certificate_exists = {
+	ERR_CONFLICT, "certificate_exists", "it is already registered"};
 
 int org_organisation_add(struct store *s, const char *kbo, const char *name,
 			 struct error *e)
@@ -67,12 +42,14 @@ int org_organisation_add(struct store *s, const char *kbo, const char *name,
 	if (kbo_parse(kbo, strlen(kbo), k) != ID_OK)
 		return err_set(e, ERR_INVALID, "invalid_kbo",
 			       "not a valid enterprise number");
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_org_add);
 	store_bind_text(st, 1, k);
 	store_bind_text(st, 2, name);
 	store_bind_int(st, 3, time_now());
-	return finish_insert(s, w, st, "org_exists", "org_unknown", NULL, e);
+	return store_write_end(s, store_run(st, &org_exists, e), e);
 }
 
 int org_institution_add(struct store *s, const char *kbo,
@@ -83,21 +60,28 @@ int org_institution_add(struct store *s, const char *kbo,
 	if (kbo_parse(kbo, strlen(kbo), k) != ID_OK)
 		return err_set(e, ERR_INVALID, "invalid_kbo",
 			       "not a valid enterprise number");
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_inst_add);
 	store_bind_text(st, 1, k);
 	store_bind_text(st, 2, actor_type);
 	store_bind_text(st, 3, branch);
 	store_bind_text(st, 4, endpoint);
-	return finish_insert(s, w, st, "institution_exists", "org_unknown", id,
-			     e);
+	int rc = store_insert(st, id, &institution_exists, e);
+	if (rc == 1)
+		rc = err_set(e, ERR_NOT_FOUND, "org_unknown",
+			     "no such organisation");
+	return store_write_end(s, rc, e);
 }
 
 int org_cert_add(struct store *s, int64_t institution_id,
 		 const uint8_t fingerprint[SHA256_LEN], const char *subject,
 		 int64_t not_before, int64_t not_after, struct error *e)
 {
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_cert_add);
 	store_bind_blob(st, 1, fingerprint, SHA256_LEN);
 	store_bind_int(st, 2, institution_id);
@@ -105,13 +89,16 @@ int org_cert_add(struct store *s, int64_t institution_id,
 	store_bind_int(st, 4, not_before);
 	store_bind_int(st, 5, not_after);
 	store_bind_int(st, 6, time_now());
-	return finish_insert(s, w, st, "certificate_exists",
-			     "institution_unknown", NULL, e);
+	/* An unknown institution is a foreign-key refusal, so a conflict
+	 * too. */
+	return store_write_end(s, store_run(st, &certificate_exists, e), e);
 }
 
-/* Fill out from a row of (id, kbo, name, actor_type, branch). */
-static void read_institution(struct store_stmt *st, struct org_institution *out)
+/* Fill out (a struct org_institution) from a row of (id, kbo, name,
+ * actor_type, branch, endpoint, timeout_ms). */
+static void read_institution(struct store_stmt *st, void *institution)
 {
+	struct org_institution *out = institution;
 	out->id = store_col_int(st, 0);
 	str_copy(out->kbo, sizeof(out->kbo), store_col_text(st, 1));
 	str_copy(out->name, sizeof(out->name), store_col_text(st, 2));
@@ -131,11 +118,7 @@ int org_institution_by_cert(struct store *s,
 	struct store_stmt *st = store_prepare(r, sql_by_cert);
 	store_bind_blob(st, 1, fingerprint, SHA256_LEN);
 	store_bind_int(st, 2, now);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW)
-		read_institution(st, out);
-	store_done(st);
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	return store_one(st, read_institution, out, NULL);
 }
 
 /* The one institution sql finds for a text (?1) or, when text is NULL,
@@ -152,11 +135,7 @@ static int institution_where(struct store *s, const char *sql,
 		store_bind_text(st, 1, text);
 	else
 		store_bind_int(st, 1, id);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW)
-		read_institution(st, out);
-	store_done(st);
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	return store_one(st, read_institution, out, NULL);
 }
 
 int org_institution_by_kbo(struct store *s, const char *kbo,
@@ -176,22 +155,20 @@ static int institution_update(struct store *s, const char *sql,
 			      const char *kbo, const char *text, int64_t num,
 			      struct error *e)
 {
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql);
 	store_bind_text(st, 1, kbo);
 	if (text)
 		store_bind_text(st, 2, text);
 	else
 		store_bind_int(st, 2, num);
-	enum store_rc rc = store_step(st);
-	int64_t changed = store_changes(w);
-	store_done(st);
-	if (rc != STORE_DONE || changed == 0) {
-		store_write_rollback(s);
-		return err_set(e, ERR_NOT_FOUND, "unknown_institution",
-			       "no institution with this enterprise number");
-	}
-	return store_write_commit(s, e);
+	int rc = store_run(st, NULL, e);
+	if (rc == 0 && store_changes(w) == 0)
+		rc = err_set(e, ERR_NOT_FOUND, "unknown_institution",
+			     "no institution with this enterprise number");
+	return store_write_end(s, rc, e);
 }
 
 int org_institution_set_endpoint(struct store *s, const char *kbo,

@@ -25,7 +25,8 @@ static const char sql_cat_has[] =
 	"SELECT 1 FROM organisation_category WHERE kbo = ?1 AND category = ?2";
 static const char sql_grant[] =
 	"INSERT INTO role_assignment (insz, kbo, role, valid_from, valid_until,"
-	" granted_by, granted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	" granted_by, granted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+	"RETURNING id";
 static const char sql_role_get[] =
 	"SELECT id, kbo, insz, role, valid_from, valid_until, granted_by, "
 	"revoked_at IS NOT NULL FROM role_assignment WHERE id = ?1 AND kbo = ?2";
@@ -52,25 +53,13 @@ static bool in_set(const char *s, const char *const *set)
 	return false;
 }
 
-/* One INSERT on the writer, committed. */
-static int write_one(struct store *s, struct store_stmt *st,
-		     struct store_conn *w, int64_t *id, const char *conflict,
-		     struct error *e)
-{
-	enum store_rc rc = store_step(st);
-	if (id)
-		*id = store_last_rowid(w);
-	store_done(st);
-	if (rc != STORE_DONE) {
-		store_write_rollback(s);
-		return rc == STORE_CONSTRAINT
-			       ? err_set(e, ERR_CONFLICT, conflict,
-					 "unknown organisation, or already there")
-			       : err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					 "the write was refused");
-	}
-	return store_write_commit(s, e);
-}
+static const struct store_refusal category_exists = {
+	ERR_CONFLICT, "category_exists",
+	"unknown organisation, or already there"};
+/* The organisation is the only reference a role or the circle of trust
+ * can miss. */
+static const struct store_refusal org_unknown = {
+	ERR_NOT_FOUND, "org_unknown", "no such organisation"};
 
 int org_category_add(struct store *s, const char *kbo, const char *category,
 		     struct error *e)
@@ -78,11 +67,13 @@ int org_category_add(struct store *s, const char *kbo, const char *category,
 	if (!in_set(category, categories))
 		return err_set(e, ERR_INVALID, "invalid_category",
 			       "unknown organisation category");
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_cat_add);
 	store_bind_text(st, 1, kbo);
 	store_bind_text(st, 2, category);
-	return write_one(s, st, w, NULL, "category_exists", e);
+	return store_write_end(s, store_run(st, &category_exists, e), e);
 }
 
 bool org_has_category(struct store *s, const char *kbo, const char *category)
@@ -93,9 +84,7 @@ bool org_has_category(struct store *s, const char *kbo, const char *category)
 	struct store_stmt *st = store_prepare(r, sql_cat_has);
 	store_bind_text(st, 1, kbo);
 	store_bind_text(st, 2, category);
-	bool yes = store_step(st) == STORE_ROW;
-	store_done(st);
-	return yes;
+	return store_one(st, NULL, NULL, NULL) == 0;
 }
 
 int org_role_grant(struct store *s, struct org_role *r, struct error *e)
@@ -116,7 +105,9 @@ int org_role_grant(struct store *s, struct org_role *r, struct error *e)
 	    date_cmp(until, from) < 0)
 		return err_set(e, ERR_INVALID, "invalid_period",
 			       "valid_until is required, not before valid_from");
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_grant);
 	store_bind_text(st, 1, r->insz);
 	store_bind_text(st, 2, r->kbo);
@@ -125,15 +116,14 @@ int org_role_grant(struct store *s, struct org_role *r, struct error *e)
 	store_bind_text(st, 5, r->valid_until);
 	store_bind_text(st, 6, r->granted_by);
 	store_bind_int(st, 7, time_now());
-	int rc = write_one(s, st, w, &r->id, "org_unknown", e);
-	if (rc != 0 && e && e->kind == ERR_CONFLICT)
-		return err_set(e, ERR_NOT_FOUND, "org_unknown",
-			       "no such organisation");
-	return rc;
+	int rc = store_insert(st, &r->id, &org_unknown, e);
+	return store_write_end(s, rc < 0 ? -1 : 0, e);
 }
 
-static void read_role(struct store_stmt *st, struct org_role *r)
+/* Fill r (a struct org_role) from a row of sql_role_get or sql_list. */
+static void read_role(struct store_stmt *st, void *role)
 {
+	struct org_role *r = role;
 	memset(r, 0, sizeof(*r));
 	r->id = store_col_int(st, 0);
 	str_copy(r->kbo, sizeof(r->kbo), store_col_text(st, 1));
@@ -150,25 +140,21 @@ int org_role_revoke(struct store *s, const char *kbo, int64_t id,
 		    struct error *e)
 {
 	struct org_role r;
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_role_get);
 	store_bind_int(st, 1, id);
 	store_bind_text(st, 2, kbo);
-	enum store_rc found = store_step(st);
-	if (found == STORE_ROW)
-		read_role(st, &r);
-	store_done(st);
-	int rc = 0;
-	if (found != STORE_ROW)
+	int rc = store_one(st, read_role, &r, e);
+	if (rc == 1)
 		rc = err_set(e, ERR_NOT_FOUND, "unknown_role_assignment",
 			     "this organisation has no such role assignment");
-	else if (r.revoked)
+	else if (rc == 0 && r.revoked)
 		rc = err_set(e, ERR_CONFLICT, "already_revoked",
 			     "this role assignment is already revoked");
-	if (rc != 0) {
-		store_write_rollback(s);
-		return rc;
-	}
+	if (rc != 0)
+		return store_write_end(s, rc, e);
 	st = store_prepare(w, sql_revoke);
 	store_bind_int(st, 1, id);
 	store_bind_text(st, 2, kbo);
@@ -178,7 +164,7 @@ int org_role_revoke(struct store *s, const char *kbo, int64_t id,
 		*out = r;
 		out->revoked = true;
 	}
-	return write_one(s, st, w, NULL, "already_revoked", e);
+	return store_write_end(s, store_run(st, NULL, e), e);
 }
 
 /* role NULL: any role. */
@@ -196,9 +182,7 @@ static bool holds(struct store *s, const char *sql, const char *insz,
 	store_bind_text(st, 3, today);
 	if (role)
 		store_bind_text(st, 4, role);
-	bool yes = store_step(st) == STORE_ROW;
-	store_done(st);
-	return yes;
+	return store_one(st, NULL, NULL, NULL) == 0;
 }
 
 bool org_role_valid(struct store *s, const char *insz, const char *kbo,
@@ -213,21 +197,15 @@ bool org_any_role_valid(struct store *s, const char *insz, const char *kbo,
 	return holds(s, sql_any_valid, insz, kbo, NULL, day);
 }
 
-static void read_role_any(struct store_stmt *st, void *r)
-{
-	read_role(st, r);
-}
-
 int org_roles(struct store *s, const char *kbo, struct org_role **out, int *n,
 	      struct error *e)
 {
 	struct store_conn *r = store_reader(s);
 	if (!r)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "cannot read roles now");
+		return store_fail(e, "cannot read roles now");
 	struct store_stmt *st = store_prepare(r, sql_list);
 	store_bind_text(st, 1, kbo);
-	*out = store_collect(st, sizeof(**out), read_role_any, n);
+	*out = store_collect(st, sizeof(**out), read_role, n);
 	return 0;
 }
 
@@ -249,17 +227,15 @@ int org_circle_accept(struct store *s, const char *kbo, const char *insz,
 			       "processing_register_ref: the reference of the "
 			       "organisation's processing register (1 to 128 "
 			       "characters)");
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_circle_accept);
 	store_bind_text(st, 1, kbo);
 	store_bind_text(st, 2, insz);
 	store_bind_text(st, 3, register_ref);
 	store_bind_int(st, 4, time_now());
-	int rc = write_one(s, st, w, NULL, "org_unknown", e);
-	if (rc != 0 && e && e->kind == ERR_CONFLICT)
-		return err_set(e, ERR_NOT_FOUND, "org_unknown",
-			       "no such organisation");
-	return rc;
+	return store_write_end(s, store_run(st, &org_unknown, e), e);
 }
 
 bool org_in_circle(struct store *s, const char *kbo)
@@ -269,7 +245,5 @@ bool org_in_circle(struct store *s, const char *kbo)
 		return false;
 	struct store_stmt *st = store_prepare(r, sql_circle_has);
 	store_bind_text(st, 1, kbo);
-	bool in = store_step(st) == STORE_ROW;
-	store_done(st);
-	return in;
+	return store_one(st, NULL, NULL, NULL) == 0;
 }

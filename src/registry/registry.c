@@ -150,8 +150,10 @@ static void col(struct store_stmt *st, int i, char *dst, size_t n)
 	str_copy(dst, n, v ? v : "");
 }
 
-static void read_person(struct store_stmt *st, struct registry_person *p)
+/* Fill person (a struct registry_person) from a row of PERSON_COLS. */
+static void read_person(struct store_stmt *st, void *person)
 {
+	struct registry_person *p = person;
 	col(st, 0, p->insz, sizeof(p->insz));
 	col(st, 1, p->register_, sizeof(p->register_));
 	col(st, 2, p->last_name, sizeof(p->last_name));
@@ -169,28 +171,22 @@ static void read_person(struct store_stmt *st, struct registry_person *p)
 	p->version = store_col_int(st, 14);
 }
 
-/* Read a person on connection c. Returns 0, 1 when unknown, -1. */
+/* Read a person on connection c. Returns 0, 1 when unknown, -1 with e. */
 static int load(struct store_conn *c, const char *insz,
-		struct registry_person *out)
+		struct registry_person *out, struct error *e)
 {
 	struct store_stmt *st = store_prepare(c, sql_get);
 	store_bind_text(st, 1, insz);
-	enum store_rc rc = store_step(st);
-	if (rc == STORE_ROW)
-		read_person(st, out);
-	store_done(st);
-	return rc == STORE_ROW ? 0 : rc == STORE_DONE ? 1 : -1;
+	return store_one(st, read_person, out, e);
 }
 
 int registry_get(struct store *s, const char *insz, struct registry_person *out,
 		 struct error *e)
 {
 	struct store_conn *r = store_reader(s);
-	int rc = r ? load(r, insz, out) : -1;
-	if (rc < 0)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the register cannot be read now");
-	return rc;
+	if (!r)
+		return store_fail(e, "the register cannot be read now");
+	return load(r, insz, out, e);
 }
 
 int registry_find(struct store *s, const char *last_name,
@@ -200,8 +196,7 @@ int registry_find(struct store *s, const char *last_name,
 {
 	struct store_conn *r = store_reader(s);
 	if (!r)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the register cannot be read now");
+		return store_fail(e, "the register cannot be read now");
 	*out = xcalloc((size_t)max, sizeof(**out));
 	*n = 0;
 	struct store_stmt *st = store_prepare(r, sql_find);
@@ -223,9 +218,7 @@ bool registry_is_parent(struct store *s, const char *parent, const char *child)
 	struct store_stmt *st = store_prepare(r, sql_is_parent);
 	store_bind_text(st, 1, parent);
 	store_bind_text(st, 2, child);
-	bool yes = store_step(st) == STORE_ROW;
-	store_done(st);
-	return yes;
+	return store_one(st, NULL, NULL, NULL) == 0;
 }
 
 /* --------------------------------------------------------------- writing */
@@ -234,6 +227,11 @@ static void bind_or_null(struct store_stmt *st, int i, const char *v)
 {
 	store_bind_text(st, i, v[0] ? v : NULL);
 }
+
+static const struct store_refusal person_exists = {
+	ERR_CONFLICT, "person_exists", "this INSZ is already registered"};
+static const struct store_refusal link_invalid = {
+	ERR_CONFLICT, "link_invalid", "unknown person, or already linked"};
 
 /* Insert on the held writer. Returns 0 or -1 with e. */
 static int insert(struct store_conn *w, const struct registry_person *p,
@@ -255,25 +253,7 @@ static int insert(struct store_conn *w, const struct registry_person *p,
 	bind_or_null(st, 13, p->language);
 	bind_or_null(st, 14, p->deceased_on);
 	store_bind_int(st, 15, time_now());
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc == STORE_CONSTRAINT)
-		return err_set(e, ERR_CONFLICT, "person_exists",
-			       "this INSZ is already registered");
-	if (rc != STORE_DONE)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "the register refused the write");
-	return 0;
-}
-
-/* Commit when rc is 0, roll back otherwise; returns rc (or the commit's). */
-static int finish(struct store *s, int rc, struct error *e)
-{
-	if (rc != 0) {
-		store_write_rollback(s);
-		return rc;
-	}
-	return store_write_commit(s, e);
+	return store_run(st, &person_exists, e);
 }
 
 int registry_add(struct store *s, const struct registry_person *p,
@@ -282,8 +262,10 @@ int registry_add(struct store *s, const struct registry_person *p,
 	struct insz z;
 	if (validate(p, e) != 0 || check_number(p, &z, e) != 0)
 		return -1;
-	struct store_conn *w = store_write_begin(s);
-	return finish(s, insert(w, p, z.kind == INSZ_RR ? "RR" : "BIS", e), e);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
+	return store_write_end(s, insert(w, p, z.kind == INSZ_RR ? "RR" : "BIS", e), e);
 }
 
 int registry_import(struct store *s, const struct registry_person *p,
@@ -293,13 +275,15 @@ int registry_import(struct store *s, const struct registry_person *p,
 	for (size_t i = 0; i < n; i++)
 		if (validate(&p[i], e) != 0 || check_number(&p[i], &z, e) != 0)
 			return -1;
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		insz_parse(p[i].insz, 11, &z);
 		rc = insert(w, &p[i], z.kind == INSZ_RR ? "RR" : "BIS", e);
 	}
-	return finish(s, rc, e);
+	return store_write_end(s, rc, e);
 }
 
 static int link_on(struct store_conn *w, const char *child,
@@ -308,14 +292,7 @@ static int link_on(struct store_conn *w, const char *child,
 	struct store_stmt *st = store_prepare(w, sql_link);
 	store_bind_text(st, 1, child);
 	store_bind_text(st, 2, parent);
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc == STORE_CONSTRAINT)
-		return err_set(e, ERR_CONFLICT, "link_invalid",
-			       "unknown person, or already linked");
-	return rc == STORE_DONE ? 0
-				: err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					  "the register refused the write");
+	return store_run(st, &link_invalid, e);
 }
 
 int registry_link_parent(struct store *s, const char *child,
@@ -324,17 +301,17 @@ int registry_link_parent(struct store *s, const char *child,
 	if (!insz_valid(child) || !insz_valid(parent) || !strcmp(child, parent))
 		return err_set(e, ERR_INVALID, "invalid_insz",
 			       "two different valid INSZ are needed");
-	struct store_conn *w = store_write_begin(s);
-	return finish(s, link_on(w, child, parent, e), e);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
+	return store_write_end(s, link_on(w, child, parent, e), e);
 }
 
 static bool taken(struct store_conn *w, const char *insz)
 {
 	struct store_stmt *st = store_prepare(w, sql_exists);
 	store_bind_text(st, 1, insz);
-	bool yes = store_step(st) == STORE_ROW;
-	store_done(st);
-	return yes;
+	return store_one(st, NULL, NULL, NULL) == 0;
 }
 
 int registry_assign_bis(struct store *s, struct registry_person *p,
@@ -351,7 +328,9 @@ int registry_assign_bis(struct store *s, struct registry_person *p,
 	bool sex_known = p->sex[0] != '\0';
 	int first = !sex_known || p->sex[0] == 'M' ? 1 : 2;
 	int step = sex_known ? 2 : 1;
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
 	int rc = 1; /* until a free number is found */
 	for (int seq = first; seq <= 998 && rc == 1; seq += step) {
 		char n[12];
@@ -368,7 +347,7 @@ int registry_assign_bis(struct store *s, struct registry_person *p,
 	if (rc == 1)
 		rc = err_set(e, ERR_CONFLICT, "bis_exhausted",
 			     "no BIS number is left for this birth date and sex");
-	return finish(s, rc, e);
+	return store_write_end(s, rc, e);
 }
 
 /* ------------------------------------------------------------- mutations */
@@ -511,11 +490,7 @@ static int store_change(struct store_conn *w, const struct registry_person *p,
 	bind_or_null(st, 7, p->country);
 	bind_or_null(st, 8, p->deceased_on);
 	store_bind_int(st, 9, time_now());
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	return rc == STORE_DONE ? 0
-				: err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					  "the register refused the write");
+	return store_run(st, NULL, e);
 }
 
 static int record_mutation(struct store_conn *w, const char *insz,
@@ -536,13 +511,10 @@ static int record_mutation(struct store_conn *w, const char *insz,
 	store_bind_int(st, 6, institution_id);
 	store_bind_text(st, 7, b);
 	store_bind_text(st, 8, a);
-	enum store_rc rc = store_step(st);
-	store_done(st);
+	/* The binds copied the texts. */
 	free(b);
 	free(a);
-	return rc == STORE_DONE ? 0
-				: err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-					  "the register refused the write");
+	return store_run(st, NULL, e);
 }
 
 /* Checks that need no database: number, date, authority. */
@@ -577,12 +549,13 @@ int registry_mutate(struct store *s, const char *insz,
 		return -1;
 	json_t *before = NULL, *after = NULL;
 	struct registry_person cur;
-	struct store_conn *w = store_write_begin(s);
-	int found = load(w, insz, &cur);
+	struct store_conn *w = store_write_begin(s, e);
+	if (!w)
+		return -1;
+	int found = load(w, insz, &cur, e);
 	int rc;
 	if (found < 0)
-		rc = err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			     "the register cannot be read now");
+		rc = -1;
 	else if (m->type == MUTATION_BIRTH && found == 1)
 		rc = apply_birth(w, insz, m, &after, e);
 	else if (found == 1)
@@ -598,5 +571,5 @@ int registry_mutate(struct store *s, const char *insz,
 				     ticket, e);
 	json_decref(before);
 	json_decref(after);
-	return finish(s, rc, e);
+	return store_write_end(s, rc, e);
 }

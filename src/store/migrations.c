@@ -352,12 +352,10 @@ fail:
 int store_migrate(struct store_conn *c, struct error *e)
 {
 	if (store_exec(c, sql_create_table) != 0)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "cannot create schema_migrations");
+		return store_fail(e, "cannot create schema_migrations");
 	int current = store_migration_current(c);
 	if (current < 0)
-		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			       "cannot read the schema version");
+		return store_fail(e, "cannot read the schema version");
 	if (current > store_schema_latest())
 		return err_set(e, ERR_UNAVAILABLE, "store_too_new",
 			       "database schema %d is newer than this binary "

@@ -98,9 +98,8 @@ static struct store_conn *conn_open(struct store *s, bool read_only,
 		    (read_only ? SQLITE_OPEN_READONLY
 			       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
 	if (sqlite3_open_v2(s->path, &c->db, flags, NULL) != SQLITE_OK) {
-		err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			"cannot open database: %s",
-			c->db ? sqlite3_errmsg(c->db) : "out of memory");
+		log_sqlite(__func__, c->db, "cannot open database");
+		store_fail(e, "cannot open the database");
 		goto fail;
 	}
 	sqlite3_busy_timeout(c->db, s->busy_timeout_ms);
@@ -123,8 +122,7 @@ static struct store_conn *conn_open(struct store *s, bool read_only,
 		grow_in_chunks(c->db);
 	return c;
 fail_sql:
-	err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-		"cannot configure database connection");
+	store_fail(e, "cannot configure the database connection");
 fail:
 	sqlite3_close(c->db);
 	free(c);
@@ -294,14 +292,22 @@ bool store_ping(struct store *s)
 	return ok;
 }
 
-struct store_conn *store_write_begin(struct store *s)
+struct store_conn *store_write_begin(struct store *s, struct error *e)
 {
 	pthread_mutex_lock(&s->write_lock);
-	if (store_exec(s->writer, "BEGIN IMMEDIATE") != 0) {
-		/* With the mutex held nobody else in this process writes;
-		 * failing here means the file is locked from outside. */
-		log_sqlite(__func__, s->writer->db, "cannot begin write");
-		abort();
+	/* With the mutex held nobody else in this process writes; BEGIN
+	 * IMMEDIATE waits (the busy timeout) only for another process,
+	 * such as an operator's command, and fails once that has passed. */
+	if (sqlite3_exec(s->writer->db, "BEGIN IMMEDIATE", NULL, NULL,
+			 NULL) != SQLITE_OK) {
+		bool busy = (sqlite3_extended_errcode(s->writer->db) & 0xff) ==
+			    SQLITE_BUSY;
+		log_sqlite(__func__, s->writer->db, "cannot begin a write");
+		pthread_mutex_unlock(&s->write_lock);
+		store_fail(e, busy ? "the database is locked by another "
+				     "process; try again"
+				   : "the database cannot be written now");
+		return NULL;
 	}
 	return s->writer;
 }
@@ -311,8 +317,7 @@ int store_write_commit(struct store *s, struct error *e)
 	int rc = 0;
 	if (store_exec(s->writer, "COMMIT") != 0) {
 		store_exec(s->writer, "ROLLBACK");
-		rc = err_set(e, ERR_UNAVAILABLE, "store_unavailable",
-			     "the database could not commit");
+		rc = store_fail(e, "the database could not commit");
 	}
 	pthread_mutex_unlock(&s->write_lock);
 	return rc;
@@ -322,6 +327,15 @@ void store_write_rollback(struct store *s)
 {
 	store_exec(s->writer, "ROLLBACK");
 	pthread_mutex_unlock(&s->write_lock);
+}
+
+int store_write_end(struct store *s, int rc, struct error *e)
+{
+	if (rc != 0) {
+		store_write_rollback(s);
+		return rc;
+	}
+	return store_write_commit(s, e);
 }
 
 struct store_stmt *store_prepare(struct store_conn *c, const char *sql)
@@ -386,6 +400,56 @@ enum store_rc store_step(struct store_stmt *st)
 	return STORE_ERROR;
 }
 
+int store_fail(struct error *e, const char *what)
+{
+	return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "%s", what);
+}
+
+int store_one(struct store_stmt *st,
+	      void (*read)(struct store_stmt *st, void *out), void *out,
+	      struct error *e)
+{
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW && read)
+		read(st, out);
+	store_done(st);
+	if (rc == STORE_ROW)
+		return 0;
+	if (rc == STORE_DONE)
+		return 1;
+	return store_fail(e, "the database cannot be read now");
+}
+
+void store_read_int(struct store_stmt *st, void *out)
+{
+	*(int64_t *)out = store_col_int(st, 0);
+}
+
+int store_insert(struct store_stmt *st, int64_t *id,
+		 const struct store_refusal *refused, struct error *e)
+{
+	/* SQLite makes every change of a RETURNING statement in its first
+	 * step, so one step and a reset finish it. */
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW && id)
+		*id = store_col_int(st, 0);
+	store_done(st);
+	if (rc == STORE_ROW)
+		return 0;
+	if (rc == STORE_DONE)
+		return 1;
+	if (rc == STORE_CONSTRAINT && refused)
+		return err_set(e, refused->kind, refused->code, "%s",
+			       refused->detail);
+	return store_fail(e, "the database refused the write");
+}
+
+int store_run(struct store_stmt *st, const struct store_refusal *refused,
+	      struct error *e)
+{
+	return store_insert(st, NULL, refused, e) < 0 ? -1 : 0;
+}
+
 int64_t store_col_int(struct store_stmt *st, int col)
 {
 	return sqlite3_column_int64(st->st, col);
@@ -435,11 +499,6 @@ void store_done(struct store_stmt *st)
 int64_t store_changes(struct store_conn *c)
 {
 	return sqlite3_changes64(c->db);
-}
-
-int64_t store_last_rowid(struct store_conn *c)
-{
-	return sqlite3_last_insert_rowid(c->db);
 }
 
 int store_schema_version(struct store *s)

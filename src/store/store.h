@@ -37,6 +37,8 @@ enum store_rc {
 };
 
 struct store_options {
+	/* How long a connection waits for a lock another process holds
+	 * (0: 5000 ms). */
 	int busy_timeout_ms;
 	/* Readers map up to this many bytes of the file (0: they read with
 	 * pread). Worth it only for read-mostly use: SQLite drops a reader's
@@ -44,6 +46,14 @@ struct store_options {
 	 * audit log writes all the time (docs/benchmarks.md, hub). */
 	int64_t mmap_bytes;
 };
+
+/* The store's error, the one every module returns when the database fails
+ * it: ERR_UNAVAILABLE (503), code "store_unavailable", and what as the
+ * detail. what names the work that could not be done ("the register
+ * cannot be read now"), never SQL or a value: the detail reaches clients.
+ * e may be NULL. Returns -1, so that `return store_fail(e, ...)` reads as
+ * the failure it is. */
+int store_fail(struct error *e, const char *what);
 
 /* Open (creating if needed) the database at path and bring its schema to
  * the newest version. Returns 0 and *out, which the caller releases with
@@ -73,12 +83,20 @@ int store_read_begin(struct store *s);
 void store_read_end(struct store *s);
 
 /* Take the single writer: locks it and begins an IMMEDIATE transaction.
- * Exactly one of commit or rollback must follow, on the same thread. */
-struct store_conn *store_write_begin(struct store *s);
+ * Exactly one of commit, rollback or store_write_end must follow, on the
+ * same thread. Returns NULL with e set (the store's error, the writer
+ * released) when the transaction cannot begin: another process (an
+ * operator's command beside the daemon) held the database's write lock for
+ * longer than store_options.busy_timeout_ms, or the database failed. */
+struct store_conn *store_write_begin(struct store *s, struct error *e);
 /* Commit (durable: synchronous=FULL) and release the writer. Returns 0, or
  * -1 with e set (the transaction is then rolled back). */
 int store_write_commit(struct store *s, struct error *e);
 void store_write_rollback(struct store *s);
+/* End a write by its outcome: commit when rc is 0, roll back otherwise.
+ * Returns rc, or the commit's -1 (e set) when rc was 0 and the commit
+ * failed. */
+int store_write_end(struct store *s, int rc, struct error *e);
 
 /* A prepared statement for sql on connection c, owned by c and reused on
  * later calls with the same sql pointer. Bad SQL is a programming error and
@@ -108,11 +126,42 @@ bool store_col_null(struct store_stmt *st, int col);
 void *store_collect(struct store_stmt *st, size_t size,
 		    void (*read)(struct store_stmt *st, void *element), int *n);
 
+/* At most one row: step st once and, when it gives a row, fill out with
+ * read(st, out) (read may be NULL: the row's existence is the answer).
+ * st is reset (store_done) in every case. Returns 0 when there was a row,
+ * 1 when there was none, or -1 with e set (store_fail) on a failure. */
+int store_one(struct store_stmt *st,
+	      void (*read)(struct store_stmt *st, void *out), void *out,
+	      struct error *e);
+
+/* A reader for store_one: the row's first column, an integer, into out (an
+ * int64_t). */
+void store_read_int(struct store_stmt *st, void *out);
+
+/* What a constraint's refusal (UNIQUE, CHECK, FOREIGN KEY) means to the
+ * module that wrote: the error it returns instead of the store's. */
+struct store_refusal {
+	enum err_kind kind;
+	const char *code; /* a literal, as for err_set */
+	const char *detail;
+};
+
+/* Run a write statement (INSERT, UPDATE, DELETE) and reset it. Returns 0;
+ * or -1 with e set: *refused when a constraint said no and refused is not
+ * NULL, the store's error otherwise. */
+int store_run(struct store_stmt *st, const struct store_refusal *refused,
+	      struct error *e);
+/* Run an `INSERT ... RETURNING id` and reset it, as store_run; *id
+ * receives the new row's id (id may be NULL). Returns 0; 1 when no row was
+ * inserted (an INSERT ... SELECT that found nothing, or ON CONFLICT DO
+ * NOTHING); or -1 with e set. */
+int store_insert(struct store_stmt *st, int64_t *id,
+		 const struct store_refusal *refused, struct error *e);
+
 /* Reset the statement and clear its bindings for the next use. */
 void store_done(struct store_stmt *st);
 
 /* Rows changed by the last write on c. */
 int64_t store_changes(struct store_conn *c);
-int64_t store_last_rowid(struct store_conn *c);
 
 #endif

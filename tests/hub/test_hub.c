@@ -293,7 +293,7 @@ static void batch_resumes_after_a_stop(void **state)
 	static const char add_chunk[] =
 		"INSERT INTO batch_chunk (job, chunk, results) VALUES (?1, 0,"
 		" '{\"line\":0}\n')";
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, &e);
 	struct store_stmt *st = store_prepare(w, add_job);
 	store_bind_text(st, 1, job);
 	store_bind_int(st, 2, fund);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -74,7 +75,7 @@ static void write_commit_and_rollback(void **state)
 	struct error e;
 	assert_int_equal(store_open(path, NULL, &s, &e), 0);
 
-	struct store_conn *w = store_write_begin(s);
+	struct store_conn *w = store_write_begin(s, &e);
 	struct store_stmt *st = store_prepare(w, sql_put);
 	store_bind_text(st, 1, "a");
 	store_bind_text(st, 2, "1");
@@ -82,7 +83,7 @@ static void write_commit_and_rollback(void **state)
 	store_done(st);
 	assert_int_equal(store_write_commit(s, &e), 0);
 
-	w = store_write_begin(s);
+	w = store_write_begin(s, &e);
 	st = store_prepare(w, sql_put);
 	store_bind_text(st, 1, "b");
 	store_bind_text(st, 2, "2");
@@ -91,7 +92,7 @@ static void write_commit_and_rollback(void **state)
 	store_write_rollback(s);
 
 	/* The same key twice is a constraint, not an error. */
-	w = store_write_begin(s);
+	w = store_write_begin(s, &e);
 	st = store_prepare(w, sql_put);
 	store_bind_text(st, 1, "a");
 	store_bind_text(st, 2, "again");
@@ -146,6 +147,120 @@ static void one_reader_per_thread(void **state)
 	store_close(s);
 }
 
+static void read_text(struct store_stmt *st, void *out)
+{
+	snprintf(out, 16, "%s", store_col_text(st, 0));
+}
+
+/* store_one: a row, none, or the store's error; store_run and
+ * store_insert: a constraint becomes the caller's error, anything else
+ * the store's. */
+static void one_row_and_run(void **state)
+{
+	(void)state;
+	static const char sql_bad[] =
+		"SELECT value FROM meta WHERE key = ?1 AND abs(?2)";
+	static const char sql_ids[] =
+		"INSERT INTO schema_migrations (version, name, applied_at) "
+		"SELECT ?1, 'test', 0 WHERE ?2 RETURNING version";
+	static const struct store_refusal exists = {ERR_CONFLICT, "key_exists",
+						    "already there"};
+	struct store *s;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	struct store_conn *w = store_write_begin(s, &e);
+	struct store_stmt *st = store_prepare(w, sql_put);
+	store_bind_text(st, 1, "a");
+	store_bind_text(st, 2, "1");
+	assert_int_equal(store_run(st, &exists, &e), 0);
+	store_bind_text(st, 1, "a");
+	store_bind_text(st, 2, "2");
+	assert_int_equal(store_run(st, &exists, &e), -1);
+	assert_string_equal(e.code, "key_exists");
+	store_bind_text(st, 1, "a");
+	store_bind_text(st, 2, "2");
+	assert_int_equal(store_run(st, NULL, &e), -1);
+	assert_string_equal(e.code, "store_unavailable");
+	int64_t id = 0;
+	st = store_prepare(w, sql_ids);
+	store_bind_int(st, 1, 10000);
+	store_bind_int(st, 2, 1);
+	assert_int_equal(store_insert(st, &id, NULL, &e), 0);
+	assert_int_equal(id, 10000);
+	store_bind_int(st, 1, 10001);
+	store_bind_int(st, 2, 0);
+	assert_int_equal(store_insert(st, &id, NULL, &e), 1);
+	store_write_rollback(s);
+
+	w = store_write_begin(s, &e);
+	st = store_prepare(w, sql_put);
+	store_bind_text(st, 1, "k");
+	store_bind_text(st, 2, "v");
+	assert_int_equal(store_run(st, NULL, &e), 0);
+	assert_int_equal(store_write_end(s, 0, &e), 0);
+	char got[16] = "";
+	st = store_prepare(store_reader(s), sql_get);
+	store_bind_text(st, 1, "k");
+	assert_int_equal(store_one(st, read_text, got, &e), 0);
+	assert_string_equal(got, "v");
+	store_bind_text(st, 1, "none");
+	assert_int_equal(store_one(st, read_text, got, &e), 1);
+	/* abs() of the smallest integer overflows: a runtime error. */
+	st = store_prepare(store_reader(s), sql_bad);
+	store_bind_text(st, 1, "k");
+	store_bind_int(st, 2, INT64_MIN);
+	assert_int_equal(store_one(st, NULL, NULL, &e), -1);
+	assert_string_equal(e.code, "store_unavailable");
+	assert_int_equal(e.kind, ERR_UNAVAILABLE);
+	store_close(s);
+}
+
+static int64_t elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+	       (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* An operator's command holds the write lock (here a second connection in
+ * BEGIN IMMEDIATE): the writer waits for the busy timeout, then fails
+ * cleanly, and works again once the lock is released. */
+static void write_begin_fails_when_locked(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	struct store_options opt = {.busy_timeout_ms = 200};
+	assert_int_equal(store_open(path, &opt, &s, &e), 0);
+	sqlite3 *other;
+	assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+			 SQLITE_OK);
+
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err_clear(&e);
+	assert_null(store_write_begin(s, &e));
+	assert_true(elapsed_ms(&t0) >= 150);
+	assert_int_equal(e.kind, ERR_UNAVAILABLE);
+	assert_string_equal(e.code, "store_unavailable");
+	/* The writer was released: trying again waits and fails again
+	 * rather than deadlocking. */
+	assert_null(store_write_begin(s, &e));
+
+	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(other);
+	struct store_conn *w = store_write_begin(s, &e);
+	assert_non_null(w);
+	struct store_stmt *st = store_prepare(w, sql_put);
+	store_bind_text(st, 1, "after");
+	store_bind_text(st, 2, "unlock");
+	assert_int_equal(store_write_end(s, store_run(st, NULL, &e), &e), 0);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +268,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_commit_and_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_reader_per_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_row_and_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(write_begin_fails_when_locked, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
