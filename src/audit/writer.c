@@ -723,11 +723,8 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	pthread_cond_init(&a->done, NULL);
 	pthread_mutex_init(&a->wake_mu, NULL);
 	pthread_cond_init(&a->wake_cond, NULL);
-	if (recover(a, e) != 0 || set_retention(a, e) != 0) {
-		secret_wipe(a->sk, sizeof(a->sk));
-		free(a);
-		return -1;
-	}
+	if (recover(a, e) != 0 || set_retention(a, e) != 0)
+		goto fail;
 	a->last_checkpoint_ns = time_mono_ns();
 	/* A new log signs its empty tree at once, so that a checkpoint always
 	 * exists to be asked for. */
@@ -739,16 +736,23 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 			store_write_rollback(s);
 		else
 			rc = store_write_commit(s, e);
-		if (rc != 0) {
-			secret_wipe(a->sk, sizeof(a->sk));
-			free(a);
-			return -1;
-		}
+		if (rc != 0)
+			goto fail;
 	}
 	pthread_create(&a->waker, NULL, waker_main, a);
 	pthread_create(&a->thread, NULL, writer_main, a);
 	*out = a;
 	return 0;
+fail:
+	/* No thread runs yet: undo what was set up above, in reverse. */
+	pthread_cond_destroy(&a->wake_cond);
+	pthread_mutex_destroy(&a->wake_mu);
+	pthread_cond_destroy(&a->done);
+	pthread_cond_destroy(&a->work);
+	pthread_mutex_destroy(&a->mu);
+	secret_wipe(a->sk, sizeof(a->sk));
+	free(a);
+	return -1;
 }
 
 void audit_close(struct audit *a)
