@@ -706,6 +706,19 @@ static int set_retention(struct audit *a, struct error *e)
 	return store_write_commit(a->store, e);
 }
 
+/* What audit_open sets up before its threads start, released in reverse
+ * by a failed open and by audit_close once the threads are joined. */
+static void audit_free(struct audit *a)
+{
+	pthread_cond_destroy(&a->wake_cond);
+	pthread_mutex_destroy(&a->wake_mu);
+	pthread_cond_destroy(&a->done);
+	pthread_cond_destroy(&a->work);
+	pthread_mutex_destroy(&a->mu);
+	secret_wipe(a->sk, sizeof(a->sk));
+	free(a);
+}
+
 int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	       const struct audit_options *opt, struct audit **out,
 	       struct error *e)
@@ -744,14 +757,7 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	*out = a;
 	return 0;
 fail:
-	/* No thread runs yet: undo what was set up above, in reverse. */
-	pthread_cond_destroy(&a->wake_cond);
-	pthread_mutex_destroy(&a->wake_mu);
-	pthread_cond_destroy(&a->done);
-	pthread_cond_destroy(&a->work);
-	pthread_mutex_destroy(&a->mu);
-	secret_wipe(a->sk, sizeof(a->sk));
-	free(a);
+	audit_free(a); /* no thread runs yet */
 	return -1;
 }
 
@@ -780,11 +786,5 @@ void audit_close(struct audit *a)
 		if (atomic_load(&a->indexed) == before)
 			break;
 	}
-	pthread_mutex_destroy(&a->mu);
-	pthread_cond_destroy(&a->work);
-	pthread_cond_destroy(&a->done);
-	pthread_mutex_destroy(&a->wake_mu);
-	pthread_cond_destroy(&a->wake_cond);
-	secret_wipe(a->sk, sizeof(a->sk));
-	free(a);
+	audit_free(a);
 }
