@@ -878,6 +878,19 @@ static int set_retention(struct audit *a, struct error *e)
 	return store_write_end(a->store, store_run(st, NULL, e), e);
 }
 
+/* What audit_open sets up before its threads start, released in reverse
+ * by a failed open and by audit_close once the threads are joined. */
+static void audit_free(struct audit *a)
+{
+	pthread_cond_destroy(&a->wake_cond);
+	pthread_mutex_destroy(&a->wake_mu);
+	pthread_cond_destroy(&a->done);
+	pthread_cond_destroy(&a->work);
+	pthread_mutex_destroy(&a->mu);
+	secret_wipe(a->sk, sizeof(a->sk));
+	free(a);
+}
+
 int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	       const struct audit_options *opt, struct audit **out,
 	       struct error *e)
@@ -895,11 +908,8 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	pthread_cond_init(&a->done, NULL);
 	pthread_mutex_init(&a->wake_mu, NULL);
 	pthread_cond_init(&a->wake_cond, NULL);
-	if (recover(a, e) != 0 || set_retention(a, e) != 0) {
-		secret_wipe(a->sk, sizeof(a->sk));
-		free(a);
-		return -1;
-	}
+	if (recover(a, e) != 0 || set_retention(a, e) != 0)
+		goto fail;
 	a->last_checkpoint_ns = time_mono_ns();
 	/* A new log signs its empty tree at once, so that a checkpoint always
 	 * exists to be asked for. */
@@ -907,16 +917,16 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	if (audit_checkpoint_latest(s, &cp) == 1) {
 		struct store_conn *w = store_write_begin(s, e);
 		if (!w || store_write_end(s, checkpoint_store(w, &a->frontier,
-							      a->sk, e), e) != 0) {
-			secret_wipe(a->sk, sizeof(a->sk));
-			free(a);
-			return -1;
-		}
+							      a->sk, e), e) != 0)
+			goto fail;
 	}
 	pthread_create(&a->waker, NULL, waker_main, a);
 	pthread_create(&a->thread, NULL, writer_main, a);
 	*out = a;
 	return 0;
+fail:
+	audit_free(a); /* no thread runs yet */
+	return -1;
 }
 
 void audit_close(struct audit *a)
@@ -944,11 +954,5 @@ void audit_close(struct audit *a)
 		if (atomic_load(&a->indexed) == before)
 			break;
 	}
-	pthread_mutex_destroy(&a->mu);
-	pthread_cond_destroy(&a->work);
-	pthread_cond_destroy(&a->done);
-	pthread_mutex_destroy(&a->wake_mu);
-	pthread_cond_destroy(&a->wake_cond);
-	secret_wipe(a->sk, sizeof(a->sk));
-	free(a);
+	audit_free(a);
 }

@@ -1,7 +1,12 @@
 /*
- * `kruispunt serve`: start the listeners, wait for SIGINT or SIGTERM, and
- * shut down in order (stop accepting, finish requests in flight, close the
- * store).
+ * `kruispunt serve`: open the subsystems in order, start the listeners,
+ * wait for SIGINT or SIGTERM, and shut down in the reverse order (stop
+ * accepting, finish requests in flight, close the store).
+ *
+ * What is opened, and in which order, is one table (steps[] below): each
+ * step has an open and the close that undoes it. A failed open closes the
+ * steps already opened, last first; shutdown closes them all the same way.
+ * A subsystem is added by adding its row, never by another close list.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -10,6 +15,22 @@
 
 #include "api/api.h"
 #include "cli/cli.h"
+
+/* Everything `kruispunt serve` holds while it runs: the handlers' shared
+ * state (app), filled by the steps in order, and the listeners. */
+struct serve_ctx {
+	struct app app;
+	/* Read by the authentication step, copied by the notification step,
+	 * wiped once the steps have opened: only auth and notify keep it. */
+	uint8_t master_key[32];
+	struct http_server *srv;
+};
+
+_Static_assert(sizeof(((struct auth_options *)0)->master_key) ==
+	       sizeof(((struct serve_ctx *)0)->master_key) &&
+	       sizeof(((struct notify_options *)0)->master_key) ==
+	       sizeof(((struct serve_ctx *)0)->master_key),
+	       "one master key for auth and notify");
 
 /* "https://localhost:8443": the demo certificate names localhost. */
 static void listener_url(const struct listener_config *lc, int port,
@@ -23,10 +44,94 @@ static void listener_url(const struct listener_config *lc, int port,
 		 v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
-/* The hub, with its provider identity and batch directory from cfg. */
-static int open_hub(const struct config *cfg, struct store *store,
-		    struct audit *audit, struct hub **out, struct error *e)
+/* ------------------------------------------------------------- the steps */
+
+/* The caller opened the store (the demo seeds it first) and hands it
+ * over: there is nothing to open, but it is closed last, after everything
+ * that writes to it. */
+static int store_step_open(struct serve_ctx *c, struct error *e)
 {
+	KP_UNUSED(c);
+	KP_UNUSED(e);
+	return 0;
+}
+
+static void store_step_close(struct serve_ctx *c)
+{
+	store_close(c->app.store);
+}
+
+/* The signing key is needed only by the audit log, which keeps its own
+ * copy: ours is wiped at once. */
+static int audit_step_open(struct serve_ctx *c, struct error *e)
+{
+	const struct config *cfg = c->app.cfg;
+	uint8_t sk[ED25519_SK_LEN];
+	struct audit_options ao = {
+		.checkpoint_interval_ms = cfg->audit_checkpoint_interval_ms,
+		.index_batch = cfg->audit_index_batch,
+		.retention_days = cfg->audit_retention_days,
+	};
+	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), e);
+	if (rc == 0)
+		rc = audit_open(c->app.store, sk, &ao, &c->app.audit, e);
+	secret_wipe(sk, sizeof(sk));
+	return rc;
+}
+
+static void audit_step_close(struct serve_ctx *c)
+{
+	audit_close(c->app.audit);
+}
+
+static int auth_step_open(struct serve_ctx *c, struct error *e)
+{
+	const struct config *cfg = c->app.cfg;
+	struct auth_options auo = {
+		.argon2_ops = (uint64_t)cfg->auth_argon2_ops,
+		.argon2_mem = (size_t)cfg->auth_argon2_mem_kib * 1024,
+		.max_failures = cfg->auth_max_failures,
+		.session_absolute_s = cfg->auth_session_absolute_s,
+		.session_idle_s = cfg->auth_session_idle_s,
+		.logins_per_minute = cfg->auth_logins_per_minute,
+	};
+	int rc = cli_read_key(cfg, "keys/master.key", c->master_key,
+			      sizeof(c->master_key), e);
+	if (rc == 0) {
+		memcpy(auo.master_key, c->master_key, sizeof(auo.master_key));
+		rc = auth_open(c->app.store, &auo, &c->app.auth, e);
+	}
+	secret_wipe(auo.master_key, sizeof(auo.master_key));
+	return rc;
+}
+
+static void auth_step_close(struct serve_ctx *c)
+{
+	auth_close(c->app.auth);
+}
+
+static int notify_step_open(struct serve_ctx *c, struct error *e)
+{
+	const struct config *cfg = c->app.cfg;
+	struct notify_options no = {0};
+	str_copy(no.smtp_url, sizeof(no.smtp_url), cfg->notify_smtp_url);
+	str_copy(no.smtp_from, sizeof(no.smtp_from), cfg->notify_smtp_from);
+	str_copy(no.sms_url, sizeof(no.sms_url), cfg->notify_sms_url);
+	memcpy(no.master_key, c->master_key, sizeof(no.master_key));
+	int rc = notify_open(c->app.store, &no, &c->app.notify, e);
+	secret_wipe(no.master_key, sizeof(no.master_key));
+	return rc;
+}
+
+static void notify_step_close(struct serve_ctx *c)
+{
+	notify_close(c->app.notify);
+}
+
+/* The hub, with its provider identity and batch directory from cfg. */
+static int hub_step_open(struct serve_ctx *c, struct error *e)
+{
+	const struct config *cfg = c->app.cfg;
 	struct hub_options o = {
 		.provider_timeout_ms = cfg->hub_provider_timeout_ms,
 		.provider_concurrency = cfg->hub_provider_concurrency,
@@ -43,8 +148,78 @@ static int open_hub(const struct config *cfg, struct store *store,
 	    config_path(cfg, "batch", o.batch_dir, sizeof(o.batch_dir)) != 0)
 		return err_set(e, ERR_INVALID, "config_invalid",
 			       "a hub path is too long");
-	return hub_open(store, audit, &o, out, e);
+	return hub_open(c->app.store, c->app.audit, &o, &c->app.hub, e);
 }
+
+static void hub_step_close(struct serve_ctx *c)
+{
+	hub_close(c->app.hub);
+}
+
+/* Last: requests may reach every subsystem above the moment a listener
+ * accepts, and on shutdown they are stopped first (they may still
+ * append to the audit log). */
+static int listeners_step_open(struct serve_ctx *c, struct error *e)
+{
+	c->app.started_at = time_now();
+	struct http_server_options opt = {
+		.cfg = c->app.cfg,
+		.routes = api_routes,
+		.nroutes = api_nroutes,
+		.app = &c->app,
+		.resolve_institution = api_resolve_institution,
+		.resolve_session = api_resolve_session,
+		.has_role = api_has_role,
+	};
+	return http_server_start(&opt, &c->srv, e);
+}
+
+static void listeners_step_close(struct serve_ctx *c)
+{
+	http_server_stop(c->srv);
+}
+
+/* The subsystems in the order they open; they close in reverse: requests
+ * first (they may still append), then the hub's workers, notifications,
+ * sessions, the audit log (its final checkpoint), the database last. */
+static const struct serve_step {
+	const char *name; /* "cannot start <name>" */
+	int (*open)(struct serve_ctx *c, struct error *e);
+	void (*close)(struct serve_ctx *c);
+} steps[] = {
+	{"the store", store_step_open, store_step_close},
+	{"the audit log", audit_step_open, audit_step_close},
+	{"authentication", auth_step_open, auth_step_close},
+	{"notifications", notify_step_open, notify_step_close},
+	{"the hub", hub_step_open, hub_step_close},
+	{"the listeners", listeners_step_open, listeners_step_close},
+};
+
+/* Close the first n steps, the last opened first. */
+static void steps_close(struct serve_ctx *c, size_t n)
+{
+	while (n > 0)
+		steps[--n].close(c);
+}
+
+/* Open every step in order. Returns 0, or -1 when one failed: the failure
+ * is logged with the step's name and the steps before it are closed. */
+static int steps_open(struct serve_ctx *c)
+{
+	struct error e = {0};
+	size_t i = 0;
+	while (i < KP_NELEM(steps) && steps[i].open(c, &e) == 0)
+		i++;
+	/* The master key lives in auth and notify now (or nowhere). */
+	secret_wipe(c->master_key, sizeof(c->master_key));
+	if (i == KP_NELEM(steps))
+		return 0;
+	log_error("cannot start %s: %s", steps[i].name, e.detail);
+	steps_close(c, i);
+	return -1;
+}
+
+/* ------------------------------------------------------------ the service */
 
 /* The main thread has nothing else to do while the listeners' threads
  * work: it waits for SIGINT or SIGTERM and meanwhile writes out the
@@ -64,126 +239,46 @@ static int wait_for_signal(void)
 	}
 }
 
-int cli_serve(const struct config *cfg, struct store *store,
-	      cli_ready_fn ready, void *ctx)
+/* Log where the listeners are, then hand over to ready (the demo) or
+ * wait for a signal. Returns the exit code. */
+static int run(struct serve_ctx *c, cli_ready_fn ready, void *ctx)
 {
-	enum log_level lv = LV_INFO;
-	log_level_parse(cfg->log_level, &lv);
-	log_set_level(lv);
-	struct error e;
-	struct audit *audit = NULL;
-	uint8_t sk[ED25519_SK_LEN];
-	struct audit_options ao = {
-		.checkpoint_interval_ms = cfg->audit_checkpoint_interval_ms,
-		.index_batch = cfg->audit_index_batch,
-		.retention_days = cfg->audit_retention_days,
-	};
-	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), &e);
-	if (rc == 0)
-		rc = audit_open(store, sk, &ao, &audit, &e);
-	secret_wipe(sk, sizeof(sk));
-	if (rc != 0) {
-		log_error("cannot open the audit log: %s", e.detail);
-		store_close(store);
-		return 1;
-	}
-	struct auth *auth = NULL;
-	struct auth_options auo = {
-		.argon2_ops = (uint64_t)cfg->auth_argon2_ops,
-		.argon2_mem = (size_t)cfg->auth_argon2_mem_kib * 1024,
-		.max_failures = cfg->auth_max_failures,
-		.session_absolute_s = cfg->auth_session_absolute_s,
-		.session_idle_s = cfg->auth_session_idle_s,
-		.logins_per_minute = cfg->auth_logins_per_minute,
-	};
-	if (cli_read_key(cfg, "keys/master.key", auo.master_key,
-			 sizeof(auo.master_key), &e) != 0 ||
-	    auth_open(store, &auo, &auth, &e) != 0) {
-		secret_wipe(auo.master_key, sizeof(auo.master_key));
-		log_error("cannot start authentication: %s", e.detail);
-		audit_close(audit);
-		store_close(store);
-		return 1;
-	}
-	struct notify *notify = NULL;
-	struct notify_options no = {0};
-	str_copy(no.smtp_url, sizeof(no.smtp_url), cfg->notify_smtp_url);
-	str_copy(no.smtp_from, sizeof(no.smtp_from), cfg->notify_smtp_from);
-	str_copy(no.sms_url, sizeof(no.sms_url), cfg->notify_sms_url);
-	memcpy(no.master_key, auo.master_key, sizeof(no.master_key));
-	secret_wipe(auo.master_key, sizeof(auo.master_key));
-	rc = notify_open(store, &no, &notify, &e);
-	secret_wipe(no.master_key, sizeof(no.master_key));
-	if (rc != 0) {
-		log_error("cannot start notifications: %s", e.detail);
-		auth_close(auth);
-		audit_close(audit);
-		store_close(store);
-		return 1;
-	}
-	struct hub *hub = NULL;
-	if (open_hub(cfg, store, audit, &hub, &e) != 0) {
-		log_error("cannot start the hub: %s", e.detail);
-		notify_close(notify);
-		auth_close(auth);
-		audit_close(audit);
-		store_close(store);
-		return 1;
-	}
-	struct app app = {.cfg = cfg, .store = store, .audit = audit,
-			  .auth = auth, .notify = notify, .hub = hub,
-			  .started_at = time_now()};
-	struct http_server_options opt = {
-		.cfg = cfg,
-		.routes = api_routes,
-		.nroutes = api_nroutes,
-		.app = &app,
-		.resolve_institution = api_resolve_institution,
-		.resolve_session = api_resolve_session,
-		.has_role = api_has_role,
-	};
-	struct http_server *srv;
-	if (http_server_start(&opt, &srv, &e) != 0) {
-		log_error("cannot start: %s", e.detail);
-		hub_close(hub);
-		notify_close(notify);
-		auth_close(auth);
-		audit_close(audit);
-		store_close(store);
-		return 1;
-	}
+	const struct config *cfg = c->app.cfg;
 	char pub[128] = "", net[128] = "";
 	if (cfg->public_listener.enabled)
 		listener_url(&cfg->public_listener,
-			     http_server_port(srv, LISTENER_PUBLIC), pub,
+			     http_server_port(c->srv, LISTENER_PUBLIC), pub,
 			     sizeof(pub));
 	if (cfg->network_listener.enabled)
 		listener_url(&cfg->network_listener,
-			     http_server_port(srv, LISTENER_NETWORK), net,
+			     http_server_port(c->srv, LISTENER_NETWORK), net,
 			     sizeof(net));
 	struct log_line l;
 	log_begin(&l, LV_INFO, __func__, "listening");
 	log_str(&l, "public_url", pub);
 	log_str(&l, "network_url", net);
 	log_end(&l);
-	rc = 0;
-	if (ready && ready(ctx, srv, pub, net) != 0)
-		rc = 1;
-	else
-		log_info("stopping on signal %d", wait_for_signal());
-	/* Requests first (they may still append), then the log (its final
-	 * checkpoint), then the database. */
-	http_server_stop(srv);
-	hub_close(hub);
-	notify_close(notify);
-	auth_close(auth);
-	audit_close(audit);
-	store_close(store);
+	if (ready && ready(ctx, c->srv, pub, net) != 0)
+		return 1;
+	log_info("stopping on signal %d", wait_for_signal());
+	return 0;
+}
+
+int cli_serve(const struct config *cfg, struct store *store,
+	      cli_ready_fn ready, void *ctx)
+{
+	enum log_level lv = LV_INFO;
+	log_level_parse(cfg->log_level, &lv);
+	log_set_level(lv);
+	struct serve_ctx c = {.app = {.cfg = cfg, .store = store}};
+	if (steps_open(&c) != 0)
+		return 1;
+	int rc = run(&c, ready, ctx);
+	steps_close(&c, KP_NELEM(steps));
 	log_flush();
 	log_info("stopped");
 	return rc;
 }
-
 /* Parse the one option both commands take. Returns 0, or 2 (usage). */
 static int config_option(int argc, char **argv, const char *usage,
 			 const char **path)

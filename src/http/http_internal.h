@@ -2,9 +2,136 @@
 #ifndef KP_HTTP_INTERNAL_H
 #define KP_HTTP_INTERNAL_H
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <gnutls/gnutls.h>
+#include <microhttpd.h>
 
 #include "http/http.h"
+
+/* ---- the server's state (server.c starts and stops it) */
+
+struct tls_trust;
+struct http_metrics;
+
+struct listener {
+	enum http_listener id;
+	const char *name;
+	const struct listener_config *cfg;
+	struct http_server *srv;
+	struct MHD_Daemon *daemon;
+	char *cert_pem;
+	char *key_pem;
+	size_t key_len;
+	char *ca_pem;
+	struct tls_trust *trust;
+	struct in6_addr proxies[LIMIT_PROXY_ADDRESSES];
+	int nproxies;
+	int port;
+};
+
+struct http_server {
+	struct http_server_options opt;
+	struct listener listeners[2];
+	struct http_metrics *metrics;
+	/* Strangers get smaller limits (STYLE.md item 2): unauthenticated
+	 * POSTs (login, identifier checks), per client address. */
+	struct ratelimit *anonymous;
+	/* Requests suspended for a deferred answer: libmicrohttpd must not
+	 * stop with one still suspended. */
+	_Atomic int suspended;
+};
+
+/* Per TCP connection: the client certificate is verified once per TLS
+ * session, not once per request. */
+struct conn_state {
+	bool checked;
+	struct http_client_cert cert;
+};
+
+/* One request, from its first call to its completion (request.c). */
+struct request {
+	struct http_request req;
+	struct http_response res;
+	struct listener *l;
+	struct MHD_Connection *conn;
+	uint64_t start_ns;
+	size_t route_idx; /* nroutes when no route matched */
+	size_t body_limit;
+	struct buf body;
+	bool refused;     /* res.err set before the handler could run */
+	bool deferred;    /* suspended, waiting for http_resume */
+	_Atomic bool resumed;
+	int status;       /* what was queued; 0 when nothing was */
+	struct http_client_cert forwarded;
+	char *scratch; /* copy of the path that params point into */
+};
+
+/* ---- request.c: libmicrohttpd's callbacks for every listener */
+
+/* The access handler: cls is the listener. Makes the request on its first
+ * call (freed by request_completed). */
+enum MHD_Result request_handle(void *cls, struct MHD_Connection *c,
+			       const char *url, const char *method,
+			       const char *version, const char *upload,
+			       size_t *upload_size, void **con_cls);
+/* Log and count the request, then free it. */
+void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		       enum MHD_RequestTerminationCode toe);
+
+/* ---- gate.c: the checks before a handler runs */
+
+/* Record a refusal before the handler. status 0 derives it from kind. */
+void gate_refuse(struct request *rq, int status, enum err_kind kind,
+		 const char *code, const char *detail);
+/* The client certificate, then the institution or the session, level and
+ * role the route requires. Returns 0, or -1 with the refusal recorded. */
+int gate_authenticate(struct request *rq, const struct http_route *r);
+/* Anonymous POSTs beyond the per-address rate: true, refused (429). */
+bool gate_rate_limited(struct request *rq, const struct http_route *r);
+
+/* ---- body.c */
+
+/* Refuse by the declared Content-Length, before reading any of it. */
+bool body_declared_too_large(struct request *rq);
+/* Keep the next piece of the body, up to the route's limit (413). */
+void body_append(struct request *rq, const char *data, size_t n);
+/* Hand the body to the handler as the route wants it: raw, or one JSON
+ * object (415 / 400). Returns 0, or -1 with the refusal recorded. */
+int body_prepare(struct request *rq, const struct http_route *r);
+
+/* ---- render.c */
+
+/* Queue rq->res (a problem when it carries an error) with the common
+ * headers, and remember the status for the access log. */
+enum MHD_Result render_send(struct request *rq);
+
+/* ---- address.c */
+
+/* The address of sa as text ("" when unknown). */
+void peer_text(const struct sockaddr *sa, char *out, size_t n);
+/* Is sa one of the listener's trusted proxies? */
+bool peer_is_proxy(const struct listener *l, const struct sockaddr *sa);
+bool address_is_loopback(const char *address);
+/* Parse the listener's proxy_addresses. Returns 0, or -1 with e set. */
+int listener_proxies(struct listener *l, struct error *e);
+/* The socket address of the listener's address and port; *v6 says which
+ * family. Returns 0, or -1 with e set. */
+int listener_bind(const struct listener *l, struct sockaddr_storage *ss,
+		  bool *v6, struct error *e);
+
+/* ---- files.c */
+
+/* Read the listener's certificate and key (freed by listener_stop, the key
+ * wiped first). Returns 0, or -1 with e set. */
+int listener_tls(struct listener *l, const struct config *cfg,
+		 struct error *e);
+/* Load the trust anchors for client certificates, and the CA PEM that
+ * makes libmicrohttpd ask for one (both freed by listener_stop). Returns
+ * 0, or -1 with e set. */
+int listener_trust(struct listener *l, const struct config *cfg,
+		   struct error *e);
 
 /* ---- router.c */
 

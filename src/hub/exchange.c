@@ -339,13 +339,18 @@ static void *provider_worker(void *arg)
 	return NULL;
 }
 
-int exchange_workers_start(struct hub *h)
+int exchange_workers_start(struct hub *h, struct error *e)
 {
 	pthread_cond_init(&h->calls_cond, NULL);
-	for (; h->nworkers < HUB_PROVIDER_WORKERS; h->nworkers++)
+	for (; h->nworkers < HUB_PROVIDER_WORKERS; h->nworkers++) {
 		if (pthread_create(&h->workers[h->nworkers], NULL,
-				   provider_worker, h) != 0)
-			return -1;
+				   provider_worker, h) != 0) {
+			/* Join the ones that did start. */
+			exchange_workers_stop(h);
+			return err_set(e, ERR_INTERNAL, "hub_failed",
+				       "cannot start the provider workers");
+		}
+	}
 	return 0;
 }
 

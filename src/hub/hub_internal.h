@@ -37,8 +37,9 @@ void hub_exchange_async_on(struct hub *h, const struct hub_requester *who,
 			   const char *channel, const char *body, size_t len,
 			   char ticket[UUID_LEN], hub_done_fn done, void *ctx);
 
-/* exchange.c: the provider call workers. */
-int exchange_workers_start(struct hub *h);
+/* exchange.c: the provider call workers. Returns 0, or -1 with e set
+ * and no worker left running. */
+int exchange_workers_start(struct hub *h, struct error *e);
 void exchange_workers_stop(struct hub *h);
 
 /* provider.c: calls to the authentic sources' endpoints. */
@@ -51,8 +52,8 @@ void provider_close(struct hub *h);
 int provider_call(struct hub *h, const struct org_institution *inst,
 		  json_t *request, json_t **data, struct error *e);
 
-/* mailbox.c: the forwarder thread. */
-int mailbox_start(struct hub *h);
+/* mailbox.c: the forwarder thread. Returns 0, or -1 with e set. */
+int mailbox_start(struct hub *h, struct error *e);
 void mailbox_stop(struct hub *h);
 
 /* batch.c: the batch workers. */

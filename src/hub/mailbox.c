@@ -237,10 +237,12 @@ static void *forwarder_main(void *arg)
 	return NULL;
 }
 
-int mailbox_start(struct hub *h)
+int mailbox_start(struct hub *h, struct error *e)
 {
-	return pthread_create(&h->forwarder, NULL, forwarder_main, h) == 0 ? 0
-									    : -1;
+	if (pthread_create(&h->forwarder, NULL, forwarder_main, h) != 0)
+		return err_set(e, ERR_INTERNAL, "hub_failed",
+			       "cannot start the mutation forwarder");
+	return 0;
 }
 
 void mailbox_stop(struct hub *h)

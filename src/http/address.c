@@ -1,0 +1,105 @@
+/*
+ * Addresses: the client's address as text, the proxies trusted to forward
+ * a client certificate, the loopback rule for plain HTTP, and the socket
+ * address a listener binds to. IPv4 is compared in its IPv6-mapped form,
+ * so that one list holds both.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "http/http_internal.h"
+
+void peer_text(const struct sockaddr *sa, char *out, size_t n)
+{
+	out[0] = '\0';
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			  out, (socklen_t)n);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			  out, (socklen_t)n);
+}
+
+/* Parse an address into IPv6 form (IPv4 as ::ffff:a.b.c.d). */
+static bool parse_ip(const char *s, struct in6_addr *out)
+{
+	struct in_addr v4;
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return true;
+	if (inet_pton(AF_INET, s, &v4) != 1)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->s6_addr[10] = 0xff;
+	out->s6_addr[11] = 0xff;
+	memcpy(&out->s6_addr[12], &v4, 4);
+	return true;
+}
+
+bool peer_is_proxy(const struct listener *l, const struct sockaddr *sa)
+{
+	char text[64];
+	struct in6_addr a;
+	peer_text(sa, text, sizeof(text));
+	if (!parse_ip(text, &a))
+		return false;
+	for (int i = 0; i < l->nproxies; i++)
+		if (memcmp(&a, &l->proxies[i], sizeof(a)) == 0)
+			return true;
+	return false;
+}
+
+bool address_is_loopback(const char *address)
+{
+	struct in6_addr a;
+	if (!parse_ip(address, &a))
+		return false;
+	static const uint8_t v6_loopback[16] = {[15] = 1};
+	return memcmp(&a, v6_loopback, 16) == 0 ||
+	       (a.s6_addr[10] == 0xff && a.s6_addr[11] == 0xff &&
+		a.s6_addr[12] == 127);
+}
+
+int listener_proxies(struct listener *l, struct error *e)
+{
+	char list[sizeof(l->cfg->proxy_addresses)];
+	str_copy(list, sizeof(list), l->cfg->proxy_addresses);
+	char *save = NULL;
+	for (char *tok = strtok_r(list, ", ", &save); tok;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		if (l->nproxies == LIMIT_PROXY_ADDRESSES ||
+		    !parse_ip(tok, &l->proxies[l->nproxies]))
+			return err_set(e, ERR_INVALID, "config_invalid",
+				       "%s.proxy_addresses: bad or too many "
+				       "addresses", l->name);
+		l->nproxies++;
+	}
+	if (l->cfg->behind_proxy && l->nproxies == 0)
+		return err_set(e, ERR_INVALID, "config_invalid",
+			       "%s.behind_proxy needs %s.proxy_addresses",
+			       l->name, l->name);
+	return 0;
+}
+
+int listener_bind(const struct listener *l, struct sockaddr_storage *ss,
+		  bool *v6, struct error *e)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
+	uint16_t port = htons((uint16_t)l->cfg->port);
+	if (inet_pton(AF_INET, l->cfg->address, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = port;
+		*v6 = false;
+	} else if (inet_pton(AF_INET6, l->cfg->address, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = port;
+		*v6 = true;
+	} else {
+		return err_set(e, ERR_INVALID, "config_invalid",
+			       "%s.address must be an IP address", l->name);
+	}
+	return 0;
+}

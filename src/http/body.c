@@ -1,0 +1,83 @@
+/*
+ * Request bodies: refused by their declared length before any byte is
+ * read, accumulated up to the route's limit, then handed over raw or
+ * parsed as one JSON object.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/http_internal.h"
+
+/* Refuse by the declared Content-Length, before reading any of it. */
+bool body_declared_too_large(struct request *rq)
+{
+	const char *cl = http_header(&rq->req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (!cl)
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(cl, &end, 10);
+	if (errno || end == cl || n > rq->body_limit) {
+		gate_refuse(rq, 413, ERR_TOO_LARGE, "body_too_large",
+			    "request body larger than this endpoint accepts");
+		return true;
+	}
+	return false;
+}
+
+/* Keep the next piece of the body, unless the request is refused already:
+ * past the route's limit the buffer refuses to grow (413, also for chunked
+ * bodies, which declare no length). */
+void body_append(struct request *rq, const char *data, size_t n)
+{
+	if (!rq->refused && buf_append(&rq->body, data, n) != 0) {
+		gate_refuse(rq, 413, ERR_TOO_LARGE, "body_too_large",
+			    "request body larger than this endpoint accepts");
+		buf_free(&rq->body);
+	}
+}
+
+static bool is_json_type(const char *ct)
+{
+	static const char json[] = "application/json";
+	if (!ct || strncasecmp(ct, json, sizeof(json) - 1) != 0)
+		return false;
+	char next = ct[sizeof(json) - 1];
+	return next == '\0' || next == ';' || next == ' ';
+}
+
+int body_prepare(struct request *rq, const struct http_route *r)
+{
+	if (r->body == BODY_NONE)
+		return 0;
+	rq->req.body = rq->body.p;
+	rq->req.body_len = rq->body.len;
+	if (r->body != BODY_JSON)
+		return 0;
+	/* Only JSON is accepted: a browser form cannot post it cross-site
+	 * without a CORS preflight, which we never grant. */
+	if (!is_json_type(http_header(&rq->req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		gate_refuse(rq, 415, ERR_MALFORMED, "unsupported_media_type",
+			    "send the body as application/json");
+		return -1;
+	}
+	if (rq->body.len == 0) {
+		gate_refuse(rq, 400, ERR_MALFORMED, "malformed_json",
+			    "a JSON object is required");
+		return -1;
+	}
+	struct error e;
+	rq->req.json = jsonx_parse(rq->body.p, rq->body.len, &e);
+	if (!rq->req.json) {
+		gate_refuse(rq, 400, ERR_MALFORMED, "malformed_json", e.detail);
+		return -1;
+	}
+	if (!json_is_object(rq->req.json)) {
+		gate_refuse(rq, 400, ERR_MALFORMED, "malformed_json",
+			    "the body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,201 @@
+/*
+ * The gate: what a request must show before its handler runs. The
+ * listener's and the route's certificate requirement (from TLS, or from a
+ * trusted proxy's header), the institution behind a certificate, the
+ * session with its level and role, and the anonymous rate limit. Each
+ * check that fails records a refusal; the handler then never runs.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "http/http_internal.h"
+
+/* Record a refusal before the handler. status 0 derives it from kind. */
+void gate_refuse(struct request *rq, int status, enum err_kind kind,
+		 const char *code, const char *detail)
+{
+	rq->refused = true;
+	rq->res.status = status;
+	err_set(&rq->res.err, kind, code, "%s", detail);
+}
+
+static const struct http_client_cert *client_cert(struct request *rq)
+{
+	struct listener *l = rq->l;
+	const union MHD_ConnectionInfo *ci;
+	if (l->cfg->behind_proxy) {
+		ci = MHD_get_connection_info(rq->conn,
+					     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		const char *v = http_header(&rq->req, l->cfg->proxy_cert_header);
+		if (!v || !v[0])
+			return NULL;
+		if (!ci || !peer_is_proxy(l, ci->client_addr)) {
+			struct log_line line;
+			log_begin(&line, LV_WARN, __func__,
+				  "security: certificate header from an "
+				  "address that is not a trusted proxy");
+			log_str(&line, "peer", rq->req.peer);
+			log_str(&line, "request_id", rq->req.request_id);
+			log_end(&line);
+			return NULL;
+		}
+		tls_verify_forwarded(l->trust, v, &rq->forwarded);
+		return &rq->forwarded;
+	}
+	if (!l->cfg->tls || !l->trust)
+		return NULL;
+	ci = MHD_get_connection_info(rq->conn,
+				     MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_state *cs = ci ? ci->socket_context : NULL;
+	if (!cs)
+		return NULL;
+	if (!cs->checked) {
+		ci = MHD_get_connection_info(rq->conn,
+					     MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (!ci || !ci->tls_session)
+			return NULL;
+		tls_verify_session(l->trust, ci->tls_session, &cs->cert);
+		cs->checked = true;
+	}
+	return cs->cert.present ? &cs->cert : NULL;
+}
+
+static void log_cert_refusal(struct request *rq, const char *why)
+{
+	struct log_line line;
+	log_begin(&line, LV_WARN, __func__, "security: client certificate refused");
+	log_str(&line, "reason", why);
+	log_str(&line, "listener", rq->l->name);
+	log_str(&line, "peer", rq->req.peer);
+	/* The fingerprint names the certificate without copying its subject,
+	 * which on an eID carries the national register number. */
+	if (rq->req.cert) {
+		char fp[2 * SHA256_LEN + 1];
+		hex_encode(rq->req.cert->fingerprint, SHA256_LEN, fp);
+		log_str(&line, "fingerprint", fp);
+	}
+	log_str(&line, "request_id", rq->req.request_id);
+	log_end(&line);
+}
+
+/* The certificate checks: the listener's requirement, then the route's. */
+static int check_certificate(struct request *rq, const struct http_route *r)
+{
+	const struct http_client_cert *cert = client_cert(rq);
+	rq->req.cert = cert;
+	bool needed = rq->l->cfg->client_cert == CLIENT_CERT_REQUIRED ||
+		      r->auth == AUTH_INSTITUTION;
+	if (!needed)
+		return 0;
+	if (!cert) {
+		gate_refuse(rq, 401, ERR_UNAUTHENTICATED,
+			    "certificate_required",
+			    "this endpoint requires a TLS client certificate");
+		return -1;
+	}
+	if (!cert->verified) {
+		log_cert_refusal(rq, cert->reason);
+		gate_refuse(rq, 401, ERR_UNAUTHENTICATED,
+			    "certificate_rejected",
+			    cert->reason ? cert->reason
+					 : "certificate rejected");
+		return -1;
+	}
+	return 0;
+}
+
+/* The bearer token ("Authorization: Bearer <hex>") or the portal's
+ * HttpOnly cookie. */
+static const char *session_token(struct request *rq)
+{
+	const char *h = http_header(&rq->req, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h && strncasecmp(h, "Bearer ", 7) == 0)
+		return h + 7;
+	return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND,
+					   "kp_session");
+}
+
+/* What a resolver's failure is when it did not say (it must). */
+#define RESOLVER_FAILED                                                      \
+	((struct error){.kind = ERR_INTERNAL, .code = "internal_error"})
+
+static int authenticate_session(struct request *rq, const struct http_route *r)
+{
+	struct http_server *srv = rq->l->srv;
+	const char *token = session_token(rq);
+	struct error e = RESOLVER_FAILED;
+	int rc = token && srv->opt.resolve_session
+		 ? srv->opt.resolve_session(srv->opt.app, token, &rq->req.who,
+					    &e)
+		 : 1;
+	if (rc < 0) {
+		gate_refuse(rq, 0, e.kind, e.code, e.detail);
+		return -1;
+	}
+	if (rc > 0) {
+		gate_refuse(rq, 401, ERR_UNAUTHENTICATED, "not_authenticated",
+			    "log in first: no valid session");
+		return -1;
+	}
+	rq->req.who.kind = AUTH_SESSION;
+	str_copy(rq->req.who.token, sizeof(rq->req.who.token), token);
+	if (rq->req.who.level < r->min_level) {
+		gate_refuse(rq, 403, ERR_FORBIDDEN, "insufficient_level",
+			    "this needs a digital key of a higher level");
+		rq->res.problem_extra = json_pack("{s:i,s:i}", "required",
+						  r->min_level, "current",
+						  rq->req.who.level);
+		return -1;
+	}
+	if (r->role && !(srv->opt.has_role &&
+			 srv->opt.has_role(srv->opt.app, &rq->req, r->role))) {
+		gate_refuse(rq, 403, ERR_FORBIDDEN, "role_required",
+			    "this needs a role you do not hold (now)");
+		return -1;
+	}
+	return 0;
+}
+
+int gate_authenticate(struct request *rq, const struct http_route *r)
+{
+	struct http_server *srv = rq->l->srv;
+	if (check_certificate(rq, r) != 0)
+		return -1;
+	if (r->auth == AUTH_INSTITUTION) {
+		struct error e = RESOLVER_FAILED;
+		int rc = srv->opt.resolve_institution
+			 ? srv->opt.resolve_institution(srv->opt.app,
+							rq->req.cert->fingerprint,
+							&rq->req.who, &e)
+			 : 1;
+		if (rc < 0) {
+			gate_refuse(rq, 0, e.kind, e.code, e.detail);
+			return -1;
+		}
+		if (rc > 0) {
+			/* A trusted certificate of nobody we know: still
+			 * unauthenticated on the network (401). */
+			log_cert_refusal(rq, "certificate of no institution");
+			gate_refuse(rq, 401, ERR_UNAUTHENTICATED,
+				    "unknown_institution",
+				    "this certificate is not registered to an "
+				    "institution of the network");
+			return -1;
+		}
+		rq->req.who.kind = AUTH_INSTITUTION;
+	} else if (r->auth == AUTH_SESSION) {
+		return authenticate_session(rq, r);
+	}
+	return 0;
+}
+
+bool gate_rate_limited(struct request *rq, const struct http_route *r)
+{
+	struct http_server *srv = rq->l->srv;
+	if (r->auth != AUTH_NONE || rq->req.method != METHOD_POST ||
+	    ratelimit_allow(srv->anonymous, rq->req.peer, strlen(rq->req.peer)))
+		return false;
+	gate_refuse(rq, 429, ERR_RATE_LIMITED, "rate_limited",
+		    "too many requests from your address; try again shortly");
+	return true;
+}

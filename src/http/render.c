@@ -1,0 +1,73 @@
+/*
+ * Responses: the handler's JSON or text, or an RFC 9457 problem document
+ * when it carries an error, with the headers every answer has.
+ */
+#include <string.h>
+
+#include "http/http_internal.h"
+
+static void add_common_headers(struct request *rq, struct MHD_Response *r,
+			       const char *content_type)
+{
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	MHD_add_response_header(r, "X-Request-Id", rq->req.request_id);
+	/* Answers carry personal data: never cached by anyone. */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (rq->l->cfg->tls)
+		MHD_add_response_header(r, "Strict-Transport-Security",
+					"max-age=31536000");
+	if (rq->res.ticket[0])
+		MHD_add_response_header(r, "X-Kruispunt-Ticket", rq->res.ticket);
+}
+
+/* Turn rq->res into bytes: a problem document when it carries an error.
+ * The caller frees the bytes (render_send hands them to libmicrohttpd). */
+static char *render(struct request *rq, int *status, size_t *len,
+		    const char **ctype)
+{
+	struct http_response *res = &rq->res;
+	if (res->err.kind != ERR_NONE) {
+		*status = res->status >= 400 ? res->status
+					     : http_status_for(res->err.kind);
+		*ctype = "application/problem+json";
+		char instance[UUID_LEN + 32];
+		snprintf(instance, sizeof(instance), "urn:kruispunt:request:%s",
+			 rq->req.request_id);
+		char *body = problem_render(*status, http_status_title(*status),
+					    &res->err, instance,
+					    res->problem_extra);
+		*len = strlen(body);
+		return body;
+	}
+	*status = res->status ? res->status : 200;
+	*ctype = res->content_type ? res->content_type : "application/json";
+	if (res->text) {
+		char *body = res->text;
+		*len = res->text_len ? res->text_len : strlen(body);
+		res->text = NULL;
+		return body;
+	}
+	if (res->json) {
+		char *body = jsonx_dump(res->json);
+		*len = strlen(body);
+		return body;
+	}
+	*len = 0;
+	return xstrdup("");
+}
+
+enum MHD_Result render_send(struct request *rq)
+{
+	int status;
+	size_t len;
+	const char *ctype;
+	char *body = render(rq, &status, &len, &ctype);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		len, body, MHD_RESPMEM_MUST_FREE);
+	add_common_headers(rq, r, ctype);
+	enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)status, r);
+	MHD_destroy_response(r);
+	rq->status = status;
+	return ret;
+}

@@ -1,0 +1,217 @@
+/*
+ * A request's way through the server: libmicrohttpd's callbacks, the same
+ * for every listener.
+ *
+ * A request goes through these steps, in this order, and a handler runs
+ * only when all of them passed (deny by default):
+ *
+ *   first call     route lookup (404 / 405), URL length (414), declared
+ *                  Content-Length against the route's limit (413);
+ *   upload calls   body accumulated up to the route's limit (413, body.c);
+ *   last call      client certificate when the listener or route needs one
+ *                  (401 / 403), session, level and role (401 / 403) in
+ *                  gate.c, Content-Type and JSON parsing (415 / 400) in
+ *                  body.c, handler; the answer is rendered by render.c.
+ *
+ * The answer is always queued on the last call, never on the first: when
+ * libmicrohttpd gets a response on the first call of a request it closes the
+ * connection, which costs a TCP and TLS handshake per request (DESIGN.md
+ * "Known pitfall"). Only a request refused for its declared size is
+ * answered at once, precisely so that its body is not read.
+ */
+#include <stdlib.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "http/http_internal.h"
+
+/* The request's state on its first call, refused already when its method,
+ * URL or route is wrong. Freed by request_completed. */
+static struct request *request_begin(struct listener *l,
+				     struct MHD_Connection *c, const char *url,
+				     const char *method)
+{
+	struct http_server *srv = l->srv;
+	struct request *rq = xcalloc(1, sizeof(*rq));
+	rq->start_ns = time_mono_ns();
+	rq->l = l;
+	rq->conn = c;
+	rq->req.listener = l->id;
+	rq->req.path = url;
+	rq->req.internal = rq;
+	rq->route_idx = srv->opt.nroutes;
+	uuid7_new(rq->req.request_id);
+	buf_init(&rq->body, 0);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci)
+		peer_text(ci->client_addr, rq->req.peer, sizeof(rq->req.peer));
+
+	rq->req.method = method_parse(method);
+	if (!rq->req.method) {
+		gate_refuse(rq, 405, ERR_METHOD, "method_not_allowed",
+			    "method not supported");
+		return rq;
+	}
+	if (strlen(url) > LIMIT_URL) {
+		gate_refuse(rq, 414, ERR_MALFORMED, "uri_too_long",
+			    "URI too long");
+		return rq;
+	}
+	/* HEAD is answered wherever GET is. */
+	enum http_method m = rq->req.method == METHOD_HEAD ? METHOD_GET
+							   : rq->req.method;
+	size_t idx;
+	size_t scratch_len = strlen(url) + 1;
+	rq->scratch = xmalloc(scratch_len);
+	enum route_match match = router_find(
+		srv->opt.routes, srv->opt.nroutes, l->id, m, url, rq->scratch,
+		scratch_len, rq->req.params, &rq->req.nparams, &idx);
+	if (match == MATCH_NO_PATH) {
+		gate_refuse(rq, 404, ERR_NOT_FOUND, "not_found",
+			    "no such resource");
+		return rq;
+	}
+	if (match == MATCH_NO_METHOD) {
+		gate_refuse(rq, 405, ERR_METHOD, "method_not_allowed",
+			    "method not allowed on this resource");
+		return rq;
+	}
+	const struct http_route *r = &srv->opt.routes[idx];
+	rq->route_idx = idx;
+	rq->req.route = r;
+	rq->body_limit = r->body == BODY_NONE ? 0
+			 : r->body_limit     ? r->body_limit
+					     : LIMIT_BODY_DEFAULT;
+	buf_init(&rq->body, rq->body_limit);
+	return rq;
+}
+
+static enum MHD_Result finish(struct request *rq)
+{
+	struct http_server *srv = rq->l->srv;
+	const struct http_route *r = rq->req.route;
+	if (!rq->refused)
+		gate_rate_limited(rq, r);
+	if (!rq->refused && gate_authenticate(rq, r) == 0 &&
+		 body_prepare(rq, r) == 0) {
+		/* The handler's return value decides, not whatever a module
+		 * left in the error on a path that succeeded after all. */
+		if (r->handler(&rq->req, &rq->res, srv->opt.app) == 0)
+			err_clear(&rq->res.err);
+		else if (rq->res.err.kind == ERR_NONE)
+			err_set(&rq->res.err, ERR_INTERNAL, "internal_error",
+				"the request could not be completed");
+		if (rq->res.defer && rq->res.err.kind == ERR_NONE) {
+			/* Suspend first: the answer may be ready before
+			 * defer returns, and resuming needs a suspended
+			 * connection. */
+			rq->deferred = true;
+			atomic_fetch_add(&srv->suspended, 1);
+			MHD_suspend_connection(rq->conn);
+			rq->res.defer(&rq->req, &rq->res, rq->res.defer_ctx);
+			return MHD_YES;
+		}
+	}
+	return render_send(rq);
+}
+
+void http_resume(struct http_request *req)
+{
+	struct request *rq = req->internal;
+	struct http_server *srv = rq->l->srv;
+	atomic_store_explicit(&rq->resumed, true, memory_order_release);
+	MHD_resume_connection(rq->conn);
+	atomic_fetch_sub(&srv->suspended, 1);
+}
+
+enum MHD_Result request_handle(void *cls, struct MHD_Connection *c,
+			       const char *url, const char *method,
+			       const char *version, const char *upload,
+			       size_t *upload_size, void **con_cls)
+{
+	KP_UNUSED(version);
+	struct request *rq = *con_cls;
+	if (rq && rq->deferred) /* called again once resumed */
+		return atomic_load_explicit(&rq->resumed, memory_order_acquire)
+			       ? render_send(rq)
+			       : MHD_YES;
+	if (!rq) {
+		rq = request_begin(cls, c, url, method);
+		*con_cls = rq;
+		if (!rq->refused && body_declared_too_large(rq))
+			     return render_send(rq);
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		body_append(rq, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return finish(rq);
+}
+
+static void access_log(struct request *rq, uint64_t ns)
+{
+	struct log_line l;
+	log_begin(&l, LV_INFO, NULL, "request");
+	log_str(&l, "id", rq->req.request_id);
+	log_str(&l, "listener", rq->l->name);
+	log_str(&l, "peer", rq->req.peer);
+	log_str(&l, "method", method_name(rq->req.method));
+	/* The route pattern, not the path: paths can carry an INSZ, and
+	 * personal data has no place in an access log. */
+	log_str(&l, "route", rq->req.route ? rq->req.route->pattern : "-");
+	log_int(&l, "status", rq->status);
+	log_int(&l, "us", (int64_t)(ns / 1000));
+	if (rq->res.err.code)
+		log_str(&l, "code", rq->res.err.code);
+	if (rq->req.who.kind == AUTH_INSTITUTION)
+		log_str(&l, "institution", rq->req.who.kbo);
+	if (rq->res.ticket[0])
+		log_str(&l, "ticket", rq->res.ticket);
+	log_end_buffered(&l);
+}
+
+void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		       enum MHD_RequestTerminationCode toe)
+{
+	KP_UNUSED(cls);
+	KP_UNUSED(c);
+	KP_UNUSED(toe);
+	struct request *rq = *con_cls;
+	if (!rq)
+		return;
+	uint64_t ns = time_mono_ns() - rq->start_ns;
+	metrics_record(rq->l->srv->metrics, rq->route_idx,
+		       rq->req.method ? rq->req.method : METHOD_GET, rq->status,
+		       ns);
+	access_log(rq, ns);
+	secret_wipe(rq->req.who.token, sizeof(rq->req.who.token));
+	json_decref(rq->req.json);
+	json_decref(rq->res.json);
+	json_decref(rq->res.problem_extra);
+	free(rq->res.text);
+	free(rq->scratch);
+	buf_free(&rq->body);
+	free(rq);
+	*con_cls = NULL;
+}
+
+const char *http_query(struct http_request *req, const char *key)
+{
+	struct request *rq = req->internal;
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_header(struct http_request *req, const char *name)
+{
+	struct request *rq = req->internal;
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+struct http_server *http_request_server(struct http_request *req)
+{
+	struct request *rq = req->internal;
+	return rq->l->srv;
+}
