@@ -131,7 +131,11 @@ int directory_availability_add(struct store *s, const char *actor_type,
 	    (capacity > 900 && capacity != CAPACITY_PROVISIONAL))
 		return err_set(e, ERR_INVALID, "unknown_capacity",
 			       "an actor type and a capacity 000-900 or 902");
-	if (directory_data_type_source(s, data_type, source, sizeof(source)) != 0)
+	int known = directory_data_type_source(s, data_type, source,
+					       sizeof(source));
+	if (known < 0)
+		return store_fail(e, "the directory cannot be read now");
+	if (known > 0)
 		return err_set(e, ERR_INVALID, "unknown_data_type",
 			       "the data type is not in the reference directory");
 	return add_reference(s, sql_avail_add, actor_type, capacity, NULL,

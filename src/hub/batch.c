@@ -292,6 +292,31 @@ static void put_result(struct batch_job *j, int64_t i, struct line_result *r,
 	free(line);
 }
 
+/* A chunk's results with the job's counters, in one transaction. Returns
+ * 0, or -1 (the chunk then runs again at the next start). */
+static int save_chunk(struct hub *h, const struct batch_job *j, int64_t c,
+		       const char *results, int64_t lines, int64_t granted)
+{
+	struct error e;
+	struct store_conn *w = store_write_begin(h->store, &e);
+	if (!w)
+		return -1;
+	struct store_stmt *st = store_prepare(w, sql_chunk_add);
+	store_bind_text(st, 1, j->id);
+	store_bind_int(st, 2, c);
+	store_bind_text(st, 3, results);
+	int rc = store_run(st, NULL, &e);
+	if (rc == 0) {
+		st = store_prepare(w, sql_job_progress);
+		store_bind_text(st, 1, j->id);
+		store_bind_int(st, 2, lines);
+		store_bind_int(st, 3, granted);
+		store_bind_int(st, 4, lines - granted);
+		rc = store_run(st, NULL, &e);
+	}
+	return store_write_end(h->store, rc, &e);
+}
+
 static void run_chunk(struct hub *h, struct batch_job *j, int64_t c)
 {
 	struct buf out;
@@ -313,27 +338,7 @@ static void run_chunk(struct hub *h, struct batch_job *j, int64_t c)
 	for (int64_t i = first; i < last; i++)
 		put_result(j, i, &r[i - first], &out, &granted);
 	free(r);
-	struct error e;
-	struct store_conn *w = store_write_begin(h->store, &e);
-	int rc = w ? 0 : -1;
-	if (w) {
-		struct store_stmt *st = store_prepare(w, sql_chunk_add);
-		store_bind_text(st, 1, j->id);
-		store_bind_int(st, 2, c);
-		store_bind_text(st, 3, out.p ? out.p : "");
-		rc = store_run(st, NULL, &e);
-	}
-	if (w && rc == 0) {
-		struct store_stmt *st = store_prepare(w, sql_job_progress);
-		store_bind_text(st, 1, j->id);
-		store_bind_int(st, 2, last - first);
-		store_bind_int(st, 3, granted);
-		store_bind_int(st, 4, last - first - granted);
-		rc = store_run(st, NULL, &e);
-	}
-	if (w)
-		rc = store_write_end(h->store, rc, &e);
-	if (rc != 0)
+	if (save_chunk(h, j, c, out.p ? out.p : "", last - first, granted) != 0)
 		log_error("batch %s: chunk %lld not stored; it runs again at the "
 			  "next start", j->id, (long long)c);
 	buf_free(&out);
