@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "audit/audit.h"
 #include "demo/demo.h"
 #include "directory/directory.h"
 
@@ -84,13 +85,18 @@ int main(int argc, char **argv)
 	log_set_level(LV_WARN);
 	crypto_setup();
 	struct store *s;
+	struct audit *log = NULL;
 	struct error e;
 	struct demo_gen_stats st;
+	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
+	ed25519_keypair(pk, sk);
 	if (store_open(db, &map_reads, &s, &e) != 0 ||
-	    demo_generate(s, persons, 5, 1, &st, &e) != 0) {
+	    audit_open(s, sk, NULL, &log, &e) != 0 ||
+	    demo_generate(log, persons, 5, 1, &st, &e) != 0) {
 		fprintf(stderr, "directory_bench: %s\n", e.detail);
 		return 1;
 	}
+	audit_close(log);
 	printf("load      %llu dossiers in %.1f s (%.0f/s; %llu persons in "
 	       "%.1f s)   (target < 120 s for 10 million)\n",
 	       (unsigned long long)st.dossiers, (double)st.dossier_ns / 1e9,

@@ -48,6 +48,11 @@ int api_audit_network(struct app *a, struct http_request *req,
 		      const char *ticket, const struct error *refusal,
 		      struct error *e);
 
+/* Who acts in this request, for the events the domain records: the
+ * institution on the network listener, the session's person (and
+ * profile) on the public one. Strings point into req. */
+struct audit_actor api_actor(const struct http_request *req);
+
 /* Append an event; when it cannot be made durable, log it as a security
  * problem and return -1 with e (the request must then fail). */
 int api_audit(struct app *a, const struct audit_event *ev, struct error *e);

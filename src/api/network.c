@@ -68,6 +68,17 @@ int api_audit_network(struct app *a, struct http_request *req,
 	return api_audit(a, &ev, e);
 }
 
+struct audit_actor api_actor(const struct http_request *req)
+{
+	if (req->who.kind == AUTH_INSTITUTION)
+		return (struct audit_actor){AUDIT_CHANNEL_NETWORK, req->who.kbo,
+					    NULL, NULL};
+	return (struct audit_actor){
+		AUDIT_CHANNEL_API, NULL,
+		req->who.insz[0] ? req->who.insz : NULL,
+		req->who.profile[0] ? req->who.profile : "self"};
+}
+
 int api_audit(struct app *a, const struct audit_event *ev, struct error *e)
 {
 	if (audit_append(a->audit, ev, NULL, e) != 0) {

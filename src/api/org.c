@@ -8,27 +8,6 @@
 
 #include "api/api.h"
 #include "org/org.h"
-#include "registry/registry.h"
-
-/* A role change by an access manager: the grantee is the subject. */
-static int audit_role(struct app *a, struct http_request *req,
-		      const char *action, const struct org_role *r,
-		      const struct error *refusal, struct error *e)
-{
-	struct audit_event ev = {
-		.channel = AUDIT_CHANNEL_API,
-		.actor = r->kbo,
-		.user = req->who.insz,
-		.profile = req->who.profile[0] ? req->who.profile : "self",
-		.subject = r->insz[0] ? r->insz : NULL,
-		.action = action,
-		.data_type = "role",
-		.purpose = r->role[0] ? r->role : NULL,
-		.outcome = refusal ? AUDIT_REFUSED : AUDIT_GRANTED,
-		.reason = refusal ? refusal->code : NULL,
-	};
-	return api_audit(a, &ev, e);
-}
 
 static json_t *role_json(const struct org_role *r)
 {
@@ -82,22 +61,12 @@ int api_org_role_grant(struct http_request *req, struct http_response *res,
 {
 	struct app *a = app;
 	struct org_role r;
-	struct registry_person p;
 	memset(&r, 0, sizeof(r));
 	str_copy(r.kbo, sizeof(r.kbo), req->params[0]);
-	str_copy(r.granted_by, sizeof(r.granted_by), req->who.insz);
 	if (read_grant(req, &r, &res->err) != 0)
 		return -1;
-	int known = registry_get(a->store, r.insz, &p, &res->err);
-	if (known > 0)
-		err_set(&res->err, ERR_NOT_FOUND, "unknown_person",
-			"the registers know no person with this INSZ");
-	if (known != 0 || org_role_grant(a->store, &r, &res->err) != 0) {
-		struct error ignored;
-		audit_role(a, req, "role_grant", &r, &res->err, &ignored);
-		return -1;
-	}
-	if (audit_role(a, req, "role_grant", &r, NULL, &res->err) != 0)
+	struct audit_actor by = api_actor(req);
+	if (org_role_grant(a->audit, &by, &r, &res->err) != 0)
 		return -1;
 	return http_reply_json(res, 201, role_json(&r));
 }
@@ -109,17 +78,13 @@ int api_org_role_revoke(struct http_request *req, struct http_response *res,
 	struct org_role r;
 	char *end;
 	long long id = strtoll(req->params[1], &end, 10);
-	memset(&r, 0, sizeof(r));
-	str_copy(r.kbo, sizeof(r.kbo), req->params[0]);
 	if (*end || id <= 0)
 		return err_set(&res->err, ERR_NOT_FOUND,
 			       "unknown_role_assignment",
 			       "no role assignment with this id here");
-	if (org_role_revoke(a->store, req->params[0], id, req->who.insz, &r,
+	struct audit_actor by = api_actor(req);
+	if (org_role_revoke(a->audit, &by, req->params[0], id, &r,
 			    &res->err) != 0)
-		return -1;
-	r.revoked = true;
-	if (audit_role(a, req, "role_revoke", &r, NULL, &res->err) != 0)
 		return -1;
 	return http_reply_json(res, 200, role_json(&r));
 }
@@ -137,20 +102,9 @@ int api_org_circle(struct http_request *req, struct http_response *res,
 	if (jsonx_str(req->json, "processing_register_ref", true, 128, &ref,
 		      &res->err) != 0)
 		return -1;
-	if (org_circle_accept(a->store, req->params[0], req->who.insz, ref,
+	struct audit_actor by = api_actor(req);
+	if (org_circle_accept(a->audit, &by, req->params[0], ref,
 			      &res->err) != 0)
-		return -1;
-	struct audit_event ev = {
-		.channel = AUDIT_CHANNEL_API,
-		.actor = req->params[0],
-		.user = req->who.insz,
-		.profile = req->who.profile[0] ? req->who.profile : "self",
-		.action = "circle_of_trust_accept",
-		.data_type = "organisation",
-		.purpose = ref,
-		.outcome = AUDIT_GRANTED,
-	};
-	if (api_audit(a, &ev, &res->err) != 0)
 		return -1;
 	char now[RFC3339_LEN];
 	time_format_rfc3339(time_now(), now);

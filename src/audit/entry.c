@@ -33,15 +33,7 @@ static const char *field_names[F_COUNT] = {
 
 static bool text_ok(const char *s)
 {
-	if (!s)
-		return true;
-	size_t n = strlen(s);
-	if (n > AUDIT_FIELD_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return utf8_valid(s, n);
+	return !s || text_plain(s, AUDIT_FIELD_MAX);
 }
 
 static bool empty(const char *s)

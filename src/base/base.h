@@ -60,6 +60,10 @@ bool str_copy(char *dst, size_t n, const char *src);
 size_t utf8_seq(const unsigned char *s, size_t n);
 /* True when all n bytes are valid UTF-8. */
 bool utf8_valid(const char *s, size_t n);
+/* True when s is plain text fit to store and show: at most max bytes of
+ * valid UTF-8 with no control character (C0 or DEL), which could forge a
+ * line in a log, a header or a report. */
+bool text_plain(const char *s, size_t max);
 
 /* --------------------------------------------------------------------- buf */
 

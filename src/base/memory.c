@@ -200,3 +200,14 @@ void buf_free(struct buf *b)
 	free(b->p);
 	buf_init(b, b->max);
 }
+
+bool text_plain(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return utf8_valid(s, n);
+}

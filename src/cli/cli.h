@@ -2,9 +2,13 @@
 #ifndef KP_CLI_H
 #define KP_CLI_H
 
+#include "audit/audit.h"
 #include "base/base.h"
 #include "http/http.h"
 #include "store/store.h"
+
+/* Who an operator's command acts as, in the events it records. */
+extern const struct audit_actor cli_operator;
 
 /* Called once every listener accepts connections. */
 typedef int (*cli_ready_fn)(void *ctx, struct http_server *srv,
@@ -31,6 +35,12 @@ int cli_open_data(const char *data, struct config *cfg, struct store **s,
 /* cli_init_dir for a data directory given on the command line (made
  * absolute); cfg receives its defaults. */
 int cli_init_dir_at(const char *data, struct config *cfg, struct error *e);
+
+/* Open the audit log of cfg's data directory on s (its signing key, its
+ * retention): what an operator's command records its changes in. Returns
+ * 0 and *out (audit_close), or -1 with e set. */
+int cli_open_log(const struct config *cfg, struct store *s,
+		 struct audit **out, struct error *e);
 
 /* Open the store of cfg. Returns 0 and *out, or -1 with e set. */
 int cli_open_store(const struct config *cfg, struct store **out,

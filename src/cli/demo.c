@@ -112,7 +112,7 @@ static pid_t start_child(const char *name, const char *const *args, int nargs,
 /* The demo's authentic sources: one examples/provider process answers for
  * every institution that keeps data behind the hub, with the demo's
  * server certificate; the hub presents the Crossroads Bank's. */
-static pid_t start_provider(const char *dir, struct store *store)
+static pid_t start_provider(const char *dir, struct audit *log)
 {
 	char cert[LIMIT_PATH + 32], key[LIMIT_PATH + 32], ca[LIMIT_PATH + 32];
 	snprintf(cert, sizeof(cert), "%s/pki/server.crt", dir);
@@ -132,7 +132,8 @@ static pid_t start_provider(const char *dir, struct store *store)
 		struct error e;
 		snprintf(url, sizeof(url), "https://localhost:%d/providers/%s",
 			 port, sources[i]);
-		if (org_institution_set_endpoint(store, sources[i], url, &e) != 0)
+		if (org_institution_set_endpoint(log, &cli_operator, sources[i],
+						 url, &e) != 0)
 			log_warn("provider %s: %s", sources[i], e.detail);
 	}
 	return pid;
@@ -202,6 +203,7 @@ int cmd_demo(int argc, char **argv)
 	char mail[LIMIT_PATH], sms[LIMIT_PATH];
 	uint8_t master[32];
 	struct store *store = NULL;
+	struct audit *log = NULL;
 	int rc = -1;
 	if (cli_init_dir(&cfg, &e) == 0 && demo_pki(abs, &e) == 0 &&
 	    config_path(&cfg, "mail", mail, sizeof(mail)) == 0 &&
@@ -209,17 +211,21 @@ int cmd_demo(int argc, char **argv)
 	    cli_mkdir_p(mail, &e) == 0 && cli_mkdir_p(sms, &e) == 0 &&
 	    cli_read_key(&cfg, "keys/master.key", master, sizeof(master),
 			 &e) == 0 &&
-	    cli_open_store(&cfg, &store, &e) == 0)
-		rc = demo_seed(abs, store, &cfg, master, &e);
+	    cli_open_store(&cfg, &store, &e) == 0 &&
+	    cli_open_log(&cfg, store, &log, &e) == 0)
+		rc = demo_seed(abs, log, &cfg, master, &e);
 	secret_wipe(master, sizeof(master));
 	if (rc != 0) {
 		fprintf(stderr, "kruispunt demo: %s\n", e.detail);
+		audit_close(log);
 		store_close(store);
 		return 1;
 	}
 	pid_t sinks[3];
 	start_sinks(&cfg, mail, sms, sinks);
-	sinks[2] = start_provider(abs, store);
+	sinks[2] = start_provider(abs, log);
+	/* The daemon opens the log again, as its own first step. */
+	audit_close(log);
 	struct demo_ctx ctx = {abs, data};
 	rc = cli_serve(&cfg, store, on_ready, &ctx);
 	for (int i = 0; i < 3; i++) {

@@ -43,8 +43,12 @@ int cmd_gen(int argc, char **argv)
 		return 1;
 	}
 	struct demo_gen_stats st;
-	int rc = demo_generate(s, (uint64_t)persons, (int)per, (uint64_t)seed,
-			       &st, &e);
+	struct audit *log = NULL;
+	int rc = cli_open_log(&cfg, s, &log, &e);
+	if (rc == 0)
+		rc = demo_generate(log, (uint64_t)persons, (int)per,
+				   (uint64_t)seed, &st, &e);
+	audit_close(log);
 	store_close(s);
 	if (rc != 0) {
 		fprintf(stderr, "kruispunt gen: %s\n", e.detail);

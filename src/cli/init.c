@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "cli/cli.h"
 
 int cli_mkdir_p(const char *path, struct error *e)
@@ -201,4 +202,23 @@ int cmd_init(int argc, char **argv)
 	printf("initialised %s\nrun: kruispunt serve --config %s/kruispunt.ini\n",
 	       abs, abs);
 	return 0;
+}
+
+const struct audit_actor cli_operator = {AUDIT_CHANNEL_CLI, NULL, NULL,
+					 "operator"};
+
+int cli_open_log(const struct config *cfg, struct store *s,
+		 struct audit **out, struct error *e)
+{
+	uint8_t sk[ED25519_SK_LEN];
+	struct audit_options ao = {
+		.checkpoint_interval_ms = cfg->audit_checkpoint_interval_ms,
+		.index_batch = cfg->audit_index_batch,
+		.retention_days = cfg->audit_retention_days,
+	};
+	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), e);
+	if (rc == 0)
+		rc = audit_open(s, sk, &ao, out, e);
+	secret_wipe(sk, sizeof(sk));
+	return rc;
 }

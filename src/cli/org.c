@@ -95,57 +95,19 @@ static int parse(int argc, char **argv, struct org_args *a)
 	return a->data && a->kbo ? 0 : -1;
 }
 
-/* Append the audit event of a role change, with the data dir's key. */
-static int audit_role(const struct config *cfg, struct store *s,
-		      const char *action, const struct org_role *r,
-		      struct error *e)
+static int grant(struct audit *log, const struct org_args *a, struct error *e)
 {
-	uint8_t sk[ED25519_SK_LEN];
-	struct audit *log;
-	struct audit_options o = {.retention_days = cfg->audit_retention_days};
-	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), e);
-	if (rc == 0)
-		rc = audit_open(s, sk, &o, &log, e);
-	secret_wipe(sk, sizeof(sk));
-	if (rc != 0)
-		return -1;
-	struct audit_event ev = {
-		.channel = AUDIT_CHANNEL_API,
-		.actor = r->kbo,
-		.subject = r->insz,
-		.profile = "operator",
-		.action = action,
-		.data_type = "role",
-		.purpose = r->role,
-		.outcome = AUDIT_GRANTED,
-	};
-	rc = audit_append(log, &ev, NULL, e);
-	audit_close(log);
-	return rc;
-}
-
-static int grant(const struct config *cfg, struct store *s,
-		 const struct org_args *a, struct error *e)
-{
-	struct registry_person p;
 	struct org_role r;
 	memset(&r, 0, sizeof(r));
 	if (!a->insz || !a->role || !a->until)
 		return err_set(e, ERR_INVALID, "usage", "grant needs --insz, "
 			       "--role and --until");
-	int known = registry_get(s, a->insz, &p, e);
-	if (known != 0)
-		return known < 0 ? -1 : err_set(e, ERR_NOT_FOUND,
-					       "unknown_person",
-					       "no person with this INSZ");
 	str_copy(r.kbo, sizeof(r.kbo), a->kbo);
 	str_copy(r.insz, sizeof(r.insz), a->insz);
 	str_copy(r.role, sizeof(r.role), a->role);
 	str_copy(r.valid_from, sizeof(r.valid_from), a->from ? a->from : "");
 	str_copy(r.valid_until, sizeof(r.valid_until), a->until);
-	str_copy(r.granted_by, sizeof(r.granted_by), "operator");
-	if (org_role_grant(s, &r, e) != 0 ||
-	    audit_role(cfg, s, "role_grant", &r, e) != 0)
+	if (org_role_grant(log, &cli_operator, &r, e) != 0)
 		return -1;
 	printf("granted %s to %s at %s until %s (id %lld)\n", r.role, r.insz,
 	       r.kbo, r.valid_until, (long long)r.id);
@@ -167,15 +129,15 @@ static int roles(struct store *s, const char *kbo, struct error *e)
 }
 
 /* Make an organisation an institution of the network. */
-static int institution(struct store *s, const struct org_args *a,
+static int institution(struct audit *log, const struct org_args *a,
 		       struct error *e)
 {
 	int64_t id;
 	if (!a->actor_type || !a->branch)
 		return err_set(e, ERR_INVALID, "usage",
 			       "institution needs --actor-type and --branch");
-	if (org_institution_add(s, a->kbo, a->actor_type, a->branch,
-				a->endpoint, &id, e) != 0)
+	if (org_institution_add(log, &cli_operator, a->kbo, a->actor_type,
+				a->branch, a->endpoint, &id, e) != 0)
 		return -1;
 	printf("institution %s (%s, %s), id %lld\n", a->kbo, a->actor_type,
 	       a->branch, (long long)id);
@@ -183,9 +145,10 @@ static int institution(struct store *s, const struct org_args *a,
 }
 
 /* Bind a client certificate to an institution (several: rollover). */
-static int certificate(struct store *s, const struct org_args *a,
+static int certificate(struct audit *log, const struct org_args *a,
 		       struct error *e)
 {
+	struct store *s = audit_store(log);
 	struct org_institution inst;
 	struct http_client_cert c;
 	if (!a->cert)
@@ -194,8 +157,8 @@ static int certificate(struct store *s, const struct org_args *a,
 		return err_set(e, ERR_NOT_FOUND, "institution_unknown",
 			       "%s is no institution", a->kbo);
 	if (http_cert_file(a->cert, &c, e) != 0 ||
-	    org_cert_add(s, inst.id, c.fingerprint, c.subject, c.not_before,
-			 c.not_after, e) != 0)
+	    org_cert_add(log, &cli_operator, inst.id, c.fingerprint, c.subject,
+			 c.not_before, c.not_after, e) != 0)
 		return -1;
 	char fp[2 * SHA256_LEN + 1];
 	hex_encode(c.fingerprint, SHA256_LEN, fp);
@@ -204,14 +167,16 @@ static int certificate(struct store *s, const struct org_args *a,
 }
 
 /* `org endpoint`: where and how long the hub asks a provider. */
-static int endpoint(struct store *s, const struct org_args *a,
+static int endpoint(struct audit *log, const struct org_args *a,
 		    struct error *e)
 {
+	struct store *s = audit_store(log);
 	if (!a->endpoint && !a->timeout)
 		return err_set(e, ERR_INVALID, "usage",
 			       "endpoint needs --endpoint URL or --timeout-ms N");
 	if (a->endpoint &&
-	    org_institution_set_endpoint(s, a->kbo, a->endpoint, e) != 0)
+	    org_institution_set_endpoint(log, &cli_operator, a->kbo,
+					 a->endpoint, e) != 0)
 		return -1;
 	if (a->timeout) {
 		char *end;
@@ -219,7 +184,8 @@ static int endpoint(struct store *s, const struct org_args *a,
 		if (*end || ms < 0 || ms > 120000)
 			return err_set(e, ERR_INVALID, "invalid_timeout",
 				       "--timeout-ms: 0 or 50 to 120000");
-		if (org_institution_set_timeout(s, a->kbo, (int)ms, e) != 0)
+		if (org_institution_set_timeout(log, &cli_operator, a->kbo,
+						(int)ms, e) != 0)
 			return -1;
 	}
 	struct org_institution inst;
@@ -235,36 +201,40 @@ static int endpoint(struct store *s, const struct org_args *a,
 	return 0;
 }
 
-static int run(const char *verb, const struct config *cfg, struct store *s,
-	       const struct org_args *a, struct error *e)
+static int run(const char *verb, struct audit *log, const struct org_args *a,
+	       struct error *e)
 {
 	if (strcmp(verb, "institution") == 0)
-		return institution(s, a, e);
+		return institution(log, a, e);
 	if (strcmp(verb, "cert") == 0)
-		return certificate(s, a, e);
+		return certificate(log, a, e);
 	if (strcmp(verb, "endpoint") == 0)
-		return endpoint(s, a, e);
+		return endpoint(log, a, e);
 	if (strcmp(verb, "add") == 0) {
-		if (!a->name || org_organisation_add(s, a->kbo, a->name, e) != 0)
-			return a->name ? -1 : err_set(e, ERR_INVALID, "usage",
-						      "add needs --name");
+		if (!a->name)
+			return err_set(e, ERR_INVALID, "usage",
+				       "add needs --name");
+		if (org_organisation_add(log, &cli_operator, a->kbo, a->name,
+					 e) != 0)
+			return -1;
 		for (int i = 0; i < a->ncategories; i++)
-			if (org_category_add(s, a->kbo, a->categories[i], e) != 0)
+			if (org_category_add(log, &cli_operator, a->kbo,
+					     a->categories[i], e) != 0)
 				return -1;
 		printf("registered %s\n", a->kbo);
 		return 0;
 	}
 	if (strcmp(verb, "grant") == 0)
-		return grant(cfg, s, a, e);
+		return grant(log, a, e);
 	if (strcmp(verb, "revoke") == 0) {
 		struct org_role r;
-		if (org_role_revoke(s, a->kbo, a->id, "operator", &r, e) != 0 ||
-		    audit_role(cfg, s, "role_revoke", &r, e) != 0)
+		if (org_role_revoke(log, &cli_operator, a->kbo, a->id, &r,
+				    e) != 0)
 			return -1;
 		printf("revoked %lld\n", (long long)a->id);
 		return 0;
 	}
-	return roles(s, a->kbo, e);
+	return roles(audit_store(log), a->kbo, e);
 }
 
 int cmd_org(int argc, char **argv)
@@ -295,7 +265,11 @@ int cmd_org(int argc, char **argv)
 		fprintf(stderr, "kruispunt org: %s\n", e.detail);
 		return 1;
 	}
-	int rc = run(verb, &cfg, s, &a, &e);
+	struct audit *log = NULL;
+	int rc = cli_open_log(&cfg, s, &log, &e);
+	if (rc == 0)
+		rc = run(verb, log, &a, &e);
+	audit_close(log);
 	if (rc != 0)
 		fprintf(stderr, "kruispunt org: %s (%s)\n", e.detail,
 			e.code ? e.code : "error");

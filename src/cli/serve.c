@@ -65,18 +65,7 @@ static void store_step_close(struct serve_ctx *c)
  * copy: ours is wiped at once. */
 static int audit_step_open(struct serve_ctx *c, struct error *e)
 {
-	const struct config *cfg = c->app.cfg;
-	uint8_t sk[ED25519_SK_LEN];
-	struct audit_options ao = {
-		.checkpoint_interval_ms = cfg->audit_checkpoint_interval_ms,
-		.index_batch = cfg->audit_index_batch,
-		.retention_days = cfg->audit_retention_days,
-	};
-	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), e);
-	if (rc == 0)
-		rc = audit_open(c->app.store, sk, &ao, &c->app.audit, e);
-	secret_wipe(sk, sizeof(sk));
-	return rc;
+	return cli_open_log(c->app.cfg, c->app.store, &c->app.audit, e);
 }
 
 static void audit_step_close(struct serve_ctx *c)

@@ -46,12 +46,16 @@ static bool already(const struct error *e)
 	return e->kind == ERR_CONFLICT;
 }
 
-static int seed_institution(const char *dir, struct store *s,
+/* Seeding is the operator's doing, on the host. */
+static const struct audit_actor demo_by = {AUDIT_CHANNEL_CLI, NULL, NULL,
+					   "demo"};
+
+static int seed_institution(const char *dir, struct audit *log,
 			    const struct demo_institution *in, struct error *e)
 {
 	int64_t id;
-	if (org_institution_add(s, in->kbo, in->actor_type, in->branch, NULL,
-				&id, e) != 0)
+	if (org_institution_add(log, &demo_by, in->kbo, in->actor_type,
+				in->branch, NULL, &id, e) != 0)
 		return already(e) ? 0 : -1;
 	char path[LIMIT_PATH], rel[96];
 	struct http_client_cert c;
@@ -59,8 +63,8 @@ static int seed_institution(const char *dir, struct store *s,
 	demo_path(path, sizeof(path), dir, rel);
 	if (http_cert_file(path, &c, e) != 0)
 		return -1;
-	if (org_cert_add(s, id, c.fingerprint, c.subject, c.not_before,
-			 c.not_after, e) != 0 && !already(e))
+	if (org_cert_add(log, &demo_by, id, c.fingerprint, c.subject,
+			 c.not_before, c.not_after, e) != 0 && !already(e))
 		return -1;
 	return 0;
 }
@@ -196,8 +200,9 @@ static void role_until(char out[DATE_LEN])
 	date_format(date_add_months(date_today(), 12), out);
 }
 
-static int seed_roles(struct store *s, struct error *e)
+static int seed_roles(struct audit *log, struct error *e)
 {
+	struct store *s = audit_store(log);
 	int64_t today = date_to_days(date_today());
 	for (size_t i = 0; i < demo_nroles; i++) {
 		const struct demo_role *d = &demo_roles[i];
@@ -209,8 +214,7 @@ static int seed_roles(struct store *s, struct error *e)
 		str_copy(r.insz, sizeof(r.insz), d->insz);
 		str_copy(r.role, sizeof(r.role), d->role);
 		role_until(r.valid_until);
-		str_copy(r.granted_by, sizeof(r.granted_by), "operator");
-		if (org_role_grant(s, &r, e) != 0)
+		if (org_role_grant(log, &demo_by, &r, e) != 0)
 			return -1;
 	}
 	return 0;
@@ -304,23 +308,43 @@ static int seed_accounts(struct store *s, const struct config *cfg,
 	return rc;
 }
 
-int demo_seed(const char *dir, struct store *s, const struct config *cfg,
+/* True when an earlier run seeded everything: its last step, the
+ * dossiers, needs every institution. Seeding again would only record a
+ * refusal per row in the audit log. */
+static bool seeded(struct store *s)
+{
+	size_t nf;
+	const struct demo_dossier *family = demo_family_dossiers(&nf);
+	const struct demo_dossier *last = nf ? &family[nf - 1]
+					     : &demo_dossiers[demo_ndossiers - 1];
+	struct directory_holding h[8];
+	struct date start;
+	return date_parse(last->start, &start) == 0 &&
+	       directory_holdings(s, last->insz, date_to_days(start), h, 8) > 0;
+}
+
+int demo_seed(const char *dir, struct audit *log, const struct config *cfg,
 	      const uint8_t master_key[32], struct error *e)
 {
+	struct store *s = audit_store(log);
+	if (seeded(s))
+		return seed_roles(log, e); /* renewed when they ran out */
 	if (seed_persons(s, e) != 0 || seed_directory(s, e) != 0)
 		return -1;
 	for (size_t i = 0; i < demo_norgs; i++) {
-		if (org_organisation_add(s, demo_orgs[i].kbo, demo_orgs[i].name,
-					 e) != 0 && !already(e))
+		if (org_organisation_add(log, &demo_by, demo_orgs[i].kbo,
+					 demo_orgs[i].name, e) != 0 &&
+		    !already(e))
 			return -1;
-		if (org_category_add(s, demo_orgs[i].kbo, demo_orgs[i].category,
-				     e) != 0 && !already(e))
+		if (org_category_add(log, &demo_by, demo_orgs[i].kbo,
+				     demo_orgs[i].category, e) != 0 &&
+		    !already(e))
 			return -1;
 	}
-	if (seed_roles(s, e) != 0 || seed_accounts(s, cfg, master_key, e) != 0)
+	if (seed_roles(log, e) != 0 || seed_accounts(s, cfg, master_key, e) != 0)
 		return -1;
 	for (size_t i = 0; i < demo_ninstitutions; i++)
-		if (seed_institution(dir, s, &demo_institutions[i], e) != 0)
+		if (seed_institution(dir, log, &demo_institutions[i], e) != 0)
 			return -1;
 	return seed_dossiers(s, e);
 }

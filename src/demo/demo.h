@@ -9,6 +9,7 @@
 #ifndef KP_DEMO_H
 #define KP_DEMO_H
 
+#include "audit/audit.h"
 #include "base/base.h"
 #include "store/store.h"
 
@@ -21,9 +22,11 @@ int demo_pki(const char *dir, struct error *e);
 /* Register the demo persons, organisations, institutions (with their
  * certificate fingerprints), directory, authorizations, roles and
  * accounts (Argon2id parameters from cfg; TOTP secrets sealed with
- * master_key). Idempotent. Returns 0, or -1
+ * master_key), each change recorded in log as the operator's (channel
+ * cli, profile "demo"). Idempotent: a complete earlier run is left as it
+ * is. Returns 0, or -1
  * with e. */
-int demo_seed(const char *dir, struct store *s, const struct config *cfg,
+int demo_seed(const char *dir, struct audit *log, const struct config *cfg,
 	      const uint8_t master_key[32], struct error *e);
 
 /* A demo person's username and password (demo only: derived from the
@@ -48,8 +51,9 @@ struct demo_gen_stats {
 
 /* Synthetic scale data: `persons` persons with valid RR numbers and
  * per_person dossiers each (at most 10), on a synthetic network of 100
- * institutions; deterministic for a seed. Returns 0, or -1 with e. */
-int demo_generate(struct store *s, uint64_t persons, int per_person,
+ * institutions; deterministic for a seed; changes recorded in log as the
+ * operator's. Returns 0, or -1 with e. */
+int demo_generate(struct audit *log, uint64_t persons, int per_person,
 		  uint64_t seed, struct demo_gen_stats *st, struct error *e);
 
 /* Check the demo data itself (every INSZ and KBO valid); used by tests.

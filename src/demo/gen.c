@@ -38,9 +38,15 @@ static uint64_t next(struct rng *r)
 	return r->s * UINT64_C(2685821657736338717);
 }
 
-static int institutions(struct store *s, int64_t ids[GEN_BRANCHES][GEN_PER_BRANCH],
+/* Generating is the operator's doing, on the host. */
+static const struct audit_actor gen_by = {AUDIT_CHANNEL_CLI, NULL, NULL,
+					  "gen"};
+
+static int institutions(struct audit *log,
+			int64_t ids[GEN_BRANCHES][GEN_PER_BRANCH],
 			struct error *e)
 {
+	struct store *s = audit_store(log);
 	for (int b = 0; b < GEN_BRANCHES; b++) {
 		for (int k = 1; k <= 5; k++) {
 			if (directory_capacity_add(s, branches[b], k, "synthetic",
@@ -57,9 +63,10 @@ static int institutions(struct store *s, int64_t ids[GEN_BRANCHES][GEN_PER_BRANC
 				ids[b][i] = inst.id;
 				continue;
 			}
-			if (org_organisation_add(s, kbo, name, e) != 0 ||
-			    org_institution_add(s, kbo, branches[b], branches[b],
-						NULL, &ids[b][i], e) != 0)
+			if (org_organisation_add(log, &gen_by, kbo, name, e) != 0 ||
+			    org_institution_add(log, &gen_by, kbo, branches[b],
+						branches[b], NULL, &ids[b][i],
+						e) != 0)
 				return -1;
 		}
 	}
@@ -134,14 +141,15 @@ static void dossiers(struct rng *r, const struct walk *w, int64_t insz, int m,
 	}
 }
 
-int demo_generate(struct store *s, uint64_t persons, int per_person,
+int demo_generate(struct audit *log, uint64_t persons, int per_person,
 		  uint64_t seed, struct demo_gen_stats *st, struct error *e)
 {
+	struct store *s = audit_store(log);
 	int64_t ids[GEN_BRANCHES][GEN_PER_BRANCH];
 	if (per_person < 0 || per_person > GEN_BRANCHES)
 		return err_set(e, ERR_INVALID, "invalid_field",
 			       "at most %d dossiers per person", GEN_BRANCHES);
-	if (institutions(s, ids, e) != 0)
+	if (institutions(log, ids, e) != 0)
 		return -1;
 	struct rng r = {seed * 2 + 1};
 	struct walk w;

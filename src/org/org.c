@@ -1,7 +1,8 @@
 /* Organisations, institutions and their network certificates. */
+#include <stdio.h>
 #include <string.h>
 
-#include "org/org.h"
+#include "org/org_internal.h"
 
 static const char sql_org_add[] =
 	"INSERT INTO organisation (kbo, name, created_at) VALUES (?1, ?2, ?3)";
@@ -35,63 +36,163 @@ static const struct store_refusal institution_exists = {
 static const struct store_refusal certificate_exists = {
 	ERR_CONFLICT, "certificate_exists", "it is already registered"};
 
-int org_organisation_add(struct store *s, const char *kbo, const char *name,
-			 struct error *e)
+struct audit_event org_event(const struct audit_actor *by, const char *action,
+			     const char *kbo, const char *data_type,
+			     const char *purpose)
 {
-	char k[11];
-	if (kbo_parse(kbo, strlen(kbo), k) != ID_OK)
-		return err_set(e, ERR_INVALID, "invalid_kbo",
-			       "not a valid enterprise number");
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	struct store_stmt *st = store_prepare(w, sql_org_add);
-	store_bind_text(st, 1, k);
-	store_bind_text(st, 2, name);
-	store_bind_int(st, 3, time_now());
-	return store_write_end(s, store_run(st, &org_exists, e), e);
+	struct audit_event ev = audit_event_by(by, action);
+	/* An operator acts for no organisation: the event names the one
+	 * concerned. */
+	if (!ev.actor || !ev.actor[0])
+		ev.actor = kbo_valid(kbo) && strlen(kbo) == 10 ? kbo : NULL;
+	ev.data_type = data_type;
+	ev.purpose = purpose;
+	return ev;
 }
 
-int org_institution_add(struct store *s, const char *kbo,
-			const char *actor_type, const char *branch,
-			const char *endpoint, int64_t *id, struct error *e)
+int org_change(struct audit *log, struct audit_event *ev,
+	       audit_change_fn change, void *ctx, const struct error *invalid,
+	       struct error *e)
 {
-	char k[11];
-	if (kbo_parse(kbo, strlen(kbo), k) != ID_OK)
-		return err_set(e, ERR_INVALID, "invalid_kbo",
-			       "not a valid enterprise number");
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
+	if (invalid) {
+		if (e)
+			*e = *invalid;
+		return audit_refused(log, ev, invalid);
+	}
+	return audit_commit(log, ev, 1, change, ctx, e);
+}
+
+/* kbo as digits into out; NULL, or bad filled with the refusal. */
+static const struct error *kbo_refusal(const char *kbo, char out[11],
+				       struct error *bad)
+{
+	if (kbo_parse(kbo, strlen(kbo), out) == ID_OK)
+		return NULL;
+	err_set(bad, ERR_INVALID, "invalid_kbo", "not a valid enterprise number");
+	return bad;
+}
+
+struct org_add {
+	char kbo[11];
+	const char *name;
+};
+
+static int org_add_change(struct store_conn *w, void *ctx,
+			  struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct org_add *c = ctx;
+	struct store_stmt *st = store_prepare(w, sql_org_add);
+	store_bind_text(st, 1, c->kbo);
+	store_bind_text(st, 2, c->name);
+	store_bind_int(st, 3, time_now());
+	return store_run(st, &org_exists, e);
+}
+
+int org_organisation_add(struct audit *log, const struct audit_actor *by,
+			 const char *kbo, const char *name, struct error *e)
+{
+	struct org_add c = {"", name};
+	struct error bad;
+	const struct error *invalid = kbo_refusal(kbo, c.kbo, &bad);
+	struct audit_event ev = org_event(by, "organisation_add", c.kbo,
+					  "organisation", name);
+	return org_change(log, &ev, org_add_change, &c, invalid, e);
+}
+
+struct inst_add {
+	char kbo[11];
+	const char *actor_type, *branch, *endpoint;
+	int64_t id;
+};
+
+static int inst_add_change(struct store_conn *w, void *ctx,
+			   struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct inst_add *c = ctx;
 	struct store_stmt *st = store_prepare(w, sql_inst_add);
-	store_bind_text(st, 1, k);
-	store_bind_text(st, 2, actor_type);
-	store_bind_text(st, 3, branch);
-	store_bind_text(st, 4, endpoint);
-	int rc = store_insert(st, id, &institution_exists, e);
+	store_bind_text(st, 1, c->kbo);
+	store_bind_text(st, 2, c->actor_type);
+	store_bind_text(st, 3, c->branch);
+	store_bind_text(st, 4, c->endpoint);
+	int rc = store_insert(st, &c->id, &institution_exists, e);
 	if (rc == 1)
 		rc = err_set(e, ERR_NOT_FOUND, "org_unknown",
 			     "no such organisation");
-	return store_write_end(s, rc, e);
+	return rc;
 }
 
-int org_cert_add(struct store *s, int64_t institution_id,
-		 const uint8_t fingerprint[SHA256_LEN], const char *subject,
-		 int64_t not_before, int64_t not_after, struct error *e)
+int org_institution_add(struct audit *log, const struct audit_actor *by,
+			const char *kbo, const char *actor_type,
+			const char *branch, const char *endpoint, int64_t *id,
+			struct error *e)
 {
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	struct store_stmt *st = store_prepare(w, sql_cert_add);
-	store_bind_blob(st, 1, fingerprint, SHA256_LEN);
-	store_bind_int(st, 2, institution_id);
-	store_bind_text(st, 3, subject);
-	store_bind_int(st, 4, not_before);
-	store_bind_int(st, 5, not_after);
+	struct inst_add c = {"", actor_type, branch, endpoint, 0};
+	struct error bad;
+	const struct error *invalid = kbo_refusal(kbo, c.kbo, &bad);
+	struct audit_event ev = org_event(by, "institution_add", c.kbo,
+					  "institution", actor_type);
+	int rc = org_change(log, &ev, inst_add_change, &c, invalid, e);
+	if (rc == 0 && id)
+		*id = c.id;
+	return rc;
+}
+
+struct cert_add {
+	int64_t institution_id;
+	const uint8_t *fingerprint;
+	const char *subject;
+	int64_t not_before, not_after;
+	char kbo[11];
+};
+
+static const char sql_kbo_of[] = "SELECT kbo FROM institution WHERE id = ?1";
+
+static void read_kbo(struct store_stmt *st, void *out)
+{
+	str_copy(out, 11, store_col_text(st, 0));
+}
+
+static int cert_add_change(struct store_conn *w, void *ctx,
+			   struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(n);
+	struct cert_add *c = ctx;
+	struct store_stmt *st = store_prepare(w, sql_kbo_of);
+	store_bind_int(st, 1, c->institution_id);
+	int found = store_one(st, read_kbo, c->kbo, e);
+	if (found != 0)
+		return found < 0 ? -1
+				 : err_set(e, ERR_CONFLICT, "certificate_exists",
+					   "no such institution");
+	evs[0].actor = evs[0].actor ? evs[0].actor : c->kbo;
+	st = store_prepare(w, sql_cert_add);
+	store_bind_blob(st, 1, c->fingerprint, SHA256_LEN);
+	store_bind_int(st, 2, c->institution_id);
+	store_bind_text(st, 3, c->subject);
+	store_bind_int(st, 4, c->not_before);
+	store_bind_int(st, 5, c->not_after);
 	store_bind_int(st, 6, time_now());
-	/* An unknown institution is a foreign-key refusal, so a conflict
-	 * too. */
-	return store_write_end(s, store_run(st, &certificate_exists, e), e);
+	return store_run(st, &certificate_exists, e);
+}
+
+int org_cert_add(struct audit *log, const struct audit_actor *by,
+		 int64_t institution_id, const uint8_t fingerprint[SHA256_LEN],
+		 const char *subject, int64_t not_before, int64_t not_after,
+		 struct error *e)
+{
+	struct cert_add c = {institution_id, fingerprint, subject, not_before,
+			     not_after, ""};
+	/* The fingerprint names the certificate in the log; the subject is
+	 * in the register of certificates. */
+	char fp[2 * SHA256_LEN + 1];
+	hex_encode(fingerprint, SHA256_LEN, fp);
+	struct audit_event ev = org_event(by, "certificate_add", "",
+					  "certificate", fp);
+	return org_change(log, &ev, cert_add_change, &c, NULL, e);
 }
 
 /* Fill out (a struct org_institution) from a row of (id, kbo, name,
@@ -149,46 +250,67 @@ int org_institution_get(struct store *s, int64_t id, struct org_institution *out
 	return institution_where(s, sql_by_id, NULL, id, out);
 }
 
-/* Run one UPDATE of an institution: ?1 its KBO, ?2 text or (text NULL)
- * num. */
-static int institution_update(struct store *s, const char *sql,
-			      const char *kbo, const char *text, int64_t num,
+/* One UPDATE of an institution: ?1 its KBO, ?2 text or (text NULL) num. */
+struct inst_update {
+	const char *sql, *kbo, *text;
+	int64_t num;
+};
+
+static int inst_update_change(struct store_conn *w, void *ctx,
+			      struct audit_event *evs, size_t n,
 			      struct error *e)
 {
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	struct store_stmt *st = store_prepare(w, sql);
-	store_bind_text(st, 1, kbo);
-	if (text)
-		store_bind_text(st, 2, text);
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct inst_update *c = ctx;
+	struct store_stmt *st = store_prepare(w, c->sql);
+	store_bind_text(st, 1, c->kbo);
+	if (c->text)
+		store_bind_text(st, 2, c->text);
 	else
-		store_bind_int(st, 2, num);
+		store_bind_int(st, 2, c->num);
 	int rc = store_run(st, NULL, e);
 	if (rc == 0 && store_changes(w) == 0)
 		rc = err_set(e, ERR_NOT_FOUND, "unknown_institution",
 			     "no institution with this enterprise number");
-	return store_write_end(s, rc, e);
+	return rc;
 }
 
-int org_institution_set_endpoint(struct store *s, const char *kbo,
+int org_institution_set_endpoint(struct audit *log,
+				 const struct audit_actor *by, const char *kbo,
 				 const char *endpoint, struct error *e)
 {
+	struct inst_update c = {sql_set_endpoint, kbo, endpoint, 0};
+	struct error bad, *invalid = &bad;
 	if (endpoint[0] && strncmp(endpoint, "https://", 8) != 0)
-		return err_set(e, ERR_INVALID, "invalid_endpoint",
-			       "a provider endpoint is an https:// URL");
-	if (strlen(endpoint) >= sizeof(((struct org_institution *)0)->endpoint))
-		return err_set(e, ERR_INVALID, "invalid_endpoint",
-			       "endpoint too long");
-	return institution_update(s, sql_set_endpoint, kbo, endpoint, 0, e);
+		err_set(&bad, ERR_INVALID, "invalid_endpoint",
+			"a provider endpoint is an https:// URL");
+	else if (strlen(endpoint) >=
+		 sizeof(((struct org_institution *)0)->endpoint))
+		err_set(&bad, ERR_INVALID, "invalid_endpoint",
+			"endpoint too long");
+	else
+		invalid = NULL;
+	struct audit_event ev = org_event(by, "institution_endpoint", kbo,
+					  "institution", endpoint);
+	return org_change(log, &ev, inst_update_change, &c, invalid, e);
 }
 
-int org_institution_set_timeout(struct store *s, const char *kbo,
+int org_institution_set_timeout(struct audit *log,
+				const struct audit_actor *by, const char *kbo,
 				int timeout_ms, struct error *e)
 {
-	if (timeout_ms != 0 && (timeout_ms < 50 || timeout_ms > 120000))
-		return err_set(e, ERR_INVALID, "invalid_timeout",
-			       "a provider timeout is 50 to 120000 ms (0: the "
-			       "hub's default)");
-	return institution_update(s, sql_set_timeout, kbo, NULL, timeout_ms, e);
+	struct inst_update c = {sql_set_timeout, kbo, NULL, timeout_ms};
+	struct error bad;
+	bool ok = timeout_ms == 0 || (timeout_ms >= 50 && timeout_ms <= 120000);
+	if (!ok)
+		err_set(&bad, ERR_INVALID, "invalid_timeout",
+			"a provider timeout is 50 to 120000 ms (0: the hub's "
+			"default)");
+	char ms[16];
+	snprintf(ms, sizeof(ms), "%d", timeout_ms);
+	struct audit_event ev = org_event(by, "institution_timeout", kbo,
+					  "institution", ms);
+	return org_change(log, &ev, inst_update_change, &c, ok ? NULL : &bad,
+			  e);
 }

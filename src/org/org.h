@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "audit/audit.h"
 #include "base/base.h"
 #include "store/store.h"
 
@@ -24,21 +25,29 @@ struct org_institution {
 	int timeout_ms;     /* its own provider timeout; 0: the hub's */
 };
 
+/* Every function below that changes state takes the audit log and who
+ * acts (by): the change and its audit event are made in one transaction
+ * (audit_commit), and a refused request is recorded as refused. Each may
+ * also fail with ERR_UNAVAILABLE "audit_unavailable" or
+ * "store_unavailable", having changed nothing. */
+
 /* Register an organisation. kbo must be a valid enterprise number. Returns
  * 0; -1 with e (ERR_INVALID "invalid_kbo", ERR_CONFLICT "org_exists"). */
-int org_organisation_add(struct store *s, const char *kbo, const char *name,
-			 struct error *e);
+int org_organisation_add(struct audit *log, const struct audit_actor *by,
+			 const char *kbo, const char *name, struct error *e);
 
 /* Make an existing organisation an institution of the network. Returns 0
  * and *id; -1 with e. endpoint may be NULL (no provider endpoint). */
-int org_institution_add(struct store *s, const char *kbo,
-			const char *actor_type, const char *branch,
-			const char *endpoint, int64_t *id, struct error *e);
+int org_institution_add(struct audit *log, const struct audit_actor *by,
+			const char *kbo, const char *actor_type,
+			const char *branch, const char *endpoint, int64_t *id,
+			struct error *e);
 
 /* Bind a certificate (SHA-256 of its DER) to an institution. */
-int org_cert_add(struct store *s, int64_t institution_id,
-		 const uint8_t fingerprint[SHA256_LEN], const char *subject,
-		 int64_t not_before, int64_t not_after, struct error *e);
+int org_cert_add(struct audit *log, const struct audit_actor *by,
+		 int64_t institution_id, const uint8_t fingerprint[SHA256_LEN],
+		 const char *subject, int64_t not_before, int64_t not_after,
+		 struct error *e);
 
 /* The institution whose certificate has this fingerprint and is valid at
  * `now`. Returns 0 and fills out; 1 when none; -1 on a store failure. */
@@ -51,8 +60,8 @@ int org_institution_by_cert(struct store *s,
 /* Add a category (employer, temp_agency, social_secretariat,
  * social_service_provider, recruitment_agency, municipality, institution).
  * Returns 0, or -1 with e (ERR_INVALID "invalid_category", ERR_CONFLICT). */
-int org_category_add(struct store *s, const char *kbo, const char *category,
-		     struct error *e);
+int org_category_add(struct audit *log, const struct audit_actor *by,
+		     const char *kbo, const char *category, struct error *e);
 /* True when the organisation has the category. */
 bool org_has_category(struct store *s, const char *kbo, const char *category);
 
@@ -70,15 +79,18 @@ struct org_role {
 };
 
 /* Grant a role; valid_until is required (roles are given for a limited
- * time and renewed, seed 003). Returns 0 (r->id set), or -1 with e:
- * ERR_INVALID ("invalid_role", "invalid_insz", "invalid_period"),
- * ERR_NOT_FOUND "org_unknown". */
-int org_role_grant(struct store *s, struct org_role *r, struct error *e);
-/* Revoke an organisation's role assignment. Returns 0, or -1 with e
- * (ERR_NOT_FOUND "unknown_role_assignment", ERR_CONFLICT "already_revoked").
- * out (may be NULL) receives the assignment. */
-int org_role_revoke(struct store *s, const char *kbo, int64_t id,
-		    const char *revoked_by, struct org_role *out,
+ * time and renewed, seed 003); granted_by is set from by (its person, or
+ * "operator"). Returns 0 (r->id set), or -1 with e: ERR_INVALID
+ * ("invalid_role", "invalid_insz", "invalid_period"), ERR_NOT_FOUND
+ * "org_unknown". */
+int org_role_grant(struct audit *log, const struct audit_actor *by,
+		   struct org_role *r, struct error *e);
+/* Revoke an organisation's role assignment (recorded as revoked by by's
+ * person, or "operator"). Returns 0, or -1 with e (ERR_NOT_FOUND
+ * "unknown_role_assignment", ERR_CONFLICT "already_revoked"). out (may be
+ * NULL) receives the assignment. */
+int org_role_revoke(struct audit *log, const struct audit_actor *by,
+		    const char *kbo, int64_t id, struct org_role *out,
 		    struct error *e);
 /* True when insz holds role at kbo on day (days since 1970): granted, not
  * revoked, day within [valid_from, valid_until]. A role past valid_until
@@ -95,11 +107,12 @@ int org_roles(struct store *s, const char *kbo, struct org_role **out,
 /* The organisation accepts the circle-of-trust criteria (seed 001: users
  * at FAS level 400 or more, logging kept 10 years, internal control,
  * registration in the access management), naming its processing
- * register; accepting again updates the reference. insz is the access
- * manager who accepted. Returns 0, or -1 with e (ERR_INVALID
+ * register; accepting again updates the reference, recorded as accepted
+ * by by's person. Returns 0, or -1 with e (ERR_INVALID
  * "invalid_field", ERR_NOT_FOUND "org_unknown"). */
-int org_circle_accept(struct store *s, const char *kbo, const char *insz,
-		      const char *register_ref, struct error *e);
+int org_circle_accept(struct audit *log, const struct audit_actor *by,
+		      const char *kbo, const char *register_ref,
+		      struct error *e);
 /* True when the organisation is in the circle of trust. */
 bool org_in_circle(struct store *s, const char *kbo);
 
@@ -110,12 +123,14 @@ int org_institution_get(struct store *s, int64_t id, struct org_institution *out
  * https:// URL where the hub asks it for the data it is the authentic
  * source of. Returns 0, or -1 with e (ERR_INVALID "invalid_endpoint",
  * ERR_NOT_FOUND "unknown_institution"). */
-int org_institution_set_endpoint(struct store *s, const char *kbo,
+int org_institution_set_endpoint(struct audit *log,
+				 const struct audit_actor *by, const char *kbo,
 				 const char *endpoint, struct error *e);
 /* Give a provider its own timeout (50 ms to 120 s), or 0 for the hub's
  * default. Returns 0, or -1 with e (ERR_INVALID "invalid_timeout",
  * ERR_NOT_FOUND "unknown_institution"). */
-int org_institution_set_timeout(struct store *s, const char *kbo,
+int org_institution_set_timeout(struct audit *log,
+				const struct audit_actor *by, const char *kbo,
 				int timeout_ms, struct error *e);
 
 /* The institution with this enterprise number. Returns 0 and fills out;

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "org/org.h"
+#include "org/org_internal.h"
+#include "registry/registry.h"
 
 static const char *const categories[] = {
 	"employer", "temp_agency", "social_secretariat",
@@ -61,19 +62,34 @@ static const struct store_refusal category_exists = {
 static const struct store_refusal org_unknown = {
 	ERR_NOT_FOUND, "org_unknown", "no such organisation"};
 
-int org_category_add(struct store *s, const char *kbo, const char *category,
-		     struct error *e)
+struct category_add {
+	const char *kbo, *category;
+};
+
+static int category_change(struct store_conn *w, void *ctx,
+			   struct audit_event *evs, size_t n, struct error *e)
 {
-	if (!in_set(category, categories))
-		return err_set(e, ERR_INVALID, "invalid_category",
-			       "unknown organisation category");
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct category_add *c = ctx;
 	struct store_stmt *st = store_prepare(w, sql_cat_add);
-	store_bind_text(st, 1, kbo);
-	store_bind_text(st, 2, category);
-	return store_write_end(s, store_run(st, &category_exists, e), e);
+	store_bind_text(st, 1, c->kbo);
+	store_bind_text(st, 2, c->category);
+	return store_run(st, &category_exists, e);
+}
+
+int org_category_add(struct audit *log, const struct audit_actor *by,
+		     const char *kbo, const char *category, struct error *e)
+{
+	struct category_add c = {kbo, category};
+	struct error bad;
+	bool ok = in_set(category, categories);
+	if (!ok)
+		err_set(&bad, ERR_INVALID, "invalid_category",
+			"unknown organisation category");
+	struct audit_event ev = org_event(by, "category_add", kbo,
+					  "organisation", category);
+	return org_change(log, &ev, category_change, &c, ok ? NULL : &bad, e);
 }
 
 bool org_has_category(struct store *s, const char *kbo, const char *category)
@@ -87,27 +103,34 @@ bool org_has_category(struct store *s, const char *kbo, const char *category)
 	return store_one(st, NULL, NULL, NULL) == 0;
 }
 
-int org_role_grant(struct store *s, struct org_role *r, struct error *e)
+/* Why r cannot be granted as it stands (into bad), or NULL. */
+static const struct error *grant_invalid(struct org_role *r, struct error *bad)
 {
 	struct date from, until;
 	if (!in_set(r->role, roles))
-		return err_set(e, ERR_INVALID, "invalid_role", "unknown role");
-	if (!insz_valid(r->insz) || strlen(r->insz) != 11)
-		return err_set(e, ERR_INVALID, "invalid_insz",
-			       "not a valid INSZ (digits only)");
-	if (!kbo_valid(r->kbo) || strlen(r->kbo) != 10)
-		return err_set(e, ERR_INVALID, "invalid_kbo",
-			       "not a valid enterprise number (digits only)");
-	if (!r->valid_from[0])
-		date_format(date_today(), r->valid_from);
-	if (date_parse(r->valid_from, &from) != 0 ||
-	    date_parse(r->valid_until, &until) != 0 ||
-	    date_cmp(until, from) < 0)
-		return err_set(e, ERR_INVALID, "invalid_period",
-			       "valid_until is required, not before valid_from");
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
+		err_set(bad, ERR_INVALID, "invalid_role", "unknown role");
+	else if (!insz_valid(r->insz) || strlen(r->insz) != 11)
+		err_set(bad, ERR_INVALID, "invalid_insz",
+			"not a valid INSZ (digits only)");
+	else if (!kbo_valid(r->kbo) || strlen(r->kbo) != 10)
+		err_set(bad, ERR_INVALID, "invalid_kbo",
+			"not a valid enterprise number (digits only)");
+	else if (date_parse(r->valid_from, &from) != 0 ||
+		 date_parse(r->valid_until, &until) != 0 ||
+		 date_cmp(until, from) < 0)
+		err_set(bad, ERR_INVALID, "invalid_period",
+			"valid_until is required, not before valid_from");
+	else
+		return NULL;
+	return bad;
+}
+
+static int grant_change(struct store_conn *w, void *ctx,
+			struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct org_role *r = ctx;
 	struct store_stmt *st = store_prepare(w, sql_grant);
 	store_bind_text(st, 1, r->insz);
 	store_bind_text(st, 2, r->kbo);
@@ -116,8 +139,36 @@ int org_role_grant(struct store *s, struct org_role *r, struct error *e)
 	store_bind_text(st, 5, r->valid_until);
 	store_bind_text(st, 6, r->granted_by);
 	store_bind_int(st, 7, time_now());
-	int rc = store_insert(st, &r->id, &org_unknown, e);
-	return store_write_end(s, rc < 0 ? -1 : 0, e);
+	return store_insert(st, &r->id, &org_unknown, e) < 0 ? -1 : 0;
+}
+
+/* Who a change is made by, as role_assignment records it. */
+static void by_whom(const struct audit_actor *by, char out[16])
+{
+	str_copy(out, 16, by->user && by->user[0] ? by->user : "operator");
+}
+
+int org_role_grant(struct audit *log, const struct audit_actor *by,
+		   struct org_role *r, struct error *e)
+{
+	if (!r->valid_from[0])
+		date_format(date_today(), r->valid_from);
+	by_whom(by, r->granted_by);
+	struct error bad;
+	const struct error *invalid = grant_invalid(r, &bad);
+	struct registry_person p;
+	int known = invalid ? 0 : registry_get(audit_store(log), r->insz, &p, e);
+	if (known < 0)
+		return -1;
+	if (known > 0)
+		invalid = (err_set(&bad, ERR_NOT_FOUND, "unknown_person",
+				   "the registers know no person with this "
+				   "INSZ"), &bad);
+	struct audit_event ev = org_event(by, "role_grant", r->kbo, "role",
+					  r->role);
+	ev.subject = insz_valid(r->insz) && strlen(r->insz) == 11 ? r->insz
+								   : NULL;
+	return org_change(log, &ev, grant_change, r, invalid, e);
 }
 
 /* Fill r (a struct org_role) from a row of sql_role_get or sql_list. */
@@ -135,36 +186,53 @@ static void read_role(struct store_stmt *st, void *role)
 	r->revoked = store_col_int(st, 7) != 0;
 }
 
-int org_role_revoke(struct store *s, const char *kbo, int64_t id,
-		    const char *revoked_by, struct org_role *out,
+struct revoke {
+	const char *kbo;
+	int64_t id;
+	char by[16];
+	struct org_role r;
+};
+
+static int revoke_change(struct store_conn *w, void *ctx,
+			 struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(n);
+	struct revoke *c = ctx;
+	struct store_stmt *st = store_prepare(w, sql_role_get);
+	store_bind_int(st, 1, c->id);
+	store_bind_text(st, 2, c->kbo);
+	int rc = store_one(st, read_role, &c->r, e);
+	if (rc == 1)
+		return err_set(e, ERR_NOT_FOUND, "unknown_role_assignment",
+			       "this organisation has no such role assignment");
+	if (rc < 0)
+		return -1;
+	/* The event names whose role it was, refused or not. */
+	evs[0].subject = c->r.insz;
+	evs[0].purpose = c->r.role;
+	if (c->r.revoked)
+		return err_set(e, ERR_CONFLICT, "already_revoked",
+			       "this role assignment is already revoked");
+	st = store_prepare(w, sql_revoke);
+	store_bind_int(st, 1, c->id);
+	store_bind_text(st, 2, c->kbo);
+	store_bind_int(st, 3, time_now());
+	store_bind_text(st, 4, c->by);
+	c->r.revoked = true;
+	return store_run(st, NULL, e);
+}
+
+int org_role_revoke(struct audit *log, const struct audit_actor *by,
+		    const char *kbo, int64_t id, struct org_role *out,
 		    struct error *e)
 {
-	struct org_role r;
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	struct store_stmt *st = store_prepare(w, sql_role_get);
-	store_bind_int(st, 1, id);
-	store_bind_text(st, 2, kbo);
-	int rc = store_one(st, read_role, &r, e);
-	if (rc == 1)
-		rc = err_set(e, ERR_NOT_FOUND, "unknown_role_assignment",
-			     "this organisation has no such role assignment");
-	else if (rc == 0 && r.revoked)
-		rc = err_set(e, ERR_CONFLICT, "already_revoked",
-			     "this role assignment is already revoked");
-	if (rc != 0)
-		return store_write_end(s, rc, e);
-	st = store_prepare(w, sql_revoke);
-	store_bind_int(st, 1, id);
-	store_bind_text(st, 2, kbo);
-	store_bind_int(st, 3, time_now());
-	store_bind_text(st, 4, revoked_by);
-	if (out) {
-		*out = r;
-		out->revoked = true;
-	}
-	return store_write_end(s, store_run(st, NULL, e), e);
+	struct revoke c = {kbo, id, "", {0}};
+	by_whom(by, c.by);
+	struct audit_event ev = org_event(by, "role_revoke", kbo, "role", NULL);
+	int rc = org_change(log, &ev, revoke_change, &c, NULL, e);
+	if (rc == 0 && out)
+		*out = c.r;
+	return rc;
 }
 
 /* role NULL: any role. */
@@ -218,24 +286,39 @@ static const char sql_circle_accept[] =
 static const char sql_circle_has[] =
 	"SELECT 1 FROM circle_of_trust WHERE kbo = ?1";
 
-int org_circle_accept(struct store *s, const char *kbo, const char *insz,
-		      const char *register_ref, struct error *e)
+struct circle {
+	const char *kbo, *insz, *ref;
+};
+
+static int circle_change(struct store_conn *w, void *ctx,
+			 struct audit_event *evs, size_t n, struct error *e)
 {
-	size_t n = strlen(register_ref);
-	if (n < 1 || n > 128 || !utf8_valid(register_ref, n))
-		return err_set(e, ERR_INVALID, "invalid_field",
-			       "processing_register_ref: the reference of the "
-			       "organisation's processing register (1 to 128 "
-			       "characters)");
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct circle *c = ctx;
 	struct store_stmt *st = store_prepare(w, sql_circle_accept);
-	store_bind_text(st, 1, kbo);
-	store_bind_text(st, 2, insz);
-	store_bind_text(st, 3, register_ref);
+	store_bind_text(st, 1, c->kbo);
+	store_bind_text(st, 2, c->insz);
+	store_bind_text(st, 3, c->ref);
 	store_bind_int(st, 4, time_now());
-	return store_write_end(s, store_run(st, &org_unknown, e), e);
+	return store_run(st, &org_unknown, e);
+}
+
+int org_circle_accept(struct audit *log, const struct audit_actor *by,
+		      const char *kbo, const char *register_ref,
+		      struct error *e)
+{
+	struct circle c = {kbo, by->user ? by->user : "", register_ref};
+	struct error bad;
+	bool ok = text_plain(register_ref, 128) && register_ref[0];
+	if (!ok)
+		err_set(&bad, ERR_INVALID, "invalid_field",
+			"processing_register_ref: the reference of the "
+			"organisation's processing register (1 to 128 "
+			"characters, no control characters)");
+	struct audit_event ev = org_event(by, "circle_of_trust_accept", kbo,
+					  "organisation", register_ref);
+	return org_change(log, &ev, circle_change, &c, ok ? NULL : &bad, e);
 }
 
 bool org_in_circle(struct store *s, const char *kbo)

@@ -40,7 +40,7 @@ static int setup(void **state)
 	rand_bytes(o.master_key, sizeof(o.master_key));
 	if (auth_open(s, &o, &a, &e) != 0)
 		return -1;
-	return ts_person(s, "85073003328", "Peeters", "Jan", "", &e);
+	return ts_person(tmp.log, "85073003328", "Peeters", "Jan", "", &e);
 }
 
 static int teardown(void **state)

@@ -25,13 +25,18 @@ static void every_identifier_is_valid(void **state)
 static long long generate(const char *path, uint64_t persons, int per)
 {
 	struct store *s;
+	struct audit *log;
 	struct error e;
 	struct demo_gen_stats st;
+	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
+	ed25519_keypair(pk, sk);
 	remove(path);
 	assert_int_equal(store_open(path, NULL, &s, &e), 0);
-	assert_int_equal(demo_generate(s, persons, per, 42, &st, &e), 0);
+	assert_int_equal(audit_open(s, sk, NULL, &log, &e), 0);
+	assert_int_equal(demo_generate(log, persons, per, 42, &st, &e), 0);
 	assert_int_equal(st.persons, persons);
 	assert_int_equal(st.dossiers, persons * (uint64_t)per);
+	audit_close(log);
 	store_close(s);
 	sqlite3 *db;
 	sqlite3_stmt *q;

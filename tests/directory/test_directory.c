@@ -22,7 +22,7 @@ static int64_t fund_a, fund_b, allowances;
 static void add_person(const char *insz, const char *birth)
 {
 	struct error e;
-	assert_int_equal(ts_person(s, insz, "Test", "Person", birth, &e), 0);
+	assert_int_equal(ts_person(tmp.log, insz, "Test", "Person", birth, &e), 0);
 }
 
 static int setup(void **state)
@@ -32,14 +32,14 @@ static int setup(void **state)
 	if (ts_store_open(&tmp, "directory") != 0)
 		return -1;
 	s = tmp.s;
-	org_organisation_add(s, "0411111140", "Fund A", &e);
-	org_organisation_add(s, "0422222291", "Fund B", &e);
-	org_organisation_add(s, "0722222210", "Allowances", &e);
-	org_institution_add(s, "0411111140", "health_insurance_fund",
+	org_organisation_add(tmp.log, &ts_operator, "0411111140", "Fund A", &e);
+	org_organisation_add(tmp.log, &ts_operator, "0422222291", "Fund B", &e);
+	org_organisation_add(tmp.log, &ts_operator, "0722222210", "Allowances", &e);
+	org_institution_add(tmp.log, &ts_operator, "0411111140", "health_insurance_fund",
 			    "health_insurance", NULL, &fund_a, &e);
-	org_institution_add(s, "0422222291", "health_insurance_fund",
+	org_institution_add(tmp.log, &ts_operator, "0422222291", "health_insurance_fund",
 			    "health_insurance", NULL, &fund_b, &e);
-	org_institution_add(s, "0722222210", "family_allowance_fund",
+	org_institution_add(tmp.log, &ts_operator, "0722222210", "family_allowance_fund",
 			    "family_allowances", NULL, &allowances, &e);
 	directory_capacity_add(s, "health_insurance", 1, "insured holder", &e);
 	directory_capacity_add(s, "family_allowances", 1, "child", &e);

@@ -8,14 +8,19 @@ LOAD=${2:?usage: test_audit.sh KRUISPUNT AUDIT_LOAD}
 
 start_demo
 stop_demo
+# Seeding the demo is recorded too: the loaded events come after B of them,
+# and each start records where the provider now answers (T in all).
+B=$(sqlite3 "$DEMO/kruispunt.db" "SELECT count(*) FROM audit_event")
 "$LOAD" "$DEMO" 8 125 > "$WORK/acks"
 expect "1000 events appended and acknowledged" 1000 "$(wc -l < "$WORK/acks")"
 start_demo
+T=$(sqlite3 "$DEMO/kruispunt.db" "SELECT count(*) FROM audit_event")
+expect "the load came after the seeding" $((B + 1000)) "$(sort -n "$WORK/acks" | tail -1 | xargs -I{} expr {} + 1)"
 
 # --- the signed checkpoint, verified with openssl
 call GET "$PUB/api/v1/audit/checkpoint"
 expect "checkpoint answers 200" 200 "$STATUS"
-expect "it covers all 1000 events (signed when the log closed)" 1000 "$(json "$BODY" 'j["tree_size"]')"
+expect "it covers all $T events (signed when the log closed)" "$T" "$(json "$BODY" 'j["tree_size"]')"
 json "$BODY" '"kruispunt-checkpoint\n%d\n%s\n%s\n" % (j["tree_size"], j["root_hash"], j["timestamp"])' | head -c -1 > "$WORK/cp.txt"
 printf '%s' "$(json "$BODY" 'j["signature"]')" | xxd -r -p > "$WORK/cp.sig"
 { echo "-----BEGIN PUBLIC KEY-----"
@@ -33,7 +38,7 @@ python3 "$(dirname "$0")/rfc9162.py" "$DEMO/kruispunt.db" "$PUB" "$CA" > "$WORK/
 cat "$WORK/rfc9162.out"
 expect "the RFC 9162 verifier accepts root and proofs" 0 "$rc"
 
-call GET "$PUB/api/v1/audit/proof/inclusion?seq=1000&tree_size=1000"
+call GET "$PUB/api/v1/audit/proof/inclusion?seq=$T&tree_size=$T"
 expect "a leaf outside the tree is 422" 422 "$STATUS"
 expect "with code invalid_proof_request" invalid_proof_request "$(json "$BODY" 'j["code"]')"
 call GET "$PUB/api/v1/audit/proof/inclusion?seq=-1"
@@ -43,16 +48,16 @@ expect "a missing parameter is 422 invalid_field" invalid_field "$(json "$BODY" 
 call GET "$PUB/api/v1/audit/proof/consistency?first=0&second=5"
 expect "consistency from an empty tree is refused" 422 "$STATUS"
 call GET "$PUB/api/v1/audit/proof/inclusion?seq=3"
-expect "tree_size defaults to the newest checkpoint" 1000 "$(json "$BODY" 'j["tree_size"]')"
+expect "tree_size defaults to the newest checkpoint" "$T" "$(json "$BODY" 'j["tree_size"]')"
 call GET "$PUB/metrics"
-expect_contains "metrics count audit events" "kruispunt_audit_events_total 1000" "$(cat "$BODY")"
-expect_contains "and the signed ones" "kruispunt_audit_signed_events 1000" "$(cat "$BODY")"
+expect_contains "metrics count audit events" "kruispunt_audit_events_total $T" "$(cat "$BODY")"
+expect_contains "and the signed ones" "kruispunt_audit_signed_events $T" "$(cat "$BODY")"
 stop_demo
 expect "the demo stops cleanly" 0 "$DEMO_RC"
 
 # --- kruispunt audit verify, then tampering with the SQLite file
 out=$("$KP" audit verify --data "$DEMO")
-expect_contains "audit verify: intact" "audit log intact: 1000 events" "$out"
+expect_contains "audit verify: intact" "audit log intact: $T events" "$out"
 "$KP" audit verify --data "$DEMO" --public-key "$WORK/cp.sig" >/dev/null 2>&1 && rc=0 || rc=$?
 expect "a file that is no public key is refused" 3 "$rc"
 
@@ -65,15 +70,15 @@ tampered() {
   expect "attack: $1 makes verify fail" 1 "$rc"
   expect_contains "attack: $1 is found at seq $3" "first bad event seq $3:" "$(cat "$WORK/$1.out")"
 }
-tampered changed_field "UPDATE audit_event SET entry = CAST(replace(CAST(entry AS TEXT), 'test_load', 'test_lOad') AS BLOB) WHERE seq = 17" 17
+tampered changed_field "UPDATE audit_event SET entry = CAST(replace(CAST(entry AS TEXT), 'test_load', 'test_lOad') AS BLOB) WHERE seq = $((B + 17))" $((B + 17))
 tampered deleted_row "DELETE FROM audit_event WHERE seq = 9" 9
 tampered swapped_rows "UPDATE audit_event SET seq = -1 WHERE seq = 5; UPDATE audit_event SET seq = 5 WHERE seq = 6; UPDATE audit_event SET seq = 6 WHERE seq = -1" 5
-tampered truncated "DELETE FROM audit_event WHERE seq >= 990" 990
+tampered truncated "DELETE FROM audit_event WHERE seq >= $((T - 10))" $((T - 10))
 rm -rf "$WORK/forged_cp"; cp -r "$DEMO" "$WORK/forged_cp"
-sqlite3 "$WORK/forged_cp/kruispunt.db" "DROP TRIGGER audit_checkpoint_immutable; UPDATE audit_checkpoint SET root = zeroblob(32) WHERE tree_size = 1000"
+sqlite3 "$WORK/forged_cp/kruispunt.db" "DROP TRIGGER audit_checkpoint_immutable; UPDATE audit_checkpoint SET root = zeroblob(32) WHERE tree_size = $T"
 rc=0; "$KP" audit verify --data "$WORK/forged_cp" > "$WORK/forged.out" 2>&1 || rc=$?
 expect "attack: a forged checkpoint root makes verify fail" 1 "$rc"
-expect_contains "it says the signature is invalid" "signature of checkpoint 1000 is invalid" "$(cat "$WORK/forged.out")"
+expect_contains "it says the signature is invalid" "signature of checkpoint $T is invalid" "$(cat "$WORK/forged.out")"
 out=$(sqlite3 "$DEMO/kruispunt.db" "DELETE FROM audit_event WHERE seq = 3" 2>&1 || true)
 expect_contains "retention: a recent event cannot be deleted" "retention period" "$out"
 out=$(sqlite3 "$DEMO/kruispunt.db" "UPDATE audit_event SET at = 0 WHERE seq = 3" 2>&1 || true)

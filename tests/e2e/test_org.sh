@@ -30,15 +30,16 @@ rc=0; "$KP" org grant --data "$DEMO" --kbo 0203201340 --insz 77010100141 --role 
 expect "a person the registers do not know gets no role" 1 "$rc"
 rc=0; "$KP" org grant --data "$DEMO" --kbo 0203201340 --insz 90031524651 --role emperor --until "$until" >/dev/null 2>&1 || rc=$?
 expect "an unknown role is refused" 1 "$rc"
+expect "both refusals are audit events too" $((e0 + 3)) "$(events)"
 
 # The daemon appends after the CLI did: it must notice and renumber.
 call POST "$NET/api/v1/registry/bis" $(institution_cert 0411111140) "${J[@]}" -d '{"last_name":"Nowak","first_names":"Jan"}'
 expect "the daemon keeps auditing after the CLI wrote" 201 "$STATUS"
-expect "one more event" $((e0 + 2)) "$(events)"
+expect "one more event" $((e0 + 4)) "$(events)"
 
 out=$("$KP" org revoke --data "$DEMO" --kbo 0203201340 --id "$id" 2>&1) && rc=0 || rc=$?
 expect "the operator revokes the role" 0 "$rc"
-expect "the revocation is an audit event" $((e0 + 3)) "$(events)"
+expect "the revocation is an audit event" $((e0 + 5)) "$(events)"
 expect_contains "and the role shows as revoked" "revoked" "$("$KP" org roles --data "$DEMO" --kbo 0203201340)"
 rc=0; "$KP" org revoke --data "$DEMO" --kbo 0203201340 --id "$id" >/dev/null 2>&1 || rc=$?
 expect "a revoked role is not revoked twice" 1 "$rc"

@@ -32,14 +32,14 @@ static struct hub_requester fund_who;
 static void person(const char *insz, const char *last)
 {
 	struct error e;
-	assert_int_equal(ts_person(s, insz, last, "Test", "", &e), 0);
+	assert_int_equal(ts_person(log_, insz, last, "Test", "", &e), 0);
 }
 
 static int64_t institution(const char *kbo, const char *actor,
 			   const char *branch)
 {
 	struct error e;
-	int64_t id = ts_institution(s, kbo, actor, branch, &e);
+	int64_t id = ts_institution(log_, kbo, actor, branch, &e);
 	assert_true(id > 0);
 	return id;
 }
@@ -49,7 +49,7 @@ static void deliberation(const char *ref, const char *data_type,
 			 const char *purpose, int min_phase)
 {
 	struct error e;
-	assert_int_equal(ts_deliberation(s, ref, "health_insurance_fund", 1,
+	assert_int_equal(ts_deliberation(log_, ref, "health_insurance_fund", 1,
 					 data_type, purpose, "2025-01-01",
 					 min_phase, &e), 0);
 }
@@ -70,11 +70,11 @@ static void network(void)
 	assert_int_equal(directory_data_type_add(s, "family_allowance",
 						 "family_allowance_fund", "fa", &e), 0);
 	deliberation("IVC/TEST/1", "identification", "rights", 2);
-	assert_int_equal(ts_dossier(s, fund, "health_insurance", "85073003328",
+	assert_int_equal(ts_dossier(log_, fund, "health_insurance", "85073003328",
 				    1, 2, "2025-01-01", NULL, &e), 0);
 	/* The allowance fund holds Maes at phase 1 (too low for nothing: it
 	 * has no deliberation; it serves the forwarding test). */
-	assert_int_equal(ts_dossier(s, allowances, "family_allowances",
+	assert_int_equal(ts_dossier(log_, allowances, "family_allowances",
 				    "85073003328", 1, 1, "2025-01-01", NULL,
 				    &e), 0);
 }

@@ -39,30 +39,30 @@ static void institutions_and_certificates(void **state)
 	memset(fp, 0xab, sizeof(fp));
 	memset(other, 0xcd, sizeof(other));
 
-	assert_int_equal(org_organisation_add(s, "0411.111.140", "Ziekenfonds",
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator, "0411.111.140", "Ziekenfonds",
 					      &e), 0);
-	assert_int_equal(org_organisation_add(s, "0411111140", "Again", &e), -1);
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator, "0411111140", "Again", &e), -1);
 	assert_string_equal(e.code, "org_exists");
-	assert_int_equal(org_organisation_add(s, "0411111141", "Bad", &e), -1);
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator, "0411111141", "Bad", &e), -1);
 	assert_string_equal(e.code, "invalid_kbo");
 
-	assert_int_equal(org_institution_add(s, "0203201340", "x", "y", NULL,
+	assert_int_equal(org_institution_add(tmp.log, &ts_operator, "0203201340", "x", "y", NULL,
 					     &id, &e), -1);
 	assert_string_equal(e.code, "org_unknown");
-	assert_int_equal(org_institution_add(s, "0411111140",
+	assert_int_equal(org_institution_add(tmp.log, &ts_operator, "0411111140",
 					     "health_insurance_fund",
 					     "health_insurance", NULL, &id, &e), 0);
 	assert_true(id > 0);
-	assert_int_equal(org_institution_add(s, "0411111140", "a", "b", NULL,
+	assert_int_equal(org_institution_add(tmp.log, &ts_operator, "0411111140", "a", "b", NULL,
 					     &id, &e), -1);
 	assert_string_equal(e.code, "institution_exists");
 
 	int64_t now = time_now();
-	assert_int_equal(org_cert_add(s, id, fp, "CN=x", now - 10, now + 3600,
+	assert_int_equal(org_cert_add(tmp.log, &ts_operator, id, fp, "CN=x", now - 10, now + 3600,
 				      &e), 0);
-	assert_int_equal(org_cert_add(s, id, fp, "CN=x", now, now, &e), -1);
+	assert_int_equal(org_cert_add(tmp.log, &ts_operator, id, fp, "CN=x", now, now, &e), -1);
 	assert_string_equal(e.code, "certificate_exists");
-	assert_int_equal(org_cert_add(s, 9999, other, "CN=y", now, now, &e), -1);
+	assert_int_equal(org_cert_add(tmp.log, &ts_operator, 9999, other, "CN=y", now, now, &e), -1);
 
 	struct org_institution inst;
 	assert_int_equal(org_institution_by_cert(s, fp, now, &inst), 0);
@@ -100,16 +100,22 @@ static void categories_and_roles(void **state)
 {
 	(void)state;
 	struct error e;
-	assert_int_equal(org_organisation_add(s, "0207521107", "Gemeente", &e), 0);
-	assert_int_equal(org_category_add(s, "0207521107", "municipality", &e), 0);
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator, "0207521107", "Gemeente", &e), 0);
+	assert_int_equal(org_category_add(tmp.log, &ts_operator, "0207521107", "municipality", &e), 0);
 	assert_true(org_has_category(s, "0207521107", "municipality"));
 	assert_false(org_has_category(s, "0207521107", "employer"));
-	assert_int_equal(org_category_add(s, "0207521107", "bakery", &e), -1);
+	assert_int_equal(org_category_add(tmp.log, &ts_operator, "0207521107", "bakery", &e), -1);
 	assert_string_equal(e.code, "invalid_category");
 
 	struct org_role r = role("78052216473", "lra_officer", "2026-01-01",
 				 "2026-12-31");
-	assert_int_equal(org_role_grant(s, &r, &e), 0);
+	/* Only a person the registers know can hold a role. */
+	assert_int_equal(org_role_grant(tmp.log, &ts_operator, &r, &e), -1);
+	assert_string_equal(e.code, "unknown_person");
+	assert_int_equal(ts_person(tmp.log, "78052216473", "Janssens", "An", "",
+				   &e), 0);
+	assert_int_equal(org_role_grant(tmp.log, &ts_operator, &r, &e), 0);
+	assert_string_equal(r.granted_by, "operator");
 	assert_true(r.id > 0);
 	const char *who = "78052216473", *kbo = "0207521107";
 	assert_true(org_role_valid(s, who, kbo, "lra_officer", day("2026-06-01")));
@@ -122,30 +128,30 @@ static void categories_and_roles(void **state)
 				    day("2026-06-01")));
 
 	struct org_role bad = role("78052216473", "king", "2026-01-01", "2026-12-31");
-	assert_int_equal(org_role_grant(s, &bad, &e), -1);
+	assert_int_equal(org_role_grant(tmp.log, &ts_operator, &bad, &e), -1);
 	assert_string_equal(e.code, "invalid_role");
 	bad = role("78052216474", "lra_officer", "2026-01-01", "2026-12-31");
-	assert_int_equal(org_role_grant(s, &bad, &e), -1);
+	assert_int_equal(org_role_grant(tmp.log, &ts_operator, &bad, &e), -1);
 	assert_string_equal(e.code, "invalid_insz");
 	bad = role("78052216473", "lra_officer", "2026-01-01", "");
-	assert_int_equal(org_role_grant(s, &bad, &e), -1);
+	assert_int_equal(org_role_grant(tmp.log, &ts_operator, &bad, &e), -1);
 	assert_string_equal(e.code, "invalid_period");
 	bad = role("78052216473", "lra_officer", "2026-01-01", "2025-01-01");
-	assert_int_equal(org_role_grant(s, &bad, &e), -1);
+	assert_int_equal(org_role_grant(tmp.log, &ts_operator, &bad, &e), -1);
 	bad = role("78052216473", "lra_officer", "2026-01-01", "2026-12-31");
 	str_copy(bad.kbo, sizeof(bad.kbo), "0203201340");
-	assert_int_equal(org_role_grant(s, &bad, &e), -1);
+	assert_int_equal(org_role_grant(tmp.log, &ts_operator, &bad, &e), -1);
 	assert_string_equal(e.code, "org_unknown");
 
 	struct org_role revoked;
-	assert_int_equal(org_role_revoke(s, "0411111140", r.id, "operator",
-					 NULL, &e), -1);
+	assert_int_equal(org_role_revoke(tmp.log, &ts_operator, "0411111140",
+					 r.id, NULL, &e), -1);
 	assert_string_equal(e.code, "unknown_role_assignment");
-	assert_int_equal(org_role_revoke(s, kbo, r.id, "operator", &revoked,
+	assert_int_equal(org_role_revoke(tmp.log, &ts_operator, kbo, r.id, &revoked,
 					 &e), 0);
 	assert_string_equal(revoked.insz, "78052216473");
 	assert_false(org_role_valid(s, who, kbo, "lra_officer", day("2026-06-01")));
-	assert_int_equal(org_role_revoke(s, kbo, r.id, "operator", NULL, &e), -1);
+	assert_int_equal(org_role_revoke(tmp.log, &ts_operator, kbo, r.id, NULL, &e), -1);
 	assert_string_equal(e.code, "already_revoked");
 	struct org_role *list;
 	int n;
@@ -153,6 +159,68 @@ static void categories_and_roles(void **state)
 	assert_int_equal(n, 1);
 	assert_true(list[0].revoked);
 	free(list);
+
+	/* Every change and every refusal about the person is in the log,
+	 * in order: the refused grant, the grant, two refused grants that
+	 * name them (invalid role and period), the revocation, the refused
+	 * second revocation. */
+	struct audit_filter f = {.subject = who, .limit = 100};
+	struct audit_record *ev;
+	bool more;
+	uint64_t next;
+	assert_int_equal(audit_query(tmp.log, &f, &ev, &n, &more, &next, &e), 0);
+	const char *want[][3] = {
+		{"role_grant", "refused", "unknown_person"},
+		{"role_grant", "granted", ""},
+		{"role_grant", "refused", "invalid_role"},
+		{"role_grant", "refused", "invalid_period"},
+		{"role_grant", "refused", "invalid_period"},
+		{"role_grant", "refused", "org_unknown"},
+		{"role_revoke", "granted", ""},
+		{"role_revoke", "refused", "already_revoked"},
+	};
+	assert_int_equal(n, (int)KP_NELEM(want));
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(ev[i].action, want[i][0]);
+		assert_string_equal(ev[i].outcome, want[i][1]);
+		assert_string_equal(ev[i].reason, want[i][2]);
+		assert_string_equal(ev[i].channel, "cli");
+	}
+	assert_string_equal(ev[1].purpose, "lra_officer");
+	assert_string_equal(ev[1].actor, kbo);
+	free(ev);
+}
+
+/* A refused request changes nothing: a circle-of-trust reference with a
+ * control character is refused, stored nowhere, and recorded escaped. */
+static void refused_changes_leave_nothing(void **state)
+{
+	(void)state;
+	struct error e;
+	const char *kbo = "0207521107";
+	struct audit_actor manager = {AUDIT_CHANNEL_API, NULL, "78052216473",
+				      "self"};
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator, kbo,
+					      "Gemeente", &e), 0);
+	assert_int_equal(org_circle_accept(tmp.log, &manager, kbo,
+					   "REG-1\r\nforged", &e), -1);
+	assert_string_equal(e.code, "invalid_field");
+	assert_false(org_in_circle(s, kbo));
+	assert_int_equal(org_circle_accept(tmp.log, &manager, kbo, "REG-1",
+					   &e), 0);
+	assert_true(org_in_circle(s, kbo));
+	struct audit_filter f = {.user = "78052216473", .limit = 10};
+	struct audit_record *ev;
+	int n;
+	bool more;
+	uint64_t next;
+	assert_int_equal(audit_query(tmp.log, &f, &ev, &n, &more, &next, &e), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[0].outcome, "refused");
+	assert_string_equal(ev[0].purpose, "REG-1\\x0d\\x0aforged");
+	assert_string_equal(ev[1].outcome, "granted");
+	assert_string_equal(ev[1].actor, kbo);
+	free(ev);
 }
 
 int main(void)
@@ -162,6 +230,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(categories_and_roles, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(refused_changes_leave_nothing,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,9 @@
 #include "org/org.h"
 #include "registry/registry.h"
 
+const struct audit_actor ts_operator = {AUDIT_CHANNEL_CLI, NULL, NULL,
+					"operator"};
+
 int ts_dir_make(struct ts_dir *d, const char *name)
 {
 	if (crypto_setup() != 0)
@@ -53,8 +56,13 @@ int ts_store_open(struct ts_store *t, const char *name)
 	if (ts_dir_make(&t->dir, name) != 0)
 		return -1;
 	ts_dir_file(&t->dir, "kp.db", t->path, sizeof(t->path));
-	if (store_open(t->path, NULL, &t->s, &e) != 0) {
+	uint8_t pk[ED25519_PK_LEN];
+	ed25519_keypair(pk, t->sk);
+	t->log = NULL;
+	if (store_open(t->path, NULL, &t->s, &e) != 0 ||
+	    audit_open(t->s, t->sk, NULL, &t->log, &e) != 0) {
 		fprintf(stderr, "ts_store_open: %s\n", e.detail);
+		store_close(t->s);
 		ts_dir_remove(&t->dir);
 		return -1;
 	}
@@ -63,6 +71,8 @@ int ts_store_open(struct ts_store *t, const char *name)
 
 int ts_store_close(struct ts_store *t)
 {
+	audit_close(t->log);
+	t->log = NULL;
 	store_close(t->s);
 	t->s = NULL;
 	return ts_dir_remove(&t->dir);
@@ -81,9 +91,10 @@ int64_t ts_day(const char *date)
 	return date_to_days(d);
 }
 
-int ts_person(struct store *s, const char *insz, const char *last,
+int ts_person(struct audit *log, const char *insz, const char *last,
 	      const char *first, const char *birth, struct error *e)
 {
+	struct store *s = audit_store(log);
 	struct registry_person p;
 	memset(&p, 0, sizeof(p));
 	str_copy(p.insz, sizeof(p.insz), insz);
@@ -93,25 +104,27 @@ int ts_person(struct store *s, const char *insz, const char *last,
 	return registry_add(s, &p, e);
 }
 
-int64_t ts_institution(struct store *s, const char *kbo,
+int64_t ts_institution(struct audit *log, const char *kbo,
 		       const char *actor_type, const char *branch,
 		       struct error *e)
 {
 	int64_t id;
-	if (org_organisation_add(s, kbo, kbo, e) != 0 ||
-	    org_institution_add(s, kbo, actor_type, branch, NULL, &id, e) != 0)
+	if (org_organisation_add(log, &ts_operator, kbo, kbo, e) != 0 ||
+	    org_institution_add(log, &ts_operator, kbo, actor_type, branch,
+				NULL, &id, e) != 0)
 		return -1;
 	return id;
 }
 
-int ts_certificate(struct store *s, int64_t id, const uint8_t fp[SHA256_LEN],
+int ts_certificate(struct audit *log, int64_t id, const uint8_t fp[SHA256_LEN],
 		   struct error *e)
 {
 	int64_t now = time_now();
-	return org_cert_add(s, id, fp, "CN=test", now - 3600, now + 86400, e);
+	return org_cert_add(log, &ts_operator, id, fp, "CN=test", now - 3600,
+			    now + 86400, e);
 }
 
-int ts_deliberation(struct store *s, const char *ref, const char *actor_type,
+int ts_deliberation(struct audit *log, const char *ref, const char *actor_type,
 		    int capacity, const char *data_type, const char *purpose,
 		    const char *from, int min_phase, struct error *e)
 {
@@ -125,10 +138,10 @@ int ts_deliberation(struct store *s, const char *ref, const char *actor_type,
 	str_copy(a.purpose, sizeof(a.purpose), purpose);
 	str_copy(a.valid_from, sizeof(a.valid_from), from);
 	a.min_phase = min_phase;
-	return authz_add(s, &a, e);
+	return authz_add(audit_store(log), &a, e);
 }
 
-int ts_dossier(struct store *s, int64_t id, const char *branch,
+int ts_dossier(struct audit *log, int64_t id, const char *branch,
 	       const char *insz, int capacity, int phase, const char *start,
 	       int64_t *dossier, struct error *e)
 {
@@ -138,35 +151,36 @@ int ts_dossier(struct store *s, int64_t id, const char *branch,
 	d.capacity = capacity;
 	d.phase = phase;
 	str_copy(d.start, sizeof(d.start), start);
-	if (directory_integrate(s, id, branch, &d, e) != 0)
+	if (directory_integrate(audit_store(log), id, branch, &d, e) != 0)
 		return -1;
 	if (dossier)
 		*dossier = d.id;
 	return 0;
 }
 
-int ts_world_build(struct store *s, struct ts_world *w, struct error *e)
+int ts_world_build(struct audit *log, struct ts_world *w, struct error *e)
 {
+	struct store *s = audit_store(log);
 	*w = (struct ts_world){.parent = "85073003328", .child = "12090311839",
 			       .stranger = "90031524651",
 			       .fund_kbo = "0411111140",
 			       .deliberation = "IVC/KSZG/26/071"};
 	memset(w->fund_fp, 0xab, sizeof(w->fund_fp));
-	if (ts_person(s, w->parent, "Peeters", "Jan", "1985-07-30", e) ||
-	    ts_person(s, w->child, "Peeters", "Lotte", "2012-09-03", e) ||
-	    ts_person(s, w->stranger, "Dubois", "Marie", "1990-03-15", e) ||
+	if (ts_person(log, w->parent, "Peeters", "Jan", "1985-07-30", e) ||
+	    ts_person(log, w->child, "Peeters", "Lotte", "2012-09-03", e) ||
+	    ts_person(log, w->stranger, "Dubois", "Marie", "1990-03-15", e) ||
 	    registry_link_parent(s, w->child, w->parent, e) ||
-	    (w->fund = ts_institution(s, w->fund_kbo, "health_insurance_fund",
+	    (w->fund = ts_institution(log, w->fund_kbo, "health_insurance_fund",
 				      "health_insurance", e)) < 0 ||
-	    ts_certificate(s, w->fund, w->fund_fp, e) ||
+	    ts_certificate(log, w->fund, w->fund_fp, e) ||
 	    directory_capacity_add(s, "health_insurance", 1, "insured holder",
 				   e) ||
 	    directory_data_type_add(s, "identification", "national_register",
 				    "identification data", e) ||
-	    ts_deliberation(s, w->deliberation, "health_insurance_fund", 1,
+	    ts_deliberation(log, w->deliberation, "health_insurance_fund", 1,
 			    "identification", "health_insurance_rights",
 			    "2025-01-01", 2, e) ||
-	    ts_dossier(s, w->fund, "health_insurance", w->parent, 1, 2,
+	    ts_dossier(log, w->fund, "health_insurance", w->parent, 1, 2,
 		       "2025-01-01", &w->dossier, e))
 		return -1;
 	return 0;

@@ -11,6 +11,7 @@
 #ifndef KP_TEST_SUPPORT_H
 #define KP_TEST_SUPPORT_H
 
+#include "audit/audit.h"
 #include "base/base.h"
 #include "store/store.h"
 
@@ -29,16 +30,22 @@ void ts_dir_file(const struct ts_dir *d, const char *rel, char *out, size_t n);
 /* Remove the directory and all below it. Returns 0, or -1. */
 int ts_dir_remove(struct ts_dir *d);
 
-/* A fresh, migrated store in a scratch directory. */
+/* A fresh, migrated store in a scratch directory, with its audit log
+ * (signed with a key of its own, sk): domain changes are recorded there. */
 struct ts_store {
 	struct ts_dir dir;
 	char path[128];
 	struct store *s;
+	struct audit *log;
+	uint8_t sk[ED25519_SK_LEN];
 };
+
+/* Who the builders act as: the operator, on the host. */
+extern const struct audit_actor ts_operator;
 
 /* Returns 0, or -1 (nothing left behind). */
 int ts_store_open(struct ts_store *t, const char *name);
-/* Close the store and remove its directory; returns 0, or -1 (the value a
+/* Close the log and the store and remove the directory; returns 0, or -1 (the value a
  * cmocka teardown returns). */
 int ts_store_close(struct ts_store *t);
 
@@ -56,24 +63,24 @@ int64_t ts_day(const char *date);
 /* -------------------------------------------------------------- builders */
 
 /* A person in the National Register (birth may be "" when unknown). */
-int ts_person(struct store *s, const char *insz, const char *last,
+int ts_person(struct audit *log, const char *insz, const char *last,
 	      const char *first, const char *birth, struct error *e);
 /* An organisation (named after its KBO) and its institution; returns the
  * institution's id, or -1 with e. */
-int64_t ts_institution(struct store *s, const char *kbo,
+int64_t ts_institution(struct audit *log, const char *kbo,
 		       const char *actor_type, const char *branch,
 		       struct error *e);
 /* A certificate fingerprint of institution id, valid from an hour before
  * to a day after the clock's now. */
-int ts_certificate(struct store *s, int64_t id,
+int ts_certificate(struct audit *log, int64_t id,
 		   const uint8_t fp[SHA256_LEN], struct error *e);
 /* A deliberation open from `from` without end. */
-int ts_deliberation(struct store *s, const char *ref, const char *actor_type,
+int ts_deliberation(struct audit *log, const char *ref, const char *actor_type,
 		    int capacity, const char *data_type, const char *purpose,
 		    const char *from, int min_phase, struct error *e);
 /* An open dossier of insz at institution id (of branch); its id into
  * *dossier when not NULL. */
-int ts_dossier(struct store *s, int64_t id, const char *branch,
+int ts_dossier(struct audit *log, int64_t id, const char *branch,
 	       const char *insz, int capacity, int phase, const char *start,
 	       int64_t *dossier, struct error *e);
 
@@ -92,6 +99,6 @@ struct ts_world {
 	int64_t dossier;
 };
 
-int ts_world_build(struct store *s, struct ts_world *w, struct error *e);
+int ts_world_build(struct audit *log, struct ts_world *w, struct error *e);
 
 #endif

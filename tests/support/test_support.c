@@ -22,7 +22,7 @@ static void world(void **state)
 	struct error e;
 	ts_clock_start();
 	assert_int_equal(ts_store_open(&t, "support"), 0);
-	assert_int_equal(ts_world_build(t.s, &w, &e), 0);
+	assert_int_equal(ts_world_build(t.log, &w, &e), 0);
 	assert_true(registry_is_parent(t.s, w.parent, w.child));
 	struct org_institution inst;
 	assert_int_equal(org_institution_by_cert(t.s, w.fund_fp, time_now(),
@@ -30,7 +30,7 @@ static void world(void **state)
 	assert_int_equal(inst.id, w.fund);
 	assert_true(w.dossier > 0);
 	/* The same world twice is a conflict, not a second copy. */
-	assert_int_equal(ts_world_build(t.s, &w, &e), -1);
+	assert_int_equal(ts_world_build(t.log, &w, &e), -1);
 	assert_int_equal(e.kind, ERR_CONFLICT);
 	struct ts_dir d = t.dir;
 	assert_int_equal(ts_store_close(&t), 0);
