@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages kruispunt builds, tests and benchmarks with.
+# Installs the Debian packages kruispunt builds, tests and benchmarks with,
+# and the npm packages of tests/openapi.
 # Idempotent: asks dpkg first and calls apt-get only for what is missing, so a
 # machine that has everything never touches the network or needs root.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PACKAGES=(
   # toolchain
@@ -16,6 +18,8 @@ PACKAGES=(
   openssl curl oathtool zbar-tools sqlite3 python3
   # load generator for bench/
   wrk
+  # runs the OpenAPI validator of tests/openapi (npm below)
+  nodejs
 )
 
 missing=()
@@ -25,15 +29,31 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# npm: Debian's package, unless the nodejs installed already ships one
+# (NodeSource's does, and conflicts with Debian's npm).
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
 fi
 
-echo "deps: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  SUDO="sudo"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    SUDO="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# The OpenAPI validator `make test` runs, pinned by tests/openapi's
+# package-lock.json: installed when node_modules is missing or the lock has
+# changed since (npm ci empties node_modules first, stamp included), and
+# never touches the network otherwise.
+npmdir=tests/openapi
+stamp=$npmdir/node_modules/.kp-package-lock.json
+if ! cmp -s "$npmdir/package-lock.json" "$stamp"; then
+  echo "deps: npm ci in $npmdir" >&2
+  (cd "$npmdir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  cp "$npmdir/package-lock.json" "$stamp"
+fi
