@@ -157,10 +157,9 @@ int api_audit_events(struct http_request *req, struct http_response *res,
 		     void *app)
 {
 	struct app *a = app;
-	struct org_institution op;
-	if (strncmp(req->who.profile, "org:", 4) != 0 ||
-	    org_institution_by_kbo(a->store, req->who.profile + 4, &op) != 0 ||
-	    strcmp(op.actor_type, "crossroads_bank") != 0)
+	const char *kbo = strncmp(req->who.profile, "org:", 4) == 0
+			  ? req->who.profile + 4 : NULL;
+	if (!kbo || !org_audits_the_network(a->store, kbo))
 		return err_set(&res->err, ERR_FORBIDDEN, "role_required",
 			       "act for the Crossroads Bank as its auditor");
 	struct audit_filter f = {.limit = 100};
@@ -182,19 +181,11 @@ int api_audit_events(struct http_request *req, struct http_response *res,
 	int n;
 	bool more;
 	uint64_t next;
-	if (audit_query(a->audit, &f, &recs, &n, &more, &next, &res->err) != 0)
+	struct audit_actor by = api_actor(req);
+	by.actor = kbo;
+	if (audit_consult(a->audit, &by, &f, &recs, &n, &more, &next,
+			  &res->err) != 0)
 		return -1;
-	struct audit_event ev = {
-		.channel = AUDIT_CHANNEL_API, .actor = op.kbo,
-		.user = req->who.insz, .profile = req->who.profile,
-		.subject = f.subject, .action = "audit_query",
-		.data_type = "audit_log", .purpose = "audit",
-		.outcome = AUDIT_GRANTED,
-	};
-	if (api_audit(a, &ev, &res->err) != 0) {
-		free(recs);
-		return -1;
-	}
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++)
 		json_array_append_new(arr, record_json(&recs[i]));

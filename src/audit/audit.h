@@ -243,6 +243,14 @@ int audit_query(struct audit *a, const struct audit_filter *f,
 		struct audit_record **out, int *n, bool *more, uint64_t *next,
 		struct error *e);
 
+/* An auditor's query (by acts for the organisation that may audit): as
+ * audit_query, once the query itself is a durable event ("audit_query",
+ * data type audit_log, the filter's subject). Returns 0, or -1 with e
+ * (ERR_INVALID for a bad filter, "audit_unavailable"). */
+int audit_consult(struct audit *a, const struct audit_actor *by,
+		  const struct audit_filter *f, struct audit_record **out,
+		  int *n, bool *more, uint64_t *next, struct error *e);
+
 /* --------------------------------------------------------------- verify */
 
 struct audit_verify_report {

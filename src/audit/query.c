@@ -135,6 +135,11 @@ static int check_filter(const struct audit_filter *f, struct error *e)
 	if (f->actor && !kbo_valid(f->actor))
 		return err_set(e, ERR_INVALID, "invalid_kbo",
 			       "actor must be a valid enterprise number");
+	/* An unknown value is a mistake to say, not a filter to drop. */
+	if (f->outcome && strcmp(f->outcome, AUDIT_GRANTED) != 0 &&
+	    strcmp(f->outcome, AUDIT_REFUSED) != 0)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "outcome: granted or refused");
 	return 0;
 }
 
@@ -175,4 +180,20 @@ int audit_query(struct audit *a, const struct audit_filter *f,
 	*out = p.rec;
 	*n = p.n;
 	return 0;
+}
+
+int audit_consult(struct audit *a, const struct audit_actor *by,
+		  const struct audit_filter *f, struct audit_record **out,
+		  int *n, bool *more, uint64_t *next, struct error *e)
+{
+	if (check_filter(f, e) != 0)
+		return -1;
+	struct audit_event ev = audit_event_by(by, "audit_query");
+	ev.subject = f->subject;
+	ev.data_type = "audit_log";
+	ev.purpose = "audit";
+	/* Reading the log is reading personal data: recorded first. */
+	if (audit_append(a, &ev, NULL, e) != 0)
+		return -1;
+	return audit_query(a, f, out, n, more, next, e);
 }

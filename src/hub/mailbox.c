@@ -20,6 +20,8 @@
 
 #define FORWARD_BATCH 256
 #define HOLDINGS_MAX 64
+_Static_assert(HOLDINGS_MAX <= AUDIT_COMMIT_MAX,
+	       "a mutation's messages are recorded in one audit_commit");
 #define MUTATION_DATA_TYPE "identification"
 
 static const char sql_cursor[] =
@@ -50,6 +52,7 @@ struct mutation {
 
 struct message {
 	int64_t institution_id;
+	char kbo[11];
 	int64_t mutation_id;
 	char ticket[UUID_LEN];
 	const struct mutation *m;
@@ -92,8 +95,12 @@ static int read_mutations(struct hub *h, int64_t after, struct mutation *m)
 /* The institutions that receive m: one message each, however many of
  * their dossiers on the person qualify. Appends to out (room for
  * HOLDINGS_MAX), returns how many. */
+/* The messages for m's receivers, into out (at most HOLDINGS_MAX), each
+ * with the audit event that names its receiver (an institution learns
+ * personal data through its mailbox) into evs. Returns their number; the
+ * caller frees each out[i].data. */
 static int recipients(struct hub *h, const struct mutation *m, int64_t today,
-		      struct message *out)
+		      struct message *out, struct audit_event *evs)
 {
 	struct directory_holding hold[HOLDINGS_MAX];
 	int n = directory_holdings(h->store, m->insz, today, hold, HOLDINGS_MAX);
@@ -109,9 +116,10 @@ static int recipients(struct hub *h, const struct mutation *m, int64_t today,
 				 MUTATION_DATA_TYPE, NULL, today,
 				 NULL) != AUTHZ_GRANTED)
 			continue;
-		struct message *g = &out[k++];
+		struct message *g = &out[k];
 		memset(g, 0, sizeof(*g));
 		g->institution_id = inst.id;
+		str_copy(g->kbo, sizeof(g->kbo), inst.kbo);
 		g->mutation_id = m->id;
 		g->m = m;
 		uuid7_new(g->ticket);
@@ -122,11 +130,9 @@ static int recipients(struct hub *h, const struct mutation *m, int64_t today,
 				      "person", after ? after : json_object());
 		g->data = jsonx_dump(d);
 		json_decref(d);
-		/* The audit event names the receiver: an institution learns
-		 * personal data through its mailbox. */
-		struct audit_event ev = {
+		evs[k++] = (struct audit_event){
 			.channel = AUDIT_CHANNEL_NETWORK,
-			.actor = inst.kbo,
+			.actor = g->kbo,
 			.subject = m->insz,
 			.action = "mutation_forward",
 			.data_type = MUTATION_DATA_TYPE,
@@ -134,41 +140,67 @@ static int recipients(struct hub *h, const struct mutation *m, int64_t today,
 			.ticket = g->ticket,
 			.outcome = AUDIT_GRANTED,
 		};
-		struct error e;
-		if (audit_append(h->audit, &ev, NULL, &e) != 0) {
-			for (int j = 0; j < k; j++)
-				free(out[j].data);
-			return -1;
-		}
 	}
 	return k;
 }
 
-static int store_messages(struct hub *h, struct message *msg, int n,
-			  int64_t new_cursor, struct error *e)
+/* One mutation's messages and the cursor past it. */
+struct forward {
+	struct message *msg;
+	int n;
+	int64_t cursor;
+};
+
+static int forward_change(struct store_conn *w, void *ctx,
+			  struct audit_event *evs, size_t nev, struct error *e)
 {
-	struct store_conn *w = store_write_begin(h->store, e);
-	if (!w)
-		return -1;
+	KP_UNUSED(evs);
+	KP_UNUSED(nev);
+	struct forward *f = ctx;
 	int64_t now = time_now();
 	int rc = 0;
-	for (int i = 0; i < n && rc == 0; i++) {
+	for (int i = 0; i < f->n && rc == 0; i++) {
 		struct store_stmt *st = store_prepare(w, sql_message_add);
-		store_bind_int(st, 1, msg[i].institution_id);
-		store_bind_text(st, 2, msg[i].ticket);
-		store_bind_int(st, 3, msg[i].mutation_id);
-		store_bind_text(st, 4, msg[i].m->type);
-		store_bind_text(st, 5, msg[i].m->insz);
-		store_bind_text(st, 6, msg[i].data);
+		store_bind_int(st, 1, f->msg[i].institution_id);
+		store_bind_text(st, 2, f->msg[i].ticket);
+		store_bind_int(st, 3, f->msg[i].mutation_id);
+		store_bind_text(st, 4, f->msg[i].m->type);
+		store_bind_text(st, 5, f->msg[i].m->insz);
+		store_bind_text(st, 6, f->msg[i].data);
 		store_bind_int(st, 7, now);
 		rc = store_run(st, NULL, e);
 	}
 	if (rc == 0) {
 		struct store_stmt *st = store_prepare(w, sql_cursor_set);
-		store_bind_int(st, 1, new_cursor);
+		store_bind_int(st, 1, f->cursor);
 		rc = store_run(st, NULL, e);
 	}
-	return store_write_end(h->store, rc, e);
+	return rc;
+}
+
+/* Forward one mutation: its messages, their events and the cursor in one
+ * transaction, so that a crash neither loses a message nor records one
+ * that was never written. Returns the number of messages, or -1 with e. */
+static int forward_one(struct hub *h, const struct mutation *m, int64_t today,
+		       struct error *e)
+{
+	struct message msg[HOLDINGS_MAX];
+	struct audit_event evs[HOLDINGS_MAX];
+	int k = recipients(h, m, today, msg, evs);
+	struct forward f = {msg, k, m->id};
+	int rc;
+	if (k > 0) {
+		rc = audit_commit(h->audit, evs, (size_t)k, forward_change, &f, e);
+	} else {
+		/* Nobody to tell: only the cursor moves, no data leaves. */
+		struct store_conn *w = store_write_begin(h->store, e);
+		rc = w ? store_write_end(h->store,
+					 forward_change(w, &f, NULL, 0, e), e)
+		       : -1;
+	}
+	for (int i = 0; i < k; i++)
+		free(msg[i].data);
+	return rc == 0 ? k : -1;
 }
 
 int hub_forward_mutations(struct hub *h, struct error *e)
@@ -179,26 +211,16 @@ int hub_forward_mutations(struct hub *h, struct error *e)
 	struct store_conn *r = store_reader(h->store);
 	int64_t after = 0;
 	int n = r && cursor(r, &after) == 0 ? read_mutations(h, after, m) : -1;
-	int queued = 0;
-	struct message *msg = xcalloc((size_t)(n > 0 ? n : 1) * HOLDINGS_MAX,
-				      sizeof(*msg));
+	int queued = n < 0 ? store_fail(e, "mutations cannot be read now") : 0;
 	int64_t today = date_to_days(date_today());
 	for (int i = 0; i < n && queued >= 0; i++) {
-		int k = recipients(h, &m[i], today, msg + queued);
+		int k = forward_one(h, &m[i], today, e);
 		queued = k < 0 ? -1 : queued + k;
 	}
-	int rc = n < 0 || queued < 0
-			 ? err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
-				   "mutations could not be forwarded")
-			 : n == 0 ? 0
-				  : store_messages(h, msg, queued, m[n - 1].id, e);
-	for (int i = 0; i < queued; i++)
-		free(msg[i].data);
 	for (int i = 0; i < n; i++)
 		free(m[i].after);
-	free(msg);
 	pthread_mutex_unlock(&one);
-	return rc == 0 ? queued : -1;
+	return queued;
 }
 
 /* ------------------------------------------------------------ forwarder */

@@ -250,6 +250,13 @@ int org_institution_get(struct store *s, int64_t id, struct org_institution *out
 	return institution_where(s, sql_by_id, NULL, id, out);
 }
 
+bool org_audits_the_network(struct store *s, const char *kbo)
+{
+	struct org_institution inst;
+	return org_institution_by_kbo(s, kbo, &inst) == 0 &&
+	       strcmp(inst.actor_type, "crossroads_bank") == 0;
+}
+
 /* One UPDATE of an institution: ?1 its KBO, ?2 text or (text NULL) num. */
 struct inst_update {
 	const char *sql, *kbo, *text;

@@ -116,6 +116,11 @@ int org_circle_accept(struct audit *log, const struct audit_actor *by,
 /* True when the organisation is in the circle of trust. */
 bool org_in_circle(struct store *s, const char *kbo);
 
+/* True when kbo is the institution that runs the network (actor type
+ * crossroads_bank): its auditors may read the whole audit log (seed
+ * 003). */
+bool org_audits_the_network(struct store *s, const char *kbo);
+
 /* The institution with this id. Returns 0 and fills out; 1 when none; -1
  * on a store failure. */
 int org_institution_get(struct store *s, int64_t id, struct org_institution *out);

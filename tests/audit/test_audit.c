@@ -810,6 +810,43 @@ static void hostile_fields_are_escaped(void **state)
 	store_close(s);
 }
 
+/* An auditor's query is itself recorded, before the answer; a filter
+ * with an unknown outcome is refused, not silently ignored. */
+static void consulting_the_log_is_recorded(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct audit *a;
+	struct error e;
+	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(audit_open(s, sk, NULL, &a, &e), 0);
+	struct audit_event ev = event(1);
+	assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+	struct audit_actor auditor = {AUDIT_CHANNEL_API, "0411111140",
+				      "78052216473", "org:0411111140"};
+	struct audit_filter f = {.subject = ev.subject, .limit = 10,
+				 .outcome = "bogus"};
+	struct audit_record *r;
+	int n;
+	bool more;
+	uint64_t next;
+	assert_int_equal(audit_consult(a, &auditor, &f, &r, &n, &more, &next,
+				       &e), -1);
+	assert_string_equal(e.code, "invalid_field");
+	assert_int_equal(audit_size(a), 1);
+	f.outcome = NULL;
+	assert_int_equal(audit_consult(a, &auditor, &f, &r, &n, &more, &next,
+				       &e), 0);
+	/* The answer already holds the query's own event. */
+	assert_int_equal(n, 2);
+	assert_string_equal(r[1].action, "audit_query");
+	assert_string_equal(r[1].user, "78052216473");
+	assert_string_equal(r[1].data_type, "audit_log");
+	free(r);
+	audit_close(a);
+	store_close(s);
+}
+
 /* Asynchronous appends: each callback once, after its event is durable;
  * and, when another process appended first, numbered again after its
  * events. */
@@ -906,6 +943,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(commit_makes_change_and_event_together, setup, teardown),
 		cmocka_unit_test_setup_teardown(commits_among_appends_and_other_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_fields_are_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(consulting_the_log_is_recorded, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
