@@ -19,9 +19,10 @@
 
 #include "demo/demo.h"
 #include "directory/directory.h"
+#include "cli/modules.h"
 
 struct query {
-	char insz[12];
+	char insz[INSZ_BUF];
 	int64_t institution, day;
 	int capacity;
 };
@@ -86,7 +87,7 @@ int main(int argc, char **argv)
 	struct store *s;
 	struct error e;
 	struct demo_gen_stats st;
-	if (store_open(db, &map_reads, &s, &e) != 0 ||
+	if (cli_store_open(db, &map_reads, &s, &e) != 0 ||
 	    demo_generate(s, persons, 5, 1, &st, &e) != 0) {
 		fprintf(stderr, "directory_bench: %s\n", e.detail);
 		return 1;
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	struct query *qs = make_queries(db, lookups, (int64_t)st.dossiers);
-	store_open(db, &map_reads, &s, &e);
+	cli_store_open(db, &map_reads, &s, &e);
 	uint64_t *lat = xmalloc((size_t)lookups * sizeof(uint64_t));
 	int hits = 0;
 	uint64_t t0 = time_mono_ns();

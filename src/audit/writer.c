@@ -384,7 +384,7 @@ static int maybe_checkpoint(struct audit *a, bool force, struct error *e)
 /* ---------------------------------------------------------------- index */
 
 struct index_row {
-	char key[12];
+	char key[INSZ_BUF]; /* an INSZ, or an actor's shorter KBO number */
 	uint64_t seq;
 };
 

@@ -143,10 +143,14 @@ const char *id_status_text(enum id_status s);
 enum insz_kind { INSZ_RR = 1, INSZ_BIS = 2 };
 enum insz_sex { SEX_UNKNOWN = 0, SEX_MALE = 1, SEX_FEMALE = 2 };
 
+/* Bytes of an INSZ as text: 11 digits and the NUL. Every buffer that holds
+ * one is declared with this name, so none is sized by a bare number. */
+#define INSZ_BUF 12
+
 /* A parsed INSZ: either a national register number (RR) or a BIS number.
  * birth_month / birth_day are 0 when the register does not know them. */
 struct insz {
-	char digits[12];
+	char digits[INSZ_BUF];
 	enum insz_kind kind;
 	int birth_year;
 	int birth_month;
@@ -165,7 +169,7 @@ bool insz_valid(const char *s);
  * For INSZ_BIS with sex_known the month gets +40, otherwise +20. Returns
  * ID_OK and writes 11 digits + NUL to out. */
 enum id_status insz_compose(enum insz_kind kind, int year, int month, int day,
-			    bool sex_known, int sequence, char out[12]);
+			    bool sex_known, int sequence, char out[INSZ_BUF]);
 
 /* Parse a KBO enterprise number ("0203.201.340", "BE 0203 201 340"): 10
  * digits after dropping separators and an optional "BE", first digit 0 or 1,

@@ -3,6 +3,7 @@
 #define KP_CLI_H
 
 #include "base/base.h"
+#include "cli/modules.h"
 #include "http/http.h"
 #include "store/store.h"
 

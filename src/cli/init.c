@@ -137,7 +137,7 @@ int cli_open_store(const struct config *cfg, struct store **out,
 	if (config_path(cfg, cfg->database, db, sizeof(db)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
 	struct store_options so = {.busy_timeout_ms = cfg->db_busy_timeout_ms};
-	return store_open(db, &so, out, e);
+	return cli_store_open(db, &so, out, e);
 }
 
 int cli_open_data(const char *data, struct config *cfg, struct store **s,

@@ -22,6 +22,24 @@
 
 #include "base/base.h"
 
+/* ------------------------------------------------------------- limits */
+
+/* The limits src/http alone enforces (docs/LIMITS.md). */
+
+/* Path parameters a route may capture ("/orgs/{kbo}/roles/{id}"). */
+#define LIMIT_PATH_PARAMS       4
+/* Path segments a request may have before routing refuses it. */
+#define LIMIT_PATH_SEGMENTS     16
+/* A client certificate, PEM-encoded, as forwarded by a TLS proxy. */
+#define LIMIT_CERT_PEM          8192
+/* Concurrent connections per listener and per client address. */
+#define LIMIT_CONNECTIONS       4096
+#define LIMIT_CONNECTIONS_PER_IP 256
+/* Seconds a connection may stay idle before libmicrohttpd closes it. */
+#define LIMIT_CONNECTION_IDLE_S 60
+/* Trusted proxy addresses a listener may list. */
+#define LIMIT_PROXY_ADDRESSES   16
+
 enum http_listener {
 	LISTENER_PUBLIC = 1 << 0,  /* portal + user API */
 	LISTENER_NETWORK = 1 << 1, /* institution API, client certificates */
@@ -58,7 +76,7 @@ struct http_principal {
 	char actor_type[64];
 	char branch[64];
 	/* AUTH_SESSION (filled by the session resolver) */
-	char insz[12];
+	char insz[INSZ_BUF];
 	int level;
 	char profile[32];
 	int64_t expires_at;

@@ -111,7 +111,7 @@ struct hub_message {
 	int64_t id;
 	char ticket[UUID_LEN];
 	char type[16];        /* address, death, birth, name */
-	char subject[12];
+	char subject[INSZ_BUF];
 	char *data;           /* JSON text (owned) */
 	int64_t created_at;
 };
@@ -166,5 +166,11 @@ int hub_batch_status(struct hub *h, int64_t institution_id, const char *job,
  * Returns 0, or -1 with e. */
 int hub_batch_results(struct hub *h, int64_t institution_id, const char *job,
 		      char **out, size_t *n, struct error *e);
+
+/* ------------------------------------------------------------- schema */
+
+/* The module's tables, as migrations (hub_schema.c): src/cli hands them
+ * to store_open with every other module's. */
+extern const struct store_schema hub_schema;
 
 #endif

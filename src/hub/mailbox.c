@@ -19,7 +19,6 @@
 #include "directory/directory.h"
 
 #define FORWARD_BATCH 256
-#define HOLDINGS_MAX 64
 #define MUTATION_DATA_TYPE "identification"
 
 static const char sql_cursor[] =
@@ -41,7 +40,7 @@ static const char sql_ack[] =
 
 struct mutation {
 	int64_t id;
-	char insz[12];
+	char insz[INSZ_BUF];
 	char type[16];
 	char ticket[UUID_LEN];
 	char effective_on[DATE_LEN];
@@ -91,12 +90,13 @@ static int read_mutations(struct hub *h, int64_t after, struct mutation *m)
 
 /* The institutions that receive m: one message each, however many of
  * their dossiers on the person qualify. Appends to out (room for
- * HOLDINGS_MAX), returns how many. */
+ * HUB_MAX_HOLDINGS), returns how many. */
 static int recipients(struct hub *h, const struct mutation *m, int64_t today,
 		      struct message *out)
 {
-	struct directory_holding hold[HOLDINGS_MAX];
-	int n = directory_holdings(h->store, m->insz, today, hold, HOLDINGS_MAX);
+	struct directory_holding hold[HUB_MAX_HOLDINGS];
+	int n = directory_holdings(h->store, m->insz, today, hold,
+				   HUB_MAX_HOLDINGS);
 	int k = 0;
 	for (int i = 0; i < n; i++) {
 		bool seen = false;
@@ -180,7 +180,7 @@ int hub_forward_mutations(struct hub *h, struct error *e)
 	int64_t after = 0;
 	int n = r && cursor(r, &after) == 0 ? read_mutations(h, after, m) : -1;
 	int queued = 0;
-	struct message *msg = xcalloc((size_t)(n > 0 ? n : 1) * HOLDINGS_MAX,
+	struct message *msg = xcalloc((size_t)(n > 0 ? n : 1) * HUB_MAX_HOLDINGS,
 				      sizeof(*msg));
 	int64_t today = date_to_days(date_today());
 	for (int i = 0; i < n && queued >= 0; i++) {

@@ -34,4 +34,10 @@ void notify_close(struct notify *n);
 int notify_send(struct notify *n, const char *channel, const char *to,
 		const char *subject, const char *body, struct error *e);
 
+/* ------------------------------------------------------------- schema */
+
+/* The module's tables, as migrations (notify_schema.c): src/cli hands them
+ * to store_open with every other module's. */
+extern const struct store_schema notify_schema;
+
 #endif

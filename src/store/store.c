@@ -205,7 +205,7 @@ int store_open(const char *path, const struct store_options *opt,
 	s->writer = conn_open(s, false, e);
 	if (!s->writer)
 		goto fail;
-	if (store_migrate(s->writer, e) != 0)
+	if (store_migrate(s->writer, opt, e) != 0)
 		goto fail;
 	/* After a restart, the WAL file is cut back to this size. */
 	store_exec(s->writer, "PRAGMA journal_size_limit = 67108864");

@@ -14,6 +14,7 @@
 #include "demo/demo.h"
 #include "directory/directory.h"
 #include "registry/registry.h"
+#include "cli/modules.h"
 
 static void every_identifier_is_valid(void **state)
 {
@@ -28,7 +29,7 @@ static long long generate(const char *path, uint64_t persons, int per)
 	struct error e;
 	struct demo_gen_stats st;
 	remove(path);
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	assert_int_equal(demo_generate(s, persons, per, 42, &st, &e), 0);
 	assert_int_equal(st.persons, persons);
 	assert_int_equal(st.dossiers, persons * (uint64_t)per);
@@ -53,10 +54,10 @@ static void generated_data_is_valid_and_deterministic(void **state)
 	/* Every generated person is a valid, registered RR number. */
 	struct store *s;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	struct registry_person p;
 	assert_int_equal(registry_get(s, "00010100129", &p, &e), 1); /* invalid */
-	char n[12];
+	char n[INSZ_BUF];
 	insz_compose(INSZ_RR, 2000, 1, 1, true, 1, n);
 	assert_int_equal(registry_get(s, n, &p, &e), 0);
 	store_close(s);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "support/support.h"
+#include "cli/modules.h"
 
 #include "authz/authz.h"
 #include "directory/directory.h"
@@ -53,7 +54,7 @@ int ts_store_open(struct ts_store *t, const char *name)
 	if (ts_dir_make(&t->dir, name) != 0)
 		return -1;
 	ts_dir_file(&t->dir, "kp.db", t->path, sizeof(t->path));
-	if (store_open(t->path, NULL, &t->s, &e) != 0) {
+	if (cli_store_open(t->path, NULL, &t->s, &e) != 0) {
 		fprintf(stderr, "ts_store_open: %s\n", e.detail);
 		ts_dir_remove(&t->dir);
 		return -1;

@@ -1,0 +1,28 @@
+/*
+ * The modules kruispunt is made of, as the command layer assembles them:
+ * every module's migrations (and, below, configuration keys) in one list.
+ * Base and the store know no module; they iterate over what this list
+ * hands them. A new module with tables adds its schema here, once.
+ *
+ * Built as its own small library (kpmodules), so that the tests, tools
+ * and benchmarks open a store with exactly the schema the daemon has.
+ */
+#ifndef KP_CLI_MODULES_H
+#define KP_CLI_MODULES_H
+
+#include "base/base.h"
+#include "store/store.h"
+
+/* Every module's migrations, for store_options.schemas. */
+extern const struct store_schema *const cli_schemas[];
+extern const size_t cli_nschemas;
+
+/* store_open with every module's schema (opt may be NULL; its schemas
+ * are replaced). Returns 0 and *out (store_close), or -1 with e set. */
+int cli_store_open(const char *path, const struct store_options *opt,
+		   struct store **out, struct error *e);
+
+/* Newest schema version of this binary. */
+int cli_schema_latest(void);
+
+#endif
