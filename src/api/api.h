@@ -23,7 +23,6 @@
 
 /* What handlers share: set up by `kruispunt serve`, read-only afterwards. */
 struct app {
-	const struct config *cfg;
 	struct store *store;
 	struct audit *audit;
 	struct auth *auth;

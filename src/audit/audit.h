@@ -96,10 +96,18 @@ struct audit_record {
 	char reason[AUDIT_FIELD_MAX + 1];
 };
 
+/* The log's defaults, for a zero field of audit_options and for the
+ * [audit] keys alike. Seeds 001 and 003: logs are kept at least ten
+ * years, so the retention is never less. */
+#define AUDIT_CHECKPOINT_INTERVAL_MS 1000
+#define AUDIT_INDEX_BATCH 50000
+#define AUDIT_RETENTION_DAYS 3653
+
+/* Also the [audit] configuration (audit_config.c fills it). */
 struct audit_options {
-	int checkpoint_interval_ms; /* 0: 1000 */
-	int index_batch;            /* events indexed per batch; 0: 50000 */
-	int retention_days;         /* 0: 3653 (ten years) */
+	int checkpoint_interval_ms; /* 0: AUDIT_CHECKPOINT_INTERVAL_MS */
+	int index_batch;            /* per batch; 0: AUDIT_INDEX_BATCH */
+	int retention_days;         /* 0: AUDIT_RETENTION_DAYS */
 };
 
 struct audit;
@@ -270,5 +278,11 @@ int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 /* The module's tables, as migrations (audit_schema.c): src/cli hands them
  * to store_open with every other module's. */
 extern const struct store_schema audit_schema;
+
+/* ------------------------------------------------------------- config */
+
+/* The [audit] keys, over struct audit_options (audit_config.c). */
+extern const struct config_key audit_config_keys[];
+extern const size_t audit_config_nkeys;
 
 #endif

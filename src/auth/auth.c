@@ -184,7 +184,7 @@ int auth_open(struct store *s, const struct auth_options *opt,
 					      "out of memory for Argon2id");
 	}
 	int per_minute = a->opt.logins_per_minute ? a->opt.logins_per_minute
-						  : 10;
+						  : AUTH_LOGINS_PER_MINUTE;
 	a->per_user = ratelimit_new(per_minute / 60.0, per_minute, 65536);
 	auth_cache_init(a);
 	*out = a;

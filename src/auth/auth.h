@@ -38,7 +38,7 @@ struct auth_options {
 	int session_absolute_s;    /* a session ends this long after login */
 	int session_idle_s;        /* ... or this long after its last use */
 	uint8_t master_key[32];    /* seals TOTP secrets at rest */
-	int logins_per_minute;     /* per username; 0: 10 */
+	int logins_per_minute;     /* per username; 0: AUTH_LOGINS_PER_MINUTE */
 };
 
 struct auth;
@@ -237,5 +237,23 @@ int auth_app(struct auth *a, const char *id, struct auth_app *out);
 /* The module's tables, as migrations (auth_schema.c): src/cli hands them
  * to store_open with every other module's. */
 extern const struct store_schema auth_schema;
+
+/* ------------------------------------------------------------- config */
+
+/* Login attempts per username per minute, past which 429. */
+#define AUTH_LOGINS_PER_MINUTE 10
+
+/* [auth], as the operator writes it (auth_config.c); src/cli turns it
+ * into auth_options. */
+struct auth_config {
+	int argon2_ops;
+	int argon2_mem_kib;
+	int max_failures;
+	int session_absolute_s;
+	int session_idle_s;
+	int logins_per_minute;
+};
+extern const struct config_key auth_config_keys[];
+extern const size_t auth_config_nkeys;
 
 #endif

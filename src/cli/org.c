@@ -96,13 +96,13 @@ static int parse(int argc, char **argv, struct org_args *a)
 }
 
 /* Append the audit event of a role change, with the data dir's key. */
-static int audit_role(const struct config *cfg, struct store *s,
+static int audit_role(const struct cli_config *cfg, struct store *s,
 		      const char *action, const struct org_role *r,
 		      struct error *e)
 {
 	uint8_t sk[ED25519_SK_LEN];
 	struct audit *log;
-	struct audit_options o = {.retention_days = cfg->audit_retention_days};
+	struct audit_options o = {.retention_days = cfg->audit.retention_days};
 	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), e);
 	if (rc == 0)
 		rc = audit_open(s, sk, &o, &log, e);
@@ -124,7 +124,7 @@ static int audit_role(const struct config *cfg, struct store *s,
 	return rc;
 }
 
-static int grant(const struct config *cfg, struct store *s,
+static int grant(const struct cli_config *cfg, struct store *s,
 		 const struct org_args *a, struct error *e)
 {
 	struct registry_person p;
@@ -235,7 +235,7 @@ static int endpoint(struct store *s, const struct org_args *a,
 	return 0;
 }
 
-static int run(const char *verb, const struct config *cfg, struct store *s,
+static int run(const char *verb, const struct cli_config *cfg, struct store *s,
 	       const struct org_args *a, struct error *e)
 {
 	if (strcmp(verb, "institution") == 0)
@@ -288,7 +288,7 @@ int cmd_org(int argc, char **argv)
 		return 1;
 	}
 	a.kbo = kbo;
-	struct config cfg;
+	struct cli_config cfg;
 	struct store *s;
 	struct error e;
 	if (cli_open_data(a.data, &cfg, &s, &e) != 0) {

@@ -9,6 +9,7 @@
 #ifndef KP_DEMO_H
 #define KP_DEMO_H
 
+#include "auth/auth.h"
 #include "base/base.h"
 #include "store/store.h"
 
@@ -23,7 +24,7 @@ int demo_pki(const char *dir, struct error *e);
  * accounts (Argon2id parameters from cfg; TOTP secrets sealed with
  * master_key). Idempotent. Returns 0, or -1
  * with e. */
-int demo_seed(const char *dir, struct store *s, const struct config *cfg,
+int demo_seed(const char *dir, struct store *s, const struct auth_config *cfg,
 	      const uint8_t master_key[32], struct error *e);
 
 /* A demo person's username and password (demo only: derived from the
@@ -36,10 +37,6 @@ void demo_credentials(const char *first, const char *last, const char *insz,
  * appearance means the server is listening. */
 int demo_manifest(const char *dir, const char *public_url,
 		  const char *network_url, struct error *e);
-
-/* Apply the demo's settings on top of defaults: data_dir, ports (port 0:
- * the kernel picks), the certificate files made by demo_pki. */
-void demo_config(struct config *cfg, const char *dir, int port);
 
 struct demo_gen_stats {
 	uint64_t persons, dossiers;

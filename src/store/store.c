@@ -197,7 +197,7 @@ int store_open(const char *path, const struct store_options *opt,
 	s->id = atomic_fetch_add(&next_store_id, 1);
 	s->mmap_bytes = opt ? opt->mmap_bytes : 0;
 	s->busy_timeout_ms = opt && opt->busy_timeout_ms ? opt->busy_timeout_ms
-							 : 5000;
+							 : STORE_BUSY_TIMEOUT_MS;
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
 	pthread_mutex_init(&s->ckpt_lock, NULL);

@@ -60,7 +60,7 @@ struct store_schema {
 
 struct store_options {
 	/* How long a connection waits for a lock another process holds
-	 * (0: 5000 ms). */
+	 * (0: STORE_BUSY_TIMEOUT_MS). */
 	int busy_timeout_ms;
 	/* Readers map up to this many bytes of the file (0: they read with
 	 * pread). Worth it only for read-mostly use: SQLite drops a reader's
@@ -194,5 +194,20 @@ void store_done(struct store_stmt *st);
 
 /* Rows changed by the last write on c. */
 int64_t store_changes(struct store_conn *c);
+
+/* ------------------------------------------------------------- config */
+
+/* How long a connection waits for a lock another process holds: an
+ * operator's command beside the daemon holds it briefly. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* [store]: the database file (relative to the data directory) and its
+ * busy timeout (store_config.c). */
+struct store_config {
+	char database[LIMIT_PATH];
+	int busy_timeout_ms;
+};
+extern const struct config_key store_config_keys[];
+extern const size_t store_config_nkeys;
 
 #endif
