@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "audit/audit.h"
+#include "cli/modules.h"
 
 static struct audit *log_;
 static _Atomic bool stop;
@@ -223,7 +224,7 @@ int main(int argc, char **argv)
 	crypto_sign_keypair(pk, sk);
 	struct store *s;
 	struct error e;
-	if (store_open(db, NULL, &s, &e) != 0 ||
+	if (cli_store_open(db, NULL, &s, &e) != 0 ||
 	    audit_open(s, sk, NULL, &log_, &e) != 0) {
 		fprintf(stderr, "audit_bench: %s\n", e.detail);
 		return 1;
@@ -261,7 +262,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)events);
 	fflush(stdout);
 
-	if (store_open(db, NULL, &s, &e) != 0)
+	if (cli_store_open(db, NULL, &s, &e) != 0)
 		return 1;
 	struct audit_verify_report rep;
 	uint64_t t0 = time_mono_ns();

@@ -20,6 +20,7 @@
 
 #include "auth/auth_internal.h"
 #include "registry/registry.h"
+#include "cli/modules.h"
 
 int main(int argc, char **argv)
 {
@@ -42,7 +43,7 @@ int main(int argc, char **argv)
 	struct registry_person p = {.insz = "85073003328", .last_name = "P",
 				    .first_names = "J"};
 	struct auth_account acc = {.insz = "85073003328", .username = "bench"};
-	if (store_open(db, NULL, &s, &e) != 0 || auth_open(s, &o, &a, &e) != 0 ||
+	if (cli_store_open(db, NULL, &s, &e) != 0 || auth_open(s, &o, &a, &e) != 0 ||
 	    registry_add(s, &p, &e) != 0 ||
 	    auth_account_create(a, &acc, "correct horse battery", &e) != 0) {
 		fprintf(stderr, "auth_bench: %s\n", e.detail);
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
 			return 1;
 	double base = (double)(time_mono_ns() - t0) / 1e9 / n;
 
-	char token[TOKEN_HEX_LEN], insz[12];
+	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
 	struct auth_session ses;
 	enum auth_failure why;
 	t0 = time_mono_ns();

@@ -20,9 +20,10 @@
 #include "audit/audit.h"
 #include "demo/demo.h"
 #include "directory/directory.h"
+#include "cli/modules.h"
 
 struct query {
-	char insz[12];
+	char insz[INSZ_BUF];
 	int64_t institution, day;
 	int capacity;
 };
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
 	struct demo_gen_stats st;
 	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
 	ed25519_keypair(pk, sk);
-	if (store_open(db, &map_reads, &s, &e) != 0 ||
+	if (cli_store_open(db, &map_reads, &s, &e) != 0 ||
 	    audit_open(s, sk, NULL, &log, &e) != 0 ||
 	    demo_generate(log, persons, 5, 1, &st, &e) != 0) {
 		fprintf(stderr, "directory_bench: %s\n", e.detail);
@@ -119,7 +120,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	struct query *qs = make_queries(db, lookups, (int64_t)st.dossiers);
-	store_open(db, &map_reads, &s, &e);
+	cli_store_open(db, &map_reads, &s, &e);
 	uint64_t *lat = xmalloc((size_t)lookups * sizeof(uint64_t));
 	int hits = 0;
 	uint64_t t0 = time_mono_ns();

@@ -11,7 +11,7 @@ int fuzz_ids(const uint8_t *data, size_t size)
 	const char *s = (const char *)data;
 	struct insz z;
 	if (insz_parse(s, size, &z) == ID_OK) {
-		char again[12];
+		char again[INSZ_BUF];
 		if (strlen(z.digits) != 11 ||
 		    insz_compose(z.kind, z.birth_year, z.birth_month,
 				 z.birth_day, z.sex != SEX_UNKNOWN ||

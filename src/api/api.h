@@ -14,9 +14,15 @@
 #include "http/http.h"
 #include "store/store.h"
 
+/* Request bodies of the routes that name them (routes.c). Routes reachable
+ * without authentication get the small limit: a stranger has no reason to
+ * send more than a login form. A batch upload is NDJSON, one exchange per
+ * line. Authenticated routes get LIMIT_BODY_DEFAULT (base). */
+#define LIMIT_BODY_PREAUTH      (4 * 1024)
+#define LIMIT_BODY_BATCH        (256 * 1024 * 1024)
+
 /* What handlers share: set up by `kruispunt serve`, read-only afterwards. */
 struct app {
-	const struct config *cfg;
 	struct store *store;
 	struct audit *audit;
 	struct auth *auth;

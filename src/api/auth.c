@@ -51,7 +51,7 @@ int api_auth_login(struct http_request *req, struct http_response *res,
 	    jsonx_str(req->json, "password", true, AUTH_PASSWORD_MAX, &pw,
 		      &res->err) != 0)
 		return -1;
-	char token[TOKEN_HEX_LEN], insz[12];
+	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
 	struct auth_session s;
 	enum auth_failure why;
 	int rc = auth_login_password(a->auth, user, pw, token, &s, &why, insz,

@@ -58,7 +58,8 @@ struct audit_event {
 	const char *reason;      /* stable code of a refusal */
 };
 
-#define AUDIT_FIELD_MAX LIMIT_AUDIT_FIELD
+/* One text field of an audit event (purpose, legal basis, ...). */
+#define AUDIT_FIELD_MAX 256
 
 /* Who acts, as a domain operation records it in its events: the HTTP
  * layer translates its principal into this, the CLI names the operator.
@@ -95,10 +96,18 @@ struct audit_record {
 	char reason[AUDIT_FIELD_MAX + 1];
 };
 
+/* The log's defaults, for a zero field of audit_options and for the
+ * [audit] keys alike. Seeds 001 and 003: logs are kept at least ten
+ * years, so the retention is never less. */
+#define AUDIT_CHECKPOINT_INTERVAL_MS 1000
+#define AUDIT_INDEX_BATCH 50000
+#define AUDIT_RETENTION_DAYS 3653
+
+/* Also the [audit] configuration (audit_config.c fills it). */
 struct audit_options {
-	int checkpoint_interval_ms; /* 0: 1000 */
-	int index_batch;            /* events indexed per batch; 0: 50000 */
-	int retention_days;         /* 0: 3653 (ten years) */
+	int checkpoint_interval_ms; /* 0: AUDIT_CHECKPOINT_INTERVAL_MS */
+	int index_batch;            /* per batch; 0: AUDIT_INDEX_BATCH */
+	int retention_days;         /* 0: AUDIT_RETENTION_DAYS */
 };
 
 struct audit;
@@ -230,11 +239,13 @@ struct audit_filter {
 	int limit;           /* 1..AUDIT_QUERY_MAX */
 };
 
-#define AUDIT_QUERY_MAX LIMIT_AUDIT_PAGE
+/* Events one audit query returns. */
+#define AUDIT_QUERY_MAX 1000
 
-/* A query reads at most this many events per page; a page that stops
+/* A query reads at most this many events per page, so that a filter that
+ * matches rarely cannot make one request scan ten years; a page that stops
  * there may be short or empty and still have more after it. */
-#define AUDIT_SCAN_MAX LIMIT_AUDIT_SCAN
+#define AUDIT_SCAN_MAX 200000
 
 /* Events matching every given filter, oldest first. Fills out (caller
  * frees with free()) and *n. When *more is true, the next page starts
@@ -269,5 +280,17 @@ struct audit_verify_report {
  * tree code with the writer (STYLE.md item 13). */
 int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 		 struct audit_verify_report *report);
+
+/* ------------------------------------------------------------- schema */
+
+/* The module's tables, as migrations (audit_schema.c): src/cli hands them
+ * to store_open with every other module's. */
+extern const struct store_schema audit_schema;
+
+/* ------------------------------------------------------------- config */
+
+/* The [audit] keys, over struct audit_options (audit_config.c). */
+extern const struct config_key audit_config_keys[];
+extern const size_t audit_config_nkeys;
 
 #endif

@@ -384,7 +384,7 @@ static int maybe_checkpoint(struct audit *a, bool force, struct error *e)
 /* ---------------------------------------------------------------- index */
 
 struct index_row {
-	char key[12];
+	char key[INSZ_BUF]; /* an INSZ, or an actor's shorter KBO number */
 	uint64_t seq;
 };
 
@@ -899,10 +899,12 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	a->store = s;
 	memcpy(a->sk, sk, ED25519_SK_LEN);
 	a->opt.checkpoint_interval_ms = opt && opt->checkpoint_interval_ms
-					? opt->checkpoint_interval_ms : 1000;
-	a->opt.index_batch = opt && opt->index_batch ? opt->index_batch : 50000;
+					? opt->checkpoint_interval_ms
+					: AUDIT_CHECKPOINT_INTERVAL_MS;
+	a->opt.index_batch = opt && opt->index_batch ? opt->index_batch
+						     : AUDIT_INDEX_BATCH;
 	a->opt.retention_days = opt && opt->retention_days ? opt->retention_days
-							   : 3653;
+							   : AUDIT_RETENTION_DAYS;
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->work, NULL);
 	pthread_cond_init(&a->done, NULL);

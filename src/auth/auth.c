@@ -184,7 +184,7 @@ int auth_open(struct store *s, const struct auth_options *opt,
 					      "out of memory for Argon2id");
 	}
 	int per_minute = a->opt.logins_per_minute ? a->opt.logins_per_minute
-						  : 10;
+						  : AUTH_LOGINS_PER_MINUTE;
 	a->per_user = ratelimit_new(per_minute / 60.0, per_minute, 65536);
 	auth_cache_init(a);
 	*out = a;
@@ -474,7 +474,7 @@ int auth_logout(struct auth *a, const char *token)
 
 struct password_key {
 	int64_t id;
-	char insz[12];
+	char insz[INSZ_BUF];
 	char status[16];
 	char hash[crypto_pwhash_STRBYTES];
 	bool found;
@@ -540,7 +540,7 @@ static void mark_used(struct auth *a, int64_t key_id)
 int auth_login_password(struct auth *a, const char *username,
 			const char *password, char token[TOKEN_HEX_LEN],
 			struct auth_session *out, enum auth_failure *why,
-			char insz[12], struct error *e)
+			char insz[INSZ_BUF], struct error *e)
 {
 	struct password_key k;
 	insz[0] = '\0';

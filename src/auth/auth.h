@@ -27,6 +27,10 @@ extern const char kp_data_apps[];
 #define AUTH_USERNAME_MAX 64
 #define AUTH_PASSWORD_MAX 256
 
+/* Validated sessions kept in memory (session_cache.c): slots, about 100
+ * bytes each; past it the oldest in a slot is replaced. */
+#define LIMIT_SESSION_CACHE     8192
+
 struct auth_options {
 	uint64_t argon2_ops;       /* passes (OWASP: 2) */
 	size_t argon2_mem;         /* bytes (OWASP: 19 MiB) */
@@ -34,7 +38,7 @@ struct auth_options {
 	int session_absolute_s;    /* a session ends this long after login */
 	int session_idle_s;        /* ... or this long after its last use */
 	uint8_t master_key[32];    /* seals TOTP secrets at rest */
-	int logins_per_minute;     /* per username; 0: 10 */
+	int logins_per_minute;     /* per username; 0: AUTH_LOGINS_PER_MINUTE */
 };
 
 struct auth;
@@ -53,7 +57,7 @@ int auth_key_level(struct auth *a, const char *key_type);
 /* ----------------------------------------------------------- accounts */
 
 struct auth_account {
-	char insz[12];
+	char insz[INSZ_BUF];
 	char username[AUTH_USERNAME_MAX + 1];
 	char email[128];
 	char phone[32];
@@ -71,7 +75,7 @@ int auth_account_create(struct auth *a, const struct auth_account *acc,
 
 /* What a login or session check yields. */
 struct auth_session {
-	char insz[12];
+	char insz[INSZ_BUF];
 	int level;
 	char profile[32]; /* "self", "child:<insz>", "org:<kbo>" */
 	int64_t key_id;
@@ -101,7 +105,7 @@ enum auth_failure {
 int auth_login_password(struct auth *a, const char *username,
 			const char *password, char token[TOKEN_HEX_LEN],
 			struct auth_session *out, enum auth_failure *why,
-			char insz[12], struct error *e);
+			char insz[INSZ_BUF], struct error *e);
 
 /* Certificate login: the caller verified the chain, validity and CRL; the
  * subject serialNumber is the national register number. The person needs
@@ -227,5 +231,29 @@ struct auth_app {
 int auth_apps(struct auth *a, struct auth_app **out, int *n, struct error *e);
 /* One application. Returns 0, 1 when unknown, -1 on a store failure. */
 int auth_app(struct auth *a, const char *id, struct auth_app *out);
+
+/* ------------------------------------------------------------- schema */
+
+/* The module's tables, as migrations (auth_schema.c): src/cli hands them
+ * to store_open with every other module's. */
+extern const struct store_schema auth_schema;
+
+/* ------------------------------------------------------------- config */
+
+/* Login attempts per username per minute, past which 429. */
+#define AUTH_LOGINS_PER_MINUTE 10
+
+/* [auth], as the operator writes it (auth_config.c); src/cli turns it
+ * into auth_options. */
+struct auth_config {
+	int argon2_ops;
+	int argon2_mem_kib;
+	int max_failures;
+	int session_absolute_s;
+	int session_idle_s;
+	int logins_per_minute;
+};
+extern const struct config_key auth_config_keys[];
+extern const size_t auth_config_nkeys;
 
 #endif

@@ -62,4 +62,10 @@ int authz_decide(struct store *s, const char *actor_type, int capacity,
 		 const char *data_type, const char *purpose, int64_t day,
 		 struct authz_authorization *granted);
 
+/* ------------------------------------------------------------- schema */
+
+/* The module's tables, as migrations (authz_schema.c): src/cli hands them
+ * to store_open with every other module's. */
+extern const struct store_schema authz_schema;
+
 #endif

@@ -147,10 +147,14 @@ const char *id_status_text(enum id_status s);
 enum insz_kind { INSZ_RR = 1, INSZ_BIS = 2 };
 enum insz_sex { SEX_UNKNOWN = 0, SEX_MALE = 1, SEX_FEMALE = 2 };
 
+/* Bytes of an INSZ as text: 11 digits and the NUL. Every buffer that holds
+ * one is declared with this name, so none is sized by a bare number. */
+#define INSZ_BUF 12
+
 /* A parsed INSZ: either a national register number (RR) or a BIS number.
  * birth_month / birth_day are 0 when the register does not know them. */
 struct insz {
-	char digits[12];
+	char digits[INSZ_BUF];
 	enum insz_kind kind;
 	int birth_year;
 	int birth_month;
@@ -169,7 +173,7 @@ bool insz_valid(const char *s);
  * For INSZ_BIS with sex_known the month gets +40, otherwise +20. Returns
  * ID_OK and writes 11 digits + NUL to out. */
 enum id_status insz_compose(enum insz_kind kind, int year, int month, int day,
-			    bool sex_known, int sequence, char out[12]);
+			    bool sex_known, int sequence, char out[INSZ_BUF]);
 
 /* Parse a KBO enterprise number ("0203.201.340", "BE 0203 201 340"): 10
  * digits after dropping separators and an optional "BE", first digit 0 or 1,
@@ -363,68 +367,70 @@ void log_msg(enum log_level lv, const char *fn, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ config */
 
-enum client_cert_mode { CLIENT_CERT_NONE = 0, CLIENT_CERT_OPTIONAL,
-			CLIENT_CERT_REQUIRED };
+/* Configuration is data. A module that has options declares its own config
+ * struct and a table of its keys (section, key, where in the struct, type,
+ * default, description); src/cli hands every module's table to config_load
+ * and config_describe, which iterate over them. Base knows the mechanism
+ * and its own keys, never another module's. */
 
-/* One HTTP listener. Paths are relative to the data directory unless they
- * start with '/'. */
-struct listener_config {
-	bool enabled;
-	char address[64];
-	int port;
-	bool tls;
-	char tls_cert[LIMIT_PATH];
-	char tls_key[LIMIT_PATH];
-	char client_ca[LIMIT_PATH];
-	char crl[LIMIT_PATH];
-	enum client_cert_mode client_cert;
-	/* Behind a TLS-terminating proxy: the client certificate arrives in
-	 * proxy_cert_header, believed only from proxy_addresses. */
-	bool behind_proxy;
-	char proxy_addresses[512];
-	char proxy_cert_header[64];
+enum config_type {
+	CONFIG_STR,  /* char[size], NUL-terminated; too long is refused */
+	CONFIG_INT,  /* int in [min, max] */
+	CONFIG_BOOL, /* bool: true/yes/on/1 or false/no/off/0 */
+	CONFIG_ENUM, /* int (or an enum): the index of the value in choices */
 };
 
-struct config {
+struct config_key {
+	const char *section;
+	const char *key;
+	enum config_type type;
+	size_t offset; /* of the field in the module's config struct */
+	size_t size;
+	/* As an operator would write it. A number that the module also needs
+	 * (its fallback when opened without configuration) is the module's
+	 * named constant, spelled here with KP_XSTR, so it lives once. */
+	const char *def;
+	long min, max;              /* CONFIG_INT */
+	const char *const *choices; /* CONFIG_ENUM, NULL-terminated */
+	const char *help;           /* one line, shown by `kruispunt config` */
+};
+
+/* offset and size of field in the struct type, for a config_key. */
+#define CONFIG_FIELD(type, field) \
+	offsetof(type, field), sizeof(((type *)0)->field)
+/* A number macro as a string literal (a key's default). */
+#define KP_STR_(x) #x
+#define KP_XSTR(x) KP_STR_(x)
+
+/* A module's keys and the config struct they fill (borrowed). */
+struct config_table {
+	const struct config_key *keys;
+	size_t n;
+	void *conf;
+};
+
+/* Base's own keys: the data directory and the log level. */
+struct base_config {
 	char data_dir[LIMIT_PATH];
-	int threads; /* 0: one per core */
-	char log_level[16];
-	struct listener_config public_listener;
-	struct listener_config network_listener;
-	char database[LIMIT_PATH];
-	int db_busy_timeout_ms;
-	int auth_argon2_ops;
-	int auth_argon2_mem_kib;
-	int auth_max_failures;
-	int auth_session_absolute_s;
-	int auth_session_idle_s;
-	int auth_logins_per_minute;
-	char notify_smtp_url[256];
-	char notify_smtp_from[128];
-	char notify_sms_url[256];
-	int public_posts_per_second;
-	int audit_retention_days;
-	int audit_checkpoint_interval_ms;
-	int audit_index_batch;
-	char hub_client_cert[LIMIT_PATH];
-	char hub_client_key[LIMIT_PATH];
-	char hub_provider_ca[LIMIT_PATH];
-	int hub_provider_timeout_ms;
-	int hub_provider_concurrency;
-	int hub_batch_max_lines;
-	int hub_batch_workers;
+	int log_level; /* enum log_level */
 };
+extern const struct config_key base_config_keys[];
+extern const size_t base_config_nkeys;
 
+/* Every key of the n tables to its default (a bad default aborts: it is a
+ * programming error). */
+void config_defaults(const struct config_table *t, size_t n);
 /* Defaults, then the INI file (when path is not NULL), then KRUISPUNT_*
- * environment variables (KRUISPUNT_<SECTION>_<KEY>, upper case). Returns 0,
- * or -1 with e naming the bad key. */
-int config_load(const char *path, struct config *cfg, struct error *e);
-void config_defaults(struct config *cfg);
+ * environment variables (KRUISPUNT_<SECTION>_<KEY>, upper case), over the
+ * n tables. An unknown key is an error. Returns 0, or -1 with e naming the
+ * bad key. */
+int config_load(const char *path, const struct config_table *t, size_t n,
+		struct error *e);
 /* Resolve p against the data directory into out. Returns 0, or -1 when the
  * result does not fit. */
-int config_path(const struct config *cfg, const char *p, char *out,
-		size_t n);
-/* Print every key with its current value and description, as INI. */
-void config_describe(const struct config *cfg, FILE *out);
+int config_path(const char *data_dir, const char *p, char *out, size_t n);
+/* Print every key of the n tables with its current value and
+ * description, as INI, one section at a time. */
+void config_describe(const struct config_table *t, size_t n, FILE *out);
 
 #endif

@@ -196,7 +196,7 @@ bool insz_valid(const char *s)
 }
 
 enum id_status insz_compose(enum insz_kind kind, int year, int month, int day,
-			    bool sex_known, int sequence, char out[12])
+			    bool sex_known, int sequence, char out[INSZ_BUF])
 {
 	if (year < 1900 || year > 2099 || month < 0 || month > 12 || day < 0)
 		return ID_BAD_DATE;

@@ -22,7 +22,7 @@ static int usage(void)
 
 static int verify(const char *data, const char *key_file)
 {
-	struct config cfg;
+	struct cli_config cfg;
 	struct error e;
 	uint8_t pk[ED25519_PK_LEN];
 	struct store *s;

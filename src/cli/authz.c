@@ -85,7 +85,7 @@ int cmd_authz(int argc, char **argv)
 		default: return usage();
 		}
 	}
-	struct config cfg;
+	struct cli_config cfg;
 	struct store *s;
 	if (!data)
 		return usage();

@@ -139,23 +139,44 @@ static pid_t start_provider(const char *dir, struct audit *log)
 	return pid;
 }
 
+/* The demo's settings on top of defaults: data_dir, ports (port 0: the
+ * kernel picks), the certificate files made by demo_pki. */
+static void demo_config(struct cli_config *cfg, const char *dir, int port)
+{
+	struct listener_config *pub = &cfg->http.public_listener;
+	cli_config_defaults(cfg);
+	str_copy(cfg->base.data_dir, sizeof(cfg->base.data_dir), dir);
+	pub->port = port;
+	cfg->http.network_listener.port = port ? port + 1 : 0;
+	/* The public listener asks for (but does not demand) an eID
+	 * certificate from the citizen CA, checked against its CRL. */
+	pub->client_cert = CLIENT_CERT_OPTIONAL;
+	str_copy(pub->client_ca, sizeof(pub->client_ca), "pki/citizen-ca.pem");
+	str_copy(pub->crl, sizeof(pub->crl), "pki/citizen-ca.crl");
+	/* Towards the providers the hub is the Crossroads Bank. */
+	str_copy(cfg->hub.client_cert, sizeof(cfg->hub.client_cert),
+		 "pki/institutions/0345678997.crt");
+	str_copy(cfg->hub.client_key, sizeof(cfg->hub.client_key),
+		 "pki/institutions/0345678997.key");
+}
+
 /* The local SMTP and SMS sinks, wired into cfg's notify settings. */
-static void start_sinks(struct config *cfg, const char *mail, const char *sms,
+static void start_sinks(struct cli_config *cfg, const char *mail, const char *sms,
 			pid_t pids[3])
 {
 	int port;
 	pids[0] = start_child("smtp_sink", &mail, 1, &port);
 	if (pids[0] > 0) {
-		snprintf(cfg->notify_smtp_url, sizeof(cfg->notify_smtp_url),
+		snprintf(cfg->notify.smtp_url, sizeof(cfg->notify.smtp_url),
 			 "smtp://127.0.0.1:%d", port);
-		str_copy(cfg->notify_smtp_from, sizeof(cfg->notify_smtp_from),
+		str_copy(cfg->notify.smtp_from, sizeof(cfg->notify.smtp_from),
 			 "no-reply@kruispunt.demo");
 	} else {
 		log_warn("no SMTP sink: e-mail codes are off in this demo");
 	}
 	pids[1] = start_child("sms_sink", &sms, 1, &port);
 	if (pids[1] > 0)
-		snprintf(cfg->notify_sms_url, sizeof(cfg->notify_sms_url),
+		snprintf(cfg->notify.sms_url, sizeof(cfg->notify.sms_url),
 			 "http://127.0.0.1:%d/", port);
 	else
 		log_warn("no SMS sink: SMS codes are off in this demo");
@@ -198,7 +219,7 @@ int cmd_demo(int argc, char **argv)
 		fprintf(stderr, "kruispunt demo: cannot use %s\n", data);
 		return 1;
 	}
-	struct config cfg;
+	struct cli_config cfg;
 	demo_config(&cfg, abs, (int)port);
 	char mail[LIMIT_PATH], sms[LIMIT_PATH];
 	uint8_t master[32];
@@ -206,14 +227,14 @@ int cmd_demo(int argc, char **argv)
 	struct audit *log = NULL;
 	int rc = -1;
 	if (cli_init_dir(&cfg, &e) == 0 && demo_pki(abs, &e) == 0 &&
-	    config_path(&cfg, "mail", mail, sizeof(mail)) == 0 &&
-	    config_path(&cfg, "sms", sms, sizeof(sms)) == 0 &&
+	    config_path(cfg.base.data_dir, "mail", mail, sizeof(mail)) == 0 &&
+	    config_path(cfg.base.data_dir, "sms", sms, sizeof(sms)) == 0 &&
 	    cli_mkdir_p(mail, &e) == 0 && cli_mkdir_p(sms, &e) == 0 &&
 	    cli_read_key(&cfg, "keys/master.key", master, sizeof(master),
 			 &e) == 0 &&
 	    cli_open_store(&cfg, &store, &e) == 0 &&
 	    cli_open_log(&cfg, store, &log, &e) == 0)
-		rc = demo_seed(abs, log, &cfg, master, &e);
+		rc = demo_seed(abs, log, &cfg.auth, master, &e);
 	secret_wipe(master, sizeof(master));
 	if (rc != 0) {
 		fprintf(stderr, "kruispunt demo: %s\n", e.detail);

@@ -75,7 +75,7 @@ int cmd_directory(int argc, char **argv)
 	memset(&a, 0, sizeof(a));
 	if (argc < 2 || parse(argc, argv, &a) != 0)
 		return usage();
-	struct config cfg;
+	struct cli_config cfg;
 	struct store *s;
 	struct error e;
 	if (cli_open_data(a.data, &cfg, &s, &e) != 0) {

@@ -34,7 +34,7 @@ int cmd_gen(int argc, char **argv)
 	}
 	if (!data || persons == 0)
 		goto usage;
-	struct config cfg;
+	struct cli_config cfg;
 	struct store *s;
 	struct error e;
 	if (cli_init_dir_at(data, &cfg, &e) != 0 ||

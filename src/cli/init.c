@@ -64,20 +64,21 @@ static int write_new(const char *path, const void *data, size_t n,
 	return 0;
 }
 
-static int make_keys(const struct config *cfg, struct error *e)
+static int make_keys(const struct cli_config *cfg, struct error *e)
 {
+	const char *data = cfg->base.data_dir;
 	char dir[LIMIT_PATH], path[LIMIT_PATH];
-	if (config_path(cfg, "keys", dir, sizeof(dir)) != 0 || cli_mkdir_p(dir, e) != 0)
+	if (config_path(data, "keys", dir, sizeof(dir)) != 0 || cli_mkdir_p(dir, e) != 0)
 		return -1;
 	uint8_t master[32];
 	rand_bytes(master, sizeof(master));
-	if (config_path(cfg, "keys/master.key", path, sizeof(path)) != 0)
+	if (config_path(data, "keys/master.key", path, sizeof(path)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
 	int rc = write_new(path, master, sizeof(master), e);
 	secret_wipe(master, sizeof(master));
 	if (rc != 0)
 		return -1;
-	if (config_path(cfg, "keys/audit-signing.key", path, sizeof(path)) != 0)
+	if (config_path(data, "keys/audit-signing.key", path, sizeof(path)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
 	if (access(path, F_OK) == 0)
 		return 0;
@@ -85,15 +86,15 @@ static int make_keys(const struct config *cfg, struct error *e)
 	ed25519_keypair(pk, sk);
 	rc = write_new(path, sk, sizeof(sk), e);
 	secret_wipe(sk, sizeof(sk));
-	if (rc != 0 || config_path(cfg, "keys/audit-signing.pub", path, sizeof(path)) != 0)
+	if (rc != 0 || config_path(data, "keys/audit-signing.pub", path, sizeof(path)) != 0)
 		return -1;
 	return write_new(path, pk, sizeof(pk), e);
 }
 
-static int write_config(const struct config *cfg, struct error *e)
+static int write_config(const struct cli_config *cfg, struct error *e)
 {
 	char path[LIMIT_PATH];
-	if (config_path(cfg, "kruispunt.ini", path, sizeof(path)) != 0)
+	if (config_path(cfg->base.data_dir, "kruispunt.ini", path, sizeof(path)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
 	if (access(path, F_OK) == 0)
 		return 0;
@@ -104,17 +105,17 @@ static int write_config(const struct config *cfg, struct error *e)
 	fprintf(f, "; kruispunt configuration, written by `kruispunt init`.\n"
 		   "; Every key can be overridden by the environment variable "
 		   "named beside it.\n\n");
-	config_describe(cfg, f);
+	cli_config_describe(cfg, f);
 	return fclose(f) == 0 ? 0
 			      : err_set(e, ERR_INTERNAL, "init_failed",
 					"cannot write %s", path);
 }
 
-int cli_read_key(const struct config *cfg, const char *rel, uint8_t *out,
+int cli_read_key(const struct cli_config *cfg, const char *rel, uint8_t *out,
 		 size_t len, struct error *e)
 {
 	char path[LIMIT_PATH];
-	if (config_path(cfg, rel, path, sizeof(path)) != 0)
+	if (config_path(cfg->base.data_dir, rel, path, sizeof(path)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -131,31 +132,31 @@ int cli_read_key(const struct config *cfg, const char *rel, uint8_t *out,
 	return 0;
 }
 
-int cli_open_store(const struct config *cfg, struct store **out,
+int cli_open_store(const struct cli_config *cfg, struct store **out,
 		   struct error *e)
 {
 	char db[LIMIT_PATH];
-	if (config_path(cfg, cfg->database, db, sizeof(db)) != 0)
+	if (config_path(cfg->base.data_dir, cfg->store.database, db, sizeof(db)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
-	struct store_options so = {.busy_timeout_ms = cfg->db_busy_timeout_ms};
-	return store_open(db, &so, out, e);
+	struct store_options so = {.busy_timeout_ms = cfg->store.busy_timeout_ms};
+	return cli_store_open(db, &so, out, e);
 }
 
-int cli_open_data(const char *data, struct config *cfg, struct store **s,
+int cli_open_data(const char *data, struct cli_config *cfg, struct store **s,
 		  struct error *e)
 {
 	char ini[LIMIT_PATH];
 	snprintf(ini, sizeof(ini), "%s/kruispunt.ini", data);
-	if (config_load(access(ini, F_OK) == 0 ? ini : NULL, cfg, e) != 0)
+	if (cli_config_load(access(ini, F_OK) == 0 ? ini : NULL, cfg, e) != 0)
 		return -1;
-	str_copy(cfg->data_dir, sizeof(cfg->data_dir), data);
+	str_copy(cfg->base.data_dir, sizeof(cfg->base.data_dir), data);
 	return s ? cli_open_store(cfg, s, e) : 0;
 }
 
-int cli_init_dir(const struct config *cfg, struct error *e)
+int cli_init_dir(const struct cli_config *cfg, struct error *e)
 {
 	struct store *s;
-	if (cli_mkdir_p(cfg->data_dir, e) != 0 || make_keys(cfg, e) != 0)
+	if (cli_mkdir_p(cfg->base.data_dir, e) != 0 || make_keys(cfg, e) != 0)
 		return -1;
 	if (cli_open_store(cfg, &s, e) != 0)
 		return -1;
@@ -163,15 +164,15 @@ int cli_init_dir(const struct config *cfg, struct error *e)
 	return write_config(cfg, e);
 }
 
-int cli_init_dir_at(const char *data, struct config *cfg, struct error *e)
+int cli_init_dir_at(const char *data, struct cli_config *cfg, struct error *e)
 {
 	char abs[LIMIT_PATH];
-	config_defaults(cfg);
+	cli_config_defaults(cfg);
 	if (cli_mkdir_p(data, e) != 0)
 		return -1;
 	if (!realpath(data, abs))
 		return err_set(e, ERR_INVALID, "bad_path", "cannot use %s", data);
-	str_copy(cfg->data_dir, sizeof(cfg->data_dir), abs);
+	str_copy(cfg->base.data_dir, sizeof(cfg->base.data_dir), abs);
 	return cli_init_dir(cfg, e);
 }
 
@@ -192,13 +193,13 @@ int cmd_init(int argc, char **argv)
 		fprintf(stderr, "usage: kruispunt init --data DIR\n");
 		return 2;
 	}
-	struct config cfg;
+	struct cli_config cfg;
 	struct error e;
 	if (cli_init_dir_at(data, &cfg, &e) != 0) {
 		fprintf(stderr, "kruispunt init: %s\n", e.detail);
 		return 1;
 	}
-	const char *abs = cfg.data_dir;
+	const char *abs = cfg.base.data_dir;
 	printf("initialised %s\nrun: kruispunt serve --config %s/kruispunt.ini\n",
 	       abs, abs);
 	return 0;
@@ -207,18 +208,13 @@ int cmd_init(int argc, char **argv)
 const struct audit_actor cli_operator = {AUDIT_CHANNEL_CLI, NULL, NULL,
 					 "operator"};
 
-int cli_open_log(const struct config *cfg, struct store *s,
+int cli_open_log(const struct cli_config *cfg, struct store *s,
 		 struct audit **out, struct error *e)
 {
 	uint8_t sk[ED25519_SK_LEN];
-	struct audit_options ao = {
-		.checkpoint_interval_ms = cfg->audit_checkpoint_interval_ms,
-		.index_batch = cfg->audit_index_batch,
-		.retention_days = cfg->audit_retention_days,
-	};
 	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), e);
 	if (rc == 0)
-		rc = audit_open(s, sk, &ao, out, e);
+		rc = audit_open(s, sk, &cfg->audit, out, e);
 	secret_wipe(sk, sizeof(sk));
 	return rc;
 }

@@ -69,7 +69,7 @@ int main(int argc, char **argv)
 		return cmd_config(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("kruispunt %s (database schema %d)\n", KP_VERSION,
-		       store_schema_latest());
+		       cli_schema_latest());
 		return 0;
 	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {

@@ -258,7 +258,7 @@ int cmd_org(int argc, char **argv)
 		return 1;
 	}
 	a.kbo = kbo;
-	struct config cfg;
+	struct cli_config cfg;
 	struct store *s;
 	struct error e;
 	if (cli_open_data(a.data, &cfg, &s, &e) != 0) {

@@ -19,6 +19,7 @@
 /* Everything `kruispunt serve` holds while it runs: the handlers' shared
  * state (app), filled by the steps in order, and the listeners. */
 struct serve_ctx {
+	const struct cli_config *cfg;
 	struct app app;
 	/* Read by the authentication step, copied by the notification step,
 	 * wiped once the steps have opened: only auth and notify keep it. */
@@ -65,7 +66,7 @@ static void store_step_close(struct serve_ctx *c)
  * copy: ours is wiped at once. */
 static int audit_step_open(struct serve_ctx *c, struct error *e)
 {
-	return cli_open_log(c->app.cfg, c->app.store, &c->app.audit, e);
+	return cli_open_log(c->cfg, c->app.store, &c->app.audit, e);
 }
 
 static void audit_step_close(struct serve_ctx *c)
@@ -75,14 +76,14 @@ static void audit_step_close(struct serve_ctx *c)
 
 static int auth_step_open(struct serve_ctx *c, struct error *e)
 {
-	const struct config *cfg = c->app.cfg;
+	const struct cli_config *cfg = c->cfg;
 	struct auth_options auo = {
-		.argon2_ops = (uint64_t)cfg->auth_argon2_ops,
-		.argon2_mem = (size_t)cfg->auth_argon2_mem_kib * 1024,
-		.max_failures = cfg->auth_max_failures,
-		.session_absolute_s = cfg->auth_session_absolute_s,
-		.session_idle_s = cfg->auth_session_idle_s,
-		.logins_per_minute = cfg->auth_logins_per_minute,
+		.argon2_ops = (uint64_t)cfg->auth.argon2_ops,
+		.argon2_mem = (size_t)cfg->auth.argon2_mem_kib * 1024,
+		.max_failures = cfg->auth.max_failures,
+		.session_absolute_s = cfg->auth.session_absolute_s,
+		.session_idle_s = cfg->auth.session_idle_s,
+		.logins_per_minute = cfg->auth.logins_per_minute,
 	};
 	int rc = cli_read_key(cfg, "keys/master.key", c->master_key,
 			      sizeof(c->master_key), e);
@@ -101,11 +102,11 @@ static void auth_step_close(struct serve_ctx *c)
 
 static int notify_step_open(struct serve_ctx *c, struct error *e)
 {
-	const struct config *cfg = c->app.cfg;
+	const struct cli_config *cfg = c->cfg;
 	struct notify_options no = {0};
-	str_copy(no.smtp_url, sizeof(no.smtp_url), cfg->notify_smtp_url);
-	str_copy(no.smtp_from, sizeof(no.smtp_from), cfg->notify_smtp_from);
-	str_copy(no.sms_url, sizeof(no.sms_url), cfg->notify_sms_url);
+	str_copy(no.smtp_url, sizeof(no.smtp_url), cfg->notify.smtp_url);
+	str_copy(no.smtp_from, sizeof(no.smtp_from), cfg->notify.smtp_from);
+	str_copy(no.sms_url, sizeof(no.sms_url), cfg->notify.sms_url);
 	memcpy(no.master_key, c->master_key, sizeof(no.master_key));
 	int rc = notify_open(c->app.store, &no, &c->app.notify, e);
 	secret_wipe(no.master_key, sizeof(no.master_key));
@@ -120,21 +121,22 @@ static void notify_step_close(struct serve_ctx *c)
 /* The hub, with its provider identity and batch directory from cfg. */
 static int hub_step_open(struct serve_ctx *c, struct error *e)
 {
-	const struct config *cfg = c->app.cfg;
+	const struct cli_config *cfg = c->cfg;
 	struct hub_options o = {
-		.provider_timeout_ms = cfg->hub_provider_timeout_ms,
-		.provider_concurrency = cfg->hub_provider_concurrency,
-		.batch_max_lines = cfg->hub_batch_max_lines,
-		.batch_workers = cfg->hub_batch_workers,
+		.provider_timeout_ms = cfg->hub.provider_timeout_ms,
+		.provider_concurrency = cfg->hub.provider_concurrency,
+		.batch_max_lines = cfg->hub.batch_max_lines,
+		.batch_workers = cfg->hub.batch_workers,
 	};
-	if ((cfg->hub_client_cert[0] &&
-	     (config_path(cfg, cfg->hub_client_cert, o.client_cert,
+	const char *dir = cfg->base.data_dir;
+	if ((cfg->hub.client_cert[0] &&
+	     (config_path(dir, cfg->hub.client_cert, o.client_cert,
 			  sizeof(o.client_cert)) != 0 ||
-	      config_path(cfg, cfg->hub_client_key, o.client_key,
+	      config_path(dir, cfg->hub.client_key, o.client_key,
 			  sizeof(o.client_key)) != 0 ||
-	      config_path(cfg, cfg->hub_provider_ca, o.provider_ca,
+	      config_path(dir, cfg->hub.provider_ca, o.provider_ca,
 			  sizeof(o.provider_ca)) != 0)) ||
-	    config_path(cfg, "batch", o.batch_dir, sizeof(o.batch_dir)) != 0)
+	    config_path(dir, "batch", o.batch_dir, sizeof(o.batch_dir)) != 0)
 		return err_set(e, ERR_INVALID, "config_invalid",
 			       "a hub path is too long");
 	return hub_open(c->app.store, c->app.audit, &o, &c->app.hub, e);
@@ -152,7 +154,8 @@ static int listeners_step_open(struct serve_ctx *c, struct error *e)
 {
 	c->app.started_at = time_now();
 	struct http_server_options opt = {
-		.cfg = c->app.cfg,
+		.cfg = &c->cfg->http,
+		.data_dir = c->cfg->base.data_dir,
 		.routes = api_routes,
 		.nroutes = api_nroutes,
 		.app = &c->app,
@@ -232,14 +235,14 @@ static int wait_for_signal(void)
  * wait for a signal. Returns the exit code. */
 static int run(struct serve_ctx *c, cli_ready_fn ready, void *ctx)
 {
-	const struct config *cfg = c->app.cfg;
+	const struct cli_config *cfg = c->cfg;
 	char pub[128] = "", net[128] = "";
-	if (cfg->public_listener.enabled)
-		listener_url(&cfg->public_listener,
+	if (cfg->http.public_listener.enabled)
+		listener_url(&cfg->http.public_listener,
 			     http_server_port(c->srv, LISTENER_PUBLIC), pub,
 			     sizeof(pub));
-	if (cfg->network_listener.enabled)
-		listener_url(&cfg->network_listener,
+	if (cfg->http.network_listener.enabled)
+		listener_url(&cfg->http.network_listener,
 			     http_server_port(c->srv, LISTENER_NETWORK), net,
 			     sizeof(net));
 	struct log_line l;
@@ -253,13 +256,11 @@ static int run(struct serve_ctx *c, cli_ready_fn ready, void *ctx)
 	return 0;
 }
 
-int cli_serve(const struct config *cfg, struct store *store,
+int cli_serve(const struct cli_config *cfg, struct store *store,
 	      cli_ready_fn ready, void *ctx)
 {
-	enum log_level lv = LV_INFO;
-	log_level_parse(cfg->log_level, &lv);
-	log_set_level(lv);
-	struct serve_ctx c = {.app = {.cfg = cfg, .store = store}};
+	log_set_level((enum log_level)cfg->base.log_level);
+	struct serve_ctx c = {.cfg = cfg, .app = {.store = store}};
 	if (steps_open(&c) != 0)
 		return 1;
 	int rc = run(&c, ready, ctx);
@@ -291,10 +292,10 @@ int cmd_serve(int argc, char **argv)
 	const char *path;
 	if (config_option(argc, argv, "kruispunt serve --config FILE", &path))
 		return 2;
-	struct config cfg;
+	struct cli_config cfg;
 	struct error e;
 	struct store *store;
-	if (config_load(path, &cfg, &e) != 0 ||
+	if (cli_config_load(path, &cfg, &e) != 0 ||
 	    cli_open_store(&cfg, &store, &e) != 0) {
 		fprintf(stderr, "kruispunt serve: %s\n", e.detail);
 		return 1;
@@ -307,12 +308,12 @@ int cmd_config(int argc, char **argv)
 	const char *path;
 	if (config_option(argc, argv, "kruispunt config [--config FILE]", &path))
 		return 2;
-	struct config cfg;
+	struct cli_config cfg;
 	struct error e;
-	if (config_load(path, &cfg, &e) != 0) {
+	if (cli_config_load(path, &cfg, &e) != 0) {
 		fprintf(stderr, "kruispunt config: %s\n", e.detail);
 		return 1;
 	}
-	config_describe(&cfg, stdout);
+	cli_config_describe(&cfg, stdout);
 	return 0;
 }

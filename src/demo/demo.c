@@ -20,26 +20,6 @@
 #include "org/org.h"
 #include "registry/registry.h"
 
-void demo_config(struct config *cfg, const char *dir, int port)
-{
-	config_defaults(cfg);
-	str_copy(cfg->data_dir, sizeof(cfg->data_dir), dir);
-	cfg->public_listener.port = port;
-	cfg->network_listener.port = port ? port + 1 : 0;
-	/* The public listener asks for (but does not demand) an eID
-	 * certificate from the citizen CA, checked against its CRL. */
-	cfg->public_listener.client_cert = CLIENT_CERT_OPTIONAL;
-	str_copy(cfg->public_listener.client_ca,
-		 sizeof(cfg->public_listener.client_ca), "pki/citizen-ca.pem");
-	str_copy(cfg->public_listener.crl, sizeof(cfg->public_listener.crl),
-		 "pki/citizen-ca.crl");
-	/* Towards the providers the hub is the Crossroads Bank. */
-	str_copy(cfg->hub_client_cert, sizeof(cfg->hub_client_cert),
-		 "pki/institutions/0345678997.crt");
-	str_copy(cfg->hub_client_key, sizeof(cfg->hub_client_key),
-		 "pki/institutions/0345678997.key");
-}
-
 /* Conflicts mean "already there from an earlier demo run". */
 static bool already(const struct error *e)
 {
@@ -263,17 +243,17 @@ static int seed_second_keys(struct auth *a, const char *insz, struct error *e)
 
 /* Every person gets an account with a password key (level 200) and an
  * e-mail code key; the named persons also SMS and TOTP keys. */
-static int seed_accounts(struct store *s, const struct config *cfg,
+static int seed_accounts(struct store *s, const struct auth_config *cfg,
 			 const uint8_t master_key[32], struct error *e)
 {
 	struct auth *a;
 	int rc;
 	struct auth_options o = {
-		.argon2_ops = (uint64_t)cfg->auth_argon2_ops,
-		.argon2_mem = (size_t)cfg->auth_argon2_mem_kib * 1024,
-		.max_failures = cfg->auth_max_failures,
-		.session_absolute_s = cfg->auth_session_absolute_s,
-		.session_idle_s = cfg->auth_session_idle_s,
+		.argon2_ops = (uint64_t)cfg->argon2_ops,
+		.argon2_mem = (size_t)cfg->argon2_mem_kib * 1024,
+		.max_failures = cfg->max_failures,
+		.session_absolute_s = cfg->session_absolute_s,
+		.session_idle_s = cfg->session_idle_s,
 	};
 	memcpy(o.master_key, master_key, sizeof(o.master_key));
 	rc = auth_open(s, &o, &a, e);
@@ -323,7 +303,7 @@ static bool seeded(struct store *s)
 	       directory_holdings(s, last->insz, date_to_days(start), h, 8) > 0;
 }
 
-int demo_seed(const char *dir, struct audit *log, const struct config *cfg,
+int demo_seed(const char *dir, struct audit *log, const struct auth_config *cfg,
 	      const uint8_t master_key[32], struct error *e)
 {
 	struct store *s = audit_store(log);

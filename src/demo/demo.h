@@ -10,6 +10,7 @@
 #define KP_DEMO_H
 
 #include "audit/audit.h"
+#include "auth/auth.h"
 #include "base/base.h"
 #include "store/store.h"
 
@@ -26,7 +27,7 @@ int demo_pki(const char *dir, struct error *e);
  * cli, profile "demo"). Idempotent: a complete earlier run is left as it
  * is. Returns 0, or -1
  * with e. */
-int demo_seed(const char *dir, struct audit *log, const struct config *cfg,
+int demo_seed(const char *dir, struct audit *log, const struct auth_config *cfg,
 	      const uint8_t master_key[32], struct error *e);
 
 /* A demo person's username and password (demo only: derived from the
@@ -39,10 +40,6 @@ void demo_credentials(const char *first, const char *last, const char *insz,
  * appearance means the server is listening. */
 int demo_manifest(const char *dir, const char *public_url,
 		  const char *network_url, struct error *e);
-
-/* Apply the demo's settings on top of defaults: data_dir, ports (port 0:
- * the kernel picks), the certificate files made by demo_pki. */
-void demo_config(struct config *cfg, const char *dir, int port);
 
 struct demo_gen_stats {
 	uint64_t persons, dossiers;

@@ -161,7 +161,7 @@ static const char *kids[2][FAMILIES] = {
 	 "Juliette", "Marthe"}};
 
 static struct demo_person family_people[FAMILIES * 4];
-static char family_insz[FAMILIES * 4][12];
+static char family_insz[FAMILIES * 4][INSZ_BUF];
 static char family_birth[FAMILIES * 4][DATE_LEN];
 static struct demo_person all_people[sizeof(demo_persons) /
 					 sizeof(demo_persons[0]) + FAMILIES * 4];

@@ -91,7 +91,7 @@ static void walk_start(struct walk *w, uint64_t persons)
 		w->per_day = 998;
 }
 
-static void walk_next(struct walk *w, char insz[12])
+static void walk_next(struct walk *w, char insz[INSZ_BUF])
 {
 	if (++w->seq > w->per_day) {
 		w->seq = 1;
@@ -164,7 +164,7 @@ int demo_generate(struct audit *log, uint64_t persons, int per_person,
 		size_t n = persons - done < GEN_CHUNK ? (size_t)(persons - done)
 						      : GEN_CHUNK;
 		for (size_t i = 0; i < n; i++) {
-			char insz[12];
+			char insz[INSZ_BUF];
 			walk_next(&w, insz);
 			person(&r, &w, insz, &pp[i]);
 			dossiers(&r, &w, strtoll(insz, NULL, 10), per_person, ids,

@@ -59,7 +59,7 @@ bool directory_available(struct store *s, const char *actor_type,
 
 struct directory_dossier {
 	int64_t id;
-	char insz[12];
+	char insz[INSZ_BUF];
 	int capacity;
 	int phase;           /* ordinal, >= 1 */
 	char start[DATE_LEN];
@@ -129,5 +129,11 @@ int directory_holdings(struct store *s, const char *insz, int64_t day,
 int directory_decide(struct store *s, int64_t institution_id,
 		     const char *insz, int capacity, int64_t day,
 		     int min_phase);
+
+/* ------------------------------------------------------------- schema */
+
+/* The module's tables, as migrations (directory_schema.c): src/cli hands them
+ * to store_open with every other module's. */
+extern const struct store_schema directory_schema;
 
 #endif

@@ -35,22 +35,22 @@ static char *read_file(const char *path, size_t max, size_t *len,
 	return p;
 }
 
-int listener_tls(struct listener *l, const struct config *cfg,
+int listener_tls(struct listener *l, const char *data_dir,
 		 struct error *e)
 {
 	char path[LIMIT_PATH];
 	const struct listener_config *lc = l->cfg;
-	if (config_path(cfg, lc->tls_cert, path, sizeof(path)) != 0 ||
+	if (config_path(data_dir, lc->tls_cert, path, sizeof(path)) != 0 ||
 	    !(l->cert_pem = read_file(path, 256 * 1024, NULL, e)))
 		return -1;
-	if (config_path(cfg, lc->tls_key, path, sizeof(path)) != 0 ||
+	if (config_path(data_dir, lc->tls_key, path, sizeof(path)) != 0 ||
 	    !(l->key_pem = read_file(path, 64 * 1024, &l->key_len, e)))
 		return -1;
 	return 0;
 }
 
 /* The trust anchors client certificates are verified against. */
-int listener_trust(struct listener *l, const struct config *cfg,
+int listener_trust(struct listener *l, const char *data_dir,
 		   struct error *e)
 {
 	const struct listener_config *lc = l->cfg;
@@ -62,8 +62,8 @@ int listener_trust(struct listener *l, const struct config *cfg,
 		return 0;
 	}
 	char ca[LIMIT_PATH], crl[LIMIT_PATH] = "";
-	if (config_path(cfg, lc->client_ca, ca, sizeof(ca)) != 0 ||
-	    (lc->crl[0] && config_path(cfg, lc->crl, crl, sizeof(crl)) != 0))
+	if (config_path(data_dir, lc->client_ca, ca, sizeof(ca)) != 0 ||
+	    (lc->crl[0] && config_path(data_dir, lc->crl, crl, sizeof(crl)) != 0))
 		return err_set(e, ERR_INVALID, "config_invalid", "path too long");
 	if (tls_trust_load(ca, crl, &l->trust, e) != 0)
 		return -1;

@@ -22,6 +22,59 @@
 
 #include "base/base.h"
 
+/* ------------------------------------------------------------- limits */
+
+/* The limits src/http alone enforces (docs/LIMITS.md). */
+
+/* Path parameters a route may capture ("/orgs/{kbo}/roles/{id}"). */
+#define LIMIT_PATH_PARAMS       4
+/* Path segments a request may have before routing refuses it. */
+#define LIMIT_PATH_SEGMENTS     16
+/* A client certificate, PEM-encoded, as forwarded by a TLS proxy. */
+#define LIMIT_CERT_PEM          8192
+/* Concurrent connections per listener and per client address. */
+#define LIMIT_CONNECTIONS       4096
+#define LIMIT_CONNECTIONS_PER_IP 256
+/* Seconds a connection may stay idle before libmicrohttpd closes it. */
+#define LIMIT_CONNECTION_IDLE_S 60
+/* Trusted proxy addresses a listener may list. */
+#define LIMIT_PROXY_ADDRESSES   16
+
+/* ------------------------------------------------------------- config */
+
+enum client_cert_mode { CLIENT_CERT_NONE = 0, CLIENT_CERT_OPTIONAL,
+			CLIENT_CERT_REQUIRED };
+
+/* One HTTP listener ([public], [network]). Paths are relative to the data
+ * directory unless they start with '/'. */
+struct listener_config {
+	bool enabled;
+	char address[64];
+	int port;
+	bool tls;
+	char tls_cert[LIMIT_PATH];
+	char tls_key[LIMIT_PATH];
+	char client_ca[LIMIT_PATH];
+	char crl[LIMIT_PATH];
+	enum client_cert_mode client_cert;
+	/* Behind a TLS-terminating proxy: the client certificate arrives in
+	 * proxy_cert_header, believed only from proxy_addresses. */
+	bool behind_proxy;
+	char proxy_addresses[512];
+	char proxy_cert_header[64];
+};
+
+/* The server's keys (http_config.c): server.threads,
+ * server.anonymous_posts_per_second and the two listeners. */
+struct http_config {
+	int threads; /* 0: one per core */
+	int public_posts_per_second;
+	struct listener_config public_listener;
+	struct listener_config network_listener;
+};
+extern const struct config_key http_config_keys[];
+extern const size_t http_config_nkeys;
+
 enum http_listener {
 	LISTENER_PUBLIC = 1 << 0,  /* portal + user API */
 	LISTENER_NETWORK = 1 << 1, /* institution API, client certificates */
@@ -58,7 +111,7 @@ struct http_principal {
 	char actor_type[64];
 	char branch[64];
 	/* AUTH_SESSION (filled by the session resolver) */
-	char insz[12];
+	char insz[INSZ_BUF];
 	int level;
 	char profile[32];
 	int64_t expires_at;
@@ -155,7 +208,8 @@ typedef bool (*http_role_check)(void *app, struct http_request *req,
 struct http_server;
 
 struct http_server_options {
-	const struct config *cfg;
+	const struct http_config *cfg;
+	const char *data_dir; /* what relative paths of cfg start from */
 	const struct http_route *routes;
 	size_t nroutes;
 	void *app; /* passed to handlers and resolvers */

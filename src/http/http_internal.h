@@ -125,12 +125,12 @@ int listener_bind(const struct listener *l, struct sockaddr_storage *ss,
 
 /* Read the listener's certificate and key (freed by listener_stop, the key
  * wiped first). Returns 0, or -1 with e set. */
-int listener_tls(struct listener *l, const struct config *cfg,
+int listener_tls(struct listener *l, const char *data_dir,
 		 struct error *e);
 /* Load the trust anchors for client certificates, and the CA PEM that
  * makes libmicrohttpd ask for one (both freed by listener_stop). Returns
  * 0, or -1 with e set. */
-int listener_trust(struct listener *l, const struct config *cfg,
+int listener_trust(struct listener *l, const char *data_dir,
 		   struct error *e);
 
 /* ---- router.c */

@@ -40,7 +40,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_end(&line);
 }
 
-static int listener_start(struct listener *l, const struct config *cfg,
+static int listener_start(struct listener *l, const char *data_dir,
 			  unsigned threads, struct error *e)
 {
 	const struct listener_config *lc = l->cfg;
@@ -50,8 +50,8 @@ static int listener_start(struct listener *l, const struct config *cfg,
 		return err_set(e, ERR_INVALID, "config_invalid",
 			       "%s: tls = false is only allowed on a loopback "
 			       "address", l->name);
-	if ((lc->tls && listener_tls(l, cfg, e) != 0) ||
-	    listener_trust(l, cfg, e) != 0 || listener_proxies(l, e) != 0)
+	if ((lc->tls && listener_tls(l, data_dir, e) != 0) ||
+	    listener_trust(l, data_dir, e) != 0 || listener_proxies(l, e) != 0)
 		return -1;
 	struct sockaddr_storage ss;
 	bool v6 = false;
@@ -141,7 +141,7 @@ int http_server_start(const struct http_server_options *opt,
 		l->name = defs[i].name;
 		l->cfg = defs[i].cfg;
 		l->srv = srv;
-		if (listener_start(l, opt->cfg, threads, e) != 0) {
+		if (listener_start(l, opt->data_dir, threads, e) != 0) {
 			http_server_stop(srv);
 			return -1;
 		}

@@ -398,7 +398,8 @@ int batch_start(struct hub *h, struct error *e)
 	struct batch_state *b = xcalloc(1, sizeof(*b));
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->wake, NULL);
-	b->nthreads = h->opt.batch_workers ? h->opt.batch_workers : 4;
+	b->nthreads = h->opt.batch_workers ? h->opt.batch_workers
+					   : HUB_BATCH_WORKERS;
 	b->threads = xcalloc((size_t)b->nthreads, sizeof(*b->threads));
 	h->batch = b;
 	for (int i = 0; i < b->nthreads; i++)
@@ -455,7 +456,8 @@ int hub_batch_submit(struct hub *h, const struct hub_requester *who,
 		     const char *body, size_t len, char job[UUID_LEN],
 		     struct error *e)
 {
-	int64_t max = h->opt.batch_max_lines ? h->opt.batch_max_lines : 1000000;
+	int64_t max = h->opt.batch_max_lines ? h->opt.batch_max_lines
+					     : HUB_BATCH_MAX_LINES;
 	int64_t total = hub_ndjson_lines(body, len, NULL, NULL);
 	if (total == 0)
 		return err_set(e, ERR_INVALID, "empty_batch",

@@ -13,13 +13,12 @@
 
 /* The data type the hub answers itself, from the registers it holds. */
 #define HUB_OWN_SOURCE "national_register"
-#define HUB_MAX_HOLDINGS 64
 
 struct xreq {
 	json_t *root;           /* owns the strings below */
 	const char *data_type;
 	const char *purpose;
-	char subject[12];
+	char subject[INSZ_BUF];
 	int capacity;
 	int64_t day;
 	char reference_date[DATE_LEN];

@@ -43,11 +43,12 @@ struct hub_options {
 	char client_cert[LIMIT_PATH];
 	char client_key[LIMIT_PATH];
 	char provider_ca[LIMIT_PATH];
-	int provider_timeout_ms;  /* 0: 4000 (the network's 4 s answer time) */
-	int provider_concurrency; /* requests in flight per provider; 0: 16 */
-	int batch_max_lines;      /* 0: 1,000,000 */
+	int provider_timeout_ms;  /* 0: HUB_PROVIDER_TIMEOUT_MS */
+	int provider_concurrency; /* requests in flight per provider; 0:
+				   * HUB_PROVIDER_CONCURRENCY */
+	int batch_max_lines;      /* 0: HUB_BATCH_MAX_LINES */
 	int batch_workers;        /* chunks run at once (each keeps its 1000
-				   * lines in flight); 0: 4 */
+				   * lines in flight); 0: HUB_BATCH_WORKERS */
 	char batch_dir[LIMIT_PATH]; /* batch inputs and results */
 };
 
@@ -111,7 +112,7 @@ struct hub_message {
 	int64_t id;
 	char ticket[UUID_LEN];
 	char type[16];        /* address, death, birth, name */
-	char subject[12];
+	char subject[INSZ_BUF];
 	char *data;           /* JSON text (owned) */
 	int64_t created_at;
 };
@@ -166,5 +167,35 @@ int hub_batch_status(struct hub *h, int64_t institution_id, const char *job,
  * Returns 0, or -1 with e. */
 int hub_batch_results(struct hub *h, int64_t institution_id, const char *job,
 		      char **out, size_t *n, struct error *e);
+
+/* ------------------------------------------------------------- schema */
+
+/* The module's tables, as migrations (hub_schema.c): src/cli hands them
+ * to store_open with every other module's. */
+extern const struct store_schema hub_schema;
+
+/* ------------------------------------------------------------- config */
+
+/* The hub's defaults, for a zero field of hub_options and for the [hub]
+ * keys alike. Seed 004: the network answers online exchanges end to end
+ * within 4 s. */
+#define HUB_PROVIDER_TIMEOUT_MS 4000
+#define HUB_PROVIDER_CONCURRENCY 16
+#define HUB_BATCH_MAX_LINES 1000000
+#define HUB_BATCH_WORKERS 4
+
+/* [hub], as the operator writes it (hub_config.c): paths relative to the
+ * data directory, which src/cli resolves into hub_options. */
+struct hub_config {
+	char client_cert[LIMIT_PATH];
+	char client_key[LIMIT_PATH];
+	char provider_ca[LIMIT_PATH];
+	int provider_timeout_ms;
+	int provider_concurrency;
+	int batch_max_lines;
+	int batch_workers;
+};
+extern const struct config_key hub_config_keys[];
+extern const size_t hub_config_nkeys;
 
 #endif

@@ -12,6 +12,10 @@ struct waiting;
 
 /* Threads that call providers for asynchronous exchanges. */
 #define HUB_PROVIDER_WORKERS 8
+/* Dossiers on one person the hub considers when it routes an exchange or
+ * forwards a mutation: a person has a handful; the rest are not
+ * considered. */
+#define HUB_MAX_HOLDINGS 64
 struct batch_state;
 
 struct hub {

@@ -19,8 +19,7 @@
 #include "directory/directory.h"
 
 #define FORWARD_BATCH 256
-#define HOLDINGS_MAX 64
-_Static_assert(HOLDINGS_MAX <= AUDIT_COMMIT_MAX,
+_Static_assert(HUB_MAX_HOLDINGS <= AUDIT_COMMIT_MAX,
 	       "a mutation's messages are recorded in one audit_commit");
 #define MUTATION_DATA_TYPE "identification"
 
@@ -43,7 +42,7 @@ static const char sql_ack[] =
 
 struct mutation {
 	int64_t id;
-	char insz[12];
+	char insz[INSZ_BUF];
 	char type[16];
 	char ticket[UUID_LEN];
 	char effective_on[DATE_LEN];
@@ -93,17 +92,16 @@ static int read_mutations(struct hub *h, int64_t after, struct mutation *m)
 }
 
 /* The institutions that receive m: one message each, however many of
- * their dossiers on the person qualify. Appends to out (room for
- * HOLDINGS_MAX), returns how many. */
-/* The messages for m's receivers, into out (at most HOLDINGS_MAX), each
- * with the audit event that names its receiver (an institution learns
- * personal data through its mailbox) into evs. Returns their number; the
+ * their dossiers on the person qualify. The messages go into out (at most
+ * HUB_MAX_HOLDINGS), each with the audit event that names its receiver
+ * (an institution learns personal data through its mailbox) into evs. Returns their number; the
  * caller frees each out[i].data. */
 static int recipients(struct hub *h, const struct mutation *m, int64_t today,
 		      struct message *out, struct audit_event *evs)
 {
-	struct directory_holding hold[HOLDINGS_MAX];
-	int n = directory_holdings(h->store, m->insz, today, hold, HOLDINGS_MAX);
+	struct directory_holding hold[HUB_MAX_HOLDINGS];
+	int n = directory_holdings(h->store, m->insz, today, hold,
+				   HUB_MAX_HOLDINGS);
 	int k = 0;
 	for (int i = 0; i < n; i++) {
 		bool seen = false;
@@ -184,8 +182,8 @@ static int forward_change(struct store_conn *w, void *ctx,
 static int forward_one(struct hub *h, const struct mutation *m, int64_t today,
 		       struct error *e)
 {
-	struct message msg[HOLDINGS_MAX];
-	struct audit_event evs[HOLDINGS_MAX];
+	struct message msg[HUB_MAX_HOLDINGS];
+	struct audit_event evs[HUB_MAX_HOLDINGS];
 	int k = recipients(h, m, today, msg, evs);
 	struct forward f = {msg, k, m->id};
 	int rc;

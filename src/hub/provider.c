@@ -99,7 +99,8 @@ static int find_slot(struct provider_client *p, int64_t id)
 static bool enter(struct hub *h, int64_t id)
 {
 	struct provider_client *p = h->providers;
-	int limit = h->opt.provider_concurrency ? h->opt.provider_concurrency : 16;
+	int limit = h->opt.provider_concurrency ? h->opt.provider_concurrency
+						    : HUB_PROVIDER_CONCURRENCY;
 	bool ok = false;
 	pthread_mutex_lock(&p->mu);
 	int k = find_slot(p, id);
@@ -225,7 +226,7 @@ int provider_call(struct hub *h, const struct org_institution *inst,
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 		int timeout = inst->timeout_ms ? inst->timeout_ms
 			      : h->opt.provider_timeout_ms ? h->opt.provider_timeout_ms
-							   : 4000;
+							   : HUB_PROVIDER_TIMEOUT_MS;
 		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout);
 		rc = curl_easy_perform(c);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

@@ -34,4 +34,22 @@ void notify_close(struct notify *n);
 int notify_send(struct notify *n, const char *channel, const char *to,
 		const char *subject, const char *body, struct error *e);
 
+/* ------------------------------------------------------------- schema */
+
+/* The module's tables, as migrations (notify_schema.c): src/cli hands them
+ * to store_open with every other module's. */
+extern const struct store_schema notify_schema;
+
+/* ------------------------------------------------------------- config */
+
+/* [notify], as the operator writes it (notify_config.c); src/cli copies
+ * it into notify_options beside the master key. */
+struct notify_config {
+	char smtp_url[256];
+	char smtp_from[128];
+	char sms_url[256];
+};
+extern const struct config_key notify_config_keys[];
+extern const size_t notify_config_nkeys;
+
 #endif

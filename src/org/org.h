@@ -70,7 +70,7 @@ bool org_has_category(struct store *s, const char *kbo, const char *category);
 struct org_role {
 	int64_t id;
 	char kbo[11];
-	char insz[12];
+	char insz[INSZ_BUF];
 	char role[32];
 	char valid_from[DATE_LEN];
 	char valid_until[DATE_LEN];
@@ -142,5 +142,11 @@ int org_institution_set_timeout(struct audit *log,
  * 1 when none; -1 on a store failure. */
 int org_institution_by_kbo(struct store *s, const char *kbo,
 			   struct org_institution *out);
+
+/* ------------------------------------------------------------- schema */
+
+/* The module's tables, as migrations (org_schema.c): src/cli hands them
+ * to store_open with every other module's. */
+extern const struct store_schema org_schema;
 
 #endif

@@ -333,7 +333,7 @@ int registry_assign_bis(struct store *s, struct registry_person *p,
 		return -1;
 	int rc = 1; /* until a free number is found */
 	for (int seq = first; seq <= 998 && rc == 1; seq += step) {
-		char n[12];
+		char n[INSZ_BUF];
 		if (insz_compose(INSZ_BIS, y, m, d, sex_known, seq, n) != ID_OK) {
 			rc = err_set(e, ERR_INVALID, "invalid_field",
 				     "field 'birth_date' is invalid");

@@ -26,7 +26,7 @@
 /* A person as the register holds it. Text fields are NUL-terminated;
  * empty means unknown. birth_date is YYYY-MM-DD, YYYY-MM or YYYY. */
 struct registry_person {
-	char insz[12];
+	char insz[INSZ_BUF];
 	char register_[4];  /* "RR" or "BIS" */
 	char last_name[REGISTRY_NAME_MAX + 1];
 	char first_names[REGISTRY_NAME_MAX + 1];
@@ -95,7 +95,7 @@ struct registry_mutation {
 	enum registry_mutation_type type;
 	char effective_on[DATE_LEN]; /* the date of the fact */
 	struct registry_person person;
-	char parents[2][12];
+	char parents[2][INSZ_BUF];
 	int nparents;
 };
 
@@ -117,5 +117,11 @@ int registry_mutate(struct store *s, const char *insz,
 
 /* The actor type that is the authority of a register ("RR", "BIS"). */
 const char *registry_authority(const char *register_);
+
+/* ------------------------------------------------------------- schema */
+
+/* The module's tables, as migrations (registry_schema.c): src/cli hands them
+ * to store_open with every other module's. */
+extern const struct store_schema registry_schema;
 
 #endif

@@ -197,7 +197,7 @@ int store_open(const char *path, const struct store_options *opt,
 	s->id = atomic_fetch_add(&next_store_id, 1);
 	s->mmap_bytes = opt ? opt->mmap_bytes : 0;
 	s->busy_timeout_ms = opt && opt->busy_timeout_ms ? opt->busy_timeout_ms
-							 : 5000;
+							 : STORE_BUSY_TIMEOUT_MS;
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
 	pthread_mutex_init(&s->ckpt_lock, NULL);
@@ -205,7 +205,7 @@ int store_open(const char *path, const struct store_options *opt,
 	s->writer = conn_open(s, false, e);
 	if (!s->writer)
 		goto fail;
-	if (store_migrate(s->writer, e) != 0)
+	if (store_migrate(s->writer, opt, e) != 0)
 		goto fail;
 	/* After a restart, the WAL file is cut back to this size. */
 	store_exec(s->writer, "PRAGMA journal_size_limit = 67108864");

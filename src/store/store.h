@@ -25,6 +25,10 @@
 
 #include "base/base.h"
 
+/* Prepared statements cached per connection. SQL is always a literal, so
+ * passing it is a programming error (abort), never an attacker's doing. */
+#define LIMIT_STMT_CACHE        64
+
 struct store;
 struct store_conn;
 struct store_stmt;
@@ -36,15 +40,38 @@ enum store_rc {
 	STORE_ERROR = 4,   /* anything else; logged by the store */
 };
 
+/* One schema change: its number, a name, and the SQL that makes it. A
+ * module lists its own (src/org/org_schema.c); the numbers are global, so
+ * the migrations of all modules make one ordered list 1, 2, ... N. A
+ * released migration is history: databases recorded it by number, so its
+ * number and SQL never change. */
+struct store_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+
+/* A module's migrations (in any order; store_open sorts them). */
+struct store_schema {
+	const char *module;
+	const struct store_migration *list;
+	size_t n;
+};
+
 struct store_options {
 	/* How long a connection waits for a lock another process holds
-	 * (0: 5000 ms). */
+	 * (0: STORE_BUSY_TIMEOUT_MS). */
 	int busy_timeout_ms;
 	/* Readers map up to this many bytes of the file (0: they read with
 	 * pread). Worth it only for read-mostly use: SQLite drops a reader's
 	 * whole mapping whenever another connection wrote, and the daemon's
 	 * audit log writes all the time (docs/benchmarks.md, hub). */
 	int64_t mmap_bytes;
+	/* The modules' schemas (src/cli knows which modules there are; the
+	 * store knows none). store_open brings the database to the newest
+	 * migration among them. None: only schema_migrations. */
+	const struct store_schema *const *schemas;
+	size_t nschemas;
 };
 
 /* The store's error, the one every module returns when the database fails
@@ -56,8 +83,11 @@ struct store_options {
 int store_fail(struct error *e, const char *what);
 
 /* Open (creating if needed) the database at path and bring its schema to
- * the newest version. Returns 0 and *out, which the caller releases with
- * store_close; or -1 with e set. */
+ * the newest version of opt's schemas: every migration the database has
+ * not recorded, in number order, each in its own transaction. Schemas
+ * whose numbers repeat or leave a gap are a programming error (-1,
+ * store_schema_invalid). Returns 0 and *out, which the caller releases
+ * with store_close; or -1 with e set. */
 int store_open(const char *path, const struct store_options *opt,
 	       struct store **out, struct error *e);
 /* Close every connection. No thread may use the store any more. */
@@ -65,8 +95,9 @@ void store_close(struct store *s);
 
 /* Schema version now applied (the number of the last migration). */
 int store_schema_version(struct store *s);
-/* Newest schema version this binary knows. */
-int store_schema_latest(void);
+/* Newest schema version among schemas (0 when there are none). */
+int store_schema_latest(const struct store_schema *const *schemas,
+			size_t n);
 
 /* True when a read on this thread's connection succeeds (readiness). */
 bool store_ping(struct store *s);
@@ -163,5 +194,20 @@ void store_done(struct store_stmt *st);
 
 /* Rows changed by the last write on c. */
 int64_t store_changes(struct store_conn *c);
+
+/* ------------------------------------------------------------- config */
+
+/* How long a connection waits for a lock another process holds: an
+ * operator's command beside the daemon holds it briefly. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* [store]: the database file (relative to the data directory) and its
+ * busy timeout (store_config.c). */
+struct store_config {
+	char database[LIMIT_PATH];
+	int busy_timeout_ms;
+};
+extern const struct config_key store_config_keys[];
+extern const size_t store_config_nkeys;
 
 #endif

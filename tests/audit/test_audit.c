@@ -16,6 +16,7 @@
 
 #include "audit/audit_internal.h"
 #include "support/support.h"
+#include "cli/modules.h"
 
 static struct ts_dir tmp;
 static char path[128];
@@ -218,7 +219,7 @@ static struct audit *open_log(struct store **s, int index_batch)
 {
 	struct error e;
 	struct audit *a;
-	assert_int_equal(store_open(path, NULL, s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, s, &e), 0);
 	struct audit_options o = {.index_batch = index_batch};
 	assert_int_equal(audit_open(*s, sk, &o, &a, &e), 0);
 	return a;
@@ -448,7 +449,7 @@ static struct audit_verify_report fill_and_verify_after(const char *sql)
 	struct error e;
 	fill_log(40);
 	tamper(sql);
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	struct audit_verify_report rep;
 	assert_int_equal(audit_verify(s, pk, &rep), 1);
 	store_close(s);
@@ -506,7 +507,7 @@ static void tampering_with_leaf_too(void **state)
 	struct error e;
 	fill_log(40);
 	rewrite_with_leaf(22, "exchange", "exchang3");
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	struct audit_verify_report rep;
 	assert_int_equal(audit_verify(s, pk, &rep), 1);
 	store_close(s);
@@ -578,9 +579,9 @@ static void another_process_appends(void **state)
 	struct store *s1, *s2;
 	struct audit *a1, *a2;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s1, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s1, &e), 0);
 	assert_int_equal(audit_open(s1, sk, NULL, &a1, &e), 0);
-	assert_int_equal(store_open(path, NULL, &s2, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s2, &e), 0);
 	assert_int_equal(audit_open(s2, sk, NULL, &a2, &e), 0);
 	uint64_t seq;
 	for (int i = 0; i < 5; i++) {
@@ -665,7 +666,7 @@ static void commit_makes_change_and_event_together(void **state)
 	struct store *s;
 	struct audit *a;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	assert_int_equal(audit_open(s, sk, NULL, &a, &e), 0);
 
 	/* Granted: the row and the event, the subject filled in by the
@@ -739,9 +740,9 @@ static void commits_among_appends_and_other_writers(void **state)
 	struct store *s1, *s2;
 	struct audit *a1, *a2;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s1, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s1, &e), 0);
 	assert_int_equal(audit_open(s1, sk, NULL, &a1, &e), 0);
-	assert_int_equal(store_open(path, NULL, &s2, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s2, &e), 0);
 	assert_int_equal(audit_open(s2, sk, NULL, &a2, &e), 0);
 	pthread_t t[3];
 	struct appender_arg arg = {a1, 200};
@@ -784,7 +785,7 @@ static void hostile_fields_are_escaped(void **state)
 	struct store *s;
 	struct audit *a;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	assert_int_equal(audit_open(s, sk, NULL, &a, &e), 0);
 	char long_purpose[600];
 	memset(long_purpose, 'p', sizeof(long_purpose) - 1);
@@ -818,7 +819,7 @@ static void consulting_the_log_is_recorded(void **state)
 	struct store *s;
 	struct audit *a;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	assert_int_equal(audit_open(s, sk, NULL, &a, &e), 0);
 	struct audit_event ev = event(1);
 	assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
@@ -889,7 +890,7 @@ static void async_appends(void **state)
 	struct audit *a1, *a2;
 	struct error e;
 	struct async_count c = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
-	assert_int_equal(store_open(path, NULL, &s1, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s1, &e), 0);
 	assert_int_equal(audit_open(s1, sk, NULL, &a1, &e), 0);
 	for (int i = 0; i < 100; i++) {
 		struct audit_event ev = event(i);
@@ -904,7 +905,7 @@ static void async_appends(void **state)
 	assert_int_equal(audit_append_async(a1, &bad, counted, &c, &e), -1);
 	/* Another writer moves the tail: the next async event is numbered
 	 * after its events, not lost. */
-	assert_int_equal(store_open(path, NULL, &s2, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s2, &e), 0);
 	assert_int_equal(audit_open(s2, sk, NULL, &a2, &e), 0);
 	uint64_t seq;
 	for (int i = 0; i < 3; i++) {

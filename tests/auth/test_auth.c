@@ -107,7 +107,7 @@ static void password_login_and_lockout(void **state)
 	struct error e;
 	struct auth_account acc = account("85073003328", "jan.peeters");
 	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
-	char token[TOKEN_HEX_LEN], insz[12];
+	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
 	struct auth_session ses, check;
 	enum auth_failure why;
 	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
@@ -154,7 +154,7 @@ static void sessions_end(void **state)
 	struct error e;
 	struct auth_account acc = account("85073003328", "jan.peeters");
 	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
-	char token[TOKEN_HEX_LEN], insz[12];
+	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
 	struct auth_session ses, check;
 	enum auth_failure why;
 	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
@@ -214,7 +214,7 @@ static void deactivated_keys_open_nothing(void **state)
 	int64_t id = keys[0].id;
 	free(keys);
 	/* A live session, validated (and so cached) before the key goes. */
-	char token[TOKEN_HEX_LEN], insz[12];
+	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
 	struct auth_session ses, check;
 	enum auth_failure why;
 	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
@@ -300,7 +300,7 @@ static void totp_enrol_confirm_step_up(void **state)
 	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), -1);
 	assert_string_equal(e.code, "already_confirmed");
 	/* Step-up: the same code again is a replay. */
-	char token[TOKEN_HEX_LEN], insz[12];
+	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
 	struct auth_session ses, check;
 	enum auth_failure why;
 	int level;

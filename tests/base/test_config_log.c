@@ -1,5 +1,6 @@
 /* Configuration precedence (default < file < environment), strictness, and
- * the escaping of log values. */
+ * the escaping of log values. The keys are every module's, as src/cli
+ * hands them to base (cli/modules.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include "base/base.h"
+#include "cli/modules.h"
 
 static char path[64];
 
@@ -26,72 +28,72 @@ static void write_config(const char *text)
 static void defaults(void **state)
 {
 	(void)state;
-	struct config c;
+	struct cli_config c;
 	struct error e;
-	assert_int_equal(config_load(NULL, &c, &e), 0);
-	assert_int_equal(c.public_listener.port, 8443);
-	assert_int_equal(c.network_listener.port, 8444);
-	assert_string_equal(c.public_listener.address, "127.0.0.1");
-	assert_int_equal(c.network_listener.client_cert, CLIENT_CERT_REQUIRED);
-	assert_int_equal(c.public_listener.client_cert, CLIENT_CERT_NONE);
-	assert_true(c.public_listener.tls);
-	assert_false(c.network_listener.behind_proxy);
+	assert_int_equal(cli_config_load(NULL, &c, &e), 0);
+	assert_int_equal(c.http.public_listener.port, 8443);
+	assert_int_equal(c.http.network_listener.port, 8444);
+	assert_string_equal(c.http.public_listener.address, "127.0.0.1");
+	assert_int_equal(c.http.network_listener.client_cert, CLIENT_CERT_REQUIRED);
+	assert_int_equal(c.http.public_listener.client_cert, CLIENT_CERT_NONE);
+	assert_true(c.http.public_listener.tls);
+	assert_false(c.http.network_listener.behind_proxy);
 }
 
 static void file_then_environment(void **state)
 {
 	(void)state;
-	struct config c;
+	struct cli_config c;
 	struct error e;
 	write_config("[server]\ndata_dir = /srv/kp\n"
 		     "[network]\nport = 9444\nbehind_proxy = yes\n"
 		     "proxy_addresses = 127.0.0.1, ::1\n"
 		     "client_cert = optional\n");
 	setenv("KRUISPUNT_NETWORK_PORT", "9555", 1);
-	assert_int_equal(config_load(path, &c, &e), 0);
+	assert_int_equal(cli_config_load(path, &c, &e), 0);
 	unsetenv("KRUISPUNT_NETWORK_PORT");
 	unlink(path);
-	assert_string_equal(c.data_dir, "/srv/kp");
-	assert_int_equal(c.network_listener.port, 9555);
-	assert_true(c.network_listener.behind_proxy);
-	assert_int_equal(c.network_listener.client_cert, CLIENT_CERT_OPTIONAL);
+	assert_string_equal(c.base.data_dir, "/srv/kp");
+	assert_int_equal(c.http.network_listener.port, 9555);
+	assert_true(c.http.network_listener.behind_proxy);
+	assert_int_equal(c.http.network_listener.client_cert, CLIENT_CERT_OPTIONAL);
 	char p[LIMIT_PATH];
-	assert_int_equal(config_path(&c, "pki/ca.pem", p, sizeof(p)), 0);
+	assert_int_equal(config_path(c.base.data_dir, "pki/ca.pem", p, sizeof(p)), 0);
 	assert_string_equal(p, "/srv/kp/pki/ca.pem");
-	assert_int_equal(config_path(&c, "/etc/ca.pem", p, sizeof(p)), 0);
+	assert_int_equal(config_path(c.base.data_dir, "/etc/ca.pem", p, sizeof(p)), 0);
 	assert_string_equal(p, "/etc/ca.pem");
 }
 
 static void bad_values_are_refused(void **state)
 {
 	(void)state;
-	struct config c;
+	struct cli_config c;
 	struct error e;
 	write_config("[network]\nprot = 9444\n");
-	assert_int_equal(config_load(path, &c, &e), -1);
+	assert_int_equal(cli_config_load(path, &c, &e), -1);
 	assert_non_null(strstr(e.detail, "network.prot"));
 	unlink(path);
 	write_config("[network]\nport = 70000\n");
-	assert_int_equal(config_load(path, &c, &e), -1);
+	assert_int_equal(cli_config_load(path, &c, &e), -1);
 	unlink(path);
 	write_config("[public]\ntls = maybe\n");
-	assert_int_equal(config_load(path, &c, &e), -1);
+	assert_int_equal(cli_config_load(path, &c, &e), -1);
 	unlink(path);
 	setenv("KRUISPUNT_SERVER_LOG_LEVEL", "loud", 1);
-	assert_int_equal(config_load(NULL, &c, &e), -1);
+	assert_int_equal(cli_config_load(NULL, &c, &e), -1);
 	unsetenv("KRUISPUNT_SERVER_LOG_LEVEL");
-	assert_int_equal(config_load("/nonexistent/kp.ini", &c, &e), -1);
+	assert_int_equal(cli_config_load("/nonexistent/kp.ini", &c, &e), -1);
 }
 
 static void describe_lists_every_key(void **state)
 {
 	(void)state;
-	struct config c;
-	config_defaults(&c);
+	struct cli_config c;
+	cli_config_defaults(&c);
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	config_describe(&c, f);
+	cli_config_describe(&c, f);
 	fclose(f);
 	assert_non_null(strstr(text, "[network]"));
 	assert_non_null(strstr(text, "KRUISPUNT_NETWORK_PROXY_CERT_HEADER"));

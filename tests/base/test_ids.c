@@ -94,7 +94,7 @@ static void malformed_input(void **state)
 static void bad_dates_and_sequences(void **state)
 {
 	(void)state;
-	char n[12];
+	char n[INSZ_BUF];
 	/* Compose numbers with valid check digits around bad fields by hand:
 	 * month 13 (9 digits 851330033). */
 	assert_int_equal(parse("85133003370", NULL), ID_BAD_DATE);
@@ -205,7 +205,7 @@ static void python_stdnum_vectors(void **state)
 static void compose_round_trips(void **state)
 {
 	(void)state;
-	char n[12];
+	char n[INSZ_BUF];
 	struct insz z;
 	assert_int_equal(insz_compose(INSZ_RR, 1985, 7, 30, true, 33, n), ID_OK);
 	assert_string_equal(n, "85073003328");

@@ -14,6 +14,7 @@
 #include "demo/demo.h"
 #include "directory/directory.h"
 #include "registry/registry.h"
+#include "cli/modules.h"
 
 static void every_identifier_is_valid(void **state)
 {
@@ -31,7 +32,7 @@ static long long generate(const char *path, uint64_t persons, int per)
 	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
 	ed25519_keypair(pk, sk);
 	remove(path);
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	assert_int_equal(audit_open(s, sk, NULL, &log, &e), 0);
 	assert_int_equal(demo_generate(log, persons, per, 42, &st, &e), 0);
 	assert_int_equal(st.persons, persons);
@@ -58,10 +59,10 @@ static void generated_data_is_valid_and_deterministic(void **state)
 	/* Every generated person is a valid, registered RR number. */
 	struct store *s;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	struct registry_person p;
 	assert_int_equal(registry_get(s, "00010100129", &p, &e), 1); /* invalid */
-	char n[12];
+	char n[INSZ_BUF];
 	insz_compose(INSZ_RR, 2000, 1, 1, true, 1, n);
 	assert_int_equal(registry_get(s, n, &p, &e), 0);
 	store_close(s);

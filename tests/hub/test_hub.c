@@ -18,6 +18,7 @@
 #include "support/support.h"
 #include "org/org.h"
 #include "registry/registry.h"
+#include "cli/modules.h"
 
 static struct ts_dir tmp;
 static struct store *s;
@@ -89,7 +90,7 @@ static int setup(void **state)
 		return -1;
 	ts_dir_file(&tmp, "h.db", path, sizeof(path));
 	ed25519_keypair(pk, sk);
-	if (store_open(path, NULL, &s, &e) != 0 ||
+	if (cli_store_open(path, NULL, &s, &e) != 0 ||
 	    audit_open(s, sk, NULL, &log_, &e) != 0)
 		return -1;
 	network();

@@ -18,6 +18,7 @@
 
 #include "notify/notify.h"
 #include "support/support.h"
+#include "cli/modules.h"
 
 static struct ts_dir tmp;
 static char mail[96], db[96];
@@ -85,7 +86,7 @@ static void retried_until_delivered(void **state)
 	/* The backoff runs on the test clock; the worker still wakes on the
 	 * real one, so the waits below poll with a bound. */
 	ts_clock_start();
-	assert_int_equal(store_open(db, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(db, NULL, &s, &e), 0);
 	struct notify_options o = {0};
 	snprintf(o.smtp_url, sizeof(o.smtp_url), "smtp://127.0.0.1:%d", port);
 	str_copy(o.smtp_from, sizeof(o.smtp_from), "test@kruispunt.test");

@@ -109,7 +109,7 @@ static void bis_numbers_are_assigned_once(void **state)
 {
 	(void)state;
 	struct error e;
-	char seen[10][12];
+	char seen[10][INSZ_BUF];
 	for (int i = 0; i < 10; i++) {
 		struct registry_person p = person("", "Benali", "Ahmed",
 						  "1992-11-04", "M");

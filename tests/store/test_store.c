@@ -14,6 +14,7 @@
 
 #include "store/store.h"
 #include "support/support.h"
+#include "cli/modules.h"
 
 static struct ts_dir tmp;
 static char path[128];
@@ -41,13 +42,13 @@ static void migrations_apply_once(void **state)
 	(void)state;
 	struct store *s;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
-	assert_int_equal(store_schema_version(s), store_schema_latest());
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(store_schema_version(s), cli_schema_latest());
 	assert_true(store_ping(s));
 	store_close(s);
 	/* Reopening applies nothing and keeps the version. */
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
-	assert_int_equal(store_schema_version(s), store_schema_latest());
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(store_schema_version(s), cli_schema_latest());
 	store_close(s);
 }
 
@@ -56,7 +57,7 @@ static void newer_schema_is_refused(void **state)
 	(void)state;
 	struct store *s;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	store_close(s);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -64,8 +65,34 @@ static void newer_schema_is_refused(void **state)
 				      "VALUES (9999, 'future', 0)", NULL, NULL,
 				      NULL), SQLITE_OK);
 	sqlite3_close(db);
-	assert_int_equal(store_open(path, NULL, &s, &e), -1);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), -1);
 	assert_string_equal(e.code, "store_too_new");
+}
+
+/* Two modules taking one number, or a number left out (a module missing
+ * from the list), is refused before anything is applied. */
+static void repeated_or_missing_numbers_are_refused(void **state)
+{
+	(void)state;
+	static const struct store_migration one[] = {
+		{1, "a", "CREATE TABLE a (x INTEGER);"}};
+	static const struct store_migration three[] = {
+		{3, "c", "CREATE TABLE c (x INTEGER);"}};
+	static const struct store_schema a = {"a", one, 1}, b = {"b", one, 1},
+					 c = {"c", three, 1};
+	const struct store_schema *repeated[] = {&a, &b}, *gap[] = {&a, &c};
+	struct store_options o = {.schemas = repeated, .nschemas = 2};
+	struct store *s;
+	struct error e;
+	assert_int_equal(store_open(path, &o, &s, &e), -1);
+	assert_string_equal(e.code, "store_schema_invalid");
+	o.schemas = gap;
+	assert_int_equal(store_open(path, &o, &s, &e), -1);
+	assert_string_equal(e.code, "store_schema_invalid");
+	o.nschemas = 1;
+	assert_int_equal(store_open(path, &o, &s, &e), 0);
+	assert_int_equal(store_schema_version(s), 1);
+	store_close(s);
 }
 
 static void write_commit_and_rollback(void **state)
@@ -73,7 +100,7 @@ static void write_commit_and_rollback(void **state)
 	(void)state;
 	struct store *s;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 
 	struct store_conn *w = store_write_begin(s, &e);
 	struct store_stmt *st = store_prepare(w, sql_put);
@@ -131,7 +158,7 @@ static void one_reader_per_thread(void **state)
 	(void)state;
 	struct store *s;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	struct store_conn *mine = store_reader(s);
 	assert_ptr_equal(mine, store_reader(s));
 	pthread_t t;
@@ -142,7 +169,7 @@ static void one_reader_per_thread(void **state)
 	assert_ptr_not_equal(mine, theirs);
 	store_close(s);
 	/* A new store on this thread gets a new reader, not the closed one. */
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	assert_true(store_ping(s));
 	store_close(s);
 }
@@ -167,7 +194,7 @@ static void one_row_and_run(void **state)
 						    "already there"};
 	struct store *s;
 	struct error e;
-	assert_int_equal(store_open(path, NULL, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	struct store_conn *w = store_write_begin(s, &e);
 	struct store_stmt *st = store_prepare(w, sql_put);
 	store_bind_text(st, 1, "a");
@@ -232,7 +259,7 @@ static void write_begin_fails_when_locked(void **state)
 	struct store *s;
 	struct error e;
 	struct store_options opt = {.busy_timeout_ms = 200};
-	assert_int_equal(store_open(path, &opt, &s, &e), 0);
+	assert_int_equal(cli_store_open(path, &opt, &s, &e), 0);
 	sqlite3 *other;
 	assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
@@ -266,6 +293,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(migrations_apply_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(repeated_or_missing_numbers_are_refused,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(write_commit_and_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_reader_per_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_row_and_run, setup, teardown),

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "support/support.h"
+#include "cli/modules.h"
 
 #include "authz/authz.h"
 #include "directory/directory.h"
@@ -59,7 +60,7 @@ int ts_store_open(struct ts_store *t, const char *name)
 	uint8_t pk[ED25519_PK_LEN];
 	ed25519_keypair(pk, t->sk);
 	t->log = NULL;
-	if (store_open(t->path, NULL, &t->s, &e) != 0 ||
+	if (cli_store_open(t->path, NULL, &t->s, &e) != 0 ||
 	    audit_open(t->s, t->sk, NULL, &t->log, &e) != 0) {
 		fprintf(stderr, "ts_store_open: %s\n", e.detail);
 		store_close(t->s);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
+#include "cli/modules.h"
 
 static struct audit *log_;
 static long count;
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
 	struct error e;
 	snprintf(path, sizeof(path), "%s/kruispunt.db", argv[1]);
 	log_set_level(LV_WARN);
-	if (crypto_setup() != 0 || store_open(path, NULL, &s, &e) != 0 ||
+	if (crypto_setup() != 0 || cli_store_open(path, NULL, &s, &e) != 0 ||
 	    audit_open(s, sk, NULL, &log_, &e) != 0) {
 		fprintf(stderr, "audit_load: %s\n", e.detail);
 		return 1;

@@ -1,0 +1,71 @@
+/*
+ * The audit log's tables: the events, the stored subtrees, checkpoints and
+ * the query indexes, made append-only by triggers. Migration 1 (meta)
+ * is the audit log's too: the retention trigger reads its value there.
+ *
+ * Migration numbers are global (every module's migrations make one
+ * ordered list, see src/store/migrations.c), and a released migration
+ * is history: users' databases recorded it by number, so neither its
+ * number nor its SQL ever changes. A change is a new migration, with the
+ * next free number.
+ */
+#include "audit/audit.h"
+
+static const struct store_migration migrations[] = {
+	{1, "meta",
+	/* meta: a key-value table for what a trigger must read. Only the
+	 * audit log's retention lives there (migration 3), so it is
+	 * src/audit's. */
+	 "CREATE TABLE meta ("
+	 "  key TEXT PRIMARY KEY,"
+	 "  value TEXT NOT NULL"
+	 ") WITHOUT ROWID;"},
+	{3, "audit",
+	 /* src/audit: the event rows are all the hot path writes (the
+	  * canonical entry and its leaf hash); perfect subtrees of 256+
+	  * leaves, checkpoints and the query indexes come separately. The
+	  * triggers make the log append-only for every code path: no update
+	  * ever, no delete of anything younger than the retention period. */
+	 "CREATE TABLE audit_event ("
+	 "  seq INTEGER PRIMARY KEY,"
+	 "  at INTEGER NOT NULL,"
+	 "  entry BLOB NOT NULL,"
+	 "  leaf BLOB NOT NULL"
+	 ");"
+	 "CREATE TABLE audit_node ("
+	 "  level INTEGER NOT NULL,"
+	 "  idx INTEGER NOT NULL,"
+	 "  hash BLOB NOT NULL,"
+	 "  PRIMARY KEY (level, idx)"
+	 ") WITHOUT ROWID;"
+	 "CREATE TABLE audit_checkpoint ("
+	 "  tree_size INTEGER PRIMARY KEY,"
+	 "  root BLOB NOT NULL,"
+	 "  timestamp TEXT NOT NULL,"
+	 "  signature BLOB NOT NULL"
+	 ");"
+	 "CREATE TABLE audit_by_subject (subject TEXT NOT NULL,"
+	 "  seq INTEGER NOT NULL, PRIMARY KEY (subject, seq)) WITHOUT ROWID;"
+	 "CREATE TABLE audit_by_actor (actor TEXT NOT NULL,"
+	 "  seq INTEGER NOT NULL, PRIMARY KEY (actor, seq)) WITHOUT ROWID;"
+	 "CREATE TABLE audit_by_user (user TEXT NOT NULL,"
+	 "  seq INTEGER NOT NULL, PRIMARY KEY (user, seq)) WITHOUT ROWID;"
+	 "INSERT INTO meta (key, value) VALUES ('audit_retention_days', '3653');"
+	 "CREATE TRIGGER audit_event_immutable BEFORE UPDATE ON audit_event"
+	 "  BEGIN SELECT RAISE(ABORT, 'audit events are immutable'); END;"
+	 "CREATE TRIGGER audit_event_retention BEFORE DELETE ON audit_event"
+	 "  WHEN old.at > (unixepoch() - 86400 * (SELECT CAST(value AS INTEGER)"
+	 "    FROM meta WHERE key = 'audit_retention_days')) * 1000"
+	 "  BEGIN SELECT RAISE(ABORT, 'audit events within the retention "
+	 "period cannot be deleted'); END;"
+	 "CREATE TRIGGER audit_node_immutable BEFORE UPDATE ON audit_node"
+	 "  BEGIN SELECT RAISE(ABORT, 'audit nodes are immutable'); END;"
+	 "CREATE TRIGGER audit_checkpoint_immutable"
+	 "  BEFORE UPDATE ON audit_checkpoint"
+	 "  BEGIN SELECT RAISE(ABORT, 'checkpoints are immutable'); END;"
+	 "CREATE TRIGGER audit_checkpoint_kept BEFORE DELETE ON audit_checkpoint"
+	 "  BEGIN SELECT RAISE(ABORT, 'checkpoints are never deleted'); END;"},
+};
+
+const struct store_schema audit_schema = {
+	"audit", migrations, KP_NELEM(migrations)};

@@ -1,0 +1,23 @@
+/* Authentication's configuration keys (auth.h). */
+#include "auth/auth.h"
+
+#define AUTH_KEY(key, field, def, min, max, help)                           \
+	{"auth", key, CONFIG_INT, CONFIG_FIELD(struct auth_config, field), \
+	 def, min, max, NULL, help}
+
+const struct config_key auth_config_keys[] = {
+	/* OWASP's Argon2id recommendation: 19 MiB, 2 passes, 1 lane. */
+	AUTH_KEY("argon2_ops", argon2_ops, "2", 1, 10, "Argon2id passes"),
+	AUTH_KEY("argon2_mem_kib", argon2_mem_kib, "19456", 8, 1048576,
+		 "Argon2id memory in KiB (19 MiB)"),
+	AUTH_KEY("max_failures", max_failures, "5", 1, 100,
+		 "consecutive failures that lock a key"),
+	AUTH_KEY("session_absolute_s", session_absolute_s, "28800", 1, 604800,
+		 "a session ends this long after login"),
+	AUTH_KEY("session_idle_s", session_idle_s, "1800", 1, 86400,
+		 "a session ends this long after its last use"),
+	AUTH_KEY("logins_per_minute", logins_per_minute,
+		 KP_XSTR(AUTH_LOGINS_PER_MINUTE), 1, 100000,
+		 "login attempts per username per minute (429)"),
+};
+const size_t auth_config_nkeys = KP_NELEM(auth_config_keys);

@@ -1,0 +1,62 @@
+/*
+ * src/auth's tables: key types, applications, accounts, keys and
+ * sessions. Its one-time codes came with src/notify's outbox, in
+ * migration 11 (src/notify).
+ *
+ * Migration numbers are global (every module's migrations make one
+ * ordered list, see src/store/migrations.c), and a released migration
+ * is history: users' databases recorded it by number, so neither its
+ * number nor its SQL ever changes. A change is a new migration, with the
+ * next free number.
+ */
+#include "auth/auth.h"
+
+static const struct store_migration migrations[] = {
+	{9, "auth",
+	 /* src/auth: key types and applications are data (loaded from the
+	  * embedded tables at start); accounts, keys (credential: a secret
+	  * is an Argon2id hash or a sealed secret, never clear text) and
+	  * sessions (the SHA-256 of the token, never the token). */
+	 "CREATE TABLE key_type ("
+	 "  code TEXT PRIMARY KEY, level INTEGER NOT NULL,"
+	 "  assurance TEXT NOT NULL, label TEXT) WITHOUT ROWID;"
+	 "CREATE TABLE app ("
+	 "  id TEXT PRIMARY KEY, portal TEXT NOT NULL, name TEXT NOT NULL,"
+	 "  min_level INTEGER NOT NULL) WITHOUT ROWID;"
+	 "CREATE TABLE account ("
+	 "  insz TEXT PRIMARY KEY,"
+	 "  username TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	 "  email TEXT, phone TEXT, language TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL) WITHOUT ROWID;"
+	 "CREATE TABLE credential ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  insz TEXT NOT NULL REFERENCES account(insz),"
+	 "  type TEXT NOT NULL REFERENCES key_type(code),"
+	 "  status TEXT NOT NULL CHECK (status IN"
+	 "    ('pending', 'active', 'locked', 'deactivated')),"
+	 "  secret BLOB, address TEXT,"
+	 "  failures INTEGER NOT NULL DEFAULT 0,"
+	 "  created_at INTEGER NOT NULL, last_used_at INTEGER, changed_at INTEGER);"
+	 "CREATE INDEX credential_by_account ON credential(insz, type);"
+	 "CREATE TABLE session ("
+	 "  token_hash BLOB PRIMARY KEY,"
+	 "  insz TEXT NOT NULL, level INTEGER NOT NULL, key_id INTEGER,"
+	 "  profile TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,"
+	 "  expires_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;"},
+	{10, "totp",
+	 /* The time step of the last accepted TOTP code: a code is accepted
+	  * once. */
+	 "ALTER TABLE credential ADD COLUMN last_counter INTEGER NOT NULL"
+	 "  DEFAULT -1;"},
+	{13, "session_keys",
+	 /* Deactivating a key ends the live sessions it opened; a session
+	 * knows the key types that opened and stepped it up, so checking it
+	 * needs no other table. */
+	 "CREATE INDEX session_by_key ON session(key_id) WHERE ended_at IS NULL;"
+	 "ALTER TABLE session ADD COLUMN key_type TEXT;"
+	 "ALTER TABLE session ADD COLUMN step_up TEXT;"},
+};
+
+const struct store_schema auth_schema = {
+	"auth", migrations, KP_NELEM(migrations)};

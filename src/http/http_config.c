@@ -1,0 +1,60 @@
+/* The HTTP server's configuration keys (http.h). */
+#include <stddef.h>
+
+#include "http/http.h"
+
+static const char *const cert_modes[] = {"none", "optional", "required",
+					 NULL};
+
+#define SRV(field) CONFIG_FIELD(struct http_config, field)
+#define LST(l, field)                                              \
+	offsetof(struct http_config, l) +                          \
+		offsetof(struct listener_config, field),           \
+		sizeof(((struct listener_config *)0)->field)
+
+/* The two listeners share their keys; only section, defaults and help
+ * differ. */
+#define LISTENER_KEYS(sec, l, def_port, def_mode, def_ca, what)              \
+	{sec, "enabled", CONFIG_BOOL, LST(l, enabled), "true", 0, 1, NULL,   \
+	 "serve the " what " listener"},                                     \
+	{sec, "address", CONFIG_STR, LST(l, address), "127.0.0.1", 0, 0,     \
+	 NULL, "address to bind (loopback by default: secure by default)"},  \
+	{sec, "port", CONFIG_INT, LST(l, port), def_port, 0, 65535, NULL,    \
+	 "TCP port (0: let the kernel choose)"},                             \
+	{sec, "tls", CONFIG_BOOL, LST(l, tls), "true", 0, 1, NULL,           \
+	 "serve TLS; plain HTTP is refused unless bound to loopback"},       \
+	{sec, "tls_cert", CONFIG_STR, LST(l, tls_cert), "pki/server.crt", 0, \
+	 0, NULL, "server certificate (PEM)"},                               \
+	{sec, "tls_key", CONFIG_STR, LST(l, tls_key), "pki/server.key", 0,   \
+	 0, NULL, "server private key (PEM)"},                               \
+	{sec, "client_ca", CONFIG_STR, LST(l, client_ca), def_ca, 0, 0,      \
+	 NULL, "CA bundle that client certificates must chain to"},          \
+	{sec, "crl", CONFIG_STR, LST(l, crl), "", 0, 0, NULL,                \
+	 "certificate revocation list (PEM) for client certificates"},       \
+	{sec, "client_cert", CONFIG_ENUM, LST(l, client_cert), def_mode, 0,  \
+	 0, cert_modes, "none | optional | required"},                       \
+	{sec, "behind_proxy", CONFIG_BOOL, LST(l, behind_proxy), "false", 0, \
+	 1, NULL, "a TLS-terminating proxy verified the client certificate"}, \
+	{sec, "proxy_addresses", CONFIG_STR, LST(l, proxy_addresses), "", 0, \
+	 0, NULL, "comma-separated proxy IP addresses whose header is "     \
+	 "believed"},                                                        \
+	{sec, "proxy_cert_header", CONFIG_STR, LST(l, proxy_cert_header),    \
+	 "X-Client-Cert", 0, 0, NULL,                                        \
+	 "header with the client certificate: PEM (URL-encoded or not), "    \
+	 "base64 DER, or its SHA-256 fingerprint in hex"}
+
+_Static_assert(sizeof(enum client_cert_mode) == sizeof(int),
+	       "client_cert is set as an int (CONFIG_ENUM)");
+
+const struct config_key http_config_keys[] = {
+	{"server", "threads", CONFIG_INT, SRV(threads), "0", 0, 256, NULL,
+	 "HTTP worker threads per listener (0: one per core)"},
+	{"server", "anonymous_posts_per_second", CONFIG_INT,
+	 SRV(public_posts_per_second), "20", 1, 1000000, NULL,
+	 "unauthenticated POSTs per client address per second (429)"},
+	LISTENER_KEYS("public", public_listener, "8443", "none", "",
+		      "public (portal + user API)"),
+	LISTENER_KEYS("network", network_listener, "8444", "required",
+		      "pki/ca.pem", "network (institution API)"),
+};
+const size_t http_config_nkeys = KP_NELEM(http_config_keys);
