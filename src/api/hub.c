@@ -49,8 +49,9 @@ static void exchange_start(struct http_request *req, struct http_response *res,
 	struct deferred *d = xmalloc(sizeof(*d));
 	d->req = req;
 	d->res = res;
-	hub_exchange_async(a->hub, &who, req->body ? req->body : "",
-			   req->body_len, res->ticket, exchange_done, d);
+	hub_exchange_async(a->hub, &who, AUDIT_CHANNEL_NETWORK,
+			   req->body ? req->body : "", req->body_len,
+			   res->ticket, exchange_done, d);
 }
 
 int api_exchange(struct http_request *req, struct http_response *res,
