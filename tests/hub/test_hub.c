@@ -233,7 +233,13 @@ static void parse_refusals(void **state)
 			fail_msg("%s: %s, not %s", cases[i].body, got,
 				 cases[i].code);
 	}
-	/* Data types and purposes hold at most 64 bytes. */
+}
+
+/* Data types and purposes hold at most 64 bytes. */
+static void parse_limits(void **state)
+{
+	(void)state;
+	struct exchange_request r;
 	char body[512], name[66];
 	memset(name, 'a', 65);
 	name[65] = '\0';
@@ -468,6 +474,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_a_request),
 		cmocka_unit_test(parse_refusals),
+		cmocka_unit_test(parse_limits),
 		cmocka_unit_test(parse_keeps_what_it_read),
 		cmocka_unit_test_setup_teardown(decision_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(routed_without_provider, setup, teardown),
