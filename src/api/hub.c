@@ -14,17 +14,12 @@ static struct hub_requester requester(const struct http_request *req)
 				      req->who.actor_type, req->who.branch};
 }
 
-struct deferred {
-	struct http_request *req;
-	struct http_response *res;
-};
-
 /* On the audit log's thread: the event is durable; answer. */
 static void exchange_done(void *ctx, int rc, json_t *data,
 			  const char *legal_basis, const struct error *e)
 {
-	struct deferred *d = ctx;
-	struct http_response *res = d->res;
+	struct http_deferred *d = ctx;
+	struct http_response *res = http_deferred_response(d);
 	if (rc == 0) {
 		http_reply_json(res, 200,
 				json_pack("{s:s,s:s,s:o}", "ticket", res->ticket,
@@ -34,23 +29,19 @@ static void exchange_done(void *ctx, int rc, json_t *data,
 		res->err = *e;
 		res->problem_extra = json_pack("{s:s}", "ticket", res->ticket);
 	}
-	struct http_request *req = d->req;
-	free(d);
-	http_resume(req);
+	http_resume(d);
 }
 
 /* With the connection suspended: decide and route now, answer when the
  * audit event is durable, holding no thread meanwhile. */
-static void exchange_start(struct http_request *req, struct http_response *res,
+static void exchange_start(struct http_request *req, struct http_deferred *d,
 			   void *app)
 {
 	struct app *a = app;
 	struct hub_requester who = requester(req);
-	struct deferred *d = xmalloc(sizeof(*d));
-	d->req = req;
-	d->res = res;
-	hub_exchange_async(a->hub, &who, req->body ? req->body : "",
-			   req->body_len, res->ticket, exchange_done, d);
+	hub_exchange_async(a->hub, &who, AUDIT_CHANNEL_NETWORK,
+			   req->body ? req->body : "", req->body_len,
+			   http_deferred_response(d)->ticket, exchange_done, d);
 }
 
 int api_exchange(struct http_request *req, struct http_response *res,

@@ -49,6 +49,17 @@ static const char sql_holdings[] =
 	"SELECT institution_id, capacity, max(phase) FROM dossier WHERE insz = ?1 "
 	"AND start_day <= ?2 AND end_day >= ?2 GROUP BY institution_id, capacity "
 	"ORDER BY institution_id, capacity";
+/* The directory reads the institution's actor type here rather than
+ * asking src/org per holding: one seek on the person's dossiers, joined
+ * to their institutions and to availability by primary key. */
+static const char sql_source[] =
+	"SELECT d.institution_id FROM dossier d "
+	"JOIN institution i ON i.id = d.institution_id "
+	"JOIN availability a ON a.actor_type = i.actor_type "
+	"AND a.capacity = d.capacity AND a.data_type = ?4 "
+	"WHERE d.insz = ?1 AND d.start_day <= ?2 AND d.end_day >= ?2 "
+	"AND i.actor_type = ?3 "
+	"ORDER BY d.institution_id, d.capacity LIMIT 1";
 static const char sql_decide[] =
 	"SELECT max(phase) FROM dossier WHERE insz = ?1 AND capacity = ?2 "
 	"AND institution_id = ?3 AND start_day <= ?4 AND end_day >= ?4";
@@ -431,6 +442,21 @@ int directory_holdings(struct store *s, const char *insz, int64_t day,
 	}
 	store_done(st);
 	return rc == STORE_ERROR ? -1 : n;
+}
+
+int directory_source(struct store *s, const char *insz, int64_t day,
+		     const char *actor_type, const char *data_type,
+		     int64_t *institution_id)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_source);
+	store_bind_int(st, 1, insz_number(insz));
+	store_bind_int(st, 2, day);
+	store_bind_text(st, 3, actor_type);
+	store_bind_text(st, 4, data_type);
+	return store_one(st, store_read_int, institution_id, NULL);
 }
 
 int directory_decide(struct store *s, int64_t institution_id,

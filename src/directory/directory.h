@@ -124,6 +124,16 @@ struct directory_holding {
 int directory_holdings(struct store *s, const char *insz, int64_t day,
 		       struct directory_holding *out, int max);
 
+/* The authentic source of data_type for a person: the institution of
+ * actor_type that holds a dossier on insz covering day, in a capacity in
+ * which availability says actor_type keeps data_type. One query; with
+ * several, the lowest institution id (then capacity) wins, so the answer
+ * does not depend on the plan. Returns 0 and *institution_id, 1 when
+ * none, -1 on a store failure. */
+int directory_source(struct store *s, const char *insz, int64_t day,
+		     const char *actor_type, const char *data_type,
+		     int64_t *institution_id);
+
 /* The decision query. day is days since 1970-01-01 (date_to_days);
  * insz is digits. Returns the answer, or -1 on a store failure. */
 int directory_decide(struct store *s, int64_t institution_id,

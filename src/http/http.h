@@ -148,6 +148,11 @@ struct http_request {
 	void *internal;      /* src/http private */
 };
 
+/* A request whose answer comes later: its connection is suspended while
+ * another thread works on it. Owned by src/http, valid until
+ * http_resume. */
+struct http_deferred;
+
 /* What a handler produces: either a JSON body with a status, or an error
  * (which src/http renders as a problem). */
 struct http_response {
@@ -159,12 +164,14 @@ struct http_response {
 	struct error err;
 	json_t *problem_extra; /* owned; extra members of a problem */
 	char ticket[UUID_LEN]; /* sent as X-Kruispunt-Ticket when set */
-	/* A handler whose answer must wait (for a durable audit event) sets
-	 * defer and returns 0: src/http suspends the connection, so no thread
-	 * blocks, then calls defer(req, res, defer_ctx) on the same thread.
-	 * Whoever completes res then calls http_resume(req), exactly once,
-	 * from any thread. */
-	void (*defer)(struct http_request *req, struct http_response *res,
+	/* A handler whose answer must wait (for a durable audit event)
+	 * returns 0 with a continuation in defer: src/http suspends the
+	 * connection, so no thread blocks, then calls defer(req, d,
+	 * defer_ctx) on the same thread. Whoever completes the answer fills
+	 * http_deferred_response(d) and calls http_resume(d), exactly once,
+	 * from any thread; the answer is sent from the request's last call,
+	 * as every other. */
+	void (*defer)(struct http_request *req, struct http_deferred *d,
 		      void *ctx);
 	void *defer_ctx;
 };
@@ -229,9 +236,12 @@ int http_server_port(const struct http_server *srv, enum http_listener l);
 
 /* A query-string argument of the request, or NULL. Borrowed. */
 const char *http_query(struct http_request *req, const char *key);
-/* A deferred response is complete (res filled, or res->err set): send it.
- * Callable from any thread; see http_response.defer. */
-void http_resume(struct http_request *req);
+/* The response of a deferred request, for its completion to fill (a body,
+ * or err). Borrowed: valid until http_resume. */
+struct http_response *http_deferred_response(struct http_deferred *d);
+/* A deferred response is complete: send it. Callable from any thread,
+ * once; see http_response.defer. */
+void http_resume(struct http_deferred *d);
 
 /* A request header, or NULL. Borrowed. */
 const char *http_header(struct http_request *req, const char *name);

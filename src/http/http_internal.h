@@ -50,6 +50,13 @@ struct conn_state {
 	struct http_client_cert cert;
 };
 
+struct request;
+
+/* The handle a deferred answer is completed through (http.h). */
+struct http_deferred {
+	struct request *rq;
+};
+
 /* One request, from its first call to its completion (request.c). */
 struct request {
 	struct http_request req;
@@ -62,6 +69,7 @@ struct request {
 	struct buf body;
 	bool refused;     /* res.err set before the handler could run */
 	bool deferred;    /* suspended, waiting for http_resume */
+	struct http_deferred handle; /* handed to the continuation */
 	_Atomic bool resumed;
 	int status;       /* what was queued; 0 when nothing was */
 	struct http_client_cert forwarded;

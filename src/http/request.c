@@ -107,18 +107,24 @@ static enum MHD_Result finish(struct request *rq)
 			 * defer returns, and resuming needs a suspended
 			 * connection. */
 			rq->deferred = true;
+			rq->handle.rq = rq;
 			atomic_fetch_add(&srv->suspended, 1);
 			MHD_suspend_connection(rq->conn);
-			rq->res.defer(&rq->req, &rq->res, rq->res.defer_ctx);
+			rq->res.defer(&rq->req, &rq->handle, rq->res.defer_ctx);
 			return MHD_YES;
 		}
 	}
 	return render_send(rq);
 }
 
-void http_resume(struct http_request *req)
+struct http_response *http_deferred_response(struct http_deferred *d)
 {
-	struct request *rq = req->internal;
+	return &d->rq->res;
+}
+
+void http_resume(struct http_deferred *d)
+{
+	struct request *rq = d->rq;
 	struct http_server *srv = rq->l->srv;
 	atomic_store_explicit(&rq->resumed, true, memory_order_release);
 	MHD_resume_connection(rq->conn);

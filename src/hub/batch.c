@@ -265,9 +265,8 @@ static void start_line(struct hub *h, struct batch_job *j, int64_t i,
 	pthread_mutex_lock(&r->w->mu);
 	r->w->pending++;
 	pthread_mutex_unlock(&r->w->mu);
-	hub_exchange_async_on(h, &j->who, AUDIT_CHANNEL_BATCH,
-			      j->map + j->off[i], j->len[i], r->ticket,
-			      line_done, r);
+	hub_exchange_async(h, &j->who, AUDIT_CHANNEL_BATCH, j->map + j->off[i],
+			   j->len[i], r->ticket, line_done, r);
 }
 
 /* One line's result as an NDJSON line. */

@@ -1,8 +1,17 @@
 /*
- * One exchange: parse, decide, route, audit. The order of the checks is
- * the seed's (hub.h); the first that fails names the refusal. Whatever the
- * outcome, the exchange has a ticket and a durable audit event before the
- * caller sees an answer.
+ * One exchange, on one asynchronous path: parse, resolve, decide, route,
+ * audit. The order of the checks is the seed's (hub.h); the first that
+ * fails names the refusal. Whatever the outcome, the exchange has a ticket
+ * and a durable audit event before the caller sees an answer.
+ *
+ * hub_exchange_async parses the request (its own syntax, no store), then
+ * resolves its names and decides on one read snapshot, on the caller's
+ * thread. Identification data comes from that snapshot; anything else is
+ * queued for the provider workers, so a slow source holds none of the
+ * caller's threads. The audit event is queued last, and the caller is
+ * answered once it is durable. hub_exchange is the same path with a wait
+ * at its end, so tests and callers without a server take the road
+ * production takes.
  */
 #include <string.h>
 
@@ -13,29 +22,35 @@
 
 /* The data type the hub answers itself, from the registers it holds. */
 #define HUB_OWN_SOURCE "national_register"
+/* Data type codes and purposes, in bytes: longer ones are refused. */
+#define HUB_NAME_MAX 64
 
-struct xreq {
-	json_t *root;           /* owns the strings below */
-	const char *data_type;
-	const char *purpose;
-	char subject[INSZ_BUF];
-	int capacity;
-	int64_t day;
-	char reference_date[DATE_LEN];
-	char source[64];        /* the data type's authentic source */
-	json_t *params;         /* borrowed from root, may be NULL */
-	struct registry_person person;
+/* An exchange in flight. The hub owns it from hub_exchange_async until its
+ * answer is given, then frees it. */
+struct exchange {
+	struct hub *h;
+	struct hub_requester who; /* its strings are the caller's */
+	const char *channel;
+	hub_done_fn done;
+	void *ctx;
+	struct exchange_request r;
+	char source[64];                /* the data type's source (resolve) */
+	struct registry_person person;  /* the subject (decide) */
+	int rc;
+	json_t *data;
+	char ticket[UUID_LEN];
+	char legal_basis[64];
+	struct error e;
+	struct exchange *next;          /* in the provider queue */
 };
 
-/* Step 1: the request is well-formed. */
-static int parse(struct hub *h, const struct hub_requester *who,
-		 const char *body, size_t len, struct xreq *r, struct error *e)
+int exchange_parse(const char *body, size_t len, struct exchange_request *r,
+		   struct error *e)
 {
+	memset(r, 0, sizeof(*r));
+	r->capacity = -1;
 	r->root = jsonx_parse(body, len, e);
-	if (!r->root)
-		return err_set(e, ERR_MALFORMED, "malformed_request",
-			       "the body is not a JSON object");
-	if (!json_is_object(r->root))
+	if (!r->root || !json_is_object(r->root))
 		return err_set(e, ERR_MALFORMED, "malformed_request",
 			       "the body is not a JSON object");
 	const char *subject, *date = NULL;
@@ -47,22 +62,14 @@ static int parse(struct hub *h, const struct hub_requester *who,
 			       "subject: not a valid national register or BIS "
 			       "number");
 	str_copy(r->subject, sizeof(r->subject), z.digits);
-	if (jsonx_str(r->root, "data_type", true, 64, &r->data_type, e) != 0)
+	if (jsonx_str(r->root, "data_type", true, HUB_NAME_MAX, &r->data_type,
+		      e) != 0)
 		return -1;
-	int known = directory_data_type_source(h->store, r->data_type,
-					       r->source, sizeof(r->source));
-	if (known != 0)
-		return known < 0 ? store_fail(e, "try again")
-				 : err_set(e, ERR_INVALID, "unknown_data_type",
-					   "data_type: not in the reference "
-					   "directory");
 	r->capacity = directory_capacity_json(json_object_get(r->root, "capacity"));
-	if (r->capacity < 0 ||
-	    !directory_capacity_known(h->store, who->branch, r->capacity))
+	if (r->capacity < 0)
 		return err_set(e, ERR_INVALID, "unknown_capacity",
-			       "capacity: not a capacity of your branch (%s)",
-			       who->branch);
-	if (jsonx_str(r->root, "purpose", true, 64, &r->purpose, e) != 0)
+			       "capacity: a code 000-900 or 902");
+	if (jsonx_str(r->root, "purpose", true, HUB_NAME_MAX, &r->purpose, e) != 0)
 		return -1;
 	if (jsonx_str(r->root, "reference_date", false, DATE_LEN - 1, &date,
 		      e) < 0)
@@ -80,13 +87,34 @@ static int parse(struct hub *h, const struct hub_requester *who,
 	return 0;
 }
 
-/* Steps 2 to 4: authorization, dossier and phase, the subject exists. */
-static int decide(struct hub *h, const struct hub_requester *who,
-		  struct xreq *r, char legal_basis[64], struct error *e)
+/* Step 1, the lookups: the data type exists (and has a source), the
+ * capacity exists in the requester's branch. */
+static int resolve(struct exchange *x)
 {
+	const struct exchange_request *r = &x->r;
+	int known = directory_data_type_source(x->h->store, r->data_type,
+					       x->source, sizeof(x->source));
+	if (known != 0)
+		return known < 0 ? store_fail(&x->e, "try again")
+				 : err_set(&x->e, ERR_INVALID, "unknown_data_type",
+					   "data_type: not in the reference "
+					   "directory");
+	if (!directory_capacity_known(x->h->store, x->who.branch, r->capacity))
+		return err_set(&x->e, ERR_INVALID, "unknown_capacity",
+			       "capacity: not a capacity of your branch (%s)",
+			       x->who.branch);
+	return 0;
+}
+
+/* Steps 2 to 4: authorization, dossier and phase, the subject exists. */
+static int decide(struct exchange *x)
+{
+	const struct exchange_request *r = &x->r;
+	struct store *s = x->h->store;
+	struct error *e = &x->e;
 	struct authz_authorization granted;
-	int a = authz_decide(h->store, who->actor_type, r->capacity,
-			     r->data_type, r->purpose, r->day, &granted);
+	int a = authz_decide(s, x->who.actor_type, r->capacity, r->data_type,
+			     r->purpose, r->day, &granted);
 	if (a < 0)
 		return store_fail(e, "try again");
 	if (a != AUTHZ_GRANTED)
@@ -95,8 +123,8 @@ static int decide(struct hub *h, const struct hub_requester *who,
 			       "no authorization of the Information Security "
 			       "Committee covers this request on %s",
 			       r->reference_date);
-	str_copy(legal_basis, 64, granted.reference);
-	int d = directory_decide(h->store, who->institution_id, r->subject,
+	str_copy(x->legal_basis, sizeof(x->legal_basis), granted.reference);
+	int d = directory_decide(s, x->who.institution_id, r->subject,
 				 r->capacity, r->day, granted.min_phase);
 	if (d < 0)
 		return store_fail(e, "try again");
@@ -108,12 +136,25 @@ static int decide(struct hub *h, const struct hub_requester *who,
 		return err_set(e, ERR_FORBIDDEN, "phase_too_low",
 			       "%s requires your dossier at phase %d or higher",
 			       granted.reference, granted.min_phase);
-	int p = registry_get(h->store, r->subject, &r->person, e);
+	int p = registry_get(s, r->subject, &x->person, e);
 	if (p != 0)
 		return p < 0 ? -1
 			     : err_set(e, ERR_NOT_FOUND, "unknown_person",
 				       "the registers know no such person");
 	return 0;
+}
+
+/* Steps 1 to 4 after parsing, on one snapshot of the directory and
+ * registers. */
+static int check(struct exchange *x)
+{
+	bool snapshot = store_read_begin(x->h->store) == 0;
+	int rc = resolve(x);
+	if (rc == 0)
+		rc = decide(x);
+	if (snapshot)
+		store_read_end(x->h->store);
+	return rc;
 }
 
 /* Identification data, from the registers the hub holds. */
@@ -148,176 +189,110 @@ static json_t *identification(const struct registry_person *p)
 	return j;
 }
 
-/* The institution that is the authentic source of r's data type for this
+/* The institution that is the authentic source of the data type for this
  * person: of the source's actor type, holding a dossier on the person on
  * the reference date in a capacity in which it keeps that data. */
-static int find_source(struct hub *h, const struct xreq *r,
-		       struct org_institution *out, struct error *e)
+static int find_source(struct exchange *x, struct org_institution *out)
 {
-	struct directory_holding hold[HUB_MAX_HOLDINGS];
-	int n = directory_holdings(h->store, r->subject, r->day, hold,
-				   HUB_MAX_HOLDINGS);
-	if (n < 0)
-		return store_fail(e, "try again");
-	for (int i = 0; i < n; i++) {
-		if (org_institution_get(h->store, hold[i].institution_id, out) != 0 ||
-		    strcmp(out->actor_type, r->source) != 0 ||
-		    !directory_available(h->store, r->source, hold[i].capacity,
-					 r->data_type))
-			continue;
-		return 0;
-	}
-	return err_set(e, ERR_NOT_FOUND, "no_authentic_source",
-		       "no %s holds this person's %s on %s", r->source,
-		       r->data_type, r->reference_date);
+	const struct exchange_request *r = &x->r;
+	int64_t id;
+	int found = directory_source(x->h->store, r->subject, r->day, x->source,
+				     r->data_type, &id);
+	if (found == 0)
+		found = org_institution_get(x->h->store, id, out);
+	if (found < 0)
+		return store_fail(&x->e, "try again");
+	if (found > 0)
+		return err_set(&x->e, ERR_NOT_FOUND, "no_authentic_source",
+			       "no %s holds this person's %s on %s", x->source,
+			       r->data_type, r->reference_date);
+	return 0;
 }
 
-static int route(struct hub *h, const struct hub_requester *who,
-		 const struct xreq *r, const char *ticket, json_t **data,
-		 struct error *e)
+/* Route to the authentic source's endpoint (on a provider worker). */
+static int ask_source(struct exchange *x)
 {
-	if (strcmp(r->source, HUB_OWN_SOURCE) == 0) {
-		*data = identification(&r->person);
-		return 0;
-	}
+	const struct exchange_request *r = &x->r;
 	struct org_institution inst;
-	if (find_source(h, r, &inst, e) != 0)
+	if (find_source(x, &inst) != 0)
 		return -1;
-	json_t *q = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ticket", ticket,
+	json_t *q = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "ticket", x->ticket,
 			      "data_type", r->data_type, "subject", r->subject,
 			      "purpose", r->purpose, "reference_date",
-			      r->reference_date, "requester", who->kbo);
+			      r->reference_date, "requester", x->who.kbo);
 	if (r->params)
 		json_object_set(q, "params", r->params);
-	int rc = provider_call(h, &inst, q, data, e);
+	int rc = provider_call(x->h, &inst, q, &x->data, &x->e);
 	json_decref(q);
 	return rc;
 }
 
-/* Steps 1 to 4, on one snapshot of the directory and registers. */
-static int check(struct hub *h, const struct hub_requester *who,
-		 const char *body, size_t len, struct xreq *r,
-		 char legal_basis[64], struct error *e)
-{
-	bool snapshot = store_read_begin(h->store) == 0;
-	int rc = parse(h, who, body, len, r, e);
-	if (rc == 0)
-		rc = decide(h, who, r, legal_basis, e);
-	if (snapshot)
-		store_read_end(h->store);
-	return rc;
-}
-
-/* The audit event of an exchange (pointing into r, valid until r->root is
- * released). */
-static struct audit_event describe(const struct hub_requester *who,
-				   const char *channel, const struct xreq *r,
-				   const char *ticket, const char *legal_basis,
-				   int rc, const struct error *e)
+/* The audit event of an exchange (pointing into x, valid until x->r.root
+ * is released). */
+static struct audit_event describe(const struct exchange *x)
 {
 	return (struct audit_event){
-		.channel = channel,
-		.actor = who->kbo,
-		.subject = r->subject[0] ? r->subject : NULL,
+		.channel = x->channel,
+		.actor = x->who.kbo,
+		.subject = x->r.subject[0] ? x->r.subject : NULL,
 		.action = "exchange",
-		.data_type = r->data_type,
-		.purpose = r->purpose,
-		.legal_basis = legal_basis[0] ? legal_basis : NULL,
-		.ticket = ticket,
-		.outcome = rc == 0 ? AUDIT_GRANTED : AUDIT_REFUSED,
-		.reason = rc == 0 ? NULL : e->code,
+		.data_type = x->r.data_type,
+		.purpose = x->r.purpose,
+		.legal_basis = x->legal_basis[0] ? x->legal_basis : NULL,
+		.ticket = x->ticket,
+		.outcome = x->rc == 0 ? AUDIT_GRANTED : AUDIT_REFUSED,
+		.reason = x->rc == 0 ? NULL : x->e.code,
 	};
 }
 
-static int not_logged(const char *ticket, const struct error *ae,
-		      struct error *e)
+/* The event could not be made durable: the exchange did not happen, and
+ * no data leaves. */
+static void not_logged(struct exchange *x, const char *why)
 {
-	log_error("security: exchange %s was not audited: %s", ticket,
-		  ae->detail);
-	return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
-		       "the exchange could not be logged, so it did not "
-		       "happen; try again");
+	log_error("security: exchange %s was not audited: %s", x->ticket, why);
+	json_decref(x->data);
+	x->data = NULL;
+	x->rc = err_set(&x->e, ERR_UNAVAILABLE, "audit_unavailable",
+			"the exchange could not be logged, so it did not "
+			"happen; try again");
 }
 
-int hub_exchange(struct hub *h, const struct hub_requester *who,
-		 const char *body, size_t len, char ticket[UUID_LEN],
-		 json_t **data, char legal_basis[64], struct error *e)
+/* Hand the answer over (data goes to the callee) and free x. */
+static void answer(struct exchange *x)
 {
-	struct xreq r;
-	memset(&r, 0, sizeof(r));
-	uuid7_new(ticket);
-	legal_basis[0] = '\0';
-	*data = NULL;
-	int rc = check(h, who, body, len, &r, legal_basis, e);
-	if (rc == 0)
-		rc = route(h, who, &r, ticket, data, e);
-	struct audit_event ev = describe(who, AUDIT_CHANNEL_NETWORK, &r, ticket,
-					 legal_basis, rc, e);
-	struct error ae;
-	if (audit_append(h->audit, &ev, NULL, &ae) != 0) {
-		json_decref(*data);
-		*data = NULL;
-		rc = not_logged(ticket, &ae, e);
-	}
-	json_decref(r.root);
-	return rc;
+	x->done(x->ctx, x->rc, x->data, x->legal_basis, &x->e);
+	free(x);
 }
-
-/* An exchange whose answer is on its way. */
-struct waiting {
-	struct hub *h;
-	struct hub_requester who; /* its strings are the caller's */
-	const char *channel;
-	hub_done_fn done;
-	void *ctx;
-	struct xreq r;
-	int rc;
-	json_t *data;
-	char ticket[UUID_LEN];
-	char legal_basis[64];
-	struct error e;
-	struct waiting *next;     /* in the provider queue */
-};
 
 static void logged(void *arg, int rc, uint64_t seq)
 {
 	KP_UNUSED(seq);
-	struct waiting *w = arg;
-	if (rc != 0) {
-		struct error ae;
-		err_set(&ae, ERR_UNAVAILABLE, "audit_unavailable", "not durable");
-		json_decref(w->data);
-		w->data = NULL;
-		w->rc = not_logged(w->ticket, &ae, &w->e);
-	}
-	w->done(w->ctx, w->rc, w->data, w->legal_basis, &w->e);
-	free(w);
+	struct exchange *x = arg;
+	if (rc != 0)
+		not_logged(x, "not durable");
+	answer(x);
 }
 
 /* The outcome is known: queue its audit event, answer when durable. */
-static void log_and_answer(struct waiting *w)
+static void log_and_answer(struct exchange *x)
 {
-	struct audit_event ev = describe(&w->who, w->channel, &w->r, w->ticket,
-					 w->legal_basis, w->rc, &w->e);
+	struct audit_event ev = describe(x);
 	struct error ae;
-	/* Once queued, w belongs to the audit log's thread, which may free it
+	/* Once queued, x belongs to the audit log's thread, which may free it
 	 * at once: keep what is still to release. The event is encoded
 	 * before the call returns, so its strings may go then. */
-	json_t *root = w->r.root;
-	w->r.root = NULL;
-	int queued = audit_append_async(w->h->audit, &ev, logged, w, &ae);
+	json_t *root = x->r.root;
+	x->r.root = NULL;
+	int queued = audit_append_async(x->h->audit, &ev, logged, x, &ae);
 	json_decref(root);
 	if (queued != 0) {
-		json_decref(w->data);
-		w->data = NULL;
-		w->rc = not_logged(w->ticket, &ae, &w->e);
-		w->done(w->ctx, w->rc, NULL, w->legal_basis, &w->e);
-		free(w);
+		not_logged(x, ae.detail);
+		answer(x);
 	}
 }
 
 /* A provider call may take seconds: it runs on the hub's own workers, so
- * the HTTP threads stay free for everyone else. */
+ * the caller's threads stay free for everyone else. */
 static void *provider_worker(void *arg)
 {
 	struct hub *h = arg;
@@ -325,17 +300,30 @@ static void *provider_worker(void *arg)
 	for (;;) {
 		while (!h->calls && !h->stopping)
 			pthread_cond_wait(&h->calls_cond, &h->mu);
-		struct waiting *w = h->calls;
-		if (!w)
+		struct exchange *x = h->calls;
+		if (!x)
 			break; /* stopping and drained */
-		h->calls = w->next;
+		h->calls = x->next;
 		pthread_mutex_unlock(&h->mu);
-		w->rc = route(w->h, &w->who, &w->r, w->ticket, &w->data, &w->e);
-		log_and_answer(w);
+		x->rc = ask_source(x);
+		log_and_answer(x);
 		pthread_mutex_lock(&h->mu);
 	}
 	pthread_mutex_unlock(&h->mu);
 	return NULL;
+}
+
+static void provider_queue(struct exchange *x)
+{
+	struct hub *h = x->h;
+	pthread_mutex_lock(&h->mu);
+	if (h->calls)
+		h->calls_tail->next = x;
+	else
+		h->calls = x;
+	h->calls_tail = x;
+	pthread_cond_signal(&h->calls_cond);
+	pthread_mutex_unlock(&h->mu);
 }
 
 int exchange_workers_start(struct hub *h, struct error *e)
@@ -364,39 +352,75 @@ void exchange_workers_stop(struct hub *h)
 	pthread_cond_destroy(&h->calls_cond);
 }
 
-void hub_exchange_async_on(struct hub *h, const struct hub_requester *who,
-			   const char *channel, const char *body, size_t len,
-			   char ticket[UUID_LEN], hub_done_fn done, void *ctx)
+void hub_exchange_async(struct hub *h, const struct hub_requester *who,
+			const char *channel, const char *body, size_t len,
+			char ticket[UUID_LEN], hub_done_fn done, void *ctx)
 {
-	struct waiting *w = xcalloc(1, sizeof(*w));
-	w->h = h;
-	w->who = *who;
-	w->channel = channel;
-	w->done = done;
-	w->ctx = ctx;
-	uuid7_new(ticket);
-	str_copy(w->ticket, sizeof(w->ticket), ticket);
-	w->rc = check(h, who, body, len, &w->r, w->legal_basis, &w->e);
-	if (w->rc == 0 && strcmp(w->r.source, HUB_OWN_SOURCE) != 0) {
-		pthread_mutex_lock(&h->mu);
-		if (h->calls)
-			h->calls_tail->next = w;
-		else
-			h->calls = w;
-		h->calls_tail = w;
-		pthread_cond_signal(&h->calls_cond);
-		pthread_mutex_unlock(&h->mu);
+	struct exchange *x = xcalloc(1, sizeof(*x));
+	x->h = h;
+	x->who = *who;
+	x->channel = channel;
+	x->done = done;
+	x->ctx = ctx;
+	/* The caller's copy first: the answer may come before this returns. */
+	uuid7_new(x->ticket);
+	str_copy(ticket, UUID_LEN, x->ticket);
+	x->rc = exchange_parse(body, len, &x->r, &x->e);
+	if (x->rc == 0)
+		x->rc = check(x);
+	if (x->rc == 0 && strcmp(x->source, HUB_OWN_SOURCE) != 0) {
+		provider_queue(x);
 		return;
 	}
-	if (w->rc == 0)
-		w->rc = route(h, who, &w->r, ticket, &w->data, &w->e);
-	log_and_answer(w);
+	if (x->rc == 0)
+		x->data = identification(&x->person);
+	log_and_answer(x);
 }
 
-void hub_exchange_async(struct hub *h, const struct hub_requester *who,
-			const char *body, size_t len, char ticket[UUID_LEN],
-			hub_done_fn done, void *ctx)
+/* A caller waiting for its exchange's answer (hub_exchange): on its stack,
+ * filled by whichever thread answers. */
+struct exchange_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool answered;
+	int rc;
+	json_t *data;
+	char *legal_basis;  /* the caller's, 64 bytes */
+	struct error *e;    /* the caller's */
+};
+
+static void answered(void *ctx, int rc, json_t *data, const char *legal_basis,
+		     const struct error *e)
 {
-	hub_exchange_async_on(h, who, AUDIT_CHANNEL_NETWORK, body, len, ticket,
-			      done, ctx);
+	struct exchange_wait *w = ctx;
+	pthread_mutex_lock(&w->mu);
+	w->rc = rc;
+	w->data = data;
+	str_copy(w->legal_basis, 64, legal_basis);
+	if (rc != 0)
+		*w->e = *e;
+	/* Signalled under the lock: the waiter cannot return, and take w off
+	 * its stack, before this thread lets go of it. */
+	w->answered = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int hub_exchange(struct hub *h, const struct hub_requester *who,
+		 const char *body, size_t len, char ticket[UUID_LEN],
+		 json_t **data, char legal_basis[64], struct error *e)
+{
+	struct exchange_wait w = {.rc = -1, .legal_basis = legal_basis, .e = e};
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	hub_exchange_async(h, who, AUDIT_CHANNEL_NETWORK, body, len, ticket,
+			   answered, &w);
+	pthread_mutex_lock(&w.mu);
+	while (!w.answered)
+		pthread_cond_wait(&w.cond, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.mu);
+	*data = w.data;
+	return w.rc;
 }

@@ -7,8 +7,9 @@
  * it, granted or refused.
  *
  * The decision, in this order, each refusal with its own stable code:
- *   1. well-formed: JSON object, valid INSZ, known data type, a capacity
- *      of the requester's branch, a purpose;
+ *   1. well-formed: JSON object, valid INSZ, a data type, a capacity code,
+ *      a purpose; then the data type is known and the capacity is one of
+ *      the requester's branch;
  *   2. an authorization covers (requester actor type, capacity, data
  *      type, purpose) on the reference date (src/authz);
  *   3. the requester holds a dossier on the subject in that capacity
@@ -72,39 +73,46 @@ void hub_close(struct hub *h);
 
 /* ------------------------------------------------------------- exchange */
 
-/* One exchange: body is the request as received (JSON object {data_type,
- * subject, capacity, purpose, reference_date?, params?}), len its size.
- * ticket always receives the exchange's ticket (UUIDv7), granted or not.
- * On success returns 0 and *data, the authentic source's answer (caller
- * json_decref's it), with legal_basis the authorization's reference.
- * Otherwise -1 with e: ERR_MALFORMED "malformed_request"; ERR_INVALID
- * "invalid_insz", "unknown_data_type", "unknown_capacity",
- * "invalid_field"; ERR_FORBIDDEN "not_authorized" (and the finer
- * "capacity_not_authorized", "purpose_not_authorized",
- * "authorization_not_valid"), "no_dossier", "phase_too_low";
- * ERR_NOT_FOUND "unknown_person", "no_authentic_source"; ERR_UPSTREAM
- * "provider_unavailable" / "provider_failed"; ERR_TIMEOUT
+/* Called when an exchange is answered: rc 0 with data (the callee owns
+ * it), or -1 with e; legal_basis is the authorization's reference ("" when
+ * none was found). It runs on the audit log's thread (or on the caller's,
+ * before hub_exchange_async returns, when the event could not even be
+ * queued): be quick. */
+typedef void (*hub_done_fn)(void *ctx, int rc, json_t *data,
+			    const char *legal_basis, const struct error *e);
+
+/* One exchange, the only path: body is the request as received (JSON
+ * object {data_type, subject, capacity, purpose, reference_date?,
+ * params?}), len its size, needed only until this returns; channel is
+ * AUDIT_CHANNEL_NETWORK or AUDIT_CHANNEL_BATCH; who's strings must live
+ * until done is called. ticket receives the exchange's ticket (UUIDv7)
+ * before anything else, granted or not. Decides on this thread, asks a
+ * provider on the hub's own workers, and calls done(ctx, ...) once the
+ * exchange's audit event is durable, so a server can suspend the request
+ * instead of holding a thread.
+ *
+ * The answer: 0 with the authentic source's data. Otherwise -1 with e:
+ * ERR_MALFORMED "malformed_request"; ERR_INVALID "invalid_insz",
+ * "unknown_data_type", "unknown_capacity", "invalid_field"; ERR_FORBIDDEN
+ * "not_authorized" (and the finer "capacity_not_authorized",
+ * "purpose_not_authorized", "authorization_not_valid"), "no_dossier",
+ * "phase_too_low"; ERR_NOT_FOUND "unknown_person", "no_authentic_source";
+ * ERR_UPSTREAM "provider_unavailable" / "provider_failed"; ERR_TIMEOUT
  * "provider_timeout"; ERR_UNAVAILABLE "provider_busy" or
- * "audit_unavailable". Every outcome is a durable audit event before
- * this returns; when it cannot be made durable the answer is
+ * "audit_unavailable". The request's own syntax is checked before any
+ * name in it is looked up. Every outcome is a durable audit event before
+ * done is called; when it cannot be made durable the answer is
  * "audit_unavailable" and no data leaves. */
+void hub_exchange_async(struct hub *h, const struct hub_requester *who,
+			const char *channel, const char *body, size_t len,
+			char ticket[UUID_LEN], hub_done_fn done, void *ctx);
+
+/* hub_exchange_async on the network channel, waiting for its answer: for
+ * tests and callers without a server. Returns 0 and *data (caller
+ * json_decref's it) with legal_basis, or -1 with e; ticket as above. */
 int hub_exchange(struct hub *h, const struct hub_requester *who,
 		 const char *body, size_t len, char ticket[UUID_LEN],
 		 json_t **data, char legal_basis[64], struct error *e);
-
-/* Called when an asynchronous exchange is answered: rc 0 with data (the
- * callee owns it) and legal_basis, or -1 with e. It runs on the audit
- * log's thread (or on the caller's, before hub_exchange_async returns,
- * when the event could not even be queued): be quick. */
-typedef void (*hub_done_fn)(void *ctx, int rc, json_t *data,
-			    const char *legal_basis, const struct error *e);
-/* hub_exchange without blocking on the audit log: decides and routes on
- * this thread, sets ticket, and calls done once the audit event is
- * durable, so a server can suspend the request instead of holding a
- * thread. */
-void hub_exchange_async(struct hub *h, const struct hub_requester *who,
-			const char *body, size_t len, char ticket[UUID_LEN],
-			hub_done_fn done, void *ctx);
 
 /* ------------------------------------------------------------ mailboxes */
 

@@ -8,7 +8,7 @@
 #include "org/org.h"
 
 struct provider_client;
-struct waiting;
+struct exchange;
 
 /* Threads that call providers for asynchronous exchanges. */
 #define HUB_PROVIDER_WORKERS 8
@@ -28,18 +28,35 @@ struct hub {
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
 	bool stopping, kicked;
-	/* Asynchronous exchanges waiting for a provider call (exchange.c). */
-	struct waiting *calls, *calls_tail;
+	/* Exchanges waiting for a provider call (exchange.c). */
+	struct exchange *calls, *calls_tail;
 	pthread_cond_t calls_cond;
 	pthread_t workers[HUB_PROVIDER_WORKERS];
 	int nworkers;
 	struct batch_state *batch;         /* batch.c */
 };
 
-/* hub_exchange_async for a channel. */
-void hub_exchange_async_on(struct hub *h, const struct hub_requester *who,
-			   const char *channel, const char *body, size_t len,
-			   char ticket[UUID_LEN], hub_done_fn done, void *ctx);
+/* What an exchange request asks, as written: checked for its own syntax
+ * only. Resolving its names (data type, capacity) and deciding need the
+ * store, and follow on one read snapshot. */
+struct exchange_request {
+	json_t *root;           /* the parsed body; owns the strings below */
+	char subject[INSZ_BUF]; /* INSZ digits */
+	const char *data_type;
+	int capacity;           /* a code; -1 until parsed */
+	const char *purpose;
+	char reference_date[DATE_LEN]; /* today's date when not given */
+	int64_t day;            /* reference_date as days since 1970 */
+	json_t *params;         /* borrowed from root; NULL when absent */
+};
+
+/* exchange.c: parse body[0..len) into r, touching no store. Returns 0, or
+ * -1 with e (ERR_MALFORMED "malformed_request"; ERR_INVALID
+ * "invalid_insz", "unknown_capacity", "invalid_field"). Either way the
+ * caller json_decref's r->root: what was parsed before a refusal still
+ * describes it in the audit event. */
+int exchange_parse(const char *body, size_t len, struct exchange_request *r,
+		   struct error *e);
 
 /* exchange.c: the provider call workers. Returns 0, or -1 with e set
  * and no worker left running. */

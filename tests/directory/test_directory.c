@@ -244,6 +244,57 @@ static void availability(void **state)
 						    sizeof(source)), 1);
 }
 
+/* The hub's routing question, in one query: which institution of the
+ * data type's source actor type holds a dossier on the person that day,
+ * in a capacity in which that actor type keeps the data. */
+static void the_authentic_source(void **state)
+{
+	(void)state;
+	struct error e;
+	int64_t other = 0, id = 0;
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator, "0733333361", "Allowances B",
+					      &e), 0);
+	assert_int_equal(org_institution_add(tmp.log, &ts_operator, "0733333361",
+					     "family_allowance_fund",
+					     "family_allowances", NULL, &other,
+					     &e), 0);
+	assert_true(other > allowances);
+	assert_int_equal(directory_data_type_add(s, "family_allowance",
+						 "family_allowance_fund", "fa",
+						 &e), 0);
+	const char *who = "family_allowance_fund", *what = "family_allowance";
+	int64_t on = day("2025-06-01");
+	/* Nobody holds the person. */
+	assert_int_equal(directory_source(s, "85073003328", on, who, what, &id), 1);
+	/* A dossier of another actor type, and one in a capacity in which
+	 * allowance funds keep nothing yet: still nobody. */
+	struct directory_dossier d = dossier("85073003328", 1, 1, "2025-01-01", "");
+	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), 0);
+	d = dossier("85073003328", 0, 1, "2025-01-01", "");
+	assert_int_equal(directory_integrate(s, other, "family_allowances", &d, &e), 0);
+	assert_int_equal(directory_source(s, "85073003328", on, who, what, &id), 1);
+	assert_int_equal(directory_availability_add(s, who, 0, what, &e), 0);
+	assert_int_equal(directory_source(s, "85073003328", on, who, what, &id), 0);
+	assert_int_equal(id, other);
+	/* Not on a day its dossier does not cover, not for another person
+	 * or another data type. */
+	assert_int_equal(directory_source(s, "85073003328", day("2024-12-31"),
+					  who, what, &id), 1);
+	assert_int_equal(directory_source(s, "90031524651", on, who, what, &id), 1);
+	assert_int_equal(directory_source(s, "85073003328", on, who,
+					  "identification", &id), 1);
+	/* Two holders: the lowest institution id answers, whatever the order
+	 * the dossiers came in. */
+	assert_int_equal(directory_availability_add(s, who, 1, what, &e), 0);
+	d = dossier("85073003328", 1, 1, "2025-01-01", "");
+	assert_int_equal(directory_integrate(s, allowances, "family_allowances",
+					     &d, &e), 0);
+	assert_int_equal(directory_source(s, "85073003328", on, who, what, &id), 0);
+	assert_int_equal(id, allowances);
+	assert_int_equal(directory_source(s, "85073003328", on,
+					  "health_insurance_fund", what, &id), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +304,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_dossiers_store_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(closing, setup, teardown),
 		cmocka_unit_test_setup_teardown(availability, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_authentic_source, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

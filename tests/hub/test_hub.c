@@ -1,7 +1,9 @@
-/* The hub on a small network of its own: the decision in the seed's order
- * with a code per refusal, a ticket and an audit event per exchange, the
- * forwarding of mutations to exactly the authorized dossier holders, and
- * a batch with good and bad lines. */
+/* The hub on a small network of its own: the request's parser alone (no
+ * store), the decision in the seed's order with a code per refusal, a
+ * ticket and an audit event per exchange, the forwarding of mutations to
+ * exactly the authorized dossier holders, and a batch with good and bad
+ * lines. Exchanges go through hub_exchange, which waits on the one
+ * asynchronous path the network listener and batches take. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 #include "authz/authz.h"
 #include "directory/directory.h"
 #include "hub/hub.h"
+#include "hub/hub_internal.h" /* exchange_parse, pure */
 #include "support/support.h"
 #include "org/org.h"
 #include "registry/registry.h"
@@ -132,6 +135,143 @@ static const char *ask(const char *body, char ticket[UUID_LEN])
 	}
 	assert_null(data);
 	return e.code;
+}
+
+/* Parse body; returns its error code, or "ok" with *r filled (the caller
+ * releases r->root). */
+static const char *parse(const char *body, struct exchange_request *r)
+{
+	static struct error e;
+	int rc = exchange_parse(body, strlen(body), r, &e);
+	if (rc == 0)
+		return "ok";
+	json_decref(r->root);
+	r->root = NULL;
+	return e.code;
+}
+
+#define FULL(extra) "{\"data_type\":\"identification\",\"capacity\":\"001\"," \
+	"\"subject\":\"85073003328\",\"purpose\":\"rights\"" extra "}"
+
+/* The parser reads the request's own syntax only: these run without a
+ * store, so a lookup would crash them. */
+static void parse_a_request(void **state)
+{
+	(void)state;
+	struct exchange_request r;
+	assert_string_equal(parse("{\"data_type\":\"identification\",\"capacity\":7,"
+				  "\"subject\":\"85.07.30-033.28\",\"purpose\":\"rights\","
+				  "\"reference_date\":\"2025-03-01\",\"params\":{\"a\":1}}", &r),
+			    "ok");
+	assert_string_equal(r.subject, "85073003328");
+	assert_string_equal(r.data_type, "identification");
+	assert_int_equal(r.capacity, 7);
+	assert_string_equal(r.purpose, "rights");
+	assert_string_equal(r.reference_date, "2025-03-01");
+	assert_int_equal(r.day, ts_day("2025-03-01"));
+	assert_int_equal(json_integer_value(json_object_get(r.params, "a")), 1);
+	json_decref(r.root);
+	/* Without a reference date, today; without params, none. */
+	assert_string_equal(parse(FULL(""), &r), "ok");
+	char today[DATE_LEN];
+	date_format(date_today(), today);
+	assert_string_equal(r.reference_date, today);
+	assert_int_equal(r.capacity, 1);
+	assert_null(r.params);
+	json_decref(r.root);
+	/* Capacity codes the directory knows the shape of: 000-900 and 902. */
+	assert_string_equal(parse("{\"data_type\":\"x\",\"capacity\":\"902\","
+				  "\"subject\":\"85073003328\",\"purpose\":\"p\"}", &r), "ok");
+	assert_int_equal(r.capacity, 902);
+	json_decref(r.root);
+}
+
+static void parse_refusals(void **state)
+{
+	(void)state;
+	struct exchange_request r;
+	static const struct {
+		const char *body, *code;
+	} cases[] = {
+		/* Not a JSON object. */
+		{"", "malformed_request"},
+		{"{\"subject\":", "malformed_request"},
+		{"[1,2]", "malformed_request"},
+		{"null", "malformed_request"},
+		{"\"85073003328\"", "malformed_request"},
+		{"{\"a\":1,\"a\":2}", "malformed_request"},
+		/* Missing fields, in the order they are read. */
+		{"{}", "invalid_field"},
+		{"{\"subject\":\"85073003328\"}", "invalid_field"},
+		{"{\"subject\":\"85073003328\",\"data_type\":\"x\"}", "unknown_capacity"},
+		{"{\"subject\":\"85073003328\",\"data_type\":\"x\",\"capacity\":1}",
+		 "invalid_field"},
+		/* A subject that is not an INSZ, or not a string. */
+		{"{\"subject\":\"85073003329\"}", "invalid_insz"},
+		{"{\"subject\":\"8507300332\"}", "invalid_insz"},
+		{"{\"subject\":\"\"}", "invalid_insz"},
+		{"{\"subject\":85073003328}", "invalid_field"},
+		{"{\"subject\":\"85073003328                              x\"}",
+		 "invalid_field"},
+		/* Capacity codes that cannot exist. */
+		{"{\"subject\":\"85073003328\",\"data_type\":\"x\",\"capacity\":\"901\"}",
+		 "unknown_capacity"},
+		{"{\"subject\":\"85073003328\",\"data_type\":\"x\",\"capacity\":-1}",
+		 "unknown_capacity"},
+		{"{\"subject\":\"85073003328\",\"data_type\":\"x\",\"capacity\":\"1\"}",
+		 "unknown_capacity"},
+		/* Dates and params. */
+		{FULL(",\"reference_date\":\"2025-02-30\""), "invalid_field"},
+		{FULL(",\"reference_date\":\"2025-3-1\""), "invalid_field"},
+		{FULL(",\"reference_date\":\"2025-03-01T00:00\""), "invalid_field"},
+		{FULL(",\"reference_date\":20250301"), "invalid_field"},
+		{FULL(",\"params\":[1]"), "invalid_field"},
+		{FULL(",\"params\":\"a=1\""), "invalid_field"},
+	};
+	for (size_t i = 0; i < KP_NELEM(cases); i++) {
+		const char *got = parse(cases[i].body, &r);
+		if (strcmp(got, cases[i].code) != 0)
+			fail_msg("%s: %s, not %s", cases[i].body, got,
+				 cases[i].code);
+	}
+}
+
+/* Data types and purposes hold at most 64 bytes. */
+static void parse_limits(void **state)
+{
+	(void)state;
+	struct exchange_request r;
+	char body[512], name[66];
+	memset(name, 'a', 65);
+	name[65] = '\0';
+	snprintf(body, sizeof(body), "{\"subject\":\"85073003328\",\"capacity\":1,"
+		 "\"data_type\":\"%s\",\"purpose\":\"p\"}", name);
+	assert_string_equal(parse(body, &r), "invalid_field");
+	snprintf(body, sizeof(body), "{\"subject\":\"85073003328\",\"capacity\":1,"
+		 "\"data_type\":\"x\",\"purpose\":\"%s\"}", name);
+	assert_string_equal(parse(body, &r), "invalid_field");
+	name[64] = '\0';
+	assert_string_equal(parse(body, &r), "invalid_field");
+	snprintf(body, sizeof(body), "{\"subject\":\"85073003328\",\"capacity\":1,"
+		 "\"data_type\":\"x\",\"purpose\":\"%s\"}", name);
+	assert_string_equal(parse(body, &r), "ok");
+	json_decref(r.root);
+}
+
+/* A refusal keeps what was parsed before it, for its audit event. */
+static void parse_keeps_what_it_read(void **state)
+{
+	(void)state;
+	struct exchange_request r;
+	struct error e;
+	const char *body = "{\"subject\":\"85073003328\",\"data_type\":\"x\","
+			   "\"capacity\":\"001\"}";
+	assert_int_equal(exchange_parse(body, strlen(body), &r, &e), -1);
+	assert_string_equal(e.code, "invalid_field");
+	assert_string_equal(r.subject, "85073003328");
+	assert_string_equal(r.data_type, "x");
+	assert_null(r.purpose);
+	json_decref(r.root);
 }
 
 #define REQ(extra) "{\"data_type\":\"identification\",\"capacity\":\"001\"," extra "}"
@@ -333,6 +473,10 @@ static void batch_resumes_after_a_stop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parse_a_request),
+		cmocka_unit_test(parse_refusals),
+		cmocka_unit_test(parse_limits),
+		cmocka_unit_test(parse_keeps_what_it_read),
 		cmocka_unit_test_setup_teardown(decision_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(routed_without_provider, setup, teardown),
 		cmocka_unit_test_setup_teardown(mutations_reach_the_right_mailboxes, setup, teardown),
