@@ -44,16 +44,6 @@ int api_query_u64(struct http_request *req, const char *name, bool required,
 int api_parse_u64(const char *v, const char *name, bool required,
 		  uint64_t *out, struct error *e);
 
-/* Record what an institution did with a person's data (network channel):
- * granted when refusal is NULL, refused with its code otherwise. Returns
- * 0, or -1 with e when the event could not be made durable (then the
- * request must fail: nothing leaves unaudited). */
-int api_audit_network(struct app *a, struct http_request *req,
-		      const char *subject, const char *action,
-		      const char *data_type, const char *purpose,
-		      const char *ticket, const struct error *refusal,
-		      struct error *e);
-
 /* Who acts in this request, for the events the domain records: the
  * institution on the network listener, the session's person (and
  * profile) on the public one. Strings point into req. */

@@ -78,7 +78,8 @@ int api_authz_create(struct http_request *req, struct http_response *res,
 	if (z.capacity < 0)
 		return err_set(&res->err, ERR_INVALID, "unknown_capacity",
 			       "capacity is a code 000-900 or 902");
-	if (authz_add(a->store, &z, &res->err) != 0)
+	struct audit_actor by = api_actor(req);
+	if (authz_add(a->audit, &by, &z, &res->err) != 0)
 		return -1;
 	return http_reply_json(res, 201, authorization_json(&z));
 }

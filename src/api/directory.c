@@ -1,19 +1,11 @@
 /* Reference directory endpoints on the network listener: an institution
- * integrates persons, closes and reads its own dossiers. Every request
- * that names a valid person is an audit event, granted or refused. */
+ * integrates persons, closes and reads its own dossiers. src/directory
+ * records each change, granted or refused, before the answer leaves. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "directory/directory.h"
-
-static int audit_dossier(struct app *a, struct http_request *req,
-			 const char *insz, const char *action,
-			 const struct error *refusal, struct error *e)
-{
-	return api_audit_network(a, req, insz, action, "reference_directory",
-				 "file_management", NULL, refusal, e);
-}
 
 /* "001" or 1. */
 static int capacity_field(json_t *body, int *out, struct error *e)
@@ -63,17 +55,9 @@ int api_dossier_create(struct http_request *req, struct http_response *res,
 	struct directory_dossier d;
 	if (dossier_body(req->json, &d, &res->err) != 0)
 		return -1;
-	bool person = insz_valid(d.insz) && strlen(d.insz) == 11;
-	if (directory_integrate(a->store, req->who.institution_id,
-				req->who.branch, &d, &res->err) != 0) {
-		struct error ignored;
-		if (person)
-			audit_dossier(a, req, d.insz, "dossier_integrate",
-				      &res->err, &ignored);
-		return -1;
-	}
-	if (audit_dossier(a, req, d.insz, "dossier_integrate", NULL,
-			  &res->err) != 0)
+	struct audit_actor by = api_actor(req);
+	if (directory_integrate(a->audit, &by, req->who.institution_id,
+				req->who.branch, &d, &res->err) != 0)
 		return -1;
 	return http_reply_json(res, 201, dossier_json(&d));
 }
@@ -99,19 +83,10 @@ int api_dossier_close(struct http_request *req, struct http_response *res,
 	if (dossier_id(req, &id, &res->err) != 0 ||
 	    jsonx_str(req->json, "end", true, DATE_LEN - 1, &end, &res->err) != 0)
 		return -1;
-	if (directory_get(a->store, req->who.institution_id, id, &d) != 0)
-		return err_set(&res->err, ERR_NOT_FOUND, "unknown_dossier",
-			       "you hold no dossier with this id");
-	if (directory_close(a->store, req->who.institution_id, id, end,
-			    &res->err) != 0) {
-		struct error ignored;
-		audit_dossier(a, req, d.insz, "dossier_close", &res->err,
-			      &ignored);
+	struct audit_actor by = api_actor(req);
+	if (directory_close(a->audit, &by, req->who.institution_id, id, end,
+			    &d, &res->err) != 0)
 		return -1;
-	}
-	if (audit_dossier(a, req, d.insz, "dossier_close", NULL, &res->err) != 0)
-		return -1;
-	str_copy(d.end, sizeof(d.end), end);
 	return http_reply_json(res, 200, dossier_json(&d));
 }
 

@@ -48,26 +48,6 @@ int api_network_whoami(struct http_request *req, struct http_response *res,
 					 "certificate", cert));
 }
 
-int api_audit_network(struct app *a, struct http_request *req,
-		      const char *subject, const char *action,
-		      const char *data_type, const char *purpose,
-		      const char *ticket, const struct error *refusal,
-		      struct error *e)
-{
-	struct audit_event ev = {
-		.channel = AUDIT_CHANNEL_NETWORK,
-		.actor = req->who.kbo,
-		.subject = subject,
-		.action = action,
-		.data_type = data_type,
-		.purpose = purpose,
-		.ticket = ticket,
-		.outcome = refusal ? AUDIT_REFUSED : AUDIT_GRANTED,
-		.reason = refusal ? refusal->code : NULL,
-	};
-	return api_audit(a, &ev, e);
-}
-
 struct audit_actor api_actor(const struct http_request *req)
 {
 	if (req->who.kind == AUTH_INSTITUTION)

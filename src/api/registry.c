@@ -1,6 +1,6 @@
 /* Register endpoints on the network listener: BIS assignment and
- * mutations. Each success and each refusal that concerns a person is an
- * audit event, durable before the answer leaves. */
+ * mutations. src/registry records each, granted or refused, before the
+ * answer leaves. */
 #include <string.h>
 
 #include "api/api.h"
@@ -31,16 +31,6 @@ static int person_fields(json_t *body, struct registry_person *p,
 #undef F
 }
 
-/* Everything here is register maintenance of identification data. */
-static int audit_registry(struct app *a, struct http_request *req,
-			  const char *subject, const char *action,
-			  const char *ticket, const struct error *refusal,
-			  struct error *e)
-{
-	return api_audit_network(a, req, subject, action, "identification",
-				 "register_maintenance", ticket, refusal, e);
-}
-
 int api_registry_bis(struct http_request *req, struct http_response *res,
 		     void *app)
 {
@@ -52,10 +42,8 @@ int api_registry_bis(struct http_request *req, struct http_response *res,
 	if (!p.last_name[0] || !p.first_names[0])
 		return err_set(&res->err, ERR_INVALID, "invalid_field",
 			       "last_name and first_names are required");
-	if (registry_assign_bis(a->store, &p, &res->err) != 0)
-		return -1;
-	if (audit_registry(a, req, p.insz, "bis_assignment", NULL, NULL,
-			   &res->err) != 0)
+	struct audit_actor by = api_actor(req);
+	if (registry_assign_bis(a->audit, &by, &p, &res->err) != 0)
 		return -1;
 	return http_reply_json(res, 201, json_pack("{s:s}", "insz", p.insz));
 }
@@ -102,18 +90,9 @@ int api_registry_mutation(struct http_request *req, struct http_response *res,
 	if (mutation_body(req->json, &m, &res->err) != 0)
 		return -1;
 	char ticket[UUID_LEN];
-	int rc = registry_mutate(a->store, insz, &m, req->who.actor_type,
-				 req->who.institution_id, ticket, &res->err);
-	if (rc != 0) {
-		/* A refused change to a person's data is audited like a
-		 * granted one (malformed requests, about nobody, are not). */
-		struct error ignored;
-		audit_registry(a, req, insz, "registry_mutation", NULL,
-			       &res->err, &ignored);
-		return -1;
-	}
-	if (audit_registry(a, req, insz, "registry_mutation", ticket, NULL,
-			   &res->err) != 0)
+	struct audit_actor by = api_actor(req);
+	if (registry_mutate(a->audit, &by, insz, &m, req->who.actor_type,
+			    req->who.institution_id, ticket, &res->err) != 0)
 		return -1;
 	/* The institutions that hold a file on the person learn of it
 	 * through their mailboxes (src/hub forwards it). */

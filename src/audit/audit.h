@@ -76,6 +76,10 @@ struct audit_actor {
 struct audit_event audit_event_by(const struct audit_actor *who,
 				  const char *action);
 
+/* insz when it is a valid INSZ given as digits, else NULL: what an event
+ * may name as its subject (identifiers are left out when invalid). */
+const char *audit_subject(const char *insz);
+
 /* An event as stored: the fields above, decoded from the canonical entry,
  * plus its place in the log. */
 struct audit_record {
@@ -167,6 +171,14 @@ typedef int (*audit_change_fn)(struct store_conn *w, void *ctx,
  * be modified by change. */
 int audit_commit(struct audit *a, struct audit_event *evs, size_t n,
 		 audit_change_fn change, void *ctx, struct error *e);
+
+/* The shape of a domain operation recorded with one event: when refusal
+ * is not NULL (the request was refused before any change was tried), ev
+ * is recorded refused with it (audit_refused) and -1 returned with
+ * e = *refusal; otherwise audit_commit(a, ev, 1, change, ctx, e). */
+int audit_change(struct audit *a, struct audit_event *ev,
+		 audit_change_fn change, void *ctx,
+		 const struct error *refusal, struct error *e);
 
 /* Record ev as refused with refusal's code (a request refused before any
  * change was tried) and wait until it is durable. Returns -1 always, with

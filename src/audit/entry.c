@@ -105,6 +105,11 @@ struct audit_event audit_event_by(const struct audit_actor *who,
 	};
 }
 
+const char *audit_subject(const char *insz)
+{
+	return insz && strlen(insz) == 11 && insz_valid(insz) ? insz : NULL;
+}
+
 int entry_validate(const struct audit_event *ev, struct error *e)
 {
 	static const char *const channels[] = {

@@ -778,6 +778,18 @@ int audit_commit(struct audit *a, struct audit_event *evs, size_t n,
 		       "the audit log keeps being appended elsewhere");
 }
 
+int audit_change(struct audit *a, struct audit_event *ev,
+		 audit_change_fn change, void *ctx,
+		 const struct error *refusal, struct error *e)
+{
+	if (refusal) {
+		if (e)
+			*e = *refusal;
+		return audit_refused(a, ev, refusal);
+	}
+	return audit_commit(a, ev, 1, change, ctx, e);
+}
+
 int audit_refused(struct audit *a, const struct audit_event *ev,
 		  const struct error *refusal)
 {

@@ -90,25 +90,44 @@ static const struct store_refusal authorization_exists = {
 	ERR_CONFLICT, "authorization_exists",
 	"this reference already authorizes exactly this"};
 
-int authz_add(struct store *s, struct authz_authorization *a, struct error *e)
+struct add {
+	struct authz_authorization *a;
+	int64_t from, until;
+};
+
+static int add_change(struct store_conn *w, void *ctx,
+		      struct audit_event *evs, size_t n, struct error *e)
 {
-	int64_t from = 0, until = 0;
-	if (check(s, a, &from, &until, e) != 0)
-		return -1;
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct add *c = ctx;
 	struct store_stmt *st = store_prepare(w, sql_add);
-	store_bind_text(st, 1, a->reference);
-	store_bind_text(st, 2, a->requester_actor_type);
-	store_bind_int(st, 3, a->capacity);
-	store_bind_text(st, 4, a->data_type);
-	store_bind_text(st, 5, a->purpose);
-	store_bind_int(st, 6, from);
-	store_bind_int(st, 7, until);
-	store_bind_int(st, 8, a->min_phase);
-	int rc = store_insert(st, &a->id, &authorization_exists, e);
-	return store_write_end(s, rc < 0 ? -1 : 0, e);
+	store_bind_text(st, 1, c->a->reference);
+	store_bind_text(st, 2, c->a->requester_actor_type);
+	store_bind_int(st, 3, c->a->capacity);
+	store_bind_text(st, 4, c->a->data_type);
+	store_bind_text(st, 5, c->a->purpose);
+	store_bind_int(st, 6, c->from);
+	store_bind_int(st, 7, c->until);
+	store_bind_int(st, 8, c->a->min_phase);
+	return store_insert(st, &c->a->id, &authorization_exists, e) < 0 ? -1
+									 : 0;
+}
+
+int authz_add(struct audit *log, const struct audit_actor *by,
+	      struct authz_authorization *a, struct error *e)
+{
+	struct add c = {a, 0, 0};
+	struct error bad;
+	const struct error *refusal =
+		check(audit_store(log), a, &c.from, &c.until, &bad) != 0 ? &bad
+									: NULL;
+	/* The deliberation is both what is published and its legal basis. */
+	struct audit_event ev = audit_event_by(by, "authorization_add");
+	ev.data_type = "authorization";
+	ev.purpose = a->reference;
+	ev.legal_basis = a->reference;
+	return audit_change(log, &ev, add_change, &c, refusal, e);
 }
 
 static void day_text(int64_t day, char out[DATE_LEN])

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "audit/audit.h"
 #include "base/base.h"
 #include "store/store.h"
 
@@ -30,11 +31,19 @@ struct authz_authorization {
 	int min_phase;              /* 1 = any phase */
 };
 
-/* Publish an authorization. The data type must exist in the reference
- * directory. Returns 0 (a->id set), or -1 with e: ERR_INVALID
- * ("invalid_field", "unknown_data_type", "unknown_capacity",
- * "invalid_period"), ERR_CONFLICT "authorization_exists". */
-int authz_add(struct store *s, struct authz_authorization *a, struct error *e);
+/* Publish an authorization, by who acts (by): the authorization and its
+ * event ("authorization_add", data type "authorization", the reference as
+ * purpose and legal basis) are made in one transaction (audit_commit).
+ * The data type must exist in the reference directory. The requester
+ * actor type is only checked to be a code: the network keeps no list of
+ * actor types (institutions name theirs freely), so a deliberation may
+ * precede the first institution of its type. Returns 0 (a->id set), or -1
+ * with e, recorded refused: ERR_INVALID ("invalid_field",
+ * "unknown_data_type", "unknown_capacity", "invalid_period"),
+ * ERR_CONFLICT "authorization_exists"; or ERR_UNAVAILABLE
+ * "audit_unavailable" / "store_unavailable", nothing published. */
+int authz_add(struct audit *log, const struct audit_actor *by,
+	      struct authz_authorization *a, struct error *e);
 
 /* Every authorization, by reference. Fills out (caller frees) and *n.
  * Returns 0, or -1 with e. */

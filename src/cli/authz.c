@@ -41,6 +41,25 @@ static int list(struct store *s)
 	return 0;
 }
 
+/* `authz add`: published as the operator, recorded in the audit log. */
+static int publish(const struct cli_config *cfg, struct store *s,
+		   struct authz_authorization *z)
+{
+	struct audit *log = NULL;
+	struct error e;
+	int rc = cli_open_log(cfg, s, &log, &e);
+	if (rc == 0)
+		rc = authz_add(log, &cli_operator, z, &e);
+	audit_close(log);
+	if (rc != 0) {
+		fprintf(stderr, "kruispunt authz: %s (%s)\n", e.detail,
+			e.code ? e.code : "error");
+		return 1;
+	}
+	printf("published %s (id %lld)\n", z->reference, (long long)z->id);
+	return 0;
+}
+
 int cmd_authz(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -94,15 +113,7 @@ int cmd_authz(int argc, char **argv)
 		fprintf(stderr, "kruispunt authz: %s\n", e.detail);
 		return 1;
 	}
-	int rc = 0;
-	if (!add) {
-		rc = list(s);
-	} else if (authz_add(s, &z, &e) != 0) {
-		fprintf(stderr, "kruispunt authz: %s (%s)\n", e.detail, e.code);
-		rc = 1;
-	} else {
-		printf("published %s (id %lld)\n", z.reference, (long long)z.id);
-	}
+	int rc = add ? publish(&cfg, s, &z) : list(s);
 	store_close(s);
 	return rc;
 }

@@ -52,20 +52,21 @@ static int parse(int argc, char **argv, struct dir_args *a)
 	return a->data ? 0 : -1;
 }
 
-static int run(const char *verb, struct store *s, const struct dir_args *a,
+static int run(const char *verb, struct audit *log, const struct dir_args *a,
 	       struct error *e)
 {
 	if (strcmp(verb, "capacity") == 0 && a->branch && a->code && a->label)
-		return directory_capacity_add(s, a->branch,
+		return directory_capacity_add(log, &cli_operator, a->branch,
 					      directory_capacity_parse(a->code),
 					      a->label, e);
 	if (strcmp(verb, "data-type") == 0 && a->code && a->source && a->label)
-		return directory_data_type_add(s, a->code, a->source, a->label, e);
+		return directory_data_type_add(log, &cli_operator, a->code,
+					       a->source, a->label, e);
 	if (strcmp(verb, "availability") == 0 && a->actor_type && a->capacity &&
 	    a->data_type)
 		return directory_availability_add(
-			s, a->actor_type, directory_capacity_parse(a->capacity),
-			a->data_type, e);
+			log, &cli_operator, a->actor_type,
+			directory_capacity_parse(a->capacity), a->data_type, e);
 	return err_set(e, ERR_INVALID, "usage", "missing options");
 }
 
@@ -82,7 +83,11 @@ int cmd_directory(int argc, char **argv)
 		fprintf(stderr, "kruispunt directory: %s\n", e.detail);
 		return 1;
 	}
-	int rc = run(argv[1], s, &a, &e);
+	struct audit *log = NULL;
+	int rc = cli_open_log(&cfg, s, &log, &e);
+	if (rc == 0)
+		rc = run(argv[1], log, &a, &e);
+	audit_close(log);
 	store_close(s);
 	if (rc != 0) {
 		fprintf(stderr, "kruispunt directory: %s (%s)\n", e.detail,

@@ -71,7 +71,7 @@ static struct registry_person register_entry(const struct demo_person *d,
 	return p;
 }
 
-static int seed_persons(struct store *s, struct error *e)
+static int seed_persons(struct audit *log, struct error *e)
 {
 	size_t n;
 	const struct demo_person *all = demo_all_persons(&n);
@@ -80,13 +80,14 @@ static int seed_persons(struct store *s, struct error *e)
 		size_t home = i >= demo_npersons
 			      ? demo_npersons + (i - demo_npersons) / 4 * 4 : i;
 		struct registry_person p = register_entry(&all[i], home);
-		if (registry_add(s, &p, e) != 0 && !already(e))
+		if (registry_add(log, &demo_by, &p, e) != 0 && !already(e))
 			return -1;
 	}
 	for (size_t i = 0; i < n; i++)
 		for (int c = 0; c < 2; c++)
 			if (all[i].children[c] &&
-			    registry_link_parent(s, all[i].children[c],
+			    registry_link_parent(log, &demo_by,
+						 all[i].children[c],
 						 all[i].insz, e) != 0 &&
 			    !already(e))
 				return -1;
@@ -101,24 +102,27 @@ static const struct demo_institution *institution_by_kbo(const char *kbo)
 	abort(); /* the demo tables contradict each other */
 }
 
-static int seed_directory(struct store *s, struct error *e)
+static int seed_directory(struct audit *log, struct error *e)
 {
 	for (size_t i = 0; i < demo_ncapacities; i++) {
 		const struct demo_capacity *c = &demo_capacities[i];
-		if (directory_capacity_add(s, c->branch, c->code, c->label, e) &&
+		if (directory_capacity_add(log, &demo_by, c->branch, c->code,
+					   c->label, e) &&
 		    !already(e))
 			return -1;
 	}
 	for (size_t i = 0; i < demo_ndata_types; i++) {
 		const struct demo_data_type *t = &demo_data_types[i];
-		if (directory_data_type_add(s, t->code, t->source, t->label, e) &&
+		if (directory_data_type_add(log, &demo_by, t->code, t->source,
+					    t->label, e) &&
 		    !already(e))
 			return -1;
 	}
 	for (size_t i = 0; i < demo_navailability; i++) {
 		const struct demo_availability *v = &demo_availability[i];
-		if (directory_availability_add(s, v->actor_type, v->capacity,
-					       v->data_type, e) != 0 &&
+		if (directory_availability_add(log, &demo_by, v->actor_type,
+					       v->capacity, v->data_type,
+					       e) != 0 &&
 		    !already(e))
 			return -1;
 	}
@@ -134,15 +138,16 @@ static int seed_directory(struct store *s, struct error *e)
 		str_copy(a.purpose, sizeof(a.purpose), d->purpose);
 		str_copy(a.valid_from, sizeof(a.valid_from), d->from);
 		a.min_phase = d->min_phase;
-		if (authz_add(s, &a, e) != 0 && !already(e))
+		if (authz_add(log, &demo_by, &a, e) != 0 && !already(e))
 			return -1;
 	}
 	return 0;
 }
 
-static int seed_dossier(struct store *s, const struct demo_dossier *d,
+static int seed_dossier(struct audit *log, const struct demo_dossier *d,
 			struct error *e)
 {
+	struct store *s = audit_store(log);
 	struct org_institution inst;
 	if (org_institution_by_kbo(s, d->institution, &inst) != 0)
 		return err_set(e, ERR_INTERNAL, "demo_failed",
@@ -153,7 +158,7 @@ static int seed_dossier(struct store *s, const struct demo_dossier *d,
 	dd.capacity = d->capacity;
 	dd.phase = d->phase;
 	str_copy(dd.start, sizeof(dd.start), d->start);
-	if (directory_integrate(s, inst.id,
+	if (directory_integrate(log, &demo_by, inst.id,
 				institution_by_kbo(d->institution)->branch,
 				&dd, e) != 0 && !already(e))
 		return -1;
@@ -161,15 +166,15 @@ static int seed_dossier(struct store *s, const struct demo_dossier *d,
 }
 
 /* Dossiers go in once the institutions exist (they need their ids). */
-static int seed_dossiers(struct store *s, struct error *e)
+static int seed_dossiers(struct audit *log, struct error *e)
 {
 	size_t nf;
 	const struct demo_dossier *family = demo_family_dossiers(&nf);
 	for (size_t i = 0; i < demo_ndossiers; i++)
-		if (seed_dossier(s, &demo_dossiers[i], e) != 0)
+		if (seed_dossier(log, &demo_dossiers[i], e) != 0)
 			return -1;
 	for (size_t i = 0; i < nf; i++)
-		if (seed_dossier(s, &family[i], e) != 0)
+		if (seed_dossier(log, &family[i], e) != 0)
 			return -1;
 	return 0;
 }
@@ -309,7 +314,7 @@ int demo_seed(const char *dir, struct audit *log, const struct auth_config *cfg,
 	struct store *s = audit_store(log);
 	if (seeded(s))
 		return seed_roles(log, e); /* renewed when they ran out */
-	if (seed_persons(s, e) != 0 || seed_directory(s, e) != 0)
+	if (seed_persons(log, e) != 0 || seed_directory(log, e) != 0)
 		return -1;
 	for (size_t i = 0; i < demo_norgs; i++) {
 		if (org_organisation_add(log, &demo_by, demo_orgs[i].kbo,
@@ -326,7 +331,7 @@ int demo_seed(const char *dir, struct audit *log, const struct auth_config *cfg,
 	for (size_t i = 0; i < demo_ninstitutions; i++)
 		if (seed_institution(dir, log, &demo_institutions[i], e) != 0)
 			return -1;
-	return seed_dossiers(s, e);
+	return seed_dossiers(log, e);
 }
 
 /* The phone and the TOTP secret (base32, as an authenticator app takes

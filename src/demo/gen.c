@@ -49,8 +49,9 @@ static int institutions(struct audit *log,
 	struct store *s = audit_store(log);
 	for (int b = 0; b < GEN_BRANCHES; b++) {
 		for (int k = 1; k <= 5; k++) {
-			if (directory_capacity_add(s, branches[b], k, "synthetic",
-						   e) != 0 && e->kind != ERR_CONFLICT)
+			if (directory_capacity_add(log, &gen_by, branches[b], k,
+						   "synthetic", e) != 0 &&
+			    e->kind != ERR_CONFLICT)
 				return -1;
 		}
 		for (int i = 0; i < GEN_PER_BRANCH; i++) {
@@ -144,7 +145,6 @@ static void dossiers(struct rng *r, const struct walk *w, int64_t insz, int m,
 int demo_generate(struct audit *log, uint64_t persons, int per_person,
 		  uint64_t seed, struct demo_gen_stats *st, struct error *e)
 {
-	struct store *s = audit_store(log);
 	int64_t ids[GEN_BRANCHES][GEN_PER_BRANCH];
 	if (per_person < 0 || per_person > GEN_BRANCHES)
 		return err_set(e, ERR_INVALID, "invalid_field",
@@ -171,10 +171,11 @@ int demo_generate(struct audit *log, uint64_t persons, int per_person,
 				 &rows[i * (size_t)per_person]);
 		}
 		uint64_t t0 = time_mono_ns();
-		rc = registry_import(s, pp, n, e);
+		rc = registry_import(log, &gen_by, pp, n, e);
 		uint64_t t1 = time_mono_ns();
 		if (rc == 0 && per_person)
-			rc = directory_import(s, rows, n * (size_t)per_person, e);
+			rc = directory_import(log, &gen_by, rows,
+					      n * (size_t)per_person, e);
 		st->person_ns += t1 - t0;
 		st->dossier_ns += time_mono_ns() - t1;
 		st->persons += rc == 0 ? n : 0;

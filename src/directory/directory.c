@@ -95,62 +95,127 @@ int directory_capacity_parse(const char *s)
 static const struct store_refusal already_defined = {
 	ERR_CONFLICT, "already_defined", "already defined"};
 
-static int add_reference(struct store *s, const char *sql, const char *a,
-			 int64_t code, const char *b, const char *c,
+/* The event of a change to the reference directory, about subject (left
+ * out when it is no valid INSZ). Strings are borrowed. */
+static struct audit_event directory_event(const struct audit_actor *by,
+					  const char *action,
+					  const char *subject,
+					  const char *purpose)
+{
+	struct audit_event ev = audit_event_by(by, action);
+	ev.subject = audit_subject(subject);
+	ev.data_type = "reference_directory";
+	ev.purpose = purpose;
+	return ev;
+}
+
+/* A row of reference data: sql bound with a, then b (or code when b is
+ * NULL), then c. */
+struct reference {
+	const char *sql, *a;
+	int64_t code;
+	const char *b, *c;
+};
+
+static int reference_change(struct store_conn *w, void *ctx,
+			    struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct reference *r = ctx;
+	struct store_stmt *st = store_prepare(w, r->sql);
+	store_bind_text(st, 1, r->a);
+	if (r->b)
+		store_bind_text(st, 2, r->b);
+	else
+		store_bind_int(st, 2, r->code);
+	store_bind_text(st, 3, r->c);
+	return store_run(st, &already_defined, e);
+}
+
+/* Add r, recorded as action with what as its purpose; or record the
+ * refusal when refused is not NULL. */
+static int add_reference(struct audit *log, const struct audit_actor *by,
+			 const char *action, const char *what,
+			 struct reference *r, const struct error *refused,
 			 struct error *e)
 {
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	struct store_stmt *st = store_prepare(w, sql);
-	store_bind_text(st, 1, a);
-	if (b)
-		store_bind_text(st, 2, b);
-	else
-		store_bind_int(st, 2, code);
-	store_bind_text(st, 3, c);
-	return store_write_end(s, store_run(st, &already_defined, e), e);
+	struct audit_event ev = directory_event(by, action, NULL, what);
+	return audit_change(log, &ev, reference_change, r, refused, e);
 }
 
-int directory_capacity_add(struct store *s, const char *branch, int code,
-			   const char *label, struct error *e)
+static bool capacity_code_ok(int code)
 {
-	if (!branch[0] || code < 0 || code > 999 ||
-	    (code > 900 && code != CAPACITY_PROVISIONAL))
-		return err_set(e, ERR_INVALID, "unknown_capacity",
-			       "capacity codes are 000-900 and 902");
-	return add_reference(s, sql_cap_add, branch, code, NULL, label, e);
+	return code >= 0 && (code <= 900 || code == CAPACITY_PROVISIONAL);
 }
 
-int directory_data_type_add(struct store *s, const char *code,
-			    const char *source_actor_type, const char *label,
-			    struct error *e)
+int directory_capacity_add(struct audit *log, const struct audit_actor *by,
+			   const char *branch, int code, const char *label,
+			   struct error *e)
 {
-	if (!code[0] || !source_actor_type[0])
-		return err_set(e, ERR_INVALID, "invalid_field",
-			       "a data type needs a code and a source");
-	return add_reference(s, sql_type_add, code, 0, source_actor_type,
-			     label, e);
+	struct reference r = {sql_cap_add, branch, code, NULL, label};
+	struct error bad;
+	bool ok = branch[0] && capacity_code_ok(code);
+	if (!ok)
+		err_set(&bad, ERR_INVALID, "unknown_capacity",
+			"capacity codes are 000-900 and 902");
+	char what[AUDIT_FIELD_MAX + 1];
+	snprintf(what, sizeof(what), "%s %03d", branch, code % 1000);
+	return add_reference(log, by, "capacity_add", what, &r,
+			     ok ? NULL : &bad, e);
 }
 
-int directory_availability_add(struct store *s, const char *actor_type,
-			       int capacity, const char *data_type,
+int directory_data_type_add(struct audit *log, const struct audit_actor *by,
+			    const char *code, const char *source_actor_type,
+			    const char *label, struct error *e)
+{
+	struct reference r = {sql_type_add, code, 0, source_actor_type, label};
+	struct error bad;
+	bool ok = code[0] && source_actor_type[0];
+	if (!ok)
+		err_set(&bad, ERR_INVALID, "invalid_field",
+			"a data type needs a code and a source");
+	return add_reference(log, by, "data_type_add", code, &r,
+			     ok ? NULL : &bad, e);
+}
+
+/* The data type must be in the directory: checked on the writer, in the
+ * transaction that adds the availability. */
+static int availability_change(struct store_conn *w, void *ctx,
+			       struct audit_event *evs, size_t n,
 			       struct error *e)
 {
-	char source[64];
-	if (!actor_type[0] || capacity < 0 ||
-	    (capacity > 900 && capacity != CAPACITY_PROVISIONAL))
-		return err_set(e, ERR_INVALID, "unknown_capacity",
-			       "an actor type and a capacity 000-900 or 902");
-	int known = directory_data_type_source(s, data_type, source,
-					       sizeof(source));
+	struct reference *r = ctx;
+	struct store_stmt *st = store_prepare(w, sql_type_source);
+	store_bind_text(st, 1, r->c);
+	int known = store_one(st, NULL, NULL, e);
 	if (known < 0)
-		return store_fail(e, "the directory cannot be read now");
+		return -1;
 	if (known > 0)
 		return err_set(e, ERR_INVALID, "unknown_data_type",
 			       "the data type is not in the reference directory");
-	return add_reference(s, sql_avail_add, actor_type, capacity, NULL,
-			     data_type, e);
+	return reference_change(w, ctx, evs, n, e);
+}
+
+int directory_availability_add(struct audit *log,
+			       const struct audit_actor *by,
+			       const char *actor_type, int capacity,
+			       const char *data_type, struct error *e)
+{
+	struct reference r = {sql_avail_add, actor_type, capacity, NULL,
+			      data_type};
+	struct error bad;
+	bool ok = actor_type[0] && capacity_code_ok(capacity);
+	if (!ok)
+		err_set(&bad, ERR_INVALID, "unknown_capacity",
+			"an actor type and a capacity 000-900 or 902");
+	char what[AUDIT_FIELD_MAX + 1];
+	snprintf(what, sizeof(what), "%s %03d %s", actor_type, capacity % 1000,
+		 data_type);
+	struct audit_event ev = directory_event(by, "availability_add", NULL,
+						what);
+	return audit_change(log, &ev, availability_change, &r,
+			    ok ? NULL : &bad, e);
 }
 
 bool directory_available(struct store *s, const char *actor_type,
@@ -294,22 +359,43 @@ static int check_dossier(struct store *s, const char *branch,
 	return 0;
 }
 
-int directory_integrate(struct store *s, int64_t institution_id,
-			const char *branch, struct directory_dossier *d,
-			struct error *e)
-{
+struct integrate {
+	int64_t institution_id;
+	const char *branch;
+	struct directory_dossier *d;
 	int64_t from, to;
-	if (check_dossier(s, branch, d, &from, &to, e) != 0)
-		return -1;
-	int64_t insz = insz_number(d->insz);
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	int rc = check_overlap(w, institution_id, branch, insz, d->capacity,
-			       from, to, e);
+};
+
+/* The anti-fraud and no-overlap rules, checked on the writer in the
+ * transaction that opens the dossier. */
+static int integrate_change(struct store_conn *w, void *ctx,
+			    struct audit_event *evs, size_t n,
+			    struct error *e)
+{
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct integrate *c = ctx;
+	int64_t insz = insz_number(c->d->insz);
+	int rc = check_overlap(w, c->institution_id, c->branch, insz,
+			       c->d->capacity, c->from, c->to, e);
 	if (rc == 0)
-		rc = insert_dossier(w, institution_id, insz, d, from, to, &d->id, e);
-	return store_write_end(s, rc, e);
+		rc = insert_dossier(w, c->institution_id, insz, c->d, c->from,
+				    c->to, &c->d->id, e);
+	return rc;
+}
+
+int directory_integrate(struct audit *log, const struct audit_actor *by,
+			int64_t institution_id, const char *branch,
+			struct directory_dossier *d, struct error *e)
+{
+	struct integrate c = {institution_id, branch, d, 0, 0};
+	struct error bad;
+	const struct error *refusal =
+		check_dossier(audit_store(log), branch, d, &c.from, &c.to,
+			      &bad) != 0 ? &bad : NULL;
+	struct audit_event ev = directory_event(by, "dossier_integrate",
+						d->insz, "file_management");
+	return audit_change(log, &ev, integrate_change, &c, refusal, e);
 }
 
 static int cmp_row(const void *x, const void *y)
@@ -324,17 +410,20 @@ static int cmp_row(const void *x, const void *y)
 	return a->start_day < b->start_day ? -1 : a->start_day > b->start_day;
 }
 
-int directory_import(struct store *s, struct directory_import_row *rows,
-		     size_t n, struct error *e)
+struct import {
+	const struct directory_import_row *rows;
+	size_t n;
+};
+
+static int import_change(struct store_conn *w, void *ctx,
+			 struct audit_event *evs, size_t n, struct error *e)
 {
-	/* In index order, every insert lands at the end of the B-tree. */
-	qsort(rows, n, sizeof(*rows), cmp_row);
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct import *c = ctx;
 	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		struct directory_import_row *r = &rows[i];
+	for (size_t i = 0; i < c->n && rc == 0; i++) {
+		const struct directory_import_row *r = &c->rows[i];
 		int64_t to = r->end_day < 0 ? OPEN_END : r->end_day;
 		struct directory_dossier d = {.capacity = r->capacity,
 					      .phase = r->phase};
@@ -350,7 +439,23 @@ int directory_import(struct store *s, struct directory_import_row *rows,
 			rc = insert_dossier(w, r->institution_id, r->insz, &d,
 					    r->start_day, to, &id, e);
 	}
-	return store_write_end(s, rc, e);
+	return rc;
+}
+
+int directory_import(struct audit *log, const struct audit_actor *by,
+		     struct directory_import_row *rows, size_t n,
+		     struct error *e)
+{
+	/* In index order, every insert lands at the end of the B-tree. */
+	qsort(rows, n, sizeof(*rows), cmp_row);
+	struct import c = {rows, n};
+	/* One event describes the load: an event per dossier would make a
+	 * load of millions (`kruispunt gen`) as slow as the log. */
+	char count[32];
+	snprintf(count, sizeof(count), "%zu dossiers", n);
+	struct audit_event ev = directory_event(by, "directory_import", NULL,
+						count);
+	return audit_change(log, &ev, import_change, &c, NULL, e);
 }
 
 static void day_text(int64_t day, char out[DATE_LEN])
@@ -392,35 +497,53 @@ int directory_get(struct store *s, int64_t institution_id, int64_t id,
 	return r ? load(r, institution_id, id, out, NULL) : -1;
 }
 
-int directory_close(struct store *s, int64_t institution_id, int64_t id,
-		    const char *end, struct error *e)
-{
+struct close {
+	int64_t institution_id, id;
+	const char *end;
 	struct directory_dossier d;
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	int found = load(w, institution_id, id, &d, e);
-	int64_t from, to;
-	int rc;
+};
+
+/* Only the institution's own open dossier closes, not before it started;
+ * the event names whose dossier it is, refused or not. */
+static int close_change(struct store_conn *w, void *ctx,
+			struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(n);
+	struct close *c = ctx;
+	int found = load(w, c->institution_id, c->id, &c->d, e);
 	if (found != 0)
-		rc = found < 0 ? -1
-			       : err_set(e, ERR_NOT_FOUND, "unknown_dossier",
-					 "you hold no dossier with this id");
-	else if (d.end[0])
-		rc = err_set(e, ERR_CONFLICT, "dossier_closed",
-			     "this dossier is already closed");
-	else
-		rc = !end[0] ? err_set(e, ERR_INVALID, "invalid_period",
-				       "end is required")
-			     : period(d.start, end, &from, &to, e);
-	if (rc == 0) {
-		struct store_stmt *st = store_prepare(w, sql_close);
-		store_bind_int(st, 1, id);
-		store_bind_int(st, 2, institution_id);
-		store_bind_int(st, 3, to);
-		rc = store_run(st, NULL, e);
-	}
-	return store_write_end(s, rc, e);
+		return found < 0 ? -1
+				 : err_set(e, ERR_NOT_FOUND, "unknown_dossier",
+					   "you hold no dossier with this id");
+	evs[0].subject = c->d.insz;
+	int64_t from, to;
+	if (c->d.end[0])
+		return err_set(e, ERR_CONFLICT, "dossier_closed",
+			       "this dossier is already closed");
+	if (!c->end[0])
+		return err_set(e, ERR_INVALID, "invalid_period",
+			       "end is required");
+	if (period(c->d.start, c->end, &from, &to, e) != 0)
+		return -1;
+	struct store_stmt *st = store_prepare(w, sql_close);
+	store_bind_int(st, 1, c->id);
+	store_bind_int(st, 2, c->institution_id);
+	store_bind_int(st, 3, to);
+	str_copy(c->d.end, sizeof(c->d.end), c->end);
+	return store_run(st, NULL, e);
+}
+
+int directory_close(struct audit *log, const struct audit_actor *by,
+		    int64_t institution_id, int64_t id, const char *end,
+		    struct directory_dossier *out, struct error *e)
+{
+	struct close c = {institution_id, id, end, {0}};
+	struct audit_event ev = directory_event(by, "dossier_close", NULL,
+						"file_management");
+	int rc = audit_change(log, &ev, close_change, &c, NULL, e);
+	if (rc == 0 && out)
+		*out = c.d;
+	return rc;
 }
 
 int directory_holdings(struct store *s, const char *insz, int64_t day,

@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 
+#include "audit/audit.h"
 #include "base/base.h"
 #include "store/store.h"
 
@@ -31,13 +32,23 @@ int directory_capacity_parse(const char *s);
 /* A capacity given in JSON: "001" or 1. Returns the code, or -1. */
 int directory_capacity_json(const json_t *v);
 
-/* Reference data, by the operator (and the demo). Return 0, or -1 with e
- * (ERR_INVALID, ERR_CONFLICT "already_defined"). */
-int directory_capacity_add(struct store *s, const char *branch, int code,
-			   const char *label, struct error *e);
-int directory_data_type_add(struct store *s, const char *code,
-			    const char *source_actor_type, const char *label,
-			    struct error *e);
+/* Every function below that changes the directory takes the audit log and
+ * who acts (by): the change and its event (data type
+ * "reference_directory") are made in one transaction (audit_commit), and a
+ * refused request is recorded as refused with its code. Each may also fail
+ * with ERR_UNAVAILABLE "audit_unavailable" or "store_unavailable", having
+ * changed nothing. */
+
+/* Reference data, by the operator (and the demo), recorded as
+ * "capacity_add" / "data_type_add" with what was added as the purpose.
+ * Return 0, or -1 with e (ERR_INVALID "unknown_capacity" /
+ * "invalid_field", ERR_CONFLICT "already_defined"). */
+int directory_capacity_add(struct audit *log, const struct audit_actor *by,
+			   const char *branch, int code, const char *label,
+			   struct error *e);
+int directory_data_type_add(struct audit *log, const struct audit_actor *by,
+			    const char *code, const char *source_actor_type,
+			    const char *label, struct error *e);
 
 /* True when the capacity exists for the branch (000 and 902 exist for
  * every branch). */
@@ -48,11 +59,13 @@ int directory_data_type_source(struct store *s, const char *code, char *out,
 			       size_t n);
 
 /* Availability: actor_type, in capacity, holds data_type (the hub routes
- * a request to such an actor). Returns 0, or -1 with e (ERR_INVALID
- * "unknown_data_type" / "unknown_capacity", ERR_CONFLICT). */
-int directory_availability_add(struct store *s, const char *actor_type,
-			       int capacity, const char *data_type,
-			       struct error *e);
+ * a request to such an actor); recorded as "availability_add". Returns 0,
+ * or -1 with e (ERR_INVALID "unknown_data_type" / "unknown_capacity",
+ * ERR_CONFLICT "already_defined"). */
+int directory_availability_add(struct audit *log,
+			       const struct audit_actor *by,
+			       const char *actor_type, int capacity,
+			       const char *data_type, struct error *e);
 /* True when actor_type holds data_type in capacity. */
 bool directory_available(struct store *s, const char *actor_type,
 			 int capacity, const char *data_type);
@@ -66,20 +79,26 @@ struct directory_dossier {
 	char end[DATE_LEN];  /* "" while open */
 };
 
-/* Integrate a person: institution (of branch) opens a dossier. d->id is
- * set. Returns 0, or -1 with e: ERR_INVALID ("invalid_insz",
- * "unknown_capacity", "invalid_period"), ERR_NOT_FOUND "unknown_person",
- * ERR_CONFLICT "dossier_overlap" (its own dossier) or "directory_conflict"
- * (another institution of the branch: the anti-fraud rule). */
-int directory_integrate(struct store *s, int64_t institution_id,
-			const char *branch, struct directory_dossier *d,
-			struct error *e);
+/* Integrate a person: institution (of branch) opens a dossier, recorded
+ * as "dossier_integrate" about the person (purpose "file_management"). d->id
+ * is set. Returns 0, or -1 with e (each recorded refused): ERR_INVALID
+ * ("invalid_insz", "unknown_capacity", "invalid_field", "invalid_period"),
+ * ERR_NOT_FOUND "unknown_person", ERR_CONFLICT "dossier_overlap" (its own
+ * dossier) or "directory_conflict" (another institution of the branch:
+ * the anti-fraud rule). */
+int directory_integrate(struct audit *log, const struct audit_actor *by,
+			int64_t institution_id, const char *branch,
+			struct directory_dossier *d, struct error *e);
 
-/* Close an institution's own dossier on end. Returns 0, or -1 with e:
- * ERR_NOT_FOUND "unknown_dossier" (also for another institution's),
- * ERR_INVALID "invalid_period". */
-int directory_close(struct store *s, int64_t institution_id, int64_t id,
-		    const char *end, struct error *e);
+/* Close an institution's own dossier on end, recorded as "dossier_close"
+ * about the dossier's person (when it is the institution's). out (may be
+ * NULL) receives the closed dossier. Returns 0, or -1 with e (each
+ * recorded refused): ERR_NOT_FOUND "unknown_dossier" (also for another
+ * institution's), ERR_CONFLICT "dossier_closed", ERR_INVALID
+ * "invalid_period". */
+int directory_close(struct audit *log, const struct audit_actor *by,
+		    int64_t institution_id, int64_t id, const char *end,
+		    struct directory_dossier *out, struct error *e);
 
 /* An institution's own dossier. Returns 0, 1 when it has none with that
  * id, -1 on a store failure. */
@@ -97,12 +116,16 @@ struct directory_import_row {
 };
 
 /* Load many dossiers in one transaction (an institution's initial load,
- * `kruispunt gen`): rows are sorted, then each is checked against the
+ * `kruispunt gen`), recorded as one event "directory_import" whose purpose
+ * is "<n> dossiers": rows are sorted, then each is checked against the
  * anti-fraud and no-overlap rules and inserted. Persons are not looked up
- * (the loader vouches for them). The first refusal aborts the load.
- * Returns 0, or -1 with e. */
-int directory_import(struct store *s, struct directory_import_row *rows,
-		     size_t n, struct error *e);
+ * (the loader vouches for them). The first refusal aborts the load
+ * (recorded refused, nothing added). Returns 0, or -1 with e
+ * (ERR_INVALID "invalid_period", ERR_CONFLICT "dossier_overlap" /
+ * "directory_conflict"). */
+int directory_import(struct audit *log, const struct audit_actor *by,
+		     struct directory_import_row *rows, size_t n,
+		     struct error *e);
 
 enum directory_answer {
 	DIRECTORY_DOSSIER = 0,     /* integrated, at a sufficient phase */

@@ -50,18 +50,6 @@ struct audit_event org_event(const struct audit_actor *by, const char *action,
 	return ev;
 }
 
-int org_change(struct audit *log, struct audit_event *ev,
-	       audit_change_fn change, void *ctx, const struct error *invalid,
-	       struct error *e)
-{
-	if (invalid) {
-		if (e)
-			*e = *invalid;
-		return audit_refused(log, ev, invalid);
-	}
-	return audit_commit(log, ev, 1, change, ctx, e);
-}
-
 /* kbo as digits into out; NULL, or bad filled with the refusal. */
 static const struct error *kbo_refusal(const char *kbo, char out[11],
 				       struct error *bad)
@@ -98,7 +86,7 @@ int org_organisation_add(struct audit *log, const struct audit_actor *by,
 	const struct error *invalid = kbo_refusal(kbo, c.kbo, &bad);
 	struct audit_event ev = org_event(by, "organisation_add", c.kbo,
 					  "organisation", name);
-	return org_change(log, &ev, org_add_change, &c, invalid, e);
+	return audit_change(log, &ev, org_add_change, &c, invalid, e);
 }
 
 struct inst_add {
@@ -135,7 +123,7 @@ int org_institution_add(struct audit *log, const struct audit_actor *by,
 	const struct error *invalid = kbo_refusal(kbo, c.kbo, &bad);
 	struct audit_event ev = org_event(by, "institution_add", c.kbo,
 					  "institution", actor_type);
-	int rc = org_change(log, &ev, inst_add_change, &c, invalid, e);
+	int rc = audit_change(log, &ev, inst_add_change, &c, invalid, e);
 	if (rc == 0 && id)
 		*id = c.id;
 	return rc;
@@ -192,7 +180,7 @@ int org_cert_add(struct audit *log, const struct audit_actor *by,
 	hex_encode(fingerprint, SHA256_LEN, fp);
 	struct audit_event ev = org_event(by, "certificate_add", "",
 					  "certificate", fp);
-	return org_change(log, &ev, cert_add_change, &c, NULL, e);
+	return audit_change(log, &ev, cert_add_change, &c, NULL, e);
 }
 
 /* Fill out (a struct org_institution) from a row of (id, kbo, name,
@@ -300,7 +288,7 @@ int org_institution_set_endpoint(struct audit *log,
 		invalid = NULL;
 	struct audit_event ev = org_event(by, "institution_endpoint", kbo,
 					  "institution", endpoint);
-	return org_change(log, &ev, inst_update_change, &c, invalid, e);
+	return audit_change(log, &ev, inst_update_change, &c, invalid, e);
 }
 
 int org_institution_set_timeout(struct audit *log,
@@ -318,6 +306,6 @@ int org_institution_set_timeout(struct audit *log,
 	snprintf(ms, sizeof(ms), "%d", timeout_ms);
 	struct audit_event ev = org_event(by, "institution_timeout", kbo,
 					  "institution", ms);
-	return org_change(log, &ev, inst_update_change, &c, ok ? NULL : &bad,
+	return audit_change(log, &ev, inst_update_change, &c, ok ? NULL : &bad,
 			  e);
 }

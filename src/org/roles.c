@@ -89,7 +89,7 @@ int org_category_add(struct audit *log, const struct audit_actor *by,
 			"unknown organisation category");
 	struct audit_event ev = org_event(by, "category_add", kbo,
 					  "organisation", category);
-	return org_change(log, &ev, category_change, &c, ok ? NULL : &bad, e);
+	return audit_change(log, &ev, category_change, &c, ok ? NULL : &bad, e);
 }
 
 bool org_has_category(struct store *s, const char *kbo, const char *category)
@@ -168,7 +168,7 @@ int org_role_grant(struct audit *log, const struct audit_actor *by,
 					  r->role);
 	ev.subject = insz_valid(r->insz) && strlen(r->insz) == 11 ? r->insz
 								   : NULL;
-	return org_change(log, &ev, grant_change, r, invalid, e);
+	return audit_change(log, &ev, grant_change, r, invalid, e);
 }
 
 /* Fill r (a struct org_role) from a row of sql_role_get or sql_list. */
@@ -229,7 +229,7 @@ int org_role_revoke(struct audit *log, const struct audit_actor *by,
 	struct revoke c = {kbo, id, "", {0}};
 	by_whom(by, c.by);
 	struct audit_event ev = org_event(by, "role_revoke", kbo, "role", NULL);
-	int rc = org_change(log, &ev, revoke_change, &c, NULL, e);
+	int rc = audit_change(log, &ev, revoke_change, &c, NULL, e);
 	if (rc == 0 && out)
 		*out = c.r;
 	return rc;
@@ -318,7 +318,7 @@ int org_circle_accept(struct audit *log, const struct audit_actor *by,
 			"characters, no control characters)");
 	struct audit_event ev = org_event(by, "circle_of_trust_accept", kbo,
 					  "organisation", register_ref);
-	return org_change(log, &ev, circle_change, &c, ok ? NULL : &bad, e);
+	return audit_change(log, &ev, circle_change, &c, ok ? NULL : &bad, e);
 }
 
 bool org_in_circle(struct store *s, const char *kbo)

@@ -5,6 +5,7 @@
  * cannot interleave with another writer.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,34 +257,79 @@ static int insert(struct store_conn *w, const struct registry_person *p,
 	return store_run(st, &person_exists, e);
 }
 
-int registry_add(struct store *s, const struct registry_person *p,
-		 struct error *e)
+/* The event of a change to the registers, about subject (left out when
+ * it is no valid INSZ). Strings are borrowed. */
+static struct audit_event person_event(const struct audit_actor *by,
+				       const char *action, const char *subject)
 {
-	struct insz z;
-	if (validate(p, e) != 0 || check_number(p, &z, e) != 0)
-		return -1;
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	return store_write_end(s, insert(w, p, z.kind == INSZ_RR ? "RR" : "BIS", e), e);
+	struct audit_event ev = audit_event_by(by, action);
+	ev.subject = audit_subject(subject);
+	ev.data_type = "identification";
+	ev.purpose = "register_maintenance";
+	return ev;
 }
 
-int registry_import(struct store *s, const struct registry_person *p,
-		    size_t n, struct error *e)
+/* The register a number belongs to. */
+static const char *register_of(const char *insz)
 {
 	struct insz z;
-	for (size_t i = 0; i < n; i++)
-		if (validate(&p[i], e) != 0 || check_number(&p[i], &z, e) != 0)
+	return insz_parse(insz, strlen(insz), &z) == ID_OK && z.kind == INSZ_BIS
+		       ? "BIS" : "RR";
+}
+
+/* Why p cannot be registered as it stands (into bad), or NULL. */
+static const struct error *person_refusal(const struct registry_person *p,
+					  struct error *bad)
+{
+	struct insz z;
+	if (validate(p, bad) != 0 || check_number(p, &z, bad) != 0)
+		return bad;
+	return NULL;
+}
+
+/* Persons to insert: one (registry_add) or a load. */
+struct persons {
+	const struct registry_person *p;
+	size_t n;
+};
+
+static int persons_change(struct store_conn *w, void *ctx,
+			  struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct persons *c = ctx;
+	for (size_t i = 0; i < c->n; i++)
+		if (insert(w, &c->p[i], register_of(c->p[i].insz), e) != 0)
 			return -1;
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		insz_parse(p[i].insz, 11, &z);
-		rc = insert(w, &p[i], z.kind == INSZ_RR ? "RR" : "BIS", e);
-	}
-	return store_write_end(s, rc, e);
+	return 0;
+}
+
+int registry_add(struct audit *log, const struct audit_actor *by,
+		 const struct registry_person *p, struct error *e)
+{
+	struct persons c = {p, 1};
+	struct error bad;
+	struct audit_event ev = person_event(by, "person_add", p->insz);
+	return audit_change(log, &ev, persons_change, &c,
+			    person_refusal(p, &bad), e);
+}
+
+int registry_import(struct audit *log, const struct audit_actor *by,
+		    const struct registry_person *p, size_t n, struct error *e)
+{
+	struct persons c = {p, n};
+	struct error bad;
+	const struct error *refusal = NULL;
+	for (size_t i = 0; i < n && !refusal; i++)
+		refusal = person_refusal(&p[i], &bad);
+	/* One event describes the load: an event per person would make a
+	 * load of millions (`kruispunt gen`) as slow as the log. */
+	char count[32];
+	snprintf(count, sizeof(count), "%zu persons", n);
+	struct audit_event ev = person_event(by, "registry_import", NULL);
+	ev.purpose = count;
+	return audit_change(log, &ev, persons_change, &c, refusal, e);
 }
 
 static int link_on(struct store_conn *w, const char *child,
@@ -295,16 +341,35 @@ static int link_on(struct store_conn *w, const char *child,
 	return store_run(st, &link_invalid, e);
 }
 
-int registry_link_parent(struct store *s, const char *child,
-			 const char *parent, struct error *e)
+struct link {
+	const char *child, *parent;
+};
+
+static int link_change(struct store_conn *w, void *ctx,
+		       struct audit_event *evs, size_t n, struct error *e)
 {
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct link *c = ctx;
+	return link_on(w, c->child, c->parent, e);
+}
+
+int registry_link_parent(struct audit *log, const struct audit_actor *by,
+			 const char *child, const char *parent,
+			 struct error *e)
+{
+	struct link c = {child, parent};
+	/* The link is part of both persons' data: each finds it in the
+	 * log of who touched their data. */
+	struct audit_event evs[2] = {person_event(by, "parent_link", child),
+				     person_event(by, "parent_link", parent)};
+	struct error bad;
 	if (!insz_valid(child) || !insz_valid(parent) || !strcmp(child, parent))
-		return err_set(e, ERR_INVALID, "invalid_insz",
-			       "two different valid INSZ are needed");
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	return store_write_end(s, link_on(w, child, parent, e), e);
+		return audit_change(log, &evs[0], link_change, &c,
+				    (err_set(&bad, ERR_INVALID, "invalid_insz",
+					     "two different valid INSZ are "
+					     "needed"), &bad), e);
+	return audit_commit(log, evs, 2, link_change, &c, e);
 }
 
 static bool taken(struct store_conn *w, const char *insz)
@@ -314,13 +379,14 @@ static bool taken(struct store_conn *w, const char *insz)
 	return store_one(st, NULL, NULL, NULL) == 0;
 }
 
-int registry_assign_bis(struct store *s, struct registry_person *p,
-			struct error *e)
+/* Take the first free BIS number for p's birth date and sex into p->insz:
+ * the number is known only here, so the event's subject is set here. */
+static int bis_change(struct store_conn *w, void *ctx,
+		      struct audit_event *evs, size_t n, struct error *e)
 {
+	KP_UNUSED(n);
+	struct registry_person *p = ctx;
 	int y, m, d;
-	str_copy(p->insz, sizeof(p->insz), "");
-	if (validate(p, e) != 0)
-		return -1;
 	partial_date(p->birth_date, &y, &m, &d);
 	/* A wholly unknown birth date is written as 00 00 (month +20/+40). */
 	if (y == 0)
@@ -328,26 +394,36 @@ int registry_assign_bis(struct store *s, struct registry_person *p,
 	bool sex_known = p->sex[0] != '\0';
 	int first = !sex_known || p->sex[0] == 'M' ? 1 : 2;
 	int step = sex_known ? 2 : 1;
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
 	int rc = 1; /* until a free number is found */
 	for (int seq = first; seq <= 998 && rc == 1; seq += step) {
-		char n[INSZ_BUF];
-		if (insz_compose(INSZ_BIS, y, m, d, sex_known, seq, n) != ID_OK) {
-			rc = err_set(e, ERR_INVALID, "invalid_field",
-				     "field 'birth_date' is invalid");
-			break;
-		}
-		if (taken(w, n))
+		char num[INSZ_BUF];
+		if (insz_compose(INSZ_BIS, y, m, d, sex_known, seq, num) != ID_OK)
+			return invalid(e, "birth_date");
+		if (taken(w, num))
 			continue;
-		str_copy(p->insz, sizeof(p->insz), n);
+		str_copy(p->insz, sizeof(p->insz), num);
 		rc = insert(w, p, "BIS", e);
 	}
 	if (rc == 1)
-		rc = err_set(e, ERR_CONFLICT, "bis_exhausted",
-			     "no BIS number is left for this birth date and sex");
-	return store_write_end(s, rc, e);
+		return err_set(e, ERR_CONFLICT, "bis_exhausted",
+			       "no BIS number is left for this birth date and "
+			       "sex");
+	if (rc == 0)
+		evs[0].subject = p->insz;
+	return rc;
+}
+
+int registry_assign_bis(struct audit *log, const struct audit_actor *by,
+			struct registry_person *p, struct error *e)
+{
+	struct error bad;
+	str_copy(p->insz, sizeof(p->insz), "");
+	const struct error *refusal = validate(p, &bad) != 0 ? &bad : NULL;
+	struct audit_event ev = person_event(by, "bis_assignment", NULL);
+	int rc = audit_change(log, &ev, bis_change, p, refusal, e);
+	if (rc != 0)
+		str_copy(p->insz, sizeof(p->insz), "");
+	return rc;
 }
 
 /* ------------------------------------------------------------- mutations */
@@ -540,24 +616,30 @@ static int precheck(const char *insz, const struct registry_mutation *m,
 	return 0;
 }
 
-int registry_mutate(struct store *s, const char *insz,
-		    const struct registry_mutation *m, const char *actor_type,
-		    int64_t institution_id, char ticket[UUID_LEN],
-		    struct error *e)
+struct mutate {
+	const char *insz;
+	const struct registry_mutation *m;
+	int64_t institution_id;
+	char *ticket; /* UUID_LEN */
+};
+
+/* The rules that need the register (the person known, alive; a newborn's
+ * number free), then the change and its history row, whose ticket the
+ * event carries. */
+static int mutate_change(struct store_conn *w, void *ctx,
+			 struct audit_event *evs, size_t n, struct error *e)
 {
-	if (precheck(insz, m, actor_type, e) != 0)
-		return -1;
+	KP_UNUSED(n);
+	struct mutate *c = ctx;
+	const struct registry_mutation *m = c->m;
 	json_t *before = NULL, *after = NULL;
 	struct registry_person cur;
-	struct store_conn *w = store_write_begin(s, e);
-	if (!w)
-		return -1;
-	int found = load(w, insz, &cur, e);
+	int found = load(w, c->insz, &cur, e);
 	int rc;
 	if (found < 0)
 		rc = -1;
 	else if (m->type == MUTATION_BIRTH && found == 1)
-		rc = apply_birth(w, insz, m, &after, e);
+		rc = apply_birth(w, c->insz, m, &after, e);
 	else if (found == 1)
 		rc = err_set(e, ERR_NOT_FOUND, "unknown_person",
 			     "no person with this INSZ");
@@ -567,9 +649,24 @@ int registry_mutate(struct store *s, const char *insz,
 	else if ((rc = apply_change(&cur, m, &before, &after, e)) == 0)
 		rc = store_change(w, &cur, e);
 	if (rc == 0)
-		rc = record_mutation(w, insz, m, institution_id, before, after,
-				     ticket, e);
+		rc = record_mutation(w, c->insz, m, c->institution_id, before,
+				     after, c->ticket, e);
+	if (rc == 0)
+		evs[0].ticket = c->ticket;
 	json_decref(before);
 	json_decref(after);
-	return store_write_end(s, rc, e);
+	return rc;
+}
+
+int registry_mutate(struct audit *log, const struct audit_actor *by,
+		    const char *insz, const struct registry_mutation *m,
+		    const char *actor_type, int64_t institution_id,
+		    char ticket[UUID_LEN], struct error *e)
+{
+	struct mutate c = {insz, m, institution_id, ticket};
+	struct error bad;
+	const struct error *refusal =
+		precheck(insz, m, actor_type, &bad) != 0 ? &bad : NULL;
+	struct audit_event ev = person_event(by, "registry_mutation", insz);
+	return audit_change(log, &ev, mutate_change, &c, refusal, e);
 }

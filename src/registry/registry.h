@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "audit/audit.h"
 #include "base/base.h"
 #include "store/store.h"
 
@@ -43,17 +44,27 @@ struct registry_person {
 	int64_t version;
 };
 
-/* Add a person (operator load, demo, the birth mutation). The register
- * (RR or BIS) follows from the number. Returns 0, or -1 with e:
- * ERR_INVALID (a field) or ERR_CONFLICT "person_exists". */
-int registry_add(struct store *s, const struct registry_person *p,
-		 struct error *e);
+/* Every function below that changes the registers takes the audit log and
+ * who acts (by): the change and its event (data type "identification",
+ * purpose "register_maintenance", the person as subject) are made in one
+ * transaction (audit_commit), and a refused request is recorded as refused
+ * with its code. Each may also fail with ERR_UNAVAILABLE
+ * "audit_unavailable" or "store_unavailable", having changed nothing. */
 
-/* Add many persons in one transaction (loads, `kruispunt gen`). Each is
- * validated as by registry_add; the first refusal aborts the whole load.
- * Sorted by INSZ, the rows append to the table's B-tree. */
-int registry_import(struct store *s, const struct registry_person *p,
-		    size_t n, struct error *e);
+/* Add a person (operator load, demo), recorded as "person_add". The
+ * register (RR or BIS) follows from the number. Returns 0, or -1 with e:
+ * ERR_INVALID (a field, "invalid_insz") or ERR_CONFLICT "person_exists". */
+int registry_add(struct audit *log, const struct audit_actor *by,
+		 const struct registry_person *p, struct error *e);
+
+/* Add many persons in one transaction (loads, `kruispunt gen`), recorded
+ * as one event "registry_import" whose purpose is "<n> persons" (an event
+ * per person would make a large load as slow as the log). Each is
+ * validated as by registry_add; the first refusal aborts the whole load
+ * (recorded refused, nothing added). Sorted by INSZ, the rows append to
+ * the table's B-tree. */
+int registry_import(struct audit *log, const struct audit_actor *by,
+		    const struct registry_person *p, size_t n, struct error *e);
 
 /* The person with this INSZ. Returns 0, 1 when unknown, -1 with e. */
 int registry_get(struct store *s, const char *insz, struct registry_person *out,
@@ -67,19 +78,25 @@ int registry_find(struct store *s, const char *last_name,
 		  struct registry_person **out, int *n, int max,
 		  struct error *e);
 
-/* Record that parent is a parent of child (both known persons). */
-int registry_link_parent(struct store *s, const char *child,
-			 const char *parent, struct error *e);
+/* Record that parent is a parent of child (both known persons), with an
+ * event "parent_link" about each. Returns 0, or -1 with e: ERR_INVALID
+ * "invalid_insz" (recorded about the child), ERR_CONFLICT "link_invalid"
+ * (unknown person, or already linked). */
+int registry_link_parent(struct audit *log, const struct audit_actor *by,
+			 const char *child, const char *parent,
+			 struct error *e);
 /* True when parent is a registered parent of child. */
 bool registry_is_parent(struct store *s, const char *parent,
 			const char *child);
 
-/* Assign a BIS number to a new person: p->insz is ignored and set.
- * birth_date may be empty, YYYY, YYYY-MM or YYYY-MM-DD; sex may be empty.
- * Returns 0, or -1 with e (ERR_INVALID, or ERR_CONFLICT "bis_exhausted"
- * when no sequence number is left for that date and sex). */
-int registry_assign_bis(struct store *s, struct registry_person *p,
-			struct error *e);
+/* Assign a BIS number to a new person: p->insz is ignored and set (""
+ * when refused). birth_date may be empty, YYYY, YYYY-MM or YYYY-MM-DD; sex
+ * may be empty. Recorded as "bis_assignment" with the new number as
+ * subject. Returns 0, or -1 with e (ERR_INVALID "invalid_field", or
+ * ERR_CONFLICT "bis_exhausted" when no sequence number is left for that
+ * date and sex). */
+int registry_assign_bis(struct audit *log, const struct audit_actor *by,
+			struct registry_person *p, struct error *e);
 
 enum registry_mutation_type {
 	MUTATION_ADDRESS = 1,
@@ -105,15 +122,18 @@ int registry_mutation_type_parse(const char *s,
 const char *registry_mutation_type_name(enum registry_mutation_type t);
 
 /* Apply a mutation to the person insz on behalf of an institution of
- * actor_type, which must be the authority of the person's register.
+ * actor_type, which must be the authority of the person's register;
+ * recorded as "registry_mutation" about insz, with the ticket when granted.
  * On success ticket receives the mutation's ticket. Returns 0, or -1 with
- * e: ERR_FORBIDDEN "not_register_authority", ERR_NOT_FOUND
- * "unknown_person", ERR_CONFLICT "person_exists" (birth of a known
- * number) or "person_deceased", ERR_INVALID (a field). */
-int registry_mutate(struct store *s, const char *insz,
-		    const struct registry_mutation *m, const char *actor_type,
-		    int64_t institution_id, char ticket[UUID_LEN],
-		    struct error *e);
+ * e (each recorded refused): ERR_FORBIDDEN "not_register_authority",
+ * ERR_NOT_FOUND "unknown_person", ERR_CONFLICT "person_exists" (birth of a
+ * known number) or "person_deceased", ERR_INVALID ("invalid_insz",
+ * "invalid_field"). The hub's forwarding of the mutation is the caller's
+ * (hub_mutation_recorded). */
+int registry_mutate(struct audit *log, const struct audit_actor *by,
+		    const char *insz, const struct registry_mutation *m,
+		    const char *actor_type, int64_t institution_id,
+		    char ticket[UUID_LEN], struct error *e);
 
 /* The actor type that is the authority of a register ("RR", "BIS"). */
 const char *registry_authority(const char *register_);

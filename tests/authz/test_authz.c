@@ -24,10 +24,11 @@ static int setup(void **state)
 	if (ts_store_open(&tmp, "authz") != 0)
 		return -1;
 	s = tmp.s;
-	directory_data_type_add(s, "identification", "national_register",
-				"identification data", &e);
-	directory_data_type_add(s, "family_allowance", "family_allowance_fund",
-				"allowances", &e);
+	directory_data_type_add(tmp.log, &ts_operator, "identification",
+				"national_register", "identification data",
+				&e);
+	directory_data_type_add(tmp.log, &ts_operator, "family_allowance",
+				"family_allowance_fund", "allowances", &e);
 	return 0;
 }
 
@@ -71,7 +72,7 @@ static void decisions_name_the_reason(void **state)
 	struct authz_authorization a = authorization(
 		"IVC/KSZG/26/071", "health_insurance_fund", 1, "identification",
 		"health_insurance_rights", "2025-01-01", "2027-12-31", 2);
-	assert_int_equal(authz_add(s, &a, &e), 0);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), 0);
 	struct authz_authorization got;
 	assert_int_equal(authz_decide(s, "health_insurance_fund", 1,
 				      "identification", "health_insurance_rights",
@@ -104,7 +105,7 @@ static void decisions_name_the_reason(void **state)
 	a = authorization("IVC/KSZG/27/101", "health_insurance_fund", 1,
 			  "identification", "health_insurance_rights",
 			  "2028-01-01", "", 1);
-	assert_int_equal(authz_add(s, &a, &e), 0);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), 0);
 	assert_int_equal(authz_decide(s, "health_insurance_fund", 1,
 				      "identification", "health_insurance_rights",
 				      day("2030-01-01"), &got), AUTHZ_GRANTED);
@@ -126,27 +127,52 @@ static void bad_authorizations(void **state)
 	struct authz_authorization a = authorization(
 		"IVC/1", "health_insurance_fund", 1, "unknown_type", "p",
 		"2025-01-01", "", 1);
-	assert_int_equal(authz_add(s, &a, &e), -1);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), -1);
 	assert_string_equal(e.code, "unknown_data_type");
 	a = authorization("IVC/1", "health_insurance_fund", 1, "identification",
 			  "p", "2025-01-01", "2024-01-01", 1);
-	assert_int_equal(authz_add(s, &a, &e), -1);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), -1);
 	assert_string_equal(e.code, "invalid_period");
 	a = authorization("IVC/1", "health_insurance_fund", 901,
 			  "identification", "p", "2025-01-01", "", 1);
-	assert_int_equal(authz_add(s, &a, &e), -1);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), -1);
 	assert_string_equal(e.code, "unknown_capacity");
 	a = authorization("IVC 1", "health_insurance_fund", 1, "identification",
 			  "p", "2025-01-01", "", 1);
-	assert_int_equal(authz_add(s, &a, &e), -1);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), -1);
 	a = authorization("IVC/1", "Health Fund", 1, "identification", "p",
 			  "2025-01-01", "", 1);
-	assert_int_equal(authz_add(s, &a, &e), -1);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), -1);
 	a = authorization("IVC/1", "health_insurance_fund", 1, "identification",
 			  "p", "2025-01-01", "", 1);
-	assert_int_equal(authz_add(s, &a, &e), 0);
-	assert_int_equal(authz_add(s, &a, &e), -1);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), 0);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), -1);
 	assert_string_equal(e.code, "authorization_exists");
+
+	/* Every attempt is recorded, by the operator; only the one granted
+	 * left a row. */
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "authorization_add", &ev);
+	const char *const want[][3] = {
+		{"authorization_add", "refused", "unknown_data_type"},
+		{"authorization_add", "refused", "invalid_period"},
+		{"authorization_add", "refused", "unknown_capacity"},
+		{"authorization_add", "refused", "invalid_field"},
+		{"authorization_add", "refused", "invalid_field"},
+		{"authorization_add", "granted", ""},
+		{"authorization_add", "refused", "authorization_exists"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	assert_string_equal(ev[5].channel, "cli");
+	assert_string_equal(ev[5].profile, "operator");
+	assert_string_equal(ev[5].legal_basis, "IVC/1");
+	/* A refused reference is recorded as it was given. */
+	assert_string_equal(ev[3].purpose, "IVC 1");
+	free(ev);
+	struct authz_authorization *list;
+	assert_int_equal(authz_list(s, &list, &n, &e), 0);
+	assert_int_equal(n, 1);
+	free(list);
 }
 
 int main(void)

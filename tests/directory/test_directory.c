@@ -41,8 +41,8 @@ static int setup(void **state)
 			    "health_insurance", NULL, &fund_b, &e);
 	org_institution_add(tmp.log, &ts_operator, "0722222210", "family_allowance_fund",
 			    "family_allowances", NULL, &allowances, &e);
-	directory_capacity_add(s, "health_insurance", 1, "insured holder", &e);
-	directory_capacity_add(s, "family_allowances", 1, "child", &e);
+	directory_capacity_add(tmp.log, &ts_operator, "health_insurance", 1, "insured holder", &e);
+	directory_capacity_add(tmp.log, &ts_operator, "family_allowances", 1, "child", &e);
 	add_person("85073003328", "1985-07-30");
 	add_person("90031524651", "1990-03-15");
 	return 0;
@@ -99,7 +99,7 @@ static void integrate_and_decide(void **state)
 	struct error e;
 	struct directory_dossier d = dossier("85073003328", 1, 2, "2025-01-01",
 					     "2025-12-31");
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d,
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance", &d,
 					     &e), 0);
 	assert_true(d.id > 0);
 	assert_int_equal(directory_decide(s, fund_a, "85073003328", 1,
@@ -132,37 +132,37 @@ static void the_anti_fraud_rule(void **state)
 	(void)state;
 	struct error e;
 	struct directory_dossier d = dossier("85073003328", 1, 1, "2025-01-01", "");
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d,
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance", &d,
 					     &e), 0);
 	/* Same person, same capacity, overlapping, same branch. */
 	struct directory_dossier other = dossier("85073003328", 1, 1,
 						 "2026-03-01", "2026-06-30");
-	assert_int_equal(directory_integrate(s, fund_b, "health_insurance",
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_b, "health_insurance",
 					     &other, &e), -1);
 	assert_string_equal(e.code, "directory_conflict");
 	assert_null(strstr(e.detail, "Fund A"));
 	assert_null(strstr(e.detail, "0411111140"));
 	/* Its own overlap is refused too, with its own code. */
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance",
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance",
 					     &other, &e), -1);
 	assert_string_equal(e.code, "dossier_overlap");
 	/* Another capacity, another person, another branch: all fine. */
 	other = dossier("85073003328", 0, 1, "2026-03-01", "2026-06-30");
-	assert_int_equal(directory_integrate(s, fund_b, "health_insurance",
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_b, "health_insurance",
 					     &other, &e), 0);
 	other = dossier("90031524651", 1, 1, "2026-03-01", "");
-	assert_int_equal(directory_integrate(s, fund_b, "health_insurance",
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_b, "health_insurance",
 					     &other, &e), 0);
 	other = dossier("85073003328", 1, 1, "2026-03-01", "");
-	assert_int_equal(directory_integrate(s, allowances, "family_allowances",
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, allowances, "family_allowances",
 					     &other, &e), 0);
 	/* After fund A closes, fund B may take over from the next day. */
-	assert_int_equal(directory_close(s, fund_a, d.id, "2026-02-28", &e), 0);
+	assert_int_equal(directory_close(tmp.log, &ts_operator, fund_a, d.id, "2026-02-28", NULL, &e), 0);
 	other = dossier("85073003328", 1, 1, "2026-03-01", "");
-	assert_int_equal(directory_integrate(s, fund_b, "health_insurance",
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_b, "health_insurance",
 					     &other, &e), 0);
 	other = dossier("85073003328", 1, 1, "2026-02-28", "2026-02-28");
-	assert_int_equal(directory_integrate(s, fund_b, "health_insurance",
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_b, "health_insurance",
 					     &other, &e), -1);
 	assert_string_equal(e.code, "directory_conflict");
 }
@@ -172,24 +172,42 @@ static void bad_dossiers_store_nothing(void **state)
 	(void)state;
 	struct error e;
 	struct directory_dossier d = dossier("85073003329", 1, 1, "2025-01-01", "");
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance", &d, &e), -1);
 	assert_string_equal(e.code, "invalid_insz");
 	d = dossier("85073003328", 7, 1, "2025-01-01", "");
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance", &d, &e), -1);
 	assert_string_equal(e.code, "unknown_capacity");
 	d = dossier("85073003328", 1, 1, "2025-01-01", "2024-12-31");
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance", &d, &e), -1);
 	assert_string_equal(e.code, "invalid_period");
 	d = dossier("85073003328", 1, 1, "2025-02-30", "");
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance", &d, &e), -1);
 	d = dossier("78052216473", 1, 1, "2025-01-01", "");
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance", &d, &e), -1);
 	assert_string_equal(e.code, "unknown_person");
 	d = dossier("85073003328", 1, 0, "2025-01-01", "");
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), -1);
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance", &d, &e), -1);
 	assert_int_equal(directory_decide(s, fund_a, "85073003328", 1,
 					  day("2025-06-01"), 1),
 			 DIRECTORY_NO_DOSSIER);
+	/* Each refusal is recorded with its code; a number that is no INSZ
+	 * is left out of its event. */
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "dossier_integrate", &ev);
+	const char *const want[][3] = {
+		{"dossier_integrate", "refused", "invalid_insz"},
+		{"dossier_integrate", "refused", "unknown_capacity"},
+		{"dossier_integrate", "refused", "invalid_period"},
+		{"dossier_integrate", "refused", "invalid_period"},
+		{"dossier_integrate", "refused", "unknown_person"},
+		{"dossier_integrate", "refused", "invalid_field"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	assert_string_equal(ev[0].subject, "");
+	assert_string_equal(ev[1].subject, "85073003328");
+	assert_string_equal(ev[4].subject, "78052216473");
+	assert_string_equal(ev[1].data_type, "reference_directory");
+	free(ev);
 }
 
 static void closing(void **state)
@@ -197,14 +215,14 @@ static void closing(void **state)
 	(void)state;
 	struct error e;
 	struct directory_dossier d = dossier("90031524651", 1, 1, "2025-01-01", "");
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), 0);
-	assert_int_equal(directory_close(s, fund_b, d.id, "2025-06-30", &e), -1);
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance", &d, &e), 0);
+	assert_int_equal(directory_close(tmp.log, &ts_operator, fund_b, d.id, "2025-06-30", NULL, &e), -1);
 	assert_string_equal(e.code, "unknown_dossier");
-	assert_int_equal(directory_close(s, fund_a, d.id, "2024-06-30", &e), -1);
+	assert_int_equal(directory_close(tmp.log, &ts_operator, fund_a, d.id, "2024-06-30", NULL, &e), -1);
 	assert_string_equal(e.code, "invalid_period");
-	assert_int_equal(directory_close(s, fund_a, d.id, "", &e), -1);
-	assert_int_equal(directory_close(s, fund_a, d.id, "2025-06-30", &e), 0);
-	assert_int_equal(directory_close(s, fund_a, d.id, "2025-07-30", &e), -1);
+	assert_int_equal(directory_close(tmp.log, &ts_operator, fund_a, d.id, "", NULL, &e), -1);
+	assert_int_equal(directory_close(tmp.log, &ts_operator, fund_a, d.id, "2025-06-30", NULL, &e), 0);
+	assert_int_equal(directory_close(tmp.log, &ts_operator, fund_a, d.id, "2025-07-30", NULL, &e), -1);
 	assert_string_equal(e.code, "dossier_closed");
 	assert_int_equal(directory_decide(s, fund_a, "90031524651", 1,
 					  day("2025-07-01"), 1),
@@ -212,16 +230,73 @@ static void closing(void **state)
 	assert_int_equal(directory_decide(s, fund_a, "90031524651", 1,
 					  day("2025-06-30"), 1),
 			 DIRECTORY_DOSSIER);
+	/* Recorded about the dossier's person, except when it is not the
+	 * institution's (then nothing about it may show). */
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "dossier_close", &ev);
+	const char *const want[][3] = {
+		{"dossier_close", "refused", "unknown_dossier"},
+		{"dossier_close", "refused", "invalid_period"},
+		{"dossier_close", "refused", "invalid_period"},
+		{"dossier_close", "granted", ""},
+		{"dossier_close", "refused", "dossier_closed"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	assert_string_equal(ev[0].subject, "");
+	assert_string_equal(ev[3].subject, "90031524651");
+	assert_string_equal(ev[3].purpose, "file_management");
+	free(ev);
+}
+
+/* A load is one transaction and one event; a refused load adds nothing. */
+static void bulk_import(void **state)
+{
+	(void)state;
+	struct error e;
+	struct directory_import_row rows[] = {
+		{fund_a, "health_insurance", 85073003328, 1, 2,
+		 day("2025-01-01"), -1},
+		{fund_a, "health_insurance", 90031524651, 1, 1,
+		 day("2025-01-01"), day("2025-12-31")},
+	};
+	struct directory_import_row bad[] = {
+		{fund_b, "health_insurance", 90031524651, 0, 1,
+		 day("2025-01-01"), -1},
+		{fund_b, "health_insurance", 85073003328, 1, 1,
+		 day("2025-06-01"), -1},
+	};
+	assert_int_equal(directory_import(tmp.log, &ts_operator, rows, 2, &e),
+			 0);
+	assert_int_equal(directory_import(tmp.log, &ts_operator, bad, 2, &e),
+			 -1);
+	assert_string_equal(e.code, "directory_conflict");
+	assert_int_equal(directory_decide(s, fund_a, "85073003328", 1,
+					  day("2025-06-01"), 2),
+			 DIRECTORY_DOSSIER);
+	/* The first row of the refused load was fine, and is not there. */
+	assert_int_equal(directory_decide(s, fund_b, "90031524651", 0,
+					  day("2025-06-01"), 1),
+			 DIRECTORY_NO_DOSSIER);
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "directory_import", &ev);
+	const char *const want[][3] = {
+		{"directory_import", "granted", ""},
+		{"directory_import", "refused", "directory_conflict"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	assert_string_equal(ev[0].purpose, "2 dossiers");
+	assert_string_equal(ev[0].subject, "");
+	free(ev);
 }
 
 static void availability(void **state)
 {
 	(void)state;
 	struct error e;
-	assert_int_equal(directory_data_type_add(s, "health_insurance_rights",
+	assert_int_equal(directory_data_type_add(tmp.log, &ts_operator, "health_insurance_rights",
 						 "health_insurance_fund",
 						 "rights", &e), 0);
-	assert_int_equal(directory_availability_add(s, "health_insurance_fund", 1,
+	assert_int_equal(directory_availability_add(tmp.log, &ts_operator, "health_insurance_fund", 1,
 						    "health_insurance_rights",
 						    &e), 0);
 	assert_true(directory_available(s, "health_insurance_fund", 1,
@@ -230,9 +305,9 @@ static void availability(void **state)
 					 "health_insurance_rights"));
 	assert_false(directory_available(s, "family_allowance_fund", 1,
 					 "health_insurance_rights"));
-	assert_int_equal(directory_availability_add(s, "x", 1, "nothing", &e), -1);
+	assert_int_equal(directory_availability_add(tmp.log, &ts_operator, "x", 1, "nothing", &e), -1);
 	assert_string_equal(e.code, "unknown_data_type");
-	assert_int_equal(directory_availability_add(s, "health_insurance_fund",
+	assert_int_equal(directory_availability_add(tmp.log, &ts_operator, "health_insurance_fund",
 						    1, "health_insurance_rights",
 						    &e), -1);
 	assert_string_equal(e.code, "already_defined");
@@ -242,6 +317,18 @@ static void availability(void **state)
 	assert_string_equal(source, "health_insurance_fund");
 	assert_int_equal(directory_data_type_source(s, "nothing", source,
 						    sizeof(source)), 1);
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "availability_add", &ev);
+	const char *const want[][3] = {
+		{"availability_add", "granted", ""},
+		{"availability_add", "refused", "unknown_data_type"},
+		{"availability_add", "refused", "already_defined"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	assert_string_equal(ev[0].purpose,
+			    "health_insurance_fund 001 health_insurance_rights");
+	assert_string_equal(ev[0].profile, "operator");
+	free(ev);
 }
 
 /* The hub's routing question, in one query: which institution of the
@@ -259,7 +346,7 @@ static void the_authentic_source(void **state)
 					     "family_allowances", NULL, &other,
 					     &e), 0);
 	assert_true(other > allowances);
-	assert_int_equal(directory_data_type_add(s, "family_allowance",
+	assert_int_equal(directory_data_type_add(tmp.log, &ts_operator, "family_allowance",
 						 "family_allowance_fund", "fa",
 						 &e), 0);
 	const char *who = "family_allowance_fund", *what = "family_allowance";
@@ -269,11 +356,11 @@ static void the_authentic_source(void **state)
 	/* A dossier of another actor type, and one in a capacity in which
 	 * allowance funds keep nothing yet: still nobody. */
 	struct directory_dossier d = dossier("85073003328", 1, 1, "2025-01-01", "");
-	assert_int_equal(directory_integrate(s, fund_a, "health_insurance", &d, &e), 0);
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, fund_a, "health_insurance", &d, &e), 0);
 	d = dossier("85073003328", 0, 1, "2025-01-01", "");
-	assert_int_equal(directory_integrate(s, other, "family_allowances", &d, &e), 0);
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, other, "family_allowances", &d, &e), 0);
 	assert_int_equal(directory_source(s, "85073003328", on, who, what, &id), 1);
-	assert_int_equal(directory_availability_add(s, who, 0, what, &e), 0);
+	assert_int_equal(directory_availability_add(tmp.log, &ts_operator, who, 0, what, &e), 0);
 	assert_int_equal(directory_source(s, "85073003328", on, who, what, &id), 0);
 	assert_int_equal(id, other);
 	/* Not on a day its dossier does not cover, not for another person
@@ -285,9 +372,9 @@ static void the_authentic_source(void **state)
 					  "identification", &id), 1);
 	/* Two holders: the lowest institution id answers, whatever the order
 	 * the dossiers came in. */
-	assert_int_equal(directory_availability_add(s, who, 1, what, &e), 0);
+	assert_int_equal(directory_availability_add(tmp.log, &ts_operator, who, 1, what, &e), 0);
 	d = dossier("85073003328", 1, 1, "2025-01-01", "");
-	assert_int_equal(directory_integrate(s, allowances, "family_allowances",
+	assert_int_equal(directory_integrate(tmp.log, &ts_operator, allowances, "family_allowances",
 					     &d, &e), 0);
 	assert_int_equal(directory_source(s, "85073003328", on, who, what, &id), 0);
 	assert_int_equal(id, allowances);
@@ -305,6 +392,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(closing, setup, teardown),
 		cmocka_unit_test_setup_teardown(availability, setup, teardown),
 		cmocka_unit_test_setup_teardown(the_authentic_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(bulk_import, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,11 +67,11 @@ static void network(void)
 			   "health_insurance");
 	allowances = institution("0722222210", "family_allowance_fund",
 				 "family_allowances");
-	assert_int_equal(directory_capacity_add(s, "health_insurance", 1, "holder", &e), 0);
-	assert_int_equal(directory_capacity_add(s, "family_allowances", 1, "child", &e), 0);
-	assert_int_equal(directory_data_type_add(s, "identification",
+	assert_int_equal(directory_capacity_add(log_, &ts_operator, "health_insurance", 1, "holder", &e), 0);
+	assert_int_equal(directory_capacity_add(log_, &ts_operator, "family_allowances", 1, "child", &e), 0);
+	assert_int_equal(directory_data_type_add(log_, &ts_operator, "identification",
 						 "national_register", "id", &e), 0);
-	assert_int_equal(directory_data_type_add(s, "family_allowance",
+	assert_int_equal(directory_data_type_add(log_, &ts_operator, "family_allowance",
 						 "family_allowance_fund", "fa", &e), 0);
 	deliberation("IVC/TEST/1", "identification", "rights", 2);
 	assert_int_equal(ts_dossier(log_, fund, "health_insurance", "85073003328",
@@ -304,7 +304,7 @@ static void decision_in_order(void **state)
 	struct directory_import_row row = {fund, "health_insurance",
 					   77010100141LL, 1, 2, 0, -1};
 	struct error ie;
-	assert_int_equal(directory_import(s, &row, 1, &ie), 0);
+	assert_int_equal(directory_import(log_, &ts_operator, &row, 1, &ie), 0);
 	assert_string_equal(ask(REQ("\"subject\":\"77010100141\",\"purpose\":\"rights\""), t1), "unknown_person");
 	deliberation("IVC/TEST/2", "identification", "control", 3);
 	assert_string_equal(ask(REQ("\"subject\":\"85073003328\",\"purpose\":\"control\""), t1), "phase_too_low");
@@ -320,7 +320,7 @@ static void routed_without_provider(void **state)
 	/* The allowance fund holds the dossier but keeps no such data in
 	 * that capacity (no availability): no authentic source. */
 	assert_string_equal(ask(body, t), "no_authentic_source");
-	assert_int_equal(directory_availability_add(s, "family_allowance_fund", 1,
+	assert_int_equal(directory_availability_add(log_, &ts_operator, "family_allowance_fund", 1,
 						    "family_allowance", &e), 0);
 	/* Now it is the source, but has no endpoint: 502. */
 	assert_string_equal(ask(body, t), "provider_unavailable");
@@ -338,8 +338,8 @@ static void mutations_reach_the_right_mailboxes(void **state)
 	str_copy(m.person.postal_code, sizeof(m.person.postal_code), "3000");
 	str_copy(m.person.municipality, sizeof(m.person.municipality), "Leuven");
 	char ticket[UUID_LEN];
-	assert_int_equal(registry_mutate(s, "85073003328", &m, "national_register",
-					 0, ticket, &e), 0);
+	assert_int_equal(registry_mutate(log_, &ts_operator, "85073003328", &m,
+					 "national_register", 0, ticket, &e), 0);
 	uint64_t before = audit_size(log_);
 	int n = hub_forward_mutations(h, &e);
 	/* The forwarder thread may have been first. */

@@ -161,9 +161,9 @@ static void categories_and_roles(void **state)
 	free(list);
 
 	/* Every change and every refusal about the person is in the log,
-	 * in order: the refused grant, the grant, two refused grants that
-	 * name them (invalid role and period), the revocation, the refused
-	 * second revocation. */
+	 * in order: the refused grant, the person's registration, the
+	 * grant, two refused grants that name them (invalid role and
+	 * period), the revocation, the refused second revocation. */
 	struct audit_filter f = {.subject = who, .limit = 100};
 	struct audit_record *ev;
 	bool more;
@@ -171,6 +171,7 @@ static void categories_and_roles(void **state)
 	assert_int_equal(audit_query(tmp.log, &f, &ev, &n, &more, &next, &e), 0);
 	const char *want[][3] = {
 		{"role_grant", "refused", "unknown_person"},
+		{"person_add", "granted", ""},
 		{"role_grant", "granted", ""},
 		{"role_grant", "refused", "invalid_role"},
 		{"role_grant", "refused", "invalid_period"},
@@ -186,8 +187,8 @@ static void categories_and_roles(void **state)
 		assert_string_equal(ev[i].reason, want[i][2]);
 		assert_string_equal(ev[i].channel, "cli");
 	}
-	assert_string_equal(ev[1].purpose, "lra_officer");
-	assert_string_equal(ev[1].actor, kbo);
+	assert_string_equal(ev[2].purpose, "lra_officer");
+	assert_string_equal(ev[2].actor, kbo);
 	free(ev);
 }
 

@@ -56,18 +56,29 @@ static void add_and_find(void **state)
 {
 	(void)state;
 	struct error e;
+	int n;
 	struct registry_person p = person("85073003328", "Peeters", "Jan",
 					  "1985-07-30", "M");
-	assert_int_equal(registry_add(s, &p, &e), 0);
-	assert_int_equal(registry_add(s, &p, &e), -1);
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), 0);
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), -1);
 	assert_string_equal(e.code, "person_exists");
+	struct audit_record *ev;
+	n = ts_events(tmp.log, "person_add", &ev);
+	const char *const want[][3] = {
+		{"person_add", "granted", ""},
+		{"person_add", "refused", "person_exists"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	assert_string_equal(ev[0].subject, "85073003328");
+	assert_string_equal(ev[0].data_type, "identification");
+	assert_string_equal(ev[0].channel, "cli");
+	free(ev);
 	struct registry_person got;
 	assert_int_equal(registry_get(s, "85073003328", &got, &e), 0);
 	assert_string_equal(got.register_, "RR");
 	assert_string_equal(got.municipality, "Leuven");
 	assert_int_equal(registry_get(s, "90031524651", &got, &e), 1);
 	struct registry_person *found;
-	int n;
 	assert_int_equal(registry_find(s, "PEETERS", "jan", "1985-07-30", &found,
 				       &n, 10, &e), 0);
 	assert_int_equal(n, 1);
@@ -85,22 +96,22 @@ static void bad_persons_are_refused(void **state)
 	struct error e;
 	struct registry_person p = person("85073003329", "Peeters", "Jan",
 					  "1985-07-30", "M");
-	assert_int_equal(registry_add(s, &p, &e), -1);
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), -1);
 	assert_string_equal(e.code, "invalid_insz");
 	p = person("85073003328", "Peeters", "Jan", "1985-07-31", "M");
-	assert_int_equal(registry_add(s, &p, &e), -1); /* date disagrees */
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), -1); /* date disagrees */
 	p = person("85073003328", "Peeters", "Jan", "1985-07-30", "F");
-	assert_int_equal(registry_add(s, &p, &e), -1); /* sex disagrees */
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), -1); /* sex disagrees */
 	p = person("85073003328", "", "Jan", "1985-07-30", "M");
-	assert_int_equal(registry_add(s, &p, &e), -1);
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), -1);
 	p = person("85073003328", "Pee\nters", "Jan", "1985-07-30", "M");
-	assert_int_equal(registry_add(s, &p, &e), -1);
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), -1);
 	p = person("85073003328", "Peeters", "Jan", "1985-07-30", "M");
 	str_copy(p.country, sizeof(p.country), "be");
-	assert_int_equal(registry_add(s, &p, &e), -1);
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), -1);
 	p = person("85073003328", "Peeters", "Jan", "1985-07-30", "M");
 	str_copy(p.language, sizeof(p.language), "xx");
-	assert_int_equal(registry_add(s, &p, &e), -1);
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), -1);
 	struct registry_person got;
 	assert_int_equal(registry_get(s, "85073003328", &got, &e), 1);
 }
@@ -113,7 +124,7 @@ static void bis_numbers_are_assigned_once(void **state)
 	for (int i = 0; i < 10; i++) {
 		struct registry_person p = person("", "Benali", "Ahmed",
 						  "1992-11-04", "M");
-		assert_int_equal(registry_assign_bis(s, &p, &e), 0);
+		assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), 0);
 		struct insz z;
 		assert_int_equal(insz_parse(p.insz, 11, &z), ID_OK);
 		assert_int_equal(z.kind, INSZ_BIS);
@@ -125,23 +136,38 @@ static void bis_numbers_are_assigned_once(void **state)
 	}
 	/* Unknown sex and partly unknown birth date. */
 	struct registry_person p = person("", "Mbeki", "Noah", "1999-04", "");
-	assert_int_equal(registry_assign_bis(s, &p, &e), 0);
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), 0);
 	struct insz z;
 	assert_int_equal(insz_parse(p.insz, 11, &z), ID_OK);
 	assert_int_equal(z.sex, SEX_UNKNOWN);
 	assert_int_equal(z.birth_day, 0);
 	p = person("", "Doe", "John", "", "");
-	assert_int_equal(registry_assign_bis(s, &p, &e), 0);
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), 0);
 	p = person("", "Doe", "John", "1999-02-30", "");
-	assert_int_equal(registry_assign_bis(s, &p, &e), -1);
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), -1);
 	/* Every sequence number for one date and sex taken: exhausted. */
 	for (int i = 0; i < 499; i++) {
 		p = person("", "Many", "Women", "2001-01-01", "F");
-		assert_int_equal(registry_assign_bis(s, &p, &e), 0);
+		assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), 0);
 	}
 	p = person("", "Many", "Women", "2001-01-01", "F");
-	assert_int_equal(registry_assign_bis(s, &p, &e), -1);
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), -1);
 	assert_string_equal(e.code, "bis_exhausted");
+	assert_string_equal(p.insz, "");
+	/* Each assignment is recorded about the number it gave, known only
+	 * in the transaction that took it; a refusal names nobody. */
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "bis_assignment", &ev);
+	assert_int_equal(n, 10 + 3 + 499 + 1);
+	for (int i = 0; i < 10; i++) {
+		assert_string_equal(ev[i].outcome, "granted");
+		assert_string_equal(ev[i].subject, seen[i]);
+	}
+	assert_string_equal(ev[12].reason, "invalid_field");
+	assert_string_equal(ev[12].subject, "");
+	assert_string_equal(ev[n - 1].reason, "bis_exhausted");
+	assert_string_equal(ev[n - 1].subject, "");
+	free(ev);
 }
 
 static struct registry_mutation mutation(enum registry_mutation_type t,
@@ -169,6 +195,34 @@ static int count_mutations(const char *insz)
 	return n;
 }
 
+/* Every mutation above is recorded, granted ones with their ticket. */
+static void mutations_recorded(const char *birth_ticket)
+{
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "registry_mutation", &ev);
+	const char *const want[][3] = {
+		{"registry_mutation", "refused", "not_register_authority"},
+		{"registry_mutation", "refused", "not_register_authority"},
+		{"registry_mutation", "granted", ""},
+		{"registry_mutation", "granted", ""},
+		{"registry_mutation", "refused", "invalid_field"},
+		{"registry_mutation", "granted", ""},
+		{"registry_mutation", "refused", "person_deceased"},
+		{"registry_mutation", "granted", ""},
+		{"registry_mutation", "refused", "person_exists"},
+		{"registry_mutation", "refused", "link_invalid"},
+		{"registry_mutation", "refused", "unknown_person"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	assert_string_equal(ev[0].subject, "85073003328");
+	assert_string_equal(ev[0].ticket, "");
+	assert_int_equal(strlen(ev[2].ticket), 36);
+	assert_string_equal(ev[7].subject, "12090311839");
+	assert_string_equal(ev[7].ticket, birth_ticket);
+	assert_string_equal(ev[9].ticket, "");
+	free(ev);
+}
+
 static void mutations_by_the_authority(void **state)
 {
 	(void)state;
@@ -178,21 +232,21 @@ static void mutations_by_the_authority(void **state)
 					    "1985-07-30", "M");
 	struct registry_person marie = person("90031524651", "Dubois", "Marie",
 					      "1990-03-15", "F");
-	assert_int_equal(registry_add(s, &jan, &e), 0);
-	assert_int_equal(registry_add(s, &marie, &e), 0);
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &jan, &e), 0);
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &marie, &e), 0);
 
 	struct registry_mutation m = mutation(MUTATION_ADDRESS, "2026-01-01");
 	str_copy(m.person.street, sizeof(m.person.street), "Naamsestraat 22");
 	str_copy(m.person.postal_code, sizeof(m.person.postal_code), "3000");
 	str_copy(m.person.municipality, sizeof(m.person.municipality), "Leuven");
 	/* Only the National Register changes an RR person. */
-	assert_int_equal(registry_mutate(s, "85073003328", &m,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "85073003328", &m,
 					 "health_insurance_fund", 7, ticket, &e), -1);
 	assert_string_equal(e.code, "not_register_authority");
-	assert_int_equal(registry_mutate(s, "85073003328", &m, "crossroads_bank",
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "85073003328", &m, "crossroads_bank",
 					 7, ticket, &e), -1);
 	assert_int_equal(count_mutations("85073003328"), 0);
-	assert_int_equal(registry_mutate(s, "85073003328", &m,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "85073003328", &m,
 					 "national_register", 7, ticket, &e), 0);
 	assert_int_equal(strlen(ticket), 36);
 	struct registry_person got;
@@ -204,20 +258,20 @@ static void mutations_by_the_authority(void **state)
 	/* Name change, then death; a dead person changes no more. */
 	m = mutation(MUTATION_NAME, "2026-02-01");
 	str_copy(m.person.first_names, sizeof(m.person.first_names), "Jan Piet");
-	assert_int_equal(registry_mutate(s, "85073003328", &m,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "85073003328", &m,
 					 "national_register", 7, ticket, &e), 0);
 	m = mutation(MUTATION_DEATH, "2099-01-01");
-	assert_int_equal(registry_mutate(s, "85073003328", &m,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "85073003328", &m,
 					 "national_register", 7, ticket, &e), -1);
 	m = mutation(MUTATION_DEATH, "2026-03-01");
-	assert_int_equal(registry_mutate(s, "85073003328", &m,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "85073003328", &m,
 					 "national_register", 7, ticket, &e), 0);
 	registry_get(s, "85073003328", &got, &e);
 	assert_string_equal(got.deceased_on, "2026-03-01");
 	assert_string_equal(got.first_names, "Jan Piet");
 	m = mutation(MUTATION_NAME, "2026-04-01");
 	str_copy(m.person.last_name, sizeof(m.person.last_name), "X");
-	assert_int_equal(registry_mutate(s, "85073003328", &m,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "85073003328", &m,
 					 "national_register", 7, ticket, &e), -1);
 	assert_string_equal(e.code, "person_deceased");
 	assert_int_equal(count_mutations("85073003328"), 3);
@@ -228,27 +282,30 @@ static void mutations_by_the_authority(void **state)
 	str_copy(m.parents[0], 12, "85073003328");
 	str_copy(m.parents[1], 12, "90031524651");
 	m.nparents = 2;
-	assert_int_equal(registry_mutate(s, "12090311839", &m,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "12090311839", &m,
 					 "national_register", 7, ticket, &e), 0);
 	assert_true(registry_is_parent(s, "90031524651", "12090311839"));
 	assert_true(registry_is_parent(s, "85073003328", "12090311839"));
 	assert_false(registry_is_parent(s, "12090311839", "85073003328"));
-	assert_int_equal(registry_mutate(s, "12090311839", &m,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "12090311839", &m,
 					 "national_register", 7, ticket, &e), -1);
 	assert_string_equal(e.code, "person_exists");
+	char birth[UUID_LEN];
+	str_copy(birth, sizeof(birth), ticket);
 	/* A parent nobody knows: the whole birth is refused. */
 	m = mutation(MUTATION_BIRTH, "2001-01-01");
 	m.person = person("", "Janssens", "Lucas", "", "M");
 	str_copy(m.parents[0], 12, "78052216473");
 	m.nparents = 1;
-	assert_int_equal(registry_mutate(s, "01010100126", &m,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "01010100126", &m,
 					 "national_register", 7, ticket, &e), -1);
 	assert_int_equal(registry_get(s, "01010100126", &got, &e), 1);
 	/* Unknown person. */
 	m = mutation(MUTATION_DEATH, "2026-01-01");
-	assert_int_equal(registry_mutate(s, "78052216473", &m,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "78052216473", &m,
 					 "national_register", 7, ticket, &e), -1);
 	assert_string_equal(e.code, "unknown_person");
+	mutations_recorded(birth);
 }
 
 static void bis_persons_belong_to_the_crossroads_bank(void **state)
@@ -257,15 +314,66 @@ static void bis_persons_belong_to_the_crossroads_bank(void **state)
 	struct error e;
 	char ticket[UUID_LEN];
 	struct registry_person p = person("", "Benali", "Ahmed", "1992-11-04", "M");
-	assert_int_equal(registry_assign_bis(s, &p, &e), 0);
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), 0);
 	struct registry_mutation m = mutation(MUTATION_ADDRESS, "2026-01-01");
 	str_copy(m.person.street, sizeof(m.person.street), "Rue Neuve 1");
 	str_copy(m.person.postal_code, sizeof(m.person.postal_code), "1000");
 	str_copy(m.person.municipality, sizeof(m.person.municipality), "Brussel");
-	assert_int_equal(registry_mutate(s, p.insz, &m, "national_register", 1,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, p.insz, &m, "national_register", 1,
 					 ticket, &e), -1);
-	assert_int_equal(registry_mutate(s, p.insz, &m, "crossroads_bank", 1,
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, p.insz, &m, "crossroads_bank", 1,
 					 ticket, &e), 0);
+}
+
+/* A load is one transaction and one event, whatever its size; a load
+ * with one bad person adds nobody. */
+static void bulk_import_and_links(void **state)
+{
+	(void)state;
+	struct error e;
+	struct registry_person p[3] = {
+		person("85073003328", "Peeters", "Jan", "1985-07-30", "M"),
+		person("90031524651", "Dubois", "Marie", "1990-03-15", "F"),
+		person("12090311839", "Peeters", "Lotte", "2012-09-03", "F"),
+	};
+	struct registry_person got;
+	str_copy(p[2].language, sizeof(p[2].language), "xx");
+	assert_int_equal(registry_import(tmp.log, &ts_operator, p, 3, &e), -1);
+	assert_string_equal(e.code, "invalid_field");
+	assert_int_equal(registry_get(s, "85073003328", &got, &e), 1);
+	str_copy(p[2].language, sizeof(p[2].language), "nl");
+	assert_int_equal(registry_import(tmp.log, &ts_operator, p, 3, &e), 0);
+	assert_int_equal(registry_get(s, "12090311839", &got, &e), 0);
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, NULL, &ev);
+	const char *const want[][3] = {
+		{"registry_import", "refused", "invalid_field"},
+		{"registry_import", "granted", ""},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	assert_string_equal(ev[1].purpose, "3 persons");
+	assert_string_equal(ev[1].subject, "");
+	free(ev);
+
+	/* A parent link is about both persons. */
+	assert_int_equal(registry_link_parent(tmp.log, &ts_operator,
+					      "12090311839", "85073003328",
+					      &e), 0);
+	assert_int_equal(registry_link_parent(tmp.log, &ts_operator,
+					      "12090311839", "12090311839",
+					      &e), -1);
+	assert_string_equal(e.code, "invalid_insz");
+	assert_true(registry_is_parent(s, "85073003328", "12090311839"));
+	n = ts_events(tmp.log, "parent_link", &ev);
+	const char *const links[][3] = {
+		{"parent_link", "granted", ""},
+		{"parent_link", "granted", ""},
+		{"parent_link", "refused", "invalid_insz"},
+	};
+	assert_true(ts_events_are(ev, n, links, KP_NELEM(links)));
+	assert_string_equal(ev[0].subject, "12090311839");
+	assert_string_equal(ev[1].subject, "85073003328");
+	free(ev);
 }
 
 int main(void)
@@ -276,6 +384,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bis_numbers_are_assigned_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(mutations_by_the_authority, setup, teardown),
 		cmocka_unit_test_setup_teardown(bis_persons_belong_to_the_crossroads_bank, setup, teardown),
+		cmocka_unit_test_setup_teardown(bulk_import_and_links, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

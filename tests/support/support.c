@@ -92,17 +92,53 @@ int64_t ts_day(const char *date)
 	return date_to_days(d);
 }
 
+int ts_events(struct audit *log, const char *action, struct audit_record **out)
+{
+	struct audit_filter f = {.limit = AUDIT_QUERY_MAX};
+	struct error e;
+	bool more;
+	uint64_t next;
+	int n, kept = 0;
+	if (audit_query(log, &f, out, &n, &more, &next, &e) != 0) {
+		fprintf(stderr, "ts_events: %s\n", e.detail);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		if (!action || strcmp((*out)[i].action, action) == 0)
+			(*out)[kept++] = (*out)[i];
+	return kept;
+}
+
+bool ts_events_are(const struct audit_record *ev, int n,
+		   const char *const want[][3], size_t nwant)
+{
+	if (n != (int)nwant) {
+		fprintf(stderr, "%d events, expected %zu\n", n, nwant);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		if (strcmp(ev[i].action, want[i][0]) ||
+		    strcmp(ev[i].outcome, want[i][1]) ||
+		    strcmp(ev[i].reason, want[i][2])) {
+			fprintf(stderr, "event %d: %s %s %s, expected %s %s %s\n",
+				i, ev[i].action, ev[i].outcome, ev[i].reason,
+				want[i][0], want[i][1], want[i][2]);
+			return false;
+		}
+	}
+	return true;
+}
+
 int ts_person(struct audit *log, const char *insz, const char *last,
 	      const char *first, const char *birth, struct error *e)
 {
-	struct store *s = audit_store(log);
 	struct registry_person p;
 	memset(&p, 0, sizeof(p));
 	str_copy(p.insz, sizeof(p.insz), insz);
 	str_copy(p.last_name, sizeof(p.last_name), last);
 	str_copy(p.first_names, sizeof(p.first_names), first);
 	str_copy(p.birth_date, sizeof(p.birth_date), birth);
-	return registry_add(s, &p, e);
+	return registry_add(log, &ts_operator, &p, e);
 }
 
 int64_t ts_institution(struct audit *log, const char *kbo,
@@ -139,7 +175,7 @@ int ts_deliberation(struct audit *log, const char *ref, const char *actor_type,
 	str_copy(a.purpose, sizeof(a.purpose), purpose);
 	str_copy(a.valid_from, sizeof(a.valid_from), from);
 	a.min_phase = min_phase;
-	return authz_add(audit_store(log), &a, e);
+	return authz_add(log, &ts_operator, &a, e);
 }
 
 int ts_dossier(struct audit *log, int64_t id, const char *branch,
@@ -152,7 +188,7 @@ int ts_dossier(struct audit *log, int64_t id, const char *branch,
 	d.capacity = capacity;
 	d.phase = phase;
 	str_copy(d.start, sizeof(d.start), start);
-	if (directory_integrate(audit_store(log), id, branch, &d, e) != 0)
+	if (directory_integrate(log, &ts_operator, id, branch, &d, e) != 0)
 		return -1;
 	if (dossier)
 		*dossier = d.id;
@@ -161,7 +197,7 @@ int ts_dossier(struct audit *log, int64_t id, const char *branch,
 
 int ts_world_build(struct audit *log, struct ts_world *w, struct error *e)
 {
-	struct store *s = audit_store(log);
+	const struct audit_actor *op = &ts_operator;
 	*w = (struct ts_world){.parent = "85073003328", .child = "12090311839",
 			       .stranger = "90031524651",
 			       .fund_kbo = "0411111140",
@@ -170,14 +206,15 @@ int ts_world_build(struct audit *log, struct ts_world *w, struct error *e)
 	if (ts_person(log, w->parent, "Peeters", "Jan", "1985-07-30", e) ||
 	    ts_person(log, w->child, "Peeters", "Lotte", "2012-09-03", e) ||
 	    ts_person(log, w->stranger, "Dubois", "Marie", "1990-03-15", e) ||
-	    registry_link_parent(s, w->child, w->parent, e) ||
+	    registry_link_parent(log, op, w->child, w->parent, e) ||
 	    (w->fund = ts_institution(log, w->fund_kbo, "health_insurance_fund",
 				      "health_insurance", e)) < 0 ||
 	    ts_certificate(log, w->fund, w->fund_fp, e) ||
-	    directory_capacity_add(s, "health_insurance", 1, "insured holder",
-				   e) ||
-	    directory_data_type_add(s, "identification", "national_register",
-				    "identification data", e) ||
+	    directory_capacity_add(log, op, "health_insurance", 1,
+				   "insured holder", e) ||
+	    directory_data_type_add(log, op, "identification",
+				    "national_register", "identification data",
+				    e) ||
 	    ts_deliberation(log, w->deliberation, "health_insurance_fund", 1,
 			    "identification", "health_insurance_rights",
 			    "2025-01-01", 2, e) ||

@@ -60,6 +60,18 @@ void ts_clock_start(void);
 /* Day number of a YYYY-MM-DD literal; aborts when it is not one. */
 int64_t ts_day(const char *date);
 
+/* ---------------------------------------------------------------- events */
+
+/* The events of log whose action is action (all when NULL), oldest first,
+ * from the first AUDIT_QUERY_MAX: their number, into *out (caller frees
+ * with free()); -1 when the log cannot be read. */
+int ts_events(struct audit *log, const char *action, struct audit_record **out);
+
+/* Whether the n events ev are, in order, the (action, outcome, reason)
+ * triples of want ("" for no reason); prints the first difference. */
+bool ts_events_are(const struct audit_record *ev, int n,
+		   const char *const want[][3], size_t nwant);
+
 /* -------------------------------------------------------------- builders */
 
 /* A person in the National Register (birth may be "" when unknown). */
