@@ -14,4 +14,12 @@ if grep -nEr --include='*.c' 'printf\([^)]*"(SELECT|INSERT|UPDATE|DELETE) ' src;
   echo "checksrc: SQL built with printf above; use a prepared statement" >&2
   exit 1
 fi
+# Auditing belongs to the domain (docs/ARCHITECTURE.md, "Auditing"): the
+# HTTP handlers and the operator's commands never write the audit log nor
+# build its events; they call a domain function, which does.
+audit_write='\b(audit_append|audit_append_async|audit_commit|audit_refused)\s*\(|struct audit_event\b'
+if grep -nEr --include='*.c' --include='*.h' "$audit_write" src/api src/cli; then
+  echo "checksrc: src/api or src/cli writes the audit log above; a domain module must" >&2
+  exit 1
+fi
 echo "checksrc: ok"

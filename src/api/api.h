@@ -49,10 +49,6 @@ int api_parse_u64(const char *v, const char *name, bool required,
  * profile) on the public one. Strings point into req. */
 struct audit_actor api_actor(const struct http_request *req);
 
-/* Append an event; when it cannot be made durable, log it as a security
- * problem and return -1 with e (the request must then fail). */
-int api_audit(struct app *a, const struct audit_event *ev, struct error *e);
-
 /* Maps a verified client certificate to an institution (src/org). */
 int api_resolve_institution(void *app, const uint8_t fp[SHA256_LEN],
 			    struct http_principal *who, struct error *e);

@@ -1,7 +1,8 @@
 /* Authentication endpoints (API.md "Authentication (FAS)", "Digital
  * keys"), the application gate, and what a citizen sees of the audit log.
- * Logins, locks, key deactivations and application entries are audit
- * events. */
+ * src/auth records the events of what they do (logins, locks, keys,
+ * step-ups, profiles, application entries); handlers name who acts
+ * (api_actor) and translate. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,36 +10,23 @@
 #include "auth/auth.h"
 #include "org/org.h"
 
-/* An event about a person's own authentication (portal/API channel). */
-static void audit_self(struct app *a, struct http_request *req,
-		       const char *insz, const char *action,
-		       const char *purpose, const struct error *refusal)
+/* The step-up methods a session at its level is offered. */
+static json_t *step_up_json(struct app *a, const struct auth_session *s)
 {
-	struct audit_event ev = {
-		.channel = AUDIT_CHANNEL_API,
-		.user = insz,
-		.subject = insz,
-		.profile = req->who.profile[0] ? req->who.profile : "self",
-		.action = action,
-		.data_type = "authentication",
-		.purpose = purpose,
-		.outcome = refusal ? AUDIT_REFUSED : AUDIT_GRANTED,
-		.reason = refusal ? refusal->code : NULL,
-	};
-	struct error e;
-	if (audit_append(a->audit, &ev, NULL, &e) != 0)
-		log_error("security: %s was not audited", action);
+	const char *m[AUTH_STEP_UP_METHODS_MAX];
+	int n = auth_step_up_methods(a->auth, s->insz, s->level, m);
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(m[i]));
+	return arr;
 }
-
-static json_t *step_up_methods(struct app *a, const char *insz);
 
 static json_t *session_json(struct app *a, const char *token,
 			    const struct auth_session *s)
 {
 	return json_pack("{s:s,s:i,s:s,s:o}", "token", token, "level",
 			 s->level, "insz", s->insz, "step_up",
-			 s->level < 400 ? step_up_methods(a, s->insz)
-					: json_array());
+			 step_up_json(a, s));
 }
 
 int api_auth_login(struct http_request *req, struct http_response *res,
@@ -54,8 +42,9 @@ int api_auth_login(struct http_request *req, struct http_response *res,
 	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
 	struct auth_session s;
 	enum auth_failure why;
-	int rc = auth_login_password(a->auth, user, pw, token, &s, &why, insz,
-				     &res->err);
+	struct audit_actor by = api_actor(req);
+	int rc = auth_login_password(a->auth, &by, user, pw, token, &s, &why,
+				     insz, &res->err);
 	if (rc != 0) {
 		struct log_line l;
 		log_begin(&l, LV_WARN, __func__, "security: login refused");
@@ -63,13 +52,8 @@ int api_auth_login(struct http_request *req, struct http_response *res,
 		log_int(&l, "why", why);
 		log_str(&l, "peer", req->peer);
 		log_end(&l);
-		if (insz[0])
-			audit_self(a, req, insz, why == AUTH_KEY_NOW_LOCKED
-						 ? "key_lock" : "login",
-				   "password", &res->err);
 		return -1;
 	}
-	audit_self(a, req, s.insz, "login", "password", NULL);
 	int out = http_reply_json(res, 200, session_json(a, token, &s));
 	secret_wipe(token, sizeof(token));
 	return out;
@@ -90,10 +74,10 @@ int api_auth_login_eid(struct http_request *req, struct http_response *res,
 						 : "certificate rejected");
 	char token[TOKEN_HEX_LEN];
 	struct auth_session s;
-	if (auth_login_certificate(a->auth, req->cert->serial_number, token,
-				   &s, &res->err) != 0)
+	struct audit_actor by = api_actor(req);
+	if (auth_login_certificate(a->auth, &by, req->cert->serial_number,
+				   token, &s, &res->err) != 0)
 		return -1;
-	audit_self(a, req, s.insz, "login", "eid", NULL);
 	int out = http_reply_json(res, 200, session_json(a, token, &s));
 	secret_wipe(token, sizeof(token));
 	return out;
@@ -134,7 +118,10 @@ int api_auth_logout(struct http_request *req, struct http_response *res,
 		    void *app)
 {
 	struct app *a = app;
-	auth_logout(a->auth, req->who.token);
+	struct audit_actor by = api_actor(req);
+	/* Also 204 when the session ended meanwhile: it is over either way. */
+	if (auth_logout(a->auth, &by, req->who.token, &res->err) < 0)
+		return -1;
 	res->status = 204;
 	return 0;
 }
@@ -163,23 +150,15 @@ int api_app_enter(struct http_request *req, struct http_response *res,
 {
 	struct app *a = app;
 	struct auth_app ap;
-	int rc = auth_app(a->auth, req->params[0], &ap);
-	if (rc != 0)
-		return rc < 0 ? store_fail(&res->err, "try again")
-			      : err_set(&res->err, ERR_NOT_FOUND, "unknown_app",
-					"no such application");
-	/* The level decides, never the kind of key: a key of the required
-	 * level or higher suffices (seed 000). */
-	if (req->who.level < ap.min_level) {
-		err_set(&res->err, ERR_FORBIDDEN, "insufficient_level",
-			"%s needs a key of level %d", ap.name, ap.min_level);
-		res->problem_extra = json_pack("{s:i,s:i}", "required",
-					       ap.min_level, "current",
-					       req->who.level);
-		audit_self(a, req, req->who.insz, "app_enter", ap.id, &res->err);
+	struct audit_actor by = api_actor(req);
+	if (auth_app_enter(a->auth, &by, req->params[0], req->who.level, &ap,
+			   &res->err) != 0) {
+		if (strcmp(res->err.code, "insufficient_level") == 0)
+			res->problem_extra = json_pack("{s:i,s:i}", "required",
+						       ap.min_level, "current",
+						       req->who.level);
 		return -1;
 	}
-	audit_self(a, req, req->who.insz, "app_enter", ap.id, NULL);
 	return http_reply_json(res, 200, json_pack("{s:b,s:s}", "granted", 1,
 						   "app", ap.id));
 }
@@ -218,10 +197,10 @@ int api_me_key_deactivate(struct http_request *req, struct http_response *res,
 	if (*end || id <= 0)
 		return err_set(&res->err, ERR_NOT_FOUND, "unknown_key",
 			       "you have no key with this id");
-	if (auth_key_deactivate(a->auth, req->who.insz, id, &res->err) != 0)
+	struct audit_actor by = api_actor(req);
+	if (auth_key_deactivate(a->auth, &by, req->who.insz, id,
+				&res->err) != 0)
 		return -1;
-	audit_self(a, req, req->who.insz, "key_deactivate", "self_service",
-		   NULL);
 	return http_reply_json(res, 200,
 			       json_pack("{s:s}", "status", "deactivated"));
 }
@@ -270,28 +249,6 @@ int api_me_access_log(struct http_request *req, struct http_response *res,
 	return http_reply_json(res, 200, arr);
 }
 
-/* Step-up methods the person's active keys offer. */
-static json_t *step_up_methods(struct app *a, const char *insz)
-{
-	json_t *m = json_array();
-	struct auth_key *keys;
-	int n;
-	struct error e;
-	if (auth_keys(a->auth, insz, &keys, &n, &e) != 0)
-		return m;
-	for (int i = 0; i < n; i++) {
-		if (strcmp(keys[i].status, "active") != 0)
-			continue;
-		if (strcmp(keys[i].type, "totp_app") == 0)
-			json_array_append_new(m, json_string("totp"));
-		else if (strcmp(keys[i].type, "email_code") == 0 ||
-			 strcmp(keys[i].type, "sms_code") == 0)
-			json_array_append_new(m, json_string(keys[i].type));
-	}
-	free(keys);
-	return m;
-}
-
 /* "j***@example.org", "+32 4** *** *67": enough to recognise, not to
  * harvest. */
 static void mask(const char *to, char *out, size_t n)
@@ -326,10 +283,10 @@ static int key_create_totp(struct app *a, struct http_request *req,
 {
 	int64_t id;
 	char *uri, *png;
-	if (auth_totp_enrol(a->auth, req->who.insz, req->who.insz, &id, &uri,
-			    &png, &res->err) != 0)
+	struct audit_actor by = api_actor(req);
+	if (auth_totp_enrol(a->auth, &by, req->who.insz, req->who.insz, &id,
+			    &uri, &png, &res->err) != 0)
 		return -1;
-	audit_self(a, req, req->who.insz, "key_create", "totp_app", NULL);
 	json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id,
 			      "status", "pending", "otpauth_uri", uri,
 			      "qr_png_base64", png);
@@ -340,27 +297,30 @@ static int key_create_totp(struct app *a, struct http_request *req,
 }
 
 /* An e-mail or SMS key is pending until the code sent to the new address
- * comes back: proof that the address is the person's. */
+ * comes back: proof that the address is the person's. src/auth refuses
+ * (and records) a type it has no such key for. */
 static int key_create_code(struct app *a, struct http_request *req,
 			   struct http_response *res, const char *type)
 {
-	const char *field = strcmp(type, "email_code") == 0 ? "email" : "phone";
-	const char *to;
-	if (jsonx_str(req->json, field, true, 128, &to, &res->err) != 0)
+	const char *field = strcmp(type, "sms_code") == 0 ? "phone" : "email";
+	const char *to = NULL;
+	if (jsonx_str(req->json, field, false, 128, &to, &res->err) < 0)
 		return -1;
 	int64_t id = 0;
 	char code[7];
-	if (auth_code_key_enrol(a->auth, req->who.insz, type, to, &id, code,
-				&res->err) != 0 ||
-	    deliver_code(a, type, to, code, &res->err) != 0) {
+	struct audit_actor by = api_actor(req);
+	if (auth_code_key_enrol(a->auth, &by, req->who.insz, type,
+				to ? to : "", &id, code, &res->err) != 0)
+		return -1;
+	if (deliver_code(a, type, to, code, &res->err) != 0) {
+		/* Never confirmable: not left pending (recorded as a
+		 * deactivation). */
 		struct error ignored;
-		if (id > 0) /* never confirmable: do not leave it pending */
-			auth_key_deactivate(a->auth, req->who.insz, id, &ignored);
+		auth_key_deactivate(a->auth, &by, req->who.insz, id, &ignored);
 		return -1;
 	}
 	char shown[128];
 	mask(to, shown, sizeof(shown));
-	audit_self(a, req, req->who.insz, "key_create", type, NULL);
 	return http_reply_json(res, 201,
 			       json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id,
 					 "status", "pending", "sent_to", shown));
@@ -374,10 +334,7 @@ int api_me_key_create(struct http_request *req, struct http_response *res,
 		return -1;
 	if (strcmp(type, "totp") == 0)
 		return key_create_totp(app, req, res);
-	if (strcmp(type, "email_code") == 0 || strcmp(type, "sms_code") == 0)
-		return key_create_code(app, req, res, type);
-	return err_set(&res->err, ERR_INVALID, "unsupported_key_type",
-		       "type: totp, email_code or sms_code");
+	return key_create_code(app, req, res, type);
 }
 
 int api_me_key_confirm(struct http_request *req, struct http_response *res,
@@ -392,11 +349,9 @@ int api_me_key_confirm(struct http_request *req, struct http_response *res,
 			       "you have no key with this id");
 	if (jsonx_str(req->json, "code", true, 16, &code, &res->err) != 0)
 		return -1;
-	int rc = auth_key_confirm(a->auth, req->who.insz, id, code, type,
-				  &res->err);
-	audit_self(a, req, req->who.insz, "key_confirm", type,
-		   rc ? &res->err : NULL);
-	if (rc != 0)
+	struct audit_actor by = api_actor(req);
+	if (auth_key_confirm(a->auth, &by, req->who.insz, id, code, type,
+			     &res->err) != 0)
 		return -1;
 	return http_reply_json(res, 200, json_pack("{s:s}", "status", "active"));
 }
@@ -410,15 +365,10 @@ int api_auth_step_up(struct http_request *req, struct http_response *res,
 	    jsonx_str(req->json, "code", true, 16, &code, &res->err) != 0)
 		return -1;
 	int level;
-	if (auth_step_up(a->auth, req->who.token, req->who.insz, method, code,
-			 &level, &res->err) != 0) {
-		audit_self(a, req, req->who.insz,
-			   strcmp(res->err.code, "key_locked") == 0 ? "key_lock"
-								     : "step_up",
-			   method, &res->err);
+	struct audit_actor by = api_actor(req);
+	if (auth_step_up(a->auth, &by, req->who.token, req->who.insz, method,
+			 code, &level, &res->err) != 0)
 		return -1;
-	}
-	audit_self(a, req, req->who.insz, "step_up", method, NULL);
 	return http_reply_json(res, 200, json_pack("{s:i}", "level", level));
 }
 
@@ -438,14 +388,11 @@ int api_auth_profile(struct http_request *req, struct http_response *res,
 			       "give one of {\"as\": \"self\"}, {\"child\": insz} "
 			       "or {\"organisation\": kbo}");
 	char profile[32];
-	if (auth_choose_profile(a->auth, req->who.token, req->who.insz, child,
-				kbo, profile, &res->err) != 0) {
-		audit_self(a, req, req->who.insz, "profile", "representation",
-			   &res->err);
+	struct audit_actor by = api_actor(req);
+	if (auth_choose_profile(a->auth, &by, req->who.token, req->who.insz,
+				child, kbo, profile, &res->err) != 0)
 		return -1;
-	}
 	str_copy(req->who.profile, sizeof(req->who.profile), profile);
-	audit_self(a, req, req->who.insz, "profile", "representation", NULL);
 	return http_reply_json(res, 200, json_pack("{s:s}", "profile", profile));
 }
 

@@ -59,15 +59,6 @@ struct audit_actor api_actor(const struct http_request *req)
 		req->who.profile[0] ? req->who.profile : "self"};
 }
 
-int api_audit(struct app *a, const struct audit_event *ev, struct error *e)
-{
-	if (audit_append(a->audit, ev, NULL, e) != 0) {
-		log_error("security: %s was not audited", ev->action);
-		return -1;
-	}
-	return 0;
-}
-
 int api_resolve_session(void *app, const char *token,
 			struct http_principal *who, struct error *e)
 {

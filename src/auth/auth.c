@@ -30,12 +30,9 @@ static const char sql_password_key[] =
 	"SELECT c.id, c.insz, c.status, c.secret, c.failures FROM account a "
 	"JOIN credential c ON c.insz = a.insz AND c.type = 'password' "
 	"WHERE a.username = ?1 ORDER BY c.status = 'active' DESC, c.id DESC LIMIT 1";
-static const char sql_key_failed[] =
-	"UPDATE credential SET failures = failures + 1, status = CASE WHEN "
-	"failures + 1 >= ?2 THEN 'locked' ELSE status END, changed_at = ?3 "
-	"WHERE id = ?1 AND status = 'active' RETURNING status";
 static const char sql_key_used[] =
-	"UPDATE credential SET failures = 0, last_used_at = ?2 WHERE id = ?1";
+	"UPDATE credential SET failures = 0, last_used_at = ?2 WHERE id = ?1 "
+	"AND status = 'active'";
 static const char sql_session_add[] =
 	"INSERT INTO session (token_hash, insz, level, key_id, key_type, "
 	"profile, created_at, last_seen_at, expires_at) "
@@ -45,9 +42,6 @@ static const char sql_session_get[] =
 	"coalesce(key_type, ''), coalesce(step_up, '') FROM session WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_session_seen[] =
 	"UPDATE session SET last_seen_at = ?2 WHERE token_hash = ?1";
-static const char sql_session_raise[] =
-	"UPDATE session SET level = max(level, ?2), step_up = ?3 "
-	"WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_session_profile[] =
 	"UPDATE session SET profile = ?3 WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_session_end[] =
@@ -156,13 +150,72 @@ static int load_levels(struct auth *a, struct error *e)
 	return 0;
 }
 
-int auth_open(struct store *s, const struct auth_options *opt,
+/* The keys a session can be stepped up with, and the method that names
+ * each (API.md "step_up"). */
+static const struct {
+	const char *key_type, *method;
+} step_ups[] = {
+	{"totp_app", "totp"},
+	{"email_code", "email_code"},
+	{"sms_code", "sms_code"},
+};
+
+_Static_assert(KP_NELEM(step_ups) == AUTH_STEP_UP_METHODS_MAX,
+	       "one method per step-up key type");
+
+const char *auth_step_up_key(const char *method)
+{
+	for (size_t i = 0; i < KP_NELEM(step_ups); i++)
+		if (strcmp(step_ups[i].method, method) == 0)
+			return step_ups[i].key_type;
+	return NULL;
+}
+
+/* From the table, so a step-up key type at another level moves it. */
+static void find_step_up_level(struct auth *a)
+{
+	for (size_t i = 0; i < KP_NELEM(step_ups); i++) {
+		int level = auth_key_level(a, step_ups[i].key_type);
+		if (level > a->step_up_level)
+			a->step_up_level = level;
+	}
+}
+
+int auth_step_up_level(struct auth *a)
+{
+	return a->step_up_level;
+}
+
+int auth_step_up_methods(struct auth *a, const char *insz, int level,
+			 const char *out[AUTH_STEP_UP_METHODS_MAX])
+{
+	struct auth_key *keys;
+	int n, found = 0;
+	struct error e;
+	if (level >= a->step_up_level ||
+	    auth_keys(a, insz, &keys, &n, &e) != 0)
+		return 0;
+	/* In the table's order, each method once however many keys. */
+	for (size_t t = 0; t < KP_NELEM(step_ups); t++)
+		for (int i = 0; i < n; i++)
+			if (strcmp(keys[i].status, "active") == 0 &&
+			    strcmp(keys[i].type, step_ups[t].key_type) == 0) {
+				out[found++] = step_ups[t].method;
+				break;
+			}
+	free(keys);
+	return found;
+}
+
+int auth_open(struct audit *log, const struct auth_options *opt,
 	      struct auth **out, struct error *e)
 {
 	if (oath_init() != OATH_OK)
 		return err_set(e, ERR_INTERNAL, "auth_failed",
 			       "liboath cannot initialise");
+	struct store *s = audit_store(log);
 	struct auth *a = xcalloc(1, sizeof(*a));
+	a->log = log;
 	a->store = s;
 	a->opt = *opt;
 	if (a->opt.argon2_ops < crypto_pwhash_OPSLIMIT_MIN ||
@@ -183,6 +236,7 @@ int auth_open(struct store *s, const struct auth_options *opt,
 		return e->kind ? -1 : err_set(e, ERR_INTERNAL, "auth_failed",
 					      "out of memory for Argon2id");
 	}
+	find_step_up_level(a);
 	int per_minute = a->opt.logins_per_minute ? a->opt.logins_per_minute
 						  : AUTH_LOGINS_PER_MINUTE;
 	a->per_user = ratelimit_new(per_minute / 60.0, per_minute, 65536);
@@ -228,12 +282,20 @@ static bool username_ok(const char *u)
 static const struct store_refusal account_exists = {
 	ERR_CONFLICT, "account_exists", "this person or username has an account"};
 
-static int write_account(struct auth *a, const struct auth_account *acc,
-			 const char *hash, struct error *e)
+/* An account and its password key, as audit_commit runs it. */
+struct account_add {
+	const struct auth_account *acc;
+	const char *hash;
+};
+
+static int account_add_change(struct store_conn *w, void *ctx,
+			      struct audit_event *evs, size_t n,
+			      struct error *e)
 {
-	struct store_conn *w = store_write_begin(a->store, e);
-	if (!w)
-		return -1;
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	const struct account_add *c = ctx;
+	const struct auth_account *acc = c->acc;
 	struct store_stmt *st = store_prepare(w, sql_account_add);
 	store_bind_text(st, 1, acc->insz);
 	store_bind_text(st, 2, acc->username);
@@ -241,62 +303,125 @@ static int write_account(struct auth *a, const struct auth_account *acc,
 	store_bind_text(st, 4, acc->phone[0] ? acc->phone : NULL);
 	store_bind_text(st, 5, acc->language[0] ? acc->language : "nl");
 	store_bind_int(st, 6, time_now());
-	int rc = store_run(st, &account_exists, e);
-	if (rc == 0) {
-		st = store_prepare(w, sql_key_add);
-		store_bind_text(st, 1, acc->insz);
-		store_bind_text(st, 2, "password");
-		store_bind_blob(st, 3, hash, strlen(hash));
-		store_bind_int(st, 4, time_now());
-		rc = store_run(st, &account_exists, e);
-	}
-	return store_write_end(a->store, rc, e);
+	if (store_run(st, &account_exists, e) != 0)
+		return -1;
+	st = store_prepare(w, sql_key_add);
+	store_bind_text(st, 1, acc->insz);
+	store_bind_text(st, 2, "password");
+	store_bind_blob(st, 3, c->hash, strlen(c->hash));
+	store_bind_int(st, 4, time_now());
+	return store_run(st, &account_exists, e);
 }
 
-int auth_account_create(struct auth *a, const struct auth_account *acc,
-			const char *password, struct error *e)
+/* Why acc and password cannot make an account: NULL, or bad filled. */
+static const struct error *account_refusal(const struct auth_account *acc,
+					   const char *password,
+					   struct error *bad)
 {
-	if (!insz_valid(acc->insz) || strlen(acc->insz) != 11)
-		return err_set(e, ERR_INVALID, "invalid_insz",
-			       "not a valid INSZ (digits only)");
-	if (!username_ok(acc->username))
-		return err_set(e, ERR_INVALID, "invalid_field",
-			       "username: 3-64 of a-z 0-9 . _ - @");
 	size_t n = strlen(password);
-	if (n < 10 || n > AUTH_PASSWORD_MAX || !utf8_valid(password, n))
-		return err_set(e, ERR_INVALID, "weak_password",
-			       "a password has 10 to 256 characters");
+	if (!insz_valid(acc->insz) || strlen(acc->insz) != 11)
+		err_set(bad, ERR_INVALID, "invalid_insz",
+			"not a valid INSZ (digits only)");
+	else if (!username_ok(acc->username))
+		err_set(bad, ERR_INVALID, "invalid_field",
+			"username: 3-64 of a-z 0-9 . _ - @");
+	else if (n < 10 || n > AUTH_PASSWORD_MAX || !utf8_valid(password, n))
+		err_set(bad, ERR_INVALID, "weak_password",
+			"a password has 10 to 256 characters");
+	else
+		return NULL;
+	return bad;
+}
+
+int auth_account_create(struct auth *a, const struct audit_actor *by,
+			const struct auth_account *acc, const char *password,
+			struct error *e)
+{
+	struct audit_event ev = auth_event(by, acc->insz, "account_create",
+					   "password");
+	const struct error *bad = account_refusal(acc, password, e);
+	if (bad)
+		return audit_refused(a->log, &ev, bad);
+	/* Hashed before the transaction: Argon2id must not hold the log's
+	 * writer. */
 	char hash[crypto_pwhash_STRBYTES];
-	if (crypto_pwhash_str_alg(hash, password, n, a->opt.argon2_ops,
-				  a->opt.argon2_mem,
+	if (crypto_pwhash_str_alg(hash, password, strlen(password),
+				  a->opt.argon2_ops, a->opt.argon2_mem,
 				  crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return err_set(e, ERR_INTERNAL, "auth_failed",
 			       "the password could not be hashed");
-	return write_account(a, acc, hash, e);
+	struct account_add c = {acc, hash};
+	return audit_commit(a->log, &ev, 1, account_add_change, &c, e);
 }
 
 /* --------------------------------------------------------------- sessions */
 
-static int session_create(struct auth *a, const char *insz, int level,
-			  int64_t key_id, const char *key_type,
-			  char token[TOKEN_HEX_LEN],
-			  struct auth_session *out, struct error *e)
-{
+/* A session opened by a login: a new token's hash and, for a password, the
+ * key marked used or its failure counted, as audit_commit runs it. */
+struct login {
+	const struct auth *a;
+	int64_t key_id;       /* 0: an eID, no key row */
+	bool match;           /* the password matched (always, for an eID) */
+	const char *insz;
+	int level;
+	const char *key_type;
 	uint8_t hash[SHA256_LEN];
-	int64_t now = time_now();
-	token_new(token, hash);
-	struct store_conn *w = store_write_begin(a->store, e);
-	int rc = -1;
-	if (w) {
-		struct store_stmt *st = store_prepare(w, sql_session_add);
-		store_bind_blob(st, 1, hash, sizeof(hash));
-		store_bind_text(st, 2, insz);
-		store_bind_int(st, 3, level);
-		store_bind_int(st, 4, key_id);
-		store_bind_int(st, 5, now);
-		store_bind_int(st, 6, now + a->opt.session_absolute_s);
-		store_bind_text(st, 7, key_type);
-		rc = store_write_end(a->store, store_run(st, NULL, e), e);
+	int64_t now;
+	enum auth_failure why;
+	struct error refusal; /* a wrong password, its count kept */
+};
+
+static int login_change(struct store_conn *w, void *ctx,
+			struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(n);
+	struct login *c = ctx;
+	err_clear(&c->refusal);
+	if (!c->match) {
+		/* The count is the point of this refusal: it is kept. */
+		bool locked = auth_count_failure(w, c->a, c->key_id);
+		c->why = locked ? AUTH_KEY_NOW_LOCKED : AUTH_BAD_PASSWORD;
+		auth_refuse_kept(&evs[0], "login", locked,
+				 "invalid_credentials",
+				 "username or password is wrong", &c->refusal);
+		return 0;
+	}
+	struct store_stmt *st;
+	if (c->key_id) {
+		st = store_prepare(w, sql_key_used);
+		store_bind_int(st, 1, c->key_id);
+		store_bind_int(st, 2, c->now);
+		if (store_run(st, NULL, e) != 0)
+			return -1;
+		if (store_changes(w) == 0) /* locked or deactivated meanwhile */
+			return err_set(e, ERR_UNAUTHENTICATED,
+				       "invalid_credentials",
+				       "username or password is wrong");
+	}
+	st = store_prepare(w, sql_session_add);
+	store_bind_blob(st, 1, c->hash, sizeof(c->hash));
+	store_bind_text(st, 2, c->insz);
+	store_bind_int(st, 3, c->level);
+	store_bind_int(st, 4, c->key_id);
+	store_bind_int(st, 5, c->now);
+	store_bind_int(st, 6, c->now + c->a->opt.session_absolute_s);
+	store_bind_text(st, 7, c->key_type);
+	return store_run(st, NULL, e);
+}
+
+/* Make c's login recorded with ev: on success 0 with the token and the
+ * session; -1 with e (the refusal, its count kept; or nothing changed). */
+static int login_commit(struct auth *a, struct audit_event *ev,
+			struct login *c, char token[TOKEN_HEX_LEN],
+			struct auth_session *out, struct error *e)
+{
+	c->a = a;
+	c->now = time_now();
+	token_new(token, c->hash);
+	int rc = audit_commit(a->log, ev, 1, login_change, c, e);
+	if (rc == 0 && c->refusal.kind) {
+		*e = c->refusal;
+		rc = -1;
 	}
 	if (rc != 0) {
 		/* A token that opens nothing is not handed out. */
@@ -304,25 +429,13 @@ static int session_create(struct auth *a, const char *insz, int level,
 		return -1;
 	}
 	memset(out, 0, sizeof(*out));
-	str_copy(out->insz, sizeof(out->insz), insz);
+	str_copy(out->insz, sizeof(out->insz), c->insz);
 	str_copy(out->profile, sizeof(out->profile), "self");
-	out->level = level;
-	out->key_id = key_id;
-	str_copy(out->key_type, sizeof(out->key_type), key_type);
-	out->expires_at = now + a->opt.session_absolute_s;
+	out->level = c->level;
+	out->key_id = c->key_id;
+	str_copy(out->key_type, sizeof(out->key_type), c->key_type);
+	out->expires_at = c->now + a->opt.session_absolute_s;
 	return 0;
-}
-
-/* Token text to its stored hash; false when it cannot be a token. */
-static bool token_hash(const char *token, uint8_t hash[SHA256_LEN])
-{
-	if (!token || strlen(token) != TOKEN_HEX_LEN - 1)
-		return false;
-	for (const char *p = token; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	sha256_digest(token, TOKEN_HEX_LEN - 1, hash);
-	return true;
 }
 
 /* A session row: the session, and when it was last seen. */
@@ -365,7 +478,7 @@ int auth_session_check(struct auth *a, const char *token,
 		       struct auth_session *out)
 {
 	uint8_t hash[SHA256_LEN];
-	if (!token_hash(token, hash))
+	if (!auth_token_hash(token, hash))
 		return 1;
 	int64_t now = time_now(), seen = 0;
 	if (auth_cache_get(a, hash, now, out, &seen))
@@ -378,7 +491,8 @@ int auth_session_check(struct auth *a, const char *token,
 	if (now >= out->expires_at || now >= seen + a->opt.session_idle_s)
 		return 1;
 	/* The idle clock moves in steps of a minute: one write a minute per
-	 * active session, not one per request. */
+	 * active session, not one per request. It is bookkeeping, not an
+	 * event: nobody acted. */
 	if (now - seen >= 60) {
 		/* Best effort: a session whose clock could not move is still
 		 * valid, and the next request tries again. */
@@ -397,32 +511,46 @@ int auth_session_check(struct auth *a, const char *token,
 	return 0;
 }
 
-/* Run one UPDATE of a session: ?1 its token hash, ?2 num, ?3 text (when
- * not NULL). */
-static int session_update(struct auth *a, const char *token, const char *sql,
-			  int64_t num, const char *text, struct error *e)
-{
+/* One UPDATE of a live session, as audit_commit runs it: ?1 its token
+ * hash, ?2 num, ?3 text (when not NULL). A profile change records the
+ * profile the session acts for from now on. */
+struct session_update {
+	const char *sql;
 	uint8_t hash[SHA256_LEN];
-	if (!token_hash(token, hash))
-		return err_set(e, ERR_UNAUTHENTICATED, "not_authenticated",
-			       "no session");
-	struct store_conn *w = store_write_begin(a->store, e);
-	if (!w)
+	int64_t num;
+	const char *text;
+	const char *profile;
+};
+
+static int session_update_change(struct store_conn *w, void *ctx,
+				 struct audit_event *evs, size_t n,
+				 struct error *e)
+{
+	KP_UNUSED(n);
+	const struct session_update *c = ctx;
+	struct store_stmt *st = store_prepare(w, c->sql);
+	store_bind_blob(st, 1, c->hash, sizeof(c->hash));
+	store_bind_int(st, 2, c->num);
+	if (c->text)
+		store_bind_text(st, 3, c->text);
+	if (store_run(st, NULL, e) != 0)
 		return -1;
-	struct store_stmt *st = store_prepare(w, sql);
-	store_bind_blob(st, 1, hash, sizeof(hash));
-	store_bind_int(st, 2, num);
-	if (text)
-		store_bind_text(st, 3, text);
-	int rc = store_write_end(a->store, store_run(st, NULL, e), e);
-	auth_cache_invalidate(a);
-	return rc;
+	if (store_changes(w) == 0)
+		return err_set(e, ERR_UNAUTHENTICATED, "not_authenticated",
+			       "the session has ended");
+	if (c->profile)
+		evs[0].profile = c->profile;
+	return 0;
 }
 
-int auth_session_raise(struct auth *a, const char *token, int level,
-		       const char *method, struct error *e)
+/* Make c's update recorded with ev, then bump the session cache: no
+ * request may act on the session as it was. Returns 0, or -1 with e. */
+static int session_update(struct auth *a, struct audit_event *ev,
+			  struct session_update *c, struct error *e)
 {
-	return session_update(a, token, sql_session_raise, level, method, e);
+	int rc = audit_commit(a->log, ev, 1, session_update_change, c, e);
+	auth_cache_invalidate(a);
+	return rc;
 }
 
 /* A child may be represented until the day before its 18th birthday. */
@@ -436,9 +564,9 @@ static bool minor(const struct registry_person *child)
 	return date_cmp(date_today(), adult) < 0;
 }
 
-int auth_choose_profile(struct auth *a, const char *token, const char *insz,
-			const char *child, const char *kbo, char profile[32],
-			struct error *e)
+/* Whom insz may act for: 0 with profile, or -1 with e. */
+static int profile_of(struct auth *a, const char *insz, const char *child,
+		      const char *kbo, char profile[32], struct error *e)
 {
 	struct registry_person p;
 	char k[11];
@@ -460,14 +588,44 @@ int auth_choose_profile(struct auth *a, const char *token, const char *insz,
 	} else {
 		str_copy(profile, 32, "self");
 	}
-	return session_update(a, token, sql_session_profile, 0, profile, e);
+	return 0;
 }
 
-int auth_logout(struct auth *a, const char *token)
+int auth_choose_profile(struct auth *a, const struct audit_actor *by,
+			const char *token, const char *insz,
+			const char *child, const char *kbo, char profile[32],
+			struct error *e)
 {
-	struct error e;
-	session_update(a, token, sql_session_end, time_now(), NULL, &e);
-	return 0; /* ended, or never was a session */
+	struct audit_event ev = auth_event(by, insz, "profile",
+					   "representation");
+	struct session_update c = {sql_session_profile, {0}, 0, profile,
+				   profile};
+	if (profile_of(a, insz, child, kbo, profile, e) != 0)
+		return audit_refused(a->log, &ev, e);
+	if (!auth_token_hash(token, c.hash)) {
+		err_set(e, ERR_UNAUTHENTICATED, "not_authenticated",
+			"no session");
+		return audit_refused(a->log, &ev, e);
+	}
+	return session_update(a, &ev, &c, e);
+}
+
+int auth_logout(struct auth *a, const struct audit_actor *by,
+		const char *token, struct error *e)
+{
+	struct session_update c = {sql_session_end, {0}, time_now(), NULL,
+				   NULL};
+	struct auth_session s;
+	int64_t seen;
+	/* Whose session it is, for the event: read past the cache, which
+	 * may hold a session ended a moment ago. */
+	if (!auth_token_hash(token, c.hash))
+		return 1;
+	int rc = session_read(a, c.hash, &s, &seen);
+	if (rc != 0)
+		return rc < 0 ? store_fail(e, "sessions cannot be read now") : 1;
+	struct audit_event ev = auth_event(by, s.insz, "logout", s.key_type);
+	return session_update(a, &ev, &c, e);
 }
 
 /* ------------------------------------------------------------------ login */
@@ -507,40 +665,11 @@ static int find_password_key(struct auth *a, const char *username,
 	return store_one(st, read_password_key, k, e) < 0 ? -1 : 0;
 }
 
-bool auth_count_failure(struct auth *a, int64_t key_id)
-{
-	struct error e;
-	struct store_conn *w = store_write_begin(a->store, &e);
-	if (!w)
-		return false;
-	struct store_stmt *st = store_prepare(w, sql_key_failed);
-	store_bind_int(st, 1, key_id);
-	store_bind_int(st, 2, a->opt.max_failures);
-	store_bind_int(st, 3, time_now());
-	bool locked = store_step(st) == STORE_ROW &&
-		      strcmp(store_col_text(st, 0), "locked") == 0;
-	store_done(st);
-	store_write_commit(a->store, &e);
-	return locked;
-}
-
-/* Best effort: a login is not refused because its bookkeeping failed. */
-static void mark_used(struct auth *a, int64_t key_id)
-{
-	struct error e;
-	struct store_conn *w = store_write_begin(a->store, &e);
-	if (!w)
-		return;
-	struct store_stmt *st = store_prepare(w, sql_key_used);
-	store_bind_int(st, 1, key_id);
-	store_bind_int(st, 2, time_now());
-	store_write_end(a->store, store_run(st, NULL, &e), &e);
-}
-
-int auth_login_password(struct auth *a, const char *username,
-			const char *password, char token[TOKEN_HEX_LEN],
-			struct auth_session *out, enum auth_failure *why,
-			char insz[INSZ_BUF], struct error *e)
+int auth_login_password(struct auth *a, const struct audit_actor *by,
+			const char *username, const char *password,
+			char token[TOKEN_HEX_LEN], struct auth_session *out,
+			enum auth_failure *why, char insz[INSZ_BUF],
+			struct error *e)
 {
 	struct password_key k;
 	insz[0] = '\0';
@@ -551,37 +680,44 @@ int auth_login_password(struct auth *a, const char *username,
 			       "minute");
 	if (find_password_key(a, username, &k, e) != 0)
 		return -1;
-	/* Always one Argon2id verification, whatever the account. */
+	/* Always one Argon2id verification, whatever the account, and before
+	 * the transaction: it must not hold the log's writer. */
 	bool usable = k.found && strcmp(k.status, "active") == 0;
 	bool match = crypto_pwhash_str_verify(usable ? k.hash : a->dummy_hash,
 					      password, strlen(password)) == 0;
+	struct audit_event ev = auth_event(by, k.insz, "login", "password");
 	if (k.found)
 		str_copy(insz, 12, k.insz);
-	if (k.found && strcmp(k.status, "locked") == 0) {
-		*why = AUTH_KEY_LOCKED;
-		return err_set(e, ERR_LOCKED, "key_locked",
-			       "this key is locked; it is replaced through a "
-			       "registration office or an activation code");
-	}
-	if (!usable || !match) {
-		*why = !k.found ? AUTH_UNKNOWN_USER
-		       : !usable ? AUTH_NO_KEY : AUTH_BAD_PASSWORD;
-		if (*why == AUTH_BAD_PASSWORD && auth_count_failure(a, k.id)) {
-			*why = AUTH_KEY_NOW_LOCKED;
-			return err_set(e, ERR_LOCKED, "key_locked",
-				       "too many failures: this key is now locked");
-		}
+	if (!k.found) {
+		/* Nobody to record it about: the caller logs it. */
+		*why = AUTH_UNKNOWN_USER;
 		return err_set(e, ERR_UNAUTHENTICATED, "invalid_credentials",
 			       "username or password is wrong");
 	}
-	mark_used(a, k.id);
-	*why = AUTH_OK;
-	return session_create(a, k.insz, auth_key_level(a, "password"), k.id,
-			      "password",
-			      token, out, e);
+	if (strcmp(k.status, "locked") == 0) {
+		*why = AUTH_KEY_LOCKED;
+		err_set(e, ERR_LOCKED, "key_locked",
+			"this key is locked; it is replaced through a "
+			"registration office or an activation code");
+		return audit_refused(a->log, &ev, e);
+	}
+	if (!usable) {
+		*why = AUTH_NO_KEY;
+		err_set(e, ERR_UNAUTHENTICATED, "invalid_credentials",
+			"username or password is wrong");
+		return audit_refused(a->log, &ev, e);
+	}
+	struct login c = {.key_id = k.id, .match = match, .insz = k.insz,
+			  .level = auth_key_level(a, "password"),
+			  .key_type = "password",
+			  .why = match ? AUTH_OK : AUTH_BAD_PASSWORD};
+	int rc = login_commit(a, &ev, &c, token, out, e);
+	*why = c.why;
+	return rc;
 }
 
-int auth_login_certificate(struct auth *a, const char *serial_number,
+int auth_login_certificate(struct auth *a, const struct audit_actor *by,
+			   const char *serial_number,
 			   char token[TOKEN_HEX_LEN], struct auth_session *out,
 			   struct error *e)
 {
@@ -592,16 +728,23 @@ int auth_login_certificate(struct auth *a, const char *serial_number,
 		return err_set(e, ERR_UNAUTHENTICATED, "certificate_rejected",
 			       "the certificate carries no national register "
 			       "number");
+	struct audit_event ev = auth_event(by, z.digits, "login", "eid");
 	/* An eID is a key in itself: no account is needed, but a living
 	 * person in the National Register is. */
 	struct registry_person p;
-	if (registry_get(a->store, z.digits, &p, e) != 0 || p.deceased_on[0])
-		return err_set(e, ERR_UNAUTHENTICATED, "certificate_rejected",
-			       "the certificate's holder is not a registered, "
-			       "living person");
-	return session_create(a, z.digits, auth_key_level(a, "eid"), 0, "eid",
-			      token,
-			      out, e);
+	int rc = registry_get(a->store, z.digits, &p, e);
+	if (rc < 0)
+		return -1; /* the register cannot be read: try again */
+	if (rc != 0 || p.deceased_on[0]) {
+		err_set(e, ERR_UNAUTHENTICATED, "certificate_rejected",
+			"the certificate's holder is not a registered, "
+			"living person");
+		return audit_refused(a->log, &ev, e);
+	}
+	struct login c = {.match = true, .insz = z.digits,
+			  .level = auth_key_level(a, "eid"),
+			  .key_type = "eid"};
+	return login_commit(a, &ev, &c, token, out, e);
 }
 
 /* ------------------------------------------------------------------- keys */
@@ -629,31 +772,46 @@ int auth_keys(struct auth *a, const char *insz, struct auth_key **out, int *n,
 	return 0;
 }
 
-int auth_key_deactivate(struct auth *a, const char *insz, int64_t key_id,
-			struct error *e)
+/* A key deactivated and the sessions it opened ended, as audit_commit
+ * runs it. */
+struct key_off {
+	const char *insz;
+	int64_t key_id;
+};
+
+static int key_off_change(struct store_conn *w, void *ctx,
+			  struct audit_event *evs, size_t n, struct error *e)
 {
-	struct store_conn *w = store_write_begin(a->store, e);
-	if (!w)
-		return -1;
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	const struct key_off *c = ctx;
 	struct store_stmt *st = store_prepare(w, sql_key_off);
-	store_bind_int(st, 1, key_id);
-	store_bind_text(st, 2, insz);
+	store_bind_int(st, 1, c->key_id);
+	store_bind_text(st, 2, c->insz);
 	store_bind_int(st, 3, time_now());
-	int rc = store_run(st, NULL, e);
-	if (rc == 0 && store_changes(w) == 0)
-		rc = err_set(e, ERR_NOT_FOUND, "unknown_key",
-			     "you have no active key with this id");
-	if (rc == 0) {
-		/* A key deactivated for loss or misuse opens nothing any
-		 * more, not even the sessions it opened. */
-		st = store_prepare(w, sql_sessions_of_key_end);
-		store_bind_int(st, 1, key_id);
-		store_bind_int(st, 2, time_now());
-		rc = store_run(st, NULL, e);
-	}
-	int out = store_write_end(a->store, rc, e);
+	if (store_run(st, NULL, e) != 0)
+		return -1;
+	if (store_changes(w) == 0)
+		return err_set(e, ERR_NOT_FOUND, "unknown_key",
+			       "you have no active key with this id");
+	/* A key deactivated for loss or misuse opens nothing any more, not
+	 * even the sessions it opened. */
+	st = store_prepare(w, sql_sessions_of_key_end);
+	store_bind_int(st, 1, c->key_id);
+	store_bind_int(st, 2, time_now());
+	return store_run(st, NULL, e);
+}
+
+int auth_key_deactivate(struct auth *a, const struct audit_actor *by,
+			const char *insz, int64_t key_id, struct error *e)
+{
+	struct audit_event ev = auth_event(by, insz, "key_deactivate",
+					   "self_service");
+	struct key_off c = {insz, key_id};
+	int rc = audit_commit(a->log, &ev, 1, key_off_change, &c, e);
+	/* After the commit: the key's sessions are over, cached or not. */
 	auth_cache_invalidate(a);
-	return out;
+	return rc;
 }
 
 /* ------------------------------------------------------------------- apps */
@@ -686,4 +844,29 @@ int auth_app(struct auth *a, const char *id, struct auth_app *out)
 	struct store_stmt *st = store_prepare(r, sql_app);
 	store_bind_text(st, 1, id);
 	return store_one(st, read_app, out, NULL);
+}
+
+int auth_app_enter(struct auth *a, const struct audit_actor *by,
+		   const char *id, int level, struct auth_app *app,
+		   struct error *e)
+{
+	int rc = auth_app(a, id, app);
+	if (rc < 0)
+		return store_fail(e, "the catalogue cannot be read now");
+	struct audit_event ev = auth_event(by, by->user, "app_enter",
+					   rc == 0 ? app->id : id);
+	if (rc > 0) {
+		err_set(e, ERR_NOT_FOUND, "unknown_app", "no such application");
+		return audit_refused(a->log, &ev, e);
+	}
+	/* The level decides, never the kind of key: a key of the required
+	 * level or higher suffices (seed 000). */
+	if (level < app->min_level) {
+		err_set(e, ERR_FORBIDDEN, "insufficient_level",
+			"%s needs a key of level %d", app->name,
+			app->min_level);
+		return audit_refused(a->log, &ev, e);
+	}
+	/* Entering is a read: its event is durable before the answer. */
+	return audit_append(a->log, &ev, NULL, e);
 }

@@ -10,6 +10,14 @@
  * tokens as the SHA-256 of 256-bit random values; nothing secret is
  * logged. A key that fails N times in a row locks; a locked key is
  * replaced, never unlocked (seed 000 art. 5).
+ *
+ * Every change records its event in the audit log in the transaction of
+ * the change (audit_commit, docs/ARCHITECTURE.md "Auditing"): who acts
+ * comes from the caller (struct audit_actor), the person concerned is the
+ * event's subject and, unless an operator acts, its user; data type
+ * "authentication". When the event cannot be written nothing changed and
+ * the call fails with ERR_UNAVAILABLE "audit_unavailable". Refusals are
+ * recorded too, with their code.
  */
 #ifndef KP_AUTH_H
 #define KP_AUTH_H
@@ -17,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "audit/audit.h"
 #include "base/base.h"
 #include "store/store.h"
 
@@ -43,11 +52,12 @@ struct auth_options {
 
 struct auth;
 
-/* Start the service on an open store: loads the key types and the
- * application catalogue from the embedded tables, and prepares the dummy
- * hash that makes unknown usernames cost as much as known ones. Returns 0
- * and *out (auth_close), or -1 with e. */
-int auth_open(struct store *s, const struct auth_options *opt,
+/* Start the service on the audit log's store (audit_store(log)), where it
+ * records its events: loads the key types and the application catalogue
+ * from the embedded tables, and prepares the dummy hash that makes unknown
+ * usernames cost as much as known ones. log must outlive the service.
+ * Returns 0 and *out (auth_close), or -1 with e. */
+int auth_open(struct audit *log, const struct auth_options *opt,
 	      struct auth **out, struct error *e);
 void auth_close(struct auth *a);
 
@@ -64,12 +74,14 @@ struct auth_account {
 	char language[3];
 };
 
-/* Create an account with a password key (level 200). The password is
- * hashed with Argon2id and wiped by the caller. Returns 0, or -1 with e
- * (ERR_INVALID "invalid_field" / "weak_password", ERR_CONFLICT
- * "account_exists" / "username_taken"). */
-int auth_account_create(struct auth *a, const struct auth_account *acc,
-			const char *password, struct error *e);
+/* Create an account with a password key (level 200), by `by`, recorded
+ * as "account_create" (purpose "password"). The password is hashed with
+ * Argon2id and wiped by the caller. Returns 0, or -1 with e, the refusal
+ * recorded (ERR_INVALID "invalid_insz" / "invalid_field" /
+ * "weak_password", ERR_CONFLICT "account_exists"). */
+int auth_account_create(struct auth *a, const struct audit_actor *by,
+			const struct auth_account *acc, const char *password,
+			struct error *e);
 
 /* --------------------------------------------------------------- login */
 
@@ -94,24 +106,35 @@ enum auth_failure {
 	AUTH_NO_KEY,         /* no active key of that kind */
 };
 
-/* Password login. On success returns 0 with a new session token (hex, for
- * the client only) and the session. Otherwise -1 with e
- * (ERR_RATE_LIMITED "rate_limited" past the attempts a username may make
- * per minute, checked before any work),
- * ERR_UNAUTHENTICATED "invalid_credentials" (the same answer for an
- * unknown user and a wrong password, in the same time) or ERR_LOCKED
- * "key_locked"; *why says what really happened and *insz (when known)
- * whose key it was. */
-int auth_login_password(struct auth *a, const char *username,
-			const char *password, char token[TOKEN_HEX_LEN],
-			struct auth_session *out, enum auth_failure *why,
-			char insz[INSZ_BUF], struct error *e);
+/* Password login by `by` (its channel and profile; the person is found
+ * by username). On success returns 0 with a new session token (hex, for
+ * the client only) and the session: the key marked used, the session and
+ * "login" granted (purpose "password") in one transaction. Otherwise -1
+ * with e: ERR_RATE_LIMITED "rate_limited" past the attempts a username
+ * may make per minute (checked before any work); ERR_UNAUTHENTICATED
+ * "invalid_credentials" (the same answer for an unknown user and a wrong
+ * password, in the same time) or ERR_LOCKED "key_locked". A wrong
+ * password counts towards the lock and is recorded with the count as
+ * "login" refused "invalid_credentials", or "key_lock" refused
+ * "key_locked" when it locked the key; a locked or deactivated key is
+ * recorded as "login" refused. Neither a rate-limited attempt nor an
+ * unknown username is recorded: no person is known to record it about
+ * (the caller logs it). *why says what really happened and *insz (when
+ * known) whose key it was. */
+int auth_login_password(struct auth *a, const struct audit_actor *by,
+			const char *username, const char *password,
+			char token[TOKEN_HEX_LEN], struct auth_session *out,
+			enum auth_failure *why, char insz[INSZ_BUF],
+			struct error *e);
 
-/* Certificate login: the caller verified the chain, validity and CRL; the
- * subject serialNumber is the national register number. The person needs
- * an account. Level of the "eid" key type. Returns 0 or -1 with e
- * (ERR_UNAUTHENTICATED "certificate_rejected"). */
-int auth_login_certificate(struct auth *a, const char *serial_number,
+/* Certificate login by `by`: the caller verified the chain, validity and
+ * CRL; the subject serialNumber is the national register number. Level of
+ * the "eid" key type; the session and "login" (purpose "eid") in one
+ * transaction. Returns 0 or -1 with e (ERR_UNAUTHENTICATED
+ * "certificate_rejected": recorded when the number names a person, who
+ * is not a living one in the National Register). */
+int auth_login_certificate(struct auth *a, const struct audit_actor *by,
+			   const char *serial_number,
 			   char token[TOKEN_HEX_LEN], struct auth_session *out,
 			   struct error *e);
 
@@ -121,16 +144,23 @@ int auth_login_certificate(struct auth *a, const char *serial_number,
 int auth_session_check(struct auth *a, const char *token,
 		       struct auth_session *out);
 
-/* End a session. Returns 0 (also when it was already over). */
-int auth_logout(struct auth *a, const char *token);
+/* End the session of token, by `by`, recorded as "logout" (purpose the
+ * key type that opened it) about the session's person. Returns 0 when it
+ * ended; 1 when there was no live session (nothing to end, nothing
+ * recorded); -1 with e (audit_unavailable: the session lives on). */
+int auth_logout(struct auth *a, const struct audit_actor *by,
+		const char *token, struct error *e);
 
 /* Choose on whose behalf the session acts (seed 002: "log in as citizen,
  * or choose your child"): as NULL = oneself; child = a minor child of the
  * person (parent link in the registers; refused from the 18th birthday);
- * kbo = an organisation where the person holds a valid role. On success
- * profile receives "self", "child:<insz>" or "org:<kbo>". Returns 0, or -1
- * with e (ERR_FORBIDDEN "not_representative"). */
-int auth_choose_profile(struct auth *a, const char *token, const char *insz,
+ * kbo = an organisation where the person holds a valid role. Recorded as
+ * "profile" (purpose "representation"), granted under the new profile.
+ * On success profile receives "self", "child:<insz>" or "org:<kbo>".
+ * Returns 0, or -1 with e, the refusal recorded (ERR_FORBIDDEN
+ * "not_representative", ERR_UNAUTHENTICATED "not_authenticated"). */
+int auth_choose_profile(struct auth *a, const struct audit_actor *by,
+			const char *token, const char *insz,
 			const char *child, const char *kbo, char profile[32],
 			struct error *e);
 
@@ -148,35 +178,58 @@ struct auth_key {
 int auth_keys(struct auth *a, const char *insz, struct auth_key **out,
 	      int *n, struct error *e);
 
-/* Deactivate one of a person's keys at once (loss, suspected misuse).
- * Returns 0, or -1 with e (ERR_NOT_FOUND "unknown_key"). */
-int auth_key_deactivate(struct auth *a, const char *insz, int64_t key_id,
-			struct error *e);
+/* Deactivate one of a person's keys at once (loss, suspected misuse), and
+ * end the sessions it opened; recorded as "key_deactivate" (purpose
+ * "self_service"). Returns 0, or -1 with e, the refusal recorded
+ * (ERR_NOT_FOUND "unknown_key"). */
+int auth_key_deactivate(struct auth *a, const struct audit_actor *by,
+			const char *insz, int64_t key_id, struct error *e);
 
 /* ----------------------------------------------------------------- TOTP */
 
-/* Enrol a TOTP key for insz (pending until confirmed). Returns 0 with its
- * id, the otpauth:// URI (label names the account in the app) and the QR
- * code of that URI as base64 PNG; the caller frees uri and png_base64.
- * Or -1 with e. */
-int auth_totp_enrol(struct auth *a, const char *insz, const char *label,
-		    int64_t *id, char **uri, char **png_base64,
-		    struct error *e);
+/* Enrol a TOTP key for insz (pending until confirmed), recorded as
+ * "key_create" (purpose "totp_app"). Returns 0 with its id, the
+ * otpauth:// URI (label names the account in the app) and the QR code of
+ * that URI as base64 PNG; the caller frees uri and png_base64. Or -1 with
+ * e (ERR_CONFLICT "no_account" recorded). */
+int auth_totp_enrol(struct auth *a, const struct audit_actor *by,
+		    const char *insz, const char *label, int64_t *id,
+		    char **uri, char **png_base64, struct error *e);
 /* Give insz an active TOTP key with this secret (n <= 20 bytes), as
- * seeding does: no enrolment, no confirmation. Returns 0, or -1 with e. */
-int auth_totp_key_add(struct auth *a, const char *insz, const uint8_t *secret,
-		      size_t n, struct error *e);
-/* Confirm a pending TOTP key with its first code. Returns 0, or -1 with e
- * (ERR_UNAUTHENTICATED "invalid_code", ERR_CONFLICT "already_confirmed",
- * ERR_NOT_FOUND "unknown_key"). */
-int auth_totp_confirm(struct auth *a, const char *insz, int64_t id,
-		      const char *code, struct error *e);
-/* Step a session up with a second factor ("totp"): its level becomes the
- * key's (400). Returns 0 and *level, or -1 with e ("invalid_code",
- * "key_locked"). */
-int auth_step_up(struct auth *a, const char *token, const char *insz,
-		 const char *method, const char *code, int *level,
-		 struct error *e);
+ * seeding does: no enrolment, no confirmation; recorded as "key_create"
+ * by `by` (the operator). Returns 0, or -1 with e (recorded). */
+int auth_totp_key_add(struct auth *a, const struct audit_actor *by,
+		      const char *insz, const uint8_t *secret, size_t n,
+		      struct error *e);
+/* Confirm a pending TOTP key with its first code, recorded as
+ * "key_confirm" (purpose "totp_app"). Returns 0, or -1 with e, the
+ * refusal recorded (ERR_UNAUTHENTICATED "invalid_code", ERR_CONFLICT
+ * "already_confirmed", ERR_NOT_FOUND "unknown_key"). */
+int auth_totp_confirm(struct auth *a, const struct audit_actor *by,
+		      const char *insz, int64_t id, const char *code,
+		      struct error *e);
+/* Step the session of token up with a second factor of insz's (method
+ * "totp", "email_code" or "sms_code"): the code used up and the session
+ * raised to the key's level, with "step_up" granted (purpose the method),
+ * in one transaction. Returns 0 and *level, or -1 with e, recorded as
+ * "step_up" refused (ERR_INVALID "invalid_field", ERR_UNAUTHENTICATED
+ * "invalid_code": a wrong code counts towards the key's lock, the count
+ * kept) or "key_lock" refused (ERR_LOCKED "key_locked": this failure
+ * locked the key). */
+int auth_step_up(struct auth *a, const struct audit_actor *by,
+		 const char *token, const char *insz, const char *method,
+		 const char *code, int *level, struct error *e);
+
+/* The level from which no step-up is offered: the highest a step-up key
+ * reaches (data/key_types.tsv). */
+int auth_step_up_level(struct auth *a);
+#define AUTH_STEP_UP_METHODS_MAX 3
+/* The step-up methods insz's active keys offer a session at level: none
+ * from auth_step_up_level up. out receives static names ("totp",
+ * "email_code", "sms_code"), each once; returns how many (0 also when the
+ * keys cannot be read: a login stands without the offer). */
+int auth_step_up_methods(struct auth *a, const char *insz, int level,
+			 const char *out[AUTH_STEP_UP_METHODS_MAX]);
 /* ------------------------------------------------ e-mail and SMS codes */
 
 /* Whether address suits a key of type: an e-mail address for
@@ -184,34 +237,36 @@ int auth_step_up(struct auth *a, const char *token, const char *insz,
  * in), an E.164 number for "sms_code". */
 bool auth_address_valid(const char *type, const char *address);
 /* Give a person an active "email_code" or "sms_code" key at address, as
- * seeding does (no confirmation). Returns 0, or -1 with e. */
-int auth_code_key_add(struct auth *a, const char *insz, const char *type,
-		      const char *address, struct error *e);
+ * seeding does (no confirmation); recorded as "key_create" (purpose the
+ * type) by `by` (the operator). Returns 0, or -1 with e (recorded). */
+int auth_code_key_add(struct auth *a, const struct audit_actor *by,
+		      const char *insz, const char *type, const char *address,
+		      struct error *e);
 /* Enrol an "email_code" or "sms_code" key: pending, with a first code
  * (returned for the caller to deliver to address, then wipe) that proves
- * the address is the person's. Returns 0 with *id, or -1 with e
+ * the address is the person's; recorded as "key_create" (purpose the
+ * type). Returns 0 with *id, or -1 with e, the refusal recorded
  * (ERR_INVALID "unsupported_key_type" / "invalid_field", ERR_CONFLICT
  * "no_account", ERR_RATE_LIMITED). */
-int auth_code_key_enrol(struct auth *a, const char *insz, const char *type,
+int auth_code_key_enrol(struct auth *a, const struct audit_actor *by,
+			const char *insz, const char *type,
 			const char *address, int64_t *id, char code[7],
 			struct error *e);
 /* Confirm one of insz's pending keys, whatever its type, with its code
- * (TOTP: the app's current code; e-mail/SMS: the code sent). type
- * receives the key's type. Returns 0, or -1 with e (ERR_NOT_FOUND
- * "unknown_key", ERR_CONFLICT "already_confirmed", ERR_UNAUTHENTICATED
- * "invalid_code", ERR_LOCKED "key_locked"). */
-int auth_key_confirm(struct auth *a, const char *insz, int64_t id,
-		     const char *code, char type[32], struct error *e);
+ * (TOTP: the app's current code; e-mail/SMS: the code sent, used up with
+ * the activation); recorded as "key_confirm" (purpose the key's type, or
+ * "unknown"). type receives the key's type. Returns 0, or -1 with e, the
+ * refusal recorded (ERR_NOT_FOUND "unknown_key", ERR_CONFLICT
+ * "already_confirmed", ERR_UNAUTHENTICATED "invalid_code"). */
+int auth_key_confirm(struct auth *a, const struct audit_actor *by,
+		     const char *insz, int64_t id, const char *code,
+		     char type[32], struct error *e);
 /* A fresh one-time code for a step-up by method ("email_code" or
  * "sms_code"): returns 0 with the 6 digits (for the caller to deliver, then
  * wipe) and the key's address in to; or -1 with e (ERR_INVALID when the
  * person has no such key, ERR_RATE_LIMITED after 5 codes in 10 minutes). */
 int auth_code_issue(struct auth *a, const char *insz, const char *method,
 		    char code[7], char *to, size_t tn, struct error *e);
-/* Check and use up the newest code: 0, or -1 with e ("invalid_code",
- * "key_locked"). */
-int auth_code_check(struct auth *a, const char *insz, const char *method,
-		    const char *code, struct error *e);
 
 /* RFC 6238 check of a 6-digit code at time now (one step either way);
  * counter receives the code's time step. Returns 0 when valid. */
@@ -231,6 +286,16 @@ struct auth_app {
 int auth_apps(struct auth *a, struct auth_app **out, int *n, struct error *e);
 /* One application. Returns 0, 1 when unknown, -1 on a store failure. */
 int auth_app(struct auth *a, const char *id, struct auth_app *out);
+/* Enter application id with a session at level, as by->user (a read, not
+ * a change: the event is durable before the answer). The level decides,
+ * never the kind of key: a key of the required level or higher suffices
+ * (seed 000). Recorded as "app_enter" (purpose the application). Returns
+ * 0 with *app, or -1 with e: ERR_NOT_FOUND "unknown_app" or ERR_FORBIDDEN
+ * "insufficient_level" (*app says the level required), both recorded;
+ * ERR_UNAVAILABLE when the catalogue or the log is. */
+int auth_app_enter(struct auth *a, const struct audit_actor *by,
+		   const char *id, int level, struct auth_app *app,
+		   struct error *e);
 
 /* ------------------------------------------------------------- schema */
 

@@ -11,7 +11,8 @@
 #define AUTH_KEY_TYPES_MAX 64
 
 struct auth {
-	struct store *store;
+	struct audit *log;   /* where every change records its events */
+	struct store *store; /* audit_store(log) */
 	struct auth_options opt;
 	/* Verified against for unknown usernames: the same Argon2id work as
 	 * for a known one, so timing tells nothing. */
@@ -25,6 +26,7 @@ struct auth {
 		int level;
 	} types[AUTH_KEY_TYPES_MAX];
 	int ntypes;
+	int step_up_level; /* the highest level a step-up key reaches */
 	/* Validated sessions (session_cache.c). */
 	pthread_mutex_t cache_lock;
 	uint64_t cache_gen;
@@ -44,11 +46,75 @@ void auth_cache_put(struct auth *a, const uint8_t hash[SHA256_LEN],
 		    uint64_t gen, const struct auth_session *s, int64_t seen);
 void auth_cache_invalidate(struct auth *a);
 
-/* Count a failure of a key; true when it locked the key. */
-bool auth_count_failure(struct auth *a, int64_t key_id);
-/* Raise a session's level (step-up with the key type method). Returns 0,
- * or -1 with e. */
-int auth_session_raise(struct auth *a, const char *token, int level,
-		       const char *method, struct error *e);
+/* The event of a step in insz's authentication: by's channel,
+ * organisation and profile ("self" when by names none); insz as subject
+ * and as user unless by names another person or an operator acts (channel
+ * cli); data type "authentication"; purpose the method, key type or
+ * application. insz is left out when it is not a valid INSZ. Strings are
+ * borrowed. */
+struct audit_event auth_event(const struct audit_actor *by, const char *insz,
+			      const char *action, const char *purpose);
+
+/* Token text to its stored hash; false when it cannot be a token. */
+bool auth_token_hash(const char *token, uint8_t hash[SHA256_LEN]);
+
+/* In w's transaction: count a failure of an active key; true when it
+ * locked the key. */
+bool auth_count_failure(struct store_conn *w, const struct auth *a,
+			int64_t key_id);
+/* A refusal whose writes are kept (a failure counted): ev marked as
+ * action refused with code (ERR_UNAUTHENTICATED), or as "key_lock"
+ * refused "key_locked" (ERR_LOCKED) when this failure locked the key;
+ * refusal receives it for the caller. action is the event's own: a change
+ * run again after a lost race decides afresh. */
+void auth_refuse_kept(struct audit_event *ev, const char *action, bool locked,
+		      const char *code, const char *detail,
+		      struct error *refusal);
+
+/* The key type a step-up method uses ("totp" -> "totp_app"), or NULL. */
+const char *auth_step_up_key(const char *method);
+
+/* A code presented to a key: checked before the transaction (comparing
+ * needs no database), and what the transaction writes. */
+struct auth_proof {
+	const struct auth *a;  /* set by auth_proof_commit */
+	const char *action;    /* the event's, as given */
+	int64_t key_id;
+	bool valid;          /* the code matched */
+	const char *wrong;   /* detail of the invalid_code refusal */
+	/* valid: the statement that uses the code up (?1 use_id, ?2 use_num,
+	 * ?3 now); when it changes no row the code was used meanwhile */
+	const char *use_sql;
+	int64_t use_id, use_num;
+	bool activate;       /* then the pending key becomes active */
+	bool raise;          /* then the session is raised: */
+	uint8_t session[SHA256_LEN];
+	int level;
+	const char *method;  /* the key type recorded on the session */
+	struct error refusal; /* a refusal whose writes were kept */
+};
+
+/* Make p's writes recorded with ev (audit_commit): granted when the code
+ * was good; otherwise the failure counted (active keys only) and ev
+ * refused "invalid_code", or "key_lock" "key_locked". Bumps the session
+ * cache after a raise. Returns 0, or -1 with e (the refusal; or
+ * audit_unavailable, nothing changed). */
+int auth_proof_commit(struct auth *a, struct audit_event *ev,
+		      struct auth_proof *p, struct error *e);
+
+/* What code proves for insz's active key of a step-up: p filled (its
+ * key, whether the code is good, how to use it up). Returns 0, 1 when the
+ * person has no such active key, or -1 with e. */
+int auth_code_proof(struct auth *a, const char *insz, const char *method,
+		    const char *code, struct auth_proof *p, struct error *e);
+int auth_totp_proof(struct auth *a, const char *insz, const char *code,
+		    struct auth_proof *p, struct error *e);
+
+/* Raise the session of token to level (a step-up with key type method,
+ * its code checked by the caller), recorded with ev. Returns 0, or -1
+ * with e. */
+int auth_session_raise(struct auth *a, struct audit_event *ev,
+		       const char *token, int level, const char *method,
+		       struct error *e);
 
 #endif

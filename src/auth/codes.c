@@ -31,11 +31,10 @@ static const char sql_code_newest[] =
 	"used_at IS NULL AND expires_at > ?2 ORDER BY id DESC LIMIT 1";
 static const char sql_key_by_id[] =
 	"SELECT type, status FROM credential WHERE id = ?1 AND insz = ?2";
-static const char sql_key_activate[] =
-	"UPDATE credential SET status = 'active', failures = 0, changed_at = ?2 "
-	"WHERE id = ?1 AND status = 'pending'";
+/* As struct auth_proof runs it: ?1 the code, ?3 now (?2, a TOTP's
+ * counter, means nothing here). */
 static const char sql_code_used[] =
-	"UPDATE one_time_code SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL";
+	"UPDATE one_time_code SET used_at = ?3 WHERE id = ?1 AND used_at IS NULL";
 
 static void code_hash(const struct auth *a, const char *code,
 		      uint8_t out[crypto_generichash_BYTES])
@@ -80,33 +79,49 @@ bool auth_address_valid(const char *type, const char *address)
 static const struct store_refusal no_account = {
 	ERR_CONFLICT, "no_account", "the key needs an account"};
 
-/* Insert a key on the held writer. Returns 0 with *id, or -1 with e. */
-static int insert_key(struct store_conn *w, const char *insz,
-		      const char *type, const char *status,
-		      const char *address, int64_t *id, struct error *e)
+/* An e-mail or SMS key and, for an enrolment, its first code, as
+ * audit_commit runs it. */
+struct key_add {
+	const struct auth *a;
+	const char *insz, *type, *status, *address;
+	bool with_code;
+	int64_t id;
+	char code[7];
+};
+
+static int add_code(const struct auth *a, struct store_conn *w,
+		    const char *insz, int64_t key, char code[7],
+		    struct error *e);
+
+static int key_add_change(struct store_conn *w, void *ctx,
+			  struct audit_event *evs, size_t n, struct error *e)
 {
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct key_add *c = ctx;
 	struct store_stmt *st = store_prepare(w, sql_key_add);
-	store_bind_text(st, 1, insz);
-	store_bind_text(st, 2, type);
-	store_bind_text(st, 3, address);
+	store_bind_text(st, 1, c->insz);
+	store_bind_text(st, 2, c->type);
+	store_bind_text(st, 3, c->address);
 	store_bind_int(st, 4, time_now());
-	store_bind_text(st, 5, status);
-	return store_insert(st, id, &no_account, e) < 0 ? -1 : 0;
+	store_bind_text(st, 5, c->status);
+	if (store_insert(st, &c->id, &no_account, e) < 0)
+		return -1;
+	return c->with_code ? add_code(c->a, w, c->insz, c->id, c->code, e) : 0;
 }
 
-int auth_code_key_add(struct auth *a, const char *insz, const char *type,
-		      const char *address, struct error *e)
+int auth_code_key_add(struct auth *a, const struct audit_actor *by,
+		      const char *insz, const char *type, const char *address,
+		      struct error *e)
 {
-	int64_t id;
-	if (!auth_address_valid(type, address))
-		return err_set(e, ERR_INVALID, "invalid_field",
-			       "an e-mail or SMS key needs a valid address");
-	struct store_conn *w = store_write_begin(a->store, e);
-	if (!w)
-		return -1;
-	return store_write_end(a->store,
-			       insert_key(w, insz, type, "active", address,
-					  &id, e), e);
+	struct audit_event ev = auth_event(by, insz, "key_create", type);
+	if (!code_method(type) || !auth_address_valid(type, address)) {
+		err_set(e, ERR_INVALID, "invalid_field",
+			"an e-mail or SMS key needs a valid address");
+		return audit_refused(a->log, &ev, e);
+	}
+	struct key_add c = {a, insz, type, "active", address, false, 0, ""};
+	return audit_commit(a->log, &ev, 1, key_add_change, &c, e);
 }
 
 /* A key's id and, when to is not NULL, its address. */
@@ -141,8 +156,9 @@ static int find_key(struct auth *a, const char *insz, const char *type,
 
 /* In w's transaction: a new code for key unless CODE_SENDS went out in
  * the window. Returns 0 with the code, or -1 with e (code wiped). */
-static int add_code(struct auth *a, struct store_conn *w, const char *insz,
-		    int64_t key, char code[7], struct error *e)
+static int add_code(const struct auth *a, struct store_conn *w,
+		    const char *insz, int64_t key, char code[7],
+		    struct error *e)
 {
 	int64_t now = time_now();
 	struct store_stmt *st = store_prepare(w, sql_recent);
@@ -184,26 +200,42 @@ int auth_code_issue(struct auth *a, const char *insz, const char *method,
 	return store_write_end(a->store, add_code(a, w, insz, key, code, e), e);
 }
 
-int auth_code_key_enrol(struct auth *a, const char *insz, const char *type,
+/* Why an e-mail or SMS key of type at address cannot be enrolled: NULL,
+ * or bad filled. */
+static const struct error *enrol_refusal(const char *type,
+					 const char *address,
+					 struct error *bad)
+{
+	if (!code_method(type))
+		err_set(bad, ERR_INVALID, "unsupported_key_type",
+			"type: totp, email_code or sms_code");
+	else if (!auth_address_valid(type, address))
+		err_set(bad, ERR_INVALID, "invalid_field",
+			strcmp(type, "sms_code") == 0
+				? "phone: +<country code><number>, digits only"
+				: "email: a single plain address");
+	else
+		return NULL;
+	return bad;
+}
+
+int auth_code_key_enrol(struct auth *a, const struct audit_actor *by,
+			const char *insz, const char *type,
 			const char *address, int64_t *id, char code[7],
 			struct error *e)
 {
-	if (!code_method(type))
-		return err_set(e, ERR_INVALID, "unsupported_key_type",
-			       "type: totp, email_code or sms_code");
-	if (!auth_address_valid(type, address))
-		return err_set(e, ERR_INVALID, "invalid_field",
-			       strcmp(type, "sms_code") == 0
-				       ? "phone: +<country code><number>, "
-					 "digits only"
-				       : "email: a single plain address");
-	struct store_conn *w = store_write_begin(a->store, e);
-	if (!w)
-		return -1;
-	int rc = insert_key(w, insz, type, "pending", address, id, e);
-	if (rc == 0)
-		rc = add_code(a, w, insz, *id, code, e);
-	return store_write_end(a->store, rc, e);
+	struct audit_event ev = auth_event(by, insz, "key_create", type);
+	const struct error *bad = enrol_refusal(type, address, e);
+	if (bad)
+		return audit_refused(a->log, &ev, bad);
+	struct key_add c = {a, insz, type, "pending", address, true, 0, ""};
+	int rc = audit_commit(a->log, &ev, 1, key_add_change, &c, e);
+	if (rc == 0) {
+		*id = c.id;
+		memcpy(code, c.code, sizeof(c.code));
+	}
+	secret_wipe(c.code, sizeof(c.code));
+	return rc;
 }
 
 /* The newest live code of a key: its id and hash. */
@@ -224,10 +256,11 @@ static void read_code(struct store_stmt *st, void *row)
 	c->id = store_col_int(st, 0);
 }
 
-/* Check code against the newest live code of key and use it up. A wrong
- * code counts towards the key's lock. Returns 0, or -1 with e. */
-static int verify_code(struct auth *a, int64_t key, const char *code,
-		       struct error *e)
+/* Check code against the newest live code of key: p says whether it
+ * matched and, if so, how to use it up (a wrong one counts towards the
+ * key's lock when p is committed). Returns 0, or -1 with e. */
+static int code_proof(struct auth *a, int64_t key, const char *code,
+		      struct auth_proof *p, struct error *e)
 {
 	uint8_t got[crypto_generichash_BYTES];
 	struct code_row want = {0};
@@ -239,37 +272,24 @@ static int verify_code(struct auth *a, int64_t key, const char *code,
 	store_bind_int(st, 2, time_now());
 	if (store_one(st, read_code, &want, e) < 0)
 		return -1;
-	int64_t id = want.id;
 	code_hash(a, code && strlen(code) == 6 ? code : "-", got);
-	if (!want.found || !ct_equal(want.hash, got, sizeof(got))) {
-		if (auth_count_failure(a, key))
-			return err_set(e, ERR_LOCKED, "key_locked",
-				       "too many failures: this key is now locked");
-		return err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
-			       "the code is wrong, used or expired");
-	}
-	struct store_conn *w = store_write_begin(a->store, e);
-	if (!w)
-		return -1;
-	st = store_prepare(w, sql_code_used);
-	store_bind_int(st, 1, id);
-	store_bind_int(st, 2, time_now());
-	int rc = store_run(st, NULL, e);
-	int64_t changed = store_changes(w);
-	if (store_write_end(a->store, rc, e) != 0)
-		return -1;
-	return changed ? 0 : err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
-				     "the code was used already");
+	p->key_id = key;
+	p->valid = want.found && ct_equal(want.hash, got, sizeof(got));
+	p->wrong = "the code is wrong, used or expired";
+	p->use_sql = sql_code_used;
+	p->use_id = want.id;
+	return 0;
 }
 
-int auth_code_check(struct auth *a, const char *insz, const char *method,
-		    const char *code, struct error *e)
+int auth_code_proof(struct auth *a, const char *insz, const char *method,
+		    const char *code, struct auth_proof *p, struct error *e)
 {
 	int64_t key;
-	if (!code_method(method) || find_key(a, insz, method, &key, NULL, 0) != 0)
-		return err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
-			       "you have no active %s key", method);
-	return verify_code(a, key, code, e);
+	int rc = code_method(method) ? find_key(a, insz, method, &key, NULL, 0)
+				     : 1;
+	if (rc != 0)
+		return rc < 0 ? store_fail(e, "try again") : 1;
+	return code_proof(a, key, code, p, e);
 }
 
 /* A key's type and status. */
@@ -299,35 +319,31 @@ static int key_type(struct auth *a, const char *insz, int64_t id,
 	return store_one(st, read_type, &row, e);
 }
 
-int auth_key_confirm(struct auth *a, const char *insz, int64_t id,
-		     const char *code, char type[32], struct error *e)
+int auth_key_confirm(struct auth *a, const struct audit_actor *by,
+		     const char *insz, int64_t id, const char *code,
+		     char type[32], struct error *e)
 {
 	char status[16];
+	str_copy(type, 32, "unknown");
 	int rc = key_type(a, insz, id, type, status, e);
-	if (rc != 0)
-		return rc < 0 ? -1
-			      : err_set(e, ERR_NOT_FOUND, "unknown_key",
-					"you have no key with this id");
+	struct audit_event ev = auth_event(by, insz, "key_confirm", type);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		err_set(e, ERR_NOT_FOUND, "unknown_key",
+			"you have no key with this id");
+		return audit_refused(a->log, &ev, e);
+	}
 	if (strcmp(type, "totp_app") == 0)
-		return auth_totp_confirm(a, insz, id, code, e);
-	if (!code_method(type))
-		return err_set(e, ERR_CONFLICT, "already_confirmed",
-			       "this key needs no confirmation");
-	if (strcmp(status, "pending") != 0)
-		return err_set(e, ERR_CONFLICT, "already_confirmed",
-			       "this key is not waiting for confirmation");
-	if (verify_code(a, id, code, e) != 0)
+		return auth_totp_confirm(a, by, insz, id, code, e);
+	if (!code_method(type) || strcmp(status, "pending") != 0) {
+		err_set(e, ERR_CONFLICT, "already_confirmed",
+			"this key is not waiting for confirmation");
+		return audit_refused(a->log, &ev, e);
+	}
+	/* The code used up and the key activated, in one transaction. */
+	struct auth_proof p = {.activate = true};
+	if (code_proof(a, id, code, &p, e) != 0)
 		return -1;
-	struct store_conn *w = store_write_begin(a->store, e);
-	if (!w)
-		return -1;
-	struct store_stmt *st = store_prepare(w, sql_key_activate);
-	store_bind_int(st, 1, id);
-	store_bind_int(st, 2, time_now());
-	rc = store_run(st, NULL, e);
-	int64_t changed = store_changes(w);
-	if (store_write_end(a->store, rc, e) != 0)
-		return -1;
-	return changed ? 0 : err_set(e, ERR_CONFLICT, "already_confirmed",
-				     "this key is not waiting for confirmation");
+	return auth_proof_commit(a, &ev, &p, e);
 }

@@ -24,17 +24,18 @@
 
 static const char sql_totp_add[] =
 	"INSERT INTO credential (insz, type, status, secret, created_at) "
-	"VALUES (?1, 'totp_app', 'pending', ?2, ?3) RETURNING id";
-static const char sql_totp_add_active[] =
-	"INSERT INTO credential (insz, type, status, secret, created_at) "
-	"VALUES (?1, 'totp_app', 'active', ?2, ?3)";
+	"VALUES (?1, 'totp_app', ?4, ?2, ?3) RETURNING id";
 static const char sql_totp_get[] =
 	"SELECT id, status, secret, last_counter FROM credential WHERE "
 	"insz = ?1 AND type = 'totp_app' AND (?2 = 0 OR id = ?2) AND "
 	"(?2 != 0 OR status = 'active') ORDER BY id DESC LIMIT 1";
+/* Only a later code than the last accepted passes, also against a
+ * request that checked the same code a moment earlier; a key deactivated
+ * meanwhile stays so. */
 static const char sql_totp_used[] =
 	"UPDATE credential SET status = 'active', last_counter = ?2, "
-	"failures = 0, last_used_at = ?3 WHERE id = ?1";
+	"failures = 0, last_used_at = ?3 WHERE id = ?1 AND last_counter < ?2 "
+	"AND status IN ('active', 'pending')";
 
 /* A key refers to its account. */
 static const struct store_refusal no_account = {
@@ -135,23 +136,38 @@ int auth_totp_check(const uint8_t *secret, size_t n, const char *code,
 	return rc >= 0 ? 0 : -1;
 }
 
-int auth_totp_enrol(struct auth *a, const char *insz, const char *label,
-		    int64_t *id, char **uri, char **png_base64,
-		    struct error *e)
+/* A TOTP key with its sealed secret, as audit_commit runs it. */
+struct totp_add {
+	const char *insz, *status;
+	const uint8_t *sealed;
+	size_t n;
+	int64_t id;
+};
+
+static int totp_add_change(struct store_conn *w, void *ctx,
+			   struct audit_event *evs, size_t n, struct error *e)
 {
-	uint8_t secret[TOTP_SECRET_LEN];
-	uint8_t sealed[TOTP_SECRET_LEN + crypto_secretbox_NONCEBYTES +
-		       crypto_secretbox_MACBYTES];
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
+	struct totp_add *c = ctx;
+	struct store_stmt *st = store_prepare(w, sql_totp_add);
+	store_bind_text(st, 1, c->insz);
+	store_bind_blob(st, 2, c->sealed, c->n);
+	store_bind_int(st, 3, time_now());
+	store_bind_text(st, 4, c->status);
+	return store_insert(st, &c->id, &no_account, e) < 0 ? -1 : 0;
+}
+
+/* The otpauth:// URI of secret and its QR code as base64 PNG (the caller
+ * frees both). Returns 0, or -1 with e. */
+static int totp_uri(const uint8_t *secret, size_t n, const char *label,
+		    char **uri, char **png_base64, struct error *e)
+{
 	char *b32 = NULL;
 	size_t b32len;
-	rand_bytes(secret, sizeof(secret));
-	if (oath_base32_encode((const char *)secret, sizeof(secret), &b32,
-			       &b32len) != OATH_OK) {
-		secret_wipe(secret, sizeof(secret));
+	if (oath_base32_encode((const char *)secret, n, &b32, &b32len) !=
+	    OATH_OK)
 		return err_set(e, ERR_INTERNAL, "auth_failed", "base32");
-	}
-	size_t sn = seal(a->opt.master_key, secret, sizeof(secret), sealed);
-	secret_wipe(secret, sizeof(secret));
 	*uri = xasprintf("otpauth://totp/kruispunt:%s?secret=%s&issuer=kruispunt"
 			 "&algorithm=SHA1&digits=6&period=30", label, b32);
 	secret_wipe(b32, b32len);
@@ -168,41 +184,47 @@ int auth_totp_enrol(struct auth *a, const char *insz, const char *label,
 	sodium_bin2base64(*png_base64, b64, png, png_len,
 			  sodium_base64_VARIANT_ORIGINAL);
 	free(png);
-	struct store_conn *w = store_write_begin(a->store, e);
-	if (!w) {
-		free(*uri);
-		free(*png_base64);
-		return -1;
-	}
-	struct store_stmt *st = store_prepare(w, sql_totp_add);
-	store_bind_text(st, 1, insz);
-	store_bind_blob(st, 2, sealed, sn);
-	store_bind_int(st, 3, time_now());
-	int rc = store_insert(st, id, &no_account, e) < 0 ? -1 : 0;
-	if (store_write_end(a->store, rc, e) != 0) {
-		free(*uri);
-		free(*png_base64);
-		return -1;
-	}
 	return 0;
 }
 
-int auth_totp_key_add(struct auth *a, const char *insz, const uint8_t *secret,
-		      size_t n, struct error *e)
+int auth_totp_enrol(struct auth *a, const struct audit_actor *by,
+		    const char *insz, const char *label, int64_t *id,
+		    char **uri, char **png_base64, struct error *e)
+{
+	uint8_t secret[TOTP_SECRET_LEN];
+	uint8_t sealed[TOTP_SECRET_LEN + crypto_secretbox_NONCEBYTES +
+		       crypto_secretbox_MACBYTES];
+	rand_bytes(secret, sizeof(secret));
+	size_t sn = seal(a->opt.master_key, secret, sizeof(secret), sealed);
+	int rc = totp_uri(secret, sizeof(secret), label, uri, png_base64, e);
+	secret_wipe(secret, sizeof(secret));
+	if (rc != 0)
+		return -1;
+	struct audit_event ev = auth_event(by, insz, "key_create", "totp_app");
+	struct totp_add c = {insz, "pending", sealed, sn, 0};
+	if (audit_commit(a->log, &ev, 1, totp_add_change, &c, e) != 0) {
+		free(*uri);
+		free(*png_base64);
+		return -1;
+	}
+	*id = c.id;
+	return 0;
+}
+
+int auth_totp_key_add(struct auth *a, const struct audit_actor *by,
+		      const char *insz, const uint8_t *secret, size_t n,
+		      struct error *e)
 {
 	uint8_t sealed[TOTP_SECRET_LEN + crypto_secretbox_NONCEBYTES +
 		       crypto_secretbox_MACBYTES];
-	if (n == 0 || n > TOTP_SECRET_LEN)
-		return err_set(e, ERR_INVALID, "invalid_field", "TOTP secret");
+	struct audit_event ev = auth_event(by, insz, "key_create", "totp_app");
+	if (n == 0 || n > TOTP_SECRET_LEN) {
+		err_set(e, ERR_INVALID, "invalid_field", "TOTP secret");
+		return audit_refused(a->log, &ev, e);
+	}
 	size_t sn = seal(a->opt.master_key, secret, n, sealed);
-	struct store_conn *w = store_write_begin(a->store, e);
-	if (!w)
-		return -1;
-	struct store_stmt *st = store_prepare(w, sql_totp_add_active);
-	store_bind_text(st, 1, insz);
-	store_bind_blob(st, 2, sealed, sn);
-	store_bind_int(st, 3, time_now());
-	return store_write_end(a->store, store_run(st, &no_account, e), e);
+	struct totp_add c = {insz, "active", sealed, sn, 0};
+	return audit_commit(a->log, &ev, 1, totp_add_change, &c, e);
 }
 
 struct totp_key {
@@ -250,71 +272,56 @@ static int load_totp(struct auth *a, const char *insz, int64_t id,
 	return rc;
 }
 
-/* Check code against k now; on success remember its counter. Failures
- * count towards the key's lock. */
-static int use_code(struct auth *a, struct totp_key *k, const char *code,
-		    struct error *e)
+/* Check code against k now: p says whether it is good (a later time step
+ * than the last accepted) and how to remember its counter; a wrong one
+ * counts towards the lock of an active key when p is committed. */
+static void totp_proof(struct totp_key *k, const char *code,
+		       struct auth_proof *p)
 {
 	uint64_t counter = 0;
 	int ok = auth_totp_check(k->secret, (size_t)k->secret_len, code,
 				 time_now(), &counter);
 	secret_wipe(k->secret, sizeof(k->secret));
-	if (ok != 0 || (int64_t)counter <= k->last_counter) {
-		if (strcmp(k->status, "active") == 0 && auth_count_failure(a, k->id))
-			return err_set(e, ERR_LOCKED, "key_locked",
-				       "too many failures: this key is now locked");
-		return err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
-			       ok != 0 ? "the code is wrong or too old"
-				       : "this code was used already");
-	}
-	struct store_conn *w = store_write_begin(a->store, e);
-	if (!w)
-		return -1;
-	struct store_stmt *st = store_prepare(w, sql_totp_used);
-	store_bind_int(st, 1, k->id);
-	store_bind_int(st, 2, (int64_t)counter);
-	store_bind_int(st, 3, time_now());
-	return store_write_end(a->store, store_run(st, NULL, e), e);
+	p->key_id = k->id;
+	p->valid = ok == 0 && (int64_t)counter > k->last_counter;
+	p->wrong = ok != 0 ? "the code is wrong or too old"
+			   : "this code was used already";
+	p->use_sql = sql_totp_used;
+	p->use_id = k->id;
+	p->use_num = (int64_t)counter;
 }
 
-int auth_totp_confirm(struct auth *a, const char *insz, int64_t id,
-		      const char *code, struct error *e)
+int auth_totp_confirm(struct auth *a, const struct audit_actor *by,
+		      const char *insz, int64_t id, const char *code,
+		      struct error *e)
 {
+	struct audit_event ev = auth_event(by, insz, "key_confirm", "totp_app");
 	struct totp_key k;
 	int rc = load_totp(a, insz, id, &k, e);
-	if (rc != 0)
-		return rc < 0 ? -1
-			      : err_set(e, ERR_NOT_FOUND, "unknown_key",
-					"you have no TOTP key with this id");
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		err_set(e, ERR_NOT_FOUND, "unknown_key",
+			"you have no TOTP key with this id");
+		return audit_refused(a->log, &ev, e);
+	}
 	if (strcmp(k.status, "pending") != 0) {
 		secret_wipe(k.secret, sizeof(k.secret));
-		return err_set(e, ERR_CONFLICT, "already_confirmed",
-			       "this key is not waiting for confirmation");
+		err_set(e, ERR_CONFLICT, "already_confirmed",
+			"this key is not waiting for confirmation");
+		return audit_refused(a->log, &ev, e);
 	}
-	return use_code(a, &k, code, e);
+	struct auth_proof p = {0};
+	totp_proof(&k, code, &p);
+	return auth_proof_commit(a, &ev, &p, e);
 }
 
-int auth_step_up(struct auth *a, const char *token, const char *insz,
-		 const char *method, const char *code, int *level,
-		 struct error *e)
+int auth_totp_proof(struct auth *a, const char *insz, const char *code,
+		    struct auth_proof *p, struct error *e)
 {
 	struct totp_key k;
-	if (strcmp(method, "email_code") == 0 || strcmp(method, "sms_code") == 0) {
-		if (auth_code_check(a, insz, method, code, e) != 0)
-			return -1;
-		*level = auth_key_level(a, method);
-		return auth_session_raise(a, token, *level, method, e);
-	}
-	if (strcmp(method, "totp") != 0)
-		return err_set(e, ERR_INVALID, "invalid_field",
-			       "method: totp, email_code or sms_code");
 	int rc = load_totp(a, insz, 0, &k, e);
-	if (rc != 0)
-		return rc < 0 ? -1
-			      : err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
-					"you have no active TOTP key");
-	if (use_code(a, &k, code, e) != 0)
-		return -1;
-	*level = auth_key_level(a, "totp_app");
-	return auth_session_raise(a, token, *level, "totp_app", e);
+	if (rc == 0)
+		totp_proof(&k, code, p);
+	return rc;
 }

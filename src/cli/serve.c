@@ -89,7 +89,7 @@ static int auth_step_open(struct serve_ctx *c, struct error *e)
 			      sizeof(c->master_key), e);
 	if (rc == 0) {
 		memcpy(auo.master_key, c->master_key, sizeof(auo.master_key));
-		rc = auth_open(c->app.store, &auo, &c->app.auth, e);
+		rc = auth_open(c->app.audit, &auo, &c->app.auth, e);
 	}
 	secret_wipe(auo.master_key, sizeof(auo.master_key));
 	return rc;

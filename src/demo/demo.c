@@ -239,16 +239,18 @@ static int seed_second_keys(struct auth *a, const char *insz, struct error *e)
 	uint8_t secret[20];
 	demo_phone(insz, phone, sizeof(phone));
 	demo_totp_secret(insz, secret);
-	int rc = auth_code_key_add(a, insz, "sms_code", phone, e);
+	int rc = auth_code_key_add(a, &demo_by, insz, "sms_code", phone, e);
 	if (rc == 0)
-		rc = auth_totp_key_add(a, insz, secret, sizeof(secret), e);
+		rc = auth_totp_key_add(a, &demo_by, insz, secret, sizeof(secret),
+				       e);
 	secret_wipe(secret, sizeof(secret));
 	return rc;
 }
 
 /* Every person gets an account with a password key (level 200) and an
- * e-mail code key; the named persons also SMS and TOTP keys. */
-static int seed_accounts(struct store *s, const struct auth_config *cfg,
+ * e-mail code key; the named persons also SMS and TOTP keys. Each is
+ * recorded as the demo's doing ("account_create", "key_create"). */
+static int seed_accounts(struct audit *log, const struct auth_config *cfg,
 			 const uint8_t master_key[32], struct error *e)
 {
 	struct auth *a;
@@ -261,7 +263,7 @@ static int seed_accounts(struct store *s, const struct auth_config *cfg,
 		.session_idle_s = cfg->session_idle_s,
 	};
 	memcpy(o.master_key, master_key, sizeof(o.master_key));
-	rc = auth_open(s, &o, &a, e);
+	rc = auth_open(log, &o, &a, e);
 	secret_wipe(o.master_key, sizeof(o.master_key));
 	if (rc != 0)
 		return -1;
@@ -280,9 +282,9 @@ static int seed_accounts(struct store *s, const struct auth_config *cfg,
 			 acc.username);
 		if (i < demo_npersons)
 			demo_phone(acc.insz, acc.phone, sizeof(acc.phone));
-		if (auth_account_create(a, &acc, password, e) == 0) {
-			rc = auth_code_key_add(a, acc.insz, "email_code",
-					       acc.email, e);
+		if (auth_account_create(a, &demo_by, &acc, password, e) == 0) {
+			rc = auth_code_key_add(a, &demo_by, acc.insz,
+					       "email_code", acc.email, e);
 			if (rc == 0 && i < demo_npersons)
 				rc = seed_second_keys(a, acc.insz, e);
 		} else if (!already(e)) {
@@ -326,7 +328,7 @@ int demo_seed(const char *dir, struct audit *log, const struct auth_config *cfg,
 		    !already(e))
 			return -1;
 	}
-	if (seed_roles(log, e) != 0 || seed_accounts(s, cfg, master_key, e) != 0)
+	if (seed_roles(log, e) != 0 || seed_accounts(log, cfg, master_key, e) != 0)
 		return -1;
 	for (size_t i = 0; i < demo_ninstitutions; i++)
 		if (seed_institution(dir, log, &demo_institutions[i], e) != 0)

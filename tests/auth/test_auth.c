@@ -1,5 +1,7 @@
 /* Accounts, password login with lockout, sessions and their lifetimes,
- * certificate login, keys, and the key types and applications as data. */
+ * certificate login, keys, and the key types and applications as data;
+ * the events each change records, and that a change whose event cannot
+ * be written leaves nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,12 @@ static struct ts_store tmp;
 static struct store *s;
 static struct auth *a;
 
+#define JAN "85073003328"
+
+/* The person at the portal, as src/api names them before a login. */
+static const struct audit_actor citizen = {AUDIT_CHANNEL_API, NULL, NULL,
+					   "self"};
+
 static int setup(void **state)
 {
 	(void)state;
@@ -38,7 +46,7 @@ static int setup(void **state)
 				 .session_absolute_s = 3600,
 				 .session_idle_s = 2};
 	rand_bytes(o.master_key, sizeof(o.master_key));
-	if (auth_open(s, &o, &a, &e) != 0)
+	if (auth_open(tmp.log, &o, &a, &e) != 0)
 		return -1;
 	return ts_person(tmp.log, "85073003328", "Peeters", "Jan", "", &e);
 }
@@ -49,6 +57,63 @@ static int teardown(void **state)
 	auth_close(a);
 	clock_reset();
 	return ts_store_close(&tmp);
+}
+
+/* The events about Jan recorded since mark (audit_size before), each
+ * {action, outcome, reason, purpose}; all on the person's own
+ * authentication, by Jan at the portal. */
+static void expect_events(uint64_t mark, size_t nwant,
+			  const char *const want[][4])
+{
+	struct audit_filter f = {.subject = JAN, .limit = 100,
+				 .after = mark ? mark - 1 : 0,
+				 .has_after = mark > 0};
+	struct audit_record *ev;
+	int n;
+	bool more;
+	uint64_t next;
+	struct error e;
+	assert_int_equal(audit_query(tmp.log, &f, &ev, &n, &more, &next, &e),
+			 0);
+	assert_int_equal(n, (int)nwant);
+	for (int i = 0; i < n; i++) {
+		assert_string_equal(ev[i].action, want[i][0]);
+		assert_string_equal(ev[i].outcome, want[i][1]);
+		assert_string_equal(ev[i].reason, want[i][2]);
+		assert_string_equal(ev[i].purpose, want[i][3]);
+		assert_string_equal(ev[i].data_type, "authentication");
+		assert_string_equal(ev[i].channel, "api");
+		assert_string_equal(ev[i].user, JAN);
+		assert_string_equal(ev[i].profile, "self");
+	}
+	free(ev);
+}
+
+/* Jan logs in as jan.peeters: 0, or -1 with e. */
+static int jan_login(char token[TOKEN_HEX_LEN], const char *password,
+		     struct error *e)
+{
+	char insz[INSZ_BUF];
+	struct auth_session ses;
+	enum auth_failure why;
+	return auth_login_password(a, &citizen, "jan.peeters", password, token,
+				   &ses, &why, insz, e);
+}
+
+/* A fresh session of Jan's (user "jan") stepped up with an e-mail code:
+ * the result of auth_step_up. */
+static int email_step_up(const char *code, struct error *e)
+{
+	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
+	struct auth_session ses;
+	enum auth_failure why;
+	int level;
+	assert_int_equal(auth_login_password(a, &citizen, "jan",
+					     "correct horse", token, &ses, &why,
+					     insz, e),
+			 0);
+	return auth_step_up(a, &citizen, token, JAN, "email_code", code,
+			    &level, e);
 }
 
 static struct auth_account account(const char *insz, const char *user)
@@ -87,18 +152,30 @@ static void accounts(void **state)
 	(void)state;
 	struct error e;
 	struct auth_account acc = account("85073003328", "jan.peeters");
-	assert_int_equal(auth_account_create(a, &acc, "short", &e), -1);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc, "short",
+					     &e),
+			 -1);
 	assert_string_equal(e.code, "weak_password");
 	acc = account("85073003328", "Jan Peeters");
-	assert_int_equal(auth_account_create(a, &acc, "long enough pw", &e), -1);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "long enough pw", &e),
+			 -1);
 	acc = account("85073003329", "jan.peeters");
-	assert_int_equal(auth_account_create(a, &acc, "long enough pw", &e), -1);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "long enough pw", &e),
+			 -1);
 	acc = account("85073003328", "jan.peeters");
-	assert_int_equal(auth_account_create(a, &acc, "long enough pw", &e), 0);
-	assert_int_equal(auth_account_create(a, &acc, "long enough pw", &e), -1);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "long enough pw", &e),
+			 0);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "long enough pw", &e),
+			 -1);
 	assert_string_equal(e.code, "account_exists");
 	acc = account("90031524651", "JAN.PEETERS"); /* usernames ignore case */
-	assert_int_equal(auth_account_create(a, &acc, "long enough pw", &e), -1);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "long enough pw", &e),
+			 -1);
 }
 
 static void password_login_and_lockout(void **state)
@@ -106,38 +183,54 @@ static void password_login_and_lockout(void **state)
 	(void)state;
 	struct error e;
 	struct auth_account acc = account("85073003328", "jan.peeters");
-	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e),
+			 0);
 	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
 	struct auth_session ses, check;
 	enum auth_failure why;
-	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
-					     token, &ses, &why, insz, &e), 0);
+	uint64_t mark = audit_size(tmp.log);
+	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+					     "correct horse", token, &ses, &why,
+					     insz, &e),
+			 0);
 	assert_int_equal(ses.level, 200);
 	assert_int_equal(auth_session_check(a, token, &check), 0);
 	assert_string_equal(check.insz, "85073003328");
 	/* Unknown user and wrong password: the same answer. */
-	assert_int_equal(auth_login_password(a, "nobody", "correct horse", token,
-					     &ses, &why, insz, &e), -1);
+	assert_int_equal(auth_login_password(a, &citizen, "nobody",
+					     "correct horse", token, &ses, &why,
+					     insz, &e),
+			 -1);
 	assert_string_equal(e.code, "invalid_credentials");
 	assert_int_equal(why, AUTH_UNKNOWN_USER);
-	assert_int_equal(auth_login_password(a, "jan.peeters", "wrong", token,
-					     &ses, &why, insz, &e), -1);
+	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+					     "wrong", token, &ses, &why, insz,
+					     &e),
+			 -1);
 	assert_string_equal(e.code, "invalid_credentials");
 	assert_int_equal(why, AUTH_BAD_PASSWORD);
 	/* A success resets the count; three failures in a row lock. */
-	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
-					     token, &ses, &why, insz, &e), 0);
+	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+					     "correct horse", token, &ses, &why,
+					     insz, &e),
+			 0);
 	for (int i = 0; i < 2; i++)
-		assert_int_equal(auth_login_password(a, "jan.peeters", "wrong",
-						     token, &ses, &why, insz,
-						     &e), -1);
-	assert_int_equal(auth_login_password(a, "jan.peeters", "wrong", token,
-					     &ses, &why, insz, &e), -1);
+		assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+						     "wrong", token, &ses, &why,
+						     insz, &e),
+				 -1);
+	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+					     "wrong", token, &ses, &why, insz,
+					     &e),
+			 -1);
 	assert_string_equal(e.code, "key_locked");
 	assert_int_equal(why, AUTH_KEY_NOW_LOCKED);
 	/* Locked means locked, even with the right password. */
-	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
-					     token, &ses, &why, insz, &e), -1);
+	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+					     "correct horse", token, &ses, &why,
+					     insz, &e),
+			 -1);
 	assert_string_equal(e.code, "key_locked");
 	assert_string_equal(insz, "85073003328");
 	struct auth_key *keys;
@@ -146,6 +239,18 @@ static void password_login_and_lockout(void **state)
 	assert_int_equal(n, 1);
 	assert_string_equal(keys[0].status, "locked");
 	free(keys);
+	/* The unknown user left no event: there is nobody to record it
+	 * about. Each wrong password is recorded with its count. */
+	static const char *const want[][4] = {
+		{"login", "granted", "", "password"},
+		{"login", "refused", "invalid_credentials", "password"},
+		{"login", "granted", "", "password"},
+		{"login", "refused", "invalid_credentials", "password"},
+		{"login", "refused", "invalid_credentials", "password"},
+		{"key_lock", "refused", "key_locked", "password"},
+		{"login", "refused", "key_locked", "password"},
+	};
+	expect_events(mark, KP_NELEM(want), want);
 }
 
 static void sessions_end(void **state)
@@ -153,12 +258,16 @@ static void sessions_end(void **state)
 	(void)state;
 	struct error e;
 	struct auth_account acc = account("85073003328", "jan.peeters");
-	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e),
+			 0);
 	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
 	struct auth_session ses, check;
 	enum auth_failure why;
-	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
-					     token, &ses, &why, insz, &e), 0);
+	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+					     "correct horse", token, &ses, &why,
+					     insz, &e),
+			 0);
 	assert_int_equal(auth_session_check(a, "not-a-token", &check), 1);
 	char other[TOKEN_HEX_LEN];
 	memcpy(other, token, TOKEN_HEX_LEN);
@@ -169,12 +278,20 @@ static void sessions_end(void **state)
 	assert_int_equal(auth_session_check(a, token, &check), 0);
 	assert_int_equal(auth_session_check(a, token, &check), 0);
 	assert_string_equal(check.insz, "85073003328");
-	assert_int_equal(auth_logout(a, token), 0);
+	uint64_t mark = audit_size(tmp.log);
+	assert_int_equal(auth_logout(a, &citizen, token, &e), 0);
 	assert_int_equal(auth_session_check(a, token, &check), 1);
+	/* Over already: nothing to end, nothing recorded. */
+	assert_int_equal(auth_logout(a, &citizen, token, &e), 1);
+	static const char *const want[][4] = {
+		{"logout", "granted", "", "password"}};
+	expect_events(mark, KP_NELEM(want), want);
 	/* Idle for the idle lifetime (2 s here): over, to the millisecond,
 	 * whether the answer comes from the cache or the store. */
-	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
-					     token, &ses, &why, insz, &e), 0);
+	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+					     "correct horse", token, &ses, &why,
+					     insz, &e),
+			 0);
 	assert_int_equal(auth_session_check(a, token, &check), 0);
 	clock_advance_ms(1999);
 	assert_int_equal(auth_session_check(a, token, &check), 0);
@@ -190,16 +307,21 @@ static void certificate_login(void **state)
 	struct error e;
 	char token[TOKEN_HEX_LEN];
 	struct auth_session ses;
-	assert_int_equal(auth_login_certificate(a, "85073003328", token, &ses,
-						&e), 0);
+	assert_int_equal(auth_login_certificate(a, &citizen, "85073003328",
+						token, &ses, &e),
+			 0);
 	assert_int_equal(ses.level, 500);
 	/* Not in the National Register, a BIS number, or no number. */
-	assert_int_equal(auth_login_certificate(a, "90031524651", token, &ses,
-						&e), -1);
+	assert_int_equal(auth_login_certificate(a, &citizen, "90031524651",
+						token, &ses, &e),
+			 -1);
 	assert_string_equal(e.code, "certificate_rejected");
-	assert_int_equal(auth_login_certificate(a, "85473003317", token, &ses,
-						&e), -1);
-	assert_int_equal(auth_login_certificate(a, "", token, &ses, &e), -1);
+	assert_int_equal(auth_login_certificate(a, &citizen, "85473003317",
+						token, &ses, &e),
+			 -1);
+	assert_int_equal(auth_login_certificate(a, &citizen, "", token, &ses,
+						&e),
+			 -1);
 }
 
 static void deactivated_keys_open_nothing(void **state)
@@ -207,7 +329,9 @@ static void deactivated_keys_open_nothing(void **state)
 	(void)state;
 	struct error e;
 	struct auth_account acc = account("85073003328", "jan.peeters");
-	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e),
+			 0);
 	struct auth_key *keys;
 	int n;
 	assert_int_equal(auth_keys(a, "85073003328", &keys, &n, &e), 0);
@@ -217,18 +341,34 @@ static void deactivated_keys_open_nothing(void **state)
 	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
 	struct auth_session ses, check;
 	enum auth_failure why;
-	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
-					     token, &ses, &why, insz, &e), 0);
+	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+					     "correct horse", token, &ses, &why,
+					     insz, &e),
+			 0);
 	assert_int_equal(auth_session_check(a, token, &check), 0);
 	assert_int_equal(auth_session_check(a, token, &check), 0);
-	assert_int_equal(auth_key_deactivate(a, "90031524651", id, &e), -1);
+	assert_int_equal(auth_key_deactivate(a, &citizen, "90031524651", id,
+					     &e),
+			 -1);
 	assert_int_equal(auth_session_check(a, token, &check), 0);
-	assert_int_equal(auth_key_deactivate(a, "85073003328", id, &e), 0);
-	assert_int_equal(auth_key_deactivate(a, "85073003328", id, &e), -1);
+	uint64_t mark = audit_size(tmp.log);
+	assert_int_equal(auth_key_deactivate(a, &citizen, "85073003328", id,
+					     &e),
+			 0);
+	assert_int_equal(auth_key_deactivate(a, &citizen, "85073003328", id,
+					     &e),
+			 -1);
+	assert_string_equal(e.code, "unknown_key");
+	static const char *const want[][4] = {
+		{"key_deactivate", "granted", "", "self_service"},
+		{"key_deactivate", "refused", "unknown_key", "self_service"}};
+	expect_events(mark, KP_NELEM(want), want);
 	/* The key's sessions end with it, cached or not. */
 	assert_int_equal(auth_session_check(a, token, &check), 1);
-	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
-					     token, &ses, &why, insz, &e), -1);
+	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+					     "correct horse", token, &ses, &why,
+					     insz, &e),
+			 -1);
 	assert_int_equal(why, AUTH_NO_KEY);
 	assert_string_equal(e.code, "invalid_credentials");
 }
@@ -242,8 +382,10 @@ static void rfc6238_vectors(void **state)
 		int64_t t;
 		const char *code;
 		uint64_t counter;
-	} v[] = {{59, "287082", 1}, {1111111109, "081804", 37037036},
-		 {1111111111, "050471", 37037037}, {1234567890, "005924", 41152263},
+	} v[] = {{59, "287082", 1},
+		 {1111111109, "081804", 37037036},
+		 {1111111111, "050471", 37037037},
+		 {1234567890, "005924", 41152263},
 		 {2000000000, "279037", 66666666}};
 	for (size_t i = 0; i < KP_NELEM(v); i++) {
 		uint64_t counter;
@@ -279,47 +421,9 @@ static void code_of(const char *uri, int64_t t, char code[7])
 	free(secret);
 }
 
-static void totp_enrol_confirm_step_up(void **state)
+/* The secret of uri is sealed: its bytes appear nowhere in key id's row. */
+static void assert_secret_sealed(const char *uri, int64_t id)
 {
-	(void)state;
-	struct error e;
-	struct auth_account acc = account("85073003328", "jan.peeters");
-	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
-	int64_t id;
-	char *uri, *png;
-	assert_int_equal(auth_totp_enrol(a, "85073003328", "jan", &id, &uri,
-					 &png, &e), 0);
-	assert_non_null(strstr(uri, "otpauth://totp/kruispunt:jan?secret="));
-	assert_true(strlen(png) > 100);
-	char code[7];
-	code_of(uri, time_now() - 300, code);
-	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), -1);
-	assert_string_equal(e.code, "invalid_code");
-	code_of(uri, time_now(), code);
-	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), 0);
-	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), -1);
-	assert_string_equal(e.code, "already_confirmed");
-	/* Step-up: the same code again is a replay. */
-	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
-	struct auth_session ses, check;
-	enum auth_failure why;
-	int level;
-	assert_int_equal(auth_login_password(a, "jan.peeters", "correct horse",
-					     token, &ses, &why, insz, &e), 0);
-	assert_int_equal(auth_step_up(a, token, "85073003328", "totp", code,
-				      &level, &e), -1);
-	assert_string_equal(e.code, "invalid_code");
-	/* The next step's code lifts the session to 400. */
-	code_of(uri, time_now() + 30, code);
-	assert_int_equal(auth_step_up(a, token, "85073003328", "totp", code,
-				      &level, &e), 0);
-	assert_int_equal(level, 400);
-	assert_int_equal(auth_session_check(a, token, &check), 0);
-	assert_int_equal(check.level, 400);
-	/* E-mail and SMS codes come with the notification outbox. */
-	assert_int_equal(auth_step_up(a, token, "85073003328", "sms_code",
-				      "123456", &level, &e), -1);
-	/* The secret is sealed: its bytes appear nowhere in the row. */
 	const char *p = strstr(uri, "secret=") + 7;
 	char b32[64], *raw;
 	size_t n = strcspn(p, "&"), len;
@@ -338,6 +442,74 @@ static void totp_enrol_confirm_step_up(void **state)
 				       crypto_secretbox_MACBYTES);
 	store_done(st);
 	free(raw);
+}
+
+static void totp_enrol_confirm_step_up(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = account("85073003328", "jan.peeters");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e),
+			 0);
+	int64_t id;
+	char *uri, *png;
+	assert_int_equal(auth_totp_enrol(a, &citizen, "85073003328", "jan", &id,
+					 &uri, &png, &e),
+			 0);
+	assert_non_null(strstr(uri, "otpauth://totp/kruispunt:jan?secret="));
+	assert_true(strlen(png) > 100);
+	char code[7];
+	code_of(uri, time_now() - 300, code);
+	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+					   &e),
+			 -1);
+	assert_string_equal(e.code, "invalid_code");
+	code_of(uri, time_now(), code);
+	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+					   &e),
+			 0);
+	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+					   &e),
+			 -1);
+	assert_string_equal(e.code, "already_confirmed");
+	/* Step-up: the same code again is a replay. */
+	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
+	struct auth_session ses, check;
+	enum auth_failure why;
+	int level;
+	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
+					     "correct horse", token, &ses, &why,
+					     insz, &e),
+			 0);
+	uint64_t mark = audit_size(tmp.log);
+	assert_int_equal(auth_step_up(a, &citizen, token, "85073003328", "totp",
+				      code, &level, &e),
+			 -1);
+	assert_string_equal(e.code, "invalid_code");
+	/* The next step's code lifts the session to 400. */
+	code_of(uri, time_now() + 30, code);
+	assert_int_equal(auth_step_up(a, &citizen, token, "85073003328", "totp",
+				      code, &level, &e),
+			 0);
+	assert_int_equal(level, 400);
+	assert_int_equal(auth_session_check(a, token, &check), 0);
+	assert_int_equal(check.level, 400);
+	/* E-mail and SMS codes come with the notification outbox. */
+	assert_int_equal(auth_step_up(a, &citizen, token, "85073003328",
+				      "sms_code", "123456", &level, &e),
+			 -1);
+	assert_int_equal(auth_step_up(a, &citizen, token, "85073003328",
+				      "fax\r\n", "123456", &level, &e),
+			 -1);
+	assert_string_equal(e.code, "invalid_field");
+	static const char *const want[][4] = {
+		{"step_up", "refused", "invalid_code", "totp"},
+		{"step_up", "granted", "", "totp"},
+		{"step_up", "refused", "invalid_code", "sms_code"},
+		{"step_up", "refused", "invalid_field", "fax\\x0d\\x0a"}};
+	expect_events(mark, KP_NELEM(want), want);
+	assert_secret_sealed(uri, id);
 	free(uri);
 	free(png);
 	(void)check;
@@ -348,7 +520,8 @@ static void addresses(void **state)
 	(void)state;
 	assert_true(auth_address_valid("email_code", "jan@example.org"));
 	assert_true(auth_address_valid("sms_code", "+32470123456"));
-	assert_false(auth_address_valid("email_code", "jan@example.org\r\nBcc: x@y"));
+	assert_false(auth_address_valid("email_code",
+					"jan@example.org\r\nBcc: x@y"));
 	assert_false(auth_address_valid("email_code", "a@b,c@d"));
 	assert_false(auth_address_valid("email_code", "<a@b>"));
 	assert_false(auth_address_valid("email_code", "@b"));
@@ -367,36 +540,56 @@ static void code_key_enrol_confirm(void **state)
 	(void)state;
 	struct error e;
 	struct auth_account acc = account("85073003328", "jan");
-	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e),
+			 0);
 	int64_t id;
 	char code[7], type[32];
-	assert_int_equal(auth_code_key_enrol(a, "85073003328", "email_code",
-					     "jan@example.org", &id, code, &e), 0);
+	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328",
+					     "email_code", "jan@example.org",
+					     &id, code, &e),
+			 0);
 	assert_int_equal(strspn(code, "0123456789"), 6);
 	/* Pending: it offers no step-up yet. */
 	char c2[7], to[64];
 	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", c2, to,
 					 sizeof(to), &e), -1);
-	assert_int_equal(auth_key_confirm(a, "85073003328", id, "000000", type,
-					  &e), -1);
+	uint64_t mark = audit_size(tmp.log);
+	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id,
+					  "000000", type, &e),
+			 -1);
 	assert_string_equal(e.code, "invalid_code");
-	assert_int_equal(auth_key_confirm(a, "01010100126", id, code, type, &e), -1);
+	assert_int_equal(auth_key_confirm(a, &citizen, "01010100126", id, code,
+					  type, &e),
+			 -1);
 	assert_string_equal(e.code, "unknown_key");
-	assert_int_equal(auth_key_confirm(a, "85073003328", id, code, type, &e), 0);
+	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id, code,
+					  type, &e),
+			 0);
 	assert_string_equal(type, "email_code");
-	assert_int_equal(auth_key_confirm(a, "85073003328", id, code, type, &e), -1);
+	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id, code,
+					  type, &e),
+			 -1);
 	assert_string_equal(e.code, "already_confirmed");
+	/* Another's key is refused about him, not about Jan. */
+	static const char *const want[][4] = {
+		{"key_confirm", "refused", "invalid_code", "email_code"},
+		{"key_confirm", "granted", "", "email_code"},
+		{"key_confirm", "refused", "already_confirmed", "email_code"}};
+	expect_events(mark, KP_NELEM(want), want);
 	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", c2, to,
 					 sizeof(to), &e), 0);
 	assert_string_equal(to, "jan@example.org");
-	assert_int_equal(auth_code_check(a, "85073003328", "email_code", c2, &e), 0);
-	assert_int_equal(auth_code_check(a, "85073003328", "email_code", c2, &e), -1);
+	assert_int_equal(email_step_up(c2, &e), 0);
+	assert_int_equal(email_step_up(c2, &e), -1);
 	/* Bad input changes nothing. */
-	assert_int_equal(auth_code_key_enrol(a, "85073003328", "sms_code",
-					     "0470", &id, code, &e), -1);
+	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328",
+					     "sms_code", "0470", &id, code, &e),
+			 -1);
 	assert_string_equal(e.code, "invalid_field");
-	assert_int_equal(auth_code_key_enrol(a, "85073003328", "password",
-					     "x", &id, code, &e), -1);
+	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328",
+					     "password", "x", &id, code, &e),
+			 -1);
 	assert_string_equal(e.code, "unsupported_key_type");
 	struct auth_key *keys;
 	int n;
@@ -410,12 +603,18 @@ static void email_key(void)
 {
 	struct error e;
 	struct auth_account acc = account("85073003328", "jan");
-	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e),
+			 0);
 	int64_t id;
 	char code[7], type[32];
-	assert_int_equal(auth_code_key_enrol(a, "85073003328", "email_code",
-					     "jan@example.org", &id, code, &e), 0);
-	assert_int_equal(auth_key_confirm(a, "85073003328", id, code, type, &e), 0);
+	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328",
+					     "email_code", "jan@example.org",
+					     &id, code, &e),
+			 0);
+	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id, code,
+					  type, &e),
+			 0);
 }
 
 /* A code lives ten minutes: its last second works, the next does not. */
@@ -428,13 +627,11 @@ static void code_expires_at_its_lifetime(void **state)
 	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", code,
 					 to, sizeof(to), &e), 0);
 	clock_advance_ms(599 * 1000);
-	assert_int_equal(auth_code_check(a, "85073003328", "email_code", code,
-					 &e), 0);
+	assert_int_equal(email_step_up(code, &e), 0);
 	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", code,
 					 to, sizeof(to), &e), 0);
 	clock_advance_ms(600 * 1000);
-	assert_int_equal(auth_code_check(a, "85073003328", "email_code", code,
-					 &e), -1);
+	assert_int_equal(email_step_up(code, &e), -1);
 	assert_string_equal(e.code, "invalid_code");
 }
 
@@ -467,36 +664,111 @@ static void totp_window_on_the_clock(void **state)
 	(void)state;
 	struct error e;
 	struct auth_account acc = account("85073003328", "jan");
-	assert_int_equal(auth_account_create(a, &acc, "correct horse", &e), 0);
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e),
+			 0);
 	int64_t id;
 	char *uri, *png, code[7];
-	assert_int_equal(auth_totp_enrol(a, "85073003328", "jan", &id, &uri,
-					 &png, &e), 0);
+	assert_int_equal(auth_totp_enrol(a, &citizen, "85073003328", "jan", &id,
+					 &uri, &png, &e),
+			 0);
 	code_of(uri, time_now(), code);
 	clock_advance_ms(90 * 1000);
-	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), -1);
+	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+					   &e),
+			 -1);
 	clock_advance_ms(-60 * 1000);
-	assert_int_equal(auth_totp_confirm(a, "85073003328", id, code, &e), 0);
+	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+					   &e),
+			 0);
 	free(uri);
 	free(png);
+}
+
+static int64_t count(const char *sql)
+{
+	int64_t n = -1;
+	struct store_stmt *st = store_prepare(store_reader(s), sql);
+	assert_int_equal(store_one(st, store_read_int, &n, NULL), 0);
+	return n;
+}
+
+/* The log refuses every append (as a full or failing disk would): run
+ * sql on the writer. */
+static void on_writer(const char *sql)
+{
+	struct error e;
+	struct store_conn *w = store_write_begin(s, &e);
+	assert_non_null(w);
+	assert_int_equal(store_write_end(s, store_run(store_prepare(w, sql),
+						      NULL, &e), &e), 0);
+}
+
+/* A change whose event cannot be written is not made: the caller gets
+ * audit_unavailable, the database is as before, and the same change
+ * succeeds once the log takes events again. */
+static void nothing_without_its_event(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = account(JAN, "jan.peeters");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	char token[TOKEN_HEX_LEN];
+	static const char sessions[] = "SELECT count(*) FROM session";
+	static const char used[] = "SELECT count(*) FROM credential WHERE "
+				   "failures > 0 OR last_used_at IS NOT NULL";
+	uint64_t size = audit_size(tmp.log);
+	on_writer("CREATE TRIGGER no_audit BEFORE INSERT ON audit_event "
+		  "BEGIN SELECT raise(ABORT, 'disk full'); END");
+	assert_int_equal(jan_login(token, "correct horse", &e), -1);
+	assert_string_equal(e.code, "audit_unavailable");
+	assert_int_equal(jan_login(token, "wrong", &e), -1);
+	assert_string_equal(e.code, "audit_unavailable");
+	assert_int_equal(count(sessions), 0);
+	assert_int_equal(count(used), 0);
+	struct auth_key *keys;
+	int n;
+	assert_int_equal(auth_keys(a, JAN, &keys, &n, &e), 0);
+	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, keys[0].id, &e),
+			 -1);
+	assert_string_equal(e.code, "audit_unavailable");
+	free(keys);
+	assert_int_equal(audit_size(tmp.log), size);
+	on_writer("DROP TRIGGER no_audit");
+	assert_int_equal(jan_login(token, "correct horse", &e), 0);
+	assert_int_equal(count(sessions), 1);
+	assert_int_equal(audit_size(tmp.log), size + 1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(levels_are_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(levels_are_data, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(accounts, setup, teardown),
-		cmocka_unit_test_setup_teardown(password_login_and_lockout, setup, teardown),
+		cmocka_unit_test_setup_teardown(password_login_and_lockout,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(sessions_end, setup, teardown),
-		cmocka_unit_test_setup_teardown(certificate_login, setup, teardown),
-		cmocka_unit_test_setup_teardown(deactivated_keys_open_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(rfc6238_vectors, setup, teardown),
-		cmocka_unit_test_setup_teardown(totp_enrol_confirm_step_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(certificate_login, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(deactivated_keys_open_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(rfc6238_vectors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(totp_enrol_confirm_step_up,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(addresses, setup, teardown),
-		cmocka_unit_test_setup_teardown(code_key_enrol_confirm, setup, teardown),
-		cmocka_unit_test_setup_teardown(code_expires_at_its_lifetime, setup, teardown),
-		cmocka_unit_test_setup_teardown(code_send_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(totp_window_on_the_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(code_key_enrol_confirm, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(code_expires_at_its_lifetime,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(code_send_window, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(totp_window_on_the_clock, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(nothing_without_its_event,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
