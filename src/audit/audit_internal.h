@@ -68,6 +68,10 @@ uint64_t merkle_split(uint64_t n);
 
 /* ---- writer.c */
 
+/* For tests: fn runs in audit_append_async after the event is queued and
+ * before it is sealed (NULL: nothing), to make that window wide. */
+void audit_test_before_seal(void (*fn)(void));
+
 /* Events [0, n) are in the query indexes. */
 uint64_t audit_indexed(struct audit *a);
 

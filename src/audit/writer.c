@@ -530,11 +530,27 @@ static void seal(struct pending *p, const struct audit_event *ev)
  * another process had appended first (BATCH_STALE). */
 static void finish_async(struct audit *a, struct pending *p)
 {
+	/* Its appender queues it first and seals it after. A batch that
+	 * failed before writing (stale tail, no writer) comes here without
+	 * the writer having waited for that: wait now, or the entry decoded
+	 * below could still be empty, and p freed under the sealing thread. */
+	while (!atomic_load_explicit(&p->ready, memory_order_acquire))
+		sched_yield();
 	if (p->rc == BATCH_STALE && ++p->attempts < 5) {
 		/* The entry holds the event: decode it to number it again. */
 		if (!p->copy) {
 			p->copy = xcalloc(1, sizeof(*p->copy));
-			entry_decode(p->entry, p->entry_len, p->copy);
+			if (entry_decode(p->entry, p->entry_len, p->copy) != 0) {
+				log_error("security: an event to number again "
+					  "could not be read back");
+				p->attempts = 5; /* fails below, never empty */
+			}
+		}
+		if (p->attempts >= 5) {
+			p->callback(p->ctx, -1, 0);
+			free(p->copy);
+			free(p);
+			return;
 		}
 		p->rc = 0;
 		p->next = NULL;
@@ -681,6 +697,14 @@ static int enqueue(struct audit *a, struct pending *p, int64_t now)
 	return enqueue_n(a, p, 1, now);
 }
 
+/* Tests widen the window between queueing and sealing with this. */
+static void (*_Atomic before_seal)(void);
+
+void audit_test_before_seal(void (*fn)(void))
+{
+	atomic_store(&before_seal, fn);
+}
+
 int audit_append_async(struct audit *a, const struct audit_event *in,
 		       audit_done_fn done, void *ctx, struct error *e)
 {
@@ -698,6 +722,9 @@ int audit_append_async(struct audit *a, const struct audit_event *in,
 		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
 			       "the audit log is shutting down");
 	}
+	void (*hook)(void) = atomic_load(&before_seal);
+	if (hook)
+		hook();
 	seal(p, &ev);
 	return 0;
 }
