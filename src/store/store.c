@@ -209,6 +209,10 @@ int store_open(const char *path, const struct store_options *opt,
 		goto fail;
 	/* After a restart, the WAL file is cut back to this size. */
 	store_exec(s->writer, "PRAGMA journal_size_limit = 67108864");
+	/* A change recorded with its audit event runs under a savepoint
+	 * (audit_commit), whose statement journal copies every page it
+	 * touches first: in memory, not in a temporary file. */
+	store_exec(s->writer, "PRAGMA temp_store = MEMORY");
 	s->checkpointer_running =
 		pthread_create(&s->checkpointer, NULL, checkpointer_main, s) == 0;
 	*out = s;
