@@ -147,8 +147,8 @@ int api_mailbox_ack(struct http_request *req, struct http_response *res,
 	if (jsonx_int(req->json, "up_to", true, 0, INT64_MAX, &up_to,
 		      &res->err) != 0)
 		return -1;
-	if (hub_mailbox_ack(a->hub, req->who.institution_id, up_to,
-			    &res->err) < 0)
+	struct hub_requester who = requester(req);
+	if (hub_mailbox_ack(a->hub, &who, up_to, &res->err) < 0)
 		return -1;
 	res->status = 204;
 	return 0;

@@ -137,10 +137,12 @@ int hub_forward_mutations(struct hub *h, struct error *e);
 int hub_mailbox(struct hub *h, int64_t institution_id, int64_t after,
 		int limit, struct hub_message **out, int *n, struct error *e);
 void hub_messages_free(struct hub_message *m, int n);
-/* Acknowledge (remove) an institution's messages with id <= up_to.
- * Returns the number removed, or -1 with e. */
-int64_t hub_mailbox_ack(struct hub *h, int64_t institution_id, int64_t up_to,
-			struct error *e);
+/* The institution who acknowledges (removes) its messages with id <=
+ * up_to, recorded with the removal in one transaction ("mailbox_ack",
+ * purpose "up to <id>, <n> removed"). Returns the number removed, or -1
+ * with e ("audit_unavailable", "store_unavailable"). */
+int64_t hub_mailbox_ack(struct hub *h, const struct hub_requester *who,
+			int64_t up_to, struct error *e);
 
 /* ---------------------------------------------------------------- batch */
 

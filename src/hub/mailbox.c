@@ -310,16 +310,39 @@ void hub_messages_free(struct hub_message *m, int n)
 	free(m);
 }
 
-int64_t hub_mailbox_ack(struct hub *h, int64_t institution_id, int64_t up_to,
-			struct error *e)
+struct ack {
+	int64_t institution_id, up_to, removed;
+	char what[64];
+};
+
+static int ack_change(struct store_conn *w, void *ctx, struct audit_event *evs,
+		      size_t n, struct error *e)
 {
-	struct store_conn *w = store_write_begin(h->store, e);
-	if (!w)
-		return -1;
+	KP_UNUSED(n);
+	struct ack *c = ctx;
 	struct store_stmt *st = store_prepare(w, sql_ack);
-	store_bind_int(st, 1, institution_id);
-	store_bind_int(st, 2, up_to);
+	store_bind_int(st, 1, c->institution_id);
+	store_bind_int(st, 2, c->up_to);
 	int rc = store_run(st, NULL, e);
-	int64_t removed = store_changes(w);
-	return store_write_end(h->store, rc, e) == 0 ? removed : -1;
+	c->removed = rc == 0 ? store_changes(w) : 0;
+	snprintf(c->what, sizeof(c->what), "up to %lld, %lld removed",
+		 (long long)c->up_to, (long long)c->removed);
+	evs[0].purpose = c->what;
+	return rc;
+}
+
+int64_t hub_mailbox_ack(struct hub *h, const struct hub_requester *who,
+			int64_t up_to, struct error *e)
+{
+	struct ack c = {who->institution_id, up_to, 0, ""};
+	struct audit_event ev = {
+		.channel = AUDIT_CHANNEL_NETWORK,
+		.actor = who->kbo,
+		.action = "mailbox_ack",
+		.data_type = "mailbox",
+		.outcome = AUDIT_GRANTED,
+	};
+	if (audit_commit(h->audit, &ev, 1, ack_change, &c, e) != 0)
+		return -1;
+	return c.removed;
 }

@@ -362,8 +362,23 @@ static void mutations_reach_the_right_mailboxes(void **state)
 	assert_int_equal(count, 0);
 	hub_messages_free(msg, count);
 	assert_int_equal(hub_forward_mutations(h, &e), 0); /* once only */
-	assert_int_equal(hub_mailbox_ack(h, allowances, id, &e), 0);
-	assert_int_equal(hub_mailbox_ack(h, fund, id, &e), 1);
+	struct hub_requester allowance_who = {allowances, "0722222210",
+					      "family_allowance_fund",
+					      "family_allowances"};
+	assert_int_equal(hub_mailbox_ack(h, &allowance_who, id, &e), 0);
+	uint64_t acked = audit_size(log_);
+	assert_int_equal(hub_mailbox_ack(h, &fund_who, id, &e), 1);
+	/* The acknowledgement is recorded with the removal. */
+	assert_int_equal(audit_size(log_), acked + 1);
+	struct audit_filter f = {.actor = "0411111140", .limit = 1000};
+	struct audit_record *r;
+	int nr;
+	bool more;
+	uint64_t next;
+	assert_int_equal(audit_query(log_, &f, &r, &nr, &more, &next, &e), 0);
+	assert_string_equal(r[nr - 1].action, "mailbox_ack");
+	assert_non_null(strstr(r[nr - 1].purpose, ", 1 removed"));
+	free(r);
 	assert_int_equal(hub_mailbox(h, fund, 0, 10, &msg, &count, &e), 0);
 	assert_int_equal(count, 0);
 	hub_messages_free(msg, count);
