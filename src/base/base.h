@@ -256,7 +256,8 @@ json_t *jsonx_parse(const char *buf, size_t len, struct error *e);
 /* Typed access to a member of an object. Each returns 0 when present and
  * valid, 1 when absent and optional, -1 with e set (ERR_INVALID,
  * "invalid_field", detail naming the field) otherwise. Strings are borrowed
- * from obj and must be valid UTF-8 of at most max_len bytes. */
+ * from obj and must be plain text (text_plain: valid UTF-8, no control
+ * character, NUL included) of at most max_len bytes. */
 int jsonx_str(json_t *obj, const char *key, bool required, size_t max_len,
 	      const char **out, struct error *e);
 int jsonx_int(json_t *obj, const char *key, bool required, int64_t min,

@@ -80,10 +80,11 @@ int jsonx_str(json_t *obj, const char *key, bool required, size_t max_len,
 		return err_set(e, ERR_INVALID, "invalid_field",
 			       "field '%s' is longer than %zu bytes", key,
 			       max_len);
-	/* An embedded NUL would let C code see a different string. */
-	if (strlen(s) != n)
+	/* An embedded NUL would let C code see a different string; other
+	 * control characters forge lines in logs, mails and reports. */
+	if (strlen(s) != n || !text_plain(s, max_len))
 		return err_set(e, ERR_INVALID, "invalid_field",
-			       "field '%s' contains a NUL character", key);
+			       "field '%s' contains a control character", key);
 	*out = s;
 	return 0;
 }

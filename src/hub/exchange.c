@@ -44,6 +44,15 @@ struct exchange {
 	struct exchange *next;          /* in the provider queue */
 };
 
+/* A refused field is still what the caller sent: the audit event records
+ * it (escaped by the log), so a hostile purpose is seen, not dropped.
+ * Returns -1, the refusal that brought us here. */
+static int raw_for_audit(json_t *root, const char *key, const char **out)
+{
+	*out = json_string_value(json_object_get(root, key));
+	return -1;
+}
+
 int exchange_parse(const char *body, size_t len, struct exchange_request *r,
 		   struct error *e)
 {
@@ -64,13 +73,13 @@ int exchange_parse(const char *body, size_t len, struct exchange_request *r,
 	str_copy(r->subject, sizeof(r->subject), z.digits);
 	if (jsonx_str(r->root, "data_type", true, HUB_NAME_MAX, &r->data_type,
 		      e) != 0)
-		return -1;
+		return raw_for_audit(r->root, "data_type", &r->data_type);
 	r->capacity = directory_capacity_json(json_object_get(r->root, "capacity"));
 	if (r->capacity < 0)
 		return err_set(e, ERR_INVALID, "unknown_capacity",
 			       "capacity: a code 000-900 or 902");
 	if (jsonx_str(r->root, "purpose", true, HUB_NAME_MAX, &r->purpose, e) != 0)
-		return -1;
+		return raw_for_audit(r->root, "purpose", &r->purpose);
 	if (jsonx_str(r->root, "reference_date", false, DATE_LEN - 1, &date,
 		      e) < 0)
 		return -1;

@@ -89,6 +89,19 @@ static void typed_fields(void **state)
 	assert_true(b);
 	assert_int_equal(jsonx_bool(j, "n", true, &b, &e), -1);
 	json_decref(j);
+	/* Text fields are plain text: a CR/LF (a forged log or mail line), a
+	 * tab or an escape are refused, non-ASCII letters are not. */
+	j = parse("{\"crlf\":\"a\\r\\nb\",\"tab\":\"a\\tb\","
+		  "\"esc\":\"\\u001b[2J\",\"del\":\"\\u007f\","
+		  "\"ok\":\"Fran\u00e7oise\"}", &e);
+	assert_non_null(j);
+	const char *bad[] = {"crlf", "tab", "esc", "del"};
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(jsonx_str(j, bad[i], true, 64, &s, &e), -1);
+		assert_string_equal(e.code, "invalid_field");
+	}
+	assert_int_equal(jsonx_str(j, "ok", true, 64, &s, &e), 0);
+	json_decref(j);
 }
 
 static void problem_document(void **state)

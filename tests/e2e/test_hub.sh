@@ -67,6 +67,12 @@ exchange "$FUND" "{$ID,\"subject\":\"85073003328\",\"reference_date\":\"2019-06-
 expect "before the dossier started: refused too" 403 "$STATUS"
 exchange "$OCMW" '{"data_type":"family_allowance","subject":"92510405775","capacity":"001","purpose":"integration_income_assessment"}'
 refused "a dossier at too low a phase" 403 phase_too_low
+# A hostile purpose is refused before anything else happens, and the
+# refusal is recorded with what was sent, escaped (it once answered 503
+# and left no trace).
+exchange "$FUND" '{"data_type":"identification","subject":"85073003328","capacity":"001","purpose":"x\r\nforged"}'
+refused "a purpose with control characters" 422 invalid_field
+expect_contains "the hostile purpose is recorded escaped" 'purpose:15:x\x0d\x0aforged' "$(audited "$(header X-Kruispunt-Ticket)")"
 e0=$(events)
 call POST "$NET/api/v1/exchange" "${J[@]}" -d "{$ID,\"subject\":\"85073003328\"}" --cert "$DEMO/pki/eid/85073003328.crt" --key "$DEMO/pki/eid/85073003328.key"
 expect "a citizen's certificate is no institution" 401 "$STATUS"
