@@ -104,15 +104,17 @@ static int check_certificate(struct request *rq, const struct http_route *r)
 	return 0;
 }
 
-/* The bearer token ("Authorization: Bearer <hex>") or the portal's
- * HttpOnly cookie. */
+/* The bearer token ("Authorization: Bearer <hex>"), and nothing else. A
+ * cookie is sent by the browser on its own, so a route that took one
+ * would obey any page that makes the browser post to it (CSRF): cookies
+ * come with the portal, with HttpOnly, Secure, SameSite=Strict and a CSRF
+ * check on every state-changing request, not before. */
 static const char *session_token(struct request *rq)
 {
 	const char *h = http_header(&rq->req, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (h && strncasecmp(h, "Bearer ", 7) == 0)
 		return h + 7;
-	return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND,
-					   "kp_session");
+	return NULL;
 }
 
 /* What a resolver's failure is when it did not say (it must). */

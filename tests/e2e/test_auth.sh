@@ -140,6 +140,10 @@ call GET "$PUB/api/v1/audit/events?actor=0333333372&from=2020-01-01T00:00:00Z" "
 expect "by acting organisation and time" true "$(json "$BODY" 'all(e["actor"]=="0333333372" for e in j["events"]) and len(j["events"])>0')"
 call GET "$PUB/api/v1/audit/events?from=yesterday" "${AU[@]}"
 expect "a bad time is 422" 422 "$STATUS"
+# A session travels only as a Bearer token: the same token in a cookie,
+# which a browser would send on any page's behalf, opens nothing.
+call GET "$PUB/api/v1/auth/session" -H "Cookie: kp_session=$(echo "${AU[1]}" | sed 's/^Authorization: Bearer //')"
+expect "a session cookie is not accepted (no CSRF defence yet)" 401 "$STATUS"
 call GET "$PUB/api/v1/audit/events?outcome=bogus" "${AU[@]}"
 expect "an unknown outcome is refused, not ignored" "422 invalid_field" "$STATUS $(json "$BODY" 'j["code"]')"
 expect_contains "the auditor's query is itself audited" "action:11:audit_query" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%audit_query%' LIMIT 1")"
