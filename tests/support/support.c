@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "support/support.h"
+
+#include "demo/demo_internal.h"
 #include "cli/modules.h"
 
 #include "authz/authz.h"
@@ -195,31 +197,87 @@ int ts_dossier(struct audit *log, int64_t id, const char *branch,
 	return 0;
 }
 
-int ts_world_build(struct audit *log, struct ts_world *w, struct error *e)
+/* The demo's own entries (src/demo/demo_data.c) that the world is made
+ * of, so that the tests' world and the demo's network cannot drift apart.
+ * Each aborts when the demo no longer has the entry: a test world built on
+ * something else would pass for the wrong reason. */
+static const struct demo_person *demo_person_of(const char *insz)
+{
+	for (size_t i = 0; i < demo_npersons; i++)
+		if (strcmp(demo_persons[i].insz, insz) == 0)
+			return &demo_persons[i];
+	abort();
+}
+
+static const struct demo_institution *demo_institution_of(const char *kbo)
+{
+	for (size_t i = 0; i < demo_ninstitutions; i++)
+		if (strcmp(demo_institutions[i].kbo, kbo) == 0)
+			return &demo_institutions[i];
+	abort();
+}
+
+/* The demo's deliberation for this actor type's identification data. */
+static const struct demo_authorization *demo_deliberation_of(const char *actor)
+{
+	for (size_t i = 0; i < demo_nauthorizations; i++)
+		if (strcmp(demo_authorizations[i].actor_type, actor) == 0 &&
+		    strcmp(demo_authorizations[i].data_type, "identification") == 0)
+			return &demo_authorizations[i];
+	abort();
+}
+
+static int world_person(struct audit *log, const char *insz, struct error *e)
+{
+	const struct demo_person *p = demo_person_of(insz);
+	return ts_person(log, p->insz, p->last_name, p->first_name,
+			 p->birth_date, e);
+}
+
+/* The reference data the world's deliberation needs, as the demo has it. */
+static int world_reference(struct audit *log, const char *branch,
+			   const struct demo_authorization *a,
+			   struct error *e)
 {
 	const struct audit_actor *op = &ts_operator;
+	for (size_t i = 0; i < demo_ncapacities; i++)
+		if (strcmp(demo_capacities[i].branch, branch) == 0 &&
+		    demo_capacities[i].code == a->capacity)
+			if (directory_capacity_add(log, op, branch, a->capacity,
+						   demo_capacities[i].label, e))
+				return -1;
+	for (size_t i = 0; i < demo_ndata_types; i++)
+		if (strcmp(demo_data_types[i].code, a->data_type) == 0)
+			return directory_data_type_add(log, op, a->data_type,
+						       demo_data_types[i].source,
+						       demo_data_types[i].label,
+						       e);
+	abort();
+}
+
+int ts_world_build(struct audit *log, struct ts_world *w, struct error *e)
+{
 	*w = (struct ts_world){.parent = "85073003328", .child = "12090311839",
 			       .stranger = "90031524651",
-			       .fund_kbo = "0411111140",
-			       .deliberation = "IVC/KSZG/26/071"};
+			       .fund_kbo = "0411111140"};
+	const struct demo_institution *fund = demo_institution_of(w->fund_kbo);
+	const struct demo_authorization *a =
+		demo_deliberation_of(fund->actor_type);
+	w->deliberation = a->reference;
 	memset(w->fund_fp, 0xab, sizeof(w->fund_fp));
-	if (ts_person(log, w->parent, "Peeters", "Jan", "1985-07-30", e) ||
-	    ts_person(log, w->child, "Peeters", "Lotte", "2012-09-03", e) ||
-	    ts_person(log, w->stranger, "Dubois", "Marie", "1990-03-15", e) ||
-	    registry_link_parent(log, op, w->child, w->parent, e) ||
-	    (w->fund = ts_institution(log, w->fund_kbo, "health_insurance_fund",
-				      "health_insurance", e)) < 0 ||
+	if (world_person(log, w->parent, e) || world_person(log, w->child, e) ||
+	    world_person(log, w->stranger, e) ||
+	    registry_link_parent(log, &ts_operator, w->child, w->parent, e) ||
+	    (w->fund = ts_institution(log, fund->kbo, fund->actor_type,
+				      fund->branch, e)) < 0 ||
 	    ts_certificate(log, w->fund, w->fund_fp, e) ||
-	    directory_capacity_add(log, op, "health_insurance", 1,
-				   "insured holder", e) ||
-	    directory_data_type_add(log, op, "identification",
-				    "national_register", "identification data",
-				    e) ||
-	    ts_deliberation(log, w->deliberation, "health_insurance_fund", 1,
-			    "identification", "health_insurance_rights",
-			    "2025-01-01", 2, e) ||
-	    ts_dossier(log, w->fund, "health_insurance", w->parent, 1, 2,
-		       "2025-01-01", &w->dossier, e))
+	    world_reference(log, fund->branch, a, e) ||
+	    ts_deliberation(log, a->reference, a->actor_type, a->capacity,
+			    a->data_type, a->purpose, a->from, a->min_phase,
+			    e) ||
+	    ts_dossier(log, w->fund, fund->branch, w->parent, a->capacity,
+		       a->min_phase > 2 ? a->min_phase : 2, a->from,
+		       &w->dossier, e))
 		return -1;
 	return 0;
 }

@@ -96,12 +96,12 @@ int ts_dossier(struct audit *log, int64_t id, const char *branch,
 	       const char *insz, int capacity, int phase, const char *start,
 	       int64_t *dossier, struct error *e);
 
-/* The common world, named as the demo names it (src/demo/demo_data.c):
- * Jan Peeters and his minor daughter Lotte, Marie Dubois without a
- * dossier; the health insurance fund 0411111140 with a certificate;
- * capacity 1 of health_insurance, the data type identification, the
- * fund's deliberation IVC/KSZG/26/071 for it, and Jan's dossier at the
- * fund in phase 2 since 2025-01-01. */
+/* The common world, taken from the demo's own tables (src/demo), so the
+ * tests and the demo describe one network: Jan Peeters and his minor
+ * daughter Lotte, Marie Dubois without a dossier; the health insurance
+ * fund 0411111140 with a certificate; the demo's deliberation for the
+ * fund's identification data, with its capacity and data type, and Jan's
+ * dossier at the fund from the day the deliberation starts. */
 struct ts_world {
 	const char *parent, *child, *stranger; /* INSZ */
 	const char *fund_kbo;
