@@ -112,9 +112,22 @@ static enum MHD_Result serve(struct MHD_Connection *c, const char *url,
 		return answer(c, MHD_HTTP_BAD_REQUEST,
 			      json_pack("{s:s}", "error", "bad request"));
 	}
+	char today[11];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(today, sizeof(today), "%Y-%m-%d", gmtime_r(&now, &tm));
 	if (delay_ms > 0) {
 		struct timespec t = {delay_ms / 1000, (delay_ms % 1000) * 1000000};
 		nanosleep(&t, NULL);
+	}
+	/* This source keeps only current data: a past reference date would
+	 * be answered with today's, so it refuses it (the hub maps the code). */
+	const char *ref = json_string_value(json_object_get(q, "reference_date"));
+	if (ref && strcmp(ref, today) < 0) {
+		json_decref(q);
+		return answer(c, 422,
+			      json_pack("{s:s}", "error",
+					"reference_date_unsupported"));
 	}
 	json_t *d = data_for(kbo, type, insz);
 	json_t *body = d ? json_pack("{s:o,s:O}", "data", d, "ticket",

@@ -110,9 +110,12 @@ int api_me_access_log(struct http_request *req, struct http_response *res,
 		      void *app);
 int api_resolve_session(void *app, const char *token,
 			struct http_principal *who, struct error *e);
-bool api_has_role(void *app, struct http_request *req, const char *role);
+const char *api_has_role(void *app, struct http_request *req,
+			 const char *role);
 int api_org_roles(struct http_request *req, struct http_response *res,
 		  void *app);
+int api_org_role_renew(struct http_request *req, struct http_response *res,
+		       void *app);
 int api_org_role_grant(struct http_request *req, struct http_response *res,
 		       void *app);
 int api_org_role_revoke(struct http_request *req, struct http_response *res,

@@ -77,8 +77,10 @@ int api_resolve_session(void *app, const char *token,
 }
 
 /* The organisation a role is checked at: the route's {kbo}, or the one the
- * session acts for ("org:<kbo>"). */
-bool api_has_role(void *app, struct http_request *req, const char *role)
+ * session acts for ("org:<kbo>"). NULL when held, else the reason
+ * (org_role_reason). */
+const char *api_has_role(void *app, struct http_request *req,
+			 const char *role)
 {
 	struct app *a = app;
 	const char *kbo = NULL;
@@ -86,6 +88,8 @@ bool api_has_role(void *app, struct http_request *req, const char *role)
 		kbo = req->params[0];
 	else if (strncmp(req->who.profile, "org:", 4) == 0)
 		kbo = req->who.profile + 4;
-	return kbo && org_role_valid(a->store, req->who.insz, kbo, role,
-				     date_to_days(date_today()));
+	if (!kbo)
+		return org_role_reason(ORG_ROLE_MISSING);
+	return org_role_reason(org_role_state(a->store, req->who.insz, kbo,
+					      role, date_to_days(date_today())));
 }

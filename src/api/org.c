@@ -89,6 +89,29 @@ int api_org_role_revoke(struct http_request *req, struct http_response *res,
 	return http_reply_json(res, 200, role_json(&r));
 }
 
+/* {valid_until}: the new end, within the maximum validity from today. */
+int api_org_role_renew(struct http_request *req, struct http_response *res,
+		       void *app)
+{
+	struct app *a = app;
+	struct org_role r;
+	const char *until;
+	char *end;
+	long long id = strtoll(req->params[1], &end, 10);
+	if (*end || id <= 0)
+		return err_set(&res->err, ERR_NOT_FOUND,
+			       "unknown_role_assignment",
+			       "no role assignment with this id here");
+	if (jsonx_str(req->json, "valid_until", true, DATE_LEN - 1, &until,
+		      &res->err) != 0)
+		return -1;
+	struct audit_actor by = api_actor(req);
+	if (org_role_renew(a->audit, &by, req->params[0], id, until, &r,
+			   &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 200, role_json(&r));
+}
+
 int api_org_circle(struct http_request *req, struct http_response *res,
 		   void *app)
 {

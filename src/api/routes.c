@@ -72,6 +72,8 @@ const struct http_route api_routes[] = {
 	 400, "access_manager", BODY_JSON, 0, api_org_role_grant},
 	{METHOD_POST, "/api/v1/orgs/{kbo}/roles/{id}/revoke", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "access_manager", BODY_NONE, 0, api_org_role_revoke},
+	{METHOD_POST, "/api/v1/orgs/{kbo}/roles/{id}/renew", LISTENER_PUBLIC,
+	 AUTH_SESSION, 400, "access_manager", BODY_JSON, 0, api_org_role_renew},
 	{METHOD_POST, "/api/v1/orgs/{kbo}/circle-of-trust", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "access_manager", BODY_JSON, 0, api_org_circle},
 

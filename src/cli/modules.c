@@ -44,6 +44,7 @@ int cli_schema_latest(void)
 		{auth_config_keys, auth_config_nkeys, &(cfg)->auth},        \
 		{notify_config_keys, notify_config_nkeys, &(cfg)->notify},  \
 		{hub_config_keys, hub_config_nkeys, &(cfg)->hub},           \
+		{org_config_keys, org_config_nkeys, &(cfg)->org},           \
 	}
 
 void cli_config_defaults(struct cli_config *cfg)
@@ -58,7 +59,12 @@ int cli_config_load(const char *path, struct cli_config *cfg,
 {
 	const struct config_table t[] = CONFIG_TABLES(cfg);
 	memset(cfg, 0, sizeof(*cfg));
-	return config_load(path, t, KP_NELEM(t), e);
+	int rc = config_load(path, t, KP_NELEM(t), e);
+	/* src/org has no handle to open: every command that loads the
+	 * configuration hands it its part here, before any role changes. */
+	if (rc == 0)
+		org_configure(&cfg->org);
+	return rc;
 }
 
 void cli_config_describe(const struct cli_config *cfg, FILE *out)

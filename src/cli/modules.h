@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "hub/hub.h"
 #include "notify/notify.h"
+#include "org/org.h"
 #include "store/store.h"
 
 /* Every module's migrations, for store_options.schemas. */
@@ -36,6 +37,7 @@ struct cli_config {
 	struct base_config base;     /* [server] data_dir, log_level */
 	struct http_config http;     /* [server] threads, ...; listeners */
 	struct store_config store;   /* [store] */
+	struct org_config org;       /* [org] */
 	struct audit_options audit;  /* [audit] */
 	struct auth_config auth;     /* [auth] */
 	struct notify_config notify; /* [notify] */

@@ -149,10 +149,15 @@ static int authenticate_session(struct request *rq, const struct http_route *r)
 						  rq->req.who.level);
 		return -1;
 	}
-	if (r->role && !(srv->opt.has_role &&
-			 srv->opt.has_role(srv->opt.app, &rq->req, r->role))) {
+	const char *why = !r->role ? NULL
+			  : srv->opt.has_role
+			  ? srv->opt.has_role(srv->opt.app, &rq->req, r->role)
+			  : "missing";
+	if (why) {
 		gate_refuse(rq, 403, ERR_FORBIDDEN, "role_required",
 			    "this needs a role you do not hold (now)");
+		rq->res.problem_extra = json_pack("{s:s,s:s}", "role", r->role,
+						  "reason", why);
 		return -1;
 	}
 	return 0;

@@ -208,9 +208,11 @@ typedef int (*http_session_resolver)(void *app, const char *token,
 				     struct http_principal *who,
 				     struct error *e);
 /* Does the session's person hold role for this request (the organisation
- * is the route's {kbo}, or the session's profile)? */
-typedef bool (*http_role_check)(void *app, struct http_request *req,
-				const char *role);
+ * is the route's {kbo}, or the session's profile)? NULL when held;
+ * otherwise why not, a static word ("missing", "expired", "revoked") that
+ * the 403 role_required problem carries as its reason. */
+typedef const char *(*http_role_check)(void *app, struct http_request *req,
+				       const char *role);
 
 struct http_server;
 

@@ -145,11 +145,16 @@ static int decide(struct exchange *x)
 		return err_set(e, ERR_FORBIDDEN, "phase_too_low",
 			       "%s requires your dossier at phase %d or higher",
 			       granted.reference, granted.min_phase);
-	int p = registry_get(s, r->subject, &x->person, e);
+	/* A past reference date is answered as the registers stood then. */
+	int p = r->day < date_to_days(date_today())
+		? registry_get_as_of(s, r->subject, r->reference_date,
+				     &x->person, e)
+		: registry_get(s, r->subject, &x->person, e);
 	if (p != 0)
 		return p < 0 ? -1
 			     : err_set(e, ERR_NOT_FOUND, "unknown_person",
-				       "the registers know no such person");
+				       "the registers know no such person on "
+				       "%s", r->reference_date);
 	return 0;
 }
 

@@ -186,7 +186,21 @@ static int read_answer(const struct org_institution *inst, CURLcode rc,
 			       "the authentic source (%s) holds no such data",
 			       inst->kbo);
 	struct error pe;
-	json_t *j = status == 200 ? jsonx_parse(b->p, b->len, &pe) : NULL;
+	json_t *j = jsonx_parse(b->p, b->len, &pe);
+	/* A source that keeps no history says so; the hub never answers a
+	 * past date with today's data. */
+	const char *code = json_string_value(json_object_get(j, "error"));
+	if (status == 422 && code &&
+	    strcmp(code, "reference_date_unsupported") == 0) {
+		json_decref(j);
+		return err_set(e, ERR_INVALID, "reference_date_unsupported",
+			       "the authentic source (%s) cannot answer for a "
+			       "past reference date", inst->kbo);
+	}
+	if (status != 200) {
+		json_decref(j);
+		j = NULL;
+	}
 	json_t *d = json_object_get(j, "data");
 	if (!d) {
 		json_decref(j);

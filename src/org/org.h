@@ -15,6 +15,21 @@
 #include "base/base.h"
 #include "store/store.h"
 
+/* A role's longest validity, in months from its valid_from (seed 003: an
+ * officer's role "with limited validity that must be renewed"): one year
+ * unless configured. */
+#define ORG_ROLE_MAX_MONTHS 12
+
+struct org_config {
+	int role_max_months; /* [org] role_max_months */
+};
+/* The module's configuration keys (org_config.c). */
+extern const struct config_key org_config_keys[];
+extern const size_t org_config_nkeys;
+/* Take cfg's values (src/cli, after loading the configuration); until
+ * then, and for a zero field, the defaults above hold. */
+void org_configure(const struct org_config *cfg);
+
 struct org_institution {
 	int64_t id;
 	char kbo[11];
@@ -79,9 +94,12 @@ struct org_role {
 };
 
 /* Grant a role; valid_until is required (roles are given for a limited
- * time and renewed, seed 003); granted_by is set from by (its person, or
- * "operator"). Returns 0 (r->id set), or -1 with e: ERR_INVALID
- * ("invalid_role", "invalid_insz", "invalid_period"), ERR_NOT_FOUND
+ * time and renewed, seed 003) and at most the configured maximum validity
+ * after valid_from; granted_by is set from by (its person, or
+ * "operator"). An access manager granting to themselves cannot go past
+ * the end of their own access_manager role. Returns 0 (r->id set), or -1
+ * with e: ERR_INVALID ("invalid_role", "invalid_insz", "invalid_period",
+ * "validity_too_long"), ERR_FORBIDDEN "beyond_own_role", ERR_NOT_FOUND
  * "org_unknown". */
 int org_role_grant(struct audit *log, const struct audit_actor *by,
 		   struct org_role *r, struct error *e);
@@ -92,6 +110,34 @@ int org_role_grant(struct audit *log, const struct audit_actor *by,
 int org_role_revoke(struct audit *log, const struct audit_actor *by,
 		    const char *kbo, int64_t id, struct org_role *out,
 		    struct error *e);
+/* Renew a role assignment: its valid_until becomes valid_until, from
+ * today at most the maximum validity; a revoked assignment stays revoked
+ * (grant anew). The same self-limit as a grant holds: an access manager
+ * cannot renew their own roles past the end of their own access_manager
+ * role. out (may be NULL) receives the assignment. Returns 0, or -1 with
+ * e: ERR_NOT_FOUND "unknown_role_assignment", ERR_CONFLICT
+ * "already_revoked", ERR_INVALID "invalid_period" or "validity_too_long",
+ * ERR_FORBIDDEN "beyond_own_role". */
+int org_role_renew(struct audit *log, const struct audit_actor *by,
+		   const char *kbo, int64_t id, const char *valid_until,
+		   struct org_role *out, struct error *e);
+
+/* Why a person does not hold a role (one refusal vocabulary: a refusal
+ * is "role_required" with the role and this reason). */
+enum org_role_state {
+	ORG_ROLE_HELD = 0,
+	ORG_ROLE_MISSING,  /* never granted, or not yet valid */
+	ORG_ROLE_EXPIRED,  /* its newest assignment ended */
+	ORG_ROLE_REVOKED,  /* its newest assignment was revoked */
+};
+/* The state of insz's role at kbo on day (its newest assignment decides
+ * when none is valid). A store failure reads as ORG_ROLE_MISSING. */
+enum org_role_state org_role_state(struct store *s, const char *insz,
+				   const char *kbo, const char *role,
+				   int64_t day);
+/* "missing", "expired", "revoked" (NULL for ORG_ROLE_HELD). */
+const char *org_role_reason(enum org_role_state st);
+
 /* True when insz holds role at kbo on day (days since 1970): granted, not
  * revoked, day within [valid_from, valid_until]. A role past valid_until
  * counts as absent. */

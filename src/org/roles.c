@@ -46,6 +46,22 @@ static const char sql_list[] =
 	"revoked_at IS NOT NULL FROM role_assignment WHERE kbo = ?1 "
 	"ORDER BY id DESC LIMIT 1000";
 
+/* The longest validity, set once by src/cli before any request
+ * (org_configure); 0 until then means the default. */
+static int role_max_months;
+
+void org_configure(const struct org_config *cfg)
+{
+	role_max_months = cfg->role_max_months;
+}
+
+/* The last day a role starting on from may be valid. */
+static struct date longest_until(struct date from)
+{
+	return date_add_months(from, role_max_months > 0 ? role_max_months
+						       : ORG_ROLE_MAX_MONTHS);
+}
+
 static bool in_set(const char *s, const char *const *set)
 {
 	for (; *set; set++)
@@ -120,9 +136,51 @@ static const struct error *grant_invalid(struct org_role *r, struct error *bad)
 		 date_cmp(until, from) < 0)
 		err_set(bad, ERR_INVALID, "invalid_period",
 			"valid_until is required, not before valid_from");
+	else if (date_cmp(until, longest_until(from)) > 0)
+		err_set(bad, ERR_INVALID, "validity_too_long",
+			"valid_until: at most %d months after valid_from; "
+			"renew the role instead",
+			role_max_months > 0 ? role_max_months
+					    : ORG_ROLE_MAX_MONTHS);
 	else
 		return NULL;
 	return bad;
+}
+
+/* An access manager's own access_manager role bounds what they may give
+ * themselves: without it, one could extend their own powers forever. */
+static const char sql_own_until[] =
+	"SELECT max(valid_until) FROM role_assignment WHERE insz = ?1 AND "
+	"kbo = ?2 AND role = 'access_manager' AND revoked_at IS NULL AND "
+	"valid_from <= ?3 AND valid_until >= ?3";
+
+/* Refuses (into e) when by, a person, gives themselves a role at kbo
+ * until past the end of their own access_manager role there. The
+ * operator is bound by the maximum validity only. */
+static int within_own(struct store_conn *w, const char *by, const char *insz,
+		      const char *kbo, const char *until, struct error *e)
+{
+	if (strcmp(by, "operator") == 0 || strcmp(by, insz) != 0)
+		return 0;
+	char today[DATE_LEN];
+	date_format(date_today(), today);
+	struct store_stmt *st = store_prepare(w, sql_own_until);
+	store_bind_text(st, 1, insz);
+	store_bind_text(st, 2, kbo);
+	store_bind_text(st, 3, today);
+	enum store_rc rc = store_step(st);
+	const char *own = rc == STORE_ROW ? store_col_text(st, 0) : NULL;
+	bool ok = own && strcmp(until, own) <= 0;
+	char end[DATE_LEN];
+	str_copy(end, sizeof(end), own ? own : "none");
+	store_done(st);
+	if (rc == STORE_ERROR)
+		return store_fail(e, "cannot read roles now");
+	if (ok)
+		return 0;
+	return err_set(e, ERR_FORBIDDEN, "beyond_own_role",
+		       "you cannot give yourself a role past the end of your "
+		       "own access_manager role (%s)", end);
 }
 
 static int grant_change(struct store_conn *w, void *ctx,
@@ -131,6 +189,9 @@ static int grant_change(struct store_conn *w, void *ctx,
 	KP_UNUSED(evs);
 	KP_UNUSED(n);
 	struct org_role *r = ctx;
+	if (within_own(w, r->granted_by, r->insz, r->kbo, r->valid_until,
+		       e) != 0)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_grant);
 	store_bind_text(st, 1, r->insz);
 	store_bind_text(st, 2, r->kbo);
@@ -235,6 +296,88 @@ int org_role_revoke(struct audit *log, const struct audit_actor *by,
 	return rc;
 }
 
+/* ------------------------------------------------------------ renewal */
+
+static const char sql_renew[] =
+	"UPDATE role_assignment SET valid_until = ?3 WHERE id = ?1 AND "
+	"kbo = ?2 AND revoked_at IS NULL";
+
+struct renew {
+	const char *kbo, *until;
+	int64_t id;
+	char by[16];
+	struct org_role r;
+};
+
+/* Why until cannot end a role renewed today that began on from (into e),
+ * or 0. */
+static int renew_invalid(const char *from_text, const char *until_text,
+			 struct error *e)
+{
+	struct date from, until, today = date_today();
+	if (date_parse(until_text, &until) != 0 ||
+	    date_parse(from_text, &from) != 0 || date_cmp(until, from) < 0 ||
+	    date_cmp(until, today) < 0)
+		return err_set(e, ERR_INVALID, "invalid_period",
+			       "valid_until: a date from today on");
+	if (date_cmp(until, longest_until(today)) > 0)
+		return err_set(e, ERR_INVALID, "validity_too_long",
+			       "valid_until: at most %d months from today",
+			       role_max_months > 0 ? role_max_months
+						   : ORG_ROLE_MAX_MONTHS);
+	return 0;
+}
+
+static int renew_change(struct store_conn *w, void *ctx,
+			struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(n);
+	struct renew *c = ctx;
+	struct store_stmt *st = store_prepare(w, sql_role_get);
+	store_bind_int(st, 1, c->id);
+	store_bind_text(st, 2, c->kbo);
+	int rc = store_one(st, read_role, &c->r, e);
+	if (rc == 1)
+		return err_set(e, ERR_NOT_FOUND, "unknown_role_assignment",
+			       "this organisation has no such role assignment");
+	if (rc < 0)
+		return -1;
+	evs[0].subject = c->r.insz;
+	evs[0].purpose = c->r.role;
+	if (c->r.revoked)
+		return err_set(e, ERR_CONFLICT, "already_revoked",
+			       "a revoked role is not renewed; grant it anew");
+	if (renew_invalid(c->r.valid_from, c->until, e) != 0 ||
+	    within_own(w, c->by, c->r.insz, c->kbo, c->until, e) != 0)
+		return -1;
+	st = store_prepare(w, sql_renew);
+	store_bind_int(st, 1, c->id);
+	store_bind_text(st, 2, c->kbo);
+	store_bind_text(st, 3, c->until);
+	str_copy(c->r.valid_until, sizeof(c->r.valid_until), c->until);
+	return store_run(st, NULL, e);
+}
+
+int org_role_renew(struct audit *log, const struct audit_actor *by,
+		   const char *kbo, int64_t id, const char *valid_until,
+		   struct org_role *out, struct error *e)
+{
+	struct renew c = {kbo, valid_until, id, "", {0}};
+	by_whom(by, c.by);
+	struct audit_event ev = org_event(by, "role_renew", kbo, "role", NULL);
+	int rc = audit_change(log, &ev, renew_change, &c, NULL, e);
+	if (rc == 0 && out)
+		*out = c.r;
+	return rc;
+}
+
+/* ------------------------------------------------------- holding a role */
+
+/* When no assignment is valid, the newest one says why. */
+static const char sql_newest[] =
+	"SELECT revoked_at IS NOT NULL, valid_until < ?3 FROM role_assignment "
+	"WHERE insz = ?1 AND kbo = ?2 AND role = ?4 ORDER BY id DESC LIMIT 1";
+
 /* role NULL: any role. */
 static bool holds(struct store *s, const char *sql, const char *insz,
 		  const char *kbo, const char *role, int64_t day)
@@ -257,6 +400,47 @@ bool org_role_valid(struct store *s, const char *insz, const char *kbo,
 		    const char *role, int64_t day)
 {
 	return holds(s, sql_valid, insz, kbo, role, day);
+}
+
+struct newest {
+	bool revoked, ended;
+};
+
+static void read_newest(struct store_stmt *st, void *out)
+{
+	struct newest *n = out;
+	n->revoked = store_col_int(st, 0) != 0;
+	n->ended = store_col_int(st, 1) != 0;
+}
+
+enum org_role_state org_role_state(struct store *s, const char *insz,
+				   const char *kbo, const char *role,
+				   int64_t day)
+{
+	if (holds(s, sql_valid, insz, kbo, role, day))
+		return ORG_ROLE_HELD;
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return ORG_ROLE_MISSING;
+	char date[DATE_LEN];
+	date_format(date_from_days(day), date);
+	struct store_stmt *st = store_prepare(r, sql_newest);
+	store_bind_text(st, 1, insz);
+	store_bind_text(st, 2, kbo);
+	store_bind_text(st, 3, date);
+	store_bind_text(st, 4, role);
+	struct newest n = {false, false};
+	if (store_one(st, read_newest, &n, NULL) != 0)
+		return ORG_ROLE_MISSING;
+	return n.revoked ? ORG_ROLE_REVOKED
+			 : n.ended ? ORG_ROLE_EXPIRED : ORG_ROLE_MISSING;
+}
+
+const char *org_role_reason(enum org_role_state st)
+{
+	static const char *const reasons[] = {NULL, "missing", "expired",
+					      "revoked"};
+	return reasons[st];
 }
 
 bool org_any_role_valid(struct store *s, const char *insz, const char *kbo,

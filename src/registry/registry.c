@@ -190,6 +190,64 @@ int registry_get(struct store *s, const char *insz, struct registry_person *out,
 	return load(r, insz, out, e);
 }
 
+/* The mutations effective after a date, newest first: undone in that
+ * order, each restores the values it replaced. */
+static const char sql_after[] =
+	"SELECT type, before FROM person_mutation WHERE insz = ?1 AND "
+	"effective_on > ?2 ORDER BY id DESC";
+
+/* Put back into p the fields a mutation's before object names (null:
+ * the field was empty). */
+static void undo(struct registry_person *p, json_t *before)
+{
+	static const struct {
+		const char *name;
+		size_t off, size;
+	} fields[] = {
+#define F(x) {#x, offsetof(struct registry_person, x), \
+	      sizeof(((struct registry_person *)0)->x)}
+		F(street), F(postal_code), F(municipality), F(country),
+		F(last_name), F(first_names), F(deceased_on),
+#undef F
+	};
+	for (size_t i = 0; i < KP_NELEM(fields); i++) {
+		json_t *v = json_object_get(before, fields[i].name);
+		if (v)
+			str_copy((char *)p + fields[i].off, fields[i].size,
+				 json_is_string(v) ? json_string_value(v) : "");
+	}
+}
+
+int registry_get_as_of(struct store *s, const char *insz, const char *date,
+		       struct registry_person *out, struct error *e)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return store_fail(e, "the register cannot be read now");
+	int rc = load(r, insz, out, e);
+	if (rc != 0)
+		return rc;
+	struct store_stmt *st = store_prepare(r, sql_after);
+	store_bind_text(st, 1, insz);
+	store_bind_text(st, 2, date);
+	enum store_rc step = STORE_DONE;
+	while (rc == 0 && (step = store_step(st)) == STORE_ROW) {
+		/* Born after date: the registers did not know the person. */
+		if (strcmp(store_col_text(st, 0), "birth") == 0) {
+			rc = 1;
+			break;
+		}
+		const char *b = store_col_text(st, 1);
+		json_t *before = b ? json_loads(b, 0, NULL) : NULL;
+		undo(out, before);
+		json_decref(before);
+	}
+	if (rc == 0 && step != STORE_DONE)
+		rc = store_fail(e, "the register's history cannot be read now");
+	store_done(st);
+	return rc;
+}
+
 int registry_find(struct store *s, const char *last_name,
 		  const char *first_names, const char *birth_date,
 		  struct registry_person **out, int *n, int max,

@@ -70,6 +70,15 @@ int registry_import(struct audit *log, const struct audit_actor *by,
 int registry_get(struct store *s, const char *insz, struct registry_person *out,
 		 struct error *e);
 
+/* The person as the registers knew it on date (YYYY-MM-DD): the current
+ * row with every mutation effective after date undone, newest first, from
+ * the values before it that person_mutation keeps. Returns 0, 1 when the
+ * person is unknown or not yet born on date, -1 with e. Reads on the
+ * calling thread's connection, so inside a read snapshot it sees that
+ * snapshot. */
+int registry_get_as_of(struct store *s, const char *insz, const char *date,
+		       struct registry_person *out, struct error *e);
+
 /* Persons by last name, first name(s) and birth date (all given, compared
  * without regard to case), for registration offices. Fills out (caller
  * frees) with at most max persons. Returns 0, or -1 with e. */

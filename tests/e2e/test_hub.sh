@@ -34,6 +34,12 @@ exchange "$OCMW" '{"data_type":"family_allowance","subject":"85073003328","capac
 expect "the welfare centre consults family allowances" 200 "$STATUS"
 expect "answered by the family allowance fund's own server" 0722222210 "$(json "$BODY" 'j["data"]["fund"]')"
 ROUTED=$(json "$BODY" 'j["ticket"]')
+# A past reference date: the example provider keeps no history, so it
+# refuses rather than answer with today's data (never today's data).
+exchange "$OCMW" '{"data_type":"family_allowance","subject":"85073003328","capacity":"001","purpose":"integration_income_assessment","reference_date":"2025-07-01"}'
+expect "a source without history refuses a past date: 422" 422 "$STATUS"
+expect "with reference_date_unsupported" reference_date_unsupported "$(json "$BODY" 'j["code"]')"
+expect_contains "audited as refused" "reason:26:reference_date_unsupported" "$(audited "$(header X-Kruispunt-Ticket)")"
 
 # --- every refusal: its code, its ticket, its audit event, nothing else
 refused() { # name status code

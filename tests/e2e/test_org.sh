@@ -84,6 +84,21 @@ login 85073003328; JA=(-H "Authorization: Bearer $TOKEN")
 call POST "$PUB/api/v1/auth/step-up" "${JA[@]}" "${J[@]}" -d "{\"method\":\"totp\",\"code\":\"$(oathtool --totp -b "$(person 85073003328 totp_secret)")\"}"
 call GET "$PUB/api/v1/orgs/0412345614/roles" "${JA[@]}"
 expect "a citizen without the role is refused" 403 "$STATUS"
+expect "role_required" role_required "$(json "$BODY" 'j["code"]')"
+expect "naming the role" access_manager "$(json "$BODY" 'j["role"]')"
+expect "and why: missing" missing "$(json "$BODY" 'j["reason"]')"
+# An expired role, then a revoked one: the same refusal, another reason.
+"$KP" org grant --data "$DEMO" --kbo 0412345614 --insz 85073003328 --role access_manager \
+  --from "$(date -u -d '-2 months' +%F)" --until "$(date -u -d yesterday +%F)" >/dev/null
+call GET "$PUB/api/v1/orgs/0412345614/roles" "${JA[@]}"
+expect "an expired role: 403" 403 "$STATUS"
+expect "reason expired" expired "$(json "$BODY" 'j["reason"]')"
+out=$("$KP" org grant --data "$DEMO" --kbo 0412345614 --insz 85073003328 --role access_manager --until "$until")
+jam=$(echo "$out" | sed -n 's/.*(id \([0-9]*\)).*/\1/p')
+"$KP" org revoke --data "$DEMO" --kbo 0412345614 --id "$jam" >/dev/null
+call GET "$PUB/api/v1/orgs/0412345614/roles" "${JA[@]}"
+expect "a revoked role: 403" 403 "$STATUS"
+expect "reason revoked" revoked "$(json "$BODY" 'j["reason"]')"
 call POST "$PUB/api/v1/auth/profile" "${JA[@]}" "${J[@]}" -d '{"organisation":"0412345614"}'
 expect "and cannot act for the organisation" not_representative "$(json "$BODY" 'j["code"]')"
 
@@ -106,6 +121,19 @@ expect "a role without an end is refused" 422 "$STATUS"
 call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"85073003329\",\"role\":\"lra_officer\",\"valid_until\":\"$until\"}"
 expect "an INSZ with a bad check digit is refused" invalid_insz "$(json "$BODY" 'j["code"]')"
 expect "refused grants add nothing" "$n0" "$(sqlite3 "$DB" "SELECT count(*) FROM role_assignment")"
+# Bounded validity, and renewal as its own call.
+call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"85073003328\",\"role\":\"lra_officer\",\"valid_until\":\"$(date -u -d '+13 months' +%F)\"}"
+expect "no role for more than a year" validity_too_long "$(json "$BODY" 'j["code"]')"
+own=$(sqlite3 "$DB" "SELECT max(valid_until) FROM role_assignment WHERE insz='83061814038' AND kbo='0412345614' AND role='access_manager' AND revoked_at IS NULL")
+call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"83061814038\",\"role\":\"lra_officer\",\"valid_from\":\"$(date -u -d tomorrow +%F)\",\"valid_until\":\"$(date -u -d "$own +1 day" +%F)\"}"
+expect "she cannot give herself more than her own role" beyond_own_role "$(json "$BODY" 'j["code"]')"
+e0=$(events); later=$(date -u -d '+9 months' +%F)
+call POST "$PUB/api/v1/orgs/0412345614/roles/$rid/renew" "${SA[@]}" "${J[@]}" -d "{\"valid_until\":\"$later\"}"
+expect "she renews Jan's role" 200 "$STATUS"
+expect "until the new date" "$later" "$(json "$BODY" 'j["valid_until"]')"
+call POST "$PUB/api/v1/orgs/0412345614/roles/$rid/renew" "${SA[@]}" "${J[@]}" -d "{\"valid_until\":\"$(date -u -d '+13 months' +%F)\"}"
+expect "a renewal is bounded too" validity_too_long "$(json "$BODY" 'j["code"]')"
+expect "both renewals are audit events" $((e0 + 2)) "$(events)"
 call POST "$PUB/api/v1/orgs/0412345614/roles/$rid/revoke" "${SA[@]}"
 expect "she revokes it" revoked "$(json "$BODY" 'j["status"]')"
 call POST "$PUB/api/v1/auth/profile" "${JA[@]}" "${J[@]}" -d '{"organisation":"0412345614"}'

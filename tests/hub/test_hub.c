@@ -384,6 +384,72 @@ static void mutations_reach_the_right_mailboxes(void **state)
 	hub_messages_free(msg, count);
 }
 
+/* Mutate 85073003328 (the register's authority) with fields set by the
+ * caller in m. */
+static void mutate(struct registry_mutation *m, const char *effective_on)
+{
+	struct error e;
+	char ticket[UUID_LEN];
+	str_copy(m->effective_on, sizeof(m->effective_on), effective_on);
+	assert_int_equal(registry_mutate(log_, &ts_operator, "85073003328", m,
+					 "national_register", 0, ticket, &e), 0);
+}
+
+/* The identification the hub answers for a reference date (caller frees). */
+static json_t *identification_on(const char *date)
+{
+	char body[256], ticket[UUID_LEN], basis[64];
+	snprintf(body, sizeof(body),
+		 FULL(",\"reference_date\":\"%s\""), date);
+	struct error e;
+	json_t *data = NULL;
+	assert_int_equal(hub_exchange(h, &fund_who, body, strlen(body), ticket,
+				      &data, basis, &e), 0);
+	return data;
+}
+
+/* Item 3: a past reference date is answered with the data as the
+ * registers stood then, not today's (a name, an address and a death
+ * after it are undone). */
+static void past_date_answers_from_history(void **state)
+{
+	(void)state;
+	ts_clock_start(); /* 2026-03-01 */
+	struct registry_mutation m;
+	memset(&m, 0, sizeof(m));
+	m.type = MUTATION_NAME;
+	str_copy(m.person.last_name, sizeof(m.person.last_name), "Janssens");
+	mutate(&m, "2026-02-01");
+	memset(&m, 0, sizeof(m));
+	m.type = MUTATION_ADDRESS;
+	str_copy(m.person.street, sizeof(m.person.street), "Stationsstraat 5");
+	str_copy(m.person.postal_code, sizeof(m.person.postal_code), "3000");
+	str_copy(m.person.municipality, sizeof(m.person.municipality), "Leuven");
+	mutate(&m, "2026-01-15");
+	memset(&m, 0, sizeof(m));
+	m.type = MUTATION_DEATH;
+	mutate(&m, "2026-02-20");
+
+	json_t *now = identification_on("2026-03-01");
+	assert_string_equal(json_string_value(json_object_get(now, "last_name")),
+			    "Janssens");
+	assert_string_equal(json_string_value(json_object_get(now, "deceased_on")),
+			    "2026-02-20");
+	json_decref(now);
+	json_t *then = identification_on("2026-01-20");
+	assert_string_equal(json_string_value(json_object_get(then, "last_name")),
+			    "Peeters");
+	assert_null(json_object_get(then, "deceased_on"));
+	json_t *addr = json_object_get(then, "address");
+	assert_string_equal(json_string_value(json_object_get(addr, "street")),
+			    "Stationsstraat 5");
+	json_decref(then);
+	json_t *before = identification_on("2025-06-01");
+	assert_null(json_object_get(before, "address"));
+	json_decref(before);
+	clock_reset();
+}
+
 static void batch_lines_fail_alone(void **state)
 {
 	(void)state;
@@ -495,6 +561,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(decision_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(routed_without_provider, setup, teardown),
 		cmocka_unit_test_setup_teardown(mutations_reach_the_right_mailboxes, setup, teardown),
+		cmocka_unit_test_setup_teardown(past_date_answers_from_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_lines_fail_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_resumes_after_a_stop, setup, teardown),
 	};

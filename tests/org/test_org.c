@@ -224,10 +224,78 @@ static void refused_changes_leave_nothing(void **state)
 	free(ev);
 }
 
+/* Item 8: a role has a bounded validity; an access manager cannot give
+ * themselves more than their own; renewal is its own change; a refusal
+ * names why (missing, expired, revoked). On the test clock. */
+static void roles_are_bounded_and_renewed(void **state)
+{
+	(void)state;
+	struct error e;
+	ts_clock_start(); /* 2026-03-01 */
+	const char *kbo = "0207521107", *am = "78052216473", *off = "85073003328";
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator, kbo, "Gemeente", &e), 0);
+	assert_int_equal(ts_person(tmp.log, am, "Janssens", "An", "", &e), 0);
+	assert_int_equal(ts_person(tmp.log, off, "Peeters", "Jan", "", &e), 0);
+	/* At most a year, even for the operator. */
+	struct org_role r = role(am, "access_manager", "2026-03-01", "2027-03-02");
+	assert_int_equal(org_role_grant(tmp.log, &ts_operator, &r, &e), -1);
+	assert_string_equal(e.code, "validity_too_long");
+	r = role(am, "access_manager", "2026-03-01", "2026-09-01");
+	assert_int_equal(org_role_grant(tmp.log, &ts_operator, &r, &e), 0);
+	/* The maximum is configuration. */
+	org_configure(&(struct org_config){.role_max_months = 3});
+	struct org_role o = role(off, "lra_officer", "2026-03-01", "2026-07-01");
+	const struct audit_actor by = {AUDIT_CHANNEL_PORTAL, kbo, am, "org:0207521107"};
+	assert_int_equal(org_role_grant(tmp.log, &by, &o, &e), -1);
+	assert_string_equal(e.code, "validity_too_long");
+	org_configure(&(struct org_config){0});
+	assert_int_equal(org_role_grant(tmp.log, &by, &o, &e), 0);
+	/* Not to herself past the end of her own role. */
+	struct org_role self = role(am, "lra_officer", "2026-03-01", "2026-12-01");
+	assert_int_equal(org_role_grant(tmp.log, &by, &self, &e), -1);
+	assert_string_equal(e.code, "beyond_own_role");
+	self = role(am, "lra_officer", "2026-03-01", "2026-09-01");
+	assert_int_equal(org_role_grant(tmp.log, &by, &self, &e), 0);
+	struct org_role out;
+	assert_int_equal(org_role_renew(tmp.log, &by, kbo, r.id, "2027-03-01", &out, &e), -1);
+	assert_string_equal(e.code, "beyond_own_role");
+
+	/* Renewing: within a year from today, never into the past. */
+	assert_int_equal(org_role_renew(tmp.log, &by, kbo, o.id, "2027-03-02", &out, &e), -1);
+	assert_string_equal(e.code, "validity_too_long");
+	assert_int_equal(org_role_renew(tmp.log, &by, kbo, o.id, "2026-02-01", &out, &e), -1);
+	assert_string_equal(e.code, "invalid_period");
+	assert_int_equal(org_role_renew(tmp.log, &by, kbo, 9999, "2026-12-01", &out, &e), -1);
+	assert_string_equal(e.code, "unknown_role_assignment");
+	assert_int_equal(org_role_state(s, off, kbo, "lra_officer", day("2026-08-01")),
+			 ORG_ROLE_EXPIRED);
+	assert_int_equal(org_role_renew(tmp.log, &by, kbo, o.id, "2026-12-01", &out, &e), 0);
+	assert_string_equal(out.valid_until, "2026-12-01");
+	assert_int_equal(org_role_state(s, off, kbo, "lra_officer", day("2026-08-01")),
+			 ORG_ROLE_HELD);
+
+	/* One vocabulary for why a role is not held. */
+	assert_int_equal(org_role_state(s, off, kbo, "auditor", day("2026-08-01")),
+			 ORG_ROLE_MISSING);
+	assert_string_equal(org_role_reason(ORG_ROLE_MISSING), "missing");
+	assert_int_equal(org_role_state(s, off, kbo, "lra_officer", day("2026-12-02")),
+			 ORG_ROLE_EXPIRED);
+	assert_string_equal(org_role_reason(ORG_ROLE_EXPIRED), "expired");
+	assert_int_equal(org_role_revoke(tmp.log, &by, kbo, o.id, NULL, &e), 0);
+	assert_int_equal(org_role_state(s, off, kbo, "lra_officer", day("2026-08-01")),
+			 ORG_ROLE_REVOKED);
+	assert_string_equal(org_role_reason(ORG_ROLE_REVOKED), "revoked");
+	assert_int_equal(org_role_renew(tmp.log, &by, kbo, o.id, "2026-12-01", &out, &e), -1);
+	assert_string_equal(e.code, "already_revoked");
+	clock_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(institutions_and_certificates,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(roles_are_bounded_and_renewed,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(categories_and_roles, setup,
 						teardown),
