@@ -267,8 +267,9 @@ static void mask(const char *to, char *out, size_t n)
 static int deliver_code(struct app *a, const char *method, const char *to,
 			char code[7], struct error *e)
 {
-	char *body = xasprintf("Your kruispunt code is %s. It is valid for 10 "
-			       "minutes. Never give it to anyone.", code);
+	char *body = xasprintf("Your kruispunt code is %s. It is valid for %d "
+			       "minutes. Never give it to anyone.", code,
+			       auth_code_ttl(a->auth) / 60);
 	int rc = notify_send(a->notify,
 			     strcmp(method, "email_code") == 0 ? "email" : "sms",
 			     to, "Your kruispunt code", body, e);
@@ -284,7 +285,7 @@ static int key_create_totp(struct app *a, struct http_request *req,
 	int64_t id;
 	char *uri, *png;
 	struct audit_actor by = api_actor(req);
-	if (auth_totp_enrol(a->auth, &by, req->who.insz, req->who.insz, &id,
+	if (auth_totp_enrol(a->auth, &by, req->who.insz, req->who.level, &id,
 			    &uri, &png, &res->err) != 0)
 		return -1;
 	json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id,
@@ -309,8 +310,8 @@ static int key_create_code(struct app *a, struct http_request *req,
 	int64_t id = 0;
 	char code[7];
 	struct audit_actor by = api_actor(req);
-	if (auth_code_key_enrol(a->auth, &by, req->who.insz, type,
-				to ? to : "", &id, code, &res->err) != 0)
+	if (auth_code_key_enrol(a->auth, &by, req->who.insz, req->who.level,
+				type, to ? to : "", &id, code, &res->err) != 0)
 		return -1;
 	if (deliver_code(a, type, to, code, &res->err) != 0) {
 		/* Never confirmable: not left pending (recorded as a
@@ -326,15 +327,23 @@ static int key_create_code(struct app *a, struct http_request *req,
 					 "status", "pending", "sent_to", shown));
 }
 
+/* A new key needs a session at its level (src/auth decides and records
+ * the refusal); the answer names both levels, as the application gate
+ * does. */
 int api_me_key_create(struct http_request *req, struct http_response *res,
 		      void *app)
 {
+	struct app *a = app;
 	const char *type;
 	if (jsonx_str(req->json, "type", true, 32, &type, &res->err) != 0)
 		return -1;
-	if (strcmp(type, "totp") == 0)
-		return key_create_totp(app, req, res);
-	return key_create_code(app, req, res, type);
+	int rc = strcmp(type, "totp") == 0 ? key_create_totp(a, req, res)
+					   : key_create_code(a, req, res, type);
+	if (rc != 0 && strcmp(res->err.code, "insufficient_level") == 0)
+		res->problem_extra = json_pack(
+			"{s:i,s:i}", "required", auth_enrol_level(a->auth, type),
+			"current", req->who.level);
+	return rc;
 }
 
 int api_me_key_confirm(struct http_request *req, struct http_response *res,

@@ -46,12 +46,12 @@ static const char sql_session_profile[] =
 	"UPDATE session SET profile = ?3 WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_session_end[] =
 	"UPDATE session SET ended_at = ?2 WHERE token_hash = ?1 AND ended_at IS NULL";
-static const char sql_sessions_of_key_end[] =
-	"UPDATE session SET ended_at = ?2 WHERE key_id = ?1 AND ended_at IS NULL";
 static const char sql_keys[] =
 	"SELECT c.id, c.type, t.level, c.status, c.created_at, "
 	"coalesce(c.last_used_at, 0) FROM credential c "
 	"JOIN key_type t ON t.code = c.type WHERE c.insz = ?1 ORDER BY c.id";
+static const char sql_key_state[] =
+	"SELECT type, status FROM credential WHERE id = ?1 AND insz = ?2";
 static const char sql_key_off[] =
 	"UPDATE credential SET status = 'deactivated', changed_at = ?3 "
 	"WHERE id = ?1 AND insz = ?2 AND status IN ('active', 'pending', 'locked')";
@@ -218,6 +218,12 @@ int auth_open(struct audit *log, const struct auth_options *opt,
 	a->log = log;
 	a->store = s;
 	a->opt = *opt;
+	if (!a->opt.code_ttl_s)
+		a->opt.code_ttl_s = AUTH_CODE_TTL_S;
+	if (!a->opt.totp_step_s)
+		a->opt.totp_step_s = AUTH_TOTP_STEP_S;
+	if (!a->opt.registration_code_ttl_s)
+		a->opt.registration_code_ttl_s = AUTH_REGISTRATION_CODE_TTL_S;
 	if (a->opt.argon2_ops < crypto_pwhash_OPSLIMIT_MIN ||
 	    a->opt.argon2_mem < crypto_pwhash_MEMLIMIT_MIN) {
 		free(a);
@@ -419,6 +425,9 @@ static int login_commit(struct auth *a, struct audit_event *ev,
 	c->now = time_now();
 	token_new(token, c->hash);
 	int rc = audit_commit(a->log, ev, 1, login_change, c, e);
+	/* A key that locked ended the sessions it opened. */
+	if (c->why == AUTH_KEY_NOW_LOCKED)
+		auth_cache_invalidate(a);
 	if (rc == 0 && c->refusal.kind) {
 		*e = c->refusal;
 		rc = -1;
@@ -772,20 +781,34 @@ int auth_keys(struct auth *a, const char *insz, struct auth_key **out, int *n,
 	return 0;
 }
 
-/* A key deactivated and the sessions it opened ended, as audit_commit
- * runs it. */
+/* A key deactivated, its sessions ended or lowered and, when it was in
+ * use, the person told, as audit_commit runs it. */
 struct key_off {
+	const struct auth *a;
 	const char *insz;
 	int64_t key_id;
+	char type[32], status[16];
 };
+
+static void read_key_state(struct store_stmt *st, void *row)
+{
+	struct key_off *c = row;
+	str_copy(c->type, sizeof(c->type), store_col_text(st, 0));
+	str_copy(c->status, sizeof(c->status), store_col_text(st, 1));
+}
 
 static int key_off_change(struct store_conn *w, void *ctx,
 			  struct audit_event *evs, size_t n, struct error *e)
 {
 	KP_UNUSED(evs);
 	KP_UNUSED(n);
-	const struct key_off *c = ctx;
-	struct store_stmt *st = store_prepare(w, sql_key_off);
+	struct key_off *c = ctx;
+	struct store_stmt *st = store_prepare(w, sql_key_state);
+	store_bind_int(st, 1, c->key_id);
+	store_bind_text(st, 2, c->insz);
+	if (store_one(st, read_key_state, c, e) < 0)
+		return -1;
+	st = store_prepare(w, sql_key_off);
 	store_bind_int(st, 1, c->key_id);
 	store_bind_text(st, 2, c->insz);
 	store_bind_int(st, 3, time_now());
@@ -795,11 +818,13 @@ static int key_off_change(struct store_conn *w, void *ctx,
 		return err_set(e, ERR_NOT_FOUND, "unknown_key",
 			       "you have no active key with this id");
 	/* A key deactivated for loss or misuse opens nothing any more, not
-	 * even the sessions it opened. */
-	st = store_prepare(w, sql_sessions_of_key_end);
-	store_bind_int(st, 1, c->key_id);
-	store_bind_int(st, 2, time_now());
-	return store_run(st, NULL, e);
+	 * even the sessions it opened or raised. */
+	if (auth_key_lost(w, c->key_id, e) != 0)
+		return -1;
+	/* A pending key never counted: its end is no news. */
+	if (strcmp(c->status, "pending") == 0)
+		return 0;
+	return auth_key_notice(w, c->a, c->insz, c->key_id, c->type, false, e);
 }
 
 int auth_key_deactivate(struct auth *a, const struct audit_actor *by,
@@ -807,10 +832,12 @@ int auth_key_deactivate(struct auth *a, const struct audit_actor *by,
 {
 	struct audit_event ev = auth_event(by, insz, "key_deactivate",
 					   "self_service");
-	struct key_off c = {insz, key_id};
+	struct key_off c = {a, insz, key_id, "", ""};
 	int rc = audit_commit(a->log, &ev, 1, key_off_change, &c, e);
 	/* After the commit: the key's sessions are over, cached or not. */
 	auth_cache_invalidate(a);
+	if (rc == 0)
+		auth_notice_wake(a);
 	return rc;
 }
 

@@ -40,6 +40,8 @@ extern const char kp_data_apps[];
  * bytes each; past it the oldest in a slot is replaced. */
 #define LIMIT_SESSION_CACHE     8192
 
+struct notify;
+
 struct auth_options {
 	uint64_t argon2_ops;       /* passes (OWASP: 2) */
 	size_t argon2_mem;         /* bytes (OWASP: 19 MiB) */
@@ -48,7 +50,17 @@ struct auth_options {
 	int session_idle_s;        /* ... or this long after its last use */
 	uint8_t master_key[32];    /* seals TOTP secrets at rest */
 	int logins_per_minute;     /* per username; 0: AUTH_LOGINS_PER_MINUTE */
+	/* Time limits (auth_config.c); 0: the default there. */
+	int code_ttl_s;              /* e-mail and SMS codes: 600 */
+	int totp_step_s;             /* TOTP time step: 30 */
+	int registration_code_ttl_s; /* registration codes: 300 */
 };
+
+/* The defaults of the time limits (seed 002 §3.1: a registration code
+ * lives 5 minutes; login codes 10 minutes; RFC 6238's 30 s step). */
+#define AUTH_CODE_TTL_S 600
+#define AUTH_TOTP_STEP_S 30
+#define AUTH_REGISTRATION_CODE_TTL_S 300
 
 struct auth;
 
@@ -60,9 +72,20 @@ struct auth;
 int auth_open(struct audit *log, const struct auth_options *opt,
 	      struct auth **out, struct error *e);
 void auth_close(struct auth *a);
+/* Queue the notices of keys added and removed in n's outbox, in the
+ * transaction of the change, from now on; NULL: none (seeding, tests
+ * that need none). Call before requests arrive: it is not synchronised.
+ * n must outlive its use here (set NULL before closing it). */
+void auth_set_notify(struct auth *a, struct notify *n);
 
 /* The FAS level of a key type, or 0 when the type is unknown. */
 int auth_key_level(struct auth *a, const char *key_type);
+/* The level a session needs to add a key of type (the API's names:
+ * "totp", "email_code", "sms_code"): the key's own level, so a key never
+ * raises the session that adds it (seed 000 art. 5). 0 when unknown. */
+int auth_enrol_level(struct auth *a, const char *type);
+/* How long an e-mail or SMS code is valid, in seconds (configuration). */
+int auth_code_ttl(struct auth *a);
 
 /* ----------------------------------------------------------- accounts */
 
@@ -178,23 +201,29 @@ struct auth_key {
 int auth_keys(struct auth *a, const char *insz, struct auth_key **out,
 	      int *n, struct error *e);
 
-/* Deactivate one of a person's keys at once (loss, suspected misuse), and
- * end the sessions it opened; recorded as "key_deactivate" (purpose
- * "self_service"). Returns 0, or -1 with e, the refusal recorded
- * (ERR_NOT_FOUND "unknown_key"). */
+/* Deactivate one of a person's keys at once (loss, suspected misuse):
+ * the sessions it opened end, the sessions it stepped up fall back to the
+ * level of the key that opened them, and when it was active (or locked) a
+ * notice goes to the person's other addresses, all with the event
+ * "key_deactivate" (purpose "self_service") in one transaction. The same
+ * happens to the sessions of a key that locks. Returns 0, or -1 with e,
+ * the refusal recorded (ERR_NOT_FOUND "unknown_key"). */
 int auth_key_deactivate(struct auth *a, const struct audit_actor *by,
 			const char *insz, int64_t key_id, struct error *e);
 
 /* ----------------------------------------------------------------- TOTP */
 
-/* Enrol a TOTP key for insz (pending until confirmed), recorded as
- * "key_create" (purpose "totp_app"). Returns 0 with its id, the
- * otpauth:// URI (label names the account in the app) and the QR code of
- * that URI as base64 PNG; the caller frees uri and png_base64. Or -1 with
- * e (ERR_CONFLICT "no_account" recorded). */
+/* Enrol a TOTP key for insz (pending until confirmed) by a session at
+ * level, recorded as "key_create" (purpose "totp_app"). Returns 0 with
+ * its id, the otpauth:// URI (its label names the service and the
+ * username, never the national register number) and the QR code of that
+ * URI as base64 PNG; the caller frees uri and png_base64. Or -1 with e,
+ * the refusal recorded (ERR_FORBIDDEN "insufficient_level" when level is
+ * below the key's: a key cannot raise the session that adds it;
+ * ERR_CONFLICT "no_account"). */
 int auth_totp_enrol(struct auth *a, const struct audit_actor *by,
-		    const char *insz, const char *label, int64_t *id,
-		    char **uri, char **png_base64, struct error *e);
+		    const char *insz, int level, int64_t *id, char **uri,
+		    char **png_base64, struct error *e);
 /* Give insz an active TOTP key with this secret (n <= 20 bytes), as
  * seeding does: no enrolment, no confirmation; recorded as "key_create"
  * by `by` (the operator). Returns 0, or -1 with e (recorded). */
@@ -202,14 +231,16 @@ int auth_totp_key_add(struct auth *a, const struct audit_actor *by,
 		      const char *insz, const uint8_t *secret, size_t n,
 		      struct error *e);
 /* Confirm a pending TOTP key with its first code, recorded as
- * "key_confirm" (purpose "totp_app"). Returns 0, or -1 with e, the
+ * "key_confirm" (purpose "totp_app"), the notice of the new key to the
+ * person's addresses queued with it. Returns 0, or -1 with e, the
  * refusal recorded (ERR_UNAUTHENTICATED "invalid_code", ERR_CONFLICT
  * "already_confirmed", ERR_NOT_FOUND "unknown_key"). */
 int auth_totp_confirm(struct auth *a, const struct audit_actor *by,
 		      const char *insz, int64_t id, const char *code,
 		      struct error *e);
 /* Step the session of token up with a second factor of insz's (method
- * "totp", "email_code" or "sms_code"): the code used up and the session
+ * "totp", "email_code" or "sms_code"; with several active TOTP keys a
+ * code of any of them): the code used up and the session
  * raised to the key's level, with "step_up" granted (purpose the method),
  * in one transaction. Returns 0 and *level, or -1 with e, recorded as
  * "step_up" refused (ERR_INVALID "invalid_field", ERR_UNAUTHENTICATED
@@ -242,20 +273,22 @@ bool auth_address_valid(const char *type, const char *address);
 int auth_code_key_add(struct auth *a, const struct audit_actor *by,
 		      const char *insz, const char *type, const char *address,
 		      struct error *e);
-/* Enrol an "email_code" or "sms_code" key: pending, with a first code
- * (returned for the caller to deliver to address, then wipe) that proves
- * the address is the person's; recorded as "key_create" (purpose the
- * type). Returns 0 with *id, or -1 with e, the refusal recorded
- * (ERR_INVALID "unsupported_key_type" / "invalid_field", ERR_CONFLICT
- * "no_account", ERR_RATE_LIMITED). */
+/* Enrol an "email_code" or "sms_code" key by a session at level:
+ * pending, with a first code (returned for the caller to deliver to
+ * address, then wipe) that proves the address is the person's; recorded
+ * as "key_create" (purpose the type). Returns 0 with *id, or -1 with e,
+ * the refusal recorded (ERR_INVALID "unsupported_key_type" /
+ * "invalid_field", ERR_FORBIDDEN "insufficient_level" when level is below
+ * the key's, ERR_CONFLICT "no_account", ERR_RATE_LIMITED). */
 int auth_code_key_enrol(struct auth *a, const struct audit_actor *by,
-			const char *insz, const char *type,
+			const char *insz, int level, const char *type,
 			const char *address, int64_t *id, char code[7],
 			struct error *e);
 /* Confirm one of insz's pending keys, whatever its type, with its code
  * (TOTP: the app's current code; e-mail/SMS: the code sent, used up with
  * the activation); recorded as "key_confirm" (purpose the key's type, or
- * "unknown"). type receives the key's type. Returns 0, or -1 with e, the
+ * "unknown"), with the notice "a key was added" queued to the person's
+ * other addresses in the same transaction. type receives the key's type. Returns 0, or -1 with e, the
  * refusal recorded (ERR_NOT_FOUND "unknown_key", ERR_CONFLICT
  * "already_confirmed", ERR_UNAUTHENTICATED "invalid_code"). */
 int auth_key_confirm(struct auth *a, const struct audit_actor *by,
@@ -317,6 +350,9 @@ struct auth_config {
 	int session_absolute_s;
 	int session_idle_s;
 	int logins_per_minute;
+	int code_ttl_s;
+	int totp_step_s;
+	int registration_code_ttl_s;
 };
 extern const struct config_key auth_config_keys[];
 extern const size_t auth_config_nkeys;

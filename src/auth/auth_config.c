@@ -19,5 +19,17 @@ const struct config_key auth_config_keys[] = {
 	AUTH_KEY("logins_per_minute", logins_per_minute,
 		 KP_XSTR(AUTH_LOGINS_PER_MINUTE), 1, 100000,
 		 "login attempts per username per minute (429)"),
+	/* Seed 002: login codes by e-mail and SMS are valid 10 minutes. */
+	AUTH_KEY("code_ttl_s", code_ttl_s, KP_XSTR(AUTH_CODE_TTL_S), 60, 3600,
+		 "an e-mail or SMS code is valid this long"),
+	/* RFC 6238's recommended step; authenticator apps assume it. */
+	AUTH_KEY("totp_step_s", totp_step_s, KP_XSTR(AUTH_TOTP_STEP_S), 15, 120,
+		 "TOTP time step"),
+	/* Seed 002 §3.1: a registration code lives 5 minutes. Read by the
+	 * registration-office (LRA) activation that issues these codes, a
+	 * later issue; configured now so the operator's file stays valid. */
+	AUTH_KEY("registration_code_ttl_s", registration_code_ttl_s,
+		 KP_XSTR(AUTH_REGISTRATION_CODE_TTL_S), 60, 3600,
+		 "a registration code is valid this long"),
 };
 const size_t auth_config_nkeys = KP_NELEM(auth_config_keys);

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "notify/notify.h"
 
 #define AUTH_KEY_TYPES_MAX 64
 
@@ -14,6 +15,7 @@ struct auth {
 	struct audit *log;   /* where every change records its events */
 	struct store *store; /* audit_store(log) */
 	struct auth_options opt;
+	struct notify *notify; /* notices of keys added and removed, or NULL */
 	/* Verified against for unknown usernames: the same Argon2id work as
 	 * for a known one, so timing tells nothing. */
 	char dummy_hash[crypto_pwhash_STRBYTES];
@@ -71,6 +73,24 @@ void auth_refuse_kept(struct audit_event *ev, const char *action, bool locked,
 		      const char *code, const char *detail,
 		      struct error *refusal);
 
+/* keys.c. Why a session at level may not add a key of key_type: NULL,
+ * or bad filled (ERR_FORBIDDEN "insufficient_level"). */
+const struct error *auth_level_refusal(struct auth *a, const char *key_type,
+				       int level, struct error *bad);
+/* In w's transaction: the notice that insz's key key_id (of key_type)
+ * was added or removed, queued for each of the person's other addresses
+ * (nothing when the service has no outbox). Returns 0, or -1 with e. */
+int auth_key_notice(struct store_conn *w, const struct auth *a,
+		    const char *insz, int64_t key_id, const char *key_type,
+		    bool added, struct error *e);
+/* After a commit that queued notices. */
+void auth_notice_wake(const struct auth *a);
+/* In w's transaction, for a key deactivated or locked: the sessions it
+ * opened end, the sessions it stepped up fall back to the level of their
+ * opening key. The caller invalidates the session cache after the commit.
+ * Returns 0, or -1 with e. */
+int auth_key_lost(struct store_conn *w, int64_t key_id, struct error *e);
+
 /* The key type a step-up method uses ("totp" -> "totp_app"), or NULL. */
 const char *auth_step_up_key(const char *method);
 
@@ -91,6 +111,9 @@ struct auth_proof {
 	uint8_t session[SHA256_LEN];
 	int level;
 	const char *method;  /* the key type recorded on the session */
+	/* a confirmation (insz set): the notice of the new key, queued to
+	 * insz's other addresses with the key's activation */
+	const char *insz, *key_type;
 	struct error refusal; /* a refusal whose writes were kept */
 };
 

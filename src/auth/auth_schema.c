@@ -56,6 +56,14 @@ static const struct store_migration migrations[] = {
 	 "CREATE INDEX session_by_key ON session(key_id) WHERE ended_at IS NULL;"
 	 "ALTER TABLE session ADD COLUMN key_type TEXT;"
 	 "ALTER TABLE session ADD COLUMN step_up TEXT;"},
+	{16, "session_step_up_key",
+	 /* A session is worth the keys still valid that were used in it:
+	  * the key that stepped it up, by id, so losing that key lowers the
+	  * session to its opening key's level (another key of the same type
+	  * leaves it alone). */
+	 "ALTER TABLE session ADD COLUMN step_up_key INTEGER;"
+	 "CREATE INDEX session_by_step_up_key ON session(step_up_key)"
+	 "  WHERE ended_at IS NULL;"},
 };
 
 const struct store_schema auth_schema = {

@@ -1,6 +1,6 @@
 /*
  * One-time codes by e-mail or SMS (seed 002: login codes valid 10
- * minutes): six random digits, kept only as a hash keyed with the master
+ * minutes, the configuration's code_ttl_s): six random digits, kept only as a hash keyed with the master
  * key, single use, at most CODE_SENDS per CODE_WINDOW_S per key. src/notify
  * delivers them; this file never sees an address book, only the key's.
  */
@@ -11,7 +11,6 @@
 
 #include "auth/auth_internal.h"
 
-#define CODE_TTL_S 600
 #define CODE_SENDS 5
 #define CODE_WINDOW_S 600
 
@@ -178,7 +177,7 @@ static int add_code(const struct auth *a, struct store_conn *w,
 	store_bind_int(st, 2, key);
 	store_bind_blob(st, 3, hash, sizeof(hash));
 	store_bind_int(st, 4, now);
-	store_bind_int(st, 5, now + CODE_TTL_S);
+	store_bind_int(st, 5, now + a->opt.code_ttl_s);
 	if (store_run(st, NULL, e) != 0) {
 		secret_wipe(code, 7);
 		return -1;
@@ -220,12 +219,14 @@ static const struct error *enrol_refusal(const char *type,
 }
 
 int auth_code_key_enrol(struct auth *a, const struct audit_actor *by,
-			const char *insz, const char *type,
+			const char *insz, int level, const char *type,
 			const char *address, int64_t *id, char code[7],
 			struct error *e)
 {
 	struct audit_event ev = auth_event(by, insz, "key_create", type);
 	const struct error *bad = enrol_refusal(type, address, e);
+	if (!bad)
+		bad = auth_level_refusal(a, type, level, e);
 	if (bad)
 		return audit_refused(a->log, &ev, bad);
 	struct key_add c = {a, insz, type, "pending", address, true, 0, ""};
@@ -342,7 +343,8 @@ int auth_key_confirm(struct auth *a, const struct audit_actor *by,
 		return audit_refused(a->log, &ev, e);
 	}
 	/* The code used up and the key activated, in one transaction. */
-	struct auth_proof p = {.activate = true};
+	struct auth_proof p = {.activate = true, .insz = insz,
+			       .key_type = type};
 	if (code_proof(a, id, code, &p, e) != 0)
 		return -1;
 	return auth_proof_commit(a, &ev, &p, e);

@@ -17,8 +17,8 @@ static const char sql_key_activate[] =
 	"UPDATE credential SET status = 'active', failures = 0, changed_at = ?2 "
 	"WHERE id = ?1 AND status = 'pending'";
 static const char sql_session_raise[] =
-	"UPDATE session SET level = max(level, ?2), step_up = ?3 "
-	"WHERE token_hash = ?1 AND ended_at IS NULL";
+	"UPDATE session SET level = max(level, ?2), step_up = ?3, "
+	"step_up_key = nullif(?4, 0) WHERE token_hash = ?1 AND ended_at IS NULL";
 
 struct audit_event auth_event(const struct audit_actor *by, const char *insz,
 			      const char *action, const char *purpose)
@@ -58,6 +58,13 @@ bool auth_count_failure(struct store_conn *w, const struct auth *a,
 	bool locked = store_step(st) == STORE_ROW &&
 		      strcmp(store_col_text(st, 0), "locked") == 0;
 	store_done(st);
+	/* A locked key is as good as lost for the sessions that used it.
+	 * Should that fail the lock still stands: a lock errs on the safe
+	 * side, and the sessions it missed end at their lifetime. */
+	struct error e;
+	if (locked && auth_key_lost(w, key_id, &e) != 0)
+		log_msg(LV_WARN, __func__, "security: sessions of a locked key "
+			"were not lowered");
 	return locked;
 }
 
@@ -117,11 +124,15 @@ static int proof_use(struct store_conn *w, struct auth_proof *p,
 		store_bind_blob(st, 1, p->session, SHA256_LEN);
 		store_bind_int(st, 2, p->level);
 		store_bind_text(st, 3, p->method);
+		store_bind_int(st, 4, p->key_id);
 		if ((rc = changed_one(w, st, e)) == 1)
 			return err_set(e, ERR_UNAUTHENTICATED,
 				       "not_authenticated",
 				       "the session has ended");
 	}
+	if (rc == 0 && p->insz)
+		rc = auth_key_notice(w, p->a, p->insz, p->key_id, p->key_type,
+				     true, e);
 	return rc;
 }
 
@@ -146,9 +157,12 @@ int auth_proof_commit(struct auth *a, struct audit_event *ev,
 	p->a = a;
 	p->action = ev->action;
 	int rc = audit_commit(a->log, ev, 1, proof_change, p, e);
-	/* After the commit: no request may act on the session as it was. */
-	if (p->raise)
+	/* After the commit: no request may act on the session as it was
+	 * (raised, or lowered by a key that locked). */
+	if (p->raise || p->refusal.kind == ERR_LOCKED)
 		auth_cache_invalidate(a);
+	if (rc == 0 && p->insz)
+		auth_notice_wake(a);
 	if (rc == 0 && p->refusal.kind) {
 		*e = p->refusal;
 		return -1;

@@ -17,7 +17,6 @@
 #include "auth/auth_internal.h"
 
 #define TOTP_SECRET_LEN 20
-#define TOTP_STEP 30
 #define TOTP_WINDOW 1
 #define QR_SCALE 6
 #define QR_BORDER 4
@@ -25,6 +24,12 @@
 static const char sql_totp_add[] =
 	"INSERT INTO credential (insz, type, status, secret, created_at) "
 	"VALUES (?1, 'totp_app', ?4, ?2, ?3) RETURNING id";
+/* Every active key: a person may use more than one authenticator app. */
+static const char sql_totp_active[] =
+	"SELECT id, status, secret, last_counter FROM credential WHERE "
+	"insz = ?1 AND type = 'totp_app' AND status = 'active' ORDER BY id DESC";
+static const char sql_username[] =
+	"SELECT username FROM account WHERE insz = ?1";
 static const char sql_totp_get[] =
 	"SELECT id, status, secret, last_counter FROM credential WHERE "
 	"insz = ?1 AND type = 'totp_app' AND (?2 = 0 OR id = ?2) AND "
@@ -124,16 +129,23 @@ done:
 
 /* ---------------------------------------------------------------- codes */
 
-int auth_totp_check(const uint8_t *secret, size_t n, const char *code,
-		    int64_t now, uint64_t *counter)
+/* auth_totp_check with a time step of step seconds. */
+static int totp_check(const uint8_t *secret, size_t n, const char *code,
+		      int64_t now, int step, uint64_t *counter)
 {
 	if (!code || strlen(code) != 6 || strspn(code, "0123456789") != 6)
 		return -1;
 	int pos;
 	int rc = oath_totp_validate4((const char *)secret, n, (time_t)now,
-				     TOTP_STEP, 0, TOTP_WINDOW, &pos, counter,
-				     0, code);
+				     (unsigned)step, 0, TOTP_WINDOW, &pos,
+				     counter, 0, code);
 	return rc >= 0 ? 0 : -1;
+}
+
+int auth_totp_check(const uint8_t *secret, size_t n, const char *code,
+		    int64_t now, uint64_t *counter)
+{
+	return totp_check(secret, n, code, now, AUTH_TOTP_STEP_S, counter);
 }
 
 /* A TOTP key with its sealed secret, as audit_commit runs it. */
@@ -161,7 +173,7 @@ static int totp_add_change(struct store_conn *w, void *ctx,
 /* The otpauth:// URI of secret and its QR code as base64 PNG (the caller
  * frees both). Returns 0, or -1 with e. */
 static int totp_uri(const uint8_t *secret, size_t n, const char *label,
-		    char **uri, char **png_base64, struct error *e)
+		    int step, char **uri, char **png_base64, struct error *e)
 {
 	char *b32 = NULL;
 	size_t b32len;
@@ -169,7 +181,8 @@ static int totp_uri(const uint8_t *secret, size_t n, const char *label,
 	    OATH_OK)
 		return err_set(e, ERR_INTERNAL, "auth_failed", "base32");
 	*uri = xasprintf("otpauth://totp/kruispunt:%s?secret=%s&issuer=kruispunt"
-			 "&algorithm=SHA1&digits=6&period=30", label, b32);
+			 "&algorithm=SHA1&digits=6&period=%d", label, b32,
+			 step);
 	secret_wipe(b32, b32len);
 	free(b32);
 	size_t png_len = 0;
@@ -187,20 +200,61 @@ static int totp_uri(const uint8_t *secret, size_t n, const char *label,
 	return 0;
 }
 
-int auth_totp_enrol(struct auth *a, const struct audit_actor *by,
-		    const char *insz, const char *label, int64_t *id,
-		    char **uri, char **png_base64, struct error *e)
+static void read_username(struct store_stmt *st, void *out)
 {
+	str_copy(out, AUTH_USERNAME_MAX + 1, store_col_text(st, 0));
+}
+
+/* The label an authenticator app shows: the username, its '@'
+ * percent-encoded (a username holds a-z 0-9 . _ - @ only). Never the
+ * national register number: the app and its backups are no place for it.
+ * Returns 0, 1 when insz has no account, -1 with e. */
+static int totp_label(struct auth *a, const char *insz, char *label,
+		      size_t n, struct error *e)
+{
+	char user[AUTH_USERNAME_MAX + 1] = "";
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return store_fail(e, "try again");
+	struct store_stmt *st = store_prepare(r, sql_username);
+	store_bind_text(st, 1, insz);
+	int rc = store_one(st, read_username, user, e);
+	size_t k = 0;
+	for (const char *p = user; *p && k + 4 < n; p++)
+		if (*p == '@')
+			k += (size_t)snprintf(label + k, n - k, "%%40");
+		else
+			label[k++] = *p;
+	label[k] = '\0';
+	return rc;
+}
+
+int auth_totp_enrol(struct auth *a, const struct audit_actor *by,
+		    const char *insz, int level, int64_t *id, char **uri,
+		    char **png_base64, struct error *e)
+{
+	struct audit_event ev = auth_event(by, insz, "key_create", "totp_app");
+	char label[3 * AUTH_USERNAME_MAX + 1];
+	if (auth_level_refusal(a, "totp_app", level, e))
+		return audit_refused(a->log, &ev, e);
+	int rc = totp_label(a, insz, label, sizeof(label), e);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		err_set(e, ERR_CONFLICT, "no_account",
+			"a TOTP key needs an account");
+		return audit_refused(a->log, &ev, e);
+	}
 	uint8_t secret[TOTP_SECRET_LEN];
 	uint8_t sealed[TOTP_SECRET_LEN + crypto_secretbox_NONCEBYTES +
 		       crypto_secretbox_MACBYTES];
 	rand_bytes(secret, sizeof(secret));
 	size_t sn = seal(a->opt.master_key, secret, sizeof(secret), sealed);
-	int rc = totp_uri(secret, sizeof(secret), label, uri, png_base64, e);
+	rc = totp_uri(secret, sizeof(secret), label, a->opt.totp_step_s, uri,
+		      png_base64, e);
 	secret_wipe(secret, sizeof(secret));
 	if (rc != 0)
 		return -1;
-	struct audit_event ev = auth_event(by, insz, "key_create", "totp_app");
 	struct totp_add c = {insz, "pending", sealed, sn, 0};
 	if (audit_commit(a->log, &ev, 1, totp_add_change, &c, e) != 0) {
 		free(*uri);
@@ -275,12 +329,12 @@ static int load_totp(struct auth *a, const char *insz, int64_t id,
 /* Check code against k now: p says whether it is good (a later time step
  * than the last accepted) and how to remember its counter; a wrong one
  * counts towards the lock of an active key when p is committed. */
-static void totp_proof(struct totp_key *k, const char *code,
-		       struct auth_proof *p)
+static void totp_proof(const struct auth *a, struct totp_key *k,
+		       const char *code, struct auth_proof *p)
 {
 	uint64_t counter = 0;
-	int ok = auth_totp_check(k->secret, (size_t)k->secret_len, code,
-				 time_now(), &counter);
+	int ok = totp_check(k->secret, (size_t)k->secret_len, code, time_now(),
+			    a->opt.totp_step_s, &counter);
 	secret_wipe(k->secret, sizeof(k->secret));
 	p->key_id = k->id;
 	p->valid = ok == 0 && (int64_t)counter > k->last_counter;
@@ -311,17 +365,33 @@ int auth_totp_confirm(struct auth *a, const struct audit_actor *by,
 			"this key is not waiting for confirmation");
 		return audit_refused(a->log, &ev, e);
 	}
-	struct auth_proof p = {0};
-	totp_proof(&k, code, &p);
+	struct auth_proof p = {.insz = insz, .key_type = "totp_app"};
+	totp_proof(a, &k, code, &p);
 	return auth_proof_commit(a, &ev, &p, e);
 }
 
 int auth_totp_proof(struct auth *a, const char *insz, const char *code,
 		    struct auth_proof *p, struct error *e)
 {
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return store_fail(e, "try again");
+	struct store_stmt *st = store_prepare(r, sql_totp_active);
+	store_bind_text(st, 1, insz);
 	struct totp_key k;
-	int rc = load_totp(a, insz, 0, &k, e);
-	if (rc == 0)
-		totp_proof(&k, code, p);
-	return rc;
+	struct totp_row row = {a, &k};
+	int found = 0;
+	/* A code of any of the person's apps steps up; one that none
+	 * accepts counts against the newest key, as with a single app. */
+	while (!p->valid && store_step(st) == STORE_ROW) {
+		read_totp(st, &row);
+		if (k.secret_len < 0)
+			continue; /* sealed under another master key */
+		struct auth_proof q = *p;
+		totp_proof(a, &k, code, &q);
+		if (found++ == 0 || q.valid)
+			*p = q;
+	}
+	store_done(st);
+	return found ? 0 : 1;
 }

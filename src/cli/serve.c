@@ -84,6 +84,9 @@ static int auth_step_open(struct serve_ctx *c, struct error *e)
 		.session_absolute_s = cfg->auth.session_absolute_s,
 		.session_idle_s = cfg->auth.session_idle_s,
 		.logins_per_minute = cfg->auth.logins_per_minute,
+		.code_ttl_s = cfg->auth.code_ttl_s,
+		.totp_step_s = cfg->auth.totp_step_s,
+		.registration_code_ttl_s = cfg->auth.registration_code_ttl_s,
 	};
 	int rc = cli_read_key(cfg, "keys/master.key", c->master_key,
 			      sizeof(c->master_key), e);
@@ -110,11 +113,15 @@ static int notify_step_open(struct serve_ctx *c, struct error *e)
 	memcpy(no.master_key, c->master_key, sizeof(no.master_key));
 	int rc = notify_open(c->app.store, &no, &c->app.notify, e);
 	secret_wipe(no.master_key, sizeof(no.master_key));
+	/* Notices of keys added and removed go out with the change. */
+	if (rc == 0)
+		auth_set_notify(c->app.auth, c->app.notify);
 	return rc;
 }
 
 static void notify_step_close(struct serve_ctx *c)
 {
+	auth_set_notify(c->app.auth, NULL);
 	notify_close(c->app.notify);
 }
 

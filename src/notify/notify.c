@@ -32,8 +32,9 @@ static const char sql_retry[] =
 	"UPDATE outbox SET attempts = ?2, next_at = ?3, last_error = ?4, "
 	"failed_at = ?5 WHERE id = ?1";
 
-int notify_send(struct notify *n, const char *channel, const char *to,
-		const char *subject, const char *body, struct error *e)
+int notify_queue(struct notify *n, struct store_conn *w, const char *channel,
+		 const char *to, const char *subject, const char *body,
+		 struct error *e)
 {
 	bool email = strcmp(channel, "email") == 0;
 	if ((email && !n->opt.smtp_url[0]) ||
@@ -46,11 +47,6 @@ int notify_send(struct notify *n, const char *channel, const char *to,
 	rand_bytes(sealed, crypto_secretbox_NONCEBYTES);
 	crypto_secretbox_easy(sealed + crypto_secretbox_NONCEBYTES,
 			      (const uint8_t *)body, len, sealed, n->opt.master_key);
-	struct store_conn *w = store_write_begin(n->store, e);
-	if (!w) {
-		free(sealed);
-		return -1;
-	}
 	struct store_stmt *st = store_prepare(w, sql_put);
 	store_bind_text(st, 1, channel);
 	store_bind_text(st, 2, to);
@@ -58,11 +54,26 @@ int notify_send(struct notify *n, const char *channel, const char *to,
 	store_bind_blob(st, 4, sealed, sn);
 	store_bind_int(st, 5, time_now());
 	free(sealed); /* the bind copied it */
-	if (store_write_end(n->store, store_run(st, NULL, e), e) != 0)
-		return -1;
+	return store_run(st, NULL, e);
+}
+
+void notify_wake(struct notify *n)
+{
 	pthread_mutex_lock(&n->mu);
 	pthread_cond_signal(&n->wake);
 	pthread_mutex_unlock(&n->mu);
+}
+
+int notify_send(struct notify *n, const char *channel, const char *to,
+		const char *subject, const char *body, struct error *e)
+{
+	struct store_conn *w = store_write_begin(n->store, e);
+	if (!w)
+		return -1;
+	int rc = notify_queue(n, w, channel, to, subject, body, e);
+	if (store_write_end(n->store, rc, e) != 0)
+		return -1;
+	notify_wake(n);
 	return 0;
 }
 

@@ -34,6 +34,16 @@ void notify_close(struct notify *n);
 int notify_send(struct notify *n, const char *channel, const char *to,
 		const char *subject, const char *body, struct error *e);
 
+/* Queue a message in w's transaction (a write transaction on the store
+ * notify was opened on): a notice then leaves only if the change it tells
+ * of commits. Call notify_wake after the commit. Returns 0, or -1 with e
+ * (ERR_INVALID "channel_unavailable" when that channel is not set up). */
+int notify_queue(struct notify *n, struct store_conn *w, const char *channel,
+		 const char *to, const char *subject, const char *body,
+		 struct error *e);
+/* Tell the worker that messages wait. */
+void notify_wake(struct notify *n);
+
 /* ------------------------------------------------------------- schema */
 
 /* The module's tables, as migrations (notify_schema.c): src/cli hands them

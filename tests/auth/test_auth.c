@@ -23,6 +23,8 @@ static struct store *s;
 static struct auth *a;
 
 #define JAN "85073003328"
+/* A session opened with an eID: it may add any key. */
+#define EID_LEVEL 500
 
 /* The person at the portal, as src/api names them before a login. */
 static const struct audit_actor citizen = {AUDIT_CHANNEL_API, NULL, NULL,
@@ -454,10 +456,10 @@ static void totp_enrol_confirm_step_up(void **state)
 			 0);
 	int64_t id;
 	char *uri, *png;
-	assert_int_equal(auth_totp_enrol(a, &citizen, "85073003328", "jan", &id,
+	assert_int_equal(auth_totp_enrol(a, &citizen, "85073003328", EID_LEVEL, &id,
 					 &uri, &png, &e),
 			 0);
-	assert_non_null(strstr(uri, "otpauth://totp/kruispunt:jan?secret="));
+	assert_non_null(strstr(uri, "otpauth://totp/kruispunt:jan.peeters?secret="));
 	assert_true(strlen(png) > 100);
 	char code[7];
 	code_of(uri, time_now() - 300, code);
@@ -545,7 +547,7 @@ static void code_key_enrol_confirm(void **state)
 			 0);
 	int64_t id;
 	char code[7], type[32];
-	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328",
+	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328", EID_LEVEL,
 					     "email_code", "jan@example.org",
 					     &id, code, &e),
 			 0);
@@ -583,11 +585,11 @@ static void code_key_enrol_confirm(void **state)
 	assert_int_equal(email_step_up(c2, &e), 0);
 	assert_int_equal(email_step_up(c2, &e), -1);
 	/* Bad input changes nothing. */
-	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328",
+	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328", EID_LEVEL,
 					     "sms_code", "0470", &id, code, &e),
 			 -1);
 	assert_string_equal(e.code, "invalid_field");
-	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328",
+	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328", EID_LEVEL,
 					     "password", "x", &id, code, &e),
 			 -1);
 	assert_string_equal(e.code, "unsupported_key_type");
@@ -608,7 +610,7 @@ static void email_key(void)
 			 0);
 	int64_t id;
 	char code[7], type[32];
-	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328",
+	assert_int_equal(auth_code_key_enrol(a, &citizen, "85073003328", EID_LEVEL,
 					     "email_code", "jan@example.org",
 					     &id, code, &e),
 			 0);
@@ -669,7 +671,7 @@ static void totp_window_on_the_clock(void **state)
 			 0);
 	int64_t id;
 	char *uri, *png, code[7];
-	assert_int_equal(auth_totp_enrol(a, &citizen, "85073003328", "jan", &id,
+	assert_int_equal(auth_totp_enrol(a, &citizen, "85073003328", EID_LEVEL, &id,
 					 &uri, &png, &e),
 			 0);
 	code_of(uri, time_now(), code);
@@ -741,6 +743,150 @@ static void nothing_without_its_event(void **state)
 	assert_int_equal(audit_size(tmp.log), size + 1);
 }
 
+/* Security: a key cannot raise its own session. A password session
+ * (200) may not add a level-400 key, and the refusal is recorded; a
+ * session at 400 may. The app's label names the username, never the
+ * national register number. */
+static void a_key_needs_a_session_at_its_level(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = account(JAN, "jan.peeters");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	int64_t id;
+	char *uri, *png, code[7];
+	uint64_t mark = audit_size(tmp.log);
+	assert_int_equal(auth_totp_enrol(a, &citizen, JAN, 200, &id, &uri,
+					 &png, &e), -1);
+	assert_int_equal(e.kind, ERR_FORBIDDEN);
+	assert_string_equal(e.code, "insufficient_level");
+	assert_int_equal(auth_code_key_enrol(a, &citizen, JAN, 200,
+					     "email_code", "jan@example.org",
+					     &id, code, &e), -1);
+	assert_string_equal(e.code, "insufficient_level");
+	static const char *const want[][4] = {
+		{"key_create", "refused", "insufficient_level", "totp_app"},
+		{"key_create", "refused", "insufficient_level", "email_code"}};
+	expect_events(mark, KP_NELEM(want), want);
+	assert_int_equal(count("SELECT count(*) FROM credential"), 1);
+	assert_int_equal(auth_enrol_level(a, "totp"), 400);
+	assert_int_equal(auth_totp_enrol(a, &citizen, JAN, 400, &id, &uri,
+					 &png, &e), 0);
+	assert_non_null(strstr(uri, "otpauth://totp/kruispunt:jan.peeters?"));
+	assert_null(strstr(uri, JAN));
+	free(uri);
+	free(png);
+}
+
+/* Jan's session stepped up with a seeded TOTP key of secret s. */
+static void totp_step_up_with(const char *token, const char *secret,
+			      int64_t t, int want)
+{
+	struct error e;
+	char code[7];
+	int level = 0;
+	assert_int_equal(oath_totp_generate(secret, 20, (time_t)t, 30, 0, 6,
+					    code), OATH_OK);
+	assert_int_equal(auth_step_up(a, &citizen, token, JAN, "totp", code,
+				      &level, &e), want);
+	if (want == 0)
+		assert_int_equal(level, 400);
+}
+
+/* Two authenticator apps: a code of either steps up; a wrong code counts
+ * against the newest only. */
+static void two_totp_apps(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = account(JAN, "jan.peeters");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	static const char old_s[] = "12345678901234567890";
+	static const char new_s[] = "abcdefghijabcdefghij";
+	assert_int_equal(auth_totp_key_add(a, &ts_operator, JAN,
+					   (const uint8_t *)old_s, 20, &e), 0);
+	assert_int_equal(auth_totp_key_add(a, &ts_operator, JAN,
+					   (const uint8_t *)new_s, 20, &e), 0);
+	char token[TOKEN_HEX_LEN];
+	assert_int_equal(jan_login(token, "correct horse", &e), 0);
+	totp_step_up_with(token, old_s, time_now(), 0);
+	assert_int_equal(count("SELECT count(*) FROM credential WHERE "
+			       "failures > 0"), 0);
+	totp_step_up_with(token, new_s, time_now(), 0);
+	int level;
+	assert_int_equal(auth_step_up(a, &citizen, token, JAN, "totp",
+				      "000000", &level, &e), -1);
+	assert_int_equal(count("SELECT max(id) FROM credential WHERE "
+			       "failures = 1"),
+			 count("SELECT max(id) FROM credential"));
+}
+
+/* A session is worth the keys still valid that were used in it: losing
+ * the step-up key (deactivated or locked) lowers it to the opening key's
+ * level; losing the opening key ends it. */
+static void session_level_follows_its_keys(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = account(JAN, "jan.peeters");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	static const char s1[] = "12345678901234567890";
+	static const char s2[] = "abcdefghijabcdefghij";
+	assert_int_equal(auth_totp_key_add(a, &ts_operator, JAN,
+					   (const uint8_t *)s1, 20, &e), 0);
+	char token[TOKEN_HEX_LEN];
+	struct auth_session ses;
+	assert_int_equal(jan_login(token, "correct horse", &e), 0);
+	totp_step_up_with(token, s1, time_now(), 0);
+	assert_int_equal(auth_session_check(a, token, &ses), 0);
+	assert_int_equal(ses.level, 400);
+	int64_t totp = count("SELECT max(id) FROM credential");
+	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, totp, &e), 0);
+	assert_int_equal(auth_session_check(a, token, &ses), 0);
+	assert_int_equal(ses.level, 200);
+	assert_string_equal(ses.step_up, "");
+	/* Locking: max_failures (3) wrong codes on the step-up key. */
+	assert_int_equal(auth_totp_key_add(a, &ts_operator, JAN,
+					   (const uint8_t *)s2, 20, &e), 0);
+	totp_step_up_with(token, s2, time_now(), 0);
+	char other[TOKEN_HEX_LEN];
+	assert_int_equal(jan_login(other, "correct horse", &e), 0);
+	int level;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(auth_step_up(a, &citizen, other, JAN, "totp",
+					      "000000", &level, &e), -1);
+	assert_string_equal(e.code, "key_locked");
+	assert_int_equal(auth_session_check(a, token, &ses), 0);
+	assert_int_equal(ses.level, 200);
+	/* The opening key: the session ends. */
+	int64_t pw = count("SELECT min(id) FROM credential");
+	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, pw, &e), 0);
+	assert_int_equal(auth_session_check(a, token, &ses), 1);
+}
+
+/* The time limits are configuration, with seed 002's defaults. */
+static void time_limits_are_configuration(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *key, *def;
+	} want[] = {{"code_ttl_s", "600"},
+		    {"totp_step_s", "30"},
+		    {"registration_code_ttl_s", "300"}};
+	for (size_t w = 0; w < KP_NELEM(want); w++) {
+		size_t i = 0;
+		while (i < auth_config_nkeys &&
+		       strcmp(auth_config_keys[i].key, want[w].key) != 0)
+			i++;
+		assert_true(i < auth_config_nkeys);
+		assert_string_equal(auth_config_keys[i].def, want[w].def);
+	}
+	assert_int_equal(auth_code_ttl(a), 600);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -767,6 +913,13 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(totp_window_on_the_clock, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			a_key_needs_a_session_at_its_level, setup, teardown),
+		cmocka_unit_test_setup_teardown(two_totp_apps, setup, teardown),
+		cmocka_unit_test_setup_teardown(session_level_follows_its_keys,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(time_limits_are_configuration,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(nothing_without_its_event,
 						setup, teardown),
 	};

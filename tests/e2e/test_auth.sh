@@ -155,6 +155,21 @@ sara=$(person 83061814038 username); spw=$(person 83061814038 password)
 login "$sara" "$spw"
 S=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
 call POST "$PUB/api/v1/me/keys" "${S[@]}" "${J[@]}" -d '{"type":"totp"}'
+expect "attack: a password session (200) cannot add a TOTP key (400)" 403 "$STATUS"
+expect "code insufficient_level" insufficient_level "$(json "$BODY" 'j["code"]')"
+expect "naming the level a new key needs" 400 "$(json "$BODY" 'j["required"]')"
+expect "and the session's" 200 "$(json "$BODY" 'j["current"]')"
+call POST "$PUB/api/v1/me/keys" "${S[@]}" "${J[@]}" -d '{"type":"email_code","email":"sara@elsewhere.example"}'
+expect "nor an e-mail key" insufficient_level "$(json "$BODY" 'j["code"]')"
+# Sara steps up with the e-mail key she has, then may add a TOTP key.
+semail=$(person 83061814038 email)
+nmail=$(ls "$DEMO/mail/" 2>/dev/null | wc -l)
+call POST "$PUB/api/v1/auth/step-up/send" "${S[@]}" "${J[@]}" -d '{"method":"email_code"}'
+for _ in $(seq 100); do [ "$(ls "$DEMO/mail/" 2>/dev/null | wc -l)" -gt "$nmail" ] && break; sleep 0.1; done
+code=$(grep -o 'code is [0-9]*' "$(grep -l "$semail" "$DEMO/mail/"*.eml | tail -1)" | awk '{print $3}')
+call POST "$PUB/api/v1/auth/step-up" "${S[@]}" "${J[@]}" -d "{\"method\":\"email_code\",\"code\":\"$code\"}"
+expect "Sara steps up to 400 with her e-mail code" 400 "$(json "$BODY" 'j["level"]')"
+call POST "$PUB/api/v1/me/keys" "${S[@]}" "${J[@]}" -d '{"type":"totp"}'
 expect "a TOTP key is enrolled" 201 "$STATUS"
 expect "pending until its first code" pending "$(json "$BODY" 'j["status"]')"
 uri=$(json "$BODY" 'j["otpauth_uri"]'); kid=$(json "$BODY" 'j["id"]')
@@ -165,6 +180,13 @@ call POST "$PUB/api/v1/me/keys/$kid/confirm" "${S[@]}" "${J[@]}" -d '{"code":"12
 expect "a code of the wrong length is refused" invalid_code "$(json "$BODY" 'j["code"]')"
 call POST "$PUB/api/v1/me/keys/$kid/confirm" "${S[@]}" "${J[@]}" -d "{\"code\":\"$(oathtool --totp -b "$secret")\"}"
 expect "oathtool's code confirms the key" active "$(json "$BODY" 'j["status"]')"
+expect_contains "the app's label is the username, not the national number" "kruispunt:$sara?" "$uri"
+for _ in $(seq 100); do grep -l 'key was added' "$DEMO/mail/"*.eml 2>/dev/null | xargs -r grep -l "$semail" >/dev/null 2>&1 && break; sleep 0.1; done
+expect_contains "Sara is told at her address that a key was added" "$semail" "$(grep -l 'key was added' "$DEMO/mail/"*.eml | xargs -r cat)"
+sphone=$(person 83061814038 phone)
+for _ in $(seq 100); do grep -l 'key was added' "$DEMO/sms/"*.json 2>/dev/null | xargs -r grep -l "$sphone" >/dev/null 2>&1 && break; sleep 0.1; done
+expect_contains "and by SMS at her phone" "$sphone" "$(grep -l 'key was added' "$DEMO/sms/"*.json | xargs -r cat)"
+expect_contains "the addition is an audit event" "key_confirm" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%key_confirm%' AND CAST(entry AS TEXT) LIKE '%83061814038%' ORDER BY seq DESC LIMIT 1")"
 call POST "$PUB/api/v1/me/keys/$kid/confirm" "${S[@]}" "${J[@]}" -d "{\"code\":\"$(oathtool --totp -b "$secret")\"}"
 expect "a key is confirmed once" 409 "$STATUS"
 login "$sara" "$spw"
@@ -220,8 +242,9 @@ for _ in $(seq 50); do grep -q 'SMS gateway answered 503' "$WORK/demo.err" && br
 expect_contains "a gateway failure is logged" "will retry" "$(grep 'SMS gateway answered 503' "$WORK/demo.err")"
 expect "and the message waits in the outbox" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM outbox WHERE channel='sms' AND sent_at IS NULL AND failed_at IS NULL")"
 rm "$DEMO/sms/.fail"
-for _ in $(seq 300); do ls "$DEMO/sms/"*.json >/dev/null 2>&1 && break; sleep 0.1; done
-smsfile=$(ls "$DEMO/sms/"*.json | tail -1)
+# Other messages (notices of new keys) reach the sink too: Jan's is found by his number.
+for _ in $(seq 300); do grep -l "$phone" "$DEMO/sms/"*.json >/dev/null 2>&1 && break; sleep 0.1; done
+smsfile=$(grep -l "$phone" "$DEMO/sms/"*.json | tail -1)
 expect "the retry reaches Jan's phone" "$phone" "$(json "$smsfile" 'j["to"]')"
 code=$(json "$smsfile" 'j["text"]' | grep -o 'code is [0-9]*' | awk '{print $3}')
 call POST "$PUB/api/v1/auth/step-up" "${Q[@]}" "${J[@]}" -d '{"method":"sms_code","code":"12a456"}'
