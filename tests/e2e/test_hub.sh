@@ -126,6 +126,11 @@ expect_contains "the forward is audited, naming the receiver" "actor:10:07222222
 call POST "$NET/api/v1/registry/persons/85073003328/mutations" $NR "${J[@]}" -d '{"type":"name","effective_on":"2026-11-02","last_name":"Peeters-Maes"}'
 for _ in $(seq 50); do mailbox 0411111140; [ "$(json "$BODY" 'len(j["messages"])')" -gt "$before_0411111140" ] && break; sleep 0.1; done
 expect "Jan's fund hears of his new name" Peeters-Maes "$(json "$BODY" 'j["messages"][-1]["data"]["person"]["last_name"]')"
+# A past reference date gets the registers as they stood then.
+exchange "$FUND" "{$ID,\"subject\":\"85073003328\"}"
+expect "today the registers answer the new name" Peeters-Maes "$(json "$BODY" 'j["data"]["last_name"]')"
+exchange "$FUND" "{$ID,\"subject\":\"85073003328\",\"reference_date\":\"2026-11-01\"}"
+expect "the day before it took effect, the old one" Peeters "$(json "$BODY" 'j["data"]["last_name"]')"
 
 stop_demo
 start_demo

@@ -308,6 +308,58 @@ static void mutations_by_the_authority(void **state)
 	mutations_recorded(birth);
 }
 
+/* Item 3: the registers as they stood on a date, from the current row and
+ * the mutations effective after it, undone newest first. */
+static void as_of_a_date(void **state)
+{
+	(void)state;
+	struct error e;
+	char ticket[UUID_LEN];
+	struct registry_person jan = person("85073003328", "Peeters", "Jan",
+					    "1985-07-30", "M");
+	struct registry_person marie = person("90031524651", "Dubois", "Marie",
+					      "1990-03-15", "F");
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &jan, &e), 0);
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &marie, &e), 0);
+	struct registry_mutation m = mutation(MUTATION_ADDRESS, "2026-01-01");
+	str_copy(m.person.street, sizeof(m.person.street), "Naamsestraat 22");
+	str_copy(m.person.postal_code, sizeof(m.person.postal_code), "3000");
+	str_copy(m.person.municipality, sizeof(m.person.municipality), "Leuven");
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "85073003328", &m,
+					 "national_register", 7, ticket, &e), 0);
+	m = mutation(MUTATION_ADDRESS, "2026-02-01");
+	str_copy(m.person.street, sizeof(m.person.street), "Tiensestraat 1");
+	str_copy(m.person.postal_code, sizeof(m.person.postal_code), "3000");
+	str_copy(m.person.municipality, sizeof(m.person.municipality), "Leuven");
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "85073003328", &m,
+					 "national_register", 7, ticket, &e), 0);
+	m = mutation(MUTATION_DEATH, "2026-03-01");
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "85073003328", &m,
+					 "national_register", 7, ticket, &e), 0);
+	struct registry_person got;
+	assert_int_equal(registry_get_as_of(s, "85073003328", "2026-03-01", &got, &e), 0);
+	assert_string_equal(got.deceased_on, "2026-03-01");
+	assert_string_equal(got.street, "Tiensestraat 1");
+	assert_int_equal(registry_get_as_of(s, "85073003328", "2026-02-15", &got, &e), 0);
+	assert_string_equal(got.deceased_on, "");
+	assert_string_equal(got.street, "Tiensestraat 1");
+	assert_int_equal(registry_get_as_of(s, "85073003328", "2026-01-15", &got, &e), 0);
+	assert_string_equal(got.street, "Naamsestraat 22");
+	assert_int_equal(registry_get_as_of(s, "85073003328", "2025-12-31", &got, &e), 0);
+	assert_string_equal(got.street, "Kerkstraat 1"); /* as added */
+	assert_string_equal(got.last_name, "Peeters");
+	/* Before a birth the registers knew nobody. */
+	m = mutation(MUTATION_BIRTH, "2012-09-03");
+	m.person = person("", "Peeters", "Lotte", "", "F");
+	str_copy(m.parents[0], 12, "90031524651");
+	m.nparents = 1;
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "12090311839", &m,
+					 "national_register", 7, ticket, &e), 0);
+	assert_int_equal(registry_get_as_of(s, "12090311839", "2012-09-03", &got, &e), 0);
+	assert_int_equal(registry_get_as_of(s, "12090311839", "2012-09-02", &got, &e), 1);
+	assert_int_equal(registry_get_as_of(s, "77010100141", "2026-01-01", &got, &e), 1);
+}
+
 static void bis_persons_belong_to_the_crossroads_bank(void **state)
 {
 	(void)state;
@@ -383,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_persons_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(bis_numbers_are_assigned_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(mutations_by_the_authority, setup, teardown),
+		cmocka_unit_test_setup_teardown(as_of_a_date, setup, teardown),
 		cmocka_unit_test_setup_teardown(bis_persons_belong_to_the_crossroads_bank, setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_import_and_links, setup, teardown),
 	};
