@@ -159,9 +159,13 @@ int api_audit_events(struct http_request *req, struct http_response *res,
 	struct app *a = app;
 	const char *kbo = strncmp(req->who.profile, "org:", 4) == 0
 			  ? req->who.profile + 4 : NULL;
-	if (!kbo || !org_audits_the_network(a->store, kbo))
+	if (!kbo || !org_audits_the_network(a->store, kbo)) {
+		/* The auditor role counts only at the network's operator. */
+		res->problem_extra = json_pack("{s:s,s:s}", "role", "auditor",
+					       "reason", "missing");
 		return err_set(&res->err, ERR_FORBIDDEN, "role_required",
 			       "act for the Crossroads Bank as its auditor");
+	}
 	struct audit_filter f = {.limit = 100};
 	f.subject = http_query(req, "subject");
 	f.actor = http_query(req, "actor");
