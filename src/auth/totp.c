@@ -346,11 +346,15 @@ static void totp_proof(const struct auth *a, struct totp_key *k,
 }
 
 int auth_totp_confirm(struct auth *a, const struct audit_actor *by,
-		      const char *insz, int64_t id, const char *code,
-		      struct error *e)
+		      const char *insz, int level, int64_t id,
+		      const char *code, struct error *e)
 {
 	struct audit_event ev = auth_event(by, insz, "key_confirm", "totp_app");
 	struct totp_key k;
+	/* The session may have lost the key that raised it since the
+	 * enrolment: the rule holds when the key starts to count. */
+	if (auth_level_refusal(a, "totp_app", level, e))
+		return audit_refused(a->log, &ev, e);
 	int rc = load_totp(a, insz, id, &k, e);
 	if (rc < 0)
 		return -1;

@@ -463,15 +463,15 @@ static void totp_enrol_confirm_step_up(void **state)
 	assert_true(strlen(png) > 100);
 	char code[7];
 	code_of(uri, time_now() - 300, code);
-	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 -1);
 	assert_string_equal(e.code, "invalid_code");
 	code_of(uri, time_now(), code);
-	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 0);
-	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 -1);
 	assert_string_equal(e.code, "already_confirmed");
@@ -557,19 +557,19 @@ static void code_key_enrol_confirm(void **state)
 	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", c2, to,
 					 sizeof(to), &e), -1);
 	uint64_t mark = audit_size(tmp.log);
-	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id,
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id,
 					  "000000", type, &e),
 			 -1);
 	assert_string_equal(e.code, "invalid_code");
-	assert_int_equal(auth_key_confirm(a, &citizen, "01010100126", id, code,
+	assert_int_equal(auth_key_confirm(a, &citizen, "01010100126", EID_LEVEL, id, code,
 					  type, &e),
 			 -1);
 	assert_string_equal(e.code, "unknown_key");
-	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					  type, &e),
 			 0);
 	assert_string_equal(type, "email_code");
-	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					  type, &e),
 			 -1);
 	assert_string_equal(e.code, "already_confirmed");
@@ -614,7 +614,7 @@ static void email_key(void)
 					     "email_code", "jan@example.org",
 					     &id, code, &e),
 			 0);
-	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					  type, &e),
 			 0);
 }
@@ -676,11 +676,11 @@ static void totp_window_on_the_clock(void **state)
 			 0);
 	code_of(uri, time_now(), code);
 	clock_advance_ms(90 * 1000);
-	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 -1);
 	clock_advance_ms(-60 * 1000);
-	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 0);
 	free(uri);
@@ -775,6 +775,14 @@ static void a_key_needs_a_session_at_its_level(void **state)
 					 &png, &e), 0);
 	assert_non_null(strstr(uri, "otpauth://totp/kruispunt:jan.peeters?"));
 	assert_null(strstr(uri, JAN));
+	/* Confirming is adding too: a session lowered since the enrolment
+	 * may not. */
+	code_of(uri, time_now(), code);
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, 200, id, code, &e),
+			 -1);
+	assert_string_equal(e.code, "insufficient_level");
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, 400, id, code, &e),
+			 0);
 	free(uri);
 	free(png);
 }
