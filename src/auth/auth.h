@@ -39,6 +39,10 @@ extern const char kp_data_apps[];
 /* Validated sessions kept in memory (session_cache.c): slots, about 100
  * bytes each; past it the oldest in a slot is replaced. */
 #define LIMIT_SESSION_CACHE     8192
+/* TOTP keys (active or pending) a person may hold: a step-up compares
+ * the code with each active one, so their number bounds its work. Five
+ * apps is more than anyone carries. */
+#define LIMIT_TOTP_KEYS         5
 
 struct notify;
 
@@ -220,7 +224,7 @@ int auth_key_deactivate(struct auth *a, const struct audit_actor *by,
  * URI as base64 PNG; the caller frees uri and png_base64. Or -1 with e,
  * the refusal recorded (ERR_FORBIDDEN "insufficient_level" when level is
  * below the key's: a key cannot raise the session that adds it;
- * ERR_CONFLICT "no_account"). */
+ * ERR_CONFLICT "no_account", or "too_many_keys" past LIMIT_TOTP_KEYS). */
 int auth_totp_enrol(struct auth *a, const struct audit_actor *by,
 		    const char *insz, int level, int64_t *id, char **uri,
 		    char **png_base64, struct error *e);

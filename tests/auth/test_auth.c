@@ -829,6 +829,16 @@ static void two_totp_apps(void **state)
 	assert_int_equal(count("SELECT max(id) FROM credential WHERE "
 			       "failures = 1"),
 			 count("SELECT max(id) FROM credential"));
+	/* A step-up tries every active key: their number is bounded. */
+	for (int i = 2; i < LIMIT_TOTP_KEYS; i++)
+		assert_int_equal(auth_totp_key_add(a, &ts_operator, JAN,
+						   (const uint8_t *)old_s, 20,
+						   &e), 0);
+	int64_t id;
+	char *uri, *png;
+	assert_int_equal(auth_totp_enrol(a, &citizen, JAN, EID_LEVEL, &id,
+					 &uri, &png, &e), -1);
+	assert_string_equal(e.code, "too_many_keys");
 }
 
 /* A session is worth the keys still valid that were used in it: losing
