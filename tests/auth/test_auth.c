@@ -16,6 +16,7 @@
 #include "support/support.h"
 #include "auth/auth.h"
 #include "auth/auth_internal.h" /* the session cache, emptied */
+#include "notify/notify.h"
 #include "registry/registry.h"
 
 static struct ts_store tmp;
@@ -905,6 +906,52 @@ static void time_limits_are_configuration(void **state)
 	assert_int_equal(auth_code_ttl(a), 600);
 }
 
+/* Every key confirmed or deactivated queues a notice to the person's
+ * other addresses in the transaction of the change: none when the change
+ * is not made, none to the key's own address, none for seeding. */
+static void key_notices_go_with_the_change(void **state)
+{
+	(void)state;
+	struct error e;
+	struct notify *n;
+	/* Nothing listens there: the notices wait in the outbox. */
+	struct notify_options no = {.smtp_url = "smtp://127.0.0.1:1",
+				    .sms_url = "http://127.0.0.1:1/"};
+	rand_bytes(no.master_key, sizeof(no.master_key));
+	assert_int_equal(notify_open(s, &no, &n, &e), 0);
+	auth_set_notify(a, n);
+	struct auth_account acc = account(JAN, "jan.peeters");
+	str_copy(acc.email, sizeof(acc.email), "jan@example.org");
+	str_copy(acc.phone, sizeof(acc.phone), "+32470000001");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	assert_int_equal(auth_code_key_add(a, &ts_operator, JAN, "email_code",
+					   "jan@work.example", &e), 0);
+	static const char queued[] = "SELECT count(*) FROM outbox";
+	assert_int_equal(count(queued), 0);
+	int64_t id;
+	char code[7], type[32];
+	assert_int_equal(auth_code_key_enrol(a, &citizen, JAN, EID_LEVEL,
+					     "email_code", "jan@home.example",
+					     &id, code, &e), 0);
+	assert_int_equal(count(queued), 0); /* the code goes by src/api */
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
+					  type, &e), 0);
+	assert_int_equal(count("SELECT count(*) FROM outbox WHERE recipient IN "
+			       "('jan@example.org', '+32470000001', "
+			       "'jan@work.example')"), 3);
+	assert_int_equal(count(queued), 3);
+	on_writer("CREATE TRIGGER no_audit BEFORE INSERT ON audit_event "
+		  "BEGIN SELECT raise(ABORT, 'disk full'); END");
+	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, id, &e), -1);
+	assert_int_equal(count(queued), 3);
+	on_writer("DROP TRIGGER no_audit");
+	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, id, &e), 0);
+	assert_int_equal(count(queued), 6);
+	auth_set_notify(a, NULL);
+	notify_close(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -937,6 +984,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(session_level_follows_its_keys,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(time_limits_are_configuration,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(key_notices_go_with_the_change,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(nothing_without_its_event,
 						setup, teardown),
