@@ -359,9 +359,15 @@ int api_me_key_confirm(struct http_request *req, struct http_response *res,
 	if (jsonx_str(req->json, "code", true, 16, &code, &res->err) != 0)
 		return -1;
 	struct audit_actor by = api_actor(req);
-	if (auth_key_confirm(a->auth, &by, req->who.insz, id, code, type,
-			     &res->err) != 0)
+	if (auth_key_confirm(a->auth, &by, req->who.insz, req->who.level, id,
+			     code, type, &res->err) != 0) {
+		if (strcmp(res->err.code, "insufficient_level") == 0)
+			res->problem_extra = json_pack(
+				"{s:i,s:i}", "required",
+				auth_key_level(a->auth, type), "current",
+				req->who.level);
 		return -1;
+	}
 	return http_reply_json(res, 200, json_pack("{s:s}", "status", "active"));
 }
 

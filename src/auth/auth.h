@@ -39,6 +39,10 @@ extern const char kp_data_apps[];
 /* Validated sessions kept in memory (session_cache.c): slots, about 100
  * bytes each; past it the oldest in a slot is replaced. */
 #define LIMIT_SESSION_CACHE     8192
+/* TOTP keys (active or pending) a person may hold: a step-up compares
+ * the code with each active one, so their number bounds its work. Five
+ * apps is more than anyone carries. */
+#define LIMIT_TOTP_KEYS         5
 
 struct notify;
 
@@ -220,7 +224,7 @@ int auth_key_deactivate(struct auth *a, const struct audit_actor *by,
  * URI as base64 PNG; the caller frees uri and png_base64. Or -1 with e,
  * the refusal recorded (ERR_FORBIDDEN "insufficient_level" when level is
  * below the key's: a key cannot raise the session that adds it;
- * ERR_CONFLICT "no_account"). */
+ * ERR_CONFLICT "no_account", or "too_many_keys" past LIMIT_TOTP_KEYS). */
 int auth_totp_enrol(struct auth *a, const struct audit_actor *by,
 		    const char *insz, int level, int64_t *id, char **uri,
 		    char **png_base64, struct error *e);
@@ -230,14 +234,16 @@ int auth_totp_enrol(struct auth *a, const struct audit_actor *by,
 int auth_totp_key_add(struct auth *a, const struct audit_actor *by,
 		      const char *insz, const uint8_t *secret, size_t n,
 		      struct error *e);
-/* Confirm a pending TOTP key with its first code, recorded as
- * "key_confirm" (purpose "totp_app"), the notice of the new key to the
- * person's addresses queued with it. Returns 0, or -1 with e, the
- * refusal recorded (ERR_UNAUTHENTICATED "invalid_code", ERR_CONFLICT
- * "already_confirmed", ERR_NOT_FOUND "unknown_key"). */
+/* Confirm a pending TOTP key with its first code, by a session at level,
+ * recorded as "key_confirm" (purpose "totp_app"), the notice of the new
+ * key to the person's addresses queued with it. Returns 0, or -1 with e,
+ * the refusal recorded (ERR_FORBIDDEN "insufficient_level": the session
+ * fell below the key's level since the enrolment; ERR_UNAUTHENTICATED
+ * "invalid_code", ERR_CONFLICT "already_confirmed", ERR_NOT_FOUND
+ * "unknown_key"). */
 int auth_totp_confirm(struct auth *a, const struct audit_actor *by,
-		      const char *insz, int64_t id, const char *code,
-		      struct error *e);
+		      const char *insz, int level, int64_t id,
+		      const char *code, struct error *e);
 /* Step the session of token up with a second factor of insz's (method
  * "totp", "email_code" or "sms_code"; with several active TOTP keys a
  * code of any of them): the code used up and the session
@@ -288,12 +294,14 @@ int auth_code_key_enrol(struct auth *a, const struct audit_actor *by,
  * (TOTP: the app's current code; e-mail/SMS: the code sent, used up with
  * the activation); recorded as "key_confirm" (purpose the key's type, or
  * "unknown"), with the notice "a key was added" queued to the person's
- * other addresses in the same transaction. type receives the key's type. Returns 0, or -1 with e, the
+ * other addresses in the same transaction. A session below the key's
+ * level is refused ERR_FORBIDDEN "insufficient_level", as at the
+ * enrolment: it may have been lowered since. type receives the key's type. Returns 0, or -1 with e, the
  * refusal recorded (ERR_NOT_FOUND "unknown_key", ERR_CONFLICT
  * "already_confirmed", ERR_UNAUTHENTICATED "invalid_code"). */
 int auth_key_confirm(struct auth *a, const struct audit_actor *by,
-		     const char *insz, int64_t id, const char *code,
-		     char type[32], struct error *e);
+		     const char *insz, int level, int64_t id,
+		     const char *code, char type[32], struct error *e);
 /* A fresh one-time code for a step-up by method ("email_code" or
  * "sms_code"): returns 0 with the 6 digits (for the caller to deliver, then
  * wipe) and the key's address in to; or -1 with e (ERR_INVALID when the

@@ -321,8 +321,8 @@ static int key_type(struct auth *a, const char *insz, int64_t id,
 }
 
 int auth_key_confirm(struct auth *a, const struct audit_actor *by,
-		     const char *insz, int64_t id, const char *code,
-		     char type[32], struct error *e)
+		     const char *insz, int level, int64_t id,
+		     const char *code, char type[32], struct error *e)
 {
 	char status[16];
 	str_copy(type, 32, "unknown");
@@ -336,7 +336,9 @@ int auth_key_confirm(struct auth *a, const struct audit_actor *by,
 		return audit_refused(a->log, &ev, e);
 	}
 	if (strcmp(type, "totp_app") == 0)
-		return auth_totp_confirm(a, by, insz, id, code, e);
+		return auth_totp_confirm(a, by, insz, level, id, code, e);
+	if (auth_level_refusal(a, type, level, e))
+		return audit_refused(a->log, &ev, e);
 	if (!code_method(type) || strcmp(status, "pending") != 0) {
 		err_set(e, ERR_CONFLICT, "already_confirmed",
 			"this key is not waiting for confirmation");

@@ -28,6 +28,9 @@ static const char sql_totp_add[] =
 static const char sql_totp_active[] =
 	"SELECT id, status, secret, last_counter FROM credential WHERE "
 	"insz = ?1 AND type = 'totp_app' AND status = 'active' ORDER BY id DESC";
+static const char sql_totp_count[] =
+	"SELECT count(*) FROM credential WHERE insz = ?1 AND type = 'totp_app' "
+	"AND status IN ('active', 'pending')";
 static const char sql_username[] =
 	"SELECT username FROM account WHERE insz = ?1";
 static const char sql_totp_get[] =
@@ -162,7 +165,18 @@ static int totp_add_change(struct store_conn *w, void *ctx,
 	KP_UNUSED(evs);
 	KP_UNUSED(n);
 	struct totp_add *c = ctx;
-	struct store_stmt *st = store_prepare(w, sql_totp_add);
+	/* Counted in the transaction, so two enrolments at once cannot both
+	 * pass the limit. */
+	struct store_stmt *st = store_prepare(w, sql_totp_count);
+	store_bind_text(st, 1, c->insz);
+	int64_t held = 0;
+	if (store_one(st, store_read_int, &held, e) < 0)
+		return -1;
+	if (held >= LIMIT_TOTP_KEYS)
+		return err_set(e, ERR_CONFLICT, "too_many_keys",
+			       "at most %d authenticator apps; deactivate one "
+			       "first", LIMIT_TOTP_KEYS);
+	st = store_prepare(w, sql_totp_add);
 	store_bind_text(st, 1, c->insz);
 	store_bind_blob(st, 2, c->sealed, c->n);
 	store_bind_int(st, 3, time_now());
@@ -346,11 +360,15 @@ static void totp_proof(const struct auth *a, struct totp_key *k,
 }
 
 int auth_totp_confirm(struct auth *a, const struct audit_actor *by,
-		      const char *insz, int64_t id, const char *code,
-		      struct error *e)
+		      const char *insz, int level, int64_t id,
+		      const char *code, struct error *e)
 {
 	struct audit_event ev = auth_event(by, insz, "key_confirm", "totp_app");
 	struct totp_key k;
+	/* The session may have lost the key that raised it since the
+	 * enrolment: the rule holds when the key starts to count. */
+	if (auth_level_refusal(a, "totp_app", level, e))
+		return audit_refused(a->log, &ev, e);
 	int rc = load_totp(a, insz, id, &k, e);
 	if (rc < 0)
 		return -1;
@@ -380,10 +398,10 @@ int auth_totp_proof(struct auth *a, const char *insz, const char *code,
 	store_bind_text(st, 1, insz);
 	struct totp_key k;
 	struct totp_row row = {a, &k};
-	int found = 0;
+	int found = 0, step = STORE_DONE;
 	/* A code of any of the person's apps steps up; one that none
 	 * accepts counts against the newest key, as with a single app. */
-	while (!p->valid && store_step(st) == STORE_ROW) {
+	while (!p->valid && (step = store_step(st)) == STORE_ROW) {
 		read_totp(st, &row);
 		if (k.secret_len < 0)
 			continue; /* sealed under another master key */
@@ -393,5 +411,9 @@ int auth_totp_proof(struct auth *a, const char *insz, const char *code,
 			*p = q;
 	}
 	store_done(st);
+	/* A read that failed half-way proves nothing either way: no failure
+	 * is counted against a key that was never compared. */
+	if (step != STORE_ROW && step != STORE_DONE)
+		return store_fail(e, "try again");
 	return found ? 0 : 1;
 }

@@ -16,6 +16,7 @@
 #include "support/support.h"
 #include "auth/auth.h"
 #include "auth/auth_internal.h" /* the session cache, emptied */
+#include "notify/notify.h"
 #include "registry/registry.h"
 
 static struct ts_store tmp;
@@ -463,15 +464,15 @@ static void totp_enrol_confirm_step_up(void **state)
 	assert_true(strlen(png) > 100);
 	char code[7];
 	code_of(uri, time_now() - 300, code);
-	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 -1);
 	assert_string_equal(e.code, "invalid_code");
 	code_of(uri, time_now(), code);
-	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 0);
-	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 -1);
 	assert_string_equal(e.code, "already_confirmed");
@@ -557,19 +558,19 @@ static void code_key_enrol_confirm(void **state)
 	assert_int_equal(auth_code_issue(a, "85073003328", "email_code", c2, to,
 					 sizeof(to), &e), -1);
 	uint64_t mark = audit_size(tmp.log);
-	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id,
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id,
 					  "000000", type, &e),
 			 -1);
 	assert_string_equal(e.code, "invalid_code");
-	assert_int_equal(auth_key_confirm(a, &citizen, "01010100126", id, code,
+	assert_int_equal(auth_key_confirm(a, &citizen, "01010100126", EID_LEVEL, id, code,
 					  type, &e),
 			 -1);
 	assert_string_equal(e.code, "unknown_key");
-	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					  type, &e),
 			 0);
 	assert_string_equal(type, "email_code");
-	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					  type, &e),
 			 -1);
 	assert_string_equal(e.code, "already_confirmed");
@@ -614,7 +615,7 @@ static void email_key(void)
 					     "email_code", "jan@example.org",
 					     &id, code, &e),
 			 0);
-	assert_int_equal(auth_key_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					  type, &e),
 			 0);
 }
@@ -676,11 +677,11 @@ static void totp_window_on_the_clock(void **state)
 			 0);
 	code_of(uri, time_now(), code);
 	clock_advance_ms(90 * 1000);
-	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 -1);
 	clock_advance_ms(-60 * 1000);
-	assert_int_equal(auth_totp_confirm(a, &citizen, "85073003328", id, code,
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 0);
 	free(uri);
@@ -775,6 +776,14 @@ static void a_key_needs_a_session_at_its_level(void **state)
 					 &png, &e), 0);
 	assert_non_null(strstr(uri, "otpauth://totp/kruispunt:jan.peeters?"));
 	assert_null(strstr(uri, JAN));
+	/* Confirming is adding too: a session lowered since the enrolment
+	 * may not. */
+	code_of(uri, time_now(), code);
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, 200, id, code, &e),
+			 -1);
+	assert_string_equal(e.code, "insufficient_level");
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, 400, id, code, &e),
+			 0);
 	free(uri);
 	free(png);
 }
@@ -821,6 +830,16 @@ static void two_totp_apps(void **state)
 	assert_int_equal(count("SELECT max(id) FROM credential WHERE "
 			       "failures = 1"),
 			 count("SELECT max(id) FROM credential"));
+	/* A step-up tries every active key: their number is bounded. */
+	for (int i = 2; i < LIMIT_TOTP_KEYS; i++)
+		assert_int_equal(auth_totp_key_add(a, &ts_operator, JAN,
+						   (const uint8_t *)old_s, 20,
+						   &e), 0);
+	int64_t id;
+	char *uri, *png;
+	assert_int_equal(auth_totp_enrol(a, &citizen, JAN, EID_LEVEL, &id,
+					 &uri, &png, &e), -1);
+	assert_string_equal(e.code, "too_many_keys");
 }
 
 /* A session is worth the keys still valid that were used in it: losing
@@ -887,6 +906,52 @@ static void time_limits_are_configuration(void **state)
 	assert_int_equal(auth_code_ttl(a), 600);
 }
 
+/* Every key confirmed or deactivated queues a notice to the person's
+ * other addresses in the transaction of the change: none when the change
+ * is not made, none to the key's own address, none for seeding. */
+static void key_notices_go_with_the_change(void **state)
+{
+	(void)state;
+	struct error e;
+	struct notify *n;
+	/* Nothing listens there: the notices wait in the outbox. */
+	struct notify_options no = {.smtp_url = "smtp://127.0.0.1:1",
+				    .sms_url = "http://127.0.0.1:1/"};
+	rand_bytes(no.master_key, sizeof(no.master_key));
+	assert_int_equal(notify_open(s, &no, &n, &e), 0);
+	auth_set_notify(a, n);
+	struct auth_account acc = account(JAN, "jan.peeters");
+	str_copy(acc.email, sizeof(acc.email), "jan@example.org");
+	str_copy(acc.phone, sizeof(acc.phone), "+32470000001");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	assert_int_equal(auth_code_key_add(a, &ts_operator, JAN, "email_code",
+					   "jan@work.example", &e), 0);
+	static const char queued[] = "SELECT count(*) FROM outbox";
+	assert_int_equal(count(queued), 0);
+	int64_t id;
+	char code[7], type[32];
+	assert_int_equal(auth_code_key_enrol(a, &citizen, JAN, EID_LEVEL,
+					     "email_code", "jan@home.example",
+					     &id, code, &e), 0);
+	assert_int_equal(count(queued), 0); /* the code goes by src/api */
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
+					  type, &e), 0);
+	assert_int_equal(count("SELECT count(*) FROM outbox WHERE recipient IN "
+			       "('jan@example.org', '+32470000001', "
+			       "'jan@work.example')"), 3);
+	assert_int_equal(count(queued), 3);
+	on_writer("CREATE TRIGGER no_audit BEFORE INSERT ON audit_event "
+		  "BEGIN SELECT raise(ABORT, 'disk full'); END");
+	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, id, &e), -1);
+	assert_int_equal(count(queued), 3);
+	on_writer("DROP TRIGGER no_audit");
+	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, id, &e), 0);
+	assert_int_equal(count(queued), 6);
+	auth_set_notify(a, NULL);
+	notify_close(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -919,6 +984,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(session_level_follows_its_keys,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(time_limits_are_configuration,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(key_notices_go_with_the_change,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(nothing_without_its_event,
 						setup, teardown),

@@ -293,6 +293,25 @@ expect "refused enrolments add no key" "$n0" "$(sqlite3 "$DB" "SELECT count(*) F
 call POST "$PUB/api/v1/me/keys/999999/confirm" "${T[@]}" "${J[@]}" -d '{"code":"123456"}'
 expect "someone else's or no key: 404" unknown_key "$(json "$BODY" 'j["code"]')"
 
+# --- a session is worth the keys still valid that were used in it
+call GET "$PUB/api/v1/me/keys" "${T[@]}"
+jtotp=$(json "$BODY" '[k["id"] for k in j if k["type"]=="totp_app" and k["status"]=="active"][0]')
+jpw=$(json "$BODY" '[k["id"] for k in j if k["type"]=="password"][0]')
+call POST "$PUB/api/v1/me/keys/$jtotp/deactivate" "${T[@]}"
+expect "Jan deactivates the TOTP key his session stepped up with" deactivated "$(json "$BODY" 'j["status"]')"
+call GET "$PUB/api/v1/auth/session" "${T[@]}"
+expect "the session falls back to its password's level" 200 "$(json "$BODY" 'j["level"]')"
+expect "and names the password only" password "$(json "$BODY" '" ".join(k["type"] for k in j["keys"])')"
+call POST "$PUB/api/v1/apps/mypension/enter" "${T[@]}"
+expect "MyPension no longer opens" 403 "$STATUS"
+call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"totp"}'
+expect "nor may the lowered session add a key" insufficient_level "$(json "$BODY" 'j["code"]')"
+for _ in $(seq 100); do grep -l 'key was removed' "$DEMO/mail/"*.eml >/dev/null 2>&1 && break; sleep 0.1; done
+expect_contains "Jan is told a key was removed" "$(person 85073003328 email)" "$(grep -l 'key was removed' "$DEMO/mail/"*.eml | xargs -r cat)"
+call POST "$PUB/api/v1/me/keys/$jpw/deactivate" "${T[@]}"
+call GET "$PUB/api/v1/auth/session" "${T[@]}"
+expect "deactivating the key that opened it ends it" 401 "$STATUS"
+
 # --- rate limits (last: they leave this address throttled for a moment)
 codes=$(for i in $(seq 12); do curl -s -o /dev/null -w '%{http_code} ' --cacert "$CA" "${J[@]}" -d '{"username":"lotte.peeters","password":"not it at all"}' "$PUB/api/v1/auth/login"; done)
 expect_contains "attack: password guessing on one username meets 429" "429" "$codes"
