@@ -763,6 +763,9 @@ static void read_key(struct store_stmt *st, void *item)
 int auth_keys(struct auth *a, const char *insz, struct auth_key **out, int *n,
 	      struct error *e)
 {
+	/* No keys on failure too: the outputs are never left undefined. */
+	*out = NULL;
+	*n = 0;
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
 		return store_fail(e, "keys cannot be read now");

@@ -174,7 +174,8 @@ struct auth_key {
 	int64_t created_at, last_used_at;
 };
 
-/* A person's keys (caller frees). Returns 0, or -1 with e. */
+/* A person's keys (caller frees). Returns 0, or -1 with e, *out NULL
+ * and *n 0. */
 int auth_keys(struct auth *a, const char *insz, struct auth_key **out,
 	      int *n, struct error *e);
 
