@@ -493,7 +493,7 @@ int auth_session_check(struct auth *a, const char *token,
 	/* The idle clock moves in steps of a minute: one write a minute per
 	 * active session, not one per request. It is bookkeeping, not an
 	 * event: nobody acted. */
-	if (now - seen >= 60) {
+	if (now - seen >= AUTH_SEEN_STEP_S) {
 		/* Best effort: a session whose clock could not move is still
 		 * valid, and the next request tries again. */
 		struct error e;
