@@ -3,6 +3,8 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_RELEASE ?= build-release
+BUILD_ANALYZE ?= build-analyze
 DATA       ?= ./var/demo
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -10,7 +12,7 @@ FUZZ_SECONDS ?= 60
 # Nested makes (cmake --build) stay quiet about directories.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-asan demo test test-unit test-asan check-src fuzz bench clean
+.PHONY: all deps build build-asan build-release demo test test-unit test-asan check-src analyze fuzz bench clean
 
 all: build
 
@@ -25,13 +27,20 @@ build-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DKP_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD_ASAN) -j $(JOBS)
 
+# Release, as packagers build it: -O3 finds warnings (maybe-uninitialized)
+# the other builds do not. Compiled only, quietly; errors still show.
+build-release: deps
+	@cmake -S . -B $(BUILD_RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD_RELEASE) -j $(JOBS) >/dev/null
+
 demo: build
 	./$(BUILD)/kruispunt demo --data $(DATA)
 
 # The banned-call check, then unit + end-to-end tests on the normal build,
 # then all of them again under ASan+UBSan: the end-to-end tests drive the
-# sanitized daemon, and a leak at its shutdown fails them.
-test: check-src build build-asan
+# sanitized daemon, and a leak at its shutdown fails them. The Release
+# build is compiled too, so a warning only -O3 sees fails CI.
+test: check-src build build-asan build-release
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
 
@@ -40,6 +49,16 @@ test-unit: build
 
 check-src:
 	@bash scripts/checksrc.sh
+
+# clang's static analyzer (scan-build) over a fresh Debug build, tests
+# included; any finding fails the target. Reports stay in
+# $(BUILD_ANALYZE)/reports.
+analyze: deps
+	@rm -rf $(BUILD_ANALYZE)
+	@scan-build -o $(BUILD_ANALYZE)/reports cmake -S . -B $(BUILD_ANALYZE) \
+		-DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@scan-build -o $(BUILD_ANALYZE)/reports --status-bugs \
+		cmake --build $(BUILD_ANALYZE) -j $(JOBS)
 
 fuzz: deps
 	@CC=clang cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKP_FUZZ=ON >/dev/null
@@ -54,4 +73,4 @@ bench: build
 	@bash bench/hub.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_RELEASE) $(BUILD_ANALYZE)

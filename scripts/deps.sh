@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   # toolchain
   build-essential cmake pkg-config clang libclang-rt-14-dev
+  # scan-build, for `make analyze`
+  clang-tools
   # libraries (DESIGN.md "Dependencies")
   libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev
   libsodium-dev libinih-dev liboath-dev libqrencode-dev libpng-dev

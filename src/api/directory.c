@@ -66,6 +66,7 @@ static int dossier_id(struct http_request *req, int64_t *id, struct error *e)
 {
 	char *end;
 	long long v = strtoll(req->params[0], &end, 10);
+	*id = 0; /* defined on the refusal too (no dossier has id 0) */
 	if (*end || v <= 0 || strlen(req->params[0]) > 18)
 		return err_set(e, ERR_NOT_FOUND, "unknown_dossier",
 			       "you hold no dossier with this id");

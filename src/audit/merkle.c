@@ -98,8 +98,7 @@ static int read_leaves(struct store_conn *c, uint64_t start, uint64_t end,
 	store_bind_int(st, 1, (int64_t)start);
 	store_bind_int(st, 2, (int64_t)end);
 	uint64_t want = start;
-	enum store_rc rc;
-	while ((rc = store_step(st)) == STORE_ROW) {
+	while (store_step(st) == STORE_ROW) {
 		size_t n;
 		const void *leaf = store_col_blob(st, 1, &n);
 		if ((uint64_t)store_col_int(st, 0) != want || n != SHA256_LEN)
@@ -172,9 +171,12 @@ int merkle_range_hash(struct store_conn *c, uint64_t start, uint64_t end,
 	uint64_t n = end - start;
 	if (n == 0)
 		return -1;
-	bool perfect = (n & (n - 1)) == 0 && start % n == 0;
+	/* A perfect subtree: n a power of two and start a multiple of it, so
+	 * masks and shifts stand for % and / (and no divisor is in sight). */
+	bool perfect = (n & (n - 1)) == 0 && (start & (n - 1)) == 0;
+	int level = perfect ? level_of(n) : 0; /* level_of needs n <= 2^63 */
 	if (perfect && n >= BLOCK &&
-	    stored_node(c, level_of(n), start / n, out) == 0)
+	    stored_node(c, level, start >> level, out) == 0)
 		return 0;
 	if (n <= BLOCK)
 		return block_hash(c, start, end, out);

@@ -502,7 +502,7 @@ int auth_session_check(struct auth *a, const char *token,
 	/* The idle clock moves in steps of a minute: one write a minute per
 	 * active session, not one per request. It is bookkeeping, not an
 	 * event: nobody acted. */
-	if (now - seen >= 60) {
+	if (now - seen >= AUTH_SEEN_STEP_S) {
 		/* Best effort: a session whose clock could not move is still
 		 * valid, and the next request tries again. */
 		struct error e;
@@ -772,6 +772,9 @@ static void read_key(struct store_stmt *st, void *item)
 int auth_keys(struct auth *a, const char *insz, struct auth_key **out, int *n,
 	      struct error *e)
 {
+	/* No keys on failure too: the outputs are never left undefined. */
+	*out = NULL;
+	*n = 0;
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
 		return store_fail(e, "keys cannot be read now");

@@ -201,7 +201,8 @@ struct auth_key {
 	int64_t created_at, last_used_at;
 };
 
-/* A person's keys (caller frees). Returns 0, or -1 with e. */
+/* A person's keys (caller frees). Returns 0, or -1 with e, *out NULL
+ * and *n 0. */
 int auth_keys(struct auth *a, const char *insz, struct auth_key **out,
 	      int *n, struct error *e);
 
@@ -348,6 +349,14 @@ extern const struct store_schema auth_schema;
 
 /* Login attempts per username per minute, past which 429. */
 #define AUTH_LOGINS_PER_MINUTE 10
+/* A session's last use is recorded in steps of this many seconds (one
+ * write per step per active session, not one per request), so it can lag
+ * the real last use by up to a step. */
+#define AUTH_SEEN_STEP_S 60
+/* The shortest session_idle_s the configuration takes: two steps, so a
+ * session in use, whose recorded last use lags, still has a step of idle
+ * time left; any shorter and it could end under an active user. */
+#define AUTH_IDLE_MIN_S (2 * AUTH_SEEN_STEP_S)
 
 /* [auth], as the operator writes it (auth_config.c); src/cli turns it
  * into auth_options. */

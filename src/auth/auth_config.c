@@ -14,8 +14,9 @@ const struct config_key auth_config_keys[] = {
 		 "consecutive failures that lock a key"),
 	AUTH_KEY("session_absolute_s", session_absolute_s, "28800", 1, 604800,
 		 "a session ends this long after login"),
-	AUTH_KEY("session_idle_s", session_idle_s, "1800", 1, 86400,
-		 "a session ends this long after its last use"),
+	AUTH_KEY("session_idle_s", session_idle_s, "1800", AUTH_IDLE_MIN_S,
+		 86400, "a session ends this long after its last use "
+		 "(its last use is recorded by the minute)"),
 	AUTH_KEY("logins_per_minute", logins_per_minute,
 		 KP_XSTR(AUTH_LOGINS_PER_MINUTE), 1, 100000,
 		 "login attempts per username per minute (429)"),

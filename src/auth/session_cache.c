@@ -57,7 +57,7 @@ bool auth_cache_get(struct auth *a, const uint8_t hash[SHA256_LEN],
 	struct session_slot *sl = slot_of(a, hash);
 	bool hit = sl->used && sl->gen == a->cache_gen &&
 		   memcmp(sl->hash, hash, SHA256_LEN) == 0 &&
-		   now - sl->seen < 60;
+		   now - sl->seen < AUTH_SEEN_STEP_S;
 	if (hit) {
 		*out = sl->s;
 		*seen = sl->seen;

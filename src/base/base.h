@@ -115,10 +115,22 @@ struct error {
 	char detail[LIMIT_ERROR_DETAIL];
 };
 
+/* Fill e (when not NULL): err_set without the -1. */
+void err_fill(struct error *e, enum err_kind kind, const char *code,
+	      const char *fmt, ...) KP_PRINTF(4, 5);
+static inline int err_failed(void)
+{
+	return -1;
+}
+
 /* Fill e (when not NULL) and return -1, so that `return err_set(...)` reads
- * as the failure it is. code must be a string literal. */
-int err_set(struct error *e, enum err_kind kind, const char *code,
-	    const char *fmt, ...) KP_PRINTF(4, 5);
+ * as the failure it is. code must be a string literal. A macro so that
+ * every caller's compiler and the static analyzer, which see one file at a
+ * time, know the -1 (the analyzer does not follow variadic calls): an
+ * output left unset on a failure is then not taken for one used after a
+ * success. err_failed(), not a bare -1, keeps `err_set(...);` as a
+ * statement free of unused-value warnings. */
+#define err_set(...) (err_fill(__VA_ARGS__), err_failed())
 void err_clear(struct error *e);
 
 /* Render an RFC 9457 problem document. `extra` (may be NULL) adds members

@@ -8,18 +8,17 @@
 
 #include "base/base.h"
 
-int err_set(struct error *e, enum err_kind kind, const char *code,
-	    const char *fmt, ...)
+void err_fill(struct error *e, enum err_kind kind, const char *code,
+	      const char *fmt, ...)
 {
 	if (!e)
-		return -1;
+		return;
 	e->kind = kind;
 	e->code = code;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
 	va_end(ap);
-	return -1;
 }
 
 void err_clear(struct error *e)

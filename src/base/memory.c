@@ -143,7 +143,9 @@ static int buf_reserve(struct buf *b, size_t extra)
 	if (extra > b->max || b->len > b->max - extra)
 		return -1;
 	size_t need = b->len + extra + 1; /* room for the NUL */
-	if (need <= b->cap)
+	/* p is NULL only while cap is 0; testing it says so to the analyzer,
+	 * which otherwise assumes a buffer with room and no memory. */
+	if (b->p && need <= b->cap)
 		return 0;
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < need)

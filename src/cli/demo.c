@@ -5,10 +5,10 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +51,31 @@ static int on_ready(void *ctx, struct http_server *srv, const char *pub,
 
 extern char **environ;
 
+/* The child's side of start_child, between fork and exec: async-signal-
+ * safe calls only (the parent has threads). */
+static void child_exec(char *const argv[], int fds[2], pid_t parent)
+{
+	/* Our main thread blocks SIGINT and SIGTERM (sigwait handles them);
+	 * a child inheriting that mask could never be stopped. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	/* Die with the demo, even when it is killed (SIGKILL) and cannot stop
+	 * us itself. If it died before prctl, we were reparented already and
+	 * no signal would come: the getppid check closes that race. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		_exit(127);
+	if (dup2(fds[1], 1) < 0)
+		_exit(127);
+	close(fds[0]);
+	close(fds[1]);
+	execve(argv[0], argv, environ);
+	_exit(127);
+}
+
 /* Start examples/<name> (built beside this binary) with arguments
  * "0" (a free loopback port) and args (up to 4). Returns its pid and
  * *port, or -1 (the demo then runs without it). */
@@ -70,43 +95,28 @@ static pid_t start_child(const char *name, const char *const *args, int nargs,
 	int fds[2];
 	if (access(sink, X_OK) != 0 || pipe(fds) != 0)
 		return -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_addclose(&fa, fds[0]);
-	/* Our main thread blocks SIGINT and SIGTERM (sigwait handles them);
-	 * a child inheriting that mask could never be stopped. */
-	posix_spawnattr_t at;
-	sigset_t none, dfl;
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGPIPE);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &dfl);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	char *argv[7] = {sink, "0"};
 	for (int i = 0; i < nargs && i < 4; i++)
 		argv[2 + i] = (char *)(uintptr_t)args[i];
-	pid_t pid;
-	int rc = posix_spawn(&pid, sink, &fa, &at, argv, environ);
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid == 0)
+		child_exec(argv, fds, parent);
 	close(fds[1]);
 	char line[64] = "";
 	FILE *f = fdopen(fds[0], "r");
 	*port = 0;
-	if (rc == 0 && f && fgets(line, sizeof(line), f))
+	if (pid > 0 && f && fgets(line, sizeof(line), f))
 		sscanf(line, "listening on %d", port);
 	if (f)
 		fclose(f);
-	if (rc == 0 && *port <= 0) {
+	else
+		close(fds[0]);
+	if (pid > 0 && *port <= 0) {
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
 	}
-	return rc != 0 || *port <= 0 ? -1 : pid;
+	return pid <= 0 || *port <= 0 ? -1 : pid;
 }
 
 /* The demo's authentic sources: one examples/provider process answers for

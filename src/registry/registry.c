@@ -390,9 +390,75 @@ int registry_import(struct audit *log, const struct audit_actor *by,
 	return audit_change(log, &ev, persons_change, &c, refusal, e);
 }
 
+static const char sql_births[] =
+	"SELECT c.birth_date, p.birth_date FROM person c, person p "
+	"WHERE c.insz = ?1 AND p.insz = ?2";
+/* Whether ?2 is among the ancestors of ?1 (UNION stops on a repeat). */
+static const char sql_ancestor[] =
+	"WITH RECURSIVE up(insz) AS ("
+	" SELECT parent FROM person_parent WHERE child = ?1"
+	" UNION SELECT pp.parent FROM person_parent pp JOIN up"
+	" ON pp.child = up.insz) "
+	"SELECT 1 FROM up WHERE insz = ?2 LIMIT 1";
+
+struct births {
+	char child[DATE_LEN], parent[DATE_LEN];
+};
+
+static void read_births(struct store_stmt *st, void *out)
+{
+	struct births *b = out;
+	col(st, 0, b->child, sizeof(b->child));
+	col(st, 1, b->parent, sizeof(b->parent));
+}
+
+/* The parent born before the child, as far as both dates tell: they are
+ * compared at the precision both have (YYYY, YYYY-MM or YYYY-MM-DD), and
+ * an unknown date tells nothing. */
+static bool born_before(const char *parent, const char *child)
+{
+	size_t n = strlen(parent) < strlen(child) ? strlen(parent)
+						  : strlen(child);
+	int c = strncmp(parent, child, n);
+	return c < 0 || (c == 0 && n < DATE_LEN - 1);
+}
+
+/* A link that cannot be true is refused, whoever asks: not the person
+ * themselves, no cycle (the child among the parent's ancestors), and the
+ * parent born first. Unknown persons are left to the insert's refusal. */
+static int link_plausible(struct store_conn *w, const char *child,
+			  const char *parent, struct error *e)
+{
+	if (!strcmp(child, parent))
+		return err_set(e, ERR_CONFLICT, "link_implausible",
+			       "a person cannot be their own parent");
+	struct births b;
+	struct store_stmt *st = store_prepare(w, sql_births);
+	store_bind_text(st, 1, child);
+	store_bind_text(st, 2, parent);
+	int rc = store_one(st, read_births, &b, e);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (!born_before(b.parent, b.child))
+		return err_set(e, ERR_CONFLICT, "link_implausible",
+			       "the parent is not born before the child");
+	st = store_prepare(w, sql_ancestor);
+	store_bind_text(st, 1, parent);
+	store_bind_text(st, 2, child);
+	rc = store_one(st, NULL, NULL, e);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return err_set(e, ERR_CONFLICT, "link_implausible",
+			       "the child is an ancestor of the parent");
+	return 0;
+}
+
 static int link_on(struct store_conn *w, const char *child,
 		   const char *parent, struct error *e)
 {
+	if (link_plausible(w, child, parent, e) != 0)
+		return -1;
 	struct store_stmt *st = store_prepare(w, sql_link);
 	store_bind_text(st, 1, child);
 	store_bind_text(st, 2, parent);

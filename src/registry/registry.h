@@ -90,7 +90,9 @@ int registry_find(struct store *s, const char *last_name,
 /* Record that parent is a parent of child (both known persons), with an
  * event "parent_link" about each. Returns 0, or -1 with e: ERR_INVALID
  * "invalid_insz" (recorded about the child), ERR_CONFLICT "link_invalid"
- * (unknown person, or already linked). */
+ * (unknown person, or already linked) or "link_implausible" (the child is
+ * an ancestor of the parent, or the parent is not born before the child
+ * as far as both birth dates tell). A birth's parents are checked so too. */
 int registry_link_parent(struct audit *log, const struct audit_actor *by,
 			 const char *child, const char *parent,
 			 struct error *e);

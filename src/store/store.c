@@ -404,11 +404,6 @@ enum store_rc store_step(struct store_stmt *st)
 	return STORE_ERROR;
 }
 
-int store_fail(struct error *e, const char *what)
-{
-	return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "%s", what);
-}
-
 int store_one(struct store_stmt *st,
 	      void (*read)(struct store_stmt *st, void *out), void *out,
 	      struct error *e)

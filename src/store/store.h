@@ -80,7 +80,11 @@ struct store_options {
  * cannot be read now"), never SQL or a value: the detail reaches clients.
  * e may be NULL. Returns -1, so that `return store_fail(e, ...)` reads as
  * the failure it is. */
-int store_fail(struct error *e, const char *what);
+static inline int store_fail(struct error *e, const char *what)
+{
+	/* Inline for the same reason as err_set: callers see the -1. */
+	return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "%s", what);
+}
 
 /* Open (creating if needed) the database at path and bring its schema to
  * the newest version of opt's schemas: every migration the database has

@@ -83,6 +83,18 @@ static void bad_values_are_refused(void **state)
 	assert_int_equal(cli_config_load(NULL, &c, &e), -1);
 	unsetenv("KRUISPUNT_SERVER_LOG_LEVEL");
 	assert_int_equal(cli_config_load("/nonexistent/kp.ini", &c, &e), -1);
+	/* An idle limit shorter than two of the steps a session's last use is
+	 * recorded in could end a session in use. */
+	setenv("KRUISPUNT_AUTH_SESSION_IDLE_S", "59", 1);
+	assert_int_equal(cli_config_load(NULL, &c, &e), -1);
+	assert_non_null(strstr(e.detail, "auth.session_idle_s must be a number "
+					 "from 120"));
+	setenv("KRUISPUNT_AUTH_SESSION_IDLE_S", "119", 1);
+	assert_int_equal(cli_config_load(NULL, &c, &e), -1);
+	setenv("KRUISPUNT_AUTH_SESSION_IDLE_S", "120", 1);
+	assert_int_equal(cli_config_load(NULL, &c, &e), 0);
+	assert_int_equal(c.auth.session_idle_s, 120);
+	unsetenv("KRUISPUNT_AUTH_SESSION_IDLE_S");
 }
 
 static void describe_lists_every_key(void **state)

@@ -428,6 +428,50 @@ static void bulk_import_and_links(void **state)
 	free(ev);
 }
 
+/* A parent link that cannot be true is refused and recorded so: the child
+ * among the parent's ancestors, or a parent not born before the child. */
+static void implausible_parent_links(void **state)
+{
+	(void)state;
+	struct error e;
+	/* Jan's birth date unknown, so only the cycle check can stop him. */
+	struct registry_person p[3] = {
+		person("85073003328", "Peeters", "Jan", "", "M"),
+		person("90031524651", "Dubois", "Marie", "1990-03-15", "F"),
+		person("12090311839", "Peeters", "Lotte", "2012-09-03", "F"),
+	};
+	assert_int_equal(registry_import(tmp.log, &ts_operator, p, 3, &e), 0);
+	const char *jan = p[0].insz, *marie = p[1].insz, *lotte = p[2].insz;
+	assert_int_equal(registry_link_parent(tmp.log, &ts_operator, lotte,
+					      marie, &e), 0);
+	/* Lotte, born 2012, cannot be the parent of Marie, born 1990. */
+	assert_int_equal(registry_link_parent(tmp.log, &ts_operator, marie,
+					      lotte, &e), -1);
+	assert_string_equal(e.code, "link_implausible");
+	assert_false(registry_is_parent(s, lotte, marie));
+	/* Jan parent of Marie, then Lotte parent of Jan: a cycle. */
+	assert_int_equal(registry_link_parent(tmp.log, &ts_operator, marie,
+					      jan, &e), 0);
+	assert_int_equal(registry_link_parent(tmp.log, &ts_operator, jan,
+					      lotte, &e), -1);
+	assert_string_equal(e.code, "link_implausible");
+	assert_false(registry_is_parent(s, lotte, jan));
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "parent_link", &ev);
+	const char *const want[][3] = {
+		{"parent_link", "granted", ""},
+		{"parent_link", "granted", ""},
+		{"parent_link", "refused", "link_implausible"},
+		{"parent_link", "refused", "link_implausible"},
+		{"parent_link", "granted", ""},
+		{"parent_link", "granted", ""},
+		{"parent_link", "refused", "link_implausible"},
+		{"parent_link", "refused", "link_implausible"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +482,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(as_of_a_date, setup, teardown),
 		cmocka_unit_test_setup_teardown(bis_persons_belong_to_the_crossroads_bank, setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_import_and_links, setup, teardown),
+		cmocka_unit_test_setup_teardown(implausible_parent_links, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

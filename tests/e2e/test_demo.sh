@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The demo's helper processes (the SMTP and SMS sinks, the provider) end
+# with it even when it is killed and cannot stop them itself: each asks the
+# kernel for SIGTERM when its parent dies (PR_SET_PDEATHSIG).
+source "$(dirname "$0")/lib.sh"
+start_demo
+
+# children_of PID: its child processes, from /proc (no procps needed).
+children_of() {
+  local parent=$1 stat line
+  for stat in /proc/[0-9]*/stat; do
+    read -r line <"$stat" 2>/dev/null || continue
+    # After the command name in parentheses: state, then the parent's pid.
+    set -- ${line##*) }
+    if [ "${2:-}" = "$parent" ]; then basename "$(dirname "$stat")"; fi
+  done
+}
+
+children=$(children_of "$DEMO_PID")
+expect "the demo runs its sinks and its provider" 3 "$(echo "$children" | wc -w)"
+
+# gone PID: no process, or a zombie nobody reaps (PID 1 in a container).
+gone() {
+  local line
+  read -r line <"/proc/$1/stat" 2>/dev/null || return 0
+  set -- ${line##*) }
+  [ "$1" = Z ]
+}
+
+kill -KILL "$DEMO_PID"
+wait "$DEMO_PID" 2>/dev/null || true
+left=$children
+for _ in $(seq 50); do
+  left=$(for pid in $children; do gone "$pid" || echo "$pid"; done)
+  [ -z "$left" ] && break
+  sleep 0.1
+done
+expect "after kill -9 of the demo, its children are gone within 5 s" "" "$left"
+for pid in $left; do kill -KILL "$pid" 2>/dev/null || true; done
+
+finish
