@@ -62,6 +62,8 @@ struct listener_config {
 	bool behind_proxy;
 	char proxy_addresses[512];
 	char proxy_cert_header[64];
+	/* Serve the routes marked LISTENER_OPERATIONS (/metrics) here. */
+	bool metrics;
 };
 
 /* The server's keys (http_config.c): server.threads,
@@ -78,6 +80,9 @@ extern const size_t http_config_nkeys;
 enum http_listener {
 	LISTENER_PUBLIC = 1 << 0,  /* portal + user API */
 	LISTENER_NETWORK = 1 << 1, /* institution API, client certificates */
+	/* Any listener whose `metrics` key is on (off on the public listener
+	 * by default): operations data is not for strangers. */
+	LISTENER_OPERATIONS = 1 << 2,
 };
 
 enum http_method {

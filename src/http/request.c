@@ -64,8 +64,9 @@ static struct request *request_begin(struct listener *l,
 	size_t idx;
 	size_t scratch_len = strlen(url) + 1;
 	rq->scratch = xmalloc(scratch_len);
+	unsigned where = l->id | (l->cfg->metrics ? LISTENER_OPERATIONS : 0u);
 	enum route_match match = router_find(
-		srv->opt.routes, srv->opt.nroutes, l->id, m, url, rq->scratch,
+		srv->opt.routes, srv->opt.nroutes, where, m, url, rq->scratch,
 		scratch_len, rq->req.params, &rq->req.nparams, &idx);
 	if (match == MATCH_NO_PATH) {
 		gate_refuse(rq, 404, ERR_NOT_FOUND, "not_found",

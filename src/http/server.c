@@ -12,6 +12,18 @@
 
 #include "http/http_internal.h"
 
+/* GnuTLS priorities. TLS 1.3 as GnuTLS offers it; TLS 1.2 only with
+ * forward secrecy (ECDHE) and AEAD ciphers: CBC suites with their MAC (and
+ * the padding oracles that came with them) and SHA-1 MACs are gone. No
+ * SHA-1 signature either, so a CertificateRequest never lists one and a
+ * client certificate cannot be proven with it. */
+#define TLS_PRIORITIES                                                        \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"                        \
+	"-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:"          \
+	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"                    \
+	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:"                    \
+	"-SIGN-RSA-SHA224:-SIGN-ECDSA-SHA224:-SIGN-DSA-SHA224"
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode toe)
 {
@@ -73,8 +85,7 @@ static int listener_start(struct listener *l, const char *data_dir,
 	if (lc->tls) {
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, l->cert_pem);
 		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, l->key_pem);
-		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0,
-		    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES);
 		/* Giving libmicrohttpd the CA makes it ask for a client
 		 * certificate; judging it is ours (tls.c). */
 		if (l->ca_pem && lc->client_cert != CLIENT_CERT_NONE)
