@@ -54,6 +54,15 @@ const struct config_key http_config_keys[] = {
 	{"server", "anonymous_posts_per_second", CONFIG_INT,
 	 SRV(public_posts_per_second), "20", 1, 1000000, NULL,
 	 "unauthenticated POSTs per client address per second (429)"},
+	{"server", "connections_per_address", CONFIG_INT,
+	 SRV(connections_per_address), KP_XSTR(LIMIT_CONNECTIONS_PER_IP), 1,
+	 LIMIT_CONNECTIONS, NULL,
+	 "concurrent connections per client address and listener (raise it "
+	 "behind a proxy: all its connections come from one address)"},
+	{"server", "request_head_timeout", CONFIG_INT,
+	 SRV(request_head_timeout), KP_XSTR(LIMIT_REQUEST_HEAD_S), 1, 3600,
+	 NULL, "seconds a client has to send a complete request head; an idle "
+	 "keep-alive connection is closed after it too"},
 	LISTENER_KEYS("public", public_listener, "8443", "none", "", "false",
 		      "public (portal + user API)"),
 	LISTENER_KEYS("network", network_listener, "8444", "required",

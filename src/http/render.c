@@ -26,6 +26,9 @@ static void add_common_headers(struct request *rq, struct MHD_Response *r,
 					"max-age=31536000");
 	if (rq->res.ticket[0])
 		MHD_add_response_header(r, "X-Kruispunt-Ticket", rq->res.ticket);
+	/* libmicrohttpd closes the connection after an answer that says so. */
+	if (rq->close)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
 /* Turn rq->res into bytes: a problem document when it carries an error.

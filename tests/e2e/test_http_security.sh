@@ -64,4 +64,47 @@ URL=$(grep '"listening"' "$WORK/pubmetrics.err" | json - 'j["public_url"]')
 call GET "$URL/metrics"
 expect "[public] metrics = true serves it on the public listener" 200 "$STATUS"
 
+# --- framing: one way to read a body's length, or none (RFC 9112 6.3)
+RAW="python3 $(dirname "$0")/rawhttp.py"
+raw() { printf '%s' "$1" | $RAW send "$PUB_PORT" "$CA"; }
+POST='POST /api/v1/identifiers/check HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n'
+expect "attack: Content-Length with Transfer-Encoding is 400 and closes" "400 closed" \
+  "$(raw "${POST}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")"
+expect "attack: two different Content-Lengths are 400 and close" "400 closed" \
+  "$(raw "${POST}Content-Length: 2\r\nContent-Length: 3\r\n\r\n{} ")"
+expect "attack: a Transfer-Encoding other than chunked is 400" "400 closed" \
+  "$(raw "${POST}Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")"
+expect "a well-framed chunked body is still read" "422 open" \
+  "$(raw "${POST}Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")"
+expect "attack: an encoded NUL in the path is 400, not a cut path" "400 closed" \
+  "$(raw 'GET /healthz%00/x HTTP/1.1\r\nHost: localhost\r\n\r\n')"
+expect "attack: an encoded NUL in the query is 400" "400 closed" \
+  "$(raw 'GET /healthz?a=%00 HTTP/1.1\r\nHost: localhost\r\n\r\n')"
+expect "attack: a raw NUL in the path is 400, not a cut path" "400 closed" \
+  "$(raw 'GET /healthz\x00/x HTTP/1.1\r\nHost: localhost\r\n\r\n')"
+expect "a query string is no NUL" "200 open" \
+  "$(raw 'GET /healthz?a=b HTTP/1.1\r\nHost: localhost\r\n\r\n')"
+expect "attack: a Content-Length that is no number: libmicrohttpd's own 400" "400 closed" \
+  "$(raw "${POST}Content-Length: abc\r\n\r\n")"
+
+# --- slow clients and many connections from one address
+printf '[server]\ndata_dir = %s\nrequest_head_timeout = 2\nconnections_per_address = 4\n[public]\nport = 0\n[network]\nenabled = false\n' "$DEMO" > "$WORK/slow.ini"
+"$KP" serve --config "$WORK/slow.ini" >"$WORK/slow.out" 2>"$WORK/slow.err" &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q '"listening"' "$WORK/slow.err" 2>/dev/null && break; sleep 0.1; done
+SLOW=$(grep '"listening"' "$WORK/slow.err" | json - 'j["public_url"]')
+SLOW_PORT=${SLOW##*:}
+t=$($RAW trickle "$SLOW_PORT" "$CA" 8)
+case "$t" in
+  open) fail "attack: a client trickling its head keeps the connection past the deadline" ;;
+  *) if python3 -c "import sys; sys.exit(not 1.5 <= float('$t') <= 4)"; then
+       pass "attack: a client trickling its head is cut at the deadline (${t} s)"
+     else fail "attack: trickling client cut after $t s, not about 2 s"; fi ;;
+esac
+grep -q '"security: request not received in time, connection closed"' "$WORK/slow.err" \
+  && pass "and it is logged as a security event" || fail "no security log line for the cut"
+expect "attack: connections beyond the per-address cap are refused" 4 "$($RAW hold "$SLOW_PORT" "$CA" 6)"
+call GET "$SLOW/healthz"
+expect "once they are gone the address is served again" 200 "$STATUS"
+
 finish
