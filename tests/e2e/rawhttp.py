@@ -8,6 +8,9 @@ NUL in the path) and clients that are slow on purpose.
   rawhttp.py trickle PORT CA MAX   a request head, one header line every
                                    0.5 s; prints the seconds until the
                                    server closed, or "open" after MAX s
+  rawhttp.py slowbody PORT CA MAX  a complete head announcing 100 bytes
+                                   of body, then one byte every 0.5 s;
+                                   prints as trickle does
   rawhttp.py hold PORT CA N        opens N connections; prints how many
                                    completed a request (the others were
                                    refused), keeping all open meanwhile
@@ -49,14 +52,19 @@ def send(port, ca):
     print(status, "closed" if closed else "open")
 
 
-def trickle(port, ca, limit):
+HEAD = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+BODY_HEAD = (b"POST /api/v1/identifiers/check HTTP/1.1\r\nHost: localhost\r\n"
+             b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+
+
+def trickle(port, ca, limit, first=HEAD, piece=lambda i: b"X-Slow-%d: x\r\n" % i):
     s = connect(port, ca)
     start = time.monotonic()
-    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+    s.sendall(first)
     i = 0
     while time.monotonic() - start < limit:
         try:
-            s.sendall(b"X-Slow-%d: x\r\n" % i)
+            s.sendall(piece(i))
         except OSError:
             break
         i += 1
@@ -90,5 +98,7 @@ if __name__ == "__main__":
         send(port, ca)
     elif mode == "trickle":
         trickle(port, ca, float(sys.argv[4]))
+    elif mode == "slowbody":
+        trickle(port, ca, float(sys.argv[4]), BODY_HEAD, lambda i: b" ")
     else:
         hold(port, ca, int(sys.argv[4]))

@@ -101,6 +101,13 @@ case "$t" in
        pass "attack: a client trickling its head is cut at the deadline (${t} s)"
      else fail "attack: trickling client cut after $t s, not about 2 s"; fi ;;
 esac
+t=$($RAW slowbody "$SLOW_PORT" "$CA" 8)
+case "$t" in
+  open) fail "attack: a client trickling its body keeps the connection past the deadline" ;;
+  *) if python3 -c "import sys; sys.exit(not 1.5 <= float('$t') <= 4)"; then
+       pass "attack: a client trickling a 100-byte body is cut at the deadline (${t} s)"
+     else fail "attack: trickling body cut after $t s, not about 2 s"; fi ;;
+esac
 grep -q '"security: request not received in time, connection closed"' "$WORK/slow.err" \
   && pass "and it is logged as a security event" || fail "no security log line for the cut"
 expect "attack: connections beyond the per-address cap are refused" 4 "$($RAW hold "$SLOW_PORT" "$CA" 6)"
