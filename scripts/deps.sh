@@ -18,6 +18,8 @@ PACKAGES=(
   libcmocka-dev
   # clients the tests talk to the daemon with, none of them written here
   openssl curl oathtool zbar-tools sqlite3 python3
+  # the recommended production front, run by tests/e2e/test_haproxy.sh
+  haproxy
   # load generator for bench/
   wrk
   # runs the OpenAPI validator of tests/openapi (npm below)

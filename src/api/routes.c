@@ -15,7 +15,9 @@ const struct http_route api_routes[] = {
 	 api_healthz},
 	{METHOD_GET, "/readyz", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
 	 api_readyz},
-	{METHOD_GET, "/metrics", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
+	/* Only where the listener's `metrics` key is on: the network
+	 * listener by default, never the public one unless asked. */
+	{METHOD_GET, "/metrics", LISTENER_OPERATIONS, AUTH_NONE, 0, NULL, BODY_NONE, 0,
 	 api_metrics},
 	{METHOD_GET, "/api/v1/version", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
 	 api_version},

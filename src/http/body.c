@@ -14,6 +14,7 @@
 bool body_declared_too_large(struct request *rq)
 {
 	const char *cl = http_header(&rq->req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	rq->declared = rq->body_limit;
 	if (!cl)
 		return false;
 	char *end;
@@ -24,7 +25,50 @@ bool body_declared_too_large(struct request *rq)
 			    "request body larger than this endpoint accepts");
 		return true;
 	}
+	rq->declared = n;
 	return false;
+}
+
+struct framing {
+	unsigned content_length;
+	unsigned transfer_encoding;
+	bool chunked_only;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	KP_UNUSED(kind);
+	struct framing *f = cls;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->content_length++;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->transfer_encoding++;
+		f->chunked_only = value && strcasecmp(value, "chunked") == 0;
+	}
+	return MHD_YES;
+}
+
+bool body_framing_invalid(struct request *rq)
+{
+	/* libmicrohttpd takes one of the lengths and goes on: a proxy in
+	 * front that took the other would see a second request smuggled in
+	 * this one's body. */
+	struct framing f = {0, 0, false};
+	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, count_framing, &f);
+	const char *why = NULL;
+	if (f.content_length > 1)
+		why = "more than one Content-Length";
+	else if (f.content_length && f.transfer_encoding)
+		why = "both Content-Length and Transfer-Encoding";
+	else if (f.transfer_encoding > 1 ||
+		 (f.transfer_encoding && !f.chunked_only))
+		why = "a Transfer-Encoding other than chunked";
+	if (!why)
+		return false;
+	gate_refuse(rq, 400, ERR_MALFORMED, "bad_framing", why);
+	rq->close = true;
+	return true;
 }
 
 /* Keep the next piece of the body, unless the request is refused already:

@@ -32,9 +32,19 @@
 #define LIMIT_PATH_SEGMENTS     16
 /* A client certificate, PEM-encoded, as forwarded by a TLS proxy. */
 #define LIMIT_CERT_PEM          8192
-/* Concurrent connections per listener and per client address. */
+/* Concurrent connections per listener, and by default per client address
+ * ([server] connections_per_address): 4,096 connections held open from 17
+ * addresses once made the public listener unreachable; at 64 an attacker
+ * needs 64 addresses to fill it, while a browser opens about 6. Behind a
+ * proxy every connection comes from the proxy: raise it there. */
 #define LIMIT_CONNECTIONS       4096
-#define LIMIT_CONNECTIONS_PER_IP 256
+#define LIMIT_CONNECTIONS_PER_IP 64
+/* Seconds a client has for a complete request head, by default ([server]
+ * request_head_timeout), and the slowest body it may send, in bytes per
+ * second, beyond that: libmicrohttpd's idle timeout alone lets a client
+ * that trickles keep its connection for ever (deadline.c). */
+#define LIMIT_REQUEST_HEAD_S    10
+#define LIMIT_BODY_MIN_RATE     (64 * 1024)
 /* Seconds a connection may stay idle before libmicrohttpd closes it. */
 #define LIMIT_CONNECTION_IDLE_S 60
 /* Trusted proxy addresses a listener may list. */
@@ -62,6 +72,8 @@ struct listener_config {
 	bool behind_proxy;
 	char proxy_addresses[512];
 	char proxy_cert_header[64];
+	/* Serve the routes marked LISTENER_OPERATIONS (/metrics) here. */
+	bool metrics;
 };
 
 /* The server's keys (http_config.c): server.threads,
@@ -69,6 +81,8 @@ struct listener_config {
 struct http_config {
 	int threads; /* 0: one per core */
 	int public_posts_per_second;
+	int connections_per_address; /* 0: LIMIT_CONNECTIONS_PER_IP */
+	int request_head_timeout;    /* seconds; 0: LIMIT_REQUEST_HEAD_S */
 	struct listener_config public_listener;
 	struct listener_config network_listener;
 };
@@ -78,6 +92,9 @@ extern const size_t http_config_nkeys;
 enum http_listener {
 	LISTENER_PUBLIC = 1 << 0,  /* portal + user API */
 	LISTENER_NETWORK = 1 << 1, /* institution API, client certificates */
+	/* Any listener whose `metrics` key is on (off on the public listener
+	 * by default): operations data is not for strangers. */
+	LISTENER_OPERATIONS = 1 << 2,
 };
 
 enum http_method {

@@ -14,7 +14,7 @@ static const char *const cert_modes[] = {"none", "optional", "required",
 
 /* The two listeners share their keys; only section, defaults and help
  * differ. */
-#define LISTENER_KEYS(sec, l, def_port, def_mode, def_ca, what)              \
+#define LISTENER_KEYS(sec, l, def_port, def_mode, def_ca, def_metrics, what) \
 	{sec, "enabled", CONFIG_BOOL, LST(l, enabled), "true", 0, 1, NULL,   \
 	 "serve the " what " listener"},                                     \
 	{sec, "address", CONFIG_STR, LST(l, address), "127.0.0.1", 0, 0,     \
@@ -41,7 +41,9 @@ static const char *const cert_modes[] = {"none", "optional", "required",
 	{sec, "proxy_cert_header", CONFIG_STR, LST(l, proxy_cert_header),    \
 	 "X-Client-Cert", 0, 0, NULL,                                        \
 	 "header with the client certificate: PEM (URL-encoded or not), "    \
-	 "base64 DER, or its SHA-256 fingerprint in hex"}
+	 "base64 DER, or its SHA-256 fingerprint in hex"},                  \
+	{sec, "metrics", CONFIG_BOOL, LST(l, metrics), def_metrics, 0, 1,    \
+	 NULL, "serve /metrics on this listener (operations data)"}
 
 _Static_assert(sizeof(enum client_cert_mode) == sizeof(int),
 	       "client_cert is set as an int (CONFIG_ENUM)");
@@ -52,9 +54,18 @@ const struct config_key http_config_keys[] = {
 	{"server", "anonymous_posts_per_second", CONFIG_INT,
 	 SRV(public_posts_per_second), "20", 1, 1000000, NULL,
 	 "unauthenticated POSTs per client address per second (429)"},
-	LISTENER_KEYS("public", public_listener, "8443", "none", "",
+	{"server", "connections_per_address", CONFIG_INT,
+	 SRV(connections_per_address), KP_XSTR(LIMIT_CONNECTIONS_PER_IP), 1,
+	 LIMIT_CONNECTIONS, NULL,
+	 "concurrent connections per client address and listener (raise it "
+	 "behind a proxy: all its connections come from one address)"},
+	{"server", "request_head_timeout", CONFIG_INT,
+	 SRV(request_head_timeout), KP_XSTR(LIMIT_REQUEST_HEAD_S), 1, 3600,
+	 NULL, "seconds a client has to send a complete request head; an idle "
+	 "keep-alive connection is closed after it too"},
+	LISTENER_KEYS("public", public_listener, "8443", "none", "", "false",
 		      "public (portal + user API)"),
 	LISTENER_KEYS("network", network_listener, "8444", "required",
-		      "pki/ca.pem", "network (institution API)"),
+		      "pki/ca.pem", "true", "network (institution API)"),
 };
 const size_t http_config_nkeys = KP_NELEM(http_config_keys);

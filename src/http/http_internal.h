@@ -3,6 +3,7 @@
 #define KP_HTTP_INTERNAL_H
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <gnutls/gnutls.h>
@@ -41,13 +42,34 @@ struct http_server {
 	/* Requests suspended for a deferred answer: libmicrohttpd must not
 	 * stop with one still suspended. */
 	_Atomic int suspended;
+	/* Every open connection of every listener, with its deadline
+	 * (deadline.c); conn_lock guards the list and each one's fd. */
+	pthread_mutex_t conn_lock;
+	pthread_cond_t deadline_wake;
+	pthread_t deadline_thread;
+	bool deadline_started, deadline_stop;
+	struct conn_state *conns;
+	uint64_t head_timeout_ns;
 };
 
 /* Per TCP connection: the client certificate is verified once per TLS
  * session, not once per request. */
 struct conn_state {
+	struct listener *l;
+	struct conn_state *prev, *next; /* http_server.conns */
+	int fd;       /* -1 once shut down for its deadline */
+	char peer[64];
+	/* Monotonic time by which the connection must have handed its
+	 * request to us (0: none now; deadline.c). */
+	_Atomic uint64_t deadline_ns;
 	bool checked;
 	struct http_client_cert cert;
+	/* The request line being parsed decoded to a NUL (request_unescape):
+	 * its path would be cut there. Read and cleared by request_begin. */
+	bool nul_in_url;
+	/* The request line's URI as libmicrohttpd found it, before decoding
+	 * (request_uri_seen): where it ends tells a raw NUL in it. */
+	uintptr_t raw_uri, raw_uri_len;
 };
 
 struct request;
@@ -68,6 +90,8 @@ struct request {
 	size_t body_limit;
 	struct buf body;
 	bool refused;     /* res.err set before the handler could run */
+	bool close;       /* answer at once and close: the framing is bad */
+	uint64_t declared; /* Content-Length, or the route's limit without */
 	bool deferred;    /* suspended, waiting for http_resume */
 	struct http_deferred handle; /* handed to the continuation */
 	_Atomic bool resumed;
@@ -84,6 +108,13 @@ enum MHD_Result request_handle(void *cls, struct MHD_Connection *c,
 			       const char *url, const char *method,
 			       const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls);
+/* libmicrohttpd's URL decoding (MHD_OPTION_UNESCAPE_CALLBACK), which
+ * notes a decoded NUL in the connection's state. Returns the new length. */
+size_t request_unescape(void *cls, struct MHD_Connection *c, char *s);
+/* libmicrohttpd's first sight of a request's URI
+ * (MHD_OPTION_URI_LOG_CALLBACK), kept in the connection's state to find a
+ * raw NUL in it. Returns NULL: the request is made on the first call. */
+void *request_uri_seen(void *cls, const char *uri, struct MHD_Connection *c);
 /* Log and count the request, then free it. */
 void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		       enum MHD_RequestTerminationCode toe);
@@ -103,6 +134,11 @@ bool gate_rate_limited(struct request *rq, const struct http_route *r);
 
 /* Refuse by the declared Content-Length, before reading any of it. */
 bool body_declared_too_large(struct request *rq);
+/* Refuse a body whose length is ambiguous (RFC 9112 section 6.3): more
+ * than one Content-Length, Content-Length with Transfer-Encoding, or a
+ * Transfer-Encoding other than chunked. The answer closes the connection:
+ * whatever follows on it cannot be told apart from the body. */
+bool body_framing_invalid(struct request *rq);
 /* Keep the next piece of the body, up to the route's limit (413). */
 void body_append(struct request *rq, const char *data, size_t n);
 /* Hand the body to the handler as the route wants it: raw, or one JSON
@@ -140,6 +176,22 @@ int listener_tls(struct listener *l, const char *data_dir,
  * 0, or -1 with e set. */
 int listener_trust(struct listener *l, const char *data_dir,
 		   struct error *e);
+
+/* ---- deadline.c: slow clients */
+
+/* Start and stop the thread that closes connections past their deadline.
+ * deadline_start returns 0, or -1 with e set. */
+int deadline_start(struct http_server *srv, struct error *e);
+void deadline_stop(struct http_server *srv);
+/* A connection opened (its head deadline starts) or closed. */
+void deadline_add(struct http_server *srv, struct conn_state *cs);
+void deadline_remove(struct http_server *srv, struct conn_state *cs);
+/* The next deadline: a request head from now, a body of bytes from now,
+ * or none while the request is ours. */
+void deadline_head(struct http_server *srv, struct conn_state *cs);
+void deadline_body(struct http_server *srv, struct conn_state *cs,
+		   uint64_t bytes);
+void deadline_none(struct conn_state *cs);
 
 /* ---- router.c */
 

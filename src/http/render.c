@@ -14,11 +14,21 @@ static void add_common_headers(struct request *rq, struct MHD_Response *r,
 	/* Answers carry personal data: never cached by anyone. */
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	/* No answer is a page: nothing in one may load, run or be framed
+	 * (clickjacking), and no URL (paths can carry an INSZ) leaks to
+	 * another site through a Referer. */
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'none'; frame-ancestors 'none'");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	if (rq->l->cfg->tls)
 		MHD_add_response_header(r, "Strict-Transport-Security",
 					"max-age=31536000");
 	if (rq->res.ticket[0])
 		MHD_add_response_header(r, "X-Kruispunt-Ticket", rq->res.ticket);
+	/* libmicrohttpd closes the connection after an answer that says so. */
+	if (rq->close)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
 /* Turn rq->res into bytes: a problem document when it carries an error.

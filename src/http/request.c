@@ -5,7 +5,8 @@
  * A request goes through these steps, in this order, and a handler runs
  * only when all of them passed (deny by default):
  *
- *   first call     route lookup (404 / 405), URL length (414), declared
+ *   first call     framing and a NUL in the URL (400, connection closed),
+ *                  route lookup (404 / 405), URL length (414), declared
  *                  Content-Length against the route's limit (413);
  *   upload calls   body accumulated up to the route's limit (413, body.c);
  *   last call      client certificate when the listener or route needs one
@@ -16,8 +17,10 @@
  * The answer is always queued on the last call, never on the first: when
  * libmicrohttpd gets a response on the first call of a request it closes the
  * connection, which costs a TCP and TLS handshake per request (DESIGN.md
- * "Known pitfall"). Only a request refused for its declared size is
- * answered at once, precisely so that its body is not read.
+ * "Known pitfall"). Only a request refused for its declared size or its
+ * framing is answered at once, precisely so that its body is not read.
+ * Between those calls the connection runs against a deadline (deadline.c):
+ * set here when a request begins, cleared when it is ours.
  */
 #include <stdlib.h>
 #include <stdatomic.h>
@@ -25,11 +28,51 @@
 
 #include "http/http_internal.h"
 
+/* The connection's state (server.c), or NULL. */
+static struct conn_state *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* libmicrohttpd cuts the request line in place: the version follows the
+ * URI's terminating NUL. When it does not, the URI held a NUL of its own
+ * and the path we were given is cut short. */
+static bool raw_nul(const struct conn_state *cs, const char *version)
+{
+	uintptr_t v = (uintptr_t)version;
+	return cs->raw_uri && v > cs->raw_uri &&
+	       v != cs->raw_uri + cs->raw_uri_len + 1;
+}
+
+/* Framing a proxy could read otherwise, or a NUL in the URL: refused at
+ * once, and the connection closed. */
+static bool refused_malformed(struct request *rq, struct MHD_Connection *c,
+			      const char *version)
+{
+	struct conn_state *cs = conn_of(c);
+	bool nul = cs && (cs->nul_in_url || raw_nul(cs, version));
+	if (cs) {
+		cs->nul_in_url = false;
+		cs->raw_uri = 0;
+	}
+	if (body_framing_invalid(rq))
+		return true;
+	if (!nul)
+		return false;
+	/* "/a%00/b" must not become "/a": refuse the request whole. */
+	gate_refuse(rq, 400, ERR_MALFORMED, "malformed_url",
+		    "the URL holds a NUL byte");
+	rq->close = true;
+	return true;
+}
+
 /* The request's state on its first call, refused already when its method,
  * URL or route is wrong. Freed by request_completed. */
 static struct request *request_begin(struct listener *l,
 				     struct MHD_Connection *c, const char *url,
-				     const char *method)
+				     const char *method, const char *version)
 {
 	struct http_server *srv = l->srv;
 	struct request *rq = xcalloc(1, sizeof(*rq));
@@ -48,6 +91,8 @@ static struct request *request_begin(struct listener *l,
 		peer_text(ci->client_addr, rq->req.peer, sizeof(rq->req.peer));
 
 	rq->req.method = method_parse(method);
+	if (refused_malformed(rq, c, version))
+		return rq;
 	if (!rq->req.method) {
 		gate_refuse(rq, 405, ERR_METHOD, "method_not_allowed",
 			    "method not supported");
@@ -64,8 +109,9 @@ static struct request *request_begin(struct listener *l,
 	size_t idx;
 	size_t scratch_len = strlen(url) + 1;
 	rq->scratch = xmalloc(scratch_len);
+	unsigned where = l->id | (l->cfg->metrics ? LISTENER_OPERATIONS : 0u);
 	enum route_match match = router_find(
-		srv->opt.routes, srv->opt.nroutes, l->id, m, url, rq->scratch,
+		srv->opt.routes, srv->opt.nroutes, where, m, url, rq->scratch,
 		scratch_len, rq->req.params, &rq->req.nparams, &idx);
 	if (match == MATCH_NO_PATH) {
 		gate_refuse(rq, 404, ERR_NOT_FOUND, "not_found",
@@ -91,6 +137,11 @@ static enum MHD_Result finish(struct request *rq)
 {
 	struct http_server *srv = rq->l->srv;
 	const struct http_route *r = rq->req.route;
+	/* The request is ours now: a slow handler or a deferred answer is
+	 * no client's fault. */
+	struct conn_state *cs = conn_of(rq->conn);
+	if (cs)
+		deadline_none(cs);
 	if (!rq->refused)
 		gate_rate_limited(rq, r);
 	if (!rq->refused && gate_authenticate(rq, r) == 0 &&
@@ -136,17 +187,21 @@ enum MHD_Result request_handle(void *cls, struct MHD_Connection *c,
 			       const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
 {
-	KP_UNUSED(version);
 	struct request *rq = *con_cls;
 	if (rq && rq->deferred) /* called again once resumed */
 		return atomic_load_explicit(&rq->resumed, memory_order_acquire)
 			       ? render_send(rq)
 			       : MHD_YES;
 	if (!rq) {
-		rq = request_begin(cls, c, url, method);
+		rq = request_begin(cls, c, url, method, version);
 		*con_cls = rq;
-		if (!rq->refused && body_declared_too_large(rq))
-			     return render_send(rq);
+		if (rq->close ||
+		    (!rq->refused && body_declared_too_large(rq)))
+			return render_send(rq);
+		/* The head is in; the body gets time by its size. */
+		struct conn_state *cs = conn_of(c);
+		if (cs)
+			deadline_body(rq->l->srv, cs, rq->declared);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -155,6 +210,27 @@ enum MHD_Result request_handle(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	return finish(rq);
+}
+
+size_t request_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	KP_UNUSED(cls);
+	size_t n = MHD_http_unescape(s);
+	struct conn_state *cs = conn_of(c);
+	if (cs && memchr(s, '\0', n))
+		cs->nul_in_url = true;
+	return n;
+}
+
+void *request_uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	KP_UNUSED(cls);
+	struct conn_state *cs = conn_of(c);
+	if (cs) {
+		cs->raw_uri = (uintptr_t)uri;
+		cs->raw_uri_len = strlen(uri);
+	}
+	return NULL;
 }
 
 static void access_log(struct request *rq, uint64_t ns)
@@ -183,11 +259,14 @@ void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		       enum MHD_RequestTerminationCode toe)
 {
 	KP_UNUSED(cls);
-	KP_UNUSED(c);
 	KP_UNUSED(toe);
 	struct request *rq = *con_cls;
 	if (!rq)
 		return;
+	/* The next request on this connection gets the head's time. */
+	struct conn_state *cs = conn_of(c);
+	if (cs)
+		deadline_head(rq->l->srv, cs);
 	uint64_t ns = time_mono_ns() - rq->start_ns;
 	metrics_record(rq->l->srv->metrics, rq->route_idx,
 		       rq->req.method ? rq->req.method : METHOD_GET, rq->status,

@@ -12,15 +12,39 @@
 
 #include "http/http_internal.h"
 
+/* GnuTLS priorities. TLS 1.3 as GnuTLS offers it; TLS 1.2 only with
+ * forward secrecy (ECDHE) and AEAD ciphers: CBC suites with their MAC (and
+ * the padding oracles that came with them) and SHA-1 MACs are gone. No
+ * SHA-1 signature either, so a CertificateRequest never lists one and a
+ * client certificate cannot be proven with it. */
+#define TLS_PRIORITIES                                                        \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"                        \
+	"-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:"          \
+	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"                    \
+	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:"                    \
+	"-SIGN-RSA-SHA224:-SIGN-ECDSA-SHA224:-SIGN-DSA-SHA224"
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode toe)
 {
-	KP_UNUSED(cls);
-	KP_UNUSED(c);
+	struct listener *l = cls;
+	struct conn_state *cs = *socket_ctx;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_ctx = xcalloc(1, sizeof(struct conn_state));
-	} else {
-		free(*socket_ctx);
+		cs = xcalloc(1, sizeof(*cs));
+		cs->l = l;
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		cs->fd = ci ? ci->connect_fd : -1;
+		ci = MHD_get_connection_info(c,
+					     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci)
+			peer_text(ci->client_addr, cs->peer, sizeof(cs->peer));
+		deadline_add(l->srv, cs);
+		*socket_ctx = cs;
+	} else if (cs) {
+		/* Before libmicrohttpd closes the descriptor (deadline.c). */
+		deadline_remove(l->srv, cs);
+		free(cs);
 		*socket_ctx = NULL;
 	}
 }
@@ -58,7 +82,7 @@ static int listener_start(struct listener *l, const char *data_dir,
 	if (listener_bind(l, &ss, &v6, e) != 0)
 		return -1;
 
-	struct MHD_OptionItem opts[16];
+	struct MHD_OptionItem opts[20];
 	size_t n = 0;
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){o, (intptr_t)(v), p}
 	/* The logger first: options before it would log elsewhere. */
@@ -66,15 +90,18 @@ static int listener_start(struct listener *l, const char *data_dir,
 	OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
 	OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, LIMIT_CONNECTIONS, NULL);
-	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, LIMIT_CONNECTIONS_PER_IP, NULL);
+	int per_ip = l->srv->opt.cfg->connections_per_address;
+	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    per_ip > 0 ? per_ip : LIMIT_CONNECTIONS_PER_IP, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, LIMIT_CONNECTION_IDLE_S, NULL);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL);
-	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, l);
+	OPT(MHD_OPTION_UNESCAPE_CALLBACK, request_unescape, NULL);
+	OPT(MHD_OPTION_URI_LOG_CALLBACK, request_uri_seen, NULL);
 	if (lc->tls) {
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, l->cert_pem);
 		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, l->key_pem);
-		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0,
-		    "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+		OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, TLS_PRIORITIES);
 		/* Giving libmicrohttpd the CA makes it ask for a client
 		 * certificate; judging it is ours (tls.c). */
 		if (l->ca_pem && lc->client_cert != CLIENT_CERT_NONE)
@@ -121,6 +148,14 @@ int http_server_start(const struct http_server_options *opt,
 	srv->anonymous = ratelimit_new(opt->cfg->public_posts_per_second,
 				       2.0 * opt->cfg->public_posts_per_second,
 				       4096);
+	int head_s = opt->cfg->request_head_timeout > 0
+			     ? opt->cfg->request_head_timeout
+			     : LIMIT_REQUEST_HEAD_S;
+	srv->head_timeout_ns = (uint64_t)head_s * 1000000000u;
+	if (deadline_start(srv, e) != 0) {
+		http_server_stop(srv);
+		return -1;
+	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = opt->cfg->threads > 0 ? (unsigned)opt->cfg->threads
 			   : cores > 0		  ? (unsigned)cores
@@ -167,8 +202,11 @@ void http_server_stop(struct http_server *srv)
 		const struct timespec ms = {0, 1000 * 1000};
 		nanosleep(&ms, NULL);
 	}
+	deadline_stop(srv);
 	for (size_t i = 0; i < KP_NELEM(srv->listeners); i++)
 		listener_stop(&srv->listeners[i]);
+	pthread_mutex_destroy(&srv->conn_lock);
+	pthread_cond_destroy(&srv->deadline_wake);
 	metrics_free(srv->metrics);
 	ratelimit_free(srv->anonymous);
 	free(srv);

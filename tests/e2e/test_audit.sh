@@ -49,7 +49,7 @@ call GET "$PUB/api/v1/audit/proof/consistency?first=0&second=5"
 expect "consistency from an empty tree is refused" 422 "$STATUS"
 call GET "$PUB/api/v1/audit/proof/inclusion?seq=3"
 expect "tree_size defaults to the newest checkpoint" "$T" "$(json "$BODY" 'j["tree_size"]')"
-call GET "$PUB/metrics"
+call GET "$NET/metrics" $(institution_cert 0411111140)
 expect_contains "metrics count audit events" "kruispunt_audit_events_total $T" "$(cat "$BODY")"
 expect_contains "and the signed ones" "kruispunt_audit_signed_events $T" "$(cat "$BODY")"
 stop_demo

@@ -96,9 +96,11 @@ if grep -q '85073003328' "$WORK/demo.err"; then fail "an INSZ reached the log"; 
 curl -sv --cacert "$CA" "$PUB/healthz" "$PUB/healthz" -o /dev/null -o /dev/null 2>"$WORK/keepalive"
 expect_contains "keep-alive: the connection is reused" "Re-using existing connection" "$(cat "$WORK/keepalive")"
 
-# --- metrics
+# --- metrics: on the network listener, not for strangers on the public one
 call GET "$PUB/metrics"
-expect "metrics answer 200" 200 "$STATUS"
+expect "attack: /metrics does not exist on the public listener by default" 404 "$STATUS"
+call GET "$NET/metrics" $(institution_cert 0411111140)
+expect "metrics answer 200 on the network listener" 200 "$STATUS"
 expect_contains "requests by route and status" 'kruispunt_http_requests_total{route="/healthz",method="GET",status="200"}' "$(cat "$BODY")"
 expect_contains "latency histogram" 'kruispunt_http_request_duration_seconds_bucket{route="/healthz",method="GET",le="+Inf"}' "$(cat "$BODY")"
 expect_contains "unmatched requests are counted, not labelled by path" 'route="unmatched"' "$(cat "$BODY")"
