@@ -254,27 +254,39 @@ struct revoke {
 	struct org_role r;
 };
 
-static int revoke_change(struct store_conn *w, void *ctx,
-			 struct audit_event *evs, size_t n, struct error *e)
+/* Assignment id of kbo, read inside the change into r, and named in the
+ * event (whose role it is), refused or not. 0 when it exists and is not
+ * revoked; -1 with e otherwise ("unknown_role_assignment",
+ * "already_revoked": a revoked role is granted anew, not revived). */
+static int assignment_live(struct store_conn *w, const char *kbo, int64_t id,
+			   struct org_role *r, struct audit_event *evs,
+			   struct error *e)
 {
-	KP_UNUSED(n);
-	struct revoke *c = ctx;
 	struct store_stmt *st = store_prepare(w, sql_role_get);
-	store_bind_int(st, 1, c->id);
-	store_bind_text(st, 2, c->kbo);
-	int rc = store_one(st, read_role, &c->r, e);
+	store_bind_int(st, 1, id);
+	store_bind_text(st, 2, kbo);
+	int rc = store_one(st, read_role, r, e);
 	if (rc == 1)
 		return err_set(e, ERR_NOT_FOUND, "unknown_role_assignment",
 			       "this organisation has no such role assignment");
 	if (rc < 0)
 		return -1;
-	/* The event names whose role it was, refused or not. */
-	evs[0].subject = c->r.insz;
-	evs[0].purpose = c->r.role;
-	if (c->r.revoked)
+	evs[0].subject = r->insz;
+	evs[0].purpose = r->role;
+	if (r->revoked)
 		return err_set(e, ERR_CONFLICT, "already_revoked",
-			       "this role assignment is already revoked");
-	st = store_prepare(w, sql_revoke);
+			       "this role assignment is revoked; grant it anew");
+	return 0;
+}
+
+static int revoke_change(struct store_conn *w, void *ctx,
+			 struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(n);
+	struct revoke *c = ctx;
+	if (assignment_live(w, c->kbo, c->id, &c->r, evs, e) != 0)
+		return -1;
+	struct store_stmt *st = store_prepare(w, sql_revoke);
 	store_bind_int(st, 1, c->id);
 	store_bind_text(st, 2, c->kbo);
 	store_bind_int(st, 3, time_now());
@@ -333,24 +345,12 @@ static int renew_change(struct store_conn *w, void *ctx,
 {
 	KP_UNUSED(n);
 	struct renew *c = ctx;
-	struct store_stmt *st = store_prepare(w, sql_role_get);
-	store_bind_int(st, 1, c->id);
-	store_bind_text(st, 2, c->kbo);
-	int rc = store_one(st, read_role, &c->r, e);
-	if (rc == 1)
-		return err_set(e, ERR_NOT_FOUND, "unknown_role_assignment",
-			       "this organisation has no such role assignment");
-	if (rc < 0)
+	if (assignment_live(w, c->kbo, c->id, &c->r, evs, e) != 0)
 		return -1;
-	evs[0].subject = c->r.insz;
-	evs[0].purpose = c->r.role;
-	if (c->r.revoked)
-		return err_set(e, ERR_CONFLICT, "already_revoked",
-			       "a revoked role is not renewed; grant it anew");
 	if (renew_invalid(c->r.valid_from, c->until, e) != 0 ||
 	    within_own(w, c->by, c->r.insz, c->kbo, c->until, e) != 0)
 		return -1;
-	st = store_prepare(w, sql_renew);
+	struct store_stmt *st = store_prepare(w, sql_renew);
 	store_bind_int(st, 1, c->id);
 	store_bind_text(st, 2, c->kbo);
 	store_bind_text(st, 3, c->until);
