@@ -124,11 +124,11 @@ void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* Record a refusal before the handler. status 0 derives it from kind. */
 void gate_refuse(struct request *rq, int status, enum err_kind kind,
 		 const char *code, const char *detail);
-/* The client certificate, then the institution or the session, level and
- * role the route requires. Returns 0, or -1 with the refusal recorded. */
-int gate_authenticate(struct request *rq, const struct http_route *r);
-/* Anonymous POSTs beyond the per-address rate: true, refused (429). */
-bool gate_rate_limited(struct request *rq, const struct http_route *r);
+/* On the first call of a request with a route, from its headers alone:
+ * the anonymous rate limit (429), the client certificate, then the
+ * institution or the session, level and role the route requires. Returns
+ * 0, or -1 with the refusal recorded. */
+int gate_check(struct request *rq);
 
 /* ---- body.c */
 
@@ -139,6 +139,8 @@ bool body_declared_too_large(struct request *rq);
  * Transfer-Encoding other than chunked. The answer closes the connection:
  * whatever follows on it cannot be told apart from the body. */
 bool body_framing_invalid(struct request *rq);
+/* Does a body follow the head (a Content-Length above 0, or chunked)? */
+bool body_follows(struct request *rq);
 /* Keep the next piece of the body, up to the route's limit (413). */
 void body_append(struct request *rq, const char *data, size_t n);
 /* Hand the body to the handler as the route wants it: raw, or one JSON

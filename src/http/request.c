@@ -7,18 +7,23 @@
  *
  *   first call     framing and a NUL in the URL (400, connection closed),
  *                  route lookup (404 / 405), URL length (414), declared
- *                  Content-Length against the route's limit (413);
- *   upload calls   body accumulated up to the route's limit (413, body.c);
- *   last call      client certificate when the listener or route needs one
- *                  (401 / 403), session, level and role (401 / 403) in
- *                  gate.c, Content-Type and JSON parsing (415 / 400) in
- *                  body.c, handler; the answer is rendered by render.c.
+ *                  Content-Length against the route's limit (413), then
+ *                  from the headers alone (gate.c): the anonymous rate
+ *                  limit (429), client certificate when the listener or
+ *                  route needs one (401), institution, session, level and
+ *                  role (401 / 403);
+ *   upload calls   body accumulated up to the route's limit (413, body.c),
+ *                  only for a request nothing refused;
+ *   last call      Content-Type and JSON parsing (415 / 400) in body.c,
+ *                  handler; the answer is rendered by render.c.
  *
- * The answer is always queued on the last call, never on the first: when
+ * The answer is queued on the last call, not on the first: when
  * libmicrohttpd gets a response on the first call of a request it closes the
  * connection, which costs a TCP and TLS handshake per request (DESIGN.md
- * "Known pitfall"). Only a request refused for its declared size or its
- * framing is answered at once, precisely so that its body is not read.
+ * "Known pitfall"). A request refused for its framing or declared size, or
+ * refused by the gate while a body follows, is answered at once and its
+ * connection closed, precisely so that its body is never read: a stranger
+ * must not make us take in up to a route's limit (256 MiB for a batch).
  * Between those calls the connection runs against a deadline (deadline.c):
  * set here when a request begins, cleared when it is ours.
  */
@@ -142,10 +147,7 @@ static enum MHD_Result finish(struct request *rq)
 	struct conn_state *cs = conn_of(rq->conn);
 	if (cs)
 		deadline_none(cs);
-	if (!rq->refused)
-		gate_rate_limited(rq, r);
-	if (!rq->refused && gate_authenticate(rq, r) == 0 &&
-		 body_prepare(rq, r) == 0) {
+	if (!rq->refused && body_prepare(rq, r) == 0) {
 		/* The handler's return value decides, not whatever a module
 		 * left in the error on a path that succeeded after all. */
 		if (r->handler(&rq->req, &rq->res, srv->opt.app) == 0)
@@ -198,6 +200,12 @@ enum MHD_Result request_handle(void *cls, struct MHD_Connection *c,
 		if (rq->close ||
 		    (!rq->refused && body_declared_too_large(rq)))
 			return render_send(rq);
+		/* Who asks, from the headers, before any body byte: a
+		 * refused body is not read at all (see above). */
+		if (!rq->refused && gate_check(rq) != 0 && body_follows(rq)) {
+			rq->close = true;
+			return render_send(rq);
+		}
 		/* The head is in; the body gets time by its size. */
 		struct conn_state *cs = conn_of(c);
 		if (cs)
