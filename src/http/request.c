@@ -8,7 +8,8 @@
  *   first call     framing and a NUL in the URL (400, connection closed),
  *                  route lookup (404 / 405), URL length (414), declared
  *                  Content-Length against the route's limit (413), then
- *                  from the headers alone (gate.c): the anonymous rate
+ *                  from the headers alone (gate.c): behind a proxy the real
+ *                  client's requests in flight (429), the anonymous rate
  *                  limit (429), client certificate when the listener or
  *                  route needs one (401), institution, session, level and
  *                  role (401 / 403);
@@ -73,6 +74,22 @@ static bool refused_malformed(struct request *rq, struct MHD_Connection *c,
 	return true;
 }
 
+/* Who the client is: the connection's address, or behind a listed proxy
+ * the real client it forwards for, whom the limits must see (not the
+ * proxy, which carries every client). */
+static void request_peer(struct request *rq)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci)
+		return;
+	peer_text(ci->client_addr, rq->req.peer, sizeof(rq->req.peer));
+	if (rq->l->cfg->behind_proxy && peer_is_proxy(rq->l, ci->client_addr)) {
+		rq->via_proxy = true;
+		peer_forwarded(rq);
+	}
+}
+
 /* The request's state on its first call, refused already when its method,
  * URL or route is wrong. Freed by request_completed. */
 static struct request *request_begin(struct listener *l,
@@ -90,10 +107,7 @@ static struct request *request_begin(struct listener *l,
 	rq->route_idx = srv->opt.nroutes;
 	uuid7_new(rq->req.request_id);
 	buf_init(&rq->body, 0);
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci)
-		peer_text(ci->client_addr, rq->req.peer, sizeof(rq->req.peer));
+	request_peer(rq);
 
 	rq->req.method = method_parse(method);
 	if (refused_malformed(rq, c, version))
@@ -275,6 +289,8 @@ void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct conn_state *cs = conn_of(c);
 	if (cs)
 		deadline_head(rq->l->srv, cs);
+	if (rq->counted)
+		addr_counts_give(rq->l->srv->inflight, rq->req.peer);
 	uint64_t ns = time_mono_ns() - rq->start_ns;
 	metrics_record(rq->l->srv->metrics, rq->route_idx,
 		       rq->req.method ? rq->req.method : METHOD_GET, rq->status,
