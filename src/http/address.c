@@ -1,11 +1,12 @@
 /*
  * Addresses: the client's address as text, the proxies trusted to forward
- * a client certificate, the loopback rule for plain HTTP, and the socket
+ * a client certificate and the real client's address, the loopback rule for plain HTTP, and the socket
  * address a listener binds to. IPv4 is compared in its IPv6-mapped form,
  * so that one list holds both.
  */
 #include <arpa/inet.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/http_internal.h"
 
@@ -37,17 +38,85 @@ static bool parse_ip(const char *s, struct in6_addr *out)
 	return true;
 }
 
+static bool ip_is_proxy(const struct listener *l, const struct in6_addr *a)
+{
+	for (int i = 0; i < l->nproxies; i++)
+		if (memcmp(a, &l->proxies[i], sizeof(*a)) == 0)
+			return true;
+	return false;
+}
+
 bool peer_is_proxy(const struct listener *l, const struct sockaddr *sa)
 {
 	char text[64];
 	struct in6_addr a;
 	peer_text(sa, text, sizeof(text));
+	return parse_ip(text, &a) && ip_is_proxy(l, &a);
+}
+
+/* Walking X-Forwarded-For from the left: the last address that is no
+ * listed proxy is the rightmost one, where our proxy wrote the address it
+ * saw. Anything that is no address to the right of it undoes it: what
+ * stands there was not written by a proxy we know. */
+struct forwarded {
+	const struct listener *l;
+	struct in6_addr client;
+	bool found;
+};
+
+static void forwarded_entry(struct forwarded *f, const char *s, size_t n)
+{
+	char text[64];
+	while (n && (*s == ' ' || *s == '\t'))
+		s++, n--;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	struct in6_addr a;
+	if (n >= sizeof(text)) {
+		f->found = false;
+		return;
+	}
+	memcpy(text, s, n);
+	text[n] = '\0';
 	if (!parse_ip(text, &a))
-		return false;
-	for (int i = 0; i < l->nproxies; i++)
-		if (memcmp(&a, &l->proxies[i], sizeof(a)) == 0)
-			return true;
-	return false;
+		f->found = false;
+	else if (!ip_is_proxy(f->l, &a)) {
+		f->client = a;
+		f->found = true;
+	}
+}
+
+static enum MHD_Result forwarded_header(void *cls, enum MHD_ValueKind kind,
+					const char *key, const char *value)
+{
+	KP_UNUSED(kind);
+	if (strcasecmp(key, "X-Forwarded-For") != 0 || !value)
+		return MHD_YES;
+	for (const char *p = value;; p++) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		forwarded_entry(cls, p, n);
+		if (!comma)
+			break;
+		p = comma;
+	}
+	return MHD_YES;
+}
+
+void peer_forwarded(struct request *rq)
+{
+	struct forwarded f = {.l = rq->l, .found = false};
+	MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, forwarded_header,
+				  &f);
+	if (!f.found)
+		return;
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	if (memcmp(f.client.s6_addr, mapped, sizeof(mapped)) == 0)
+		inet_ntop(AF_INET, &f.client.s6_addr[12], rq->req.peer,
+			  sizeof(rq->req.peer));
+	else
+		inet_ntop(AF_INET6, &f.client, rq->req.peer,
+			  sizeof(rq->req.peer));
 }
 
 bool address_is_loopback(const char *address)

@@ -29,6 +29,14 @@ bool body_declared_too_large(struct request *rq)
 	return false;
 }
 
+bool body_follows(struct request *rq)
+{
+	const char *cl = http_header(&rq->req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl)
+		return strtoull(cl, NULL, 10) > 0;
+	return http_header(&rq->req, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
 struct framing {
 	unsigned content_length;
 	unsigned transfer_encoding;

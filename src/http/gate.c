@@ -2,8 +2,11 @@
  * The gate: what a request must show before its handler runs. The
  * listener's and the route's certificate requirement (from TLS, or from a
  * trusted proxy's header), the institution behind a certificate, the
- * session with its level and role, and the anonymous rate limit. Each
- * check that fails records a refusal; the handler then never runs.
+ * session with its level and role, the anonymous rate limit, and behind
+ * a proxy the real client's requests in flight. All of
+ * them are decided from the request's headers on its first call, before
+ * any of its body is read. Each check that fails records a refusal; the
+ * handler then never runs.
  */
 #include <string.h>
 #include <strings.h>
@@ -163,7 +166,7 @@ static int authenticate_session(struct request *rq, const struct http_route *r)
 	return 0;
 }
 
-int gate_authenticate(struct request *rq, const struct http_route *r)
+static int gate_authenticate(struct request *rq, const struct http_route *r)
 {
 	struct http_server *srv = rq->l->srv;
 	if (check_certificate(rq, r) != 0)
@@ -196,7 +199,7 @@ int gate_authenticate(struct request *rq, const struct http_route *r)
 	return 0;
 }
 
-bool gate_rate_limited(struct request *rq, const struct http_route *r)
+static bool gate_rate_limited(struct request *rq, const struct http_route *r)
 {
 	struct http_server *srv = rq->l->srv;
 	if (r->auth != AUTH_NONE || rq->req.method != METHOD_POST ||
@@ -205,4 +208,30 @@ bool gate_rate_limited(struct request *rq, const struct http_route *r)
 	gate_refuse(rq, 429, ERR_RATE_LIMITED, "rate_limited",
 		    "too many requests from your address; try again shortly");
 	return true;
+}
+
+/* Behind a proxy the per-address connection cap would see the proxy
+ * alone: a real client gets as many requests in flight as it would get
+ * connections without one. */
+static bool gate_inflight(struct request *rq)
+{
+	struct http_server *srv = rq->l->srv;
+	if (!rq->via_proxy)
+		return false;
+	if (addr_counts_take(srv->inflight, rq->req.peer, srv->per_address)) {
+		rq->counted = true;
+		return false;
+	}
+	gate_refuse(rq, 429, ERR_RATE_LIMITED, "too_many_in_flight",
+		    "too many requests in flight from your address");
+	return true;
+}
+
+int gate_check(struct request *rq)
+{
+	const struct http_route *r = rq->req.route;
+	if (gate_inflight(rq) || gate_rate_limited(rq, r) ||
+	    gate_authenticate(rq, r) != 0)
+		return -1;
+	return 0;
 }

@@ -36,7 +36,8 @@
  * ([server] connections_per_address): 4,096 connections held open from 17
  * addresses once made the public listener unreachable; at 64 an attacker
  * needs 64 addresses to fill it, while a browser opens about 6. Behind a
- * proxy every connection comes from the proxy: raise it there. */
+ * proxy the same number caps each real client's requests in flight
+ * instead (inflight.c): every connection comes from the proxy. */
 #define LIMIT_CONNECTIONS       4096
 #define LIMIT_CONNECTIONS_PER_IP 64
 /* Seconds a client has for a complete request head, by default ([server]

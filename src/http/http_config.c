@@ -57,8 +57,8 @@ const struct config_key http_config_keys[] = {
 	{"server", "connections_per_address", CONFIG_INT,
 	 SRV(connections_per_address), KP_XSTR(LIMIT_CONNECTIONS_PER_IP), 1,
 	 LIMIT_CONNECTIONS, NULL,
-	 "concurrent connections per client address and listener (raise it "
-	 "behind a proxy: all its connections come from one address)"},
+	 "concurrent connections per client address and listener; behind a "
+	 "proxy, requests in flight per real client (X-Forwarded-For)"},
 	{"server", "request_head_timeout", CONFIG_INT,
 	 SRV(request_head_timeout), KP_XSTR(LIMIT_REQUEST_HEAD_S), 1, 3600,
 	 NULL, "seconds a client has to send a complete request head; an idle "

@@ -15,6 +15,7 @@
 
 struct tls_trust;
 struct http_metrics;
+struct addr_counts;
 
 struct listener {
 	enum http_listener id;
@@ -39,6 +40,10 @@ struct http_server {
 	/* Strangers get smaller limits (STYLE.md item 2): unauthenticated
 	 * POSTs (login, identifier checks), per client address. */
 	struct ratelimit *anonymous;
+	/* Behind a proxy (inflight.c): requests in flight per real client,
+	 * and connections per address that is no proxy. */
+	struct addr_counts *inflight, *direct;
+	int per_address; /* the cap for both, and libmicrohttpd's elsewhere */
 	/* Requests suspended for a deferred answer: libmicrohttpd must not
 	 * stop with one still suspended. */
 	_Atomic int suspended;
@@ -63,6 +68,7 @@ struct conn_state {
 	 * request to us (0: none now; deadline.c). */
 	_Atomic uint64_t deadline_ns;
 	bool checked;
+	bool counted; /* in http_server.direct */
 	struct http_client_cert cert;
 	/* The request line being parsed decoded to a NUL (request_unescape):
 	 * its path would be cut there. Read and cleared by request_begin. */
@@ -96,6 +102,8 @@ struct request {
 	struct http_deferred handle; /* handed to the continuation */
 	_Atomic bool resumed;
 	int status;       /* what was queued; 0 when nothing was */
+	bool via_proxy;   /* from a listed proxy: req.peer is the real client */
+	bool counted;     /* in http_server.inflight */
 	struct http_client_cert forwarded;
 	char *scratch; /* copy of the path that params point into */
 };
@@ -124,11 +132,11 @@ void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 /* Record a refusal before the handler. status 0 derives it from kind. */
 void gate_refuse(struct request *rq, int status, enum err_kind kind,
 		 const char *code, const char *detail);
-/* The client certificate, then the institution or the session, level and
- * role the route requires. Returns 0, or -1 with the refusal recorded. */
-int gate_authenticate(struct request *rq, const struct http_route *r);
-/* Anonymous POSTs beyond the per-address rate: true, refused (429). */
-bool gate_rate_limited(struct request *rq, const struct http_route *r);
+/* On the first call of a request with a route, from its headers alone:
+ * the anonymous rate limit (429), the client certificate, then the
+ * institution or the session, level and role the route requires. Returns
+ * 0, or -1 with the refusal recorded. */
+int gate_check(struct request *rq);
 
 /* ---- body.c */
 
@@ -139,6 +147,8 @@ bool body_declared_too_large(struct request *rq);
  * Transfer-Encoding other than chunked. The answer closes the connection:
  * whatever follows on it cannot be told apart from the body. */
 bool body_framing_invalid(struct request *rq);
+/* Does a body follow the head (a Content-Length above 0, or chunked)? */
+bool body_follows(struct request *rq);
 /* Keep the next piece of the body, up to the route's limit (413). */
 void body_append(struct request *rq, const char *data, size_t n);
 /* Hand the body to the handler as the route wants it: raw, or one JSON
@@ -164,6 +174,19 @@ int listener_proxies(struct listener *l, struct error *e);
  * family. Returns 0, or -1 with e set. */
 int listener_bind(const struct listener *l, struct sockaddr_storage *ss,
 		  bool *v6, struct error *e);
+
+/* The real client of a request from a listed proxy: the rightmost
+ * X-Forwarded-For address that is not a listed proxy, into rq->req.peer
+ * (left as the proxy's when there is none). */
+void peer_forwarded(struct request *rq);
+
+/* ---- inflight.c: counts per client address, behind a proxy */
+
+struct addr_counts *addr_counts_new(size_t cap);
+void addr_counts_free(struct addr_counts *t);
+/* Count one more for addr unless it has max already: true when counted. */
+bool addr_counts_take(struct addr_counts *t, const char *addr, int max);
+void addr_counts_give(struct addr_counts *t, const char *addr);
 
 /* ---- files.c */
 

@@ -7,18 +7,24 @@
  *
  *   first call     framing and a NUL in the URL (400, connection closed),
  *                  route lookup (404 / 405), URL length (414), declared
- *                  Content-Length against the route's limit (413);
- *   upload calls   body accumulated up to the route's limit (413, body.c);
- *   last call      client certificate when the listener or route needs one
- *                  (401 / 403), session, level and role (401 / 403) in
- *                  gate.c, Content-Type and JSON parsing (415 / 400) in
- *                  body.c, handler; the answer is rendered by render.c.
+ *                  Content-Length against the route's limit (413), then
+ *                  from the headers alone (gate.c): behind a proxy the real
+ *                  client's requests in flight (429), the anonymous rate
+ *                  limit (429), client certificate when the listener or
+ *                  route needs one (401), institution, session, level and
+ *                  role (401 / 403);
+ *   upload calls   body accumulated up to the route's limit (413, body.c),
+ *                  only for a request nothing refused;
+ *   last call      Content-Type and JSON parsing (415 / 400) in body.c,
+ *                  handler; the answer is rendered by render.c.
  *
- * The answer is always queued on the last call, never on the first: when
+ * The answer is queued on the last call, not on the first: when
  * libmicrohttpd gets a response on the first call of a request it closes the
  * connection, which costs a TCP and TLS handshake per request (DESIGN.md
- * "Known pitfall"). Only a request refused for its declared size or its
- * framing is answered at once, precisely so that its body is not read.
+ * "Known pitfall"). A request refused for its framing or declared size, or
+ * refused by the gate while a body follows, is answered at once and its
+ * connection closed, precisely so that its body is never read: a stranger
+ * must not make us take in up to a route's limit (256 MiB for a batch).
  * Between those calls the connection runs against a deadline (deadline.c):
  * set here when a request begins, cleared when it is ours.
  */
@@ -68,6 +74,22 @@ static bool refused_malformed(struct request *rq, struct MHD_Connection *c,
 	return true;
 }
 
+/* Who the client is: the connection's address, or behind a listed proxy
+ * the real client it forwards for, whom the limits must see (not the
+ * proxy, which carries every client). */
+static void request_peer(struct request *rq)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci)
+		return;
+	peer_text(ci->client_addr, rq->req.peer, sizeof(rq->req.peer));
+	if (rq->l->cfg->behind_proxy && peer_is_proxy(rq->l, ci->client_addr)) {
+		rq->via_proxy = true;
+		peer_forwarded(rq);
+	}
+}
+
 /* The request's state on its first call, refused already when its method,
  * URL or route is wrong. Freed by request_completed. */
 static struct request *request_begin(struct listener *l,
@@ -85,10 +107,7 @@ static struct request *request_begin(struct listener *l,
 	rq->route_idx = srv->opt.nroutes;
 	uuid7_new(rq->req.request_id);
 	buf_init(&rq->body, 0);
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci)
-		peer_text(ci->client_addr, rq->req.peer, sizeof(rq->req.peer));
+	request_peer(rq);
 
 	rq->req.method = method_parse(method);
 	if (refused_malformed(rq, c, version))
@@ -142,10 +161,7 @@ static enum MHD_Result finish(struct request *rq)
 	struct conn_state *cs = conn_of(rq->conn);
 	if (cs)
 		deadline_none(cs);
-	if (!rq->refused)
-		gate_rate_limited(rq, r);
-	if (!rq->refused && gate_authenticate(rq, r) == 0 &&
-		 body_prepare(rq, r) == 0) {
+	if (!rq->refused && body_prepare(rq, r) == 0) {
 		/* The handler's return value decides, not whatever a module
 		 * left in the error on a path that succeeded after all. */
 		if (r->handler(&rq->req, &rq->res, srv->opt.app) == 0)
@@ -198,6 +214,12 @@ enum MHD_Result request_handle(void *cls, struct MHD_Connection *c,
 		if (rq->close ||
 		    (!rq->refused && body_declared_too_large(rq)))
 			return render_send(rq);
+		/* Who asks, from the headers, before any body byte: a
+		 * refused body is not read at all (see above). */
+		if (!rq->refused && gate_check(rq) != 0 && body_follows(rq)) {
+			rq->close = true;
+			return render_send(rq);
+		}
 		/* The head is in; the body gets time by its size. */
 		struct conn_state *cs = conn_of(c);
 		if (cs)
@@ -267,6 +289,8 @@ void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct conn_state *cs = conn_of(c);
 	if (cs)
 		deadline_head(rq->l->srv, cs);
+	if (rq->counted)
+		addr_counts_give(rq->l->srv->inflight, rq->req.peer);
 	uint64_t ns = time_mono_ns() - rq->start_ns;
 	metrics_record(rq->l->srv->metrics, rq->route_idx,
 		       rq->req.method ? rq->req.method : METHOD_GET, rq->status,

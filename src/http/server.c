@@ -24,6 +24,26 @@
 	"-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:"                    \
 	"-SIGN-RSA-SHA224:-SIGN-ECDSA-SHA224:-SIGN-DSA-SHA224"
 
+/* Behind a proxy libmicrohttpd's per-address cap is off (the proxy is one
+ * address for all its clients): an address that is no proxy gets it from
+ * here, its connection beyond the cap shut down before it is read. */
+static void direct_connection(struct listener *l, struct conn_state *cs)
+{
+	struct http_server *srv = l->srv;
+	if (addr_counts_take(srv->direct, cs->peer, srv->per_address)) {
+		cs->counted = true;
+		return;
+	}
+	if (cs->fd >= 0)
+		shutdown(cs->fd, SHUT_RDWR);
+	struct log_line line;
+	log_begin(&line, LV_WARN, __func__,
+		  "security: connections per address exceeded");
+	log_str(&line, "listener", l->name);
+	log_str(&line, "peer", cs->peer);
+	log_end(&line);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode toe)
 {
@@ -39,9 +59,14 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 					     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		if (ci)
 			peer_text(ci->client_addr, cs->peer, sizeof(cs->peer));
+		if (ci && l->cfg->behind_proxy &&
+		    !peer_is_proxy(l, ci->client_addr))
+			direct_connection(l, cs);
 		deadline_add(l->srv, cs);
 		*socket_ctx = cs;
 	} else if (cs) {
+		if (cs->counted)
+			addr_counts_give(l->srv->direct, cs->peer);
 		/* Before libmicrohttpd closes the descriptor (deadline.c). */
 		deadline_remove(l->srv, cs);
 		free(cs);
@@ -90,9 +115,9 @@ static int listener_start(struct listener *l, const char *data_dir,
 	OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
 	OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, LIMIT_CONNECTIONS, NULL);
-	int per_ip = l->srv->opt.cfg->connections_per_address;
+	/* Behind a proxy the cap comes from inflight.c (0: none here). */
 	OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    per_ip > 0 ? per_ip : LIMIT_CONNECTIONS_PER_IP, NULL);
+	    lc->behind_proxy ? 0 : l->srv->per_address, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, LIMIT_CONNECTION_IDLE_S, NULL);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL);
 	OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, l);
@@ -148,6 +173,12 @@ int http_server_start(const struct http_server_options *opt,
 	srv->anonymous = ratelimit_new(opt->cfg->public_posts_per_second,
 				       2.0 * opt->cfg->public_posts_per_second,
 				       4096);
+	srv->per_address = opt->cfg->connections_per_address > 0
+				   ? opt->cfg->connections_per_address
+				   : LIMIT_CONNECTIONS_PER_IP;
+	/* At most one entry per connection of either listener. */
+	srv->inflight = addr_counts_new(2 * LIMIT_CONNECTIONS);
+	srv->direct = addr_counts_new(2 * LIMIT_CONNECTIONS);
 	int head_s = opt->cfg->request_head_timeout > 0
 			     ? opt->cfg->request_head_timeout
 			     : LIMIT_REQUEST_HEAD_S;
@@ -209,6 +240,8 @@ void http_server_stop(struct http_server *srv)
 	pthread_cond_destroy(&srv->deadline_wake);
 	metrics_free(srv->metrics);
 	ratelimit_free(srv->anonymous);
+	addr_counts_free(srv->inflight);
+	addr_counts_free(srv->direct);
 	free(srv);
 }
 
