@@ -46,6 +46,12 @@ int api_auth_login(struct http_request *req, struct http_response *res,
 	int rc = auth_login_password(a->auth, &by, user, pw, token, &s, &why,
 				     insz, &res->err);
 	if (rc != 0) {
+		/* How long to wait, so a client backs off instead of
+		 * hammering (Retry-After carries the same seconds). */
+		if (res->err.kind == ERR_RATE_LIMITED)
+			res->problem_extra = json_pack(
+				"{s:i}", "retry_after",
+				auth_login_retry_after(a->auth, user));
 		struct log_line l;
 		log_begin(&l, LV_WARN, __func__, "security: login refused");
 		log_str(&l, "code", res->err.code);

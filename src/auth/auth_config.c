@@ -10,8 +10,19 @@ const struct config_key auth_config_keys[] = {
 	AUTH_KEY("argon2_ops", argon2_ops, "2", 1, 10, "Argon2id passes"),
 	AUTH_KEY("argon2_mem_kib", argon2_mem_kib, "19456", 8, 1048576,
 		 "Argon2id memory in KiB (19 MiB)"),
-	AUTH_KEY("max_failures", max_failures, "5", 1, 100,
-		 "consecutive failures that lock a key"),
+	/* NIST SP 800-63B §5.2.2: at most 100 failures in a row; the
+	 * growing delays keep 50 out of a stranger's reach. */
+	AUTH_KEY("max_failures", max_failures, KP_XSTR(AUTH_MAX_FAILURES), 1,
+		 100, "consecutive wrong passwords that lock a password key"),
+	AUTH_KEY("max_code_failures", max_code_failures,
+		 KP_XSTR(AUTH_MAX_CODE_FAILURES), 1, 20,
+		 "consecutive wrong codes that lock a TOTP, e-mail or SMS key"),
+	AUTH_KEY("throttle_free", throttle_free, KP_XSTR(AUTH_THROTTLE_FREE),
+		 1, 20, "wrong passwords in a row per username before the "
+		 "delays (1 s, doubling; 429 with Retry-After)"),
+	AUTH_KEY("throttle_max_s", throttle_max_s,
+		 KP_XSTR(AUTH_THROTTLE_MAX_S), 1, 86400,
+		 "the longest delay between password attempts per username"),
 	AUTH_KEY("session_absolute_s", session_absolute_s, "28800", 1, 604800,
 		 "a session ends this long after login"),
 	AUTH_KEY("session_idle_s", session_idle_s, "1800", AUTH_IDLE_MIN_S,

@@ -13,6 +13,8 @@ static const char sql_key_failed[] =
 	"UPDATE credential SET failures = failures + 1, status = CASE WHEN "
 	"failures + 1 >= ?2 THEN 'locked' ELSE status END, changed_at = ?3 "
 	"WHERE id = ?1 AND status = 'active' RETURNING status";
+static const char sql_key_owner[] =
+	"SELECT insz, type FROM credential WHERE id = ?1";
 static const char sql_key_activate[] =
 	"UPDATE credential SET status = 'active', failures = 0, changed_at = ?2 "
 	"WHERE id = ?1 AND status = 'pending'";
@@ -48,23 +50,52 @@ bool auth_token_hash(const char *token, uint8_t hash[SHA256_LEN])
 	return true;
 }
 
+/* The key a failure locked: whose it is and what type, for the notice. */
+struct locked_key {
+	char insz[INSZ_BUF];
+	char type[32];
+};
+
+static void read_locked(struct store_stmt *st, void *row)
+{
+	struct locked_key *k = row;
+	str_copy(k->insz, sizeof(k->insz), store_col_text(st, 0));
+	str_copy(k->type, sizeof(k->type), store_col_text(st, 1));
+}
+
+/* In w's transaction, for a key that just locked: its sessions lowered
+ * and its person told. Should either fail the lock still stands: a lock
+ * errs on the safe side, the sessions it missed end at their lifetime,
+ * and the person sees the lock under My keys. */
+static void key_locked(struct store_conn *w, const struct auth *a,
+		       int64_t key_id)
+{
+	struct error e;
+	struct locked_key k = {"", ""};
+	if (auth_key_lost(w, key_id, &e) != 0)
+		log_msg(LV_WARN, __func__, "security: sessions of a locked key "
+			"were not lowered");
+	struct store_stmt *st = store_prepare(w, sql_key_owner);
+	store_bind_int(st, 1, key_id);
+	if (store_one(st, read_locked, &k, &e) != 0 ||
+	    auth_lock_notice(w, a, k.insz, key_id, k.type, &e) != 0)
+		log_msg(LV_WARN, __func__, "security: the notice of a locked "
+			"key was not queued");
+}
+
 bool auth_count_failure(struct store_conn *w, const struct auth *a,
-			int64_t key_id)
+			int64_t key_id, int max)
 {
 	struct store_stmt *st = store_prepare(w, sql_key_failed);
 	store_bind_int(st, 1, key_id);
-	store_bind_int(st, 2, a->opt.max_failures);
+	store_bind_int(st, 2, max);
 	store_bind_int(st, 3, time_now());
 	bool locked = store_step(st) == STORE_ROW &&
 		      strcmp(store_col_text(st, 0), "locked") == 0;
 	store_done(st);
-	/* A locked key is as good as lost for the sessions that used it.
-	 * Should that fail the lock still stands: a lock errs on the safe
-	 * side, and the sessions it missed end at their lifetime. */
-	struct error e;
-	if (locked && auth_key_lost(w, key_id, &e) != 0)
-		log_msg(LV_WARN, __func__, "security: sessions of a locked key "
-			"were not lowered");
+	/* A locked key is as good as lost for the sessions that used it. */
+	if (locked)
+		key_locked(w, a, key_id);
 	return locked;
 }
 
@@ -145,7 +176,10 @@ static int proof_change(struct store_conn *w, void *ctx,
 	if (p->valid)
 		return proof_use(w, p, e);
 	/* The count is the point of this refusal: it is kept. */
-	bool locked = p->key_id && auth_count_failure(w, p->a, p->key_id);
+	/* One-time codes are few digits: they lock after a few failures. */
+	bool locked = p->key_id &&
+		      auth_count_failure(w, p->a, p->key_id,
+					 p->a->opt.max_code_failures);
 	auth_refuse_kept(&evs[0], p->action, locked, "invalid_code", p->wrong,
 			 &p->refusal);
 	return 0;

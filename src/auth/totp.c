@@ -398,7 +398,8 @@ int auth_totp_proof(struct auth *a, const char *insz, const char *code,
 	store_bind_text(st, 1, insz);
 	struct totp_key k;
 	struct totp_row row = {a, &k};
-	int found = 0, step = STORE_DONE;
+	int found = 0;
+	enum store_rc step = STORE_DONE;
 	/* A code of any of the person's apps steps up; one that none
 	 * accepts counts against the newest key, as with a single app. */
 	while (!p->valid && (step = store_step(st)) == STORE_ROW) {
