@@ -325,7 +325,9 @@ int auth_code_key_enrol(struct auth *a, const struct audit_actor *by,
  * level is refused ERR_FORBIDDEN "insufficient_level", as at the
  * enrolment: it may have been lowered since. type receives the key's type. Returns 0, or -1 with e, the
  * refusal recorded (ERR_NOT_FOUND "unknown_key", ERR_CONFLICT
- * "already_confirmed", ERR_UNAUTHENTICATED "invalid_code"). */
+ * "already_confirmed", ERR_UNAUTHENTICATED "invalid_code": counted, and
+ * max_code_failures in a row lock the pending key, ERR_LOCKED
+ * "key_locked", which then never confirms). */
 int auth_key_confirm(struct auth *a, const struct audit_actor *by,
 		     const char *insz, int level, int64_t id,
 		     const char *code, char type[32], struct error *e);

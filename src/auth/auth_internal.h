@@ -79,9 +79,10 @@ struct audit_event auth_event(const struct audit_actor *by, const char *insz,
 /* Token text to its stored hash; false when it cannot be a token. */
 bool auth_token_hash(const char *token, uint8_t hash[SHA256_LEN]);
 
-/* In w's transaction: count a failure of an active key, which locks at
- * max failures in a row; true when this one locked it. The person is
- * told of the lock at their addresses (a key locks once, so once). */
+/* In w's transaction: count a failure of an active or pending key, which
+ * locks at max failures in a row; true when this one locked it. The
+ * person is told of an active key's lock at their addresses (a key locks
+ * once, so once). */
 bool auth_count_failure(struct store_conn *w, const struct auth *a,
 			int64_t key_id, int max);
 /* A refusal whose writes are kept (a failure counted): ev marked as
@@ -143,7 +144,7 @@ struct auth_proof {
 };
 
 /* Make p's writes recorded with ev (audit_commit): granted when the code
- * was good; otherwise the failure counted (active keys only) and ev
+ * was good; otherwise the failure counted (active and pending keys) and ev
  * refused "invalid_code", or "key_lock" "key_locked". Bumps the session
  * cache after a raise. Returns 0, or -1 with e (the refusal; or
  * audit_unavailable, nothing changed). */

@@ -335,6 +335,12 @@ int auth_key_confirm(struct auth *a, const struct audit_actor *by,
 			"you have no key with this id");
 		return audit_refused(a->log, &ev, e);
 	}
+	if (strcmp(status, "locked") == 0) {
+		/* Guessed at: a new key is enrolled, this one never counts. */
+		err_set(e, ERR_LOCKED, "key_locked",
+			"too many wrong codes: enrol the key again");
+		return audit_refused(a->log, &ev, e);
+	}
 	if (strcmp(type, "totp_app") == 0)
 		return auth_totp_confirm(a, by, insz, level, id, code, e);
 	if (auth_level_refusal(a, type, level, e))

@@ -12,9 +12,9 @@
 static const char sql_key_failed[] =
 	"UPDATE credential SET failures = failures + 1, status = CASE WHEN "
 	"failures + 1 >= ?2 THEN 'locked' ELSE status END, changed_at = ?3 "
-	"WHERE id = ?1 AND status = 'active' RETURNING status";
+	"WHERE id = ?1 AND status IN ('active', 'pending') RETURNING status";
 static const char sql_key_owner[] =
-	"SELECT insz, type FROM credential WHERE id = ?1";
+	"SELECT insz, type, status FROM credential WHERE id = ?1";
 static const char sql_key_activate[] =
 	"UPDATE credential SET status = 'active', failures = 0, changed_at = ?2 "
 	"WHERE id = ?1 AND status = 'pending'";
@@ -50,35 +50,36 @@ bool auth_token_hash(const char *token, uint8_t hash[SHA256_LEN])
 	return true;
 }
 
-/* The key a failure locked: whose it is and what type, for the notice. */
-struct locked_key {
+/* The key a failure counts against: whose it is, its type and its
+ * status before the failure. */
+struct failed_key {
 	char insz[INSZ_BUF];
 	char type[32];
+	char status[16];
 };
 
-static void read_locked(struct store_stmt *st, void *row)
+static void read_failed(struct store_stmt *st, void *row)
 {
-	struct locked_key *k = row;
+	struct failed_key *k = row;
 	str_copy(k->insz, sizeof(k->insz), store_col_text(st, 0));
 	str_copy(k->type, sizeof(k->type), store_col_text(st, 1));
+	str_copy(k->status, sizeof(k->status), store_col_text(st, 2));
 }
 
 /* In w's transaction, for a key that just locked: its sessions lowered
- * and its person told. Should either fail the lock still stands: a lock
- * errs on the safe side, the sessions it missed end at their lifetime,
- * and the person sees the lock under My keys. */
+ * and, when it was in use, its person told (a pending key never counted:
+ * its lock is no news, as its end is not). Should either fail the lock
+ * still stands: a lock errs on the safe side, the sessions it missed end
+ * at their lifetime, and the person sees the lock under My keys. */
 static void key_locked(struct store_conn *w, const struct auth *a,
-		       int64_t key_id)
+		       int64_t key_id, const struct failed_key *k)
 {
 	struct error e;
-	struct locked_key k = {"", ""};
 	if (auth_key_lost(w, key_id, &e) != 0)
 		log_msg(LV_WARN, __func__, "security: sessions of a locked key "
 			"were not lowered");
-	struct store_stmt *st = store_prepare(w, sql_key_owner);
-	store_bind_int(st, 1, key_id);
-	if (store_one(st, read_locked, &k, &e) != 0 ||
-	    auth_lock_notice(w, a, k.insz, key_id, k.type, &e) != 0)
+	if (strcmp(k->status, "active") == 0 &&
+	    auth_lock_notice(w, a, k->insz, key_id, k->type, &e) != 0)
 		log_msg(LV_WARN, __func__, "security: the notice of a locked "
 			"key was not queued");
 }
@@ -86,7 +87,12 @@ static void key_locked(struct store_conn *w, const struct auth *a,
 bool auth_count_failure(struct store_conn *w, const struct auth *a,
 			int64_t key_id, int max)
 {
-	struct store_stmt *st = store_prepare(w, sql_key_failed);
+	struct failed_key k = {"", "", ""};
+	struct store_stmt *st = store_prepare(w, sql_key_owner);
+	store_bind_int(st, 1, key_id);
+	if (store_one(st, read_failed, &k, NULL) != 0)
+		return false; /* no such key: nothing to count */
+	st = store_prepare(w, sql_key_failed);
 	store_bind_int(st, 1, key_id);
 	store_bind_int(st, 2, max);
 	store_bind_int(st, 3, time_now());
@@ -95,7 +101,7 @@ bool auth_count_failure(struct store_conn *w, const struct auth *a,
 	store_done(st);
 	/* A locked key is as good as lost for the sessions that used it. */
 	if (locked)
-		key_locked(w, a, key_id);
+		key_locked(w, a, key_id, &k);
 	return locked;
 }
 

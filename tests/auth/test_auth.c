@@ -1101,6 +1101,37 @@ static void a_lock_is_announced(void **state)
 	notify_close(n);
 }
 
+/* Confirming a pending key is no guessing game: max_code_failures (3)
+ * wrong codes lock it, and then not even the right code confirms it. */
+static void a_pending_key_is_not_guessed(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = account(JAN, "jan");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	int64_t id;
+	char code[7], type[32], wrong[7];
+	assert_int_equal(auth_code_key_enrol(a, &citizen, JAN, EID_LEVEL,
+					     "email_code", "jan@example.org",
+					     &id, code, &e), 0);
+	memcpy(wrong, code, sizeof(wrong));
+	wrong[0] = code[0] == '9' ? '0' : (char)(code[0] + 1);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL,
+						  id, wrong, type, &e), -1);
+		assert_string_equal(e.code, "invalid_code");
+	}
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id,
+					  wrong, type, &e), -1);
+	assert_string_equal(e.code, "key_locked");
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
+					  type, &e), -1);
+	assert_string_equal(e.code, "key_locked");
+	assert_int_equal(count("SELECT count(*) FROM credential WHERE status "
+			       "= 'locked' AND type = 'email_code'"), 1);
+}
+
 /* The lockout rules are configuration, with NIST's bounds in mind. */
 static void lockout_is_configuration(void **state)
 {
@@ -1136,6 +1167,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(a_lock_is_announced, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(a_pending_key_is_not_guessed,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(lockout_is_configuration,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(certificate_login, setup,
