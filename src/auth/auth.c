@@ -227,6 +227,10 @@ static void options_defaults(struct auth_options *o)
 		o->throttle_max_s = AUTH_THROTTLE_MAX_S;
 	if (!o->logins_per_minute)
 		o->logins_per_minute = AUTH_LOGINS_PER_MINUTE;
+	if (!o->code_sends_per_hour)
+		o->code_sends_per_hour = AUTH_CODE_SENDS_PER_HOUR;
+	if (!o->code_sends_per_day)
+		o->code_sends_per_day = AUTH_CODE_SENDS_PER_DAY;
 }
 
 int auth_open(struct audit *log, const struct auth_options *opt,

@@ -56,6 +56,8 @@ struct auth_options {
 	int throttle_free;         /* password failures in a row before the
 				    * delays; 0: AUTH_THROTTLE_FREE */
 	int throttle_max_s;        /* the longest delay; 0: AUTH_THROTTLE_MAX_S */
+	int code_sends_per_hour;   /* codes to one account or address; 0: */
+	int code_sends_per_day;    /* AUTH_CODE_SENDS_PER_HOUR / _DAY */
 	int session_absolute_s;    /* a session ends this long after login */
 	int session_idle_s;        /* ... or this long after its last use */
 	uint8_t master_key[32];    /* seals TOTP secrets at rest */
@@ -79,6 +81,10 @@ struct auth_options {
 /* Mistypes that cost nothing; then 1 s, 2 s, 4 s ... up to 15 minutes. */
 #define AUTH_THROTTLE_FREE 5
 #define AUTH_THROTTLE_MAX_S 900
+/* Codes to one account, and to one address whatever account asks: a
+ * person logs in a few times a day; more is someone bombing them. */
+#define AUTH_CODE_SENDS_PER_HOUR 10
+#define AUTH_CODE_SENDS_PER_DAY 30
 
 struct auth;
 
@@ -395,6 +401,8 @@ struct auth_config {
 	int max_code_failures;
 	int throttle_free;
 	int throttle_max_s;
+	int code_sends_per_hour;
+	int code_sends_per_day;
 	int session_absolute_s;
 	int session_idle_s;
 	int logins_per_minute;

@@ -31,6 +31,14 @@ const struct config_key auth_config_keys[] = {
 	AUTH_KEY("logins_per_minute", logins_per_minute,
 		 KP_XSTR(AUTH_LOGINS_PER_MINUTE), 1, 100000,
 		 "login attempts per username per minute (429)"),
+	AUTH_KEY("code_sends_per_hour", code_sends_per_hour,
+		 KP_XSTR(AUTH_CODE_SENDS_PER_HOUR), 1, 1000,
+		 "e-mail and SMS codes per account and per address per hour "
+		 "(429)"),
+	AUTH_KEY("code_sends_per_day", code_sends_per_day,
+		 KP_XSTR(AUTH_CODE_SENDS_PER_DAY), 1, 10000,
+		 "e-mail and SMS codes per account and per address per day "
+		 "(429)"),
 	/* Seed 002: login codes by e-mail and SMS are valid 10 minutes. */
 	AUTH_KEY("code_ttl_s", code_ttl_s, KP_XSTR(AUTH_CODE_TTL_S), 60, 3600,
 		 "an e-mail or SMS code is valid this long"),

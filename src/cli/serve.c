@@ -84,6 +84,8 @@ static int auth_step_open(struct serve_ctx *c, struct error *e)
 		.max_code_failures = cfg->auth.max_code_failures,
 		.throttle_free = cfg->auth.throttle_free,
 		.throttle_max_s = cfg->auth.throttle_max_s,
+		.code_sends_per_hour = cfg->auth.code_sends_per_hour,
+		.code_sends_per_day = cfg->auth.code_sends_per_day,
 		.session_absolute_s = cfg->auth.session_absolute_s,
 		.session_idle_s = cfg->auth.session_idle_s,
 		.logins_per_minute = cfg->auth.logins_per_minute,

@@ -1132,6 +1132,40 @@ static void a_pending_key_is_not_guessed(void **state)
 			       "= 'locked' AND type = 'email_code'"), 1);
 }
 
+/* Nobody is bombed with codes: at most code_sends_per_hour (10) to one
+ * account, and to one address whatever account asks for them. */
+static void codes_are_limited_per_account_and_address(void **state)
+{
+	(void)state;
+	struct error e;
+	email_key(); /* the enrolment sent the first code, at 0 s */
+	char code[7], to[64];
+	for (int batch = 0; batch < 2; batch++) {
+		for (int i = 0; i < 5 - (batch == 0); i++)
+			assert_int_equal(auth_code_issue(a, JAN, "email_code",
+							 code, to, sizeof(to),
+							 &e), 0);
+		clock_advance_ms(600 * 1000); /* past the per-key window */
+	}
+	assert_int_equal(auth_code_issue(a, JAN, "email_code", code, to,
+					 sizeof(to), &e), -1);
+	assert_string_equal(e.code, "rate_limited");
+	/* The same address on another account is the same mailbox. */
+	struct auth_account acc = account("01010100126", "sara");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	assert_int_equal(auth_code_key_add(a, &ts_operator, "01010100126",
+					   "email_code", "jan@example.org",
+					   &e), 0);
+	assert_int_equal(auth_code_issue(a, "01010100126", "email_code", code,
+					 to, sizeof(to), &e), -1);
+	assert_string_equal(e.code, "rate_limited");
+	/* An hour after the first code, one more may go. */
+	clock_advance_ms((3600 - 1200) * 1000);
+	assert_int_equal(auth_code_issue(a, JAN, "email_code", code, to,
+					 sizeof(to), &e), 0);
+}
+
 /* The lockout rules are configuration, with NIST's bounds in mind. */
 static void lockout_is_configuration(void **state)
 {
@@ -1141,7 +1175,9 @@ static void lockout_is_configuration(void **state)
 	} want[] = {{"max_failures", "50"},
 		    {"max_code_failures", "5"},
 		    {"throttle_free", "5"},
-		    {"throttle_max_s", "900"}};
+		    {"throttle_max_s", "900"},
+		    {"code_sends_per_hour", "10"},
+		    {"code_sends_per_day", "30"}};
 	for (size_t w = 0; w < KP_NELEM(want); w++) {
 		size_t i = 0;
 		while (i < auth_config_nkeys &&
@@ -1169,6 +1205,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(a_pending_key_is_not_guessed,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			codes_are_limited_per_account_and_address, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(lockout_is_configuration,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(certificate_login, setup,
