@@ -344,6 +344,11 @@ int auth_key_confirm(struct auth *a, const struct audit_actor *by,
 int auth_code_issue(struct auth *a, const char *insz, const char *method,
 		    char code[7], char *to, size_t tn, struct error *e);
 
+/* After a "rate_limited" enrolment or code for insz at address: the
+ * whole seconds before one may go again (at least 1), for Retry-After. */
+int auth_code_retry_after(struct auth *a, const char *insz,
+			  const char *address);
+
 /* RFC 6238 check of a 6-digit code at time now (one step either way);
  * counter receives the code's time step. Returns 0 when valid. */
 int auth_totp_check(const uint8_t *secret, size_t n, const char *code,

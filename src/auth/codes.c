@@ -176,7 +176,7 @@ static void read_sent(struct store_stmt *st, void *row)
 	r->oldest = store_col_int(st, 1);
 }
 
-/* In w's transaction: the seconds until sql's subject (who) may be sent
+/* In w's (or a reader's) transaction: the seconds until sql's subject (who) may be sent
  * another code, 0 when now, past max codes in the last window seconds;
  * -1 with e on a store failure. */
 static int64_t send_wait(struct store_conn *w, const char *sql,
@@ -233,6 +233,33 @@ static int send_allowed(const struct auth *a, struct store_conn *w,
 				       "%lld seconds", (long long)wait);
 	}
 	return 0;
+}
+
+int auth_code_retry_after(struct auth *a, const char *insz,
+			  const char *address)
+{
+	struct error e;
+	struct store_conn *r = store_reader(a->store);
+	const struct {
+		const char *sql, *who;
+		int64_t window;
+		int max;
+	} limits[] = {
+		{sql_sent_to_account, insz, 3600, a->opt.code_sends_per_hour},
+		{sql_sent_to_account, insz, 86400, a->opt.code_sends_per_day},
+		{sql_sent_to_address, address, 3600, a->opt.code_sends_per_hour},
+		{sql_sent_to_address, address, 86400, a->opt.code_sends_per_day},
+		/* The per-key window, as the address's key sees it. */
+		{sql_sent_to_address, address, CODE_WINDOW_S, CODE_SENDS},
+	};
+	int64_t most = 1; /* a 429 never says "now" */
+	for (size_t i = 0; r && i < KP_NELEM(limits); i++) {
+		int64_t wait = send_wait(r, limits[i].sql, limits[i].who,
+					 limits[i].window, limits[i].max, &e);
+		if (wait > most)
+			most = wait;
+	}
+	return (int)most;
 }
 
 /* In w's transaction: a new code for key unless CODE_SENDS went out in

@@ -1150,6 +1150,9 @@ static void codes_are_limited_per_account_and_address(void **state)
 	assert_int_equal(auth_code_issue(a, JAN, "email_code", code, to,
 					 sizeof(to), &e), -1);
 	assert_string_equal(e.code, "rate_limited");
+	/* The first code leaves the hour at 3600 s; it is 1200 s now. */
+	assert_int_equal(auth_code_retry_after(a, JAN, "jan@example.org"),
+			 2400);
 	/* The same address on another account is the same mailbox. */
 	struct auth_account acc = account("01010100126", "sara");
 	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
