@@ -46,6 +46,12 @@ int api_auth_login(struct http_request *req, struct http_response *res,
 	int rc = auth_login_password(a->auth, &by, user, pw, token, &s, &why,
 				     insz, &res->err);
 	if (rc != 0) {
+		/* How long to wait, so a client backs off instead of
+		 * hammering (Retry-After carries the same seconds). */
+		if (res->err.kind == ERR_RATE_LIMITED)
+			res->problem_extra = json_pack(
+				"{s:i}", "retry_after",
+				auth_login_retry_after(a->auth, user));
 		struct log_line l;
 		log_begin(&l, LV_WARN, __func__, "security: login refused");
 		log_str(&l, "code", res->err.code);
@@ -297,6 +303,17 @@ static int key_create_totp(struct app *a, struct http_request *req,
 	return http_reply_json(res, 201, j);
 }
 
+/* A code that could not be sent: a 429 says how long to wait. */
+static int code_refused(struct app *a, struct http_request *req,
+			struct http_response *res, const char *to)
+{
+	if (res->err.kind == ERR_RATE_LIMITED)
+		res->problem_extra = json_pack(
+			"{s:i}", "retry_after",
+			auth_code_retry_after(a->auth, req->who.insz, to));
+	return -1;
+}
+
 /* An e-mail or SMS key is pending until the code sent to the new address
  * comes back: proof that the address is the person's. src/auth refuses
  * (and records) a type it has no such key for. */
@@ -312,7 +329,7 @@ static int key_create_code(struct app *a, struct http_request *req,
 	struct audit_actor by = api_actor(req);
 	if (auth_code_key_enrol(a->auth, &by, req->who.insz, req->who.level,
 				type, to ? to : "", &id, code, &res->err) != 0)
-		return -1;
+		return code_refused(a, req, res, to ? to : "");
 	if (deliver_code(a, type, to, code, &res->err) != 0) {
 		/* Never confirmable: not left pending (recorded as a
 		 * deactivation). */
@@ -419,9 +436,10 @@ int api_auth_step_up_send(struct http_request *req, struct http_response *res,
 	if (jsonx_str(req->json, "method", true, 16, &method, &res->err) != 0)
 		return -1;
 	char code[7], to[128], shown[128];
+	to[0] = '\0';
 	if (auth_code_issue(a->auth, req->who.insz, method, code, to, sizeof(to),
 			    &res->err) != 0)
-		return -1;
+		return code_refused(a, req, res, to);
 	if (deliver_code(a, method, to, code, &res->err) != 0)
 		return -1;
 	mask(to, shown, sizeof(shown));

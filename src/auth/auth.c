@@ -207,6 +207,32 @@ int auth_step_up_methods(struct auth *a, const char *insz, int level,
 	return found;
 }
 
+/* A zero in the options is the named default (auth.h), so callers that
+ * configure nothing (seeding, tests) still get the documented rules. */
+static void options_defaults(struct auth_options *o)
+{
+	if (!o->code_ttl_s)
+		o->code_ttl_s = AUTH_CODE_TTL_S;
+	if (!o->totp_step_s)
+		o->totp_step_s = AUTH_TOTP_STEP_S;
+	if (!o->registration_code_ttl_s)
+		o->registration_code_ttl_s = AUTH_REGISTRATION_CODE_TTL_S;
+	if (!o->max_failures)
+		o->max_failures = AUTH_MAX_FAILURES;
+	if (!o->max_code_failures)
+		o->max_code_failures = AUTH_MAX_CODE_FAILURES;
+	if (!o->throttle_free)
+		o->throttle_free = AUTH_THROTTLE_FREE;
+	if (!o->throttle_max_s)
+		o->throttle_max_s = AUTH_THROTTLE_MAX_S;
+	if (!o->logins_per_minute)
+		o->logins_per_minute = AUTH_LOGINS_PER_MINUTE;
+	if (!o->code_sends_per_hour)
+		o->code_sends_per_hour = AUTH_CODE_SENDS_PER_HOUR;
+	if (!o->code_sends_per_day)
+		o->code_sends_per_day = AUTH_CODE_SENDS_PER_DAY;
+}
+
 int auth_open(struct audit *log, const struct auth_options *opt,
 	      struct auth **out, struct error *e)
 {
@@ -218,12 +244,7 @@ int auth_open(struct audit *log, const struct auth_options *opt,
 	a->log = log;
 	a->store = s;
 	a->opt = *opt;
-	if (!a->opt.code_ttl_s)
-		a->opt.code_ttl_s = AUTH_CODE_TTL_S;
-	if (!a->opt.totp_step_s)
-		a->opt.totp_step_s = AUTH_TOTP_STEP_S;
-	if (!a->opt.registration_code_ttl_s)
-		a->opt.registration_code_ttl_s = AUTH_REGISTRATION_CODE_TTL_S;
+	options_defaults(&a->opt);
 	if (a->opt.argon2_ops < crypto_pwhash_OPSLIMIT_MIN ||
 	    a->opt.argon2_mem < crypto_pwhash_MEMLIMIT_MIN) {
 		free(a);
@@ -243,9 +264,10 @@ int auth_open(struct audit *log, const struct auth_options *opt,
 					      "out of memory for Argon2id");
 	}
 	find_step_up_level(a);
-	int per_minute = a->opt.logins_per_minute ? a->opt.logins_per_minute
-						  : AUTH_LOGINS_PER_MINUTE;
+	int per_minute = a->opt.logins_per_minute;
 	a->per_user = ratelimit_new(per_minute / 60.0, per_minute, 65536);
+	a->throttle = auth_throttle_new(a->opt.throttle_free,
+					a->opt.throttle_max_s);
 	auth_cache_init(a);
 	*out = a;
 	return 0;
@@ -256,6 +278,7 @@ void auth_close(struct auth *a)
 	if (!a)
 		return;
 	ratelimit_free(a->per_user);
+	auth_throttle_free(a->throttle);
 	auth_cache_free(a);
 	secret_wipe(a->opt.master_key, sizeof(a->opt.master_key));
 	free(a);
@@ -270,6 +293,15 @@ int auth_key_level(struct auth *a, const char *key_type)
 }
 
 /* ------------------------------------------------------------- accounts */
+
+void auth_username_canon(const char *in, char out[AUTH_USERNAME_MAX + 1])
+{
+	size_t i = 0;
+	for (; in[i] && i < AUTH_USERNAME_MAX; i++)
+		out[i] = in[i] >= 'A' && in[i] <= 'Z' ? (char)(in[i] + 32)
+						      : in[i];
+	out[i] = '\0';
+}
 
 static bool username_ok(const char *u)
 {
@@ -345,6 +377,10 @@ int auth_account_create(struct auth *a, const struct audit_actor *by,
 {
 	struct audit_event ev = auth_event(by, acc->insz, "account_create",
 					   "password");
+	/* Stored in the form every login compares. */
+	struct auth_account canon = *acc;
+	auth_username_canon(acc->username, canon.username);
+	acc = &canon;
 	const struct error *bad = account_refusal(acc, password, e);
 	if (bad)
 		return audit_refused(a->log, &ev, bad);
@@ -385,7 +421,8 @@ static int login_change(struct store_conn *w, void *ctx,
 	err_clear(&c->refusal);
 	if (!c->match) {
 		/* The count is the point of this refusal: it is kept. */
-		bool locked = auth_count_failure(w, c->a, c->key_id);
+		bool locked = auth_count_failure(w, c->a, c->key_id,
+						 c->a->opt.max_failures);
 		c->why = locked ? AUTH_KEY_NOW_LOCKED : AUTH_BAD_PASSWORD;
 		auth_refuse_kept(&evs[0], "login", locked,
 				 "invalid_credentials",
@@ -674,6 +711,32 @@ static int find_password_key(struct auth *a, const char *username,
 	return store_one(st, read_password_key, k, e) < 0 ? -1 : 0;
 }
 
+/* What every refused password login tells the outside: an unknown user,
+ * a wrong password and a locked key look the same (no enumeration). */
+static int login_refused(struct error *e)
+{
+	return err_set(e, ERR_UNAUTHENTICATED, "invalid_credentials",
+		       "username or password is wrong");
+}
+
+/* A key that cannot open anything (locked, deactivated): recorded with
+ * what it is, answered as any wrong password. */
+static int login_key_unusable(struct auth *a, const struct audit_event *ev,
+			      const struct password_key *k,
+			      enum auth_failure *why, struct error *e)
+{
+	struct error r;
+	if (strcmp(k->status, "locked") == 0) {
+		*why = AUTH_KEY_LOCKED;
+		err_set(&r, ERR_LOCKED, "key_locked", "this key is locked");
+	} else {
+		*why = AUTH_NO_KEY;
+		login_refused(&r);
+	}
+	audit_refused(a->log, ev, &r);
+	return login_refused(e);
+}
+
 int auth_login_password(struct auth *a, const struct audit_actor *by,
 			const char *username, const char *password,
 			char token[TOKEN_HEX_LEN], struct auth_session *out,
@@ -681,13 +744,20 @@ int auth_login_password(struct auth *a, const struct audit_actor *by,
 			struct error *e)
 {
 	struct password_key k;
+	char user[AUTH_USERNAME_MAX + 1];
 	insz[0] = '\0';
 	*why = AUTH_OK;
-	if (!ratelimit_allow(a->per_user, username, strlen(username)))
+	auth_username_canon(username, user);
+	/* Before any work, known name or not: the delays must not tell
+	 * which accounts exist. */
+	if (!ratelimit_allow(a->per_user, user, strlen(user)) ||
+	    auth_throttle_begin(a->throttle, user) > 0) {
+		*why = AUTH_THROTTLED;
 		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
-			       "too many attempts for this username; wait a "
-			       "minute");
-	if (find_password_key(a, username, &k, e) != 0)
+			       "too many attempts for this username; try "
+			       "again later");
+	}
+	if (find_password_key(a, user, &k, e) != 0)
 		return -1;
 	/* Always one Argon2id verification, whatever the account, and before
 	 * the transaction: it must not hold the log's writer. */
@@ -695,34 +765,36 @@ int auth_login_password(struct auth *a, const struct audit_actor *by,
 	bool match = crypto_pwhash_str_verify(usable ? k.hash : a->dummy_hash,
 					      password, strlen(password)) == 0;
 	struct audit_event ev = auth_event(by, k.insz, "login", "password");
-	if (k.found)
-		str_copy(insz, 12, k.insz);
 	if (!k.found) {
 		/* Nobody to record it about: the caller logs it. */
 		*why = AUTH_UNKNOWN_USER;
-		return err_set(e, ERR_UNAUTHENTICATED, "invalid_credentials",
-			       "username or password is wrong");
+		return login_refused(e);
 	}
-	if (strcmp(k.status, "locked") == 0) {
-		*why = AUTH_KEY_LOCKED;
-		err_set(e, ERR_LOCKED, "key_locked",
-			"this key is locked; it is replaced through a "
-			"registration office or an activation code");
-		return audit_refused(a->log, &ev, e);
-	}
-	if (!usable) {
-		*why = AUTH_NO_KEY;
-		err_set(e, ERR_UNAUTHENTICATED, "invalid_credentials",
-			"username or password is wrong");
-		return audit_refused(a->log, &ev, e);
-	}
+	str_copy(insz, INSZ_BUF, k.insz);
+	if (!usable)
+		return login_key_unusable(a, &ev, &k, why, e);
 	struct login c = {.key_id = k.id, .match = match, .insz = k.insz,
 			  .level = auth_key_level(a, "password"),
 			  .key_type = "password",
 			  .why = match ? AUTH_OK : AUTH_BAD_PASSWORD};
 	int rc = login_commit(a, &ev, &c, token, out, e);
 	*why = c.why;
+	if (rc == 0)
+		auth_throttle_success(a->throttle, user);
+	else if (e->kind == ERR_LOCKED)
+		login_refused(e); /* recorded as the lock it is */
 	return rc;
+}
+
+int auth_login_retry_after(struct auth *a, const char *username)
+{
+	char user[AUTH_USERNAME_MAX + 1];
+	auth_username_canon(username, user);
+	int wait = auth_throttle_wait(a->throttle, user);
+	/* Otherwise the per-minute bucket refused: it gives an attempt back
+	 * every 60/n seconds. */
+	int n = a->opt.logins_per_minute;
+	return wait > 0 ? wait : (60 + n - 1) / n;
 }
 
 int auth_login_certificate(struct auth *a, const struct audit_actor *by,

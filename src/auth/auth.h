@@ -49,7 +49,15 @@ struct notify;
 struct auth_options {
 	uint64_t argon2_ops;       /* passes (OWASP: 2) */
 	size_t argon2_mem;         /* bytes (OWASP: 19 MiB) */
-	int max_failures;          /* consecutive failures that lock a key */
+	int max_failures;          /* consecutive failures that lock a
+				    * password key; 0: AUTH_MAX_FAILURES */
+	int max_code_failures;     /* ... a one-time code key (TOTP, e-mail,
+				    * SMS); 0: AUTH_MAX_CODE_FAILURES */
+	int throttle_free;         /* password failures in a row before the
+				    * delays; 0: AUTH_THROTTLE_FREE */
+	int throttle_max_s;        /* the longest delay; 0: AUTH_THROTTLE_MAX_S */
+	int code_sends_per_hour;   /* codes to one account or address; 0: */
+	int code_sends_per_day;    /* AUTH_CODE_SENDS_PER_HOUR / _DAY */
 	int session_absolute_s;    /* a session ends this long after login */
 	int session_idle_s;        /* ... or this long after its last use */
 	uint8_t master_key[32];    /* seals TOTP secrets at rest */
@@ -65,6 +73,18 @@ struct auth_options {
 #define AUTH_CODE_TTL_S 600
 #define AUTH_TOTP_STEP_S 30
 #define AUTH_REGISTRATION_CODE_TTL_S 300
+/* NIST SP 800-63B §5.2.2 allows up to 100 failures in a row; with the
+ * growing delays 50 takes a guesser days, never a stranger's minute. */
+#define AUTH_MAX_FAILURES 50
+/* A six-digit code has 10^6 values: a few guesses and the key locks. */
+#define AUTH_MAX_CODE_FAILURES 5
+/* Mistypes that cost nothing; then 1 s, 2 s, 4 s ... up to 15 minutes. */
+#define AUTH_THROTTLE_FREE 5
+#define AUTH_THROTTLE_MAX_S 900
+/* Codes to one account, and to one address whatever account asks: a
+ * person logs in a few times a day; more is someone bombing them. */
+#define AUTH_CODE_SENDS_PER_HOUR 10
+#define AUTH_CODE_SENDS_PER_DAY 30
 
 struct auth;
 
@@ -123,6 +143,12 @@ struct auth_session {
 	int64_t expires_at;
 };
 
+/* A username in the one form it is compared in everywhere (lookup, rate
+ * limits, throttle): ASCII letters in lower case, so `Marie`, `MARIE` and
+ * `marie` are one user. out has AUTH_USERNAME_MAX + 1 bytes; a longer
+ * name is cut, and then matches no account. */
+void auth_username_canon(const char *in, char out[AUTH_USERNAME_MAX + 1]);
+
 /* Why a login failed (for the audit log; the client learns less). */
 enum auth_failure {
 	AUTH_OK = 0,
@@ -131,16 +157,19 @@ enum auth_failure {
 	AUTH_KEY_LOCKED,     /* was locked already */
 	AUTH_KEY_NOW_LOCKED, /* this failure locked it */
 	AUTH_NO_KEY,         /* no active key of that kind */
+	AUTH_THROTTLED,      /* too many attempts for the username */
 };
 
 /* Password login by `by` (its channel and profile; the person is found
- * by username). On success returns 0 with a new session token (hex, for
- * the client only) and the session: the key marked used, the session and
- * "login" granted (purpose "password") in one transaction. Otherwise -1
- * with e: ERR_RATE_LIMITED "rate_limited" past the attempts a username
- * may make per minute (checked before any work); ERR_UNAUTHENTICATED
- * "invalid_credentials" (the same answer for an unknown user and a wrong
- * password, in the same time) or ERR_LOCKED "key_locked". A wrong
+ * by its canonical username). On success returns 0 with a new session
+ * token (hex, for the client only) and the session: the key marked used,
+ * the session and "login" granted (purpose "password") in one
+ * transaction. Otherwise -1 with e: ERR_RATE_LIMITED "rate_limited" past
+ * the attempts a username may make per minute or while its growing delay
+ * runs (checked before any work; auth_login_retry_after says how long);
+ * ERR_UNAUTHENTICATED "invalid_credentials": the same answer for an
+ * unknown user, a wrong password and a locked key, in the same time, so
+ * nobody learns from outside which accounts exist or are locked. A wrong
  * password counts towards the lock and is recorded with the count as
  * "login" refused "invalid_credentials", or "key_lock" refused
  * "key_locked" when it locked the key; a locked or deactivated key is
@@ -153,6 +182,9 @@ int auth_login_password(struct auth *a, const struct audit_actor *by,
 			char token[TOKEN_HEX_LEN], struct auth_session *out,
 			enum auth_failure *why, char insz[INSZ_BUF],
 			struct error *e);
+/* After a "rate_limited" login: the whole seconds before username may try
+ * again (at least 1), for Retry-After. */
+int auth_login_retry_after(struct auth *a, const char *username);
 
 /* Certificate login by `by`: the caller verified the chain, validity and
  * CRL; the subject serialNumber is the national register number. Level of
@@ -299,7 +331,9 @@ int auth_code_key_enrol(struct auth *a, const struct audit_actor *by,
  * level is refused ERR_FORBIDDEN "insufficient_level", as at the
  * enrolment: it may have been lowered since. type receives the key's type. Returns 0, or -1 with e, the
  * refusal recorded (ERR_NOT_FOUND "unknown_key", ERR_CONFLICT
- * "already_confirmed", ERR_UNAUTHENTICATED "invalid_code"). */
+ * "already_confirmed", ERR_UNAUTHENTICATED "invalid_code": counted, and
+ * max_code_failures in a row lock the pending key, ERR_LOCKED
+ * "key_locked", which then never confirms). */
 int auth_key_confirm(struct auth *a, const struct audit_actor *by,
 		     const char *insz, int level, int64_t id,
 		     const char *code, char type[32], struct error *e);
@@ -309,6 +343,11 @@ int auth_key_confirm(struct auth *a, const struct audit_actor *by,
  * person has no such key, ERR_RATE_LIMITED after 5 codes in 10 minutes). */
 int auth_code_issue(struct auth *a, const char *insz, const char *method,
 		    char code[7], char *to, size_t tn, struct error *e);
+
+/* After a "rate_limited" enrolment or code for insz at address: the
+ * whole seconds before one may go again (at least 1), for Retry-After. */
+int auth_code_retry_after(struct auth *a, const char *insz,
+			  const char *address);
 
 /* RFC 6238 check of a 6-digit code at time now (one step either way);
  * counter receives the code's time step. Returns 0 when valid. */
@@ -364,6 +403,11 @@ struct auth_config {
 	int argon2_ops;
 	int argon2_mem_kib;
 	int max_failures;
+	int max_code_failures;
+	int throttle_free;
+	int throttle_max_s;
+	int code_sends_per_hour;
+	int code_sends_per_day;
 	int session_absolute_s;
 	int session_idle_s;
 	int logins_per_minute;

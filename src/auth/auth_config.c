@@ -10,8 +10,19 @@ const struct config_key auth_config_keys[] = {
 	AUTH_KEY("argon2_ops", argon2_ops, "2", 1, 10, "Argon2id passes"),
 	AUTH_KEY("argon2_mem_kib", argon2_mem_kib, "19456", 8, 1048576,
 		 "Argon2id memory in KiB (19 MiB)"),
-	AUTH_KEY("max_failures", max_failures, "5", 1, 100,
-		 "consecutive failures that lock a key"),
+	/* NIST SP 800-63B §5.2.2: at most 100 failures in a row; the
+	 * growing delays keep 50 out of a stranger's reach. */
+	AUTH_KEY("max_failures", max_failures, KP_XSTR(AUTH_MAX_FAILURES), 1,
+		 100, "consecutive wrong passwords that lock a password key"),
+	AUTH_KEY("max_code_failures", max_code_failures,
+		 KP_XSTR(AUTH_MAX_CODE_FAILURES), 1, 20,
+		 "consecutive wrong codes that lock a TOTP, e-mail or SMS key"),
+	AUTH_KEY("throttle_free", throttle_free, KP_XSTR(AUTH_THROTTLE_FREE),
+		 1, 20, "wrong passwords in a row per username before the "
+		 "delays (1 s, doubling; 429 with Retry-After)"),
+	AUTH_KEY("throttle_max_s", throttle_max_s,
+		 KP_XSTR(AUTH_THROTTLE_MAX_S), 1, 86400,
+		 "the longest delay between password attempts per username"),
 	AUTH_KEY("session_absolute_s", session_absolute_s, "28800", 1, 604800,
 		 "a session ends this long after login"),
 	AUTH_KEY("session_idle_s", session_idle_s, "1800", AUTH_IDLE_MIN_S,
@@ -20,6 +31,14 @@ const struct config_key auth_config_keys[] = {
 	AUTH_KEY("logins_per_minute", logins_per_minute,
 		 KP_XSTR(AUTH_LOGINS_PER_MINUTE), 1, 100000,
 		 "login attempts per username per minute (429)"),
+	AUTH_KEY("code_sends_per_hour", code_sends_per_hour,
+		 KP_XSTR(AUTH_CODE_SENDS_PER_HOUR), 1, 1000,
+		 "e-mail and SMS codes per account and per address per hour "
+		 "(429)"),
+	AUTH_KEY("code_sends_per_day", code_sends_per_day,
+		 KP_XSTR(AUTH_CODE_SENDS_PER_DAY), 1, 10000,
+		 "e-mail and SMS codes per account and per address per day "
+		 "(429)"),
 	/* Seed 002: login codes by e-mail and SMS are valid 10 minutes. */
 	AUTH_KEY("code_ttl_s", code_ttl_s, KP_XSTR(AUTH_CODE_TTL_S), 60, 3600,
 		 "an e-mail or SMS code is valid this long"),

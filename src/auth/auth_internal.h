@@ -22,6 +22,8 @@ struct auth {
 	/* Attempts per username: guessing spread over many addresses still
 	 * meets a limit before the lockout. */
 	struct ratelimit *per_user;
+	/* Growing delays per canonical username (throttle.c). */
+	struct auth_throttle *throttle;
 	/* The key types and their levels (data/key_types.tsv). */
 	struct {
 		char code[32];
@@ -34,6 +36,23 @@ struct auth {
 	uint64_t cache_gen;
 	struct session_slot *cache;
 };
+
+/* Slots of the throttle's table: 24 bytes each, 1.5 MiB in all; past it
+ * a name takes over a slot and starts afresh (throttle.c). */
+#define AUTH_THROTTLE_SLOTS 65536
+
+/* throttle.c. free_failures in a row cost nothing, then each attempt
+ * waits twice as long, up to max_delay_s. */
+struct auth_throttle *auth_throttle_new(int free_failures, int max_delay_s);
+void auth_throttle_free(struct auth_throttle *t);
+/* An attempt for user (canonical): 0 when it may go on, counted as a
+ * failure until auth_throttle_success; otherwise the seconds to wait
+ * (nothing counted). */
+int auth_throttle_begin(struct auth_throttle *t, const char *user);
+/* The seconds user must still wait, 0 when none; counts nothing. */
+int auth_throttle_wait(struct auth_throttle *t, const char *user);
+/* user's password was right: the count starts again. */
+void auth_throttle_success(struct auth_throttle *t, const char *user);
 
 /* The session cache (session_cache.c). Read the generation before reading
  * a session from the store, and put it back with that generation: a
@@ -60,10 +79,12 @@ struct audit_event auth_event(const struct audit_actor *by, const char *insz,
 /* Token text to its stored hash; false when it cannot be a token. */
 bool auth_token_hash(const char *token, uint8_t hash[SHA256_LEN]);
 
-/* In w's transaction: count a failure of an active key; true when it
- * locked the key. */
+/* In w's transaction: count a failure of an active or pending key, which
+ * locks at max failures in a row; true when this one locked it. The
+ * person is told of an active key's lock at their addresses (a key locks
+ * once, so once). */
 bool auth_count_failure(struct store_conn *w, const struct auth *a,
-			int64_t key_id);
+			int64_t key_id, int max);
 /* A refusal whose writes are kept (a failure counted): ev marked as
  * action refused with code (ERR_UNAUTHENTICATED), or as "key_lock"
  * refused "key_locked" (ERR_LOCKED) when this failure locked the key;
@@ -83,6 +104,11 @@ const struct error *auth_level_refusal(struct auth *a, const char *key_type,
 int auth_key_notice(struct store_conn *w, const struct auth *a,
 		    const char *insz, int64_t key_id, const char *key_type,
 		    bool added, struct error *e);
+/* In w's transaction: the notice that insz's key key_id (of key_type)
+ * locked after too many failures, queued as auth_key_notice's. */
+int auth_lock_notice(struct store_conn *w, const struct auth *a,
+		     const char *insz, int64_t key_id, const char *key_type,
+		     struct error *e);
 /* After a commit that queued notices. */
 void auth_notice_wake(const struct auth *a);
 /* In w's transaction, for a key deactivated or locked: the sessions it
@@ -118,7 +144,7 @@ struct auth_proof {
 };
 
 /* Make p's writes recorded with ev (audit_commit): granted when the code
- * was good; otherwise the failure counted (active keys only) and ev
+ * was good; otherwise the failure counted (active and pending keys) and ev
  * refused "invalid_code", or "key_lock" "key_locked". Bumps the session
  * cache after a raise. Returns 0, or -1 with e (the refusal; or
  * audit_unavailable, nothing changed). */

@@ -22,6 +22,18 @@ static const char sql_key[] =
 	"AND status = 'active' ORDER BY id DESC LIMIT 1";
 static const char sql_recent[] =
 	"SELECT count(*) FROM one_time_code WHERE key_id = ?1 AND created_at > ?2";
+/* Codes sent in a window (?2: since) to one account (?1 its INSZ) or one
+ * destination (?1 an address, whatever account holds it): their number
+ * and the oldest, from which the wait is computed. */
+static const char sql_sent_to_account[] =
+	"SELECT count(*), coalesce(min(created_at), 0) FROM one_time_code "
+	"WHERE insz = ?1 AND created_at > ?2";
+static const char sql_sent_to_address[] =
+	"SELECT count(*), coalesce(min(o.created_at), 0) FROM one_time_code o "
+	"JOIN credential c ON c.id = o.key_id "
+	"WHERE c.address = ?1 AND o.created_at > ?2";
+static const char sql_key_address[] =
+	"SELECT coalesce(address, '') FROM credential WHERE id = ?1";
 static const char sql_code_add[] =
 	"INSERT INTO one_time_code (insz, key_id, code_hash, created_at, "
 	"expires_at) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -153,8 +165,106 @@ static int find_key(struct auth *a, const char *insz, const char *type,
 	return store_one(st, read_key_row, &row, NULL);
 }
 
+struct sent {
+	int64_t n, oldest;
+};
+
+static void read_sent(struct store_stmt *st, void *row)
+{
+	struct sent *r = row;
+	r->n = store_col_int(st, 0);
+	r->oldest = store_col_int(st, 1);
+}
+
+/* In w's (or a reader's) transaction: the seconds until sql's subject (who) may be sent
+ * another code, 0 when now, past max codes in the last window seconds;
+ * -1 with e on a store failure. */
+static int64_t send_wait(struct store_conn *w, const char *sql,
+			 const char *who, int64_t window, int max,
+			 struct error *e)
+{
+	int64_t now = time_now();
+	struct sent r = {0, 0};
+	struct store_stmt *st = store_prepare(w, sql);
+	store_bind_text(st, 1, who);
+	store_bind_int(st, 2, now - window);
+	if (store_one(st, read_sent, &r, e) < 0)
+		return -1;
+	/* The oldest code in the window leaves it first. */
+	return r.n < max ? 0 : r.oldest + window - now;
+}
+
+/* A key's address, into 128 bytes. */
+static void read_address(struct store_stmt *st, void *out)
+{
+	str_copy(out, 128, store_col_text(st, 0));
+}
+
+/* In w's transaction: why no code may go to key's account or address now
+ * (ERR_RATE_LIMITED, the wait in the detail), so that nobody bombs a
+ * person's phone or mailbox, nor someone else's through their own
+ * account. Returns 0 when one may, or -1 with e. */
+static int send_allowed(const struct auth *a, struct store_conn *w,
+			const char *insz, int64_t key, struct error *e)
+{
+	char to[128] = "";
+	struct store_stmt *st = store_prepare(w, sql_key_address);
+	store_bind_int(st, 1, key);
+	if (store_one(st, read_address, to, e) < 0)
+		return -1;
+	const struct {
+		const char *sql, *who;
+		int64_t window;
+		int max;
+	} limits[] = {
+		{sql_sent_to_account, insz, 3600, a->opt.code_sends_per_hour},
+		{sql_sent_to_account, insz, 86400, a->opt.code_sends_per_day},
+		{sql_sent_to_address, to, 3600, a->opt.code_sends_per_hour},
+		{sql_sent_to_address, to, 86400, a->opt.code_sends_per_day},
+	};
+	for (size_t i = 0; i < KP_NELEM(limits); i++) {
+		int64_t wait = send_wait(w, limits[i].sql, limits[i].who,
+					 limits[i].window, limits[i].max, e);
+		if (wait < 0)
+			return -1;
+		if (wait > 0)
+			return err_set(e, ERR_RATE_LIMITED, "rate_limited",
+				       "too many codes sent; try again in "
+				       "%lld seconds", (long long)wait);
+	}
+	return 0;
+}
+
+int auth_code_retry_after(struct auth *a, const char *insz,
+			  const char *address)
+{
+	struct error e;
+	struct store_conn *r = store_reader(a->store);
+	const struct {
+		const char *sql, *who;
+		int64_t window;
+		int max;
+	} limits[] = {
+		{sql_sent_to_account, insz, 3600, a->opt.code_sends_per_hour},
+		{sql_sent_to_account, insz, 86400, a->opt.code_sends_per_day},
+		{sql_sent_to_address, address, 3600, a->opt.code_sends_per_hour},
+		{sql_sent_to_address, address, 86400, a->opt.code_sends_per_day},
+		/* The per-key window, as the address's key sees it. */
+		{sql_sent_to_address, address, CODE_WINDOW_S, CODE_SENDS},
+	};
+	int64_t most = 1; /* a 429 never says "now" */
+	for (size_t i = 0; r && i < KP_NELEM(limits); i++) {
+		int64_t wait = send_wait(r, limits[i].sql, limits[i].who,
+					 limits[i].window, limits[i].max, &e);
+		if (wait > most)
+			most = wait;
+	}
+	return (int)most;
+}
+
 /* In w's transaction: a new code for key unless CODE_SENDS went out in
- * the window. Returns 0 with the code, or -1 with e (code wiped). */
+ * the window, or the account's or address's hourly or daily limit is
+ * reached. Returns 0 with the code, or -1 with e (code wiped). */
 static int add_code(const struct auth *a, struct store_conn *w,
 		    const char *insz, int64_t key, char code[7],
 		    struct error *e)
@@ -169,6 +279,8 @@ static int add_code(const struct auth *a, struct store_conn *w,
 	if (recent >= CODE_SENDS)
 		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
 			       "too many codes sent; wait a few minutes");
+	if (send_allowed(a, w, insz, key, e) != 0)
+		return -1;
 	snprintf(code, 7, "%06u", rand_uniform(1000000));
 	uint8_t hash[crypto_generichash_BYTES];
 	code_hash(a, code, hash);
@@ -333,6 +445,12 @@ int auth_key_confirm(struct auth *a, const struct audit_actor *by,
 	if (rc > 0) {
 		err_set(e, ERR_NOT_FOUND, "unknown_key",
 			"you have no key with this id");
+		return audit_refused(a->log, &ev, e);
+	}
+	if (strcmp(status, "locked") == 0) {
+		/* Guessed at: a new key is enrolled, this one never counts. */
+		err_set(e, ERR_LOCKED, "key_locked",
+			"too many wrong codes: enrol the key again");
 		return audit_refused(a->log, &ev, e);
 	}
 	if (strcmp(type, "totp_app") == 0)

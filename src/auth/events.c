@@ -12,7 +12,9 @@
 static const char sql_key_failed[] =
 	"UPDATE credential SET failures = failures + 1, status = CASE WHEN "
 	"failures + 1 >= ?2 THEN 'locked' ELSE status END, changed_at = ?3 "
-	"WHERE id = ?1 AND status = 'active' RETURNING status";
+	"WHERE id = ?1 AND status IN ('active', 'pending') RETURNING status";
+static const char sql_key_owner[] =
+	"SELECT insz, type, status FROM credential WHERE id = ?1";
 static const char sql_key_activate[] =
 	"UPDATE credential SET status = 'active', failures = 0, changed_at = ?2 "
 	"WHERE id = ?1 AND status = 'pending'";
@@ -48,23 +50,58 @@ bool auth_token_hash(const char *token, uint8_t hash[SHA256_LEN])
 	return true;
 }
 
-bool auth_count_failure(struct store_conn *w, const struct auth *a,
-			int64_t key_id)
+/* The key a failure counts against: whose it is, its type and its
+ * status before the failure. */
+struct failed_key {
+	char insz[INSZ_BUF];
+	char type[32];
+	char status[16];
+};
+
+static void read_failed(struct store_stmt *st, void *row)
 {
-	struct store_stmt *st = store_prepare(w, sql_key_failed);
+	struct failed_key *k = row;
+	str_copy(k->insz, sizeof(k->insz), store_col_text(st, 0));
+	str_copy(k->type, sizeof(k->type), store_col_text(st, 1));
+	str_copy(k->status, sizeof(k->status), store_col_text(st, 2));
+}
+
+/* In w's transaction, for a key that just locked: its sessions lowered
+ * and, when it was in use, its person told (a pending key never counted:
+ * its lock is no news, as its end is not). Should either fail the lock
+ * still stands: a lock errs on the safe side, the sessions it missed end
+ * at their lifetime, and the person sees the lock under My keys. */
+static void key_locked(struct store_conn *w, const struct auth *a,
+		       int64_t key_id, const struct failed_key *k)
+{
+	struct error e;
+	if (auth_key_lost(w, key_id, &e) != 0)
+		log_msg(LV_WARN, __func__, "security: sessions of a locked key "
+			"were not lowered");
+	if (strcmp(k->status, "active") == 0 &&
+	    auth_lock_notice(w, a, k->insz, key_id, k->type, &e) != 0)
+		log_msg(LV_WARN, __func__, "security: the notice of a locked "
+			"key was not queued");
+}
+
+bool auth_count_failure(struct store_conn *w, const struct auth *a,
+			int64_t key_id, int max)
+{
+	struct failed_key k = {"", "", ""};
+	struct store_stmt *st = store_prepare(w, sql_key_owner);
 	store_bind_int(st, 1, key_id);
-	store_bind_int(st, 2, a->opt.max_failures);
+	if (store_one(st, read_failed, &k, NULL) != 0)
+		return false; /* no such key: nothing to count */
+	st = store_prepare(w, sql_key_failed);
+	store_bind_int(st, 1, key_id);
+	store_bind_int(st, 2, max);
 	store_bind_int(st, 3, time_now());
 	bool locked = store_step(st) == STORE_ROW &&
 		      strcmp(store_col_text(st, 0), "locked") == 0;
 	store_done(st);
-	/* A locked key is as good as lost for the sessions that used it.
-	 * Should that fail the lock still stands: a lock errs on the safe
-	 * side, and the sessions it missed end at their lifetime. */
-	struct error e;
-	if (locked && auth_key_lost(w, key_id, &e) != 0)
-		log_msg(LV_WARN, __func__, "security: sessions of a locked key "
-			"were not lowered");
+	/* A locked key is as good as lost for the sessions that used it. */
+	if (locked)
+		key_locked(w, a, key_id, &k);
 	return locked;
 }
 
@@ -145,7 +182,10 @@ static int proof_change(struct store_conn *w, void *ctx,
 	if (p->valid)
 		return proof_use(w, p, e);
 	/* The count is the point of this refusal: it is kept. */
-	bool locked = p->key_id && auth_count_failure(w, p->a, p->key_id);
+	/* One-time codes are few digits: they lock after a few failures. */
+	bool locked = p->key_id &&
+		      auth_count_failure(w, p->a, p->key_id,
+					 p->a->opt.max_code_failures);
 	auth_refuse_kept(&evs[0], p->action, locked, "invalid_code", p->wrong,
 			 &p->refusal);
 	return 0;

@@ -89,9 +89,11 @@ static void read_recipient(struct store_stmt *st, void *item)
 	str_copy(r->to, sizeof(r->to), store_col_text(st, 1));
 }
 
-int auth_key_notice(struct store_conn *w, const struct auth *a,
-		    const char *insz, int64_t key_id, const char *key_type,
-		    bool added, struct error *e)
+/* In w's transaction: subject and body queued for each of insz's
+ * addresses other than key_id's own. Returns 0, or -1 with e. */
+static int notice_queue(struct store_conn *w, const struct auth *a,
+			const char *insz, int64_t key_id, const char *subject,
+			const char *body, struct error *e)
 {
 	if (!a->notify)
 		return 0;
@@ -101,12 +103,6 @@ int auth_key_notice(struct store_conn *w, const struct auth *a,
 	int n = 0;
 	struct recipient *to = store_collect(st, sizeof(*to), read_recipient,
 					     &n);
-	char *body = xasprintf(
-		"A %s key was %s your kruispunt account. If this was not you, "
-		"deactivate the key under My keys at once and contact the "
-		"helpdesk.", key_type, added ? "added to" : "removed from");
-	const char *subject = added ? "A key was added to your account"
-				    : "A key was removed from your account";
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
 		struct error ce;
@@ -119,8 +115,40 @@ int auth_key_notice(struct store_conn *w, const struct auth *a,
 			rc = -1;
 		}
 	}
-	free(body);
 	free(to);
+	return rc;
+}
+
+int auth_key_notice(struct store_conn *w, const struct auth *a,
+		    const char *insz, int64_t key_id, const char *key_type,
+		    bool added, struct error *e)
+{
+	char *body = xasprintf(
+		"A %s key was %s your kruispunt account. If this was not you, "
+		"deactivate the key under My keys at once and contact the "
+		"helpdesk.", key_type, added ? "added to" : "removed from");
+	const char *subject = added ? "A key was added to your account"
+				    : "A key was removed from your account";
+	int rc = notice_queue(w, a, insz, key_id, subject, body, e);
+	free(body);
+	return rc;
+}
+
+int auth_lock_notice(struct store_conn *w, const struct auth *a,
+		     const char *insz, int64_t key_id, const char *key_type,
+		     struct error *e)
+{
+	/* Someone may be guessing: the person should know, and how to get
+	 * a new key, since a locked key is replaced, never unlocked. */
+	char *body = xasprintf(
+		"Your %s key of your kruispunt account was locked after too "
+		"many failed attempts. If this was not you, someone may be "
+		"trying to guess it. A locked key is replaced, never unlocked: "
+		"ask a registration office or use an activation code.",
+		key_type);
+	int rc = notice_queue(w, a, insz, key_id,
+			      "A key of your account was locked", body, e);
+	free(body);
 	return rc;
 }
 

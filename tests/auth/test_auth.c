@@ -46,6 +46,7 @@ static int setup(void **state)
 	struct auth_options o = {.argon2_ops = crypto_pwhash_OPSLIMIT_MIN,
 				 .argon2_mem = crypto_pwhash_MEMLIMIT_MIN,
 				 .max_failures = 3,
+				 .max_code_failures = 3,
 				 .session_absolute_s = 3600,
 				 .session_idle_s = 2};
 	rand_bytes(o.master_key, sizeof(o.master_key));
@@ -230,14 +231,16 @@ static void password_login_and_lockout(void **state)
 					     "wrong", token, &ses, &why, insz,
 					     &e),
 			 -1);
-	assert_string_equal(e.code, "key_locked");
+	/* Outside, a lock looks like any wrong password (no enumeration). */
+	assert_string_equal(e.code, "invalid_credentials");
 	assert_int_equal(why, AUTH_KEY_NOW_LOCKED);
 	/* Locked means locked, even with the right password. */
 	assert_int_equal(auth_login_password(a, &citizen, "jan.peeters",
 					     "correct horse", token, &ses, &why,
 					     insz, &e),
 			 -1);
-	assert_string_equal(e.code, "key_locked");
+	assert_string_equal(e.code, "invalid_credentials");
+	assert_int_equal(why, AUTH_KEY_LOCKED);
 	assert_string_equal(insz, "85073003328");
 	struct auth_key *keys;
 	int n;
@@ -870,7 +873,7 @@ static void session_level_follows_its_keys(void **state)
 	assert_int_equal(auth_session_check(a, token, &ses), 0);
 	assert_int_equal(ses.level, 200);
 	assert_string_equal(ses.step_up, "");
-	/* Locking: max_failures (3) wrong codes on the step-up key. */
+	/* Locking: max_code_failures (3) wrong codes on the step-up key. */
 	assert_int_equal(auth_totp_key_add(a, &ts_operator, JAN,
 					   (const uint8_t *)s2, 20, &e), 0);
 	totp_step_up_with(token, s2, time_now(), 0);
@@ -955,6 +958,239 @@ static void key_notices_go_with_the_change(void **state)
 	notify_close(n);
 }
 
+/* A second service on the same log with its own lockout rules; the
+ * caller closes it. */
+static struct auth *open_with(int max_failures, int free, int max_s)
+{
+	struct error e;
+	struct auth *b;
+	struct auth_options o = {.argon2_ops = crypto_pwhash_OPSLIMIT_MIN,
+				 .argon2_mem = crypto_pwhash_MEMLIMIT_MIN,
+				 .max_failures = max_failures,
+				 .throttle_free = free,
+				 .throttle_max_s = max_s,
+				 /* The per-minute bucket out of the way:
+				  * the delays are under test. */
+				 .logins_per_minute = 1000,
+				 .session_absolute_s = 3600,
+				 .session_idle_s = 2};
+	rand_bytes(o.master_key, sizeof(o.master_key));
+	assert_int_equal(auth_open(tmp.log, &o, &b, &e), 0);
+	return b;
+}
+
+/* One login attempt on b: its error code ("" on success) and *why. */
+static const char *try_login(struct auth *b, const char *user,
+			     const char *password, enum auth_failure *why)
+{
+	static struct error e;
+	char token[TOKEN_HEX_LEN], insz[INSZ_BUF];
+	struct auth_session ses;
+	err_clear(&e);
+	if (auth_login_password(b, &citizen, user, password, token, &ses, why,
+				insz, &e) == 0)
+		return "";
+	return e.code;
+}
+
+/* `Marie`, `MARIE` and `marie` are one user: stored, looked up and
+ * throttled in one canonical form. */
+static void usernames_have_one_form(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth *b = open_with(0, 0, 0); /* the defaults */
+	struct auth_account acc = account(JAN, "Jan.Peeters");
+	assert_int_equal(auth_account_create(b, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	assert_int_equal(count("SELECT count(*) FROM account WHERE username "
+			       "= 'jan.peeters' COLLATE BINARY"), 1);
+	enum auth_failure why;
+	assert_string_equal(try_login(b, "JAN.PEETERS", "correct horse", &why),
+			    "");
+	/* Five wrong passwords (throttle_free) under three spellings, and
+	 * the sixth attempt, in any spelling, waits. */
+	static const char *const spelled[] = {"Jan.Peeters", "JAN.PEETERS",
+					      "jan.peeters", "jAn.peeters",
+					      "JAN.peeters"};
+	for (size_t i = 0; i < KP_NELEM(spelled); i++)
+		assert_string_equal(try_login(b, spelled[i], "wrong", &why),
+				    "invalid_credentials");
+	assert_string_equal(try_login(b, "jan.peeters", "wrong", &why),
+			    "invalid_credentials");
+	assert_string_equal(try_login(b, "Jan.PEETERS", "correct horse", &why),
+			    "rate_limited");
+	assert_int_equal(why, AUTH_THROTTLED);
+	assert_int_equal(auth_login_retry_after(b, "jan.peeters"), 1);
+	auth_close(b);
+}
+
+/* NIST SP 800-63B §5.2.2: wrong passwords meet growing delays, for a
+ * known username and an unknown one alike; the key locks only after
+ * max_failures in a row, and a locked key answers as a wrong password. */
+static void guessing_meets_growing_delays(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth *b = open_with(6, 2, 4);
+	struct auth_account acc = account(JAN, "jan.peeters");
+	assert_int_equal(auth_account_create(b, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	static const char *const users[] = {"jan.peeters", "no.such.user"};
+	enum auth_failure why;
+	for (size_t u = 0; u < KP_NELEM(users); u++) {
+		/* Two free failures, the third starts the delays. */
+		for (int i = 0; i < 3; i++)
+			assert_string_equal(try_login(b, users[u], "wrong",
+						      &why),
+					    "invalid_credentials");
+		int waits[] = {1, 2, 4};
+		for (size_t i = 0; i < KP_NELEM(waits); i++) {
+			assert_string_equal(try_login(b, users[u], "wrong",
+						      &why), "rate_limited");
+			assert_int_equal(auth_login_retry_after(b, users[u]),
+					 waits[i]);
+			clock_advance_ms(waits[i] * 1000 - 1);
+			assert_string_equal(try_login(b, users[u], "wrong",
+						      &why), "rate_limited");
+			clock_advance_ms(1);
+			assert_string_equal(try_login(b, users[u], "wrong",
+						      &why),
+					    "invalid_credentials");
+		}
+	}
+	/* The sixth failure locked Jan's key; outside it looks the same. */
+	assert_int_equal(why, AUTH_UNKNOWN_USER);
+	assert_int_equal(count("SELECT count(*) FROM credential WHERE "
+			       "status = 'locked'"), 1);
+	clock_advance_ms(4000);
+	assert_string_equal(try_login(b, "jan.peeters", "correct horse", &why),
+			    "invalid_credentials");
+	assert_int_equal(why, AUTH_KEY_LOCKED);
+	auth_close(b);
+}
+
+/* A lock is news to the person: one notice at their addresses, however
+ * often the locked key is tried after. */
+static void a_lock_is_announced(void **state)
+{
+	(void)state;
+	struct error e;
+	struct notify *n;
+	struct notify_options no = {.smtp_url = "smtp://127.0.0.1:1",
+				    .sms_url = "http://127.0.0.1:1/"};
+	rand_bytes(no.master_key, sizeof(no.master_key));
+	assert_int_equal(notify_open(s, &no, &n, &e), 0);
+	auth_set_notify(a, n);
+	struct auth_account acc = account(JAN, "jan.peeters");
+	str_copy(acc.email, sizeof(acc.email), "jan@example.org");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	enum auth_failure why;
+	for (int i = 0; i < 3; i++)
+		try_login(a, "jan.peeters", "wrong", &why);
+	assert_int_equal(why, AUTH_KEY_NOW_LOCKED);
+	static const char queued[] = "SELECT count(*) FROM outbox WHERE "
+				     "recipient = 'jan@example.org'";
+	assert_int_equal(count(queued), 1);
+	clock_advance_ms(3600 * 1000);
+	try_login(a, "jan.peeters", "wrong", &why);
+	assert_int_equal(why, AUTH_KEY_LOCKED);
+	assert_int_equal(count(queued), 1);
+	auth_set_notify(a, NULL);
+	notify_close(n);
+}
+
+/* Confirming a pending key is no guessing game: max_code_failures (3)
+ * wrong codes lock it, and then not even the right code confirms it. */
+static void a_pending_key_is_not_guessed(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = account(JAN, "jan");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	int64_t id;
+	char code[7], type[32], wrong[7];
+	assert_int_equal(auth_code_key_enrol(a, &citizen, JAN, EID_LEVEL,
+					     "email_code", "jan@example.org",
+					     &id, code, &e), 0);
+	memcpy(wrong, code, sizeof(wrong));
+	wrong[0] = code[0] == '9' ? '0' : (char)(code[0] + 1);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL,
+						  id, wrong, type, &e), -1);
+		assert_string_equal(e.code, "invalid_code");
+	}
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id,
+					  wrong, type, &e), -1);
+	assert_string_equal(e.code, "key_locked");
+	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
+					  type, &e), -1);
+	assert_string_equal(e.code, "key_locked");
+	assert_int_equal(count("SELECT count(*) FROM credential WHERE status "
+			       "= 'locked' AND type = 'email_code'"), 1);
+}
+
+/* Nobody is bombed with codes: at most code_sends_per_hour (10) to one
+ * account, and to one address whatever account asks for them. */
+static void codes_are_limited_per_account_and_address(void **state)
+{
+	(void)state;
+	struct error e;
+	email_key(); /* the enrolment sent the first code, at 0 s */
+	char code[7], to[64];
+	for (int batch = 0; batch < 2; batch++) {
+		for (int i = 0; i < 5 - (batch == 0); i++)
+			assert_int_equal(auth_code_issue(a, JAN, "email_code",
+							 code, to, sizeof(to),
+							 &e), 0);
+		clock_advance_ms(600 * 1000); /* past the per-key window */
+	}
+	assert_int_equal(auth_code_issue(a, JAN, "email_code", code, to,
+					 sizeof(to), &e), -1);
+	assert_string_equal(e.code, "rate_limited");
+	/* The first code leaves the hour at 3600 s; it is 1200 s now. */
+	assert_int_equal(auth_code_retry_after(a, JAN, "jan@example.org"),
+			 2400);
+	/* The same address on another account is the same mailbox. */
+	struct auth_account acc = account("01010100126", "sara");
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	assert_int_equal(auth_code_key_add(a, &ts_operator, "01010100126",
+					   "email_code", "jan@example.org",
+					   &e), 0);
+	assert_int_equal(auth_code_issue(a, "01010100126", "email_code", code,
+					 to, sizeof(to), &e), -1);
+	assert_string_equal(e.code, "rate_limited");
+	/* An hour after the first code, one more may go. */
+	clock_advance_ms((3600 - 1200) * 1000);
+	assert_int_equal(auth_code_issue(a, JAN, "email_code", code, to,
+					 sizeof(to), &e), 0);
+}
+
+/* The lockout rules are configuration, with NIST's bounds in mind. */
+static void lockout_is_configuration(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *key, *def;
+	} want[] = {{"max_failures", "50"},
+		    {"max_code_failures", "5"},
+		    {"throttle_free", "5"},
+		    {"throttle_max_s", "900"},
+		    {"code_sends_per_hour", "10"},
+		    {"code_sends_per_day", "30"}};
+	for (size_t w = 0; w < KP_NELEM(want); w++) {
+		size_t i = 0;
+		while (i < auth_config_nkeys &&
+		       strcmp(auth_config_keys[i].key, want[w].key) != 0)
+			i++;
+		assert_true(i < auth_config_nkeys);
+		assert_string_equal(auth_config_keys[i].def, want[w].def);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -964,6 +1200,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(password_login_and_lockout,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(sessions_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(usernames_have_one_form, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(guessing_meets_growing_delays,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_lock_is_announced, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_pending_key_is_not_guessed,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			codes_are_limited_per_account_and_address, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(lockout_is_configuration,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(certificate_login, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(deactivated_keys_open_nothing,

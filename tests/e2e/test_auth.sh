@@ -80,11 +80,17 @@ expect "a wrong password is 401" invalid_credentials "$(json "$BODY" 'j["code"]'
 login "no.such.user" "whatever it is"
 expect "an unknown user gets the same answer" invalid_credentials "$(json "$BODY" 'j["code"]')"
 for i in 2 3 4 5; do login "$other" "wrong password $i"; done
-expect "the fifth failure locks the key" 423 "$STATUS"
-expect "code key_locked" key_locked "$(json "$BODY" 'j["code"]')"
+expect "five wrong passwords are still 401" invalid_credentials "$(json "$BODY" 'j["code"]')"
 login "$other" "$opw"
-expect "a locked key stays locked, even with the right password" 423 "$STATUS"
-expect_contains "the lock is an audit event" "key_lock" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%action:8:key_lock%'")"
+expect "attack: five wrong passwords by anyone no longer lock the key" 200 "$STATUS"
+# Guessing goes on: the username's delays grow (or its per-minute bucket
+# empties), and the 429 says how long to wait.
+for i in $(seq 20); do login "$other" "guess $i"; [ "$STATUS" = 429 ] && break; done
+expect "attack: guessing one username meets 429" 429 "$STATUS"
+expect "with retry_after in seconds" true "$(json "$BODY" 'isinstance(j["retry_after"], int) and j["retry_after"] > 0')"
+login "$(echo "$other" | tr a-z A-Z)" "$opw"
+expect "the same user in capitals waits too" 429 "$STATUS"
+expect_contains "wrong passwords are audit events" "invalid_credentials" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%invalid_credentials%' LIMIT 1")"
 grep -q 'security: login refused' "$WORK/demo.err" && pass "failed logins are logged as security events" || fail "no security log"
 if grep -q "$opw" "$WORK/demo.err"; then fail "a password reached the log"; else pass "no password reaches the log"; fi
 
