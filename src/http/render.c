@@ -6,6 +6,24 @@
 
 #include "http/http_internal.h"
 
+/* Every 429 says when to come back (RFC 9110 §10.2.3): the seconds the
+ * domain named in the problem's retry_after, or one second when it named
+ * none (a per-address rate, a cap on requests in flight). */
+static void add_retry_after(struct request *rq, struct MHD_Response *r)
+{
+	const struct http_response *res = &rq->res;
+	if (res->err.kind != ERR_RATE_LIMITED && res->status != 429)
+		return;
+	json_int_t secs = 1;
+	json_t *v = res->problem_extra
+		    ? json_object_get(res->problem_extra, "retry_after") : NULL;
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		secs = json_integer_value(v);
+	char text[24];
+	snprintf(text, sizeof(text), "%lld", (long long)secs);
+	MHD_add_response_header(r, "Retry-After", text);
+}
+
 static void add_common_headers(struct request *rq, struct MHD_Response *r,
 			       const char *content_type)
 {
@@ -26,6 +44,7 @@ static void add_common_headers(struct request *rq, struct MHD_Response *r,
 					"max-age=31536000");
 	if (rq->res.ticket[0])
 		MHD_add_response_header(r, "X-Kruispunt-Ticket", rq->res.ticket);
+	add_retry_after(rq, r);
 	/* libmicrohttpd closes the connection after an answer that says so. */
 	if (rq->close)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");

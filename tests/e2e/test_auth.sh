@@ -88,6 +88,7 @@ expect "attack: five wrong passwords by anyone no longer lock the key" 200 "$STA
 for i in $(seq 20); do login "$other" "guess $i"; [ "$STATUS" = 429 ] && break; done
 expect "attack: guessing one username meets 429" 429 "$STATUS"
 expect "with retry_after in seconds" true "$(json "$BODY" 'isinstance(j["retry_after"], int) and j["retry_after"] > 0')"
+expect "and the same seconds in Retry-After" "$(json "$BODY" 'j["retry_after"]')" "$(header Retry-After)"
 login "$(echo "$other" | tr a-z A-Z)" "$opw"
 expect "the same user in capitals waits too" 429 "$STATUS"
 expect_contains "wrong passwords are audit events" "invalid_credentials" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%invalid_credentials%' LIMIT 1")"
@@ -322,8 +323,9 @@ expect "deactivating the key that opened it ends it" 401 "$STATUS"
 codes=$(for i in $(seq 12); do curl -s -o /dev/null -w '%{http_code} ' --cacert "$CA" "${J[@]}" -d '{"username":"lotte.peeters","password":"not it at all"}' "$PUB/api/v1/auth/login"; done)
 expect_contains "attack: password guessing on one username meets 429" "429" "$codes"
 urls=$(for i in $(seq 120); do echo "url = \"$PUB/api/v1/identifiers/check\""; done)
-codes=$(echo "$urls" | curl -s --cacert "$CA" "${J[@]}" -d '{"insz":"85073003328"}' -o /dev/null -w '%{http_code}\n' -K - | sort | uniq -c)
+codes=$(echo "$urls" | curl -s --cacert "$CA" "${J[@]}" -d '{"insz":"85073003328"}' -o /dev/null -w '%{http_code}:%header{retry-after}\n' -K - | sort | uniq -c)
 expect_contains "attack: a flood of anonymous POSTs from one address meets 429" "429" "$codes"
+expect_contains "a 429 always says when to come back" "429:1" "$codes"
 call GET "$PUB/healthz"
 expect "GETs stay open" 200 "$STATUS"
 
