@@ -200,6 +200,38 @@ static void read_address(struct store_stmt *st, void *out)
 	str_copy(out, 128, store_col_text(st, 0));
 }
 
+/* The longest wait, in seconds, any sending limit puts on a code for
+ * insz at address (0: none; -1 with e on a store failure): the account's
+ * and the address's hourly and daily limits, and, with key_window, the
+ * per-key window as the address's key sees it. */
+static int64_t longest_wait(const struct auth *a, struct store_conn *c,
+			    const char *insz, const char *address,
+			    bool key_window, struct error *e)
+{
+	const struct {
+		const char *sql, *who;
+		int64_t window;
+		int max;
+	} limits[] = {
+		{sql_sent_to_account, insz, 3600, a->opt.code_sends_per_hour},
+		{sql_sent_to_account, insz, 86400, a->opt.code_sends_per_day},
+		{sql_sent_to_address, address, 3600, a->opt.code_sends_per_hour},
+		{sql_sent_to_address, address, 86400, a->opt.code_sends_per_day},
+		{sql_sent_to_address, address, CODE_WINDOW_S, CODE_SENDS},
+	};
+	size_t n = KP_NELEM(limits) - (key_window ? 0 : 1);
+	int64_t most = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t wait = send_wait(c, limits[i].sql, limits[i].who,
+					 limits[i].window, limits[i].max, e);
+		if (wait < 0)
+			return -1;
+		if (wait > most)
+			most = wait;
+	}
+	return most;
+}
+
 /* In w's transaction: why no code may go to key's account or address now
  * (ERR_RATE_LIMITED, the wait in the detail), so that nobody bombs a
  * person's phone or mailbox, nor someone else's through their own
@@ -212,26 +244,13 @@ static int send_allowed(const struct auth *a, struct store_conn *w,
 	store_bind_int(st, 1, key);
 	if (store_one(st, read_address, to, e) < 0)
 		return -1;
-	const struct {
-		const char *sql, *who;
-		int64_t window;
-		int max;
-	} limits[] = {
-		{sql_sent_to_account, insz, 3600, a->opt.code_sends_per_hour},
-		{sql_sent_to_account, insz, 86400, a->opt.code_sends_per_day},
-		{sql_sent_to_address, to, 3600, a->opt.code_sends_per_hour},
-		{sql_sent_to_address, to, 86400, a->opt.code_sends_per_day},
-	};
-	for (size_t i = 0; i < KP_NELEM(limits); i++) {
-		int64_t wait = send_wait(w, limits[i].sql, limits[i].who,
-					 limits[i].window, limits[i].max, e);
-		if (wait < 0)
-			return -1;
-		if (wait > 0)
-			return err_set(e, ERR_RATE_LIMITED, "rate_limited",
-				       "too many codes sent; try again in "
-				       "%lld seconds", (long long)wait);
-	}
+	int64_t wait = longest_wait(a, w, insz, to, false, e);
+	if (wait < 0)
+		return -1;
+	if (wait > 0)
+		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
+			       "too many codes sent; try again in %lld "
+			       "seconds", (long long)wait);
 	return 0;
 }
 
@@ -240,26 +259,8 @@ int auth_code_retry_after(struct auth *a, const char *insz,
 {
 	struct error e;
 	struct store_conn *r = store_reader(a->store);
-	const struct {
-		const char *sql, *who;
-		int64_t window;
-		int max;
-	} limits[] = {
-		{sql_sent_to_account, insz, 3600, a->opt.code_sends_per_hour},
-		{sql_sent_to_account, insz, 86400, a->opt.code_sends_per_day},
-		{sql_sent_to_address, address, 3600, a->opt.code_sends_per_hour},
-		{sql_sent_to_address, address, 86400, a->opt.code_sends_per_day},
-		/* The per-key window, as the address's key sees it. */
-		{sql_sent_to_address, address, CODE_WINDOW_S, CODE_SENDS},
-	};
-	int64_t most = 1; /* a 429 never says "now" */
-	for (size_t i = 0; r && i < KP_NELEM(limits); i++) {
-		int64_t wait = send_wait(r, limits[i].sql, limits[i].who,
-					 limits[i].window, limits[i].max, &e);
-		if (wait > most)
-			most = wait;
-	}
-	return (int)most;
+	int64_t wait = r ? longest_wait(a, r, insz, address, true, &e) : 0;
+	return wait > 1 ? (int)wait : 1; /* a 429 never says "now" */
 }
 
 /* In w's transaction: a new code for key unless CODE_SENDS went out in
