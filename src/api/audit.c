@@ -146,6 +146,8 @@ static json_t *record_json(const struct audit_record *r)
 	for (size_t i = 0; i < KP_NELEM(opt); i++)
 		if (opt[i][1][0])
 			json_object_set_new(j, opt[i][0], json_string(opt[i][1]));
+	if (r->count > 1)
+		json_object_set_new(j, "count", json_integer(r->count));
 	return j;
 }
 

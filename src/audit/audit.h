@@ -56,7 +56,13 @@ struct audit_event {
 	const char *ticket;
 	const char *outcome;     /* AUDIT_GRANTED / AUDIT_REFUSED */
 	const char *reason;      /* stable code of a refusal */
+	/* How many like events this one stands for: 0 or 1, itself alone; n
+	 * > 1, an aggregate (failed authentications of one key in one
+	 * window, src/auth), whose other fields are those of each. */
+	uint32_t count;
 };
+
+#define AUDIT_COUNT_MAX 1000000000
 
 /* One text field of an audit event (purpose, legal basis, ...). */
 #define AUDIT_FIELD_MAX 256
@@ -98,6 +104,7 @@ struct audit_record {
 	char ticket[AUDIT_FIELD_MAX + 1];
 	char outcome[16];
 	char reason[AUDIT_FIELD_MAX + 1];
+	uint32_t count; /* 1, or the events an aggregate stands for */
 };
 
 /* The log's defaults, for a zero field of audit_options and for the

@@ -23,13 +23,16 @@ static const char magic[] = "kruispunt-audit-v1\n";
 enum field {
 	F_SEQ, F_AT, F_CHANNEL, F_ACTOR, F_USER, F_PROFILE, F_SUBJECT, F_ACTION,
 	F_DATA_TYPE, F_PURPOSE, F_LEGAL_BASIS, F_TICKET, F_OUTCOME, F_REASON,
-	F_NONCE, F_COUNT
+	F_TIMES, F_NONCE, F_NFIELDS
 };
 
-static const char *field_names[F_COUNT] = {
+/* "count" is the one optional line: present only for an event that
+ * stands for several (count >= 2), so that every entry written before it
+ * existed is still canonical, and still verifies. */
+static const char *field_names[F_NFIELDS] = {
 	"seq", "at", "channel", "actor", "user", "profile", "subject",
 	"action", "data_type", "purpose", "legal_basis", "ticket", "outcome",
-	"reason", "nonce"};
+	"reason", "count", "nonce"};
 
 static bool text_ok(const char *s)
 {
@@ -134,6 +137,9 @@ int entry_validate(const struct audit_event *ev, struct error *e)
 	if (empty(ev->action))
 		return err_set(e, ERR_INVALID, "invalid_audit_event",
 			       "an event needs an action");
+	if (ev->count > AUDIT_COUNT_MAX)
+		return err_set(e, ERR_INVALID, "invalid_audit_event",
+			       "count is at most %d", AUDIT_COUNT_MAX);
 	if (strcmp(ev->outcome, AUDIT_REFUSED) == 0 && empty(ev->reason))
 		return err_set(e, ERR_INVALID, "invalid_audit_event",
 			       "a refusal needs its reason code");
@@ -213,6 +219,10 @@ size_t entry_encode(const struct audit_event *ev, uint64_t seq, int64_t at_ms,
 			       ev->outcome, ev->reason};
 	for (size_t i = 0; i < KP_NELEM(texts); i++)
 		n = put_text(out, n, (enum field)(F_CHANNEL + i), texts[i]);
+	if (ev->count > 1) {
+		num[put_uint(num, ev->count)] = '\0';
+		n = put_text(out, n, F_TIMES, num);
+	}
 	hex_encode(nonce, AUDIT_NONCE_LEN, hex);
 	return put_text(out, n, F_NONCE, hex);
 }
@@ -246,17 +256,35 @@ static int get_field(const char **p, const char *end, enum field f, char *dst,
 	return 0;
 }
 
+/* The optional count: absent is 1; present, canonical digits from 2 to
+ * AUDIT_COUNT_MAX (an entry that could be written two ways is not
+ * canonical). Returns 0, or -1. */
+static int decode_count(const char *s, bool present, uint32_t *count)
+{
+	*count = 1;
+	if (!present)
+		return 0;
+	char *tail;
+	unsigned long long v = strtoull(s, &tail, 10);
+	char again[24];
+	again[put_uint(again, v)] = '\0';
+	if (*tail || strcmp(again, s) != 0 || v < 2 || v > AUDIT_COUNT_MAX)
+		return -1;
+	*count = (uint32_t)v;
+	return 0;
+}
+
 int entry_decode(const void *entry, size_t n, struct audit_record *r)
 {
 	const char *p = entry, *end = p + n;
-	char num[24], nonce[2 * AUDIT_NONCE_LEN + 1];
+	char num[24], times[24] = "", nonce[2 * AUDIT_NONCE_LEN + 1];
 	if (n < sizeof(magic) - 1 || memcmp(p, magic, sizeof(magic) - 1) != 0)
 		return -1;
 	p += sizeof(magic) - 1;
 	struct {
 		char *dst;
 		size_t cap;
-	} slots[F_COUNT] = {
+	} slots[F_NFIELDS] = {
 		{num, sizeof(num)},
 		{r->at, sizeof(r->at)},
 		{r->channel, sizeof(r->channel)},
@@ -271,13 +299,22 @@ int entry_decode(const void *entry, size_t n, struct audit_record *r)
 		{r->ticket, sizeof(r->ticket)},
 		{r->outcome, sizeof(r->outcome)},
 		{r->reason, sizeof(r->reason)},
+		{times, sizeof(times)},
 		{nonce, sizeof(nonce)},
 	};
-	for (int f = 0; f < F_COUNT; f++)
+	bool counted = false;
+	for (int f = 0; f < F_NFIELDS; f++) {
+		if (f == F_TIMES) {
+			counted = (size_t)(end - p) > 6 &&
+				  memcmp(p, "count:", 6) == 0;
+			if (!counted)
+				continue;
+		}
 		if (get_field(&p, end, (enum field)f, slots[f].dst,
 			      slots[f].cap) != 0)
 			return -1;
-	if (p != end)
+	}
+	if (p != end || decode_count(times, counted, &r->count) != 0)
 		return -1;
 	/* Canonical means the encoder would write exactly these bytes: no
 	 * leading zeros, no leap second, lower-case hex. */
@@ -329,5 +366,6 @@ void audit_record_event(const struct audit_record *r, struct audit_event *ev)
 		.ticket = field(r->ticket),
 		.outcome = r->outcome,
 		.reason = field(r->reason),
+		.count = r->count,
 	};
 }

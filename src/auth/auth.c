@@ -231,6 +231,8 @@ static void options_defaults(struct auth_options *o)
 		o->code_sends_per_hour = AUTH_CODE_SENDS_PER_HOUR;
 	if (!o->code_sends_per_day)
 		o->code_sends_per_day = AUTH_CODE_SENDS_PER_DAY;
+	if (!o->failure_window_s)
+		o->failure_window_s = AUTH_FAILURE_WINDOW_S;
 }
 
 int auth_open(struct audit *log, const struct auth_options *opt,
@@ -269,6 +271,8 @@ int auth_open(struct audit *log, const struct auth_options *opt,
 	a->throttle = auth_throttle_new(a->opt.throttle_free,
 					a->opt.throttle_max_s);
 	auth_cache_init(a);
+	pthread_mutex_init(&a->sweep_mu, NULL);
+	pthread_cond_init(&a->sweep_cond, NULL);
 	*out = a;
 	return 0;
 }
@@ -277,6 +281,9 @@ void auth_close(struct auth *a)
 {
 	if (!a)
 		return;
+	auth_sweeper_stop(a);
+	pthread_mutex_destroy(&a->sweep_mu);
+	pthread_cond_destroy(&a->sweep_cond);
 	ratelimit_free(a->per_user);
 	auth_throttle_free(a->throttle);
 	auth_cache_free(a);
@@ -427,6 +434,8 @@ static int login_change(struct store_conn *w, void *ctx,
 		auth_refuse_kept(&evs[0], "login", locked,
 				 "invalid_credentials",
 				 "username or password is wrong", &c->refusal);
+		if (!locked)
+			auth_failure_open(w, c->a, c->key_id, &evs[0]);
 		return 0;
 	}
 	struct store_stmt *st;
@@ -440,6 +449,7 @@ static int login_change(struct store_conn *w, void *ctx,
 			return err_set(e, ERR_UNAUTHENTICATED,
 				       "invalid_credentials",
 				       "username or password is wrong");
+		auth_failure_close(w, c->key_id);
 	}
 	st = store_prepare(w, sql_session_add);
 	store_bind_blob(st, 1, c->hash, sizeof(c->hash));
@@ -719,21 +729,44 @@ static int login_refused(struct error *e)
 		       "username or password is wrong");
 }
 
+struct unusable {
+	const struct auth *a;
+	int64_t key_id;
+};
+
+/* The refusal's only write: the window its like ones fold into. */
+static int unusable_change(struct store_conn *w, void *ctx,
+			   struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(n);
+	KP_UNUSED(e);
+	struct unusable *u = ctx;
+	auth_failure_open(w, u->a, u->key_id, &evs[0]);
+	return 0;
+}
+
 /* A key that cannot open anything (locked, deactivated): recorded with
- * what it is, answered as any wrong password. */
+ * what it is (once per window, then counted), answered as any wrong
+ * password. */
 static int login_key_unusable(struct auth *a, const struct audit_event *ev,
 			      const struct password_key *k,
 			      enum auth_failure *why, struct error *e)
 {
-	struct error r;
+	struct audit_event r = *ev;
+	r.outcome = AUDIT_REFUSED;
+	r.reason = "invalid_credentials";
+	*why = AUTH_NO_KEY;
 	if (strcmp(k->status, "locked") == 0) {
 		*why = AUTH_KEY_LOCKED;
-		err_set(&r, ERR_LOCKED, "key_locked", "this key is locked");
-	} else {
-		*why = AUTH_NO_KEY;
-		login_refused(&r);
+		r.reason = "key_locked";
 	}
-	audit_refused(a->log, ev, &r);
+	if (!auth_failure_fold(a, k->id, &r, r.reason, 0)) {
+		struct unusable u = {a, k->id};
+		struct error err;
+		if (audit_commit(a->log, &r, 1, unusable_change, &u, &err) != 0)
+			log_error("security: a refused login was not audited: "
+				  "%s", err.detail);
+	}
 	return login_refused(e);
 }
 
@@ -773,6 +806,11 @@ int auth_login_password(struct auth *a, const struct audit_actor *by,
 	str_copy(insz, INSZ_BUF, k.insz);
 	if (!usable)
 		return login_key_unusable(a, &ev, &k, why, e);
+	if (!match && auth_failure_fold(a, k.id, &ev, "invalid_credentials",
+					a->opt.max_failures)) {
+		*why = AUTH_BAD_PASSWORD;
+		return login_refused(e);
+	}
 	struct login c = {.key_id = k.id, .match = match, .insz = k.insz,
 			  .level = auth_key_level(a, "password"),
 			  .key_type = "password",

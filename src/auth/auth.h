@@ -66,6 +66,9 @@ struct auth_options {
 	int code_ttl_s;              /* e-mail and SMS codes: 600 */
 	int totp_step_s;             /* TOTP time step: 30 */
 	int registration_code_ttl_s; /* registration codes: 300 */
+	/* Like failures of one key within this long are one event with
+	 * their count (docs/AUDIT.md); 0: AUTH_FAILURE_WINDOW_S. */
+	int failure_window_s;
 };
 
 /* The defaults of the time limits (seed 002 §3.1: a registration code
@@ -85,6 +88,8 @@ struct auth_options {
  * person logs in a few times a day; more is someone bombing them. */
 #define AUTH_CODE_SENDS_PER_HOUR 10
 #define AUTH_CODE_SENDS_PER_DAY 30
+/* A quarter of an hour: a guessing run is one line in a person's log. */
+#define AUTH_FAILURE_WINDOW_S 900
 
 struct auth;
 
@@ -95,7 +100,20 @@ struct auth;
  * Returns 0 and *out (auth_close), or -1 with e. */
 int auth_open(struct audit *log, const struct auth_options *opt,
 	      struct auth **out, struct error *e);
+/* Stops the sweeper when it runs (writing every open window), then frees
+ * the service. */
 void auth_close(struct auth *a);
+
+/* Repeated authentication failures of a key in a window are one event
+ * with their count (docs/AUDIT.md). The daemon starts the thread that
+ * writes the windows once ended (every few seconds; those a crash left
+ * at its first pass); auth_sweeper_stop (and auth_close) stops it and
+ * writes the windows still open. Returns 0, or -1 with e. */
+int auth_sweeper_start(struct auth *a, struct error *e);
+void auth_sweeper_stop(struct auth *a);
+/* Write the windows that ended (all: every window) as events. Returns the
+ * number of events written, or -1 with e. For the sweeper and tests. */
+int auth_failures_flush(struct auth *a, bool all, struct error *e);
 /* Queue the notices of keys added and removed in n's outbox, in the
  * transaction of the change, from now on; NULL: none (seeding, tests
  * that need none). Call before requests arrive: it is not synchronised.
@@ -414,6 +432,7 @@ struct auth_config {
 	int code_ttl_s;
 	int totp_step_s;
 	int registration_code_ttl_s;
+	int failure_window_s;
 };
 extern const struct config_key auth_config_keys[];
 extern const size_t auth_config_nkeys;

@@ -39,6 +39,10 @@ const struct config_key auth_config_keys[] = {
 		 KP_XSTR(AUTH_CODE_SENDS_PER_DAY), 1, 10000,
 		 "e-mail and SMS codes per account and per address per day "
 		 "(429)"),
+	AUTH_KEY("failure_window_s", failure_window_s,
+		 KP_XSTR(AUTH_FAILURE_WINDOW_S), 10, 86400,
+		 "repeated failures of one key within this long are one "
+		 "audit event with their count"),
 	/* Seed 002: login codes by e-mail and SMS are valid 10 minutes. */
 	AUTH_KEY("code_ttl_s", code_ttl_s, KP_XSTR(AUTH_CODE_TTL_S), 60, 3600,
 		 "an e-mail or SMS code is valid this long"),

@@ -35,6 +35,11 @@ struct auth {
 	pthread_mutex_t cache_lock;
 	uint64_t cache_gen;
 	struct session_slot *cache;
+	/* Writes the windows of repeated failures (failures.c). */
+	pthread_t sweeper;
+	pthread_mutex_t sweep_mu;
+	pthread_cond_t sweep_cond;
+	bool sweeping, sweep_stop;
 };
 
 /* Slots of the throttle's table: 24 bytes each, 1.5 MiB in all; past it
@@ -93,6 +98,23 @@ bool auth_count_failure(struct store_conn *w, const struct auth *a,
 void auth_refuse_kept(struct audit_event *ev, const char *action, bool locked,
 		      const char *code, const char *detail,
 		      struct error *refusal);
+
+/* failures.c: repeated failures per key and window (docs/AUDIT.md). In
+ * w's transaction, with the failure ev (refused, as written) of key_id:
+ * open a window in which like failures are folded. */
+void auth_failure_open(struct store_conn *w, const struct auth *a,
+		       int64_t key_id, const struct audit_event *ev);
+/* In w's transaction, with a success of key_id: its run of failures
+ * ends, and its windows are written at the sweeper's next pass. */
+void auth_failure_close(struct store_conn *w, int64_t key_id);
+/* Fold the failure of key_id that failed describes, refused with code,
+ * into its open window, counting it against the key when max > 0: true
+ * when done, nothing to write; false when it must be written as an event
+ * of its own (no open window; or it locks the key; or the store failed).
+ * code is a literal. */
+bool auth_failure_fold(struct auth *a, int64_t key_id,
+		       const struct audit_event *failed, const char *code,
+		       int max);
 
 /* keys.c. Why a session at level may not add a key of key_type: NULL,
  * or bad filled (ERR_FORBIDDEN "insufficient_level"). */

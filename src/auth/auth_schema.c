@@ -64,6 +64,30 @@ static const struct store_migration migrations[] = {
 	 "ALTER TABLE session ADD COLUMN step_up_key INTEGER;"
 	 "CREATE INDEX session_by_step_up_key ON session(step_up_key)"
 	 "  WHERE ended_at IS NULL;"},
+	{17, "auth_failure_windows",
+	 /* Repeated failures of a key: the window's first failure is an
+	  * event, the like ones after it a count here, written as one event
+	  * when the window ends (src/auth/failures.c). The event's fields
+	  * are kept as the first failure gave them. */
+	 "CREATE TABLE auth_failure ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  key_id INTEGER NOT NULL,"
+	 "  action TEXT NOT NULL, channel TEXT NOT NULL, reason TEXT NOT NULL,"
+	 "  purpose TEXT, insz TEXT, actor TEXT, user TEXT, profile TEXT,"
+	 "  opened_at INTEGER NOT NULL,"
+	 "  count INTEGER NOT NULL DEFAULT 0);"
+	 "CREATE INDEX auth_failure_by_key ON auth_failure"
+	 "  (key_id, action, channel, reason, opened_at);"
+	 "CREATE INDEX auth_failure_by_age ON auth_failure(opened_at);"
+	 /* The code-sending limits count an hour's and a day's codes per
+	  * account and per address on every send: without these, each
+	  * count scans every code ever sent. */
+	 "CREATE INDEX one_time_code_by_account ON one_time_code"
+	 "  (insz, created_at);"
+	 "CREATE INDEX one_time_code_by_key_time ON one_time_code"
+	 "  (key_id, created_at);"
+	 "CREATE INDEX credential_by_address ON credential(address)"
+	 "  WHERE address IS NOT NULL;"},
 };
 
 const struct store_schema auth_schema = {

@@ -179,8 +179,11 @@ static int proof_change(struct store_conn *w, void *ctx,
 	KP_UNUSED(n);
 	struct auth_proof *p = ctx;
 	err_clear(&p->refusal);
-	if (p->valid)
+	if (p->valid) {
+		if (p->key_id)
+			auth_failure_close(w, p->key_id);
 		return proof_use(w, p, e);
+	}
 	/* The count is the point of this refusal: it is kept. */
 	/* One-time codes are few digits: they lock after a few failures. */
 	bool locked = p->key_id &&
@@ -188,6 +191,8 @@ static int proof_change(struct store_conn *w, void *ctx,
 					 p->a->opt.max_code_failures);
 	auth_refuse_kept(&evs[0], p->action, locked, "invalid_code", p->wrong,
 			 &p->refusal);
+	if (p->key_id && !locked)
+		auth_failure_open(w, p->a, p->key_id, &evs[0]);
 	return 0;
 }
 
@@ -196,6 +201,14 @@ int auth_proof_commit(struct auth *a, struct audit_event *ev,
 {
 	p->a = a;
 	p->action = ev->action;
+	if (!p->valid && p->key_id) {
+		/* A like failure in the key's window is counted, not
+		 * written again (failures.c). */
+		if (auth_failure_fold(a, p->key_id, ev, "invalid_code",
+				      a->opt.max_code_failures))
+			return err_set(e, ERR_UNAUTHENTICATED, "invalid_code",
+				       "%s", p->wrong);
+	}
 	int rc = audit_commit(a->log, ev, 1, proof_change, p, e);
 	/* After the commit: no request may act on the session as it was
 	 * (raised, or lowered by a key that locked). */

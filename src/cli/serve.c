@@ -92,12 +92,17 @@ static int auth_step_open(struct serve_ctx *c, struct error *e)
 		.code_ttl_s = cfg->auth.code_ttl_s,
 		.totp_step_s = cfg->auth.totp_step_s,
 		.registration_code_ttl_s = cfg->auth.registration_code_ttl_s,
+		.failure_window_s = cfg->auth.failure_window_s,
 	};
 	int rc = cli_read_key(cfg, "keys/master.key", c->master_key,
 			      sizeof(c->master_key), e);
 	if (rc == 0) {
 		memcpy(auo.master_key, c->master_key, sizeof(auo.master_key));
 		rc = auth_open(c->app.audit, &auo, &c->app.auth, e);
+	}
+	if (rc == 0 && auth_sweeper_start(c->app.auth, e) != 0) {
+		auth_close(c->app.auth);
+		rc = -1;
 	}
 	secret_wipe(auo.master_key, sizeof(auo.master_key));
 	return rc;

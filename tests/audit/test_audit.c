@@ -197,6 +197,45 @@ static void entries_round_trip(void **state)
 	assert_int_equal(entry_validate(&ev, &e), -1);
 }
 
+/* An aggregate's count is the one optional line: written only from 2,
+ * so every entry has one canonical form and old entries still decode. */
+static void an_aggregate_counts(void **state)
+{
+	(void)state;
+	struct audit_event ev = event(0);
+	uint8_t nonce[AUDIT_NONCE_LEN] = {1, 2, 3};
+	char buf[AUDIT_ENTRY_MAX], bad[AUDIT_ENTRY_MAX + 16];
+	struct audit_record r;
+	ev.count = 1;
+	size_t n = entry_encode(&ev, 7, 1769860800123, nonce, buf);
+	assert_null(memmem(buf, n, "count:", 6));
+	assert_int_equal(entry_decode(buf, n, &r), 0);
+	assert_int_equal(r.count, 1);
+	ev.count = 17;
+	n = entry_encode(&ev, 7, 1769860800123, nonce, buf);
+	char *at = memmem(buf, n, "count:2:17\nnonce:", 17);
+	assert_non_null(at);
+	assert_int_equal(entry_decode(buf, n, &r), 0);
+	assert_int_equal(r.count, 17);
+	struct audit_event back;
+	audit_record_event(&r, &back);
+	assert_int_equal(back.count, 17);
+	/* Other spellings of a count are not canonical. */
+	static const char *const spellings[] = {"count:1:1\n", "count:2:07\n",
+						"count:1:0\n", "count:0:\n"};
+	size_t head = (size_t)(at - buf), tail = n - head - 11;
+	for (size_t i = 0; i < KP_NELEM(spellings); i++) {
+		size_t k = strlen(spellings[i]);
+		memcpy(bad, buf, head);
+		memcpy(bad + head, spellings[i], k);
+		memcpy(bad + head + k, at + 11, tail);
+		assert_int_equal(entry_decode(bad, head + k + tail, &r), -1);
+	}
+	struct error e;
+	ev.count = AUDIT_COUNT_MAX + 1u;
+	assert_int_equal(entry_validate(&ev, &e), -1);
+}
+
 struct appender {
 	struct audit *a;
 	int from, count;
@@ -1011,6 +1050,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(entries_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(an_aggregate_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(async_appends, setup, teardown),
 		cmocka_unit_test_setup_teardown(async_appends_race_another_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_appends_and_proofs, setup, teardown),

@@ -249,16 +249,19 @@ static void password_login_and_lockout(void **state)
 	assert_string_equal(keys[0].status, "locked");
 	free(keys);
 	/* The unknown user left no event: there is nobody to record it
-	 * about. Each wrong password is recorded with its count. */
+	 * about. A run of wrong passwords is its first one, then the count
+	 * of the others when its window is written; the lock is always an
+	 * event of its own. */
 	static const char *const want[][4] = {
 		{"login", "granted", "", "password"},
 		{"login", "refused", "invalid_credentials", "password"},
 		{"login", "granted", "", "password"},
 		{"login", "refused", "invalid_credentials", "password"},
-		{"login", "refused", "invalid_credentials", "password"},
 		{"key_lock", "refused", "key_locked", "password"},
 		{"login", "refused", "key_locked", "password"},
+		{"login", "refused", "invalid_credentials", "password"},
 	};
+	assert_int_equal(auth_failures_flush(a, true, &e), 1);
 	expect_events(mark, KP_NELEM(want), want);
 }
 
@@ -1169,6 +1172,109 @@ static void codes_are_limited_per_account_and_address(void **state)
 					 sizeof(to), &e), 0);
 }
 
+/* The events about JAN since mark that are refused logins, and the sum
+ * of what they stand for (an aggregate's count). */
+static int refused_logins(uint64_t mark, int64_t *stands_for)
+{
+	struct audit_filter f = {.subject = JAN, .limit = 1000,
+				 .after = mark - 1, .has_after = true};
+	struct audit_record *ev = NULL;
+	int n = 0, found = 0;
+	bool more;
+	uint64_t next;
+	struct error e;
+	assert_int_equal(audit_query(tmp.log, &f, &ev, &n, &more, &next, &e),
+			 0);
+	*stands_for = 0;
+	for (int i = 0; i < n; i++)
+		if (strcmp(ev[i].action, "login") == 0 &&
+		    strcmp(ev[i].outcome, "refused") == 0) {
+			found++;
+			*stands_for += ev[i].count;
+		}
+	free(ev);
+	return found;
+}
+
+/* A guessing run does not write an event per guess (a flood would bury
+ * the log): the first failure of a key at once, the like ones after it in
+ * the window as one event with their count when the window ends. Every
+ * failure still counts towards the lock, and the one that locks is an
+ * event of its own. */
+static void repeated_failures_are_one_event(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth *b = open_with(50, 20, 900);
+	struct auth_account acc = account(JAN, "jan.peeters");
+	assert_int_equal(auth_account_create(b, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	uint64_t mark = audit_size(tmp.log);
+	enum auth_failure why;
+	for (int i = 0; i < 12; i++)
+		assert_string_equal(try_login(b, "jan.peeters", "wrong", &why),
+				    "invalid_credentials");
+	int64_t total;
+	assert_int_equal(refused_logins(mark, &total), 1);
+	assert_int_equal(count("SELECT failures FROM credential WHERE "
+			       "type = 'password'"), 12);
+	/* Within the window (15 minutes): still folded, nothing due. */
+	clock_advance_ms(899 * 1000);
+	assert_string_equal(try_login(b, "jan.peeters", "wrong", &why),
+			    "invalid_credentials");
+	assert_int_equal(auth_failures_flush(b, false, &e), 0);
+	assert_int_equal(refused_logins(mark, &total), 1);
+	/* The window ended: one event stands for the twelve after the
+	 * first, and the next failure opens a new window. */
+	clock_advance_ms(2 * 1000);
+	assert_int_equal(auth_failures_flush(b, false, &e), 1);
+	assert_int_equal(refused_logins(mark, &total), 2);
+	assert_int_equal(total, 13);
+	assert_string_equal(try_login(b, "jan.peeters", "wrong", &why),
+			    "invalid_credentials");
+	assert_int_equal(refused_logins(mark, &total), 3);
+	assert_int_equal(total, 14);
+	assert_int_equal(count("SELECT count(*) FROM auth_failure"), 1);
+	/* Nothing was folded into that one: it ends without an event. */
+	clock_advance_ms(901 * 1000);
+	assert_int_equal(auth_failures_flush(b, false, &e), 0);
+	assert_int_equal(count("SELECT count(*) FROM auth_failure"), 0);
+	/* The chain still verifies with the aggregate in it. */
+	uint8_t pk[ED25519_PK_LEN];
+	struct audit_verify_report rep;
+	audit_public_key(tmp.log, pk);
+	assert_int_equal(audit_checkpoint_now(tmp.log, &e), 0);
+	assert_int_equal(audit_verify(tmp.s, pk, &rep), 0);
+	auth_close(b);
+}
+
+/* Wrong codes fold the same way, but never the one that locks. */
+static void repeated_code_failures_fold_until_the_lock(void **state)
+{
+	(void)state;
+	struct error e;
+	email_key();
+	uint64_t mark = audit_size(tmp.log);
+	/* max_code_failures is 3: the first written, the second folded, the
+	 * third locks and is written as the lock. */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(email_step_up("000000", &e), -1);
+		assert_string_equal(e.code, "invalid_code");
+	}
+	assert_int_equal(email_step_up("000000", &e), -1);
+	assert_string_equal(e.code, "key_locked");
+	assert_int_equal(auth_failures_flush(a, true, &e), 1);
+	static const char *const want[][4] = {
+		{"login", "granted", "", "password"},
+		{"step_up", "refused", "invalid_code", "email_code"},
+		{"login", "granted", "", "password"},
+		{"login", "granted", "", "password"},
+		{"key_lock", "refused", "key_locked", "email_code"},
+		{"step_up", "refused", "invalid_code", "email_code"},
+	};
+	expect_events(mark, KP_NELEM(want), want);
+}
+
 /* The lockout rules are configuration, with NIST's bounds in mind. */
 static void lockout_is_configuration(void **state)
 {
@@ -1210,6 +1316,11 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			codes_are_limited_per_account_and_address, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(repeated_failures_are_one_event,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			repeated_code_failures_fold_until_the_lock, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(lockout_is_configuration,
 						setup, teardown),

@@ -234,6 +234,18 @@ expect "the mailed code lifts the session to 400" 400 "$(json "$BODY" 'j["level"
 call POST "$PUB/api/v1/auth/step-up" "${M[@]}" "${J[@]}" -d "{\"method\":\"email_code\",\"code\":\"$code\"}"
 expect "attack: a mailed code is used once" invalid_code "$(json "$BODY" 'j["code"]')"
 if grep -q "$code" "$WORK/demo.err"; then fail "a code reached the log"; else pass "no code reaches the log"; fi
+# Nobody bombs Lotte's mailbox: a few codes in ten minutes, then 429 with
+# the wait in Retry-After and in the problem's retry_after alike.
+sends=""
+for _ in $(seq 6); do
+  call POST "$PUB/api/v1/auth/step-up/send" "${M[@]}" "${J[@]}" -d '{"method":"email_code"}'
+  sends="$sends$STATUS "
+  [ "$STATUS" = 429 ] && break
+done
+expect_contains "attack: asking for code after code meets 429" "429" "$sends"
+expect "the refusal is rate_limited" rate_limited "$(json "$BODY" 'j["code"]')"
+expect "it says how long to wait" true "$(json "$BODY" 'j["retry_after"] > 1')"
+expect "and Retry-After says the same" "$(json "$BODY" 'j["retry_after"]')" "$(header Retry-After)"
 
 # --- a code by SMS, through the demo's SMS gateway sink
 login "$user" "$pw"
@@ -320,8 +332,14 @@ call GET "$PUB/api/v1/auth/session" "${T[@]}"
 expect "deactivating the key that opened it ends it" 401 "$STATUS"
 
 # --- rate limits (last: they leave this address throttled for a moment)
+lotte_fails() {
+  sqlite3 "$DB" "SELECT coalesce(sum(CASE WHEN CAST(entry AS TEXT) LIKE '%'||char(10)||'count:%' THEN CAST(substr(CAST(entry AS TEXT), instr(CAST(entry AS TEXT), char(10)||'count:') + 9, instr(substr(CAST(entry AS TEXT), instr(CAST(entry AS TEXT), char(10)||'count:') + 9), char(10)) - 1) AS INTEGER) ELSE 1 END), 0) || ' ' || count(*) FROM audit_event WHERE seq >= $1 AND CAST(entry AS TEXT) LIKE '%subject:11:12090311839%' AND CAST(entry AS TEXT) LIKE '%action:5:login%outcome:7:refused%'"
+}
+mark=$(sqlite3 "$DB" "SELECT max(seq) + 1 FROM audit_event")
 codes=$(for i in $(seq 12); do curl -s -o /dev/null -w '%{http_code} ' --cacert "$CA" "${J[@]}" -d '{"username":"lotte.peeters","password":"not it at all"}' "$PUB/api/v1/auth/login"; done)
 expect_contains "attack: password guessing on one username meets 429" "429" "$codes"
+wrong=$(echo "$codes" | tr ' ' '\n' | grep -c 401 || true)
+expect "a run of wrong passwords is one event at first, not one per guess" "1 1" "$(lotte_fails "$mark")"
 urls=$(for i in $(seq 120); do echo "url = \"$PUB/api/v1/identifiers/check\""; done)
 codes=$(echo "$urls" | curl -s --cacert "$CA" "${J[@]}" -d '{"insz":"85073003328"}' -o /dev/null -w '%{http_code}:%header{retry-after}\n' -K - | sort | uniq -c)
 expect_contains "attack: a flood of anonymous POSTs from one address meets 429" "429" "$codes"
@@ -330,6 +348,7 @@ call GET "$PUB/healthz"
 expect "GETs stay open" 200 "$STATUS"
 
 stop_demo
+expect "at the stop, one more event counts the rest of the run" "$wrong 2" "$(lotte_fails "$mark")"
 out=$("$KP" audit verify --data "$DEMO" 2>&1) && rc=0 || rc=$?
 expect "the audit log verifies" 0 "$rc"
 finish
