@@ -4,6 +4,7 @@
 
 #include "authz/authz.h"
 #include "directory/directory.h"
+#include "org/org.h"
 
 #define OPEN_END INT64_C(2147483647)
 
@@ -53,6 +54,26 @@ static int64_t day_of(const char *s, int64_t absent)
 	return date_parse(s, &d) == 0 ? date_to_days(d) : -1;
 }
 
+/* A deliberation only ever matches a requesting institution's actor type
+ * (authz_decide), so one for a type no institution has grants nothing
+ * today and, worse, grants it to whichever institution is later
+ * registered under that name: a typo would become a latent grant. The
+ * refusal names the known types, so the operator sees the typo. */
+static int actor_type_check(struct store *s, const char *actor_type,
+			    struct error *e)
+{
+	char known[140];
+	int rc = org_actor_type_known(s, actor_type);
+	if (rc == 0)
+		return 0;
+	if (rc < 0 || org_actor_types(s, known, sizeof(known)) != 0)
+		return store_fail(e, "the institutions cannot be read now");
+	return err_set(e, ERR_INVALID, "unknown_actor_type",
+		       "no institution has this requester_actor_type (known: "
+		       "%s); register an institution of the type first",
+		       known[0] ? known : "none yet");
+}
+
 static int check(struct store *s, const struct authz_authorization *a,
 		 int64_t *from, int64_t *until, struct error *e)
 {
@@ -66,6 +87,8 @@ static int check(struct store *s, const struct authz_authorization *a,
 				a->capacity != CAPACITY_PROVISIONAL))
 		return err_set(e, ERR_INVALID, "unknown_capacity",
 			       "capacity codes are 000-900 and 902");
+	if (actor_type_check(s, a->requester_actor_type, e) != 0)
+		return -1;
 	int known = code_ok(a->data_type)
 		    ? directory_data_type_source(s, a->data_type, source,
 						 sizeof(source))

@@ -34,11 +34,11 @@ struct authz_authorization {
 /* Publish an authorization, by who acts (by): the authorization and its
  * event ("authorization_add", data type "authorization", the reference as
  * purpose and legal basis) are made in one transaction (audit_commit).
- * The data type must exist in the reference directory. The requester
- * actor type is only checked to be a code: the network keeps no list of
- * actor types (institutions name theirs freely), so a deliberation may
- * precede the first institution of its type. Returns 0 (a->id set), or -1
- * with e, recorded refused: ERR_INVALID ("invalid_field",
+ * The data type must exist in the reference directory, and the requester
+ * actor type must be a known one (org_actor_type_known: that of at least
+ * one registered institution), so the first institution of a type comes
+ * before its first deliberation. Returns 0 (a->id set), or -1 with e,
+ * recorded refused: ERR_INVALID ("invalid_field", "unknown_actor_type",
  * "unknown_data_type", "unknown_capacity", "invalid_period"),
  * ERR_CONFLICT "authorization_exists"; or ERR_UNAVAILABLE
  * "audit_unavailable" / "store_unavailable", nothing published. */

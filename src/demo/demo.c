@@ -126,6 +126,13 @@ static int seed_directory(struct audit *log, struct error *e)
 		    !already(e))
 			return -1;
 	}
+	return 0;
+}
+
+/* Deliberations go in once the institutions exist: a requester actor type
+ * is known by its institutions (authz_add refuses any other). */
+static int seed_authorizations(struct audit *log, struct error *e)
+{
 	for (size_t i = 0; i < demo_nauthorizations; i++) {
 		const struct demo_authorization *d = &demo_authorizations[i];
 		struct authz_authorization a;
@@ -333,6 +340,8 @@ int demo_seed(const char *dir, struct audit *log, const struct auth_config *cfg,
 	for (size_t i = 0; i < demo_ninstitutions; i++)
 		if (seed_institution(dir, log, &demo_institutions[i], e) != 0)
 			return -1;
+	if (seed_authorizations(log, e) != 0)
+		return -1;
 	return seed_dossiers(log, e);
 }
 

@@ -245,6 +245,44 @@ bool org_audits_the_network(struct store *s, const char *kbo)
 	       strcmp(inst.actor_type, "crossroads_bank") == 0;
 }
 
+static const char sql_actor_type_known[] =
+	"SELECT 1 FROM institution WHERE actor_type = ?1 LIMIT 1";
+static const char sql_actor_types[] =
+	"SELECT DISTINCT actor_type FROM institution ORDER BY actor_type";
+
+int org_actor_type_known(struct store *s, const char *actor_type)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_actor_type_known);
+	store_bind_text(st, 1, actor_type);
+	return store_one(st, NULL, NULL, NULL);
+}
+
+int org_actor_types(struct store *s, char *out, size_t n)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r || n < 4)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_actor_types);
+	size_t used = 0;
+	enum store_rc rc;
+	out[0] = '\0';
+	while ((rc = store_step(st)) == STORE_ROW) {
+		const char *t = store_col_text(st, 0);
+		/* Room for this one, its separator and a final ", ...". */
+		if (used + 2 + strlen(t) + 5 >= n) {
+			str_copy(out + used, n - used, used ? ", ..." : "...");
+			break;
+		}
+		used += (size_t)snprintf(out + used, n - used, "%s%s",
+					 used ? ", " : "", t);
+	}
+	store_done(st);
+	return rc == STORE_ERROR ? -1 : 0;
+}
+
 /* One UPDATE of an institution: ?1 its KBO, ?2 text or (text NULL) num. */
 struct inst_update {
 	const char *sql, *kbo, *text;

@@ -189,6 +189,20 @@ int org_institution_set_timeout(struct audit *log,
 int org_institution_by_kbo(struct store *s, const char *kbo,
 			   struct org_institution *out);
 
+/* ---------------------------------------------------------- actor types */
+
+/* The actor types the network knows are those of its institutions: an
+ * actor type is declared by registering the first institution of that
+ * type (org_institution_add), and only an institution ever asks the hub
+ * anything, so no other actor type can be granted a thing. Whether
+ * actor_type is one: returns 0 when it is, 1 when not, -1 on a store
+ * failure. */
+int org_actor_type_known(struct store *s, const char *actor_type);
+/* The known actor types, in order, joined by ", " into out (n bytes, at
+ * least 4; "" when there are none), ending in "..." when they do not all
+ * fit. Returns 0, or -1 on a store failure. */
+int org_actor_types(struct store *s, char *out, size_t n);
+
 /* ------------------------------------------------------------- schema */
 
 /* The module's tables, as migrations (org_schema.c): src/cli hands them

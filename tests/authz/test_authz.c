@@ -24,6 +24,11 @@ static int setup(void **state)
 	if (ts_store_open(&tmp, "authz") != 0)
 		return -1;
 	s = tmp.s;
+	/* The requester actor type is known by its institution, which comes
+	 * first (the demo's health insurance fund). */
+	if (ts_institution(tmp.log, "0411111140", "health_insurance_fund",
+			   "health_insurance", &e) < 0)
+		return -1;
 	directory_data_type_add(tmp.log, &ts_operator, "identification",
 				"national_register", "identification data",
 				&e);
@@ -175,11 +180,66 @@ static void bad_authorizations(void **state)
 	free(list);
 }
 
+/* An actor type no institution has is refused, named with the known
+ * ones, recorded, and stores nothing; once an institution of that type is
+ * registered, the same deliberation is published. */
+static void unknown_actor_types(void **state)
+{
+	(void)state;
+	struct error e;
+	assert_int_equal(ts_deliberation(tmp.log, "IVC/KSZG/26/300",
+					 "health_insurence_fund", 1,
+					 "identification", "p", "2025-01-01", 1,
+					 &e), -1);
+	assert_int_equal(e.kind, ERR_INVALID);
+	assert_string_equal(e.code, "unknown_actor_type");
+	assert_non_null(strstr(e.detail, "known: health_insurance_fund)"));
+	struct authz_authorization a = authorization(
+		"IVC/KSZG/26/301", "public_social_welfare_centre", 1,
+		"identification", "p", "2025-01-01", "", 1);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), -1);
+	assert_string_equal(e.code, "unknown_actor_type");
+	struct authz_authorization *list;
+	int n;
+	assert_int_equal(authz_list(s, &list, &n, &e), 0);
+	assert_int_equal(n, 0);
+	free(list);
+
+	assert_true(ts_institution(tmp.log, "0212312313",
+				   "public_social_welfare_centre",
+				   "social_assistance", &e) > 0);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), 0);
+	assert_int_equal(authz_decide(s, "public_social_welfare_centre", 1,
+				      "identification", "p",
+				      day("2026-01-01"), NULL), AUTHZ_GRANTED);
+	a = authorization("IVC/KSZG/26/300", "health_insurence_fund", 1,
+			  "identification", "p", "2025-01-01", "", 1);
+	assert_int_equal(authz_add(tmp.log, &ts_operator, &a, &e), -1);
+	assert_non_null(strstr(e.detail, "health_insurance_fund, "
+					 "public_social_welfare_centre"));
+
+	struct audit_record *ev;
+	n = ts_events(tmp.log, "authorization_add", &ev);
+	const char *const want[][3] = {
+		{"authorization_add", "refused", "unknown_actor_type"},
+		{"authorization_add", "refused", "unknown_actor_type"},
+		{"authorization_add", "granted", ""},
+		{"authorization_add", "refused", "unknown_actor_type"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	free(ev);
+	assert_int_equal(authz_list(s, &list, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].reference, "IVC/KSZG/26/301");
+	free(list);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(decisions_name_the_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_authorizations, setup, teardown),
+		cmocka_unit_test_setup_teardown(unknown_actor_types, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

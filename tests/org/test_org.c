@@ -290,9 +290,37 @@ static void roles_are_bounded_and_renewed(void **state)
 	clock_reset();
 }
 
+/* The known actor types are the institutions' own: none before the
+ * first, each once and in order, cut short when they do not fit. */
+static void actor_types_are_the_institutions(void **state)
+{
+	(void)state;
+	struct error e;
+	char out[64];
+	assert_int_equal(org_actor_type_known(s, "health_insurance_fund"), 1);
+	assert_int_equal(org_actor_types(s, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_true(ts_institution(tmp.log, "0422222291", "health_insurance_fund",
+				   "health_insurance", &e) > 0);
+	assert_true(ts_institution(tmp.log, "0411111140", "health_insurance_fund",
+				   "health_insurance", &e) > 0);
+	assert_true(ts_institution(tmp.log, "0722222210", "family_allowance_fund",
+				   "family_allowances", &e) > 0);
+	assert_int_equal(org_actor_type_known(s, "health_insurance_fund"), 0);
+	assert_int_equal(org_actor_type_known(s, "health_insurance"), 1);
+	assert_int_equal(org_actor_types(s, out, sizeof(out)), 0);
+	assert_string_equal(out, "family_allowance_fund, health_insurance_fund");
+	assert_int_equal(org_actor_types(s, out, 30), 0);
+	assert_string_equal(out, "family_allowance_fund, ...");
+	assert_int_equal(org_actor_types(s, out, 8), 0);
+	assert_string_equal(out, "...");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(actor_types_are_the_institutions,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(institutions_and_certificates,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(roles_are_bounded_and_renewed,
