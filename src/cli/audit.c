@@ -3,7 +3,8 @@
  * audit log's tree from the database and check every signed checkpoint.
  * Exit 0 only if intact; 1 names the first bad event; 2 for usage errors;
  * 3 when the log cannot be read. An auditor passes a public key obtained
- * elsewhere rather than trusting the one in the data directory.
+ * elsewhere rather than trusting the one in the data directory; its path
+ * is taken from the working directory, as any command-line tool does.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,9 +16,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: kruispunt audit verify --data DIR "
-			"[--public-key FILE]\n");
-	return 2;
+	return cli_usage("audit");
 }
 
 static int verify(const char *data, const char *key_file)
@@ -26,9 +25,12 @@ static int verify(const char *data, const char *key_file)
 	struct error e;
 	uint8_t pk[ED25519_PK_LEN];
 	struct store *s;
+	/* The auditor's own copy of the key is where they say it is (from
+	 * the working directory); the data directory's is the operator's. */
 	if (cli_open_data(data, &cfg, NULL, &e) != 0 ||
-	    cli_read_key(&cfg, key_file ? key_file : "keys/audit-signing.pub",
-			 pk, sizeof(pk), &e) != 0 ||
+	    (key_file ? cli_read_key_file(key_file, pk, sizeof(pk), &e)
+		      : cli_read_key(&cfg, "keys/audit-signing.pub", pk,
+				     sizeof(pk), &e)) != 0 ||
 	    cli_open_store(&cfg, &s, &e) != 0) {
 		fprintf(stderr, "kruispunt audit verify: %s\n", e.detail);
 		return 3;

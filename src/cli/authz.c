@@ -14,13 +14,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: kruispunt authz list --data DIR\n"
-		"       kruispunt authz add --data DIR --reference REF\n"
-		"            --actor-type TYPE --capacity NNN --data-type CODE\n"
-		"            --purpose CODE --from YYYY-MM-DD [--until YYYY-MM-DD]\n"
-		"            [--min-phase N]\n");
-	return 2;
+	return cli_usage("authz");
 }
 
 static int list(struct store *s)

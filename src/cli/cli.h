@@ -20,6 +20,11 @@ typedef int (*cli_ready_fn)(void *ctx, struct http_server *srv,
  * Returns 0, or -1 with e set. */
 int cli_init_dir(const struct cli_config *cfg, struct error *e);
 
+/* Write cfg, every key described, to path (replacing it), below header
+ * (comment lines, each "; ...\n"). Returns 0, or -1 with e set. */
+int cli_write_config(const struct cli_config *cfg, const char *path,
+		     const char *header, struct error *e);
+
 /* mkdir -p with mode 0700. Returns 0, or -1 with e set. */
 int cli_mkdir_p(const char *path, struct error *e);
 
@@ -27,6 +32,11 @@ int cli_mkdir_p(const char *path, struct error *e);
  * Returns 0, or -1 with e set. The caller wipes out when done. */
 int cli_read_key(const struct cli_config *cfg, const char *rel, uint8_t *out,
 		 size_t len, struct error *e);
+/* Read a key file of exactly len bytes at path, as given: relative to the
+ * working directory, like every path an operator types. Returns 0, or -1
+ * with e set. The caller wipes out when done. */
+int cli_read_key_file(const char *path, uint8_t *out, size_t len,
+		      struct error *e);
 
 /* The configuration of a data directory (its kruispunt.ini when there is
  * one, with data_dir = data) and, when s is not NULL, its store. */
@@ -48,13 +58,50 @@ int cli_open_store(const struct cli_config *cfg, struct store **out,
 		   struct error *e);
 
 /* Serve until SIGINT or SIGTERM, then shut down cleanly. Takes ownership
- * of store. Returns the process exit code. */
+ * of store. Returns the process exit code (0, or 1 when ready failed), or
+ * -1 with e set when a subsystem or a listener could not start
+ * (cli_start_failed says so). */
 int cli_serve(const struct cli_config *cfg, struct store *store,
-	      cli_ready_fn ready, void *ctx);
+	      cli_ready_fn ready, void *ctx, struct error *e);
+
+/* One line on stderr for cli_serve's e, "kruispunt CMD: ...", and for a
+ * port that cannot be listened on, what to do about it (--port). */
+void cli_start_failed(const char *cmd, const struct error *e);
+
+/* --port N of serve and demo: the public listener on N, the network
+ * listener on N+1 (0: the kernel picks both). */
+void cli_set_ports(struct cli_config *cfg, int port);
 
 /* A whole decimal number in [min, max]: 0 and *out, or -1 for anything
  * else (trailing characters, empty, out of range). */
 int cli_number(const char *s, long long min, long long max, long long *out);
+
+/* The arguments of a command that takes one option, --name VALUE: 0 and
+ * *value (NULL when absent), or -1 for anything else (another option, a
+ * stray argument). */
+int cli_one_option(int argc, char **argv, const char *name,
+		   const char **value);
+
+/* A command of the binary (commands.c): main() runs run(argc - 1,
+ * argv + 1), so argv[0] is the command's name. */
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis; /* its line in `kruispunt --help` */
+	const char *summary;  /* what it does, a few words */
+	const char *usage;    /* "usage: kruispunt NAME ...", every option */
+};
+extern const struct cli_command cli_commands[];
+extern const size_t cli_ncommands;
+
+/* The command called name, or NULL. */
+const struct cli_command *cli_command_find(const char *name);
+/* Every command's synopsis and summary (`kruispunt --help`). */
+void cli_help_overview(FILE *out);
+/* Command name's usage to out. Returns 0, or -1 for no such command. */
+int cli_help(const char *name, FILE *out);
+/* Command name's usage to stderr. Returns 2, a usage error's exit code. */
+int cli_usage(const char *name);
 
 int cmd_init(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

@@ -19,15 +19,37 @@
 struct demo_ctx {
 	const char *dir;  /* absolute */
 	const char *shown; /* as the user typed it, for the banner */
+	const struct cli_config *cfg; /* what the demo runs with */
 };
+
+/* The demo sets its own configuration (ports, certificates, its mail and
+ * SMS sinks) instead of reading DIR/kruispunt.ini: it writes there what it
+ * runs with, the ports the listeners got included, so that `kruispunt
+ * config --config DIR/kruispunt.ini` shows the truth. */
+static int write_effective_config(const struct demo_ctx *d,
+				  struct http_server *srv, struct error *e)
+{
+	struct cli_config cfg = *d->cfg;
+	char path[LIMIT_PATH];
+	cfg.http.public_listener.port = http_server_port(srv, LISTENER_PUBLIC);
+	cfg.http.network_listener.port =
+		http_server_port(srv, LISTENER_NETWORK);
+	if (config_path(d->dir, "kruispunt.ini", path, sizeof(path)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	return cli_write_config(&cfg, path,
+				"; What `kruispunt demo` runs with, rewritten "
+				"each time it starts (edits are lost:\n"
+				"; the demo sets its own configuration).\n",
+				e);
+}
 
 static int on_ready(void *ctx, struct http_server *srv, const char *pub,
 		    const char *net)
 {
-	KP_UNUSED(srv);
 	struct demo_ctx *d = ctx;
 	struct error e;
-	if (demo_manifest(d->dir, pub, net, &e) != 0) {
+	if (write_effective_config(d, srv, &e) != 0 ||
+	    demo_manifest(d->dir, pub, net, &e) != 0) {
 		log_error("%s", e.detail);
 		return -1;
 	}
@@ -156,8 +178,7 @@ static void demo_config(struct cli_config *cfg, const char *dir, int port)
 	struct listener_config *pub = &cfg->http.public_listener;
 	cli_config_defaults(cfg);
 	str_copy(cfg->base.data_dir, sizeof(cfg->base.data_dir), dir);
-	pub->port = port;
-	cfg->http.network_listener.port = port ? port + 1 : 0;
+	cli_set_ports(cfg, port);
 	/* The public listener asks for (but does not demand) an eID
 	 * certificate from the citizen CA, checked against its CRL. */
 	pub->client_cert = CLIENT_CERT_OPTIONAL;
@@ -194,10 +215,7 @@ static void start_sinks(struct cli_config *cfg, const char *mail, const char *sm
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: kruispunt demo --data DIR [--port N]\n"
-			"  --port N   public listener on N, network on N+1 "
-			"(default 8443; 0: any free ports)\n");
-	return 2;
+	return cli_usage("demo");
 }
 
 int cmd_demo(int argc, char **argv)
@@ -257,13 +275,15 @@ int cmd_demo(int argc, char **argv)
 	sinks[2] = start_provider(abs, log);
 	/* The daemon opens the log again, as its own first step. */
 	audit_close(log);
-	struct demo_ctx ctx = {abs, data};
-	rc = cli_serve(&cfg, store, on_ready, &ctx);
+	struct demo_ctx ctx = {abs, data, &cfg};
+	rc = cli_serve(&cfg, store, on_ready, &ctx, &e);
+	if (rc < 0)
+		cli_start_failed("demo", &e);
 	for (int i = 0; i < 3; i++) {
 		if (sinks[i] > 0) {
 			kill(sinks[i], SIGTERM);
 			waitpid(sinks[i], NULL, 0);
 		}
 	}
-	return rc;
+	return rc < 0 ? 1 : rc;
 }

@@ -11,14 +11,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: kruispunt directory capacity --data DIR --branch B "
-		"--code NNN --label TEXT\n"
-		"       kruispunt directory data-type --data DIR --code CODE "
-		"--source ACTOR_TYPE --label TEXT\n"
-		"       kruispunt directory availability --data DIR "
-		"--actor-type T --capacity NNN --data-type CODE\n");
-	return 2;
+	return cli_usage("directory");
 }
 
 struct dir_args {

@@ -59,7 +59,5 @@ int cmd_gen(int argc, char **argv)
 	       (unsigned long long)st.dossiers, (double)st.dossier_ns / 1e9);
 	return 0;
 usage:
-	fprintf(stderr, "usage: kruispunt gen --data DIR --persons N "
-			"[--dossiers-per-person M] [--seed S]\n");
-	return 2;
+	return cli_usage("gen");
 }

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +90,29 @@ static int make_keys(const struct cli_config *cfg, struct error *e)
 	return write_new(path, pk, sizeof(pk), e);
 }
 
+int cli_write_config(const struct cli_config *cfg, const char *path,
+		     const char *header, struct error *e)
+{
+	/* Beside it, then renamed over it: a reader never sees half a file. */
+	char tmp[LIMIT_PATH];
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return err_set(e, ERR_INTERNAL, "init_failed",
+			       "cannot create %s: %s", tmp, strerror(errno));
+	fprintf(f, "%s; Every key can be overridden by the environment "
+		   "variable named beside it.\n\n", header);
+	cli_config_describe(cfg, f);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return err_set(e, ERR_INTERNAL, "init_failed",
+			       "cannot write %s", path);
+	}
+	return 0;
+}
+
+/* An operator's kruispunt.ini is theirs: written once, never replaced. */
 static int write_config(const struct cli_config *cfg, struct error *e)
 {
 	char path[LIMIT_PATH];
@@ -98,17 +120,10 @@ static int write_config(const struct cli_config *cfg, struct error *e)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
 	if (access(path, F_OK) == 0)
 		return 0;
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return err_set(e, ERR_INTERNAL, "init_failed",
-			       "cannot create %s: %s", path, strerror(errno));
-	fprintf(f, "; kruispunt configuration, written by `kruispunt init`.\n"
-		   "; Every key can be overridden by the environment variable "
-		   "named beside it.\n\n");
-	cli_config_describe(cfg, f);
-	return fclose(f) == 0 ? 0
-			      : err_set(e, ERR_INTERNAL, "init_failed",
-					"cannot write %s", path);
+	return cli_write_config(cfg, path,
+				"; kruispunt configuration, written by "
+				"`kruispunt init`.\n",
+				e);
 }
 
 int cli_read_key(const struct cli_config *cfg, const char *rel, uint8_t *out,
@@ -117,11 +132,21 @@ int cli_read_key(const struct cli_config *cfg, const char *rel, uint8_t *out,
 	char path[LIMIT_PATH];
 	if (config_path(cfg->base.data_dir, rel, path, sizeof(path)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	if (access(path, F_OK) != 0)
+		return err_set(e, ERR_INVALID, "key_missing",
+			       "cannot read %s: %s (run kruispunt init --data "
+			       "%s)", path, strerror(errno),
+			       cfg->base.data_dir);
+	return cli_read_key_file(path, out, len, e);
+}
+
+int cli_read_key_file(const char *path, uint8_t *out, size_t len,
+		      struct error *e)
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return err_set(e, ERR_INVALID, "key_missing",
-			       "cannot read %s: %s (run kruispunt init)", path,
-			       strerror(errno));
+			       "cannot read %s: %s", path, strerror(errno));
 	ssize_t n = read(fd, out, len);
 	uint8_t extra;
 	ssize_t more = read(fd, &extra, 1);
@@ -178,21 +203,9 @@ int cli_init_dir_at(const char *data, struct cli_config *cfg, struct error *e)
 
 int cmd_init(int argc, char **argv)
 {
-	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
-					     {NULL, 0, NULL, 0}};
-	const char *data = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "d:", opts, NULL)) != -1) {
-		if (c != 'd') {
-			fprintf(stderr, "usage: kruispunt init --data DIR\n");
-			return 2;
-		}
-		data = optarg;
-	}
-	if (!data) {
-		fprintf(stderr, "usage: kruispunt init --data DIR\n");
-		return 2;
-	}
+	const char *data;
+	if (cli_one_option(argc, argv, "data", &data) != 0 || !data)
+		return cli_usage("init");
 	struct cli_config cfg;
 	struct error e;
 	if (cli_init_dir_at(data, &cfg, &e) != 0) {

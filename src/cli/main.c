@@ -8,23 +8,14 @@
 
 #include "cli/cli.h"
 
-static void usage(FILE *out)
+/* `kruispunt COMMAND --help` (or -h) anywhere among its arguments: the
+ * command's usage, not a usage error. */
+static bool wants_help(int argc, char **argv)
 {
-	fputs("usage: kruispunt COMMAND [OPTIONS]\n\n"
-	      "  init --data DIR              create database, keys and config\n"
-	      "  serve --config FILE          run the daemon\n"
-	      "  demo --data DIR [--port N]   init + demo data + dev PKI + serve\n"
-	      "  audit verify --data DIR [--public-key FILE]\n"
-	      "                               check the audit log's integrity\n"
-	      "  org add|grant|revoke|roles --data DIR ...  organisations, roles\n"
-	      "  directory capacity|data-type|availability --data DIR ...\n"
-	      "                               reference data\n"
-	      "  gen --data DIR --persons N [--dossiers-per-person M] [--seed S]\n"
-	      "                               synthetic data for benchmarks\n"
-	      "  authz list|add --data DIR ...  list or publish authorizations\n"
-	      "  config [--config FILE]       print the effective configuration\n"
-	      "  version                      print the version\n",
-	      out);
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -45,38 +36,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (argc < 2) {
-		usage(stderr);
+		cli_help_overview(stderr);
 		return 2;
 	}
 	const char *cmd = argv[1];
-	if (strcmp(cmd, "init") == 0)
-		return cmd_init(argc - 1, argv + 1);
-	if (strcmp(cmd, "serve") == 0)
-		return cmd_serve(argc - 1, argv + 1);
-	if (strcmp(cmd, "demo") == 0)
-		return cmd_demo(argc - 1, argv + 1);
-	if (strcmp(cmd, "directory") == 0)
-		return cmd_directory(argc - 1, argv + 1);
-	if (strcmp(cmd, "gen") == 0)
-		return cmd_gen(argc - 1, argv + 1);
-	if (strcmp(cmd, "org") == 0)
-		return cmd_org(argc - 1, argv + 1);
-	if (strcmp(cmd, "authz") == 0)
-		return cmd_authz(argc - 1, argv + 1);
-	if (strcmp(cmd, "audit") == 0)
-		return cmd_audit(argc - 1, argv + 1);
-	if (strcmp(cmd, "config") == 0)
-		return cmd_config(argc - 1, argv + 1);
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("kruispunt %s (database schema %d)\n", KP_VERSION,
-		       cli_schema_latest());
-		return 0;
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+		cmd = "help";
+	else if (strcmp(cmd, "--version") == 0)
+		cmd = "version";
+	const struct cli_command *c = cli_command_find(cmd);
+	if (!c) {
+		fprintf(stderr, "kruispunt: unknown command '%s'\n", cmd);
+		cli_help_overview(stderr);
+		return 2;
 	}
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	fprintf(stderr, "kruispunt: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
+	if (wants_help(argc, argv))
+		return cli_help(c->name, stdout) == 0 ? 0 : 2;
+	return c->run(argc - 1, argv + 1);
 }

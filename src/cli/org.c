@@ -27,21 +27,7 @@ struct org_args {
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: kruispunt org add --data DIR --kbo KBO --name NAME "
-		"[--category C]...\n"
-		"       kruispunt org grant --data DIR --kbo KBO --insz INSZ "
-		"--role ROLE --until YYYY-MM-DD [--from YYYY-MM-DD]\n"
-		"       kruispunt org revoke --data DIR --kbo KBO --id N\n"
-		"       kruispunt org roles --data DIR --kbo KBO\n"
-		"       kruispunt org institution --data DIR --kbo KBO "
-		"--actor-type T --branch B [--endpoint URL]\n"
-		"       kruispunt org cert --data DIR --kbo KBO --cert FILE.pem\n"
-		"       kruispunt org endpoint --data DIR --kbo KBO [--endpoint URL] "
-		"[--timeout-ms N]\n"
-		"         (--endpoint \"\" clears it; --timeout-ms 0: the hub's "
-		"default)\n");
-	return 2;
+	return cli_usage("org");
 }
 
 static int parse(int argc, char **argv, struct org_args *a)

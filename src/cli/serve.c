@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "api/api.h"
 #include "cli/cli.h"
@@ -211,19 +212,19 @@ static void steps_close(struct serve_ctx *c, size_t n)
 		steps[--n].close(c);
 }
 
-/* Open every step in order. Returns 0, or -1 when one failed: the failure
- * is logged with the step's name and the steps before it are closed. */
-static int steps_open(struct serve_ctx *c)
+/* Open every step in order. Returns 0, or -1 with e set when one failed:
+ * the failure is logged with the step's name and the steps before it are
+ * closed. */
+static int steps_open(struct serve_ctx *c, struct error *e)
 {
-	struct error e = {0};
 	size_t i = 0;
-	while (i < KP_NELEM(steps) && steps[i].open(c, &e) == 0)
+	while (i < KP_NELEM(steps) && steps[i].open(c, e) == 0)
 		i++;
 	/* The master key lives in auth and notify now (or nowhere). */
 	secret_wipe(c->master_key, sizeof(c->master_key));
 	if (i == KP_NELEM(steps))
 		return 0;
-	log_error("cannot start %s: %s", steps[i].name, e.detail);
+	log_error("cannot start %s: %s", steps[i].name, e->detail);
 	steps_close(c, i);
 	return -1;
 }
@@ -274,57 +275,107 @@ static int run(struct serve_ctx *c, cli_ready_fn ready, void *ctx)
 }
 
 int cli_serve(const struct cli_config *cfg, struct store *store,
-	      cli_ready_fn ready, void *ctx)
+	      cli_ready_fn ready, void *ctx, struct error *e)
 {
 	log_set_level((enum log_level)cfg->base.log_level);
 	struct serve_ctx c = {.cfg = cfg, .app = {.store = store}};
-	if (steps_open(&c) != 0)
-		return 1;
+	if (steps_open(&c, e) != 0)
+		return -1;
 	int rc = run(&c, ready, ctx);
 	steps_close(&c, KP_NELEM(steps));
 	log_flush();
 	log_info("stopped");
 	return rc;
 }
-/* Parse the one option both commands take. Returns 0, or 2 (usage). */
-static int config_option(int argc, char **argv, const char *usage,
-			 const char **path)
+void cli_start_failed(const char *cmd, const struct error *e)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
-	int c;
-	*path = NULL;
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (c != 'c') {
-			fprintf(stderr, "usage: %s\n", usage);
-			return 2;
-		}
-		*path = optarg;
+	fprintf(stderr, "kruispunt %s: %s\n", cmd, e->detail);
+	/* The one failure an operator fixes from the command line. */
+	if (e->code && strcmp(e->code, "listen_failed") == 0)
+		fprintf(stderr, "kruispunt %s: is another kruispunt running? "
+				"Stop it, or choose other ports with --port N "
+				"(public N, network N+1)\n", cmd);
+}
+
+/* --port N: public listener on N, network on N+1, as for the demo. */
+void cli_set_ports(struct cli_config *cfg, int port)
+{
+	cfg->http.public_listener.port = port;
+	cfg->http.network_listener.port = port ? port + 1 : 0;
+}
+
+/* Load the configuration serve was given. Without one the daemon would
+ * run on built-in defaults nobody chose (a data directory relative to
+ * wherever it was started): it refuses, and says how to make one.
+ * Returns 0, or the exit code (2: no --config, 1: an unusable one). */
+static int serve_config(const char *path, struct cli_config *cfg)
+{
+	static const char hint[] =
+		"kruispunt serve: `kruispunt init --data DIR` writes a "
+		"configuration at DIR/kruispunt.ini; then run `kruispunt serve "
+		"--config DIR/kruispunt.ini`\n";
+	struct error e;
+	struct stat st;
+	if (!path) {
+		fprintf(stderr, "kruispunt serve: no configuration: --config "
+				"FILE is required\n%s", hint);
+		return cli_usage("serve");
+	}
+	if (cli_config_load(path, cfg, &e) != 0) {
+		fprintf(stderr, "kruispunt serve: %s\n%s", e.detail,
+			stat(path, &st) != 0 ? hint : "");
+		return 1;
+	}
+	if (stat(cfg->base.data_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "kruispunt serve: data directory %s (data_dir "
+				"in %s) is missing: run `kruispunt init --data "
+				"%s`\n", cfg->base.data_dir, path,
+			cfg->base.data_dir);
+		return 1;
 	}
 	return 0;
 }
 
 int cmd_serve(int argc, char **argv)
 {
-	const char *path;
-	if (config_option(argc, argv, "kruispunt serve --config FILE", &path))
-		return 2;
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"port", required_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0}};
+	const char *path = NULL;
+	long long port = -1;
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'c')
+			path = optarg;
+		else if (c != 'p' || cli_number(optarg, 0, 65534, &port) != 0)
+			return cli_usage("serve");
+	}
+	if (optind < argc)
+		return cli_usage("serve");
 	struct cli_config cfg;
 	struct error e;
 	struct store *store;
-	if (cli_config_load(path, &cfg, &e) != 0 ||
-	    cli_open_store(&cfg, &store, &e) != 0) {
+	int rc = serve_config(path, &cfg);
+	if (rc != 0)
+		return rc;
+	if (port >= 0)
+		cli_set_ports(&cfg, (int)port);
+	if (cli_open_store(&cfg, &store, &e) != 0) {
 		fprintf(stderr, "kruispunt serve: %s\n", e.detail);
 		return 1;
 	}
-	return cli_serve(&cfg, store, NULL, NULL);
+	rc = cli_serve(&cfg, store, NULL, NULL, &e);
+	if (rc < 0)
+		cli_start_failed("serve", &e);
+	return rc < 0 ? 1 : rc;
 }
 
 int cmd_config(int argc, char **argv)
 {
 	const char *path;
-	if (config_option(argc, argv, "kruispunt config [--config FILE]", &path))
-		return 2;
+	if (cli_one_option(argc, argv, "config", &path) != 0)
+		return cli_usage("config");
 	struct cli_config cfg;
 	struct error e;
 	if (cli_config_load(path, &cfg, &e) != 0) {

@@ -1,12 +1,17 @@
 /*
  * Addresses: the client's address as text, the proxies trusted to forward
  * a client certificate and the real client's address, the loopback rule for plain HTTP, and the socket
- * address a listener binds to. IPv4 is compared in its IPv6-mapped form,
+ * address a listener binds to and its listening socket. IPv4 is compared in its IPv6-mapped form,
  * so that one list holds both.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "http/http_internal.h"
 
@@ -151,8 +156,8 @@ int listener_proxies(struct listener *l, struct error *e)
 	return 0;
 }
 
-int listener_bind(const struct listener *l, struct sockaddr_storage *ss,
-		  bool *v6, struct error *e)
+static int listener_bind(const struct listener *l,
+			 struct sockaddr_storage *ss, bool *v6, struct error *e)
 {
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
@@ -171,4 +176,52 @@ int listener_bind(const struct listener *l, struct sockaddr_storage *ss,
 			       "%s.address must be an IP address", l->name);
 	}
 	return 0;
+}
+
+/* The socket is ours, not libmicrohttpd's: when bind fails we know why
+ * (errno), where libmicrohttpd would only log "Failed to bind to port 0"
+ * (it is handed an address, not a port). Its options are the ones
+ * libmicrohttpd would set: SO_REUSEADDR (a restart does not wait for
+ * TIME_WAIT; a port another process listens on is still refused), an
+ * IPv6 socket for IPv6 only, non-blocking for the thread pool. */
+int listener_listen(const struct listener *l, int *fd, bool *v6,
+		    struct error *e)
+{
+	struct sockaddr_storage ss;
+	if (listener_bind(l, &ss, v6, e) != 0)
+		return -1;
+	int s = socket(*v6 ? AF_INET6 : AF_INET,
+		       SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return err_set(e, ERR_UNAVAILABLE, "listen_failed",
+			       "cannot open a socket for the %s listener: %s",
+			       l->name, strerror(errno));
+	int on = 1;
+	socklen_t len = *v6 ? sizeof(struct sockaddr_in6)
+			    : sizeof(struct sockaddr_in);
+	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    (*v6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+			       sizeof(on)) != 0) ||
+	    bind(s, (struct sockaddr *)(void *)&ss, len) != 0 ||
+	    listen(s, SOMAXCONN) != 0) {
+		int err = errno;
+		close(s);
+		return err_set(e, ERR_UNAVAILABLE, "listen_failed",
+			       "cannot listen on %s port %d (%s listener): %s",
+			       l->cfg->address, l->cfg->port, l->name,
+			       strerror(err));
+	}
+	*fd = s;
+	return 0;
+}
+
+int listener_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)(void *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
 }

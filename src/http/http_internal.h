@@ -170,10 +170,15 @@ bool peer_is_proxy(const struct listener *l, const struct sockaddr *sa);
 bool address_is_loopback(const char *address);
 /* Parse the listener's proxy_addresses. Returns 0, or -1 with e set. */
 int listener_proxies(struct listener *l, struct error *e);
-/* The socket address of the listener's address and port; *v6 says which
- * family. Returns 0, or -1 with e set. */
-int listener_bind(const struct listener *l, struct sockaddr_storage *ss,
-		  bool *v6, struct error *e);
+/* A socket listening on the listener's address and port, for
+ * libmicrohttpd to take over (it closes it); *v6 says which family.
+ * Returns 0 and *fd, or -1 with e set: code "listen_failed", the detail
+ * naming the address, the port and the system's reason. */
+int listener_listen(const struct listener *l, int *fd, bool *v6,
+		    struct error *e);
+/* The port the socket fd is bound to (the kernel's choice for port 0),
+ * or 0. */
+int listener_port(int fd);
 
 /* The real client of a request from a listed proxy: the rightmost
  * X-Forwarded-For address that is not a listed proxy, into rq->req.peer

@@ -102,9 +102,9 @@ static int listener_start(struct listener *l, const char *data_dir,
 	if ((lc->tls && listener_tls(l, data_dir, e) != 0) ||
 	    listener_trust(l, data_dir, e) != 0 || listener_proxies(l, e) != 0)
 		return -1;
-	struct sockaddr_storage ss;
+	int fd;
 	bool v6 = false;
-	if (listener_bind(l, &ss, &v6, e) != 0)
+	if (listener_listen(l, &fd, &v6, e) != 0)
 		return -1;
 
 	struct MHD_OptionItem opts[20];
@@ -112,7 +112,7 @@ static int listener_start(struct listener *l, const char *data_dir,
 #define OPT(o, v, p) opts[n++] = (struct MHD_OptionItem){o, (intptr_t)(v), p}
 	/* The logger first: options before it would log elsewhere. */
 	OPT(MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l);
-	OPT(MHD_OPTION_SOCK_ADDR, 0, &ss);
+	OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
 	OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, LIMIT_CONNECTIONS, NULL);
 	/* Behind a proxy the cap comes from inflight.c (0: none here). */
@@ -139,13 +139,16 @@ static int listener_start(struct listener *l, const char *data_dir,
 			 (lc->tls ? MHD_USE_TLS : 0) | (v6 ? MHD_USE_IPv6 : 0);
 	l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, request_handle, l,
 				     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-	if (!l->daemon)
+	if (!l->daemon) {
+		/* Whether libmicrohttpd closed fd on its way out is not
+		 * documented: it is left alone (closing it twice could close a
+		 * descriptor another thread just opened), and serve exits. */
 		return err_set(e, ERR_UNAVAILABLE, "listen_failed",
-			       "cannot listen on %s port %d (%s listener)",
-			       lc->address, lc->port, l->name);
-	const union MHD_DaemonInfo *di =
-		MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	l->port = di ? di->port : lc->port;
+			       "cannot start the %s listener on %s port %d "
+			       "(libmicrohttpd's reason is in the log)",
+			       l->name, lc->address, lc->port);
+	}
+	l->port = listener_port(fd);
 	return 0;
 }
 

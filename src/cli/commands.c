@@ -1,0 +1,153 @@
+/*
+ * The commands of the kruispunt binary, in one table: the name main()
+ * dispatches on, the line `kruispunt --help` shows, and the usage that
+ * `kruispunt help COMMAND`, `kruispunt COMMAND --help` and the command's
+ * own usage errors print. One table, so that the overview, the help of a
+ * command and what the command accepts cannot drift apart (the README's
+ * command list is checked against the overview by tests/e2e).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static int cmd_version(int argc, char **argv)
+{
+	KP_UNUSED(argv);
+	if (argc > 1)
+		return cli_usage("version");
+	printf("kruispunt %s (database schema %d)\n", KP_VERSION,
+	       cli_schema_latest());
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		cli_help_overview(stdout);
+		return 0;
+	}
+	if (cli_help(argv[1], stdout) == 0)
+		return 0;
+	fprintf(stderr, "kruispunt: unknown command '%s'\n", argv[1]);
+	cli_help_overview(stderr);
+	return 2;
+}
+
+const struct cli_command cli_commands[] = {
+	{"init", cmd_init, "init --data DIR",
+	 "create database, keys and DIR/kruispunt.ini",
+	 "usage: kruispunt init --data DIR\n"
+	 "  Creates DIR (mode 0700), keys/master.key, keys/audit-signing.key\n"
+	 "  and .pub, the database and DIR/kruispunt.ini (every key with its\n"
+	 "  default). Existing keys and an existing kruispunt.ini are kept.\n"},
+	{"serve", cmd_serve, "serve --config FILE [--port N]", "run the daemon",
+	 "usage: kruispunt serve --config FILE [--port N]\n"
+	 "  --config FILE  the configuration (required); `kruispunt init\n"
+	 "                 --data DIR` writes one at DIR/kruispunt.ini\n"
+	 "  --port N       public listener on N, network on N+1, instead of\n"
+	 "                 public.port and network.port (0: any free ports)\n"},
+	{"demo", cmd_demo, "demo --data DIR [--port N]",
+	 "init + demo data + dev PKI + serve",
+	 "usage: kruispunt demo --data DIR [--port N]\n"
+	 "  --port N   public listener on N, network on N+1 (default 8443;\n"
+	 "             0: any free ports)\n"
+	 "  DIR/kruispunt.ini is rewritten on each start with what the demo\n"
+	 "  runs with: `kruispunt config --config DIR/kruispunt.ini`.\n"},
+	{"audit", cmd_audit, "audit verify --data DIR [--public-key FILE]",
+	 "check the audit log's integrity",
+	 "usage: kruispunt audit verify --data DIR [--public-key FILE]\n"
+	 "  --public-key FILE  the audit signing public key (32 raw bytes) to\n"
+	 "                     trust, relative to the working directory; by\n"
+	 "                     default DIR/keys/audit-signing.pub\n"
+	 "  Exit 0: intact; 1: not intact; 2: usage; 3: the log cannot be read.\n"},
+	{"org", cmd_org,
+	 "org add|institution|cert|endpoint|grant|revoke|roles --data DIR ...",
+	 "organisations, institutions, roles",
+	 "usage: kruispunt org add --data DIR --kbo KBO --name NAME "
+	 "[--category C]...\n"
+	 "       kruispunt org institution --data DIR --kbo KBO "
+	 "--actor-type T --branch B [--endpoint URL]\n"
+	 "       kruispunt org cert --data DIR --kbo KBO --cert FILE.pem\n"
+	 "       kruispunt org endpoint --data DIR --kbo KBO [--endpoint URL] "
+	 "[--timeout-ms N]\n"
+	 "         (--endpoint \"\" clears it; --timeout-ms 0: the hub's "
+	 "default)\n"
+	 "       kruispunt org grant --data DIR --kbo KBO --insz INSZ "
+	 "--role ROLE --until YYYY-MM-DD [--from YYYY-MM-DD]\n"
+	 "       kruispunt org revoke --data DIR --kbo KBO --id N\n"
+	 "       kruispunt org roles --data DIR --kbo KBO\n"},
+	{"directory", cmd_directory,
+	 "directory capacity|data-type|availability --data DIR ...",
+	 "reference data",
+	 "usage: kruispunt directory capacity --data DIR --branch B "
+	 "--code NNN --label TEXT\n"
+	 "       kruispunt directory data-type --data DIR --code CODE "
+	 "--source ACTOR_TYPE --label TEXT\n"
+	 "       kruispunt directory availability --data DIR "
+	 "--actor-type T --capacity NNN --data-type CODE\n"},
+	{"authz", cmd_authz, "authz list|add --data DIR ...",
+	 "list or publish authorizations",
+	 "usage: kruispunt authz list --data DIR\n"
+	 "       kruispunt authz add --data DIR --reference REF\n"
+	 "            --actor-type TYPE --capacity NNN --data-type CODE\n"
+	 "            --purpose CODE --from YYYY-MM-DD [--until YYYY-MM-DD]\n"
+	 "            [--min-phase N]\n"},
+	{"gen", cmd_gen, "gen --data DIR --persons N ...",
+	 "synthetic data for benchmarks",
+	 "usage: kruispunt gen --data DIR --persons N "
+	 "[--dossiers-per-person M] [--seed S]\n"},
+	{"config", cmd_config, "config [--config FILE]",
+	 "print the effective configuration",
+	 "usage: kruispunt config [--config FILE]\n"
+	 "  Every key with the value `kruispunt serve --config FILE` runs with:\n"
+	 "  the defaults, then FILE, then KRUISPUNT_<SECTION>_<KEY> from the\n"
+	 "  environment. Without FILE: the defaults and the environment.\n"},
+	{"version", cmd_version, "version", "print the version",
+	 "usage: kruispunt version\n"},
+	{"help", cmd_help, "help [COMMAND]", "this text, or COMMAND's options",
+	 "usage: kruispunt help [COMMAND]\n"
+	 "       kruispunt COMMAND --help\n"},
+};
+const size_t cli_ncommands = KP_NELEM(cli_commands);
+
+const struct cli_command *cli_command_find(const char *name)
+{
+	for (size_t i = 0; i < cli_ncommands; i++)
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
+	return NULL;
+}
+
+void cli_help_overview(FILE *out)
+{
+	fputs("usage: kruispunt COMMAND [OPTIONS]\n"
+	      "       kruispunt help COMMAND   (or COMMAND --help): its "
+	      "options\n\n",
+	      out);
+	for (size_t i = 0; i < cli_ncommands; i++) {
+		const struct cli_command *c = &cli_commands[i];
+		/* The summary beside a short synopsis, below a long one. */
+		if (strlen(c->synopsis) <= 30)
+			fprintf(out, "  %-30s  %s\n", c->synopsis, c->summary);
+		else
+			fprintf(out, "  %s\n  %-30s  %s\n", c->synopsis, "",
+				c->summary);
+	}
+}
+
+int cli_help(const char *name, FILE *out)
+{
+	const struct cli_command *c = cli_command_find(name);
+	if (!c)
+		return -1;
+	fputs(c->usage, out);
+	return 0;
+}
+
+int cli_usage(const char *name)
+{
+	if (cli_help(name, stderr) != 0)
+		cli_help_overview(stderr);
+	return 2;
+}
