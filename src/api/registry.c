@@ -43,9 +43,13 @@ int api_registry_bis(struct http_request *req, struct http_response *res,
 		return err_set(&res->err, ERR_INVALID, "invalid_field",
 			       "last_name and first_names are required");
 	struct audit_actor by = api_actor(req);
-	if (registry_assign_bis(a->audit, &by, &p, &res->err) != 0)
+	bool existing;
+	if (registry_assign_bis(a->audit, &by, &p, &existing, &res->err) != 0)
 		return -1;
-	return http_reply_json(res, 201, json_pack("{s:s}", "insz", p.insz));
+	/* A registered person keeps their number: 200 with it, not 201. */
+	return http_reply_json(res, existing ? 200 : 201,
+			       json_pack("{s:s,s:b}", "insz", p.insz,
+					 "existing", existing));
 }
 
 static int mutation_body(json_t *body, struct registry_mutation *m,

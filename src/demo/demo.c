@@ -373,11 +373,21 @@ static json_t *person_json(const struct demo_person *p, bool named)
 			      "last_name", p->last_name, "birth_date",
 			      p->birth_date, "register",
 			      z.kind == INSZ_RR ? "RR" : "BIS");
+	/* Every person is listed; one whose certificate a login must refuse
+	 * says so, and why, so that no client picks it by mistake. */
+	static const char *const eid_status[] = {
+		[DEMO_EID_VALID] = "valid", [DEMO_EID_REVOKED] = "revoked",
+		[DEMO_EID_EXPIRED] = "expired",
+		[DEMO_EID_FOREIGN] = "foreign_ca"};
 	if (p->eid != DEMO_EID_NONE) {
 		snprintf(cert, sizeof(cert), "pki/eid/%s.crt", p->insz);
 		snprintf(key, sizeof(key), "pki/eid/%s.key", p->insz);
 		json_object_set_new(j, "eid_cert", json_string(cert));
 		json_object_set_new(j, "eid_key", json_string(key));
+		json_object_set_new(j, "eid_status",
+				    json_string(eid_status[p->eid]));
+		json_object_set_new(j, "eid_must_be_refused",
+				    json_boolean(p->eid != DEMO_EID_VALID));
 	}
 	json_t *children = json_array();
 	for (int c = 0; c < 2; c++)
@@ -441,9 +451,8 @@ static json_t *manifest_json(const char *public_url, const char *network_url)
 	size_t n;
 	const struct demo_person *all = demo_all_persons(&n);
 	for (size_t i = 0; i < n; i++)
-		if (all[i].eid == DEMO_EID_VALID || all[i].eid == DEMO_EID_NONE)
-			json_array_append_new(persons,
-					      person_json(&all[i], i < demo_npersons));
+		json_array_append_new(persons,
+				      person_json(&all[i], i < demo_npersons));
 	for (size_t i = 0; i < demo_norgs; i++)
 		json_array_append_new(
 			orgs, json_pack("{s:s,s:s,s:[s]}", "kbo",

@@ -29,6 +29,14 @@ static const char sql_update[] =
 	"postal_code = ?5, municipality = ?6, country = ?7, deceased_on = ?8, "
 	"version = version + 1, updated_at = ?9 WHERE insz = ?1";
 static const char sql_exists[] = "SELECT 1 FROM person WHERE insz = ?1";
+/* The same person as a BIS request describes: names compared without
+ * case, birth date and sex exactly as given (a partial date matches only
+ * the same partial date). Served by person_by_name. */
+static const char sql_bis_match[] =
+	"SELECT insz FROM person WHERE last_name = ?1 COLLATE NOCASE "
+	"AND first_names = ?2 COLLATE NOCASE "
+	"AND coalesce(birth_date, '') = coalesce(?3, '') "
+	"AND coalesce(sex, '') = coalesce(?4, '') ORDER BY insz LIMIT 2";
 static const char sql_link[] =
 	"INSERT INTO person_parent (child, parent) VALUES (?1, ?2)";
 static const char sql_is_parent[] =
@@ -503,13 +511,39 @@ static bool taken(struct store_conn *w, const char *insz)
 	return store_one(st, NULL, NULL, NULL) == 0;
 }
 
+/* A BIS request and what it found. */
+struct bis {
+	struct registry_person *p;
+	bool existing; /* p->insz is a registered person's own number */
+};
+
+/* The registered persons (either register) with p's names, birth date
+ * and sex as given, at most two: 0 none, 1 (its number in insz), 2
+ * several, or -1 with e. */
+static int bis_matches(struct store_conn *w, const struct registry_person *p,
+		       char insz[INSZ_BUF], struct error *e)
+{
+	struct store_stmt *st = store_prepare(w, sql_bis_match);
+	store_bind_text(st, 1, p->last_name);
+	store_bind_text(st, 2, p->first_names);
+	store_bind_text(st, 3, p->birth_date);
+	store_bind_text(st, 4, p->sex);
+	int found = 0;
+	enum store_rc rc;
+	while ((rc = store_step(st)) == STORE_ROW && found < 2)
+		if (found++ == 0)
+			str_copy(insz, INSZ_BUF, store_col_text(st, 0));
+	store_done(st);
+	return rc == STORE_ROW || rc == STORE_DONE
+		       ? found
+		       : store_fail(e, "looking for the person");
+}
+
 /* Take the first free BIS number for p's birth date and sex into p->insz:
  * the number is known only here, so the event's subject is set here. */
-static int bis_change(struct store_conn *w, void *ctx,
-		      struct audit_event *evs, size_t n, struct error *e)
+static int bis_new(struct store_conn *w, struct registry_person *p,
+		   struct audit_event *ev, struct error *e)
 {
-	KP_UNUSED(n);
-	struct registry_person *p = ctx;
 	int y, m, d;
 	partial_date(p->birth_date, &y, &m, &d);
 	/* A wholly unknown birth date is written as 00 00 (month +20/+40). */
@@ -533,20 +567,51 @@ static int bis_change(struct store_conn *w, void *ctx,
 			       "no BIS number is left for this birth date and "
 			       "sex");
 	if (rc == 0)
-		evs[0].subject = p->insz;
+		ev->subject = p->insz;
 	return rc;
 }
 
+/* As the National Register does, a person is never numbered twice: a
+ * request that matches a registered person (same names, birth date and
+ * sex as given) gets that person's number, recorded as a "bis_match"
+ * about them; one that matches several is refused rather than guessed. */
+static int bis_change(struct store_conn *w, void *ctx,
+		      struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(n);
+	struct bis *b = ctx;
+	b->existing = false;
+	int found = bis_matches(w, b->p, b->p->insz, e);
+	if (found < 0)
+		return -1;
+	if (found > 1)
+		return err_set(e, ERR_CONFLICT, "person_ambiguous",
+			       "several registered persons have these names, "
+			       "birth date and sex: use the number you hold "
+			       "for this person");
+	if (found == 1) {
+		b->existing = true;
+		evs[0].action = "bis_match";
+		evs[0].subject = b->p->insz;
+		return 0;
+	}
+	return bis_new(w, b->p, &evs[0], e);
+}
+
 int registry_assign_bis(struct audit *log, const struct audit_actor *by,
-			struct registry_person *p, struct error *e)
+			struct registry_person *p, bool *existing,
+			struct error *e)
 {
 	struct error bad;
 	str_copy(p->insz, sizeof(p->insz), "");
 	const struct error *refusal = validate(p, &bad) != 0 ? &bad : NULL;
 	struct audit_event ev = person_event(by, "bis_assignment", NULL);
-	int rc = audit_change(log, &ev, bis_change, p, refusal, e);
+	struct bis b = {p, false};
+	int rc = audit_change(log, &ev, bis_change, &b, refusal, e);
 	if (rc != 0)
 		str_copy(p->insz, sizeof(p->insz), "");
+	if (existing)
+		*existing = rc == 0 && b.existing;
 	return rc;
 }
 

@@ -102,12 +102,17 @@ bool registry_is_parent(struct store *s, const char *parent,
 
 /* Assign a BIS number to a new person: p->insz is ignored and set (""
  * when refused). birth_date may be empty, YYYY, YYYY-MM or YYYY-MM-DD; sex
- * may be empty. Recorded as "bis_assignment" with the new number as
- * subject. Returns 0, or -1 with e (ERR_INVALID "invalid_field", or
- * ERR_CONFLICT "bis_exhausted" when no sequence number is left for that
- * date and sex). */
+ * may be empty. A person already registered (either register) with the
+ * same names (without case), birth date and sex as given is not numbered
+ * again: p->insz is their number, *existing (when not NULL) true, and the
+ * event "bis_match" about them. Otherwise recorded as "bis_assignment"
+ * with the new number as subject. Returns 0, or -1 with e (ERR_INVALID
+ * "invalid_field"; ERR_CONFLICT "bis_exhausted" when no sequence number
+ * is left for that date and sex, or "person_ambiguous" when several
+ * registered persons match). */
 int registry_assign_bis(struct audit *log, const struct audit_actor *by,
-			struct registry_person *p, struct error *e);
+			struct registry_person *p, bool *existing,
+			struct error *e);
 
 enum registry_mutation_type {
 	MUTATION_ADDRESS = 1,

@@ -55,6 +55,14 @@ for kind in revoked_eid expired_eid foreign_ca_eid; do
   expect "attack: a $kind certificate is refused" 401 "$STATUS"
   expect "with code certificate_rejected ($kind)" certificate_rejected "$(json "$BODY" 'j["code"]')"
 done
+# The manifest lists every demo person, the ones to refuse flagged as such.
+refused=$(json "$DEMO/demo.json" '" ".join(sorted(p["eid_status"] for p in j["persons"] if p.get("eid_must_be_refused")))')
+expect "demo.json flags every person whose certificate must be refused" "expired foreign_ca revoked" "$refused"
+for insz in $(json "$DEMO/demo.json" '" ".join(p["insz"] for p in j["persons"] if p.get("eid_must_be_refused"))'); do
+  cert=$(person "$insz" eid_cert); key=$(person "$insz" eid_key)
+  call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/$cert" --key "$DEMO/$key"
+  expect "and a login with each of them is refused ($insz)" 401 "$STATUS"
+done
 expect_contains "the revoked one because of the CRL" "revoked" "$(call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/$(json "$DEMO/demo.json" "j['test_certificates']['revoked_eid']['cert']")" --key "$DEMO/$(json "$DEMO/demo.json" "j['test_certificates']['revoked_eid']['key']")"; cat "$BODY")"
 call POST "$PUB/api/v1/auth/login/eid"
 expect "no certificate at all: 401 certificate_required" certificate_required "$(json "$BODY" 'j["code"]')"

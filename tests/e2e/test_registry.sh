@@ -24,8 +24,14 @@ expect "and the sex (month +40)" F "$(json "$BODY" 'j["sex"]')"
 expect "the assignment is an audit event" $((before + 1)) "$(events)"
 expect_contains "naming the new person" "subject:11:$bis" "$(last_event)"
 call POST "$NET/api/v1/registry/bis" $HEALTH "${J[@]}" -d '{"last_name":"Nowak","first_names":"Anna","birth_date":"1990-05-17","sex":"F"}'
-second=$(json "$BODY" 'j["insz"]')
-[ "$second" != "$bis" ] && pass "a second person with the same data gets another number" || fail "duplicate BIS $bis"
+expect "asked again for the same person, the register finds her: 200" 200 "$STATUS"
+expect "with her number, not a second one" "$bis" "$(json "$BODY" 'j["insz"]')"
+expect "saying it existed" true "$(json "$BODY" 'j["existing"]')"
+expect_contains "recorded as a match about her" "action:9:bis_match" "$(last_event)"
+call POST "$NET/api/v1/registry/bis" $HEALTH "${J[@]}" -d '{"last_name":"Peeters","first_names":"Jan","birth_date":"1985-07-30","sex":"M"}'
+expect "a person of the National Register gets no BIS number but his own" 85073003328 "$(json "$BODY" 'j["insz"]')"
+call POST "$NET/api/v1/registry/bis" $HEALTH "${J[@]}" -d '{"last_name":"Nowak","first_names":"Anna","birth_date":"1990-05-18","sex":"F"}'
+expect "another birth date is another person" 201 "$STATUS"
 call POST "$NET/api/v1/registry/bis" $HEALTH "${J[@]}" -d '{"last_name":"Nowak"}'
 expect "first names are required" 422 "$STATUS"
 call POST "$NET/api/v1/registry/bis" $HEALTH "${J[@]}" -d '{"last_name":"Nowak","first_names":"A","birth_date":"1990-02-30"}'

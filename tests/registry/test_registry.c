@@ -121,10 +121,14 @@ static void bis_numbers_are_assigned_once(void **state)
 	(void)state;
 	struct error e;
 	char seen[10][INSZ_BUF];
+	/* Ten men born the same day: ten persons, by their names. */
+	static const char *const names[10] = {
+		"Ahmed", "Karim", "Youssef", "Omar", "Bilal",
+		"Hamza", "Mehdi", "Samir", "Nabil", "Rachid"};
 	for (int i = 0; i < 10; i++) {
-		struct registry_person p = person("", "Benali", "Ahmed",
+		struct registry_person p = person("", "Benali", names[i],
 						  "1992-11-04", "M");
-		assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), 0);
+		assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, NULL, &e), 0);
 		struct insz z;
 		assert_int_equal(insz_parse(p.insz, 11, &z), ID_OK);
 		assert_int_equal(z.kind, INSZ_BIS);
@@ -136,22 +140,24 @@ static void bis_numbers_are_assigned_once(void **state)
 	}
 	/* Unknown sex and partly unknown birth date. */
 	struct registry_person p = person("", "Mbeki", "Noah", "1999-04", "");
-	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), 0);
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, NULL, &e), 0);
 	struct insz z;
 	assert_int_equal(insz_parse(p.insz, 11, &z), ID_OK);
 	assert_int_equal(z.sex, SEX_UNKNOWN);
 	assert_int_equal(z.birth_day, 0);
 	p = person("", "Doe", "John", "", "");
-	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), 0);
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, NULL, &e), 0);
 	p = person("", "Doe", "John", "1999-02-30", "");
-	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), -1);
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, NULL, &e), -1);
 	/* Every sequence number for one date and sex taken: exhausted. */
 	for (int i = 0; i < 499; i++) {
-		p = person("", "Many", "Women", "2001-01-01", "F");
-		assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), 0);
+		char first[8] = {'A', 'n', (char)('a' + i / 26),
+				 (char)('a' + i % 26), '\0'};
+		p = person("", "Many", first, "2001-01-01", "F");
+		assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, NULL, &e), 0);
 	}
-	p = person("", "Many", "Women", "2001-01-01", "F");
-	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), -1);
+	p = person("", "Many", "Zoe", "2001-01-01", "F");
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, NULL, &e), -1);
 	assert_string_equal(e.code, "bis_exhausted");
 	assert_string_equal(p.insz, "");
 	/* Each assignment is recorded about the number it gave, known only
@@ -167,6 +173,62 @@ static void bis_numbers_are_assigned_once(void **state)
 	assert_string_equal(ev[12].subject, "");
 	assert_string_equal(ev[n - 1].reason, "bis_exhausted");
 	assert_string_equal(ev[n - 1].subject, "");
+	free(ev);
+}
+
+/* As the National Register does, nobody is numbered twice: a request
+ * that describes a registered person (names without case, birth date and
+ * sex as given; either register) gets that person's number, recorded as
+ * a "bis_match" about them; several matches are refused, not guessed. */
+static void a_person_is_numbered_once(void **state)
+{
+	(void)state;
+	struct error e;
+	bool existing = true;
+	struct registry_person p = person("", "Benali", "Ahmed", "1992-11-04",
+					  "M");
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p,
+					     &existing, &e), 0);
+	assert_false(existing);
+	char first[INSZ_BUF];
+	str_copy(first, sizeof(first), p.insz);
+	p = person("", "BENALI", "ahmed", "1992-11-04", "M");
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p,
+					     &existing, &e), 0);
+	assert_true(existing);
+	assert_string_equal(p.insz, first);
+	/* Another birth date or sex is another person. */
+	p = person("", "Benali", "Ahmed", "1992-11-05", "M");
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p,
+					     &existing, &e), 0);
+	assert_false(existing);
+	/* A person of the National Register gets no BIS number. */
+	p = person("85073003328", "Peeters", "Jan", "1985-07-30", "M");
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), 0);
+	p = person("", "Peeters", "Jan", "1985-07-30", "M");
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p,
+					     &existing, &e), 0);
+	assert_true(existing);
+	assert_string_equal(p.insz, "85073003328");
+	/* Two registered persons alike: refused, nobody named. */
+	p = person("85073000556", "Peeters", "Jan", "1985-07-30", "M");
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), 0);
+	p = person("", "Peeters", "Jan", "1985-07-30", "M");
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p,
+					     &existing, &e), -1);
+	assert_string_equal(e.code, "person_ambiguous");
+	assert_false(existing);
+	assert_string_equal(p.insz, "");
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "bis_match", &ev);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[0].subject, first);
+	assert_string_equal(ev[1].subject, "85073003328");
+	free(ev);
+	n = ts_events(tmp.log, "bis_assignment", &ev);
+	assert_int_equal(n, 3);
+	assert_string_equal(ev[2].reason, "person_ambiguous");
+	assert_string_equal(ev[2].subject, "");
 	free(ev);
 }
 
@@ -366,7 +428,7 @@ static void bis_persons_belong_to_the_crossroads_bank(void **state)
 	struct error e;
 	char ticket[UUID_LEN];
 	struct registry_person p = person("", "Benali", "Ahmed", "1992-11-04", "M");
-	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, &e), 0);
+	assert_int_equal(registry_assign_bis(tmp.log, &ts_operator, &p, NULL, &e), 0);
 	struct registry_mutation m = mutation(MUTATION_ADDRESS, "2026-01-01");
 	str_copy(m.person.street, sizeof(m.person.street), "Rue Neuve 1");
 	str_copy(m.person.postal_code, sizeof(m.person.postal_code), "1000");
@@ -477,6 +539,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(add_and_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_persons_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_person_is_numbered_once,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(bis_numbers_are_assigned_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(mutations_by_the_authority, setup, teardown),
 		cmocka_unit_test_setup_teardown(as_of_a_date, setup, teardown),
