@@ -36,7 +36,10 @@ case "$t" in
 esac
 after=$(peak)
 grow=$(( (after - before) / 1024 ))
-[ "$grow" -le 8 ] && pass "attack: the daemon's peak memory grew by $grow MiB (at most 8)" \
+# One buffered body would add 64 MiB. The bound leaves room for noise:
+# under ASan the allocator's quarantine and shadow memory move the peak
+# by up to about 13 MiB on a loaded machine, with nothing buffered.
+[ "$grow" -le 24 ] && pass "attack: the daemon's peak memory grew by $grow MiB (at most 24, a body is 64)" \
   || fail "attack: the daemon's peak memory grew by $grow MiB for refused uploads"
 
 # --- the public listener: a route that needs a session
