@@ -9,11 +9,14 @@ BUILD_ANALYZE ?= build-analyze
 DATA       ?= ./var/demo
 JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
+# `make install`: where, and into which staging root (packagers).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
 # Nested makes (cmake --build) stay quiet about directories.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-asan build-release build-clang demo test test-unit test-asan check-src analyze fuzz bench clean
+.PHONY: all deps build build-asan build-release build-clang demo test test-unit test-asan check-src analyze fuzz bench install package clean
 
 all: build
 
@@ -79,6 +82,16 @@ bench: build
 	@bash bench/directory.sh $(BUILD)
 	@bash bench/auth.sh $(BUILD)
 	@bash bench/hub.sh $(BUILD)
+
+# The daemon, its systemd unit, sysusers.d and tmpfiles.d entries and a
+# default configuration (PREFIX/etc, or /etc for PREFIX=/usr), e.g.
+# `make install PREFIX=/usr DESTDIR=/tmp/root`. README: "Running it for real".
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# The same files as a Debian package (CPack), in $(BUILD)/package/.
+package: build
+	@cd $(BUILD) && cpack -G DEB -B "$(abspath $(BUILD))/package"
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_RELEASE) $(BUILD_CLANG) $(BUILD_ANALYZE)

@@ -8,11 +8,17 @@
  * steps already opened, last first; shutdown closes them all the same way.
  * A subsystem is added by adding its row, never by another close list.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "cli/cli.h"
@@ -249,6 +255,32 @@ static int wait_for_signal(void)
 	}
 }
 
+/* Tell the service manager our state (systemd's Type=notify): one
+ * datagram to the AF_UNIX socket named by $NOTIFY_SOCKET, '@' meaning the
+ * abstract namespace. The protocol is this one sendto, so no libsystemd.
+ * Best effort: without the variable nothing is sent, a failed send is
+ * only logged, and systemd's start timeout reports a daemon that never
+ * said READY. */
+static void service_notify(const char *state)
+{
+	const char *name = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n = name ? strlen(name) : 0;
+	if (n < 2 || n >= sizeof(sa.sun_path) || (name[0] != '/' && name[0] != '@'))
+		return;
+	memcpy(sa.sun_path, name, n);
+	if (name[0] == '@')
+		sa.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+		   (const struct sockaddr *)&sa, len) < 0)
+		log_warn("cannot notify the service manager: %s", strerror(errno));
+	close(fd);
+}
+
 /* Log where the listeners are, then hand over to ready (the demo) or
  * wait for a signal. Returns the exit code. */
 static int run(struct serve_ctx *c, cli_ready_fn ready, void *ctx)
@@ -270,7 +302,10 @@ static int run(struct serve_ctx *c, cli_ready_fn ready, void *ctx)
 	log_end(&l);
 	if (ready && ready(ctx, c->srv, pub, net) != 0)
 		return 1;
-	log_info("stopping on signal %d", wait_for_signal());
+	service_notify("READY=1");
+	int sig = wait_for_signal();
+	service_notify("STOPPING=1");
+	log_info("stopping on signal %d", sig);
 	return 0;
 }
 
