@@ -396,6 +396,50 @@ int auth_app_enter(struct auth *a, const struct audit_actor *by,
 		   const char *id, int level, struct auth_app *app,
 		   struct error *e);
 
+/* ------------------------------------------- activation (registration) */
+
+/* Seeds 002 and 003: a person without an eID is identified at a local
+ * registration office, which hands out an activation code on paper while
+ * an activation link goes to their e-mail address; at home they enter the
+ * code, choose a username, a password and a key, and confirm the key with
+ * a registration code. The office (src/lra) asks for an activation here;
+ * the citizen's steps are auth_activation_start/_credentials/_complete. */
+
+/* Paper codes: AUTH_ACTIVATION_CODE_LEN characters from an alphabet
+ * without look-alikes, grouped for typing ("K7QH-3MXP-9TZC-WR4D"). */
+#define AUTH_ACTIVATION_CODE_BUF 32
+
+/* What the office asks for. Strings are borrowed. */
+struct auth_activation_request {
+	const char *insz;          /* the identified person */
+	const char *email;         /* validated: the link goes there */
+	const char *phone;         /* optional ("" or NULL) */
+	const char *language;      /* nl, fr, de, en */
+	int64_t identification_id; /* the office's record it rests on */
+	const char *office;        /* the registration office (KBO) */
+};
+
+/* What the office gets back: the code for the letter (shown once, stored
+ * hashed), when it ends, and the keys that completing the activation will
+ * deactivate (those linked to the e-mail address, on any account: seed
+ * 002), keys allocated (the caller frees it). */
+struct auth_activation_issued {
+	int64_t id;
+	char code[AUTH_ACTIVATION_CODE_BUF];
+	int64_t expires_at;
+	struct auth_key *keys_to_deactivate;
+	int nkeys;
+};
+
+/* Issue an activation for req (by: the officer acting for the office),
+ * queue the activation link to req->email through the outbox, and record
+ * it ("activation_issue" about req->insz), all in one commit. Returns 0
+ * with *out, or -1 with e (ERR_INVALID "invalid_field" for a bad address
+ * or language, ERR_UNAVAILABLE when nothing could be recorded). */
+int auth_activation_issue(struct auth *a, const struct audit_actor *by,
+			  const struct auth_activation_request *req,
+			  struct auth_activation_issued *out, struct error *e);
+
 /* ------------------------------------------------------------- schema */
 
 /* The module's tables, as migrations (auth_schema.c): src/cli hands them

@@ -44,6 +44,15 @@ int notify_queue(struct notify *n, struct store_conn *w, const char *channel,
 /* Tell the worker that messages wait. */
 void notify_wake(struct notify *n);
 
+/* The message name ("activation_link", …) in lang ("nl", "fr", "de",
+ * "en"; a language it lacks falls back to English), with each {{var}} of
+ * its text replaced by the value vars pairs with it (vars[i][0] the name,
+ * vars[i][1] the value). Returns 0 with *subject and *body allocated (the
+ * caller frees both), or -1 with e (ERR_INTERNAL "unknown_message"). */
+int notify_message(const char *name, const char *lang,
+		   const char *const (*vars)[2], size_t nvars, char **subject,
+		   char **body, struct error *e);
+
 /* ------------------------------------------------------------- schema */
 
 /* The module's tables, as migrations (notify_schema.c): src/cli hands them
