@@ -1,4 +1,4 @@
-/* The hub on the network listener (API.md "Hub"): exchanges, batches and
+/* The hub on the network listener (docs/API.md, "Network API"): exchanges, batches and
  * mailboxes. The caller is the institution its client certificate names;
  * src/hub decides, routes and audits. Every exchange answer, refusals
  * included, carries its ticket in the body and in X-Kruispunt-Ticket. */
