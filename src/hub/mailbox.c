@@ -7,9 +7,8 @@
  *
  * The forwarder reads person_mutation after its cursor, so a mutation made
  * by any process (the daemon, an operator command) is forwarded, and a
- * crash loses nothing: each forwarded message is audited first, then the
- * messages and the new cursor commit together. A crash between the two
- * forwards again (a second audit event, never an unaudited message).
+ * crash loses nothing: a mutation's messages, their audit events and the
+ * new cursor commit together (audit_commit).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,8 @@
 _Static_assert(HUB_MAX_HOLDINGS <= AUDIT_COMMIT_MAX,
 	       "a mutation's messages are recorded in one audit_commit");
 #define MUTATION_DATA_TYPE "identification"
+/* A mailbox's mark in hub_cursor: "mailbox:" and an int64. */
+#define MARK_NAME_LEN 32
 
 static const char sql_cursor[] =
 	"SELECT value FROM hub_cursor WHERE name = 'mutations'";
@@ -193,9 +194,10 @@ static int message_id(struct store_conn *w, int64_t *id, struct error *e)
 	return store_insert(st, id, NULL, e) == 0 ? 0 : -1;
 }
 
-static void mark_name(int64_t institution_id, char name[32])
+static void mark_name(int64_t institution_id, char name[MARK_NAME_LEN])
 {
-	snprintf(name, 32, "mailbox:%lld", (long long)institution_id);
+	snprintf(name, MARK_NAME_LEN, "mailbox:%lld",
+		 (long long)institution_id);
 }
 
 /* Add a message with the next id, and make that id its mailbox's mark. */
@@ -216,7 +218,7 @@ static int message_add(struct store_conn *w, const struct message *g,
 	store_bind_int(st, 8, id);
 	if (store_run(st, NULL, e) != 0)
 		return -1;
-	char name[32];
+	char name[MARK_NAME_LEN];
 	mark_name(g->institution_id, name);
 	st = store_prepare(w, sql_mark_set);
 	store_bind_text(st, 1, name);
@@ -384,7 +386,7 @@ int hub_mailbox(struct hub *h, int64_t institution_id, int64_t after,
 	 * message committed after it has a larger id, so answering the mark
 	 * for an empty page skips nothing. */
 	bool snapshot = store_read_begin(h->store) == 0;
-	char name[32];
+	char name[MARK_NAME_LEN];
 	mark_name(institution_id, name);
 	struct store_stmt *st = store_prepare(r, sql_mark);
 	store_bind_text(st, 1, name);
