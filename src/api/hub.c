@@ -111,9 +111,13 @@ int api_mailbox(struct http_request *req, struct http_response *res,
 	if (api_query_u64(req, "after", false, &after, &res->err) < 0 ||
 	    api_query_u64(req, "limit", false, &limit, &res->err) < 0)
 		return -1;
-	if (limit < 1 || limit > 1000 || after > INT64_MAX)
+	if (limit < 1 || limit > 1000)
 		return err_set(&res->err, ERR_INVALID, "invalid_field",
 			       "limit: 1 to 1000");
+	if (after > INT64_MAX)
+		return err_set(&res->err, ERR_INVALID, "invalid_field",
+			       "after: a message id, at most %lld",
+			       (long long)INT64_MAX);
 	struct hub_message *m;
 	int n;
 	int64_t next;

@@ -422,7 +422,22 @@ static int ack_change(struct store_conn *w, void *ctx, struct audit_event *evs,
 {
 	KP_UNUSED(n);
 	struct ack *c = ctx;
-	struct store_stmt *st = store_prepare(w, sql_ack);
+	/* Nobody acknowledges what was never given: a client that then kept
+	 * such an up_to as its cursor would skip the messages given after. */
+	char name[MARK_NAME_LEN];
+	mark_name(c->institution_id, name);
+	int64_t mark = 0;
+	struct store_stmt *st = store_prepare(w, sql_mark);
+	store_bind_text(st, 1, name);
+	if (store_one(st, store_read_int, &mark, e) < 0)
+		return -1;
+	if (c->up_to > mark)
+		return err_set(e, ERR_INVALID, "ack_beyond_newest",
+			       "up_to %lld is past the newest message this "
+			       "mailbox was given (%lld): acknowledge up to "
+			       "the next you read", (long long)c->up_to,
+			       (long long)mark);
+	st = store_prepare(w, sql_ack);
 	store_bind_int(st, 1, c->institution_id);
 	store_bind_int(st, 2, c->up_to);
 	int rc = store_run(st, NULL, e);
