@@ -64,6 +64,11 @@ int auth_code_ttl(struct auth *a)
 	return a->opt.code_ttl_s;
 }
 
+int auth_registration_code_ttl(struct auth *a)
+{
+	return a->opt.registration_code_ttl_s;
+}
+
 const struct error *auth_level_refusal(struct auth *a, const char *key_type,
 				       int level, struct error *bad)
 {
@@ -148,6 +153,33 @@ int auth_lock_notice(struct store_conn *w, const struct auth *a,
 		key_type);
 	int rc = notice_queue(w, a, insz, key_id,
 			      "A key of your account was locked", body, e);
+	free(body);
+	return rc;
+}
+
+static const char sql_language[] =
+	"SELECT language FROM account WHERE insz = ?1";
+
+static void read_language(struct store_stmt *st, void *out)
+{
+	str_copy(out, 3, store_col_text(st, 0));
+}
+
+int auth_notice_message(struct store_conn *w, const struct auth *a,
+			const char *insz, int64_t key_id, const char *name,
+			const char *const (*vars)[2], size_t nvars,
+			struct error *e)
+{
+	char lang[3] = "en";
+	struct store_stmt *st = store_prepare(w, sql_language);
+	store_bind_text(st, 1, insz);
+	if (store_one(st, read_language, lang, e) < 0)
+		return -1;
+	char *subject, *body;
+	if (notify_message(name, lang, vars, nvars, &subject, &body, e) != 0)
+		return -1;
+	int rc = notice_queue(w, a, insz, key_id, subject, body, e);
+	free(subject);
 	free(body);
 	return rc;
 }

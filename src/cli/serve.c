@@ -100,7 +100,10 @@ static int auth_step_open(struct serve_ctx *c, struct error *e)
 		.totp_step_s = cfg->auth.totp_step_s,
 		.registration_code_ttl_s = cfg->auth.registration_code_ttl_s,
 		.failure_window_s = cfg->auth.failure_window_s,
+		.activation_ttl_s = cfg->auth.activation_ttl_s,
+		.activation_max_failures = cfg->auth.activation_max_failures,
 	};
+	str_copy(auo.public_url, sizeof(auo.public_url), cfg->auth.public_url);
 	int rc = cli_read_key(cfg, "keys/master.key", c->master_key,
 			      sizeof(c->master_key), e);
 	if (rc == 0) {

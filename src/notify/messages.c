@@ -19,6 +19,16 @@ static const struct message messages[] = {
 	 "code on paper. To activate your account, open\n\n  {{link}}\n\n"
 	 "and enter that code. The link works until {{expires_at}}.\n\n"
 	 "If you did not visit a registration office, ignore this message."},
+	/* Added by the activation (src/auth/activation.c): the code that
+	 * confirms an e-mail or SMS key, and the notice of new credentials
+	 * (src/auth/passwords.c); English until the templates arrive. */
+	{"registration_code", "en", "Your kruispunt registration code",
+	 "Your registration code is {{code}}. It is valid for {{minutes}} "
+	 "minutes. Never give it to anyone."},
+	{"credentials_changed", "en", "Your kruispunt password was changed",
+	 "The username and password of your kruispunt account were set "
+	 "with your eID. If this was not you, log in with your eID and "
+	 "change them at once, and contact the helpdesk."},
 };
 
 static const struct message *find(const char *name, const char *lang)
