@@ -1,4 +1,4 @@
-/* Authentication endpoints (API.md "Authentication (FAS)", "Digital
+/* Authentication endpoints (docs/API.md, "Authentication", "Digital
  * keys"), the application gate, and what a citizen sees of the audit log.
  * src/auth records the events of what they do (logins, locks, keys,
  * step-ups, profiles, application entries); handlers name who acts
@@ -251,7 +251,8 @@ int api_me_access_log(struct http_request *req, struct http_response *res,
 	free(recs);
 	KP_UNUSED(more);
 	KP_UNUSED(next);
-	/* API.md: a plain array. Page with ?after=<seq of the last entry>. */
+	/* docs/API.md "Paging": a plain array; the next page is
+	 * ?after=<seq of the last entry>. */
 	return http_reply_json(res, 200, arr);
 }
 

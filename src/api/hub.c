@@ -1,4 +1,4 @@
-/* The hub on the network listener (API.md "Hub"): exchanges, batches and
+/* The hub on the network listener (docs/API.md, "Network API"): exchanges, batches and
  * mailboxes. The caller is the institution its client certificate names;
  * src/hub decides, routes and audits. Every exchange answer, refusals
  * included, carries its ticket in the body and in X-Kruispunt-Ticket. */
@@ -116,8 +116,9 @@ int api_mailbox(struct http_request *req, struct http_response *res,
 			       "limit: 1 to 1000");
 	struct hub_message *m;
 	int n;
+	int64_t next;
 	if (hub_mailbox(a->hub, req->who.institution_id, (int64_t)after,
-			(int)limit, &m, &n, &res->err) != 0)
+			(int)limit, &m, &n, &next, &res->err) != 0)
 		return -1;
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++) {
@@ -132,7 +133,6 @@ int api_mailbox(struct http_request *req, struct http_response *res,
 				       json_loads(m[i].data, 0, &je), "created_at",
 				       at));
 	}
-	int64_t next = n ? m[n - 1].id : (int64_t)after;
 	hub_messages_free(m, n);
 	return http_reply_json(res, 200,
 			       json_pack("{s:o,s:I}", "messages", arr, "next",
