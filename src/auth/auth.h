@@ -538,7 +538,7 @@ int auth_activation_retry_after(struct auth *a);
 #define AUTH_ACTIVATION_STEPS_PER_MINUTE 10
 /* Seed 002/003 say nothing of the letter's life: two weeks covers a
  * person who reads their mail once a week, and bounds a lost letter. */
-#define AUTH_ACTIVATION_TTL_S (14 * 86400)
+#define AUTH_ACTIVATION_TTL_S 1209600 /* 14 days */
 /* Paper code and registration code failures that lock an activation:
  * the paper code has 99 bits, the registration code 6 digits; 10 wrong
  * guesses give a guesser 10 in a million, a person room to mistype. */
