@@ -57,7 +57,7 @@ const struct config_key auth_config_keys[] = {
 		 "a registration code is valid this long"),
 	/* Seeds 002 and 003 give no life for the letter: two weeks. */
 	AUTH_KEY("activation_ttl_s", activation_ttl_s,
-		 KP_XSTR(AUTH_ACTIVATION_TTL_S), 60, 90 * 86400,
+		 KP_XSTR(AUTH_ACTIVATION_TTL_S), 1, 90 * 86400,
 		 "an activation (paper code and e-mailed link) is valid this "
 		 "long"),
 	AUTH_KEY("activation_max_failures", activation_max_failures,
