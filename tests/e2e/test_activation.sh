@@ -152,4 +152,22 @@ expect "recorded about Jan" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM audit_event
 call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$AHMED_USER\",\"password\":\"seven quiet lanterns glow\"}"
 expect "Ahmed logs in with his new password" 200 "$STATUS"
 
+# --- eID self-service: the way back from a forgotten password
+LUCAS=01010100126
+call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$(person $LUCAS username)\",\"password\":\"$(person $LUCAS password)\"}"
+P=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+call PUT "$PUB/api/v1/me/credentials" "${P[@]}" "${J[@]}" -d '{"password":"amber fields at noon"}'
+expect "attack: a password session cannot set credentials" 403 "$STATUS"
+expect "it needs the eID's level" 500 "$(json "$BODY" 'j["required"]')"
+call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/pki/eid/$LUCAS.crt" --key "$DEMO/pki/eid/$LUCAS.key"
+E=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+call PUT "$PUB/api/v1/me/credentials" "${E[@]}" "${J[@]}" -d '{"password":"lucas janssens 2001"}'
+expect "with the eID, a password with his names is refused" weak_password "$(json "$BODY" 'j["code"]')"
+call PUT "$PUB/api/v1/me/credentials" "${E[@]}" "${J[@]}" -d '{"username":"lucas.j","password":"amber fields at noon"}'
+expect "a new username and password with the eID" lucas.j "$(json "$BODY" 'j["username"]')"
+call POST "$PUB/api/v1/auth/login" "${J[@]}" -d '{"username":"lucas.j","password":"amber fields at noon"}'
+expect "log in with them" 200 "$STATUS"
+call GET "$PUB/api/v1/auth/session" "${P[@]}"
+expect "the old password's session has ended" 401 "$STATUS"
+
 finish
