@@ -1,5 +1,5 @@
-/* The citizen's side of a registration office's activation (API.md
- * "Digital keys and activation") and the eID self-service of username and
+/* The citizen's side of a registration office's activation (docs/API.md
+ * "Activation") and the eID self-service of username and
  * password. src/auth decides, limits and records every step; handlers
  * read the body, say how long to wait after a 429 and mask addresses. */
 #include <stdlib.h>

@@ -64,8 +64,8 @@ static void bad_words(struct auth *a, const char *insz, const char *username,
 			break;
 	}
 	out[k] = '\0';
-	if (username && strlen(username) >= 3 && k + strlen(username) + 1 < n)
-		strcat(out, username);
+	if (username && strlen(username) >= 3)
+		str_copy(out + k, n - k, username);
 }
 
 /* libpwquality's verdict on password: 0, or its error with its reason in
