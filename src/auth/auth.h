@@ -435,7 +435,8 @@ struct auth_activation_request {
 /* What the office gets back: the code for the letter (shown once, stored
  * hashed), when it ends, and the keys that completing the activation will
  * deactivate (those linked to the e-mail address, on any account: seed
- * 002), keys allocated (the caller frees it). */
+ * 002; and the person's own, which the new credentials replace), keys
+ * allocated (the caller frees it). */
 struct auth_activation_issued {
 	int64_t id;
 	char code[AUTH_ACTIVATION_CODE_BUF];
