@@ -15,6 +15,9 @@ PACKAGES=(
   libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev
   libsodium-dev libinih-dev liboath-dev libqrencode-dev libpng-dev
   libcurl4-openssl-dev
+  # password checks (dictionary, names): libpwquality, with cracklib's
+  # dictionary (cracklib-runtime builds it)
+  libpwquality-dev cracklib-runtime
   libcmocka-dev
   # clients the tests talk to the daemon with, none of them written here
   openssl curl oathtool zbar-tools sqlite3 python3

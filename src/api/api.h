@@ -100,6 +100,20 @@ int api_me_key_create(struct http_request *req, struct http_response *res,
 		      void *app);
 int api_me_key_confirm(struct http_request *req, struct http_response *res,
 		       void *app);
+/* An address shown to its owner: "j***@example.org", "+32 4** *** *67". */
+void api_mask(const char *to, char *out, size_t n);
+/* The registration office's activation, the citizen's side (activation.c),
+ * and the eID self-service of username and password. */
+int api_activation_start(struct http_request *req, struct http_response *res,
+			 void *app);
+int api_activation_credentials(struct http_request *req,
+			       struct http_response *res, void *app);
+int api_activation_resend(struct http_request *req, struct http_response *res,
+			  void *app);
+int api_activation_complete(struct http_request *req,
+			    struct http_response *res, void *app);
+int api_me_credentials(struct http_request *req, struct http_response *res,
+		       void *app);
 int api_auth_step_up_send(struct http_request *req, struct http_response *res,
 			  void *app);
 int api_auth_step_up(struct http_request *req, struct http_response *res,

@@ -258,7 +258,7 @@ int api_me_access_log(struct http_request *req, struct http_response *res,
 
 /* "j***@example.org", "+32 4** *** *67": enough to recognise, not to
  * harvest. */
-static void mask(const char *to, char *out, size_t n)
+void api_mask(const char *to, char *out, size_t n)
 {
 	size_t len = strlen(to), i = 0, k = 0;
 	const char *at = strchr(to, '@');
@@ -348,7 +348,7 @@ static int key_create_code(struct app *a, struct http_request *req,
 		return -1;
 	}
 	char shown[128];
-	mask(to, shown, sizeof(shown));
+	api_mask(to, shown, sizeof(shown));
 	return http_reply_json(res, 201,
 			       json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id,
 					 "status", "pending", "sent_to", shown));
@@ -452,6 +452,6 @@ int api_auth_step_up_send(struct http_request *req, struct http_response *res,
 		return code_refused(a, req, res, to);
 	if (deliver_code(a, req->who.insz, method, to, code, &res->err) != 0)
 		return -1;
-	mask(to, shown, sizeof(shown));
+	api_mask(to, shown, sizeof(shown));
 	return http_reply_json(res, 202, json_pack("{s:s}", "sent_to", shown));
 }

@@ -52,6 +52,24 @@ const struct http_route api_routes[] = {
 	 api_auth_step_up_send},
 	{METHOD_POST, "/api/v1/me/keys/{id}/deactivate", LISTENER_PUBLIC,
 	 AUTH_SESSION, 0, NULL, BODY_NONE, 0, api_me_key_deactivate},
+	/* A registration office's activation, at home (seed 002): open to
+	 * strangers (the link and the paper code are their credentials), so
+	 * the small body and the anonymous limit per address; src/auth
+	 * limits each activation too. */
+	{METHOD_POST, "/api/v1/activation/start", LISTENER_PUBLIC, AUTH_NONE,
+	 0, NULL, BODY_JSON, LIMIT_BODY_PREAUTH, api_activation_start},
+	{METHOD_POST, "/api/v1/activation/{id}/credentials", LISTENER_PUBLIC,
+	 AUTH_NONE, 0, NULL, BODY_JSON, LIMIT_BODY_PREAUTH,
+	 api_activation_credentials},
+	{METHOD_POST, "/api/v1/activation/{id}/resend", LISTENER_PUBLIC,
+	 AUTH_NONE, 0, NULL, BODY_NONE, 0, api_activation_resend},
+	{METHOD_POST, "/api/v1/activation/{id}/complete", LISTENER_PUBLIC,
+	 AUTH_NONE, 0, NULL, BODY_JSON, LIMIT_BODY_PREAUTH,
+	 api_activation_complete},
+	/* Username and password by eID (level 500): the recovery path for a
+	 * forgotten password or a locked key. src/auth checks the level too. */
+	{METHOD_PUT, "/api/v1/me/credentials", LISTENER_PUBLIC, AUTH_SESSION,
+	 500, NULL, BODY_JSON, LIMIT_BODY_PREAUTH, api_me_credentials},
 	/* The application gate: the catalogue is public; entering checks
 	 * the session's level against the application's minimum. */
 	{METHOD_GET, "/api/v1/apps", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,

@@ -233,6 +233,12 @@ static void options_defaults(struct auth_options *o)
 		o->code_sends_per_day = AUTH_CODE_SENDS_PER_DAY;
 	if (!o->failure_window_s)
 		o->failure_window_s = AUTH_FAILURE_WINDOW_S;
+	if (!o->activation_ttl_s)
+		o->activation_ttl_s = AUTH_ACTIVATION_TTL_S;
+	if (!o->activation_max_failures)
+		o->activation_max_failures = AUTH_ACTIVATION_MAX_FAILURES;
+	if (!o->public_url[0])
+		str_copy(o->public_url, sizeof(o->public_url), AUTH_PUBLIC_URL);
 }
 
 int auth_open(struct audit *log, const struct auth_options *opt,
@@ -268,6 +274,9 @@ int auth_open(struct audit *log, const struct auth_options *opt,
 	find_step_up_level(a);
 	int per_minute = a->opt.logins_per_minute;
 	a->per_user = ratelimit_new(per_minute / 60.0, per_minute, 65536);
+	a->per_activation = ratelimit_new(
+		AUTH_ACTIVATION_STEPS_PER_MINUTE / 60.0,
+		AUTH_ACTIVATION_STEPS_PER_MINUTE, 65536);
 	a->throttle = auth_throttle_new(a->opt.throttle_free,
 					a->opt.throttle_max_s);
 	auth_cache_init(a);
@@ -285,6 +294,7 @@ void auth_close(struct auth *a)
 	pthread_mutex_destroy(&a->sweep_mu);
 	pthread_cond_destroy(&a->sweep_cond);
 	ratelimit_free(a->per_user);
+	ratelimit_free(a->per_activation);
 	auth_throttle_free(a->throttle);
 	auth_cache_free(a);
 	secret_wipe(a->opt.master_key, sizeof(a->opt.master_key));
@@ -310,7 +320,7 @@ void auth_username_canon(const char *in, char out[AUTH_USERNAME_MAX + 1])
 	out[i] = '\0';
 }
 
-static bool username_ok(const char *u)
+bool auth_username_ok(const char *u)
 {
 	size_t n = strlen(u);
 	if (n < 3 || n > AUTH_USERNAME_MAX)
@@ -367,7 +377,7 @@ static const struct error *account_refusal(const struct auth_account *acc,
 	if (!insz_valid(acc->insz) || strlen(acc->insz) != 11)
 		err_set(bad, ERR_INVALID, "invalid_insz",
 			"not a valid INSZ (digits only)");
-	else if (!username_ok(acc->username))
+	else if (!auth_username_ok(acc->username))
 		err_set(bad, ERR_INVALID, "invalid_field",
 			"username: 3-64 of a-z 0-9 . _ - @");
 	else if (n < 10 || n > AUTH_PASSWORD_MAX || !utf8_valid(password, n))
@@ -376,6 +386,19 @@ static const struct error *account_refusal(const struct auth_account *acc,
 	else
 		return NULL;
 	return bad;
+}
+
+int auth_password_hash(const struct auth *a, const char *password,
+		       char hash[crypto_pwhash_STRBYTES], struct error *e)
+{
+	/* Hashed before the transaction: Argon2id must not hold the log's
+	 * writer. */
+	if (crypto_pwhash_str_alg(hash, password, strlen(password),
+				  a->opt.argon2_ops, a->opt.argon2_mem,
+				  crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return err_set(e, ERR_INTERNAL, "auth_failed",
+			       "the password could not be hashed");
+	return 0;
 }
 
 int auth_account_create(struct auth *a, const struct audit_actor *by,
@@ -391,14 +414,9 @@ int auth_account_create(struct auth *a, const struct audit_actor *by,
 	const struct error *bad = account_refusal(acc, password, e);
 	if (bad)
 		return audit_refused(a->log, &ev, bad);
-	/* Hashed before the transaction: Argon2id must not hold the log's
-	 * writer. */
 	char hash[crypto_pwhash_STRBYTES];
-	if (crypto_pwhash_str_alg(hash, password, strlen(password),
-				  a->opt.argon2_ops, a->opt.argon2_mem,
-				  crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return err_set(e, ERR_INTERNAL, "auth_failed",
-			       "the password could not be hashed");
+	if (auth_password_hash(a, password, hash, e) != 0)
+		return -1;
 	struct account_add c = {acc, hash};
 	return audit_commit(a->log, &ev, 1, account_add_change, &c, e);
 }
@@ -868,7 +886,7 @@ int auth_login_certificate(struct auth *a, const struct audit_actor *by,
 
 /* ------------------------------------------------------------------- keys */
 
-static void read_key(struct store_stmt *st, void *item)
+void auth_read_key(struct store_stmt *st, void *item)
 {
 	struct auth_key *k = item;
 	k->id = store_col_int(st, 0);
@@ -890,7 +908,7 @@ int auth_keys(struct auth *a, const char *insz, struct auth_key **out, int *n,
 		return store_fail(e, "keys cannot be read now");
 	struct store_stmt *st = store_prepare(r, sql_keys);
 	store_bind_text(st, 1, insz);
-	*out = store_collect(st, sizeof(**out), read_key, n);
+	*out = store_collect(st, sizeof(**out), auth_read_key, n);
 	return 0;
 }
 

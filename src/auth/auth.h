@@ -69,6 +69,11 @@ struct auth_options {
 	/* Like failures of one key within this long are one event with
 	 * their count (docs/AUDIT.md); 0: AUTH_FAILURE_WINDOW_S. */
 	int failure_window_s;
+	int activation_ttl_s;        /* 0: AUTH_ACTIVATION_TTL_S */
+	int activation_max_failures; /* 0: AUTH_ACTIVATION_MAX_FAILURES */
+	/* Where citizens reach the portal: the activation link starts
+	 * with it; "": AUTH_PUBLIC_URL. */
+	char public_url[256];
 };
 
 /* The defaults of the time limits (seed 002 §3.1: a registration code
@@ -90,6 +95,8 @@ struct auth_options {
 #define AUTH_CODE_SENDS_PER_DAY 30
 /* A quarter of an hour: a guessing run is one line in a person's log. */
 #define AUTH_FAILURE_WINDOW_S 900
+/* The portal's address, for links in messages, when none is configured. */
+#define AUTH_PUBLIC_URL "https://localhost:8443"
 
 struct auth;
 
@@ -128,6 +135,8 @@ int auth_key_level(struct auth *a, const char *key_type);
 int auth_enrol_level(struct auth *a, const char *type);
 /* How long an e-mail or SMS code is valid, in seconds (configuration). */
 int auth_code_ttl(struct auth *a);
+/* How long a registration code is valid, in seconds (configuration). */
+int auth_registration_code_ttl(struct auth *a);
 
 /* ----------------------------------------------------------- accounts */
 
@@ -413,8 +422,12 @@ int auth_app_enter(struct auth *a, const struct audit_actor *by,
  * a registration code. The office (src/lra) asks for an activation here;
  * the citizen's steps are auth_activation_start/_credentials/_complete. */
 
-/* Paper codes: AUTH_ACTIVATION_CODE_LEN characters from an alphabet
- * without look-alikes, grouped for typing ("K7QH-3MXP-9TZC-WR4D"). */
+/* Paper codes: AUTH_ACTIVATION_CODE_LEN characters from the 31 letters
+ * and digits without look-alikes (no 0, O, 1, I, L), in four groups of
+ * five for typing ("K7QH3-MXP9T-ZCWR4-D8NEA"): 20 * log2(31) = 99 bits,
+ * so the code cannot be guessed, only read off the letter. Typed in any
+ * case, with or without the dashes and spaces. */
+#define AUTH_ACTIVATION_CODE_LEN 20
 #define AUTH_ACTIVATION_CODE_BUF 32
 
 /* What the office asks for. Strings are borrowed. */
@@ -430,7 +443,8 @@ struct auth_activation_request {
 /* What the office gets back: the code for the letter (shown once, stored
  * hashed), when it ends, and the keys that completing the activation will
  * deactivate (those linked to the e-mail address, on any account: seed
- * 002), keys allocated (the caller frees it). */
+ * 002; and the person's own, which the new credentials replace), keys
+ * allocated (the caller frees it). */
 struct auth_activation_issued {
 	int64_t id;
 	char code[AUTH_ACTIVATION_CODE_BUF];
@@ -447,6 +461,126 @@ struct auth_activation_issued {
 int auth_activation_issue(struct auth *a, const struct audit_actor *by,
 			  const struct auth_activation_request *req,
 			  struct auth_activation_issued *out, struct error *e);
+
+/* The citizen's steps, each rate limited per activation (the HTTP gate
+ * limits strangers per address) and recorded about the person.
+ *
+ * Start: the link's token and the paper code open the activation and
+ * give activation_id (hex, TOKEN_HEX_LEN), a fresh token valid
+ * AUTH_ACTIVATION_STEP_S that names it in the next steps (never its row
+ * id). Returns 0, or -1 with e: ERR_UNAUTHENTICATED "invalid_activation"
+ * alike for an unknown token, a wrong code, a locked or completed
+ * activation (a wrong code counts: activation_max_failures lock it);
+ * ERR_GONE "activation_expired"; ERR_RATE_LIMITED "rate_limited"
+ * (auth_activation_retry_after). */
+int auth_activation_start(struct auth *a, const struct audit_actor *by,
+			  const char *link_token, const char *code,
+			  char activation_id[TOKEN_HEX_LEN], struct error *e);
+
+/* The credentials the person chooses. Strings are borrowed. */
+struct auth_activation_credentials {
+	const char *username; /* ignored when the person has an account */
+	const char *password;
+	const char *key;      /* "email_code", "sms_code" or "totp" */
+};
+
+/* What choosing them gives back: the username the account will have
+ * (the person's own when they have one), and for "totp" the otpauth://
+ * URI and its QR code (base64 PNG), both allocated (the caller frees);
+ * for e-mail and SMS the address the registration code went to (the
+ * caller masks it before showing it). */
+struct auth_activation_choice {
+	char username[AUTH_USERNAME_MAX + 1];
+	char *otpauth_uri, *qr_png_base64;
+	char sent_to[128];
+};
+
+/* Credentials: username (auth_password_refusal's and username rules,
+ * unique), password and key, kept with the activation until it
+ * completes; for an e-mail or SMS key a registration code
+ * (registration_code_ttl_s) is queued to the address the office took, in
+ * the same transaction. Choosing again replaces the choice. Returns 0
+ * with *out, or -1 with e: ERR_UNAUTHENTICATED "invalid_activation"
+ * (unknown or ended activation_id), ERR_INVALID "invalid_field" /
+ * "weak_password" / "unsupported_key_type", ERR_CONFLICT
+ * "username_taken", ERR_GONE "activation_expired", ERR_RATE_LIMITED. */
+int auth_activation_credentials(struct auth *a, const struct audit_actor *by,
+				const char *activation_id,
+				const struct auth_activation_credentials *c,
+				struct auth_activation_choice *out,
+				struct error *e);
+
+/* A new registration code for the chosen e-mail or SMS key, at most
+ * AUTH_ACTIVATION_SENDS codes per activation in all (ERR_CONFLICT
+ * "resend_limit": the office issues a new activation). sent_to receives
+ * the masked address. Returns 0, or -1 with e (as above; ERR_CONFLICT
+ * "no_code_key" when the choice is a TOTP app or not made). */
+int auth_activation_resend(struct auth *a, const struct audit_actor *by,
+			   const char *activation_id, char sent_to[128],
+			   struct error *e);
+
+/* Complete with the registration code (or the app's first TOTP code): in
+ * one commit the account is created (or its password replaced), the
+ * password key and the chosen key become active, the keys linked to the
+ * activation's e-mail address and the person's own earlier keys are
+ * deactivated (their sessions end, their holders are told), and the
+ * activation is completed; "activation_complete" about the person, and a
+ * "key_deactivate" about every other holder. Returns 0, or -1 with e:
+ * ERR_UNAUTHENTICATED "invalid_code" (counted towards the activation's
+ * lock; a code is used once), ERR_LOCKED "activation_locked",
+ * ERR_CONFLICT "no_credentials", ERR_GONE "activation_expired". */
+int auth_activation_complete(struct auth *a, const struct audit_actor *by,
+			     const char *activation_id, const char *code,
+			     struct error *e);
+
+/* After a "rate_limited" activation step: whole seconds to wait (>= 1). */
+int auth_activation_retry_after(struct auth *a);
+
+/* Codes one activation may send (the first one included). */
+#define AUTH_ACTIVATION_SENDS 5
+/* How long an activation_id names the activation after the start: long
+ * enough to choose credentials and install an app, short enough that a
+ * forgotten browser tab is no open door. */
+#define AUTH_ACTIVATION_STEP_S 1800
+/* Attempts per activation (start, credentials, resend, complete) per
+ * minute: a person types, a script hammers. */
+#define AUTH_ACTIVATION_STEPS_PER_MINUTE 10
+/* Seed 002/003 say nothing of the letter's life: two weeks covers a
+ * person who reads their mail once a week, and bounds a lost letter. */
+#define AUTH_ACTIVATION_TTL_S 1209600 /* 14 days */
+/* Paper code and registration code failures that lock an activation:
+ * the paper code has 99 bits, the registration code 6 digits; 10 wrong
+ * guesses give a guesser 10 in a million, a person room to mistype. */
+#define AUTH_ACTIVATION_MAX_FAILURES 10
+
+/* ------------------------------------------- passwords (self-service) */
+
+/* Why password is refused for the person insz with username (NULL: no
+ * refusal): shorter than AUTH_PASSWORD_MIN or longer than
+ * AUTH_PASSWORD_MAX, a dictionary word (libpwquality, cracklib), or
+ * containing the username or one of the person's names from the
+ * registers. No composition rules (NIST SP 800-63B 5.1.1.2). bad receives
+ * ERR_INVALID "weak_password" with the reason. */
+#define AUTH_PASSWORD_MIN 12
+const struct error *auth_password_refusal(struct auth *a, const char *insz,
+					  const char *username,
+					  const char *password,
+					  struct error *bad);
+
+/* eID self-service: a session at level (the "eid" key's level needed)
+ * creates or replaces insz's username and password: the old password
+ * key deactivated and its sessions ended, the new one active, a notice
+ * queued to the person's addresses, recorded as "credentials_set" (all
+ * one commit). username may be NULL to keep the account's (required
+ * when there is none). username_out receives the account's username.
+ * Returns 0, or -1 with e, the refusal recorded (ERR_FORBIDDEN
+ * "insufficient_level", ERR_INVALID "invalid_field" / "weak_password",
+ * ERR_CONFLICT "username_taken"). */
+int auth_credentials_set(struct auth *a, const struct audit_actor *by,
+			 const char *insz, int level, const char *username,
+			 const char *password,
+			 char username_out[AUTH_USERNAME_MAX + 1],
+			 struct error *e);
 
 /* ------------------------------------------------------------- schema */
 
@@ -485,6 +619,9 @@ struct auth_config {
 	int totp_step_s;
 	int registration_code_ttl_s;
 	int failure_window_s;
+	int activation_ttl_s;
+	int activation_max_failures;
+	char public_url[256];
 };
 extern const struct config_key auth_config_keys[];
 extern const size_t auth_config_nkeys;

@@ -55,5 +55,17 @@ const struct config_key auth_config_keys[] = {
 	AUTH_KEY("registration_code_ttl_s", registration_code_ttl_s,
 		 KP_XSTR(AUTH_REGISTRATION_CODE_TTL_S), 60, 3600,
 		 "a registration code is valid this long"),
+	/* Seeds 002 and 003 give no life for the letter: two weeks. */
+	AUTH_KEY("activation_ttl_s", activation_ttl_s,
+		 KP_XSTR(AUTH_ACTIVATION_TTL_S), 1, 90 * 86400,
+		 "an activation (paper code and e-mailed link) is valid this "
+		 "long"),
+	AUTH_KEY("activation_max_failures", activation_max_failures,
+		 KP_XSTR(AUTH_ACTIVATION_MAX_FAILURES), 1, 100,
+		 "wrong paper or registration codes that lock an activation"),
+	{"auth", "public_url", CONFIG_STR,
+	 CONFIG_FIELD(struct auth_config, public_url), AUTH_PUBLIC_URL, 0, 0,
+	 NULL, "where citizens reach the portal: activation links start "
+	 "with it"},
 };
 const size_t auth_config_nkeys = KP_NELEM(auth_config_keys);

@@ -22,6 +22,8 @@ struct auth {
 	/* Attempts per username: guessing spread over many addresses still
 	 * meets a limit before the lockout. */
 	struct ratelimit *per_user;
+	/* Steps per activation (activation.c), keyed by its token's hash. */
+	struct ratelimit *per_activation;
 	/* Growing delays per canonical username (throttle.c). */
 	struct auth_throttle *throttle;
 	/* The key types and their levels (data/key_types.tsv). */
@@ -138,6 +140,52 @@ void auth_notice_wake(const struct auth *a);
  * opening key. The caller invalidates the session cache after the commit.
  * Returns 0, or -1 with e. */
 int auth_key_lost(struct store_conn *w, int64_t key_id, struct error *e);
+
+/* auth.c. Whether u (canonical) is a username: 3-64 of a-z 0-9 . _ - @. */
+bool auth_username_ok(const char *u);
+/* password as an Argon2id string with the service's parameters, before
+ * any transaction (it must not hold the writer). Returns 0, or -1 with e. */
+int auth_password_hash(const struct auth *a, const char *password,
+		       char hash[crypto_pwhash_STRBYTES], struct error *e);
+/* Fill item (a struct auth_key) from a row of id, type, level, status,
+ * created_at, last_used_at. */
+void auth_read_key(struct store_stmt *st, void *item);
+
+/* passwords.c. The username insz's account will have: their own when
+ * they have an account and wanted is NULL or may not change it; else
+ * wanted (canonical, valid, nobody else's). Returns 0, 1 with e the
+ * refusal (ERR_INVALID "invalid_field", ERR_CONFLICT "username_taken"),
+ * or -1 with e. */
+int auth_username_choose(struct auth *a, const char *insz, const char *wanted,
+			 bool may_change, char out[AUTH_USERNAME_MAX + 1],
+			 struct error *e);
+
+/* codes.c. The stored form of a one-time or activation code: BLAKE2b
+ * keyed with the master key. */
+void auth_code_digest(const struct auth *a, const char *code,
+		      uint8_t out[crypto_generichash_BYTES]);
+
+/* totp.c. A new TOTP secret sealed with the master key into sealed
+ * (AUTH_TOTP_SEALED_MAX bytes, *sn used), and its otpauth:// URI and QR
+ * code for an app labelled username (the caller frees both). Returns 0,
+ * or -1 with e. */
+#define AUTH_TOTP_SEALED_MAX 64
+int auth_totp_new(const struct auth *a, const char *username,
+		  uint8_t sealed[AUTH_TOTP_SEALED_MAX], size_t *sn, char **uri,
+		  char **png_base64, struct error *e);
+/* Check code now against a sealed secret; *counter receives its time
+ * step. Returns 0 when valid, -1 otherwise. */
+int auth_totp_sealed_check(const struct auth *a, const uint8_t *sealed,
+			   size_t n, const char *code, int64_t *counter);
+
+/* keys.c. In w's transaction: the message name_email or name_sms (by the
+ * address's channel; notify_message, in the account's language) queued
+ * to each of insz's addresses other than key_id's own (0: all of them).
+ * Returns 0, or -1 with e. */
+int auth_notice_message(struct store_conn *w, const struct auth *a,
+			const char *insz, int64_t key_id, const char *name,
+			const char *const (*vars)[2], size_t nvars,
+			struct error *e);
 
 /* The key type a step-up method uses ("totp" -> "totp_app"), or NULL. */
 const char *auth_step_up_key(const char *method);

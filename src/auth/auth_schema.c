@@ -88,6 +88,27 @@ static const struct store_migration migrations[] = {
 	 "  (key_id, created_at);"
 	 "CREATE INDEX credential_by_address ON credential(address)"
 	 "  WHERE address IS NOT NULL;"},
+	{19, "activation",
+	 /* Activations issued by a registration office (activation.c).
+	  * Codes and tokens only as hashes: the paper code and a
+	  * registration code keyed with the master key, the link token and
+	  * the activation_id of the citizen's steps as SHA-256. The chosen
+	  * password (Argon2id) and TOTP secret (sealed) wait here until the
+	  * activation completes, then are wiped from the row. */
+	 "CREATE TABLE activation ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  insz TEXT NOT NULL, email TEXT NOT NULL, phone TEXT,"
+	 "  language TEXT NOT NULL, identification_id INTEGER, office TEXT,"
+	 "  code_hash BLOB NOT NULL, link_hash BLOB NOT NULL UNIQUE,"
+	 "  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+	 "  status TEXT NOT NULL CHECK (status IN"
+	 "    ('issued', 'started', 'completed', 'expired', 'locked')),"
+	 "  failures INTEGER NOT NULL DEFAULT 0,"
+	 "  step_hash BLOB UNIQUE, step_expires_at INTEGER,"
+	 "  username TEXT, password_hash TEXT, key_type TEXT, key_secret BLOB,"
+	 "  reg_code_hash BLOB, reg_code_expires_at INTEGER,"
+	 "  sends INTEGER NOT NULL DEFAULT 0, completed_at INTEGER);"
+	 "CREATE INDEX activation_by_insz ON activation(insz);"},
 };
 
 const struct store_schema auth_schema = {

@@ -47,7 +47,7 @@ static const char sql_key_by_id[] =
 static const char sql_code_used[] =
 	"UPDATE one_time_code SET used_at = ?3 WHERE id = ?1 AND used_at IS NULL";
 
-static void code_hash(const struct auth *a, const char *code,
+void auth_code_digest(const struct auth *a, const char *code,
 		      uint8_t out[crypto_generichash_BYTES])
 {
 	crypto_generichash(out, crypto_generichash_BYTES, (const uint8_t *)code,
@@ -284,7 +284,7 @@ static int add_code(const struct auth *a, struct store_conn *w,
 		return -1;
 	snprintf(code, 7, "%06u", rand_uniform(1000000));
 	uint8_t hash[crypto_generichash_BYTES];
-	code_hash(a, code, hash);
+	auth_code_digest(a, code, hash);
 	st = store_prepare(w, sql_code_add);
 	store_bind_text(st, 1, insz);
 	store_bind_int(st, 2, key);
@@ -386,7 +386,7 @@ static int code_proof(struct auth *a, int64_t key, const char *code,
 	store_bind_int(st, 2, time_now());
 	if (store_one(st, read_code, &want, e) < 0)
 		return -1;
-	code_hash(a, code && strlen(code) == 6 ? code : "-", got);
+	auth_code_digest(a, code && strlen(code) == 6 ? code : "-", got);
 	p->key_id = key;
 	p->valid = want.found && ct_equal(want.hash, got, sizeof(got));
 	p->wrong = "the code is wrong, used or expired";

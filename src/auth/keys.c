@@ -65,6 +65,11 @@ int auth_code_ttl(struct auth *a)
 	return a->opt.code_ttl_s;
 }
 
+int auth_registration_code_ttl(struct auth *a)
+{
+	return a->opt.registration_code_ttl_s;
+}
+
 const struct error *auth_level_refusal(struct auth *a, const char *key_type,
 				       int level, struct error *bad)
 {
@@ -121,7 +126,8 @@ void auth_account_language(struct auth *a, const char *insz,
  * key_id's own. Returns 0, or -1 with e. */
 static int notice_queue(struct store_conn *w, const struct auth *a,
 			const char *insz, int64_t key_id, const char *name,
-			const char *key_type, struct error *e)
+			const char *const (*vars)[2], size_t nvars,
+			struct error *e)
 {
 	if (!a->notify)
 		return 0;
@@ -133,14 +139,13 @@ static int notice_queue(struct store_conn *w, const struct auth *a,
 	int n = 0;
 	struct recipient *to = store_collect(st, sizeof(*to), read_recipient,
 					     &n);
-	const char *const vars[][2] = {{"key_type", key_type}};
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
 		char *msg = xasprintf("%s_%s", name, to[i].channel), *subject,
 		     *body;
 		struct error ce;
-		rc = notify_message(msg, lang, vars, KP_NELEM(vars), &subject,
-				    &body, e);
+		rc = notify_message(msg, lang, vars, nvars, &subject, &body,
+				    e);
 		free(msg);
 		if (rc != 0)
 			break;
@@ -163,8 +168,10 @@ int auth_key_notice(struct store_conn *w, const struct auth *a,
 		    const char *insz, int64_t key_id, const char *key_type,
 		    bool added, struct error *e)
 {
+	const char *const vars[][2] = {{"key_type", key_type}};
 	return notice_queue(w, a, insz, key_id,
-			    added ? "key_added" : "key_removed", key_type, e);
+			    added ? "key_added" : "key_removed", vars,
+			    KP_NELEM(vars), e);
 }
 
 int auth_lock_notice(struct store_conn *w, const struct auth *a,
@@ -173,7 +180,17 @@ int auth_lock_notice(struct store_conn *w, const struct auth *a,
 {
 	/* Someone may be guessing: the person should know, and how to get
 	 * a new key, since a locked key is replaced, never unlocked. */
-	return notice_queue(w, a, insz, key_id, "key_locked", key_type, e);
+	const char *const vars[][2] = {{"key_type", key_type}};
+	return notice_queue(w, a, insz, key_id, "key_locked", vars,
+			    KP_NELEM(vars), e);
+}
+
+int auth_notice_message(struct store_conn *w, const struct auth *a,
+			const char *insz, int64_t key_id, const char *name,
+			const char *const (*vars)[2], size_t nvars,
+			struct error *e)
+{
+	return notice_queue(w, a, insz, key_id, name, vars, nvars, e);
 }
 
 void auth_notice_wake(const struct auth *a)

@@ -219,6 +219,19 @@ static void read_username(struct store_stmt *st, void *out)
 	str_copy(out, AUTH_USERNAME_MAX + 1, store_col_text(st, 0));
 }
 
+/* user as an app's label: its '@' percent-encoded (a username holds
+ * a-z 0-9 . _ - @ only). */
+static void label_of(const char *user, char *label, size_t n)
+{
+	size_t k = 0;
+	for (const char *p = user; *p && k + 4 < n; p++)
+		if (*p == '@')
+			k += (size_t)snprintf(label + k, n - k, "%%40");
+		else
+			label[k++] = *p;
+	label[k] = '\0';
+}
+
 /* The label an authenticator app shows: the username, its '@'
  * percent-encoded (a username holds a-z 0-9 . _ - @ only). Never the
  * national register number: the app and its backups are no place for it.
@@ -233,13 +246,39 @@ static int totp_label(struct auth *a, const char *insz, char *label,
 	struct store_stmt *st = store_prepare(r, sql_username);
 	store_bind_text(st, 1, insz);
 	int rc = store_one(st, read_username, user, e);
-	size_t k = 0;
-	for (const char *p = user; *p && k + 4 < n; p++)
-		if (*p == '@')
-			k += (size_t)snprintf(label + k, n - k, "%%40");
-		else
-			label[k++] = *p;
-	label[k] = '\0';
+	label_of(user, label, n);
+	return rc;
+}
+
+int auth_totp_new(const struct auth *a, const char *username,
+		  uint8_t sealed[AUTH_TOTP_SEALED_MAX], size_t *sn, char **uri,
+		  char **png_base64, struct error *e)
+{
+	_Static_assert(TOTP_SECRET_LEN + crypto_secretbox_NONCEBYTES +
+			       crypto_secretbox_MACBYTES <= AUTH_TOTP_SEALED_MAX,
+		       "a sealed TOTP secret fits");
+	char label[3 * AUTH_USERNAME_MAX + 1];
+	uint8_t secret[TOTP_SECRET_LEN];
+	label_of(username, label, sizeof(label));
+	rand_bytes(secret, sizeof(secret));
+	*sn = seal(a->opt.master_key, secret, sizeof(secret), sealed);
+	int rc = totp_uri(secret, sizeof(secret), label, a->opt.totp_step_s,
+			  uri, png_base64, e);
+	secret_wipe(secret, sizeof(secret));
+	return rc;
+}
+
+int auth_totp_sealed_check(const struct auth *a, const uint8_t *sealed,
+			   size_t n, const char *code, int64_t *counter)
+{
+	uint8_t secret[TOTP_SECRET_LEN];
+	uint64_t c = 0;
+	int len = unseal(a->opt.master_key, sealed, n, secret, sizeof(secret));
+	int rc = len > 0 ? totp_check(secret, (size_t)len, code, time_now(),
+				      a->opt.totp_step_s, &c)
+			 : -1;
+	secret_wipe(secret, sizeof(secret));
+	*counter = (int64_t)c;
 	return rc;
 }
 

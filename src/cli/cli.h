@@ -112,5 +112,12 @@ int cmd_authz(int argc, char **argv);
 int cmd_org(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_directory(int argc, char **argv);
+int cmd_activation(int argc, char **argv);
+
+/* The options cfg's [auth] and [notify] give (without the master key,
+ * which the caller reads and wipes). */
+void cli_auth_options(const struct cli_config *cfg, struct auth_options *o);
+void cli_notify_options(const struct cli_config *cfg,
+			struct notify_options *o);
 
 #endif

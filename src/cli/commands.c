@@ -77,6 +77,15 @@ const struct cli_command cli_commands[] = {
 	 "--role ROLE --until YYYY-MM-DD [--from YYYY-MM-DD]\n"
 	 "       kruispunt org revoke --data DIR --kbo KBO --id N\n"
 	 "       kruispunt org roles --data DIR --kbo KBO\n"},
+	{"activation", cmd_activation,
+	 "activation issue --data DIR --insz INSZ --email ADDR ...",
+	 "issue an activation as a registration office does",
+	 "usage: kruispunt activation issue --data DIR --insz INSZ --email ADDR\n"
+	 "         [--phone +CCNUMBER] [--language nl|fr|de|en] [--office KBO]\n"
+	 "  Prints {id, activation_code, expires_at, keys_to_deactivate} as\n"
+	 "  JSON: the code goes on paper to the person; the link goes to ADDR\n"
+	 "  through the outbox (a running daemon delivers it). Recorded with\n"
+	 "  the operator as actor.\n"},
 	{"directory", cmd_directory,
 	 "directory capacity|data-type|availability --data DIR ...",
 	 "reference data",

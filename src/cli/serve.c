@@ -81,10 +81,9 @@ static void audit_step_close(struct serve_ctx *c)
 	audit_close(c->app.audit);
 }
 
-static int auth_step_open(struct serve_ctx *c, struct error *e)
+void cli_auth_options(const struct cli_config *cfg, struct auth_options *o)
 {
-	const struct cli_config *cfg = c->cfg;
-	struct auth_options auo = {
+	*o = (struct auth_options){
 		.argon2_ops = (uint64_t)cfg->auth.argon2_ops,
 		.argon2_mem = (size_t)cfg->auth.argon2_mem_kib * 1024,
 		.max_failures = cfg->auth.max_failures,
@@ -100,7 +99,26 @@ static int auth_step_open(struct serve_ctx *c, struct error *e)
 		.totp_step_s = cfg->auth.totp_step_s,
 		.registration_code_ttl_s = cfg->auth.registration_code_ttl_s,
 		.failure_window_s = cfg->auth.failure_window_s,
+		.activation_ttl_s = cfg->auth.activation_ttl_s,
+		.activation_max_failures = cfg->auth.activation_max_failures,
 	};
+	str_copy(o->public_url, sizeof(o->public_url), cfg->auth.public_url);
+}
+
+void cli_notify_options(const struct cli_config *cfg,
+			struct notify_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	str_copy(o->smtp_url, sizeof(o->smtp_url), cfg->notify.smtp_url);
+	str_copy(o->smtp_from, sizeof(o->smtp_from), cfg->notify.smtp_from);
+	str_copy(o->sms_url, sizeof(o->sms_url), cfg->notify.sms_url);
+}
+
+static int auth_step_open(struct serve_ctx *c, struct error *e)
+{
+	const struct cli_config *cfg = c->cfg;
+	struct auth_options auo;
+	cli_auth_options(cfg, &auo);
 	int rc = cli_read_key(cfg, "keys/master.key", c->master_key,
 			      sizeof(c->master_key), e);
 	if (rc == 0) {
@@ -122,11 +140,8 @@ static void auth_step_close(struct serve_ctx *c)
 
 static int notify_step_open(struct serve_ctx *c, struct error *e)
 {
-	const struct cli_config *cfg = c->cfg;
-	struct notify_options no = {0};
-	str_copy(no.smtp_url, sizeof(no.smtp_url), cfg->notify.smtp_url);
-	str_copy(no.smtp_from, sizeof(no.smtp_from), cfg->notify.smtp_from);
-	str_copy(no.sms_url, sizeof(no.sms_url), cfg->notify.sms_url);
+	struct notify_options no;
+	cli_notify_options(c->cfg, &no);
 	memcpy(no.master_key, c->master_key, sizeof(no.master_key));
 	int rc = notify_open(c->app.store, &no, &c->app.notify, e);
 	secret_wipe(no.master_key, sizeof(no.master_key));

@@ -36,6 +36,8 @@ static const struct {
 	{"key_removed_sms", "txt", {"key_type"}},
 	{"key_locked_email", "txt", {"key_type"}},
 	{"key_locked_sms", "txt", {"key_type"}},
+	{"credentials_changed_email", "txt", {NULL}},
+	{"credentials_changed_sms", "txt", {NULL}},
 	{"activation_letter", "html",
 	 {"name", "code", "expires_at", "office", "link_host"}},
 };
