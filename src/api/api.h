@@ -70,6 +70,19 @@ int api_audit_consistency(struct http_request *req, struct http_response *res,
 			  void *app);
 int api_registry_bis(struct http_request *req, struct http_response *res,
 		     void *app);
+/* The registration office (lra.c). */
+int api_lra_conditions(struct http_request *req, struct http_response *res,
+		       void *app);
+int api_lra_conditions_accept(struct http_request *req,
+			      struct http_response *res, void *app);
+int api_lra_persons(struct http_request *req, struct http_response *res,
+		    void *app);
+int api_lra_identify(struct http_request *req, struct http_response *res,
+		     void *app);
+int api_lra_activation(struct http_request *req, struct http_response *res,
+		       void *app);
+int api_lra_actions(struct http_request *req, struct http_response *res,
+		    void *app);
 int api_registry_mutation(struct http_request *req, struct http_response *res,
 			  void *app);
 int api_dossier_create(struct http_request *req, struct http_response *res,

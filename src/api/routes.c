@@ -84,6 +84,23 @@ const struct http_route api_routes[] = {
 	{METHOD_GET, "/api/v1/me/access-log", LISTENER_PUBLIC, AUTH_SESSION, 0,
 	 NULL, BODY_NONE, 0, api_me_access_log},
 
+	/* The registration office (docs/API.md, "Registration office"): a
+	 * session only here; src/lra checks eID level, office, role and
+	 * conditions, and records each refusal. */
+	{METHOD_GET, "/api/v1/lra/conditions", LISTENER_PUBLIC, AUTH_SESSION,
+	 0, NULL, BODY_NONE, 0, api_lra_conditions},
+	{METHOD_POST, "/api/v1/lra/conditions", LISTENER_PUBLIC, AUTH_SESSION,
+	 0, NULL, BODY_JSON, 0, api_lra_conditions_accept},
+	{METHOD_GET, "/api/v1/lra/persons", LISTENER_PUBLIC, AUTH_SESSION, 0,
+	 NULL, BODY_NONE, 0, api_lra_persons},
+	{METHOD_POST, "/api/v1/lra/identifications", LISTENER_PUBLIC,
+	 AUTH_SESSION, 0, NULL, BODY_JSON, 0, api_lra_identify},
+	{METHOD_POST, "/api/v1/lra/identifications/{id}/activation",
+	 LISTENER_PUBLIC, AUTH_SESSION, 0, NULL, BODY_JSON, 0,
+	 api_lra_activation},
+	{METHOD_GET, "/api/v1/lra/actions", LISTENER_PUBLIC, AUTH_SESSION, 0,
+	 NULL, BODY_NONE, 0, api_lra_actions},
+
 	/* Organisations (docs/API.md, "Organisations"): the access manager of the
 	 * path's organisation, at level 400 (circle of trust, seed 001). */
 	{METHOD_GET, "/api/v1/orgs/{kbo}/roles", LISTENER_PUBLIC, AUTH_SESSION,

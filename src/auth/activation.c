@@ -897,3 +897,8 @@ int auth_activation_complete(struct auth *a, const struct audit_actor *by,
 	act_wipe(&r);
 	return rc;
 }
+
+const char *auth_public_url(const struct auth *a)
+{
+	return a->opt.public_url;
+}

@@ -458,6 +458,11 @@ struct auth_activation_issued {
  * it ("activation_issue" about req->insz), all in one commit. Returns 0
  * with *out, or -1 with e (ERR_INVALID "invalid_field" for a bad address
  * or language, ERR_UNAVAILABLE when nothing could be recorded). */
+/* Where citizens reach the service (auth.public_url): the activation
+ * link's base, and what a letter tells them to open. Static for a's
+ * lifetime. */
+const char *auth_public_url(const struct auth *a);
+
 int auth_activation_issue(struct auth *a, const struct audit_actor *by,
 			  const struct auth_activation_request *req,
 			  struct auth_activation_issued *out, struct error *e);

@@ -279,6 +279,8 @@ static int seed_accounts(struct audit *log, const struct auth_config *cfg,
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct auth_account acc;
 		char password[64];
+		if (all[i].at_the_office)
+			continue;
 		memset(&acc, 0, sizeof(acc));
 		str_copy(acc.insz, sizeof(acc.insz), all[i].insz);
 		demo_credentials(all[i].first_name, all[i].last_name,
@@ -406,6 +408,14 @@ static json_t *person_json(const struct demo_person *p, bool named)
 						 demo_roles[i].role,
 						 "valid_until", until));
 	json_object_set_new(j, "roles", roles);
+	if (p->at_the_office) {
+		/* No account yet: an e-mail address of her own, which the
+		 * office validates and the activation link goes to. */
+		json_object_set_new(j, "email",
+				    json_string("olena.kovalenko@example.org"));
+		json_object_set_new(j, "at_the_office", json_true());
+		return j;
+	}
 	char user[AUTH_USERNAME_MAX + 1], password[64], email[128];
 	demo_credentials(p->first_name, p->last_name, p->insz, user,
 			 sizeof(user), password, sizeof(password));
@@ -444,6 +454,26 @@ static json_t *test_certificates(void)
 	return t;
 }
 
+/* The registration office: the municipality whose lra_officer roles the
+ * demo gives, its officers, and the persons waiting there for a code. */
+static json_t *lra_json(const struct demo_person *all, size_t n)
+{
+	json_t *officers = json_array(), *waiting = json_array();
+	const char *office = "";
+	for (size_t i = 0; i < demo_nroles; i++)
+		if (strcmp(demo_roles[i].role, "lra_officer") == 0) {
+			office = demo_roles[i].kbo;
+			json_array_append_new(officers,
+					      json_string(demo_roles[i].insz));
+		}
+	for (size_t i = 0; i < n; i++)
+		if (all[i].at_the_office)
+			json_array_append_new(waiting,
+					      json_string(all[i].insz));
+	return json_pack("{s:s,s:o,s:o}", "office", office, "officers",
+			 officers, "waiting", waiting);
+}
+
 static json_t *manifest_json(const char *public_url, const char *network_url)
 {
 	json_t *persons = json_array(), *orgs = json_array(),
@@ -471,13 +501,14 @@ static json_t *manifest_json(const char *public_url, const char *network_url)
 					 "branch", in->branch, "cert", cert,
 					 "key", key));
 	}
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}",
+	json_t *lra = lra_json(all, n);
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}",
 			 "public_url", public_url, "network_url", network_url,
 			 "ca", "pki/ca.pem", "citizen_ca", "pki/citizen-ca.pem",
 			 "crl", "pki/citizen-ca.crl", "config", "kruispunt.ini",
 			 "mail_dir", "mail", "sms_dir", "sms", "persons", persons,
 			 "organisations", orgs, "institutions", insts,
-			 "test_certificates", test_certificates());
+			 "test_certificates", test_certificates(), "lra", lra);
 }
 
 int demo_manifest(const char *dir, const char *public_url,

@@ -10,30 +10,35 @@
 
 const struct demo_person demo_persons[] = {
 	{"85073003328", "Jan", "Peeters", "1985-07-30", "M", {"12090311839", NULL},
-	 DEMO_EID_VALID},
+	 DEMO_EID_VALID, false},
 	{"12090311839", "Lotte", "Peeters", "2012-09-03", "F", {NULL, NULL},
-	 DEMO_EID_VALID},
+	 DEMO_EID_VALID, false},
 	{"90031524651", "Marie", "Dubois", "1990-03-15", "F", {NULL, NULL},
-	 DEMO_EID_VALID},
+	 DEMO_EID_VALID, false},
 	{"01010100126", "Lucas", "Janssens", "2001-01-01", "M", {NULL, NULL},
-	 DEMO_EID_VALID},
+	 DEMO_EID_VALID, false},
 	{"78052216473", "Els", "Wouters", "1978-05-22", "F", {NULL, NULL},
-	 DEMO_EID_VALID},
+	 DEMO_EID_VALID, false},
 	{"83061814038", "Sara", "Vermeulen", "1983-06-18", "F", {NULL, NULL},
-	 DEMO_EID_VALID},
+	 DEMO_EID_VALID, false},
 	/* BIS register: persons without a national register number have no
 	 * Belgian eID. */
 	{"92510405775", "Ahmed", "Benali", "1992-11-04", "M", {NULL, NULL},
-	 DEMO_EID_NONE},
+	 DEMO_EID_NONE, false},
 	{"99240000511", "Noah", "Mbeki", "1999-04", "", {NULL, NULL},
-	 DEMO_EID_NONE},
+	 DEMO_EID_NONE, false},
+	/* A cross-border worker without an eID and without keys: she comes
+	 * to the municipality's registration office for an activation code
+	 * (demo.json names her under lra.waiting). */
+	{"91441200214", "Olena", "Kovalenko", "1991-04-12", "F", {NULL, NULL},
+	 DEMO_EID_NONE, true},
 	/* Persons whose certificates must be refused. */
 	{"80021409119", "Tom", "Claes", "1980-02-14", "M", {NULL, NULL},
-	 DEMO_EID_REVOKED},
+	 DEMO_EID_REVOKED, false},
 	{"95080921217", "Nina", "Maes", "1995-08-09", "F", {NULL, NULL},
-	 DEMO_EID_EXPIRED},
+	 DEMO_EID_EXPIRED, false},
 	{"88120107779", "Pieter", "Jacobs", "1988-12-01", "M", {NULL, NULL},
-	 DEMO_EID_FOREIGN},
+	 DEMO_EID_FOREIGN, false},
 };
 const size_t demo_npersons = KP_NELEM(demo_persons);
 
@@ -176,7 +181,7 @@ static void family_member(size_t k, const char *first, const char *last,
 		     male ? seq * 2 + 1 : seq * 2 + 2, family_insz[k]);
 	family_people[k] = (struct demo_person){
 		family_insz[k], first, last, family_birth[k], male ? "M" : "F",
-		{NULL, NULL}, DEMO_EID_NONE};
+		{NULL, NULL}, DEMO_EID_NONE, false};
 }
 
 static void add_dossier(const char *kbo, const char *insz, int cap,

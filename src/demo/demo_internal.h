@@ -2,6 +2,8 @@
 #ifndef KP_DEMO_INTERNAL_H
 #define KP_DEMO_INTERNAL_H
 
+#include <stdbool.h>
+
 #include "demo/demo.h"
 
 enum demo_eid {
@@ -20,6 +22,9 @@ struct demo_person {
 	const char *sex;        /* "M", "F" or "" (unknown) */
 	const char *children[2]; /* INSZ of minor children, or NULL */
 	enum demo_eid eid;
+	/* No account and no key: waiting at the registration office for an
+	 * activation code (seed 002). */
+	bool at_the_office;
 };
 
 struct demo_org {

@@ -347,3 +347,26 @@ int org_institution_set_timeout(struct audit *log,
 	return audit_change(log, &ev, inst_update_change, &c, ok ? NULL : &bad,
 			  e);
 }
+
+static const char sql_name[] = "SELECT name FROM organisation WHERE kbo = ?1";
+
+struct name_out {
+	char *out;
+	size_t n;
+};
+
+static void read_name(struct store_stmt *st, void *out)
+{
+	struct name_out *o = out;
+	str_copy(o->out, o->n, store_col_text(st, 0));
+}
+
+int org_name(struct store *s, const char *kbo, char *out, size_t n,
+	     struct error *e)
+{
+	struct name_out o = {out, n};
+	out[0] = '\0';
+	struct store_stmt *st = store_prepare(store_reader(s), sql_name);
+	store_bind_text(st, 1, kbo);
+	return store_one(st, read_name, &o, e);
+}

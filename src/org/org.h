@@ -73,10 +73,15 @@ int org_institution_by_cert(struct store *s,
 /* ------------------------------------------------------ categories, roles */
 
 /* Add a category (employer, temp_agency, social_secretariat,
- * social_service_provider, recruitment_agency, municipality, institution).
+ * social_service_provider, recruitment_agency, municipality, institution,
+ * registration_office).
  * Returns 0, or -1 with e (ERR_INVALID "invalid_category", ERR_CONFLICT). */
 int org_category_add(struct audit *log, const struct audit_actor *by,
 		     const char *kbo, const char *category, struct error *e);
+/* The organisation's name into out (n bytes). Returns 0, 1 when unknown,
+ * or -1 with e. */
+int org_name(struct store *s, const char *kbo, char *out, size_t n,
+	     struct error *e);
 /* True when the organisation has the category. */
 bool org_has_category(struct store *s, const char *kbo, const char *category);
 

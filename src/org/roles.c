@@ -15,7 +15,10 @@
 static const char *const categories[] = {
 	"employer", "temp_agency", "social_secretariat",
 	"social_service_provider", "recruitment_agency", "municipality",
-	"institution", NULL};
+	"institution",
+	/* An organisation other than a municipality that the operator makes
+	 * a local registration office (seed 003). */
+	"registration_office", NULL};
 static const char *const roles[] = {
 	"access_manager", "lra_officer", "mandate_consult",
 	"employment_declarant", "auditor", NULL};
