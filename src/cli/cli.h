@@ -112,5 +112,6 @@ int cmd_authz(int argc, char **argv);
 int cmd_org(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_directory(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif
