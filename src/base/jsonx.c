@@ -198,6 +198,14 @@ json_t *jsonx_line(const char *line, size_t len, size_t max,
 		return NULL;
 	}
 	json_t *j = jsonx_parse(line, len, e);
+	const char *column = j || !e ? NULL : strstr(e->detail, "column ");
+	if (column) {
+		/* Said of a line, not of a request body. */
+		char where[32];
+		str_copy(where, sizeof(where), column);
+		err_set(e, ERR_MALFORMED, "malformed_json",
+			"the line is not valid JSON (%s", where);
+	}
 	if (!j)
 		return NULL;
 	if (!json_is_object(j)) {

@@ -113,7 +113,10 @@ const struct cli_command cli_commands[] = {
 	{"gen", cmd_gen, "gen --data DIR --persons N ...",
 	 "synthetic data for benchmarks",
 	 "usage: kruispunt gen --data DIR --persons N "
-	 "[--dossiers-per-person M] [--seed S]\n"},
+	 "[--dossiers-per-person M] [--seed S]\n"
+	 "       kruispunt gen --ndjson FILE --persons N [--seed S]\n"
+	 "  --ndjson FILE  write the persons to FILE as a register file for\n"
+	 "                 `kruispunt import registry` instead of loading them\n"},
 	{"config", cmd_config, "config [--config FILE]",
 	 "print the effective configuration",
 	 "usage: kruispunt config [--config FILE]\n"

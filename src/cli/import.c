@@ -10,6 +10,7 @@
  * lines before it stay applied).
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,11 @@ static void count(struct import *im, enum registry_outcome o)
 
 /* ------------------------------------------------------- initial load */
 
+/* An initial load is a pipeline of two stages: this thread reads and
+ * parses a chunk of lines while a loader thread commits the previous one
+ * (registry_load), so parsing costs no time of its own. A chunk keeps its
+ * bad lines with it, so the report stays in line order. */
+
 /* A line with parents, linked once every person is in. */
 struct linked {
 	struct registry_line l;
@@ -95,57 +101,121 @@ struct linked {
 	enum registry_outcome o;
 };
 
+struct bad {
+	int64_t no;
+	struct error e;
+};
+
 struct chunk {
 	struct registry_line *l;
 	int64_t *no;
 	enum registry_outcome *out;
 	size_t n;
+	struct bad *bad;
+	size_t nbad, bad_cap;
+};
+
+struct loader {
+	struct import *im;
+	struct chunk *c; /* being loaded, or NULL */
+	pthread_t th;
+	int rc;
+	struct error e;
 	struct linked *linked;
 	size_t nlinked, linked_cap;
 };
 
-static void keep_links(struct chunk *c, size_t i)
+static void add_bad(struct chunk *c, int64_t no, const struct error *e)
 {
-	if (c->nlinked == c->linked_cap) {
-		c->linked_cap = c->linked_cap ? 2 * c->linked_cap : 64;
-		c->linked = xrealloc(c->linked, c->linked_cap * sizeof(*c->linked));
+	if (c->nbad == c->bad_cap) {
+		c->bad_cap = c->bad_cap ? 2 * c->bad_cap : 64;
+		c->bad = xrealloc(c->bad, c->bad_cap * sizeof(*c->bad));
 	}
-	c->linked[c->nlinked++] = (struct linked){c->l[i], c->no[i], c->out[i]};
+	c->bad[c->nbad++] = (struct bad){no, *e};
 }
 
-static void load_chunk(struct import *im, struct chunk *c)
+static void keep_links(struct loader *ld, const struct chunk *c, size_t i)
 {
-	struct error e;
-	if (c->n == 0)
-		return;
-	memset(c->out, 0, c->n * sizeof(*c->out));
-	if (registry_load(im->log, &cli_operator, c->l, c->n, c->out, &e) != 0) {
-		fprintf(stderr, "%s: %s (%s)\n", im->file, e.detail,
-			e.code ? e.code : "error");
-		im->fatal = true;
+	if (ld->nlinked == ld->linked_cap) {
+		ld->linked_cap = ld->linked_cap ? 2 * ld->linked_cap : 64;
+		ld->linked = xrealloc(ld->linked,
+				      ld->linked_cap * sizeof(*ld->linked));
 	}
+	ld->linked[ld->nlinked++] = (struct linked){c->l[i], c->no[i], c->out[i]};
+}
+
+static void *loader_main(void *arg)
+{
+	struct loader *ld = arg;
+	struct chunk *c = ld->c;
+	memset(c->out, 0, c->n * sizeof(*c->out));
+	ld->rc = registry_load(ld->im->log, &cli_operator, c->l, c->n, c->out,
+			       &ld->e);
+	return NULL;
+}
+
+/* A loaded chunk's lines, in order: bad ones reported, the others
+ * counted (or kept for their parent links). */
+static void report(struct loader *ld, struct chunk *c)
+{
 	struct error exists;
 	err_set(&exists, ERR_CONFLICT, "person_exists",
 		"registered with other data, or twice in the file: load "
 		"changes without --initial");
+	size_t b = 0;
 	for (size_t i = 0; i < c->n; i++) {
+		for (; b < c->nbad && c->bad[b].no < c->no[i]; b++)
+			skip(ld->im, c->bad[b].no, &c->bad[b].e);
 		if (c->out[i] == REGISTRY_REFUSED)
-			skip(im, c->no[i], &exists);
+			skip(ld->im, c->no[i], &exists);
 		else if (c->out[i] != 0 && c->l[i].nparents > 0)
-			keep_links(c, i);
+			keep_links(ld, c, i);
 		else
-			count(im, c->out[i]);
+			count(ld->im, c->out[i]);
 	}
-	c->n = 0;
+	for (; b < c->nbad; b++)
+		skip(ld->im, c->bad[b].no, &c->bad[b].e);
+	c->n = c->nbad = 0;
+}
+
+/* Wait for the chunk being loaded, and report it. */
+static void finish(struct loader *ld)
+{
+	if (!ld->c)
+		return;
+	pthread_join(ld->th, NULL);
+	if (ld->rc != 0) {
+		fprintf(stderr, "%s: %s (%s)\n", ld->im->file, ld->e.detail,
+			ld->e.code ? ld->e.code : "error");
+		ld->im->fatal = true;
+	}
+	report(ld, ld->c);
+	ld->c = NULL;
+}
+
+/* Load c on the loader thread (on this one when none can start), once
+ * the previous chunk is done. */
+static void hand(struct loader *ld, struct chunk *c)
+{
+	finish(ld);
+	if (ld->im->fatal)
+		return;
+	ld->c = c;
+	if (pthread_create(&ld->th, NULL, loader_main, ld) == 0)
+		return;
+	loader_main(ld);
+	ld->c = NULL;
+	report(ld, c);
 }
 
 /* The parent links of an initial load, once every person is in. A line
  * whose link is refused is skipped (its person stays registered). */
-static void load_links(struct import *im, struct chunk *c)
+static void load_links(struct loader *ld)
 {
+	struct import *im = ld->im;
 	struct store *s = audit_store(im->log);
-	for (size_t i = 0; i < c->nlinked && !im->fatal; i++) {
-		const struct registry_line *l = &c->linked[i].l;
+	for (size_t i = 0; i < ld->nlinked && !im->fatal; i++) {
+		const struct registry_line *l = &ld->linked[i].l;
 		struct error e;
 		int rc = 0;
 		for (int k = 0; k < l->nparents && rc == 0; k++)
@@ -154,39 +224,48 @@ static void load_links(struct import *im, struct chunk *c)
 							  l->person.insz,
 							  l->parents[k], &e);
 		if (rc != 0)
-			skip(im, c->linked[i].no, &e);
+			skip(im, ld->linked[i].no, &e);
 		else
-			count(im, c->linked[i].o);
+			count(im, ld->linked[i].o);
 	}
 }
 
 static void registry_initial(struct import *im)
 {
-	struct chunk c = {0};
-	c.l = xcalloc(LOAD_CHUNK, sizeof(*c.l));
-	c.no = xcalloc(LOAD_CHUNK, sizeof(*c.no));
-	c.out = xcalloc(LOAD_CHUNK, sizeof(*c.out));
+	struct chunk c[2];
+	struct loader ld = {.im = im};
+	memset(c, 0, sizeof(c));
+	for (int k = 0; k < 2; k++) {
+		c[k].l = xcalloc(LOAD_CHUNK, sizeof(*c[k].l));
+		c[k].no = xcalloc(LOAD_CHUNK, sizeof(*c[k].no));
+		c[k].out = xcalloc(LOAD_CHUNK, sizeof(*c[k].out));
+	}
+	int cur = 0;
 	while (!im->fatal && next_line(im)) {
 		struct error e;
+		struct chunk *p = &c[cur];
 		if (blank(im))
 			continue;
 		im->read++;
-		if (registry_line_parse(im->buf, im->len, &c.l[c.n], &e) != 0) {
-			skip(im, im->no, &e);
-			continue;
+		if (registry_line_parse(im->buf, im->len, &p->l[p->n], &e) != 0)
+			add_bad(p, im->no, &e);
+		else
+			p->no[p->n++] = im->no;
+		if (p->n == LOAD_CHUNK || p->nbad == LOAD_CHUNK) {
+			hand(&ld, p);
+			cur ^= 1;
 		}
-		c.no[c.n++] = im->no;
-		if (c.n == LOAD_CHUNK)
-			load_chunk(im, &c);
 	}
-	if (!im->fatal)
-		load_chunk(im, &c);
-	if (!im->fatal)
-		load_links(im, &c);
-	free(c.l);
-	free(c.no);
-	free(c.out);
-	free(c.linked);
+	hand(&ld, &c[cur]);
+	finish(&ld);
+	load_links(&ld);
+	for (int k = 0; k < 2; k++) {
+		free(c[k].l);
+		free(c[k].no);
+		free(c[k].out);
+		free(c[k].bad);
+	}
+	free(ld.linked);
 }
 
 /* ---------------------------------------------------- daily mutations */

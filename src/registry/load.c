@@ -198,11 +198,12 @@ static bool address_differs(const struct registry_person *cur,
 {
 	if (!in->street[0] && !in->postal_code[0] && !in->municipality[0])
 		return false;
-	const char *country = in->country[0] ? in->country : "BE";
+	/* A country left out is not compared (a move without one is to
+	 * Belgium, as the mutation has it). */
 	return strcmp(cur->street, in->street) ||
 	       strcmp(cur->postal_code, in->postal_code) ||
 	       strcmp(cur->municipality, in->municipality) ||
-	       strcmp(cur->country, country);
+	       (in->country[0] && strcmp(cur->country, in->country));
 }
 
 static bool name_differs(const struct registry_person *cur,
