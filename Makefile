@@ -46,7 +46,7 @@ build-clang: deps
 demo: build
 	./$(BUILD)/kruispunt demo --data $(DATA)
 
-# The banned-call check, then unit + end-to-end tests on the normal build,
+# The banned-call and documentation checks, then unit + end-to-end tests on the normal build,
 # then all of them again under ASan+UBSan: the end-to-end tests drive the
 # sanitized daemon, and a leak at its shutdown fails them. The Release
 # build (gcc) and a clang build are compiled too, so a warning only -O3 or
@@ -60,6 +60,7 @@ test-unit: build
 
 check-src:
 	@bash scripts/checksrc.sh
+	@bash scripts/checkdocs.sh
 
 # clang's static analyzer (scan-build) over a fresh Debug build, tests
 # included; any finding fails the target. Reports stay in

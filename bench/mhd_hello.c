@@ -2,7 +2,7 @@
  * The baseline for bench/http_baseline.sh: the smallest correct
  * libmicrohttpd server, with the same threading model as kruispunt (epoll,
  * thread pool of one thread per core) and the same keep-alive handling
- * (answer on the second call, see DESIGN.md "Known pitfall").
+ * (answer on the second call, see docs/DESIGN.md, pitfall 1).
  */
 #include <signal.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   # scan-build, for `make analyze`
   clang-tools
-  # libraries (DESIGN.md "Dependencies")
+  # libraries (docs/DESIGN.md, "Dependencies")
   libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev
   libsodium-dev libinih-dev liboath-dev libqrencode-dev libpng-dev
   libcurl4-openssl-dev

@@ -1,4 +1,4 @@
-/* Authentication endpoints (API.md "Authentication (FAS)", "Digital
+/* Authentication endpoints (docs/API.md, "Authentication", "Digital
  * keys"), the application gate, and what a citizen sees of the audit log.
  * src/auth records the events of what they do (logins, locks, keys,
  * step-ups, profiles, application entries); handlers name who acts
@@ -251,7 +251,8 @@ int api_me_access_log(struct http_request *req, struct http_response *res,
 	free(recs);
 	KP_UNUSED(more);
 	KP_UNUSED(next);
-	/* API.md: a plain array. Page with ?after=<seq of the last entry>. */
+	/* docs/API.md "Paging": a plain array; the next page is
+	 * ?after=<seq of the last entry>. */
 	return http_reply_json(res, 200, arr);
 }
 
@@ -270,18 +271,27 @@ static void mask(const char *to, char *out, size_t n)
 
 /* Hand a one-time code to the outbox for "email_code" or "sms_code",
  * then wipe it. Returns 0, or -1 with e. */
-static int deliver_code(struct app *a, const char *method, const char *to,
-			char code[7], struct error *e)
+/* The code by e-mail or SMS, in the language of insz's account. The code
+ * is wiped here, sent or not. */
+static int deliver_code(struct app *a, const char *insz, const char *method,
+			const char *to, char code[7], struct error *e)
 {
-	char *body = xasprintf("Your kruispunt code is %s. It is valid for %d "
-			       "minutes. Never give it to anyone.", code,
-			       auth_code_ttl(a->auth) / 60);
-	int rc = notify_send(a->notify,
-			     strcmp(method, "email_code") == 0 ? "email" : "sms",
-			     to, "Your kruispunt code", body, e);
+	bool email = strcmp(method, "email_code") == 0;
+	char lang[AUTH_LANGUAGE_BUF], minutes[16];
+	auth_account_language(a->auth, insz, lang);
+	snprintf(minutes, sizeof(minutes), "%d", auth_code_ttl(a->auth) / 60);
+	const char *const vars[][2] = {{"code", code}, {"minutes", minutes}};
+	char *subject, *body;
+	int rc = notify_message(email ? "login_code_email" : "login_code_sms",
+				lang, vars, KP_NELEM(vars), &subject, &body, e);
+	secret_wipe(code, 7);
+	if (rc != 0)
+		return -1;
+	rc = notify_send(a->notify, email ? "email" : "sms", to, subject, body,
+			 e);
 	secret_wipe(body, strlen(body));
 	free(body);
-	secret_wipe(code, 7);
+	free(subject);
 	return rc;
 }
 
@@ -330,7 +340,7 @@ static int key_create_code(struct app *a, struct http_request *req,
 	if (auth_code_key_enrol(a->auth, &by, req->who.insz, req->who.level,
 				type, to ? to : "", &id, code, &res->err) != 0)
 		return code_refused(a, req, res, to ? to : "");
-	if (deliver_code(a, type, to, code, &res->err) != 0) {
+	if (deliver_code(a, req->who.insz, type, to, code, &res->err) != 0) {
 		/* Never confirmable: not left pending (recorded as a
 		 * deactivation). */
 		struct error ignored;
@@ -440,7 +450,7 @@ int api_auth_step_up_send(struct http_request *req, struct http_response *res,
 	if (auth_code_issue(a->auth, req->who.insz, method, code, to, sizeof(to),
 			    &res->err) != 0)
 		return code_refused(a, req, res, to);
-	if (deliver_code(a, method, to, code, &res->err) != 0)
+	if (deliver_code(a, req->who.insz, method, to, code, &res->err) != 0)
 		return -1;
 	mask(to, shown, sizeof(shown));
 	return http_reply_json(res, 202, json_pack("{s:s}", "sent_to", shown));

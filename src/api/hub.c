@@ -1,4 +1,4 @@
-/* The hub on the network listener (API.md "Hub"): exchanges, batches and
+/* The hub on the network listener (docs/API.md, "Network API"): exchanges, batches and
  * mailboxes. The caller is the institution its client certificate names;
  * src/hub decides, routes and audits. Every exchange answer, refusals
  * included, carries its ticket in the body and in X-Kruispunt-Ticket. */
@@ -111,13 +111,18 @@ int api_mailbox(struct http_request *req, struct http_response *res,
 	if (api_query_u64(req, "after", false, &after, &res->err) < 0 ||
 	    api_query_u64(req, "limit", false, &limit, &res->err) < 0)
 		return -1;
-	if (limit < 1 || limit > 1000 || after > INT64_MAX)
+	if (limit < 1 || limit > 1000)
 		return err_set(&res->err, ERR_INVALID, "invalid_field",
 			       "limit: 1 to 1000");
+	if (after > INT64_MAX)
+		return err_set(&res->err, ERR_INVALID, "invalid_field",
+			       "after: a message id, at most %lld",
+			       (long long)INT64_MAX);
 	struct hub_message *m;
 	int n;
+	int64_t next;
 	if (hub_mailbox(a->hub, req->who.institution_id, (int64_t)after,
-			(int)limit, &m, &n, &res->err) != 0)
+			(int)limit, &m, &n, &next, &res->err) != 0)
 		return -1;
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++) {
@@ -132,7 +137,6 @@ int api_mailbox(struct http_request *req, struct http_response *res,
 				       json_loads(m[i].data, 0, &je), "created_at",
 				       at));
 	}
-	int64_t next = n ? m[n - 1].id : (int64_t)after;
 	hub_messages_free(m, n);
 	return http_reply_json(res, 200,
 			       json_pack("{s:o,s:I}", "messages", arr, "next",

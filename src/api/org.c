@@ -1,4 +1,4 @@
-/* Organisation endpoints (API.md "Organisations"): an organisation's
+/* Organisation endpoints (docs/API.md, "Organisations"): an organisation's
  * access manager gives and takes roles, and accepts the circle of trust.
  * The route table demands the access_manager role at the path's {kbo} and
  * level 400 (seed 001: users in the circle of trust log in at FAS 400 or

@@ -10,7 +10,7 @@
 #define BOTH (LISTENER_PUBLIC | LISTENER_NETWORK)
 
 const struct http_route api_routes[] = {
-	/* Operations (API.md "Operations"). */
+	/* Operations (docs/API.md, "Operations"). */
 	{METHOD_GET, "/healthz", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
 	 api_healthz},
 	{METHOD_GET, "/readyz", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
@@ -66,7 +66,7 @@ const struct http_route api_routes[] = {
 	{METHOD_GET, "/api/v1/me/access-log", LISTENER_PUBLIC, AUTH_SESSION, 0,
 	 NULL, BODY_NONE, 0, api_me_access_log},
 
-	/* Organisations (API.md "Organisations"): the access manager of the
+	/* Organisations (docs/API.md, "Organisations"): the access manager of the
 	 * path's organisation, at level 400 (circle of trust, seed 001). */
 	{METHOD_GET, "/api/v1/orgs/{kbo}/roles", LISTENER_PUBLIC, AUTH_SESSION,
 	 400, "access_manager", BODY_NONE, 0, api_org_roles},
@@ -79,7 +79,7 @@ const struct http_route api_routes[] = {
 	{METHOD_POST, "/api/v1/orgs/{kbo}/circle-of-trust", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "access_manager", BODY_JSON, 0, api_org_circle},
 
-	/* Audit log integrity (API.md "Audit"): hashes and signatures only.
+	/* Audit log integrity (docs/API.md, "Audit"): hashes and signatures only.
 	 * Leaves carry a random nonce, so a proof discloses nothing about the
 	 * event it proves. */
 	{METHOD_GET, "/api/v1/audit/checkpoint", BOTH, AUTH_NONE, 0, NULL,

@@ -214,7 +214,7 @@ struct audit_checkpoint {
 int audit_checkpoint_latest(struct store *s, struct audit_checkpoint *out);
 /* Sign a checkpoint now if there are unsigned events (tests, shutdown). */
 int audit_checkpoint_now(struct audit *a, struct error *e);
-/* The canonical text a checkpoint signature covers (API.md):
+/* The canonical text a checkpoint signature covers (docs/AUDIT.md):
  * "kruispunt-checkpoint\n<size>\n<root hex>\n<timestamp>\n". out must hold
  * AUDIT_CHECKPOINT_TEXT_MAX bytes; returns the length. */
 #define AUDIT_CHECKPOINT_TEXT_MAX 160
@@ -296,7 +296,7 @@ struct audit_verify_report {
  * checkpoint signature with pk and the consistency of consecutive
  * checkpoints. Returns 0 when intact, 1 when not (report says where),
  * -1 when the database cannot be read. Shares the entry decoder and the
- * tree code with the writer (STYLE.md item 13). */
+ * tree code with the writer (docs/DESIGN.md, habit 12). */
 int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 		 struct audit_verify_report *report);
 

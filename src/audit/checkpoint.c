@@ -1,6 +1,6 @@
 /*
  * Signed checkpoints: the tree size, the root hash and the time, signed
- * with Ed25519 over the canonical text of API.md:
+ * with Ed25519 over the canonical text (docs/AUDIT.md, docs/openapi.yaml):
  *
  *   kruispunt-checkpoint\n<tree_size>\n<root_hash hex>\n<timestamp>\n
  *

@@ -18,8 +18,8 @@
  *
  * Between batches, the writer signs a checkpoint once per interval
  * when the tree grew, and builds the query indexes for events not yet
- * indexed, in sorted batches (DESIGN.md: random index inserts on the hot
- * path would cost a factor of ten).
+ * indexed, in sorted batches (docs/DESIGN.md, pitfall 2: random index
+ * inserts on the hot path would cost a factor of ten).
  */
 #include <pthread.h>
 #include <sched.h>

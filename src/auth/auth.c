@@ -151,7 +151,7 @@ static int load_levels(struct auth *a, struct error *e)
 }
 
 /* The keys a session can be stepped up with, and the method that names
- * each (API.md "step_up"). */
+ * each (the login answer's "step_up", docs/API.md "Authentication"). */
 static const struct {
 	const char *key_type, *method;
 } step_ups[] = {

@@ -139,6 +139,14 @@ struct auth_account {
 	char language[3];
 };
 
+/* A language code ("nl", "fr", "de", "en") and its NUL. */
+#define AUTH_LANGUAGE_BUF 3
+
+/* The language insz's account chose for its messages, or "en" when there
+ * is no such account (or the store cannot tell). */
+void auth_account_language(struct auth *a, const char *insz,
+			   char lang[AUTH_LANGUAGE_BUF]);
+
 /* Create an account with a password key (level 200), by `by`, recorded
  * as "account_create" (purpose "password"). The password is hashed with
  * Argon2id and wiped by the caller. Returns 0, or -1 with e, the refusal

@@ -28,6 +28,7 @@ static const char sql_notice_to[] =
 	"  AND address IS NOT NULL)"
 	" WHERE addr != coalesce((SELECT address FROM credential WHERE id = ?2), '')"
 	" ORDER BY ch, addr";
+static const char sql_language[] = "SELECT language FROM account WHERE insz = ?1";
 static const char sql_sessions_of_key_end[] =
 	"UPDATE session SET ended_at = ?2 WHERE key_id = ?1 AND ended_at IS NULL";
 /* Back to the level of the key that opened it: the step-up key was the
@@ -89,23 +90,60 @@ static void read_recipient(struct store_stmt *st, void *item)
 	str_copy(r->to, sizeof(r->to), store_col_text(st, 1));
 }
 
-/* In w's transaction: subject and body queued for each of insz's
- * addresses other than key_id's own. Returns 0, or -1 with e. */
+static void read_language(struct store_stmt *st, void *out)
+{
+	str_copy(out, AUTH_LANGUAGE_BUF, store_col_text(st, 0));
+}
+
+/* The language of insz's account on c, or "en" when there is no account
+ * or the store cannot tell: a message in English reaches more people
+ * than none. */
+static void language_on(struct store_conn *c, const char *insz,
+			char lang[AUTH_LANGUAGE_BUF])
+{
+	str_copy(lang, AUTH_LANGUAGE_BUF, "en");
+	if (!c)
+		return;
+	struct store_stmt *st = store_prepare(c, sql_language);
+	store_bind_text(st, 1, insz);
+	if (store_one(st, read_language, lang, NULL) != 0)
+		str_copy(lang, AUTH_LANGUAGE_BUF, "en");
+}
+
+void auth_account_language(struct auth *a, const char *insz,
+			   char lang[AUTH_LANGUAGE_BUF])
+{
+	language_on(store_reader(a->store), insz, lang);
+}
+
+/* In w's transaction: the message name_email or name_sms, in the
+ * person's language, queued for each of insz's addresses other than
+ * key_id's own. Returns 0, or -1 with e. */
 static int notice_queue(struct store_conn *w, const struct auth *a,
-			const char *insz, int64_t key_id, const char *subject,
-			const char *body, struct error *e)
+			const char *insz, int64_t key_id, const char *name,
+			const char *key_type, struct error *e)
 {
 	if (!a->notify)
 		return 0;
+	char lang[AUTH_LANGUAGE_BUF];
+	language_on(w, insz, lang);
 	struct store_stmt *st = store_prepare(w, sql_notice_to);
 	store_bind_text(st, 1, insz);
 	store_bind_int(st, 2, key_id);
 	int n = 0;
 	struct recipient *to = store_collect(st, sizeof(*to), read_recipient,
 					     &n);
+	const char *const vars[][2] = {{"key_type", key_type}};
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i++) {
+		char *msg = xasprintf("%s_%s", name, to[i].channel), *subject,
+		     *body;
 		struct error ce;
+		rc = notify_message(msg, lang, vars, KP_NELEM(vars), &subject,
+				    &body, e);
+		free(msg);
+		if (rc != 0)
+			break;
 		/* A channel the operator has not set up reaches nobody: the
 		 * other addresses still hear of it. */
 		if (notify_queue(a->notify, w, to[i].channel, to[i].to,
@@ -114,6 +152,8 @@ static int notice_queue(struct store_conn *w, const struct auth *a,
 			*e = ce;
 			rc = -1;
 		}
+		free(subject);
+		free(body);
 	}
 	free(to);
 	return rc;
@@ -123,15 +163,8 @@ int auth_key_notice(struct store_conn *w, const struct auth *a,
 		    const char *insz, int64_t key_id, const char *key_type,
 		    bool added, struct error *e)
 {
-	char *body = xasprintf(
-		"A %s key was %s your kruispunt account. If this was not you, "
-		"deactivate the key under My keys at once and contact the "
-		"helpdesk.", key_type, added ? "added to" : "removed from");
-	const char *subject = added ? "A key was added to your account"
-				    : "A key was removed from your account";
-	int rc = notice_queue(w, a, insz, key_id, subject, body, e);
-	free(body);
-	return rc;
+	return notice_queue(w, a, insz, key_id,
+			    added ? "key_added" : "key_removed", key_type, e);
 }
 
 int auth_lock_notice(struct store_conn *w, const struct auth *a,
@@ -140,16 +173,7 @@ int auth_lock_notice(struct store_conn *w, const struct auth *a,
 {
 	/* Someone may be guessing: the person should know, and how to get
 	 * a new key, since a locked key is replaced, never unlocked. */
-	char *body = xasprintf(
-		"Your %s key of your kruispunt account was locked after too "
-		"many failed attempts. If this was not you, someone may be "
-		"trying to guess it. A locked key is replaced, never unlocked: "
-		"ask a registration office or use an activation code.",
-		key_type);
-	int rc = notice_queue(w, a, insz, key_id,
-			      "A key of your account was locked", body, e);
-	free(body);
-	return rc;
+	return notice_queue(w, a, insz, key_id, "key_locked", key_type, e);
 }
 
 void auth_notice_wake(const struct auth *a)

@@ -64,6 +64,11 @@ bool utf8_valid(const char *s, size_t n);
  * valid UTF-8 with no control character (C0 or DEL), which could forge a
  * line in a log, a header or a report. */
 bool text_plain(const char *s, size_t max);
+/* in as names are compared (fold.c): lower case, Latin accents and
+ * ligatures to their base letters ("Ægidius Müller" -> "aegidius
+ * muller"), other letters kept. Writes at most n bytes with the NUL into
+ * out; false when in is not valid UTF-8 or out is too small. */
+bool text_fold(const char *in, char *out, size_t n);
 
 /* --------------------------------------------------------------------- buf */
 

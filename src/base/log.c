@@ -1,7 +1,7 @@
 /*
  * Structured logging: one JSON object per line on stderr, written with a
  * single write(2) so that threads never interleave. Values from outside are
- * escaped and cut (STYLE.md item 8): a hostile header cannot forge a log
+ * escaped and cut (docs/DESIGN.md, habit 8): a hostile header cannot forge a log
  * line or flood the log. Secrets are never passed here.
  */
 #include <limits.h>

@@ -1,5 +1,5 @@
 /*
- * kruispunt: one binary, a few subcommands (API.md "Command line").
+ * kruispunt: one binary, a few subcommands (docs/API.md, "Command line").
  */
 #include <signal.h>
 #include <stdio.h>

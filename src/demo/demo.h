@@ -2,7 +2,7 @@
  * demo: everything `kruispunt demo` sets up beyond `init`: a development
  * PKI made with the openssl command line, the demo organisations,
  * institutions and persons in the database, and DIR/demo.json, the manifest
- * clients and tests read instead of hard-coding demo values (API.md).
+ * clients and tests read instead of hard-coding demo values (its format: docs/API.md).
  *
  * Nothing here is used by `kruispunt serve` in production.
  */

@@ -37,7 +37,7 @@ struct http_server {
 	struct http_server_options opt;
 	struct listener listeners[2];
 	struct http_metrics *metrics;
-	/* Strangers get smaller limits (STYLE.md item 2): unauthenticated
+	/* Strangers get smaller limits (docs/DESIGN.md, habit 2): unauthenticated
 	 * POSTs (login, identifier checks), per client address. */
 	struct ratelimit *anonymous;
 	/* Behind a proxy (inflight.c): requests in flight per real client,

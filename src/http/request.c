@@ -20,8 +20,8 @@
  *
  * The answer is queued on the last call, not on the first: when
  * libmicrohttpd gets a response on the first call of a request it closes the
- * connection, which costs a TCP and TLS handshake per request (DESIGN.md
- * "Known pitfall"). A request refused for its framing or declared size, or
+ * connection, which costs a TCP and TLS handshake per request
+ * (docs/DESIGN.md, pitfall 1). A request refused for its framing or declared size, or
  * refused by the gate while a body follows, is answered at once and its
  * connection closed, precisely so that its body is never read: a stranger
  * must not make us take in up to a route's limit (256 MiB for a batch).

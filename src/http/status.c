@@ -1,5 +1,5 @@
 /*
- * The one mapping from module errors to HTTP (STYLE.md item 4). Modules
+ * The one mapping from module errors to HTTP (docs/DESIGN.md, habit 4). Modules
  * speak in err_kind; nothing else in the tree decides a status code.
  */
 #include "http/http.h"

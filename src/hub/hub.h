@@ -132,10 +132,15 @@ void hub_mutation_recorded(struct hub *h);
  * Returns the number of messages queued, or -1 with e. */
 int hub_forward_mutations(struct hub *h, struct error *e);
 /* An institution's unacknowledged messages with id > after, oldest
- * first, at most limit (<= 1000). *out is an array the caller frees with
- * hub_messages_free. Returns 0, or -1 with e. */
+ * first, at most limit (<= 1000). Ids increase for ever and are never
+ * given twice, acknowledged or not, so after= the last id seen misses
+ * nothing. *next is the cursor to read on from: the last message's id,
+ * or for an empty page the larger of after and the last id this mailbox
+ * was ever given (it never goes back). *out is an array the caller frees
+ * with hub_messages_free. Returns 0, or -1 with e. */
 int hub_mailbox(struct hub *h, int64_t institution_id, int64_t after,
-		int limit, struct hub_message **out, int *n, struct error *e);
+		int limit, struct hub_message **out, int *n, int64_t *next,
+		struct error *e);
 void hub_messages_free(struct hub_message *m, int n);
 /* The institution who acknowledges (removes) its messages with id <=
  * up_to, recorded with the removal in one transaction ("mailbox_ack",

@@ -7,9 +7,8 @@
  *
  * The forwarder reads person_mutation after its cursor, so a mutation made
  * by any process (the daemon, an operator command) is forwarded, and a
- * crash loses nothing: each forwarded message is audited first, then the
- * messages and the new cursor commit together. A crash between the two
- * forwards again (a second audit event, never an unaudited message).
+ * crash loses nothing: a mutation's messages, their audit events and the
+ * new cursor commit together (audit_commit).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,8 @@
 _Static_assert(HUB_MAX_HOLDINGS <= AUDIT_COMMIT_MAX,
 	       "a mutation's messages are recorded in one audit_commit");
 #define MUTATION_DATA_TYPE "identification"
+/* A mailbox's mark in hub_cursor: "mailbox:" and an int64. */
+#define MARK_NAME_LEN 32
 
 static const char sql_cursor[] =
 	"SELECT value FROM hub_cursor WHERE name = 'mutations'";
@@ -32,8 +33,47 @@ static const char sql_mutations[] =
 	"SELECT id, insz, type, ticket, effective_on, coalesce(after, '{}') "
 	"FROM person_mutation WHERE id > ?1 ORDER BY id LIMIT ?2";
 static const char sql_message_add[] =
-	"INSERT INTO mailbox_message (institution_id, ticket, mutation_id, type, "
-	"subject, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	"INSERT INTO mailbox_message (id, institution_id, ticket, mutation_id, "
+	"type, subject, data, created_at) VALUES (?8, ?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+/*
+ * Message ids are an institution's cursor (GET /api/v1/mailbox?after=N),
+ * so an id is never given twice, even once its message is acknowledged
+ * and removed. They were a plain rowid, which SQLite reuses once the
+ * newest row is deleted: acknowledging the newest message made the next
+ * one take its id, and a client reading after= that id never saw it (a
+ * death, an address change it must act on).
+ *
+ * One counter row in hub_cursor hands out the ids, moved in the
+ * transaction that inserts the message. Rather than AUTOINCREMENT (a
+ * table rebuild on SQLite, a sequence on PostgreSQL, whose values commit
+ * out of order under concurrent writers, which a reader's cursor would
+ * skip): a row every forward updates serializes the forwards on any
+ * backend, so ids become visible in increasing order. Rather than a
+ * counter per mailbox: ids stay unique across mailboxes (the table's key)
+ * and a message costs one counter update, plus its mailbox's mark below.
+ *
+ * A database the plain rowids wrote has no counter yet; its first id must
+ * be past every id those could have given. SQLite gave max(rowid) + 1,
+ * so no id ever exceeded the number of messages ever inserted, and one
+ * mutation never made more than HUB_MAX_HOLDINGS (64 since mailboxes
+ * exist; the bound only grows if it is raised): with the forwarder's
+ * cursor at c, c * HUB_MAX_HOLDINGS bounds them all.
+ */
+static const char sql_id_next[] =
+	"UPDATE hub_cursor SET value = value + 1 WHERE name = 'mailbox_ids' "
+	"RETURNING value";
+static const char sql_id_first[] =
+	"INSERT INTO hub_cursor (name, value) SELECT 'mailbox_ids', 1 + max("
+	"(SELECT coalesce(max(id), 0) FROM mailbox_message), ?1 * coalesce("
+	"(SELECT value FROM hub_cursor WHERE name = 'mutations'), 0)) "
+	"RETURNING value";
+/* Each mailbox's mark, the last id it was given ("mailbox:<institution
+ * id>"): an empty mailbox answers it as next, so a reader's cursor never
+ * goes back, and no institution learns the hub-wide counter from it. */
+static const char sql_mark_set[] =
+	"INSERT INTO hub_cursor (name, value) VALUES (?1, ?2) "
+	"ON CONFLICT (name) DO UPDATE SET value = ?2";
+static const char sql_mark[] = "SELECT value FROM hub_cursor WHERE name = ?1";
 static const char sql_mailbox[] =
 	"SELECT id, ticket, type, subject, data, created_at FROM mailbox_message "
 	"WHERE institution_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3";
@@ -142,6 +182,50 @@ static int recipients(struct hub *h, const struct mutation *m, int64_t today,
 	return k;
 }
 
+/* The next message id into *id (see sql_id_next). Returns 0, or -1 with
+ * e. */
+static int message_id(struct store_conn *w, int64_t *id, struct error *e)
+{
+	int rc = store_one(store_prepare(w, sql_id_next), store_read_int, id, e);
+	if (rc != 1)
+		return rc;
+	struct store_stmt *st = store_prepare(w, sql_id_first);
+	store_bind_int(st, 1, HUB_MAX_HOLDINGS);
+	return store_insert(st, id, NULL, e) == 0 ? 0 : -1;
+}
+
+static void mark_name(int64_t institution_id, char name[MARK_NAME_LEN])
+{
+	snprintf(name, MARK_NAME_LEN, "mailbox:%lld",
+		 (long long)institution_id);
+}
+
+/* Add a message with the next id, and make that id its mailbox's mark. */
+static int message_add(struct store_conn *w, const struct message *g,
+		       int64_t now, struct error *e)
+{
+	int64_t id;
+	if (message_id(w, &id, e) != 0)
+		return -1;
+	struct store_stmt *st = store_prepare(w, sql_message_add);
+	store_bind_int(st, 1, g->institution_id);
+	store_bind_text(st, 2, g->ticket);
+	store_bind_int(st, 3, g->mutation_id);
+	store_bind_text(st, 4, g->m->type);
+	store_bind_text(st, 5, g->m->insz);
+	store_bind_text(st, 6, g->data);
+	store_bind_int(st, 7, now);
+	store_bind_int(st, 8, id);
+	if (store_run(st, NULL, e) != 0)
+		return -1;
+	char name[MARK_NAME_LEN];
+	mark_name(g->institution_id, name);
+	st = store_prepare(w, sql_mark_set);
+	store_bind_text(st, 1, name);
+	store_bind_int(st, 2, id);
+	return store_run(st, NULL, e);
+}
+
 /* One mutation's messages and the cursor past it. */
 struct forward {
 	struct message *msg;
@@ -157,17 +241,8 @@ static int forward_change(struct store_conn *w, void *ctx,
 	struct forward *f = ctx;
 	int64_t now = time_now();
 	int rc = 0;
-	for (int i = 0; i < f->n && rc == 0; i++) {
-		struct store_stmt *st = store_prepare(w, sql_message_add);
-		store_bind_int(st, 1, f->msg[i].institution_id);
-		store_bind_text(st, 2, f->msg[i].ticket);
-		store_bind_int(st, 3, f->msg[i].mutation_id);
-		store_bind_text(st, 4, f->msg[i].m->type);
-		store_bind_text(st, 5, f->msg[i].m->insz);
-		store_bind_text(st, 6, f->msg[i].data);
-		store_bind_int(st, 7, now);
-		rc = store_run(st, NULL, e);
-	}
+	for (int i = 0; i < f->n && rc == 0; i++)
+		rc = message_add(w, &f->msg[i], now, e);
 	if (rc == 0) {
 		struct store_stmt *st = store_prepare(w, sql_cursor_set);
 		store_bind_int(st, 1, f->cursor);
@@ -276,22 +351,17 @@ void mailbox_stop(struct hub *h)
 
 /* ------------------------------------------------------------- mailbox */
 
-int hub_mailbox(struct hub *h, int64_t institution_id, int64_t after,
-		int limit, struct hub_message **out, int *n, struct error *e)
+/* The page of messages after `after` into out (at most limit). */
+static int mailbox_page(struct store_conn *r, int64_t institution_id,
+			int64_t after, int limit, struct hub_message *out)
 {
-	struct store_conn *r = store_reader(h->store);
-	if (!r)
-		return store_fail(e, "try again");
-	if (limit < 1 || limit > 1000)
-		limit = 1000;
-	*out = xcalloc((size_t)limit, sizeof(**out));
-	*n = 0;
 	struct store_stmt *st = store_prepare(r, sql_mailbox);
 	store_bind_int(st, 1, institution_id);
 	store_bind_int(st, 2, after);
 	store_bind_int(st, 3, limit);
-	while (*n < limit && store_step(st) == STORE_ROW) {
-		struct hub_message *m = &(*out)[(*n)++];
+	int n = 0;
+	while (n < limit && store_step(st) == STORE_ROW) {
+		struct hub_message *m = &out[n++];
 		m->id = store_col_int(st, 0);
 		str_copy(m->ticket, sizeof(m->ticket), store_col_text(st, 1));
 		str_copy(m->type, sizeof(m->type), store_col_text(st, 2));
@@ -300,6 +370,38 @@ int hub_mailbox(struct hub *h, int64_t institution_id, int64_t after,
 		m->created_at = store_col_int(st, 5);
 	}
 	store_done(st);
+	return n;
+}
+
+int hub_mailbox(struct hub *h, int64_t institution_id, int64_t after,
+		int limit, struct hub_message **out, int *n, int64_t *next,
+		struct error *e)
+{
+	struct store_conn *r = store_reader(h->store);
+	if (!r)
+		return store_fail(e, "try again");
+	if (limit < 1 || limit > 1000)
+		limit = 1000;
+	/* The mark is read first (and on one snapshot when it can be): a
+	 * message committed after it has a larger id, so answering the mark
+	 * for an empty page skips nothing. */
+	bool snapshot = store_read_begin(h->store) == 0;
+	char name[MARK_NAME_LEN];
+	mark_name(institution_id, name);
+	struct store_stmt *st = store_prepare(r, sql_mark);
+	store_bind_text(st, 1, name);
+	int64_t mark = 0;
+	int rc = store_one(st, store_read_int, &mark, e);
+	*out = xcalloc((size_t)limit, sizeof(**out));
+	*n = rc < 0 ? 0 : mailbox_page(r, institution_id, after, limit, *out);
+	if (snapshot)
+		store_read_end(h->store);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	*next = *n ? (*out)[*n - 1].id : (mark > after ? mark : after);
 	return 0;
 }
 
@@ -320,7 +422,22 @@ static int ack_change(struct store_conn *w, void *ctx, struct audit_event *evs,
 {
 	KP_UNUSED(n);
 	struct ack *c = ctx;
-	struct store_stmt *st = store_prepare(w, sql_ack);
+	/* Nobody acknowledges what was never given: a client that then kept
+	 * such an up_to as its cursor would skip the messages given after. */
+	char name[MARK_NAME_LEN];
+	mark_name(c->institution_id, name);
+	int64_t mark = 0;
+	struct store_stmt *st = store_prepare(w, sql_mark);
+	store_bind_text(st, 1, name);
+	if (store_one(st, store_read_int, &mark, e) < 0)
+		return -1;
+	if (c->up_to > mark)
+		return err_set(e, ERR_INVALID, "ack_beyond_newest",
+			       "up_to %lld is past the newest message this "
+			       "mailbox was given (%lld): acknowledge up to "
+			       "the next you read", (long long)c->up_to,
+			       (long long)mark);
+	st = store_prepare(w, sql_ack);
 	store_bind_int(st, 1, c->institution_id);
 	store_bind_int(st, 2, c->up_to);
 	int rc = store_run(st, NULL, e);

@@ -100,6 +100,55 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* A subject as a mail header carries it (RFC 2047): ASCII as it is,
+ * anything else (a French or German subject) as UTF-8 encoded words, each
+ * of at most 45 bytes (60 base64 characters, within the 75 a word may
+ * have), cut between characters, one per folded line. Returns an
+ * allocated string (the caller frees it). */
+static char *mail_subject(const char *s)
+{
+	size_t n = strlen(s);
+	bool ascii = true;
+	for (size_t i = 0; i < n; i++)
+		ascii = ascii && (unsigned char)s[i] < 0x80;
+	if (ascii)
+		return xstrdup(s);
+	struct buf b;
+	buf_init(&b, 16 * n + 64);
+	for (size_t at = 0; at < n;) {
+		size_t len = 0, seq;
+		while (at + len < n &&
+		       (seq = utf8_seq((const unsigned char *)s + at + len,
+				       n - at - len)) != 0 &&
+		       len + seq <= 45)
+			len += seq;
+		if (len == 0) /* not UTF-8: one byte, never a stuck loop */
+			len = 1;
+		char b64[64];
+		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)s + at,
+				  len, sodium_base64_VARIANT_ORIGINAL);
+		buf_printf(&b, "%s=?UTF-8?B?%s?=", at ? "\r\n " : "", b64);
+		at += len;
+	}
+	char *out = buf_take(&b, NULL);
+	return out ? out : xstrdup("");
+}
+
+/* A body as SMTP carries it: lines end in CRLF (a bare LF is refused by
+ * careful servers). Returns an allocated string (the caller frees it). */
+static char *mail_body(const char *s)
+{
+	struct buf b;
+	buf_init(&b, 2 * strlen(s) + 1);
+	for (const char *start = s; *s; s++) {
+		if (*s == '\n' && (s == start || s[-1] != '\r'))
+			buf_append(&b, "\r", 1);
+		buf_append(&b, s, 1);
+	}
+	char *out = buf_take(&b, NULL);
+	return out ? out : xstrdup("");
+}
+
 /* One delivery; returns 0, or -1 with why (a curl message). */
 static int deliver(struct notify *n, const char *channel, const char *to,
 		   const char *subject, const char *body, char *why, size_t wn)
@@ -113,9 +162,15 @@ static int deliver(struct notify *n, const char *channel, const char *to,
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	if (strcmp(channel, "email") == 0) {
+		char *subj = mail_subject(subject), *text = mail_body(body);
 		msg = xasprintf("Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\n"
-				"Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
-				date, n->opt.smtp_from, to, subject, body);
+				"MIME-Version: 1.0\r\n"
+				"Content-Type: text/plain; charset=utf-8\r\n"
+				"Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n",
+				date, n->opt.smtp_from, to, subj, text);
+		free(subj);
+		secret_wipe(text, strlen(text));
+		free(text);
 		list = curl_slist_append(list, to);
 		curl_easy_setopt(c, CURLOPT_URL, n->opt.smtp_url);
 		curl_easy_setopt(c, CURLOPT_MAIL_FROM, n->opt.smtp_from);

@@ -1,6 +1,6 @@
 /*
- * notify: messages to people (one-time codes by e-mail and SMS) through a
- * durable outbox. notify_send writes the message (its body sealed with the
+ * notify: messages to people (one-time codes by e-mail and SMS, notices of
+ * keys) in their language, through a durable outbox. notify_send writes the message (its body sealed with the
  * master key: a code is a secret) and returns; a worker thread delivers it
  * over SMTP (libcurl) or to an SMS HTTP gateway, retries with backoff when
  * delivery fails, logs every failure, and gives up only after
@@ -47,11 +47,22 @@ void notify_wake(struct notify *n);
 /* The message name ("activation_link", …) in lang ("nl", "fr", "de",
  * "en"; a language it lacks falls back to English), with each {{var}} of
  * its text replaced by the value vars pairs with it (vars[i][0] the name,
- * vars[i][1] the value). Returns 0 with *subject and *body allocated (the
- * caller frees both), or -1 with e (ERR_INTERNAL "unknown_message"). */
+ * vars[i][1] the value). The texts are data/messages/<lang>/<name>.txt,
+ * embedded at build time; data/messages/README.md lists each message and
+ * its variables. Returns 0 with *subject and *body allocated (the caller
+ * frees both), or -1 with e (ERR_INTERNAL "unknown_message"). */
 int notify_message(const char *name, const char *lang,
 		   const char *const (*vars)[2], size_t nvars, char **subject,
 		   char **body, struct error *e);
+
+/* The printable activation letter the registration office hands out, in
+ * lang (English when lang has none), as one HTML page with its print
+ * style and no external resource: vars as for notify_message (name, code,
+ * expires_at, office, link_host), each value HTML-escaped, since they come
+ * from what people typed. Returns 0 with *html allocated (the caller
+ * frees it), or -1 with e (ERR_INTERNAL "unknown_message"). */
+int notify_letter(const char *lang, const char *const (*vars)[2],
+		  size_t nvars, char **html, struct error *e);
 
 /* ------------------------------------------------------------- schema */
 

@@ -18,9 +18,10 @@
 
 static const char sql_get[] =
 	"SELECT " PERSON_COLS " FROM person WHERE insz = ?1";
-static const char sql_find[] =
-	"SELECT " PERSON_COLS " FROM person WHERE last_name = ?1 COLLATE NOCASE"
-	" AND first_names = ?2 COLLATE NOCASE AND birth_date = ?3 LIMIT ?4";
+/* Everyone born that day (a few hundred in ten million), whose names are
+ * then compared folded (person_by_birth_date, migration 21). */
+static const char sql_born[] =
+	"SELECT " PERSON_COLS " FROM person WHERE birth_date = ?1 ORDER BY insz";
 static const char sql_insert[] =
 	"INSERT INTO person (" PERSON_COLS ", updated_at) VALUES "
 	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15)";
@@ -260,24 +261,60 @@ int registry_get_as_of(struct store *s, const char *insz, const char *date,
 	return rc;
 }
 
+/* True when the folded query q names one of the folded given names in
+ * names, or all of them. */
+static bool first_name_matches(const char *names, const char *q)
+{
+	size_t n = strlen(q);
+	if (n == 0)
+		return false;
+	if (strcmp(names, q) == 0)
+		return true;
+	for (const char *p = names; (p = strstr(p, q)) != NULL; p++) {
+		bool starts = p == names || p[-1] == ' ' || p[-1] == '-';
+		bool ends = p[n] == '\0' || p[n] == ' ' || p[n] == '-';
+		if (starts && ends)
+			return true;
+	}
+	return false;
+}
+
+/* Whether p is the person the folded names describe. */
+static bool names_match(const struct registry_person *p, const char *last,
+			const char *first)
+{
+	char l[4 * REGISTRY_NAME_MAX + 1], f[4 * REGISTRY_NAME_MAX + 1];
+	return text_fold(p->last_name, l, sizeof(l)) &&
+	       text_fold(p->first_names, f, sizeof(f)) && strcmp(l, last) == 0 &&
+	       first_name_matches(f, first);
+}
+
 int registry_find(struct store *s, const char *last_name,
 		  const char *first_names, const char *birth_date,
 		  struct registry_person **out, int *n, int max,
 		  struct error *e)
 {
-	struct store_conn *r = store_reader(s);
-	if (!r)
-		return store_fail(e, "the register cannot be read now");
-	*out = xcalloc((size_t)max, sizeof(**out));
+	char last[4 * REGISTRY_NAME_MAX + 1], first[4 * REGISTRY_NAME_MAX + 1];
+	*out = xcalloc((size_t)max + 1, sizeof(**out));
 	*n = 0;
-	struct store_stmt *st = store_prepare(r, sql_find);
-	store_bind_text(st, 1, last_name);
-	store_bind_text(st, 2, first_names);
-	store_bind_text(st, 3, birth_date);
-	store_bind_int(st, 4, max);
-	while (*n < max && store_step(st) == STORE_ROW)
-		read_person(st, &(*out)[(*n)++]);
+	if (!text_fold(last_name, last, sizeof(last)) ||
+	    !text_fold(first_names, first, sizeof(first)))
+		return 0; /* no register name folds to that */
+	struct store_stmt *st = store_prepare(store_reader(s), sql_born);
+	store_bind_text(st, 1, birth_date);
+	enum store_rc rc;
+	while (*n < max && (rc = store_step(st)) == STORE_ROW) {
+		read_person(st, &(*out)[*n]);
+		if (names_match(&(*out)[*n], last, first))
+			(*n)++;
+	}
 	store_done(st);
+	if (rc != STORE_ROW && rc != STORE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return store_fail(e, "the register cannot be read now");
+	}
 	return 0;
 }
 

@@ -79,9 +79,12 @@ int registry_get(struct store *s, const char *insz, struct registry_person *out,
 int registry_get_as_of(struct store *s, const char *insz, const char *date,
 		       struct registry_person *out, struct error *e);
 
-/* Persons by last name, first name(s) and birth date (all given, compared
- * without regard to case), for registration offices. Fills out (caller
- * frees) with at most max persons. Returns 0, or -1 with e. */
+/* Persons by last name, first name and birth date, for registration
+ * offices (seed 003): names compared without regard to case or accents
+ * (text_fold), otherwise exactly; first_names matches the person's given
+ * names in full or any one of them; birth_date exactly as registered.
+ * Fills out (caller frees; room for max + 1) with at most max persons, in
+ * INSZ order. Returns 0, or -1 with e (then *out is NULL). */
 int registry_find(struct store *s, const char *last_name,
 		  const char *first_names, const char *birth_date,
 		  struct registry_person **out, int *n, int max,

@@ -78,10 +78,11 @@ int store_exec(struct store_conn *c, const char *sql)
 	return 0;
 }
 
-/* The database file grows in steps of STORE_CHUNK bytes. A reader maps
- * the file and must remap it (munmap, mmap, a TLB shootdown on every
- * core) each time it finds the file larger; with page-by-page growth and
- * a busy audit log that was a remap per request. */
+/* The database file grows in steps of STORE_CHUNK bytes. A reader that
+ * maps the file (store_options.mmap_bytes; the daemon's readers do not)
+ * must remap it (munmap, mmap, a TLB shootdown on every core) each time
+ * it finds the file larger; with page-by-page growth and a busy audit log
+ * that was a remap per request (docs/DESIGN.md, pitfall 4). */
 #define STORE_CHUNK (64 * 1024 * 1024)
 
 static void grow_in_chunks(sqlite3 *db)

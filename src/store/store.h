@@ -3,7 +3,7 @@
  * see connections, prepared statements, binds, steps and columns, which the
  * later PostgreSQL backend implements too.
  *
- * Concurrency model (DESIGN.md "Threads"):
+ * Concurrency model (docs/ARCHITECTURE.md, "Threads and the store"):
  *   - each thread that reads gets its own read connection, opened lazily on
  *     first use and owned by the store (store_reader);
  *   - all writes go through one connection, serialised by a mutex

@@ -196,11 +196,11 @@ expect "a code of the wrong length is refused" invalid_code "$(json "$BODY" 'j["
 call POST "$PUB/api/v1/me/keys/$kid/confirm" "${S[@]}" "${J[@]}" -d "{\"code\":\"$(oathtool --totp -b "$secret")\"}"
 expect "oathtool's code confirms the key" active "$(json "$BODY" 'j["status"]')"
 expect_contains "the app's label is the username, not the national number" "kruispunt:$sara?" "$uri"
-for _ in $(seq 100); do grep -l 'key was added' "$DEMO/mail/"*.eml 2>/dev/null | xargs -r grep -l "$semail" >/dev/null 2>&1 && break; sleep 0.1; done
-expect_contains "Sara is told at her address that a key was added" "$semail" "$(grep -l 'key was added' "$DEMO/mail/"*.eml | xargs -r cat)"
+for _ in $(seq 100); do grep -l 'sleutel toegevoegd' "$DEMO/mail/"*.eml 2>/dev/null | xargs -r grep -l "$semail" >/dev/null 2>&1 && break; sleep 0.1; done
+expect_contains "Sara is told at her address, in her account's language (Dutch), that a key was added" "$semail" "$(grep -l 'sleutel toegevoegd' "$DEMO/mail/"*.eml | xargs -r cat)"
 sphone=$(person 83061814038 phone)
-for _ in $(seq 100); do grep -l 'key was added' "$DEMO/sms/"*.json 2>/dev/null | xargs -r grep -l "$sphone" >/dev/null 2>&1 && break; sleep 0.1; done
-expect_contains "and by SMS at her phone" "$sphone" "$(grep -l 'key was added' "$DEMO/sms/"*.json | xargs -r cat)"
+for _ in $(seq 100); do grep -l 'sleutel toegevoegd' "$DEMO/sms/"*.json 2>/dev/null | xargs -r grep -l "$sphone" >/dev/null 2>&1 && break; sleep 0.1; done
+expect_contains "and by SMS at her phone" "$sphone" "$(grep -l 'sleutel toegevoegd' "$DEMO/sms/"*.json | xargs -r cat)"
 expect_contains "the addition is an audit event" "key_confirm" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%key_confirm%' AND CAST(entry AS TEXT) LIKE '%83061814038%' ORDER BY seq DESC LIMIT 1")"
 call POST "$PUB/api/v1/me/keys/$kid/confirm" "${S[@]}" "${J[@]}" -d "{\"code\":\"$(oathtool --totp -b "$secret")\"}"
 expect "a key is confirmed once" 409 "$STATUS"
@@ -333,8 +333,8 @@ call POST "$PUB/api/v1/apps/mypension/enter" "${T[@]}"
 expect "MyPension no longer opens" 403 "$STATUS"
 call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"totp"}'
 expect "nor may the lowered session add a key" insufficient_level "$(json "$BODY" 'j["code"]')"
-for _ in $(seq 100); do grep -l 'key was removed' "$DEMO/mail/"*.eml >/dev/null 2>&1 && break; sleep 0.1; done
-expect_contains "Jan is told a key was removed" "$(person 85073003328 email)" "$(grep -l 'key was removed' "$DEMO/mail/"*.eml | xargs -r cat)"
+for _ in $(seq 100); do grep -l 'sleutel verwijderd' "$DEMO/mail/"*.eml >/dev/null 2>&1 && break; sleep 0.1; done
+expect_contains "Jan is told a key was removed" "$(person 85073003328 email)" "$(grep -l 'sleutel verwijderd' "$DEMO/mail/"*.eml | xargs -r cat)"
 call POST "$PUB/api/v1/me/keys/$jpw/deactivate" "${T[@]}"
 call GET "$PUB/api/v1/auth/session" "${T[@]}"
 expect "deactivating the key that opened it ends it" 401 "$STATUS"

@@ -10,7 +10,7 @@ FUND=$(institution_cert 0411111140)
 call GET "$PUB/api/v1/authorizations"
 expect "the authorizations are public" 200 "$STATUS"
 expect "the demo publishes three" 3 "$(json "$BODY" 'len(j)')"
-expect "with the API.md fields" "IVC/KSZG/26/071 health_insurance_fund 001 identification health_insurance_rights 2025-01-01" \
+expect "with the contract's fields" "IVC/KSZG/26/071 health_insurance_fund 001 identification health_insurance_rights 2025-01-01" \
   "$(json "$BODY" '" ".join([[a for a in j if a["reference"]=="IVC/KSZG/26/071"][0][k] for k in ("reference","requester_actor_type","capacity","data_type","purpose","valid_from")])')"
 call GET "$NET/api/v1/authorizations" $FUND
 expect "also on the network listener" 200 "$STATUS"

@@ -92,7 +92,7 @@ expect "a server certificate is not a client certificate" 401 "$STATUS"
 grep -q '"security: client certificate refused"' "$WORK/demo.err" && pass "refusals are logged as security events" || fail "no security log line"
 if grep -q '85073003328' "$WORK/demo.err"; then fail "an INSZ reached the log"; else pass "no INSZ reaches the log"; fi
 
-# --- keep-alive: the second request reuses the connection (DESIGN.md pitfall)
+# --- keep-alive: the second request reuses the connection (docs/DESIGN.md, pitfall 1)
 curl -sv --cacert "$CA" "$PUB/healthz" "$PUB/healthz" -o /dev/null -o /dev/null 2>"$WORK/keepalive"
 expect_contains "keep-alive: the connection is reused" "Re-using existing connection" "$(cat "$WORK/keepalive")"
 

@@ -147,6 +147,29 @@ expect "another institution's messages stay" true "$(json "$BODY" 'len(j["messag
 call GET "$NET/api/v1/mailbox?limit=0" $FUND
 expect "a limit out of range is refused" 422 "$STATUS"
 
+# --- ids are never given twice (issue 12 item 1): with every message
+# acknowledged, the newest included, and a restart, the next message still
+# comes after a reader's cursor (a plain rowid gave the acknowledged id
+# again, and after= that id never saw it).
+mailbox 0722222210
+expect "an empty mailbox answers the cursor it had as next" "$LAST" "$(json "$BODY" 'j["next"]')"
+mailbox 0722222210 "$LAST"
+expect "from that cursor too: next never goes back" "$LAST" "$(json "$BODY" 'j["next"]')"
+for k in 0411111140 0422222291 0722222210 0212312313; do
+  mailbox $k
+  call POST "$NET/api/v1/mailbox/ack" $(inst $k) "${J[@]}" -d "{\"up_to\":$(json "$BODY" 'j["next"]')}"
+done
+expect "every mailbox acknowledged, the newest message too" 0 "$(sqlite3 "$DB" "SELECT count(*) FROM mailbox_message")"
+stop_demo
+start_demo
+call POST "$NET/api/v1/registry/persons/12090311839/mutations" $NR "${J[@]}" -d '{"type":"address","effective_on":"2026-11-03","street":"Bondgenotenlaan 1","postal_code":"3000","municipality":"Demoville"}'
+expect "Lotte moves again" 201 "$STATUS"
+MUT=$(json "$BODY" 'j["ticket"]')
+for _ in $(seq 50); do mailbox 0722222210 "$LAST"; [ "$(json "$BODY" 'len(j["messages"])')" -gt 0 ] && break; sleep 0.1; done
+expect "a reader reading on after the last id it saw is told" "$MUT" "$(json "$BODY" 'j["messages"][0]["data"]["mutation_ticket"]' 2>/dev/null)"
+expect "under a new, larger id" true "$(json "$BODY" "j['messages'][0]['id'] > $LAST" 2>/dev/null)"
+expect "which is next" "$(json "$BODY" 'j["messages"][-1]["id"]' 2>/dev/null)" "$(json "$BODY" 'j["next"]')"
+
 # --- a batch with good and bad lines
 cat > "$WORK/batch.ndjson" <<NDJSON
 {$ID,"subject":"85073003328"}

@@ -326,6 +326,17 @@ static void routed_without_provider(void **state)
 	assert_string_equal(ask(body, t), "provider_unavailable");
 }
 
+/* Mutate 85073003328 (the register's authority) with fields set by the
+ * caller in m. */
+static void mutate(struct registry_mutation *m, const char *effective_on)
+{
+	struct error e;
+	char ticket[UUID_LEN];
+	str_copy(m->effective_on, sizeof(m->effective_on), effective_on);
+	assert_int_equal(registry_mutate(log_, &ts_operator, "85073003328", m,
+					 "national_register", 0, ticket, &e), 0);
+}
+
 static void mutations_reach_the_right_mailboxes(void **state)
 {
 	(void)state;
@@ -346,7 +357,8 @@ static void mutations_reach_the_right_mailboxes(void **state)
 	assert_true(n == 0 || n == 1);
 	struct hub_message *msg;
 	int count;
-	assert_int_equal(hub_mailbox(h, fund, 0, 10, &msg, &count, &e), 0);
+	int64_t nx;
+	assert_int_equal(hub_mailbox(h, fund, 0, 10, &msg, &count, &nx, &e), 0);
 	assert_int_equal(count, 1);
 	assert_string_equal(msg[0].subject, "85073003328");
 	assert_string_equal(msg[0].type, "address");
@@ -358,14 +370,19 @@ static void mutations_reach_the_right_mailboxes(void **state)
 		assert_int_equal(audit_size(log_), before + 1);
 	/* The allowance fund holds a dossier but no deliberation gives it
 	 * identification data: nothing. */
-	assert_int_equal(hub_mailbox(h, allowances, 0, 10, &msg, &count, &e), 0);
+	assert_int_equal(hub_mailbox(h, allowances, 0, 10, &msg, &count, &nx, &e), 0);
 	assert_int_equal(count, 0);
 	hub_messages_free(msg, count);
 	assert_int_equal(hub_forward_mutations(h, &e), 0); /* once only */
 	struct hub_requester allowance_who = {allowances, "0722222210",
 					      "family_allowance_fund",
 					      "family_allowances"};
-	assert_int_equal(hub_mailbox_ack(h, &allowance_who, id, &e), 0);
+	/* Nobody acknowledges what their mailbox was never given: refused,
+	 * so no client keeps a cursor past messages still to come. */
+	assert_int_equal(hub_mailbox_ack(h, &allowance_who, id, &e), -1);
+	assert_string_equal(e.code, "ack_beyond_newest");
+	assert_int_equal(hub_mailbox_ack(h, &fund_who, id + 1, &e), -1);
+	assert_string_equal(e.code, "ack_beyond_newest");
 	uint64_t acked = audit_size(log_);
 	assert_int_equal(hub_mailbox_ack(h, &fund_who, id, &e), 1);
 	/* The acknowledgement is recorded with the removal. */
@@ -379,20 +396,96 @@ static void mutations_reach_the_right_mailboxes(void **state)
 	assert_string_equal(r[nr - 1].action, "mailbox_ack");
 	assert_non_null(strstr(r[nr - 1].purpose, ", 1 removed"));
 	free(r);
-	assert_int_equal(hub_mailbox(h, fund, 0, 10, &msg, &count, &e), 0);
+	assert_int_equal(hub_mailbox(h, fund, 0, 10, &msg, &count, &nx, &e), 0);
 	assert_int_equal(count, 0);
 	hub_messages_free(msg, count);
 }
 
-/* Mutate 85073003328 (the register's authority) with fields set by the
- * caller in m. */
-static void mutate(struct registry_mutation *m, const char *effective_on)
+
+/* Move 85073003328 and forward the mutation (the forwarder thread may
+ * have done it first). */
+static void move_and_forward(const char *street)
+{
+	struct registry_mutation m;
+	memset(&m, 0, sizeof(m));
+	m.type = MUTATION_ADDRESS;
+	str_copy(m.person.street, sizeof(m.person.street), street);
+	str_copy(m.person.postal_code, sizeof(m.person.postal_code), "3000");
+	str_copy(m.person.municipality, sizeof(m.person.municipality), "Leuven");
+	mutate(&m, "2026-11-01");
+	struct error e;
+	assert_true(hub_forward_mutations(h, &e) >= 0);
+}
+
+/* The fund's mailbox after `after`: its messages' count, the last one's
+ * id into *last (when there is one) and the page's next into *next. */
+static int fund_mailbox(int64_t after, int64_t *last, int64_t *next)
 {
 	struct error e;
-	char ticket[UUID_LEN];
-	str_copy(m->effective_on, sizeof(m->effective_on), effective_on);
-	assert_int_equal(registry_mutate(log_, &ts_operator, "85073003328", m,
-					 "national_register", 0, ticket, &e), 0);
+	struct hub_message *msg;
+	int count;
+	assert_int_equal(hub_mailbox(h, fund, after, 10, &msg, &count, next,
+				     &e), 0);
+	if (count > 0)
+		*last = msg[count - 1].id;
+	hub_messages_free(msg, count);
+	return count;
+}
+
+/* Issue 12 item 1: acknowledging the newest message made the next one
+ * take its id again (a plain rowid), and a reader keeping after= as its
+ * cursor never saw it. */
+static void acknowledged_ids_are_never_reused(void **state)
+{
+	(void)state;
+	struct error e;
+	move_and_forward("Stationsstraat 5");
+	int64_t seen = 0, next = -1, id = 0;
+	assert_int_equal(fund_mailbox(0, &seen, &next), 1);
+	assert_int_equal(next, seen);
+	/* Everything acknowledged: the table is empty. */
+	assert_int_equal(hub_mailbox_ack(h, &fund_who, seen, &e), 1);
+	/* An empty mailbox keeps the cursor it had, asked from 0 or from
+	 * it: next never goes back. */
+	assert_int_equal(fund_mailbox(0, &id, &next), 0);
+	assert_int_equal(next, seen);
+	assert_int_equal(fund_mailbox(seen, &id, &next), 0);
+	assert_int_equal(next, seen);
+	assert_int_equal(fund_mailbox(seen + 5, &id, &next), 0);
+	assert_int_equal(next, seen + 5);
+	/* The next death or move reaches a reader that reads on from the
+	 * last id it saw, across a restart of the hub too. */
+	hub_close(h);
+	struct hub_options o = {.batch_workers = 1};
+	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/batch", tmp.path);
+	assert_int_equal(hub_open(s, log_, &o, &h, &e), 0);
+	move_and_forward("Naamsestraat 22");
+	assert_int_equal(fund_mailbox(seen, &id, &next), 1);
+	assert_true(id > seen);
+	assert_int_equal(next, id);
+}
+
+/* A database whose ids were plain rowids has no counter: its first id
+ * is past any id those could have given (HUB_MAX_HOLDINGS per mutation
+ * forwarded), so no reader's cursor can be ahead of it. */
+static void upgraded_database_ids_start_past_the_old_ones(void **state)
+{
+	(void)state;
+	struct error e;
+	move_and_forward("Stationsstraat 5");
+	int64_t seen = 0, next;
+	assert_int_equal(fund_mailbox(0, &seen, &next), 1);
+	assert_int_equal(hub_mailbox_ack(h, &fund_who, seen, &e), 1);
+	/* As before the counter: no row for it, nor any mailbox's mark. */
+	struct store_conn *w = store_write_begin(s, &e);
+	struct store_stmt *st = store_prepare(
+		w, "DELETE FROM hub_cursor WHERE name <> 'mutations'");
+	assert_int_equal(store_run(st, NULL, &e), 0);
+	assert_int_equal(store_write_commit(s, &e), 0);
+	move_and_forward("Naamsestraat 22");
+	int64_t id = 0;
+	assert_int_equal(fund_mailbox(seen, &id, &next), 1);
+	assert_true(id > HUB_MAX_HOLDINGS); /* one mutation forwarded before */
 }
 
 /* The identification the hub answers for a reference date (caller frees). */
@@ -561,6 +654,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(decision_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(routed_without_provider, setup, teardown),
 		cmocka_unit_test_setup_teardown(mutations_reach_the_right_mailboxes, setup, teardown),
+		cmocka_unit_test_setup_teardown(acknowledged_ids_are_never_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(upgraded_database_ids_start_past_the_old_ones, setup, teardown),
 		cmocka_unit_test_setup_teardown(past_date_answers_from_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_lines_fail_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_resumes_after_a_stop, setup, teardown),

@@ -63,6 +63,28 @@ static int files_in(const char *d)
 	return n;
 }
 
+/* The first message the sink stored (the caller frees it). */
+static char *first_mail(void)
+{
+	DIR *dd = opendir(mail);
+	struct dirent *d = NULL;
+	char path[512], *text = calloc(1, 8192);
+	while (dd && (d = readdir(dd)) && !strstr(d->d_name, ".eml"))
+		;
+	if (d) {
+		snprintf(path, sizeof(path), "%s/%s", mail, d->d_name);
+		FILE *f = fopen(path, "rb");
+		if (f) {
+			size_t n = fread(text, 1, 8191, f);
+			text[n] = '\0';
+			fclose(f);
+		}
+	}
+	if (dd)
+		closedir(dd);
+	return text;
+}
+
 static int64_t column(const char *sql)
 {
 	sqlite3 *h;
@@ -94,8 +116,11 @@ static void retried_until_delivered(void **state)
 	assert_int_equal(notify_open(s, &o, &n, &e), 0);
 	assert_int_equal(notify_send(n, "sms", "+32470000000", "x", "y", &e), -1);
 	assert_string_equal(e.code, "channel_unavailable");
+	/* A French subject is a header's encoded word (the sink stores
+	 * lines with LF only). */
 	assert_int_equal(notify_send(n, "email", "jan@example.org",
-				     "Your code", "Your code is 123456.", &e), 0);
+				     "Votre clé", "Votre code est 123456.\nMerci.",
+				     &e), 0);
 	/* Nothing listens: the first attempt fails and is recorded. */
 	for (int i = 0; i < 100 && column("SELECT attempts FROM outbox") < 1; i++)
 		usleep(100000);
@@ -124,6 +149,10 @@ static void retried_until_delivered(void **state)
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 	assert_int_equal(files_in(mail), 1);
+	char *eml = first_mail();
+	assert_non_null(strstr(eml, "\nSubject: =?UTF-8?B?Vm90cmUgY2zDqQ==?=\n"));
+	assert_non_null(strstr(eml, "Votre code est 123456.\nMerci."));
+	free(eml);
 	/* The sink stores the message before it answers; the worker records
 	 * the delivery once it has the answer. */
 	for (int i = 0; i < 50 && column("SELECT sent_at IS NOT NULL FROM outbox") != 1; i++)

@@ -88,6 +88,36 @@ static void add_and_find(void **state)
 				       &n, 10, &e), 0);
 	assert_int_equal(n, 0);
 	free(found);
+	/* As an officer types a foreign document's name: no accents, any
+	 * case, one of the given names. */
+	struct registry_person seb = person("83061814038",
+					    "Müller-Lüdenscheid",
+					    "Sébastien François", "1983-06-18",
+					    "F");
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &seb, &e), 0);
+	static const char *const asked[][2] = {
+		{"MULLER-LUDENSCHEID", "sebastien"},
+		{"müller-lüdenscheid", "FRANCOIS"},
+		{"Muller-Ludenscheid", "Sebastien Francois"}};
+	for (size_t i = 0; i < KP_NELEM(asked); i++) {
+		assert_int_equal(registry_find(s, asked[i][0], asked[i][1],
+					       "1983-06-18", &found, &n, 10,
+					       &e), 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(found[0].insz, "83061814038");
+		free(found);
+	}
+	/* Otherwise exactly: no prefixes, no other spelling. */
+	static const char *const missed[][2] = {
+		{"Muller", "Sebastien"}, {"Muller-Ludenscheid", "Seb"},
+		{"Mueller-Luedenscheid", "Sebastien"}};
+	for (size_t i = 0; i < KP_NELEM(missed); i++) {
+		assert_int_equal(registry_find(s, missed[i][0], missed[i][1],
+					       "1983-06-18", &found, &n, 10,
+					       &e), 0);
+		assert_int_equal(n, 0);
+		free(found);
+	}
 }
 
 static void bad_persons_are_refused(void **state)
