@@ -83,6 +83,7 @@ bench: build
 	@bash bench/directory.sh $(BUILD)
 	@bash bench/auth.sh $(BUILD)
 	@bash bench/hub.sh $(BUILD)
+	@bash bench/import.sh $(BUILD)
 
 # The daemon, its systemd unit, sysusers.d and tmpfiles.d entries and a
 # default configuration (PREFIX/etc, or /etc for PREFIX=/usr), e.g.

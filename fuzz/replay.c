@@ -17,6 +17,7 @@ static const struct {
 	{"router", fuzz_router},
 	{"audit", fuzz_audit},
 	{"ndjson", fuzz_ndjson},
+	{"import", fuzz_import},
 };
 
 static int replay_file(const char *path, int (*fn)(const uint8_t *, size_t))

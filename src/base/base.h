@@ -285,6 +285,21 @@ int jsonx_bool(json_t *obj, const char *key, bool required, bool *out,
 /* Serialise compactly; the caller frees the result. */
 char *jsonx_dump(const json_t *j);
 
+/* One line of an operator's NDJSON file (imports), checked before any
+ * member is read: at most max bytes ("line_too_long"), no control
+ * character raw or escaped in any string, key or value, NUL included
+ * ("control_character"), JSON as jsonx_parse takes it ("malformed_json"),
+ * an object whose member names are all among fields (a NULL-terminated
+ * list; "unknown_field" naming the first other one when it is plain
+ * text). Returns a new reference the caller json_decref()s, or NULL with
+ * e (ERR_MALFORMED for the JSON, ERR_INVALID otherwise). */
+json_t *jsonx_line(const char *line, size_t len, size_t max,
+		   const char *const *fields, struct error *e);
+/* Whether every member name of obj is among fields (NULL-terminated);
+ * otherwise -1 with e ERR_INVALID "unknown_field", as jsonx_line. */
+int jsonx_known_fields(json_t *obj, const char *const *fields,
+		       struct error *e);
+
 /* ------------------------------------------------------------------ crypto */
 
 /* Call once before any thread starts; returns 0, or -1 when libsodium

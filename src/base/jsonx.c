@@ -129,3 +129,100 @@ char *jsonx_dump(const json_t *j)
 		abort(); /* only fails when out of memory */
 	return s;
 }
+
+/* A string with a C0 control character or DEL (NUL included). */
+static bool has_control(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
+}
+
+/* Whether any string in j (member names included) has a control
+ * character. Depth is bounded by jsonx_parse. */
+static bool any_control(json_t *j)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+	if (json_is_string(j))
+		return has_control(json_string_value(j), json_string_length(j));
+	if (json_is_object(j)) {
+		json_object_foreach(j, key, v)
+			if (has_control(key, strlen(key)) || any_control(v))
+				return true;
+	}
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			if (any_control(v))
+				return true;
+	}
+	return false;
+}
+
+int jsonx_known_fields(json_t *obj, const char *const *fields,
+		       struct error *e)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) {
+		bool known = false;
+		for (size_t i = 0; fields[i] && !known; i++)
+			known = strcmp(key, fields[i]) == 0;
+		if (known)
+			continue;
+		/* A name is repeated in a report only when it is harmless. */
+		return text_plain(key, 40)
+			       ? err_set(e, ERR_INVALID, "unknown_field",
+					 "unknown field '%s'", key)
+			       : err_set(e, ERR_INVALID, "unknown_field",
+					 "an unknown field");
+	}
+	return 0;
+}
+
+json_t *jsonx_line(const char *line, size_t len, size_t max,
+		   const char *const *fields, struct error *e)
+{
+	if (len > max) {
+		err_set(e, ERR_INVALID, "line_too_long",
+			"the line is longer than %zu bytes", max);
+		return NULL;
+	}
+	/* Raw control bytes first: jansson would call them malformed, but
+	 * the operator needs to know it is a stray byte, not a syntax slip. */
+	if (has_control(line, len)) {
+		err_set(e, ERR_INVALID, "control_character",
+			"the line holds a control character");
+		return NULL;
+	}
+	json_t *j = jsonx_parse(line, len, e);
+	const char *column = j || !e ? NULL : strstr(e->detail, "column ");
+	if (column) {
+		/* Said of a line, not of a request body. */
+		char where[32];
+		str_copy(where, sizeof(where), column);
+		err_set(e, ERR_MALFORMED, "malformed_json",
+			"the line is not valid JSON (%s", where);
+	}
+	if (!j)
+		return NULL;
+	if (!json_is_object(j)) {
+		json_decref(j);
+		err_set(e, ERR_MALFORMED, "malformed_json",
+			"the line is not a JSON object");
+		return NULL;
+	}
+	if (any_control(j)) {
+		json_decref(j);
+		err_set(e, ERR_INVALID, "control_character",
+			"a value holds a control character");
+		return NULL;
+	}
+	if (jsonx_known_fields(j, fields, e) != 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}

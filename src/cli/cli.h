@@ -119,5 +119,6 @@ int cmd_activation(int argc, char **argv);
 void cli_auth_options(const struct cli_config *cfg, struct auth_options *o);
 void cli_notify_options(const struct cli_config *cfg,
 			struct notify_options *o);
+int cmd_import(int argc, char **argv);
 
 #endif

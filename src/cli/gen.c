@@ -1,6 +1,8 @@
 /*
  * `kruispunt gen --data DIR --persons N --dossiers-per-person M [--seed S]`:
- * deterministic synthetic data for benchmarks (src/demo/gen.c).
+ * deterministic synthetic data for benchmarks (src/demo/gen.c); with
+ * `--ndjson FILE` instead of `--data`, the same persons as a register
+ * file for `kruispunt import`.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,6 +11,28 @@
 #include "cli/cli.h"
 #include "demo/demo.h"
 
+/* The persons only, as a register file (`--ndjson FILE`): what
+ * bench/import.sh loads with `kruispunt import registry --initial`. */
+static int to_file(const char *path, uint64_t persons, uint64_t seed)
+{
+	struct error e;
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "kruispunt gen: cannot write %s\n", path);
+		return 1;
+	}
+	int rc = demo_generate_ndjson(f, persons, seed, &e);
+	if (fclose(f) != 0 && rc == 0)
+		rc = err_set(&e, ERR_UNAVAILABLE, "write_failed",
+			     "the file cannot be written");
+	if (rc != 0) {
+		fprintf(stderr, "kruispunt gen: %s: %s\n", path, e.detail);
+		return 1;
+	}
+	printf("wrote %llu persons to %s\n", (unsigned long long)persons, path);
+	return 0;
+}
+
 int cmd_gen(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -16,13 +40,16 @@ int cmd_gen(int argc, char **argv)
 		{"persons", required_argument, NULL, 'p'},
 		{"dossiers-per-person", required_argument, NULL, 'm'},
 		{"seed", required_argument, NULL, 's'},
+		{"ndjson", required_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0}};
-	const char *data = NULL;
+	const char *data = NULL, *ndjson = NULL;
 	long long persons = 0, seed = 1, per = 5;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'd')
 			data = optarg;
+		else if (c == 'n')
+			ndjson = optarg;
 		else if (c == 'p' && cli_number(optarg, 1, INT64_MAX, &persons) == 0)
 			continue;
 		else if (c == 'm' && cli_number(optarg, 0, 10, &per) == 0)
@@ -32,7 +59,9 @@ int cmd_gen(int argc, char **argv)
 		else
 			goto usage;
 	}
-	if (!data || persons == 0)
+	if (ndjson && !data && persons > 0)
+		return to_file(ndjson, (uint64_t)persons, (uint64_t)seed);
+	if (!data || ndjson || persons == 0)
 		goto usage;
 	struct cli_config cfg;
 	struct store *s;

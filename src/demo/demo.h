@@ -9,6 +9,8 @@
 #ifndef KP_DEMO_H
 #define KP_DEMO_H
 
+#include <stdio.h>
+
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "base/base.h"
@@ -52,6 +54,12 @@ struct demo_gen_stats {
  * operator's. Returns 0, or -1 with e. */
 int demo_generate(struct audit *log, uint64_t persons, int per_person,
 		  uint64_t seed, struct demo_gen_stats *st, struct error *e);
+
+/* The persons demo_generate would register for seed, written to out as
+ * an operator's register file (docs/IMPORT.md), one JSON object a line.
+ * Returns 0, or -1 with e when out cannot be written. */
+int demo_generate_ndjson(FILE *out, uint64_t persons, uint64_t seed,
+			 struct error *e);
 
 /* Check the demo data itself (every INSZ and KBO valid); used by tests.
  * Returns the number of invalid identifiers. */

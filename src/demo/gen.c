@@ -9,6 +9,7 @@
  * 30-99 births 1930-1999, so walking YY, MM, DD and the sequence number is
  * numeric order, and every insert appends to its B-tree.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,4 +186,34 @@ int demo_generate(struct audit *log, uint64_t persons, int per_person,
 	free(pp);
 	free(rows);
 	return rc;
+}
+
+/* A generated person as a line of an operator's register file. Its
+ * names are the generator's plain ASCII, so they need no escaping. */
+static void person_line(FILE *out, const struct registry_person *p)
+{
+	fprintf(out, "{\"insz\":\"%s\",\"last_name\":\"%s\","
+		"\"first_names\":\"%s\",\"birth_date\":\"%s\",\"sex\":\"%s\","
+		"\"address\":{\"country\":\"%s\"},\"language\":\"%s\"}\n",
+		p->insz, p->last_name, p->first_names, p->birth_date, p->sex,
+		p->country, p->language);
+}
+
+int demo_generate_ndjson(FILE *out, uint64_t persons, uint64_t seed,
+			 struct error *e)
+{
+	struct rng r = {seed * 2 + 1};
+	struct walk w;
+	walk_start(&w, persons);
+	for (uint64_t i = 0; i < persons; i++) {
+		char insz[INSZ_BUF];
+		struct registry_person p;
+		walk_next(&w, insz);
+		person(&r, &w, insz, &p);
+		person_line(out, &p);
+	}
+	if (fflush(out) != 0 || ferror(out))
+		return err_set(e, ERR_UNAVAILABLE, "write_failed",
+			       "the file cannot be written");
+	return 0;
 }

@@ -19,6 +19,10 @@ static const char sql_by_kbo[] =
 static const char sql_by_id[] =
 	"SELECT id, kbo, name, actor_type, branch, coalesce(endpoint, ''), "
 	"coalesce(timeout_ms, 0) FROM institution WHERE id = ?1";
+static const char sql_of_type[] =
+	"SELECT id, kbo, name, actor_type, branch, coalesce(endpoint, ''), "
+	"coalesce(timeout_ms, 0) FROM institution WHERE actor_type = ?1 "
+	"ORDER BY id LIMIT 1";
 static const char sql_set_timeout[] =
 	"UPDATE institution SET timeout_ms = nullif(?2, 0) WHERE kbo = ?1";
 static const char sql_set_endpoint[] =
@@ -236,6 +240,12 @@ int org_institution_by_kbo(struct store *s, const char *kbo,
 int org_institution_get(struct store *s, int64_t id, struct org_institution *out)
 {
 	return institution_where(s, sql_by_id, NULL, id, out);
+}
+
+int org_institution_of_type(struct store *s, const char *actor_type,
+			    struct org_institution *out)
+{
+	return institution_where(s, sql_of_type, actor_type, 0, out);
 }
 
 bool org_audits_the_network(struct store *s, const char *kbo)

@@ -208,6 +208,57 @@ int org_actor_type_known(struct store *s, const char *actor_type);
  * fit. Returns 0, or -1 on a store failure. */
 int org_actor_types(struct store *s, char *out, size_t n);
 
+/* ---------------------------------------------------------- file loads */
+
+/* A line of an operator's organisation file is at most this long. */
+#define ORG_LINE_MAX 4096
+#define ORG_LINE_CATEGORIES 8
+
+/* One organisation of an operator's file (docs/IMPORT.md), and when
+ * actor_type is not empty the institution it is. */
+struct org_line {
+	char kbo[11];
+	char name[128];
+	char categories[ORG_LINE_CATEGORIES][32];
+	int ncategories;
+	char actor_type[64];
+	char branch[64];
+	char endpoint[256];
+	bool has_cert; /* the certificate that identifies the institution */
+	uint8_t cert_sha256[SHA256_LEN];
+	char cert_subject[256];
+	int64_t cert_not_before, cert_not_after; /* seconds since the epoch */
+};
+
+/* Parse one line (len bytes, no line end, untrusted): a JSON object with
+ * kbo, name, categories?, actor_type?, branch?, endpoint? and
+ * certificate? {sha256, subject?, not_before, not_after} (RFC 3339
+ * times); actor_type and branch come together, and endpoint and the
+ * certificate only with them. Returns 0 and *out, or -1 with e: the codes
+ * of jsonx_line, "invalid_kbo" (with the number's reason), "invalid_field". */
+int org_line_parse(const char *line, size_t len, struct org_line *out,
+		   struct error *e);
+
+/* What loading an organisation did: 1 added, 2 changed, 3 unchanged. */
+enum org_outcome { ORG_INSERTED = 1, ORG_UPDATED, ORG_UNCHANGED };
+
+/* Bring the organisation of l into the registers, each change by the
+ * function above that makes it (and records it): the organisation when
+ * new, its missing categories, the institution when new or its endpoint
+ * when it differs, the certificate when not bound yet. A different name,
+ * actor type or branch of a registered one is refused (ERR_CONFLICT
+ * "unchangeable_field") before any change. Returns 0 and *out, or -1 with
+ * e (changes already made for the line stay). */
+int org_upsert(struct audit *log, const struct audit_actor *by,
+	       const struct org_line *l, enum org_outcome *out,
+	       struct error *e);
+
+/* The institution of this actor type registered first (a register's
+ * authority: "national_register", "crossroads_bank"). Returns 0 and
+ * fills out; 1 when none; -1 on a store failure. */
+int org_institution_of_type(struct store *s, const char *actor_type,
+			    struct org_institution *out);
+
 /* ------------------------------------------------------------- schema */
 
 /* The module's tables, as migrations (org_schema.c): src/cli hands them

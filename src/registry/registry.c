@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry/registry.h"
+#include "registry/registry_internal.h"
 
 #define PERSON_COLS                                                          \
 	"insz, register, last_name, first_names, birth_date, birth_place, "  \
@@ -25,6 +25,11 @@ static const char sql_born[] =
 static const char sql_insert[] =
 	"INSERT INTO person (" PERSON_COLS ", updated_at) VALUES "
 	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15)";
+/* An initial load leaves a registered person to the comparison. */
+static const char sql_insert_new[] =
+	"INSERT INTO person (" PERSON_COLS ", updated_at) VALUES "
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15)"
+	" ON CONFLICT (insz) DO NOTHING";
 static const char sql_update[] =
 	"UPDATE person SET last_name = ?2, first_names = ?3, street = ?4, "
 	"postal_code = ?5, municipality = ?6, country = ?7, deceased_on = ?8, "
@@ -181,8 +186,7 @@ static void read_person(struct store_stmt *st, void *person)
 	p->version = store_col_int(st, 14);
 }
 
-/* Read a person on connection c. Returns 0, 1 when unknown, -1 with e. */
-static int load(struct store_conn *c, const char *insz,
+int registry_read(struct store_conn *c, const char *insz,
 		struct registry_person *out, struct error *e)
 {
 	struct store_stmt *st = store_prepare(c, sql_get);
@@ -196,7 +200,7 @@ int registry_get(struct store *s, const char *insz, struct registry_person *out,
 	struct store_conn *r = store_reader(s);
 	if (!r)
 		return store_fail(e, "the register cannot be read now");
-	return load(r, insz, out, e);
+	return registry_read(r, insz, out, e);
 }
 
 /* The mutations effective after a date, newest first: undone in that
@@ -233,7 +237,7 @@ int registry_get_as_of(struct store *s, const char *insz, const char *date,
 	struct store_conn *r = store_reader(s);
 	if (!r)
 		return store_fail(e, "the register cannot be read now");
-	int rc = load(r, insz, out, e);
+	int rc = registry_read(r, insz, out, e);
 	if (rc != 0)
 		return rc;
 	struct store_stmt *st = store_prepare(r, sql_after);
@@ -337,11 +341,9 @@ static const struct store_refusal person_exists = {
 static const struct store_refusal link_invalid = {
 	ERR_CONFLICT, "link_invalid", "unknown person, or already linked"};
 
-/* Insert on the held writer. Returns 0 or -1 with e. */
-static int insert(struct store_conn *w, const struct registry_person *p,
-		  const char *reg, struct error *e)
+static void bind_person(struct store_stmt *st, const struct registry_person *p,
+			const char *reg)
 {
-	struct store_stmt *st = store_prepare(w, sql_insert);
 	store_bind_text(st, 1, p->insz);
 	store_bind_text(st, 2, reg);
 	store_bind_text(st, 3, p->last_name);
@@ -357,13 +359,31 @@ static int insert(struct store_conn *w, const struct registry_person *p,
 	bind_or_null(st, 13, p->language);
 	bind_or_null(st, 14, p->deceased_on);
 	store_bind_int(st, 15, time_now());
+}
+
+/* Insert on the held writer. Returns 0 or -1 with e. */
+static int insert(struct store_conn *w, const struct registry_person *p,
+		  const char *reg, struct error *e)
+{
+	struct store_stmt *st = store_prepare(w, sql_insert);
+	bind_person(st, p, reg);
 	return store_run(st, &person_exists, e);
+}
+
+int registry_insert_new(struct store_conn *w, const struct registry_person *p,
+			struct error *e)
+{
+	struct store_stmt *st = store_prepare(w, sql_insert_new);
+	bind_person(st, p, registry_register_of(p->insz));
+	if (store_run(st, NULL, e) != 0)
+		return -1;
+	return store_changes(w) == 1 ? 0 : 1;
 }
 
 /* The event of a change to the registers, about subject (left out when
  * it is no valid INSZ). Strings are borrowed. */
-static struct audit_event person_event(const struct audit_actor *by,
-				       const char *action, const char *subject)
+struct audit_event registry_event(const struct audit_actor *by,
+				  const char *action, const char *subject)
 {
 	struct audit_event ev = audit_event_by(by, action);
 	ev.subject = audit_subject(subject);
@@ -372,22 +392,24 @@ static struct audit_event person_event(const struct audit_actor *by,
 	return ev;
 }
 
-/* The register a number belongs to. */
-static const char *register_of(const char *insz)
+const char *registry_register_of(const char *insz)
 {
 	struct insz z;
 	return insz_parse(insz, strlen(insz), &z) == ID_OK && z.kind == INSZ_BIS
 		       ? "BIS" : "RR";
 }
 
+int registry_person_check(const struct registry_person *p, struct error *e)
+{
+	struct insz z;
+	return validate(p, e) != 0 || check_number(p, &z, e) != 0 ? -1 : 0;
+}
+
 /* Why p cannot be registered as it stands (into bad), or NULL. */
 static const struct error *person_refusal(const struct registry_person *p,
 					  struct error *bad)
 {
-	struct insz z;
-	if (validate(p, bad) != 0 || check_number(p, &z, bad) != 0)
-		return bad;
-	return NULL;
+	return registry_person_check(p, bad) != 0 ? bad : NULL;
 }
 
 /* Persons to insert: one (registry_add) or a load. */
@@ -403,7 +425,7 @@ static int persons_change(struct store_conn *w, void *ctx,
 	KP_UNUSED(n);
 	struct persons *c = ctx;
 	for (size_t i = 0; i < c->n; i++)
-		if (insert(w, &c->p[i], register_of(c->p[i].insz), e) != 0)
+		if (insert(w, &c->p[i], registry_register_of(c->p[i].insz), e) != 0)
 			return -1;
 	return 0;
 }
@@ -413,7 +435,7 @@ int registry_add(struct audit *log, const struct audit_actor *by,
 {
 	struct persons c = {p, 1};
 	struct error bad;
-	struct audit_event ev = person_event(by, "person_add", p->insz);
+	struct audit_event ev = registry_event(by, "person_add", p->insz);
 	return audit_change(log, &ev, persons_change, &c,
 			    person_refusal(p, &bad), e);
 }
@@ -430,7 +452,7 @@ int registry_import(struct audit *log, const struct audit_actor *by,
 	 * load of millions (`kruispunt gen`) as slow as the log. */
 	char count[32];
 	snprintf(count, sizeof(count), "%zu persons", n);
-	struct audit_event ev = person_event(by, "registry_import", NULL);
+	struct audit_event ev = registry_event(by, "registry_import", NULL);
 	ev.purpose = count;
 	return audit_change(log, &ev, persons_change, &c, refusal, e);
 }
@@ -530,8 +552,8 @@ int registry_link_parent(struct audit *log, const struct audit_actor *by,
 	struct link c = {child, parent};
 	/* The link is part of both persons' data: each finds it in the
 	 * log of who touched their data. */
-	struct audit_event evs[2] = {person_event(by, "parent_link", child),
-				     person_event(by, "parent_link", parent)};
+	struct audit_event evs[2] = {registry_event(by, "parent_link", child),
+				     registry_event(by, "parent_link", parent)};
 	struct error bad;
 	if (!insz_valid(child) || !insz_valid(parent) || !strcmp(child, parent))
 		return audit_change(log, &evs[0], link_change, &c,
@@ -642,7 +664,7 @@ int registry_assign_bis(struct audit *log, const struct audit_actor *by,
 	struct error bad;
 	str_copy(p->insz, sizeof(p->insz), "");
 	const struct error *refusal = validate(p, &bad) != 0 ? &bad : NULL;
-	struct audit_event ev = person_event(by, "bis_assignment", NULL);
+	struct audit_event ev = registry_event(by, "bis_assignment", NULL);
 	struct bis b = {p, false};
 	int rc = audit_change(log, &ev, bis_change, &b, refusal, e);
 	if (rc != 0)
@@ -860,7 +882,7 @@ static int mutate_change(struct store_conn *w, void *ctx,
 	const struct registry_mutation *m = c->m;
 	json_t *before = NULL, *after = NULL;
 	struct registry_person cur;
-	int found = load(w, c->insz, &cur, e);
+	int found = registry_read(w, c->insz, &cur, e);
 	int rc;
 	if (found < 0)
 		rc = -1;
@@ -893,6 +915,6 @@ int registry_mutate(struct audit *log, const struct audit_actor *by,
 	struct error bad;
 	const struct error *refusal =
 		precheck(insz, m, actor_type, &bad) != 0 ? &bad : NULL;
-	struct audit_event ev = person_event(by, "registry_mutation", insz);
+	struct audit_event ev = registry_event(by, "registry_mutation", insz);
 	return audit_change(log, &ev, mutate_change, &c, refusal, e);
 }

@@ -157,6 +157,74 @@ int registry_mutate(struct audit *log, const struct audit_actor *by,
 /* The actor type that is the authority of a register ("RR", "BIS"). */
 const char *registry_authority(const char *register_);
 
+/* ---------------------------------------------------------- file loads */
+
+/* A line of an operator's register file is at most this long: the
+ * longest valid person is about 1,100 bytes, escapes included. */
+#define REGISTRY_LINE_MAX 4096
+
+/* One person of an operator's register file (docs/IMPORT.md). */
+struct registry_line {
+	struct registry_person person;
+	char parents[2][INSZ_BUF];
+	int nparents;
+	char effective_on[DATE_LEN]; /* of its changes; "" for today */
+};
+
+/* Whether p can be registered as it stands: every field as the registers
+ * take it, and a valid INSZ in digits that agrees with the birth date and
+ * sex given. Returns 0, or -1 with e (ERR_INVALID "invalid_insz" or
+ * "invalid_field" naming the field). */
+int registry_person_check(const struct registry_person *p, struct error *e);
+
+/* Parse one line (len bytes, no line end, untrusted): a JSON object with
+ * insz, register?, last_name, first_names, birth_date?, birth_place?,
+ * sex?, nationality?, address? {street, postal_code, municipality,
+ * country}, language?, parents? (at most two INSZ), deceased_on?,
+ * effective_on?. Formatted numbers are taken and kept as digits; the
+ * register, when given, must be the number's. Returns 0 and *out, or -1
+ * with e: the codes of jsonx_line, "invalid_insz" (with the number's
+ * reason) or "invalid_field". */
+int registry_line_parse(const char *line, size_t len, struct registry_line *out,
+			struct error *e);
+
+/* What loading a person did. */
+enum registry_outcome {
+	REGISTRY_INSERTED = 1,
+	REGISTRY_UPDATED,
+	REGISTRY_UNCHANGED,
+	REGISTRY_REFUSED,
+};
+
+/* Initial load of persons checked by registry_line_parse: each new one
+ * inserted with its own event "person_add" about them, in commits of
+ * AUDIT_COMMIT_MAX persons made from several threads at once, so the
+ * audit writer puts many in one transaction. A person registered with
+ * exactly these data is left alone (unchanged, no event); one registered
+ * with other data, or twice in l, is refused "person_exists" (its event
+ * recorded refused). Parent links are not made here (registry_link_parent,
+ * once every person is in). out[i] receives line i's outcome. Nothing is
+ * forwarded. Returns 0, or -1 with e when the log or the store failed
+ * (the commits made stay made; out says which). */
+int registry_load(struct audit *log, const struct audit_actor *by,
+		  const struct registry_line *l, size_t n,
+		  enum registry_outcome *out, struct error *e);
+
+/* A line of a daily mutation file, applied as the register's authority
+ * (actor_type, institution_id) sends it: a new person is added
+ * (registry_add) with its parent links; a known one gets an address,
+ * name or death mutation (registry_mutate, forwarded by the hub to the
+ * mailboxes) for each kind of data that differs, and links to parents it
+ * lacks. Fields the line leaves empty are not compared; a birth date,
+ * birth place, sex, nationality or language that differs is refused
+ * (ERR_CONFLICT "unchangeable_field": no mutation changes it) before any
+ * change. Returns 0 and *out, or -1 with e (a mutation's refusal; changes
+ * already made for the line stay). */
+int registry_upsert(struct audit *log, const struct audit_actor *by,
+		    const struct registry_line *l, const char *actor_type,
+		    int64_t institution_id, enum registry_outcome *out,
+		    struct error *e);
+
 /* ------------------------------------------------------------- schema */
 
 /* The module's tables, as migrations (registry_schema.c): src/cli hands them

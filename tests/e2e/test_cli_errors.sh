@@ -88,7 +88,7 @@ for block in re.findall(r"```sh\n(.*?)```", readme, re.S):
                 missing.append("%s %s" % (w[1], s))
 print(" ".join(sorted(set(missing))))' "$README" "$WORK/help.out")
 expect "kruispunt --help lists every README command and subcommand" "" "$missing"
-for cmd in init serve demo audit org directory authz gen config version; do
+for cmd in init serve demo audit org directory authz gen import config version; do
   run_kp "help_$cmd" help "$cmd"
   expect "kruispunt help $cmd exits 0" 0 "$RC"
   expect_contains "and shows its usage" "usage: kruispunt $cmd" "$OUT"
