@@ -174,9 +174,8 @@ static json_t *keys_json(const struct auth_activation_issued *out)
 	json_t *arr = json_array();
 	for (int i = 0; i < out->nkeys; i++)
 		json_array_append_new(
-			arr, json_pack("{s:I,s:s,s:s}", "id",
-				       (json_int_t)out->keys_to_deactivate[i].id,
-				       "type", out->keys_to_deactivate[i].type,
+			arr, json_pack("{s:s,s:s}", "type",
+				       out->keys_to_deactivate[i].type,
 				       "status",
 				       out->keys_to_deactivate[i].status));
 	return arr;
@@ -203,11 +202,15 @@ int api_lra_activation(struct http_request *req, struct http_response *res,
 	time_format_rfc3339(out.expires_at, until);
 	/* The code is shown once: in this answer, and in the letter to
 	 * print now (the office's client renders letter_html). */
-	json_t *j = json_pack("{s:s,s:s,s:o,s:s}", "activation_code", out.code,
+	json_t *j = json_pack("{s:s,s:s,s:o,s:i}", "activation_code", out.code,
 			      "expires_at", until, "keys_to_deactivate",
-			      keys_json(&out), "letter_html", letter);
+			      keys_json(&out), "other_persons_keys",
+			      out.others);
+	if (letter)
+		json_object_set_new(j, "letter_html", json_string(letter));
 	secret_wipe(out.code, sizeof(out.code));
-	secret_wipe(letter, strlen(letter));
+	if (letter)
+		secret_wipe(letter, strlen(letter));
 	free(letter);
 	free(out.keys_to_deactivate);
 	return http_reply_json(res, 201, j);

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "auth/auth_internal.h"
+#include "org/org.h"
 
 /* The 31 letters and digits nobody misreads: no 0, O, 1, I, L. */
 static const char code_alphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -33,11 +34,19 @@ static const char sql_add[] =
 /* The keys completing an activation deactivates: those linked to its
  * e-mail address on any account (seed 002) and the person's own, which
  * the new credentials replace (an office visit is the recovery path). */
+/* A new activation, or a completed one, ends the person's others still
+ * open: an old letter or link (lost, stolen, sent to a mistyped address)
+ * must not undo the keys the person has since made. ?2: the one kept. */
+static const char sql_revoke_others[] =
+	"UPDATE activation SET status = 'revoked', step_hash = NULL, "
+	"password_hash = NULL, key_secret = NULL, reg_code_hash = NULL "
+	"WHERE insz = ?1 AND id <> ?2 AND status IN ('issued', 'started')";
 static const char sql_linked[] =
 	"SELECT c.id, c.type, t.level, c.status, c.created_at, "
 	"coalesce(c.last_used_at, 0), c.insz FROM credential c "
 	"JOIN key_type t ON t.code = c.type WHERE c.status IN ('active', "
-	"'pending', 'locked') AND (c.address = ?1 OR c.insz = ?2) ORDER BY c.id";
+	"'pending', 'locked') AND (lower(c.address) = lower(?1) OR "
+	"c.insz = ?2) ORDER BY c.id";
 #define ROW_COLUMNS                                                        \
 	"SELECT id, insz, email, coalesce(phone, ''), language, status, "   \
 	"expires_at, coalesce(step_expires_at, 0), code_hash, "             \
@@ -109,6 +118,7 @@ struct issue {
 	uint8_t code_hash[crypto_generichash_BYTES];
 	uint8_t link_hash[SHA256_LEN];
 	char link[TOKEN_HEX_LEN];
+	char office[256]; /* its name, as the person's notice names it */
 	int64_t now, id;
 };
 
@@ -136,6 +146,20 @@ static int link_queue(struct store_conn *w, const struct issue *c,
 	return rc;
 }
 
+static const struct store_refusal identification_used = {
+	ERR_CONFLICT, "identification_used",
+	"this identification led to an activation already: identify the "
+	"person again for a new one"};
+
+static int revoke_others(struct store_conn *w, const char *insz, int64_t id,
+			 struct error *e)
+{
+	struct store_stmt *st = store_prepare(w, sql_revoke_others);
+	store_bind_text(st, 1, insz);
+	store_bind_int(st, 2, id);
+	return store_run(st, NULL, e);
+}
+
 static int issue_change(struct store_conn *w, void *ctx,
 			struct audit_event *evs, size_t n, struct error *e)
 {
@@ -154,9 +178,16 @@ static int issue_change(struct store_conn *w, void *ctx,
 	store_bind_blob(st, 8, c->link_hash, sizeof(c->link_hash));
 	store_bind_int(st, 9, c->now);
 	store_bind_int(st, 10, c->now + c->a->opt.activation_ttl_s);
-	if (store_insert(st, &c->id, NULL, e) < 0)
+	if (store_insert(st, &c->id, &identification_used, e) < 0)
 		return -1;
-	return link_queue(w, c, e);
+	if (revoke_others(w, r->insz, c->id, e) != 0 ||
+	    link_queue(w, c, e) != 0)
+		return -1;
+	/* The person's own addresses hear of it at once: an activation in
+	 * their name that they did not ask for is theirs to stop. */
+	const char *const vars[][2] = {{"office", c->office}};
+	return auth_notice_message(w, c->a, r->insz, 0, "activation_issued",
+				   vars, KP_NELEM(vars), e);
 }
 
 static bool language_ok(const char *l)
@@ -191,7 +222,8 @@ issue_refusal(const struct auth_activation_request *req, struct error *bad)
  * now (caller frees *out); owners (when not NULL) receives each key's
  * holder, allocated alike. Returns 0, or -1 with e. */
 static int linked_keys(struct auth *a, const char *email, const char *insz,
-		       struct auth_key **out, int *n, struct error *e);
+		       struct auth_key **out, int *n, int *others,
+		       struct error *e);
 
 int auth_activation_issue(struct auth *a, const struct audit_actor *by,
 			  const struct auth_activation_request *req,
@@ -204,6 +236,11 @@ int auth_activation_issue(struct auth *a, const struct audit_actor *by,
 	if (bad)
 		return audit_refused(a->log, &ev, bad);
 	struct issue c = {.a = a, .req = req, .now = time_now()};
+	str_copy(c.office, sizeof(c.office), "kruispunt");
+	if (req->office && req->office[0] &&
+	    org_name(a->store, req->office, c.office, sizeof(c.office),
+		     NULL) != 0)
+		str_copy(c.office, sizeof(c.office), req->office);
 	code_new(out->code);
 	paper_digest(a, out->code, c.code_hash);
 	token_new(c.link, c.link_hash);
@@ -211,7 +248,7 @@ int auth_activation_issue(struct auth *a, const struct audit_actor *by,
 	secret_wipe(c.link, sizeof(c.link));
 	if (rc == 0 && linked_keys(a, req->email, req->insz,
 				   &out->keys_to_deactivate, &out->nkeys,
-				   e) != 0)
+				   &out->others, e) != 0)
 		rc = -1; /* issued; the caller may ask again */
 	if (rc != 0) {
 		secret_wipe(out->code, sizeof(out->code));
@@ -248,15 +285,26 @@ static struct linked *linked_read(struct store_conn *c, const char *email,
 }
 
 static int linked_keys(struct auth *a, const char *email, const char *insz,
-		       struct auth_key **out, int *n, struct error *e)
+		       struct auth_key **out, int *n, int *others,
+		       struct error *e)
 {
 	struct store_conn *r = store_reader(a->store);
 	if (!r)
 		return store_fail(e, "keys cannot be read now");
-	struct linked *l = linked_read(r, email, insz, n);
-	*out = *n ? xcalloc((size_t)*n, sizeof(**out)) : NULL;
-	for (int i = 0; i < *n; i++)
-		(*out)[i] = l[i].k;
+	int all;
+	struct linked *l = linked_read(r, email, insz, &all);
+	*out = all ? xcalloc((size_t)all, sizeof(**out)) : NULL;
+	*n = 0;
+	*others = 0;
+	/* The office sees the person's own keys; of strangers' keys linked
+	 * to the address only how many (no officer learns who holds keys
+	 * at an address by typing it). */
+	for (int i = 0; i < all; i++) {
+		if (strcmp(l[i].insz, insz) == 0)
+			(*out)[(*n)++] = l[i].k;
+		else
+			(*others)++;
+	}
 	free(l);
 	return 0;
 }
@@ -800,7 +848,8 @@ static int complete_change(struct store_conn *w, void *ctx,
 	KP_UNUSED(evs);
 	KP_UNUSED(n);
 	const struct completion *c = ctx;
-	if (old_keys_off(w, c, e) != 0 || new_keys(w, c, e) != 0)
+	if (old_keys_off(w, c, e) != 0 || new_keys(w, c, e) != 0 ||
+	    revoke_others(w, c->r->insz, c->r->id, e) != 0)
 		return -1;
 	struct store_stmt *st = store_prepare(w, sql_done);
 	store_bind_int(st, 1, c->r->id);
@@ -858,9 +907,19 @@ static int complete_commit(struct auth *a, const struct audit_actor *by,
 		return store_fail(e, "keys cannot be read now");
 	/* Computed again now: keys may have come or gone since the issue. */
 	c->old = linked_read(rd, c->r->email, c->r->insz, &c->nold);
-	struct audit_event evs[AUDIT_COMMIT_MAX];
+	struct audit_event evs[AUDIT_COMMIT_MAX + 1];
 	evs[0] = *ev;
 	size_t n = completion_events(by, c, evs, KP_NELEM(evs));
+	if (n > AUDIT_COMMIT_MAX) {
+		/* Every deactivation is recorded, or none is made. */
+		free(c->old);
+		struct error bad;
+		err_set(&bad, ERR_CONFLICT, "too_many_holders",
+			"this address is linked to keys of too many persons: "
+			"the registration office must sort it out");
+		*e = bad;
+		return audit_refused(a->log, ev, &bad);
+	}
 	int rc = audit_commit(a->log, evs, n, complete_change, c, e);
 	auth_cache_invalidate(a); /* the old keys' sessions are over */
 	if (rc == 0)

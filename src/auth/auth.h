@@ -441,23 +441,29 @@ struct auth_activation_request {
 };
 
 /* What the office gets back: the code for the letter (shown once, stored
- * hashed), when it ends, and the keys that completing the activation will
- * deactivate (those linked to the e-mail address, on any account: seed
- * 002; and the person's own, which the new credentials replace), keys
- * allocated (the caller frees it). */
+ * hashed), when it ends, and what completing the activation will
+ * deactivate: the person's own keys, which the new credentials replace,
+ * listed (keys_to_deactivate, allocated: the caller frees it), and the
+ * number of other persons' keys linked to the e-mail address (seed 002),
+ * counted only. */
 struct auth_activation_issued {
 	int64_t id;
 	char code[AUTH_ACTIVATION_CODE_BUF];
 	int64_t expires_at;
-	struct auth_key *keys_to_deactivate;
+	struct auth_key *keys_to_deactivate; /* the person's own */
 	int nkeys;
+	int others; /* other persons' keys at the address: how many only */
 };
 
 /* Issue an activation for req (by: the officer acting for the office),
- * queue the activation link to req->email through the outbox, and record
- * it ("activation_issue" about req->insz), all in one commit. Returns 0
- * with *out, or -1 with e (ERR_INVALID "invalid_field" for a bad address
- * or language, ERR_UNAVAILABLE when nothing could be recorded). */
+ * queue the activation link to req->email through the outbox, tell the
+ * person's existing addresses that an activation was issued in their
+ * name, end their other activations still open, and record it
+ * ("activation_issue" about req->insz), all in one commit. Returns 0 with
+ * *out, or -1 with e (ERR_INVALID "invalid_field" for a bad address or
+ * language; ERR_CONFLICT "identification_used" when req's identification
+ * led to an activation already; ERR_UNAVAILABLE when nothing could be
+ * recorded). */
 /* Where citizens reach the service (auth.public_url): the activation
  * link's base, and what a letter tells them to open. Static for a's
  * lifetime. */

@@ -102,13 +102,18 @@ static const struct store_migration migrations[] = {
 	 "  code_hash BLOB NOT NULL, link_hash BLOB NOT NULL UNIQUE,"
 	 "  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
 	 "  status TEXT NOT NULL CHECK (status IN"
-	 "    ('issued', 'started', 'completed', 'expired', 'locked')),"
+	 "    ('issued', 'started', 'completed', 'expired', 'locked',"
+	 "     'revoked')),"
 	 "  failures INTEGER NOT NULL DEFAULT 0,"
 	 "  step_hash BLOB UNIQUE, step_expires_at INTEGER,"
 	 "  username TEXT, password_hash TEXT, key_type TEXT, key_secret BLOB,"
 	 "  reg_code_hash BLOB, reg_code_expires_at INTEGER,"
 	 "  sends INTEGER NOT NULL DEFAULT 0, completed_at INTEGER);"
-	 "CREATE INDEX activation_by_insz ON activation(insz);"},
+	 "CREATE INDEX activation_by_insz ON activation(insz);"
+	 /* An identification leads to one activation (a new one needs the
+	  * person at the desk again); 0 is the operator's, without one. */
+	 "CREATE UNIQUE INDEX activation_by_identification ON activation"
+	 "  (identification_id) WHERE identification_id > 0;"},
 };
 
 const struct store_schema auth_schema = {

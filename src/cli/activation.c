@@ -60,9 +60,10 @@ static void print_issued(const struct auth_activation_issued *out)
 					"type", out->keys_to_deactivate[i].type,
 					"status",
 					out->keys_to_deactivate[i].status));
-	json_t *j = json_pack("{s:I,s:s,s:s,s:o}", "id", (json_int_t)out->id,
-			      "activation_code", out->code, "expires_at",
-			      expires, "keys_to_deactivate", keys);
+	json_t *j = json_pack("{s:I,s:s,s:s,s:o,s:i}", "id",
+			      (json_int_t)out->id, "activation_code", out->code,
+			      "expires_at", expires, "keys_to_deactivate",
+			      keys, "other_persons_keys", out->others);
 	char *text = jsonx_dump(j);
 	printf("%s\n", text);
 	free(text);

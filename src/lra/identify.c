@@ -19,7 +19,7 @@ static const char sql_add[] =
 	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
 	"RETURNING id";
 static const char sql_get[] =
-	"SELECT insz, office, outcome, created_at, purpose "
+	"SELECT insz, office, outcome, created_at, document_valid_until "
 	"FROM lra_identification WHERE id = ?1";
 
 static const char *const documents[] = {
@@ -142,6 +142,15 @@ int lra_identify(struct audit *log, const struct lra_officer *o,
 		refusal = (err_set(&bad, ERR_NOT_FOUND, "unknown_person",
 				   "no such person in the National Register "
 				   "or the BIS register"), &bad);
+	/* Nobody identifies themselves, and a deceased person's document
+	 * in someone else's hands opens nothing. */
+	if (!refusal && strcmp(z.digits, o->insz) == 0)
+		refusal = (err_set(&bad, ERR_FORBIDDEN, "own_identification",
+				   "another officer identifies you"), &bad);
+	if (!refusal && p.deceased_on[0])
+		refusal = (err_set(&bad, ERR_CONFLICT, "person_deceased",
+				   "the register records this person as "
+				   "deceased"), &bad);
 	struct audit_event ev = lra_event(o, "lra_identification",
 					  refusal ? NULL : z.digits,
 					  in->purpose);
@@ -156,6 +165,7 @@ int lra_identify(struct audit *log, const struct lra_officer *o,
 
 struct identification_row {
 	char insz[INSZ_BUF], office[11], outcome[16];
+	char valid_until[DATE_LEN];
 	int64_t created_at;
 };
 
@@ -166,6 +176,7 @@ static void read_row(struct store_stmt *st, void *out)
 	str_copy(r->office, sizeof(r->office), store_col_text(st, 1));
 	str_copy(r->outcome, sizeof(r->outcome), store_col_text(st, 2));
 	r->created_at = store_col_int(st, 3);
+	str_copy(r->valid_until, sizeof(r->valid_until), store_col_text(st, 4));
 }
 
 /* Why identification id gives o no code: NULL, or bad filled. r is the
@@ -196,7 +207,12 @@ static const struct error *activation_refusal(struct store *s,
 				"this identification failed: only a validly "
 				"identified person gets an activation code"),
 			bad);
-	if (time_now() - r->created_at >= LRA_IDENTIFICATION_VALID_S)
+	struct date until;
+	/* Identified in the evening, its document ending that day: by
+	 * morning the document no longer identifies anyone. */
+	if (time_now() - r->created_at >= LRA_IDENTIFICATION_VALID_S ||
+	    date_parse(r->valid_until, &until) != 0 ||
+	    date_cmp(until, date_today()) < 0)
 		return (err_set(bad, ERR_CONFLICT, "identification_stale",
 				"identify the person again: a code follows "
 				"the identification at the desk"), bad);
@@ -228,12 +244,13 @@ int lra_activation(struct audit *log, struct auth *auth,
 		.office = o->office};
 	if (auth_activation_issue(auth, &by, &req, out, e) != 0)
 		return -1;
+	/* The activation stands whatever happens to the letter: the code
+	 * is in the answer too, and the officer can copy it by hand. */
+	struct error le;
 	if (letter && lra_letter(audit_store(log), auth, o, r.insz, language,
-				 out, letter, e) != 0) {
-		secret_wipe(out->code, sizeof(out->code));
-		free(out->keys_to_deactivate);
-		out->keys_to_deactivate = NULL;
-		return -1;
+				 out, letter, &le) != 0) {
+		log_warn("lra: the letter could not be made: %s", le.detail);
+		*letter = NULL;
 	}
 	return 0;
 }

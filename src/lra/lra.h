@@ -130,7 +130,9 @@ struct lra_identification {
  * presents themselves). Recorded as "lra_identification" about the person
  * with its outcome. Returns 0 with *id and *identified, or -1 with e
  * (ERR_INVALID "invalid_field" naming the field, "invalid_insz";
- * ERR_NOT_FOUND "unknown_person"; an officer refusal). */
+ * ERR_NOT_FOUND "unknown_person"; ERR_FORBIDDEN "own_identification": an
+ * officer does not identify themselves; ERR_CONFLICT "person_deceased";
+ * an officer refusal). */
 int lra_identify(struct audit *log, const struct lra_officer *o,
 		 const struct lra_identification *in, int64_t *id,
 		 bool *identified, struct error *e);
@@ -139,7 +141,7 @@ int lra_identify(struct audit *log, const struct lra_officer *o,
  * office, recorded less than LRA_IDENTIFICATION_VALID_S ago; then
  * auth_activation_issue. With letter not NULL, also the printable letter
  * that carries the code (lra_letter; *letter allocated, the caller frees
- * it). Returns 0 with *out (as auth's: the caller frees its keys), or -1
+ * it; NULL when it could not be made: the activation stands). Returns 0 with *out (as auth's: the caller frees its keys), or -1
  * with e (ERR_NOT_FOUND "unknown_identification"; ERR_CONFLICT
  * "not_identified" for a failed identification, "identification_stale"
  * for an old one; auth's refusals; an officer refusal). */

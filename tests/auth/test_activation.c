@@ -112,8 +112,10 @@ static void issue(const char *email, const char *phone,
 		  struct auth_activation_issued *out)
 {
 	struct error e;
-	struct auth_activation_request req = {JAN, email, phone, "nl", 7,
-					      "0123456749"};
+	/* Each on an identification of its own, as an office issues them. */
+	static int64_t identification = 7;
+	struct auth_activation_request req = {JAN, email, phone, "nl",
+					      identification++, "0123456749"};
 	/* LINK names the newest activation only. */
 	on_writer("UPDATE activation SET link_hash = randomblob(32)");
 	assert_int_equal(auth_activation_issue(a, &ts_operator, &req, out, &e),
@@ -198,9 +200,11 @@ static void keys_linked_to_the_address_are_listed_not_touched(void **state)
 					   "marie@example.org", &e), 0);
 	struct auth_activation_issued out;
 	issue("shared@example.org", "", &out);
-	assert_int_equal(out.nkeys, 1);
-	assert_string_equal(out.keys_to_deactivate[0].type, "email_code");
-	assert_string_equal(out.keys_to_deactivate[0].status, "active");
+	/* The office learns how many of a stranger's keys the address
+	 * holds, not which: typing an address tells no officer who holds
+	 * keys there. */
+	assert_int_equal(out.nkeys, 0);
+	assert_int_equal(out.others, 1);
 	free(out.keys_to_deactivate);
 	assert_int_equal(count("SELECT count(*) FROM credential WHERE status = "
 			       "'active'"), 3);
@@ -434,8 +438,10 @@ static void recovery_replaces_the_persons_keys(void **state)
 	assert_int_equal(auth_session_check(a, token, &ses), 1);
 	assert_int_equal(login("jan.peeters", "correct horse"), -1);
 	assert_int_equal(login("jan.peeters", GOOD_PASSWORD), 0);
+	/* His old address heard of the activation when it was issued, and
+	 * of his old key's end when it completed. */
 	assert_int_equal(count("SELECT count(*) FROM outbox WHERE recipient = "
-			       "'old@example.org'"), 1);
+			       "'old@example.org'"), 2);
 }
 
 static void passwords_are_checked_for_guessability(void **state)
@@ -482,6 +488,44 @@ static void eid_self_service_sets_credentials(void **state)
 			       "'password' AND status = 'active'"), 1);
 }
 
+/* A new activation ends the person's older ones still open: an old
+ * letter or link (lost, stolen, or sent to a mistyped address) cannot
+ * undo the keys made since. The person's own addresses are told of
+ * every activation issued in their name; one identification gives one
+ * activation. */
+static void a_new_activation_ends_the_old(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_account acc = {JAN, "jan", "jan@home.example", "", "nl"};
+	assert_int_equal(auth_account_create(a, &ts_operator, &acc,
+					     "correct horse", &e), 0);
+	assert_int_equal(auth_code_key_add(a, &ts_operator, JAN, "email_code",
+					   "jan@home.example", &e), 0);
+	struct auth_activation_issued old, fresh;
+	issue("typo@example.org", "", &old);
+	char old_code[AUTH_ACTIVATION_CODE_BUF];
+	str_copy(old_code, sizeof(old_code), old.code);
+	assert_int_equal(count("SELECT count(*) FROM outbox WHERE recipient = "
+			       "'jan@home.example'"), 1);
+	/* The old link's token is LINK; the new one gets its own. */
+	struct auth_activation_request req = {JAN, "jan@example.org", "", "nl",
+					      500, "0123456749"};
+	assert_int_equal(auth_activation_issue(a, &ts_operator, &req, &fresh,
+					       &e), 0);
+	assert_int_equal(count("SELECT count(*) FROM activation WHERE status "
+			       "= 'revoked'"), 1);
+	char id[TOKEN_HEX_LEN];
+	assert_int_equal(auth_activation_start(a, &citizen, LINK, old_code, id,
+					       &e), -1);
+	assert_string_equal(e.code, "invalid_activation");
+	assert_int_equal(auth_activation_issue(a, &ts_operator, &req, &fresh,
+					       &e), -1);
+	assert_string_equal(e.code, "identification_used");
+	free(old.keys_to_deactivate);
+	free(fresh.keys_to_deactivate);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -498,6 +542,7 @@ int main(void)
 		T(recovery_replaces_the_persons_keys),
 		T(passwords_are_checked_for_guessability),
 		T(eid_self_service_sets_credentials),
+		T(a_new_activation_ends_the_old),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -131,7 +131,9 @@ expect "activation_expired" activation_expired "$(json "$BODY" 'j["code"]')"
 JAN=85073003328
 jan_mail=$(person $JAN email)
 issue $AHMED "$jan_mail"
-expect "the office is told Jan's e-mail key will go" email_code "$(json "$WORK/issued.json" '",".join(k["type"] for k in j["keys_to_deactivate"])' | tr ',' '\n' | grep -m1 email_code)"
+expect "the office is told another person's key at the address will go" 1 "$(json "$WORK/issued.json" 'j["other_persons_keys"]')"
+listed=$(json "$WORK/issued.json" '",".join(str(k["id"]) for k in j["keys_to_deactivate"])')
+expect "but not which: only Ahmed's own keys are listed" 0 "$(sqlite3 "$DB" "SELECT count(*) FROM credential WHERE id IN (${listed:-0}) AND insz <> '$AHMED'")"
 CODE=$(json "$WORK/issued.json" 'j["activation_code"]')
 TOKEN=$(link_token "$jan_mail")
 expect "nothing is deactivated at the issue" 0 "$(sqlite3 "$DB" "SELECT count(*) FROM credential WHERE insz='$JAN' AND status='deactivated'")"

@@ -275,8 +275,17 @@ static void identification_and_code(void **state)
 	assert_non_null(strstr(letter, "@page"));
 	free(letter);
 	free(out.keys_to_deactivate);
-	clock_advance_ms((int64_t)LRA_IDENTIFICATION_VALID_S * 1000);
+	/* One identification, one activation: a new one needs the person
+	 * at the desk again. */
 	assert_int_equal(lra_activation(tmp.log, au, &o, good,
+					"jan@example.org", NULL, "nl", &out,
+					NULL, &e), -1);
+	assert_string_equal(e.code, "identification_used");
+	int64_t again;
+	in = checked();
+	assert_int_equal(lra_identify(tmp.log, &o, &in, &again, &ok, &e), 0);
+	clock_advance_ms((int64_t)LRA_IDENTIFICATION_VALID_S * 1000);
+	assert_int_equal(lra_activation(tmp.log, au, &o, again,
 					"jan@example.org", NULL, "nl", &out,
 					NULL, &e), -1);
 	assert_string_equal(e.code, "identification_stale");
@@ -289,8 +298,42 @@ static void identification_and_code(void **state)
 		failed += strcmp(ev[i].action, "lra_identification_failed") ==
 			  0;
 	}
-	assert_int_equal(ids, 1);
+	assert_int_equal(ids, 2);
 	assert_int_equal(failed, 2);
+	free(ev);
+}
+
+/* An officer never identifies themselves, and a deceased person is
+ * nobody to give a code to. */
+static void who_may_be_identified(void **state)
+{
+	(void)state;
+	struct error e;
+	struct lra_officer o = officer(OFFICE, 500);
+	accept(&o);
+	struct lra_identification in = checked();
+	in.insz = OFFICER;
+	int64_t id;
+	bool ok;
+	assert_int_equal(lra_identify(tmp.log, &o, &in, &id, &ok, &e), -1);
+	assert_string_equal(e.code, "own_identification");
+	struct registry_person dead = {.insz = "90031524651",
+				       .last_name = "Dubois",
+				       .first_names = "Marie",
+				       .birth_date = "1990-03-15", .sex = "F",
+				       .deceased_on = "2025-12-01"};
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &dead, &e), 0);
+	in = checked();
+	in.insz = "90031524651";
+	assert_int_equal(lra_identify(tmp.log, &o, &in, &id, &ok, &e), -1);
+	assert_string_equal(e.code, "person_deceased");
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "lra_identification", &ev);
+	static const char *const want[][3] = {
+		{"lra_identification", "refused", "own_identification"},
+		{"lra_identification", "refused", "person_deceased"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
 	free(ev);
 }
 
@@ -303,6 +346,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(search_is_recorded, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(identification_and_code, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(who_may_be_identified, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,6 +36,8 @@ static const struct {
 	{"key_removed_sms", "txt", {"key_type"}},
 	{"key_locked_email", "txt", {"key_type"}},
 	{"key_locked_sms", "txt", {"key_type"}},
+	{"activation_issued_email", "txt", {"office"}},
+	{"activation_issued_sms", "txt", {"office"}},
 	{"credentials_changed_email", "txt", {NULL}},
 	{"credentials_changed_sms", "txt", {NULL}},
 	{"activation_letter", "html",
@@ -50,6 +52,7 @@ static const char *const typical[][2] = {
 	{"key_type", "mygov_fingerprint"},
 	{"link", "https://kruispunt.example.be/activate?t=3q2-7xZk"},
 	{"expires_at", "2026-12-31 17:00"},
+	{"office", "Gemeente Sint-Pieters-Leeuw"},
 };
 
 static const struct notify_template *template(const char *name,
