@@ -19,7 +19,7 @@
 static const char sql_get[] =
 	"SELECT " PERSON_COLS " FROM person WHERE insz = ?1";
 /* Everyone born that day (a few hundred in ten million), whose names are
- * then compared folded (person_by_birth_date, migration 21). */
+ * then compared folded (person_by_birth_date, migration 18). */
 static const char sql_born[] =
 	"SELECT " PERSON_COLS " FROM person WHERE birth_date = ?1 ORDER BY insz";
 static const char sql_insert[] =
@@ -789,6 +789,8 @@ static int apply_birth(struct store_conn *w, const char *insz,
 	struct registry_person p = m->person;
 	struct insz z;
 	str_copy(p.insz, sizeof(p.insz), insz);
+	/* A pension status comes with a pension mutation, never at birth. */
+	p.pension_status[0] = p.pension_since[0] = '\0';
 	if (!p.birth_date[0])
 		str_copy(p.birth_date, sizeof(p.birth_date), m->effective_on);
 	if (strcmp(p.birth_date, m->effective_on) != 0)

@@ -565,6 +565,17 @@ static void pension_status(void **state)
 		assert_string_equal(ev[i].data_type, "pension_status");
 	assert_int_equal(strlen(ev[5].ticket), 36);
 	free(ev);
+	/* A newborn is nobody's pensioner, whatever the birth carried. */
+	char ticket[UUID_LEN];
+	struct registry_mutation b = mutation(MUTATION_BIRTH, "2012-09-03");
+	b.person = person("", "Maes", "Lotte", "", "F");
+	str_copy(b.person.pension_status, sizeof(b.person.pension_status),
+		 "retired");
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "12090311839",
+					 &b, "national_register", 7, ticket,
+					 &e), 0);
+	assert_int_equal(registry_get(s, "12090311839", &got, &e), 0);
+	assert_string_equal(got.pension_status, "");
 }
 
 /* Every module's migrations up to (not past) version, into schemas
