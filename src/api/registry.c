@@ -62,9 +62,12 @@ static int mutation_body(json_t *body, struct registry_mutation *m,
 		return -1;
 	if (registry_mutation_type_parse(type, &m->type) != 0)
 		return err_set(e, ERR_INVALID, "invalid_field",
-			       "type must be address, death, birth or name");
+			       "type must be address, death, birth, name or "
+			       "pension");
 	str_copy(m->effective_on, sizeof(m->effective_on), on);
-	if (person_fields(body, &m->person, e) != 0)
+	if (person_fields(body, &m->person, e) != 0 ||
+	    opt_field(body, "pension_status", m->person.pension_status,
+		      sizeof(m->person.pension_status), e) != 0)
 		return -1;
 	json_t *parents = json_object_get(body, "parents");
 	if (parents && (!json_is_array(parents) || json_array_size(parents) > 2))

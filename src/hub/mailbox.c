@@ -1,9 +1,12 @@
 /*
  * Mutation forwarding (seed 004 section 4.4): every change the registers
  * record (person_mutation) goes to the mailbox of each institution that
- * holds a dossier on the person today AND is authorized for identification
- * data in that capacity — nobody else. Institutions read their mailbox
- * "when they wish" and acknowledge what they have.
+ * holds a dossier on the person today AND is authorized in that capacity
+ * for the data the mutation discloses (registry_mutation_data_type:
+ * identification data, or for a pension the pension status) — nobody
+ * else. An institution entitled to who a person is and where they live
+ * is not thereby entitled to know that they are retired. Institutions
+ * read their mailbox "when they wish" and acknowledge what they have.
  *
  * The forwarder reads person_mutation after its cursor, so a mutation made
  * by any process (the daemon, an operator command) is forwarded, and a
@@ -16,11 +19,11 @@
 #include "hub/hub_internal.h"
 #include "authz/authz.h"
 #include "directory/directory.h"
+#include "registry/registry.h"
 
 #define FORWARD_BATCH 256
 _Static_assert(HUB_MAX_HOLDINGS <= AUDIT_COMMIT_MAX,
 	       "a mutation's messages are recorded in one audit_commit");
-#define MUTATION_DATA_TYPE "identification"
 /* A mailbox's mark in hub_cursor: "mailbox:" and an int64. */
 #define MARK_NAME_LEN 32
 
@@ -142,6 +145,7 @@ static int recipients(struct hub *h, const struct mutation *m, int64_t today,
 	struct directory_holding hold[HUB_MAX_HOLDINGS];
 	int n = directory_holdings(h->store, m->insz, today, hold,
 				   HUB_MAX_HOLDINGS);
+	const char *data_type = registry_mutation_data_type(m->type);
 	int k = 0;
 	for (int i = 0; i < n; i++) {
 		bool seen = false;
@@ -151,7 +155,7 @@ static int recipients(struct hub *h, const struct mutation *m, int64_t today,
 		if (seen || org_institution_get(h->store, hold[i].institution_id,
 						&inst) != 0 ||
 		    authz_decide(h->store, inst.actor_type, hold[i].capacity,
-				 MUTATION_DATA_TYPE, NULL, today,
+				 data_type, NULL, today,
 				 NULL) != AUTHZ_GRANTED)
 			continue;
 		struct message *g = &out[k];
@@ -173,7 +177,7 @@ static int recipients(struct hub *h, const struct mutation *m, int64_t today,
 			.actor = g->kbo,
 			.subject = m->insz,
 			.action = "mutation_forward",
-			.data_type = MUTATION_DATA_TYPE,
+			.data_type = data_type,
 			.purpose = m->type,
 			.ticket = g->ticket,
 			.outcome = AUDIT_GRANTED,

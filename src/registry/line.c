@@ -12,7 +12,8 @@
 static const char *const line_fields[] = {
 	"insz", "register", "last_name", "first_names", "birth_date",
 	"birth_place", "sex", "nationality", "address", "language", "parents",
-	"deceased_on", "effective_on", NULL};
+	"deceased_on", "pension_status", "pension_since", "effective_on",
+	NULL};
 static const char *const address_fields[] = {
 	"street", "postal_code", "municipality", "country", NULL};
 
@@ -109,6 +110,8 @@ static int dates(json_t *j, struct registry_line *out, struct error *e)
 	struct date d;
 	if (text(j, "birth_date", p->birth_date, sizeof(p->birth_date), e) ||
 	    text(j, "deceased_on", p->deceased_on, sizeof(p->deceased_on), e) ||
+	    text(j, "pension_since", p->pension_since,
+		 sizeof(p->pension_since), e) ||
 	    text(j, "effective_on", out->effective_on,
 		 sizeof(out->effective_on), e))
 		return -1;
@@ -129,6 +132,7 @@ int registry_line_parse(const char *line, size_t len, struct registry_line *out,
 #define T(name) text(j, #name, p->name, sizeof(p->name), e)
 	int rc = identity(j, out, e) || T(last_name) || T(first_names) ||
 		 T(birth_place) || T(sex) || T(nationality) || T(language) ||
+		 T(pension_status) ||
 		 dates(j, out, e) || address(j, p, e) || parents(j, out, e) ||
 		 registry_person_check(p, e) ? -1 : 0;
 #undef T

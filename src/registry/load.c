@@ -37,7 +37,9 @@ static bool same_person(const struct registry_person *a,
 	       !strcmp(a->municipality, b->municipality) &&
 	       !strcmp(a->country, b->country) &&
 	       !strcmp(a->language, b->language) &&
-	       !strcmp(a->deceased_on, b->deceased_on);
+	       !strcmp(a->deceased_on, b->deceased_on) &&
+	       !strcmp(a->pension_status, b->pension_status) &&
+	       !strcmp(a->pension_since, b->pension_since);
 }
 
 struct load {
@@ -213,11 +215,37 @@ static bool name_differs(const struct registry_person *cur,
 	       (in->first_names[0] && strcmp(cur->first_names, in->first_names));
 }
 
+/* A since date left out is not compared: the status alone changed
+ * takes effect on the line's date. */
+static bool pension_differs(const struct registry_person *cur,
+			    const struct registry_person *in)
+{
+	return in->pension_status[0] &&
+	       (strcmp(cur->pension_status, in->pension_status) ||
+		(in->pension_since[0] &&
+		 strcmp(cur->pension_since, in->pension_since)));
+}
+
+/* The date a mutation of the line takes effect: a death on its date, a
+ * pension on its since date when the line has one, the rest on the
+ * line's date (on). */
+static const char *effective(const struct registry_line *l,
+			     enum registry_mutation_type t, const char *on)
+{
+	if (t == MUTATION_DEATH)
+		return l->person.deceased_on;
+	if (t == MUTATION_PENSION && l->person.pension_since[0])
+		return l->person.pension_since;
+	return on;
+}
+
+#define LINE_MUTATIONS_MAX 4
+
 /* The mutations a known person's line asks for, in the order they are
  * applied: a death last, since nothing changes a deceased person. */
 static size_t mutations_of(const struct registry_person *cur,
 			   const struct registry_line *l,
-			   struct registry_mutation m[3])
+			   struct registry_mutation m[LINE_MUTATIONS_MAX])
 {
 	size_t k = 0;
 	const char *on = l->effective_on;
@@ -229,13 +257,15 @@ static size_t mutations_of(const struct registry_person *cur,
 		m[k++].type = MUTATION_ADDRESS;
 	if (name_differs(cur, &l->person))
 		m[k++].type = MUTATION_NAME;
+	if (pension_differs(cur, &l->person))
+		m[k++].type = MUTATION_PENSION;
 	if (l->person.deceased_on[0] &&
 	    strcmp(cur->deceased_on, l->person.deceased_on))
 		m[k++].type = MUTATION_DEATH;
 	for (size_t i = 0; i < k; i++) {
 		m[i].person = l->person;
 		str_copy(m[i].effective_on, sizeof(m[i].effective_on),
-			 m[i].type == MUTATION_DEATH ? l->person.deceased_on : on);
+			 effective(l, m[i].type, on));
 	}
 	return k;
 }
@@ -278,7 +308,7 @@ int registry_upsert(struct audit *log, const struct audit_actor *by,
 		return err_set(e, ERR_CONFLICT, "unchangeable_field",
 			       "%s differs from the register's, and no "
 			       "mutation changes it", field);
-	struct registry_mutation m[3];
+	struct registry_mutation m[LINE_MUTATIONS_MAX];
 	memset(m, 0, sizeof(m));
 	size_t k = mutations_of(&cur, l, m);
 	for (size_t i = 0; i < k; i++) {

@@ -14,26 +14,29 @@
 #define PERSON_COLS                                                          \
 	"insz, register, last_name, first_names, birth_date, birth_place, "  \
 	"sex, nationality, street, postal_code, municipality, country, "     \
-	"language, deceased_on, version"
+	"language, deceased_on, pension_status, pension_since, version"
 
 static const char sql_get[] =
 	"SELECT " PERSON_COLS " FROM person WHERE insz = ?1";
 /* Everyone born that day (a few hundred in ten million), whose names are
- * then compared folded (person_by_birth_date, migration 21). */
+ * then compared folded (person_by_birth_date, migration 18). */
 static const char sql_born[] =
 	"SELECT " PERSON_COLS " FROM person WHERE birth_date = ?1 ORDER BY insz";
 static const char sql_insert[] =
 	"INSERT INTO person (" PERSON_COLS ", updated_at) VALUES "
-	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15)";
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "  \
+	"?16, 1, ?17)";
 /* An initial load leaves a registered person to the comparison. */
 static const char sql_insert_new[] =
 	"INSERT INTO person (" PERSON_COLS ", updated_at) VALUES "
-	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, 1, ?15)"
+	"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "  \
+	"?16, 1, ?17)"
 	" ON CONFLICT (insz) DO NOTHING";
 static const char sql_update[] =
 	"UPDATE person SET last_name = ?2, first_names = ?3, street = ?4, "
 	"postal_code = ?5, municipality = ?6, country = ?7, deceased_on = ?8, "
-	"version = version + 1, updated_at = ?9 WHERE insz = ?1";
+	"pension_status = ?9, pension_since = ?10, version = version + 1, "
+	"updated_at = ?11 WHERE insz = ?1";
 static const char sql_exists[] = "SELECT 1 FROM person WHERE insz = ?1";
 /* The same person as a BIS request describes: names compared without
  * case, birth date and sex exactly as given (a partial date matches only
@@ -101,6 +104,21 @@ static int invalid(struct error *e, const char *field)
 		       field);
 }
 
+/* A status the registers know, and a date only with a status: a date
+ * alone would say since when of nothing. */
+static int pension_valid(const struct registry_person *p, struct error *e)
+{
+	struct date d;
+	if (p->pension_status[0] &&
+	    strcmp(p->pension_status, REGISTRY_PENSION_NONE) &&
+	    strcmp(p->pension_status, REGISTRY_PENSION_RETIRED))
+		return invalid(e, "pension_status");
+	if (p->pension_since[0] &&
+	    (!p->pension_status[0] || date_parse(p->pension_since, &d) != 0))
+		return invalid(e, "pension_since");
+	return 0;
+}
+
 static int validate(const struct registry_person *p, struct error *e)
 {
 	static const char *langs[] = {"", "nl", "fr", "de", "en"};
@@ -131,7 +149,7 @@ static int validate(const struct registry_person *p, struct error *e)
 		return invalid(e, "birth_date");
 	if (p->deceased_on[0] && date_parse(p->deceased_on, &dd) != 0)
 		return invalid(e, "deceased_on");
-	return 0;
+	return pension_valid(p, e);
 }
 
 /* The number must be valid, and agree with the sex and birth date given. */
@@ -183,7 +201,9 @@ static void read_person(struct store_stmt *st, void *person)
 	col(st, 11, p->country, sizeof(p->country));
 	col(st, 12, p->language, sizeof(p->language));
 	col(st, 13, p->deceased_on, sizeof(p->deceased_on));
-	p->version = store_col_int(st, 14);
+	col(st, 14, p->pension_status, sizeof(p->pension_status));
+	col(st, 15, p->pension_since, sizeof(p->pension_since));
+	p->version = store_col_int(st, 16);
 }
 
 int registry_read(struct store_conn *c, const char *insz,
@@ -221,6 +241,7 @@ static void undo(struct registry_person *p, json_t *before)
 	      sizeof(((struct registry_person *)0)->x)}
 		F(street), F(postal_code), F(municipality), F(country),
 		F(last_name), F(first_names), F(deceased_on),
+		F(pension_status), F(pension_since),
 #undef F
 	};
 	for (size_t i = 0; i < KP_NELEM(fields); i++) {
@@ -358,7 +379,9 @@ static void bind_person(struct store_stmt *st, const struct registry_person *p,
 	bind_or_null(st, 12, p->country);
 	bind_or_null(st, 13, p->language);
 	bind_or_null(st, 14, p->deceased_on);
-	store_bind_int(st, 15, time_now());
+	bind_or_null(st, 15, p->pension_status);
+	bind_or_null(st, 16, p->pension_since);
+	store_bind_int(st, 17, time_now());
 }
 
 /* Insert on the held writer. Returns 0 or -1 with e. */
@@ -684,6 +707,7 @@ static const struct {
 	{"death", MUTATION_DEATH},
 	{"birth", MUTATION_BIRTH},
 	{"name", MUTATION_NAME},
+	{"pension", MUTATION_PENSION},
 };
 
 int registry_mutation_type_parse(const char *s, enum registry_mutation_type *out)
@@ -705,6 +729,12 @@ const char *registry_mutation_type_name(enum registry_mutation_type t)
 	return "unknown";
 }
 
+const char *registry_mutation_data_type(const char *type)
+{
+	return strcmp(type, "pension") == 0 ? "pension_status"
+					    : "identification";
+}
+
 const char *registry_authority(const char *register_)
 {
 	return strcmp(register_, "RR") == 0 ? "national_register"
@@ -724,6 +754,33 @@ static json_t *name_json(const struct registry_person *p)
 			 p->first_names);
 }
 
+/* A value the register may not know is null, so that undoing the
+ * mutation (registry_get_as_of) empties it again. */
+static json_t *known(const char *v)
+{
+	return v[0] ? json_string(v) : json_null();
+}
+
+static json_t *pension_json(const struct registry_person *p)
+{
+	return json_pack("{s:o,s:o}", "pension_status",
+			 known(p->pension_status), "pension_since",
+			 known(p->pension_since));
+}
+
+/* The status from effective_on: the date is the mutation's. */
+static int apply_pension(const struct registry_person *in,
+			 const char *effective_on, struct registry_person *next)
+{
+	if (!in->pension_status[0])
+		return -1;
+	str_copy(next->pension_status, sizeof(next->pension_status),
+		 in->pension_status);
+	str_copy(next->pension_since, sizeof(next->pension_since),
+		 effective_on);
+	return 0;
+}
+
 /* The birth of a new person, with its parent links. */
 static int apply_birth(struct store_conn *w, const char *insz,
 		       const struct registry_mutation *m, json_t **after,
@@ -732,6 +789,8 @@ static int apply_birth(struct store_conn *w, const char *insz,
 	struct registry_person p = m->person;
 	struct insz z;
 	str_copy(p.insz, sizeof(p.insz), insz);
+	/* A pension status comes with a pension mutation, never at birth. */
+	p.pension_status[0] = p.pension_since[0] = '\0';
 	if (!p.birth_date[0])
 		str_copy(p.birth_date, sizeof(p.birth_date), m->effective_on);
 	if (strcmp(p.birth_date, m->effective_on) != 0)
@@ -791,6 +850,12 @@ static int apply_change(struct registry_person *cur,
 		*before = name_json(cur);
 		*after = name_json(&next);
 		break;
+	case MUTATION_PENSION:
+		if (apply_pension(in, m->effective_on, &next) != 0)
+			return invalid(e, "pension_status");
+		*before = pension_json(cur);
+		*after = pension_json(&next);
+		break;
 	case MUTATION_BIRTH:
 		return err_set(e, ERR_CONFLICT, "person_exists",
 			       "this INSZ is already registered");
@@ -813,7 +878,9 @@ static int store_change(struct store_conn *w, const struct registry_person *p,
 	bind_or_null(st, 6, p->municipality);
 	bind_or_null(st, 7, p->country);
 	bind_or_null(st, 8, p->deceased_on);
-	store_bind_int(st, 9, time_now());
+	bind_or_null(st, 9, p->pension_status);
+	bind_or_null(st, 10, p->pension_since);
+	store_bind_int(st, 11, time_now());
 	return store_run(st, NULL, e);
 }
 
@@ -853,9 +920,12 @@ static int precheck(const char *insz, const struct registry_mutation *m,
 			       "not a valid INSZ (digits only)");
 	if (date_parse(m->effective_on, &eff) != 0)
 		return invalid(e, "effective_on");
+	/* A move may be announced; a birth, death, name or pension is
+	 * recorded once it is a fact. */
 	if (m->type != MUTATION_ADDRESS && date_cmp(eff, date_today()) > 0)
 		return err_set(e, ERR_INVALID, "invalid_field",
-			       "a birth or death cannot lie in the future");
+			       "a %s cannot lie in the future",
+			       registry_mutation_type_name(m->type));
 	const char *reg = z.kind == INSZ_RR ? "RR" : "BIS";
 	if (!actor_type || strcmp(actor_type, registry_authority(reg)) != 0)
 		return err_set(e, ERR_FORBIDDEN, "not_register_authority",
@@ -916,5 +986,7 @@ int registry_mutate(struct audit *log, const struct audit_actor *by,
 	const struct error *refusal =
 		precheck(insz, m, actor_type, &bad) != 0 ? &bad : NULL;
 	struct audit_event ev = registry_event(by, "registry_mutation", insz);
+	ev.data_type = registry_mutation_data_type(
+		registry_mutation_type_name(m->type));
 	return audit_change(log, &ev, mutate_change, &c, refusal, e);
 }

@@ -3,7 +3,8 @@
  * section 4.4): basic identification data of every person the social sector
  * knows, parent-child links, and the history of every change.
  *
- * Changes (address, death, birth, name) come only from the institution
+ * Changes (address, death, birth, name, pension) come only from the
+ * institution
  * that is the register's authority (an RR person's from the National
  * Register, a BIS person's from the Crossroads Bank); each gets a ticket
  * and is kept as a mutation, which the hub forwards to the mailboxes of
@@ -41,8 +42,18 @@ struct registry_person {
 	char country[3];
 	char language[3];   /* "nl", "fr", "de", "en" */
 	char deceased_on[DATE_LEN];
+	/* "none" or "retired" (REGISTRY_PENSION_*), "" when unknown: whether
+	 * the person draws a retirement pension, which decides the pensioner
+	 * route into a flexi-job; pension_since (YYYY-MM-DD, "" unknown) is
+	 * the date that status took effect. Not identification data: an
+	 * exchange for identification data leaves it out. */
+	char pension_status[8];
+	char pension_since[DATE_LEN];
 	int64_t version;
 };
+
+#define REGISTRY_PENSION_NONE "none"
+#define REGISTRY_PENSION_RETIRED "retired"
 
 /* Every function below that changes the registers takes the audit log and
  * who acts (by): the change and its event (data type "identification",
@@ -122,11 +133,14 @@ enum registry_mutation_type {
 	MUTATION_DEATH,
 	MUTATION_BIRTH,
 	MUTATION_NAME,
+	MUTATION_PENSION,
 };
 
 /* A change submitted by a register authority. For MUTATION_BIRTH, person
  * is the newborn (its insz is the path's) and parents lists up to two
- * INSZ; for the others only the fields of that kind are read. */
+ * INSZ; for the others only the fields of that kind are read. A
+ * MUTATION_PENSION reads person.pension_status; its effective_on is the
+ * date the status takes effect (the new pension_since). */
 struct registry_mutation {
 	enum registry_mutation_type type;
 	char effective_on[DATE_LEN]; /* the date of the fact */
@@ -135,14 +149,22 @@ struct registry_mutation {
 	int nparents;
 };
 
-/* Parse "address" | "death" | "birth" | "name". Returns 0, or -1. */
+/* Parse "address" | "death" | "birth" | "name" | "pension". Returns 0,
+ * or -1. */
 int registry_mutation_type_parse(const char *s,
 				 enum registry_mutation_type *out);
 const char *registry_mutation_type_name(enum registry_mutation_type t);
 
+/* The data type a mutation of type t (as registry_mutation_type_name
+ * names it) discloses: "pension_status" for a pension, "identification"
+ * for the others. Its event carries it, and the hub forwards it only to
+ * institutions authorized for that data type. */
+const char *registry_mutation_data_type(const char *type);
+
 /* Apply a mutation to the person insz on behalf of an institution of
  * actor_type, which must be the authority of the person's register;
- * recorded as "registry_mutation" about insz, with the ticket when granted.
+ * recorded as "registry_mutation" about insz (data type as
+ * registry_mutation_data_type), with the ticket when granted.
  * On success ticket receives the mutation's ticket. Returns 0, or -1 with
  * e (each recorded refused): ERR_FORBIDDEN "not_register_authority",
  * ERR_NOT_FOUND "unknown_person", ERR_CONFLICT "person_exists" (birth of a
@@ -181,8 +203,9 @@ int registry_person_check(const struct registry_person *p, struct error *e);
  * insz, register?, last_name, first_names, birth_date?, birth_place?,
  * sex?, nationality?, address? {street, postal_code, municipality,
  * country}, language?, parents? (at most two INSZ), deceased_on?,
- * effective_on?. Formatted numbers are taken and kept as digits; the
- * register, when given, must be the number's. Returns 0 and *out, or -1
+ * pension_status? ("none" | "retired"), pension_since? (with a
+ * pension_status), effective_on?. Formatted numbers are taken and kept
+ * as digits; the register, when given, must be the number's. Returns 0 and *out, or -1
  * with e: the codes of jsonx_line, "invalid_insz" (with the number's
  * reason) or "invalid_field". */
 int registry_line_parse(const char *line, size_t len, struct registry_line *out,
@@ -213,9 +236,10 @@ int registry_load(struct audit *log, const struct audit_actor *by,
 /* A line of a daily mutation file, applied as the register's authority
  * (actor_type, institution_id) sends it: a new person is added
  * (registry_add) with its parent links; a known one gets an address,
- * name or death mutation (registry_mutate, forwarded by the hub to the
- * mailboxes) for each kind of data that differs, and links to parents it
- * lacks. Fields the line leaves empty are not compared; a birth date,
+ * name, pension or death mutation (registry_mutate, forwarded by the hub
+ * to the mailboxes) for each kind of data that differs, and links to
+ * parents it lacks. A pension mutation takes effect on pension_since
+ * when the line gives one. Fields the line leaves empty are not compared; a birth date,
  * birth place, sex, nationality or language that differs is refused
  * (ERR_CONFLICT "unchangeable_field": no mutation changes it) before any
  * change. Returns 0 and *out, or -1 with e (a mutation's refusal; changes

@@ -51,6 +51,34 @@ static const struct store_migration migrations[] = {
 	  * names compared without accents: the birth date narrows ten
 	  * million persons to a few hundred, whose names are folded in C. */
 	 "CREATE INDEX person_by_birth_date ON person(birth_date);"},
+	{21, "pension_status",
+	 /* Whether a person is retired, and since when (NULL: unknown).
+	  * The values are checked in C, not by a CHECK: a value added
+	  * later must not mean rebuilding a table of ten million persons.
+	  * A change of it is a mutation of its own type; SQLite cannot
+	  * alter a CHECK, so person_mutation is rebuilt with the type
+	  * added, keeping every id (the hub's forwarder's cursor and the
+	  * mailbox messages name mutations by id). */
+	 "ALTER TABLE person ADD COLUMN pension_status TEXT;"
+	 "ALTER TABLE person ADD COLUMN pension_since TEXT;"
+	 "CREATE TABLE person_mutation_new ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  insz TEXT NOT NULL REFERENCES person(insz),"
+	 "  type TEXT NOT NULL CHECK (type IN"
+	 "    ('address','death','birth','name','pension')),"
+	 "  ticket TEXT NOT NULL UNIQUE,"
+	 "  effective_on TEXT NOT NULL,"
+	 "  recorded_at INTEGER NOT NULL,"
+	 "  institution_id INTEGER,"
+	 "  before TEXT, after TEXT"
+	 ");"
+	 "INSERT INTO person_mutation_new (id, insz, type, ticket, "
+	 "  effective_on, recorded_at, institution_id, before, after)"
+	 "  SELECT id, insz, type, ticket, effective_on, recorded_at,"
+	 "  institution_id, before, after FROM person_mutation;"
+	 "DROP TABLE person_mutation;"
+	 "ALTER TABLE person_mutation_new RENAME TO person_mutation;"
+	 "CREATE INDEX person_mutation_by_person ON person_mutation(insz, id);"},
 };
 
 const struct store_schema registry_schema = {

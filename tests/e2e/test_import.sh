@@ -4,7 +4,8 @@
 # number and skipped, a summary and an exit status that say so, one audit
 # event per person; then, against the running daemon, an institution sees
 # an imported person through the hub, and a daily change of that person's
-# address reaches the institution's mailbox.
+# address reaches the institution's mailbox, and a change of pension status
+# reaches it once it is authorized for pension_status.
 source "$(dirname "$0")/lib.sh"
 D=$WORK/data
 "$KP" init --data "$D" >/dev/null 2>&1
@@ -40,7 +41,7 @@ cat >"$WORK/persons.ndjson" <<'JSON'
 {"insz":"73090210276","last_name":"De Smet","first_names":"Els","birth_date":"1973-09-02","sex":"F","language":"nl"}
 {"insz":"04062110304","last_name":"Wouters","first_names":"Lucas","birth_date":"2004-06-21","parents":["71031410121","73090210276"]}
 {"insz":"71031410122","last_name":"Bad","first_names":"Check"}
-{"insz":"71031410121","last_name":"Wouters","first_names":"Pieter","pension_status":"retired"}
+{"insz":"71031410121","last_name":"Wouters","first_names":"Pieter","pension":"retired"}
 not json at all
 {"insz":"73090210276","last_name":"De Smet","first_names":"Els","sex":"M"}
 {"insz":"88123010752","last_name":"Lef\u0007vre","first_names":"Antoine"}
@@ -49,7 +50,7 @@ out=$("$KP" import registry --data "$D" --from "$WORK/persons.ndjson" --initial 
 err=$(cat "$WORK/persons.err")
 expect "some person lines skipped: exit 1" 1 "$rc"
 expect_contains "an invalid INSZ, with its reason" "persons.ndjson:4: invalid_insz: insz: check" "$err"
-expect_contains "a field the format does not have" "persons.ndjson:5: unknown_field: unknown field 'pension_status'" "$err"
+expect_contains "a field the format does not have" "persons.ndjson:5: unknown_field: unknown field 'pension'" "$err"
 expect_contains "not JSON" "persons.ndjson:6: malformed_json" "$err"
 expect_contains "a sex the number contradicts" "persons.ndjson:7: invalid_field: sex does not match the INSZ" "$err"
 expect_contains "an escaped control character" "persons.ndjson:8: control_character" "$err"
@@ -110,4 +111,31 @@ expect "with the new street" "Kouter 1" "$(echo "$msg" | json - 'j["data"]["pers
 out=$("$KP" import registry --data "$DEMO" --from "$WORK/move.ndjson" 2>&1) && rc=0 || rc=$?
 expect_contains "the same file again: unchanged" "updated 0, unchanged 1" "$out"
 expect "and no second mutation" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM person_mutation WHERE insz='71031410121'")"
+
+# --- a daily change of pension status reaches the fund, once authorized for it
+"$KP" directory data-type --data "$DEMO" --code pension_status --source national_register --label "pension status" >/dev/null
+"$KP" authz add --data "$DEMO" --reference IVC/TEST/PENSION --actor-type health_insurance_fund --capacity 001 \
+  --data-type pension_status --purpose flexi_job --from 2025-01-01 >/dev/null
+expect "the fund is authorized for pension status" 0 "$?"
+echo '{"insz":"71031410121","last_name":"Wouters","first_names":"Pieter","pension_status":"retired","pension_since":"2026-01-01"}' >"$WORK/pension.ndjson"
+mailbox
+before=$(json "$BODY" 'len([m for m in j["messages"] if m["type"] == "pension"])')
+out=$("$KP" import registry --data "$DEMO" --from "$WORK/pension.ndjson" 2>&1) && rc=0 || rc=$?
+expect "the pension is applied: exit 0" 0 "$rc"
+expect_contains "as one updated person" "updated 1, unchanged 0, skipped 0" "$out"
+expect "recorded as a pension mutation, effective on its date" "pension|2026-01-01" \
+  "$(sqlite3 "$DB" "SELECT type, effective_on FROM person_mutation WHERE insz='71031410121' ORDER BY id DESC LIMIT 1")"
+expect "the register holds it" "retired|2026-01-01" \
+  "$(sqlite3 "$DB" "SELECT pension_status, pension_since FROM person WHERE insz='71031410121'")"
+for _ in $(seq 100); do
+  mailbox
+  [ "$(json "$BODY" 'len([m for m in j["messages"] if m["type"] == "pension"])')" -gt "$before" ] && break
+  sleep 0.1
+done
+msg=$(json "$BODY" '[m for m in j["messages"] if m["type"] == "pension"][-1]')
+expect "the fund's mailbox has the pension" 71031410121 "$(echo "$msg" | json - 'j["subject"]')"
+expect "with the new status" retired "$(echo "$msg" | json - 'j["data"]["person"]["pension_status"]')"
+expect "and its date" 2026-01-01 "$(echo "$msg" | json - 'j["data"]["effective_on"]')"
+call POST "$NET/api/v1/exchange" $FUND "${J[@]}" -d '{"data_type":"identification","subject":"71031410121","capacity":"001","purpose":"health_insurance_rights"}'
+expect "identification data leave the pension status out" false "$(json "$BODY" '"pension_status" in j["data"]')"
 finish

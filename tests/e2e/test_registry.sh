@@ -77,6 +77,21 @@ expect "a death is registered" 201 "$STATUS"
 call POST "$NET/api/v1/registry/persons/78052216473/mutations" $RR "${J[@]}" -d "$addr"
 expect "a deceased person moves no more" 409 "$STATUS"
 expect "code person_deceased" person_deceased "$(json "$BODY" 'j["code"]')"
+# pension STATUS CERT...: Marie's pension status from 2026-10-01, sent
+# with that certificate.
+pension() {
+  local status=$1; shift
+  call POST "$NET/api/v1/registry/persons/90031524651/mutations" "$@" "${J[@]}" \
+    -d "{\"type\":\"pension\",\"effective_on\":\"2026-10-01\",\"pension_status\":\"$status\"}"
+}
+pension retired $HEALTH
+expect "only the register's authority records a pension" 403 "$STATUS"
+pension early $RR
+expect "a pension status the registers do not know is 422" invalid_field "$(json "$BODY" 'j["code"]')"
+pension retired $RR
+expect "the National Register records a pension" 201 "$STATUS"
+expect "the register holds it, since its date" "retired|2026-10-01" \
+  "$(sqlite3 "$DB" "SELECT pension_status, pension_since FROM person WHERE insz='90031524651'")"
 call POST "$NET/api/v1/registry/persons/85073003329/mutations" $RR "${J[@]}" -d "$addr"
 expect "an invalid INSZ in the path is 422" invalid_insz "$(json "$BODY" 'j["code"]')"
 call POST "$NET/api/v1/registry/persons/85073003328/mutations" $RR "${J[@]}" -d '{"type":"divorce","effective_on":"2026-01-01"}'

@@ -337,6 +337,19 @@ static void mutate(struct registry_mutation *m, const char *effective_on)
 					 "national_register", 0, ticket, &e), 0);
 }
 
+/* The fund's audit events, oldest first, at least one (caller frees). */
+static struct audit_record *fund_events(int *nr)
+{
+	struct audit_filter f = {.actor = "0411111140", .limit = 1000};
+	struct audit_record *r;
+	bool more;
+	uint64_t next;
+	struct error e;
+	assert_int_equal(audit_query(log_, &f, &r, nr, &more, &next, &e), 0);
+	assert_true(*nr > 0);
+	return r;
+}
+
 static void mutations_reach_the_right_mailboxes(void **state)
 {
 	(void)state;
@@ -387,12 +400,8 @@ static void mutations_reach_the_right_mailboxes(void **state)
 	assert_int_equal(hub_mailbox_ack(h, &fund_who, id, &e), 1);
 	/* The acknowledgement is recorded with the removal. */
 	assert_int_equal(audit_size(log_), acked + 1);
-	struct audit_filter f = {.actor = "0411111140", .limit = 1000};
-	struct audit_record *r;
 	int nr;
-	bool more;
-	uint64_t next;
-	assert_int_equal(audit_query(log_, &f, &r, &nr, &more, &next, &e), 0);
+	struct audit_record *r = fund_events(&nr);
 	assert_string_equal(r[nr - 1].action, "mailbox_ack");
 	assert_non_null(strstr(r[nr - 1].purpose, ", 1 removed"));
 	free(r);
@@ -499,6 +508,75 @@ static json_t *identification_on(const char *date)
 	assert_int_equal(hub_exchange(h, &fund_who, body, strlen(body), ticket,
 				      &data, basis, &e), 0);
 	return data;
+}
+
+/* The fund's pension messages about 85073003328 after a pension
+ * mutation effective on, forwarded: their number (the last one's data
+ * into data, caller frees, when there is one). */
+static int pension_forwarded(const char *status, const char *on,
+			     char **data)
+{
+	struct registry_mutation m;
+	memset(&m, 0, sizeof(m));
+	m.type = MUTATION_PENSION;
+	str_copy(m.person.pension_status, sizeof(m.person.pension_status),
+		 status);
+	mutate(&m, on);
+	struct error e;
+	assert_true(hub_forward_mutations(h, &e) >= 0);
+	struct hub_message *msg;
+	int count, k = 0;
+	int64_t nx;
+	assert_int_equal(hub_mailbox(h, fund, 0, 10, &msg, &count, &nx, &e), 0);
+	for (int i = 0; i < count; i++)
+		if (!strcmp(msg[i].type, "pension")) {
+			k++;
+			free(*data);
+			*data = xstrdup(msg[i].data);
+		}
+	hub_messages_free(msg, count);
+	return k;
+}
+
+/* Knowing who a person is does not entitle an institution to know that
+ * they are retired: a pension mutation reaches only the mailboxes of
+ * institutions authorized for pension_status, and the identification
+ * answer leaves it out. */
+static void pension_reaches_only_pension_readers(void **state)
+{
+	(void)state;
+	struct error e;
+	char *data = NULL;
+	/* The fund is authorized for identification data only. */
+	assert_int_equal(pension_forwarded("retired", "2026-01-10", &data), 0);
+	json_t *id = identification_on("2026-01-20");
+	assert_null(json_object_get(id, "pension_status"));
+	assert_null(json_object_get(id, "pension_since"));
+	json_decref(id);
+	assert_int_equal(directory_data_type_add(log_, &ts_operator,
+						 "pension_status",
+						 "national_register",
+						 "pension status", &e), 0);
+	deliberation("IVC/TEST/PENSION", "pension_status", "flexi_job", 1);
+	assert_int_equal(pension_forwarded("none", "2026-01-20", &data), 1);
+	json_t *d = json_loads(data, 0, NULL);
+	free(data);
+	assert_string_equal(json_string_value(json_object_get(d, "effective_on")),
+			    "2026-01-20");
+	json_t *p = json_object_get(d, "person");
+	assert_string_equal(json_string_value(json_object_get(p,
+							      "pension_status")),
+			    "none");
+	assert_string_equal(json_string_value(json_object_get(p,
+							      "pension_since")),
+			    "2026-01-20");
+	json_decref(d);
+	int nr;
+	struct audit_record *r = fund_events(&nr);
+	assert_string_equal(r[nr - 1].action, "mutation_forward");
+	assert_string_equal(r[nr - 1].data_type, "pension_status");
+	assert_string_equal(r[nr - 1].purpose, "pension");
+	free(r);
 }
 
 /* Item 3: a past reference date is answered with the data as the
@@ -654,6 +732,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(decision_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(routed_without_provider, setup, teardown),
 		cmocka_unit_test_setup_teardown(mutations_reach_the_right_mailboxes, setup, teardown),
+		cmocka_unit_test_setup_teardown(pension_reaches_only_pension_readers, setup, teardown),
 		cmocka_unit_test_setup_teardown(acknowledged_ids_are_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(upgraded_database_ids_start_past_the_old_ones, setup, teardown),
 		cmocka_unit_test_setup_teardown(past_date_answers_from_history, setup, teardown),

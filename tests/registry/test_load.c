@@ -62,6 +62,8 @@ static void a_whole_line(void **state)
 		"\"Kerkstraat 1\",\"postal_code\":\"3000\",\"municipality\":"
 		"\"Leuven\",\"country\":\"BE\"},\"language\":\"nl\","
 		"\"parents\":[\"59010100151\"],\"deceased_on\":null,"
+		"\"pension_status\":\"retired\","
+		"\"pension_since\":\"2025-08-01\","
 		"\"effective_on\":\"2026-02-01\"}";
 	assert_int_equal(parse(line, &l, &e), 0);
 	assert_string_equal(l.person.insz, "85073003328");
@@ -71,8 +73,14 @@ static void a_whole_line(void **state)
 	assert_int_equal(l.nparents, 1);
 	assert_string_equal(l.parents[0], "59010100151");
 	assert_string_equal(l.effective_on, "2026-02-01");
+	assert_string_equal(l.person.pension_status, "retired");
+	assert_string_equal(l.person.pension_since, "2025-08-01");
 	/* The least a line holds; a partial birth date; a BIS number. */
 	assert_int_equal(parse("{" JAN "}", &l, &e), 0);
+	assert_string_equal(l.person.pension_status, ""); /* unknown */
+	assert_int_equal(parse("{" JAN ",\"pension_status\":\"none\"}", &l,
+			       &e), 0);
+	assert_string_equal(l.person.pension_since, "");
 	assert_int_equal(parse("{" JAN ",\"birth_date\":\"1985-07\"}", &l, &e), 0);
 	assert_int_equal(parse("{\"insz\":\"85473000149\",\"last_name\":\"X\","
 			       "\"first_names\":\"Y\"}", &l, &e), 0);
@@ -96,8 +104,19 @@ static void every_refusal(void **state)
 		"control_character", NULL);
 	refused("{" JAN ",\"birth_place\":\"Leu\\u001bven\"}",
 		"control_character", NULL);
-	refused("{" JAN ",\"pension_status\":\"retired\"}", "unknown_field",
+	refused("{" JAN ",\"pension_state\":\"retired\"}", "unknown_field",
+		"pension_state");
+	refused("{" JAN ",\"pension_status\":\"early\"}", "invalid_field",
 		"pension_status");
+	refused("{" JAN ",\"pension_status\":\"retired1\"}", "invalid_field",
+		"pension_status");
+	refused("{" JAN ",\"pension_status\":true}", "invalid_field",
+		"pension_status");
+	refused("{" JAN ",\"pension_since\":\"2025-08-01\"}",
+		"invalid_field", "pension_since");
+	refused("{" JAN ",\"pension_status\":\"retired\","
+		"\"pension_since\":\"2025-08\"}", "invalid_field",
+		"pension_since");
 	refused("{" JAN ",\"address\":{\"city\":\"Gent\"}}", "unknown_field",
 		"city");
 	refused("{" JAN ",\"\\u00e9\\u00e9\":1}", "unknown_field", NULL);
@@ -156,7 +175,8 @@ static void initial_load(void **state)
 	struct registry_line l[4] = {
 		line_of("{" JAN ",\"address\":{\"street\":\"Kerkstraat 1\"}}"),
 		line_of("{\"insz\":\"90031524651\",\"last_name\":\"Dubois\","
-			"\"first_names\":\"Marie\"}"),
+			"\"first_names\":\"Marie\",\"pension_status\":"
+			"\"retired\",\"pension_since\":\"2025-08-01\"}"),
 		line_of("{" JAN ",\"address\":{\"street\":\"Andere 2\"}}"),
 		line_of("{\"insz\":\"90031524552\",\"last_name\":\"D\","
 			"\"first_names\":\"M\"}"),
@@ -190,6 +210,17 @@ static void initial_load(void **state)
 	struct registry_person p;
 	assert_int_equal(registry_get(tmp.s, "85073003328", &p, &e), 0);
 	assert_string_equal(p.street, "Kerkstraat 1");
+	assert_string_equal(p.pension_status, "");
+	assert_int_equal(registry_get(tmp.s, "90031524651", &p, &e), 0);
+	assert_string_equal(p.pension_status, "retired");
+	assert_string_equal(p.pension_since, "2025-08-01");
+	/* Loaded again with another status: other data, refused. */
+	l[1] = line_of("{\"insz\":\"90031524651\",\"last_name\":\"Dubois\","
+		       "\"first_names\":\"Marie\",\"pension_status\":"
+		       "\"none\"}");
+	assert_int_equal(registry_load(tmp.log, &ts_operator, l + 1, 1, out,
+				       &e), 0);
+	assert_int_equal(out[0], REGISTRY_REFUSED);
 }
 
 static void twice_in_one_load(void **state)
@@ -264,6 +295,29 @@ static void daily_changes(void **state)
 	assert_int_equal(registry_upsert(tmp.log, &ts_operator, &l,
 					 "health_insurance", 7, &o, &e), -1);
 	assert_string_equal(e.code, "not_register_authority");
+	/* Retired: a pension mutation, effective on the since date, with
+	 * the data type it discloses; the same status again is no change. */
+	l = line_of("{\"insz\":\"85073003328\",\"last_name\":"
+		    "\"Peeters-Maes\",\"first_names\":\"Jan\","
+		    "\"pension_status\":\"retired\","
+		    "\"pension_since\":\"2026-02-05\"}");
+	assert_int_equal(registry_upsert(tmp.log, &ts_operator, &l, rr, 7, &o,
+					 &e), 0);
+	assert_int_equal(o, REGISTRY_UPDATED);
+	assert_int_equal(registry_upsert(tmp.log, &ts_operator, &l, rr, 7, &o,
+					 &e), 0);
+	assert_int_equal(o, REGISTRY_UNCHANGED);
+	assert_int_equal(registry_get(tmp.s, "85073003328", &p, &e), 0);
+	assert_string_equal(p.pension_status, "retired");
+	assert_string_equal(p.pension_since, "2026-02-05");
+	assert_int_equal(registry_get_as_of(tmp.s, "85073003328", "2026-02-04",
+					    &p, &e), 0);
+	assert_string_equal(p.pension_status, "");
+	n = ts_events(tmp.log, "registry_mutation", &ev);
+	assert_int_equal(n, 4); /* move, name, the refused name, pension */
+	assert_string_equal(ev[3].data_type, "pension_status");
+	assert_string_equal(ev[0].data_type, "identification");
+	free(ev);
 	/* A death: the last change of a person. */
 	l = line_of("{\"insz\":\"85073003328\",\"last_name\":"
 		    "\"Peeters-Maes\",\"first_names\":\"Jan\","

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "support/support.h"
+#include "cli/modules.h"
 #include "registry/registry.h"
 
 static struct ts_store tmp;
@@ -452,6 +453,221 @@ static void as_of_a_date(void **state)
 	assert_int_equal(registry_get_as_of(s, "77010100141", "2026-01-01", &got, &e), 1);
 }
 
+/* The value of a column of person_mutation's newest row for insz. */
+static char *last_mutation(const char *insz, const char *column)
+{
+	static char out[256];
+	char sql[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	snprintf(sql, sizeof(sql), "SELECT %s FROM person_mutation WHERE "
+		 "insz = ?1 ORDER BY id DESC LIMIT 1", column);
+	sqlite3_open(tmp.path, &db);
+	sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	sqlite3_bind_text(st, 1, insz, -1, SQLITE_STATIC);
+	out[0] = '\0';
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		str_copy(out, sizeof(out),
+			 (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return out;
+}
+
+static int pension_mutate(const char *status, const char *on,
+			  const char *actor_type, struct error *e)
+{
+	char ticket[UUID_LEN];
+	struct registry_mutation m = mutation(MUTATION_PENSION, on);
+	str_copy(m.person.pension_status, sizeof(m.person.pension_status),
+		 status);
+	return registry_mutate(tmp.log, &ts_operator, "59010100151", &m,
+			       actor_type, 7, ticket, e);
+}
+
+/* Whether a person is retired, and since when: stored as added, changed
+ * only by a pension mutation of the register's authority, with its
+ * history, and named as pension data in the log. */
+static void pension_status(void **state)
+{
+	(void)state;
+	struct error e;
+	struct registry_person p = person("59010100151", "Maes", "Lieve",
+					  "1959-01-01", "M");
+	struct registry_person got;
+	str_copy(p.pension_status, sizeof(p.pension_status), "pensioned");
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), -1);
+	assert_string_equal(e.code, "invalid_field");
+	str_copy(p.pension_status, sizeof(p.pension_status), "");
+	str_copy(p.pension_since, sizeof(p.pension_since), "2024-01-01");
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), -1);
+	assert_non_null(strstr(e.detail, "pension_since"));
+	str_copy(p.pension_status, sizeof(p.pension_status), "none");
+	str_copy(p.pension_since, sizeof(p.pension_since), "");
+	assert_int_equal(registry_add(tmp.log, &ts_operator, &p, &e), 0);
+	assert_int_equal(registry_get(s, "59010100151", &got, &e), 0);
+	assert_string_equal(got.pension_status, "none");
+	assert_string_equal(got.pension_since, "");
+
+	/* Only the National Register changes it; a status is needed, and
+	 * one that is a fact already. */
+	assert_int_equal(pension_mutate("retired", "2024-02-01",
+					"health_insurance_fund", &e), -1);
+	assert_string_equal(e.code, "not_register_authority");
+	assert_int_equal(pension_mutate("retired", "2024-02-01",
+					"crossroads_bank", &e), -1);
+	assert_int_equal(pension_mutate("", "2024-02-01", "national_register",
+					&e), -1);
+	assert_string_equal(e.code, "invalid_field");
+	assert_int_equal(pension_mutate("early", "2024-02-01",
+					"national_register", &e), -1);
+	assert_int_equal(pension_mutate("retired", "2099-01-01",
+					"national_register", &e), -1);
+	assert_non_null(strstr(e.detail, "pension"));
+	assert_int_equal(count_mutations("59010100151"), 0);
+	registry_get(s, "59010100151", &got, &e);
+	assert_string_equal(got.pension_status, "none");
+
+	assert_int_equal(pension_mutate("retired", "2024-02-01",
+					"national_register", &e), 0);
+	registry_get(s, "59010100151", &got, &e);
+	assert_string_equal(got.pension_status, "retired");
+	assert_string_equal(got.pension_since, "2024-02-01");
+	assert_int_equal(got.version, 2);
+	assert_string_equal(last_mutation("59010100151", "type"), "pension");
+	assert_string_equal(last_mutation("59010100151", "before"),
+			    "{\"pension_status\":\"none\","
+			    "\"pension_since\":null}");
+	assert_string_equal(last_mutation("59010100151", "after"),
+			    "{\"pension_status\":\"retired\","
+			    "\"pension_since\":\"2024-02-01\"}");
+	/* As the registers stood: not yet retired the day before. */
+	assert_int_equal(registry_get_as_of(s, "59010100151", "2024-01-31",
+					    &got, &e), 0);
+	assert_string_equal(got.pension_status, "none");
+	assert_string_equal(got.pension_since, "");
+	assert_int_equal(registry_get_as_of(s, "59010100151", "2024-02-01",
+					    &got, &e), 0);
+	assert_string_equal(got.pension_status, "retired");
+
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "registry_mutation", &ev);
+	const char *const want[][3] = {
+		{"registry_mutation", "refused", "not_register_authority"},
+		{"registry_mutation", "refused", "not_register_authority"},
+		{"registry_mutation", "refused", "invalid_field"},
+		{"registry_mutation", "refused", "invalid_field"},
+		{"registry_mutation", "refused", "invalid_field"},
+		{"registry_mutation", "granted", ""},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	for (int i = 0; i < n; i++)
+		assert_string_equal(ev[i].data_type, "pension_status");
+	assert_int_equal(strlen(ev[5].ticket), 36);
+	free(ev);
+	/* A newborn is nobody's pensioner, whatever the birth carried. */
+	char ticket[UUID_LEN];
+	struct registry_mutation b = mutation(MUTATION_BIRTH, "2012-09-03");
+	b.person = person("", "Maes", "Lotte", "", "F");
+	str_copy(b.person.pension_status, sizeof(b.person.pension_status),
+		 "retired");
+	assert_int_equal(registry_mutate(tmp.log, &ts_operator, "12090311839",
+					 &b, "national_register", 7, ticket,
+					 &e), 0);
+	assert_int_equal(registry_get(s, "12090311839", &got, &e), 0);
+	assert_string_equal(got.pension_status, "");
+}
+
+/* Every module's migrations up to (not past) version, into schemas
+ * (static storage: one database at a time). */
+static size_t schemas_until(int version,
+			    const struct store_schema *schemas[])
+{
+	static struct store_migration list[64];
+	static struct store_schema each[16];
+	size_t used = 0;
+	assert_true(cli_nschemas <= KP_NELEM(each));
+	for (size_t i = 0; i < cli_nschemas; i++) {
+		each[i] = (struct store_schema){cli_schemas[i]->module,
+						list + used, 0};
+		for (size_t j = 0; j < cli_schemas[i]->n; j++)
+			if (cli_schemas[i]->list[j].version <= version) {
+				assert_true(used < KP_NELEM(list));
+				list[used++] = cli_schemas[i]->list[j];
+				each[i].n++;
+			}
+		schemas[i] = &each[i];
+	}
+	return cli_nschemas;
+}
+
+static void sql_ok(sqlite3 *db, const char *sql, int want)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != want)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+}
+
+/* Migration 21 rebuilds person_mutation to let its CHECK take pension
+ * mutations: the history a database had stays, with the ids the hub's
+ * forwarder and the mailboxes name it by, and its index. */
+static void pension_migration_keeps_the_history(void **state)
+{
+	(void)state;
+	char path[256];
+	struct error e;
+	struct store *old;
+	const struct store_schema *schemas[16];
+	struct store_options opt = {.schemas = schemas};
+	opt.nschemas = schemas_until(20, schemas);
+	ts_dir_file(&tmp.dir, "v20.db", path, sizeof(path));
+	assert_int_equal(store_open(path, &opt, &old, &e), 0);
+	assert_int_equal(store_schema_version(old), 20);
+	store_close(old);
+	sqlite3 *db;
+	sqlite3_open(path, &db);
+	sql_ok(db, "INSERT INTO person (insz, register, last_name, "
+	       "first_names, version, updated_at) VALUES ('85073003328', 'RR',"
+	       " 'Peeters', 'Jan', 2, 0);"
+	       "INSERT INTO person_mutation (id, insz, type, ticket, "
+	       "effective_on, recorded_at, before, after) VALUES "
+	       "(5, '85073003328', 'address', 't5', '2026-01-01', 0, '{}', "
+	       "'{}'), (9, '85073003328', 'name', 't9', '2026-01-02', 0, "
+	       "NULL, '{}')", SQLITE_OK);
+	sql_ok(db, "INSERT INTO person_mutation (insz, type, ticket, "
+	       "effective_on, recorded_at) VALUES ('85073003328', 'pension', "
+	       "'tp', '2026-01-03', 0)", SQLITE_CONSTRAINT);
+	sqlite3_close(db);
+
+	struct store *now;
+	assert_int_equal(cli_store_open(path, NULL, &now, &e), 0);
+	assert_int_equal(store_schema_version(now), cli_schema_latest());
+	store_close(now);
+	sqlite3_open(path, &db);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "SELECT group_concat(id || type || ticket), "
+			   "(SELECT count(*) FROM sqlite_schema WHERE name = "
+			   "'person_mutation_by_person'), (SELECT "
+			   "coalesce(pension_status, 'null') FROM person) "
+			   "FROM person_mutation", -1, &st, NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0),
+			    "5addresst5,9namet9");
+	assert_int_equal(sqlite3_column_int(st, 1), 1);
+	assert_string_equal((const char *)sqlite3_column_text(st, 2), "null");
+	sqlite3_finalize(st);
+	sql_ok(db, "PRAGMA foreign_keys = ON;"
+	       "INSERT INTO person_mutation (insz, type, ticket, effective_on,"
+	       " recorded_at) VALUES ('85073003328', 'pension', 'tp', "
+	       "'2026-01-03', 0)", SQLITE_OK);
+	sql_ok(db, "INSERT INTO person_mutation (insz, type, ticket, "
+	       "effective_on, recorded_at) VALUES ('85073003328', 'marriage',"
+	       " 'tm', '2026-01-03', 0)", SQLITE_CONSTRAINT);
+	sql_ok(db, "INSERT INTO person_mutation (insz, type, ticket, "
+	       "effective_on, recorded_at) VALUES ('77010100141', 'pension',"
+	       " 'tx', '2026-01-03', 0)", SQLITE_CONSTRAINT);
+	sqlite3_close(db);
+}
+
 static void bis_persons_belong_to_the_crossroads_bank(void **state)
 {
 	(void)state;
@@ -574,6 +790,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bis_numbers_are_assigned_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(mutations_by_the_authority, setup, teardown),
 		cmocka_unit_test_setup_teardown(as_of_a_date, setup, teardown),
+		cmocka_unit_test_setup_teardown(pension_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(pension_migration_keeps_the_history,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(bis_persons_belong_to_the_crossroads_bank, setup, teardown),
 		cmocka_unit_test_setup_teardown(bulk_import_and_links, setup, teardown),
 		cmocka_unit_test_setup_teardown(implausible_parent_links, setup, teardown),
