@@ -171,6 +171,38 @@ static int check(struct exchange *x)
 	return rc;
 }
 
+static json_t *identification(const struct registry_person *p);
+
+/* The registers' answer for data_type about p: identification data, or
+ * the pension status (seed 001: whether the person is retired), each
+ * only for its own data type, so that a deliberation for one opens
+ * nothing of the other. Returns 0 with *out, or -1 with e
+ * (ERR_UNAVAILABLE "data_type_unsupported": a data type the directory
+ * says the registers hold but they do not answer). */
+static int registers_answer(const char *data_type,
+			    const struct registry_person *p, json_t **out,
+			    struct error *e)
+{
+	*out = NULL;
+	if (strcmp(data_type, "identification") == 0) {
+		*out = identification(p);
+		return 0;
+	}
+	if (strcmp(data_type, "pension_status") == 0) {
+		*out = json_pack("{s:s}", "insz", p->insz);
+		if (p->pension_status[0])
+			json_object_set_new(*out, "pension_status",
+					    json_string(p->pension_status));
+		if (p->pension_since[0])
+			json_object_set_new(*out, "pension_since",
+					    json_string(p->pension_since));
+		return 0;
+	}
+	return err_set(e, ERR_UNAVAILABLE, "data_type_unsupported",
+		       "the registers answer identification and "
+		       "pension_status only");
+}
+
 /* Identification data, from the registers the hub holds. */
 static json_t *identification(const struct registry_person *p)
 {
@@ -387,7 +419,8 @@ void hub_exchange_async(struct hub *h, const struct hub_requester *who,
 		return;
 	}
 	if (x->rc == 0)
-		x->data = identification(&x->person);
+		x->rc = registers_answer(x->r.data_type, &x->person, &x->data,
+					 &x->e);
 	log_and_answer(x);
 }
 

@@ -577,6 +577,21 @@ static void pension_reaches_only_pension_readers(void **state)
 	assert_string_equal(r[nr - 1].data_type, "pension_status");
 	assert_string_equal(r[nr - 1].purpose, "pension");
 	free(r);
+	/* Asked for it, the registers answer the pension status, and only
+	 * that: a deliberation for one data type opens no other. */
+	static const char body[] =
+		"{\"data_type\":\"pension_status\",\"subject\":"
+		"\"85073003328\",\"capacity\":\"001\",\"purpose\":"
+		"\"flexi_job\"}";
+	char ticket[UUID_LEN], basis[64];
+	json_t *ans = NULL;
+	assert_int_equal(hub_exchange(h, &fund_who, body, strlen(body), ticket,
+				      &ans, basis, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(
+				    ans, "pension_status")), "none");
+	assert_null(json_object_get(ans, "last_name"));
+	assert_null(json_object_get(ans, "address"));
+	json_decref(ans);
 }
 
 /* Item 3: a past reference date is answered with the data as the
