@@ -172,12 +172,17 @@ int api_lra_identify(struct http_request *req, struct http_response *res,
 static json_t *keys_json(const struct auth_activation_issued *out)
 {
 	json_t *arr = json_array();
-	for (int i = 0; i < out->nkeys; i++)
+	int own = out->nkeys - out->others;
+	for (int i = 0; i < own; i++)
 		json_array_append_new(
-			arr, json_pack("{s:s,s:s}", "type",
+			arr, json_pack("{s:s,s:s,s:s}", "holder", "self", "type",
 				       out->keys_to_deactivate[i].type,
 				       "status",
 				       out->keys_to_deactivate[i].status));
+	/* Another person's: that there is one, not whose nor which. */
+	for (int i = own; i < out->nkeys; i++)
+		json_array_append_new(arr, json_pack("{s:s}", "holder",
+						     "another person"));
 	return arr;
 }
 

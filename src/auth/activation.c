@@ -296,15 +296,17 @@ static int linked_keys(struct auth *a, const char *email, const char *insz,
 	*out = all ? xcalloc((size_t)all, sizeof(**out)) : NULL;
 	*n = 0;
 	*others = 0;
-	/* The office sees the person's own keys; of strangers' keys linked
-	 * to the address only how many (no officer learns who holds keys
-	 * at an address by typing it). */
-	for (int i = 0; i < all; i++) {
+	/* The person's own keys first, then strangers' keys linked to the
+	 * address, which the office sees only as such (no officer learns
+	 * who holds keys at an address by typing it). */
+	for (int i = 0; i < all; i++)
 		if (strcmp(l[i].insz, insz) == 0)
 			(*out)[(*n)++] = l[i].k;
-		else
+	for (int i = 0; i < all; i++)
+		if (strcmp(l[i].insz, insz) != 0) {
+			(*out)[(*n)++] = l[i].k;
 			(*others)++;
-	}
+		}
 	free(l);
 	return 0;
 }

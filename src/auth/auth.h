@@ -442,17 +442,17 @@ struct auth_activation_request {
 
 /* What the office gets back: the code for the letter (shown once, stored
  * hashed), when it ends, and what completing the activation will
- * deactivate: the person's own keys, which the new credentials replace,
- * listed (keys_to_deactivate, allocated: the caller frees it), and the
- * number of other persons' keys linked to the e-mail address (seed 002),
- * counted only. */
+ * deactivate (keys_to_deactivate, allocated: the caller frees it): the
+ * person's own keys, which the new credentials replace, then the last
+ * `others` of them, other persons' keys linked to the e-mail address
+ * (seed 002), which the office is shown only as such. */
 struct auth_activation_issued {
 	int64_t id;
 	char code[AUTH_ACTIVATION_CODE_BUF];
 	int64_t expires_at;
-	struct auth_key *keys_to_deactivate; /* the person's own */
+	struct auth_key *keys_to_deactivate;
 	int nkeys;
-	int others; /* other persons' keys at the address: how many only */
+	int others; /* the last ones: other persons' keys at the address */
 };
 
 /* Issue an activation for req (by: the officer acting for the office),
