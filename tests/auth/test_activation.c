@@ -519,11 +519,11 @@ static void a_new_activation_ends_the_old(void **state)
 	assert_int_equal(auth_activation_start(a, &citizen, LINK, old_code, id,
 					       &e), -1);
 	assert_string_equal(e.code, "invalid_activation");
+	free(fresh.keys_to_deactivate);
 	assert_int_equal(auth_activation_issue(a, &ts_operator, &req, &fresh,
 					       &e), -1);
 	assert_string_equal(e.code, "identification_used");
 	free(old.keys_to_deactivate);
-	free(fresh.keys_to_deactivate);
 }
 
 int main(void)
