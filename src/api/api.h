@@ -70,6 +70,9 @@ int api_audit_consistency(struct http_request *req, struct http_response *res,
 			  void *app);
 int api_registry_bis(struct http_request *req, struct http_response *res,
 		     void *app);
+/* Declarations of employment (employ.c). */
+int api_employ_declare(struct http_request *req, struct http_response *res,
+		       void *app);
 /* The registration office (lra.c). */
 int api_lra_conditions(struct http_request *req, struct http_response *res,
 		       void *app);

@@ -114,6 +114,13 @@ const struct http_route api_routes[] = {
 	{METHOD_POST, "/api/v1/orgs/{kbo}/circle-of-trust", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "access_manager", BODY_JSON, 0, api_org_circle},
 
+	/* Declarations of employment (docs/API.md, "Mandates and
+	 * employment"): a declarant acting for the employer (profile
+	 * org:<kbo>) with the role employment_declarant there. */
+	{METHOD_POST, "/api/v1/employment/declarations", LISTENER_PUBLIC,
+	 AUTH_SESSION, 400, "employment_declarant", BODY_JSON, 0,
+	 api_employ_declare},
+
 	/* Audit log integrity (docs/API.md, "Audit"): hashes and signatures only.
 	 * Leaves carry a random nonce, so a proof discloses nothing about the
 	 * event it proves. */
