@@ -7,11 +7,7 @@
 #include "employ/employ.h"
 
 static const struct store_migration migrations[] = {
-	/* Number 22 is src/mandate's, made on another branch at the same
-	 * time. The numbers must run without a gap, so until that branch is
-	 * merged this no-op holds its place: remove it at the merge. */
-	{22, "reserved_for_mandate", "SELECT 1;"},
-	{23, "employ",
+	{22, "employ",
 	 "CREATE TABLE employ_declaration ("
 	 "  id INTEGER PRIMARY KEY,"
 	 "  employer TEXT NOT NULL, worker TEXT NOT NULL,"
