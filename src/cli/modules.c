@@ -9,13 +9,14 @@
 #include "authz/authz.h"
 #include "directory/directory.h"
 #include "lra/lra.h"
+#include "mandate/mandate.h"
 #include "org/org.h"
 #include "registry/registry.h"
 
 const struct store_schema *const cli_schemas[] = {
 	&audit_schema, &org_schema,  &registry_schema, &directory_schema,
 	&authz_schema, &auth_schema, &notify_schema,   &hub_schema,
-	&lra_schema,
+	&lra_schema,   &mandate_schema,
 };
 const size_t cli_nschemas = KP_NELEM(cli_schemas);
 
