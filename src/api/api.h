@@ -73,6 +73,19 @@ int api_registry_bis(struct http_request *req, struct http_response *res,
 /* Declarations of employment (employ.c). */
 int api_employ_declare(struct http_request *req, struct http_response *res,
 		       void *app);
+/* Mandates (mandate.c). */
+int api_mandate_types(struct http_request *req, struct http_response *res,
+		      void *app);
+int api_mandate_conditions(struct http_request *req,
+			   struct http_response *res, void *app);
+int api_me_mandates(struct http_request *req, struct http_response *res,
+		    void *app);
+int api_me_mandate_grant(struct http_request *req, struct http_response *res,
+			 void *app);
+int api_me_mandate_revoke(struct http_request *req,
+			  struct http_response *res, void *app);
+int api_org_mandates(struct http_request *req, struct http_response *res,
+		     void *app);
 /* The registration office (lra.c). */
 int api_lra_conditions(struct http_request *req, struct http_response *res,
 		       void *app);

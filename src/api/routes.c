@@ -120,6 +120,24 @@ const struct http_route api_routes[] = {
 	{METHOD_POST, "/api/v1/employment/declarations", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "employment_declarant", BODY_JSON, 0,
 	 api_employ_declare},
+	/* Mandates (docs/API.md, "Mandates"): what a type allows and its
+	 * conditions are public texts; a citizen acts on their own mandates
+	 * with a substantial key (the catalogue's "Burgermandaten": 400); a
+	 * holder's user needs mandate_consult there and level 400 (circle of
+	 * trust, criterion 3). */
+	{METHOD_GET, "/api/v1/mandate-types", LISTENER_PUBLIC, AUTH_NONE, 0,
+	 NULL, BODY_NONE, 0, api_mandate_types},
+	{METHOD_GET, "/api/v1/mandate-types/{code}/conditions",
+	 LISTENER_PUBLIC, AUTH_NONE, 0, NULL, BODY_NONE, 0,
+	 api_mandate_conditions},
+	{METHOD_GET, "/api/v1/me/mandates", LISTENER_PUBLIC, AUTH_SESSION, 400,
+	 NULL, BODY_NONE, 0, api_me_mandates},
+	{METHOD_POST, "/api/v1/me/mandates", LISTENER_PUBLIC, AUTH_SESSION,
+	 400, NULL, BODY_JSON, LIMIT_BODY_PREAUTH, api_me_mandate_grant},
+	{METHOD_POST, "/api/v1/me/mandates/{id}/revoke", LISTENER_PUBLIC,
+	 AUTH_SESSION, 400, NULL, BODY_NONE, 0, api_me_mandate_revoke},
+	{METHOD_GET, "/api/v1/orgs/{kbo}/mandates", LISTENER_PUBLIC,
+	 AUTH_SESSION, 400, "mandate_consult", BODY_NONE, 0, api_org_mandates},
 
 	/* Audit log integrity (docs/API.md, "Audit"): hashes and signatures only.
 	 * Leaves carry a random nonce, so a proof discloses nothing about the

@@ -179,6 +179,11 @@ typedef int (*audit_change_fn)(struct store_conn *w, void *ctx,
 int audit_commit(struct audit *a, struct audit_event *evs, size_t n,
 		 audit_change_fn change, void *ctx, struct error *e);
 
+/* A change that changes nothing, for an operation whose events are all
+ * there is to commit (a search, a listing of personal data): they are
+ * then durable, in one group, before the answer leaves. */
+int audit_no_change(struct store_conn *w, void *ctx, struct audit_event *evs,
+		    size_t n, struct error *e);
 /* The shape of a domain operation recorded with one event: when refusal
  * is not NULL (the request was refused before any change was tried), ev
  * is recorded refused with it (audit_refused) and -1 returned with

@@ -10,13 +10,14 @@
 #include "directory/directory.h"
 #include "employ/employ.h"
 #include "lra/lra.h"
+#include "mandate/mandate.h"
 #include "org/org.h"
 #include "registry/registry.h"
 
 const struct store_schema *const cli_schemas[] = {
 	&audit_schema, &org_schema,  &registry_schema, &directory_schema,
 	&authz_schema, &auth_schema, &notify_schema,   &hub_schema,
-	&lra_schema,    &employ_schema,
+	&lra_schema,   &employ_schema, &mandate_schema,
 };
 const size_t cli_nschemas = KP_NELEM(cli_schemas);
 

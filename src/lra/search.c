@@ -61,19 +61,6 @@ static int find(struct store *s, const struct lra_query *q, const char *insz,
 	return rc < 0 ? -1 : 0;
 }
 
-/* A search changes nothing: its events are all there is to commit, in one
- * group. */
-static int nothing(struct store_conn *w, void *ctx, struct audit_event *evs,
-		   size_t n, struct error *e)
-{
-	KP_UNUSED(w);
-	KP_UNUSED(ctx);
-	KP_UNUSED(evs);
-	KP_UNUSED(n);
-	KP_UNUSED(e);
-	return 0;
-}
-
 int lra_search(struct audit *log, const struct lra_officer *o,
 	       const struct lra_query *q, struct registry_person **out,
 	       int *n, struct error *e)
@@ -109,7 +96,10 @@ int lra_search(struct audit *log, const struct lra_officer *o,
 				   q->purpose);
 	if (*n == 0)
 		evs[0] = lra_event(o, "lra_search", NULL, q->purpose);
-	int rc = audit_commit(log, evs, *n ? (size_t)*n : 1, nothing, NULL, e);
+	/* A search changes nothing: its events are all there is to commit,
+	 * in one group. */
+	int rc = audit_commit(log, evs, *n ? (size_t)*n : 1, audit_no_change,
+			      NULL, e);
 	if (rc != 0) {
 		free(*out);
 		*out = NULL;

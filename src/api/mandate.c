@@ -1,0 +1,164 @@
+/* Mandates (docs/API.md, "Mandates"): a citizen's session at level 400
+ * gives, lists and revokes their own; a holder's user with the
+ * mandate_consult role lists the mandates its organisation holds today.
+ * The route table checks the level and the role; src/mandate checks them
+ * again, with the profile, and records. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "mandate/mandate.h"
+
+static struct mandate_citizen citizen(const struct http_request *req)
+{
+	struct mandate_citizen c;
+	memset(&c, 0, sizeof(c));
+	str_copy(c.insz, sizeof(c.insz), req->who.insz);
+	str_copy(c.profile, sizeof(c.profile),
+		 req->who.profile[0] ? req->who.profile : "self");
+	c.level = req->who.level;
+	c.channel = api_actor(req).channel;
+	return c;
+}
+
+int api_mandate_types(struct http_request *req, struct http_response *res,
+		      void *app)
+{
+	KP_UNUSED(req);
+	KP_UNUSED(app);
+	int n;
+	struct mandate_data_set *d = mandate_data_sets(&n);
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && strcmp(d[i].type, d[i - 1].type) == 0)
+			continue;
+		json_t *sets = json_array(), *cats = json_array();
+		for (int k = i; k < n && strcmp(d[k].type, d[i].type) == 0;
+		     k++) {
+			/* ISO 8601: calendar months, as the table counts. */
+			char period[16];
+			snprintf(period, sizeof(period), "P%dM",
+				 d[k].max_months);
+			json_array_append_new(sets,
+					      json_pack("{s:s,s:s}", "code",
+							d[k].code,
+							"max_validity",
+							period));
+		}
+		char c[8][MANDATE_CODE_LEN];
+		int nc = mandate_holder_categories(d[i].type, c, 8);
+		for (int k = 0; k < nc; k++)
+			json_array_append_new(cats, json_string(c[k]));
+		json_array_append_new(arr, json_pack("{s:s,s:o,s:o}", "code",
+						     d[i].type, "data_sets",
+						     sets, "holder_categories",
+						     cats));
+	}
+	free(d);
+	return http_reply_json(res, 200, arr);
+}
+
+int api_mandate_conditions(struct http_request *req,
+			   struct http_response *res, void *app)
+{
+	KP_UNUSED(app);
+	struct mandate_conditions c;
+	if (mandate_conditions_get(req->params[0], http_query(req, "lang"), &c,
+				   &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 200,
+			       json_pack("{s:s,s:s}", "version", c.version,
+					 "text", c.text));
+}
+
+static json_t *mandate_json(const struct mandate *m, bool mandator)
+{
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "id",
+			      (json_int_t)m->id, "type", m->type, "data_set",
+			      m->data_set, "holder", m->holder, "valid_from",
+			      m->valid_from, "valid_until", m->valid_until,
+			      "status", m->status);
+	if (mandator)
+		json_object_set_new(j, "mandator", json_string(m->mandator));
+	return j;
+}
+
+static json_t *mandates_json(struct mandate *m, int n, bool mandator)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, mandate_json(&m[i], mandator));
+	free(m);
+	return arr;
+}
+
+int api_me_mandates(struct http_request *req, struct http_response *res,
+		    void *app)
+{
+	struct app *a = app;
+	struct mandate_citizen c = citizen(req);
+	struct mandate *m;
+	int n;
+	if (mandate_list_own(a->store, &c, &m, &n, &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 200, mandates_json(m, n, false));
+}
+
+int api_me_mandate_grant(struct http_request *req, struct http_response *res,
+			 void *app)
+{
+	struct app *a = app;
+	static const char *const fields[] = {"type", "data_set", "holder",
+					     "valid_until",
+					     "conditions_version", NULL};
+	struct mandate_request r = {0};
+	if (jsonx_known_fields(req->json, fields, &res->err) != 0 ||
+	    jsonx_str(req->json, "type", true, MANDATE_CODE_LEN - 1, &r.type,
+		      &res->err) != 0 ||
+	    jsonx_str(req->json, "data_set", true, MANDATE_CODE_LEN - 1,
+		      &r.data_set, &res->err) != 0 ||
+	    jsonx_str(req->json, "holder", true, LIMIT_ID_INPUT, &r.holder,
+		      &res->err) != 0 ||
+	    jsonx_str(req->json, "valid_until", false, DATE_LEN - 1,
+		      &r.valid_until, &res->err) < 0 ||
+	    jsonx_str(req->json, "conditions_version", true, 31,
+		      &r.conditions_version, &res->err) != 0)
+		return -1;
+	struct mandate_citizen c = citizen(req);
+	struct mandate m;
+	if (mandate_grant(a->audit, &c, &r, &m, &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 201,
+			       json_pack("{s:I,s:s,s:s}", "id",
+					 (json_int_t)m.id, "valid_from",
+					 m.valid_from, "valid_until",
+					 m.valid_until));
+}
+
+int api_me_mandate_revoke(struct http_request *req,
+			  struct http_response *res, void *app)
+{
+	struct app *a = app;
+	uint64_t id;
+	if (api_parse_u64(req->params[0], "id", true, &id, &res->err) != 0)
+		return -1;
+	struct mandate_citizen c = citizen(req);
+	if (mandate_revoke(a->audit, &c, (int64_t)id, &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 200, json_pack("{s:s}", "status",
+						   "revoked"));
+}
+
+int api_org_mandates(struct http_request *req, struct http_response *res,
+		     void *app)
+{
+	struct app *a = app;
+	struct audit_actor by = api_actor(req);
+	struct mandate *m;
+	int n;
+	if (mandate_list_held(a->audit, &by, req->who.level, req->params[0],
+			      &m, &n, &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 200, mandates_json(m, n, true));
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Mandates over real TLS: the types and conditions are public; a citizen
+# steps up to level 400 with the demo's TOTP key (oathtool), gives the
+# bakery a mandate (refused first: too long, an unknown holder, a stale
+# version of the conditions), lists it; the bakery's mandate_consult user
+# sees it among the mandates active today (an audit event about the
+# citizen); another person cannot revoke it, the citizen can, and then the
+# bakery no longer sees it.
+source "$(dirname "$0")/lib.sh"
+start_demo
+J=(-H 'Content-Type: application/json')
+DB=$DEMO/kruispunt.db
+person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
+JAN=85073003328
+SARA=83061814038
+BAKERY=0412345614
+last_event() { sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event ORDER BY seq DESC LIMIT 1"; }
+
+# login INSZ: a password session stepped up with the TOTP key; sets AUTH.
+login() {
+  call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$(person "$1" username)\",\"password\":\"$(person "$1" password)\"}"
+  AUTH=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+}
+step_up() {
+  call POST "$PUB/api/v1/auth/step-up" "${AUTH[@]}" "${J[@]}" -d "{\"method\":\"totp\",\"code\":\"$(oathtool --totp -b "$(person "$1" totp_secret)")\"}"
+}
+
+# --- the types and the conditions, public
+call GET "$PUB/api/v1/mandate-types"
+expect "the precontractual type's data sets and longest validity" "student_contingent:P3M flexi_eligibility:P1M" \
+  "$(json "$BODY" '" ".join(d["code"]+":"+d["max_validity"] for d in j[0]["data_sets"])')"
+expect "its holder categories" "social_mandatary recruitment_agency potential_employer" "$(json "$BODY" '" ".join(j[0]["holder_categories"])')"
+call GET "$PUB/api/v1/mandate-types/precontractual/conditions?lang=fr"
+expect_contains "the conditions in French" "3 mois" "$(json "$BODY" 'j["text"]')"
+VERSION=$(json "$BODY" 'j["version"]')
+call GET "$PUB/api/v1/mandate-types/precontractual/conditions?lang=nl"
+expect "one version in every language" "$VERSION" "$(json "$BODY" 'j["version"]')"
+call GET "$PUB/api/v1/mandate-types/other/conditions"
+expect "an unknown type" unknown_mandate_type "$(json "$BODY" 'j["code"]')"
+
+# --- the citizen: a password session is not enough
+login $JAN
+grant() { call POST "$PUB/api/v1/me/mandates" "${AUTH[@]}" "${J[@]}" -d "$1"; }
+grant "{\"type\":\"precontractual\",\"data_set\":\"flexi_eligibility\",\"holder\":\"$BAKERY\",\"conditions_version\":\"$VERSION\"}"
+expect "attack: a mandate with a password session (level 200)" insufficient_level "$(json "$BODY" 'j["code"]')"
+expect "naming the level it needs" 400 "$(json "$BODY" 'j["required"]')"
+step_up $JAN
+expect "the TOTP step-up lifts Jan to 400" 400 "$(json "$BODY" 'j["level"]')"
+
+BODY_OK="{\"type\":\"precontractual\",\"data_set\":\"flexi_eligibility\",\"holder\":\"$BAKERY\",\"conditions_version\":\"$VERSION\"}"
+grant "${BODY_OK/$VERSION/0-old}"
+expect "a stale version of the conditions" "409 conditions_changed" "$STATUS $(json "$BODY" 'j["code"]')"
+grant "${BODY_OK/flexi_eligibility\"/flexi_eligibility\",\"valid_until\":\"$(date -u -d '+2 months' +%F)\"}"
+expect "longer than a month for flexi-jobs" "422 validity_too_long" "$STATUS $(json "$BODY" 'j["code"]')"
+grant "${BODY_OK/$BAKERY/0203201340}"
+expect "an enterprise number the register does not know" "422 holder_not_eligible" "$STATUS $(json "$BODY" 'j["code"]')"
+expect_contains "each refusal recorded about Jan" "subject:11:$JAN" "$(last_event)"
+grant "$BODY_OK"
+expect "the mandate is given" 201 "$STATUS"
+ID=$(json "$BODY" 'j["id"]')
+# today + 1 calendar month, clamped to the month's last day
+MAX=$(python3 -c 'import datetime,calendar
+t=datetime.datetime.now(datetime.timezone.utc).date()
+y,m=(t.year+(t.month//12),t.month%12+1)
+print(datetime.date(y,m,min(t.day,calendar.monthrange(y,m)[1])))')
+expect "by default for the longest validity" "$MAX" "$(json "$BODY" 'j["valid_until"]')"
+expect_contains "recorded, naming the holder" "to $BAKERY until $MAX" "$(last_event)"
+expect "stored with the accepted version" "$VERSION" "$(sqlite3 "$DB" "SELECT conditions_version FROM mandate WHERE id = $ID")"
+call GET "$PUB/api/v1/me/mandates" "${AUTH[@]}"
+expect "Jan sees it, active" "$ID active $BAKERY" "$(json "$BODY" '" ".join([str(j[0]["id"]), j[0]["status"], j[0]["holder"]])')"
+JAN_AUTH=("${AUTH[@]}")
+
+# --- the holder: Sara has mandate_consult at the bakery
+login $SARA
+call GET "$PUB/api/v1/orgs/$BAKERY/mandates" "${AUTH[@]}"
+expect "below level 400 the holder's list is refused" 403 "$STATUS"
+step_up $SARA
+call GET "$PUB/api/v1/orgs/$BAKERY/mandates" "${AUTH[@]}"
+expect "the bakery sees Jan's mandate" "$JAN flexi_eligibility" "$(json "$BODY" '" ".join([j[0]["mandator"], j[0]["data_set"]])')"
+expect_contains "an audit event about Jan" "subject:11:$JAN" "$(last_event)"
+expect_contains "naming the bakery" "actor:10:$BAKERY" "$(last_event)"
+expect_contains "and Sara" "user:11:$SARA" "$(last_event)"
+call GET "$PUB/api/v1/orgs/0456789034/mandates" "${AUTH[@]}"
+expect "attack: another organisation's mandates" "403 role_required" "$STATUS $(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/me/mandates/$ID/revoke" "${AUTH[@]}"
+expect "attack: Sara revokes Jan's mandate" "404 unknown_mandate" "$STATUS $(json "$BODY" 'j["code"]')"
+
+# --- Jan revokes, with effect now
+call POST "$PUB/api/v1/me/mandates/$ID/revoke" "${JAN_AUTH[@]}"
+expect "Jan revokes it" "200 revoked" "$STATUS $(json "$BODY" 'j["status"]')"
+call GET "$PUB/api/v1/orgs/$BAKERY/mandates" "${AUTH[@]}"
+expect "the bakery no longer sees it" 0 "$(json "$BODY" 'len(j)')"
+call GET "$PUB/api/v1/me/mandates" "${JAN_AUTH[@]}"
+expect "Jan sees it revoked" revoked "$(json "$BODY" 'j[0]["status"]')"
+expect "kept" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM mandate WHERE id = $ID AND revoked_at IS NOT NULL")"
+
+finish
