@@ -86,6 +86,8 @@ int api_me_mandate_revoke(struct http_request *req,
 			  struct http_response *res, void *app);
 int api_org_mandates(struct http_request *req, struct http_response *res,
 		     void *app);
+int api_mandate_consult(struct http_request *req, struct http_response *res,
+			void *app);
 /* The registration office (lra.c). */
 int api_lra_conditions(struct http_request *req, struct http_response *res,
 		       void *app);

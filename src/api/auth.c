@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "registry/registry.h"
 #include "auth/auth.h"
 #include "org/org.h"
 
@@ -235,18 +236,27 @@ int api_me_access_log(struct http_request *req, struct http_response *res,
 	for (int i = 0; i < n; i++) {
 		if (!recs[i].actor[0])
 			continue; /* the person's own actions */
-		struct org_institution inst;
-		const char *org = org_institution_by_kbo(a->store, recs[i].actor,
-							 &inst) == 0
-				  ? inst.name : recs[i].actor;
-		json_array_append_new(
-			arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "at",
-				       recs[i].at, "organisation", org,
-				       "data_type", recs[i].data_type,
-				       "purpose", recs[i].purpose, "channel",
-				       recs[i].channel, "ticket",
-				       recs[i].ticket, "seq",
-				       (json_int_t)recs[i].seq));
+		char org[128];
+		if (org_name(a->store, recs[i].actor, org, sizeof(org),
+			     NULL) != 0)
+			str_copy(org, sizeof(org), recs[i].actor);
+		json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "at",
+				      recs[i].at, "organisation", org,
+				      "data_type", recs[i].data_type,
+				      "purpose", recs[i].purpose, "channel",
+				      recs[i].channel, "ticket",
+				      recs[i].ticket, "seq",
+				      (json_int_t)recs[i].seq);
+		/* Who there, when a person asked (a consultation under a
+		 * mandate names the organisation's user). */
+		struct registry_person who;
+		if (recs[i].user[0] && strcmp(recs[i].user, req->who.insz) &&
+		    registry_get(a->store, recs[i].user, &who, NULL) == 0)
+			json_object_set_new(j, "person",
+					    json_sprintf("%s %s",
+							 who.first_names,
+							 who.last_name));
+		json_array_append_new(arr, j);
 	}
 	free(recs);
 	KP_UNUSED(more);

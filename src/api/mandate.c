@@ -162,3 +162,43 @@ int api_org_mandates(struct http_request *req, struct http_response *res,
 		return -1;
 	return http_reply_json(res, 200, mandates_json(m, n, true));
 }
+
+/* The consultation under a mandate: the session acts for the holder
+ * (profile org:<kbo>); src/mandate checks level, role, circle of trust
+ * and the mandate, and records every answer and refusal with its ticket. */
+int api_mandate_consult(struct http_request *req, struct http_response *res,
+			void *app)
+{
+	struct app *a = app;
+	const char *mandator, *data_set;
+	if (jsonx_str(req->json, "mandator", true, LIMIT_ID_INPUT, &mandator,
+		      &res->err) != 0 ||
+	    jsonx_str(req->json, "data_set", true, 64, &data_set,
+		      &res->err) != 0)
+		return -1;
+	struct insz z;
+	if (insz_parse(mandator, strlen(mandator), &z) == ID_OK)
+		mandator = z.digits;
+	struct audit_actor by = api_actor(req);
+	/* The organisation the session acts for is the one that asks. */
+	if (strncmp(req->who.profile, "org:", 4) == 0)
+		by.actor = req->who.profile + 4;
+	char ticket[UUID_LEN];
+	json_t *data;
+	int rc = mandate_consult(a->audit, &by, req->who.level, mandator,
+				 data_set, ticket, &data, &res->err);
+	str_copy(res->ticket, sizeof(res->ticket), ticket);
+	if (rc != 0) {
+		res->problem_extra = json_pack("{s:s}", "ticket", ticket);
+		if (strcmp(res->err.code, "insufficient_level") == 0)
+			json_object_update_new(
+				res->problem_extra,
+				json_pack("{s:i,s:i}", "required",
+					  MANDATE_LEVEL, "current",
+					  req->who.level));
+		return -1;
+	}
+	return http_reply_json(res, 200,
+			       json_pack("{s:s,s:o}", "ticket", ticket, "data",
+					 data));
+}

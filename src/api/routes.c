@@ -138,6 +138,10 @@ const struct http_route api_routes[] = {
 	 AUTH_SESSION, 400, NULL, BODY_NONE, 0, api_me_mandate_revoke},
 	{METHOD_GET, "/api/v1/orgs/{kbo}/mandates", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "mandate_consult", BODY_NONE, 0, api_org_mandates},
+	/* A consultation under a mandate: a session only here, so that
+	 * src/mandate records every refusal with its ticket. */
+	{METHOD_POST, "/api/v1/mandates/consult", LISTENER_PUBLIC, AUTH_SESSION,
+	 0, NULL, BODY_JSON, LIMIT_BODY_PREAUTH, api_mandate_consult},
 
 	/* Audit log integrity (docs/API.md, "Audit"): hashes and signatures only.
 	 * Leaves carry a random nonce, so a proof discloses nothing about the

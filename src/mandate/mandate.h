@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "audit/audit.h"
 #include "base/base.h"
 #include "store/store.h"
@@ -148,6 +150,24 @@ int mandate_revoke(struct audit *log, const struct mandate_citizen *c,
 int mandate_list_held(struct audit *log, const struct audit_actor *by,
 		      int level, const char *kbo, struct mandate **out,
 		      int *n, struct error *e);
+
+/* -------------------------------------------------------- the consultation */
+
+/* by (a person acting for the holder organisation by->actor, at level)
+ * asks data_set about mandator: the organisation's user needs the
+ * mandate_consult role there and level MANDATE_LEVEL, the organisation
+ * the circle of trust, and the mandator an active mandate of data_set to
+ * it today. Only that data set answers: student_contingent {year,
+ * hours_left}, flexi_eligibility {flexi_eligible}. Recorded
+ * ("mandate_consult" about the mandator, with the ticket), granted or
+ * refused. Returns 0 with *data (the caller json_decrefs it) and ticket,
+ * or -1 with e (and ticket): ERR_FORBIDDEN "insufficient_level",
+ * "role_required", "circle_of_trust_missing", "no_mandate",
+ * "mandate_revoked", "mandate_expired"; ERR_INVALID "invalid_field",
+ * "invalid_insz". */
+int mandate_consult(struct audit *log, const struct audit_actor *by,
+		    int level, const char *mandator, const char *data_set,
+		    char ticket[UUID_LEN], json_t **data, struct error *e);
 
 /* ------------------------------------------------------------- schema */
 

@@ -85,9 +85,35 @@ expect "attack: another organisation's mandates" "403 role_required" "$STATUS $(
 call POST "$PUB/api/v1/me/mandates/$ID/revoke" "${AUTH[@]}"
 expect "attack: Sara revokes Jan's mandate" "404 unknown_mandate" "$STATUS $(json "$BODY" 'j["code"]')"
 
+# --- the bakery consults under the mandate
+consult() { call POST "$PUB/api/v1/mandates/consult" "${AUTH[@]}" "${J[@]}" -d "{\"mandator\":\"$JAN\",\"data_set\":\"$1\"}"; }
+consult flexi_eligibility
+expect "attack: not acting for the bakery: role_required" role_required "$(json "$BODY" 'j["code"]')"
+expect "a refusal has its ticket too" 36 "$(json "$BODY" 'len(j["ticket"])')"
+call POST "$PUB/api/v1/auth/profile" "${AUTH[@]}" "${J[@]}" -d "{\"organisation\":\"$BAKERY\"}"
+consult flexi_eligibility
+expect "without the circle of trust, no consultation" circle_of_trust_missing "$(json "$BODY" 'j["code"]')"
+call POST "$PUB/api/v1/orgs/$BAKERY/circle-of-trust" "${AUTH[@]}" "${J[@]}" -d '{"accept":true,"processing_register_ref":"REG-2026-7"}'
+expect "the access manager registers the circle of trust" 201 "$STATUS"
+consult student_contingent
+expect "a data set Jan gave no mandate for" no_mandate "$(json "$BODY" 'j["code"]')"
+consult flexi_eligibility
+expect "under the mandate, the bakery consults" 200 "$STATUS"
+expect "and learns only whether a flexi-job is possible" flexi_eligible "$(json "$BODY" '" ".join(sorted(j["data"]))')"
+expect "with a ticket" "$(json "$BODY" 'j["ticket"]')" "$(header X-Kruispunt-Ticket)"
+expect_contains "the consultation is an audit event about Jan" "subject:11:$JAN" "$(last_event)"
+expect_contains "naming the bakery" "actor:10:$BAKERY" "$(last_event)"
+expect_contains "Sara" "user:11:$SARA" "$(last_event)"
+expect_contains "and the data set" "data_type:17:flexi_eligibility" "$(last_event)"
+call GET "$PUB/api/v1/me/access-log" "${JAN_AUTH[@]}"
+expect "Jan sees it in his access log: which organisation, who there, which data" "Bakkerij De Kroon BV Sara Vermeulen flexi_eligibility" \
+  "$(json "$BODY" '[" ".join([a["organisation"], a.get("person", ""), a["data_type"]]) for a in j if a["data_type"]=="flexi_eligibility"][-1]')"
+
 # --- Jan revokes, with effect now
 call POST "$PUB/api/v1/me/mandates/$ID/revoke" "${JAN_AUTH[@]}"
 expect "Jan revokes it" "200 revoked" "$STATUS $(json "$BODY" 'j["status"]')"
+consult flexi_eligibility
+expect "the next consultation is refused" mandate_revoked "$(json "$BODY" 'j["code"]')"
 call GET "$PUB/api/v1/orgs/$BAKERY/mandates" "${AUTH[@]}"
 expect "the bakery no longer sees it" 0 "$(json "$BODY" 'len(j)')"
 call GET "$PUB/api/v1/me/mandates" "${JAN_AUTH[@]}"

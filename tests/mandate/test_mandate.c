@@ -374,6 +374,77 @@ static void test_holder_listing(void **state)
 	assert_string_equal(e.code, "insufficient_level");
 }
 
+/* A consultation answers one data set, under an active mandate only, for
+ * a user with the role in a circle of trust; each refusal has its code,
+ * and every consultation is an event about the mandator with a ticket. */
+static void test_consultation(void **state)
+{
+	(void)state;
+	struct mandate m;
+	struct error e;
+	set_day("2026-03-10");
+	const struct audit_actor sara = {AUDIT_CHANNEL_API, BAKERY, SARA,
+					 "org:" BAKERY};
+	char ticket[UUID_LEN];
+	json_t *d;
+	assert_int_equal(mandate_consult(tmp.log, &sara, 400, JAN,
+					 "student_contingent", ticket, &d, &e),
+			 -1);
+	assert_string_equal(e.code, "circle_of_trust_missing");
+	assert_int_equal(org_circle_accept(tmp.log, &ts_operator, BAKERY,
+					   "REG-1", &e), 0);
+	assert_int_equal(mandate_consult(tmp.log, &sara, 300, JAN,
+					 "student_contingent", ticket, &d, &e),
+			 -1);
+	assert_string_equal(e.code, "insufficient_level");
+	assert_int_equal(mandate_consult(tmp.log, &sara, 400, JAN,
+					 "student_contingent", ticket, &d, &e),
+			 -1);
+	assert_string_equal(e.code, "no_mandate");
+	assert_int_equal(grant(JAN, "student_contingent", BAKERY, "2026-04-10",
+			       &m, &e), 0);
+	assert_int_equal(mandate_consult(tmp.log, &sara, 400, JAN,
+					 "student_contingent", ticket, &d, &e),
+			 0);
+	/* No declarations: the whole contingent of 2026, and nothing else. */
+	assert_int_equal(json_integer_value(json_object_get(d, "hours_left")),
+			 650);
+	assert_int_equal(json_object_size(d), 2);
+	json_decref(d);
+	assert_int_equal(strlen(ticket), 36);
+	/* Past its last day the mandate opens nothing. */
+	set_day("2026-04-11");
+	assert_int_equal(mandate_consult(tmp.log, &sara, 400, JAN,
+					 "student_contingent", ticket, &d, &e),
+			 -1);
+	assert_string_equal(e.code, "mandate_expired");
+	struct mandate_citizen jan = citizen(JAN);
+	assert_int_equal(grant(JAN, "student_contingent", BAKERY, NULL, &m,
+			       &e), 0);
+	assert_int_equal(mandate_revoke(tmp.log, &jan, m.id, &e), 0);
+	assert_int_equal(mandate_consult(tmp.log, &sara, 400, JAN,
+					 "student_contingent", ticket, &d, &e),
+			 -1);
+	assert_string_equal(e.code, "mandate_revoked");
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "mandate_consult", &ev);
+	static const char *const want[][3] = {
+		{"mandate_consult", "refused", "circle_of_trust_missing"},
+		{"mandate_consult", "refused", "insufficient_level"},
+		{"mandate_consult", "refused", "no_mandate"},
+		{"mandate_consult", "granted", ""},
+		{"mandate_consult", "refused", "mandate_expired"},
+		{"mandate_consult", "refused", "mandate_revoked"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	assert_string_equal(ev[3].subject, JAN);
+	assert_string_equal(ev[3].actor, BAKERY);
+	assert_string_equal(ev[3].user, SARA);
+	assert_string_equal(ev[3].data_type, "student_contingent");
+	assert_int_equal(strlen(ev[3].ticket), 36);
+	free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +458,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_revoke_own_only, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_statuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_consultation, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_holder_listing, setup,
 						teardown),
 	};
