@@ -16,7 +16,7 @@ DESTDIR    ?=
 # Nested makes (cmake --build) stay quiet about directories.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-asan build-release build-clang demo test test-unit test-asan check-src analyze fuzz bench install package clean
+.PHONY: all deps build build-asan build-release build-clang demo test test-all test-unit test-asan check-src analyze fuzz bench install package clean
 
 all: build
 
@@ -51,7 +51,13 @@ demo: build
 # sanitized daemon, and a leak at its shutdown fails them. The Release
 # build (gcc) and a clang build are compiled too, so a warning only -O3 or
 # only clang sees fails CI.
-test: check-src build build-asan build-release build-clang
+# It prints how long it took, builds included: the budget is 60 minutes.
+test:
+	@start=$$(date +%s); $(MAKE) --no-print-directory test-all; rc=$$?; \
+	  echo "make test: $$(( $$(date +%s) - start )) s in all (rc $$rc)"; \
+	  exit $$rc
+
+test-all: check-src build build-asan build-release build-clang
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j $(JOBS)
 
