@@ -86,6 +86,13 @@ int api_me_mandate_revoke(struct http_request *req,
 			  struct http_response *res, void *app);
 int api_org_mandates(struct http_request *req, struct http_response *res,
 		     void *app);
+/* An organisation's internal control (org.c). */
+int api_org_control_add(struct http_request *req, struct http_response *res,
+			void *app);
+int api_org_controls(struct http_request *req, struct http_response *res,
+		     void *app);
+int api_org_controls_export(struct http_request *req,
+			    struct http_response *res, void *app);
 int api_mandate_consult(struct http_request *req, struct http_response *res,
 			void *app);
 /* The registration office (lra.c). */

@@ -137,3 +137,78 @@ int api_org_circle(struct http_request *req, struct http_response *res,
 					 "processing_register_ref", ref,
 					 "accepted_at", now));
 }
+
+static json_t *control_json(const struct org_control *c)
+{
+	char at[RFC3339_LEN];
+	time_format_rfc3339(c->recorded_at, at);
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)c->id,
+			 "checked_by", c->checked_by, "checked_on",
+			 c->checked_on, "what", c->what, "finding",
+			 c->finding, "recorded_at", at);
+}
+
+int api_org_control_add(struct http_request *req, struct http_response *res,
+			void *app)
+{
+	struct app *a = app;
+	struct org_control c;
+	const char *on, *what, *finding;
+	memset(&c, 0, sizeof(c));
+	if (jsonx_str(req->json, "checked_on", true, DATE_LEN - 1, &on,
+		      &res->err) != 0 ||
+	    jsonx_str(req->json, "what", true, sizeof(c.what) - 1, &what,
+		      &res->err) != 0 ||
+	    jsonx_str(req->json, "finding", true, sizeof(c.finding) - 1,
+		      &finding, &res->err) != 0)
+		return -1;
+	str_copy(c.kbo, sizeof(c.kbo), req->params[0]);
+	str_copy(c.checked_on, sizeof(c.checked_on), on);
+	str_copy(c.what, sizeof(c.what), what);
+	str_copy(c.finding, sizeof(c.finding), finding);
+	struct audit_actor by = api_actor(req);
+	if (org_control_add(a->audit, &by, &c, &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 201, control_json(&c));
+}
+
+int api_org_controls(struct http_request *req, struct http_response *res,
+		     void *app)
+{
+	struct app *a = app;
+	struct org_control *c;
+	int n;
+	if (org_controls(a->store, req->params[0], &c, &n, &res->err) != 0)
+		return -1;
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, control_json(&c[i]));
+	free(c);
+	return http_reply_json(res, 200, arr);
+}
+
+/* The supervisor's export: one JSON object a line, oldest first. */
+int api_org_controls_export(struct http_request *req,
+			    struct http_response *res, void *app)
+{
+	struct app *a = app;
+	struct org_control *c;
+	int n;
+	if (org_controls(a->store, req->params[0], &c, &n, &res->err) != 0)
+		return -1;
+	struct buf b;
+	buf_init(&b, (size_t)n * 2048 + 1);
+	for (int i = n - 1; i >= 0; i--) {
+		json_t *j = control_json(&c[i]);
+		char *line = json_dumps(j, JSON_COMPACT);
+		buf_puts(&b, line);
+		buf_puts(&b, "\n");
+		free(line);
+		json_decref(j);
+	}
+	free(c);
+	res->text = buf_take(&b, &res->text_len);
+	res->content_type = "application/x-ndjson";
+	res->status = 200;
+	return 0;
+}

@@ -111,6 +111,16 @@ const struct http_route api_routes[] = {
 	 AUTH_SESSION, 400, "access_manager", BODY_NONE, 0, api_org_role_revoke},
 	{METHOD_POST, "/api/v1/orgs/{kbo}/roles/{id}/renew", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "access_manager", BODY_JSON, 0, api_org_role_renew},
+	/* Its internal control (seed 001, the circle of trust): recorded
+	 * and read by the access manager, exported for the supervisor. */
+	{METHOD_GET, "/api/v1/orgs/{kbo}/internal-control", LISTENER_PUBLIC,
+	 AUTH_SESSION, 400, "access_manager", BODY_NONE, 0, api_org_controls},
+	{METHOD_POST, "/api/v1/orgs/{kbo}/internal-control", LISTENER_PUBLIC,
+	 AUTH_SESSION, 400, "access_manager", BODY_JSON, 0,
+	 api_org_control_add},
+	{METHOD_GET, "/api/v1/orgs/{kbo}/internal-control/export",
+	 LISTENER_PUBLIC, AUTH_SESSION, 400, "access_manager", BODY_NONE, 0,
+	 api_org_controls_export},
 	{METHOD_POST, "/api/v1/orgs/{kbo}/circle-of-trust", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "access_manager", BODY_JSON, 0, api_org_circle},
 

@@ -20,8 +20,13 @@
  * unless configured. */
 #define ORG_ROLE_MAX_MONTHS 12
 
+/* Seed 001, the circle of trust: the internal control's results are kept
+ * two years. */
+#define ORG_CONTROL_KEEP_DAYS 731
+
 struct org_config {
 	int role_max_months; /* [org] role_max_months */
+	int internal_control_keep_days; /* [org] internal_control_keep_days */
 };
 /* The module's configuration keys (org_config.c). */
 extern const struct config_key org_config_keys[];
@@ -164,6 +169,33 @@ int org_roles(struct store *s, const char *kbo, struct org_role **out,
 int org_circle_accept(struct audit *log, const struct audit_actor *by,
 		      const char *kbo, const char *register_ref,
 		      struct error *e);
+/* ------------------------------------------------- the internal control */
+
+/* One check of an organisation's internal control: who checked what, on
+ * which day, and what they found. */
+struct org_control {
+	int64_t id;
+	char kbo[11];
+	char checked_by[16]; /* INSZ, or "operator" */
+	char checked_on[DATE_LEN];
+	char what[257];
+	char finding[1025];
+	int64_t recorded_at;
+};
+
+/* Record c (kbo, checked_on, what, finding filled; checked_by is set from
+ * by) for its organisation ("internal_control_add"), removing in the same
+ * transaction the controls past their keeping. Returns 0 with c->id, or
+ * -1 with e (ERR_INVALID "invalid_kbo", "invalid_field"). */
+int org_control_add(struct audit *log, const struct audit_actor *by,
+		    struct org_control *c, struct error *e);
+/* kbo's controls still kept, newest first (the caller frees *out).
+ * Returns 0, or -1 with e. */
+int org_controls(struct store *s, const char *kbo, struct org_control **out,
+		 int *n, struct error *e);
+/* How long controls are kept, in days (org_configure sets it). */
+void org_control_configure(int days);
+
 /* True when the organisation is in the circle of trust. */
 bool org_in_circle(struct store *s, const char *kbo);
 

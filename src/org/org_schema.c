@@ -71,6 +71,18 @@ static const struct store_migration migrations[] = {
 	 /* A provider's own answer time, when it differs from
 	  * hub.provider_timeout_ms (a slow legacy source, a fast cache). */
 	 "ALTER TABLE institution ADD COLUMN timeout_ms INTEGER;"},
+	{24, "internal_control",
+	 /* An organisation's internal control (seed 001, the circle of
+	  * trust): kept two years, apart from the ten-year audit log. */
+	 "CREATE TABLE internal_control ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  kbo TEXT NOT NULL REFERENCES organisation(kbo),"
+	 "  checked_by TEXT NOT NULL, checked_on TEXT NOT NULL,"
+	 "  what TEXT NOT NULL, finding TEXT NOT NULL,"
+	 "  recorded_at INTEGER NOT NULL);"
+	 "CREATE INDEX internal_control_by_org ON internal_control(kbo, id);"
+	 "CREATE INDEX internal_control_by_age ON internal_control"
+	 "  (recorded_at);"},
 };
 
 const struct store_schema org_schema = {

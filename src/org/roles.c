@@ -56,6 +56,7 @@ static int role_max_months;
 void org_configure(const struct org_config *cfg)
 {
 	role_max_months = cfg->role_max_months;
+	org_control_configure(cfg->internal_control_keep_days);
 }
 
 /* The last day a role starting on from may be valid. */

@@ -95,6 +95,12 @@ consult flexi_eligibility
 expect "without the circle of trust, no consultation" circle_of_trust_missing "$(json "$BODY" 'j["code"]')"
 call POST "$PUB/api/v1/orgs/$BAKERY/circle-of-trust" "${AUTH[@]}" "${J[@]}" -d '{"accept":true,"processing_register_ref":"REG-2026-7"}'
 expect "the access manager registers the circle of trust" 201 "$STATUS"
+call POST "$PUB/api/v1/orgs/$BAKERY/internal-control" "${AUTH[@]}" "${J[@]}" -d "{\"checked_on\":\"$(date -u +%F)\",\"what\":\"mandate consultations this month\",\"finding\":\"none yet\"}"
+expect "the access manager records a check of the internal control" 201 "$STATUS"
+expect "by her" "$SARA" "$(json "$BODY" 'j["checked_by"]')"
+call GET "$PUB/api/v1/orgs/$BAKERY/internal-control/export" "${AUTH[@]}"
+expect "exported for the supervisor, a line each" "none yet" "$(json "$BODY" 'j["finding"]')"
+expect "as NDJSON" application/x-ndjson "$(header Content-Type)"
 consult student_contingent
 expect "a data set Jan gave no mandate for" no_mandate "$(json "$BODY" 'j["code"]')"
 consult flexi_eligibility

@@ -316,9 +316,59 @@ static void actor_types_are_the_institutions(void **state)
 	assert_string_equal(out, "...");
 }
 
+/* The internal control: recorded and read back, refused when malformed
+ * (recorded too), and gone two years on, its removal in the next record's
+ * event. */
+static void internal_control_is_kept_two_years(void **state)
+{
+	(void)state;
+	struct error e;
+	ts_clock_start();
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator,
+					      "0412345614", "Bakkerij", &e),
+			 0);
+	struct org_control c = {.kbo = "0412345614",
+				.checked_on = "2026-02-27",
+				.what = "mandate consultations of February",
+				.finding = "all under an active mandate"};
+	assert_int_equal(org_control_add(tmp.log, &ts_operator, &c, &e), 0);
+	struct org_control bad = c;
+	str_copy(bad.checked_on, sizeof(bad.checked_on), "2026-03-02");
+	assert_int_equal(org_control_add(tmp.log, &ts_operator, &bad, &e), -1);
+	assert_string_equal(e.code, "invalid_field");
+	struct org_control *l;
+	int n;
+	assert_int_equal(org_controls(s, "0412345614", &l, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0].finding, "all under an active mandate");
+	assert_string_equal(l[0].checked_by, "operator");
+	free(l);
+	/* Two years and a day later: not shown, and removed by the next. */
+	clock_advance_ms((int64_t)(ORG_CONTROL_KEEP_DAYS + 1) * 86400 * 1000);
+	assert_int_equal(org_controls(s, "0412345614", &l, &n, &e), 0);
+	assert_int_equal(n, 0);
+	free(l);
+	str_copy(c.checked_on, sizeof(c.checked_on), "2028-03-01");
+	assert_int_equal(org_control_add(tmp.log, &ts_operator, &c, &e), 0);
+	struct audit_record *ev;
+	int k = ts_events(tmp.log, "internal_control_add", &ev);
+	static const char *const want[][3] = {
+		{"internal_control_add", "granted", ""},
+		{"internal_control_add", "refused", "invalid_field"},
+		{"internal_control_add", "granted", ""},
+	};
+	assert_true(ts_events_are(ev, k, want, KP_NELEM(want)));
+	assert_string_equal(ev[2].purpose,
+			    "1 older than the keeping removed");
+	free(ev);
+	clock_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			internal_control_is_kept_two_years, setup, teardown),
 		cmocka_unit_test_setup_teardown(actor_types_are_the_institutions,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(institutions_and_certificates,
