@@ -68,6 +68,13 @@ static struct registry_person register_entry(const struct demo_person *d,
 	str_copy(p.municipality, sizeof(p.municipality), "Demoville");
 	str_copy(p.country, sizeof(p.country), "BE");
 	str_copy(p.language, sizeof(p.language), "nl");
+	for (size_t k = 0; k < demo_npensioners; k++)
+		if (strcmp(demo_pensioners[k].insz, d->insz) == 0) {
+			str_copy(p.pension_status, sizeof(p.pension_status),
+				 "retired");
+			str_copy(p.pension_since, sizeof(p.pension_since),
+				 demo_pensioners[k].since);
+		}
 	return p;
 }
 
@@ -397,6 +404,10 @@ static json_t *person_json(const struct demo_person *p, bool named)
 			json_array_append_new(children,
 					      json_string(p->children[c]));
 	json_object_set_new(j, "children", children);
+	for (size_t k = 0; k < demo_npensioners; k++)
+		if (strcmp(demo_pensioners[k].insz, p->insz) == 0)
+			json_object_set_new(j, "pension_since",
+					    json_string(demo_pensioners[k].since));
 	json_t *roles = json_array();
 	char until[DATE_LEN];
 	role_until(until);

@@ -27,6 +27,10 @@ const struct demo_person demo_persons[] = {
 	 DEMO_EID_NONE, false},
 	{"99240000511", "Noah", "Mbeki", "1999-04", "", {NULL, NULL},
 	 DEMO_EID_NONE, false},
+	/* A retired baker without a card reader: the register says he is a
+	 * pensioner (demo_pensioners), so a flexi-job is open to him. */
+	{"55021000192", "Georges", "Dubois", "1955-02-10", "M", {NULL, NULL},
+	 DEMO_EID_NONE, false},
 	/* A cross-border worker without an eID and without keys: she comes
 	 * to the municipality's registration office for an activation code
 	 * (demo.json names her under lra.waiting). */
@@ -132,6 +136,11 @@ const struct demo_role demo_roles[] = {
 	{"01010100126", "0345678997", "auditor"},
 };
 const size_t demo_nroles = KP_NELEM(demo_roles);
+
+const struct demo_pensioner demo_pensioners[] = {
+	{"55021000192", "2020-03-01"},
+};
+const size_t demo_npensioners = KP_NELEM(demo_pensioners);
 
 /* Deliberations of the Information Security Committee (illustrative). */
 const struct demo_authorization demo_authorizations[] = {

@@ -86,6 +86,15 @@ struct demo_role {
 
 extern const struct demo_role demo_roles[];
 extern const size_t demo_nroles;
+
+/* Pensioners (the register's pension status: a flexi-job needs no prior
+ * work of them, seed 001). */
+struct demo_pensioner {
+	const char *insz;
+	const char *since; /* YYYY-MM-DD */
+};
+extern const struct demo_pensioner demo_pensioners[];
+extern const size_t demo_npensioners;
 extern const struct demo_authorization demo_authorizations[];
 extern const size_t demo_nauthorizations;
 extern const struct demo_capacity demo_capacities[];

@@ -115,13 +115,24 @@ call GET "$PUB/api/v1/me/access-log" "${JAN_AUTH[@]}"
 expect "Jan sees it in his access log: which organisation, who there, which data" "Bakkerij De Kroon BV Sara Vermeulen flexi_eligibility" \
   "$(json "$BODY" '[" ".join([a["organisation"], a.get("person", ""), a["data_type"]]) for a in j if a["data_type"]=="flexi_eligibility"][-1]')"
 
+# --- a pensioner (demo.json: pension_since) may take a flexi-job
+GEORGES=$(json "$DEMO/demo.json" '[p["insz"] for p in j["persons"] if p.get("pension_since")][0]')
+SARA_AUTH=("${AUTH[@]}")
+login "$GEORGES"
+step_up "$GEORGES"
+grant "{\"type\":\"precontractual\",\"data_set\":\"flexi_eligibility\",\"holder\":\"$BAKERY\",\"conditions_version\":\"$VERSION\"}"
+expect "the pensioner gives the bakery a flexi mandate" 201 "$STATUS"
+AUTH=("${SARA_AUTH[@]}")
+call POST "$PUB/api/v1/mandates/consult" "${AUTH[@]}" "${J[@]}" -d "{\"mandator\":\"$GEORGES\",\"data_set\":\"flexi_eligibility\"}"
+expect "the register's pension status opens a flexi-job" true "$(json "$BODY" 'j["data"]["flexi_eligible"]')"
+
 # --- Jan revokes, with effect now
 call POST "$PUB/api/v1/me/mandates/$ID/revoke" "${JAN_AUTH[@]}"
 expect "Jan revokes it" "200 revoked" "$STATUS $(json "$BODY" 'j["status"]')"
 consult flexi_eligibility
 expect "the next consultation is refused" mandate_revoked "$(json "$BODY" 'j["code"]')"
 call GET "$PUB/api/v1/orgs/$BAKERY/mandates" "${AUTH[@]}"
-expect "the bakery no longer sees it" 0 "$(json "$BODY" 'len(j)')"
+expect "the bakery no longer sees it" 0 "$(json "$BODY" "len([m for m in j if m['mandator'] == '$JAN'])")"
 call GET "$PUB/api/v1/me/mandates" "${JAN_AUTH[@]}"
 expect "Jan sees it revoked" revoked "$(json "$BODY" 'j[0]["status"]')"
 expect "kept" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM mandate WHERE id = $ID AND revoked_at IS NOT NULL")"
