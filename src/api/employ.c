@@ -85,6 +85,10 @@ int api_employ_declare(struct http_request *req, struct http_response *res,
 			res->problem_extra = json_pack(
 				"{s:s,s:s}", "role", "employment_declarant",
 				"reason", why ? why : "missing");
+		else if (strcmp(res->err.code, "insufficient_level") == 0)
+			res->problem_extra = json_pack(
+				"{s:i,s:i}", "required", EMPLOY_DECLARANT_LEVEL,
+				"current", req->who.level);
 		return -1;
 	}
 	return http_reply_json(res, 201, json_pack("{s:I}", "id",

@@ -126,10 +126,11 @@ const struct http_route api_routes[] = {
 
 	/* Declarations of employment (docs/API.md, "Mandates and
 	 * employment"): a declarant acting for the employer (profile
-	 * org:<kbo>) with the role employment_declarant there. */
+	 * org:<kbo>) with the role employment_declarant there, at level
+	 * 400. A session only here: src/employ checks the rest and records
+	 * each refusal about the worker. */
 	{METHOD_POST, "/api/v1/employment/declarations", LISTENER_PUBLIC,
-	 AUTH_SESSION, 400, "employment_declarant", BODY_JSON, 0,
-	 api_employ_declare},
+	 AUTH_SESSION, 0, NULL, BODY_JSON, 0, api_employ_declare},
 	/* Mandates (docs/API.md, "Mandates"): what a type allows and its
 	 * conditions are public texts; a citizen acts on their own mandates
 	 * with a substantial key (the catalogue's "Burgermandaten": 400); a

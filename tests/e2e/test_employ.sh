@@ -26,6 +26,8 @@ DECL="{\"employer\":\"$BAKERY\",\"worker\":\"$LUCAS\",\"kind\":\"student\",\"sta
 call POST "$PUB/api/v1/employment/declarations" "${S[@]}" "${J[@]}" -d "$DECL"
 expect "attack: without the employment_declarant role, no declaration" role_required "$(json "$BODY" 'j["code"]')"
 expect "the role is named" employment_declarant "$(json "$BODY" 'j["role"]')"
+expect_contains "and the refusal is recorded about the worker" "subject:11:$LUCAS" "$(last_event)"
+expect_contains "as refused for want of the role" "reason:13:role_required" "$(last_event)"
 
 until=$(date -u -d '+6 months' +%F)
 "$KP" org grant --data "$DEMO" --kbo "$BAKERY" --insz "$SARA" --role employment_declarant --until "$until" >/dev/null
