@@ -40,11 +40,7 @@ static void refused(const char *line, const char *code, const char *detail)
 	struct org_line l;
 	struct error e;
 	err_clear(&e);
-	assert_int_equal(parse(line, &l, &e), -1);
-	if (strcmp(e.code, code) != 0)
-		fail_msg("%s: got %s (%s), want %s", line, e.code, e.detail, code);
-	if (detail && !strstr(e.detail, detail))
-		fail_msg("%s: '%s' does not say '%s'", line, e.detail, detail);
+	assert_true(ts_refusal_is(line, parse(line, &l, &e), &e, code, detail));
 }
 
 static void lines(void **state)

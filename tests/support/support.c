@@ -281,3 +281,24 @@ int ts_world_build(struct audit *log, struct ts_world *w, struct error *e)
 		return -1;
 	return 0;
 }
+
+bool ts_refusal_is(const char *what, int rc, const struct error *e,
+		   const char *code, const char *detail)
+{
+	if (rc != -1) {
+		fprintf(stderr, "%s: accepted (rc %d), want %s\n", what, rc,
+			code);
+		return false;
+	}
+	if (strcmp(e->code, code) != 0) {
+		fprintf(stderr, "%s: got %s (%s), want %s\n", what, e->code,
+			e->detail, code);
+		return false;
+	}
+	if (detail && !strstr(e->detail, detail)) {
+		fprintf(stderr, "%s: '%s' does not say '%s'\n", what,
+			e->detail, detail);
+		return false;
+	}
+	return true;
+}

@@ -72,6 +72,11 @@ int ts_events(struct audit *log, const char *action, struct audit_record **out);
 bool ts_events_are(const struct audit_record *ev, int n,
 		   const char *const want[][3], size_t nwant);
 
+/* Whether a call on what returned rc -1 with e's code code and, when detail
+ * is not NULL, a detail holding it; prints the difference otherwise. */
+bool ts_refusal_is(const char *what, int rc, const struct error *e,
+		   const char *code, const char *detail);
+
 /* -------------------------------------------------------------- builders */
 
 /* A person in the National Register (birth may be "" when unknown). */
