@@ -95,6 +95,8 @@ int api_org_controls_export(struct http_request *req,
 			    struct http_response *res, void *app);
 int api_mandate_consult(struct http_request *req, struct http_response *res,
 			void *app);
+int api_mandate_consult_network(struct http_request *req,
+				struct http_response *res, void *app);
 /* The registration office (lra.c). */
 int api_lra_conditions(struct http_request *req, struct http_response *res,
 		       void *app);

@@ -213,8 +213,10 @@ int api_me_key_deactivate(struct http_request *req, struct http_response *res,
 }
 
 /* Who consulted my data (seed 004: citizens can see the logs about
- * them): granted accesses by others, the organisation by name, never the
- * individual employee. */
+ * them): granted accesses by others, the organisation by name, and the
+ * person there when one is recorded (a consultation under a mandate, an
+ * exchange whose institution named its clerk): the mandate's conditions
+ * promise the citizen who looked. */
 int api_me_access_log(struct http_request *req, struct http_response *res,
 		      void *app)
 {

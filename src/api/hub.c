@@ -10,8 +10,10 @@
 
 static struct hub_requester requester(const struct http_request *req)
 {
-	return (struct hub_requester){req->who.institution_id, req->who.kbo,
-				      req->who.actor_type, req->who.branch};
+	return (struct hub_requester){
+		req->who.institution_id, req->who.kbo, req->who.actor_type,
+		req->who.branch,
+		req->who.on_behalf_of[0] ? req->who.on_behalf_of : NULL};
 }
 
 /* On the audit log's thread: the event is durable; answer. */

@@ -163,6 +163,40 @@ int api_org_mandates(struct http_request *req, struct http_response *res,
 	return http_reply_json(res, 200, mandates_json(m, n, true));
 }
 
+/* The consultation's answer, or its refusal with the ticket. */
+static int consult_reply(struct http_response *res, int rc,
+			 const char *ticket, json_t *data, int level)
+{
+	str_copy(res->ticket, sizeof(res->ticket), ticket);
+	if (rc != 0) {
+		res->problem_extra = json_pack("{s:s}", "ticket", ticket);
+		if (strcmp(res->err.code, "insufficient_level") == 0)
+			json_object_update_new(
+				res->problem_extra,
+				json_pack("{s:i,s:i}", "required",
+					  MANDATE_LEVEL, "current", level));
+		return -1;
+	}
+	return http_reply_json(res, 200,
+			       json_pack("{s:s,s:o}", "ticket", ticket, "data",
+					 data));
+}
+
+/* mandator and data_set from the body; mandator as digits when valid
+ * (src/mandate refuses it, recorded, when not). */
+static int read_consult(struct http_request *req, const char **mandator,
+			const char **data_set, struct insz *z,
+			struct error *e)
+{
+	if (jsonx_str(req->json, "mandator", true, LIMIT_ID_INPUT, mandator,
+		      e) != 0 ||
+	    jsonx_str(req->json, "data_set", true, 64, data_set, e) != 0)
+		return -1;
+	if (insz_parse(*mandator, strlen(*mandator), z) == ID_OK)
+		*mandator = z->digits;
+	return 0;
+}
+
 /* The consultation under a mandate: the session acts for the holder
  * (profile org:<kbo>); src/mandate checks level, role, circle of trust
  * and the mandate, and records every answer and refusal with its ticket. */
@@ -171,14 +205,9 @@ int api_mandate_consult(struct http_request *req, struct http_response *res,
 {
 	struct app *a = app;
 	const char *mandator, *data_set;
-	if (jsonx_str(req->json, "mandator", true, LIMIT_ID_INPUT, &mandator,
-		      &res->err) != 0 ||
-	    jsonx_str(req->json, "data_set", true, 64, &data_set,
-		      &res->err) != 0)
-		return -1;
 	struct insz z;
-	if (insz_parse(mandator, strlen(mandator), &z) == ID_OK)
-		mandator = z.digits;
+	if (read_consult(req, &mandator, &data_set, &z, &res->err) != 0)
+		return -1;
 	struct audit_actor by = api_actor(req);
 	/* The organisation the session acts for is the one that asks. */
 	if (strncmp(req->who.profile, "org:", 4) == 0)
@@ -187,18 +216,36 @@ int api_mandate_consult(struct http_request *req, struct http_response *res,
 	json_t *data;
 	int rc = mandate_consult(a->audit, &by, req->who.level, mandator,
 				 data_set, ticket, &data, &res->err);
-	str_copy(res->ticket, sizeof(res->ticket), ticket);
-	if (rc != 0) {
-		res->problem_extra = json_pack("{s:s}", "ticket", ticket);
-		if (strcmp(res->err.code, "insufficient_level") == 0)
-			json_object_update_new(
-				res->problem_extra,
-				json_pack("{s:i,s:i}", "required",
-					  MANDATE_LEVEL, "current",
-					  req->who.level));
+	return consult_reply(res, rc, ticket, data, req->who.level);
+}
+
+/* The same on the network: the holder's system, by its certificate, names
+ * the person it asks for (on_behalf_of in the body, or the
+ * Kruispunt-On-Behalf-Of header; both must agree). */
+int api_mandate_consult_network(struct http_request *req,
+				struct http_response *res, void *app)
+{
+	struct app *a = app;
+	const char *mandator, *data_set, *person = NULL;
+	struct insz z, p;
+	if (read_consult(req, &mandator, &data_set, &z, &res->err) != 0 ||
+	    jsonx_str(req->json, "on_behalf_of", false, LIMIT_ID_INPUT,
+		      &person, &res->err) < 0)
 		return -1;
-	}
-	return http_reply_json(res, 200,
-			       json_pack("{s:s,s:o}", "ticket", ticket, "data",
-					 data));
+	if (person && insz_parse(person, strlen(person), &p) != ID_OK)
+		return err_set(&res->err, ERR_INVALID, "invalid_on_behalf_of",
+			       "on_behalf_of: not a valid INSZ");
+	const char *header = req->who.on_behalf_of;
+	if (person && header[0] && strcmp(p.digits, header) != 0)
+		return err_set(&res->err, ERR_INVALID, "invalid_on_behalf_of",
+			       "on_behalf_of and the " HTTP_ON_BEHALF_OF
+			       " header name different persons");
+	struct audit_actor by = api_actor(req);
+	if (person)
+		by.user = p.digits;
+	char ticket[UUID_LEN];
+	json_t *data;
+	int rc = mandate_consult(a->audit, &by, 0, mandator, data_set, ticket,
+				 &data, &res->err);
+	return consult_reply(res, rc, ticket, data, 0);
 }

@@ -9,7 +9,7 @@ int api_resolve_institution(void *app, const uint8_t fp[SHA256_LEN],
 {
 	struct app *a = app;
 	struct org_institution inst;
-	int rc = org_institution_by_cert(a->store, fp, time_now(), &inst);
+	int rc = org_by_cert(a->store, fp, time_now(), &inst);
 	if (rc < 0)
 		return store_fail(e, "cannot look up the certificate now");
 	if (rc != 0)
@@ -50,9 +50,12 @@ int api_network_whoami(struct http_request *req, struct http_response *res,
 
 struct audit_actor api_actor(const struct http_request *req)
 {
-	if (req->who.kind == AUTH_INSTITUTION)
-		return (struct audit_actor){AUDIT_CHANNEL_NETWORK, req->who.kbo,
-					    NULL, NULL};
+	if (req->who.kind == AUTH_INSTITUTION ||
+	    req->who.kind == AUTH_ORGANISATION)
+		return (struct audit_actor){
+			AUDIT_CHANNEL_NETWORK, req->who.kbo,
+			req->who.on_behalf_of[0] ? req->who.on_behalf_of : NULL,
+			NULL};
 	return (struct audit_actor){
 		AUDIT_CHANNEL_API, NULL,
 		req->who.insz[0] ? req->who.insz : NULL,

@@ -153,6 +153,11 @@ const struct http_route api_routes[] = {
 	 * src/mandate records every refusal with its ticket. */
 	{METHOD_POST, "/api/v1/mandates/consult", LISTENER_PUBLIC, AUTH_SESSION,
 	 0, NULL, BODY_JSON, LIMIT_BODY_PREAUTH, api_mandate_consult},
+	/* The holder's own system: any organisation's certificate, not only
+	 * an institution's (a bakery consults its candidates' mandates). */
+	{METHOD_POST, "/api/v1/mandates/consult", LISTENER_NETWORK,
+	 AUTH_ORGANISATION, 0, NULL, BODY_JSON, LIMIT_BODY_PREAUTH,
+	 api_mandate_consult_network},
 
 	/* Audit log integrity (docs/API.md, "Audit"): hashes and signatures only.
 	 * Leaves carry a random nonce, so a proof discloses nothing about the

@@ -69,6 +69,8 @@ const struct cli_command cli_commands[] = {
 	 "       kruispunt org institution --data DIR --kbo KBO "
 	 "--actor-type T --branch B [--endpoint URL]\n"
 	 "       kruispunt org cert --data DIR --kbo KBO --cert FILE.pem\n"
+	 "         (an institution's, or any organisation's own system: that\n"
+	 "         one reaches only the mandate consultation)\n"
 	 "       kruispunt org endpoint --data DIR --kbo KBO [--endpoint URL] "
 	 "[--timeout-ms N]\n"
 	 "         (--endpoint \"\" clears it; --timeout-ms 0: the hub's "

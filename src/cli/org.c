@@ -130,20 +130,16 @@ static int institution(struct audit *log, const struct org_args *a,
 	return 0;
 }
 
-/* Bind a client certificate to an institution (several: rollover). */
+/* Bind a client certificate to an organisation (several: rollover): an
+ * institution, or a mandate holder whose systems consult on the network. */
 static int certificate(struct audit *log, const struct org_args *a,
 		       struct error *e)
 {
-	struct store *s = audit_store(log);
-	struct org_institution inst;
 	struct http_client_cert c;
 	if (!a->cert)
 		return err_set(e, ERR_INVALID, "usage", "cert needs --cert");
-	if (org_institution_by_kbo(s, a->kbo, &inst) != 0)
-		return err_set(e, ERR_NOT_FOUND, "institution_unknown",
-			       "%s is no institution", a->kbo);
 	if (http_cert_file(a->cert, &c, e) != 0 ||
-	    org_cert_add(log, &cli_operator, inst.id, c.fingerprint, c.subject,
+	    org_cert_add(log, &cli_operator, a->kbo, c.fingerprint, c.subject,
 			 c.not_before, c.not_after, e) != 0)
 		return -1;
 	char fp[2 * SHA256_LEN + 1];

@@ -30,6 +30,21 @@ static bool already(const struct error *e)
 static const struct audit_actor demo_by = {AUDIT_CHANNEL_CLI, NULL, NULL,
 					   "demo"};
 
+/* Bind DIR/rel's certificate to the organisation kbo. */
+static int seed_cert(const char *dir, struct audit *log, const char *kbo,
+		     const char *rel, struct error *e)
+{
+	char path[LIMIT_PATH];
+	struct http_client_cert c;
+	demo_path(path, sizeof(path), dir, rel);
+	if (http_cert_file(path, &c, e) != 0)
+		return -1;
+	if (org_cert_add(log, &demo_by, kbo, c.fingerprint, c.subject,
+			 c.not_before, c.not_after, e) != 0 && !already(e))
+		return -1;
+	return 0;
+}
+
 static int seed_institution(const char *dir, struct audit *log,
 			    const struct demo_institution *in, struct error *e)
 {
@@ -37,15 +52,21 @@ static int seed_institution(const char *dir, struct audit *log,
 	if (org_institution_add(log, &demo_by, in->kbo, in->actor_type,
 				in->branch, NULL, &id, e) != 0)
 		return already(e) ? 0 : -1;
-	char path[LIMIT_PATH], rel[96];
-	struct http_client_cert c;
+	char rel[96];
 	snprintf(rel, sizeof(rel), "pki/institutions/%s.crt", in->kbo);
-	demo_path(path, sizeof(path), dir, rel);
-	if (http_cert_file(path, &c, e) != 0)
-		return -1;
-	if (org_cert_add(log, &demo_by, id, c.fingerprint, c.subject,
-			 c.not_before, c.not_after, e) != 0 && !already(e))
-		return -1;
+	return seed_cert(dir, log, in->kbo, rel, e);
+}
+
+static int seed_network_orgs(const char *dir, struct audit *log,
+			     struct error *e)
+{
+	char rel[96];
+	for (size_t i = 0; i < demo_nnetwork_orgs; i++) {
+		snprintf(rel, sizeof(rel), "pki/organisations/%s.crt",
+			 demo_network_orgs[i]);
+		if (seed_cert(dir, log, demo_network_orgs[i], rel, e) != 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -349,7 +370,8 @@ int demo_seed(const char *dir, struct audit *log, const struct auth_config *cfg,
 	for (size_t i = 0; i < demo_ninstitutions; i++)
 		if (seed_institution(dir, log, &demo_institutions[i], e) != 0)
 			return -1;
-	if (seed_authorizations(log, e) != 0)
+	if (seed_network_orgs(dir, log, e) != 0 ||
+	    seed_authorizations(log, e) != 0)
 		return -1;
 	return seed_dossiers(log, e);
 }
@@ -485,6 +507,26 @@ static json_t *lra_json(const struct demo_person *all, size_t n)
 			 officers, "waiting", waiting);
 }
 
+/* An organisation of the manifest; one whose own system is on the
+ * network has its certificate and key. */
+static json_t *org_json(const struct demo_org *o)
+{
+	json_t *j = json_pack("{s:s,s:s,s:[s]}", "kbo", o->kbo, "name",
+			      o->name, "categories", o->category);
+	for (size_t k = 0; k < demo_nnetwork_orgs; k++) {
+		if (strcmp(demo_network_orgs[k], o->kbo) != 0)
+			continue;
+		char path[96];
+		snprintf(path, sizeof(path), "pki/organisations/%s.crt",
+			 o->kbo);
+		json_object_set_new(j, "cert", json_string(path));
+		snprintf(path, sizeof(path), "pki/organisations/%s.key",
+			 o->kbo);
+		json_object_set_new(j, "key", json_string(path));
+	}
+	return j;
+}
+
 static json_t *manifest_json(const char *public_url, const char *network_url)
 {
 	json_t *persons = json_array(), *orgs = json_array(),
@@ -495,11 +537,7 @@ static json_t *manifest_json(const char *public_url, const char *network_url)
 		json_array_append_new(persons,
 				      person_json(&all[i], i < demo_npersons));
 	for (size_t i = 0; i < demo_norgs; i++)
-		json_array_append_new(
-			orgs, json_pack("{s:s,s:s,s:[s]}", "kbo",
-					demo_orgs[i].kbo, "name",
-					demo_orgs[i].name, "categories",
-					demo_orgs[i].category));
+		json_array_append_new(orgs, org_json(&demo_orgs[i]));
 	for (size_t i = 0; i < demo_ninstitutions; i++) {
 		const struct demo_institution *in = &demo_institutions[i];
 		char cert[96], key[96];

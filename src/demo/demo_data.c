@@ -82,6 +82,12 @@ const struct demo_institution demo_institutions[] = {
 };
 const size_t demo_ninstitutions = KP_NELEM(demo_institutions);
 
+/* The bakery's own HR system consults its candidates' mandates on the
+ * network with a certificate of its own: an organisation, no
+ * institution. */
+const char *const demo_network_orgs[] = {"0412345614"};
+const size_t demo_nnetwork_orgs = KP_NELEM(demo_network_orgs);
+
 const struct demo_capacity demo_capacities[] = {
 	{"health_insurance", 1, "insured holder"},
 	{"health_insurance", 2, "dependent person"},

@@ -115,6 +115,10 @@ extern const struct demo_org demo_orgs[];
 extern const size_t demo_norgs;
 extern const struct demo_institution demo_institutions[];
 extern const size_t demo_ninstitutions;
+/* Organisations, not institutions, with a network certificate
+ * (pki/organisations/<kbo>.crt). */
+extern const char *const demo_network_orgs[];
+extern const size_t demo_nnetwork_orgs;
 
 /* Build "DIR/rel" into out; aborts when it does not fit (paths are ours). */
 void demo_path(char *out, size_t n, const char *dir, const char *rel);

@@ -259,7 +259,8 @@ static int issue_citizen(const char *dir, const struct demo_person *p,
 
 static int make_dirs(const char *dir, struct error *e)
 {
-	static const char *subdirs[] = {"pki", "pki/institutions", "pki/eid",
+	static const char *subdirs[] = {"pki", "pki/institutions",
+					"pki/organisations", "pki/eid",
 					"pki/citizen-ca",
 					"pki/citizen-ca/newcerts",
 					"pki/foreign-ca"};
@@ -274,25 +275,37 @@ static int make_dirs(const char *dir, struct error *e)
 	return 0;
 }
 
-/* Client certificates for the institutions that have none yet: a demo
- * directory made by an older version gains the institutions added since. */
-static int make_institutions(const char *dir, struct error *e)
+/* A network client certificate for the organisation kbo in DIR/sub,
+ * unless it has one. */
+static int make_client(const char *dir, const char *sub, const char *kbo,
+		       struct error *e)
 {
 	char base[96], subject[256], crt[LIMIT_PATH];
-	for (size_t i = 0; i < demo_ninstitutions; i++) {
-		const struct demo_institution *in = &demo_institutions[i];
-		const struct demo_org *o = demo_org_by_kbo(in->kbo);
-		snprintf(base, sizeof(base), "pki/institutions/%s.crt", in->kbo);
-		demo_path(crt, sizeof(crt), dir, base);
-		if (access(crt, F_OK) == 0)
-			continue;
-		snprintf(base, sizeof(base), "pki/institutions/%s", in->kbo);
-		snprintf(subject, sizeof(subject),
-			 "/C=BE/O=%s/OU=KBO %s/CN=%s network client", o->name,
-			 in->kbo, o->name);
-		if (issue_plain(dir, "pki/ca", base, subject, "client_ext", e) != 0)
+	const struct demo_org *o = demo_org_by_kbo(kbo);
+	snprintf(base, sizeof(base), "%s/%s.crt", sub, kbo);
+	demo_path(crt, sizeof(crt), dir, base);
+	if (access(crt, F_OK) == 0)
+		return 0;
+	snprintf(base, sizeof(base), "%s/%s", sub, kbo);
+	snprintf(subject, sizeof(subject),
+		 "/C=BE/O=%s/OU=KBO %s/CN=%s network client", o->name, kbo,
+		 o->name);
+	return issue_plain(dir, "pki/ca", base, subject, "client_ext", e);
+}
+
+/* Client certificates for the institutions and network organisations
+ * that have none yet: a demo directory made by an older version gains
+ * those added since. */
+static int make_institutions(const char *dir, struct error *e)
+{
+	for (size_t i = 0; i < demo_ninstitutions; i++)
+		if (make_client(dir, "pki/institutions",
+				demo_institutions[i].kbo, e) != 0)
 			return -1;
-	}
+	for (size_t i = 0; i < demo_nnetwork_orgs; i++)
+		if (make_client(dir, "pki/organisations", demo_network_orgs[i],
+				e) != 0)
+			return -1;
 	return 0;
 }
 
@@ -301,7 +314,7 @@ int demo_pki(const char *dir, struct error *e)
 	char done[LIMIT_PATH], cnf[LIMIT_PATH], crl[LIMIT_PATH];
 	demo_path(done, sizeof(done), dir, "pki/.complete");
 	if (access(done, F_OK) == 0)
-		return make_institutions(dir, e);
+		return make_dirs(dir, e) || make_institutions(dir, e) ? -1 : 0;
 	log_info("creating the demo PKI with openssl in %s/pki", dir);
 	if (make_dirs(dir, e) != 0 || write_configs(dir, e) != 0)
 		return -1;

@@ -87,7 +87,8 @@ static int check_certificate(struct request *rq, const struct http_route *r)
 	const struct http_client_cert *cert = client_cert(rq);
 	rq->req.cert = cert;
 	bool needed = rq->l->cfg->client_cert == CLIENT_CERT_REQUIRED ||
-		      r->auth == AUTH_INSTITUTION;
+		      r->auth == AUTH_INSTITUTION ||
+		      r->auth == AUTH_ORGANISATION;
 	if (!needed)
 		return 0;
 	if (!cert) {
@@ -166,36 +167,64 @@ static int authenticate_session(struct request *rq, const struct http_route *r)
 	return 0;
 }
 
-static int gate_authenticate(struct request *rq, const struct http_route *r)
+/* The natural person an organisation's system names (header
+ * Kruispunt-On-Behalf-Of): absent, or a valid INSZ, kept as digits. */
+static int read_on_behalf_of(struct request *rq)
+{
+	const char *v = http_header(&rq->req, HTTP_ON_BEHALF_OF);
+	if (!v)
+		return 0;
+	struct insz id;
+	if (insz_parse(v, strlen(v), &id) != ID_OK) {
+		gate_refuse(rq, 400, ERR_INVALID, "invalid_on_behalf_of",
+			    HTTP_ON_BEHALF_OF ": not a valid INSZ");
+		return -1;
+	}
+	str_copy(rq->req.who.on_behalf_of, sizeof(rq->req.who.on_behalf_of),
+		 id.digits);
+	return 0;
+}
+
+/* The organisation behind the certificate; an institution where the
+ * route needs one. */
+static int authenticate_certificate(struct request *rq,
+				    const struct http_route *r)
 {
 	struct http_server *srv = rq->l->srv;
+	struct error e = RESOLVER_FAILED;
+	int rc = srv->opt.resolve_institution
+			 ? srv->opt.resolve_institution(
+				   srv->opt.app, rq->req.cert->fingerprint,
+				   &rq->req.who, &e)
+			 : 1;
+	if (rc < 0) {
+		gate_refuse(rq, 0, e.kind, e.code, e.detail);
+		return -1;
+	}
+	if (rc > 0 || (r->auth == AUTH_INSTITUTION && !rq->req.who.institution_id)) {
+		/* A trusted certificate of nobody we know, or of an
+		 * organisation where an institution must ask: still
+		 * unauthenticated on this route (401), as it always was. */
+		log_cert_refusal(rq, "certificate of no institution");
+		gate_refuse(rq, 401, ERR_UNAUTHENTICATED,
+			    "unknown_institution",
+			    "this certificate is not registered to an "
+			    "institution of the network");
+		return -1;
+	}
+	rq->req.who.kind = rq->req.who.institution_id ? AUTH_INSTITUTION
+						      : AUTH_ORGANISATION;
+	return read_on_behalf_of(rq);
+}
+
+static int gate_authenticate(struct request *rq, const struct http_route *r)
+{
 	if (check_certificate(rq, r) != 0)
 		return -1;
-	if (r->auth == AUTH_INSTITUTION) {
-		struct error e = RESOLVER_FAILED;
-		int rc = srv->opt.resolve_institution
-			 ? srv->opt.resolve_institution(srv->opt.app,
-							rq->req.cert->fingerprint,
-							&rq->req.who, &e)
-			 : 1;
-		if (rc < 0) {
-			gate_refuse(rq, 0, e.kind, e.code, e.detail);
-			return -1;
-		}
-		if (rc > 0) {
-			/* A trusted certificate of nobody we know: still
-			 * unauthenticated on the network (401). */
-			log_cert_refusal(rq, "certificate of no institution");
-			gate_refuse(rq, 401, ERR_UNAUTHENTICATED,
-				    "unknown_institution",
-				    "this certificate is not registered to an "
-				    "institution of the network");
-			return -1;
-		}
-		rq->req.who.kind = AUTH_INSTITUTION;
-	} else if (r->auth == AUTH_SESSION) {
+	if (r->auth == AUTH_INSTITUTION || r->auth == AUTH_ORGANISATION)
+		return authenticate_certificate(rq, r);
+	if (r->auth == AUTH_SESSION)
 		return authenticate_session(rq, r);
-	}
 	return 0;
 }
 

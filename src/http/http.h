@@ -111,6 +111,8 @@ enum http_auth {
 	AUTH_NONE = 0,        /* anyone */
 	AUTH_SESSION,         /* a user with a valid session (Bearer token) */
 	AUTH_INSTITUTION,     /* a client certificate mapped to an institution */
+	AUTH_ORGANISATION,    /* one mapped to any organisation of the network:
+				 an institution, or a mandate holder */
 };
 
 enum http_body {
@@ -122,12 +124,18 @@ enum http_body {
 /* The authenticated caller. */
 struct http_principal {
 	enum http_auth kind; /* AUTH_NONE: anonymous */
-	/* AUTH_INSTITUTION */
+	/* AUTH_INSTITUTION, AUTH_ORGANISATION (institution_id 0: an
+	 * organisation that is no institution) */
 	int64_t institution_id;
 	char kbo[11];
 	char name[128];
 	char actor_type[64];
 	char branch[64];
+	/* The natural person on whose behalf the organisation's system asks
+	 * (header Kruispunt-On-Behalf-Of, an INSZ as digits), or "": the
+	 * organisation answers for that assertion and every event of the
+	 * request records the person. */
+	char on_behalf_of[INSZ_BUF];
 	/* AUTH_SESSION (filled by the session resolver) */
 	char insz[INSZ_BUF];
 	int level;
@@ -211,9 +219,11 @@ struct http_route {
 	http_handler handler;
 };
 
-/* Resolves a verified certificate fingerprint to an institution. Returns 0
- * and fills who; 1 when the certificate belongs to no institution; -1 on
- * failure, with e set: the request is refused with it. */
+/* Resolves a verified certificate fingerprint to the organisation it was
+ * registered for. Returns 0 and fills who (institution_id 0 when the
+ * organisation is no institution); 1 when the certificate belongs to no
+ * organisation; -1 on failure, with e set: the request is refused with
+ * it. */
 typedef int (*http_institution_resolver)(void *app,
 					 const uint8_t fp[SHA256_LEN],
 					 struct http_principal *who,
@@ -262,6 +272,10 @@ struct http_response *http_deferred_response(struct http_deferred *d);
 /* A deferred response is complete: send it. Callable from any thread,
  * once; see http_response.defer. */
 void http_resume(struct http_deferred *d);
+
+/* The header an organisation's system names the natural person with, on
+ * whose behalf it asks (struct http_principal's on_behalf_of). */
+#define HTTP_ON_BEHALF_OF "Kruispunt-On-Behalf-Of"
 
 /* A request header, or NULL. Borrowed. */
 const char *http_header(struct http_request *req, const char *name);

@@ -270,7 +270,8 @@ static void access_log(struct request *rq, uint64_t ns)
 	log_int(&l, "us", (int64_t)(ns / 1000));
 	if (rq->res.err.code)
 		log_str(&l, "code", rq->res.err.code);
-	if (rq->req.who.kind == AUTH_INSTITUTION)
+	if (rq->req.who.kind == AUTH_INSTITUTION ||
+	    rq->req.who.kind == AUTH_ORGANISATION)
 		log_str(&l, "institution", rq->req.who.kbo);
 	if (rq->res.ticket[0])
 		log_str(&l, "ticket", rq->res.ticket);

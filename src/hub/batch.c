@@ -213,8 +213,10 @@ static struct batch_job *job_next(struct hub *h)
 		job_free(j);
 		return NULL;
 	}
+	/* A batch is the system's own work: its lines name no person. */
 	j->who = (struct hub_requester){j->inst.id, j->inst.kbo,
-					 j->inst.actor_type, j->inst.branch};
+					 j->inst.actor_type, j->inst.branch,
+					 NULL};
 	set_status(h, j->id, "running");
 	return j;
 }

@@ -268,6 +268,9 @@ static int ask_source(struct exchange *x)
 			      r->reference_date, "requester", x->who.kbo);
 	if (r->params)
 		json_object_set(q, "params", r->params);
+	if (x->who.user)
+		json_object_set_new(q, "on_behalf_of",
+				    json_string(x->who.user));
 	int rc = provider_call(x->h, &inst, q, &x->data, &x->e);
 	json_decref(q);
 	return rc;
@@ -280,6 +283,7 @@ static struct audit_event describe(const struct exchange *x)
 	return (struct audit_event){
 		.channel = x->channel,
 		.actor = x->who.kbo,
+		.user = x->who.user,
 		.subject = x->r.subject[0] ? x->r.subject : NULL,
 		.action = "exchange",
 		.data_type = x->r.data_type,

@@ -59,6 +59,10 @@ struct hub_requester {
 	const char *kbo;
 	const char *actor_type;
 	const char *branch;
+	/* The natural person on whose behalf the institution's system asks
+	 * (an INSZ, vouched for by the institution), or NULL: recorded in
+	 * each event and passed on to the provider. */
+	const char *user;
 };
 
 struct hub;

@@ -459,6 +459,7 @@ int64_t hub_mailbox_ack(struct hub *h, const struct hub_requester *who,
 	struct audit_event ev = {
 		.channel = AUDIT_CHANNEL_NETWORK,
 		.actor = who->kbo,
+		.user = who->user,
 		.action = "mailbox_ack",
 		.data_type = "mailbox",
 		.outcome = AUDIT_GRANTED,

@@ -8,6 +8,8 @@
  * possible; nothing else about the person. Every consultation, granted or
  * refused, is an event with its ticket (the circle of trust's criterion 4:
  * who, for which organisation, when, how, which data, about whom).
+ * The organisation's own system asks the same on the network with its
+ * certificate, naming the person it asks for: the event records both.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,21 +38,31 @@ static void read_newest(struct store_stmt *st, void *out)
 	m->revoked = store_col_int(st, 2) != 0;
 }
 
-/* Why by may not consult as the holder kbo: NULL, or bad filled. */
+/* Why by may not consult as the holder kbo: NULL, or bad filled. On the
+ * network the organisation's certificate stands for the key: it vouches
+ * for the person it names (criterion 4 makes it answer for that), whose
+ * role is still checked here. */
 static const struct error *holder_refusal(struct store *s,
 					  const struct audit_actor *by,
 					  int level, const char *kbo,
 					  struct error *bad)
 {
-	if (level < MANDATE_LEVEL)
+	bool network = strcmp(by->channel, AUDIT_CHANNEL_NETWORK) == 0;
+	if (network && !by->user)
+		err_set(bad, ERR_INVALID, "on_behalf_of_required",
+			"name the person of your organisation who asks "
+			"(on_behalf_of)");
+	else if (!network && level < MANDATE_LEVEL)
 		err_set(bad, ERR_FORBIDDEN, "insufficient_level",
 			"this needs a digital key of level %d", MANDATE_LEVEL);
 	else if (!kbo || !by->user ||
 		 !org_role_valid(s, by->user, kbo, "mandate_consult",
 				 date_to_days(date_today())))
-		err_set(bad, ERR_FORBIDDEN, "role_required",
-			"this needs the mandate_consult role at the "
-			"organisation you act for");
+		err_set(bad, ERR_FORBIDDEN, "role_required", "%s",
+			network ? "the person you name holds no mandate_consult "
+				  "role at your organisation"
+				: "this needs the mandate_consult role at the "
+				  "organisation you act for");
 	else if (!org_in_circle(s, kbo))
 		err_set(bad, ERR_FORBIDDEN, "circle_of_trust_missing",
 			"the organisation has not registered that it applies "

@@ -157,14 +157,18 @@ int mandate_list_held(struct audit *log, const struct audit_actor *by,
  * asks data_set about mandator: the organisation's user needs the
  * mandate_consult role there and level MANDATE_LEVEL, the organisation
  * the circle of trust, and the mandator an active mandate of data_set to
- * it today. Only that data set answers: student_contingent {year,
- * hours_left}, flexi_eligibility {flexi_eligible}. Recorded
- * ("mandate_consult" about the mandator, with the ticket), granted or
- * refused. Returns 0 with *data (the caller json_decrefs it) and ticket,
- * or -1 with e (and ticket): ERR_FORBIDDEN "insufficient_level",
- * "role_required", "circle_of_trust_missing", "no_mandate",
- * "mandate_revoked", "mandate_expired"; ERR_INVALID "invalid_field",
- * "invalid_insz". */
+ * it today. On the network channel (by->channel AUDIT_CHANNEL_NETWORK) the
+ * organisation's system asks with its certificate and names the person
+ * (by->user): the level is not asked (the organisation vouches for its
+ * user), the role is. Only that data set answers: student_contingent
+ * {year, hours_left}, flexi_eligibility {flexi_eligible}. Recorded
+ * ("mandate_consult" about the mandator, with the ticket, naming the
+ * organisation and the person), granted or refused. Returns 0 with *data
+ * (the caller json_decrefs it) and ticket, or -1 with e (and ticket):
+ * ERR_FORBIDDEN "insufficient_level", "role_required",
+ * "circle_of_trust_missing", "no_mandate", "mandate_revoked",
+ * "mandate_expired"; ERR_INVALID "invalid_field", "invalid_insz",
+ * "on_behalf_of_required". */
 int mandate_consult(struct audit *log, const struct audit_actor *by,
 		    int level, const char *mandator, const char *data_set,
 		    char ticket[UUID_LEN], json_t **data, struct error *e);

@@ -178,11 +178,10 @@ static int institution_upsert(struct audit *log, const struct audit_actor *by,
 	struct org_institution holder;
 	/* Bound with the same validity: it identifies the institution at
 	 * its first instant. */
-	if (l->has_cert && (org_institution_by_cert(s, l->cert_sha256,
-						    l->cert_not_before,
-						    &holder) != 0 ||
+	if (l->has_cert && (org_by_cert(s, l->cert_sha256, l->cert_not_before,
+					&holder) != 0 ||
 			    holder.id != inst.id)) {
-		if (org_cert_add(log, by, inst.id, l->cert_sha256,
+		if (org_cert_add(log, by, l->kbo, l->cert_sha256,
 				 l->cert_subject, l->cert_not_before,
 				 l->cert_not_after, e) != 0)
 			return -1;

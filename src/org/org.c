@@ -11,7 +11,7 @@ static const char sql_inst_add[] =
 	"SELECT kbo, name, ?2, ?3, ?4 FROM organisation WHERE kbo = ?1 "
 	"RETURNING id";
 static const char sql_cert_add[] =
-	"INSERT INTO institution_cert (fingerprint, institution_id, subject, "
+	"INSERT INTO organisation_cert (fingerprint, kbo, subject, "
 	"not_before, not_after, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_by_kbo[] =
 	"SELECT id, kbo, name, actor_type, branch, coalesce(endpoint, ''), "
@@ -27,10 +27,14 @@ static const char sql_set_timeout[] =
 	"UPDATE institution SET timeout_ms = nullif(?2, 0) WHERE kbo = ?1";
 static const char sql_set_endpoint[] =
 	"UPDATE institution SET endpoint = nullif(?2, '') WHERE kbo = ?1";
+/* An organisation that is no institution comes with id 0 and empty
+ * actor type and branch. */
 static const char sql_by_cert[] =
-	"SELECT i.id, i.kbo, i.name, i.actor_type, i.branch, "
-	"coalesce(i.endpoint, ''), coalesce(i.timeout_ms, 0) "
-	"FROM institution_cert c JOIN institution i ON i.id = c.institution_id "
+	"SELECT coalesce(i.id, 0), o.kbo, o.name, coalesce(i.actor_type, ''), "
+	"coalesce(i.branch, ''), coalesce(i.endpoint, ''), "
+	"coalesce(i.timeout_ms, 0) "
+	"FROM organisation_cert c JOIN organisation o ON o.kbo = c.kbo "
+	"LEFT JOIN institution i ON i.kbo = c.kbo "
 	"WHERE c.fingerprint = ?1 AND c.not_before <= ?2 AND c.not_after >= ?2";
 
 static const struct store_refusal org_exists = {
@@ -134,36 +138,37 @@ int org_institution_add(struct audit *log, const struct audit_actor *by,
 }
 
 struct cert_add {
-	int64_t institution_id;
+	const char *kbo;
 	const uint8_t *fingerprint;
 	const char *subject;
 	int64_t not_before, not_after;
-	char kbo[11];
 };
 
-static const char sql_kbo_of[] = "SELECT kbo FROM institution WHERE id = ?1";
+static const char sql_org_known[] = "SELECT 1 FROM organisation WHERE kbo = ?1";
 
-static void read_kbo(struct store_stmt *st, void *out)
+static void read_nothing(struct store_stmt *st, void *out)
 {
-	str_copy(out, 11, store_col_text(st, 0));
+	KP_UNUSED(st);
+	KP_UNUSED(out);
 }
 
 static int cert_add_change(struct store_conn *w, void *ctx,
 			   struct audit_event *evs, size_t n, struct error *e)
 {
 	KP_UNUSED(n);
+	KP_UNUSED(evs);
 	struct cert_add *c = ctx;
-	struct store_stmt *st = store_prepare(w, sql_kbo_of);
-	store_bind_int(st, 1, c->institution_id);
-	int found = store_one(st, read_kbo, c->kbo, e);
+	struct store_stmt *st = store_prepare(w, sql_org_known);
+	store_bind_text(st, 1, c->kbo);
+	int found = store_one(st, read_nothing, NULL, e);
 	if (found != 0)
 		return found < 0 ? -1
-				 : err_set(e, ERR_CONFLICT, "certificate_exists",
-					   "no such institution");
-	evs[0].actor = evs[0].actor ? evs[0].actor : c->kbo;
+				 : err_set(e, ERR_NOT_FOUND, "org_unknown",
+					   "%s is no registered organisation",
+					   c->kbo);
 	st = store_prepare(w, sql_cert_add);
 	store_bind_blob(st, 1, c->fingerprint, SHA256_LEN);
-	store_bind_int(st, 2, c->institution_id);
+	store_bind_text(st, 2, c->kbo);
 	store_bind_text(st, 3, c->subject);
 	store_bind_int(st, 4, c->not_before);
 	store_bind_int(st, 5, c->not_after);
@@ -172,19 +177,23 @@ static int cert_add_change(struct store_conn *w, void *ctx,
 }
 
 int org_cert_add(struct audit *log, const struct audit_actor *by,
-		 int64_t institution_id, const uint8_t fingerprint[SHA256_LEN],
+		 const char *kbo, const uint8_t fingerprint[SHA256_LEN],
 		 const char *subject, int64_t not_before, int64_t not_after,
 		 struct error *e)
 {
-	struct cert_add c = {institution_id, fingerprint, subject, not_before,
-			     not_after, ""};
+	struct error bad;
+	char digits[11] = "";
+	const struct error *invalid = kbo_refusal(kbo, digits, &bad);
+	struct cert_add c = {digits, fingerprint, subject, not_before,
+			     not_after};
 	/* The fingerprint names the certificate in the log; the subject is
 	 * in the register of certificates. */
 	char fp[2 * SHA256_LEN + 1];
 	hex_encode(fingerprint, SHA256_LEN, fp);
-	struct audit_event ev = org_event(by, "certificate_add", "",
+	struct audit_event ev = org_event(by, "certificate_add",
+					  invalid ? "" : digits,
 					  "certificate", fp);
-	return audit_change(log, &ev, cert_add_change, &c, NULL, e);
+	return audit_change(log, &ev, cert_add_change, &c, invalid, e);
 }
 
 /* Fill out (a struct org_institution) from a row of (id, kbo, name,
@@ -201,9 +210,8 @@ static void read_institution(struct store_stmt *st, void *institution)
 	out->timeout_ms = (int)store_col_int(st, 6);
 }
 
-int org_institution_by_cert(struct store *s,
-			    const uint8_t fingerprint[SHA256_LEN], int64_t now,
-			    struct org_institution *out)
+int org_by_cert(struct store *s, const uint8_t fingerprint[SHA256_LEN],
+		int64_t now, struct org_institution *out)
 {
 	struct store_conn *r = store_reader(s);
 	if (!r)

@@ -1,9 +1,8 @@
 /*
  * org: organisations (by KBO enterprise number) and the institutions among
- * them, with the certificates that identify an institution on the network
- * listener. Issue 4 extends this module with categories and role
- * assignments; what is here is what the network listener needs to map a
- * client certificate to an institution.
+ * them, the certificates that identify them on the network listener, their
+ * categories, the roles they give persons, the circle of trust and their
+ * internal control.
  */
 #ifndef KP_ORG_H
 #define KP_ORG_H
@@ -63,17 +62,22 @@ int org_institution_add(struct audit *log, const struct audit_actor *by,
 			const char *branch, const char *endpoint, int64_t *id,
 			struct error *e);
 
-/* Bind a certificate (SHA-256 of its DER) to an institution. */
+/* Bind a certificate (SHA-256 of its DER) to the registered organisation
+ * kbo: an institution (several certificates: rollover), or another
+ * organisation whose own systems consult under the mandates citizens give
+ * it. Returns 0, or -1 with e (ERR_INVALID "invalid_kbo", ERR_NOT_FOUND
+ * "org_unknown", ERR_CONFLICT "certificate_exists"). */
 int org_cert_add(struct audit *log, const struct audit_actor *by,
-		 int64_t institution_id, const uint8_t fingerprint[SHA256_LEN],
+		 const char *kbo, const uint8_t fingerprint[SHA256_LEN],
 		 const char *subject, int64_t not_before, int64_t not_after,
 		 struct error *e);
 
-/* The institution whose certificate has this fingerprint and is valid at
- * `now`. Returns 0 and fills out; 1 when none; -1 on a store failure. */
-int org_institution_by_cert(struct store *s,
-			    const uint8_t fingerprint[SHA256_LEN], int64_t now,
-			    struct org_institution *out);
+/* The organisation whose certificate has this fingerprint and is valid at
+ * `now`, as an institution: out->id is 0 (and actor type and branch are
+ * empty) when the organisation is no institution of the network. Returns
+ * 0 and fills out; 1 when none; -1 on a store failure. */
+int org_by_cert(struct store *s, const uint8_t fingerprint[SHA256_LEN],
+		int64_t now, struct org_institution *out);
 
 /* ------------------------------------------------------ categories, roles */
 

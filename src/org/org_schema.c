@@ -1,5 +1,6 @@
 /*
- * src/org's tables: organisations, institutions and their certificates,
+ * src/org's tables: organisations, institutions, the certificates that
+ * identify them on the network,
  * categories and roles, the circle of trust, and a provider's own
  * timeout (a column of institution the hub reads).
  *
@@ -83,6 +84,26 @@ static const struct store_migration migrations[] = {
 	 "CREATE INDEX internal_control_by_org ON internal_control(kbo, id);"
 	 "CREATE INDEX internal_control_by_age ON internal_control"
 	 "  (recorded_at);"},
+	{25, "organisation_cert",
+	 /* A network certificate identifies an organisation, not only an
+	  * institution: a mandate holder's system consults under its
+	  * mandates with one (deliberation 25/016). One table for every
+	  * certificate, so a fingerprint names one organisation. */
+	 "CREATE TABLE organisation_cert ("
+	 "  fingerprint BLOB PRIMARY KEY CHECK (length(fingerprint) = 32),"
+	 "  kbo TEXT NOT NULL REFERENCES organisation(kbo),"
+	 "  subject TEXT NOT NULL,"
+	 "  not_before INTEGER NOT NULL,"
+	 "  not_after INTEGER NOT NULL,"
+	 "  added_at INTEGER NOT NULL"
+	 ") WITHOUT ROWID;"
+	 "INSERT INTO organisation_cert (fingerprint, kbo, subject,"
+	 "  not_before, not_after, added_at)"
+	 "  SELECT c.fingerprint, i.kbo, c.subject, c.not_before,"
+	 "  c.not_after, c.added_at FROM institution_cert c"
+	 "  JOIN institution i ON i.id = c.institution_id;"
+	 "DROP TABLE institution_cert;"
+	 "CREATE INDEX organisation_cert_by_org ON organisation_cert(kbo);"},
 };
 
 const struct store_schema org_schema = {

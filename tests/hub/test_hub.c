@@ -30,7 +30,7 @@ static struct hub *h;
 static int64_t fund, allowances;
 static const struct hub_requester as_fund = {0, "0411111140",
 					     "health_insurance_fund",
-					     "health_insurance"};
+					     "health_insurance", NULL};
 static struct hub_requester fund_who;
 
 static void person(const char *insz, const char *last)
@@ -389,7 +389,7 @@ static void mutations_reach_the_right_mailboxes(void **state)
 	assert_int_equal(hub_forward_mutations(h, &e), 0); /* once only */
 	struct hub_requester allowance_who = {allowances, "0722222210",
 					      "family_allowance_fund",
-					      "family_allowances"};
+					      "family_allowances", NULL};
 	/* Nobody acknowledges what their mailbox was never given: refused,
 	 * so no client keeps a cursor past messages still to come. */
 	assert_int_equal(hub_mailbox_ack(h, &allowance_who, id, &e), -1);

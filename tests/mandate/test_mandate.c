@@ -445,6 +445,65 @@ static void test_consultation(void **state)
 	free(ev);
 }
 
+/* The holder's own system on the network: its certificate stands for
+ * the key (no level asked), the person it names needs the role, and the
+ * event records both. */
+static void test_consultation_network(void **state)
+{
+	(void)state;
+	struct mandate m;
+	struct error e;
+	set_day("2026-03-10");
+	assert_int_equal(org_circle_accept(tmp.log, &ts_operator, BAKERY,
+					   "REG-1", &e), 0);
+	assert_int_equal(grant(JAN, "student_contingent", BAKERY, NULL, &m,
+			       &e), 0);
+	const struct audit_actor nobody = {AUDIT_CHANNEL_NETWORK, BAKERY, NULL,
+					   NULL};
+	const struct audit_actor for_sara = {AUDIT_CHANNEL_NETWORK, BAKERY,
+					     SARA, NULL};
+	const struct audit_actor for_jan = {AUDIT_CHANNEL_NETWORK, BAKERY, JAN,
+					    NULL};
+	char ticket[UUID_LEN];
+	json_t *d;
+	assert_int_equal(mandate_consult(tmp.log, &nobody, 0, JAN,
+					 "student_contingent", ticket, &d, &e),
+			 -1);
+	assert_string_equal(e.code, "on_behalf_of_required");
+	assert_int_equal(mandate_consult(tmp.log, &for_jan, 0, JAN,
+					 "student_contingent", ticket, &d, &e),
+			 -1);
+	assert_string_equal(e.code, "role_required");
+	assert_int_equal(mandate_consult(tmp.log, &for_sara, 0, JAN,
+					 "student_contingent", ticket, &d, &e),
+			 0);
+	assert_int_equal(json_integer_value(json_object_get(d, "hours_left")),
+			 650);
+	json_decref(d);
+	/* The same level 0 in the API is refused: only the certificate
+	 * stands for the key. */
+	const struct audit_actor api = {AUDIT_CHANNEL_API, BAKERY, SARA,
+					"org:" BAKERY};
+	assert_int_equal(mandate_consult(tmp.log, &api, 0, JAN,
+					 "student_contingent", ticket, &d, &e),
+			 -1);
+	assert_string_equal(e.code, "insufficient_level");
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "mandate_consult", &ev);
+	static const char *const want[][3] = {
+		{"mandate_consult", "refused", "on_behalf_of_required"},
+		{"mandate_consult", "refused", "role_required"},
+		{"mandate_consult", "granted", ""},
+		{"mandate_consult", "refused", "insufficient_level"},
+	};
+	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
+	assert_string_equal(ev[2].channel, AUDIT_CHANNEL_NETWORK);
+	assert_string_equal(ev[2].actor, BAKERY);
+	assert_string_equal(ev[2].user, SARA);
+	assert_string_equal(ev[1].user, JAN);
+	free(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +521,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_holder_listing, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_consultation_network,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

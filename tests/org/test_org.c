@@ -58,21 +58,39 @@ static void institutions_and_certificates(void **state)
 	assert_string_equal(e.code, "institution_exists");
 
 	int64_t now = time_now();
-	assert_int_equal(org_cert_add(tmp.log, &ts_operator, id, fp, "CN=x", now - 10, now + 3600,
+	assert_int_equal(org_cert_add(tmp.log, &ts_operator, "0411111140", fp, "CN=x", now - 10, now + 3600,
 				      &e), 0);
-	assert_int_equal(org_cert_add(tmp.log, &ts_operator, id, fp, "CN=x", now, now, &e), -1);
+	assert_int_equal(org_cert_add(tmp.log, &ts_operator, "0411111140", fp, "CN=x", now, now, &e), -1);
 	assert_string_equal(e.code, "certificate_exists");
-	assert_int_equal(org_cert_add(tmp.log, &ts_operator, 9999, other, "CN=y", now, now, &e), -1);
+	assert_int_equal(org_cert_add(tmp.log, &ts_operator, "0422222291", other, "CN=y", now, now, &e), -1);
+	assert_string_equal(e.code, "org_unknown");
+	assert_int_equal(org_cert_add(tmp.log, &ts_operator, "0422222290", other, "CN=y", now, now, &e), -1);
+	assert_string_equal(e.code, "invalid_kbo");
 
 	struct org_institution inst;
-	assert_int_equal(org_institution_by_cert(s, fp, now, &inst), 0);
+	assert_int_equal(org_by_cert(s, fp, now, &inst), 0);
 	assert_string_equal(inst.kbo, "0411111140");
 	assert_string_equal(inst.name, "Ziekenfonds");
 	assert_string_equal(inst.actor_type, "health_insurance_fund");
-	assert_int_equal(org_institution_by_cert(s, other, now, &inst), 1);
+	assert_int_equal(org_by_cert(s, other, now, &inst), 1);
 	/* Outside its validity a certificate identifies nobody. */
-	assert_int_equal(org_institution_by_cert(s, fp, now + 7200, &inst), 1);
-	assert_int_equal(org_institution_by_cert(s, fp, now - 3600, &inst), 1);
+	assert_int_equal(org_by_cert(s, fp, now + 7200, &inst), 1);
+	assert_int_equal(org_by_cert(s, fp, now - 3600, &inst), 1);
+
+	/* An organisation that is no institution (a mandate holder) is
+	 * identified too, as no institution: id 0, no actor type. */
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator, "0412345614", "Bakkerij", &e), 0);
+	assert_int_equal(org_cert_add(tmp.log, &ts_operator, "0412345614", other, "CN=b", now - 10,
+				      now + 3600, &e), 0);
+	assert_int_equal(org_by_cert(s, other, now, &inst), 0);
+	assert_int_equal(inst.id, 0);
+	assert_string_equal(inst.kbo, "0412345614");
+	assert_string_equal(inst.name, "Bakkerij");
+	assert_string_equal(inst.actor_type, "");
+	/* A fingerprint names one organisation. */
+	assert_int_equal(org_cert_add(tmp.log, &ts_operator, "0411111140", other, "CN=b", now - 10,
+				      now + 3600, &e), -1);
+	assert_string_equal(e.code, "certificate_exists");
 }
 
 static struct org_role role(const char *insz, const char *name,

@@ -159,7 +159,12 @@ int ts_certificate(struct audit *log, int64_t id, const uint8_t fp[SHA256_LEN],
 		   struct error *e)
 {
 	int64_t now = time_now();
-	return org_cert_add(log, &ts_operator, id, fp, "CN=test", now - 3600,
+	struct org_institution inst;
+	if (org_institution_get(audit_store(log), id, &inst) != 0)
+		return err_set(e, ERR_NOT_FOUND, "institution_unknown",
+			       "no institution %lld", (long long)id);
+	return org_cert_add(log, &ts_operator, inst.kbo, fp, "CN=test",
+			    now - 3600,
 			    now + 86400, e);
 }
 

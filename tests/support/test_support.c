@@ -25,7 +25,7 @@ static void world(void **state)
 	assert_int_equal(ts_world_build(t.log, &w, &e), 0);
 	assert_true(registry_is_parent(t.s, w.parent, w.child));
 	struct org_institution inst;
-	assert_int_equal(org_institution_by_cert(t.s, w.fund_fp, time_now(),
+	assert_int_equal(org_by_cert(t.s, w.fund_fp, time_now(),
 						 &inst), 0);
 	assert_int_equal(inst.id, w.fund);
 	assert_true(w.dossier > 0);
