@@ -214,9 +214,12 @@ int api_me_key_deactivate(struct http_request *req, struct http_response *res,
 
 /* Who consulted my data (seed 004: citizens can see the logs about
  * them): granted accesses by others, the organisation by name, and the
- * person there when one is recorded (a consultation under a mandate, an
- * exchange whose institution named its clerk): the mandate's conditions
- * promise the citizen who looked. */
+ * person there where kruispunt itself checked who it was (a session's
+ * user, or the person a holder's system named under a mandate, whose role
+ * was checked): the mandate's conditions promise the citizen who looked.
+ * The person an institution merely names on the network
+ * (Kruispunt-On-Behalf-Of) is its claim: kept in the log for the
+ * auditors, never shown as fact. */
 int api_me_access_log(struct http_request *req, struct http_response *res,
 		      void *app)
 {
@@ -252,7 +255,10 @@ int api_me_access_log(struct http_request *req, struct http_response *res,
 		/* Who there, when a person asked (a consultation under a
 		 * mandate names the organisation's user). */
 		struct registry_person who;
-		if (recs[i].user[0] && strcmp(recs[i].user, req->who.insz) &&
+		bool checked = strcmp(recs[i].channel, AUDIT_CHANNEL_NETWORK) ||
+			       strcmp(recs[i].action, "mandate_consult") == 0;
+		if (checked && recs[i].user[0] &&
+		    strcmp(recs[i].user, req->who.insz) &&
 		    registry_get(a->store, recs[i].user, &who, NULL) == 0)
 			json_object_set_new(j, "person",
 					    json_sprintf("%s %s",

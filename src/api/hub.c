@@ -59,6 +59,14 @@ int api_exchange_batch(struct http_request *req, struct http_response *res,
 		       void *app)
 {
 	struct app *a = app;
+	/* A batch is the system's own work, run line by line later: no one
+	 * person stands behind its lines, so none is claimed. */
+	if (req->who.on_behalf_of[0])
+		return err_set(&res->err, ERR_INVALID,
+			       "on_behalf_of_unsupported",
+			       "a batch names no person: send the lines as "
+			       "exchanges to name one, or the batch without "
+			       HTTP_ON_BEHALF_OF);
 	struct hub_requester who = requester(req);
 	char job[UUID_LEN];
 	if (hub_batch_submit(a->hub, &who, req->body ? req->body : "",

@@ -232,18 +232,25 @@ int api_mandate_consult_network(struct http_request *req,
 	    jsonx_str(req->json, "on_behalf_of", false, LIMIT_ID_INPUT,
 		      &person, &res->err) < 0)
 		return -1;
-	if (person && insz_parse(person, strlen(person), &p) != ID_OK)
-		return err_set(&res->err, ERR_INVALID, "invalid_on_behalf_of",
-			       "on_behalf_of: not a valid INSZ");
-	const char *header = req->who.on_behalf_of;
-	if (person && header[0] && strcmp(p.digits, header) != 0)
-		return err_set(&res->err, ERR_INVALID, "invalid_on_behalf_of",
-			       "on_behalf_of and the " HTTP_ON_BEHALF_OF
-			       " header name different persons");
+	/* by.user is the header's person, if any. */
 	struct audit_actor by = api_actor(req);
-	if (person)
-		by.user = p.digits;
 	char ticket[UUID_LEN];
+	int bad = 0;
+	if (person && insz_parse(person, strlen(person), &p) != ID_OK)
+		bad = err_set(&res->err, ERR_INVALID, "invalid_on_behalf_of",
+			      "on_behalf_of: not a valid INSZ");
+	else if (person && by.user && strcmp(p.digits, by.user) != 0)
+		bad = err_set(&res->err, ERR_INVALID, "invalid_on_behalf_of",
+			      "on_behalf_of and the " HTTP_ON_BEHALF_OF
+			      " header name different persons");
+	else if (person)
+		by.user = p.digits;
+	if (bad) /* an attack on the record: recorded too */
+		return consult_reply(res,
+				     mandate_consult_refused(a->audit, &by,
+							     mandator, data_set,
+							     &res->err, ticket),
+				     ticket, NULL, 0);
 	json_t *data;
 	int rc = mandate_consult(a->audit, &by, 0, mandator, data_set, ticket,
 				 &data, &res->err);

@@ -292,6 +292,7 @@ struct audit_verify_report {
 	uint64_t events;        /* events read */
 	uint64_t checkpoints;   /* checkpoints verified */
 	uint64_t unsigned_tail; /* events after the newest checkpoint */
+	uint64_t purged;        /* events whose entry the retention removed */
 	uint64_t first_bad_seq; /* when failed: the first event found bad */
 	bool has_bad_seq;
 	char problem[LIMIT_ERROR_DETAIL];
@@ -304,6 +305,25 @@ struct audit_verify_report {
  * tree code with the writer (docs/DESIGN.md, habit 12). */
 int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 		 struct audit_verify_report *report);
+
+/* ------------------------------------------------------------- retention */
+
+struct audit_purge_report {
+	int64_t before_ms;  /* events recorded before this have expired */
+	uint64_t boundary;  /* the first event kept whole */
+	uint64_t events;    /* entries removed (or, in a dry run, to remove) */
+	uint64_t first_seq, last_seq; /* their range, when events > 0 */
+};
+
+/* Remove the entries of the events older than the retention period
+ * (audit_options.retention_days, at least ten years), keeping each
+ * event's row, time and leaf hash, so the tree, every checkpoint and
+ * every proof about the remaining events still verify; their rows in the
+ * query indexes go too. With apply false, only report what would go.
+ * The purge is itself an event ("audit_purge", by by, naming the range),
+ * in the same transaction. Returns 0 and *rep, or -1 with e. */
+int audit_purge(struct audit *a, const struct audit_actor *by, bool apply,
+		struct audit_purge_report *rep, struct error *e);
 
 /* ------------------------------------------------------------- schema */
 

@@ -74,6 +74,8 @@ void audit_test_before_seal(void (*fn)(void));
 
 /* Events [0, n) are in the query indexes. */
 uint64_t audit_indexed(struct audit *a);
+/* The retention period in days (audit_options.retention_days). */
+int audit_retention_days(struct audit *a);
 
 /* ---- checkpoint.c */
 

@@ -65,6 +65,23 @@ static const struct store_migration migrations[] = {
 	 "  BEGIN SELECT RAISE(ABORT, 'checkpoints are immutable'); END;"
 	 "CREATE TRIGGER audit_checkpoint_kept BEFORE DELETE ON audit_checkpoint"
 	 "  BEGIN SELECT RAISE(ABORT, 'checkpoints are never deleted'); END;"},
+	{26, "audit_purge",
+	 /* Retention without breaking proofs (audit_purge): an event older
+	  * than the retention period may lose its entry, never its row,
+	  * time or leaf hash; any other update is still refused. Rows are
+	  * no longer deleted at all, so the tree stays whole. */
+	 "DROP TRIGGER audit_event_immutable;"
+	 "CREATE TRIGGER audit_event_immutable BEFORE UPDATE ON audit_event"
+	 "  WHEN NOT (length(new.entry) = 0 AND new.seq = old.seq"
+	 "    AND new.at = old.at AND new.leaf = old.leaf"
+	 "    AND old.at <= (unixepoch() - 86400 * (SELECT CAST(value AS"
+	 "      INTEGER) FROM meta WHERE key = 'audit_retention_days')) * 1000)"
+	 "  BEGIN SELECT RAISE(ABORT, 'audit events are immutable; only the "
+	 "entry of an event past the retention period may be removed'); END;"
+	 "DROP TRIGGER audit_event_retention;"
+	 "CREATE TRIGGER audit_event_kept BEFORE DELETE ON audit_event"
+	 "  BEGIN SELECT RAISE(ABORT, 'audit events are never deleted: "
+	 "kruispunt audit purge removes expired entries'); END;"},
 };
 
 const struct store_schema audit_schema = {

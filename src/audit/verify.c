@@ -5,6 +5,11 @@
  * its size. All checkpoints are roots of prefixes of the one recomputed
  * tree, so consecutive checkpoints are consistent exactly when each
  * matches. Uses the writer's own decoder and tree code.
+ *
+ * An event whose entry the retention removed (audit_purge) keeps its leaf
+ * hash: the tree is checked from it as from any other, and it is counted.
+ * Only an event older than the retention period may have been purged; an
+ * empty entry younger than that is a removal, reported as tampering.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,7 +17,10 @@
 #include "audit/audit_internal.h"
 
 static const char sql_events[] =
-	"SELECT seq, entry, leaf FROM audit_event ORDER BY seq";
+	"SELECT seq, entry, leaf, at FROM audit_event ORDER BY seq";
+static const char sql_retention[] =
+	"SELECT CAST(value AS INTEGER) FROM meta "
+	"WHERE key = 'audit_retention_days'";
 static const char sql_checkpoints[] =
 	"SELECT tree_size, root, timestamp, signature FROM audit_checkpoint "
 	"ORDER BY tree_size";
@@ -28,6 +36,7 @@ struct verifier {
 	uint64_t last_cp_size;
 	char last_cp_time[RFC3339_LEN];
 	bool failed;
+	int64_t purge_before_ms; /* a purged event is older than this */
 	uint64_t bad_node_level, bad_node_idx;
 	bool bad_node;
 };
@@ -99,30 +108,55 @@ static int check_checkpoints(struct verifier *v, const struct merkle_frontier *f
 	return 0;
 }
 
-/* One event row: in sequence, decodable, its own seq, its leaf. */
-static int check_event(struct verifier *v, struct store_stmt *st,
-		       struct merkle_frontier *f, int64_t *last_at)
+/* The leaf of one event row, checked against its entry; a purged entry
+ * (empty, and old enough) stands on its stored leaf. Returns 0 with leaf
+ * and *at_ms, or fail()'s 1. */
+static int event_leaf(struct verifier *v, struct store_stmt *st, uint64_t seq,
+		      uint8_t leaf[SHA256_LEN], int64_t *at_ms)
 {
-	uint64_t seq = (uint64_t)store_col_int(st, 0);
 	size_t n, ln;
 	const void *entry = store_col_blob(st, 1, &n);
 	const void *stored_leaf = store_col_blob(st, 2, &ln);
 	struct audit_record rec;
-	uint8_t leaf[SHA256_LEN];
-	if (seq != f->size)
-		return fail(v, f->size, true, "%s",
-			    seq > f->size ? "event missing (deleted)"
-					  : "event out of sequence");
+	if (ln != SHA256_LEN)
+		return fail(v, seq, true, "%s", "its leaf hash is damaged");
+	if (n == 0) {
+		*at_ms = store_col_int(st, 3);
+		if (*at_ms >= v->purge_before_ms)
+			return fail(v, seq, true, "%s",
+				    "entry removed within the retention "
+				    "period");
+		memcpy(leaf, stored_leaf, SHA256_LEN);
+		v->rep->purged++;
+		return 0;
+	}
 	if (entry_decode(entry, n, &rec) != 0 || rec.seq != seq)
 		return fail(v, seq, true, "%s",
 			    "entry is not canonical or carries another sequence "
 			    "number (altered, or rows swapped)");
 	merkle_leaf(entry, n, leaf);
-	if (ln != SHA256_LEN || memcmp(leaf, stored_leaf, SHA256_LEN) != 0)
+	if (memcmp(leaf, stored_leaf, SHA256_LEN) != 0)
 		return fail(v, seq, true, "%s", "entry altered: its hash changed");
-	if (rec.at_ms < *last_at)
+	*at_ms = rec.at_ms;
+	return 0;
+}
+
+/* One event row: in sequence, decodable, its own seq, its leaf. */
+static int check_event(struct verifier *v, struct store_stmt *st,
+		       struct merkle_frontier *f, int64_t *last_at)
+{
+	uint64_t seq = (uint64_t)store_col_int(st, 0);
+	uint8_t leaf[SHA256_LEN];
+	int64_t at_ms = 0;
+	if (seq != f->size)
+		return fail(v, f->size, true, "%s",
+			    seq > f->size ? "event missing (deleted)"
+					  : "event out of sequence");
+	if (event_leaf(v, st, seq, leaf, &at_ms) != 0)
+		return 1;
+	if (at_ms < *last_at)
 		return fail(v, seq, true, "%s", "time runs backwards (rows swapped)");
-	*last_at = rec.at_ms;
+	*last_at = at_ms;
 	frontier_push(f, leaf, check_node, v);
 	if (v->bad_node) {
 		char what[64];
@@ -136,6 +170,18 @@ static int check_event(struct verifier *v, struct store_stmt *st,
 	return check_checkpoints(v, f);
 }
 
+/* Events recorded before this may have been purged: the retention the
+ * log recorded (never less than ten years), from now. */
+static int64_t purge_before(struct store_conn *c)
+{
+	int64_t days = AUDIT_RETENTION_DAYS;
+	struct store_stmt *st = store_prepare(c, sql_retention);
+	if (store_step(st) == STORE_ROW && store_col_int(st, 0) > days)
+		days = store_col_int(st, 0);
+	store_done(st);
+	return time_now_ms() - days * 86400 * 1000;
+}
+
 int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 		 struct audit_verify_report *rep)
 {
@@ -144,6 +190,7 @@ int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 	v.c = store_reader(s);
 	if (!v.c)
 		return -1;
+	v.purge_before_ms = purge_before(v.c);
 	v.cps = store_prepare(v.c, sql_checkpoints);
 	v.cp_ready = store_step(v.cps) == STORE_ROW;
 	struct merkle_frontier f;

@@ -851,6 +851,11 @@ uint64_t audit_indexed(struct audit *a)
 	return atomic_load(&a->indexed);
 }
 
+int audit_retention_days(struct audit *a)
+{
+	return a->opt.retention_days;
+}
+
 struct store *audit_store(struct audit *a)
 {
 	return a->store;

@@ -5,6 +5,10 @@
  * 3 when the log cannot be read. An auditor passes a public key obtained
  * elsewhere rather than trusting the one in the data directory; its path
  * is taken from the working directory, as any command-line tool does.
+ *
+ * `kruispunt audit purge --data DIR [--apply]`: remove the entries of the
+ * events past the retention period, keeping the tree (audit_purge). A dry
+ * run unless --apply: what goes is personal data, kept for ten years.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -57,27 +61,72 @@ static int verify(const char *data, const char *key_file)
 	       (unsigned long long)rep.events,
 	       (unsigned long long)rep.checkpoints,
 	       (unsigned long long)rep.unsigned_tail, secs);
+	if (rep.purged)
+		printf("%llu events past the retention period have no entry "
+		       "any more (purged); their leaves verify the tree\n",
+		       (unsigned long long)rep.purged);
+	return 0;
+}
+
+static int purge(const char *data, bool apply)
+{
+	struct cli_config cfg;
+	struct error e;
+	struct store *s = NULL;
+	struct audit *log = NULL;
+	struct audit_purge_report rep;
+	if (cli_open_data(data, &cfg, &s, &e) != 0 ||
+	    cli_open_log(&cfg, s, &log, &e) != 0 ||
+	    audit_purge(log, &cli_operator, apply, &rep, &e) != 0) {
+		fprintf(stderr, "kruispunt audit purge: %s\n", e.detail);
+		audit_close(log);
+		store_close(s);
+		return 1;
+	}
+	audit_close(log);
+	store_close(s);
+	char before[RFC3339_LEN];
+	time_format_rfc3339(rep.before_ms / 1000, before);
+	if (rep.events == 0)
+		printf("nothing to purge: no entry recorded before %s is left\n",
+		       before);
+	else
+		printf("%s the entries of %llu events recorded before %s "
+		       "(seq %llu to %llu)%s\n",
+		       apply ? "removed" : "would remove",
+		       (unsigned long long)rep.events, before,
+		       (unsigned long long)rep.first_seq,
+		       (unsigned long long)rep.last_seq,
+		       apply ? "; their leaves keep the tree"
+			     : "; run again with --apply to remove them");
 	return 0;
 }
 
 int cmd_audit(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "verify") != 0)
+	bool is_purge = argc >= 2 && strcmp(argv[1], "purge") == 0;
+	if (argc < 2 || (!is_purge && strcmp(argv[1], "verify") != 0))
 		return usage();
 	static const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'},
 		{"public-key", required_argument, NULL, 'k'},
+		{"apply", no_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0}};
 	const char *data = NULL, *key = NULL;
+	bool apply = false;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc - 1, argv + 1, "d:k:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc - 1, argv + 1, "d:k:a", opts, NULL)) != -1) {
 		if (c == 'd')
 			data = optarg;
-		else if (c == 'k')
+		else if (c == 'k' && !is_purge)
 			key = optarg;
+		else if (c == 'a' && is_purge)
+			apply = true;
 		else
 			return usage();
 	}
-	return data ? verify(data, key) : usage();
+	if (!data)
+		return usage();
+	return is_purge ? purge(data, apply) : verify(data, key);
 }

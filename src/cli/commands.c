@@ -54,13 +54,18 @@ const struct cli_command cli_commands[] = {
 	 "             0: any free ports)\n"
 	 "  DIR/kruispunt.ini is rewritten on each start with what the demo\n"
 	 "  runs with: `kruispunt config --config DIR/kruispunt.ini`.\n"},
-	{"audit", cmd_audit, "audit verify --data DIR [--public-key FILE]",
-	 "check the audit log's integrity",
+	{"audit", cmd_audit, "audit verify|purge --data DIR ...",
+	 "check the audit log's integrity; remove expired entries",
 	 "usage: kruispunt audit verify --data DIR [--public-key FILE]\n"
 	 "  --public-key FILE  the audit signing public key (32 raw bytes) to\n"
 	 "                     trust, relative to the working directory; by\n"
 	 "                     default DIR/keys/audit-signing.pub\n"
-	 "  Exit 0: intact; 1: not intact; 2: usage; 3: the log cannot be read.\n"},
+	 "  Exit 0: intact; 1: not intact; 2: usage; 3: the log cannot be read.\n"
+	 "       kruispunt audit purge --data DIR [--apply]\n"
+	 "  Removes the entries (the personal data) of the events older than\n"
+	 "  audit.retention_days (at least ten years), keeping their leaf\n"
+	 "  hashes: every checkpoint and proof still verifies. Without --apply\n"
+	 "  it only says what it would remove. Recorded as the operator's.\n"},
 	{"org", cmd_org,
 	 "org add|institution|cert|endpoint|grant|revoke|roles --data DIR ...",
 	 "organisations, institutions, roles",

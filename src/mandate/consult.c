@@ -128,6 +128,27 @@ static int answer(struct store *s, const char *kbo, const char *mandator,
 	return 0;
 }
 
+/* The event of a consultation of data_set about mandator by by. */
+static struct audit_event consult_event(const struct audit_actor *by,
+					const char *mandator,
+					const char *data_set, bool known,
+					const char *ticket)
+{
+	struct audit_event ev = audit_event_by(by, "mandate_consult");
+	ev.subject = mandator ? audit_subject(mandator) : NULL;
+	ev.data_type = known ? data_set : NULL;
+	ev.purpose = "precontractual";
+	ev.legal_basis = MANDATE_LEGAL_BASIS;
+	ev.ticket = ticket;
+	return ev;
+}
+
+static bool known_set(const char *data_set)
+{
+	return data_set && (strcmp(data_set, "student_contingent") == 0 ||
+			    strcmp(data_set, "flexi_eligibility") == 0);
+}
+
 int mandate_consult(struct audit *log, const struct audit_actor *by,
 		    int level, const char *mandator, const char *data_set,
 		    char ticket[UUID_LEN], json_t **data, struct error *e)
@@ -138,8 +159,7 @@ int mandate_consult(struct audit *log, const struct audit_actor *by,
 	uuid7_new(ticket);
 	struct error bad;
 	const struct error *refusal = holder_refusal(s, by, level, kbo, &bad);
-	bool known = data_set && (strcmp(data_set, "student_contingent") == 0 ||
-				  strcmp(data_set, "flexi_eligibility") == 0);
+	bool known = known_set(data_set);
 	if (!refusal && !known)
 		refusal = (err_set(&bad, ERR_INVALID, "invalid_field",
 				   "data_set: student_contingent or "
@@ -150,13 +170,9 @@ int mandate_consult(struct audit *log, const struct audit_actor *by,
 				   "mandator: an INSZ, digits only"), &bad);
 	if (!refusal)
 		refusal = mandate_refusal(s, kbo, mandator, data_set, &bad);
-	struct audit_event ev = audit_event_by(by, "mandate_consult");
-	ev.subject = refusal && refusal->kind == ERR_INVALID
-			     ? NULL : audit_subject(mandator);
-	ev.data_type = known ? data_set : NULL;
-	ev.purpose = "precontractual";
-	ev.legal_basis = MANDATE_LEGAL_BASIS;
-	ev.ticket = ticket;
+	bool named = !(refusal && refusal->kind == ERR_INVALID);
+	struct audit_event ev = consult_event(by, named ? mandator : NULL,
+					      data_set, known, ticket);
 	if (!refusal && answer(s, kbo, mandator, data_set, data, &bad) != 0)
 		refusal = &bad;
 	if (refusal) {
@@ -170,4 +186,14 @@ int mandate_consult(struct audit *log, const struct audit_actor *by,
 		return -1;
 	}
 	return 0;
+}
+
+int mandate_consult_refused(struct audit *log, const struct audit_actor *by,
+			    const char *mandator, const char *data_set,
+			    const struct error *why, char ticket[UUID_LEN])
+{
+	uuid7_new(ticket);
+	struct audit_event ev = consult_event(by, mandator, data_set,
+					      known_set(data_set), ticket);
+	return audit_refused(log, &ev, why);
 }

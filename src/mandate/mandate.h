@@ -173,6 +173,15 @@ int mandate_consult(struct audit *log, const struct audit_actor *by,
 		    int level, const char *mandator, const char *data_set,
 		    char ticket[UUID_LEN], json_t **data, struct error *e);
 
+/* A consultation refused before it could be asked: the request itself
+ * says two things at once (a holder's system naming two different persons,
+ * or one that is no INSZ). Recorded like any refused consultation, about
+ * mandator when it is a valid INSZ, with a new ticket. Returns -1 always;
+ * *why stays the answer. */
+int mandate_consult_refused(struct audit *log, const struct audit_actor *by,
+			    const char *mandator, const char *data_set,
+			    const struct error *why, char ticket[UUID_LEN]);
+
 /* ------------------------------------------------------------- schema */
 
 extern const struct store_schema mandate_schema;

@@ -468,7 +468,7 @@ static void tamper(const char *sql)
 }
 
 static const char drop_triggers[] =
-	"DROP TRIGGER audit_event_immutable; DROP TRIGGER audit_event_retention;";
+	"DROP TRIGGER audit_event_immutable; DROP TRIGGER audit_event_kept;";
 
 /* A closed log of n events, then its triggers dropped, as an attacker
  * with the file would. */
@@ -605,13 +605,154 @@ static void retention_guards_every_code_path(void **state)
 					  NULL, NULL, NULL), SQLITE_OK);
 	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit_checkpoint",
 					  NULL, NULL, NULL), SQLITE_OK);
-	/* Older than the retention period (here: 11 years), deletion is
-	 * allowed: that is what archiving does. */
+	/* Within the retention period the entry stays. */
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit_event SET entry = X''",
+					  NULL, NULL, NULL), SQLITE_OK);
+	/* Past it (here: an event made 11 years old), the entry may go and
+	 * nothing else: the row, its time and its leaf stay. */
 	assert_int_equal(sqlite3_exec(db,
 		"DROP TRIGGER audit_event_immutable;"
-		"UPDATE audit_event SET at = (unixepoch() - 86400 * 4100) * 1000;"
-		"DELETE FROM audit_event;", NULL, NULL, NULL), SQLITE_OK);
+		"UPDATE audit_event SET at = (unixepoch() - 86400 * 4100) * 1000;",
+		NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+	/* Put the guards back, as the migration made them. */
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
+	store_close(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TRIGGER audit_event_immutable BEFORE UPDATE ON audit_event"
+		"  WHEN NOT (length(new.entry) = 0 AND new.seq = old.seq"
+		"    AND new.at = old.at AND new.leaf = old.leaf"
+		"    AND old.at <= (unixepoch() - 86400 * (SELECT CAST(value AS"
+		"      INTEGER) FROM meta WHERE key = 'audit_retention_days')) * 1000)"
+		"  BEGIN SELECT RAISE(ABORT, 'immutable'); END;",
+		NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db,
+		"UPDATE audit_event SET entry = X'', leaf = X'00'", NULL, NULL,
+		NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE audit_event SET entry = X''",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit_event", NULL,
+					  NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Day d of the test calendar, at noon, in ms. */
+static int64_t day_ms(const char *date)
+{
+	return ts_day(date) * 86400 * 1000 + 12 * 3600 * 1000;
+}
+
+static uint64_t count_rows(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* 300 events a day apart from 1 January 2013, then 20 in 2015: the
+ * settable clock ages them (not before 2013: a subject born in 2012 would
+ * not exist yet). */
+static struct audit *old_log(struct store **s)
+{
+	struct error e;
+	clock_set_ms(day_ms("2013-01-01"));
+	struct audit *a = open_log(s, 50);
+	for (int i = 0; i < 320; i++) {
+		if (i == 300)
+			clock_set_ms(day_ms("2015-03-01"));
+		struct audit_event ev = event(i);
+		assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+		if (i == 150)
+			assert_int_equal(audit_checkpoint_now(a, &e), 0);
+		clock_advance_ms(86400 * 1000);
+	}
+	assert_int_equal(audit_checkpoint_now(a, &e), 0);
+	return a;
+}
+
+static void purge_keeps_the_tree(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	struct audit *a = old_log(&s);
+	struct audit_checkpoint cp;
+	assert_int_equal(audit_checkpoint_latest(s, &cp), 0);
+	uint8_t leaf[32], leaf_before[32];
+	struct audit_proof p;
+	assert_int_equal(audit_proof_inclusion(s, audit_size(a), 42, cp.tree_size,
+					       leaf_before, &p, &e), 0);
+	/* 3653 days after 1 June 2013: the events of January to May 2013
+	 * have expired, 151 of them. */
+	clock_set_ms(day_ms("2023-06-02"));
+	struct audit_purge_report rep;
+	assert_int_equal(audit_purge(a, &ts_operator, false, &rep, &e), 0);
+	assert_int_equal(rep.events, 151);
+	assert_int_equal(rep.first_seq, 0);
+	assert_int_equal(rep.last_seq, 150);
+	assert_int_equal(count_rows("SELECT count(*) FROM audit_event "
+				    "WHERE length(entry) = 0"), 0);
+	assert_int_equal(audit_purge(a, &ts_operator, true, &rep, &e), 0);
+	assert_int_equal(rep.events, 151);
+	assert_int_equal(count_rows("SELECT count(*) FROM audit_event "
+				    "WHERE length(entry) = 0"), 151);
+	assert_int_equal(count_rows("SELECT count(*) FROM audit_by_subject "
+				    "WHERE seq < 151"), 0);
+	assert_true(count_rows("SELECT count(*) FROM audit_by_subject") > 0);
+	/* The purge is an event of its own, naming what went. */
+	struct audit_record *ev;
+	int n = ts_events(a, "audit_purge", &ev);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(ev[0].purpose, "151 events (seq 0 to 150)"));
+	free(ev);
+	/* A second purge finds nothing more. */
+	assert_int_equal(audit_purge(a, &ts_operator, true, &rep, &e), 0);
+	assert_int_equal(rep.events, 0);
+	/* The proofs are those of before: a purged leaf's, against the same
+	 * signed root, and one of an event still whole. */
+	assert_int_equal(audit_proof_inclusion(s, audit_size(a), 42, cp.tree_size,
+					       leaf, &p, &e), 0);
+	assert_memory_equal(leaf, leaf_before, 32);
+	assert_true(verify_inclusion(42, cp.tree_size, leaf, &p, cp.root));
+	assert_int_equal(audit_proof_inclusion(s, audit_size(a), 200, cp.tree_size,
+					       leaf, &p, &e), 0);
+	assert_true(verify_inclusion(200, cp.tree_size, leaf, &p, cp.root));
+	audit_close(a);
+	struct audit_verify_report vr;
+	assert_int_equal(audit_verify(s, pk, &vr), 0);
+	assert_int_equal(vr.purged, 151);
+	assert_int_equal(vr.events, 321); /* 320 and the purge's own */
+	store_close(s);
+	clock_reset();
+}
+
+static void purge_within_retention_is_tampering(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct audit *a = old_log(&s);
+	audit_close(a);
+	store_close(s);
+	/* An attacker empties a 2015 entry, bypassing the trigger: in 2023
+	 * it is still within the retention period. */
+	tamper("DROP TRIGGER audit_event_immutable;"
+	       "UPDATE audit_event SET entry = X'' WHERE seq = 310;");
+	clock_set_ms(day_ms("2023-06-02"));
+	struct error e;
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
+	struct audit_verify_report vr;
+	assert_int_equal(audit_verify(s, pk, &vr), 1);
+	assert_int_equal(vr.first_bad_seq, 310);
+	assert_non_null(strstr(vr.problem, "within the retention period"));
+	store_close(s);
+	clock_reset();
 }
 
 /* Two writers on one file, as a daemon and an operator's CLI: each sees
@@ -1067,6 +1208,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(commits_among_appends_and_other_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_fields_are_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(consulting_the_log_is_recorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(purge_keeps_the_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(purge_within_retention_is_tampering, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

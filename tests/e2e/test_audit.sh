@@ -64,7 +64,7 @@ expect "a file that is no public key is refused" 3 "$rc"
 # tampered NAME SQL EXPECTED_SEQ
 tampered() {
   rm -rf "$WORK/$1"; cp -r "$DEMO" "$WORK/$1"
-  sqlite3 "$WORK/$1/kruispunt.db" "DROP TRIGGER audit_event_immutable; DROP TRIGGER audit_event_retention; $2"
+  sqlite3 "$WORK/$1/kruispunt.db" "DROP TRIGGER audit_event_immutable; DROP TRIGGER audit_event_kept; $2"
   local rc=0
   "$KP" audit verify --data "$WORK/$1" > "$WORK/$1.out" 2>&1 || rc=$?
   expect "attack: $1 makes verify fail" 1 "$rc"
@@ -80,9 +80,13 @@ rc=0; "$KP" audit verify --data "$WORK/forged_cp" > "$WORK/forged.out" 2>&1 || r
 expect "attack: a forged checkpoint root makes verify fail" 1 "$rc"
 expect_contains "it says the signature is invalid" "signature of checkpoint $T is invalid" "$(cat "$WORK/forged.out")"
 out=$(sqlite3 "$DEMO/kruispunt.db" "DELETE FROM audit_event WHERE seq = 3" 2>&1 || true)
-expect_contains "retention: a recent event cannot be deleted" "retention period" "$out"
+expect_contains "an event is never deleted" "never deleted" "$out"
 out=$(sqlite3 "$DEMO/kruispunt.db" "UPDATE audit_event SET at = 0 WHERE seq = 3" 2>&1 || true)
 expect_contains "events are immutable" "immutable" "$out"
+out=$(sqlite3 "$DEMO/kruispunt.db" "UPDATE audit_event SET entry = X'' WHERE seq = 3" 2>&1 || true)
+expect_contains "retention: a recent entry cannot be purged" "retention period" "$out"
+out=$("$KP" audit purge --data "$DEMO" 2>&1)
+expect_contains "audit purge: a dry run, nothing ten years old" "nothing to purge" "$out"
 
 # --- durability: SIGKILL mid-load loses no acknowledged event
 "$KP" init --data "$WORK/k" >/dev/null

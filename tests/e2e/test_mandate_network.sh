@@ -82,6 +82,8 @@ expect "attack: a person without the role at the bakery" "403 role_required" "$S
 expect_contains "recorded, naming him" "user:11:$JAN" "$(last_event)"
 net_consult -H "Kruispunt-On-Behalf-Of: $JAN" -d "{\"mandator\":\"$LUCAS\",\"data_set\":\"student_contingent\",\"on_behalf_of\":\"$SARA\"}"
 expect "attack: header and body name different persons" "422 invalid_on_behalf_of" "$STATUS $(json "$BODY" 'j["code"]')"
+expect_contains "refused and recorded about Lucas" "reason:20:invalid_on_behalf_of" "$(last_event)"
+expect "with its ticket" "$(json "$BODY" 'j["ticket"]')" "$(header X-Kruispunt-Ticket)"
 net_consult -H "Kruispunt-On-Behalf-Of: 83061814039" -d "{\"mandator\":\"$LUCAS\",\"data_set\":\"student_contingent\"}"
 expect "attack: a number that is no INSZ, in the header" "400 invalid_on_behalf_of" "$STATUS $(json "$BODY" 'j["code"]')"
 call POST "$NET/api/v1/exchange" "${BAKERY_CERT[@]}" "${J[@]}" -d "{\"data_type\":\"identification\",\"capacity\":\"001\",\"purpose\":\"health_insurance_rights\",\"subject\":\"$LUCAS\"}"
@@ -97,10 +99,17 @@ expect "Lucas sees the three consultations by Sara for the bakery, and how" "api
   "$(json "$BODY" "' '.join(a['channel'] for a in j if a['data_type']=='student_contingent' and a.get('person')=='Sara Vermeulen' and a['organisation']=='Bakkerij De Kroon BV')")"
 
 # --- an ordinary exchange: the institution names the person behind it
+login $JAN
+JAN_AUTH=("${AUTH[@]}")
 FUND=(--cert "$DEMO/pki/institutions/0411111140.crt" --key "$DEMO/pki/institutions/0411111140.key")
 call POST "$NET/api/v1/exchange" "${FUND[@]}" "${J[@]}" -H "Kruispunt-On-Behalf-Of: 90.03.15-246.51" -d "{\"data_type\":\"identification\",\"capacity\":\"001\",\"purpose\":\"health_insurance_rights\",\"subject\":\"$JAN\"}"
 expect "a health fund's clerk, named, consults" 200 "$STATUS"
 expect_contains "the exchange records the clerk" "user:11:90031524651" "$(last_event)"
+call GET "$PUB/api/v1/me/access-log" "${JAN_AUTH[@]}"
+expect "Jan's log shows the fund's exchange without a name: the clerk is the fund's claim" "Ziekenfonds Demo -" \
+  "$(json "$BODY" '[a["organisation"] + " " + a.get("person", "-") for a in j if a["channel"]=="network"][-1]')"
+call POST "$NET/api/v1/exchange/batch" "${FUND[@]}" -H 'Content-Type: application/x-ndjson' -H "Kruispunt-On-Behalf-Of: 90031524651" --data-binary "{\"data_type\":\"identification\",\"capacity\":\"001\",\"purpose\":\"health_insurance_rights\",\"subject\":\"$JAN\"}"
+expect "a batch names no person: refused, not dropped" "422 on_behalf_of_unsupported" "$STATUS $(json "$BODY" 'j["code"]')"
 call POST "$NET/api/v1/exchange" "${FUND[@]}" "${J[@]}" -H "Kruispunt-On-Behalf-Of: nobody" -d "{\"data_type\":\"identification\",\"capacity\":\"001\",\"purpose\":\"health_insurance_rights\",\"subject\":\"$JAN\"}"
 expect "attack: a person that is no INSZ" "400 invalid_on_behalf_of" "$STATUS $(json "$BODY" 'j["code"]')"
 
