@@ -176,6 +176,13 @@ int api_org_role_revoke(struct http_request *req, struct http_response *res,
 			void *app);
 int api_org_circle(struct http_request *req, struct http_response *res,
 		   void *app);
+/* An employer's social secretariats (org.c). */
+int api_org_secretariats(struct http_request *req, struct http_response *res,
+			 void *app);
+int api_org_secretariat_add(struct http_request *req,
+			    struct http_response *res, void *app);
+int api_org_secretariat_end(struct http_request *req,
+			    struct http_response *res, void *app);
 int api_exchange(struct http_request *req, struct http_response *res,
 		 void *app);
 int api_exchange_batch(struct http_request *req, struct http_response *res,

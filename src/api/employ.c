@@ -1,7 +1,7 @@
 /* Declarations of employment (docs/API.md, "Mandates and employment"): a
- * declarant's session acting for the employer (profile org:<kbo>), with
- * the role employment_declarant there at level 400, which the route table
- * checks first; src/employ checks it again with everything else, and
+ * declarant's session acting for the employer or for its social
+ * secretariat (profile org:<kbo>), with the role employment_declarant
+ * there at level 400; src/employ checks it with everything else, and
  * records the declaration and every refusal about the worker. */
 #include <math.h>
 #include <string.h>
@@ -91,6 +91,9 @@ int api_employ_declare(struct http_request *req, struct http_response *res,
 				"current", req->who.level);
 		return -1;
 	}
-	return http_reply_json(res, 201, json_pack("{s:I}", "id",
-						   (json_int_t)d.id));
+	json_t *j = json_pack("{s:I}", "id", (json_int_t)d.id);
+	if (d.declared_via[0])
+		json_object_set_new(j, "declared_via",
+				    json_string(d.declared_via));
+	return http_reply_json(res, 201, j);
 }

@@ -212,3 +212,83 @@ int api_org_controls_export(struct http_request *req,
 	res->status = 200;
 	return 0;
 }
+
+/* ------------------------------------------------ social secretariats */
+
+static json_t *affiliation_json(const struct org_affiliation *f)
+{
+	json_t *j = json_pack(
+		"{s:I,s:s,s:s,s:o,s:s,s:s}", "id", (json_int_t)f->id,
+		"secretariat", f->secretariat, "valid_from", f->valid_from,
+		"valid_until",
+		f->valid_until[0] ? json_string(f->valid_until) : json_null(),
+		"created_by", f->created_by, "status",
+		org_affiliation_status(f, date_to_days(date_today())));
+	if (f->revoked_at) {
+		char at[RFC3339_LEN];
+		time_format_rfc3339(f->revoked_at, at);
+		json_object_set_new(j, "revoked_at", json_string(at));
+		json_object_set_new(j, "revoked_by", json_string(f->revoked_by));
+	}
+	return j;
+}
+
+int api_org_secretariats(struct http_request *req, struct http_response *res,
+			 void *app)
+{
+	struct app *a = app;
+	struct org_affiliation *l;
+	int n;
+	if (org_affiliations(a->store, req->params[0], &l, &n, &res->err) != 0)
+		return -1;
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, affiliation_json(&l[i]));
+	free(l);
+	return http_reply_json(res, 200, arr);
+}
+
+/* {kbo, valid_from?, valid_until?}: the employer of the path affiliates
+ * with the social secretariat kbo. */
+int api_org_secretariat_add(struct http_request *req,
+			    struct http_response *res, void *app)
+{
+	struct app *a = app;
+	struct org_affiliation f;
+	const char *kbo, *from = NULL, *until = NULL;
+	memset(&f, 0, sizeof(f));
+	if (jsonx_str(req->json, "kbo", true, LIMIT_ID_INPUT, &kbo,
+		      &res->err) != 0 ||
+	    jsonx_str(req->json, "valid_from", false, DATE_LEN - 1, &from,
+		      &res->err) < 0 ||
+	    jsonx_str(req->json, "valid_until", false, DATE_LEN - 1, &until,
+		      &res->err) < 0)
+		return -1;
+	if (kbo_parse(kbo, strlen(kbo), f.secretariat) != ID_OK)
+		return err_set(&res->err, ERR_INVALID, "invalid_kbo",
+			       "kbo: not a valid enterprise number");
+	str_copy(f.employer, sizeof(f.employer), req->params[0]);
+	str_copy(f.valid_from, sizeof(f.valid_from), from ? from : "");
+	str_copy(f.valid_until, sizeof(f.valid_until), until ? until : "");
+	struct audit_actor by = api_actor(req);
+	if (org_affiliation_add(a->audit, &by, &f, &res->err) != 0)
+		return -1;
+	return http_reply_json(res, 201, affiliation_json(&f));
+}
+
+int api_org_secretariat_end(struct http_request *req,
+			    struct http_response *res, void *app)
+{
+	struct app *a = app;
+	struct org_affiliation f;
+	char *end;
+	long long id = strtoll(req->params[1], &end, 10);
+	if (*end || id <= 0)
+		return err_set(&res->err, ERR_NOT_FOUND, "unknown_affiliation",
+			       "no affiliation with this id here");
+	struct audit_actor by = api_actor(req);
+	if (org_affiliation_end(a->audit, &by, req->params[0], id, &f,
+				&res->err) != 0)
+		return -1;
+	return http_reply_json(res, 200, affiliation_json(&f));
+}

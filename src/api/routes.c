@@ -123,11 +123,21 @@ const struct http_route api_routes[] = {
 	 api_org_controls_export},
 	{METHOD_POST, "/api/v1/orgs/{kbo}/circle-of-trust", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "access_manager", BODY_JSON, 0, api_org_circle},
+	/* The employer's social secretariat, which declares for it. */
+	{METHOD_GET, "/api/v1/orgs/{kbo}/social-secretariats", LISTENER_PUBLIC,
+	 AUTH_SESSION, 400, "access_manager", BODY_NONE, 0,
+	 api_org_secretariats},
+	{METHOD_POST, "/api/v1/orgs/{kbo}/social-secretariats",
+	 LISTENER_PUBLIC, AUTH_SESSION, 400, "access_manager", BODY_JSON, 0,
+	 api_org_secretariat_add},
+	{METHOD_DELETE, "/api/v1/orgs/{kbo}/social-secretariats/{id}",
+	 LISTENER_PUBLIC, AUTH_SESSION, 400, "access_manager", BODY_NONE, 0,
+	 api_org_secretariat_end},
 
 	/* Declarations of employment (docs/API.md, "Mandates and
-	 * employment"): a declarant acting for the employer (profile
-	 * org:<kbo>) with the role employment_declarant there, at level
-	 * 400. A session only here: src/employ checks the rest and records
+	 * employment"): a declarant acting for the employer or its social
+	 * secretariat (profile org:<kbo>) with the role
+	 * employment_declarant there, at level 400. A session only here: src/employ checks the rest and records
 	 * each refusal about the worker. */
 	{METHOD_POST, "/api/v1/employment/declarations", LISTENER_PUBLIC,
 	 AUTH_SESSION, 0, NULL, BODY_JSON, 0, api_employ_declare},

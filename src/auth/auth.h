@@ -115,7 +115,9 @@ void auth_close(struct auth *a);
  * with their count (docs/AUDIT.md). The daemon starts the thread that
  * writes the windows once ended (every few seconds; those a crash left
  * at its first pass); auth_sweeper_stop (and auth_close) stops it and
- * writes the windows still open. Returns 0, or -1 with e. */
+ * writes the windows still open. The same thread runs org_sweep at its
+ * first pass and then hourly (records past their keeping). Returns 0, or
+ * -1 with e. */
 int auth_sweeper_start(struct auth *a, struct error *e);
 void auth_sweeper_stop(struct auth *a);
 /* Write the windows that ended (all: every window) as events. Returns the

@@ -42,6 +42,8 @@ struct auth {
 	pthread_mutex_t sweep_mu;
 	pthread_cond_t sweep_cond;
 	bool sweeping, sweep_stop;
+	/* When the sweeper last ran org_sweep (ms; 0: not yet). */
+	int64_t org_swept_ms;
 };
 
 /* Slots of the throttle's table: 24 bytes each, 1.5 MiB in all; past it

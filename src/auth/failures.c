@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "auth/auth_internal.h"
+#include "org/org.h"
 
 /* The open window of a key's like failures: the newest, should two first
  * failures have raced to open one each. ?1 key, ?2 action, ?3 channel,
@@ -264,6 +265,24 @@ int auth_failures_flush(struct auth *a, bool all, struct error *e)
  * person reading their log, rare enough to cost nothing. */
 #define SWEEP_INTERVAL_MS 5000
 
+/* The daemon's other housekeeping rides on this thread rather than on
+ * one of its own: src/org's records past their keeping (the internal
+ * control's two years) are removed at the first pass and then hourly,
+ * which keeps them at most an hour past their end. */
+#define ORG_SWEEP_INTERVAL_MS (3600 * 1000)
+
+static void org_housekeeping(struct auth *a)
+{
+	int64_t now = time_now_ms();
+	if (a->org_swept_ms && now - a->org_swept_ms < ORG_SWEEP_INTERVAL_MS)
+		return;
+	a->org_swept_ms = now;
+	struct error e;
+	if (org_sweep(a->log, &e) < 0)
+		log_warn("auth: organisations' expired records not removed "
+			 "yet: %s", e.detail);
+}
+
 static void *sweeper_main(void *arg)
 {
 	struct auth *a = arg;
@@ -274,6 +293,7 @@ static void *sweeper_main(void *arg)
 		if (auth_failures_flush(a, false, &e) < 0)
 			log_warn("auth: failure windows not written yet: %s",
 				 e.detail);
+		org_housekeeping(a);
 		pthread_mutex_lock(&a->sweep_mu);
 		if (a->sweep_stop)
 			break;

@@ -14,7 +14,7 @@ static const char *const kinds[] = {NULL, "student", "flexi", "ordinary"};
 #define COLUMNS                                                             \
 	"id, employer, worker, kind, start, coalesce(end, ''),"             \
 	" coalesce(hours, 0), coalesce(fraction, 0), coalesce(replaces, 0),"\
-	" cancelled, declared_by, declared_at"
+	" cancelled, declared_by, declared_at, coalesce(declared_via, '')"
 
 static const char sql_get[] =
 	"SELECT " COLUMNS " FROM employ_declaration WHERE id = ?1";
@@ -25,9 +25,10 @@ static const char sql_in_force[] =
 	"WHERE r.replaces = d.id) ORDER BY start, id";
 static const char sql_insert[] =
 	"INSERT INTO employ_declaration (employer, worker, kind, start, end, "
-	"hours, fraction, replaces, cancelled, declared_by, declared_at) "
-	"VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), nullif(?6, 0), "
-	"nullif(?7, 0), nullif(?8, 0), ?9, ?10, ?11) RETURNING id";
+	"hours, fraction, replaces, cancelled, declared_by, declared_at, "
+	"declared_via) VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), nullif(?6, 0),"
+	" nullif(?7, 0), nullif(?8, 0), ?9, ?10, ?11, nullif(?12, '')) "
+	"RETURNING id";
 
 enum employ_kind employ_kind_parse(const char *s)
 {
@@ -59,6 +60,8 @@ static void read_declaration(struct store_stmt *st, void *out)
 	str_copy(d->declared_by, sizeof(d->declared_by),
 		 store_col_text(st, 10));
 	d->declared_at = store_col_int(st, 11);
+	str_copy(d->declared_via, sizeof(d->declared_via),
+		 store_col_text(st, 12));
 }
 
 int employ_in_force(struct store *s, const char *worker,
@@ -71,33 +74,48 @@ int employ_in_force(struct store *s, const char *worker,
 	return 0;
 }
 
+/* The organisation by's session acts for (profile org:<kbo>), or "". */
+static const char *acting_org(const struct employ_declarant *by)
+{
+	return strncmp(by->profile, "org:", 4) == 0 ? by->profile + 4 : "";
+}
+
 const char *employ_refusal_role(struct store *s,
 				const struct employ_declarant *by,
 				const char *employer)
 {
-	return org_role_reason(org_role_state(s, by->insz, employer,
+	const char *at = acting_org(by);
+	return org_role_reason(org_role_state(s, by->insz, at[0] ? at : employer,
 					      "employment_declarant",
 					      date_to_days(date_today())));
 }
 
-/* Whether by may declare for employer. Returns 0, or -1 with e. */
+/* Whether by may declare for d->employer: acting for it, or for the
+ * social secretariat it is affiliated with today (then d->declared_via
+ * names the secretariat). Returns 0, or -1 with e. */
 static int declarant_check(struct store *s, const struct employ_declarant *by,
-			   const char *employer, struct error *e)
+			   struct employ_declaration *d, struct error *e)
 {
-	if (strncmp(by->profile, "org:", 4) != 0 ||
-	    strcmp(by->profile + 4, employer) != 0)
+	const char *at = acting_org(by);
+	d->declared_via[0] = '\0';
+	if (at[0] && strcmp(at, d->employer) != 0 &&
+	    org_secretariat_acts_for(s, at, d->employer,
+				     date_to_days(date_today())))
+		str_copy(d->declared_via, sizeof(d->declared_via), at);
+	else if (!at[0] || strcmp(at, d->employer) != 0)
 		return err_set(e, ERR_FORBIDDEN, "not_acting_for_employer",
-			       "act for the employer (profile org:<kbo>) to "
-			       "declare its employments");
+			       "act for the employer, or for its social "
+			       "secretariat (profile org:<kbo>), to declare "
+			       "its employments");
 	if (by->level < EMPLOY_DECLARANT_LEVEL)
 		return err_set(e, ERR_FORBIDDEN, "insufficient_level",
 			       "declaring employment needs level %d",
 			       EMPLOY_DECLARANT_LEVEL);
-	const char *why = employ_refusal_role(s, by, employer);
+	const char *why = employ_refusal_role(s, by, d->employer);
 	if (why)
 		return err_set(e, ERR_FORBIDDEN, "role_required",
 			       "this needs the employment_declarant role at "
-			       "the employer (%s)", why);
+			       "the organisation you act for (%s)", why);
 	return 0;
 }
 
@@ -202,7 +220,7 @@ static int declaration_check(struct store *s,
 			     const struct employ_declarant *by,
 			     struct employ_declaration *d, struct error *e)
 {
-	if (declarant_check(s, by, d->employer, e) != 0 ||
+	if (declarant_check(s, by, d, e) != 0 ||
 	    parties_check(s, d, e) != 0)
 		return -1;
 	if (d->replaces && replaced_check(s, d, e) != 0)
@@ -236,6 +254,7 @@ static int insert_change(struct store_conn *w, void *ctx,
 	store_bind_int(st, 9, d->cancelled);
 	store_bind_text(st, 10, d->declared_by);
 	store_bind_int(st, 11, d->declared_at);
+	store_bind_text(st, 12, d->declared_via);
 	return store_insert(st, &d->id, &replaced, e) == 0 ? 0 : -1;
 }
 
@@ -248,9 +267,13 @@ int employ_declare(struct audit *log, const struct employ_declarant *by,
 		refusal = &bad;
 	str_copy(d->declared_by, sizeof(d->declared_by), by->insz);
 	d->declared_at = time_now();
+	/* The acting organisation is the one the session acts for (the
+	 * secretariat a declaration came through, the employer, or the
+	 * organisation a refused declarant acted for); else the employer. */
+	const char *actor = acting_org(by)[0] ? acting_org(by) : d->employer;
 	struct audit_event ev = {
 		.channel = by->channel,
-		.actor = kbo_valid(d->employer) ? d->employer : NULL,
+		.actor = kbo_valid(actor) ? actor : NULL,
 		.user = by->insz,
 		.profile = by->profile[0] ? by->profile : NULL,
 		.subject = audit_subject(d->worker),

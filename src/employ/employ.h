@@ -48,9 +48,10 @@ const char *employ_kind_name(enum employ_kind k);
 #define EMPLOY_DECLARANT_LEVEL 400
 
 /* Who declares: a person's session acting for an organisation (profile
- * org:<kbo>). Filled by src/api from the session, or by a test; the checks
- * are made here. Social secretariats declaring for their clients come
- * later: for now the declarant acts for the employer itself. */
+ * org:<kbo>): the employer itself, or the social secretariat the employer
+ * is affiliated with (org_secretariat_acts_for), which files the
+ * employer's declarations as Belgian employers' secretariats do. Filled by
+ * src/api from the session, or by a test; the checks are made here. */
 struct employ_declarant {
 	char insz[INSZ_BUF];
 	char profile[32]; /* the session's, "org:<kbo>" */
@@ -72,14 +73,18 @@ struct employ_declaration {
 	bool cancelled;           /* this one cancels what it replaces */
 	char declared_by[INSZ_BUF];
 	int64_t declared_at;
+	char declared_via[11];    /* the secretariat's KBO; "" for the employer */
 };
 
-/* Record d as by's declaration (d->id, declared_by and declared_at set).
+/* Record d as by's declaration (d->id, declared_by, declared_at and
+ * declared_via set).
  * d->replaces, when not 0, names the declaration this one corrects; with
  * d->cancelled it cancels it instead, and then kind, dates, hours and
  * fraction are taken from it (what is given is ignored). Checks, in order:
- * by acts for d->employer (profile org:<employer>) at level
- * EMPLOY_DECLARANT_LEVEL with the role employment_declarant there; the
+ * by acts for d->employer (profile org:<employer>), or for a social
+ * secretariat whose affiliation with d->employer is active today
+ * (declared_via then names it), at level EMPLOY_DECLARANT_LEVEL with the
+ * role employment_declarant at the organisation acted for; the
  * employer is a registered organisation; the worker a registered,
  * living person; start a date, end (required for student work, in the
  * same calendar year) not before start; student work has hours (1 to 24
@@ -87,7 +92,8 @@ struct employ_declaration {
  * (1..EMPLOY_FRACTION_FULL) and no hours; the declaration replaced exists,
  * is of the same employer and worker, is not a cancellation and was not
  * replaced already. Recorded as "employment_declaration" (or
- * "employment_cancellation") about the worker, refusals too. Returns 0,
+ * "employment_cancellation") about the worker, with the organisation
+ * acted for (the secretariat, or the employer) as actor, refusals too. Returns 0,
  * or -1 with e: ERR_FORBIDDEN "not_acting_for_employer",
  * "insufficient_level", "role_required" (employ_refusal_role gives the
  * reason); ERR_INVALID "invalid_kbo", "invalid_insz", "invalid_field"
@@ -97,8 +103,8 @@ struct employ_declaration {
 int employ_declare(struct audit *log, const struct employ_declarant *by,
 		   struct employ_declaration *d, struct error *e);
 
-/* For a "role_required" refusal of by at employer: the reason (missing,
- * expired, revoked). */
+/* For a "role_required" refusal of by: the reason (missing, expired,
+ * revoked) at the organisation by acts for (employer when none). */
 const char *employ_refusal_role(struct store *s,
 				const struct employ_declarant *by,
 				const char *employer);

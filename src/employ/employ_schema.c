@@ -33,6 +33,10 @@ static const struct store_migration migrations[] = {
 	 "  employ_declaration BEGIN"
 	 "  SELECT RAISE(ABORT, 'a declaration is cancelled by a new one');"
 	 "  END;"},
+	{28, "declared_via",
+	 /* The social secretariat a declaration came through (src/org's
+	  * affiliations, migration 27), NULL when the employer declared. */
+	 "ALTER TABLE employ_declaration ADD COLUMN declared_via TEXT;"},
 };
 
 const struct store_schema employ_schema = {

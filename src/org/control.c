@@ -3,7 +3,9 @@
  * criteria: an internal control of the accesses, whose results are kept
  * two years): who checked what, when, and what they found. Kept apart from
  * the ten-year audit log, and removed once older than
- * org.internal_control_keep_days, the removal itself recorded.
+ * org.internal_control_keep_days, the removal itself recorded: by the
+ * daemon's hourly sweep (org_sweep), and with the next record, so that
+ * neither a quiet organisation nor a stopped sweeper keeps one too long.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +39,21 @@ struct control_add {
 };
 
 /* In w's transaction: controls past their keeping removed; their number
- * into *removed. */
-static int purge(struct store_conn *w, int64_t *removed, struct error *e)
+ * into a->removed and, when some were, into the event's purpose. */
+static int purge(struct store_conn *w, struct control_add *a,
+		 struct audit_event *ev, struct error *e)
 {
 	struct store_stmt *st = store_prepare(w, sql_purge);
 	store_bind_int(st, 1, time_now() - (int64_t)keep_days * 86400);
 	if (store_run(st, NULL, e) != 0)
 		return -1;
-	*removed = store_changes(w);
+	a->removed = store_changes(w);
+	if (a->removed) {
+		snprintf(a->note, sizeof(a->note),
+			 "%lld older than the keeping removed",
+			 (long long)a->removed);
+		ev->purpose = a->note;
+	}
 	return 0;
 }
 
@@ -54,7 +63,7 @@ static int add_change(struct store_conn *w, void *ctx,
 	KP_UNUSED(n);
 	struct control_add *a = ctx;
 	struct org_control *c = a->c;
-	if (purge(w, &a->removed, e) != 0)
+	if (purge(w, a, &evs[0], e) != 0)
 		return -1;
 	c->recorded_at = time_now();
 	struct store_stmt *st = store_prepare(w, sql_add);
@@ -63,15 +72,7 @@ static int add_change(struct store_conn *w, void *ctx,
 	for (size_t i = 0; i < KP_NELEM(texts); i++)
 		store_bind_text(st, (int)i + 1, texts[i]);
 	store_bind_int(st, 6, c->recorded_at);
-	if (store_insert(st, &c->id, NULL, e) != 0)
-		return -1;
-	if (a->removed) {
-		snprintf(a->note, sizeof(a->note),
-			 "%lld older than the keeping removed",
-			 (long long)a->removed);
-		evs[0].purpose = a->note;
-	}
-	return 0;
+	return store_insert(st, &c->id, NULL, e) != 0 ? -1 : 0;
 }
 
 /* Why c cannot be recorded: NULL, or bad filled. */
@@ -102,14 +103,46 @@ static const struct error *control_refusal(const struct org_control *c,
 int org_control_add(struct audit *log, const struct audit_actor *by,
 		    struct org_control *c, struct error *e)
 {
-	str_copy(c->checked_by, sizeof(c->checked_by),
-		 by->user ? by->user : "operator");
+	org_by_whom(by, c->checked_by);
 	struct error bad;
 	const struct error *refusal = control_refusal(c, &bad);
 	struct audit_event ev = org_event(by, "internal_control_add", c->kbo,
 					  "internal_control", NULL);
 	struct control_add a = {c, 0, ""};
 	return audit_change(log, &ev, add_change, &a, refusal, e);
+}
+
+static int sweep_change(struct store_conn *w, void *ctx,
+			struct audit_event *evs, size_t n, struct error *e)
+{
+	KP_UNUSED(n);
+	return purge(w, ctx, &evs[0], e);
+}
+
+static const char sql_any_expired[] =
+	"SELECT 1 FROM internal_control WHERE recorded_at < ?1 LIMIT 1";
+
+int64_t org_sweep(struct audit *log, struct error *e)
+{
+	/* Most hours remove nothing: looked at first, so that an empty
+	 * sweep writes no event. */
+	struct store_stmt *st =
+		store_prepare(store_reader(audit_store(log)), sql_any_expired);
+	store_bind_int(st, 1, time_now() - (int64_t)keep_days * 86400);
+	int rc = store_one(st, NULL, NULL, e);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	/* The daemon's own doing, on the host, for no organisation. */
+	struct audit_event ev = {
+		.channel = AUDIT_CHANNEL_CLI,
+		.action = "internal_control_purge",
+		.data_type = "internal_control",
+		.outcome = AUDIT_GRANTED,
+	};
+	struct control_add a = {NULL, 0, ""};
+	if (audit_commit(log, &ev, 1, sweep_change, &a, e) != 0)
+		return -1;
+	return a.removed;
 }
 
 static void read_control(struct store_stmt *st, void *item)

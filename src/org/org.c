@@ -58,6 +58,11 @@ struct audit_event org_event(const struct audit_actor *by, const char *action,
 	return ev;
 }
 
+void org_by_whom(const struct audit_actor *by, char out[16])
+{
+	str_copy(out, 16, by->user && by->user[0] ? by->user : "operator");
+}
+
 /* kbo as digits into out; NULL, or bad filled with the refusal. */
 static const struct error *kbo_refusal(const char *kbo, char out[11],
 				       struct error *bad)

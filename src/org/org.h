@@ -173,6 +173,57 @@ int org_roles(struct store *s, const char *kbo, struct org_role **out,
 int org_circle_accept(struct audit *log, const struct audit_actor *by,
 		      const char *kbo, const char *register_ref,
 		      struct error *e);
+/* ------------------------------------------- social secretariats */
+
+/* An employer's affiliation with a recognised social secretariat, which
+ * then declares its employments (DIMONA) for it. An employer has at most
+ * one affiliation whose period overlaps another's: ending the old one
+ * (org_affiliation_end) comes before affiliating anew. An ended one is
+ * kept, with who ended it and when. */
+struct org_affiliation {
+	int64_t id;
+	char employer[11];     /* KBO */
+	char secretariat[11];  /* KBO of the social secretariat */
+	char valid_from[DATE_LEN];
+	char valid_until[DATE_LEN]; /* "" while open-ended */
+	char created_by[16];   /* INSZ of the access manager, or "operator" */
+	int64_t created_at;
+	int64_t revoked_at;    /* 0 while not ended by hand */
+	char revoked_by[16];
+};
+
+/* Affiliate a->employer with a->secretariat (a->valid_from "" is today;
+ * a->valid_until "" is open-ended), recorded as
+ * "social_secretariat_affiliate"; a->id, created_by and created_at are
+ * set. Returns 0, or -1 with e: ERR_INVALID "invalid_kbo",
+ * "invalid_period" (from before today, until before from),
+ * "invalid_field" (an organisation as its own secretariat),
+ * "not_a_social_secretariat" (not registered with that category);
+ * ERR_NOT_FOUND "org_unknown" (the employer); ERR_CONFLICT
+ * "already_affiliated" (another affiliation's period overlaps). */
+int org_affiliation_add(struct audit *log, const struct audit_actor *by,
+			struct org_affiliation *a, struct error *e);
+/* End employer's affiliation id at once (revoked_at now, revoked_by from
+ * by), recorded as "social_secretariat_end"; out (may be NULL) receives
+ * it. Returns 0, or -1 with e: ERR_NOT_FOUND "unknown_affiliation",
+ * ERR_CONFLICT "already_ended". */
+int org_affiliation_end(struct audit *log, const struct audit_actor *by,
+			const char *employer, int64_t id,
+			struct org_affiliation *out, struct error *e);
+/* employer's affiliations, current and past, newest first (the caller
+ * frees *out). Returns 0, or -1 with e. */
+int org_affiliations(struct store *s, const char *employer,
+		     struct org_affiliation **out, int *n, struct error *e);
+/* "active", "future", "ended" (its valid_until passed) or "revoked" (ended
+ * by hand) on day (days since 1970). Static. */
+const char *org_affiliation_status(const struct org_affiliation *a,
+				   int64_t day);
+/* True when secretariat, a social secretariat, has an active affiliation
+ * with employer on day: it may then declare for it. A store failure reads
+ * as false. */
+bool org_secretariat_acts_for(struct store *s, const char *secretariat,
+			      const char *employer, int64_t day);
+
 /* ------------------------------------------------- the internal control */
 
 /* One check of an organisation's internal control: who checked what, on
@@ -199,6 +250,11 @@ int org_controls(struct store *s, const char *kbo, struct org_control **out,
 		 int *n, struct error *e);
 /* How long controls are kept, in days (org_configure sets it). */
 void org_control_configure(int days);
+/* The daemon's periodic housekeeping (the auth sweeper calls it about once
+ * an hour): the internal-control records past their keeping removed, as
+ * one "internal_control_purge" event naming how many, none when there were
+ * none. Returns the number removed, or -1 with e. */
+int64_t org_sweep(struct audit *log, struct error *e);
 
 /* True when the organisation is in the circle of trust. */
 bool org_in_circle(struct store *s, const char *kbo);

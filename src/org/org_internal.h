@@ -11,4 +11,8 @@ struct audit_event org_event(const struct audit_actor *by, const char *action,
 			     const char *kbo, const char *data_type,
 			     const char *purpose);
 
+/* Who makes a change, as the registers record it: by's person (INSZ), or
+ * "operator". */
+void org_by_whom(const struct audit_actor *by, char out[16]);
+
 #endif

@@ -104,6 +104,21 @@ static const struct store_migration migrations[] = {
 	 "  JOIN institution i ON i.id = c.institution_id;"
 	 "DROP TABLE institution_cert;"
 	 "CREATE INDEX organisation_cert_by_org ON organisation_cert(kbo);"},
+	{27, "social_secretariat",
+	 /* An employer's affiliations with a social secretariat, kept
+	  * after they end (who could declare for whom, when). */
+	 "CREATE TABLE secretariat_affiliation ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  employer TEXT NOT NULL REFERENCES organisation(kbo),"
+	 "  secretariat TEXT NOT NULL REFERENCES organisation(kbo),"
+	 "  valid_from TEXT NOT NULL, valid_until TEXT,"
+	 "  created_by TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	 "  revoked_at INTEGER, revoked_by TEXT,"
+	 "  CHECK (employer <> secretariat));"
+	 "CREATE INDEX affiliation_by_employer ON secretariat_affiliation"
+	 "  (employer, id);"
+	 "CREATE INDEX affiliation_by_secretariat ON secretariat_affiliation"
+	 "  (secretariat, employer);"},
 };
 
 const struct store_schema org_schema = {

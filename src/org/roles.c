@@ -207,18 +207,12 @@ static int grant_change(struct store_conn *w, void *ctx,
 	return store_insert(st, &r->id, &org_unknown, e) < 0 ? -1 : 0;
 }
 
-/* Who a change is made by, as role_assignment records it. */
-static void by_whom(const struct audit_actor *by, char out[16])
-{
-	str_copy(out, 16, by->user && by->user[0] ? by->user : "operator");
-}
-
 int org_role_grant(struct audit *log, const struct audit_actor *by,
 		   struct org_role *r, struct error *e)
 {
 	if (!r->valid_from[0])
 		date_format(date_today(), r->valid_from);
-	by_whom(by, r->granted_by);
+	org_by_whom(by, r->granted_by);
 	struct error bad;
 	const struct error *invalid = grant_invalid(r, &bad);
 	struct registry_person p;
@@ -304,7 +298,7 @@ int org_role_revoke(struct audit *log, const struct audit_actor *by,
 		    struct error *e)
 {
 	struct revoke c = {kbo, id, "", {0}};
-	by_whom(by, c.by);
+	org_by_whom(by, c.by);
 	struct audit_event ev = org_event(by, "role_revoke", kbo, "role", NULL);
 	int rc = audit_change(log, &ev, revoke_change, &c, NULL, e);
 	if (rc == 0 && out)
@@ -367,7 +361,7 @@ int org_role_renew(struct audit *log, const struct audit_actor *by,
 		   struct org_role *out, struct error *e)
 {
 	struct renew c = {kbo, valid_until, id, "", {0}};
-	by_whom(by, c.by);
+	org_by_whom(by, c.by);
 	struct audit_event ev = org_event(by, "role_renew", kbo, "role", NULL);
 	int rc = audit_change(log, &ev, renew_change, &c, NULL, e);
 	if (rc == 0 && out)

@@ -21,6 +21,7 @@ static struct ts_store tmp;
 #define E2 "0555123476"
 #define E3 "0777888134"
 #define UNKNOWN_ORG "0203201340"
+#define SEC "0666123447" /* a social secretariat, E1's from setup */
 #define DECLARANT "80040202175"
 #define STUDENT "99010909176"
 #define RETIRED "50030101160"
@@ -69,8 +70,13 @@ static int setup(void **state)
 	for (size_t i = 0; i < KP_NELEM(people); i++)
 		if (person(people[i], NULL) != 0)
 			return -1;
+	struct error e;
+	struct org_affiliation f = {.employer = E1, .secretariat = SEC};
 	return person(RETIRED, "2024-05-01") || employer(E1) ||
-	       employer(E2) || employer(E3);
+	       employer(E2) || employer(E3) || employer(SEC) ||
+	       org_category_add(tmp.log, &ts_operator, SEC,
+				"social_secretariat", &e) ||
+	       org_affiliation_add(tmp.log, &ts_operator, &f, &e);
 }
 
 static int teardown(void **state)
@@ -271,6 +277,69 @@ static void test_who_declares(void **state)
 	free(ev);
 }
 
+/* A social secretariat's declarant declares for an affiliated employer,
+ * as the secretariat; for no other, and not once the affiliation ended. */
+static void test_secretariat_declares(void **state)
+{
+	(void)state;
+	struct error e;
+	struct employ_declaration d = {.employer = E1, .worker = STUDENT,
+				       .kind = EMPLOY_STUDENT,
+				       .start = "2026-07-01",
+				       .end = "2026-07-31", .hours = 40};
+	struct employ_declarant by = as(SEC);
+	assert_int_equal(employ_declare(tmp.log, &by, &d, &e), 0);
+	assert_string_equal(d.declared_via, SEC);
+	assert_string_equal(d.declared_by, DECLARANT);
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "employment_declaration", &ev);
+	assert_string_equal(ev[n - 1].actor, SEC);
+	assert_string_equal(ev[n - 1].profile, "org:" SEC);
+	free(ev);
+	/* A correction by the secretariat is a declaration like any. */
+	struct employ_declaration c = d;
+	c.replaces = d.id;
+	c.hours = 30;
+	assert_int_equal(employ_declare(tmp.log, &by, &c, &e), 0);
+	struct employ_declaration *l;
+	assert_int_equal(employ_in_force(tmp.s, STUDENT, &l, &n, &e), 0);
+	bool found = false;
+	for (int i = 0; i < n; i++)
+		if (l[i].id == c.id)
+			found = strcmp(l[i].declared_via, SEC) == 0;
+	free(l);
+	assert_true(found);
+	/* E2 is not the secretariat's client. */
+	d.replaces = 0;
+	str_copy(d.employer, sizeof(d.employer), E2);
+	assert_true(ts_refusal_is("unaffiliated", employ_declare(tmp.log, &by,
+						&d, &e), &e,
+				  "not_acting_for_employer", NULL));
+	/* Without the role at the secretariat. */
+	str_copy(d.employer, sizeof(d.employer), E1);
+	str_copy(by.insz, sizeof(by.insz), PART);
+	assert_true(ts_refusal_is("no role", employ_declare(tmp.log, &by, &d,
+							    &e), &e,
+				  "role_required", NULL));
+	assert_string_equal(employ_refusal_role(tmp.s, &by, E1), "missing");
+	/* E3, an employer, is no secretariat of E1's. */
+	by = as(E3);
+	assert_true(ts_refusal_is("not a secretariat",
+				  employ_declare(tmp.log, &by, &d, &e), &e,
+				  "not_acting_for_employer", NULL));
+	/* Once the affiliation ends, the secretariat declares no more. */
+	struct org_affiliation *f;
+	assert_int_equal(org_affiliations(tmp.s, E1, &f, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(org_affiliation_end(tmp.log, &ts_operator, E1,
+					     f[0].id, NULL, &e), 0);
+	free(f);
+	by = as(SEC);
+	assert_true(ts_refusal_is("ended", employ_declare(tmp.log, &by, &d,
+							  &e), &e,
+				  "not_acting_for_employer", NULL));
+}
+
 static void assert_flexi(const char *insz, const char *kbo, const char *date,
 			 bool want, const char *reason)
 {
@@ -344,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_student_hours_corrected_and_cancelled),
 		cmocka_unit_test(test_declaration_refused),
 		cmocka_unit_test(test_who_declares),
+		cmocka_unit_test(test_secretariat_declares),
 		cmocka_unit_test(test_flexi),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -382,11 +382,186 @@ static void internal_control_is_kept_two_years(void **state)
 	clock_reset();
 }
 
+/* Rows of internal_control, purged or not (org_controls hides those
+ * past their keeping either way). */
+static int64_t control_rows(void)
+{
+	int64_t n = -1;
+	struct store_stmt *st = store_prepare(
+		store_reader(s), "SELECT count(*) FROM internal_control");
+	assert_int_equal(store_one(st, store_read_int, &n, NULL), 0);
+	return n;
+}
+
+/* The daemon's sweep removes a record past its keeping with no new record
+ * written, keeps a younger one, and records the removal once. */
+static void internal_control_is_swept(void **state)
+{
+	(void)state;
+	struct error e;
+	ts_clock_start();
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator,
+					      "0412345614", "Bakkerij", &e),
+			 0);
+	struct org_control c = {.kbo = "0412345614",
+				.checked_on = "2026-02-27",
+				.what = "mandate consultations of February",
+				.finding = "all under an active mandate"};
+	assert_int_equal(org_control_add(tmp.log, &ts_operator, &c, &e), 0);
+	clock_advance_ms(INT64_C(400) * 86400 * 1000);
+	str_copy(c.checked_on, sizeof(c.checked_on), "2027-04-01");
+	assert_int_equal(org_control_add(tmp.log, &ts_operator, &c, &e), 0);
+	assert_int_equal(org_sweep(tmp.log, &e), 0);
+	assert_int_equal(control_rows(), 2);
+	/* The first is now past its keeping, the second 332 days old. */
+	clock_advance_ms(INT64_C(332) * 86400 * 1000);
+	assert_int_equal(org_sweep(tmp.log, &e), 1);
+	assert_int_equal(control_rows(), 1);
+	assert_int_equal(org_sweep(tmp.log, &e), 0);
+	struct audit_record *ev;
+	int k = ts_events(tmp.log, "internal_control_purge", &ev);
+	assert_int_equal(k, 1);
+	assert_string_equal(ev[0].purpose, "1 older than the keeping removed");
+	assert_string_equal(ev[0].channel, AUDIT_CHANNEL_CLI);
+	free(ev);
+	struct org_control *l;
+	int n;
+	assert_int_equal(org_controls(s, "0412345614", &l, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0].checked_on, "2027-04-01");
+	free(l);
+	clock_reset();
+}
+
+#define EMPLOYER "0412345614"
+#define SECRETARIAT "0456789034"
+#define OTHER_SEC "0666123447"
+#define PLAIN_ORG "0555123476"
+
+static void affiliation_world(void)
+{
+	struct error e;
+	const char *orgs[] = {EMPLOYER, SECRETARIAT, OTHER_SEC, PLAIN_ORG};
+	for (size_t i = 0; i < KP_NELEM(orgs); i++)
+		assert_int_equal(org_organisation_add(tmp.log, &ts_operator,
+						      orgs[i], "Org", &e),
+				 0);
+	assert_int_equal(org_category_add(tmp.log, &ts_operator, SECRETARIAT,
+					  "social_secretariat", &e),
+			 0);
+	assert_int_equal(org_category_add(tmp.log, &ts_operator, OTHER_SEC,
+					  "social_secretariat", &e),
+			 0);
+}
+
+static int affiliate(const char *employer, const char *sec, const char *from,
+		     const char *until, struct org_affiliation *out,
+		     struct error *e)
+{
+	struct org_affiliation f;
+	memset(&f, 0, sizeof(f));
+	str_copy(f.employer, sizeof(f.employer), employer);
+	str_copy(f.secretariat, sizeof(f.secretariat), sec);
+	str_copy(f.valid_from, sizeof(f.valid_from), from);
+	str_copy(f.valid_until, sizeof(f.valid_until), until);
+	int rc = org_affiliation_add(tmp.log, &ts_operator, &f, e);
+	if (out)
+		*out = f;
+	return rc;
+}
+
+/* An employer's social secretariat: a registered one with the category,
+ * one at a time, ended by hand and kept; refusals change nothing and are
+ * recorded. */
+static void one_social_secretariat_at_a_time(void **state)
+{
+	(void)state;
+	struct error e;
+	struct org_affiliation f, g;
+	ts_clock_start();
+	affiliation_world();
+	static const struct {
+		const char *employer, *sec, *from, *until, *code;
+	} bad[] = {
+		{EMPLOYER, "0456789035", "", "", "invalid_kbo"},
+		{EMPLOYER, PLAIN_ORG, "", "", "not_a_social_secretariat"},
+		{EMPLOYER, "0203201340", "", "", "not_a_social_secretariat"},
+		{SECRETARIAT, SECRETARIAT, "", "", "invalid_field"},
+		{EMPLOYER, SECRETARIAT, "2026-02-28", "", "invalid_period"},
+		{EMPLOYER, SECRETARIAT, "2026-04-01", "2026-03-31",
+		 "invalid_period"},
+		{EMPLOYER, SECRETARIAT, "2026-13-01", "", "invalid_period"},
+	};
+	for (size_t i = 0; i < KP_NELEM(bad); i++)
+		assert_true(ts_refusal_is(
+			bad[i].code,
+			affiliate(bad[i].employer, bad[i].sec, bad[i].from,
+				  bad[i].until, NULL, &e),
+			&e, bad[i].code, NULL));
+	assert_int_equal(affiliate(EMPLOYER, SECRETARIAT, "", "", &f, &e), 0);
+	assert_string_equal(f.valid_from, "2026-03-01");
+	assert_string_equal(f.created_by, "operator");
+	int64_t today = ts_day("2026-03-01");
+	assert_string_equal(org_affiliation_status(&f, today), "active");
+	assert_true(org_secretariat_acts_for(s, SECRETARIAT, EMPLOYER, today));
+	assert_false(org_secretariat_acts_for(s, OTHER_SEC, EMPLOYER, today));
+	assert_false(org_secretariat_acts_for(s, EMPLOYER, SECRETARIAT, today));
+	/* A second one, even starting later, waits for the first's end. */
+	assert_true(ts_refusal_is("overlap", affiliate(EMPLOYER, OTHER_SEC,
+						       "2027-01-01", "", NULL,
+						       &e),
+				  &e, "already_affiliated", NULL));
+	assert_true(ts_refusal_is("unknown id",
+				  org_affiliation_end(tmp.log, &ts_operator,
+						      PLAIN_ORG, f.id, NULL,
+						      &e),
+				  &e, "unknown_affiliation", NULL));
+	assert_int_equal(org_affiliation_end(tmp.log, &ts_operator, EMPLOYER,
+					     f.id, &g, &e), 0);
+	assert_string_equal(org_affiliation_status(&g, today), "revoked");
+	assert_false(org_secretariat_acts_for(s, SECRETARIAT, EMPLOYER, today));
+	assert_true(ts_refusal_is("twice", org_affiliation_end(
+						   tmp.log, &ts_operator,
+						   EMPLOYER, f.id, NULL, &e),
+				  &e, "already_ended", NULL));
+	/* Then the other, for a period: active only within it. */
+	assert_int_equal(affiliate(EMPLOYER, OTHER_SEC, "2026-04-01",
+				   "2026-12-31", &g, &e), 0);
+	assert_string_equal(org_affiliation_status(&g, today), "future");
+	assert_false(org_secretariat_acts_for(s, OTHER_SEC, EMPLOYER, today));
+	assert_true(org_secretariat_acts_for(s, OTHER_SEC, EMPLOYER,
+					     ts_day("2026-12-31")));
+	assert_false(org_secretariat_acts_for(s, OTHER_SEC, EMPLOYER,
+					      ts_day("2027-01-01")));
+	assert_int_equal(affiliate(EMPLOYER, SECRETARIAT, "2027-01-01", "",
+				   NULL, &e), 0);
+	struct org_affiliation *l;
+	int n;
+	assert_int_equal(org_affiliations(s, EMPLOYER, &l, &n, &e), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(l[2].secretariat, SECRETARIAT);
+	assert_true(l[2].revoked_at > 0);
+	assert_string_equal(l[2].revoked_by, "operator");
+	free(l);
+	struct audit_record *ev;
+	int k = ts_events(tmp.log, "social_secretariat_affiliate", &ev);
+	assert_int_equal(k, (int)KP_NELEM(bad) + 4);
+	assert_string_equal(ev[k - 1].outcome, "granted");
+	assert_string_equal(ev[k - 1].purpose, SECRETARIAT);
+	assert_string_equal(ev[k - 1].actor, EMPLOYER);
+	free(ev);
+	clock_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			internal_control_is_kept_two_years, setup, teardown),
+		cmocka_unit_test_setup_teardown(internal_control_is_swept,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			one_social_secretariat_at_a_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(actor_types_are_the_institutions,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(institutions_and_certificates,
