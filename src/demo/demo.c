@@ -240,6 +240,26 @@ static int seed_roles(struct audit *log, struct error *e)
 	return 0;
 }
 
+/* Affiliations open-ended from the first start, kept on later ones. */
+static int seed_affiliations(struct audit *log, struct error *e)
+{
+	int64_t today = date_to_days(date_today());
+	for (size_t i = 0; i < demo_naffiliations; i++) {
+		const struct demo_affiliation *d = &demo_affiliations[i];
+		if (org_secretariat_acts_for(audit_store(log), d->secretariat,
+					     d->employer, today))
+			continue;
+		struct org_affiliation f;
+		memset(&f, 0, sizeof(f));
+		str_copy(f.employer, sizeof(f.employer), d->employer);
+		str_copy(f.secretariat, sizeof(f.secretariat), d->secretariat);
+		if (org_affiliation_add(log, &demo_by, &f, e) != 0 &&
+		    !already(e))
+			return -1;
+	}
+	return 0;
+}
+
 void demo_credentials(const char *first, const char *last, const char *insz,
 		      char *username, size_t un, char *password, size_t pn)
 {
@@ -351,8 +371,8 @@ int demo_seed(const char *dir, struct audit *log, const struct auth_config *cfg,
 	      const uint8_t master_key[32], struct error *e)
 {
 	struct store *s = audit_store(log);
-	if (seeded(s))
-		return seed_roles(log, e); /* renewed when they ran out */
+	if (seeded(s)) /* roles renewed when they ran out */
+		return seed_roles(log, e) || seed_affiliations(log, e) ? -1 : 0;
 	if (seed_persons(log, e) != 0 || seed_directory(log, e) != 0)
 		return -1;
 	for (size_t i = 0; i < demo_norgs; i++) {
@@ -365,7 +385,8 @@ int demo_seed(const char *dir, struct audit *log, const struct auth_config *cfg,
 		    !already(e))
 			return -1;
 	}
-	if (seed_roles(log, e) != 0 || seed_accounts(log, cfg, master_key, e) != 0)
+	if (seed_roles(log, e) != 0 || seed_affiliations(log, e) != 0 ||
+	    seed_accounts(log, cfg, master_key, e) != 0)
 		return -1;
 	for (size_t i = 0; i < demo_ninstitutions; i++)
 		if (seed_institution(dir, log, &demo_institutions[i], e) != 0)
@@ -507,8 +528,9 @@ static json_t *lra_json(const struct demo_person *all, size_t n)
 			 officers, "waiting", waiting);
 }
 
-/* An organisation of the manifest; one whose own system is on the
- * network has its certificate and key. */
+/* An organisation of the manifest: one whose own system is on the
+ * network has its certificate and key; an employer affiliated with a
+ * social secretariat names it. */
 static json_t *org_json(const struct demo_org *o)
 {
 	json_t *j = json_pack("{s:s,s:s,s:[s]}", "kbo", o->kbo, "name",
@@ -524,6 +546,11 @@ static json_t *org_json(const struct demo_org *o)
 			 o->kbo);
 		json_object_set_new(j, "key", json_string(path));
 	}
+	for (size_t i = 0; i < demo_naffiliations; i++)
+		if (strcmp(demo_affiliations[i].employer, o->kbo) == 0)
+			json_object_set_new(
+				j, "social_secretariat",
+				json_string(demo_affiliations[i].secretariat));
 	return j;
 }
 

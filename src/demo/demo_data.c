@@ -31,6 +31,11 @@ const struct demo_person demo_persons[] = {
 	 * pensioner (demo_pensioners), so a flexi-job is open to him. */
 	{"55021000192", "Georges", "Dubois", "1955-02-10", "M", {NULL, NULL},
 	 DEMO_EID_NONE, false},
+	/* A payroll clerk at the social secretariat, which the bakery is
+	 * affiliated with: she declares the bakery's employments, logging in
+	 * with her password and authenticator app. */
+	{"86091420679", "Hanne", "Goossens", "1986-09-14", "F", {NULL, NULL},
+	 DEMO_EID_NONE, false},
 	/* A cross-border worker without an eID and without keys: she comes
 	 * to the municipality's registration office for an activation code
 	 * (demo.json names her under lra.waiting). */
@@ -140,8 +145,15 @@ const struct demo_role demo_roles[] = {
 	{"83061814038", "0412345614", "mandate_consult"},
 	/* An auditor at the Crossroads Bank. */
 	{"01010100126", "0345678997", "auditor"},
+	{"86091420679", "0456789034", "employment_declarant"},
 };
 const size_t demo_nroles = KP_NELEM(demo_roles);
+
+/* The bakery has the demo's social secretariat file its declarations. */
+const struct demo_affiliation demo_affiliations[] = {
+	{"0412345614", "0456789034"},
+};
+const size_t demo_naffiliations = KP_NELEM(demo_affiliations);
 
 const struct demo_pensioner demo_pensioners[] = {
 	{"55021000192", "2020-03-01"},
@@ -272,5 +284,10 @@ int demo_check_data(void)
 		bad += !kbo_valid(demo_orgs[i].kbo);
 	for (size_t i = 0; i < demo_ninstitutions; i++)
 		bad += !kbo_valid(demo_institutions[i].kbo);
+	/* A secretariat is one of the demo's social secretariats. */
+	for (size_t i = 0; i < demo_naffiliations; i++)
+		bad += strcmp(demo_org_by_kbo(demo_affiliations[i].secretariat)
+				      ->category,
+			      "social_secretariat") != 0;
 	return bad;
 }

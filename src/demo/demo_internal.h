@@ -87,6 +87,14 @@ struct demo_role {
 extern const struct demo_role demo_roles[];
 extern const size_t demo_nroles;
 
+/* An employer and the social secretariat that declares for it. */
+struct demo_affiliation {
+	const char *employer;
+	const char *secretariat;
+};
+extern const struct demo_affiliation demo_affiliations[];
+extern const size_t demo_naffiliations;
+
 /* Pensioners (the register's pension status: a flexi-job needs no prior
  * work of them, seed 001). */
 struct demo_pensioner {
