@@ -1,4 +1,8 @@
 /*
+ * `kruispunt audit vkey --data DIR`: the log's verifier key as a C2SP
+ * signed-note key ("<origin>+<key ID>+<base64>"), for any tlog tool to
+ * check /log/checkpoint with; an installation publishes it.
+ *
  * `kruispunt audit verify --data DIR [--public-key FILE]`: recompute the
  * audit log's tree from the database and check every signed checkpoint.
  * Exit 0 only if intact; 1 names the first bad event; 2 for usage errors;
@@ -60,9 +64,33 @@ static int verify(const char *data, const char *key_file)
 	return 0;
 }
 
+static int vkey(const char *data)
+{
+	struct cli_config cfg;
+	struct error e;
+	uint8_t pk[ED25519_PK_LEN];
+	if (cli_open_data(data, &cfg, NULL, &e) != 0 ||
+	    cli_read_key(&cfg, "keys/audit-signing.pub", pk, sizeof(pk),
+			 &e) != 0) {
+		fprintf(stderr, "kruispunt audit vkey: %s\n", e.detail);
+		return 3;
+	}
+	char origin[AUDIT_ORIGIN_MAX + 1], out[AUDIT_VKEY_MAX];
+	cli_log_origin(&cfg, origin);
+	if (!audit_origin_valid(origin)) {
+		fprintf(stderr, "kruispunt audit vkey: audit.origin is not a "
+				"valid key name\n");
+		return 3;
+	}
+	audit_note_vkey(origin, pk, out);
+	printf("%s\n", out);
+	return 0;
+}
+
 int cmd_audit(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "verify") != 0)
+	bool is_vkey = argc >= 2 && strcmp(argv[1], "vkey") == 0;
+	if (argc < 2 || (!is_vkey && strcmp(argv[1], "verify") != 0))
 		return usage();
 	static const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'},
@@ -79,5 +107,7 @@ int cmd_audit(int argc, char **argv)
 		else
 			return usage();
 	}
-	return data ? verify(data, key) : usage();
+	if (!data || (is_vkey && key))
+		return usage();
+	return is_vkey ? vkey(data) : verify(data, key);
 }

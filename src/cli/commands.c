@@ -54,13 +54,16 @@ const struct cli_command cli_commands[] = {
 	 "             0: any free ports)\n"
 	 "  DIR/kruispunt.ini is rewritten on each start with what the demo\n"
 	 "  runs with: `kruispunt config --config DIR/kruispunt.ini`.\n"},
-	{"audit", cmd_audit, "audit verify --data DIR [--public-key FILE]",
-	 "check the audit log's integrity",
+	{"audit", cmd_audit, "audit verify|vkey --data DIR [--public-key FILE]",
+	 "check the audit log's integrity; print its verifier key",
 	 "usage: kruispunt audit verify --data DIR [--public-key FILE]\n"
+	 "       kruispunt audit vkey --data DIR\n"
 	 "  --public-key FILE  the audit signing public key (32 raw bytes) to\n"
 	 "                     trust, relative to the working directory; by\n"
 	 "                     default DIR/keys/audit-signing.pub\n"
-	 "  Exit 0: intact; 1: not intact; 2: usage; 3: the log cannot be read.\n"},
+	 "  Exit 0: intact; 1: not intact; 2: usage; 3: the log cannot be read.\n"
+	 "  vkey prints the C2SP signed-note verifier key of /log/checkpoint\n"
+	 "  (docs/AUDIT.md); publish it where users can find it.\n"},
 	{"org", cmd_org,
 	 "org add|institution|cert|endpoint|grant|revoke|roles --data DIR ...",
 	 "organisations, institutions, roles",
