@@ -66,6 +66,11 @@ int api_audit_checkpoint(struct http_request *req, struct http_response *res,
 			      hex_json(cp.signature, sizeof(cp.signature)),
 			      "public_key", hex_json(pk, sizeof(pk)));
 	json_object_set_new(j, "algorithm", json_string("Ed25519"));
+	/* The same key as a C2SP signed-note key (docs/AUDIT.md). */
+	char vkey[AUDIT_VKEY_MAX];
+	audit_vkey(a->audit, vkey);
+	json_object_set_new(j, "vkey", json_string(vkey));
+	json_object_set_new(j, "origin", json_string(audit_origin(a->audit)));
 	return http_reply_json(res, 200, j);
 }
 

@@ -272,6 +272,8 @@ size_t audit_note_sign(const char *text, size_t len, const char *name,
  * size in *size when size is not NULL. Returns the length, or 0 when no
  * checkpoint can be read. */
 size_t audit_checkpoint_note(struct audit *a, char *out, uint64_t *size);
+/* The log's origin (its name in signed notes); lives as long as a. */
+const char *audit_origin(struct audit *a);
 /* The log's verifier key (its origin and public key) into out
  * (AUDIT_VKEY_MAX bytes); returns the length. */
 size_t audit_vkey(struct audit *a, char *out);

@@ -77,8 +77,6 @@ uint64_t merkle_split(uint64_t n);
  * before it is sealed (NULL: nothing), to make that window wide. */
 void audit_test_before_seal(void (*fn)(void));
 
-/* The log's origin (its name in signed notes). */
-const char *audit_origin(struct audit *a);
 /* audit_note_sign with the log's key and origin: the secret key never
  * leaves writer.c. */
 size_t audit_sign_note(struct audit *a, const char *text, size_t len,
