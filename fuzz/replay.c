@@ -18,6 +18,7 @@ static const struct {
 	{"audit", fuzz_audit},
 	{"ndjson", fuzz_ndjson},
 	{"import", fuzz_import},
+	{"tile", fuzz_tile},
 };
 
 static int replay_file(const char *path, int (*fn)(const uint8_t *, size_t))

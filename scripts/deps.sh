@@ -27,6 +27,9 @@ PACKAGES=(
   wrk
   # runs the OpenAPI validator of tests/openapi (npm below)
   nodejs
+  # Go's own transparency-log code (sumdb/note, sumdb/tlog), with which
+  # tests/e2e/test_tlog_interop.sh checks /log/ (tests/interop/tlogverify)
+  golang-go golang-golang-x-mod-dev
 )
 
 missing=()

@@ -70,6 +70,15 @@ int api_audit_consistency(struct http_request *req, struct http_response *res,
 			  void *app);
 int api_registry_bis(struct http_request *req, struct http_response *res,
 		     void *app);
+/* The log under /log/ as c2sp.org/tlog-tiles (audit.c). */
+int api_log_checkpoint(struct http_request *req, struct http_response *res,
+		       void *app);
+int api_log_vkey(struct http_request *req, struct http_response *res,
+		 void *app);
+int api_log_tile(struct http_request *req, struct http_response *res,
+		 void *app);
+int api_log_entries(struct http_request *req, struct http_response *res,
+		    void *app);
 /* Declarations of employment (employ.c). */
 int api_employ_declare(struct http_request *req, struct http_response *res,
 		       void *app);

@@ -1,6 +1,7 @@
 /* Audit log endpoints: the signed checkpoint and RFC 9162 proofs. The
  * event queries (auditor, citizen) arrive with sessions. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,11 @@ int api_audit_checkpoint(struct http_request *req, struct http_response *res,
 			      hex_json(cp.signature, sizeof(cp.signature)),
 			      "public_key", hex_json(pk, sizeof(pk)));
 	json_object_set_new(j, "algorithm", json_string("Ed25519"));
+	/* The same key as a C2SP signed-note key (docs/AUDIT.md). */
+	char vkey[AUDIT_VKEY_MAX];
+	audit_vkey(a->audit, vkey);
+	json_object_set_new(j, "vkey", json_string(vkey));
+	json_object_set_new(j, "origin", json_string(audit_origin(a->audit)));
 	return http_reply_json(res, 200, j);
 }
 
@@ -151,6 +157,23 @@ static json_t *record_json(const struct audit_record *r)
 	return j;
 }
 
+/* The organisation the session acts for when it audits the network (its
+ * KBO), or NULL with res->err set: the gate checked the auditor role, but
+ * the role counts only at the network's operator. */
+static const char *network_auditor(struct http_request *req,
+				   struct http_response *res, struct app *a)
+{
+	const char *kbo = strncmp(req->who.profile, "org:", 4) == 0
+			  ? req->who.profile + 4 : NULL;
+	if (kbo && org_audits_the_network(a->store, kbo))
+		return kbo;
+	res->problem_extra = json_pack("{s:s,s:s}", "role", "auditor",
+				       "reason", "missing");
+	err_set(&res->err, ERR_FORBIDDEN, "role_required",
+		"act for the Crossroads Bank as its auditor");
+	return NULL;
+}
+
 /* The auditor's tool (seed 003: "authorized people have tools to exploit
  * the logs"): events by subject, acting organisation, acting person, time
  * and outcome. Only for auditors of the Crossroads Bank itself, and the
@@ -159,15 +182,9 @@ int api_audit_events(struct http_request *req, struct http_response *res,
 		     void *app)
 {
 	struct app *a = app;
-	const char *kbo = strncmp(req->who.profile, "org:", 4) == 0
-			  ? req->who.profile + 4 : NULL;
-	if (!kbo || !org_audits_the_network(a->store, kbo)) {
-		/* The auditor role counts only at the network's operator. */
-		res->problem_extra = json_pack("{s:s,s:s}", "role", "auditor",
-					       "reason", "missing");
-		return err_set(&res->err, ERR_FORBIDDEN, "role_required",
-			       "act for the Crossroads Bank as its auditor");
-	}
+	const char *kbo = network_auditor(req, res, a);
+	if (!kbo)
+		return -1;
 	struct audit_filter f = {.limit = 100};
 	f.subject = http_query(req, "subject");
 	f.actor = http_query(req, "actor");
@@ -200,4 +217,103 @@ int api_audit_events(struct http_request *req, struct http_response *res,
 	json_object_set_new(out, "next", more ? json_integer((json_int_t)next)
 					      : json_null());
 	return http_reply_json(res, 200, out);
+}
+
+/* ------------------------------------------------ c2sp.org/tlog-tiles */
+
+/* The checkpoint may change every second: caches keep it no longer. */
+#define LOG_CHECKPOINT_CACHE "no-cache"
+/* A tile of a given width never changes: the log only grows. */
+#define LOG_TILE_CACHE "public, max-age=31536000, immutable"
+
+static int no_such_tile(struct http_response *res)
+{
+	return err_set(&res->err, ERR_NOT_FOUND, "no_such_tile",
+		       "no such tile in the signed tree (c2sp.org/tlog-tiles)");
+}
+
+static int reply_text(struct http_response *res, const char *text, size_t n)
+{
+	res->text = xmalloc(n + 1);
+	memcpy(res->text, text, n);
+	res->text[n] = '\0';
+	res->text_len = n;
+	res->content_type = "text/plain; charset=utf-8";
+	return 0;
+}
+
+int api_log_checkpoint(struct http_request *req, struct http_response *res,
+		       void *app)
+{
+	KP_UNUSED(req);
+	struct app *a = app;
+	char note[AUDIT_NOTE_MAX];
+	size_t n = audit_checkpoint_note(a->audit, note, NULL);
+	if (n == 0)
+		return store_fail(&res->err, "no checkpoint can be read now");
+	res->cache_control = LOG_CHECKPOINT_CACHE;
+	return reply_text(res, note, n);
+}
+
+int api_log_vkey(struct http_request *req, struct http_response *res,
+		 void *app)
+{
+	KP_UNUSED(req);
+	struct app *a = app;
+	char vkey[AUDIT_VKEY_MAX + 1];
+	size_t n = audit_vkey(a->audit, vkey);
+	vkey[n++] = '\n';
+	res->cache_control = LOG_CHECKPOINT_CACHE;
+	return reply_text(res, vkey, n);
+}
+
+int api_log_tile(struct http_request *req, struct http_response *res,
+		 void *app)
+{
+	struct app *a = app;
+	struct audit_tile t;
+	if (audit_tile_parse(req->params[0], &t) != 0 || t.entries)
+		return no_such_tile(res);
+	uint8_t *bytes;
+	size_t n;
+	int rc = audit_tile_hashes(a->store, &t, &bytes, &n);
+	if (rc < 0)
+		return store_fail(&res->err, "the log could not be read");
+	if (rc > 0)
+		return no_such_tile(res);
+	res->text = (char *)bytes;
+	res->text_len = n;
+	res->content_type = "application/octet-stream";
+	res->cache_control = LOG_TILE_CACHE;
+	return 0;
+}
+
+/* Entry bundles name persons: an auditor's only, each read an event, and
+ * never cached (the default no-store). */
+int api_log_entries(struct http_request *req, struct http_response *res,
+		    void *app)
+{
+	struct app *a = app;
+	const char *kbo = network_auditor(req, res, a);
+	if (!kbo)
+		return -1;
+	char path[LIMIT_URL + 16];
+	struct audit_tile t;
+	snprintf(path, sizeof(path), "entries/%s", req->params[0]);
+	if (audit_tile_parse(path, &t) != 0)
+		return no_such_tile(res);
+	struct audit_actor by = api_actor(req);
+	by.actor = kbo;
+	uint8_t *bytes;
+	size_t n;
+	int rc = audit_consult_entries(a->audit, &by, &t, &bytes, &n,
+				       &res->err);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return no_such_tile(res);
+	res->text = (char *)bytes;
+	res->text_len = n;
+	res->content_type = "application/octet-stream";
+	return 0;
 }

@@ -178,6 +178,19 @@ const struct http_route api_routes[] = {
 	 BODY_NONE, 0, api_audit_inclusion},
 	{METHOD_GET, "/api/v1/audit/proof/consistency", BOTH, AUTH_NONE, 0, NULL,
 	 BODY_NONE, 0, api_audit_consistency},
+	/* The same log as c2sp.org/tlog-tiles, for any tlog tool: the signed
+	 * checkpoint, its verifier key and the hash tiles are public (every
+	 * leaf hashes an entry with a random nonce, docs/AUDIT.md); the entry
+	 * bundles name persons, so they are an auditor's only. The entries
+	 * route comes first: the tile route's parser refuses "entries". */
+	{METHOD_GET, "/log/checkpoint", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
+	 api_log_checkpoint},
+	{METHOD_GET, "/log/vkey", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
+	 api_log_vkey},
+	{METHOD_GET, "/log/tile/entries/{bundle*}", BOTH, AUTH_SESSION, 400,
+	 "auditor", BODY_NONE, 0, api_log_entries},
+	{METHOD_GET, "/log/tile/{tile*}", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
+	 api_log_tile},
 
 	/* Authorizations (deliberations) are public; the operator publishes
 	 * them (src/api/authz.c checks it is the Crossroads Bank). */

@@ -114,18 +114,27 @@ struct audit_record {
 #define AUDIT_INDEX_BATCH 50000
 #define AUDIT_RETENTION_DAYS 3653
 
+/* The log's name in its signed notes (C2SP tlog-checkpoint's origin line
+ * and the signing key's name): printable ASCII without spaces or '+'. */
+#define AUDIT_ORIGIN_MAX 128
+/* The origin of a log opened without one (tests, tools): src/cli derives
+ * the real default from the public URL (audit_origin_default). */
+#define AUDIT_ORIGIN_FALLBACK "localhost/log"
+
 /* Also the [audit] configuration (audit_config.c fills it). */
 struct audit_options {
 	int checkpoint_interval_ms; /* 0: AUDIT_CHECKPOINT_INTERVAL_MS */
 	int index_batch;            /* per batch; 0: AUDIT_INDEX_BATCH */
 	int retention_days;         /* 0: AUDIT_RETENTION_DAYS */
+	char origin[AUDIT_ORIGIN_MAX + 1]; /* "": AUDIT_ORIGIN_FALLBACK */
 };
 
 struct audit;
 
 /* Start the log on an open store. sk is the Ed25519 secret key that signs
  * checkpoints (copied, wiped on close). Recovers the frontier from the
- * database. Returns 0 and *out (release with audit_close), or -1 with e. */
+ * database. Returns 0 and *out (release with audit_close), or -1 with e
+ * (ERR_INVALID "invalid_origin" for an origin audit_origin_valid refuses). */
 int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	       const struct audit_options *opt, struct audit **out,
 	       struct error *e);
@@ -226,6 +235,81 @@ int audit_checkpoint_now(struct audit *a, struct error *e);
 size_t audit_checkpoint_text(const struct audit_checkpoint *cp, char *out);
 /* The public key that verifies checkpoints. */
 void audit_public_key(struct audit *a, uint8_t pk[ED25519_PK_LEN]);
+
+/* ------------------------------------- signed notes (c2sp.org/signed-note) */
+
+/* A checkpoint as a C2SP signed note: "<origin>\n<size>\n<base64 root>\n",
+ * a blank line and one signature line. */
+#define AUDIT_NOTE_MAX (3 * AUDIT_ORIGIN_MAX + 256)
+/* "<name>+<key ID, 8 hex>+<base64(0x01 || public key)>". */
+#define AUDIT_VKEY_MAX (AUDIT_ORIGIN_MAX + 64)
+
+/* Is s usable as origin and key name: 1..AUDIT_ORIGIN_MAX bytes of
+ * printable ASCII, no space, no '+' (signed-note forbids both in names). */
+bool audit_origin_valid(const char *s);
+/* The default origin of a log served under public_url: the URL without
+ * its scheme and trailing slashes, plus "/log" (tlog-tiles: the origin is
+ * the log's URL prefix without the scheme), e.g. "example.org/log" for
+ * "https://example.org". out holds AUDIT_ORIGIN_MAX + 1 bytes; returns 0,
+ * or -1 when the result is no valid origin (out then holds the
+ * fallback). */
+int audit_origin_default(const char *public_url, char *out);
+/* signed-note's key ID of an Ed25519 key: the first four bytes, big
+ * endian, of SHA-256(name || 0x0A || 0x01 || pk). */
+uint32_t audit_note_key_id(const char *name, const uint8_t pk[ED25519_PK_LEN]);
+/* The verifier key of (name, pk) into out (AUDIT_VKEY_MAX bytes). Returns
+ * its length. */
+size_t audit_note_vkey(const char *name, const uint8_t pk[ED25519_PK_LEN],
+		       char *out);
+/* Sign the note text (text[0..len), which must end in a newline) as name
+ * with the Ed25519 secret key sk: out gets the text, a blank line and the
+ * signature line "— <name> <base64(key ID || signature)>\n". Returns the
+ * length, or 0 when it does not fit in cap. */
+size_t audit_note_sign(const char *text, size_t len, const char *name,
+		       const uint8_t sk[ED25519_SK_LEN], char *out, size_t cap);
+/* The newest checkpoint as a signed note by the log's key and origin
+ * (c2sp.org/tlog-checkpoint) into out (AUDIT_NOTE_MAX bytes), its tree
+ * size in *size when size is not NULL. Returns the length, or 0 when no
+ * checkpoint can be read. */
+size_t audit_checkpoint_note(struct audit *a, char *out, uint64_t *size);
+/* The log's origin (its name in signed notes); lives as long as a. */
+const char *audit_origin(struct audit *a);
+/* The log's verifier key (its origin and public key) into out
+ * (AUDIT_VKEY_MAX bytes); returns the length. */
+size_t audit_vkey(struct audit *a, char *out);
+
+/* ---------------------------------------------- tiles (c2sp.org/tlog-tiles) */
+
+/* A tile: a level of hashes (0: leaf hashes; L: roots of the perfect
+ * subtrees of 256^L leaves), or the entry bundle of level 0's leaves. */
+struct audit_tile {
+	bool entries;   /* an entry bundle, not hashes */
+	int level;      /* 0..63; 0 for entries */
+	uint64_t index; /* the N-th tile of its level */
+	int width;      /* 1..256 */
+};
+
+/* Parse the path of a tile below ".../tile/": "<L>/<N>[.p/<W>]" or
+ * "entries/<N>[.p/<W>]", N in 3-digit groups all but the last prefixed
+ * "x" ("x001/x234/067"), no leading zeros in L and W, W in 1..255.
+ * Returns 0, or -1 for anything else. */
+int audit_tile_parse(const char *path, struct audit_tile *t);
+/* The bytes of a hash tile in the tree of the newest checkpoint: width
+ * hashes of 32 bytes. Returns 0 with *out (caller frees with free()) and
+ * *n; 1 when the tile is not in that tree (beyond its size, or a level
+ * the tree does not reach); -1 when the log cannot be read. */
+int audit_tile_hashes(struct store *s, const struct audit_tile *t,
+		      uint8_t **out, size_t *n);
+/* An auditor's read of an entry bundle (the canonical entries of a level
+ * 0 tile, each a big-endian uint16 length and its bytes): once the read
+ * is a durable event ("audit_entries", data type audit_log, by "by"), the
+ * bundle is read from the tree of the newest checkpoint. Returns 0 with
+ * *out (caller frees with free()) and *n; 1 when the bundle is not in
+ * that tree; -1 with e ("audit_unavailable", store failures; ERR_GONE
+ * "entries_purged" when the retention removed an entry of the bundle). */
+int audit_consult_entries(struct audit *a, const struct audit_actor *by,
+			  const struct audit_tile *t, uint8_t **out, size_t *n,
+			  struct error *e);
 
 /* --------------------------------------------------------------- proofs */
 

@@ -14,5 +14,9 @@ const struct config_key audit_config_keys[] = {
 	 CONFIG_FIELD(struct audit_options, index_batch),
 	 KP_XSTR(AUDIT_INDEX_BATCH), 1, 10000000, NULL,
 	 "events indexed per batch, off the append path"},
+	{"audit", "origin", CONFIG_STR,
+	 CONFIG_FIELD(struct audit_options, origin), "", 0, 0, NULL,
+	 "the log's name in its signed checkpoints; empty: the public URL "
+	 "without its scheme, plus /log"},
 };
 const size_t audit_config_nkeys = KP_NELEM(audit_config_keys);

@@ -59,6 +59,11 @@ void frontier_root(const struct merkle_frontier *f, uint8_t out[SHA256_LEN]);
 int frontier_load(struct store_conn *c, uint64_t size,
 		  struct merkle_frontier *f);
 
+/* The leaf hashes of [start, end) (at most 256 of them) into out.
+ * Returns 0, or -1 when one is missing or the store fails. */
+int merkle_read_leaves(struct store_conn *c, uint64_t start, uint64_t end,
+		       uint8_t (*out)[SHA256_LEN]);
+
 /* MTH(D[start:end]) from the store (stored nodes + leaves). */
 int merkle_range_hash(struct store_conn *c, uint64_t start, uint64_t end,
 		      uint8_t out[SHA256_LEN]);
@@ -71,6 +76,11 @@ uint64_t merkle_split(uint64_t n);
 /* For tests: fn runs in audit_append_async after the event is queued and
  * before it is sealed (NULL: nothing), to make that window wide. */
 void audit_test_before_seal(void (*fn)(void));
+
+/* audit_note_sign with the log's key and origin: the secret key never
+ * leaves writer.c. */
+size_t audit_sign_note(struct audit *a, const char *text, size_t len,
+		       char *out, size_t cap);
 
 /* Events [0, n) are in the query indexes. */
 uint64_t audit_indexed(struct audit *a);

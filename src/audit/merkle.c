@@ -90,8 +90,7 @@ static const char sql_leaves[] =
 static const char sql_node[] =
 	"SELECT hash FROM audit_node WHERE level = ?1 AND idx = ?2";
 
-/* Read the leaf hashes of [start, end) (at most BLOCK of them). */
-static int read_leaves(struct store_conn *c, uint64_t start, uint64_t end,
+int merkle_read_leaves(struct store_conn *c, uint64_t start, uint64_t end,
 		       uint8_t (*out)[SHA256_LEN])
 {
 	struct store_stmt *st = store_prepare(c, sql_leaves);
@@ -159,7 +158,7 @@ __attribute__((noinline)) static int block_hash(struct store_conn *c,
 						uint8_t out[SHA256_LEN])
 {
 	uint8_t leaves[BLOCK][SHA256_LEN];
-	if (read_leaves(c, start, end, leaves) != 0)
+	if (merkle_read_leaves(c, start, end, leaves) != 0)
 		return -1;
 	array_hash(leaves, end - start, out);
 	return 0;
@@ -254,7 +253,7 @@ int audit_proof_inclusion(struct store *s, uint64_t durable_size,
 			       (unsigned long long)durable_size);
 	struct store_conn *c = store_reader(s);
 	out->n = 0;
-	if (!c || read_leaves(c, seq, seq + 1,
+	if (!c || merkle_read_leaves(c, seq, seq + 1,
 			      (uint8_t(*)[SHA256_LEN])leaf) != 0 ||
 	    inclusion_path(c, seq, 0, tree_size, out) != 0)
 		return store_fail(e, "the log could not be read");

@@ -866,6 +866,17 @@ void audit_public_key(struct audit *a, uint8_t pk[ED25519_PK_LEN])
 	crypto_sign_ed25519_sk_to_pk(pk, a->sk);
 }
 
+const char *audit_origin(struct audit *a)
+{
+	return a->opt.origin;
+}
+
+size_t audit_sign_note(struct audit *a, const char *text, size_t len,
+		       char *out, size_t cap)
+{
+	return audit_note_sign(text, len, a->opt.origin, a->sk, out, cap);
+}
+
 int audit_checkpoint_now(struct audit *a, struct error *e)
 {
 	/* The frontier belongs to the writer thread: ask it, and wait. */
@@ -960,11 +971,19 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 						     : AUDIT_INDEX_BATCH;
 	a->opt.retention_days = opt && opt->retention_days ? opt->retention_days
 							   : AUDIT_RETENTION_DAYS;
+	str_copy(a->opt.origin, sizeof(a->opt.origin),
+		 opt && opt->origin[0] ? opt->origin : AUDIT_ORIGIN_FALLBACK);
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->work, NULL);
 	pthread_cond_init(&a->done, NULL);
 	pthread_mutex_init(&a->wake_mu, NULL);
 	pthread_cond_init(&a->wake_cond, NULL);
+	if (!audit_origin_valid(a->opt.origin)) {
+		err_set(e, ERR_INVALID, "invalid_origin",
+			"audit.origin must be 1 to %d printable characters "
+			"without spaces or '+'", AUDIT_ORIGIN_MAX);
+		goto fail;
+	}
 	if (recover(a, e) != 0 || set_retention(a, e) != 0)
 		goto fail;
 	a->last_checkpoint_ns = time_mono_ns();

@@ -1,4 +1,8 @@
 /*
+ * `kruispunt audit vkey --data DIR`: the log's verifier key as a C2SP
+ * signed-note key ("<origin>+<key ID>+<base64>"), for any tlog tool to
+ * check /log/checkpoint with; an installation publishes it.
+ *
  * `kruispunt audit verify --data DIR [--public-key FILE]`: recompute the
  * audit log's tree from the database and check every signed checkpoint.
  * Exit 0 only if intact; 1 names the first bad event; 2 for usage errors;
@@ -102,10 +106,35 @@ static int purge(const char *data, bool apply)
 	return 0;
 }
 
+static int vkey(const char *data)
+{
+	struct cli_config cfg;
+	struct error e;
+	uint8_t pk[ED25519_PK_LEN];
+	if (cli_open_data(data, &cfg, NULL, &e) != 0 ||
+	    cli_read_key(&cfg, "keys/audit-signing.pub", pk, sizeof(pk),
+			 &e) != 0) {
+		fprintf(stderr, "kruispunt audit vkey: %s\n", e.detail);
+		return 3;
+	}
+	char origin[AUDIT_ORIGIN_MAX + 1], out[AUDIT_VKEY_MAX];
+	cli_log_origin(&cfg, origin);
+	if (!audit_origin_valid(origin)) {
+		fprintf(stderr, "kruispunt audit vkey: audit.origin is not a "
+				"valid key name\n");
+		return 3;
+	}
+	audit_note_vkey(origin, pk, out);
+	printf("%s\n", out);
+	return 0;
+}
+
 int cmd_audit(int argc, char **argv)
 {
-	bool is_purge = argc >= 2 && strcmp(argv[1], "purge") == 0;
-	if (argc < 2 || (!is_purge && strcmp(argv[1], "verify") != 0))
+	const char *verb = argc >= 2 ? argv[1] : "";
+	bool is_purge = strcmp(verb, "purge") == 0;
+	bool is_vkey = strcmp(verb, "vkey") == 0;
+	if (!is_purge && !is_vkey && strcmp(verb, "verify") != 0)
 		return usage();
 	static const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'},
@@ -119,7 +148,7 @@ int cmd_audit(int argc, char **argv)
 	while ((c = getopt_long(argc - 1, argv + 1, "d:k:a", opts, NULL)) != -1) {
 		if (c == 'd')
 			data = optarg;
-		else if (c == 'k' && !is_purge)
+		else if (c == 'k' && !is_purge && !is_vkey)
 			key = optarg;
 		else if (c == 'a' && is_purge)
 			apply = true;
@@ -128,5 +157,7 @@ int cmd_audit(int argc, char **argv)
 	}
 	if (!data)
 		return usage();
-	return is_purge ? purge(data, apply) : verify(data, key);
+	if (is_purge)
+		return purge(data, apply);
+	return is_vkey ? vkey(data) : verify(data, key);
 }

@@ -52,6 +52,9 @@ int cli_init_dir_at(const char *data, struct cli_config *cfg, struct error *e);
  * 0 and *out (audit_close), or -1 with e set. */
 int cli_open_log(const struct cli_config *cfg, struct store *s,
 		 struct audit **out, struct error *e);
+/* The log's origin (audit.origin, or the one derived from auth.public_url)
+ * into out (AUDIT_ORIGIN_MAX + 1 bytes). */
+void cli_log_origin(const struct cli_config *cfg, char *out);
 
 /* Open the store of cfg. Returns 0 and *out, or -1 with e set. */
 int cli_open_store(const struct cli_config *cfg, struct store **out,

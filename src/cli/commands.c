@@ -54,9 +54,10 @@ const struct cli_command cli_commands[] = {
 	 "             0: any free ports)\n"
 	 "  DIR/kruispunt.ini is rewritten on each start with what the demo\n"
 	 "  runs with: `kruispunt config --config DIR/kruispunt.ini`.\n"},
-	{"audit", cmd_audit, "audit verify|purge --data DIR ...",
-	 "check the audit log's integrity; remove expired entries",
+	{"audit", cmd_audit, "audit verify|purge|vkey --data DIR ...",
+	 "check the audit log; remove expired entries; print its verifier key",
 	 "usage: kruispunt audit verify --data DIR [--public-key FILE]\n"
+	 "       kruispunt audit vkey --data DIR\n"
 	 "  --public-key FILE  the audit signing public key (32 raw bytes) to\n"
 	 "                     trust, relative to the working directory; by\n"
 	 "                     default DIR/keys/audit-signing.pub\n"
@@ -65,7 +66,10 @@ const struct cli_command cli_commands[] = {
 	 "  Removes the entries (the personal data) of the events older than\n"
 	 "  audit.retention_days (at least ten years), keeping their leaf\n"
 	 "  hashes: every checkpoint and proof still verifies. Without --apply\n"
-	 "  it only says what it would remove. Recorded as the operator's.\n"},
+	 "  it only says what it would remove. Recorded as the operator's.\n"
+	 "       kruispunt audit vkey --data DIR\n"
+	 "  Prints the C2SP signed-note verifier key of /log/checkpoint\n"
+	 "  (docs/AUDIT.md); publish it where users can find it.\n"},
 	{"org", cmd_org,
 	 "org add|institution|cert|endpoint|grant|revoke|roles --data DIR ...",
 	 "organisations, institutions, roles",

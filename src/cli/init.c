@@ -221,13 +221,23 @@ int cmd_init(int argc, char **argv)
 const struct audit_actor cli_operator = {AUDIT_CHANNEL_CLI, NULL, NULL,
 					 "operator"};
 
+void cli_log_origin(const struct cli_config *cfg, char *out)
+{
+	if (cfg->audit.origin[0])
+		str_copy(out, AUDIT_ORIGIN_MAX + 1, cfg->audit.origin);
+	else
+		audit_origin_default(cfg->auth.public_url, out);
+}
+
 int cli_open_log(const struct cli_config *cfg, struct store *s,
 		 struct audit **out, struct error *e)
 {
 	uint8_t sk[ED25519_SK_LEN];
+	struct audit_options opt = cfg->audit;
+	cli_log_origin(cfg, opt.origin);
 	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), e);
 	if (rc == 0)
-		rc = audit_open(s, sk, &cfg->audit, out, e);
+		rc = audit_open(s, sk, &opt, out, e);
 	secret_wipe(sk, sizeof(sk));
 	return rc;
 }

@@ -187,6 +187,9 @@ struct http_response {
 	char *text;          /* owned, alternative to json (metrics, NDJSON) */
 	size_t text_len;
 	const char *content_type; /* static; default application/json */
+	/* static; default "no-store" (answers carry personal data). Only for
+	 * public, unchanging answers (the log's tiles). Never on errors. */
+	const char *cache_control;
 	struct error err;
 	json_t *problem_extra; /* owned; extra members of a problem */
 	char ticket[UUID_LEN]; /* sent as X-Kruispunt-Ticket when set */

@@ -29,8 +29,11 @@ static void add_common_headers(struct request *rq, struct MHD_Response *r,
 {
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(r, "X-Request-Id", rq->req.request_id);
-	/* Answers carry personal data: never cached by anyone. */
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* Answers carry personal data: never cached by anyone, unless the
+	 * handler says a successful answer is public (the log's tiles). */
+	const char *cache = rq->res.err.kind == ERR_NONE && rq->res.cache_control
+			    ? rq->res.cache_control : "no-store";
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	/* No answer is a page: nothing in one may load, run or be framed
 	 * (clickjacking), and no URL (paths can carry an INSZ) leaks to

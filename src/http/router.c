@@ -1,6 +1,9 @@
 /*
  * Routing over the route table. Patterns are literal segments and {name}
- * placeholders; a placeholder matches one non-empty segment. A route that
+ * placeholders; a placeholder matches one non-empty segment, except a last
+ * one written {name*}, which takes the rest of the path (one or more
+ * segments, slashes included) for a handler that parses a grammar of its
+ * own (tlog-tiles' tile paths) and must refuse anything else. A route that
  * does not name the listener a request came in on does not exist there:
  * the answer is 404, exactly as for a path nobody defined.
  */
@@ -56,10 +59,18 @@ static int split(char *path, char **seg, int max)
 	}
 }
 
+/* Is the pattern element at p (len bytes) a rest placeholder {name*}? */
+static bool is_rest(const char *p, size_t len)
+{
+	return len > 3 && p[0] == '{' && p[len - 2] == '*' && p[len - 1] == '}';
+}
+
 /* Does the pattern match the segments? Both must be used up exactly: a
  * path shorter or longer than the pattern is no match. Collects the
- * placeholder values. */
-static bool pattern_match(const char *pattern, char **seg, int nseg,
+ * placeholder values; a rest placeholder's is the path from its segment
+ * on, taken from path (scratch's copy has its slashes cut). */
+static bool pattern_match(const char *pattern, const char *path,
+			  const char *scratch, char **seg, int nseg,
 			  const char **params, int *nparams)
 {
 	const char *p = pattern + 1; /* after the leading '/' */
@@ -72,6 +83,11 @@ static bool pattern_match(const char *pattern, char **seg, int nseg,
 		if (p[0] == '{') {
 			if (np == LIMIT_PATH_PARAMS)
 				return false;
+			if (!end && is_rest(p, len)) {
+				params[np++] = path + (seg[i] - scratch);
+				*nparams = np;
+				return true;
+			}
 			params[np++] = seg[i];
 		} else if (strlen(seg[i]) != len ||
 			   memcmp(seg[i], p, len) != 0) {
@@ -101,7 +117,8 @@ enum route_match router_find(const struct http_route *routes, size_t n,
 		const struct http_route *r = &routes[i];
 		if (!(r->listeners & listener))
 			continue;
-		if (!pattern_match(r->pattern, seg, nseg, params, nparams))
+		if (!pattern_match(r->pattern, path, scratch, seg, nseg, params,
+				   nparams))
 			continue;
 		if (r->methods & method) {
 			*idx = i;
@@ -127,6 +144,11 @@ int router_check(const struct http_route *routes, size_t n, struct error *e)
 		int params = 0;
 		for (const char *p = r->pattern; *p; p++)
 			params += *p == '{';
+		const char *star = strchr(r->pattern, '*');
+		if (star && (star[1] != '}' || star[2] != '\0'))
+			return err_set(e, ERR_INTERNAL, "bad_route",
+				       "%s: {name*} only as the last segment",
+				       r->pattern);
 		if (params > LIMIT_PATH_PARAMS)
 			return err_set(e, ERR_INTERNAL, "bad_route",
 				       "%s: too many parameters", r->pattern);

@@ -724,11 +724,30 @@ static void purge_keeps_the_tree(void **state)
 	assert_int_equal(audit_proof_inclusion(s, audit_size(a), 200, cp.tree_size,
 					       leaf, &p, &e), 0);
 	assert_true(verify_inclusion(200, cp.tree_size, leaf, &p, cp.root));
+	/* The hash tile of the purged events is whole; their entry bundle is
+	 * gone, and says so. */
+	assert_int_equal(audit_checkpoint_now(a, &e), 0);
+	struct audit_tile tile = {.level = 0, .index = 0, .width = 256};
+	uint8_t *bytes;
+	size_t len;
+	assert_int_equal(audit_tile_hashes(s, &tile, &bytes, &len), 0);
+	assert_int_equal(len, 256 * 32);
+	free(bytes);
+	tile.entries = true;
+	assert_int_equal(audit_consult_entries(a, &ts_operator, &tile, &bytes,
+					       &len, &e), -1);
+	assert_string_equal(e.code, "entries_purged");
+	tile.index = 1;
+	tile.width = 320 - 256;
+	assert_int_equal(audit_consult_entries(a, &ts_operator, &tile, &bytes,
+					       &len, &e), 0);
+	free(bytes);
 	audit_close(a);
 	struct audit_verify_report vr;
 	assert_int_equal(audit_verify(s, pk, &vr), 0);
 	assert_int_equal(vr.purged, 151);
-	assert_int_equal(vr.events, 321); /* 320 and the purge's own */
+	/* 320, the purge's own, and the two reads of entry bundles */
+	assert_int_equal(vr.events, 323);
 	store_close(s);
 	clock_reset();
 }

@@ -30,6 +30,8 @@ static const struct http_route routes[] = {
 	 NULL, BODY_JSON, 0, handler},
 	{METHOD_GET, "/", LISTENER_PUBLIC, AUTH_NONE, 0, NULL, BODY_NONE, 0,
 	 handler},
+	{METHOD_GET, "/log/tile/{tile*}", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, handler},
 };
 
 static enum route_match find(unsigned listener, enum http_method m,
@@ -60,6 +62,36 @@ static void routes_match_with_parameters(void **state)
 	assert_int_equal(find(LISTENER_PUBLIC, METHOD_GET, "/", &idx, p, &np),
 			 MATCH_OK);
 	assert_int_equal(idx, 4);
+}
+
+/* A last {name*} takes the rest of the path, slashes included, and needs
+ * at least one segment; it is refused anywhere but last. */
+static void rest_placeholder(void **state)
+{
+	(void)state;
+	size_t idx;
+	const char *p[LIMIT_PATH_PARAMS];
+	int np = 0;
+	assert_int_equal(find(LISTENER_PUBLIC, METHOD_GET,
+			      "/log/tile/0/x001/234.p/5", &idx, p, &np),
+			 MATCH_OK);
+	assert_int_equal(idx, 5);
+	assert_int_equal(np, 1);
+	assert_string_equal(p[0], "0/x001/234.p/5");
+	assert_int_equal(find(LISTENER_PUBLIC, METHOD_GET, "/log/tile/000",
+			      &idx, p, &np), MATCH_OK);
+	assert_string_equal(p[0], "000");
+	const char *bad[] = {"/log/tile", "/log/tile/", "/log/tile//0",
+			     "/log/tile/0//1", "/log/tile/0/"};
+	for (size_t i = 0; i < KP_NELEM(bad); i++)
+		assert_int_equal(find(LISTENER_PUBLIC, METHOD_GET, bad[i], &idx,
+				      p, &np), MATCH_NO_PATH);
+	struct error e;
+	struct http_route r = routes[5];
+	r.pattern = "/log/{tile*}/x";
+	assert_int_equal(router_check(&r, 1, &e), -1);
+	r.pattern = "/log/{tile*}x";
+	assert_int_equal(router_check(&r, 1, &e), -1);
 }
 
 static void deny_by_default(void **state)
@@ -173,6 +205,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(routes_match_with_parameters),
+		cmocka_unit_test(rest_placeholder),
 		cmocka_unit_test(deny_by_default),
 		cmocka_unit_test(route_table_is_checked),
 		cmocka_unit_test(errors_map_to_status_in_one_place),

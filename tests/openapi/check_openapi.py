@@ -68,8 +68,11 @@ def parse_routes(path):
                 if not m:
                     raise ValueError("cannot read route entry {%s}"
                                      % " ".join(body.split()))
+                # A rest placeholder {name*} (the rest of the path) is a
+                # plain {name} in OpenAPI, which has no such template.
+                path = re.sub(r"\{(\w+)\*\}", r"{\1}", m.group(2))
                 for meth in re.findall(r"METHOD_([A-Z]+)", m.group(1)):
-                    routes.append((meth, m.group(2)))
+                    routes.append((meth, path))
     if not routes:
         raise ValueError("empty api_routes[] table")
     return routes
