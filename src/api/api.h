@@ -44,6 +44,10 @@ int api_query_u64(struct http_request *req, const char *name, bool required,
 int api_parse_u64(const char *v, const char *name, bool required,
 		  uint64_t *out, struct error *e);
 
+/* Bytes as a JSON string, base64 (RFC 4648, with padding). Returns a new
+ * reference. */
+json_t *api_base64(const uint8_t *p, size_t n);
+
 /* Who acts in this request, for the events the domain records: the
  * institution on the network listener, the session's person (and
  * profile) on the public one. Strings point into req. */
@@ -54,6 +58,10 @@ int api_resolve_institution(void *app, const uint8_t fp[SHA256_LEN],
 			    struct http_principal *who, struct error *e);
 
 /* Handlers, one file per resource family. */
+int api_me_access_proof(struct http_request *req, struct http_response *res,
+			void *app);
+int api_me_access_proof_by_ticket(struct http_request *req,
+				  struct http_response *res, void *app);
 int api_healthz(struct http_request *req, struct http_response *res, void *app);
 int api_readyz(struct http_request *req, struct http_response *res, void *app);
 int api_metrics(struct http_request *req, struct http_response *res, void *app);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api/api.h"
 #include "org/org.h"
 
@@ -316,4 +318,66 @@ int api_log_entries(struct http_request *req, struct http_response *res,
 	res->text_len = n;
 	res->content_type = "application/octet-stream";
 	return 0;
+}
+
+json_t *api_base64(const uint8_t *p, size_t n)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = xmalloc(cap);
+	sodium_bin2base64(b64, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+	json_t *j = json_string(b64);
+	free(b64);
+	return j;
+}
+
+/* Event seq's receipt, a C2SP tlog-proof file for the caller to keep. */
+static int send_receipt(struct app *a, struct http_request *req,
+			struct http_response *res, uint64_t seq)
+{
+	char *text;
+	size_t n;
+	if (audit_receipt(a->audit, req->who.insz, seq, &text, &n,
+			  &res->err) != 0)
+		return -1;
+	res->text = text;
+	res->text_len = n;
+	res->content_type = "text/plain; charset=utf-8";
+	return 0;
+}
+
+/* The proof that an event about the caller is in the log (by its seq, as
+ * the access log lists it). */
+int api_me_access_proof(struct http_request *req, struct http_response *res,
+			void *app)
+{
+	uint64_t seq;
+	if (api_parse_u64(req->params[0], "seq", true, &seq, &res->err) != 0)
+		return err_set(&res->err, ERR_NOT_FOUND, "unknown_event",
+			       "no event of yours has this number");
+	return send_receipt(app, req, res, seq);
+}
+
+/* The same, found by an exchange's ticket (the one its answer carried). */
+int api_me_access_proof_by_ticket(struct http_request *req,
+				  struct http_response *res, void *app)
+{
+	struct app *a = app;
+	const char *ticket = http_query(req, "ticket");
+	if (!ticket || !uuid_valid(ticket))
+		return err_set(&res->err, ERR_INVALID, "invalid_field",
+			       "ticket: the UUID an exchange answered with");
+	struct audit_filter f = {.subject = req->who.insz, .ticket = ticket,
+				 .limit = 1};
+	struct audit_record *r;
+	int n;
+	bool more;
+	uint64_t next;
+	if (audit_query(a->audit, &f, &r, &n, &more, &next, &res->err) != 0)
+		return -1;
+	uint64_t seq = n ? r[0].seq : 0;
+	free(r);
+	if (!n)
+		return err_set(&res->err, ERR_NOT_FOUND, "unknown_event",
+			       "no event of yours has this ticket");
+	return send_receipt(a, req, res, seq);
 }

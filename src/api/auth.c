@@ -212,6 +212,40 @@ int api_me_key_deactivate(struct http_request *req, struct http_response *res,
 			       json_pack("{s:s}", "status", "deactivated"));
 }
 
+/* One access to insz's data as the access log shows it: what happened,
+ * and the bytes that prove it (the canonical entry, base64, and its leaf
+ * hash, hex) for GET /api/v1/me/access-log/{seq}/proof. */
+static json_t *access_item(struct app *a, const struct audit_record *r,
+			   const char *insz)
+{
+	char org[128];
+	if (org_name(a->store, r->actor, org, sizeof(org), NULL) != 0)
+		str_copy(org, sizeof(org), r->actor);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "at", r->at,
+			      "organisation", org, "data_type", r->data_type,
+			      "purpose", r->purpose, "channel", r->channel,
+			      "ticket", r->ticket, "seq", (json_int_t)r->seq);
+	/* Who there, where kruispunt checked who it was (see below). */
+	struct registry_person who;
+	bool checked = strcmp(r->channel, AUDIT_CHANNEL_NETWORK) ||
+		       strcmp(r->action, "mandate_consult") == 0;
+	if (checked && r->user[0] && strcmp(r->user, insz) &&
+	    registry_get(a->store, r->user, &who, NULL) == 0)
+		json_object_set_new(j, "person",
+				    json_sprintf("%s %s", who.first_names,
+						 who.last_name));
+	struct audit_entry en;
+	struct error e;
+	if (audit_entry_of(a->store, r->seq, insz, &en, &e) == 0) {
+		char leaf[2 * SHA256_LEN + 1];
+		hex_encode(en.leaf, SHA256_LEN, leaf);
+		json_object_set_new(j, "leaf_hash", json_string(leaf));
+		json_object_set_new(j, "entry", api_base64(en.entry, en.n));
+		free(en.entry);
+	}
+	return j;
+}
+
 /* Who consulted my data (seed 004: citizens can see the logs about
  * them): granted accesses by others, the organisation by name, and the
  * person there where kruispunt itself checked who it was (a session's
@@ -238,34 +272,10 @@ int api_me_access_log(struct http_request *req, struct http_response *res,
 	if (audit_query(a->audit, &f, &recs, &n, &more, &next, &res->err) != 0)
 		return -1;
 	json_t *arr = json_array();
-	for (int i = 0; i < n; i++) {
-		if (!recs[i].actor[0])
-			continue; /* the person's own actions */
-		char org[128];
-		if (org_name(a->store, recs[i].actor, org, sizeof(org),
-			     NULL) != 0)
-			str_copy(org, sizeof(org), recs[i].actor);
-		json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "at",
-				      recs[i].at, "organisation", org,
-				      "data_type", recs[i].data_type,
-				      "purpose", recs[i].purpose, "channel",
-				      recs[i].channel, "ticket",
-				      recs[i].ticket, "seq",
-				      (json_int_t)recs[i].seq);
-		/* Who there, when a person asked (a consultation under a
-		 * mandate names the organisation's user). */
-		struct registry_person who;
-		bool checked = strcmp(recs[i].channel, AUDIT_CHANNEL_NETWORK) ||
-			       strcmp(recs[i].action, "mandate_consult") == 0;
-		if (checked && recs[i].user[0] &&
-		    strcmp(recs[i].user, req->who.insz) &&
-		    registry_get(a->store, recs[i].user, &who, NULL) == 0)
-			json_object_set_new(j, "person",
-					    json_sprintf("%s %s",
-							 who.first_names,
-							 who.last_name));
-		json_array_append_new(arr, j);
-	}
+	for (int i = 0; i < n; i++)
+		if (recs[i].actor[0]) /* not the person's own actions */
+			json_array_append_new(
+				arr, access_item(a, &recs[i], req->who.insz));
 	free(recs);
 	KP_UNUSED(more);
 	KP_UNUSED(next);

@@ -83,6 +83,11 @@ const struct http_route api_routes[] = {
 	/* Who consulted my data. */
 	{METHOD_GET, "/api/v1/me/access-log", LISTENER_PUBLIC, AUTH_SESSION, 0,
 	 NULL, BODY_NONE, 0, api_me_access_log},
+	/* A proof of one access the person keeps (c2sp.org/tlog-proof). */
+	{METHOD_GET, "/api/v1/me/access-log/{seq}/proof", LISTENER_PUBLIC,
+	 AUTH_SESSION, 0, NULL, BODY_NONE, 0, api_me_access_proof},
+	{METHOD_GET, "/api/v1/me/access-log/proof", LISTENER_PUBLIC,
+	 AUTH_SESSION, 0, NULL, BODY_NONE, 0, api_me_access_proof_by_ticket},
 
 	/* The registration office (docs/API.md, "Registration office"): a
 	 * session only here; src/lra checks eID level, office, role and

@@ -311,6 +311,32 @@ int audit_consult_entries(struct audit *a, const struct audit_actor *by,
 			  const struct audit_tile *t, uint8_t **out, size_t *n,
 			  struct error *e);
 
+/* ------------------------------------------ what a person keeps (receipt) */
+
+/* One stored event as its bytes: the canonical entry and its leaf hash. */
+struct audit_entry {
+	uint64_t seq;
+	uint8_t *entry; /* malloc'd: the caller frees it */
+	size_t n;
+	uint8_t leaf[SHA256_LEN];
+};
+
+/* Event seq's entry and leaf, when it is about subject (subject NULL: any
+ * event). Returns 0 with *out (free out->entry), or -1 with e: ERR_NOT_FOUND
+ * "unknown_event" (none, about someone else, or purged), store failures. */
+int audit_entry_of(struct store *s, uint64_t seq, const char *subject,
+		   struct audit_entry *out, struct error *e);
+
+/* The proof subject keeps that event seq, about them, is in the log
+ * (c2sp.org/tlog-proof@v1): `extra` the canonical entry, the index, the
+ * inclusion path to the newest checkpoint and that checkpoint's signed
+ * note, verbatim as /log/checkpoint serves it. Returns 0 with *out (a
+ * NUL-terminated text the caller frees) and *n, or -1 with e: those of
+ * audit_entry_of; ERR_CONFLICT "not_yet_signed" (younger than the newest
+ * checkpoint: ask again in a second). */
+int audit_receipt(struct audit *a, const char *subject, uint64_t seq,
+		  char **out, size_t *n, struct error *e);
+
 /* --------------------------------------------------------------- proofs */
 
 #define AUDIT_PROOF_MAX 64 /* hashes: enough for 2^64 leaves */
@@ -342,6 +368,7 @@ struct audit_filter {
 	int64_t from_ms;     /* inclusive; 0: no bound */
 	int64_t to_ms;       /* exclusive; 0: no bound */
 	const char *outcome; /* AUDIT_GRANTED, AUDIT_REFUSED, or NULL */
+	const char *ticket;  /* an exchange's ticket, or NULL */
 	uint64_t after;      /* cursor: only seq > after (use with has_after) */
 	bool has_after;
 	int limit;           /* 1..AUDIT_QUERY_MAX */

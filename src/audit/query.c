@@ -64,6 +64,7 @@ static bool matches(const struct audit_filter *f, const struct audit_record *r)
 	       (!f->actor || strcmp(f->actor, r->actor) == 0) &&
 	       (!f->user || strcmp(f->user, r->user) == 0) &&
 	       (!f->outcome || strcmp(f->outcome, r->outcome) == 0) &&
+	       (!f->ticket || strcmp(f->ticket, r->ticket) == 0) &&
 	       (!f->from_ms || r->at_ms >= f->from_ms) &&
 	       (!f->to_ms || r->at_ms < f->to_ms);
 }

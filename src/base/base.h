@@ -334,6 +334,9 @@ void ed25519_keypair(uint8_t pk[ED25519_PK_LEN], uint8_t sk[ED25519_SK_LEN]);
 /* Time-ordered UUID (RFC 9562 version 7), canonical text form. */
 #define UUID_LEN 37
 void uuid7_new(char out[UUID_LEN]);
+/* True when s is a UUID in canonical text form (8-4-4-4-12 hex digits,
+ * lower or upper case). */
+bool uuid_valid(const char *s);
 
 /* A fresh 256-bit random token as hex (handed to the client once) and the
  * SHA-256 of that text (the only thing stored). */

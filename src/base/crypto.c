@@ -2,6 +2,7 @@
  * Thin wrappers over libsodium, so that the rest of the code never calls a
  * primitive with the wrong length and every secret compare is constant-time.
  */
+#include <ctype.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -125,4 +126,14 @@ void token_new(char out_hex[TOKEN_HEX_LEN], uint8_t hash[SHA256_LEN])
 	hex_encode(raw, sizeof(raw), out_hex);
 	secret_wipe(raw, sizeof(raw));
 	sha256_digest(out_hex, TOKEN_HEX_LEN - 1, hash);
+}
+
+bool uuid_valid(const char *s)
+{
+	for (int i = 0; i < UUID_LEN - 1; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return s[UUID_LEN - 1] == '\0';
 }

@@ -268,6 +268,16 @@ static struct audit *open_log(struct store **s, int index_batch)
 	return a;
 }
 
+/* Events 0..n-1 of event(), one by one. */
+static void append_events(struct audit *a, int n)
+{
+	struct error e;
+	for (int i = 0; i < n; i++) {
+		struct audit_event ev = event(i);
+		assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+	}
+}
+
 /* 8 threads x 150 events: every event durable, each seq used once. */
 static void concurrent_appends_and_proofs(void **state)
 {
@@ -349,10 +359,7 @@ static void recovery_continues_the_tree(void **state)
 	struct store *s;
 	struct error e;
 	struct audit *a = open_log(&s, 0);
-	for (int i = 0; i < 300; i++) {
-		struct audit_event ev = event(i);
-		assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
-	}
+	append_events(a, 300);
 	audit_close(a); /* signs a final checkpoint */
 	store_close(s);
 	a = open_log(&s, 0);
@@ -750,6 +757,70 @@ static void purge_keeps_the_tree(void **state)
 	assert_int_equal(vr.events, 323);
 	store_close(s);
 	clock_reset();
+}
+
+static size_t unb64(const char *line, size_t len, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	assert_int_equal(sodium_base642bin(out, cap, line, len, NULL, &n, NULL,
+					   sodium_base64_VARIANT_ORIGINAL), 0);
+	return n;
+}
+
+/* A person's receipt is a C2SP tlog-proof: the entry as extra, the index,
+ * the path, and the signed note; it checks against the note's root. */
+static void receipt_is_a_tlog_proof(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct error e;
+	struct audit *a = open_log(&s, 0);
+	append_events(a, 300);
+	assert_int_equal(audit_checkpoint_now(a, &e), 0);
+	char *text;
+	size_t n;
+	/* Event 42 is about subjects[0]: only they get it. */
+	assert_int_equal(audit_receipt(a, subjects[1], 42, &text, &n, &e), -1);
+	assert_string_equal(e.code, "unknown_event");
+	assert_int_equal(audit_receipt(a, subjects[0], 9999, &text, &n, &e), -1);
+	assert_string_equal(e.code, "unknown_event");
+	assert_int_equal(audit_receipt(a, subjects[0], 42, &text, &n, &e), 0);
+	assert_int_equal(strlen(text), n);
+	const char *l = text;
+	assert_true(strncmp(l, "c2sp.org/tlog-proof@v1\nextra ", 29) == 0);
+	l += 29;
+	size_t ll = strcspn(l, "\n");
+	uint8_t entry[AUDIT_ENTRY_MAX], leaf[32];
+	size_t elen = unb64(l, ll, entry, sizeof(entry));
+	merkle_leaf(entry, elen, leaf);
+	struct audit_record rec;
+	assert_int_equal(entry_decode(entry, elen, &rec), 0);
+	assert_int_equal(rec.seq, 42);
+	l += ll + 1;
+	assert_true(strncmp(l, "index 42\n", 9) == 0);
+	l += 9;
+	struct audit_proof p = {0};
+	while (*l != '\n') {
+		ll = strcspn(l, "\n");
+		assert_int_equal(unb64(l, ll, p.hash[p.n++], 32), 32);
+		l += ll + 1;
+	}
+	l++; /* the note: origin, size, root */
+	l += strcspn(l, "\n") + 1;
+	assert_true(strncmp(l, "300\n", 4) == 0);
+	l += 4;
+	uint8_t root[32];
+	assert_int_equal(unb64(l, strcspn(l, "\n"), root, 32), 32);
+	assert_true(verify_inclusion(42, 300, leaf, &p, root));
+	assert_non_null(strstr(l, "\n\n\xe2\x80\x94 ")); /* the signature */
+	free(text);
+	/* An event the newest checkpoint does not cover yet: ask again. */
+	struct audit_event ev = event(300);
+	assert_int_equal(audit_append(a, &ev, NULL, &e), 0);
+	assert_int_equal(audit_receipt(a, subjects[0], 300, &text, &n, &e), -1);
+	assert_string_equal(e.code, "not_yet_signed");
+	audit_close(a);
+	store_close(s);
 }
 
 static void purge_within_retention_is_tampering(void **state)
@@ -1228,6 +1299,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(hostile_fields_are_escaped, setup, teardown),
 		cmocka_unit_test_setup_teardown(consulting_the_log_is_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(purge_keeps_the_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(receipt_is_a_tlog_proof, setup, teardown),
 		cmocka_unit_test_setup_teardown(purge_within_retention_is_tampering, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

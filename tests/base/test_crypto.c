@@ -73,6 +73,13 @@ static void uuid7_is_versioned_and_ordered(void **state)
 		assert_int_equal(b[14], '7');
 		memcpy(a, b, UUID_LEN);
 	}
+	assert_true(uuid_valid(a));
+	assert_true(uuid_valid("01A204E7-C33A-77A3-9D3B-AC1FD1566B74"));
+	assert_false(uuid_valid("01a204e7-c33a-77a3-9d3b-ac1fd1566b7"));
+	assert_false(uuid_valid("01a204e7-c33a-77a3-9d3b-ac1fd1566b744"));
+	assert_false(uuid_valid("01a204e7c33a-77a3-9d3b-ac1fd1566b74x"));
+	assert_false(uuid_valid("01a204e7-c33a-77a3-9d3b-ac1fd1566b7g"));
+	assert_false(uuid_valid(""));
 }
 
 static void wipe(void **state)

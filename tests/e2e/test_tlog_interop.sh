@@ -128,6 +128,55 @@ expect "another tree size fails" 1 "$rc"
 out=$("$VERIFY" -url "$PUB" -ca "$CA" -checkpoint "$WORK/old.note" -leaves 0 2>&1) && rc=0 || rc=$?
 expect "the untampered older checkpoint still verifies" 0 "$rc"
 
+# --- a receipt the citizen keeps (c2sp.org/tlog-proof), checked offline
+call POST "$NET/api/v1/exchange" $(institution_cert 0411111140) "${J[@]}" -d '{"data_type":"identification","capacity":"001","purpose":"health_insurance_rights","subject":"85073003328"}'
+expect "the health fund consults Jan" 200 "$STATUS"
+TICKET=$(json "$BODY" 'j["ticket"]')
+# Jan's log is long (the load above): page through it to the access.
+AFTER=0; SEQ=
+while [ -z "$SEQ" ]; do
+  call GET "$PUB/api/v1/me/access-log?after=$AFTER" -H "Authorization: Bearer $CIT"
+  [ "$(json "$BODY" 'len(j)')" -gt 0 ] || break
+  SEQ=$(json "$BODY" "([a['seq'] for a in j if a['ticket']=='$TICKET'] + [''])[0]")
+  AFTER=$(json "$BODY" 'j[-1]["seq"]')
+done
+expect "the access is in Jan's log" true "$([ -n "$SEQ" ] && echo true || echo false)"
+LEAF_OK=$(python3 -c 'import json,sys,base64,hashlib
+a=[a for a in json.load(open(sys.argv[1])) if a["seq"]==int(sys.argv[2])][0]
+print("ok" if hashlib.sha256(b"\x00"+base64.b64decode(a["entry"])).hexdigest()==a["leaf_hash"] else "no")' "$BODY" "$SEQ")
+expect "each access carries its canonical entry, whose hash is its leaf" ok "$LEAF_OK"
+for _ in $(seq 1 50); do
+  call GET "$PUB/api/v1/me/access-log/$SEQ/proof" -H "Authorization: Bearer $CIT"
+  [ "$STATUS" != 409 ] && break
+  sleep 0.2
+done
+expect "Jan downloads the proof of that access" 200 "$STATUS"
+expect "a tlog-proof" "c2sp.org/tlog-proof@v1" "$(head -1 "$BODY")"
+cp "$BODY" "$WORK/jan.tlog-proof"
+out=$("$VERIFY" -proof "$WORK/jan.tlog-proof" -vkey "$VKEY" 2>&1) && rc=0 || rc=$?
+expect "Go's note and tlog verify it offline, with the published key only (${out:0:300})" 0 "$rc"
+call GET "$PUB/api/v1/me/access-log/proof?ticket=$TICKET" -H "Authorization: Bearer $CIT"
+expect "the same proof by the exchange's ticket" "200 index $SEQ" "$STATUS $(sed -n 3p "$BODY")"
+call GET "$PUB/api/v1/me/access-log/proof?ticket=not-a-ticket" -H "Authorization: Bearer $CIT"
+expect "a ticket that is no UUID" "422 invalid_field" "$STATUS $(json "$BODY" 'j["code"]')"
+call GET "$PUB/api/v1/me/access-log/$SEQ/proof" -H "Authorization: Bearer $AUD"
+expect "attack: another person's proof is unknown to them" "404 unknown_event" "$STATUS $(json "$BODY" 'j["code"]')"
+call GET "$PUB/api/v1/me/access-log/$SEQ/proof"
+expect "attack: no session" 401 "$STATUS"
+python3 - "$WORK/jan.tlog-proof" "$WORK" <<'PY'
+import base64, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+e = base64.b64decode(lines[1][6:]).replace(b"health_insurance_rights", b"health_insurance_right5")
+bad = lines[:]; bad[1] = "extra " + base64.b64encode(e).decode()
+open(sys.argv[2] + "/entry.tlog-proof", "w", encoding="utf-8").write("\n".join(bad))
+bad = lines[:]; bad[2] = "index " + str(int(lines[2][6:]) + 1)
+open(sys.argv[2] + "/index.tlog-proof", "w", encoding="utf-8").write("\n".join(bad))
+PY
+out=$("$VERIFY" -proof "$WORK/entry.tlog-proof" -vkey "$VKEY" 2>&1) && rc=0 || rc=$?
+expect "a receipt whose entry was altered fails" 1 "$rc"
+out=$("$VERIFY" -proof "$WORK/index.tlog-proof" -vkey "$VKEY" 2>&1) && rc=0 || rc=$?
+expect "a receipt moved to another index fails" 1 "$rc"
+
 stop_demo
 expect "the daemon stops cleanly" 0 "$DEMO_RC"
 finish

@@ -13,6 +13,14 @@
 //
 //	[-checkpoint FILE] [-token T] [-leaves 0,5,17]
 //
+//	tlogverify -proof FILE -vkey VKEY
+//
+// The second form is offline: a person's receipt, a C2SP tlog-proof file
+// (c2sp.org/tlog-proof@v1) whose extra data is the canonical audit entry,
+// is checked with nothing but the log's published verifier key: the
+// checkpoint's signature, then the entry's record hash through the
+// inclusion path to the signed root.
+//
 // -checkpoint takes the checkpoint from a file instead of the server (the
 // test feeds it tampered ones); -old is an earlier checkpoint to prove
 // consistency from; -token is an auditor's session, with which the entry
@@ -211,6 +219,76 @@ func checkBundle(c *client, cp *checkpoint, hr tlog.HashReader, n int64) (int, e
 	return t.W, nil
 }
 
+// checkProofFile verifies a tlog-proof file: parsed by hand (x/mod 0.7.0
+// knows no tlog-proof), checked with note.Open and tlog.CheckRecord.
+func checkProofFile(data []byte, vkey string) error {
+	const header = "c2sp.org/tlog-proof@v1\n"
+	if !bytes.HasPrefix(data, []byte(header)) {
+		return errors.New("proof: not a c2sp.org/tlog-proof@v1 file")
+	}
+	rest := string(data[len(header):])
+	next := func() (string, error) {
+		i := strings.IndexByte(rest, '\n')
+		if i < 0 {
+			return "", errors.New("proof: truncated")
+		}
+		line := rest[:i]
+		rest = rest[i+1:]
+		return line, nil
+	}
+	line, err := next()
+	if err != nil {
+		return err
+	}
+	var entry []byte
+	if strings.HasPrefix(line, "extra ") {
+		if entry, err = base64.StdEncoding.DecodeString(line[6:]); err != nil {
+			return fmt.Errorf("proof: extra is no base64: %v", err)
+		}
+		if line, err = next(); err != nil {
+			return err
+		}
+	}
+	if entry == nil {
+		return errors.New("proof: no entry (extra) to check")
+	}
+	if !strings.HasPrefix(line, "index ") {
+		return errors.New("proof: no index line")
+	}
+	index, err := strconv.ParseInt(line[6:], 10, 64)
+	if err != nil || index < 0 || strconv.FormatInt(index, 10) != line[6:] {
+		return fmt.Errorf("proof: bad index %q", line[6:])
+	}
+	var path tlog.RecordProof
+	for {
+		if line, err = next(); err != nil {
+			return err
+		}
+		if line == "" {
+			break
+		}
+		h, err := base64.StdEncoding.DecodeString(line)
+		if err != nil || len(h) != tlog.HashSize || len(path) == 63 {
+			return fmt.Errorf("proof: bad hash line %q", line)
+		}
+		var hash tlog.Hash
+		copy(hash[:], h)
+		path = append(path, hash)
+	}
+	cp, err := openCheckpoint([]byte(rest), vkey)
+	if err != nil {
+		return err
+	}
+	if index >= cp.tree.N {
+		return fmt.Errorf("proof: index %d beyond the tree of %d", index, cp.tree.N)
+	}
+	if err := tlog.CheckRecord(path, cp.tree.N, cp.tree.Hash, index, tlog.RecordHash(entry)); err != nil {
+		return fmt.Errorf("proof: the entry is not in the signed tree: %v", err)
+	}
+	fmt.Printf("receipt verified: entry %d is in %s's tree of %d leaves\n", index, cp.origin, cp.tree.N)
+	return nil
+}
+
 func run() error {
 	url := flag.String("url", "", "the log's base URL (https://host:port)")
 	ca := flag.String("ca", "", "PEM file of the CA that signed the server's certificate")
@@ -218,7 +296,16 @@ func run() error {
 	oldFile := flag.String("old", "", "an earlier checkpoint note: prove the newest consistent with it")
 	token := flag.String("token", "", "an auditor's session token: check the entry bundles too")
 	leaves := flag.String("leaves", "0", "comma-separated leaf indexes to prove included")
+	proofFile := flag.String("proof", "", "a tlog-proof file to check offline (with -vkey)")
+	vkeyFlag := flag.String("vkey", "", "the log's verifier key, for -proof")
 	flag.Parse()
+	if *proofFile != "" {
+		data, err := os.ReadFile(*proofFile)
+		if err != nil {
+			return err
+		}
+		return checkProofFile(data, *vkeyFlag)
+	}
 	if *url == "" || *ca == "" {
 		return errors.New("usage: tlogverify -url URL -ca FILE [-checkpoint FILE] [-old FILE] [-token T] [-leaves N,...]")
 	}
