@@ -270,7 +270,7 @@ int lra_letter(struct store *s, struct auth *auth, const struct lra_officer *o,
 	       struct error *e)
 {
 	struct registry_person p;
-	char office[256], host[256], until[RFC3339_LEN], name[256];
+	char office[256], host[256], until[RFC3339_LEN], name[256], minutes[16];
 	if (registry_get(s, insz, &p, e) != 0 ||
 	    org_name(s, o->office, office, sizeof(office), e) != 0)
 		return e->kind ? -1 : err_set(e, ERR_INTERNAL, "lra_failed",
@@ -279,7 +279,11 @@ int lra_letter(struct store *s, struct auth *auth, const struct lra_officer *o,
 	snprintf(name, sizeof(name), "%s %s", p.first_names, p.last_name);
 	url_host(auth_public_url(auth), host, sizeof(host));
 	time_format_rfc3339(issued->expires_at, until);
+	/* The registration code's life as configured, in whole minutes. */
+	snprintf(minutes, sizeof(minutes), "%d",
+		 (auth_registration_code_ttl(auth) + 59) / 60);
 	const char *const vars[][2] = {{"name", name},
+				       {"minutes", minutes},
 				       {"code", issued->code},
 				       {"expires_at", until},
 				       {"office", office},

@@ -32,8 +32,10 @@ static int setup(void **state)
 	ts_clock_start();
 	if (ts_store_open(&tmp, "lra") != 0)
 		return -1;
+	/* A registration code of 2 minutes: the letter must say so. */
 	struct auth_options o = {.argon2_ops = crypto_pwhash_OPSLIMIT_MIN,
-				 .argon2_mem = crypto_pwhash_MEMLIMIT_MIN};
+				 .argon2_mem = crypto_pwhash_MEMLIMIT_MIN,
+				 .registration_code_ttl_s = 120};
 	rand_bytes(o.master_key, sizeof(o.master_key));
 	if (auth_open(tmp.log, &o, &au, &e) != 0 ||
 	    ts_person(tmp.log, OFFICER, "Wouters", "Els", "1978-05-22", &e) ||
@@ -273,6 +275,8 @@ static void identification_and_code(void **state)
 	assert_non_null(strstr(letter, "Jan Peeters"));
 	assert_non_null(strstr(letter, "Gemeente"));
 	assert_non_null(strstr(letter, "@page"));
+	assert_non_null(strstr(letter, "slechts 2 minuten geldig"));
+	assert_null(strstr(letter, "{{"));
 	free(letter);
 	free(out.keys_to_deactivate);
 	/* One identification, one activation: a new one needs the person
