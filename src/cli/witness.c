@@ -149,7 +149,7 @@ int cmd_witness(int argc, char **argv)
 		{"cert", required_argument, NULL, 'c'},
 		{"key", required_argument, NULL, 'k'},
 		{NULL, 0, NULL, 0}};
-	struct witness_args a = {NULL};
+	struct witness_args a = {.data = NULL};
 	const char **slot[] = {['d'] = &a.data, ['n'] = &a.name,
 			       ['v'] = &a.vkey, ['l'] = &a.listen,
 			       ['c'] = &a.cert, ['k'] = &a.key};
