@@ -238,9 +238,19 @@ void audit_public_key(struct audit *a, uint8_t pk[ED25519_PK_LEN]);
 
 /* ------------------------------------- signed notes (c2sp.org/signed-note) */
 
+/* Cosignatures a checkpoint note carries at most (one per witness). */
+#define AUDIT_COSIGNERS_MAX 8
+/* One signature line: "— ", a key name, a space, base64 of at most a key
+ * ID, a timestamp and a 64-byte signature, a newline. */
+#define AUDIT_SIG_LINE_MAX (AUDIT_ORIGIN_MAX + 128)
 /* A checkpoint as a C2SP signed note: "<origin>\n<size>\n<base64 root>\n",
- * a blank line and one signature line. */
-#define AUDIT_NOTE_MAX (3 * AUDIT_ORIGIN_MAX + 256)
+ * a blank line, the log's signature line and the cosignatures. */
+#define AUDIT_NOTE_MAX                                                        \
+	(3 * AUDIT_ORIGIN_MAX + 256 + AUDIT_COSIGNERS_MAX * AUDIT_SIG_LINE_MAX)
+/* signed-note's signature types: the log's Ed25519 key (0x01), a
+ * witness's Ed25519 cosignature key (0x04, c2sp.org/tlog-cosignature). */
+#define AUDIT_SIG_ED25519 0x01
+#define AUDIT_SIG_COSIGNATURE 0x04
 /* "<name>+<key ID, 8 hex>+<base64(0x01 || public key)>". */
 #define AUDIT_VKEY_MAX (AUDIT_ORIGIN_MAX + 64)
 
@@ -268,10 +278,60 @@ size_t audit_note_vkey(const char *name, const uint8_t pk[ED25519_PK_LEN],
 size_t audit_note_sign(const char *text, size_t len, const char *name,
 		       const uint8_t sk[ED25519_SK_LEN], char *out, size_t cap);
 /* The newest checkpoint as a signed note by the log's key and origin
- * (c2sp.org/tlog-checkpoint) into out (AUDIT_NOTE_MAX bytes), its tree
+ * (c2sp.org/tlog-checkpoint) followed by the witnesses' cosignatures
+ * stored for its tree size, into out (AUDIT_NOTE_MAX bytes), its tree
  * size in *size when size is not NULL. Returns the length, or 0 when no
  * checkpoint can be read. */
 size_t audit_checkpoint_note(struct audit *a, char *out, uint64_t *size);
+/* The key ID of an Ed25519 key of signature type `type`:
+ * SHA-256(name || 0x0A || type || pk)[:4], big endian. */
+uint32_t audit_note_key_id_typed(const char *name, uint8_t type,
+				 const uint8_t pk[ED25519_PK_LEN]);
+/* Parse a verifier key "<name>+<8 hex key ID>+<base64(type || pk)>" of
+ * signature type `type`: the name must be audit_origin_valid and the key
+ * ID must match. Returns 0 with name (AUDIT_ORIGIN_MAX + 1 bytes) and pk,
+ * or -1. */
+int audit_vkey_parse(const char *vkey, uint8_t type, char *name,
+		     uint8_t pk[ED25519_PK_LEN]);
+/* A signature line of a note, decoded. */
+struct audit_note_sig {
+	char name[AUDIT_ORIGIN_MAX + 1];
+	uint32_t key_id;
+	uint8_t sig[80]; /* what follows the key ID */
+	size_t sig_len;
+};
+/* One signature line line[0..n), without its newline. Returns 0 with
+ * out, or -1. */
+int audit_note_sig_parse(const char *line, size_t n,
+			 struct audit_note_sig *out);
+/* Split a signed note into its text (note[0..*text_len), ending in a
+ * newline) and its signature lines (after the blank line): each must be
+ * "— <name> <base64>\n" with at least a key ID in the base64. Fills
+ * sigs[0..*n) with at most max of them. Returns 0, or -1 for a malformed
+ * note (no blank line, a bad line, more than max lines). */
+int audit_note_parse(const char *note, size_t len, size_t *text_len,
+		     struct audit_note_sig *sigs, size_t max, size_t *n);
+/* Does one of sigs[0..n) verify text[0..len) as an Ed25519 (0x01)
+ * signature of (name, pk)? Lines of other keys are ignored. */
+bool audit_note_verify(const char *text, size_t len,
+		       const struct audit_note_sig *sigs, size_t n,
+		       const char *name, const uint8_t pk[ED25519_PK_LEN]);
+/* A checkpoint note's text (c2sp.org/tlog-checkpoint): the origin line,
+ * the tree size in decimal without leading zeros, the root hash in
+ * base64, then any extension lines. Returns 0 with origin
+ * (AUDIT_ORIGIN_MAX + 1 bytes), *size and root, or -1. */
+int audit_checkpoint_parse(const char *text, size_t len, char *origin,
+			   uint64_t *size, uint8_t root[SHA256_LEN]);
+/* Store a witness's cosignature line ("— <witness> <base64>", without its
+ * newline) of the checkpoint of tree_size. Append-only; storing the same
+ * line twice is no error. Returns 0, or -1 with e. */
+int audit_cosignature_add(struct store *s, uint64_t tree_size,
+			  const char *witness, const char *line,
+			  struct error *e);
+/* The largest tree size witness cosigned (0 when none) into *size.
+ * Returns 0, or -1 when the store cannot be read. */
+int audit_cosigned_size(struct store *s, const char *witness,
+			uint64_t *size);
 /* The log's origin (its name in signed notes); lives as long as a. */
 const char *audit_origin(struct audit *a);
 /* The log's verifier key (its origin and public key) into out
@@ -358,6 +418,13 @@ int audit_proof_inclusion(struct store *s, uint64_t durable_size,
 int audit_proof_consistency(struct store *s, uint64_t durable_size,
 			    uint64_t first, uint64_t second,
 			    struct audit_proof *out, struct error *e);
+/* Verify a consistency proof (RFC 9162 section 2.1.4.2) that the tree of
+ * `second` leaves with root root2 extends the tree of `first` leaves with
+ * root root1 (0 < first <= second). Pure: for witnesses and clients. */
+bool audit_consistency_verify(uint64_t first, uint64_t second,
+			      const uint8_t root1[SHA256_LEN],
+			      const uint8_t root2[SHA256_LEN],
+			      const struct audit_proof *p);
 
 /* -------------------------------------------------------------- queries */
 

@@ -87,6 +87,13 @@ uint64_t audit_indexed(struct audit *a);
 /* The retention period in days (audit_options.retention_days). */
 int audit_retention_days(struct audit *a);
 
+/* ---- cosignature.c */
+
+/* Append to note[0..len) the stored cosignature lines of tree_size, one
+ * per witness, as many as fit in cap. Returns the new length. */
+size_t cosignatures_append(struct store *s, uint64_t tree_size, char *note,
+			   size_t len, size_t cap);
+
 /* ---- checkpoint.c */
 
 /* Signed checkpoint of the frontier at this instant, stored with the

@@ -82,6 +82,23 @@ static const struct store_migration migrations[] = {
 	 "CREATE TRIGGER audit_event_kept BEFORE DELETE ON audit_event"
 	 "  BEGIN SELECT RAISE(ABORT, 'audit events are never deleted: "
 	 "kruispunt audit purge removes expired entries'); END;"},
+	{29, "audit_cosignature",
+	 /* The witnesses' cosignatures of checkpoints (src/witness pushes,
+	  * verifies and stores them): append-only, like the checkpoints. */
+	 "CREATE TABLE audit_cosignature ("
+	 "  tree_size INTEGER NOT NULL,"
+	 "  witness TEXT NOT NULL,"
+	 "  line TEXT NOT NULL,"
+	 "  received_at INTEGER NOT NULL,"
+	 "  PRIMARY KEY (tree_size, witness, line)) WITHOUT ROWID;"
+	 "CREATE INDEX audit_cosignature_by_witness"
+	 "  ON audit_cosignature (witness, tree_size);"
+	 "CREATE TRIGGER audit_cosignature_immutable"
+	 "  BEFORE UPDATE ON audit_cosignature"
+	 "  BEGIN SELECT RAISE(ABORT, 'cosignatures are immutable'); END;"
+	 "CREATE TRIGGER audit_cosignature_kept"
+	 "  BEFORE DELETE ON audit_cosignature"
+	 "  BEGIN SELECT RAISE(ABORT, 'cosignatures are never deleted'); END;"},
 };
 
 const struct store_schema audit_schema = {

@@ -276,3 +276,48 @@ int audit_proof_consistency(struct store *s, uint64_t durable_size,
 		return store_fail(e, "the log could not be read");
 	return 0;
 }
+
+/* RFC 9162 2.1.4.2, step by step: fn and sn walk up from the last leaves
+ * of both trees; fr rebuilds the old root, sr the new one. */
+bool audit_consistency_verify(uint64_t first, uint64_t second,
+			      const uint8_t root1[SHA256_LEN],
+			      const uint8_t root2[SHA256_LEN],
+			      const struct audit_proof *p)
+{
+	if (first == 0 || first > second || p->n < 0 || p->n > AUDIT_PROOF_MAX)
+		return false;
+	if (first == second)
+		return p->n == 0 && sodium_memcmp(root1, root2, SHA256_LEN) == 0;
+	if (p->n == 0)
+		return false;
+	/* A perfect old tree is its own first node; the proof omits it. */
+	bool prepend = (first & (first - 1)) == 0;
+	int i = prepend ? 0 : 1;
+	const uint8_t *start = prepend ? root1 : p->hash[0];
+	uint64_t fn = first - 1, sn = second - 1;
+	while (fn & 1) {
+		fn >>= 1;
+		sn >>= 1;
+	}
+	uint8_t fr[SHA256_LEN], sr[SHA256_LEN];
+	memcpy(fr, start, SHA256_LEN);
+	memcpy(sr, start, SHA256_LEN);
+	for (; i < p->n; i++) {
+		if (sn == 0)
+			return false;
+		if ((fn & 1) || fn == sn) {
+			merkle_node(p->hash[i], fr, fr);
+			merkle_node(p->hash[i], sr, sr);
+			while (!(fn & 1) && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
+			}
+		} else {
+			merkle_node(sr, p->hash[i], sr);
+		}
+		fn >>= 1;
+		sn >>= 1;
+	}
+	return sn == 0 && sodium_memcmp(fr, root1, SHA256_LEN) == 0 &&
+	       sodium_memcmp(sr, root2, SHA256_LEN) == 0;
+}

@@ -16,7 +16,7 @@
 
 #include "audit/audit_internal.h"
 
-#define SIG_TYPE_ED25519 0x01
+#define SIG_TYPE_ED25519 AUDIT_SIG_ED25519
 #define KEY_ID_LEN 4
 /* "— " in UTF-8: U+2014 em dash, then a space. */
 static const char sig_prefix[] = "\xe2\x80\x94 ";
@@ -50,7 +50,13 @@ int audit_origin_default(const char *public_url, char *out)
 
 uint32_t audit_note_key_id(const char *name, const uint8_t pk[ED25519_PK_LEN])
 {
-	static const uint8_t sep[2] = {'\n', SIG_TYPE_ED25519};
+	return audit_note_key_id_typed(name, SIG_TYPE_ED25519, pk);
+}
+
+uint32_t audit_note_key_id_typed(const char *name, uint8_t type,
+				 const uint8_t pk[ED25519_PK_LEN])
+{
+	const uint8_t sep[2] = {'\n', type};
 	uint8_t h[SHA256_LEN];
 	crypto_hash_sha256_state st;
 	crypto_hash_sha256_init(&st);
@@ -122,7 +128,10 @@ size_t audit_checkpoint_note(struct audit *a, char *out, uint64_t *size)
 	size_t n = checkpoint_body(audit_origin(a), &cp, body, sizeof(body));
 	if (size)
 		*size = cp.tree_size;
-	return n ? audit_sign_note(a, body, n, out, AUDIT_NOTE_MAX) : 0;
+	n = n ? audit_sign_note(a, body, n, out, AUDIT_NOTE_MAX) : 0;
+	return n ? cosignatures_append(audit_store(a), cp.tree_size, out, n,
+				       AUDIT_NOTE_MAX)
+		 : 0;
 }
 
 size_t audit_vkey(struct audit *a, char *out)
@@ -130,4 +139,154 @@ size_t audit_vkey(struct audit *a, char *out)
 	uint8_t pk[ED25519_PK_LEN];
 	audit_public_key(a, pk);
 	return audit_note_vkey(audit_origin(a), pk, out);
+}
+
+/* ------------------------------------------------------------ verifying */
+
+/* Decode standard base64 s[0..n) into out (at most cap bytes). Returns the
+ * length, or -1 for anything but canonical, padded base64. */
+static long b64_decode(const char *s, size_t n, uint8_t *out, size_t cap)
+{
+	size_t len;
+	const char *end;
+	if (n == 0 || sodium_base642bin(out, cap, s, n, NULL, &len, &end,
+					sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != s + n)
+		return -1;
+	return (long)len;
+}
+
+int audit_vkey_parse(const char *vkey, uint8_t type, char *name,
+		     uint8_t pk[ED25519_PK_LEN])
+{
+	const char *p1 = strchr(vkey, '+');
+	const char *p2 = p1 ? strchr(p1 + 1, '+') : NULL;
+	if (!p1 || !p2 || p1 == vkey || p2 - p1 != 9 ||
+	    (size_t)(p1 - vkey) > AUDIT_ORIGIN_MAX)
+		return -1;
+	memcpy(name, vkey, (size_t)(p1 - vkey));
+	name[p1 - vkey] = '\0';
+	uint8_t id[4], typed[1 + ED25519_PK_LEN + 1];
+	if (!audit_origin_valid(name) || hex_decode(p1 + 1, 8, id, 4) != 0 ||
+	    b64_decode(p2 + 1, strlen(p2 + 1), typed, sizeof(typed)) !=
+		    1 + ED25519_PK_LEN ||
+	    typed[0] != type)
+		return -1;
+	memcpy(pk, typed + 1, ED25519_PK_LEN);
+	uint32_t want = (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 |
+			(uint32_t)id[2] << 8 | id[3];
+	return audit_note_key_id_typed(name, type, pk) == want ? 0 : -1;
+}
+
+int audit_note_sig_parse(const char *line, size_t n,
+			 struct audit_note_sig *out)
+{
+	size_t plen = sizeof(sig_prefix) - 1;
+	if (n <= plen || memcmp(line, sig_prefix, plen) != 0)
+		return -1;
+	const char *name = line + plen;
+	const char *sp = memchr(name, ' ', n - plen);
+	if (!sp || (size_t)(sp - name) > AUDIT_ORIGIN_MAX)
+		return -1;
+	memcpy(out->name, name, (size_t)(sp - name));
+	out->name[sp - name] = '\0';
+	uint8_t raw[4 + sizeof(out->sig)];
+	long len = b64_decode(sp + 1, (size_t)(line + n - sp - 1), raw,
+			      sizeof(raw));
+	if (!audit_origin_valid(out->name) || len < 4)
+		return -1;
+	out->key_id = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 |
+		      (uint32_t)raw[2] << 8 | raw[3];
+	out->sig_len = (size_t)len - 4;
+	memcpy(out->sig, raw + 4, out->sig_len);
+	return 0;
+}
+
+/* The start of the last "\n\n" in note[0..len), or NULL. */
+static const char *last_blank_line(const char *note, size_t len)
+{
+	for (size_t i = len; i >= 2; i--)
+		if (note[i - 2] == '\n' && note[i - 1] == '\n')
+			return note + i - 2;
+	return NULL;
+}
+
+int audit_note_parse(const char *note, size_t len, size_t *text_len,
+		     struct audit_note_sig *sigs, size_t max, size_t *n)
+{
+	const char *blank = last_blank_line(note, len);
+	if (!blank || note[len - 1] != '\n' || memchr(note, '\0', len))
+		return -1;
+	*text_len = (size_t)(blank - note) + 1;
+	*n = 0;
+	const char *p = blank + 2, *end = note + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (*n == max || audit_note_sig_parse(p, (size_t)(nl - p),
+						      &sigs[*n]) != 0)
+			return -1;
+		(*n)++;
+		p = nl + 1;
+	}
+	return *n > 0 ? 0 : -1;
+}
+
+bool audit_note_verify(const char *text, size_t len,
+		       const struct audit_note_sig *sigs, size_t n,
+		       const char *name, const uint8_t pk[ED25519_PK_LEN])
+{
+	uint32_t id = audit_note_key_id_typed(name, SIG_TYPE_ED25519, pk);
+	for (size_t i = 0; i < n; i++)
+		if (sigs[i].key_id == id && strcmp(sigs[i].name, name) == 0 &&
+		    sigs[i].sig_len == crypto_sign_BYTES &&
+		    crypto_sign_verify_detached(sigs[i].sig,
+						(const uint8_t *)text, len,
+						pk) == 0)
+			return true;
+	return false;
+}
+
+/* A tree size line: decimal, no leading zeros, at most 2^63 - 1. */
+static int size_parse(const char *s, size_t n, uint64_t *out)
+{
+	if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
+		return -1;
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > INT64_MAX)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int audit_checkpoint_parse(const char *text, size_t len, char *origin,
+			   uint64_t *size, uint8_t root[SHA256_LEN])
+{
+	const char *line[3], *end = text + len;
+	size_t n[3];
+	const char *p = text;
+	for (int i = 0; i < 3; i++) {
+		const char *nl = p < end ? memchr(p, '\n', (size_t)(end - p))
+					 : NULL;
+		if (!nl)
+			return -1;
+		line[i] = p;
+		n[i] = (size_t)(nl - p);
+		p = nl + 1;
+	}
+	if (n[0] == 0 || n[0] > AUDIT_ORIGIN_MAX)
+		return -1;
+	memcpy(origin, line[0], n[0]);
+	origin[n[0]] = '\0';
+	if (!audit_origin_valid(origin) || size_parse(line[1], n[1], size) != 0)
+		return -1;
+	uint8_t buf[SHA256_LEN + 1];
+	if (b64_decode(line[2], n[2], buf, sizeof(buf)) != SHA256_LEN)
+		return -1;
+	memcpy(root, buf, SHA256_LEN);
+	return 0;
 }

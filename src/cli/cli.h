@@ -25,6 +25,11 @@ int cli_init_dir(const struct cli_config *cfg, struct error *e);
 int cli_write_config(const struct cli_config *cfg, const char *path,
 		     const char *header, struct error *e);
 
+/* Write a new file with mode 0600 (a key); an existing one is left
+ * alone. Returns 0, or -1 with e set. */
+int cli_write_new(const char *path, const void *data, size_t n,
+		  struct error *e);
+
 /* mkdir -p with mode 0700. Returns 0, or -1 with e set. */
 int cli_mkdir_p(const char *path, struct error *e);
 
@@ -66,6 +71,10 @@ int cli_open_store(const struct cli_config *cfg, struct store **out,
  * (cli_start_failed says so). */
 int cli_serve(const struct cli_config *cfg, struct store *store,
 	      cli_ready_fn ready, void *ctx, struct error *e);
+
+/* Wait for SIGINT or SIGTERM (blocked by main), flushing the buffered
+ * log meanwhile. Returns the signal. */
+int cli_wait_for_signal(void);
 
 /* One line on stderr for cli_serve's e, "kruispunt CMD: ...", and for a
  * port that cannot be listened on, what to do about it (--port). */
@@ -116,6 +125,7 @@ int cmd_org(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_directory(int argc, char **argv);
 int cmd_activation(int argc, char **argv);
+int cmd_witness(int argc, char **argv);
 
 /* The options cfg's [auth] and [notify] give (without the master key,
  * which the caller reads and wipes). */

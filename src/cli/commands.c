@@ -70,6 +70,19 @@ const struct cli_command cli_commands[] = {
 	 "       kruispunt audit vkey --data DIR\n"
 	 "  Prints the C2SP signed-note verifier key of /log/checkpoint\n"
 	 "  (docs/AUDIT.md); publish it where users can find it.\n"},
+	{"witness", cmd_witness,
+	 "witness init|add-log|serve --data DIR ...",
+	 "run a transparency-log witness that cosigns logs' checkpoints",
+	 "usage: kruispunt witness init --data DIR --name NAME\n"
+	 "       kruispunt witness add-log --data DIR --vkey VKEY\n"
+	 "       kruispunt witness serve --data DIR --listen HOST:PORT "
+	 "--cert FILE --key FILE\n"
+	 "  init creates DIR, the witness's key (DIR/witness.key) and its\n"
+	 "  database, and prints its verifier key: give it to the logs it\n"
+	 "  witnesses (kruispunt: audit.witnesses). add-log follows the log\n"
+	 "  whose signed-note verifier key is VKEY (`kruispunt audit vkey`).\n"
+	 "  serve answers POST /add-checkpoint (c2sp.org/tlog-witness) over\n"
+	 "  HTTPS with the certificate and key given (PEM).\n"},
 	{"org", cmd_org,
 	 "org add|institution|cert|endpoint|grant|revoke|roles --data DIR ...",
 	 "organisations, institutions, roles",

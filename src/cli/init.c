@@ -43,8 +43,8 @@ int cli_mkdir_p(const char *path, struct error *e)
 }
 
 /* Write a new file with mode 0600; an existing one is left alone. */
-static int write_new(const char *path, const void *data, size_t n,
-		     struct error *e)
+int cli_write_new(const char *path, const void *data, size_t n,
+		  struct error *e)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -73,7 +73,7 @@ static int make_keys(const struct cli_config *cfg, struct error *e)
 	rand_bytes(master, sizeof(master));
 	if (config_path(data, "keys/master.key", path, sizeof(path)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
-	int rc = write_new(path, master, sizeof(master), e);
+	int rc = cli_write_new(path, master, sizeof(master), e);
 	secret_wipe(master, sizeof(master));
 	if (rc != 0)
 		return -1;
@@ -83,11 +83,11 @@ static int make_keys(const struct cli_config *cfg, struct error *e)
 		return 0;
 	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
 	ed25519_keypair(pk, sk);
-	rc = write_new(path, sk, sizeof(sk), e);
+	rc = cli_write_new(path, sk, sizeof(sk), e);
 	secret_wipe(sk, sizeof(sk));
 	if (rc != 0 || config_path(data, "keys/audit-signing.pub", path, sizeof(path)) != 0)
 		return -1;
-	return write_new(path, pk, sizeof(pk), e);
+	return cli_write_new(path, pk, sizeof(pk), e);
 }
 
 int cli_write_config(const struct cli_config *cfg, const char *path,

@@ -45,6 +45,7 @@ int cli_schema_latest(void)
 		{http_config_keys, http_config_nkeys, &(cfg)->http},        \
 		{store_config_keys, store_config_nkeys, &(cfg)->store},     \
 		{audit_config_keys, audit_config_nkeys, &(cfg)->audit},     \
+		{witness_config_keys, witness_config_nkeys, &(cfg)->witness}, \
 		{auth_config_keys, auth_config_nkeys, &(cfg)->auth},        \
 		{notify_config_keys, notify_config_nkeys, &(cfg)->notify},  \
 		{hub_config_keys, hub_config_nkeys, &(cfg)->hub},           \

@@ -18,6 +18,7 @@
 #include "notify/notify.h"
 #include "org/org.h"
 #include "store/store.h"
+#include "witness/witness.h"
 
 /* Every module's migrations, for store_options.schemas. */
 extern const struct store_schema *const cli_schemas[];
@@ -42,6 +43,7 @@ struct cli_config {
 	struct auth_config auth;     /* [auth] */
 	struct notify_config notify; /* [notify] */
 	struct hub_config hub;       /* [hub] */
+	struct witness_config witness; /* [audit] witnesses, witness_* */
 };
 
 /* Every key to its default. */

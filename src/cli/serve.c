@@ -32,6 +32,7 @@ struct serve_ctx {
 	 * wiped once the steps have opened: only auth and notify keep it. */
 	uint8_t master_key[32];
 	struct http_server *srv;
+	struct witness_push *witnesses; /* NULL: none configured */
 };
 
 _Static_assert(sizeof(((struct auth_options *)0)->master_key) ==
@@ -186,6 +187,24 @@ static void hub_step_close(struct serve_ctx *c)
 	hub_close(c->app.hub);
 }
 
+/* The witnesses get the log's checkpoints from their own thread: a slow
+ * or absent witness never holds up an append. */
+static int witness_step_open(struct serve_ctx *c, struct error *e)
+{
+	char ca[LIMIT_PATH];
+	if (config_path(c->cfg->base.data_dir, c->cfg->witness.ca_file, ca,
+			sizeof(ca)) != 0)
+		return err_set(e, ERR_INVALID, "config_invalid",
+			       "audit.witness_ca is too long");
+	return witness_push_start(c->app.audit, &c->cfg->witness, ca,
+				  &c->witnesses, e);
+}
+
+static void witness_step_close(struct serve_ctx *c)
+{
+	witness_push_stop(c->witnesses);
+}
+
 /* Last: requests may reach every subsystem above the moment a listener
  * accepts, and on shutdown they are stopped first (they may still
  * append to the audit log). */
@@ -223,6 +242,7 @@ static const struct serve_step {
 	{"authentication", auth_step_open, auth_step_close},
 	{"notifications", notify_step_open, notify_step_close},
 	{"the hub", hub_step_open, hub_step_close},
+	{"the witnesses", witness_step_open, witness_step_close},
 	{"the listeners", listeners_step_open, listeners_step_close},
 };
 
@@ -255,7 +275,7 @@ static int steps_open(struct serve_ctx *c, struct error *e)
 /* The main thread has nothing else to do while the listeners' threads
  * work: it waits for SIGINT or SIGTERM and meanwhile writes out the
  * buffered access log every quarter second. */
-static int wait_for_signal(void)
+int cli_wait_for_signal(void)
 {
 	sigset_t set;
 	sigemptyset(&set);
@@ -318,7 +338,7 @@ static int run(struct serve_ctx *c, cli_ready_fn ready, void *ctx)
 	if (ready && ready(ctx, c->srv, pub, net) != 0)
 		return 1;
 	service_notify("READY=1");
-	int sig = wait_for_signal();
+	int sig = cli_wait_for_signal();
 	service_notify("STOPPING=1");
 	log_info("stopping on signal %d", sig);
 	return 0;
