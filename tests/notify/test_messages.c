@@ -23,7 +23,7 @@ static const char *const langs[] = {"nl", "fr", "de", "en"};
  * (login_code_*), the activation (activation_link, registration_code_*,
  * activation_letter). */
 static const struct {
-	const char *name, *ext, *vars[6];
+	const char *name, *ext, *vars[7];
 } messages[] = {
 	{"activation_link", "txt", {"link", "expires_at"}},
 	{"registration_code_email", "txt", {"code", "minutes"}},
@@ -41,7 +41,7 @@ static const struct {
 	{"credentials_changed_email", "txt", {NULL}},
 	{"credentials_changed_sms", "txt", {NULL}},
 	{"activation_letter", "html",
-	 {"name", "code", "expires_at", "office", "link_host"}},
+	 {"name", "code", "expires_at", "office", "link_host", "minutes"}},
 };
 
 /* Typical values, the longest a caller gives: an SMS must fit with
@@ -99,7 +99,7 @@ static void placeholders(const char *t, char *out, size_t n)
 
 static bool filled_by_callers(size_t m, const char *var)
 {
-	for (size_t i = 0; i < 6 && messages[m].vars[i]; i++)
+	for (size_t i = 0; i < 7 && messages[m].vars[i]; i++)
 		if (strcmp(messages[m].vars[i], var) == 0)
 			return true;
 	return false;
@@ -297,12 +297,14 @@ static void letter_escapes_every_value(void **state)
 		{"expires_at", "\"><img src=x onerror=alert(1)>"},
 		{"office", "Gemeente 'Sint-Niklaas' & Co"},
 		{"link_host", "kruispunt.example.be"},
+		{"minutes", "5"},
 	};
 	for (size_t l = 0; l < 5; l++) {
 		const char *lang = l < 4 ? langs[l] : "xx";
 		char *html;
 		struct error e;
-		assert_int_equal(notify_letter(lang, vars, 5, &html, &e), 0);
+		assert_int_equal(notify_letter(lang, vars, KP_NELEM(vars), &html,
+					       &e), 0);
 		assert_null(strstr(html, "<script"));
 		assert_null(strstr(html, "<img"));
 		assert_null(strstr(html, "{{"));
