@@ -307,8 +307,11 @@ int audit_note_sig_parse(const char *line, size_t n,
 /* Split a signed note into its text (note[0..*text_len), ending in a
  * newline) and its signature lines (after the blank line): each must be
  * "— <name> <base64>\n" with at least a key ID in the base64. Fills
- * sigs[0..*n) with at most max of them. Returns 0, or -1 for a malformed
- * note (no blank line, a bad line, more than max lines). */
+ * sigs[0..*n) with at most max of them; well-formed lines beyond max, or
+ * too long to hold here (another algorithm's), are ignored, as signed-note
+ * asks of unknown keys. Returns 0, or -1 for a malformed note (no blank
+ * line, a bad line, control characters or invalid UTF-8, no signature it
+ * could hold). */
 int audit_note_parse(const char *note, size_t len, size_t *text_len,
 		     struct audit_note_sig *sigs, size_t max, size_t *n);
 /* Does one of sigs[0..n) verify text[0..len) as an Ed25519 (0x01)

@@ -86,6 +86,10 @@ size_t audit_sign_note(struct audit *a, const char *text, size_t len,
 uint64_t audit_indexed(struct audit *a);
 /* The retention period in days (audit_options.retention_days). */
 int audit_retention_days(struct audit *a);
+/* The purge's cut-off for a retention of days (never less than
+ * AUDIT_RETENTION_DAYS), in ms: what a checkpoint signed before it
+ * covers may be purged (purge.c, verify.c). */
+int64_t audit_purge_before_ms(int64_t days);
 
 /* ---- cosignature.c */
 

@@ -99,6 +99,19 @@ static const struct store_migration migrations[] = {
 	 "CREATE TRIGGER audit_cosignature_kept"
 	 "  BEFORE DELETE ON audit_cosignature"
 	 "  BEGIN SELECT RAISE(ABORT, 'cosignatures are never deleted'); END;"},
+	{30, "audit_purge_floor",
+	 /* The purge's guard never below ten years, even without its
+	  * meta row (a missing row made the bound NULL, and the guard
+	  * let every update through). */
+	 "DROP TRIGGER audit_event_immutable;"
+	 "CREATE TRIGGER audit_event_immutable BEFORE UPDATE ON audit_event"
+	 "  WHEN NOT (length(new.entry) = 0 AND new.seq = old.seq"
+	 "    AND new.at = old.at AND new.leaf = old.leaf"
+	 "    AND old.at <= (unixepoch() - 86400 * max(3653, coalesce("
+	 "      (SELECT CAST(value AS INTEGER) FROM meta"
+	 "       WHERE key = 'audit_retention_days'), 3653))) * 1000)"
+	 "  BEGIN SELECT RAISE(ABORT, 'audit events are immutable; only the "
+	 "entry of an event past the retention period may be removed'); END;"},
 };
 
 const struct store_schema audit_schema = {

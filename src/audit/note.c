@@ -9,6 +9,7 @@
  * same note, and no second signature needs storing. libsodium signs and
  * encodes; nothing here is cryptography of its own.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -211,21 +212,50 @@ static const char *last_blank_line(const char *note, size_t len)
 	return NULL;
 }
 
+/* A signature line this code cannot hold (another algorithm's longer
+ * signature, an ML-DSA cosignature): well-formed, so ignored rather than
+ * refused, as signed-note asks of unknown keys. */
+static bool foreign_sig_line(const char *line, size_t n)
+{
+	size_t plen = sizeof(sig_prefix) - 1;
+	if (n <= plen || memcmp(line, sig_prefix, plen) != 0)
+		return false;
+	const char *sp = memchr(line + plen, ' ', n - plen);
+	if (!sp || sp == line + plen)
+		return false;
+	for (const char *c = sp + 1; c < line + n; c++)
+		if (!isalnum((unsigned char)*c) && *c != '+' && *c != '/' &&
+		    *c != '=')
+			return false;
+	return sp + 1 < line + n;
+}
+
+/* signed-note: UTF-8, and no control character but the newline. */
+static bool note_text_valid(const char *note, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)note[i] < 0x20 && note[i] != '\n') ||
+		    note[i] == 0x7f)
+			return false;
+	return utf8_valid(note, len);
+}
+
 int audit_note_parse(const char *note, size_t len, size_t *text_len,
 		     struct audit_note_sig *sigs, size_t max, size_t *n)
 {
 	const char *blank = last_blank_line(note, len);
-	if (!blank || note[len - 1] != '\n' || memchr(note, '\0', len))
+	if (!blank || note[len - 1] != '\n' || !note_text_valid(note, len))
 		return -1;
 	*text_len = (size_t)(blank - note) + 1;
 	*n = 0;
 	const char *p = blank + 2, *end = note + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (*n == max || audit_note_sig_parse(p, (size_t)(nl - p),
-						      &sigs[*n]) != 0)
+		size_t ln = (size_t)(nl - p);
+		if (*n < max && audit_note_sig_parse(p, ln, &sigs[*n]) == 0)
+			(*n)++;
+		else if (!foreign_sig_line(p, ln))
 			return -1;
-		(*n)++;
 		p = nl + 1;
 	}
 	return *n > 0 ? 0 : -1;

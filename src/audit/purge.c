@@ -9,15 +9,22 @@
  * persons). The schema's trigger allows exactly that update, and only on
  * events older than the retention period by the database's own clock.
  *
- * Events are in time order (the writer never lets `at` decrease), so the
- * expired events are a prefix of the log, found by bisection.
+ * What is old enough is decided by the signed checkpoints, not by the
+ * events' own time columns (which are not signed): the expired events are
+ * those covered by the newest checkpoint signed before the cut-off, since
+ * each was recorded before that checkpoint. `audit verify` applies the
+ * same rule to every purged event, so a row emptied and given an old time
+ * by someone with the file is still caught.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "audit/audit_internal.h"
 
-static const char sql_at[] = "SELECT at FROM audit_event WHERE seq = ?1";
+/* The expired prefix: [0, the newest checkpoint signed before ?1). */
+static const char sql_boundary[] =
+	"SELECT coalesce(max(tree_size), 0) FROM audit_checkpoint "
+	"WHERE timestamp < ?1";
 static const char sql_pending[] =
 	"SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) "
 	"FROM audit_event WHERE seq < ?1 AND length(entry) > 0";
@@ -27,26 +34,6 @@ static const char *const sql_apply[] = {
 	"DELETE FROM audit_by_actor WHERE seq < ?1",
 	"DELETE FROM audit_by_user WHERE seq < ?1",
 };
-
-/* The first seq in [0, size) recorded at or after t (size when none). */
-static uint64_t first_kept(struct store_conn *c, uint64_t size, int64_t t)
-{
-	uint64_t lo = 0, hi = size;
-	struct store_stmt *st = store_prepare(c, sql_at);
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		store_bind_int(st, 1, (int64_t)mid);
-		int64_t at = store_step(st) == STORE_ROW ? store_col_int(st, 0)
-							 : INT64_MAX;
-		store_done(st);
-		if (at < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	store_done(st);
-	return lo;
-}
 
 static void read_pending(struct store_stmt *st, void *out)
 {
@@ -64,10 +51,16 @@ static int survey(struct audit *a, struct audit_purge_report *rep,
 	if (!r)
 		return err_set(e, ERR_UNAVAILABLE, "store_unavailable",
 			       "the audit log cannot be read");
-	rep->before_ms = time_now_ms() -
-			 (int64_t)audit_retention_days(a) * 86400 * 1000;
-	rep->boundary = first_kept(r, audit_size(a), rep->before_ms);
-	struct store_stmt *st = store_prepare(r, sql_pending);
+	rep->before_ms = audit_purge_before_ms(audit_retention_days(a));
+	char before[RFC3339_LEN];
+	time_format_rfc3339(rep->before_ms / 1000, before);
+	int64_t boundary = 0;
+	struct store_stmt *st = store_prepare(r, sql_boundary);
+	store_bind_text(st, 1, before);
+	if (store_one(st, store_read_int, &boundary, e) < 0)
+		return -1;
+	rep->boundary = (uint64_t)boundary;
+	st = store_prepare(r, sql_pending);
 	store_bind_int(st, 1, (int64_t)rep->boundary);
 	return store_one(st, read_pending, rep, e) < 0 ? -1 : 0;
 }
@@ -85,6 +78,14 @@ static int purge_change(struct store_conn *w, void *ctx,
 			return -1;
 	}
 	return 0;
+}
+
+int64_t audit_purge_before_ms(int64_t days)
+{
+	if (days < AUDIT_RETENTION_DAYS)
+		days = AUDIT_RETENTION_DAYS;
+	/* Whole seconds: checkpoints are signed with second timestamps. */
+	return (time_now_ms() / 1000 - days * 86400) * 1000;
 }
 
 int audit_purge(struct audit *a, const struct audit_actor *by, bool apply,

@@ -8,8 +8,10 @@
  *
  * An event whose entry the retention removed (audit_purge) keeps its leaf
  * hash: the tree is checked from it as from any other, and it is counted.
- * Only an event older than the retention period may have been purged; an
- * empty entry younger than that is a removal, reported as tampering.
+ * Only an event older than the retention period may have been purged, and
+ * its age is taken from the first checkpoint that covers it (signed), not
+ * from its own time column (unsigned): an empty entry that checkpoint does
+ * not place before the cut-off is a removal, reported as tampering.
  */
 #include <stdio.h>
 #include <string.h>
@@ -36,7 +38,7 @@ struct verifier {
 	uint64_t last_cp_size;
 	char last_cp_time[RFC3339_LEN];
 	bool failed;
-	int64_t purge_before_ms; /* a purged event is older than this */
+	char purge_before[RFC3339_LEN]; /* covered by a checkpoint before */
 	uint64_t bad_node_level, bad_node_idx;
 	bool bad_node;
 };
@@ -121,8 +123,12 @@ static int event_leaf(struct verifier *v, struct store_stmt *st, uint64_t seq,
 	if (ln != SHA256_LEN)
 		return fail(v, seq, true, "%s", "its leaf hash is damaged");
 	if (n == 0) {
+		/* The checkpoint cursor stands on the first checkpoint
+		 * larger than seq: the one that covers this event. */
+		struct audit_checkpoint cp;
 		*at_ms = store_col_int(st, 3);
-		if (*at_ms >= v->purge_before_ms)
+		if (!v->cp_ready || checkpoint_read_row(v->cps, &cp) != 0 ||
+		    strcmp(cp.timestamp, v->purge_before) >= 0)
 			return fail(v, seq, true, "%s",
 				    "entry removed within the retention "
 				    "period");
@@ -137,6 +143,9 @@ static int event_leaf(struct verifier *v, struct store_stmt *st, uint64_t seq,
 	merkle_leaf(entry, n, leaf);
 	if (memcmp(leaf, stored_leaf, SHA256_LEN) != 0)
 		return fail(v, seq, true, "%s", "entry altered: its hash changed");
+	if (store_col_int(st, 3) != rec.at_ms)
+		return fail(v, seq, true, "%s",
+			    "its time column differs from its entry's time");
 	*at_ms = rec.at_ms;
 	return 0;
 }
@@ -170,16 +179,16 @@ static int check_event(struct verifier *v, struct store_stmt *st,
 	return check_checkpoints(v, f);
 }
 
-/* Events recorded before this may have been purged: the retention the
- * log recorded (never less than ten years), from now. */
-static int64_t purge_before(struct store_conn *c)
+/* What a checkpoint signed before may have been purged: the retention
+ * the log recorded (never less than ten years), from now. */
+static void purge_before(struct store_conn *c, char out[RFC3339_LEN])
 {
 	int64_t days = AUDIT_RETENTION_DAYS;
 	struct store_stmt *st = store_prepare(c, sql_retention);
-	if (store_step(st) == STORE_ROW && store_col_int(st, 0) > days)
+	if (store_step(st) == STORE_ROW)
 		days = store_col_int(st, 0);
 	store_done(st);
-	return time_now_ms() - days * 86400 * 1000;
+	time_format_rfc3339(audit_purge_before_ms(days) / 1000, out);
 }
 
 int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
@@ -190,7 +199,7 @@ int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 	v.c = store_reader(s);
 	if (!v.c)
 		return -1;
-	v.purge_before_ms = purge_before(v.c);
+	purge_before(v.c, v.purge_before);
 	v.cps = store_prepare(v.c, sql_checkpoints);
 	v.cp_ready = store_step(v.cps) == STORE_ROW;
 	struct merkle_frontier f;

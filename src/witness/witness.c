@@ -233,11 +233,15 @@ static enum witness_outcome check(const struct submission *s,
 		ans->size = ls->size;
 		return WITNESS_OLD_MISMATCH;
 	}
+	/* The same size again: the same root, or a fork (size 0 too: the
+	 * empty tree has one root). */
+	if (s->old == s->size && ls->has_root)
+		return sodium_memcmp(s->root, ls->root, SHA256_LEN) != 0
+			       ? WITNESS_FORK
+		       : s->proof.n == 0 ? WITNESS_COSIGNED
+					 : WITNESS_BAD_PROOF;
 	if (s->old == 0 || !ls->has_root)
 		return s->proof.n == 0 ? WITNESS_COSIGNED : WITNESS_BAD_PROOF;
-	if (s->old == s->size)
-		return sodium_memcmp(s->root, ls->root, SHA256_LEN) == 0 &&
-		       s->proof.n == 0 ? WITNESS_COSIGNED : WITNESS_FORK;
 	return audit_consistency_verify(s->old, s->size, ls->root, s->root,
 					&s->proof)
 		       ? WITNESS_COSIGNED

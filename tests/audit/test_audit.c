@@ -616,24 +616,21 @@ static void retention_guards_every_code_path(void **state)
 	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit_event SET entry = X''",
 					  NULL, NULL, NULL), SQLITE_OK);
 	/* Past it (here: an event made 11 years old), the entry may go and
-	 * nothing else: the row, its time and its leaf stay. */
+	 * nothing else: the row, its time and its leaf stay. The guard is
+	 * lifted to age the event and put back as the migrations made it. */
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db,
+		"SELECT sql FROM sqlite_master WHERE name = "
+		"'audit_event_immutable'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	char *guard = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
 	assert_int_equal(sqlite3_exec(db,
 		"DROP TRIGGER audit_event_immutable;"
 		"UPDATE audit_event SET at = (unixepoch() - 86400 * 4100) * 1000;",
 		NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	/* Put the guards back, as the migration made them. */
-	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
-	store_close(s);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-		"CREATE TRIGGER audit_event_immutable BEFORE UPDATE ON audit_event"
-		"  WHEN NOT (length(new.entry) = 0 AND new.seq = old.seq"
-		"    AND new.at = old.at AND new.leaf = old.leaf"
-		"    AND old.at <= (unixepoch() - 86400 * (SELECT CAST(value AS"
-		"      INTEGER) FROM meta WHERE key = 'audit_retention_days')) * 1000)"
-		"  BEGIN SELECT RAISE(ABORT, 'immutable'); END;",
-		NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, guard, NULL, NULL, NULL), SQLITE_OK);
+	free(guard);
 	assert_int_not_equal(sqlite3_exec(db,
 		"UPDATE audit_event SET entry = X'', leaf = X'00'", NULL, NULL,
 		NULL), SQLITE_OK);
@@ -641,6 +638,23 @@ static void retention_guards_every_code_path(void **state)
 				      NULL, NULL, NULL), SQLITE_OK);
 	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM audit_event", NULL,
 					  NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Without its meta row the guard still holds ten years. */
+static void purge_guard_without_meta(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct audit *a = open_log(&s, 0);
+	append_events(a, 3);
+	audit_close(a);
+	store_close(s);
+	tamper("DELETE FROM meta WHERE key = 'audit_retention_days'");
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE audit_event SET entry = X''",
+					  NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 }
 
@@ -843,6 +857,39 @@ static void purge_within_retention_is_tampering(void **state)
 	assert_non_null(strstr(vr.problem, "within the retention period"));
 	store_close(s);
 	clock_reset();
+}
+
+/* The time column is not signed: emptying the first entries and giving
+ * them an old time must not pass for a purge. Their age is the signed
+ * checkpoint's that covers them. */
+static void purge_is_judged_by_signed_checkpoints(void **state)
+{
+	(void)state;
+	struct store *s;
+	struct audit *a = old_log(&s);
+	audit_close(a);
+	store_close(s);
+	tamper("DROP TRIGGER audit_event_immutable;"
+	       "UPDATE audit_event SET entry = X'', at = seq WHERE seq < 5;");
+	clock_set_ms(day_ms("2022-01-01"));
+	struct error e;
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
+	struct audit_verify_report vr;
+	assert_int_equal(audit_verify(s, pk, &vr), 1);
+	assert_int_equal(vr.first_bad_seq, 0);
+	store_close(s);
+	clock_reset();
+}
+
+/* An intact entry's time column must be its entry's time: queries and
+ * the purge read the column. */
+static void time_column_is_checked(void **state)
+{
+	(void)state;
+	struct audit_verify_report rep = fill_and_verify_after(
+		"UPDATE audit_event SET at = at + 1 WHERE seq = 20");
+	assert_int_equal(rep.first_bad_seq, 20);
+	assert_non_null(strstr(rep.problem, "time column"));
 }
 
 /* Two writers on one file, as a daemon and an operator's CLI: each sees
@@ -1300,6 +1347,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(consulting_the_log_is_recorded, setup, teardown),
 		cmocka_unit_test_setup_teardown(purge_keeps_the_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(receipt_is_a_tlog_proof, setup, teardown),
+		cmocka_unit_test_setup_teardown(purge_is_judged_by_signed_checkpoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(time_column_is_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(purge_guard_without_meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(purge_within_retention_is_tampering, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,31 @@ static void signed_note_known_answer(void **state)
 	/* Too small a buffer is refused, never cut. */
 	assert_int_equal(audit_note_sign(PETER_TEXT, strlen(PETER_TEXT),
 					 "PeterNeumann", sk, note, n), 0);
+
+	/* Parsed back and verified; a longer signature of another kind (an
+	 * ML-DSA cosigner's) beside it is ignored, not a reason to refuse. */
+	char big[8192];
+	size_t len = (size_t)snprintf(big, sizeof(big), "%s\xe2\x80\x94 pq.example ",
+				      PETER_NOTE);
+	for (int i = 0; i < 3000; i++)
+		big[len++] = "ABCD"[i % 4];
+	big[len++] = '\n';
+	struct audit_note_sig sigs[4];
+	size_t text_len, nsigs;
+	assert_int_equal(audit_note_parse(big, len, &text_len, sigs, 4, &nsigs),
+			 0);
+	assert_int_equal(nsigs, 1);
+	assert_true(audit_note_verify(big, text_len, sigs, nsigs,
+				      "PeterNeumann", pk));
+	/* A line that is no signature line, or a control character in
+	 * the text, makes no note. */
+	big[len - 2] = '!';
+	assert_int_equal(audit_note_parse(big, len, &text_len, sigs, 4, &nsigs),
+			 -1);
+	memcpy(big, PETER_NOTE, strlen(PETER_NOTE));
+	big[3] = '\t';
+	assert_int_equal(audit_note_parse(big, strlen(PETER_NOTE), &text_len,
+					  sigs, 4, &nsigs), -1);
 }
 
 static void origins(void **state)

@@ -211,6 +211,24 @@ static void a_fork_is_refused(void **state)
 	assert_int_equal(submit_real(5, &ans), WITNESS_COSIGNED);
 }
 
+/* Size 0 is a size too: a second root for it is a fork. */
+static void an_empty_fork_is_refused(void **state)
+{
+	(void)state;
+	struct witness_answer ans;
+	uint8_t root[SHA256_LEN];
+	char note[AUDIT_NOTE_MAX];
+	crypto_hash_sha256(root, NULL, 0);
+	size_t n = forged(AUDIT_ORIGIN_FALLBACK, 0, root, ts.sk, note);
+	assert_int_equal(submit_forged(0, NULL, note, n, &ans),
+			 WITNESS_COSIGNED);
+	assert_int_equal(submit_forged(0, NULL, note, n, &ans),
+			 WITNESS_COSIGNED);
+	memset(root, 0x42, sizeof(root));
+	n = forged(AUDIT_ORIGIN_FALLBACK, 0, root, ts.sk, note);
+	assert_int_equal(submit_forged(0, NULL, note, n, &ans), WITNESS_FORK);
+}
+
 static void a_rewritten_history_is_refused(void **state)
 {
 	(void)state;
@@ -290,6 +308,7 @@ int main(void)
 		T(a_consistent_extension_is_cosigned),
 		T(an_old_size_not_its_own_gets_the_size),
 		T(a_fork_is_refused),
+		T(an_empty_fork_is_refused),
 		T(a_rewritten_history_is_refused),
 		T(unknown_logs_bad_signatures_and_sizes),
 		T(peers_parse),
