@@ -837,26 +837,37 @@ static void receipt_is_a_tlog_proof(void **state)
 	store_close(s);
 }
 
-static void purge_within_retention_is_tampering(void **state)
+/* old_log, then sql run on the file, then audit verify on date: the
+ * report of a verification that must fail. */
+static struct audit_verify_report old_log_tampered(const char *sql,
+						   const char *date)
 {
-	(void)state;
 	struct store *s;
 	struct audit *a = old_log(&s);
 	audit_close(a);
 	store_close(s);
-	/* An attacker empties a 2015 entry, bypassing the trigger: in 2023
-	 * it is still within the retention period. */
-	tamper("DROP TRIGGER audit_event_immutable;"
-	       "UPDATE audit_event SET entry = X'' WHERE seq = 310;");
-	clock_set_ms(day_ms("2023-06-02"));
+	tamper(sql);
+	clock_set_ms(day_ms(date));
 	struct error e;
 	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	struct audit_verify_report vr;
 	assert_int_equal(audit_verify(s, pk, &vr), 1);
-	assert_int_equal(vr.first_bad_seq, 310);
-	assert_non_null(strstr(vr.problem, "within the retention period"));
 	store_close(s);
 	clock_reset();
+	return vr;
+}
+
+static void purge_within_retention_is_tampering(void **state)
+{
+	(void)state;
+	/* An attacker empties a 2015 entry, bypassing the trigger: in 2023
+	 * it is still within the retention period. */
+	struct audit_verify_report vr = old_log_tampered(
+		"DROP TRIGGER audit_event_immutable;"
+		"UPDATE audit_event SET entry = X'' WHERE seq = 310;",
+		"2023-06-02");
+	assert_int_equal(vr.first_bad_seq, 310);
+	assert_non_null(strstr(vr.problem, "within the retention period"));
 }
 
 /* The time column is not signed: emptying the first entries and giving
@@ -865,20 +876,11 @@ static void purge_within_retention_is_tampering(void **state)
 static void purge_is_judged_by_signed_checkpoints(void **state)
 {
 	(void)state;
-	struct store *s;
-	struct audit *a = old_log(&s);
-	audit_close(a);
-	store_close(s);
-	tamper("DROP TRIGGER audit_event_immutable;"
-	       "UPDATE audit_event SET entry = X'', at = seq WHERE seq < 5;");
-	clock_set_ms(day_ms("2022-01-01"));
-	struct error e;
-	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
-	struct audit_verify_report vr;
-	assert_int_equal(audit_verify(s, pk, &vr), 1);
+	struct audit_verify_report vr = old_log_tampered(
+		"DROP TRIGGER audit_event_immutable;"
+		"UPDATE audit_event SET entry = X'', at = seq WHERE seq < 5;",
+		"2022-01-01");
 	assert_int_equal(vr.first_bad_seq, 0);
-	store_close(s);
-	clock_reset();
 }
 
 /* An intact entry's time column must be its entry's time: queries and
