@@ -188,8 +188,9 @@ static void demo_config(struct cli_config *cfg, const char *dir, int port)
 	eid->client_cert = CLIENT_CERT_REQUIRED;
 	str_copy(eid->client_ca, sizeof(eid->client_ca), "pki/citizen-ca.pem");
 	str_copy(eid->crl, sizeof(eid->crl), "pki/citizen-ca.crl");
-	/* The portal is wherever the public listener got its port. */
-	cfg->auth.public_url[0] = '\0';
+	/* The portal (cookies, the eID login's way back) is wherever the
+	 * public listener got its port. */
+	cfg->public_url_follows = true;
 	/* Towards the providers the hub is the Crossroads Bank. */
 	str_copy(cfg->hub.client_cert, sizeof(cfg->hub.client_cert),
 		 "pki/institutions/0345678997.crt");

@@ -42,6 +42,10 @@ struct cli_config {
 	struct auth_config auth;     /* [auth] */
 	struct notify_config notify; /* [notify] */
 	struct hub_config hub;       /* [hub] */
+	/* No key: the demo's portal is wherever its public listener got its
+	 * port, while auth.public_url (which names the audit log, set once)
+	 * stays as configured. */
+	bool public_url_follows;
 };
 
 /* Every key to its default. */

@@ -211,11 +211,11 @@ static int listeners_step_open(struct serve_ctx *c, struct error *e)
 	};
 	if (http_server_start(&opt, &c->srv, e) != 0)
 		return -1;
-	/* An empty auth.public_url follows the public listener (the demo's,
-	 * whose port the kernel may choose): set before anyone can know the
-	 * port to send a request to it. */
+	/* The demo's portal is where its public listener is (the kernel may
+	 * choose the port): set before anyone can know the port to send a
+	 * request to. */
 	const struct listener_config *pub = &c->cfg->http.public_listener;
-	if (!c->cfg->auth.public_url[0] && pub->enabled) {
+	if (c->cfg->public_url_follows && pub->enabled) {
 		char url[128];
 		listener_url(pub, http_server_port(c->srv, LISTENER_PUBLIC), url,
 			     sizeof(url));
