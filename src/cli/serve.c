@@ -232,9 +232,13 @@ int cli_web_dir(const struct cli_config *cfg, char *out, size_t n)
 	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash = len > 0 ? (self[len] = '\0', strrchr(self, '/')) : NULL;
 	struct stat st;
+	if (slash) { /* PREFIX/bin/kruispunt: PREFIX */
+		*slash = '\0';
+		slash = strrchr(self, '/');
+	}
 	if (slash) {
 		*slash = '\0';
-		int w = snprintf(out, n, "%s/../share/kruispunt/web", self);
+		int w = snprintf(out, n, "%s/share/kruispunt/web", self);
 		if (w > 0 && (size_t)w < n && stat(out, &st) == 0 &&
 		    S_ISDIR(st.st_mode))
 			return 0;

@@ -192,6 +192,12 @@ int static_load(const char *dir, struct static_files **out, struct error *e)
 		return -1;
 	}
 	qsort(s->f, s->n, sizeof(*s->f), by_path);
+	struct log_line l;
+	log_begin(&l, LV_INFO, __func__, "portal files");
+	log_str(&l, "dir", dir);
+	log_int(&l, "files", (int64_t)s->n);
+	log_int(&l, "bytes", (int64_t)s->total);
+	log_end(&l);
 	return 0;
 }
 
