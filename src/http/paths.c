@@ -76,6 +76,13 @@ int http_origin_of(const char *url, char *out, size_t n)
 		return -1;
 	host += 3;
 	size_t len = (size_t)(host - url) + strcspn(host, "/?#");
+	/* A browser's Origin leaves the scheme's default port out. */
+	if (strncasecmp(url, "https://", 8) == 0 && len > 4 &&
+	    strncmp(url + len - 4, ":443", 4) == 0)
+		len -= 4;
+	else if (strncasecmp(url, "http://", 7) == 0 && len > 3 &&
+		 strncmp(url + len - 3, ":80", 3) == 0)
+		len -= 3;
 	if (len >= n)
 		return -1;
 	memcpy(out, url, len);

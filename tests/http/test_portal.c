@@ -86,6 +86,14 @@ static void origins_and_escapes(void **state)
 	assert_int_equal(http_origin_of("https://portal.example", o, sizeof(o)),
 			 0);
 	assert_string_equal(o, "https://portal.example");
+	assert_int_equal(http_origin_of("https://portal.example:443/", o,
+					sizeof(o)), 0);
+	assert_string_equal(o, "https://portal.example");
+	assert_int_equal(http_origin_of("http://127.0.0.1:80", o, sizeof(o)), 0);
+	assert_string_equal(o, "http://127.0.0.1");
+	assert_int_equal(http_origin_of("https://p.example:4430", o, sizeof(o)),
+			 0);
+	assert_string_equal(o, "https://p.example:4430");
 	assert_int_equal(http_origin_of("portal.example", o, sizeof(o)), -1);
 	assert_int_equal(http_origin_of("https://", o, sizeof(o)), -1);
 	assert_int_equal(http_origin_of("https://a-very-long-host.example", o,
