@@ -19,6 +19,7 @@ static const struct {
 	{"ndjson", fuzz_ndjson},
 	{"import", fuzz_import},
 	{"tile", fuzz_tile},
+	{"paths", fuzz_paths},
 };
 
 static int replay_file(const char *path, int (*fn)(const uint8_t *, size_t))

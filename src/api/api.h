@@ -147,6 +147,10 @@ int api_auth_session(struct http_request *req, struct http_response *res,
 		     void *app);
 int api_auth_logout(struct http_request *req, struct http_response *res,
 		    void *app);
+int api_eid_login(struct http_request *req, struct http_response *res,
+		  void *app);
+int api_eid_complete(struct http_request *req, struct http_response *res,
+		     void *app);
 int api_apps(struct http_request *req, struct http_response *res, void *app);
 int api_app_enter(struct http_request *req, struct http_response *res,
 		  void *app);
@@ -183,6 +187,9 @@ int api_resolve_session(void *app, const char *token,
 			struct http_principal *who, struct error *e);
 const char *api_has_role(void *app, struct http_request *req,
 			 const char *role);
+/* The portal's cookie sessions (http_server_options.csrf, public_url). */
+void api_csrf(void *app, const char *token, char *out);
+const char *api_public_url(void *app);
 int api_org_roles(struct http_request *req, struct http_response *res,
 		  void *app);
 int api_org_role_renew(struct http_request *req, struct http_response *res,

@@ -30,12 +30,54 @@ static json_t *session_json(struct app *a, const char *token,
 			 step_up_json(a, s));
 }
 
+/* Does the login ask for the portal's cookie (Kruispunt-Session:
+ * cookie) rather than a token in the body? 1 yes, 0 no, -1 with e for a
+ * value we do not know (refused before anyone logs in). */
+static int wants_cookie(struct http_request *req, struct error *e)
+{
+	const char *mode = http_header(req, HTTP_SESSION_MODE);
+	if (!mode)
+		return 0;
+	if (strcmp(mode, "cookie") == 0)
+		return 1;
+	return err_set(e, ERR_INVALID, "invalid_session_mode",
+		       HTTP_SESSION_MODE ": only \"cookie\" is known");
+}
+
+/* The cookie of a new session, living as long as the session may. */
+static void set_cookie(struct http_response *res, const char *token,
+		       const struct auth_session *s)
+{
+	int64_t left = s->expires_at - time_now();
+	http_session_cookie(res, token, left > 0 ? left : 1);
+}
+
+/* A new session's answer: the token in the body for an API client; for
+ * the portal the token only in the HttpOnly cookie, where no script can
+ * read it, and the CSRF value its pages send back. */
+static int session_reply(struct app *a, struct http_response *res,
+			 bool cookie, const char *token,
+			 const struct auth_session *s)
+{
+	json_t *j = session_json(a, token, s);
+	if (cookie) {
+		char csrf[AUTH_CSRF_HEX];
+		auth_csrf(a->auth, token, csrf);
+		json_object_del(j, "token");
+		json_object_set_new(j, "csrf", json_string(csrf));
+		set_cookie(res, token, s);
+	}
+	return http_reply_json(res, 200, j);
+}
+
 int api_auth_login(struct http_request *req, struct http_response *res,
 		   void *app)
 {
 	struct app *a = app;
 	const char *user, *pw;
-	if (jsonx_str(req->json, "username", true, AUTH_USERNAME_MAX, &user,
+	int cookie = wants_cookie(req, &res->err);
+	if (cookie < 0 ||
+	    jsonx_str(req->json, "username", true, AUTH_USERNAME_MAX, &user,
 		      &res->err) != 0 ||
 	    jsonx_str(req->json, "password", true, AUTH_PASSWORD_MAX, &pw,
 		      &res->err) != 0)
@@ -61,7 +103,7 @@ int api_auth_login(struct http_request *req, struct http_response *res,
 		log_end(&l);
 		return -1;
 	}
-	int out = http_reply_json(res, 200, session_json(a, token, &s));
+	int out = session_reply(a, res, cookie, token, &s);
 	secret_wipe(token, sizeof(token));
 	return out;
 }
@@ -114,11 +156,17 @@ int api_auth_session(struct http_request *req, struct http_response *res,
 								   s.step_up)));
 	char expires[RFC3339_LEN];
 	time_format_rfc3339(s.expires_at, expires);
-	return http_reply_json(res, 200,
-			       json_pack("{s:s,s:i,s:o,s:s,s:s}", "insz",
-					 s.insz, "level", s.level, "keys", kj,
-					 "profile", s.profile, "expires_at",
-					 expires));
+	json_t *j = json_pack("{s:s,s:i,s:o,s:s,s:s}", "insz", s.insz, "level",
+			      s.level, "keys", kj, "profile", s.profile,
+			      "expires_at", expires);
+	/* A reloaded page has lost its CSRF value; a GET may give it back
+	 * (no other site can read this answer). */
+	if (req->who.cookie) {
+		char csrf[AUTH_CSRF_HEX];
+		auth_csrf(a->auth, req->who.token, csrf);
+		json_object_set_new(j, "csrf", json_string(csrf));
+	}
+	return http_reply_json(res, 200, j);
 }
 
 int api_auth_logout(struct http_request *req, struct http_response *res,
@@ -129,8 +177,71 @@ int api_auth_logout(struct http_request *req, struct http_response *res,
 	/* Also 204 when the session ended meanwhile: it is over either way. */
 	if (auth_logout(a->auth, &by, req->who.token, &res->err) < 0)
 		return -1;
+	if (req->who.cookie)
+		http_session_cookie(res, NULL, 0);
 	res->status = 204;
 	return 0;
+}
+
+/* The eID login of a browser, on the eID listener (which demands the
+ * citizen's certificate): the session is opened here, but its cookie
+ * must be set by the portal's host, so the browser goes there with a
+ * one-time code (303). Where it ends up is a path of the portal's own
+ * (?return=, "/" when it is anything else: no open redirect). */
+int api_eid_login(struct http_request *req, struct http_response *res,
+		  void *app)
+{
+	struct app *a = app;
+	if (!req->cert || !req->cert->verified)
+		return err_set(&res->err, ERR_UNAUTHENTICATED,
+			       "certificate_required",
+			       "present your eID (a TLS client certificate)");
+	char token[TOKEN_HEX_LEN], code[TOKEN_HEX_LEN];
+	struct auth_session s;
+	struct audit_actor by = api_actor(req);
+	if (auth_login_certificate(a->auth, &by, req->cert->serial_number,
+				   token, &s, &res->err) != 0)
+		return -1;
+	int rc = auth_handoff_issue(a->auth, token, code, &res->err);
+	secret_wipe(token, sizeof(token));
+	if (rc != 0)
+		return -1;
+	char *back = http_query_escape(
+		http_return_path(http_query(req, "return")));
+	char *url = xasprintf("%s/api/v1/auth/eid/complete?code=%s&return=%s",
+			      auth_public_url(a->auth), code, back);
+	secret_wipe(code, sizeof(code));
+	http_redirect(res, url);
+	secret_wipe(url, strlen(url));
+	free(url);
+	free(back);
+	return 0;
+}
+
+/* The portal's half of an eID login: the code becomes the session's
+ * cookie, once. A page of another site cannot send a browser here with
+ * its own code (Sec-Fetch-Site: cross-site), which would log the victim
+ * in as the attacker. */
+int api_eid_complete(struct http_request *req, struct http_response *res,
+		     void *app)
+{
+	struct app *a = app;
+	if (http_cross_site(req))
+		return err_set(&res->err, ERR_FORBIDDEN, "csrf_failed",
+			       "this login did not come from the eID login");
+	const char *code = http_query(req, "code");
+	char token[TOKEN_HEX_LEN];
+	struct auth_session s;
+	int rc = code ? auth_handoff_take(a->auth, code, token, &s) : 1;
+	if (rc < 0)
+		return store_fail(&res->err, "sessions cannot be checked now");
+	if (rc > 0)
+		return err_set(&res->err, ERR_UNAUTHENTICATED, "handoff_invalid",
+			       "this login link is unknown, used or expired: "
+			       "present your eID again");
+	set_cookie(res, token, &s);
+	secret_wipe(token, sizeof(token));
+	return http_redirect(res, http_return_path(http_query(req, "return")));
 }
 
 int api_apps(struct http_request *req, struct http_response *res, void *app)

@@ -79,6 +79,18 @@ int api_resolve_session(void *app, const char *token,
 	return 0;
 }
 
+void api_csrf(void *app, const char *token, char *out)
+{
+	struct app *a = app;
+	auth_csrf(a->auth, token, out);
+}
+
+const char *api_public_url(void *app)
+{
+	struct app *a = app;
+	return auth_public_url(a->auth);
+}
+
 /* The organisation a role is checked at: the route's {kbo}, or the one the
  * session acts for ("org:<kbo>"). NULL when held, else the reason
  * (org_role_reason). */

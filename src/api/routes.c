@@ -11,7 +11,7 @@
 
 const struct http_route api_routes[] = {
 	/* Operations (docs/API.md, "Operations"). */
-	{METHOD_GET, "/healthz", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
+	{METHOD_GET, "/healthz", BOTH | LISTENER_EID, AUTH_NONE, 0, NULL, BODY_NONE, 0,
 	 api_healthz},
 	{METHOD_GET, "/readyz", BOTH, AUTH_NONE, 0, NULL, BODY_NONE, 0,
 	 api_readyz},
@@ -27,11 +27,18 @@ const struct http_route api_routes[] = {
 	 BODY_JSON, LIMIT_BODY_PREAUTH, api_identifiers_check},
 
 	/* Authentication (FAS). Login is open to strangers: small body. The
-	 * eID login reads the client certificate of the public listener. */
+	 * eID login is on the eID listener, which demands a citizen's
+	 * certificate on every connection: the public listener never asks a
+	 * browser for one. A browser's eID login ends on the public listener
+	 * with a one-time code that becomes the portal's cookie. */
 	{METHOD_POST, "/api/v1/auth/login", LISTENER_PUBLIC, AUTH_NONE, 0,
 	 NULL, BODY_JSON, LIMIT_BODY_PREAUTH, api_auth_login},
-	{METHOD_POST, "/api/v1/auth/login/eid", LISTENER_PUBLIC, AUTH_NONE, 0,
+	{METHOD_POST, "/api/v1/auth/login/eid", LISTENER_EID, AUTH_NONE, 0,
 	 NULL, BODY_NONE, 0, api_auth_login_eid},
+	{METHOD_GET, "/eid/login", LISTENER_EID, AUTH_NONE, 0, NULL, BODY_NONE,
+	 0, api_eid_login},
+	{METHOD_GET, "/api/v1/auth/eid/complete", LISTENER_PUBLIC, AUTH_NONE,
+	 0, NULL, BODY_NONE, 0, api_eid_complete},
 	{METHOD_GET, "/api/v1/auth/session", LISTENER_PUBLIC, AUTH_SESSION, 0,
 	 NULL, BODY_NONE, 0, api_auth_session},
 	{METHOD_POST, "/api/v1/auth/logout", LISTENER_PUBLIC, AUTH_SESSION, 0,

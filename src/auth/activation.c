@@ -14,6 +14,7 @@
  * makes a stolen database worth nothing for it; a slow hash would only
  * hand strangers a way to make the server work.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,7 +129,7 @@ static int link_queue(struct store_conn *w, const struct issue *c,
 	const struct auth *a = c->a;
 	char expires[RFC3339_LEN];
 	time_format_rfc3339(c->now + a->opt.activation_ttl_s, expires);
-	char *link = xasprintf("%s/activate?token=%s", a->opt.public_url,
+	char *link = xasprintf("%s/activate?token=%s", auth_public_url(a),
 			       c->link);
 	const char *const vars[][2] = {{"link", link}, {"expires_at", expires}};
 	char *subject = NULL, *body = NULL;
@@ -961,5 +962,14 @@ int auth_activation_complete(struct auth *a, const struct audit_actor *by,
 
 const char *auth_public_url(const struct auth *a)
 {
-	return a->opt.public_url;
+	const char *set = atomic_load(&a->public_url_set);
+	return set ? set : a->opt.public_url;
+}
+
+void auth_set_public_url(struct auth *a, const char *url)
+{
+	char *old = atomic_exchange(&a->public_url_set, xstrdup(url));
+	/* A reader may still hold it: freed with the service. */
+	if (old)
+		a->public_url_old = old;
 }

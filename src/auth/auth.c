@@ -1,6 +1,7 @@
 /*
  * Accounts, keys, passwords, sessions and the application catalogue.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,6 +281,7 @@ int auth_open(struct audit *log, const struct auth_options *opt,
 	a->throttle = auth_throttle_new(a->opt.throttle_free,
 					a->opt.throttle_max_s);
 	auth_cache_init(a);
+	auth_portal_init(a);
 	pthread_mutex_init(&a->sweep_mu, NULL);
 	pthread_cond_init(&a->sweep_cond, NULL);
 	*out = a;
@@ -297,6 +299,9 @@ void auth_close(struct auth *a)
 	ratelimit_free(a->per_activation);
 	auth_throttle_free(a->throttle);
 	auth_cache_free(a);
+	auth_portal_free(a);
+	free(atomic_load(&a->public_url_set));
+	free(a->public_url_old);
 	secret_wipe(a->opt.master_key, sizeof(a->opt.master_key));
 	free(a);
 }

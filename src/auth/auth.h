@@ -240,6 +240,33 @@ int auth_login_certificate(struct auth *a, const struct audit_actor *by,
 int auth_session_check(struct auth *a, const char *token,
 		       struct auth_session *out);
 
+/* The portal's cookie sessions (portal.c, docs/SECURITY.md). */
+
+/* The CSRF value of a session token: 64 hex digits of a MAC under a key
+ * derived from the master key, which the portal's state-changing requests
+ * carry in a header. */
+#define AUTH_CSRF_HEX 65
+void auth_csrf(struct auth *a, const char *token, char out[AUTH_CSRF_HEX]);
+
+/* An eID login's one-time code, for the browser to carry from the eID
+ * listener's host to the portal's: a minute, one use. Codes in flight at
+ * once are bounded (a flood of logins cannot grow memory). */
+#define AUTH_HANDOFF_TTL_MS (60 * 1000)
+#define AUTH_HANDOFFS_MAX 4096
+/* A new code (64 hex digits) for the session of token. Returns 0, or -1
+ * with e (503 handoff_busy: the table is full). */
+int auth_handoff_issue(struct auth *a, const char *token,
+		       char code[TOKEN_HEX_LEN], struct error *e);
+/* Take code: 0 with its session's token and s (the code is gone); 1 when
+ * it is unknown, used, expired, or its session ended (the code is gone
+ * too); -1 on a store failure. */
+int auth_handoff_take(struct auth *a, const char *code,
+		      char token[TOKEN_HEX_LEN], struct auth_session *s);
+/* Where citizens reach the service, from now on (the demo learns its
+ * port only once it listens). Call before the first request that needs
+ * it; the old value stays valid until auth_close. */
+void auth_set_public_url(struct auth *a, const char *url);
+
 /* End the session of token, by `by`, recorded as "logout" (purpose the
  * key type that opened it) about the session's person. Returns 0 when it
  * ended; 1 when there was no live session (nothing to end, nothing

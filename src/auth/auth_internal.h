@@ -3,6 +3,7 @@
 #define KP_AUTH_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include <sodium.h>
 
@@ -44,6 +45,15 @@ struct auth {
 	bool sweeping, sweep_stop;
 	/* When the sweeper last ran org_sweep (ms; 0: not yet). */
 	int64_t org_swept_ms;
+	/* The portal's cookie sessions (portal.c): the CSRF key and the
+	 * eID handoff codes in flight. */
+	uint8_t csrf_key[crypto_auth_KEYBYTES];
+	pthread_mutex_t handoff_lock;
+	struct auth_handoff *handoffs;
+	/* auth_set_public_url's value (NULL: opt.public_url), and the one
+	 * it replaced, both freed by auth_close. */
+	_Atomic(char *) public_url_set;
+	char *public_url_old;
 };
 
 /* Slots of the throttle's table: 24 bytes each, 1.5 MiB in all; past it
@@ -68,6 +78,9 @@ void auth_throttle_success(struct auth_throttle *t, const char *user);
  * change committed in between makes the put a no-op. Every change to an
  * existing session calls auth_cache_invalidate after its commit. */
 void auth_cache_init(struct auth *a);
+/* portal.c: the CSRF key and the handoff table (auth_open, auth_close). */
+void auth_portal_init(struct auth *a);
+void auth_portal_free(struct auth *a);
 void auth_cache_free(struct auth *a);
 uint64_t auth_cache_generation(struct auth *a);
 bool auth_cache_get(struct auth *a, const uint8_t hash[SHA256_LEN],

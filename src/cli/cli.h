@@ -11,9 +11,16 @@
 /* Who an operator's command acts as, in the events it records. */
 extern const struct audit_actor cli_operator;
 
+/* Where the listeners answer ("" for one that is off). */
+struct cli_urls {
+	char public_url[128];
+	char network_url[128];
+	char eid_url[128];
+};
+
 /* Called once every listener accepts connections. */
 typedef int (*cli_ready_fn)(void *ctx, struct http_server *srv,
-			    const char *public_url, const char *network_url);
+			    const struct cli_urls *urls);
 
 /* Create the data directory, its keys, the database and (when absent) a
  * kruispunt.ini describing cfg. Existing keys are never replaced.
@@ -83,6 +90,11 @@ void cli_start_failed(const char *cmd, const struct error *e);
 /* --port N of serve and demo: the public listener on N, the network
  * listener on N+1 (0: the kernel picks both). */
 void cli_set_ports(struct cli_config *cfg, int port);
+/* The portal's files: portal.web_dir (relative to data_dir), or when it
+ * is empty share/kruispunt/web beside the binary (an installed daemon),
+ * or else the source tree's web/ (a build tree). Returns 0, or -1 when
+ * the path is too long. */
+int cli_web_dir(const struct cli_config *cfg, char *out, size_t n);
 
 /* A whole decimal number in [min, max]: 0 and *out, or -1 for anything
  * else (trailing characters, empty, out of range). */

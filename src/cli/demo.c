@@ -34,6 +34,7 @@ static int write_effective_config(const struct demo_ctx *d,
 	cfg.http.public_listener.port = http_server_port(srv, LISTENER_PUBLIC);
 	cfg.http.network_listener.port =
 		http_server_port(srv, LISTENER_NETWORK);
+	cfg.http.eid_listener.port = http_server_port(srv, LISTENER_EID);
 	if (config_path(d->dir, "kruispunt.ini", path, sizeof(path)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
 	return cli_write_config(&cfg, path,
@@ -43,13 +44,14 @@ static int write_effective_config(const struct demo_ctx *d,
 				e);
 }
 
-static int on_ready(void *ctx, struct http_server *srv, const char *pub,
-		    const char *net)
+static int on_ready(void *ctx, struct http_server *srv,
+		    const struct cli_urls *u)
 {
 	struct demo_ctx *d = ctx;
 	struct error e;
+	const char *pub = u->public_url, *net = u->network_url;
 	if (write_effective_config(d, srv, &e) != 0 ||
-	    demo_manifest(d->dir, pub, net, &e) != 0) {
+	    demo_manifest(d->dir, pub, net, u->eid_url, &e) != 0) {
 		log_error("%s", e.detail);
 		return -1;
 	}
@@ -57,6 +59,7 @@ static int on_ready(void *ctx, struct http_server *srv, const char *pub,
 	       "  public API + portal   %s\n"
 	       "  network API           %s   (institutions: TLS client "
 	       "certificate)\n"
+	       "  eID login             %s   (citizens: eID certificate)\n"
 	       "  manifest              %s/demo.json\n\n"
 	       "Try:\n"
 	       "  curl --cacert %s/pki/ca.pem %s/healthz\n"
@@ -65,8 +68,8 @@ static int on_ready(void *ctx, struct http_server *srv, const char *pub,
 	       "       --key %s/pki/institutions/0411111140.key \\\n"
 	       "       %s/api/v1/network/whoami\n\n"
 	       "Stop with Ctrl-C.\n\n",
-	       pub, net, d->shown, d->shown, pub, d->shown, d->shown, d->shown,
-	       net);
+	       pub, net, u->eid_url, d->shown, d->shown, pub, d->shown,
+	       d->shown, d->shown, net);
 	fflush(stdout);
 	return 0;
 }
@@ -175,15 +178,19 @@ static pid_t start_provider(const char *dir, struct audit *log)
  * kernel picks), the certificate files made by demo_pki. */
 static void demo_config(struct cli_config *cfg, const char *dir, int port)
 {
-	struct listener_config *pub = &cfg->http.public_listener;
+	struct listener_config *eid = &cfg->http.eid_listener;
 	cli_config_defaults(cfg);
 	str_copy(cfg->base.data_dir, sizeof(cfg->base.data_dir), dir);
 	cli_set_ports(cfg, port);
-	/* The public listener asks for (but does not demand) an eID
-	 * certificate from the citizen CA, checked against its CRL. */
-	pub->client_cert = CLIENT_CERT_OPTIONAL;
-	str_copy(pub->client_ca, sizeof(pub->client_ca), "pki/citizen-ca.pem");
-	str_copy(pub->crl, sizeof(pub->crl), "pki/citizen-ca.crl");
+	/* The eID listener demands a certificate from the citizen CA,
+	 * checked against its CRL; the public listener never asks. */
+	eid->enabled = true;
+	eid->client_cert = CLIENT_CERT_REQUIRED;
+	str_copy(eid->client_ca, sizeof(eid->client_ca), "pki/citizen-ca.pem");
+	str_copy(eid->crl, sizeof(eid->crl), "pki/citizen-ca.crl");
+	/* The portal (cookies, the eID login's way back) is wherever the
+	 * public listener got its port. */
+	cfg->public_url_follows = true;
 	/* Towards the providers the hub is the Crossroads Bank. */
 	str_copy(cfg->hub.client_cert, sizeof(cfg->hub.client_cert),
 		 "pki/institutions/0345678997.crt");

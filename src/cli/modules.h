@@ -44,6 +44,10 @@ struct cli_config {
 	struct notify_config notify; /* [notify] */
 	struct hub_config hub;       /* [hub] */
 	struct witness_config witness; /* [audit] witnesses, witness_* */
+	/* No key: the demo's portal is wherever its public listener got its
+	 * port, while auth.public_url (which names the audit log, set once)
+	 * stays as configured. */
+	bool public_url_follows;
 };
 
 /* Every key to its default. */

@@ -210,7 +210,11 @@ static void witness_step_close(struct serve_ctx *c)
  * append to the audit log). */
 static int listeners_step_open(struct serve_ctx *c, struct error *e)
 {
+	char web[LIMIT_PATH];
 	c->app.started_at = time_now();
+	if (cli_web_dir(c->cfg, web, sizeof(web)) != 0)
+		return err_set(e, ERR_INVALID, "config_invalid",
+			       "portal.web_dir is too long");
 	struct http_server_options opt = {
 		.cfg = &c->cfg->http,
 		.data_dir = c->cfg->base.data_dir,
@@ -220,8 +224,46 @@ static int listeners_step_open(struct serve_ctx *c, struct error *e)
 		.resolve_institution = api_resolve_institution,
 		.resolve_session = api_resolve_session,
 		.has_role = api_has_role,
+		.csrf = api_csrf,
+		.public_url = api_public_url,
+		.web_dir = web,
 	};
-	return http_server_start(&opt, &c->srv, e);
+	if (http_server_start(&opt, &c->srv, e) != 0)
+		return -1;
+	/* The demo's portal is where its public listener is (the kernel may
+	 * choose the port): set before anyone can know the port to send a
+	 * request to. */
+	const struct listener_config *pub = &c->cfg->http.public_listener;
+	if (c->cfg->public_url_follows && pub->enabled) {
+		char url[128];
+		listener_url(pub, http_server_port(c->srv, LISTENER_PUBLIC), url,
+			     sizeof(url));
+		auth_set_public_url(c->app.auth, url);
+	}
+	return 0;
+}
+
+int cli_web_dir(const struct cli_config *cfg, char *out, size_t n)
+{
+	if (cfg->http.web_dir[0])
+		return config_path(cfg->base.data_dir, cfg->http.web_dir, out, n);
+	char self[LIMIT_PATH];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash = len > 0 ? (self[len] = '\0', strrchr(self, '/')) : NULL;
+	struct stat st;
+	if (slash) { /* PREFIX/bin/kruispunt: PREFIX */
+		*slash = '\0';
+		slash = strrchr(self, '/');
+	}
+	if (slash) {
+		*slash = '\0';
+		int w = snprintf(out, n, "%s/share/kruispunt/web", self);
+		if (w > 0 && (size_t)w < n && stat(out, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			return 0;
+	}
+	int w = snprintf(out, n, "%s", KP_WEB_SOURCE_DIR);
+	return w > 0 && (size_t)w < n ? 0 : -1;
 }
 
 static void listeners_step_close(struct serve_ctx *c)
@@ -321,21 +363,28 @@ static void service_notify(const char *state)
 static int run(struct serve_ctx *c, cli_ready_fn ready, void *ctx)
 {
 	const struct cli_config *cfg = c->cfg;
-	char pub[128] = "", net[128] = "";
-	if (cfg->http.public_listener.enabled)
-		listener_url(&cfg->http.public_listener,
-			     http_server_port(c->srv, LISTENER_PUBLIC), pub,
-			     sizeof(pub));
-	if (cfg->http.network_listener.enabled)
-		listener_url(&cfg->http.network_listener,
-			     http_server_port(c->srv, LISTENER_NETWORK), net,
-			     sizeof(net));
+	struct cli_urls u = {"", "", ""};
+	const struct {
+		const struct listener_config *lc;
+		enum http_listener id;
+		char *out;
+	} ls[] = {
+		{&cfg->http.public_listener, LISTENER_PUBLIC, u.public_url},
+		{&cfg->http.network_listener, LISTENER_NETWORK, u.network_url},
+		{&cfg->http.eid_listener, LISTENER_EID, u.eid_url},
+	};
+	for (size_t i = 0; i < KP_NELEM(ls); i++)
+		if (ls[i].lc->enabled)
+			listener_url(ls[i].lc,
+				     http_server_port(c->srv, ls[i].id),
+				     ls[i].out, sizeof(u.public_url));
 	struct log_line l;
 	log_begin(&l, LV_INFO, __func__, "listening");
-	log_str(&l, "public_url", pub);
-	log_str(&l, "network_url", net);
+	log_str(&l, "public_url", u.public_url);
+	log_str(&l, "network_url", u.network_url);
+	log_str(&l, "eid_url", u.eid_url);
 	log_end(&l);
-	if (ready && ready(ctx, c->srv, pub, net) != 0)
+	if (ready && ready(ctx, c->srv, &u) != 0)
 		return 1;
 	service_notify("READY=1");
 	int sig = cli_wait_for_signal();
@@ -364,14 +413,16 @@ void cli_start_failed(const char *cmd, const struct error *e)
 	if (e->code && strcmp(e->code, "listen_failed") == 0)
 		fprintf(stderr, "kruispunt %s: is another kruispunt running? "
 				"Stop it, or choose other ports with --port N "
-				"(public N, network N+1)\n", cmd);
+				"(public N, network N+1, eID N+2)\n", cmd);
 }
 
-/* --port N: public listener on N, network on N+1, as for the demo. */
+/* --port N: public listener on N, network on N+1, eID on N+2, as for
+ * the demo. */
 void cli_set_ports(struct cli_config *cfg, int port)
 {
 	cfg->http.public_listener.port = port;
 	cfg->http.network_listener.port = port ? port + 1 : 0;
+	cfg->http.eid_listener.port = port ? port + 2 : 0;
 }
 
 /* Load the configuration serve was given. Without one the daemon would

@@ -554,7 +554,8 @@ static json_t *org_json(const struct demo_org *o)
 	return j;
 }
 
-static json_t *manifest_json(const char *public_url, const char *network_url)
+static json_t *manifest_json(const char *public_url, const char *network_url,
+			     const char *eid_url)
 {
 	json_t *persons = json_array(), *orgs = json_array(),
 	       *insts = json_array();
@@ -578,8 +579,10 @@ static json_t *manifest_json(const char *public_url, const char *network_url)
 					 "key", key));
 	}
 	json_t *lra = lra_json(all, n);
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o}",
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,"
+			 "s:o}",
 			 "public_url", public_url, "network_url", network_url,
+			 "eid_url", eid_url,
 			 "ca", "pki/ca.pem", "citizen_ca", "pki/citizen-ca.pem",
 			 "crl", "pki/citizen-ca.crl", "config", "kruispunt.ini",
 			 "mail_dir", "mail", "sms_dir", "sms", "persons", persons,
@@ -588,12 +591,13 @@ static json_t *manifest_json(const char *public_url, const char *network_url)
 }
 
 int demo_manifest(const char *dir, const char *public_url,
-		  const char *network_url, struct error *e)
+		  const char *network_url, const char *eid_url,
+		  struct error *e)
 {
 	char path[LIMIT_PATH], tmp[LIMIT_PATH];
 	demo_path(path, sizeof(path), dir, "demo.json");
 	demo_path(tmp, sizeof(tmp), dir, "demo.json.tmp");
-	json_t *m = manifest_json(public_url, network_url);
+	json_t *m = manifest_json(public_url, network_url, eid_url);
 	int rc = json_dump_file(m, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(m);
 	if (rc != 0 || rename(tmp, path) != 0)

@@ -41,7 +41,8 @@ void demo_credentials(const char *first, const char *last, const char *insz,
  * temporary file and renamed, so a reader never sees half a manifest: its
  * appearance means the server is listening. */
 int demo_manifest(const char *dir, const char *public_url,
-		  const char *network_url, struct error *e);
+		  const char *network_url, const char *eid_url,
+		  struct error *e);
 
 struct demo_gen_stats {
 	uint64_t persons, dossiers;

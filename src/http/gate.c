@@ -108,17 +108,90 @@ static int check_certificate(struct request *rq, const struct http_route *r)
 	return 0;
 }
 
-/* The bearer token ("Authorization: Bearer <hex>"), and nothing else. A
- * cookie is sent by the browser on its own, so a route that took one
- * would obey any page that makes the browser post to it (CSRF): cookies
- * come with the portal, with HttpOnly, Secure, SameSite=Strict and a CSRF
- * check on every state-changing request, not before. */
-static const char *session_token(struct request *rq)
+/* The session token: "Authorization: Bearer <hex>", or else, on the
+ * public listener of a server that does cookie sessions, the portal's
+ * cookie. A request with both is the header's: a page cannot make a
+ * browser send an Authorization header to another site, so the header
+ * needs no CSRF check, and a cookie beside it changes nothing. Any
+ * Authorization header, Bearer or not, rules the cookie out. */
+static const char *session_token(struct request *rq, bool *cookie)
 {
+	struct http_server *srv = rq->l->srv;
 	const char *h = http_header(&rq->req, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (h && strncasecmp(h, "Bearer ", 7) == 0)
-		return h + 7;
-	return NULL;
+	*cookie = false;
+	if (h)
+		return strncasecmp(h, "Bearer ", 7) == 0 ? h + 7 : NULL;
+	if (rq->l->id != LISTENER_PUBLIC || !srv->opt.csrf ||
+	    !srv->opt.public_url)
+		return NULL;
+	const char *c = MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND,
+						    HTTP_SESSION_COOKIE);
+	if (!c || !c[0])
+		return NULL;
+	*cookie = true;
+	return c;
+}
+
+static int csrf_refuse(struct request *rq, const char *why)
+{
+	struct log_line line;
+	log_begin(&line, LV_WARN, __func__, "security: CSRF check failed");
+	log_str(&line, "reason", why);
+	log_str(&line, "peer", rq->req.peer);
+	log_str(&line, "request_id", rq->req.request_id);
+	log_end(&line);
+	gate_refuse(rq, 403, ERR_FORBIDDEN, "csrf_failed",
+		    "this request did not come from the portal's own pages");
+	return -1;
+}
+
+static bool method_safe(const struct request *rq)
+{
+	return rq->req.method == METHOD_GET || rq->req.method == METHOD_HEAD;
+}
+
+/* Did a state-changing request come from a page of another site? Browsers
+ * say so in Sec-Fetch-Site and Origin, which no page can set; a client
+ * that sends neither (curl, an app) is no browser and has no ambient
+ * cookie to abuse. Returns 0, or -1 with the refusal recorded. */
+static int check_origin(struct request *rq)
+{
+	struct http_server *srv = rq->l->srv;
+	const char *site = http_header(&rq->req, "Sec-Fetch-Site");
+	if (site && strcasecmp(site, "cross-site") == 0)
+		return csrf_refuse(rq, "Sec-Fetch-Site: cross-site");
+	const char *origin = http_header(&rq->req, "Origin");
+	if (!origin)
+		return 0;
+	char ours[256];
+	const char *url = srv->opt.public_url ? srv->opt.public_url(srv->opt.app)
+					      : NULL;
+	if (!url || http_origin_of(url, ours, sizeof(ours)) != 0 ||
+	    strcasecmp(origin, ours) != 0)
+		return csrf_refuse(rq, "Origin is not the portal's");
+	return 0;
+}
+
+/* A cookie session's state-changing request carries the session's CSRF
+ * value (the MAC of its token under the server's key) in a header: a
+ * page of another site can make the browser send the cookie, but can
+ * neither read it nor the value, nor set a header without a CORS
+ * preflight we never grant. */
+static int check_csrf(struct request *rq, const char *token)
+{
+	struct http_server *srv = rq->l->srv;
+	if (method_safe(rq))
+		return 0;
+	if (check_origin(rq) != 0)
+		return -1;
+	const char *given = http_header(&rq->req, HTTP_CSRF_HEADER);
+	if (!given || strlen(given) != HTTP_CSRF_HEX - 1)
+		return csrf_refuse(rq, "no CSRF header");
+	char want[HTTP_CSRF_HEX];
+	srv->opt.csrf(srv->opt.app, token, want);
+	bool ok = ct_equal(want, given, HTTP_CSRF_HEX - 1);
+	secret_wipe(want, sizeof(want));
+	return ok ? 0 : csrf_refuse(rq, "wrong CSRF value");
 }
 
 /* What a resolver's failure is when it did not say (it must). */
@@ -128,7 +201,12 @@ static const char *session_token(struct request *rq)
 static int authenticate_session(struct request *rq, const struct http_route *r)
 {
 	struct http_server *srv = rq->l->srv;
-	const char *token = session_token(rq);
+	bool cookie;
+	const char *token = session_token(rq, &cookie);
+	/* Checked before the session is even looked up: a forged request
+	 * costs no database read and changes nothing. */
+	if (token && cookie && check_csrf(rq, token) != 0)
+		return -1;
 	struct error e = RESOLVER_FAILED;
 	int rc = token && srv->opt.resolve_session
 		 ? srv->opt.resolve_session(srv->opt.app, token, &rq->req.who,
@@ -144,6 +222,7 @@ static int authenticate_session(struct request *rq, const struct http_route *r)
 		return -1;
 	}
 	rq->req.who.kind = AUTH_SESSION;
+	rq->req.who.cookie = cookie;
 	str_copy(rq->req.who.token, sizeof(rq->req.who.token), token);
 	if (rq->req.who.level < r->min_level) {
 		gate_refuse(rq, 403, ERR_FORBIDDEN, "insufficient_level",
@@ -256,11 +335,27 @@ static bool gate_inflight(struct request *rq)
 	return true;
 }
 
+/* A login that asks for a cookie session is held to the same origin
+ * rules as the cookie's later use: no other site may log a browser in
+ * (login CSRF). */
+static int gate_cookie_login(struct request *rq)
+{
+	if (method_safe(rq) || !http_header(&rq->req, HTTP_SESSION_MODE))
+		return 0;
+	return check_origin(rq);
+}
+
 int gate_check(struct request *rq)
 {
 	const struct http_route *r = rq->req.route;
 	if (gate_inflight(rq) || gate_rate_limited(rq, r) ||
-	    gate_authenticate(rq, r) != 0)
+	    gate_cookie_login(rq) != 0 || gate_authenticate(rq, r) != 0)
 		return -1;
 	return 0;
+}
+
+bool http_cross_site(struct http_request *req)
+{
+	const char *site = http_header(req, "Sec-Fetch-Site");
+	return site && strcasecmp(site, "cross-site") == 0;
 }

@@ -50,6 +50,20 @@
 #define LIMIT_CONNECTION_IDLE_S 60
 /* Trusted proxy addresses a listener may list. */
 #define LIMIT_PROXY_ADDRESSES   16
+/* The portal's static files (static.c), all held in memory from the
+ * start: a file, all of them together, how many, how deep. The portal is
+ * a few pages, scripts and fonts; a tree past these is a wrong web_dir
+ * (a home directory, a source tree), refused rather than served. */
+#define LIMIT_STATIC_FILE       (2 * 1024 * 1024)
+#define LIMIT_STATIC_TOTAL      (32 * 1024 * 1024)
+#define LIMIT_STATIC_FILES      1024
+#define LIMIT_STATIC_DEPTH      8
+/* A static file's path, and a return path after an eID login. */
+#define LIMIT_STATIC_PATH       256
+#define LIMIT_RETURN_PATH       512
+
+/* Set-Cookie of the session cookie: name, 64 hex digits, attributes. */
+#define HTTP_SET_COOKIE_MAX     192
 
 /* ------------------------------------------------------------- config */
 
@@ -86,6 +100,12 @@ struct http_config {
 	int request_head_timeout;    /* seconds; 0: LIMIT_REQUEST_HEAD_S */
 	struct listener_config public_listener;
 	struct listener_config network_listener;
+	/* The eID login's own listener: it demands a citizen's certificate,
+	 * so the public listener never has to ask a browser for one. */
+	struct listener_config eid_listener;
+	/* [portal] web_dir: the portal's static files ("": found beside the
+	 * binary, see src/cli). */
+	char web_dir[LIMIT_PATH];
 };
 extern const struct config_key http_config_keys[];
 extern const size_t http_config_nkeys;
@@ -96,6 +116,8 @@ enum http_listener {
 	/* Any listener whose `metrics` key is on (off on the public listener
 	 * by default): operations data is not for strangers. */
 	LISTENER_OPERATIONS = 1 << 2,
+	/* The eID login: a citizen's certificate on every connection. */
+	LISTENER_EID = 1 << 3,
 };
 
 enum http_method {
@@ -141,7 +163,10 @@ struct http_principal {
 	int level;
 	char profile[32];
 	int64_t expires_at;
-	char token[TOKEN_HEX_LEN]; /* the bearer token, for logout */
+	char token[TOKEN_HEX_LEN]; /* the session token, for logout */
+	/* The token came in the portal's cookie, not in Authorization: the
+	 * request passed the CSRF check (or is a GET or HEAD). */
+	bool cookie;
 };
 
 /* A client certificate as verified by this server (TLS) or by a trusted
@@ -193,6 +218,11 @@ struct http_response {
 	struct error err;
 	json_t *problem_extra; /* owned; extra members of a problem */
 	char ticket[UUID_LEN]; /* sent as X-Kruispunt-Ticket when set */
+	/* Sent as Set-Cookie when set (http_session_cookie); wiped once
+	 * sent. */
+	char set_cookie[HTTP_SET_COOKIE_MAX];
+	/* Sent as Location when set (a 303); owned, freed by src/http. */
+	char *location;
 	/* A handler whose answer must wait (for a durable audit event)
 	 * returns 0 with a continuation in defer: src/http suspends the
 	 * connection, so no thread blocks, then calls defer(req, d,
@@ -245,6 +275,15 @@ typedef int (*http_session_resolver)(void *app, const char *token,
 typedef const char *(*http_role_check)(void *app, struct http_request *req,
 				       const char *role);
 
+/* The CSRF value of a session token (HTTP_CSRF_HEX - 1 hex digits and a
+ * NUL into out): a MAC under a key only the server holds, so a page that
+ * cannot read the cookie cannot make it. */
+typedef void (*http_csrf_fn)(void *app, const char *token, char *out);
+/* Where citizens reach the public listener (auth.public_url): a
+ * state-changing request's Origin must be its origin. Borrowed, stable
+ * until the server stops. */
+typedef const char *(*http_public_url_fn)(void *app);
+
 struct http_server;
 
 struct http_server_options {
@@ -256,6 +295,12 @@ struct http_server_options {
 	http_institution_resolver resolve_institution;
 	http_session_resolver resolve_session;
 	http_role_check has_role;
+	/* The portal's cookie sessions: without both, a cookie is never a
+	 * session. */
+	http_csrf_fn csrf;
+	http_public_url_fn public_url;
+	/* The portal's static files (absolute; "" or NULL: none). */
+	const char *web_dir;
 };
 
 /* Start every enabled listener. Returns 0 and *out (stop with
@@ -279,6 +324,46 @@ void http_resume(struct http_deferred *d);
 /* The header an organisation's system names the natural person with, on
  * whose behalf it asks (struct http_principal's on_behalf_of). */
 #define HTTP_ON_BEHALF_OF "Kruispunt-On-Behalf-Of"
+
+/* The portal's session cookie. __Host-: only this host, only over TLS,
+ * Path=/, no Domain (a sibling host cannot set or read it). */
+#define HTTP_SESSION_COOKIE "__Host-kp_session"
+/* A login that asks for the cookie instead of a token in the body
+ * (value "cookie"), and the header a cookie session's state-changing
+ * request carries its CSRF value in. */
+#define HTTP_SESSION_MODE "Kruispunt-Session"
+#define HTTP_CSRF_HEADER "Kruispunt-CSRF"
+/* 64 hex digits and a NUL. */
+#define HTTP_CSRF_HEX 65
+
+/* Set the session cookie on res for token, living max_age_s more seconds
+ * (HttpOnly, Secure, SameSite=Strict); max_age_s <= 0 or token NULL
+ * clears it. */
+void http_session_cookie(struct http_response *res, const char *token,
+			 int64_t max_age_s);
+/* Redirect (303 See Other) to url; res owns a copy. Returns 0. */
+int http_redirect(struct http_response *res, const char *url);
+/* Was the request sent by a page of another site (Sec-Fetch-Site:
+ * cross-site)? Browsers set it and pages cannot. */
+bool http_cross_site(struct http_request *req);
+
+/* A path the portal's static files may have: "/" and then segments of
+ * [A-Za-z0-9_-.], none empty or starting with '.', at most
+ * LIMIT_STATIC_PATH bytes. Anything else (.., dotfiles, NUL, backslash,
+ * //, control bytes, %) is no file of ours. */
+bool http_static_path_ok(const char *path);
+/* A return path after a login that stays on this site: one '/', then
+ * printable ASCII without backslash, space, quotes or angle brackets, and
+ * not "//" (another host) at its start; at most LIMIT_RETURN_PATH bytes.
+ * http_return_path gives path when it is one, "/" otherwise. */
+bool http_return_path_ok(const char *path);
+const char *http_return_path(const char *path);
+/* s percent-encoded for a query string: everything but RFC 3986's
+ * unreserved characters and '/'. The caller frees the result. */
+char *http_query_escape(const char *s);
+/* The origin of url ("https://host:port", no path) into out. Returns 0,
+ * or -1 when url has no scheme and host or out is too small. */
+int http_origin_of(const char *url, char *out, size_t n);
 
 /* A request header, or NULL. Borrowed. */
 const char *http_header(struct http_request *req, const char *name);

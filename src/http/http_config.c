@@ -12,10 +12,11 @@ static const char *const cert_modes[] = {"none", "optional", "required",
 		offsetof(struct listener_config, field),           \
 		sizeof(((struct listener_config *)0)->field)
 
-/* The two listeners share their keys; only section, defaults and help
+/* The three listeners share their keys; only section, defaults and help
  * differ. */
-#define LISTENER_KEYS(sec, l, def_port, def_mode, def_ca, def_metrics, what) \
-	{sec, "enabled", CONFIG_BOOL, LST(l, enabled), "true", 0, 1, NULL,   \
+#define LISTENER_KEYS(sec, l, def_on, def_port, def_mode, def_ca, def_metrics, \
+		      what)                                                  \
+	{sec, "enabled", CONFIG_BOOL, LST(l, enabled), def_on, 0, 1, NULL,   \
 	 "serve the " what " listener"},                                     \
 	{sec, "address", CONFIG_STR, LST(l, address), "127.0.0.1", 0, 0,     \
 	 NULL, "address to bind (loopback by default: secure by default)"},  \
@@ -63,9 +64,18 @@ const struct config_key http_config_keys[] = {
 	 SRV(request_head_timeout), KP_XSTR(LIMIT_REQUEST_HEAD_S), 1, 3600,
 	 NULL, "seconds a client has to send a complete request head; an idle "
 	 "keep-alive connection is closed after it too"},
-	LISTENER_KEYS("public", public_listener, "8443", "none", "", "false",
-		      "public (portal + user API)"),
-	LISTENER_KEYS("network", network_listener, "8444", "required",
+	LISTENER_KEYS("public", public_listener, "true", "8443", "none", "",
+		      "false", "public (portal + user API)"),
+	LISTENER_KEYS("network", network_listener, "true", "8444", "required",
 		      "pki/ca.pem", "true", "network (institution API)"),
+	/* Off by default: it needs the citizen CA, which only the operator
+	 * can name. */
+	LISTENER_KEYS("eid", eid_listener, "false", "8445", "required",
+		      "pki/citizen-ca.pem", "false",
+		      "eID login (a citizen's certificate on every connection)"),
+	{"portal", "web_dir", CONFIG_STR, SRV(web_dir), "", 0, 0, NULL,
+	 "the portal's static files, served under / on the public listener "
+	 "(empty: share/kruispunt/web beside the binary, or the source "
+	 "tree's web/)"},
 };
 const size_t http_config_nkeys = KP_NELEM(http_config_keys);

@@ -16,6 +16,8 @@
 struct tls_trust;
 struct http_metrics;
 struct addr_counts;
+struct static_files;
+struct static_file;
 
 struct listener {
 	enum http_listener id;
@@ -35,8 +37,10 @@ struct listener {
 
 struct http_server {
 	struct http_server_options opt;
-	struct listener listeners[2];
+	struct listener listeners[3];
 	struct http_metrics *metrics;
+	/* The portal's files, loaded at start (static.c); never NULL. */
+	struct static_files *files;
 	/* Strangers get smaller limits (docs/DESIGN.md, habit 2): unauthenticated
 	 * POSTs (login, identifier checks), per client address. */
 	struct ratelimit *anonymous;
@@ -106,6 +110,8 @@ struct request {
 	bool counted;     /* in http_server.inflight */
 	struct http_client_cert forwarded;
 	char *scratch; /* copy of the path that params point into */
+	/* No route: one of the portal's files, on the public listener. */
+	const struct static_file *file;
 };
 
 /* ---- request.c: libmicrohttpd's callbacks for every listener */
@@ -160,6 +166,37 @@ int body_prepare(struct request *rq, const struct http_route *r);
 /* Queue rq->res (a problem when it carries an error) with the common
  * headers, and remember the status for the access log. */
 enum MHD_Result render_send(struct request *rq);
+
+/* The headers every answer has. csp is the page policy for the portal's
+ * files, the API's "load nothing" otherwise; cache is the Cache-Control
+ * (an error is never cached, whatever it says). */
+void render_headers(struct request *rq, struct MHD_Response *r,
+		    const char *content_type, const char *csp,
+		    const char *cache);
+
+/* The policy of the portal's pages: their own scripts and styles only,
+ * no inline script, no eval, no plug-in, no frame, no form elsewhere. */
+#define RENDER_PAGE_CSP                                                      \
+	"default-src 'self'; script-src 'self'; style-src 'self'; "          \
+	"img-src 'self' data:; connect-src 'self'; object-src 'none'; "      \
+	"base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+/* ---- static.c: the portal's files */
+
+/* Load every file under dir (absolute; "" or a missing directory: none)
+ * into memory. Refuses (-1 with e) a tree past the LIMIT_STATIC_*
+ * limits or a file it cannot read; skips, with a warning, what it would
+ * never serve (dotfiles, symbolic links, names outside
+ * http_static_path_ok, unknown extensions). *out is freed by
+ * static_free. */
+int static_load(const char *dir, struct static_files **out, struct error *e);
+void static_free(struct static_files *s);
+/* The file a request path names ("/" and ".../" are their index.html),
+ * or NULL. Exact match in the loaded set only. */
+const struct static_file *static_find(const struct static_files *s,
+				      const char *path);
+/* Answer rq with its file (or 304 when If-None-Match names its ETag). */
+enum MHD_Result static_send(struct request *rq);
 
 /* ---- address.c */
 

@@ -2,6 +2,7 @@
  * Responses: the handler's JSON or text, or an RFC 9457 problem document
  * when it carries an error, with the headers every answer has.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "http/http_internal.h"
@@ -24,33 +25,51 @@ static void add_retry_after(struct request *rq, struct MHD_Response *r)
 	MHD_add_response_header(r, "Retry-After", text);
 }
 
-static void add_common_headers(struct request *rq, struct MHD_Response *r,
-			       const char *content_type)
+void render_headers(struct request *rq, struct MHD_Response *r,
+		    const char *content_type, const char *csp,
+		    const char *cache)
 {
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(r, "X-Request-Id", rq->req.request_id);
-	/* Answers carry personal data: never cached by anyone, unless the
-	 * handler says a successful answer is public (the log's tiles). */
-	const char *cache = rq->res.err.kind == ERR_NONE && rq->res.cache_control
-			    ? rq->res.cache_control : "no-store";
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+				rq->res.err.kind == ERR_NONE && cache
+					? cache : "no-store");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	/* No answer is a page: nothing in one may load, run or be framed
-	 * (clickjacking), and no URL (paths can carry an INSZ) leaks to
-	 * another site through a Referer. */
-	MHD_add_response_header(r, "Content-Security-Policy",
-				"default-src 'none'; frame-ancestors 'none'");
+	MHD_add_response_header(r, "Content-Security-Policy", csp);
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	/* A page we open is never scripted by the window that opened it. */
+	MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
 	if (rq->l->cfg->tls)
 		MHD_add_response_header(r, "Strict-Transport-Security",
 					"max-age=31536000");
-	if (rq->res.ticket[0])
-		MHD_add_response_header(r, "X-Kruispunt-Ticket", rq->res.ticket);
-	add_retry_after(rq, r);
 	/* libmicrohttpd closes the connection after an answer that says so. */
 	if (rq->close)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+static void add_common_headers(struct request *rq, struct MHD_Response *r,
+			       const char *content_type)
+{
+	/* Answers carry personal data: never cached by anyone, unless the
+	 * handler says a successful answer is public (the log's tiles). No
+	 * answer is a page: nothing in one may load, run or be framed
+	 * (clickjacking), and no URL (paths can carry an INSZ) leaks to
+	 * another site through a Referer. */
+	render_headers(rq, r, content_type,
+		       "default-src 'none'; frame-ancestors 'none'",
+		       rq->res.cache_control);
+	if (rq->res.ticket[0])
+		MHD_add_response_header(r, "X-Kruispunt-Ticket", rq->res.ticket);
+	/* A cookie goes out with the answer it belongs to, also a refusal
+	 * (a logout whose session had ended still clears it). */
+	if (rq->res.set_cookie[0])
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE,
+					rq->res.set_cookie);
+	if (rq->res.location && rq->res.err.kind == ERR_NONE)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION,
+					rq->res.location);
+	add_retry_after(rq, r);
 }
 
 /* Turn rq->res into bytes: a problem document when it carries an error.
@@ -102,4 +121,27 @@ enum MHD_Result render_send(struct request *rq)
 	MHD_destroy_response(r);
 	rq->status = status;
 	return ret;
+}
+
+void http_session_cookie(struct http_response *res, const char *token,
+			 int64_t max_age_s)
+{
+	if (!token || max_age_s <= 0) {
+		snprintf(res->set_cookie, sizeof(res->set_cookie),
+			 "%s=; Path=/; Max-Age=0; Secure; HttpOnly; "
+			 "SameSite=Strict", HTTP_SESSION_COOKIE);
+		return;
+	}
+	snprintf(res->set_cookie, sizeof(res->set_cookie),
+		 "%s=%s; Path=/; Max-Age=%lld; Secure; HttpOnly; "
+		 "SameSite=Strict", HTTP_SESSION_COOKIE, token,
+		 (long long)max_age_s);
+}
+
+int http_redirect(struct http_response *res, const char *url)
+{
+	free(res->location);
+	res->location = xstrdup(url);
+	res->status = 303;
+	return 0;
 }

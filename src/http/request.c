@@ -90,6 +90,21 @@ static void request_peer(struct request *rq)
 	}
 }
 
+/* One of the portal's files: read, never written, and nothing to read
+ * from the client (a body is refused at once, unread). */
+static void request_static(struct request *rq)
+{
+	if (rq->req.method != METHOD_GET && rq->req.method != METHOD_HEAD) {
+		gate_refuse(rq, 405, ERR_METHOD, "method_not_allowed",
+			    "a page is only read (GET, HEAD)");
+		rq->file = NULL;
+	} else if (body_follows(rq)) {
+		gate_refuse(rq, 413, ERR_TOO_LARGE, "body_too_large",
+			    "a page takes no request body");
+		rq->close = true;
+	}
+}
+
 /* The request's state on its first call, refused already when its method,
  * URL or route is wrong. Freed by request_completed. */
 static struct request *request_begin(struct listener *l,
@@ -132,6 +147,11 @@ static struct request *request_begin(struct listener *l,
 	enum route_match match = router_find(
 		srv->opt.routes, srv->opt.nroutes, where, m, url, rq->scratch,
 		scratch_len, rq->req.params, &rq->req.nparams, &idx);
+	if (match == MATCH_NO_PATH && l->id == LISTENER_PUBLIC &&
+	    (rq->file = static_find(srv->files, url)) != NULL) {
+		request_static(rq);
+		return rq;
+	}
 	if (match == MATCH_NO_PATH) {
 		gate_refuse(rq, 404, ERR_NOT_FOUND, "not_found",
 			    "no such resource");
@@ -161,6 +181,8 @@ static enum MHD_Result finish(struct request *rq)
 	struct conn_state *cs = conn_of(rq->conn);
 	if (cs)
 		deadline_none(cs);
+	if (!rq->refused && rq->file)
+		return static_send(rq);
 	if (!rq->refused && body_prepare(rq, r) == 0) {
 		/* The handler's return value decides, not whatever a module
 		 * left in the error on a path that succeeded after all. */
@@ -212,11 +234,13 @@ enum MHD_Result request_handle(void *cls, struct MHD_Connection *c,
 		rq = request_begin(cls, c, url, method, version);
 		*con_cls = rq;
 		if (rq->close ||
-		    (!rq->refused && body_declared_too_large(rq)))
+		    (!rq->refused && !rq->file && body_declared_too_large(rq)))
 			return render_send(rq);
 		/* Who asks, from the headers, before any body byte: a
-		 * refused body is not read at all (see above). */
-		if (!rq->refused && gate_check(rq) != 0 && body_follows(rq)) {
+		 * refused body is not read at all (see above). A page is
+		 * anyone's. */
+		if (!rq->refused && !rq->file && gate_check(rq) != 0 &&
+		    body_follows(rq)) {
 			rq->close = true;
 			return render_send(rq);
 		}
@@ -265,7 +289,9 @@ static void access_log(struct request *rq, uint64_t ns)
 	log_str(&l, "method", method_name(rq->req.method));
 	/* The route pattern, not the path: paths can carry an INSZ, and
 	 * personal data has no place in an access log. */
-	log_str(&l, "route", rq->req.route ? rq->req.route->pattern : "-");
+	log_str(&l, "route", rq->req.route ? rq->req.route->pattern
+			     : rq->file	      ? "(portal file)"
+					      : "-");
 	log_int(&l, "status", rq->status);
 	log_int(&l, "us", (int64_t)(ns / 1000));
 	if (rq->res.err.code)
@@ -298,6 +324,8 @@ void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		       ns);
 	access_log(rq, ns);
 	secret_wipe(rq->req.who.token, sizeof(rq->req.who.token));
+	secret_wipe(rq->res.set_cookie, sizeof(rq->res.set_cookie));
+	free(rq->res.location);
 	json_decref(rq->req.json);
 	json_decref(rq->res.json);
 	json_decref(rq->res.problem_extra);

@@ -99,6 +99,14 @@ static int listener_start(struct listener *l, const char *data_dir,
 		return err_set(e, ERR_INVALID, "config_invalid",
 			       "%s: tls = false is only allowed on a loopback "
 			       "address", l->name);
+	/* A browser meets a certificate request with a chooser (or a
+	 * failure) on every page: the public listener never asks, the eID
+	 * login has a listener of its own. */
+	if (l->id == LISTENER_PUBLIC && lc->client_cert != CLIENT_CERT_NONE &&
+	    !lc->behind_proxy)
+		return err_set(e, ERR_INVALID, "config_invalid",
+			       "public.client_cert must be none: the eID "
+			       "login has its own listener ([eid])");
 	if ((lc->tls && listener_tls(l, data_dir, e) != 0) ||
 	    listener_trust(l, data_dir, e) != 0 || listener_proxies(l, e) != 0)
 		return -1;
@@ -179,14 +187,15 @@ int http_server_start(const struct http_server_options *opt,
 	srv->per_address = opt->cfg->connections_per_address > 0
 				   ? opt->cfg->connections_per_address
 				   : LIMIT_CONNECTIONS_PER_IP;
-	/* At most one entry per connection of either listener. */
-	srv->inflight = addr_counts_new(2 * LIMIT_CONNECTIONS);
-	srv->direct = addr_counts_new(2 * LIMIT_CONNECTIONS);
+	/* At most one entry per connection of any listener. */
+	srv->inflight = addr_counts_new(3 * LIMIT_CONNECTIONS);
+	srv->direct = addr_counts_new(3 * LIMIT_CONNECTIONS);
 	int head_s = opt->cfg->request_head_timeout > 0
 			     ? opt->cfg->request_head_timeout
 			     : LIMIT_REQUEST_HEAD_S;
 	srv->head_timeout_ns = (uint64_t)head_s * 1000000000u;
-	if (deadline_start(srv, e) != 0) {
+	if (deadline_start(srv, e) != 0 ||
+	    static_load(opt->web_dir, &srv->files, e) != 0) {
 		http_server_stop(srv);
 		return -1;
 	}
@@ -201,6 +210,7 @@ int http_server_start(const struct http_server_options *opt,
 	} defs[] = {
 		{LISTENER_PUBLIC, "public", &opt->cfg->public_listener},
 		{LISTENER_NETWORK, "network", &opt->cfg->network_listener},
+		{LISTENER_EID, "eid", &opt->cfg->eid_listener},
 	};
 	for (size_t i = 0; i < KP_NELEM(defs); i++) {
 		struct listener *l = &srv->listeners[i];
@@ -242,6 +252,7 @@ void http_server_stop(struct http_server *srv)
 	pthread_mutex_destroy(&srv->conn_lock);
 	pthread_cond_destroy(&srv->deadline_wake);
 	metrics_free(srv->metrics);
+	static_free(srv->files);
 	ratelimit_free(srv->anonymous);
 	addr_counts_free(srv->inflight);
 	addr_counts_free(srv->direct);

@@ -1297,6 +1297,101 @@ static void lockout_is_configuration(void **state)
 	}
 }
 
+
+/* The portal's CSRF value is a MAC of the session token under the
+ * server's key: the same for the same token, another for another token,
+ * and not the token's hash (which anyone holding the token could make). */
+static void csrf_is_a_mac_of_the_token(void **state)
+{
+	(void)state;
+	char t1[TOKEN_HEX_LEN], t2[TOKEN_HEX_LEN];
+	uint8_t h[SHA256_LEN];
+	token_new(t1, h);
+	token_new(t2, h);
+	char c1[AUTH_CSRF_HEX], c1b[AUTH_CSRF_HEX], c2[AUTH_CSRF_HEX];
+	auth_csrf(a, t1, c1);
+	auth_csrf(a, t1, c1b);
+	auth_csrf(a, t2, c2);
+	assert_int_equal(strlen(c1), AUTH_CSRF_HEX - 1);
+	assert_string_equal(c1, c1b);
+	assert_string_not_equal(c1, c2);
+	char plain[2 * SHA256_LEN + 1];
+	sha256_digest(t1, strlen(t1), h);
+	hex_encode(h, SHA256_LEN, plain);
+	assert_string_not_equal(c1, plain);
+	/* Under another server's key (another master key), another value. */
+	struct auth *other;
+	struct error e;
+	struct auth_options o = {.argon2_ops = crypto_pwhash_OPSLIMIT_MIN,
+				 .argon2_mem = crypto_pwhash_MEMLIMIT_MIN};
+	rand_bytes(o.master_key, sizeof(o.master_key));
+	assert_int_equal(auth_open(tmp.log, &o, &other, &e), 0);
+	auth_csrf(other, t1, c2);
+	assert_string_not_equal(c1, c2);
+	auth_close(other);
+}
+
+/* An eID login's handoff code: taken once, whatever the outcome; never
+ * after its minute; and not once its session ended. */
+static void handoff_once_and_in_time(void **state)
+{
+	(void)state;
+	struct error e;
+	struct auth_options o = {.argon2_ops = crypto_pwhash_OPSLIMIT_MIN,
+				 .argon2_mem = crypto_pwhash_MEMLIMIT_MIN,
+				 .session_absolute_s = 3600,
+				 .session_idle_s = 3600};
+	struct auth *p;
+	rand_bytes(o.master_key, sizeof(o.master_key));
+	assert_int_equal(auth_open(tmp.log, &o, &p, &e), 0);
+	char token[TOKEN_HEX_LEN], code[TOKEN_HEX_LEN], got[TOKEN_HEX_LEN];
+	struct auth_session ses, out;
+	assert_int_equal(auth_login_certificate(p, &citizen, JAN, token, &ses,
+						&e), 0);
+	assert_int_equal(auth_handoff_issue(p, token, code, &e), 0);
+	assert_int_equal(strlen(code), TOKEN_HEX_LEN - 1);
+	assert_string_not_equal(code, token);
+	assert_int_equal(auth_handoff_take(p, code, got, &out), 0);
+	assert_string_equal(got, token);
+	assert_int_equal(out.level, 500);
+	assert_string_equal(out.insz, JAN);
+	/* Used. */
+	assert_int_equal(auth_handoff_take(p, code, got, &out), 1);
+	/* A minute is its life: at 59.999 s it works, at 60 s it is gone. */
+	assert_int_equal(auth_handoff_issue(p, token, code, &e), 0);
+	clock_advance_ms(AUTH_HANDOFF_TTL_MS - 1);
+	assert_int_equal(auth_handoff_take(p, code, got, &out), 0);
+	assert_int_equal(auth_handoff_issue(p, token, code, &e), 0);
+	clock_advance_ms(AUTH_HANDOFF_TTL_MS);
+	assert_int_equal(auth_handoff_take(p, code, got, &out), 1);
+	/* Its session ended meanwhile (a logout): nothing to hand over. */
+	assert_int_equal(auth_handoff_issue(p, token, code, &e), 0);
+	assert_int_equal(auth_logout(p, &citizen, token, &e), 0);
+	assert_int_equal(auth_handoff_take(p, code, got, &out), 1);
+	/* Not a code at all. */
+	assert_int_equal(auth_handoff_take(p, "", got, &out), 1);
+	assert_int_equal(auth_handoff_take(p, token, got, &out), 1);
+	auth_close(p);
+}
+
+/* A flood of eID logins fills the table, never memory: past
+ * AUTH_HANDOFFS_MAX codes in flight, 503 handoff_busy, until they
+ * expire. */
+static void handoffs_are_bounded(void **state)
+{
+	(void)state;
+	struct error e;
+	char token[TOKEN_HEX_LEN], code[TOKEN_HEX_LEN];
+	uint8_t h[SHA256_LEN];
+	token_new(token, h);
+	for (int i = 0; i < AUTH_HANDOFFS_MAX; i++)
+		assert_int_equal(auth_handoff_issue(a, token, code, &e), 0);
+	assert_int_equal(auth_handoff_issue(a, token, code, &e), -1);
+	assert_string_equal(e.code, "handoff_busy");
+	clock_advance_ms(AUTH_HANDOFF_TTL_MS);
+	assert_int_equal(auth_handoff_issue(a, token, code, &e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1352,6 +1447,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(nothing_without_its_event,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(csrf_is_a_mac_of_the_token,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(handoff_once_and_in_time, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(handoffs_are_bounded, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,7 +57,7 @@ wait_for_file() {
 }
 
 # start_demo: runs `kruispunt demo` on free ports, waits for demo.json and
-# sets DEMO (data dir), PUB and NET (URLs), CA and DEMO_PID.
+# sets DEMO (data dir), PUB, NET and EIDURL (URLs), CA and DEMO_PID.
 start_demo() {
   DEMO=$WORK/demo
   rm -f "$DEMO/demo.json"
@@ -71,6 +71,7 @@ start_demo() {
   fi
   PUB=$(json "$DEMO/demo.json" 'j["public_url"]')
   NET=$(json "$DEMO/demo.json" 'j["network_url"]')
+  EIDURL=$(json "$DEMO/demo.json" 'j["eid_url"]')
   CA=$DEMO/$(json "$DEMO/demo.json" 'j["ca"]')
 }
 

@@ -160,7 +160,7 @@ P=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
 call PUT "$PUB/api/v1/me/credentials" "${P[@]}" "${J[@]}" -d '{"password":"amber fields at noon"}'
 expect "attack: a password session cannot set credentials" 403 "$STATUS"
 expect "it needs the eID's level" 500 "$(json "$BODY" 'j["required"]')"
-call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/pki/eid/$LUCAS.crt" --key "$DEMO/pki/eid/$LUCAS.key"
+call POST "$EIDURL/api/v1/auth/login/eid" --cert "$DEMO/pki/eid/$LUCAS.crt" --key "$DEMO/pki/eid/$LUCAS.key"
 E=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
 call PUT "$PUB/api/v1/me/credentials" "${E[@]}" "${J[@]}" -d '{"password":"lucas janssens 2001"}'
 expect "with the eID, a password with his names is refused" weak_password "$(json "$BODY" 'j["code"]')"

@@ -42,7 +42,7 @@ expect "a made-up token: 401" not_authenticated "$(json "$BODY" 'j["code"]')"
 
 # --- eID
 EID=(--cert "$DEMO/pki/eid/85073003328.crt" --key "$DEMO/pki/eid/85073003328.key")
-call POST "$PUB/api/v1/auth/login/eid" "${EID[@]}"
+call POST "$EIDURL/api/v1/auth/login/eid" "${EID[@]}"
 expect "an eID logs in" 200 "$STATUS"
 expect "at level 500" 500 "$(json "$BODY" 'j["level"]')"
 EIDTOK=$(json "$BODY" 'j["token"]')
@@ -51,7 +51,7 @@ expect "and opens every application" 200 "$STATUS"
 for kind in revoked_eid expired_eid foreign_ca_eid; do
   cert=$(json "$DEMO/demo.json" "j['test_certificates']['$kind']['cert']")
   key=$(json "$DEMO/demo.json" "j['test_certificates']['$kind']['key']")
-  call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/$cert" --key "$DEMO/$key"
+  call POST "$EIDURL/api/v1/auth/login/eid" --cert "$DEMO/$cert" --key "$DEMO/$key"
   expect "attack: a $kind certificate is refused" 401 "$STATUS"
   expect "with code certificate_rejected ($kind)" certificate_rejected "$(json "$BODY" 'j["code"]')"
 done
@@ -60,11 +60,11 @@ refused=$(json "$DEMO/demo.json" '" ".join(sorted(p["eid_status"] for p in j["pe
 expect "demo.json flags every person whose certificate must be refused" "expired foreign_ca revoked" "$refused"
 for insz in $(json "$DEMO/demo.json" '" ".join(p["insz"] for p in j["persons"] if p.get("eid_must_be_refused"))'); do
   cert=$(person "$insz" eid_cert); key=$(person "$insz" eid_key)
-  call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/$cert" --key "$DEMO/$key"
+  call POST "$EIDURL/api/v1/auth/login/eid" --cert "$DEMO/$cert" --key "$DEMO/$key"
   expect "and a login with each of them is refused ($insz)" 401 "$STATUS"
 done
-expect_contains "the revoked one because of the CRL" "revoked" "$(call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/$(json "$DEMO/demo.json" "j['test_certificates']['revoked_eid']['cert']")" --key "$DEMO/$(json "$DEMO/demo.json" "j['test_certificates']['revoked_eid']['key']")"; cat "$BODY")"
-call POST "$PUB/api/v1/auth/login/eid"
+expect_contains "the revoked one because of the CRL" "revoked" "$(call POST "$EIDURL/api/v1/auth/login/eid" --cert "$DEMO/$(json "$DEMO/demo.json" "j['test_certificates']['revoked_eid']['cert']")" --key "$DEMO/$(json "$DEMO/demo.json" "j['test_certificates']['revoked_eid']['key']")"; cat "$BODY")"
+call POST "$EIDURL/api/v1/auth/login/eid"
 expect "no certificate at all: 401 certificate_required" certificate_required "$(json "$BODY" 'j["code"]')"
 
 # --- who consulted my data
@@ -143,7 +143,7 @@ call POST "$PUB/api/v1/auth/profile" "${P[@]}" "${J[@]}" -d '{"as":"self","child
 expect "one choice at a time" 422 "$STATUS"
 
 # --- the auditor's queries
-call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/pki/eid/01010100126.crt" --key "$DEMO/pki/eid/01010100126.key"
+call POST "$EIDURL/api/v1/auth/login/eid" --cert "$DEMO/pki/eid/01010100126.crt" --key "$DEMO/pki/eid/01010100126.key"
 AU=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
 call GET "$PUB/api/v1/audit/events?subject=85073003328" "${AU[@]}"
 expect "without acting for the Crossroads Bank: 403" role_required "$(json "$BODY" 'j["code"]')"

@@ -55,9 +55,9 @@ for line in sys.stdin:
     if not m:
         continue
     key = m.group(1)
-    # The two listeners share one block of rows: `….key`.
+    # The three listeners share one block of rows: `….key`.
     names = ["`%s.%s`" % (section, key)]
-    if section in ("public", "network"):
+    if section in ("public", "network", "eid"):
         names.append("`\u2026.%s`" % key)
     if not any(n in readme for n in names):
         missing.append("%s.%s" % (section, key))

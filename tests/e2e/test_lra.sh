@@ -24,7 +24,7 @@ expect "naming the level it needs" 500 "$(json "$BODY" 'j["required"]')"
 expect_contains "and the refusal is recorded as the office's" "action:14:lra_conditions" "$(last_event)"
 
 # --- the eID session, acting for the municipality
-call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/$(person $ELS eid_cert)" --key "$DEMO/$(person $ELS eid_key)"
+call POST "$EIDURL/api/v1/auth/login/eid" --cert "$DEMO/$(person $ELS eid_cert)" --key "$DEMO/$(person $ELS eid_key)"
 E=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
 call GET "$PUB/api/v1/lra/persons?purpose=activation&insz=85073003328" "${E[@]}"
 expect "without acting for an office: role_required" role_required "$(json "$BODY" 'j["code"]')"

@@ -11,7 +11,8 @@ source "$(dirname "$0")/lib.sh"
 BIN=${KP_BINARY_DIR:?set by CMake}
 UNIT=usr/lib/systemd/system/kruispunt.service
 CONF=etc/kruispunt/kruispunt.ini
-FILES="$CONF usr/bin/kruispunt $UNIT usr/lib/sysusers.d/kruispunt.conf usr/lib/tmpfiles.d/kruispunt.conf"
+FILES="$CONF usr/bin/kruispunt $UNIT usr/lib/sysusers.d/kruispunt.conf usr/lib/tmpfiles.d/kruispunt.conf
+  usr/share/kruispunt/web/index.html"
 
 # files_in ROOT: every file and link under ROOT, relative, sorted, one line.
 files_in() { (cd "$1" && find . -type f -o -type l | sed 's|^\./||' | sort | xargs); }
@@ -24,7 +25,7 @@ install_into() { DESTDIR=$1 cmake --install "$BIN" --prefix "$2" >"$WORK/install
 # --- make install
 ROOT=$WORK/root
 install_into "$ROOT" /usr
-expect "install puts the binary, unit, sysusers, tmpfiles and configuration in place" \
+expect "install puts the binary, unit, sysusers, tmpfiles, configuration and the portal's files in place" \
   "$(sorted $FILES)" "$(files_in "$ROOT")"
 expect_contains "the installed binary runs" "kruispunt 0." "$("$ROOT/usr/bin/kruispunt" --version)"
 expect "the unit runs the installed binary with the installed configuration" \
@@ -116,6 +117,11 @@ expect "the daemon tells systemd it is ready" READY=1 "$(head -1 "$WORK/notified
 URL=$(grep -o '"public_url":"[^"]*"' "$WORK/serve.err" | cut -d'"' -f4 || true)
 expect "once READY=1 is sent, the listener answers" 200 \
   "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz" || true)"
+call_plain() { curl -s "$URL/" || true; }
+expect_contains "the installed daemon serves the installed portal files" \
+  '<html lang="nl">' "$(call_plain)"
+expect_contains "from share/kruispunt/web beside it" "/usr/share/kruispunt/web" \
+  "$(grep -o '"portal files[^}]*' "$WORK/serve.err" || true)"
 kill -TERM "$SERVE_PID"
 SERVE_RC=0
 wait "$SERVE_PID" || SERVE_RC=$?

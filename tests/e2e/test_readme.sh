@@ -12,7 +12,7 @@ BLOCKS="python3 $HERE/readme_blocks.py"
 
 # A working copy as a reader has it after `make demo`: the binary at
 # ./build/kruispunt, the examples, the demo's directory at ./var/demo. The
-# demo takes free ports here; the README's 8443 and 8444 are replaced by
+# demo takes free ports here; the README's 8443, 8444 and 8445 are replaced by
 # them, and nothing else is changed.
 USER_DIR=$WORK/clone
 mkdir -p "$USER_DIR/build" "$USER_DIR/var"
@@ -25,11 +25,13 @@ PIDS+=("$DEMO_PID")
 wait_for_file ./var/demo/demo.json 60 || { cat "$WORK/demo.err" >&2; exit 1; }
 pub=$(json ./var/demo/demo.json 'j["public_url"].rsplit(":", 1)[1]')
 net=$(json ./var/demo/demo.json 'j["network_url"].rsplit(":", 1)[1]')
+eid=$(json ./var/demo/demo.json 'j["eid_url"].rsplit(":", 1)[1]')
 
 # block N: its text, ports replaced.
 block() {
   $BLOCKS script "$README" "$1" |
-    sed -e "s/localhost:8443/localhost:$pub/g" -e "s/localhost:8444/localhost:$net/g"
+    sed -e "s/localhost:8443/localhost:$pub/g" -e "s/localhost:8444/localhost:$net/g" \
+      -e "s/localhost:8445/localhost:$eid/g"
 }
 
 # run_blocks MODE PASS: every block of MODE in one shell, each one's

@@ -70,11 +70,11 @@ expect "tiles on the network listener too" "200 8192" "$STATUS $(wc -c < "$BODY"
 # --- entry bundles name persons: the network's auditor only
 call GET "$PUB/log/tile/entries/000"
 expect "anonymous: 401" "401 not_authenticated" "$STATUS $(json "$BODY" 'j["code"]')"
-call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/pki/eid/85073003328.crt" --key "$DEMO/pki/eid/85073003328.key"
+call POST "$EIDURL/api/v1/auth/login/eid" --cert "$DEMO/pki/eid/85073003328.crt" --key "$DEMO/pki/eid/85073003328.key"
 CIT=$(json "$BODY" 'j["token"]')
 call GET "$PUB/log/tile/entries/000" -H "Authorization: Bearer $CIT"
 expect "a citizen: 403 role_required" "403 role_required" "$STATUS $(json "$BODY" 'j["code"]')"
-call POST "$PUB/api/v1/auth/login/eid" --cert "$DEMO/pki/eid/01010100126.crt" --key "$DEMO/pki/eid/01010100126.key"
+call POST "$EIDURL/api/v1/auth/login/eid" --cert "$DEMO/pki/eid/01010100126.crt" --key "$DEMO/pki/eid/01010100126.key"
 AUD=$(json "$BODY" 'j["token"]')
 call GET "$PUB/log/tile/entries/000" -H "Authorization: Bearer $AUD"
 expect "the auditor not acting for the Crossroads Bank: 403" "403 role_required" "$STATUS $(json "$BODY" 'j["code"]')"
