@@ -147,6 +147,8 @@ int api_auth_session(struct http_request *req, struct http_response *res,
 		     void *app);
 int api_auth_logout(struct http_request *req, struct http_response *res,
 		    void *app);
+int api_eid_start(struct http_request *req, struct http_response *res,
+		  void *app);
 int api_eid_login(struct http_request *req, struct http_response *res,
 		  void *app);
 int api_eid_complete(struct http_request *req, struct http_response *res,

@@ -183,26 +183,75 @@ int api_auth_logout(struct http_request *req, struct http_response *res,
 	return 0;
 }
 
+/* Where a browser starts an eID login, on the portal's host: it gets a
+ * random state in an HttpOnly cookie, and goes to the eID host with only
+ * the state's hash, so that the code coming back is taken only in this
+ * browser. Not from another site's page (Sec-Fetch-Site: cross-site). */
+int api_eid_start(struct http_request *req, struct http_response *res,
+		  void *app)
+{
+	struct app *a = app;
+	if (http_cross_site(req))
+		return err_set(&res->err, ERR_FORBIDDEN, "csrf_failed",
+			       "start the eID login from the portal's pages");
+	char state[TOKEN_HEX_LEN], hash[2 * SHA256_LEN + 1];
+	auth_eid_state_new(state, hash);
+	http_cookie_set(res, HTTP_EID_STATE_COOKIE, state,
+			AUTH_HANDOFF_TTL_MS / 1000 * 3);
+	secret_wipe(state, sizeof(state));
+	char *back = http_query_escape(
+		http_return_path(http_query(req, "return")));
+	char *url = xasprintf("%s/eid/login?return=%s&state=%s",
+			      auth_eid_url(a->auth), back, hash);
+	http_redirect(res, url);
+	free(url);
+	free(back);
+	return 0;
+}
+
+/* ?state=: the SHA-256 of the browser's state, 64 hex digits. */
+static int read_state(struct http_request *req, uint8_t out[SHA256_LEN],
+		      struct error *e)
+{
+	const char *s = http_query(req, "state");
+	if (!s || strlen(s) != 2 * SHA256_LEN ||
+	    hex_decode(s, 2 * SHA256_LEN, out, SHA256_LEN) != 0)
+		return err_set(e, ERR_INVALID, "invalid_state",
+			       "start the eID login from the portal "
+			       "(/api/v1/auth/eid/start)");
+	return 0;
+}
+
 /* The eID login of a browser, on the eID listener (which demands the
  * citizen's certificate): the session is opened here, but its cookie
  * must be set by the portal's host, so the browser goes there with a
- * one-time code (303). Where it ends up is a path of the portal's own
- * (?return=, "/" when it is anything else: no open redirect). */
+ * one-time code (303), bound to its state and this eID. Room for the
+ * code is checked before the login opens a session, so a flood of logins
+ * opens none. Where it ends up is a path of the portal's own (?return=,
+ * "/" when it is anything else: no open redirect). */
 int api_eid_login(struct http_request *req, struct http_response *res,
 		  void *app)
 {
 	struct app *a = app;
+	uint8_t state[SHA256_LEN];
 	if (!req->cert || !req->cert->verified)
 		return err_set(&res->err, ERR_UNAUTHENTICATED,
 			       "certificate_required",
 			       "present your eID (a TLS client certificate)");
+	if (http_cross_site(req))
+		return err_set(&res->err, ERR_FORBIDDEN, "csrf_failed",
+			       "start the eID login from the portal's pages");
+	if (read_state(req, state, &res->err) != 0 ||
+	    auth_handoff_room(a->auth, req->cert->fingerprint, &res->err))
+		return -1;
 	char token[TOKEN_HEX_LEN], code[TOKEN_HEX_LEN];
 	struct auth_session s;
 	struct audit_actor by = api_actor(req);
 	if (auth_login_certificate(a->auth, &by, req->cert->serial_number,
 				   token, &s, &res->err) != 0)
 		return -1;
-	int rc = auth_handoff_issue(a->auth, token, code, &res->err);
+	int rc = auth_handoff_issue(a->auth, token, req->cert->fingerprint,
+				    state, code, &res->err);
 	secret_wipe(token, sizeof(token));
 	if (rc != 0)
 		return -1;
@@ -219,26 +268,31 @@ int api_eid_login(struct http_request *req, struct http_response *res,
 }
 
 /* The portal's half of an eID login: the code becomes the session's
- * cookie, once. A page of another site cannot send a browser here with
- * its own code (Sec-Fetch-Site: cross-site), which would log the victim
- * in as the attacker. */
+ * cookie, once, in the browser that holds the login's state (a code of
+ * someone else's login, pushed into this browser, would sit its user in
+ * that account). The state is spent either way. */
 int api_eid_complete(struct http_request *req, struct http_response *res,
 		     void *app)
 {
 	struct app *a = app;
+	http_cookie_set(res, HTTP_EID_STATE_COOKIE, NULL, 0);
 	if (http_cross_site(req))
 		return err_set(&res->err, ERR_FORBIDDEN, "csrf_failed",
 			       "this login did not come from the eID login");
 	const char *code = http_query(req, "code");
 	char token[TOKEN_HEX_LEN];
 	struct auth_session s;
-	int rc = code ? auth_handoff_take(a->auth, code, token, &s) : 1;
+	int rc = code ? auth_handoff_take(a->auth, code,
+					  http_cookie(req,
+						      HTTP_EID_STATE_COOKIE),
+					  token, &s)
+		      : 1;
 	if (rc < 0)
 		return store_fail(&res->err, "sessions cannot be checked now");
 	if (rc > 0)
 		return err_set(&res->err, ERR_UNAUTHENTICATED, "handoff_invalid",
-			       "this login link is unknown, used or expired: "
-			       "present your eID again");
+			       "this login link is unknown, used, expired or "
+			       "of another browser: present your eID again");
 	set_cookie(res, token, &s);
 	secret_wipe(token, sizeof(token));
 	return http_redirect(res, http_return_path(http_query(req, "return")));

@@ -37,6 +37,8 @@ const struct http_route api_routes[] = {
 	 NULL, BODY_NONE, 0, api_auth_login_eid},
 	{METHOD_GET, "/eid/login", LISTENER_EID, AUTH_NONE, 0, NULL, BODY_NONE,
 	 0, api_eid_login},
+	{METHOD_GET, "/api/v1/auth/eid/start", LISTENER_PUBLIC, AUTH_NONE, 0,
+	 NULL, BODY_NONE, 0, api_eid_start},
 	{METHOD_GET, "/api/v1/auth/eid/complete", LISTENER_PUBLIC, AUTH_NONE,
 	 0, NULL, BODY_NONE, 0, api_eid_complete},
 	{METHOD_GET, "/api/v1/auth/session", LISTENER_PUBLIC, AUTH_SESSION, 0,

@@ -966,6 +966,20 @@ const char *auth_public_url(const struct auth *a)
 	return set ? set : a->opt.public_url;
 }
 
+const char *auth_eid_url(const struct auth *a)
+{
+	const char *set = atomic_load(&a->eid_url_set);
+	return set ? set : a->opt.eid_url;
+}
+
+void auth_set_eid_url(struct auth *a, const char *url)
+{
+	char *old = atomic_exchange(&a->eid_url_set, xstrdup(url));
+	/* A reader may still hold it: freed with the service. */
+	if (old)
+		a->eid_url_old = old;
+}
+
 void auth_set_public_url(struct auth *a, const char *url)
 {
 	char *old = atomic_exchange(&a->public_url_set, xstrdup(url));

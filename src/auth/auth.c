@@ -302,6 +302,8 @@ void auth_close(struct auth *a)
 	auth_portal_free(a);
 	free(atomic_load(&a->public_url_set));
 	free(a->public_url_old);
+	free(atomic_load(&a->eid_url_set));
+	free(a->eid_url_old);
 	secret_wipe(a->opt.master_key, sizeof(a->opt.master_key));
 	free(a);
 }
@@ -870,6 +872,13 @@ int auth_login_certificate(struct auth *a, const struct audit_actor *by,
 		return err_set(e, ERR_UNAUTHENTICATED, "certificate_rejected",
 			       "the certificate carries no national register "
 			       "number");
+	/* A person's eID logins are bounded like a username's password
+	 * logins: each opens a session and is an event. */
+	char key[INSZ_BUF + 4];
+	snprintf(key, sizeof(key), "eid:%s", z.digits);
+	if (!ratelimit_allow(a->per_user, key, strlen(key)))
+		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
+			       "too many eID logins; try again in a minute");
 	struct audit_event ev = auth_event(by, z.digits, "login", "eid");
 	/* An eID is a key in itself: no account is needed, but a living
 	 * person in the National Register is. */

@@ -74,6 +74,7 @@ struct auth_options {
 	/* Where citizens reach the portal: the activation link starts
 	 * with it; "": AUTH_PUBLIC_URL. */
 	char public_url[256];
+	char eid_url[256];
 };
 
 /* The defaults of the time limits (seed 002 §3.1: a registration code
@@ -249,19 +250,40 @@ int auth_session_check(struct auth *a, const char *token,
 void auth_csrf(struct auth *a, const char *token, char out[AUTH_CSRF_HEX]);
 
 /* An eID login's one-time code, for the browser to carry from the eID
- * listener's host to the portal's: a minute, one use. Codes in flight at
- * once are bounded (a flood of logins cannot grow memory). */
+ * listener's host to the portal's: a minute, one use, bound to the
+ * browser's state (auth_eid_state_new) and to the eID. Codes in flight at
+ * once are bounded, and so are one eID's (a flood of logins cannot grow
+ * memory, nor one citizen keep everyone else out). */
 #define AUTH_HANDOFF_TTL_MS (60 * 1000)
 #define AUTH_HANDOFFS_MAX 4096
-/* A new code (64 hex digits) for the session of token. Returns 0, or -1
- * with e (503 handoff_busy: the table is full). */
+#define AUTH_HANDOFFS_PER_CERT 3
+/* A new state for a browser starting an eID login: the value for its
+ * HttpOnly cookie (64 hex digits) and its SHA-256 in hex, which goes to
+ * the eID host. */
+void auth_eid_state_new(char state[TOKEN_HEX_LEN], char hash_hex[65]);
+/* Whether a code could be issued now for the eID of fingerprint cert:
+ * checked before the login opens a session. Returns 0, or -1 with e (429
+ * rate_limited: this eID has AUTH_HANDOFFS_PER_CERT in flight; 503
+ * handoff_busy: the table is full). */
+int auth_handoff_room(struct auth *a, const uint8_t cert[SHA256_LEN],
+		      struct error *e);
+/* A new code (64 hex digits) for the session of token, bound to cert and
+ * to the browser's state_hash (its SHA-256, 32 bytes). Returns 0, or -1
+ * with e as auth_handoff_room. */
 int auth_handoff_issue(struct auth *a, const char *token,
+		       const uint8_t cert[SHA256_LEN],
+		       const uint8_t state_hash[SHA256_LEN],
 		       char code[TOKEN_HEX_LEN], struct error *e);
-/* Take code: 0 with its session's token and s (the code is gone); 1 when
- * it is unknown, used, expired, or its session ended (the code is gone
- * too); -1 on a store failure. */
-int auth_handoff_take(struct auth *a, const char *code,
+/* Take code with the browser's state (its cookie): 0 with its session's
+ * token and s (the code is gone); 1 when it is unknown, used, expired,
+ * of another browser, or its session ended (the code is gone too); -1 on
+ * a store failure. */
+int auth_handoff_take(struct auth *a, const char *code, const char *state,
 		      char token[TOKEN_HEX_LEN], struct auth_session *s);
+/* Where the eID listener is reached (auth.eid_url, or the listener's
+ * own address when that is empty): the portal sends browsers there. */
+const char *auth_eid_url(const struct auth *a);
+void auth_set_eid_url(struct auth *a, const char *url);
 /* Where citizens reach the service, from now on (the demo learns its
  * port only once it listens). Call before the first request that needs
  * it; the old value stays valid until auth_close. */
@@ -662,6 +684,7 @@ struct auth_config {
 	int activation_ttl_s;
 	int activation_max_failures;
 	char public_url[256];
+	char eid_url[256];
 };
 extern const struct config_key auth_config_keys[];
 extern const size_t auth_config_nkeys;

@@ -67,5 +67,10 @@ const struct config_key auth_config_keys[] = {
 	 CONFIG_FIELD(struct auth_config, public_url), AUTH_PUBLIC_URL, 0, 0,
 	 NULL, "where citizens reach the portal: activation links start "
 	 "with it"},
+	{"auth", "eid_url", CONFIG_STR,
+	 CONFIG_FIELD(struct auth_config, eid_url), "", 0, 0, NULL,
+	 "where browsers reach the eID listener (its own host in "
+	 "production, e.g. https://eid.example.be); empty: its address and "
+	 "port"},
 };
 const size_t auth_config_nkeys = KP_NELEM(auth_config_keys);

@@ -54,6 +54,8 @@ struct auth {
 	 * it replaced, both freed by auth_close. */
 	_Atomic(char *) public_url_set;
 	char *public_url_old;
+	_Atomic(char *) eid_url_set; /* the same for auth_set_eid_url */
+	char *eid_url_old;
 };
 
 /* Slots of the throttle's table: 24 bytes each, 1.5 MiB in all; past it

@@ -104,6 +104,7 @@ void cli_auth_options(const struct cli_config *cfg, struct auth_options *o)
 		.activation_max_failures = cfg->auth.activation_max_failures,
 	};
 	str_copy(o->public_url, sizeof(o->public_url), cfg->auth.public_url);
+	str_copy(o->eid_url, sizeof(o->eid_url), cfg->auth.eid_url);
 }
 
 void cli_notify_options(const struct cli_config *cfg,
@@ -239,6 +240,15 @@ static int listeners_step_open(struct serve_ctx *c, struct error *e)
 		listener_url(pub, http_server_port(c->srv, LISTENER_PUBLIC), url,
 			     sizeof(url));
 		auth_set_public_url(c->app.auth, url);
+	}
+	/* Unless configured, the eID host is the eID listener itself. */
+	const struct listener_config *eid = &c->cfg->http.eid_listener;
+	if ((c->cfg->public_url_follows || !c->cfg->auth.eid_url[0]) &&
+	    eid->enabled) {
+		char url[128];
+		listener_url(eid, http_server_port(c->srv, LISTENER_EID), url,
+			     sizeof(url));
+		auth_set_eid_url(c->app.auth, url);
 	}
 	return 0;
 }

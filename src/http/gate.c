@@ -124,8 +124,7 @@ static const char *session_token(struct request *rq, bool *cookie)
 	if (rq->l->id != LISTENER_PUBLIC || !srv->opt.csrf ||
 	    !srv->opt.public_url)
 		return NULL;
-	const char *c = MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND,
-						    HTTP_SESSION_COOKIE);
+	const char *c = http_cookie(&rq->req, HTTP_SESSION_COOKIE);
 	if (!c || !c[0])
 		return NULL;
 	*cookie = true;
@@ -172,26 +171,45 @@ static int check_origin(struct request *rq)
 	return 0;
 }
 
-/* A cookie session's state-changing request carries the session's CSRF
- * value (the MAC of its token under the server's key) in a header: a
- * page of another site can make the browser send the cookie, but can
- * neither read it nor the value, nor set a header without a CORS
- * preflight we never grant. */
-static int check_csrf(struct request *rq, const char *token)
+/* Whether the request carries the session's CSRF value. */
+static bool csrf_given(struct request *rq, const char *token)
 {
 	struct http_server *srv = rq->l->srv;
-	if (method_safe(rq))
-		return 0;
-	if (check_origin(rq) != 0)
-		return -1;
 	const char *given = http_header(&rq->req, HTTP_CSRF_HEADER);
 	if (!given || strlen(given) != HTTP_CSRF_HEX - 1)
-		return csrf_refuse(rq, "no CSRF header");
+		return false;
 	char want[HTTP_CSRF_HEX];
 	srv->opt.csrf(srv->opt.app, token, want);
 	bool ok = ct_equal(want, given, HTTP_CSRF_HEX - 1);
 	secret_wipe(want, sizeof(want));
-	return ok ? 0 : csrf_refuse(rq, "wrong CSRF value");
+	return ok;
+}
+
+/* A cookie session's state-changing request carries the session's CSRF
+ * value (the MAC of its token under the server's key) in a header: a
+ * page of another site can make the browser send the cookie, but can
+ * neither read it nor the value, nor set a header without a CORS
+ * preflight we never grant. A GET changes no state but may still leave a
+ * trace (a search a registration officer makes is an audit event), and
+ * SameSite=Strict lets a sibling host's page (same site) send the cookie
+ * with an <img>: so a cookie GET needs the CSRF value too, unless the
+ * browser says the request came from the portal's own pages or from the
+ * user (Sec-Fetch-Site: same-origin or none, which no page can forge:
+ * a download link, a reload). */
+static int check_csrf(struct request *rq, const char *token)
+{
+	if (method_safe(rq)) {
+		const char *site = http_header(&rq->req, "Sec-Fetch-Site");
+		if (csrf_given(rq, token) ||
+		    (site && (strcasecmp(site, "same-origin") == 0 ||
+			      strcasecmp(site, "none") == 0)))
+			return 0;
+		return csrf_refuse(rq, "a cookie GET from elsewhere");
+	}
+	if (check_origin(rq) != 0)
+		return -1;
+	return csrf_given(rq, token) ? 0
+				     : csrf_refuse(rq, "no or wrong CSRF value");
 }
 
 /* What a resolver's failure is when it did not say (it must). */

@@ -62,8 +62,10 @@
 #define LIMIT_STATIC_PATH       256
 #define LIMIT_RETURN_PATH       512
 
-/* Set-Cookie of the session cookie: name, 64 hex digits, attributes. */
+/* Set-Cookie of the session cookie: name, 64 hex digits, attributes;
+ * and how many one answer sets (the session's and the eID login's). */
 #define HTTP_SET_COOKIE_MAX     192
+#define HTTP_SET_COOKIES        2
 
 /* ------------------------------------------------------------- config */
 
@@ -218,9 +220,9 @@ struct http_response {
 	struct error err;
 	json_t *problem_extra; /* owned; extra members of a problem */
 	char ticket[UUID_LEN]; /* sent as X-Kruispunt-Ticket when set */
-	/* Sent as Set-Cookie when set (http_session_cookie); wiped once
-	 * sent. */
-	char set_cookie[HTTP_SET_COOKIE_MAX];
+	/* Sent as Set-Cookie headers when set (http_session_cookie,
+	 * http_cookie_set); wiped once sent. */
+	char set_cookie[HTTP_SET_COOKIES][HTTP_SET_COOKIE_MAX];
 	/* Sent as Location when set (a 303); owned, freed by src/http. */
 	char *location;
 	/* A handler whose answer must wait (for a durable audit event)
@@ -341,6 +343,14 @@ void http_resume(struct http_deferred *d);
  * clears it. */
 void http_session_cookie(struct http_response *res, const char *token,
 			 int64_t max_age_s);
+/* The browser's state of an eID login in progress (an HttpOnly cookie
+ * of the portal's host, SameSite=Strict, a few minutes). */
+#define HTTP_EID_STATE_COOKIE "__Host-kp_eid_state"
+/* Set cookie name (a "__Host-" name of ours) to value (64 hex digits;
+ * NULL clears it) for max_age_s seconds, HttpOnly, Secure,
+ * SameSite=Strict, Path=/, beside any other this answer sets. */
+void http_cookie_set(struct http_response *res, const char *name,
+		     const char *value, int64_t max_age_s);
 /* Redirect (303 See Other) to url; res owns a copy. Returns 0. */
 int http_redirect(struct http_response *res, const char *url);
 /* Was the request sent by a page of another site (Sec-Fetch-Site:
@@ -367,6 +377,10 @@ int http_origin_of(const char *url, char *out, size_t n);
 
 /* A request header, or NULL. Borrowed. */
 const char *http_header(struct http_request *req, const char *name);
+/* The cookie of exactly this name (case-sensitive: "__Host-" means what it
+ * says only so), or NULL when absent or sent more than once (a sibling
+ * host may plant a second cookie of a name to have it read first). */
+const char *http_cookie(struct http_request *req, const char *name);
 
 /* Prometheus text of the server's request metrics; the caller frees it. */
 char *http_metrics_render(struct http_server *srv, size_t *len);

@@ -63,9 +63,10 @@ static void add_common_headers(struct request *rq, struct MHD_Response *r,
 		MHD_add_response_header(r, "X-Kruispunt-Ticket", rq->res.ticket);
 	/* A cookie goes out with the answer it belongs to, also a refusal
 	 * (a logout whose session had ended still clears it). */
-	if (rq->res.set_cookie[0])
-		MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE,
-					rq->res.set_cookie);
+	for (int i = 0; i < HTTP_SET_COOKIES; i++)
+		if (rq->res.set_cookie[i][0])
+			MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE,
+						rq->res.set_cookie[i]);
 	if (rq->res.location && rq->res.err.kind == ERR_NONE)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION,
 					rq->res.location);
@@ -123,19 +124,23 @@ enum MHD_Result render_send(struct request *rq)
 	return ret;
 }
 
+void http_cookie_set(struct http_response *res, const char *name,
+		     const char *value, int64_t max_age_s)
+{
+	int i = 0;
+	while (i < HTTP_SET_COOKIES - 1 && res->set_cookie[i][0])
+		i++;
+	if (!value || max_age_s <= 0)
+		value = "", max_age_s = 0;
+	snprintf(res->set_cookie[i], sizeof(res->set_cookie[i]),
+		 "%s=%s; Path=/; Max-Age=%lld; Secure; HttpOnly; "
+		 "SameSite=Strict", name, value, (long long)max_age_s);
+}
+
 void http_session_cookie(struct http_response *res, const char *token,
 			 int64_t max_age_s)
 {
-	if (!token || max_age_s <= 0) {
-		snprintf(res->set_cookie, sizeof(res->set_cookie),
-			 "%s=; Path=/; Max-Age=0; Secure; HttpOnly; "
-			 "SameSite=Strict", HTTP_SESSION_COOKIE);
-		return;
-	}
-	snprintf(res->set_cookie, sizeof(res->set_cookie),
-		 "%s=%s; Path=/; Max-Age=%lld; Secure; HttpOnly; "
-		 "SameSite=Strict", HTTP_SESSION_COOKIE, token,
-		 (long long)max_age_s);
+	http_cookie_set(res, HTTP_SESSION_COOKIE, token, max_age_s);
 }
 
 int http_redirect(struct http_response *res, const char *url)

@@ -348,6 +348,32 @@ const char *http_header(struct http_request *req, const char *name)
 	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
+struct cookie_find {
+	const char *name;
+	const char *value;
+	int seen;
+};
+
+static enum MHD_Result cookie_each(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	KP_UNUSED(kind);
+	struct cookie_find *f = cls;
+	if (key && strcmp(key, f->name) == 0) {
+		f->value = value;
+		f->seen++;
+	}
+	return MHD_YES;
+}
+
+const char *http_cookie(struct http_request *req, const char *name)
+{
+	struct request *rq = req->internal;
+	struct cookie_find f = {name, NULL, 0};
+	MHD_get_connection_values(rq->conn, MHD_COOKIE_KIND, cookie_each, &f);
+	return f.seen == 1 ? f.value : NULL;
+}
+
 struct http_server *http_request_server(struct http_request *req)
 {
 	struct request *rq = req->internal;

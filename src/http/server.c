@@ -107,6 +107,14 @@ static int listener_start(struct listener *l, const char *data_dir,
 		return err_set(e, ERR_INVALID, "config_invalid",
 			       "public.client_cert must be none: the eID "
 			       "login has its own listener ([eid])");
+	/* A revoked eID must not log in: the eID listener checks every
+	 * citizen certificate against the CA's revocation list, so it needs
+	 * one, and a certificate on every connection. */
+	if (l->id == LISTENER_EID &&
+	    (!lc->crl[0] || lc->client_cert != CLIENT_CERT_REQUIRED))
+		return err_set(e, ERR_INVALID, "config_invalid",
+			       "eid: crl (the citizen CA's revocation list) "
+			       "and client_cert = required are needed");
 	if ((lc->tls && listener_tls(l, data_dir, e) != 0) ||
 	    listener_trust(l, data_dir, e) != 0 || listener_proxies(l, e) != 0)
 		return -1;

@@ -121,7 +121,9 @@ static int load_entry(struct static_files *s, int dfd, const char *name,
 		skipped(name, "a name no request may ask for");
 		return 0;
 	}
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Non-blocking: a FIFO put there must not hang the start. */
+	int fd = openat(dfd, name,
+			O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		if (fd >= 0)

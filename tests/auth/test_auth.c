@@ -1345,51 +1345,77 @@ static void handoff_once_and_in_time(void **state)
 	rand_bytes(o.master_key, sizeof(o.master_key));
 	assert_int_equal(auth_open(tmp.log, &o, &p, &e), 0);
 	char token[TOKEN_HEX_LEN], code[TOKEN_HEX_LEN], got[TOKEN_HEX_LEN];
+	char st[TOKEN_HEX_LEN], st_hex[65], other[TOKEN_HEX_LEN], other_hex[65];
+	uint8_t sh[SHA256_LEN], cert[SHA256_LEN] = {1};
+	auth_eid_state_new(st, st_hex);
+	auth_eid_state_new(other, other_hex);
+	assert_int_equal(hex_decode(st_hex, 64, sh, SHA256_LEN), 0);
 	struct auth_session ses, out;
 	assert_int_equal(auth_login_certificate(p, &citizen, JAN, token, &ses,
 						&e), 0);
-	assert_int_equal(auth_handoff_issue(p, token, code, &e), 0);
+#define ISSUE() auth_handoff_issue(p, token, cert, sh, code, &e)
+	assert_int_equal(ISSUE(), 0);
 	assert_int_equal(strlen(code), TOKEN_HEX_LEN - 1);
 	assert_string_not_equal(code, token);
-	assert_int_equal(auth_handoff_take(p, code, got, &out), 0);
+	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 0);
 	assert_string_equal(got, token);
 	assert_int_equal(out.level, 500);
 	assert_string_equal(out.insz, JAN);
 	/* Used. */
-	assert_int_equal(auth_handoff_take(p, code, got, &out), 1);
+	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 1);
+	/* Another browser's state (an attacker's code pushed into a
+	 * victim's browser) takes nothing, and spends the code. */
+	assert_int_equal(ISSUE(), 0);
+	assert_int_equal(auth_handoff_take(p, code, other, got, &out), 1);
+	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 1);
+	assert_int_equal(ISSUE(), 0);
+	assert_int_equal(auth_handoff_take(p, code, NULL, got, &out), 1);
 	/* A minute is its life: at 59.999 s it works, at 60 s it is gone. */
-	assert_int_equal(auth_handoff_issue(p, token, code, &e), 0);
+	assert_int_equal(ISSUE(), 0);
 	clock_advance_ms(AUTH_HANDOFF_TTL_MS - 1);
-	assert_int_equal(auth_handoff_take(p, code, got, &out), 0);
-	assert_int_equal(auth_handoff_issue(p, token, code, &e), 0);
+	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 0);
+	assert_int_equal(ISSUE(), 0);
 	clock_advance_ms(AUTH_HANDOFF_TTL_MS);
-	assert_int_equal(auth_handoff_take(p, code, got, &out), 1);
+	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 1);
 	/* Its session ended meanwhile (a logout): nothing to hand over. */
-	assert_int_equal(auth_handoff_issue(p, token, code, &e), 0);
+	assert_int_equal(ISSUE(), 0);
 	assert_int_equal(auth_logout(p, &citizen, token, &e), 0);
-	assert_int_equal(auth_handoff_take(p, code, got, &out), 1);
+	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 1);
+#undef ISSUE
 	/* Not a code at all. */
-	assert_int_equal(auth_handoff_take(p, "", got, &out), 1);
-	assert_int_equal(auth_handoff_take(p, token, got, &out), 1);
+	assert_int_equal(auth_handoff_take(p, "", st, got, &out), 1);
+	assert_int_equal(auth_handoff_take(p, token, st, got, &out), 1);
 	auth_close(p);
 }
 
-/* A flood of eID logins fills the table, never memory: past
- * AUTH_HANDOFFS_MAX codes in flight, 503 handoff_busy, until they
- * expire. */
+/* A flood of eID logins fills the table, never memory: one eID has at
+ * most AUTH_HANDOFFS_PER_CERT codes in flight (429), and past
+ * AUTH_HANDOFFS_MAX in all, 503 handoff_busy, until they expire. */
 static void handoffs_are_bounded(void **state)
 {
 	(void)state;
 	struct error e;
 	char token[TOKEN_HEX_LEN], code[TOKEN_HEX_LEN];
-	uint8_t h[SHA256_LEN];
+	uint8_t h[SHA256_LEN], cert[SHA256_LEN] = {0};
 	token_new(token, h);
-	for (int i = 0; i < AUTH_HANDOFFS_MAX; i++)
-		assert_int_equal(auth_handoff_issue(a, token, code, &e), 0);
-	assert_int_equal(auth_handoff_issue(a, token, code, &e), -1);
+	for (int i = 0; i < AUTH_HANDOFFS_PER_CERT; i++)
+		assert_int_equal(auth_handoff_issue(a, token, cert, h, code, &e),
+				 0);
+	assert_int_equal(auth_handoff_room(a, cert, &e), -1);
+	assert_string_equal(e.code, "rate_limited");
+	assert_int_equal(auth_handoff_issue(a, token, cert, h, code, &e), -1);
+	assert_string_equal(e.code, "rate_limited");
+	for (int i = AUTH_HANDOFFS_PER_CERT; i < AUTH_HANDOFFS_MAX; i++) {
+		memcpy(cert, &i, sizeof(i)); /* another eID each */
+		assert_int_equal(auth_handoff_issue(a, token, cert, h, code, &e),
+				 0);
+	}
+	cert[31] = 1;
+	assert_int_equal(auth_handoff_room(a, cert, &e), -1);
 	assert_string_equal(e.code, "handoff_busy");
 	clock_advance_ms(AUTH_HANDOFF_TTL_MS);
-	assert_int_equal(auth_handoff_issue(a, token, code, &e), 0);
+	assert_int_equal(auth_handoff_room(a, cert, &e), 0);
+	assert_int_equal(auth_handoff_issue(a, token, cert, h, code, &e), 0);
 }
 
 int main(void)

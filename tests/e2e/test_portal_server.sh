@@ -73,9 +73,24 @@ expect "the body keeps its level" 200 "$(json "$BODY" 'j["level"]')"
 CSRF=$(json "$BODY" 'j["csrf"]')
 matches "and adds the CSRF value" "$HEX64" "$CSRF"
 C=(-H "Cookie: __Host-kp_session=$TOKEN")
-call GET "$PUB/api/v1/auth/session" "${C[@]}"
-expect "a cookie-authenticated GET works" 85073003328 "$(json "$BODY" 'j["insz"]')"
+SAME=(-H 'Sec-Fetch-Site: same-origin')
+call GET "$PUB/api/v1/auth/session" "${C[@]}" "${SAME[@]}"
+expect "a cookie-authenticated GET from the portal's pages works" 85073003328 "$(json "$BODY" 'j["insz"]')"
 expect "and gives the CSRF value back" "$CSRF" "$(json "$BODY" 'j["csrf"]')"
+call GET "$PUB/api/v1/auth/session" "${C[@]}" -H 'Sec-Fetch-Site: none'
+expect "so does one the user typed (Sec-Fetch-Site: none)" 200 "$STATUS"
+e1=$(events)
+call GET "$PUB/api/v1/me/access-log" "${C[@]}" -H 'Sec-Fetch-Site: same-site'
+expect "attack: a sibling host's <img> (same-site) gets nothing with the cookie" "403 csrf_failed" "$STATUS $(json "$BODY" 'j["code"]')"
+call GET "$PUB/api/v1/me/access-log" "${C[@]}"
+expect "attack: nor does a GET that says nothing of where it came from" "403 csrf_failed" "$STATUS $(json "$BODY" 'j["code"]')"
+expect "and nothing was recorded" "$e1" "$(events)"
+call GET "$PUB/api/v1/me/access-log" "${C[@]}" -H "Kruispunt-CSRF: $CSRF"
+expect "with the CSRF value a cookie GET works anywhere" 200 "$STATUS"
+call GET "$PUB/api/v1/auth/session" -H "Cookie: __host-kp_session=$TOKEN" "${SAME[@]}"
+expect "attack: the cookie's name is exact (__host- is not __Host-)" 401 "$STATUS"
+call GET "$PUB/api/v1/auth/session" -H "Cookie: __Host-kp_session=$TOKEN; __Host-kp_session=$TOKEN" "${SAME[@]}"
+expect "attack: a cookie sent twice (one planted by a sibling host) is no session" 401 "$STATUS"
 call GET "$PUB/api/v1/auth/session" "${C[@]}" -H "Authorization: Bearer $(printf '0%.0s' {1..64})"
 expect "with an Authorization header too, the header wins" 401 "$STATUS"
 ENTER="$PUB/api/v1/apps/checkin-at-work/enter"
@@ -107,7 +122,7 @@ expect "attack: logout without the value is refused too" 403 "$STATUS"
 call POST "$PUB/api/v1/auth/logout" "${C[@]}" -H "Kruispunt-CSRF: $CSRF" -H "Origin: $PUB"
 expect "logout" 204 "$STATUS"
 expect "clears the cookie" "__Host-kp_session=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict" "$(header Set-Cookie)"
-call GET "$PUB/api/v1/auth/session" "${C[@]}"
+call GET "$PUB/api/v1/auth/session" "${C[@]}" "${SAME[@]}"
 expect "the session is over" 401 "$STATUS"
 if grep -q "$TOKEN" "$WORK/demo.err" "$WORK/demo.out"; then fail "a session token in the log"; else pass "no session token in the log"; fi
 
@@ -120,36 +135,77 @@ call GET "$EIDURL/eid/login?return=/x" --cert "$REV_C" --key "$REV_K"
 expect "attack: a revoked eID is refused" 401 "$STATUS"
 expect "as certificate_rejected" certificate_rejected "$(json "$BODY" 'j["code"]')"
 EID=(--cert "$DEMO/pki/eid/85073003328.crt" --key "$DEMO/pki/eid/85073003328.key")
+setcookie() { grep -i "^Set-Cookie: $1=" "$HEADERS" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+# start RETURN: the portal's start; sets STATE (the browser's cookie) and L1.
+start() {
+  call GET "$PUB/api/v1/auth/eid/start?return=$1"
+  STATE=$(setcookie __Host-kp_eid_state | sed 's/^__Host-kp_eid_state=\([0-9a-f]*\);.*/\1/')
+  L1=$(header Location)
+}
+start "/mijn/gegevens?x=1"
+expect "the portal starts the eID login (303)" 303 "$STATUS"
+matches "with a state in an HttpOnly cookie" '^__Host-kp_eid_state=[0-9a-f]{64}; Path=/; Max-Age=[0-9]+; Secure; HttpOnly; SameSite=Strict$' "$(setcookie __Host-kp_eid_state)"
+expect_contains "to the eID host, with the state's hash only" "$EIDURL/eid/login?return=/mijn/gegevens%3Fx%3D1&state=" "$L1"
+HASH=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())' "$STATE")
+expect "the hash of the browser's state" "$HASH" "${L1##*state=}"
+call GET "$PUB/api/v1/auth/eid/start?return=/x" -H 'Sec-Fetch-Site: cross-site'
+expect "attack: another site cannot start it" 403 "$STATUS"
+call GET "$EIDURL/eid/login?return=/x" "${EID[@]}"
+expect "attack: an eID login without the portal's state" "422 invalid_state" "$STATUS $(json "$BODY" 'j["code"]')"
 e0=$(events)
-call GET "$EIDURL/eid/login?return=/mijn/gegevens?x=1" "${EID[@]}"
+call GET "$L1" "${EID[@]}"
 expect "a valid eID is redirected (303)" 303 "$STATUS"
 LOC=$(header Location)
 expect_contains "to the portal's host, with a code" "$PUB/api/v1/auth/eid/complete?code=" "$LOC"
 expect_contains "and the return path" "return=/mijn/gegevens%3Fx%3D1" "$LOC"
 expect "no cookie on the eID host" "" "$(header Set-Cookie)"
 expect "the eID login is recorded" $((e0 + 1)) "$(events)"
-call GET "$LOC"
-expect "the code" 303 "$STATUS"
-matches "sets the cookie" '^__Host-kp_session=[0-9a-f]{64}; Path=/; Max-Age=[0-9]+; Secure; HttpOnly; SameSite=Strict$' "$(header Set-Cookie)"
+call GET "$LOC" -H "Cookie: __Host-kp_eid_state=$STATE"
+expect "the code, in the browser that started" 303 "$STATUS"
+matches "sets the cookie" '^__Host-kp_session=[0-9a-f]{64}; Path=/; Max-Age=[0-9]+; Secure; HttpOnly; SameSite=Strict$' "$(setcookie __Host-kp_session)"
+expect "spends the state" "__Host-kp_eid_state=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict" "$(setcookie __Host-kp_eid_state)"
 expect "and goes back where the login started" "/mijn/gegevens?x=1" "$(header Location)"
-ET=$(header Set-Cookie | sed 's/^__Host-kp_session=\([0-9a-f]*\);.*/\1/')
-call GET "$PUB/api/v1/auth/session" -H "Cookie: __Host-kp_session=$ET"
+ET=$(setcookie __Host-kp_session | sed 's/^__Host-kp_session=\([0-9a-f]*\);.*/\1/')
+call GET "$PUB/api/v1/auth/session" -H "Cookie: __Host-kp_session=$ET" "${SAME[@]}"
 expect "a session at level 500" 500 "$(json "$BODY" 'j["level"]')"
-call GET "$LOC"
+call GET "$LOC" -H "Cookie: __Host-kp_eid_state=$STATE"
 expect "attack: a code works once" 401 "$STATUS"
 expect "handoff_invalid" handoff_invalid "$(json "$BODY" 'j["code"]')"
-expect "and sets no cookie" "" "$(header Set-Cookie)"
+expect "and sets no session cookie" "" "$(setcookie __Host-kp_session)"
+# Login CSRF: the attacker's own code, pushed into a victim's browser.
+start /
+call GET "$L1" "${EID[@]}"
+ATTACKER=$(header Location)
+start /
+call GET "$ATTACKER" -H "Cookie: __Host-kp_eid_state=$STATE"
+expect "attack: a code of another browser's login opens nothing" "401 handoff_invalid" "$STATUS $(json "$BODY" 'j["code"]')"
+start /
+call GET "$L1" "${EID[@]}"
+call GET "$(header Location)"
+expect "attack: a code without the browser's state opens nothing" 401 "$STATUS"
+MARIE=(--cert "$DEMO/pki/eid/90031524651.crt" --key "$DEMO/pki/eid/90031524651.key")
 for r in //evil.example '/\evil.example' https://evil.example /%2F%2Fevil.example '%2F%2Fevil.example' '/%0d%0aSet-Cookie:x=1' 'javascript:alert(1)'; do
-  call GET "$EIDURL/eid/login?return=$r" "${EID[@]}"
-  call GET "$(header Location)"
+  start "$r"
+  call GET "$L1" "${MARIE[@]}"
+  call GET "$(header Location)" -H "Cookie: __Host-kp_eid_state=$STATE"
   expect "attack: return=$r ends at /" "/" "$(header Location)"
 done
-call GET "$EIDURL/eid/login" "${EID[@]}"
-L2=$(header Location)
-call GET "$L2" -H 'Sec-Fetch-Site: cross-site'
+start /
+call GET "$L1" "${MARIE[@]}"
+call GET "$(header Location)" -H "Cookie: __Host-kp_eid_state=$STATE" -H 'Sec-Fetch-Site: cross-site'
 expect "attack: another site cannot send a browser in with a code" 403 "$STATUS"
-call GET "$PUB/api/v1/auth/eid/complete?code=$(printf 'b%.0s' {1..64})"
+call GET "$PUB/api/v1/auth/eid/complete?code=$(printf 'b%.0s' {1..64})" -H "Cookie: __Host-kp_eid_state=$STATE"
 expect "attack: a made-up code" 401 "$STATUS"
+# One eID cannot hold the codes of everyone: three in flight, then 429,
+# before any session is opened.
+LUCAS=(--cert "$DEMO/pki/eid/01010100126.crt" --key "$DEMO/pki/eid/01010100126.key")
+start /
+for i in 1 2 3; do call GET "$L1" "${LUCAS[@]}"; done
+expect "three eID logins in progress" 303 "$STATUS"
+e0=$(events)
+call GET "$L1" "${LUCAS[@]}"
+expect "attack: a fourth from the same eID" "429 rate_limited" "$STATUS $(json "$BODY" 'j["code"]')"
+expect "opens no session and writes nothing" "$e0" "$(events)"
 call GET "$PUB/eid/login" "${EID[@]}"
 expect "the eID login is not on the public listener" 404 "$STATUS"
 call POST "$EIDURL/api/v1/auth/login/eid" "${EID[@]}"
@@ -166,4 +222,16 @@ if echo | openssl s_client -connect "${EIDURL#https://}" -servername localhost 2
 else
   fail "the eID listener does not ask for a certificate"
 fi
+# An eID listener without the citizen CA's revocation list would let a
+# revoked eID in: the daemon refuses to start so.
+python3 - "$DEMO/kruispunt.ini" "$WORK/nocrl.ini" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+head, sep, rest = text.partition("[eid]")
+rest = re.sub(r"(?m)^crl\s*=.*$", "crl =", rest, count=1)
+open(sys.argv[2], "w").write(head + sep + rest)
+PY
+out=$(timeout 20 "$KP" serve --config "$WORK/nocrl.ini" --port 0 2>&1) && rc=0 || rc=$?
+expect "attack: an eID listener without a CRL does not start" 1 "$rc"
+expect_contains "and says why" "eid: crl" "$out"
 finish
