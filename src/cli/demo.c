@@ -220,6 +220,89 @@ static void start_sinks(struct cli_config *cfg, const char *mail, const char *sm
 		log_warn("no SMS sink: SMS codes are off in this demo");
 }
 
+/* The demo's witness, in this process: a second party that cosigns the
+ * log's checkpoints once it checked that the log only grew, as a
+ * supervisory authority's would from elsewhere (docs/AUDIT.md). Its key
+ * and state are in DIR/witness; it listens on a free loopback port with
+ * the demo's server certificate, and cfg's audit.witnesses names it.
+ * Returns its server (stop it, then witness_close, then its store), or
+ * NULL: the demo then runs without one. */
+struct demo_witness {
+	struct http_server *srv;
+	struct witness *w;
+	struct store *s;
+};
+
+static int witness_setup(const char *dir, struct audit *log,
+			 struct demo_witness *dw, uint8_t pk[ED25519_PK_LEN],
+			 struct error *e)
+{
+	static const char name[] = "witness.kruispunt.demo";
+	char key[LIMIT_PATH], db[LIMIT_PATH], wdir[LIMIT_PATH];
+	char vkey[AUDIT_VKEY_MAX];
+	uint8_t sk[ED25519_SK_LEN];
+	if (config_path(dir, "witness", wdir, sizeof(wdir)) != 0 ||
+	    config_path(dir, "witness/witness.key", key, sizeof(key)) != 0 ||
+	    config_path(dir, "witness/witness.db", db, sizeof(db)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	if (cli_mkdir_p(wdir, e) != 0)
+		return -1;
+	if (access(key, F_OK) != 0) {
+		ed25519_keypair(pk, sk);
+		int rc = cli_write_new(key, sk, sizeof(sk), e);
+		secret_wipe(sk, sizeof(sk));
+		if (rc != 0)
+			return -1;
+	}
+	if (cli_read_key_file(key, sk, sizeof(sk), e) != 0)
+		return -1;
+	memcpy(pk, sk + 32, ED25519_PK_LEN); /* libsodium: seed || pk */
+	audit_vkey(log, vkey);
+	int rc = witness_db_open(db, &dw->s, e);
+	if (rc == 0 && (rc = witness_name_set(dw->s, name, e)) != 0 &&
+	    e->kind == ERR_CONFLICT)
+		rc = 0; /* named by an earlier run */
+	if (rc == 0)
+		rc = witness_log_add(dw->s, vkey, e);
+	if (rc == 0)
+		rc = witness_open(dw->s, sk, &dw->w, e);
+	secret_wipe(sk, sizeof(sk));
+	return rc;
+}
+
+static void start_witness(struct cli_config *cfg, const char *dir,
+			  struct audit *log, struct demo_witness *dw)
+{
+	struct error e;
+	uint8_t pk[ED25519_PK_LEN];
+	struct witness_listen l = {.address = "127.0.0.1", .port = 0};
+	char vkey[AUDIT_VKEY_MAX];
+	if (config_path(dir, "pki/server.crt", l.cert, sizeof(l.cert)) != 0 ||
+	    config_path(dir, "pki/server.key", l.key, sizeof(l.key)) != 0 ||
+	    witness_setup(dir, log, dw, pk, &e) != 0 ||
+	    witness_serve_start(dw->w, &l, &dw->srv, &e) != 0 ||
+	    witness_vkey(witness_name(dw->w), pk, vkey) == 0) {
+		log_warn("no witness: the demo's checkpoints go uncosigned");
+		witness_close(dw->w);
+		if (dw->s)
+			store_close(dw->s);
+		*dw = (struct demo_witness){0};
+		return;
+	}
+	snprintf(cfg->witness.witnesses, sizeof(cfg->witness.witnesses),
+		 "%s https://localhost:%d", vkey,
+		 http_server_port(dw->srv, LISTENER_PUBLIC));
+}
+
+static void stop_witness(struct demo_witness *dw)
+{
+	if (dw->srv)
+		http_server_stop(dw->srv);
+	witness_close(dw->w);
+	if (dw->s)
+		store_close(dw->s);
+}
+
 static int usage(void)
 {
 	return cli_usage("demo");
@@ -280,12 +363,15 @@ int cmd_demo(int argc, char **argv)
 	pid_t sinks[3];
 	start_sinks(&cfg, mail, sms, sinks);
 	sinks[2] = start_provider(abs, log);
+	struct demo_witness dw = {0};
+	start_witness(&cfg, abs, log, &dw);
 	/* The daemon opens the log again, as its own first step. */
 	audit_close(log);
 	struct demo_ctx ctx = {abs, data, &cfg};
 	rc = cli_serve(&cfg, store, on_ready, &ctx, &e);
 	if (rc < 0)
 		cli_start_failed("demo", &e);
+	stop_witness(&dw);
 	for (int i = 0; i < 3; i++) {
 		if (sinks[i] > 0) {
 			kill(sinks[i], SIGTERM);
