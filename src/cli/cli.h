@@ -49,6 +49,10 @@ int cli_read_key(const struct cli_config *cfg, const char *rel, uint8_t *out,
  * with e set. The caller wipes out when done. */
 int cli_read_key_file(const char *path, uint8_t *out, size_t len,
 		      struct error *e);
+/* The Ed25519 secret key at path, made (mode 0600) when there is none:
+ * a witness's. Returns 0 with sk (the caller wipes it), or -1 with e. */
+int cli_ed25519_key(const char *path, uint8_t sk[ED25519_SK_LEN],
+		    struct error *e);
 
 /* The configuration of a data directory (its kruispunt.ini when there is
  * one, with data_dir = data) and, when s is not NULL, its store. */

@@ -247,14 +247,7 @@ static int witness_setup(const char *dir, struct audit *log,
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
 	if (cli_mkdir_p(wdir, e) != 0)
 		return -1;
-	if (access(key, F_OK) != 0) {
-		ed25519_keypair(pk, sk);
-		int rc = cli_write_new(key, sk, sizeof(sk), e);
-		secret_wipe(sk, sizeof(sk));
-		if (rc != 0)
-			return -1;
-	}
-	if (cli_read_key_file(key, sk, sizeof(sk), e) != 0)
+	if (cli_ed25519_key(key, sk, e) != 0)
 		return -1;
 	memcpy(pk, sk + 32, ED25519_PK_LEN); /* libsodium: seed || pk */
 	audit_vkey(log, vkey);

@@ -241,3 +241,17 @@ int cli_open_log(const struct cli_config *cfg, struct store *s,
 	secret_wipe(sk, sizeof(sk));
 	return rc;
 }
+
+int cli_ed25519_key(const char *path, uint8_t sk[ED25519_SK_LEN],
+		    struct error *e)
+{
+	if (access(path, F_OK) != 0) {
+		uint8_t pk[ED25519_PK_LEN];
+		ed25519_keypair(pk, sk);
+		int rc = cli_write_new(path, sk, ED25519_SK_LEN, e);
+		secret_wipe(sk, ED25519_SK_LEN);
+		if (rc != 0)
+			return -1;
+	}
+	return cli_read_key_file(path, sk, ED25519_SK_LEN, e);
+}

@@ -49,14 +49,7 @@ static int init(const struct witness_args *a, struct error *e)
 	if (cli_mkdir_p(a->data, e) != 0 ||
 	    in_dir(a->data, "witness.key", path, e) != 0)
 		return -1;
-	if (access(path, F_OK) != 0) {
-		ed25519_keypair(pk, sk);
-		int rc = cli_write_new(path, sk, sizeof(sk), e);
-		secret_wipe(sk, sizeof(sk));
-		if (rc != 0)
-			return -1;
-	}
-	int rc = cli_read_key_file(path, sk, sizeof(sk), e);
+	int rc = cli_ed25519_key(path, sk, e);
 	if (rc == 0)
 		rc = open_db(a->data, &s, e);
 	if (rc == 0)
