@@ -66,8 +66,9 @@ function page(titleKey, content, opt = {}) {
   state.flash = null;
   const h1 = h('h1', { id: 'page-heading', tabindex: '-1' }, title);
   m.append(h1, ...[content].flat());
-  const summary = m.querySelector('.error-summary');
-  (summary || m.querySelector('.banner') || h1).focus();
+  // Focus moves on a change of page only: a page just loaded starts at the
+  // top, where the skip link is the first Tab.
+  if (renders > 1) (m.querySelector('.error-summary') || m.querySelector('.banner') || h1).focus();
 }
 
 function errorSummary(errors) {
@@ -227,6 +228,7 @@ const routes = {
   '/keys/confirm': needSession(pageKeyConfirm),
   '/keys/deactivate': needSession(pageKeyDeactivate),
   '/access-log': needSession(pageAccessLog),
+  '/credentials': needSession(pageCredentials),
 };
 
 function needSession(fn) {
@@ -344,8 +346,36 @@ function pageAccount() {
       h('li', {}, link('#/apps', 'account.apps')),
       h('li', {}, link('#/keys', 'account.manage_keys')),
       h('li', {}, link('#/access-log', 'account.access_log')),
-      h('li', {}, link('#/profile', 'account.change_profile'))),
+      h('li', {}, link('#/profile', 'account.change_profile')),
+      s.level >= 500 ? h('li', {}, link('#/credentials', 'account.credentials')) : null),
   ]);
+}
+
+// eID self-service: a new username and password, the way back from a
+// forgotten password or a locked key (PUT /api/v1/me/credentials, level 500).
+function pageCredentials(errors, values = {}) {
+  if (state.session.level < 500) {
+    return page('credentials.title', [h('p', {}, t('credentials.need_eid')), h('p', {}, link('#/login/eid', 'eid.start'))]);
+  }
+  page('credentials.title', [
+    h('p', {}, t('credentials.intro')),
+    form(async (fd) => {
+      const username = String(fd.get('new-username') || '').trim().toLowerCase();
+      const password = String(fd.get('new-password') || '');
+      if (password.length < 12) return pageCredentials([{ field: 'new-password', text: t('credentials.error.short') }], { username });
+      try {
+        const r = await api('PUT', '/api/v1/me/credentials', { ...(username ? { username } : {}), password });
+        state.flash = t('credentials.done', { username: r.username });
+        go('#/account');
+      } catch (e) {
+        const f = ['username_taken', 'invalid_field'].includes(e.message) ? 'new-username' : 'new-password';
+        pageCredentials([{ field: f, text: problemText(e) }], { username });
+      }
+    },
+    field('new-username', 'credentials.username', { errors, value: values.username, autocomplete: 'username', hint: 'credentials.username_hint' }),
+    field('new-password', 'credentials.password', { errors, type: 'password', autocomplete: 'new-password', hint: 'credentials.password_hint' }),
+    button('credentials.submit')),
+  ], { errors });
 }
 
 function profileText(p) {
@@ -627,6 +657,11 @@ async function start() {
   try { state.config = await (await fetch('/config.json')).json(); } catch { state.config = {}; }
   await loadLanguage(pickLanguage());
   await refreshSession();
+  // The skip link's #main would be a route: move focus to the page instead.
+  document.getElementById('skip-link').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    document.getElementById('page-heading')?.focus();
+  });
   window.addEventListener('hashchange', route);
   await route();
 }

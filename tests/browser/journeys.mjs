@@ -169,6 +169,12 @@ async function journeyPasswordTotp(page) {
   check('the step-up raises the session to 400', (await page.textContent('.banner')).includes('400'));
   await submit(page, '#enter-mypension');
   check('the app gate lets the session in', (await page.textContent('.banner')).includes('MyPension'));
+  // A reload loses the page's memory, not the session: the cookie stays and
+  // GET /api/v1/auth/session gives the CSRF value back (the key journey's
+  // POSTs need it).
+  await page.reload();
+  await settle(page);
+  check('after a reload the session is still there', await page.isVisible('#logout'));
 }
 
 // A second authenticator app, confirmed with its first code, deactivated.
@@ -241,6 +247,58 @@ async function journeyLogout(page) {
   check('after logout the session is gone', st === 401, String(st));
 }
 
+// A second step by SMS: the code the demo's SMS sink received.
+async function journeySms(browser) {
+  const marie = demo.person('marie.dubois');
+  const page = await newPage(browser);
+  await login(page, marie);
+  await visit(page, '#/step-up');
+  await page.check('input[value="sms_code"]');
+  const since = Date.now();
+  await submit(page);
+  check('the code page says where the SMS went, masked', !(await page.textContent('main')).includes(marie.phone));
+  const code = await demo.codeSent('sms_dir', marie.phone, since);
+  check('the SMS sink received a code', Boolean(code));
+  await page.fill('#code', code || '000000');
+  await submit(page);
+  check('an SMS code raises the session to 400', (await page.textContent('.summary')).includes('400'));
+  await page.context().close();
+}
+
+// Keyboard only, from the start page to a logged-in session; focus stays
+// visible (the yellow focus style) on the way.
+async function journeyKeyboard(browser) {
+  const p = demo.person('lucas.janssens');
+  const page = await newPage(browser);
+  await page.goto(`${PUB}/`);
+  await settle(page);
+  const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
+  const yellow = () => page.evaluate(() => getComputedStyle(document.activeElement).backgroundColor === 'rgb(255, 221, 0)');
+  await page.keyboard.press('Tab');
+  check('keyboard: the first Tab reaches the skip link', await focused() === 'skip-link');
+  check('keyboard: the skip link\'s focus is visible', await yellow());
+  await page.keyboard.press('Enter');
+  check('keyboard: the skip link moves focus to the page\'s heading', await focused() === 'page-heading');
+  await page.keyboard.press('Tab');
+  check('keyboard: the next Tab is the start link', await focused() === 'start');
+  check('keyboard: the start link\'s focus is visible', await yellow());
+  await step(page, () => page.keyboard.press('Enter'));
+  check('keyboard: a new page puts focus on its heading', await focused() === 'page-heading');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Space');
+  check('keyboard: Tab and Space choose the first key', await page.isChecked('#key-0'));
+  await page.keyboard.press('Tab');
+  check('keyboard: the button\'s focus is visible', await yellow());
+  await step(page, () => page.keyboard.press('Enter'));
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(p.username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(p.password);
+  await step(page, () => page.keyboard.press('Enter'));
+  check('keyboard: logged in without a mouse', await page.isVisible('#logout'));
+  await page.context().close();
+}
+
 // eID: Playwright presents the person's certificate to the eID listener.
 async function journeyEid(browser) {
   const p = demo.m.persons.find((x) => x.eid_cert && !x.eid_must_be_refused && x.insz !== jan.insz);
@@ -257,7 +315,22 @@ async function journeyEid(browser) {
   await settle(page);
   const summary = await page.textContent('.summary');
   check('an eID login opens a level-500 session', summary.includes('500') && summary.includes(p.insz), summary);
+  // The way back from a forgotten password: a new one, with the eID.
+  await visit(page, '#/credentials');
+  for (const lang of LANGS) {
+    await setLanguage(page, lang);
+    await audit(page, `#/credentials (${lang})`);
+  }
+  await setLanguage(page, 'nl');
+  const password = 'paarse olifanten dansen om middernacht';
+  await page.fill('#new-password', password);
+  await submit(page);
+  check('the eID session sets a new password', (await page.textContent('.banner')).includes(p.username));
   await page.context().close();
+  const again = await newPage(browser);
+  await login(again, { ...p, password });
+  check('the new password logs in', (await again.textContent('.summary')).includes(p.insz));
+  await again.context().close();
 }
 
 async function main() {
@@ -275,6 +348,8 @@ async function main() {
     await auditSessionPages(page);
     await journeyLogout(page);
     await page.context().close();
+    await journeySms(browser);
+    await journeyKeyboard(browser);
     await journeyEid(browser);
   } catch (e) {
     check(`the journeys ran to the end: ${e.message.split('\n')[0]}`, false, e.stack);

@@ -79,4 +79,23 @@ export class Demo {
       { body: { username: p.username, password: p.password } });
     return JSON.parse(r.body).token;
   }
+
+  // The code the demo's mail or SMS sink (dirKey mail_dir or sms_dir)
+  // received last for ADDRESS since SINCE (ms); the sinks write a moment
+  // after the request, from the durable outbox.
+  async codeSent(dirKey, address, since) {
+    const dir = this.file(this.m[dirKey]);
+    for (let i = 0; i < 100; i++) {
+      const files = fs.readdirSync(dir).map((f) => path.join(dir, f))
+        .filter((f) => fs.statSync(f).mtimeMs >= since - 1000)
+        .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+      for (const f of files) {
+        const text = fs.readFileSync(f, 'utf8');
+        const m = text.includes(address) && text.match(/\b(?:is|est|lautet) (\d{6,8})\b/);
+        if (m) return m[1];
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return null;
+  }
 }
