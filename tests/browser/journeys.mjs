@@ -68,7 +68,8 @@ async function setLanguage(page, lang) {
   await step(page, () => page.click(`#lang-nav button[lang="${lang}"]`));
 }
 
-// The pages docs/screenshots shows (`make screenshots`), in English.
+// The pages docs/screenshots shows (`make screenshots`): in English, but
+// the new key's page in Dutch, as the key journey sees it.
 const SHOTS = new Set(['start', 'login', 'login-password-error', 'account', 'apps', 'step-up-code', 'keys',
   'keys-confirm', 'access-log']);
 
