@@ -16,7 +16,9 @@ DESTDIR    ?=
 # Nested makes (cmake --build) stay quiet about directories.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all deps build build-asan build-release build-clang demo test test-all test-unit test-asan check-src analyze fuzz bench install package clean
+SCREENSHOTS ?= docs/screenshots
+
+.PHONY: all deps build build-asan build-release build-clang demo screenshots test test-all test-unit test-asan check-src analyze fuzz bench install package clean
 
 all: build
 
@@ -45,6 +47,12 @@ build-clang: deps
 
 demo: build
 	./$(BUILD)/kruispunt demo --data $(DATA)
+
+# The portal's pages as docs/screenshots/<page>-<desktop|phone>.png, taken
+# by the browser test's harness (tests/browser) on the real demo. Not part
+# of `make test`: run it after changing the pages, and commit the images.
+screenshots: build
+	@node tests/browser/run.mjs $(BUILD)/kruispunt --screenshots $(SCREENSHOTS)
 
 # The banned-call and documentation checks, then unit + end-to-end tests on the normal build,
 # then all of them again under ASan+UBSan: the end-to-end tests drive the

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kruispunt builds, tests and benchmarks with,
-# and the npm packages of tests/openapi.
+# and the npm packages of tests/openapi and tests/browser.
 # Idempotent: asks dpkg first and calls apt-get only for what is missing, so a
 # machine that has everything never touches the network or needs root.
 set -euo pipefail
@@ -25,8 +25,11 @@ PACKAGES=(
   haproxy
   # load generator for bench/
   wrk
-  # runs the OpenAPI validator of tests/openapi (npm below)
+  # runs the OpenAPI validator of tests/openapi and the portal's browser
+  # test of tests/browser (npm below)
   nodejs
+  # the browser tests/browser drives (playwright-core never downloads one)
+  chromium
   # Go's own transparency-log code (sumdb/note, sumdb/tlog), with which
   # tests/e2e/test_tlog_interop.sh checks /log/ (tests/interop/tlogverify)
   golang-go golang-golang-x-mod-dev
@@ -56,14 +59,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The OpenAPI validator `make test` runs, pinned by tests/openapi's
-# package-lock.json: installed when node_modules is missing or the lock has
-# changed since (npm ci empties node_modules first, stamp included), and
-# never touches the network otherwise.
-npmdir=tests/openapi
-stamp=$npmdir/node_modules/.kp-package-lock.json
-if ! cmp -s "$npmdir/package-lock.json" "$stamp"; then
-  echo "deps: npm ci in $npmdir" >&2
-  (cd "$npmdir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-  cp "$npmdir/package-lock.json" "$stamp"
-fi
+# The npm packages `make test` runs, pinned by each directory's
+# package-lock.json: the OpenAPI validator (tests/openapi) and the browser
+# test's playwright-core and axe-core (tests/browser). Installed when
+# node_modules is missing or the lock has changed since (npm ci empties
+# node_modules first, stamp included), and never touches the network
+# otherwise. --ignore-scripts: no install script runs, so playwright-core
+# downloads no browser of its own.
+for npmdir in tests/openapi tests/browser; do
+  stamp=$npmdir/node_modules/.kp-package-lock.json
+  if ! cmp -s "$npmdir/package-lock.json" "$stamp"; then
+    echo "deps: npm ci in $npmdir" >&2
+    (cd "$npmdir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    cp "$npmdir/package-lock.json" "$stamp"
+  fi
+done

@@ -11,8 +11,10 @@ source "$(dirname "$0")/lib.sh"
 BIN=${KP_BINARY_DIR:?set by CMake}
 UNIT=usr/lib/systemd/system/kruispunt.service
 CONF=etc/kruispunt/kruispunt.ini
+# The portal's files: every file of the source tree's web/, as it is.
+WEB=$(cd "${KP_SOURCE_DIR:?set by CMake}/web" && find . -type f | sed 's|^\./|usr/share/kruispunt/web/|' | xargs)
 FILES="$CONF usr/bin/kruispunt $UNIT usr/lib/sysusers.d/kruispunt.conf usr/lib/tmpfiles.d/kruispunt.conf
-  usr/share/kruispunt/web/index.html"
+  $WEB"
 
 # files_in ROOT: every file and link under ROOT, relative, sorted, one line.
 files_in() { (cd "$1" && find . -type f -o -type l | sed 's|^\./||' | sort | xargs); }

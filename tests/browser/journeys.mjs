@@ -1,0 +1,365 @@
+// The portal's journeys in Chromium, and an axe-core audit of every page in
+// every language. Run by run.mjs (which starts the demo):
+//   node journeys.mjs DEMO_DIR [--screenshots DIR]
+// Prints "ok/FAIL - …" per check and "N passed, N failed" at the end.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import AxeBuilder from '@axe-core/playwright';
+import { check, Demo, otpauthSecret, results, totp } from './lib.mjs';
+
+const [dir, flag, shotDir] = process.argv.slice(2);
+const screenshots = flag === '--screenshots' ? path.resolve(shotDir) : null;
+const demo = new Demo(dir);
+const PUB = demo.m.public_url;
+const EID = demo.m.eid_url;
+const LANGS = ['nl', 'fr', 'de', 'en'];
+const catalogue = Object.fromEntries(LANGS.map((l) => [l,
+  JSON.parse(fs.readFileSync(new URL(`../../web/i18n/${l}.json`, import.meta.url), 'utf8'))]));
+const jan = demo.person('jan.peeters');
+
+// Chromium trusts the demo server's key only, not every certificate.
+function serverSpki() {
+  const cert = new crypto.X509Certificate(fs.readFileSync(demo.file('pki/server.crt')));
+  const der = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return crypto.createHash('sha256').update(der).digest('base64');
+}
+
+async function newPage(browser, opt = {}) {
+  const context = await browser.newContext({ locale: opt.locale || 'nl-BE', ...opt.context });
+  const page = await context.newPage();
+  page.cspErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) page.cspErrors.push(m.text());
+  });
+  page.setDefaultTimeout(15000);
+  return page;
+}
+
+// Runs an action and waits for the page it leads to: the app counts its
+// renderings in main's data-rendered, after it set the title and focus.
+async function step(page, action) {
+  const before = await page.evaluate(() => Number(document.getElementById('main').dataset.rendered || 0));
+  await action();
+  await page.waitForFunction((n) => Number(document.getElementById('main').dataset.rendered || 0) > n, before);
+}
+
+const visit = (page, hash) => step(page, () => page.evaluate((h) => { location.hash = h; }, hash));
+const submit = (page, sel = 'button[type="submit"]') => step(page, () => page.click(sel));
+
+async function settle(page) {
+  await page.waitForFunction(() => Number(document.getElementById('main').dataset.rendered || 0) > 0);
+}
+
+const audited = new Set();
+async function audit(page, label) {
+  const r = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze();
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  audited.add(label);
+  check(`axe: ${label} has no serious or critical violation`, bad.length === 0,
+    bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('; '));
+  check(`csp: ${label} broke no Content-Security-Policy rule`, page.cspErrors.length === 0, page.cspErrors.join('; '));
+  page.cspErrors.length = 0;
+}
+
+async function setLanguage(page, lang) {
+  await step(page, () => page.click(`#lang-nav button[lang="${lang}"]`));
+}
+
+// The pages docs/screenshots shows (`make screenshots`): in English, but
+// the new key's page in Dutch, as the key journey sees it.
+const SHOTS = new Set(['start', 'login', 'login-password-error', 'account', 'apps', 'step-up-code', 'keys',
+  'keys-confirm', 'access-log']);
+
+async function shoot(page, name) {
+  if (!screenshots || !SHOTS.has(name)) return;
+  fs.mkdirSync(screenshots, { recursive: true });
+  for (const [kind, size] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 780 }]]) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: path.join(screenshots, `${name}-${kind}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 720 });
+}
+
+// At 360 CSS pixels nothing but a table's own scroller may be wider.
+async function fitsPhone(page, label) {
+  await page.setViewportSize({ width: 360, height: 740 });
+  const w = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(`responsive: ${label} fits 360 px`, w <= 360, `scrollWidth ${w}`);
+  await page.setViewportSize({ width: 1280, height: 720 });
+}
+
+const ANON_PAGES = ['#/', '#/login', '#/login/password', '#/login/eid', '#/forgot', '#/apps'];
+
+// Every anonymous page in every language, the browser's language as default,
+// and a refused login in each language.
+async function journeyLanguages(browser) {
+  const de = await newPage(browser, { locale: 'de-DE' });
+  await de.goto(`${PUB}/`);
+  await settle(de);
+  check('the browser\'s language is the default (de)', await de.evaluate(() => document.documentElement.lang) === 'de');
+  await de.context().close();
+
+  const page = await newPage(browser);
+  await page.goto(`${PUB}/`);
+  await settle(page);
+  for (const lang of LANGS) {
+    await setLanguage(page, lang);
+    for (const hash of ANON_PAGES) {
+      await visit(page, hash);
+      const h1 = await page.textContent('h1');
+      check(`${lang} ${hash} renders its heading from the catalogue`, Object.values(catalogue[lang]).includes(h1.trim()), h1);
+      await audit(page, `${hash} (${lang})`);
+      if (lang === 'en') {
+        await fitsPhone(page, hash);
+        await shoot(page, hash === '#/' ? 'start' : hash.slice(2).replace(/\//g, '-'));
+      }
+    }
+    // One thing per page, with the error summary linked to the field.
+    await visit(page, '#/login');
+    await submit(page, 'button[type="submit"]');
+    check(`${lang}: an unanswered question shows the error summary, focused`,
+      await page.evaluate(() => document.activeElement.classList.contains('error-summary')));
+    await page.click('.error-summary a');
+    check(`${lang}: the summary's link moves focus to the field`, await page.evaluate(() => document.activeElement.id) === 'key-0');
+    await audit(page, `#/login with an error (${lang})`);
+    // A refused login: the problem's code in this language.
+    await visit(page, '#/login/password');
+    await page.fill('#username', `nobody.${lang}`);
+    await page.fill('#password', 'wrong-password');
+    await submit(page, 'button[type="submit"]');
+    const text = (await page.textContent('.error-summary li')).trim();
+    check(`${lang}: a refused login says so in ${lang}`, text === catalogue[lang]['error.invalid_credentials'], text);
+    check(`${lang}: the title starts with the error prefix`, (await page.title()).startsWith(catalogue[lang]['error.prefix']));
+    await audit(page, `#/login/password refused (${lang})`);
+    if (lang === 'en') await shoot(page, 'login-password-error');
+  }
+  const stored = await page.evaluate(() => Object.keys(localStorage).map((k) => `${k}=${localStorage.getItem(k)}`)
+    .concat(Object.keys(sessionStorage)));
+  check('web storage holds the language only', JSON.stringify(stored) === JSON.stringify(['kp-lang=en']), JSON.stringify(stored));
+  await page.context().close();
+}
+
+async function login(page, p) {
+  await page.goto(`${PUB}/#/login`);
+  await settle(page);
+  await page.check('#key-0');
+  await submit(page, 'button[type="submit"]');
+  await page.fill('#username', p.username);
+  await page.fill('#password', p.password);
+  await submit(page);
+}
+
+// Password, then the app gate: a level-400 service asks for a second step.
+async function journeyPasswordTotp(page) {
+  await login(page, jan);
+  check('password login lands on the session page', (await page.textContent('h1')).trim() === catalogue.nl['account.title']);
+  check('the session shows level 200', (await page.textContent('.summary')).includes('200'));
+  const cookies = await page.context().cookies();
+  const c = cookies.find((x) => x.name === '__Host-kp_session');
+  check('the session is an HttpOnly, Secure, SameSite=Strict cookie', c && c.httpOnly && c.secure && c.sameSite === 'Strict');
+  await visit(page, '#/apps');
+  check('a level-400 service asks for a second step', await page.isVisible('#stepup-mypension'));
+  await submit(page, '#stepup-mypension');
+  await page.check('input[value="totp"]');
+  await submit(page, 'button[type="submit"]');
+  await page.fill('#code', totp(jan.totp_secret));
+  await submit(page, 'button[type="submit"]');
+  check('the step-up raises the session to 400', (await page.textContent('.banner')).includes('400'));
+  await submit(page, '#enter-mypension');
+  check('the app gate lets the session in', (await page.textContent('.banner')).includes('MyPension'));
+  // A reload loses the page's memory, not the session: the cookie stays and
+  // GET /api/v1/auth/session gives the CSRF value back (the key journey's
+  // POSTs need it).
+  await page.reload();
+  await settle(page);
+  check('after a reload the session is still there', await page.isVisible('#logout'));
+}
+
+// A second authenticator app, confirmed with its first code, deactivated.
+async function journeyKeys(page) {
+  await visit(page, '#/keys');
+  const before = await page.locator('tbody tr').count();
+  await submit(page, '#add-key');
+  await page.check('input[value="totp"]');
+  await submit(page, 'button[type="submit"]');
+  const qrOk = await page.evaluate(() => { const i = document.querySelector('img.qr'); return i.complete && i.naturalWidth > 0; });
+  check('the new key\'s QR code is shown', qrOk);
+  if (screenshots) await shoot(page, 'keys-confirm');
+  await audit(page, '#/keys/confirm (nl)');
+  const uri = await page.textContent('#otpauth-uri');
+  await page.fill('#code', totp(otpauthSecret(uri.trim())));
+  await submit(page, 'button[type="submit"]');
+  check('the new authenticator app is active', (await page.locator('tbody tr').count()) === before + 1);
+  const id = await page.evaluate(() => Math.max(...[...document.querySelectorAll('a[id^="deactivate-"]')].map((a) => Number(a.id.slice(11)))));
+  await submit(page, `#deactivate-${id}`);
+  await submit(page, 'button[type="submit"]');
+  check('the key is deactivated', !(await page.isVisible(`#deactivate-${id}`)));
+}
+
+// An institution consults Jan; his log shows it and its proof downloads.
+async function journeyAccessLog(page) {
+  const inst = demo.m.institutions[0];
+  const ticket = await demo.consult(inst.kbo, jan.insz);
+  check('an institution consulted Jan', Boolean(ticket));
+  const token = await demo.bearer(jan);
+  let status = 0;
+  for (let i = 0; i < 100 && status !== 200; i++) {
+    status = (await demo.request('GET', `${PUB}/api/v1/me/access-log/proof?ticket=${ticket}`,
+      { headers: { Authorization: `Bearer ${token}` } })).status;
+    if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+  }
+  await visit(page, '#/access-log');
+  check('the access log lists the consultation', (await page.locator('a.proof-link').count()) >= 1);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a.proof-link').first().click()]);
+  const file = await download.path();
+  const text = file ? fs.readFileSync(file, 'utf8') : '';
+  check('the downloaded proof is a tlog-proof', text.startsWith('c2sp.org/tlog-proof@v1'), text.slice(0, 80));
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  await page.fill('#from', tomorrow);
+  await submit(page, '.filter button');
+  check('a period without consultations shows none', (await page.locator('a.proof-link').count()) === 0);
+}
+
+const SESSION_PAGES = ['#/account', '#/profile', '#/apps', '#/step-up?app=mypension', '#/step-up/code?method=totp',
+  '#/keys', '#/keys/add', '#/keys/deactivate?id=3', '#/access-log'];
+
+async function auditSessionPages(page) {
+  for (const lang of LANGS) {
+    await setLanguage(page, lang);
+    for (const hash of SESSION_PAGES) {
+      await visit(page, hash);
+      await audit(page, `${hash} (${lang})`);
+      if (lang === 'en') {
+        await fitsPhone(page, hash);
+        await shoot(page, hash.slice(2).split('?')[0].replace(/\//g, '-'));
+      }
+    }
+  }
+  await setLanguage(page, 'nl');
+}
+
+async function journeyLogout(page) {
+  await submit(page, '#logout');
+  check('logout lands on the start page', (await page.textContent('h1')).trim() === catalogue.nl['home.title']);
+  const st = await page.evaluate(async () => (await fetch('/api/v1/auth/session')).status);
+  check('after logout the session is gone', st === 401, String(st));
+}
+
+// A second step by SMS: the code the demo's SMS sink received.
+async function journeySms(browser) {
+  const marie = demo.person('marie.dubois');
+  const page = await newPage(browser);
+  await login(page, marie);
+  await visit(page, '#/step-up');
+  await page.check('input[value="sms_code"]');
+  const since = Date.now();
+  await submit(page);
+  check('the code page says where the SMS went, masked', !(await page.textContent('main')).includes(marie.phone));
+  const code = await demo.codeSent('sms_dir', marie.phone, since);
+  check('the SMS sink received a code', Boolean(code));
+  await page.fill('#code', code || '000000');
+  await submit(page);
+  check('an SMS code raises the session to 400', (await page.textContent('.summary')).includes('400'));
+  await page.context().close();
+}
+
+// Keyboard only, from the start page to a logged-in session; focus stays
+// visible (the yellow focus style) on the way.
+async function journeyKeyboard(browser) {
+  const p = demo.person('lucas.janssens');
+  const page = await newPage(browser);
+  await page.goto(`${PUB}/`);
+  await settle(page);
+  const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName);
+  const yellow = () => page.evaluate(() => getComputedStyle(document.activeElement).backgroundColor === 'rgb(255, 221, 0)');
+  await page.keyboard.press('Tab');
+  check('keyboard: the first Tab reaches the skip link', await focused() === 'skip-link');
+  check('keyboard: the skip link\'s focus is visible', await yellow());
+  await page.keyboard.press('Enter');
+  check('keyboard: the skip link moves focus to the page\'s heading', await focused() === 'page-heading');
+  await page.keyboard.press('Tab');
+  check('keyboard: the next Tab is the start link', await focused() === 'start');
+  check('keyboard: the start link\'s focus is visible', await yellow());
+  await step(page, () => page.keyboard.press('Enter'));
+  check('keyboard: a new page puts focus on its heading', await focused() === 'page-heading');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Space');
+  check('keyboard: Tab and Space choose the first key', await page.isChecked('#key-0'));
+  await page.keyboard.press('Tab');
+  check('keyboard: the button\'s focus is visible', await yellow());
+  await step(page, () => page.keyboard.press('Enter'));
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(p.username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(p.password);
+  await step(page, () => page.keyboard.press('Enter'));
+  check('keyboard: logged in without a mouse', await page.isVisible('#logout'));
+  await page.context().close();
+}
+
+// eID: Playwright presents the person's certificate to the eID listener.
+async function journeyEid(browser) {
+  const p = demo.m.persons.find((x) => x.eid_cert && !x.eid_must_be_refused && x.insz !== jan.insz);
+  const page = await newPage(browser, {
+    context: { clientCertificates: [{ origin: EID, certPath: demo.file(p.eid_cert), keyPath: demo.file(p.eid_key) }] },
+  });
+  await page.goto(`${PUB}/#/login/eid`);
+  await settle(page);
+  const href = await page.getAttribute('#eid-start', 'href');
+  check('the eID link goes to the eID listener', href.startsWith(`${EID}/eid/login`), href);
+  await page.click('#eid-start');
+  await page.waitForURL(`${PUB}/**`);
+  await page.waitForSelector('#logout');
+  await settle(page);
+  const summary = await page.textContent('.summary');
+  check('an eID login opens a level-500 session', summary.includes('500') && summary.includes(p.insz), summary);
+  // The way back from a forgotten password: a new one, with the eID.
+  await visit(page, '#/credentials');
+  for (const lang of LANGS) {
+    await setLanguage(page, lang);
+    await audit(page, `#/credentials (${lang})`);
+  }
+  await setLanguage(page, 'nl');
+  const password = 'paarse olifanten dansen om middernacht';
+  await page.fill('#new-password', password);
+  await submit(page);
+  check('the eID session sets a new password', (await page.textContent('.banner')).includes(p.username));
+  await page.context().close();
+  const again = await newPage(browser);
+  await login(again, { ...p, password });
+  check('the new password logs in', (await again.textContent('.summary')).includes(p.insz));
+  await again.context().close();
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${serverSpki()}`],
+  });
+  console.log(`# playwright-core ${JSON.parse(fs.readFileSync(new URL('./node_modules/playwright-core/package.json', import.meta.url))).version}, Chromium ${browser.version()}`);
+  try {
+    await journeyLanguages(browser);
+    const page = await newPage(browser);
+    await journeyPasswordTotp(page);
+    await journeyKeys(page);
+    await journeyAccessLog(page);
+    await auditSessionPages(page);
+    await journeyLogout(page);
+    await page.context().close();
+    await journeySms(browser);
+    await journeyKeyboard(browser);
+    await journeyEid(browser);
+  } catch (e) {
+    check(`the journeys ran to the end: ${e.message.split('\n')[0]}`, false, e.stack);
+  } finally {
+    await browser.close();
+  }
+  console.log(`# axe audited ${audited.size} page states`);
+  console.log(`${results.passed} passed, ${results.failed} failed`);
+  process.exit(results.failed ? 1 : 0);
+}
+
+main();

@@ -1,0 +1,669 @@
+// kruispunt's portal for citizens: one ES module, no build step, no
+// library. Hash routes (#/login, #/apps…), one thing per page; every text
+// from web/i18n/<lang>.json. The session is the HttpOnly cookie the server
+// sets; its CSRF value lives in memory only (never in web storage), and a
+// reloaded page asks GET /api/v1/auth/session for it again.
+
+const LANGS = ['nl', 'fr', 'de', 'en'];
+const LANG_NAMES = { nl: 'Nederlands', fr: 'Français', de: 'Deutsch', en: 'English' };
+let renders = 0;
+const state = { lang: 'nl', msg: {}, session: null, csrf: null, flash: null, config: {} };
+
+// --- texts -------------------------------------------------------------
+
+function t(key, vars = {}) {
+  const s = state.msg[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ''));
+}
+
+function pickLanguage() {
+  const saved = localStorage.getItem('kp-lang');
+  if (LANGS.includes(saved)) return saved;
+  for (const l of navigator.languages || [navigator.language || 'nl']) {
+    const base = String(l).slice(0, 2).toLowerCase();
+    if (LANGS.includes(base)) return base;
+  }
+  return 'nl';
+}
+
+async function loadLanguage(lang) {
+  const r = await fetch(`/i18n/${lang}.json`, { credentials: 'same-origin' });
+  state.msg = await r.json();
+  state.lang = lang;
+  document.documentElement.lang = lang;
+}
+
+// --- DOM -----------------------------------------------------------------
+
+// h('p', {class: 'x'}, 'text', child…): an element; never innerHTML, so no
+// text from the server or the user is ever parsed as markup.
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const main = () => document.getElementById('main');
+
+// Replaces the page: title, h1 (focused, so a screen reader announces the
+// new page), optional error summary or banner, then the content.
+function page(titleKey, content, opt = {}) {
+  const m = main();
+  m.replaceChildren();
+  m.dataset.rendered = String(++renders); // tells tests a page is complete
+  const title = t(titleKey, opt.vars);
+  document.title = `${opt.errors?.length ? `${t('error.prefix')} ` : ''}${title} – kruispunt`;
+  if (opt.errors?.length) m.append(errorSummary(opt.errors));
+  else if (state.flash) m.append(banner(state.flash));
+  state.flash = null;
+  const h1 = h('h1', { id: 'page-heading', tabindex: '-1' }, title);
+  m.append(h1, ...[content].flat());
+  // Focus moves on a change of page only: a page just loaded starts at the
+  // top, where the skip link is the first Tab.
+  if (renders > 1) (m.querySelector('.error-summary') || m.querySelector('.banner') || h1).focus();
+}
+
+function errorSummary(errors) {
+  return h('div', { class: 'error-summary', tabindex: '-1', role: 'alert', 'aria-labelledby': 'error-summary-title' },
+    h('h2', { id: 'error-summary-title' }, t('error.summary')),
+    h('ul', {}, errors.map((e) => h('li', {},
+      e.field ? h('a', { href: `#${e.field}`, onclick: (ev) => { ev.preventDefault(); document.getElementById(e.field)?.focus(); } }, e.text)
+        : e.text))));
+}
+
+function banner(text) {
+  return h('div', { class: 'banner', tabindex: '-1', role: 'status', 'aria-labelledby': 'banner-title' },
+    h('h2', { id: 'banner-title' }, t('banner.done')), h('p', {}, text));
+}
+
+// A text field with label, hint and its error (GOV.UK "text input").
+function field(id, labelKey, opt = {}) {
+  const err = opt.errors?.find((e) => e.field === id);
+  const hintId = opt.hint ? `${id}-hint` : null;
+  const errId = err ? `${id}-error` : null;
+  return h('div', { class: `form-group${err ? ' form-group-error' : ''}` },
+    h('label', { for: id }, t(labelKey)),
+    opt.hint ? h('span', { class: 'hint', id: hintId }, t(opt.hint)) : null,
+    err ? h('span', { class: 'error-message', id: errId }, h('span', { class: 'visually-hidden' }, `${t('error.prefix')} `), err.text) : null,
+    h('input', {
+      id, name: id, type: opt.type || 'text', class: opt.cls, value: opt.value ?? '',
+      autocomplete: opt.autocomplete, inputmode: opt.inputmode, spellcheck: 'false',
+      'aria-describedby': [hintId, errId].filter(Boolean).join(' ') || null,
+      'aria-invalid': err ? 'true' : null,
+    }));
+}
+
+// Radios in a fieldset whose legend is the page's question.
+function radios(name, legendKey, options, opt = {}) {
+  const err = opt.errors?.find((e) => e.field === `${name}-0`);
+  return h('fieldset', { class: `form-group${err ? ' form-group-error' : ''}`, 'aria-describedby': err ? `${name}-error` : null },
+    h('legend', {}, t(legendKey)),
+    err ? h('span', { class: 'error-message', id: `${name}-error` }, h('span', { class: 'visually-hidden' }, `${t('error.prefix')} `), err.text) : null,
+    options.map((o, i) => h('div', { class: 'radio' },
+      h('input', { type: 'radio', id: `${name}-${i}`, name, value: o.value, checked: o.checked }),
+      h('label', { for: `${name}-${i}` }, o.label))));
+}
+
+function form(onsubmit, ...children) {
+  return h('form', { novalidate: true, onsubmit: (ev) => { ev.preventDefault(); onsubmit(new FormData(ev.target)); } }, ...children);
+}
+
+const button = (key, cls = '') => h('button', { type: 'submit', class: `button ${cls}` }, t(key));
+const link = (href, key, vars) => h('a', { href }, t(key, vars));
+
+// --- the API ---------------------------------------------------------------
+
+class Problem extends Error {
+  constructor(status, body) {
+    super(body?.code || `http_${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && state.csrf) headers['Kruispunt-CSRF'] = state.csrf;
+  if (path === '/api/v1/auth/login') headers['Kruispunt-Session'] = 'cookie';
+  const r = await fetch(path, {
+    method, headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  if (!r.ok) throw new Problem(r.status, json);
+  return json;
+}
+
+// An API refusal in the user's language, from the problem's code.
+function problemText(e) {
+  if (!(e instanceof Problem)) return t('error.network');
+  const key = `error.${e.message}`;
+  const vars = { required: e.body.required, current: e.body.current, retry: e.body.retry_after };
+  return key in state.msg ? t(key, vars) : t('error.unknown', { code: e.message });
+}
+
+async function refreshSession() {
+  try {
+    state.session = await api('GET', '/api/v1/auth/session');
+    state.csrf = state.session.csrf;
+  } catch (e) {
+    state.session = null;
+    state.csrf = null;
+    if (!(e instanceof Problem) || e.status !== 401) throw e;
+  }
+  renderHeader();
+}
+
+function eidUrl() {
+  if (state.config.eid_url) return state.config.eid_url;
+  const u = new URL(location.href);
+  u.port = String(Number(u.port || 443) + 2); // the default layout: 8443, 8445
+  return u.origin;
+}
+
+// --- chrome ----------------------------------------------------------------
+
+function renderHeader() {
+  document.getElementById('skip-link').textContent = t('skip');
+  const nav = document.getElementById('lang-nav');
+  nav.setAttribute('aria-label', t('lang.label'));
+  nav.replaceChildren(h('ul', {}, LANGS.map((l) => h('li', {},
+    h('button', {
+      type: 'button', lang: l, 'aria-current': l === state.lang ? 'true' : null,
+      onclick: async () => { localStorage.setItem('kp-lang', l); await loadLanguage(l); renderHeader(); route(); },
+    }, LANG_NAMES[l])))));
+  const s = document.getElementById('header-session');
+  s.replaceChildren(state.session
+    ? h('ul', {}, h('li', {}, h('a', { href: '#/account', class: 'header-link' }, t('nav.account'))),
+      h('li', {}, h('button', { type: 'button', id: 'logout', onclick: logout }, t('nav.logout'))))
+    : []);
+  document.getElementById('footer-text').replaceChildren(h('p', {}, t('footer')));
+}
+
+async function logout() {
+  try { await api('POST', '/api/v1/auth/logout'); } catch { /* the session may be gone already */ }
+  state.session = null;
+  state.csrf = null;
+  state.flash = t('logout.done');
+  renderHeader();
+  go('#/');
+}
+
+// --- routes ----------------------------------------------------------------
+
+function go(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function params() {
+  const q = location.hash.split('?')[1] || '';
+  return new URLSearchParams(q);
+}
+
+const routes = {
+  '/': pageHome,
+  '/login': pageLoginChoice,
+  '/login/password': pageLoginPassword,
+  '/login/eid': pageLoginEid,
+  '/forgot': pageForgot,
+  '/account': needSession(pageAccount),
+  '/profile': needSession(pageProfile),
+  '/apps': pageApps,
+  '/step-up': needSession(pageStepUpChoice),
+  '/step-up/code': needSession(pageStepUpCode),
+  '/keys': needSession(pageKeys),
+  '/keys/add': needSession(pageKeyAdd),
+  '/keys/confirm': needSession(pageKeyConfirm),
+  '/keys/deactivate': needSession(pageKeyDeactivate),
+  '/access-log': needSession(pageAccessLog),
+  '/credentials': needSession(pageCredentials),
+};
+
+function needSession(fn) {
+  return (...a) => (state.session ? fn(...a) : go('#/login'));
+}
+
+async function route() {
+  const path = (location.hash.replace(/^#/, '').split('?')[0]) || '/';
+  const fn = routes[path];
+  try {
+    if (fn) await fn();
+    else page('notfound.title', h('p', {}, link('#/', 'notfound.home')));
+  } catch (e) {
+    if (e instanceof Problem && e.status === 401) {
+      state.session = null;
+      renderHeader();
+      return go('#/login');
+    }
+    page('error.page', h('p', {}, problemText(e)));
+  }
+}
+
+// --- pages -----------------------------------------------------------------
+
+function pageHome() {
+  if (state.session) return go('#/account');
+  page('home.title', [
+    h('p', { class: 'lead' }, t('home.lead')),
+    h('p', {}, h('a', { class: 'button', href: '#/login', id: 'start' }, t('home.start'))),
+    h('h2', {}, t('home.apps.title')),
+    h('p', {}, link('#/apps', 'home.apps.link')),
+  ]);
+}
+
+function pageLoginChoice(errors) {
+  page('login.title', [
+    h('p', {}, t('login.intro')),
+    form((fd) => {
+      const k = fd.get('key');
+      if (k === 'password') return go('#/login/password');
+      if (k === 'eid') return go('#/login/eid');
+      pageLoginChoice([{ field: 'key-0', text: t('login.error.choose') }]);
+    },
+    radios('key', 'login.question', [
+      { value: 'password', label: t('login.key.password') },
+      { value: 'eid', label: t('login.key.eid') },
+    ], { errors }),
+    button('continue')),
+    h('p', {}, link('#/forgot', 'login.forgot')),
+  ], { errors });
+}
+
+function pageLoginPassword(errors, values = {}) {
+  page('password.title', [
+    form(async (fd) => {
+      const username = String(fd.get('username') || '').trim();
+      const password = String(fd.get('password') || '');
+      const errs = [];
+      if (!username) errs.push({ field: 'username', text: t('password.error.username') });
+      if (!password) errs.push({ field: 'password', text: t('password.error.password') });
+      if (errs.length) return pageLoginPassword(errs, { username });
+      try {
+        await api('POST', '/api/v1/auth/login', { username, password });
+        await refreshSession();
+        state.flash = t('login.done');
+        go('#/account');
+      } catch (e) {
+        pageLoginPassword([{ field: 'username', text: problemText(e) }], { username });
+      }
+    },
+    field('username', 'password.username', { errors, value: values.username, autocomplete: 'username' }),
+    field('password', 'password.password', { errors, type: 'password', autocomplete: 'current-password' }),
+    button('password.submit')),
+    h('p', {}, link('#/forgot', 'login.forgot')),
+  ], { errors });
+}
+
+function pageLoginEid() {
+  page('eid.title', [
+    h('p', {}, t('eid.intro')),
+    h('ul', {}, h('li', {}, t('eid.need.reader')), h('li', {}, t('eid.need.card')), h('li', {}, t('eid.need.pin'))),
+    h('p', {}, h('a', { class: 'button', id: 'eid-start', href: `${eidUrl()}/eid/login?return=/` }, t('eid.start'))),
+  ]);
+}
+
+function pageForgot() {
+  page('forgot.title', [
+    h('p', {}, t('forgot.intro')),
+    h('h2', {}, t('forgot.eid.title')),
+    h('ol', {}, h('li', {}, link('#/login/eid', 'forgot.eid.step1')), h('li', {}, t('forgot.eid.step2'))),
+    h('h2', {}, t('forgot.office.title')),
+    h('p', {}, t('forgot.office.text')),
+  ]);
+}
+
+const levelText = (l) => t(`level.${l}`) === `level.${l}` ? String(l) : `${l} – ${t(`level.${l}`)}`;
+const keyName = (type) => t(`key.${type}`);
+
+function summaryList(rows) {
+  return h('dl', { class: 'summary' }, rows.map(([k, v]) => h('div', {}, h('dt', {}, k), h('dd', {}, v))));
+}
+
+function pageAccount() {
+  const s = state.session;
+  page('account.title', [
+    summaryList([
+      [t('account.insz'), s.insz],
+      [t('account.level'), levelText(s.level)],
+      [t('account.keys'), (s.keys || []).map((k) => keyName(k.type)).join(', ')],
+      [t('account.profile'), profileText(s.profile)],
+      [t('account.expires'), new Date(s.expires_at).toLocaleString(state.lang)],
+    ]),
+    h('h2', {}, t('account.next')),
+    h('ul', {},
+      h('li', {}, link('#/apps', 'account.apps')),
+      h('li', {}, link('#/keys', 'account.manage_keys')),
+      h('li', {}, link('#/access-log', 'account.access_log')),
+      h('li', {}, link('#/profile', 'account.change_profile')),
+      s.level >= 500 ? h('li', {}, link('#/credentials', 'account.credentials')) : null),
+  ]);
+}
+
+// eID self-service: a new username and password, the way back from a
+// forgotten password or a locked key (PUT /api/v1/me/credentials, level 500).
+function pageCredentials(errors, values = {}) {
+  if (state.session.level < 500) {
+    return page('credentials.title', [h('p', {}, t('credentials.need_eid')), h('p', {}, link('#/login/eid', 'eid.start'))]);
+  }
+  page('credentials.title', [
+    h('p', {}, t('credentials.intro')),
+    form(async (fd) => {
+      const username = String(fd.get('new-username') || '').trim().toLowerCase();
+      const password = String(fd.get('new-password') || '');
+      if (password.length < 12) return pageCredentials([{ field: 'new-password', text: t('credentials.error.short') }], { username });
+      try {
+        const r = await api('PUT', '/api/v1/me/credentials', { ...(username ? { username } : {}), password });
+        state.flash = t('credentials.done', { username: r.username });
+        go('#/account');
+      } catch (e) {
+        const f = ['username_taken', 'invalid_field'].includes(e.message) ? 'new-username' : 'new-password';
+        pageCredentials([{ field: f, text: problemText(e) }], { username });
+      }
+    },
+    field('new-username', 'credentials.username', { errors, value: values.username, autocomplete: 'username', hint: 'credentials.username_hint' }),
+    field('new-password', 'credentials.password', { errors, type: 'password', autocomplete: 'new-password', hint: 'credentials.password_hint' }),
+    button('credentials.submit')),
+  ], { errors });
+}
+
+function profileText(p) {
+  if (!p || p === 'self') return t('profile.self');
+  const [kind, id] = String(p).split(':');
+  return kind === 'child' ? t('profile.child_is', { id }) : kind === 'org' ? t('profile.org_is', { id }) : p;
+}
+
+function pageProfile(errors, values = {}) {
+  page('profile.title', [
+    form(async (fd) => {
+      const as = fd.get('as');
+      const errs = [];
+      let body = null;
+      if (as === 'self') body = { as: 'self' };
+      else if (as === 'child') body = { child: String(fd.get('child-id') || '').replace(/\D/g, '') };
+      else if (as === 'organisation') body = { organisation: String(fd.get('org-id') || '').replace(/\D/g, '') };
+      else errs.push({ field: 'as-0', text: t('profile.error.choose') });
+      if (body?.child === '') errs.push({ field: 'child-id', text: t('profile.error.child') });
+      if (body?.organisation === '') errs.push({ field: 'org-id', text: t('profile.error.org') });
+      if (errs.length) return pageProfile(errs, { as });
+      try {
+        await api('POST', '/api/v1/auth/profile', body);
+        await refreshSession();
+        state.flash = t('profile.done', { profile: profileText(state.session.profile) });
+        go('#/account');
+      } catch (e) {
+        pageProfile([{ field: as === 'child' ? 'child-id' : as === 'organisation' ? 'org-id' : 'as-0', text: problemText(e) }], { as });
+      }
+    },
+    radios('as', 'profile.question', [
+      { value: 'self', label: t('profile.self'), checked: values.as === 'self' },
+      { value: 'child', label: t('profile.child'), checked: values.as === 'child' },
+      { value: 'organisation', label: t('profile.org'), checked: values.as === 'organisation' },
+    ], { errors }),
+    field('child-id', 'profile.child_id', { errors, hint: 'profile.child_hint', inputmode: 'numeric' }),
+    field('org-id', 'profile.org_id', { errors, hint: 'profile.org_hint', inputmode: 'numeric' }),
+    button('continue')),
+  ], { errors });
+}
+
+const PORTALS = ['socialsecurity', 'ehealth', 'federal'];
+
+async function pageApps(errors) {
+  const apps = await api('GET', '/api/v1/apps');
+  const level = state.session?.level ?? 0;
+  const focusApp = params().get('app');
+  const content = [h('p', {}, state.session ? t('apps.intro', { level: levelText(level) }) : t('apps.intro_anon'))];
+  for (const portal of PORTALS) {
+    content.push(h('h2', {}, t(`portal.${portal}`)));
+    content.push(h('ul', { class: 'app-list' }, apps.filter((a) => a.portal === portal).map((a) => appRow(a, level))));
+  }
+  page('apps.title', content, { errors });
+  if (focusApp && !errors?.length && !main().querySelector('.banner'))
+    document.getElementById(`app-${focusApp}`)?.focus();
+}
+
+function appRow(a, level) {
+  const ok = level >= a.min_level;
+  let action;
+  if (!state.session) action = h('a', { href: '#/login' }, t('apps.login_first'), h('span', { class: 'visually-hidden' }, ` – ${a.name}`));
+  else if (ok) action = h('button', { type: 'button', class: 'button', id: `enter-${a.id}`, onclick: () => enterApp(a) },
+    t('apps.enter'), h('span', { class: 'visually-hidden' }, ` – ${a.name}`));
+  else if (a.min_level <= 400) action = h('a', { href: `#/step-up?app=${encodeURIComponent(a.id)}`, id: `stepup-${a.id}` },
+    t('apps.step_up'), h('span', { class: 'visually-hidden' }, ` – ${a.name}`));
+  else action = h('a', { href: '#/login/eid' }, t('apps.need_eid'), h('span', { class: 'visually-hidden' }, ` – ${a.name}`));
+  return h('li', {},
+    h('span', { class: 'app-name', id: `app-${a.id}`, tabindex: '-1' }, a.name),
+    h('span', { class: `tag ${ok ? 'tag-ok' : 'tag-no'}` }, ok ? t('apps.ok') : t('apps.needs', { level: a.min_level })),
+    action);
+}
+
+async function enterApp(a) {
+  try {
+    await api('POST', `/api/v1/apps/${encodeURIComponent(a.id)}/enter`);
+    state.flash = t('apps.entered', { name: a.name });
+    await pageApps();
+  } catch (e) {
+    await pageApps([{ field: `app-${a.id}`, text: `${a.name}: ${problemText(e)}` }]);
+  }
+}
+
+const CODE_TYPES = { totp: 'totp_app', email_code: 'email_code', sms_code: 'sms_code' };
+
+async function pageStepUpChoice(errors) {
+  const keys = await api('GET', '/api/v1/me/keys');
+  const app = params().get('app') || '';
+  const methods = Object.keys(CODE_TYPES).filter((m) => keys.some((k) => k.type === CODE_TYPES[m] && k.status === 'active'));
+  page('stepup.title', [
+    h('p', {}, t('stepup.intro')),
+    methods.length ? form(async (fd) => {
+      const m = fd.get('method');
+      if (!m) return pageStepUpChoice([{ field: 'method-0', text: t('stepup.error.choose') }]);
+      let sent = '';
+      if (m !== 'totp') {
+        try { sent = (await api('POST', '/api/v1/auth/step-up/send', { method: m })).sent_to; } catch (e) {
+          return pageStepUpChoice([{ field: 'method-0', text: problemText(e) }]);
+        }
+      }
+      go(`#/step-up/code?method=${m}&app=${encodeURIComponent(app)}&to=${encodeURIComponent(sent || '')}`);
+    },
+    radios('method', 'stepup.question', methods.map((m) => ({ value: m, label: t(`stepup.method.${m}`) })), { errors }),
+    button('continue')) : h('p', {}, t('stepup.none'), ' ', link('#/keys/add', 'keys.add')),
+  ], { errors });
+}
+
+function pageStepUpCode(errors) {
+  const p = params();
+  const method = p.get('method');
+  const intro = method === 'totp' ? t('stepup.code.totp') : t('stepup.code.sent', { to: p.get('to') || '' });
+  page('stepup.code.title', [
+    h('p', {}, intro),
+    form(async (fd) => {
+      const code = String(fd.get('code') || '').replace(/\s/g, '');
+      if (!/^\d{6,8}$/.test(code)) return pageStepUpCode([{ field: 'code', text: t('code.error.format') }]);
+      try {
+        await api('POST', '/api/v1/auth/step-up', { method, code });
+        await refreshSession();
+        state.flash = t('stepup.done', { level: levelText(state.session.level) });
+        go(p.get('app') ? `#/apps?app=${encodeURIComponent(p.get('app'))}` : '#/account');
+      } catch (e) {
+        pageStepUpCode([{ field: 'code', text: problemText(e) }]);
+      }
+    },
+    field('code', 'code.label', { errors, hint: 'code.hint', cls: 'input-code', inputmode: 'numeric', autocomplete: 'one-time-code' }),
+    button('stepup.submit')),
+  ], { errors });
+}
+
+async function pageKeys() {
+  const keys = await api('GET', '/api/v1/me/keys');
+  const fmt = (s) => (s ? new Date(s).toLocaleDateString(state.lang) : t('keys.never'));
+  page('keys.title', [
+    h('p', {}, t('keys.intro')),
+    h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', { class: 'visually-hidden' }, t('keys.title')),
+      h('thead', {}, h('tr', {}, ['keys.type', 'keys.level', 'keys.status', 'keys.created', 'keys.used', 'keys.action']
+        .map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, keys.map((k) => h('tr', {},
+        h('td', {}, keyName(k.type)), h('td', {}, String(k.level)), h('td', {}, t(`keys.status.${k.status}`)),
+        h('td', {}, fmt(k.created_at)), h('td', {}, fmt(k.last_used_at)),
+        h('td', {}, k.status === 'active' && k.type !== 'password'
+          ? h('a', { href: `#/keys/deactivate?id=${k.id}`, id: `deactivate-${k.id}` }, t('keys.deactivate'),
+            h('span', { class: 'visually-hidden' }, ` – ${keyName(k.type)} ${k.id}`))
+          : '')))))),
+    h('p', {}, h('a', { class: 'button', href: '#/keys/add', id: 'add-key' }, t('keys.add'))),
+  ]);
+}
+
+function pageKeyAdd(errors, values = {}) {
+  page('keyadd.title', [
+    form(async (fd) => {
+      const type = fd.get('type');
+      const email = String(fd.get('email') || '').trim();
+      const phone = String(fd.get('phone') || '').replace(/\s/g, '');
+      const errs = [];
+      if (!type) errs.push({ field: 'type-0', text: t('keyadd.error.choose') });
+      if (type === 'email_code' && !email.includes('@')) errs.push({ field: 'email', text: t('keyadd.error.email') });
+      if (type === 'sms_code' && !/^\+\d{8,15}$/.test(phone)) errs.push({ field: 'phone', text: t('keyadd.error.phone') });
+      if (errs.length) return pageKeyAdd(errs, { type, email, phone });
+      const body = { type, ...(type === 'email_code' ? { email } : {}), ...(type === 'sms_code' ? { phone } : {}) };
+      try {
+        const r = await api('POST', '/api/v1/me/keys', body);
+        state.pendingKey = { ...r, type };
+        go(`#/keys/confirm?id=${r.id}`);
+      } catch (e) {
+        const f = type === 'email_code' ? 'email' : type === 'sms_code' ? 'phone' : 'type-0';
+        pageKeyAdd([{ field: f, text: problemText(e) }], { type, email, phone });
+      }
+    },
+    radios('type', 'keyadd.question', ['totp', 'email_code', 'sms_code'].map((k) =>
+      ({ value: k, label: t(`keyadd.type.${k}`), checked: values.type === k })), { errors }),
+    field('email', 'keyadd.email', { errors, type: 'email', value: values.email, autocomplete: 'email', hint: 'keyadd.email_hint' }),
+    field('phone', 'keyadd.phone', { errors, type: 'tel', value: values.phone, autocomplete: 'tel', hint: 'keyadd.phone_hint' }),
+    button('continue')),
+  ], { errors });
+}
+
+function pageKeyConfirm(errors) {
+  const id = params().get('id');
+  const k = state.pendingKey && String(state.pendingKey.id) === id ? state.pendingKey : null;
+  if (!k) return go('#/keys');
+  const parts = [];
+  if (k.qr_png_base64) {
+    parts.push(h('p', {}, t('keyconfirm.totp')));
+    parts.push(h('img', { class: 'qr', src: `data:image/png;base64,${k.qr_png_base64}`, alt: t('keyconfirm.qr_alt') }));
+    parts.push(h('details', {}, h('summary', {}, t('keyconfirm.manual')),
+      h('p', { class: 'code-text', id: 'otpauth-uri' }, k.otpauth_uri)));
+  } else {
+    parts.push(h('p', {}, t('stepup.code.sent', { to: k.sent_to || '' })));
+  }
+  page('keyconfirm.title', [
+    ...parts,
+    form(async (fd) => {
+      const code = String(fd.get('code') || '').replace(/\s/g, '');
+      if (!/^\d{6,8}$/.test(code)) return pageKeyConfirm([{ field: 'code', text: t('code.error.format') }]);
+      try {
+        await api('POST', `/api/v1/me/keys/${encodeURIComponent(id)}/confirm`, { code });
+        state.pendingKey = null;
+        state.flash = t('keyconfirm.done', { key: keyName(k.type === 'totp' ? 'totp_app' : k.type) });
+        go('#/keys');
+      } catch (e) {
+        pageKeyConfirm([{ field: 'code', text: problemText(e) }]);
+      }
+    },
+    field('code', 'code.label', { errors, hint: 'code.hint', cls: 'input-code', inputmode: 'numeric', autocomplete: 'one-time-code' }),
+    button('keyconfirm.submit')),
+  ], { errors });
+}
+
+function pageKeyDeactivate(errors) {
+  const id = params().get('id');
+  page('keyoff.title', [
+    h('p', {}, t('keyoff.warning')),
+    form(async () => {
+      try {
+        await api('POST', `/api/v1/me/keys/${encodeURIComponent(id)}/deactivate`);
+        state.flash = t('keyoff.done');
+        await refreshSession();
+        go(state.session ? '#/keys' : '#/login');
+      } catch (e) {
+        pageKeyDeactivate([{ text: problemText(e) }]);
+      }
+    },
+    button('keyoff.submit', 'button-warning'),
+    h('a', { href: '#/keys', class: 'button button-secondary' }, t('cancel'))),
+  ], { errors });
+}
+
+// Every page of the access log (?after= the last seq), at most 50 pages.
+async function loadAccessLog() {
+  const all = [];
+  let after = 0;
+  for (let i = 0; i < 50; i++) {
+    const page_ = await api('GET', `/api/v1/me/access-log${after ? `?after=${after}` : ''}`);
+    if (!page_.length) break;
+    all.push(...page_);
+    after = page_[page_.length - 1].seq;
+  }
+  return all;
+}
+
+async function pageAccessLog(errors) {
+  const p = params();
+  const from = p.get('from') || '';
+  const to = p.get('to') || '';
+  const items = (await loadAccessLog()).filter((a) =>
+    (!from || a.at.slice(0, 10) >= from) && (!to || a.at.slice(0, 10) <= to)).reverse();
+  const fmt = (s) => new Date(s).toLocaleString(state.lang);
+  page('access.title', [
+    h('p', {}, t('access.intro')),
+    form((fd) => {
+      const f = String(fd.get('from') || '');
+      const tt = String(fd.get('to') || '');
+      if (f && tt && f > tt) return pageAccessLog([{ field: 'to', text: t('access.error.period') }]);
+      go(`#/access-log?from=${encodeURIComponent(f)}&to=${encodeURIComponent(tt)}`);
+    },
+    h('div', { class: 'filter' },
+      field('from', 'access.from', { errors, type: 'date', value: from }),
+      field('to', 'access.to', { errors, type: 'date', value: to }),
+      h('div', { class: 'form-group' }, button('access.filter', 'button-secondary')))),
+    h('p', { role: 'status' }, t('access.count', { n: items.length })),
+    items.length ? h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', { class: 'visually-hidden' }, t('access.title')),
+      h('thead', {}, h('tr', {}, ['access.at', 'access.org', 'access.person', 'access.data', 'access.purpose', 'access.channel', 'access.proof']
+        .map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, items.map((a) => h('tr', {},
+        h('td', {}, fmt(a.at)), h('td', {}, a.organisation), h('td', {}, a.person || '–'),
+        h('td', {}, a.data_type), h('td', {}, a.purpose), h('td', {}, a.channel),
+        h('td', {}, h('a', { href: `/api/v1/me/access-log/${a.seq}/proof`, download: `kruispunt-proof-${a.seq}.txt`, class: 'proof-link' },
+          t('access.download'), h('span', { class: 'visually-hidden' }, ` – ${fmt(a.at)}, ${a.organisation}`)))))))) : null,
+    h('p', {}, t('access.proof_help')),
+  ], { errors });
+}
+
+// --- start -----------------------------------------------------------------
+
+async function start() {
+  try { state.config = await (await fetch('/config.json')).json(); } catch { state.config = {}; }
+  await loadLanguage(pickLanguage());
+  await refreshSession();
+  // The skip link's #main would be a route: move focus to the page instead.
+  document.getElementById('skip-link').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    document.getElementById('page-heading')?.focus();
+  });
+  window.addEventListener('hashchange', route);
+  await route();
+}
+
+start();
