@@ -7,7 +7,7 @@
 const LANGS = ['nl', 'fr', 'de', 'en'];
 const LANG_NAMES = { nl: 'Nederlands', fr: 'Français', de: 'Deutsch', en: 'English' };
 let renders = 0;
-const state = { lang: 'nl', msg: {}, session: null, csrf: null, flash: null, config: {} };
+const state = { lang: 'nl', msg: {}, session: null, csrf: null, flash: null };
 
 // --- texts -------------------------------------------------------------
 
@@ -165,11 +165,11 @@ async function refreshSession() {
   renderHeader();
 }
 
-function eidUrl() {
-  if (state.config.eid_url) return state.config.eid_url;
-  const u = new URL(location.href);
-  u.port = String(Number(u.port || 443) + 2); // the default layout: 8443, 8445
-  return u.origin;
+// The eID login starts at the portal's own host: the server gives this
+// browser the login's state (an HttpOnly cookie) and sends it on to the
+// eID host (auth.eid_url), so the page need not know where that is.
+function eidStart(back) {
+  return `/api/v1/auth/eid/start?return=${encodeURIComponent(back)}`;
 }
 
 // --- chrome ----------------------------------------------------------------
@@ -310,7 +310,7 @@ function pageLoginEid() {
   page('eid.title', [
     h('p', {}, t('eid.intro')),
     h('ul', {}, h('li', {}, t('eid.need.reader')), h('li', {}, t('eid.need.card')), h('li', {}, t('eid.need.pin'))),
-    h('p', {}, h('a', { class: 'button', id: 'eid-start', href: `${eidUrl()}/eid/login?return=/` }, t('eid.start'))),
+    h('p', {}, h('a', { class: 'button', id: 'eid-start', href: eidStart('/') }, t('eid.start'))),
   ]);
 }
 
@@ -654,7 +654,6 @@ async function pageAccessLog(errors) {
 // --- start -----------------------------------------------------------------
 
 async function start() {
-  try { state.config = await (await fetch('/config.json')).json(); } catch { state.config = {}; }
   await loadLanguage(pickLanguage());
   await refreshSession();
   // The skip link's #main would be a route: move focus to the page instead.

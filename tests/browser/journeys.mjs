@@ -309,7 +309,7 @@ async function journeyEid(browser) {
   await page.goto(`${PUB}/#/login/eid`);
   await settle(page);
   const href = await page.getAttribute('#eid-start', 'href');
-  check('the eID link goes to the eID listener', href.startsWith(`${EID}/eid/login`), href);
+  check('the eID login starts at the portal, which binds it to this browser', href.startsWith('/api/v1/auth/eid/start?'), href);
   await page.click('#eid-start');
   await page.waitForURL(`${PUB}/**`);
   await page.waitForSelector('#logout');
