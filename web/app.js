@@ -384,35 +384,38 @@ function profileText(p) {
   return kind === 'child' ? t('profile.child_is', { id }) : kind === 'org' ? t('profile.org_is', { id }) : p;
 }
 
-function pageProfile(errors, values = {}) {
+// The profiles this person may take, as the server lists them (self, each
+// minor child, each organisation where they hold a role today).
+function profileValue(p) {
+  return p.kind === 'child' ? `child:${p.insz}` : p.kind === 'organisation' ? `org:${p.kbo}` : 'self';
+}
+
+function profileLabel(p) {
+  if (p.kind === 'child') return t('profile.child_is', { id: p.name });
+  if (p.kind === 'organisation') return `${t('profile.org_is', { id: p.name })} (${p.roles.join(', ')})`;
+  return `${t('profile.self')} (${p.name})`;
+}
+
+async function pageProfile(errors) {
+  const list = await api('GET', '/api/v1/auth/profiles');
   page('profile.title', [
     form(async (fd) => {
-      const as = fd.get('as');
-      const errs = [];
-      let body = null;
-      if (as === 'self') body = { as: 'self' };
-      else if (as === 'child') body = { child: String(fd.get('child-id') || '').replace(/\D/g, '') };
-      else if (as === 'organisation') body = { organisation: String(fd.get('org-id') || '').replace(/\D/g, '') };
-      else errs.push({ field: 'as-0', text: t('profile.error.choose') });
-      if (body?.child === '') errs.push({ field: 'child-id', text: t('profile.error.child') });
-      if (body?.organisation === '') errs.push({ field: 'org-id', text: t('profile.error.org') });
-      if (errs.length) return pageProfile(errs, { as });
+      const v = String(fd.get('as') || '');
+      if (!v) return pageProfile([{ field: 'as-0', text: t('profile.error.choose') }]);
+      const [kind, id] = v.split(':');
+      const body = kind === 'child' ? { child: id } : kind === 'org' ? { organisation: id } : { as: 'self' };
       try {
         await api('POST', '/api/v1/auth/profile', body);
         await refreshSession();
         state.flash = t('profile.done', { profile: profileText(state.session.profile) });
         go('#/account');
       } catch (e) {
-        pageProfile([{ field: as === 'child' ? 'child-id' : as === 'organisation' ? 'org-id' : 'as-0', text: problemText(e) }], { as });
+        pageProfile([{ field: 'as-0', text: problemText(e) }]);
       }
     },
-    radios('as', 'profile.question', [
-      { value: 'self', label: t('profile.self'), checked: values.as === 'self' },
-      { value: 'child', label: t('profile.child'), checked: values.as === 'child' },
-      { value: 'organisation', label: t('profile.org'), checked: values.as === 'organisation' },
-    ], { errors }),
-    field('child-id', 'profile.child_id', { errors, hint: 'profile.child_hint', inputmode: 'numeric' }),
-    field('org-id', 'profile.org_id', { errors, hint: 'profile.org_hint', inputmode: 'numeric' }),
+    radios('as', 'profile.question', list.map((p) => ({
+      value: profileValue(p), label: profileLabel(p), checked: p.current,
+    })), { errors }),
     button('continue')),
   ], { errors });
 }

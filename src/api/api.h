@@ -181,6 +181,8 @@ int api_auth_step_up_send(struct http_request *req, struct http_response *res,
 			  void *app);
 int api_auth_step_up(struct http_request *req, struct http_response *res,
 		     void *app);
+int api_auth_profiles(struct http_request *req, struct http_response *res,
+		      void *app);
 int api_auth_profile(struct http_request *req, struct http_response *res,
 		     void *app);
 int api_me_access_log(struct http_request *req, struct http_response *res,

@@ -607,6 +607,46 @@ int api_auth_step_up(struct http_request *req, struct http_response *res,
 	return http_reply_json(res, 200, json_pack("{s:i}", "level", level));
 }
 
+/* One profile as the API shows it; current when the session acts so. */
+static json_t *profile_json(const struct auth_profile *p, const char *now)
+{
+	json_t *j = json_pack("{s:s,s:s}", "kind", p->kind, "name", p->name);
+	char as[32];
+	if (strcmp(p->kind, "organisation") == 0) {
+		json_t *roles = json_array();
+		for (int r = 0; r < p->nroles; r++)
+			json_array_append_new(roles, json_string(p->roles[r]));
+		json_object_set_new(j, "kbo", json_string(p->kbo));
+		json_object_set_new(j, "roles", roles);
+		snprintf(as, sizeof(as), "org:%s", p->kbo);
+	} else {
+		json_object_set_new(j, "insz", json_string(p->insz));
+		snprintf(as, sizeof(as), "%s%s",
+			 strcmp(p->kind, "child") == 0 ? "child:" : "self",
+			 strcmp(p->kind, "child") == 0 ? p->insz : "");
+	}
+	json_object_set_new(j, "current", json_boolean(strcmp(as, now) == 0));
+	return j;
+}
+
+/* The profiles the session's person may choose (POST
+ * /api/v1/auth/profile takes each). */
+int api_auth_profiles(struct http_request *req, struct http_response *res,
+		      void *app)
+{
+	struct app *a = app;
+	struct auth_profile *l;
+	int n;
+	if (auth_profiles(a->auth, req->who.insz, &l, &n, &res->err) != 0)
+		return -1;
+	const char *now = req->who.profile[0] ? req->who.profile : "self";
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, profile_json(&l[i], now));
+	free(l);
+	return http_reply_json(res, 200, arr);
+}
+
 int api_auth_profile(struct http_request *req, struct http_response *res,
 		     void *app)
 {

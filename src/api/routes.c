@@ -47,6 +47,8 @@ const struct http_route api_routes[] = {
 	 NULL, BODY_NONE, 0, api_auth_logout},
 	{METHOD_POST, "/api/v1/auth/profile", LISTENER_PUBLIC, AUTH_SESSION, 0,
 	 NULL, BODY_JSON, LIMIT_BODY_PREAUTH, api_auth_profile},
+	{METHOD_GET, "/api/v1/auth/profiles", LISTENER_PUBLIC, AUTH_SESSION, 0,
+	 NULL, BODY_NONE, 0, api_auth_profiles},
 	{METHOD_GET, "/api/v1/me/keys", LISTENER_PUBLIC, AUTH_SESSION, 0, NULL,
 	 BODY_NONE, 0, api_me_keys},
 	{METHOD_POST, "/api/v1/me/keys", LISTENER_PUBLIC, AUTH_SESSION, 0, NULL,

@@ -672,6 +672,82 @@ static int profile_of(struct auth *a, const char *insz, const char *child,
 	return 0;
 }
 
+/* insz's minor, living children into the list l (from *n). */
+static int child_profiles(struct auth *a, const char *insz,
+			  struct auth_profile *l, int max, int *n,
+			  struct error *e)
+{
+	char(*kids)[INSZ_BUF];
+	int nk;
+	if (registry_children(a->store, insz, &kids, &nk, e) != 0)
+		return -1;
+	for (int i = 0; i < nk && *n < max; i++) {
+		struct registry_person p;
+		if (registry_get(a->store, kids[i], &p, NULL) != 0 ||
+		    !minor(&p) || p.deceased_on[0])
+			continue;
+		struct auth_profile *c = &l[(*n)++];
+		str_copy(c->kind, sizeof(c->kind), "child");
+		str_copy(c->insz, sizeof(c->insz), p.insz);
+		snprintf(c->name, sizeof(c->name), "%s %s", p.first_names,
+			 p.last_name);
+	}
+	free(kids);
+	return 0;
+}
+
+/* The organisations where insz holds a role today, with those roles. */
+static int org_profiles(struct auth *a, const char *insz,
+			struct auth_profile *l, int max, int *n,
+			struct error *e)
+{
+	struct org_role *r;
+	int nr;
+	if (org_roles_held(a->store, insz, date_to_days(date_today()), &r, &nr,
+			   e) != 0)
+		return -1;
+	for (int i = 0; i < nr; i++) {
+		struct auth_profile *o = *n ? &l[*n - 1] : NULL;
+		if (!o || strcmp(o->kind, "organisation") != 0 ||
+		    strcmp(o->kbo, r[i].kbo) != 0) {
+			if (*n == max)
+				break;
+			o = &l[(*n)++];
+			str_copy(o->kind, sizeof(o->kind), "organisation");
+			str_copy(o->kbo, sizeof(o->kbo), r[i].kbo);
+			if (org_name(a->store, r[i].kbo, o->name,
+				     sizeof(o->name), NULL) != 0)
+				str_copy(o->name, sizeof(o->name), r[i].kbo);
+		}
+		if (o->nroles < AUTH_PROFILE_ROLES)
+			str_copy(o->roles[o->nroles++], sizeof(o->roles[0]),
+				 r[i].role);
+	}
+	free(r);
+	return 0;
+}
+
+int auth_profiles(struct auth *a, const char *insz, struct auth_profile **out,
+		  int *n, struct error *e)
+{
+	enum { MAX = 1 + 64 + 64 };
+	struct auth_profile *l = xcalloc(MAX, sizeof(*l));
+	struct registry_person self;
+	*n = 1;
+	str_copy(l[0].kind, sizeof(l[0].kind), "self");
+	str_copy(l[0].insz, sizeof(l[0].insz), insz);
+	if (registry_get(a->store, insz, &self, NULL) == 0)
+		snprintf(l[0].name, sizeof(l[0].name), "%s %s",
+			 self.first_names, self.last_name);
+	if (child_profiles(a, insz, l, MAX, n, e) != 0 ||
+	    org_profiles(a, insz, l, MAX, n, e) != 0) {
+		free(l);
+		return -1;
+	}
+	*out = l;
+	return 0;
+}
+
 int auth_choose_profile(struct auth *a, const struct audit_actor *by,
 			const char *token, const char *insz,
 			const char *child, const char *kbo, char profile[32],

@@ -296,6 +296,25 @@ void auth_set_public_url(struct auth *a, const char *url);
 int auth_logout(struct auth *a, const struct audit_actor *by,
 		const char *token, struct error *e);
 
+/* A profile a person may choose: themselves, a minor child (parent link
+ * in the registers), or an organisation where they hold a role today,
+ * with those roles. */
+#define AUTH_PROFILE_ROLES 8
+struct auth_profile {
+	char kind[16];    /* "self", "child", "organisation" */
+	char insz[INSZ_BUF]; /* self, child */
+	char kbo[11];        /* organisation */
+	char name[256];
+	char roles[AUTH_PROFILE_ROLES][32];
+	int nroles;
+};
+
+/* The profiles insz may choose (auth_choose_profile takes each), self
+ * first. Fills *out (the caller frees it) and *n. Returns 0, or -1 with
+ * e. */
+int auth_profiles(struct auth *a, const char *insz, struct auth_profile **out,
+		  int *n, struct error *e);
+
 /* Choose on whose behalf the session acts (seed 002: "log in as citizen,
  * or choose your child"): as NULL = oneself; child = a minor child of the
  * person (parent link in the registers; refused from the 18th birthday);

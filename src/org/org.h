@@ -160,6 +160,11 @@ bool org_role_valid(struct store *s, const char *insz, const char *kbo,
 /* True when insz holds any valid role at kbo on day. */
 bool org_any_role_valid(struct store *s, const char *insz, const char *kbo,
 			int64_t day);
+/* The roles insz holds on day (days since the epoch): valid and not
+ * revoked, ordered by organisation and role. Fills *out (the caller frees
+ * it; never NULL on success) and *n. Returns 0, or -1 with e. */
+int org_roles_held(struct store *s, const char *insz, int64_t day,
+		   struct org_role **out, int *n, struct error *e);
 /* An organisation's role assignments, newest first (caller frees). */
 int org_roles(struct store *s, const char *kbo, struct org_role **out,
 	      int *n, struct error *e);

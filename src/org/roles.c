@@ -44,6 +44,10 @@ static const char sql_valid[] =
 static const char sql_any_valid[] =
 	"SELECT 1 FROM role_assignment WHERE insz = ?1 AND kbo = ?2 AND "
 	"revoked_at IS NULL AND valid_from <= ?3 AND valid_until >= ?3 LIMIT 1";
+static const char sql_held[] =
+	"SELECT id, kbo, insz, role, valid_from, valid_until, granted_by, 0 "
+	"FROM role_assignment WHERE insz = ?1 AND revoked_at IS NULL AND "
+	"valid_from <= ?2 AND valid_until >= ?2 ORDER BY kbo, role LIMIT 1000";
 static const char sql_list[] =
 	"SELECT id, kbo, insz, role, valid_from, valid_until, granted_by, "
 	"revoked_at IS NOT NULL FROM role_assignment WHERE kbo = ?1 "
@@ -455,6 +459,21 @@ int org_roles(struct store *s, const char *kbo, struct org_role **out, int *n,
 		return store_fail(e, "cannot read roles now");
 	struct store_stmt *st = store_prepare(r, sql_list);
 	store_bind_text(st, 1, kbo);
+	*out = store_collect(st, sizeof(**out), read_role, n);
+	return 0;
+}
+
+int org_roles_held(struct store *s, const char *insz, int64_t day,
+		   struct org_role **out, int *n, struct error *e)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return store_fail(e, "cannot read roles now");
+	char today[DATE_LEN];
+	date_format(date_from_days(day), today);
+	struct store_stmt *st = store_prepare(r, sql_held);
+	store_bind_text(st, 1, insz);
+	store_bind_text(st, 2, today);
 	*out = store_collect(st, sizeof(**out), read_role, n);
 	return 0;
 }

@@ -339,6 +339,27 @@ int registry_find(struct store *s, const char *last_name,
 	return 0;
 }
 
+static const char sql_children[] =
+	"SELECT child FROM person_parent WHERE parent = ?1 ORDER BY child "
+	"LIMIT 64";
+
+static void read_child(struct store_stmt *st, void *out)
+{
+	str_copy(out, INSZ_BUF, store_col_text(st, 0));
+}
+
+int registry_children(struct store *s, const char *parent,
+		      char (**out)[INSZ_BUF], int *n, struct error *e)
+{
+	struct store_conn *r = store_reader(s);
+	if (!r)
+		return store_fail(e, "the registers cannot be read now");
+	struct store_stmt *st = store_prepare(r, sql_children);
+	store_bind_text(st, 1, parent);
+	*out = store_collect(st, INSZ_BUF, read_child, n);
+	return 0;
+}
+
 bool registry_is_parent(struct store *s, const char *parent, const char *child)
 {
 	struct store_conn *r = store_reader(s);

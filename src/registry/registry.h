@@ -110,6 +110,11 @@ int registry_find(struct store *s, const char *last_name,
 int registry_link_parent(struct audit *log, const struct audit_actor *by,
 			 const char *child, const char *parent,
 			 struct error *e);
+/* The children of parent in the registers (parent links), at most 64.
+ * Fills *out (the caller frees it; never NULL on success) and *n.
+ * Returns 0, or -1 with e. */
+int registry_children(struct store *s, const char *parent,
+		      char (**out)[INSZ_BUF], int *n, struct error *e);
 /* True when parent is a registered parent of child. */
 bool registry_is_parent(struct store *s, const char *parent,
 			const char *child);

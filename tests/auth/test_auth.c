@@ -13,6 +13,7 @@
 #include <liboath/oath.h>
 #include <sodium.h>
 
+#include "org/org.h"
 #include "support/support.h"
 #include "auth/auth.h"
 #include "auth/auth_internal.h" /* the session cache, emptied */
@@ -1418,10 +1419,62 @@ static void handoffs_are_bounded(void **state)
 	assert_int_equal(auth_handoff_issue(a, token, cert, h, code, &e), 0);
 }
 
+/* The profiles one may choose: oneself, each minor living child, each
+ * organisation where one holds a role today (with those roles). */
+static void profiles_to_choose(void **state)
+{
+	(void)state;
+	struct error e;
+	assert_int_equal(ts_person(tmp.log, "12090311839", "Peeters", "Lotte",
+				   "2012-09-03", &e), 0);
+	assert_int_equal(ts_person(tmp.log, "01010100126", "Peeters", "Lucas",
+				   "2001-01-01", &e), 0);
+	assert_int_equal(registry_link_parent(tmp.log, &ts_operator,
+					      "12090311839", JAN, &e), 0);
+	assert_int_equal(registry_link_parent(tmp.log, &ts_operator,
+					      "01010100126", JAN, &e), 0);
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator,
+					      "0412345614", "Bakkerij", &e), 0);
+	static const char *const roles[] = {"mandate_consult",
+					    "access_manager"};
+	for (size_t i = 0; i < KP_NELEM(roles); i++) {
+		struct org_role r = {.kbo = "0412345614", .insz = JAN,
+				     .valid_from = "2026-01-01",
+				     .valid_until = "2026-12-31"};
+		str_copy(r.role, sizeof(r.role), roles[i]);
+		assert_int_equal(org_role_grant(tmp.log, &ts_operator, &r, &e),
+				 0);
+	}
+	struct auth_profile *l;
+	int n;
+	assert_int_equal(auth_profiles(a, JAN, &l, &n, &e), 0);
+	/* Lucas is of age: not offered. */
+	assert_int_equal(n, 3);
+	assert_string_equal(l[0].kind, "self");
+	assert_string_equal(l[0].insz, JAN);
+	assert_string_equal(l[1].kind, "child");
+	assert_string_equal(l[1].insz, "12090311839");
+	assert_string_equal(l[1].name, "Lotte Peeters");
+	assert_string_equal(l[2].kind, "organisation");
+	assert_string_equal(l[2].kbo, "0412345614");
+	assert_string_equal(l[2].name, "Bakkerij");
+	assert_int_equal(l[2].nroles, 2);
+	assert_string_equal(l[2].roles[0], "access_manager");
+	free(l);
+	/* Past the roles' end, the organisation is no choice any more. */
+	clock_set_ms(ts_day("2027-01-01") * 86400 * 1000);
+	assert_int_equal(auth_profiles(a, JAN, &l, &n, &e), 0);
+	assert_int_equal(n, 2);
+	free(l);
+	clock_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(levels_are_data, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(profiles_to_choose, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(accounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(password_login_and_lockout,

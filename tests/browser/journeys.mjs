@@ -241,6 +241,22 @@ async function auditSessionPages(page) {
   await setLanguage(page, 'nl');
 }
 
+// Acting for someone: the profiles the server offers, chosen by name.
+async function journeyProfile(page) {
+  await visit(page, '#/profile');
+  const labels = await page.locator('fieldset label').allTextContents();
+  check('the profiles offered are Jan himself and his minor child', labels.length === 2 &&
+    labels[0].includes('Jan Peeters') && labels[1].includes('Lotte Peeters'), labels.join(' | '));
+  check('the current profile is chosen', await page.isChecked('#as-0'));
+  await page.check('#as-1');
+  await submit(page);
+  check('Jan acts for Lotte', (await page.textContent('.summary')).includes('12090311839'));
+  await visit(page, '#/profile');
+  await page.check('#as-0');
+  await submit(page);
+  check('and back for himself', !(await page.textContent('.summary')).includes('12090311839'));
+}
+
 async function journeyLogout(page) {
   await submit(page, '#logout');
   check('logout lands on the start page', (await page.textContent('h1')).trim() === catalogue.nl['home.title']);
@@ -347,6 +363,7 @@ async function main() {
     await journeyKeys(page);
     await journeyAccessLog(page);
     await auditSessionPages(page);
+    await journeyProfile(page);
     await journeyLogout(page);
     await page.context().close();
     await journeySms(browser);

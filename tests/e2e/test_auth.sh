@@ -129,14 +129,27 @@ expect "a parent acts for his minor child" child:12090311839 "$(json "$BODY" 'j[
 expect_contains "and the audit log says so" "profile:17:child:12090311839" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%action:7:profile%' ORDER BY seq DESC LIMIT 1")"
 call GET "$PUB/api/v1/auth/session" "${P[@]}"
 expect "the session carries the profile" child:12090311839 "$(json "$BODY" 'j["profile"]')"
+call GET "$PUB/api/v1/auth/profiles" "${P[@]}"
+expect "the choices: himself, then his minor child (the current one)" "self:85073003328:False child:12090311839:True" \
+  "$(json "$BODY" '" ".join(p["kind"]+":"+p["insz"]+":"+str(p["current"]) for p in j)')"
+expect "each by name" "Lotte Peeters" "$(json "$BODY" 'j[1]["name"]')"
 call POST "$PUB/api/v1/auth/profile" "${P[@]}" "${J[@]}" -d '{"child":"92510405775"}'
 expect "not for someone else's child" not_representative "$(json "$BODY" 'j["code"]')"
 tom=$(json "$DEMO/demo.json" '[p for p in j["persons"] if p["first_name"]=="Tom" and p["last_name"]=="Wouters"][0]["username"]')
 tpw2=$(json "$DEMO/demo.json" '[p for p in j["persons"] if p["first_name"]=="Tom" and p["last_name"]=="Wouters"][0]["password"]')
 lars=$(json "$DEMO/demo.json" '[p for p in j["persons"] if p["first_name"]=="Lars" and p["last_name"]=="Wouters"][0]["insz"]')
 login "$tom" "$tpw2"
-call POST "$PUB/api/v1/auth/profile" -H "Authorization: Bearer $(json "$BODY" 'j["token"]')" "${J[@]}" -d "{\"child\":\"$lars\"}"
+TOM=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
+call POST "$PUB/api/v1/auth/profile" "${TOM[@]}" "${J[@]}" -d "{\"child\":\"$lars\"}"
 expect "not for a child who turned 18 (born 2008-03-05)" not_representative "$(json "$BODY" 'j["code"]')"
+call GET "$PUB/api/v1/auth/profiles" "${TOM[@]}"
+expect "and not offered him either" 0 "$(json "$BODY" "len([p for p in j if p.get('insz')=='$lars'])")"
+sara=$(json "$DEMO/demo.json" '[p for p in j["persons"] if p["insz"]=="83061814038"][0]["username"]')
+spw=$(json "$DEMO/demo.json" '[p for p in j["persons"] if p["insz"]=="83061814038"][0]["password"]')
+login "$sara" "$spw"
+call GET "$PUB/api/v1/auth/profiles" -H "Authorization: Bearer $(json "$BODY" 'j["token"]')"
+expect "an HR user is offered her organisation, with her roles there" "organisation 0412345614 Bakkerij De Kroon BV access_manager,mandate_consult" \
+  "$(json "$BODY" '[" ".join([p["kind"], p["kbo"], p["name"], ",".join(p["roles"])]) for p in j if p["kind"]=="organisation"][0]')"
 call POST "$PUB/api/v1/auth/profile" "${P[@]}" "${J[@]}" -d '{"as":"self"}'
 expect "back to oneself" self "$(json "$BODY" 'j["profile"]')"
 call POST "$PUB/api/v1/auth/profile" "${P[@]}" "${J[@]}" -d '{"as":"self","child":"12090311839"}'
