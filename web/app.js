@@ -640,14 +640,15 @@ async function pageAccessLog(errors) {
       field('from', 'access.from', { errors, type: 'date', value: from }),
       field('to', 'access.to', { errors, type: 'date', value: to }),
       h('div', { class: 'form-group' }, button('access.filter', 'button-secondary')))),
-    h('p', { role: 'status' }, t('access.count', { n: items.length })),
+    h('p', { role: 'status' }, t(items.length === 1 ? 'access.count_one' : 'access.count', { n: items.length })),
     items.length ? h('div', { class: 'table-wrap' }, h('table', {},
       h('caption', { class: 'visually-hidden' }, t('access.title')),
-      h('thead', {}, h('tr', {}, ['access.at', 'access.org', 'access.person', 'access.data', 'access.purpose', 'access.channel', 'access.proof']
+      h('thead', {}, h('tr', {}, ['access.at', 'access.org', 'access.person', 'access.data', 'access.purpose', 'access.channel', 'access.ticket', 'access.proof']
         .map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, items.map((a) => h('tr', {},
         h('td', {}, fmt(a.at)), h('td', {}, a.organisation), h('td', {}, a.person || '–'),
         h('td', {}, a.data_type), h('td', {}, a.purpose), h('td', {}, a.channel),
+        h('td', { class: 'ticket' }, a.ticket),
         h('td', {}, h('a', { href: `/api/v1/me/access-log/${a.seq}/proof`, download: `kruispunt-proof-${a.seq}.txt`, class: 'proof-link' },
           t('access.download'), h('span', { class: 'visually-hidden' }, ` – ${fmt(a.at)}, ${a.organisation}`)))))))) : null,
     h('p', {}, t('access.proof_help')),

@@ -213,6 +213,7 @@ async function journeyAccessLog(page) {
   }
   await visit(page, '#/access-log');
   check('the access log lists the consultation', (await page.locator('a.proof-link').count()) >= 1);
+  check('with its ticket', (await page.locator('td.ticket').allTextContents()).includes(ticket));
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a.proof-link').first().click()]);
   const file = await download.path();
   const text = file ? fs.readFileSync(file, 'utf8') : '';
