@@ -95,7 +95,7 @@ function field(id, labelKey, opt = {}) {
     err ? h('span', { class: 'error-message', id: errId }, h('span', { class: 'visually-hidden' }, `${t('error.prefix')} `), err.text) : null,
     h('input', {
       id, name: id, type: opt.type || 'text', class: opt.cls, value: opt.value ?? '',
-      autocomplete: opt.autocomplete, inputmode: opt.inputmode, spellcheck: 'false',
+      autocomplete: opt.autocomplete, inputmode: opt.inputmode, spellcheck: 'false', min: opt.min, max: opt.max,
       'aria-describedby': [hintId, errId].filter(Boolean).join(' ') || null,
       'aria-invalid': err ? 'true' : null,
     }));
@@ -110,6 +110,17 @@ function radios(name, legendKey, options, opt = {}) {
     options.map((o, i) => h('div', { class: 'radio' },
       h('input', { type: 'radio', id: `${name}-${i}`, name, value: o.value, checked: o.checked }),
       h('label', { for: `${name}-${i}` }, o.label))));
+}
+
+// One checkbox with its error (GOV.UK "checkboxes", a single one).
+function checkbox(id, labelKey, opt = {}) {
+  const err = opt.errors?.find((e) => e.field === id);
+  return h('div', { class: `form-group${err ? ' form-group-error' : ''}` },
+    err ? h('span', { class: 'error-message', id: `${id}-error` }, h('span', { class: 'visually-hidden' }, `${t('error.prefix')} `), err.text) : null,
+    h('div', { class: 'radio' },
+      h('input', { type: 'checkbox', id, name: id, value: 'yes', checked: opt.checked,
+        'aria-describedby': err ? `${id}-error` : null, 'aria-invalid': err ? 'true' : null }),
+      h('label', { for: id }, t(labelKey))));
 }
 
 function form(onsubmit, ...children) {
@@ -229,6 +240,9 @@ const routes = {
   '/keys/deactivate': needSession(pageKeyDeactivate),
   '/access-log': needSession(pageAccessLog),
   '/credentials': needSession(pageCredentials),
+  '/mandates': needSession(pageMandates),
+  '/mandates/new': needSession(pageMandateNew),
+  '/mandates/revoke': needSession(pageMandateRevoke),
 };
 
 function needSession(fn) {
@@ -346,6 +360,7 @@ function pageAccount() {
       h('li', {}, link('#/apps', 'account.apps')),
       h('li', {}, link('#/keys', 'account.manage_keys')),
       h('li', {}, link('#/access-log', 'account.access_log')),
+      h('li', {}, link('#/mandates', 'account.mandates')),
       h('li', {}, link('#/profile', 'account.change_profile')),
       s.level >= 500 ? h('li', {}, link('#/credentials', 'account.credentials')) : null),
   ]);
@@ -466,6 +481,7 @@ const CODE_TYPES = { totp: 'totp_app', email_code: 'email_code', sms_code: 'sms_
 async function pageStepUpChoice(errors) {
   const keys = await api('GET', '/api/v1/me/keys');
   const app = params().get('app') || '';
+  const next = params().get('next') === 'mandates' ? 'mandates' : '';
   const methods = Object.keys(CODE_TYPES).filter((m) => keys.some((k) => k.type === CODE_TYPES[m] && k.status === 'active'));
   page('stepup.title', [
     h('p', {}, t('stepup.intro')),
@@ -478,7 +494,7 @@ async function pageStepUpChoice(errors) {
           return pageStepUpChoice([{ field: 'method-0', text: problemText(e) }]);
         }
       }
-      go(`#/step-up/code?method=${m}&app=${encodeURIComponent(app)}&to=${encodeURIComponent(sent || '')}`);
+      go(`#/step-up/code?method=${m}&app=${encodeURIComponent(app)}&to=${encodeURIComponent(sent || '')}${next ? `&next=${next}` : ''}`);
     },
     radios('method', 'stepup.question', methods.map((m) => ({ value: m, label: t(`stepup.method.${m}`) })), { errors }),
     button('continue')) : h('p', {}, t('stepup.none'), ' ', link('#/keys/add', 'keys.add')),
@@ -498,7 +514,7 @@ function pageStepUpCode(errors) {
         await api('POST', '/api/v1/auth/step-up', { method, code });
         await refreshSession();
         state.flash = t('stepup.done', { level: levelText(state.session.level) });
-        go(p.get('app') ? `#/apps?app=${encodeURIComponent(p.get('app'))}` : '#/account');
+        go(p.get('app') ? `#/apps?app=${encodeURIComponent(p.get('app'))}` : p.get('next') === 'mandates' ? '#/mandates' : '#/account');
       } catch (e) {
         pageStepUpCode([{ field: 'code', text: problemText(e) }]);
       }
@@ -652,6 +668,160 @@ async function pageAccessLog(errors) {
         h('td', {}, h('a', { href: `/api/v1/me/access-log/${a.seq}/proof`, download: `kruispunt-proof-${a.seq}.txt`, class: 'proof-link' },
           t('access.download'), h('span', { class: 'visually-hidden' }, ` – ${fmt(a.at)}, ${a.organisation}`)))))))) : null,
     h('p', {}, t('access.proof_help')),
+  ], { errors });
+}
+
+// --- mandates ---------------------------------------------------------------
+// A citizen lets an organisation consult one data set about them in a job
+// application (docs/API.md, "Mandates"): the list, a new one, revoking one.
+
+const MANDATE_TYPE = 'precontractual';
+const dateText = (s) => (s ? new Date(`${s}T12:00:00`).toLocaleDateString(state.lang) : '');
+const isoDate = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+
+// Today plus n calendar months, a day the target month lacks becoming its
+// last day (31 January + 1 month = the end of February), as the server counts.
+function plusMonths(n, from = new Date()) {
+  const y = from.getFullYear();
+  const m = from.getMonth() + n;
+  const last = new Date(y, m + 1, 0).getDate();
+  return isoDate(new Date(y, m, Math.min(from.getDate(), last)));
+}
+
+const months = (iso) => Number(/^P(\d+)M$/.exec(iso || '')?.[1] || 0);
+const dataSetName = (code) => t(`mandates.set.${code}`);
+
+// The page to show instead when the session cannot manage mandates: a
+// second step first, or acting for oneself.
+function mandatesBlocked(titleKey, e) {
+  const fix = e.message === 'insufficient_level'
+    ? h('a', { class: 'button', href: '#/step-up?next=mandates', id: 'mandates-step-up' }, t('mandates.step_up'))
+    : link('#/profile', 'account.change_profile');
+  page(titleKey, [h('p', {}, t('mandates.intro')), h('p', { id: 'mandates-blocked' }, problemText(e)), h('p', {}, fix)]);
+}
+
+function mandatesAllowed(titleKey) {
+  const s = state.session;
+  if (s.level < 400) {
+    mandatesBlocked(titleKey, new Problem(403, { code: 'insufficient_level', required: 400, current: s.level }));
+    return false;
+  }
+  if (s.profile && s.profile !== 'self') {
+    mandatesBlocked(titleKey, new Problem(403, { code: 'self_profile_required' }));
+    return false;
+  }
+  return true;
+}
+
+async function pageMandates() {
+  if (!mandatesAllowed('mandates.title')) return;
+  let list;
+  try { list = await api('GET', '/api/v1/me/mandates'); } catch (e) {
+    if (e instanceof Problem && e.status === 403) return mandatesBlocked('mandates.title', e);
+    throw e;
+  }
+  page('mandates.title', [
+    h('p', {}, t('mandates.intro')),
+    list.length ? h('div', { class: 'table-wrap' }, h('table', {},
+      h('caption', { class: 'visually-hidden' }, t('mandates.title')),
+      h('thead', {}, h('tr', {}, ['mandates.holder', 'mandates.data_set', 'mandates.from', 'mandates.until', 'mandates.status', 'mandates.action']
+        .map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, list.map((m) => h('tr', { id: `mandate-${m.id}` },
+        h('td', { class: 'holder' }, m.holder), h('td', {}, dataSetName(m.data_set)),
+        h('td', {}, dateText(m.valid_from)), h('td', {}, dateText(m.valid_until)),
+        h('td', { class: 'status' }, h('span', { class: `tag ${m.status === 'active' ? 'tag-ok' : 'tag-no'}` }, t(`mandates.status.${m.status}`))),
+        h('td', {}, m.status === 'active'
+          ? h('a', { href: `#/mandates/revoke?id=${m.id}`, id: `revoke-${m.id}` }, t('mandates.revoke'),
+            h('span', { class: 'visually-hidden' }, ` – ${m.holder}, ${dataSetName(m.data_set)}`))
+          : '')))))) : h('p', { id: 'mandates-none' }, t('mandates.none')),
+    h('p', {}, h('a', { class: 'button', href: '#/mandates/new', id: 'add-mandate' }, t('mandates.add'))),
+  ]);
+}
+
+const MANDATE_FIELDS = { holder_not_eligible: 'holder', invalid_kbo: 'holder', validity_too_long: 'valid_until', conditions_changed: 'accept' };
+
+async function pageMandateNew(errors, values = {}) {
+  if (!mandatesAllowed('mandatenew.title')) return;
+  const types = await api('GET', '/api/v1/mandate-types');
+  const type = types.find((x) => x.code === MANDATE_TYPE) || types[0];
+  const cond = await api('GET', `/api/v1/mandate-types/${encodeURIComponent(type.code)}/conditions?lang=${state.lang}`);
+  const sets = type.data_sets;
+  const maxOf = (code) => plusMonths(months(sets.find((d) => d.code === code)?.max_validity));
+  const longest = plusMonths(Math.max(...sets.map((d) => months(d.max_validity))));
+  const today = isoDate(new Date());
+  page('mandatenew.title', [
+    h('p', {}, t('mandatenew.intro')),
+    form(async (fd) => {
+      const v = {
+        data_set: String(fd.get('data_set') || ''),
+        holder: String(fd.get('holder') || '').replace(/[\s.]/g, ''),
+        valid_until: String(fd.get('valid_until') || ''),
+        accept: fd.get('accept') === 'yes',
+      };
+      const errs = [];
+      if (!v.data_set) errs.push({ field: 'data_set-0', text: t('mandatenew.error.data_set') });
+      if (!v.holder) errs.push({ field: 'holder', text: t('mandatenew.error.holder') });
+      else if (!/^\d{10}$/.test(v.holder)) errs.push({ field: 'holder', text: t('error.invalid_kbo') });
+      if (v.valid_until && v.valid_until < today) errs.push({ field: 'valid_until', text: t('mandatenew.error.past') });
+      else if (v.valid_until && v.data_set && v.valid_until > maxOf(v.data_set)) errs.push({ field: 'valid_until', text: t('error.validity_too_long') });
+      if (!v.accept) errs.push({ field: 'accept', text: t('mandatenew.error.accept') });
+      if (errs.length) return pageMandateNew(errs, v);
+      try {
+        const r = await api('POST', '/api/v1/me/mandates', {
+          type: type.code, data_set: v.data_set, holder: v.holder,
+          ...(v.valid_until ? { valid_until: v.valid_until } : {}), conditions_version: cond.version,
+        });
+        state.flash = t('mandatenew.done', { holder: v.holder, data_set: dataSetName(v.data_set), until: dateText(r.valid_until) });
+        go('#/mandates');
+      } catch (e) {
+        if (e instanceof Problem && e.status === 403) return mandatesBlocked('mandatenew.title', e);
+        // A changed text must be read again: the page shows the new one.
+        pageMandateNew([{ field: MANDATE_FIELDS[e.message] || null, text: problemText(e) }], { ...v, accept: false });
+      }
+    },
+    radios('data_set', 'mandatenew.data_set', sets.map((d) => ({
+      value: d.code, checked: values.data_set === d.code,
+      label: `${dataSetName(d.code)} (${t(months(d.max_validity) === 1 ? 'mandatenew.max_one' : 'mandatenew.max', { n: months(d.max_validity) })})`,
+    })), { errors }),
+    field('holder', 'mandatenew.holder', { errors, value: values.holder, hint: 'mandatenew.holder_hint', inputmode: 'numeric', autocomplete: 'off' }),
+    field('valid_until', 'mandatenew.until', { errors, type: 'date', value: values.valid_until, hint: 'mandatenew.until_hint', min: today,
+      max: values.data_set ? maxOf(values.data_set) : longest }),
+    h('h2', {}, t('mandatenew.conditions')),
+    h('div', { class: 'conditions', id: 'conditions', lang: state.lang, 'data-version': cond.version },
+      String(cond.text).split(/\n\s*\n/).filter((x) => x.trim()).map((para) => h('p', {}, para.trim()))),
+    checkbox('accept', 'mandatenew.accept', { errors, checked: values.accept }),
+    button('mandatenew.submit')),
+    h('p', {}, link('#/mandates', 'cancel')),
+  ], { errors });
+  // The end date's latest day follows the data set chosen.
+  const until = document.getElementById('valid_until');
+  for (const r of main().querySelectorAll('input[name="data_set"]'))
+    r.addEventListener('change', () => { until.max = maxOf(r.value); });
+}
+
+async function pageMandateRevoke(errors) {
+  if (!mandatesAllowed('mandaterevoke.title')) return;
+  const id = params().get('id');
+  const m = (await api('GET', '/api/v1/me/mandates')).find((x) => String(x.id) === id);
+  if (!m) return go('#/mandates');
+  page('mandaterevoke.title', [
+    summaryList([
+      [t('mandates.holder'), m.holder],
+      [t('mandates.data_set'), dataSetName(m.data_set)],
+      [t('mandates.until'), dateText(m.valid_until)],
+    ]),
+    h('p', {}, t('mandaterevoke.warning')),
+    form(async () => {
+      try {
+        await api('POST', `/api/v1/me/mandates/${encodeURIComponent(id)}/revoke`);
+        state.flash = t('mandaterevoke.done', { holder: m.holder });
+        go('#/mandates');
+      } catch (e) {
+        pageMandateRevoke([{ text: problemText(e) }]);
+      }
+    },
+    button('mandaterevoke.submit', 'button-warning'),
+    h('a', { href: '#/mandates', class: 'button button-secondary' }, t('cancel'))),
   ], { errors });
 }
 

@@ -224,8 +224,48 @@ async function journeyAccessLog(page) {
   check('a period without consultations shows none', (await page.locator('a.proof-link').count()) === 0);
 }
 
+// Jan (at level 400) lets the bakery check whether he may work a flexi-job:
+// an unknown enterprise number is refused in his language, the mandate
+// shows as active, then revoked.
+async function journeyMandates(page) {
+  const bakery = '0412345614';
+  await visit(page, '#/account');
+  await submit(page, 'a[href="#/mandates"]');
+  check('the account page links to the mandates', (await page.textContent('h1')).trim() === catalogue.nl['mandates.title']);
+  await submit(page, '#add-mandate');
+  check('the new mandate page shows the conditions in full', (await page.textContent('#conditions')).trim().length > 100);
+  await submit(page);
+  const required = await page.locator('.error-summary li').allTextContents();
+  check('an empty form names each missing answer', required.length === 3, required.join(' | '));
+  await page.check('input[name="data_set"][value="flexi_eligibility"]');
+  const max = await page.getAttribute('#valid_until', 'max');
+  const days = (Date.parse(max) - Date.parse(new Date().toISOString().slice(0, 10))) / 86400000;
+  check('the end date is at most a month away for flexi_eligibility', days >= 28 && days <= 31, max);
+  await page.fill('#holder', '0876.543.270');
+  await page.check('#accept');
+  await submit(page);
+  const refused = (await page.textContent('.error-summary li')).trim();
+  check('an enterprise number the register does not know is refused in Dutch', refused === catalogue.nl['error.holder_not_eligible'], refused);
+  check('the refusal is on the holder field', await page.getAttribute('#holder', 'aria-invalid') === 'true');
+  check('the data set chosen stays chosen', await page.isChecked('input[name="data_set"][value="flexi_eligibility"]'));
+  await audit(page, '#/mandates/new refused (nl)');
+  await page.fill('#holder', bakery);
+  await page.check('#accept');
+  await submit(page);
+  check('the grant lands on the list with a banner naming the bakery', (await page.textContent('.banner')).includes(bakery));
+  const row = page.locator('tbody tr', { hasText: bakery }).first();
+  check('the bakery\'s mandate is active', (await row.locator('td.status').textContent()).trim() === catalogue.nl['mandates.status.active']);
+  const id = (await row.getAttribute('id')).slice('mandate-'.length);
+  await submit(page, `#revoke-${id}`);
+  await audit(page, '#/mandates/revoke (nl)');
+  await submit(page);
+  check('the revoke lands on the list with a banner', (await page.textContent('.banner')).includes(bakery));
+  check('the mandate is revoked', (await page.textContent(`#mandate-${id} td.status`)).trim() === catalogue.nl['mandates.status.revoked']);
+  check('a revoked mandate has no revoke link', !(await page.isVisible(`#revoke-${id}`)));
+}
+
 const SESSION_PAGES = ['#/account', '#/profile', '#/apps', '#/step-up?app=mypension', '#/step-up/code?method=totp',
-  '#/keys', '#/keys/add', '#/keys/deactivate?id=3', '#/access-log'];
+  '#/keys', '#/keys/add', '#/keys/deactivate?id=3', '#/access-log', '#/mandates', '#/mandates/new'];
 
 async function auditSessionPages(page) {
   for (const lang of LANGS) {
@@ -363,6 +403,7 @@ async function main() {
     await journeyPasswordTotp(page);
     await journeyKeys(page);
     await journeyAccessLog(page);
+    await journeyMandates(page);
     await auditSessionPages(page);
     await journeyProfile(page);
     await journeyLogout(page);
