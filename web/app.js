@@ -727,15 +727,21 @@ async function pageMandates() {
       h('thead', {}, h('tr', {}, ['mandates.holder', 'mandates.data_set', 'mandates.from', 'mandates.until', 'mandates.status', 'mandates.action']
         .map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, list.map((m) => h('tr', { id: `mandate-${m.id}` },
-        h('td', { class: 'holder' }, m.holder), h('td', {}, dataSetName(m.data_set)),
+        h('td', { class: 'holder' }, holderText(m)), h('td', {}, dataSetName(m.data_set)),
         h('td', {}, dateText(m.valid_from)), h('td', {}, dateText(m.valid_until)),
         h('td', { class: 'status' }, h('span', { class: `tag ${m.status === 'active' ? 'tag-ok' : 'tag-no'}` }, t(`mandates.status.${m.status}`))),
         h('td', {}, m.status === 'active'
           ? h('a', { href: `#/mandates/revoke?id=${m.id}`, id: `revoke-${m.id}` }, t('mandates.revoke'),
-            h('span', { class: 'visually-hidden' }, ` – ${m.holder}, ${dataSetName(m.data_set)}`))
+            h('span', { class: 'visually-hidden' }, ` – ${holderText(m)}, ${dataSetName(m.data_set)}`))
           : '')))))) : h('p', { id: 'mandates-none' }, t('mandates.none')),
     h('p', {}, h('a', { class: 'button', href: '#/mandates/new', id: 'add-mandate' }, t('mandates.add'))),
   ]);
+}
+
+// An organisation by its registered name and its enterprise number, as
+// the citizen knows it and as the register names it.
+function holderText(m) {
+  return m.holder_name ? `${m.holder_name} (${m.holder})` : m.holder;
 }
 
 const MANDATE_FIELDS = { holder_not_eligible: 'holder', invalid_kbo: 'holder', validity_too_long: 'valid_until', conditions_changed: 'accept' };
@@ -771,7 +777,7 @@ async function pageMandateNew(errors, values = {}) {
           type: type.code, data_set: v.data_set, holder: v.holder,
           ...(v.valid_until ? { valid_until: v.valid_until } : {}), conditions_version: cond.version,
         });
-        state.flash = t('mandatenew.done', { holder: v.holder, data_set: dataSetName(v.data_set), until: dateText(r.valid_until) });
+        state.flash = t('mandatenew.done', { holder: holderText(r), data_set: dataSetName(v.data_set), until: dateText(r.valid_until) });
         go('#/mandates');
       } catch (e) {
         if (e instanceof Problem && e.status === 403) return mandatesBlocked('mandatenew.title', e);
@@ -806,7 +812,7 @@ async function pageMandateRevoke(errors) {
   if (!m) return go('#/mandates');
   page('mandaterevoke.title', [
     summaryList([
-      [t('mandates.holder'), m.holder],
+      [t('mandates.holder'), holderText(m)],
       [t('mandates.data_set'), dataSetName(m.data_set)],
       [t('mandates.until'), dateText(m.valid_until)],
     ]),
@@ -814,7 +820,7 @@ async function pageMandateRevoke(errors) {
     form(async () => {
       try {
         await api('POST', `/api/v1/me/mandates/${encodeURIComponent(id)}/revoke`);
-        state.flash = t('mandaterevoke.done', { holder: m.holder });
+        state.flash = t('mandaterevoke.done', { holder: holderText(m) });
         go('#/mandates');
       } catch (e) {
         pageMandateRevoke([{ text: problemText(e) }]);

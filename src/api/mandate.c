@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "mandate/mandate.h"
+#include "org/org.h"
 
 static struct mandate_citizen citizen(const struct http_request *req)
 {
@@ -72,23 +73,35 @@ int api_mandate_conditions(struct http_request *req,
 					 "text", c.text));
 }
 
-static json_t *mandate_json(const struct mandate *m, bool mandator)
+/* The holder's name as registered, for people who know an organisation
+ * by its name rather than its number. */
+static void add_holder_name(struct app *a, json_t *j, const char *kbo)
+{
+	char name[128];
+	if (org_name(a->store, kbo, name, sizeof(name), NULL) == 0)
+		json_object_set_new(j, "holder_name", json_string(name));
+}
+
+static json_t *mandate_json(struct app *a, const struct mandate *m,
+			    bool mandator)
 {
 	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s}", "id",
 			      (json_int_t)m->id, "type", m->type, "data_set",
 			      m->data_set, "holder", m->holder, "valid_from",
 			      m->valid_from, "valid_until", m->valid_until,
 			      "status", m->status);
+	add_holder_name(a, j, m->holder);
 	if (mandator)
 		json_object_set_new(j, "mandator", json_string(m->mandator));
 	return j;
 }
 
-static json_t *mandates_json(struct mandate *m, int n, bool mandator)
+static json_t *mandates_json(struct app *a, struct mandate *m, int n,
+			     bool mandator)
 {
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, mandate_json(&m[i], mandator));
+		json_array_append_new(arr, mandate_json(a, &m[i], mandator));
 	free(m);
 	return arr;
 }
@@ -102,7 +115,7 @@ int api_me_mandates(struct http_request *req, struct http_response *res,
 	int n;
 	if (mandate_list_own(a->store, &c, &m, &n, &res->err) != 0)
 		return -1;
-	return http_reply_json(res, 200, mandates_json(m, n, false));
+	return http_reply_json(res, 200, mandates_json(a, m, n, false));
 }
 
 int api_me_mandate_grant(struct http_request *req, struct http_response *res,
@@ -129,11 +142,11 @@ int api_me_mandate_grant(struct http_request *req, struct http_response *res,
 	struct mandate m;
 	if (mandate_grant(a->audit, &c, &r, &m, &res->err) != 0)
 		return -1;
-	return http_reply_json(res, 201,
-			       json_pack("{s:I,s:s,s:s}", "id",
-					 (json_int_t)m.id, "valid_from",
-					 m.valid_from, "valid_until",
-					 m.valid_until));
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)m.id,
+			      "holder", m.holder, "valid_from", m.valid_from,
+			      "valid_until", m.valid_until);
+	add_holder_name(a, j, m.holder);
+	return http_reply_json(res, 201, j);
 }
 
 int api_me_mandate_revoke(struct http_request *req,
@@ -160,7 +173,7 @@ int api_org_mandates(struct http_request *req, struct http_response *res,
 	if (mandate_list_held(a->audit, &by, req->who.level, req->params[0],
 			      &m, &n, &res->err) != 0)
 		return -1;
-	return http_reply_json(res, 200, mandates_json(m, n, true));
+	return http_reply_json(res, 200, mandates_json(a, m, n, true));
 }
 
 /* The consultation's answer, or its refusal with the ticket. */

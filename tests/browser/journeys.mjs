@@ -253,6 +253,7 @@ async function journeyMandates(page) {
   await page.check('#accept');
   await submit(page);
   check('the grant lands on the list with a banner naming the bakery', (await page.textContent('.banner')).includes(bakery));
+  check('by its registered name too', (await page.textContent('.banner')).includes('Bakkerij De Kroon BV'));
   const row = page.locator('tbody tr', { hasText: bakery }).first();
   check('the bakery\'s mandate is active', (await row.locator('td.status').textContent()).trim() === catalogue.nl['mandates.status.active']);
   const id = (await row.getAttribute('id')).slice('mandate-'.length);

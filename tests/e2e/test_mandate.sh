@@ -59,6 +59,7 @@ expect "an enterprise number the register does not know" "422 holder_not_eligibl
 expect_contains "each refusal recorded about Jan" "subject:11:$JAN" "$(last_event)"
 grant "$BODY_OK"
 expect "the mandate is given" 201 "$STATUS"
+expect "to the holder Jan sees by name" "Bakkerij De Kroon BV" "$(json "$BODY" 'j["holder_name"]')"
 ID=$(json "$BODY" 'j["id"]')
 # today + 1 calendar month, clamped to the month's last day
 MAX=$(python3 -c 'import datetime,calendar
