@@ -9,6 +9,23 @@
 source "$(dirname "$0")/lib.sh"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# free_ports3: a port P with P+1 and P+2 free too (serve --port P listens
+# on all three), as far as binding them now tells.
+free_ports3() {
+  python3 -c '
+import socket
+for _ in range(200):
+    a = socket.socket(); a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]
+    held = [a]
+    try:
+        for q in (p + 1, p + 2):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); held.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in held: s.close()
+    print(p); break'
+}
 
 start_demo
 stop_demo
@@ -38,7 +55,7 @@ for _ in $(seq 50); do grep -q listening "$WORK/witness.out" 2>/dev/null && brea
 
 # --- the daemon with the witness
 serve_with_witness() {
-  P=$(free_port)
+  P=$(free_ports3)
   KRUISPUNT_AUDIT_WITNESSES="$WVKEY $WURL" "$KP" serve --config "$DEMO/kruispunt.ini" --port "$P" \
     >"$WORK/serve.out" 2>>"$WORK/serve.err" &
   SERVE_PID=$!
