@@ -287,6 +287,11 @@ size_t audit_checkpoint_note(struct audit *a, char *out, uint64_t *size);
  * SHA-256(name || 0x0A || type || pk)[:4], big endian. */
 uint32_t audit_note_key_id_typed(const char *name, uint8_t type,
 				 const uint8_t pk[ED25519_PK_LEN]);
+/* The verifier key of (name, pk) for signature type `type` (a witness's
+ * cosignatures: AUDIT_SIG_COSIGNATURE) into out (AUDIT_VKEY_MAX bytes).
+ * Returns its length (0: too long). */
+size_t audit_note_vkey_typed(const char *name, uint8_t type,
+			     const uint8_t pk[ED25519_PK_LEN], char *out);
 /* Parse a verifier key "<name>+<8 hex key ID>+<base64(type || pk)>" of
  * signature type `type`: the name must be audit_origin_valid and the key
  * ID must match. Returns 0 with name (AUDIT_ORIGIN_MAX + 1 bytes) and pk,

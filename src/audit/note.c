@@ -69,18 +69,24 @@ uint32_t audit_note_key_id_typed(const char *name, uint8_t type,
 	       (uint32_t)h[2] << 8 | h[3];
 }
 
-size_t audit_note_vkey(const char *name, const uint8_t pk[ED25519_PK_LEN],
-		       char *out)
+size_t audit_note_vkey_typed(const char *name, uint8_t type,
+			     const uint8_t pk[ED25519_PK_LEN], char *out)
 {
-	uint8_t typed[1 + ED25519_PK_LEN] = {SIG_TYPE_ED25519};
+	uint8_t typed[1 + ED25519_PK_LEN] = {type};
 	memcpy(typed + 1, pk, ED25519_PK_LEN);
 	char b64[sodium_base64_ENCODED_LEN(sizeof(typed),
 					   sodium_base64_VARIANT_ORIGINAL)];
 	sodium_bin2base64(b64, sizeof(b64), typed, sizeof(typed),
 			  sodium_base64_VARIANT_ORIGINAL);
 	int n = snprintf(out, AUDIT_VKEY_MAX, "%s+%08x+%s", name,
-			 (unsigned)audit_note_key_id(name, pk), b64);
+			 (unsigned)audit_note_key_id_typed(name, type, pk), b64);
 	return n > 0 && n < AUDIT_VKEY_MAX ? (size_t)n : 0;
+}
+
+size_t audit_note_vkey(const char *name, const uint8_t pk[ED25519_PK_LEN],
+		       char *out)
+{
+	return audit_note_vkey_typed(name, SIG_TYPE_ED25519, pk, out);
 }
 
 size_t audit_note_sign(const char *text, size_t len, const char *name,

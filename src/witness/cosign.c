@@ -26,16 +26,7 @@
 size_t witness_vkey(const char *name, const uint8_t pk[ED25519_PK_LEN],
 		    char *out)
 {
-	uint8_t typed[1 + ED25519_PK_LEN] = {AUDIT_SIG_COSIGNATURE};
-	memcpy(typed + 1, pk, ED25519_PK_LEN);
-	char b64[sodium_base64_ENCODED_LEN(sizeof(typed),
-					   sodium_base64_VARIANT_ORIGINAL)];
-	sodium_bin2base64(b64, sizeof(b64), typed, sizeof(typed),
-			  sodium_base64_VARIANT_ORIGINAL);
-	uint32_t id = audit_note_key_id_typed(name, AUDIT_SIG_COSIGNATURE, pk);
-	int n = snprintf(out, AUDIT_VKEY_MAX, "%s+%08x+%s", name, (unsigned)id,
-			 b64);
-	return n > 0 && n < AUDIT_VKEY_MAX ? (size_t)n : 0;
+	return audit_note_vkey_typed(name, AUDIT_SIG_COSIGNATURE, pk, out);
 }
 
 /* The signed message's two header lines into out; returns their length. */

@@ -94,6 +94,11 @@ call() {
 
 header() { grep -i "^$1:" "$HEADERS" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
+# person INSZ FIELD: a demo person's field from demo.json.
+person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
+# last_event: the newest audit entry of the demo's log, as text.
+last_event() { sqlite3 "$DEMO/kruispunt.db" "SELECT CAST(entry AS TEXT) FROM audit_event ORDER BY seq DESC LIMIT 1"; }
+
 # institution_cert KBO: curl arguments for that institution's certificate.
 institution_cert() {
   echo "--cert $DEMO/pki/institutions/$1.crt --key $DEMO/pki/institutions/$1.key"

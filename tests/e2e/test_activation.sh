@@ -12,7 +12,6 @@ start_demo
 J=(-H 'Content-Type: application/json')
 DB=$DEMO/kruispunt.db
 MAIL=$DEMO/$(json "$DEMO/demo.json" 'j["mail_dir"]')
-person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
 
 # issue INSZ EMAIL: the CLI's JSON answer into $WORK/issued.json.
 issue() {

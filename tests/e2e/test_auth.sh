@@ -6,7 +6,6 @@
 source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
-person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
 login() { call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$1\",\"password\":\"$2\"}"; }
 DB=$DEMO/kruispunt.db
 events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }

@@ -12,7 +12,6 @@ OCMW=$(institution_cert 0212312313)
 DB=$DEMO/kruispunt.db
 dossiers() { sqlite3 "$DB" "SELECT count(*) FROM dossier"; }
 events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
-last_event() { sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event ORDER BY seq DESC LIMIT 1"; }
 
 n0=$(dossiers); e0=$(events)
 call POST "$NET/api/v1/directory/dossiers" $FUND_A "${J[@]}" -d '{"insz":"01010100126","capacity":"001","start":"2026-01-01","phase":2}'

@@ -9,11 +9,9 @@ source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
 DB=$DEMO/kruispunt.db
-person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
 SARA=83061814038
 BAKERY=0412345614
 LUCAS=01010100126
-last_event() { sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event ORDER BY seq DESC LIMIT 1"; }
 
 call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$(person $SARA username)\",\"password\":\"$(person $SARA password)\"}"
 S=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")

@@ -9,10 +9,8 @@ source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
 DB=$DEMO/kruispunt.db
-person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
 OFFICE=0207521107
 ELS=78052216473
-last_event() { sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event ORDER BY seq DESC LIMIT 1"; }
 
 # --- who may act: a password session is not enough
 call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$(person $ELS username)\",\"password\":\"$(person $ELS password)\"}"

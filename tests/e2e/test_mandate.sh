@@ -10,11 +10,9 @@ source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
 DB=$DEMO/kruispunt.db
-person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
 JAN=85073003328
 SARA=83061814038
 BAKERY=0412345614
-last_event() { sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event ORDER BY seq DESC LIMIT 1"; }
 
 # login INSZ: a password session stepped up with the TOTP key; sets AUTH.
 login() {

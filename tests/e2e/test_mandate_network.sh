@@ -14,14 +14,12 @@ source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
 DB=$DEMO/kruispunt.db
-person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
 org() { json "$DEMO/demo.json" "[o for o in j['organisations'] if o['kbo']=='$1'][0]['$2']"; }
 SARA=83061814038
 LUCAS=01010100126
 JAN=85073003328
 BAKERY=0412345614
 YEAR=$(date -u +%Y)
-last_event() { sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event ORDER BY seq DESC LIMIT 1"; }
 login() {
   call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$(person "$1" username)\",\"password\":\"$(person "$1" password)\"}"
   AUTH=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")

@@ -65,7 +65,6 @@ expect "now it is on the network" 200 "$STATUS"
 expect "as a pension service" pension_service "$(json "$BODY" 'j["actor_type"]')"
 
 # --- the access manager manages roles herself, through the API
-person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
 login() {
   call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$(person "$1" username)\",\"password\":\"$(person "$1" password)\"}"
   TOKEN=$(json "$BODY" 'j["token"]')

@@ -7,7 +7,6 @@ start_demo
 J=(-H 'Content-Type: application/json')
 DB=$DEMO/kruispunt.db
 events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
-person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
 HEX64='^[0-9a-f]{64}$'
 matches() { if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1 (got '$3')"; fi; }
 

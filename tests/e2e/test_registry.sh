@@ -10,7 +10,6 @@ RR=$(institution_cert 0333333372)       # the National Register
 KSZ=$(institution_cert 0345678997)      # the Crossroads Bank (BIS register)
 DB=$DEMO/kruispunt.db
 events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
-last_event() { sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event ORDER BY seq DESC LIMIT 1"; }
 
 # --- BIS assignment
 before=$(events)

@@ -11,14 +11,12 @@ source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
 DB=$DEMO/kruispunt.db
-person() { json "$DEMO/demo.json" "[p for p in j['persons'] if p['insz']=='$1'][0]['$2']"; }
 SARA=83061814038
 HANNE=86091420679
 BAKERY=0412345614
 SECRETARIAT=0456789034
 SUPERMARKET=0444444496
 LUCAS=01010100126
-last_event() { sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event ORDER BY seq DESC LIMIT 1"; }
 
 expect "demo.json names the bakery's social secretariat" "$SECRETARIAT" \
   "$(json "$DEMO/demo.json" "[o for o in j['organisations'] if o['kbo']=='$BAKERY'][0]['social_secretariat']")"

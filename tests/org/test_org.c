@@ -334,6 +334,22 @@ static void actor_types_are_the_institutions(void **state)
 	assert_string_equal(out, "...");
 }
 
+/* The bakery, on the test clock's first day, with one internal-control
+ * record of 27 February 2026 (into c). */
+static void bakery_with_control(struct org_control *c)
+{
+	struct error e;
+	ts_clock_start();
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator,
+					      "0412345614", "Bakkerij", &e),
+			 0);
+	*c = (struct org_control){.kbo = "0412345614",
+				  .checked_on = "2026-02-27",
+				  .what = "mandate consultations of February",
+				  .finding = "all under an active mandate"};
+	assert_int_equal(org_control_add(tmp.log, &ts_operator, c, &e), 0);
+}
+
 /* The internal control: recorded and read back, refused when malformed
  * (recorded too), and gone two years on, its removal in the next record's
  * event. */
@@ -341,15 +357,8 @@ static void internal_control_is_kept_two_years(void **state)
 {
 	(void)state;
 	struct error e;
-	ts_clock_start();
-	assert_int_equal(org_organisation_add(tmp.log, &ts_operator,
-					      "0412345614", "Bakkerij", &e),
-			 0);
-	struct org_control c = {.kbo = "0412345614",
-				.checked_on = "2026-02-27",
-				.what = "mandate consultations of February",
-				.finding = "all under an active mandate"};
-	assert_int_equal(org_control_add(tmp.log, &ts_operator, &c, &e), 0);
+	struct org_control c;
+	bakery_with_control(&c);
 	struct org_control bad = c;
 	str_copy(bad.checked_on, sizeof(bad.checked_on), "2026-03-02");
 	assert_int_equal(org_control_add(tmp.log, &ts_operator, &bad, &e), -1);
@@ -399,15 +408,8 @@ static void internal_control_is_swept(void **state)
 {
 	(void)state;
 	struct error e;
-	ts_clock_start();
-	assert_int_equal(org_organisation_add(tmp.log, &ts_operator,
-					      "0412345614", "Bakkerij", &e),
-			 0);
-	struct org_control c = {.kbo = "0412345614",
-				.checked_on = "2026-02-27",
-				.what = "mandate consultations of February",
-				.finding = "all under an active mandate"};
-	assert_int_equal(org_control_add(tmp.log, &ts_operator, &c, &e), 0);
+	struct org_control c;
+	bakery_with_control(&c);
 	clock_advance_ms(INT64_C(400) * 86400 * 1000);
 	str_copy(c.checked_on, sizeof(c.checked_on), "2027-04-01");
 	assert_int_equal(org_control_add(tmp.log, &ts_operator, &c, &e), 0);
