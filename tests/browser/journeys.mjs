@@ -2,94 +2,15 @@
 // every language. Run by run.mjs (which starts the demo):
 //   node journeys.mjs DEMO_DIR [--screenshots DIR]
 // Prints "ok/FAIL - …" per check and "N passed, N failed" at the end.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { chromium } from 'playwright-core';
-import AxeBuilder from '@axe-core/playwright';
-import { check, Demo, otpauthSecret, results, totp } from './lib.mjs';
-
-const [dir, flag, shotDir] = process.argv.slice(2);
-const screenshots = flag === '--screenshots' ? path.resolve(shotDir) : null;
-const demo = new Demo(dir);
-const PUB = demo.m.public_url;
-const EID = demo.m.eid_url;
-const LANGS = ['nl', 'fr', 'de', 'en'];
-const catalogue = Object.fromEntries(LANGS.map((l) => [l,
-  JSON.parse(fs.readFileSync(new URL(`../../web/i18n/${l}.json`, import.meta.url), 'utf8'))]));
-const jan = demo.person('jan.peeters');
-
-// Chromium trusts the demo server's key only, not every certificate.
-function serverSpki() {
-  const cert = new crypto.X509Certificate(fs.readFileSync(demo.file('pki/server.crt')));
-  const der = cert.publicKey.export({ type: 'spki', format: 'der' });
-  return crypto.createHash('sha256').update(der).digest('base64');
-}
-
-async function newPage(browser, opt = {}) {
-  const context = await browser.newContext({ locale: opt.locale || 'nl-BE', ...opt.context });
-  const page = await context.newPage();
-  page.cspErrors = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) page.cspErrors.push(m.text());
-  });
-  page.setDefaultTimeout(15000);
-  return page;
-}
-
-// Runs an action and waits for the page it leads to: the app counts its
-// renderings in main's data-rendered, after it set the title and focus.
-async function step(page, action) {
-  const before = await page.evaluate(() => Number(document.getElementById('main').dataset.rendered || 0));
-  await action();
-  await page.waitForFunction((n) => Number(document.getElementById('main').dataset.rendered || 0) > n, before);
-}
-
-const visit = (page, hash) => step(page, () => page.evaluate((h) => { location.hash = h; }, hash));
-const submit = (page, sel = 'button[type="submit"]') => step(page, () => page.click(sel));
-
-async function settle(page) {
-  await page.waitForFunction(() => Number(document.getElementById('main').dataset.rendered || 0) > 0);
-}
-
-const audited = new Set();
-async function audit(page, label) {
-  const r = await new AxeBuilder({ page })
-    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze();
-  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  audited.add(label);
-  check(`axe: ${label} has no serious or critical violation`, bad.length === 0,
-    bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`).join('; '));
-  check(`csp: ${label} broke no Content-Security-Policy rule`, page.cspErrors.length === 0, page.cspErrors.join('; '));
-  page.cspErrors.length = 0;
-}
-
-async function setLanguage(page, lang) {
-  await step(page, () => page.click(`#lang-nav button[lang="${lang}"]`));
-}
-
-// The pages docs/screenshots shows (`make screenshots`): in English, but
-// the new key's page in Dutch, as the key journey sees it.
-const SHOTS = new Set(['start', 'login', 'login-password-error', 'account', 'apps', 'step-up-code', 'keys',
-  'keys-confirm', 'access-log']);
-
-async function shoot(page, name) {
-  if (!screenshots || !SHOTS.has(name)) return;
-  fs.mkdirSync(screenshots, { recursive: true });
-  for (const [kind, size] of [['desktop', { width: 1280, height: 900 }], ['phone', { width: 360, height: 780 }]]) {
-    await page.setViewportSize(size);
-    await page.screenshot({ path: path.join(screenshots, `${name}-${kind}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 720 });
-}
-
-// At 360 CSS pixels nothing but a table's own scroller may be wider.
-async function fitsPhone(page, label) {
-  await page.setViewportSize({ width: 360, height: 740 });
-  const w = await page.evaluate(() => document.documentElement.scrollWidth);
-  check(`responsive: ${label} fits 360 px`, w <= 360, `scrollWidth ${w}`);
-  await page.setViewportSize({ width: 1280, height: 720 });
-}
+import { check, otpauthSecret, results, totp } from './lib.mjs';
+import {
+  PUB, EID, LANGS, catalogue, jan, demo, newPage, step, visit, submit, settle, audited, audit, setLanguage,
+  shoot, fitsPhone, login, serverSpki, screenshots,
+} from './kit.mjs';
+import { journeysOfficer } from './officer.mjs';
+import { journeysOrg } from './org.mjs';
 
 const ANON_PAGES = ['#/', '#/login', '#/login/password', '#/login/eid', '#/forgot', '#/apps'];
 
@@ -142,15 +63,6 @@ async function journeyLanguages(browser) {
   await page.context().close();
 }
 
-async function login(page, p) {
-  await page.goto(`${PUB}/#/login`);
-  await settle(page);
-  await page.check('#key-0');
-  await submit(page, 'button[type="submit"]');
-  await page.fill('#username', p.username);
-  await page.fill('#password', p.password);
-  await submit(page);
-}
 
 // Password, then the app gate: a level-400 service asks for a second step.
 async function journeyPasswordTotp(page) {
@@ -412,6 +324,8 @@ async function main() {
     await journeySms(browser);
     await journeyKeyboard(browser);
     await journeyEid(browser);
+    await journeysOfficer(browser);
+    await journeysOrg(browser);
   } catch (e) {
     check(`the journeys ran to the end: ${e.message.split('\n')[0]}`, false, e.stack);
   } finally {
