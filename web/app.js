@@ -2,6 +2,7 @@
 // pages to the router; then the language, the session and the first page.
 import { loadLanguage, pickLanguage, refreshSession, route } from './js/ui.js';
 import './js/citizen.js';
+import './js/activate.js';
 import './js/officer.js';
 import './js/org.js';
 

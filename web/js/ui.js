@@ -29,7 +29,7 @@ export function pickLanguage() {
 
 export // Each part has its own catalogue per language (web/i18n/<part>/<lang>.json,
 // the frame and the citizen's pages in web/i18n/<lang>.json), merged.
-const PARTS = ['', 'officer/', 'org/'];
+const PARTS = ['', 'activate/', 'officer/', 'org/'];
 
 export async function loadLanguage(lang) {
   const parts = await Promise.all(PARTS.map(async (p) => {
