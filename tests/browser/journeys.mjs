@@ -126,6 +126,9 @@ async function journeyAccessLog(page) {
   await visit(page, '#/access-log');
   check('the access log lists the consultation', (await page.locator('a.proof-link').count()) >= 1);
   check('with its ticket', (await page.locator('td.ticket').allTextContents()).includes(ticket));
+  const row = (await page.locator('tbody tr').filter({ hasText: ticket }).first().textContent()) || '';
+  check('the data and purpose in words, not codes', row.includes(catalogue.nl['data.identification'])
+    && row.includes(catalogue.nl['purpose.health_insurance_rights']) && !row.includes('_'), row);
   const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a.proof-link').first().click()]);
   const file = await download.path();
   const text = file ? fs.readFileSync(file, 'utf8') : '';

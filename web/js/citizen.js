@@ -368,6 +368,14 @@ async function loadAccessLog() {
   return all;
 }
 
+// Data sets, purposes and channels are codes the network registers; the
+// common ones have words in the catalogues, any other shows as its code
+// made readable (never hidden: the citizen must see what was consulted).
+function codeText(kind, code) {
+  const key = `${kind}.${code}`;
+  return key in state.msg ? t(key) : String(code || '–').replace(/_/g, ' ');
+}
+
 async function pageAccessLog(errors) {
   const p = params();
   const from = p.get('from') || '';
@@ -394,7 +402,8 @@ async function pageAccessLog(errors) {
         .map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, items.map((a) => h('tr', {},
         h('td', {}, fmt(a.at)), h('td', {}, a.organisation), h('td', {}, a.person || '–'),
-        h('td', {}, a.data_type), h('td', {}, a.purpose), h('td', {}, a.channel),
+        h('td', {}, codeText('data', a.data_type)), h('td', {}, codeText('purpose', a.purpose)),
+        h('td', {}, codeText('channel', a.channel)),
         h('td', { class: 'ticket' }, a.ticket),
         h('td', {}, h('a', { href: `/api/v1/me/access-log/${a.seq}/proof`, download: `kruispunt-proof-${a.seq}.txt`, class: 'proof-link' },
           t('access.download'), h('span', { class: 'visually-hidden' }, ` – ${fmt(a.at)}, ${a.organisation}`)))))))) : null,
