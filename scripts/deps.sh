@@ -18,6 +18,8 @@ PACKAGES=(
   # password checks (dictionary, names): libpwquality, with cracklib's
   # dictionary (cracklib-runtime builds it)
   libpwquality-dev cracklib-runtime
+  # OpenID Connect tokens: JWK, JWS (what mod_auth_openidc itself uses)
+  libcjose-dev
   libcmocka-dev
   # clients the tests talk to the daemon with, none of them written here
   openssl curl oathtool zbar-tools sqlite3 python3

@@ -5,6 +5,7 @@ import './js/citizen.js';
 import './js/activate.js';
 import './js/officer.js';
 import './js/org.js';
+import './js/oidc.js';
 
 async function start() {
   await loadLanguage(pickLanguage());

@@ -10,6 +10,7 @@
 #include "auth/auth.h"
 #include "hub/hub.h"
 #include "notify/notify.h"
+#include "oidc/oidc.h"
 #include "base/base.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -28,6 +29,7 @@ struct app {
 	struct auth *auth;
 	struct notify *notify;
 	struct hub *hub;
+	struct oidc *oidc;
 	int64_t started_at;
 };
 
@@ -62,6 +64,27 @@ int api_me_access_proof(struct http_request *req, struct http_response *res,
 			void *app);
 int api_me_access_proof_by_ticket(struct http_request *req,
 				  struct http_response *res, void *app);
+/* OpenID Connect (oidc.c). */
+int api_oidc_discovery(struct http_request *req, struct http_response *res,
+		void *app);
+int api_oidc_jwks(struct http_request *req, struct http_response *res,
+		void *app);
+int api_oidc_authorize(struct http_request *req, struct http_response *res,
+		void *app);
+int api_oidc_request(struct http_request *req, struct http_response *res,
+		void *app);
+int api_oidc_continue(struct http_request *req, struct http_response *res,
+		void *app);
+int api_oidc_cancel(struct http_request *req, struct http_response *res,
+		void *app);
+int api_oidc_token(struct http_request *req, struct http_response *res,
+		void *app);
+int api_oidc_userinfo(struct http_request *req, struct http_response *res,
+		void *app);
+int api_oidc_introspect(struct http_request *req, struct http_response *res,
+		void *app);
+int api_oidc_revoke(struct http_request *req, struct http_response *res,
+		void *app);
 int api_healthz(struct http_request *req, struct http_response *res, void *app);
 int api_readyz(struct http_request *req, struct http_response *res, void *app);
 int api_metrics(struct http_request *req, struct http_response *res, void *app);

@@ -154,11 +154,13 @@ int api_auth_session(struct http_request *req, struct http_response *res,
 						    s.step_up, "level",
 						    auth_key_level(a->auth,
 								   s.step_up)));
-	char expires[RFC3339_LEN];
+	char expires[RFC3339_LEN], authed[RFC3339_LEN];
 	time_format_rfc3339(s.expires_at, expires);
-	json_t *j = json_pack("{s:s,s:i,s:o,s:s,s:s}", "insz", s.insz, "level",
-			      s.level, "keys", kj, "profile", s.profile,
-			      "expires_at", expires);
+	time_format_rfc3339(s.auth_time, authed);
+	json_t *j = json_pack("{s:s,s:i,s:o,s:s,s:s,s:s}", "insz", s.insz,
+			      "level", s.level, "keys", kj, "profile",
+			      s.profile, "expires_at", expires, "auth_time",
+			      authed);
 	/* A reloaded page has lost its CSRF value; a GET may give it back
 	 * (no other site can read this answer). */
 	if (req->who.cookie) {

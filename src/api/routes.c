@@ -63,6 +63,35 @@ const struct http_route api_routes[] = {
 	 api_auth_step_up_send},
 	{METHOD_POST, "/api/v1/me/keys/{id}/deactivate", LISTENER_PUBLIC,
 	 AUTH_SESSION, 0, NULL, BODY_NONE, 0, api_me_key_deactivate},
+	/* OpenID Connect (src/oidc, docs/OIDC.md): kruispunt as the
+	 * authentication service of relying applications. The client
+	 * endpoints authenticate the client themselves (a secret or a signed
+	 * assertion), so the gate lets them through; the portal's answer to
+	 * a waiting request is the session's, with its CSRF check. */
+	{METHOD_GET, "/.well-known/openid-configuration", LISTENER_PUBLIC,
+	 AUTH_NONE, 0, NULL, BODY_NONE, 0, api_oidc_discovery},
+	{METHOD_GET, "/oidc/jwks", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, api_oidc_jwks},
+	{METHOD_GET, "/oidc/authorize", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, api_oidc_authorize},
+	{METHOD_POST, "/oidc/authorize", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_FORM, LIMIT_BODY_PREAUTH, api_oidc_authorize},
+	{METHOD_GET, "/api/v1/oidc/requests/{id}", LISTENER_PUBLIC, AUTH_NONE,
+	 0, NULL, BODY_NONE, 0, api_oidc_request},
+	{METHOD_POST, "/api/v1/oidc/requests/{id}/continue", LISTENER_PUBLIC,
+	 AUTH_SESSION, 0, NULL, BODY_NONE, 0, api_oidc_continue},
+	{METHOD_POST, "/api/v1/oidc/requests/{id}/cancel", LISTENER_PUBLIC,
+	 AUTH_NONE, 0, NULL, BODY_NONE, 0, api_oidc_cancel},
+	{METHOD_POST, "/oidc/token", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_FORM, LIMIT_BODY_PREAUTH, api_oidc_token},
+	{METHOD_GET, "/oidc/userinfo", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, api_oidc_userinfo},
+	{METHOD_POST, "/oidc/userinfo", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, api_oidc_userinfo},
+	{METHOD_POST, "/oidc/introspect", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_FORM, LIMIT_BODY_PREAUTH, api_oidc_introspect},
+	{METHOD_POST, "/oidc/revoke", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_FORM, LIMIT_BODY_PREAUTH, api_oidc_revoke},
 	/* A registration office's activation, at home (seed 002): open to
 	 * strangers (the link and the paper code are their credentials), so
 	 * the small body and the anonymous limit per address; src/auth

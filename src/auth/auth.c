@@ -40,7 +40,9 @@ static const char sql_session_add[] =
 	"VALUES (?1, ?2, ?3, ?4, ?7, 'self', ?5, ?5, ?6)";
 static const char sql_session_get[] =
 	"SELECT insz, level, key_id, profile, last_seen_at, expires_at, "
-	"coalesce(key_type, ''), coalesce(step_up, '') FROM session WHERE token_hash = ?1 AND ended_at IS NULL";
+	"coalesce(key_type, ''), coalesce(step_up, ''), "
+	"coalesce(stepped_at, created_at) FROM session "
+	"WHERE token_hash = ?1 AND ended_at IS NULL";
 static const char sql_session_seen[] =
 	"UPDATE session SET last_seen_at = ?2 WHERE token_hash = ?1";
 static const char sql_session_profile[] =
@@ -516,6 +518,7 @@ static int login_commit(struct auth *a, struct audit_event *ev,
 	out->key_id = c->key_id;
 	str_copy(out->key_type, sizeof(out->key_type), c->key_type);
 	out->expires_at = c->now + a->opt.session_absolute_s;
+	out->auth_time = c->now;
 	return 0;
 }
 
@@ -538,6 +541,7 @@ static void read_session(struct store_stmt *st, void *row)
 	out->expires_at = store_col_int(st, 5);
 	str_copy(out->key_type, sizeof(out->key_type), store_col_text(st, 6));
 	str_copy(out->step_up, sizeof(out->step_up), store_col_text(st, 7));
+	out->auth_time = store_col_int(st, 8);
 }
 
 /* The session of a token hash from the store: 0, 1 when none, -1. */

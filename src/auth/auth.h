@@ -158,6 +158,9 @@ struct auth_account {
  * is no such account (or the store cannot tell). */
 void auth_account_language(struct auth *a, const char *insz,
 			   char lang[AUTH_LANGUAGE_BUF]);
+/* The e-mail address insz's account registered, or "" (none, or the
+ * store cannot tell). */
+void auth_account_email(struct auth *a, const char *insz, char out[128]);
 
 /* Create an account with a password key (level 200), by `by`, recorded
  * as "account_create" (purpose "password"). The password is hashed with
@@ -179,6 +182,9 @@ struct auth_session {
 	char key_type[32]; /* the key that opened the session */
 	char step_up[32];  /* the key type of its step-up, or "" */
 	int64_t expires_at;
+	/* When the person last authenticated in it (seconds): the login, or
+	 * the last step-up. */
+	int64_t auth_time;
 };
 
 /* A username in the one form it is compared in everywhere (lookup, rate

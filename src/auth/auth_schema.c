@@ -114,6 +114,11 @@ static const struct store_migration migrations[] = {
 	  * person at the desk again); 0 is the operator's, without one. */
 	 "CREATE UNIQUE INDEX activation_by_identification ON activation"
 	 "  (identification_id) WHERE identification_id > 0;"},
+	{32, "session_auth_time",
+	 /* When the person last authenticated in the session: its login,
+	  * or its last step-up (an OpenID Connect auth_time must be
+	  * honest, and max_age is judged by it). */
+	 "ALTER TABLE session ADD COLUMN stepped_at INTEGER;"},
 };
 
 const struct store_schema auth_schema = {

@@ -20,7 +20,8 @@ static const char sql_key_activate[] =
 	"WHERE id = ?1 AND status = 'pending'";
 static const char sql_session_raise[] =
 	"UPDATE session SET level = max(level, ?2), step_up = ?3, "
-	"step_up_key = nullif(?4, 0) WHERE token_hash = ?1 AND ended_at IS NULL";
+	"step_up_key = nullif(?4, 0), stepped_at = ?5 "
+	"WHERE token_hash = ?1 AND ended_at IS NULL";
 
 struct audit_event auth_event(const struct audit_actor *by, const char *insz,
 			      const char *action, const char *purpose)
@@ -162,6 +163,7 @@ static int proof_use(struct store_conn *w, struct auth_proof *p,
 		store_bind_int(st, 2, p->level);
 		store_bind_text(st, 3, p->method);
 		store_bind_int(st, 4, p->key_id);
+		store_bind_int(st, 5, time_now());
 		if ((rc = changed_one(w, st, e)) == 1)
 			return err_set(e, ERR_UNAUTHENTICATED,
 				       "not_authenticated",

@@ -121,6 +121,23 @@ void auth_account_language(struct auth *a, const char *insz,
 	language_on(store_reader(a->store), insz, lang);
 }
 
+static const char sql_account_email[] =
+	"SELECT coalesce(email, '') FROM account WHERE insz = ?1";
+
+static void read_email(struct store_stmt *st, void *out)
+{
+	str_copy(out, 128, store_col_text(st, 0));
+}
+
+void auth_account_email(struct auth *a, const char *insz, char out[128])
+{
+	out[0] = '\0';
+	struct store_stmt *st = store_prepare(store_reader(a->store),
+					      sql_account_email);
+	store_bind_text(st, 1, insz);
+	store_one(st, read_email, out, NULL);
+}
+
 /* In w's transaction: the message name_email or name_sms, in the
  * person's language, queued for each of insz's addresses other than
  * key_id's own. Returns 0, or -1 with e. */

@@ -137,6 +137,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_authz(int argc, char **argv);
+int cmd_oidc(int argc, char **argv);
 int cmd_org(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_directory(int argc, char **argv);

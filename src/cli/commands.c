@@ -83,6 +83,28 @@ const struct cli_command cli_commands[] = {
 	 "  whose signed-note verifier key is VKEY (`kruispunt audit vkey`).\n"
 	 "  serve answers POST /add-checkpoint (c2sp.org/tlog-witness) over\n"
 	 "  HTTPS with the certificate and key given (PEM).\n"},
+	{"oidc", cmd_oidc,
+	 "oidc client add|list|rotate-secret|remove, key list|rotate|retire",
+	 "OpenID Connect: relying applications and signing keys",
+	 "usage: kruispunt oidc client add --data DIR --id ID --name NAME "
+	 "--kbo KBO\n"
+	 "         --redirect-uri URI [--redirect-uri URI]... [--app APP]\n"
+	 "         [--auth-method client_secret_basic|client_secret_post|"
+	 "private_key_jwt]\n"
+	 "         [--jwks FILE] [--scopes \"openid profile email egovnrn\"]\n"
+	 "         [--min-level N] [--id-token-alg ES256|RS256]\n"
+	 "         [--subject-type pairwise|public] [--post-logout-uri URI]...\n"
+	 "       kruispunt oidc client list --data DIR\n"
+	 "       kruispunt oidc client rotate-secret --data DIR --id ID\n"
+	 "       kruispunt oidc client remove --data DIR --id ID\n"
+	 "       kruispunt oidc key list --data DIR\n"
+	 "       kruispunt oidc key rotate --data DIR [--alg ES256|RS256]\n"
+	 "       kruispunt oidc key retire --data DIR --kid KID\n"
+	 "  add and rotate-secret print the client secret once (JSON); only\n"
+	 "  its hash is kept. --app ties the client to a catalogue entry,\n"
+	 "  whose minimum level then holds whatever the client asks.\n"
+	 "  rotate makes a new signing key (it signs from the daemon's next\n"
+	 "  start); both stay published until the old one is retired.\n"},
 	{"org", cmd_org,
 	 "org add|institution|cert|endpoint|grant|revoke|roles --data DIR ...",
 	 "organisations, institutions, roles",

@@ -11,13 +11,14 @@
 #include "employ/employ.h"
 #include "lra/lra.h"
 #include "mandate/mandate.h"
+#include "oidc/oidc.h"
 #include "org/org.h"
 #include "registry/registry.h"
 
 const struct store_schema *const cli_schemas[] = {
 	&audit_schema, &org_schema,  &registry_schema, &directory_schema,
 	&authz_schema, &auth_schema, &notify_schema,   &hub_schema,
-	&lra_schema,   &employ_schema, &mandate_schema,
+	&lra_schema,   &employ_schema, &mandate_schema, &oidc_schema,
 };
 const size_t cli_nschemas = KP_NELEM(cli_schemas);
 
@@ -50,6 +51,7 @@ int cli_schema_latest(void)
 		{notify_config_keys, notify_config_nkeys, &(cfg)->notify},  \
 		{hub_config_keys, hub_config_nkeys, &(cfg)->hub},           \
 		{org_config_keys, org_config_nkeys, &(cfg)->org},           \
+		{oidc_config_keys, oidc_config_nkeys, &(cfg)->oidc},        \
 	}
 
 void cli_config_defaults(struct cli_config *cfg)

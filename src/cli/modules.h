@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "hub/hub.h"
 #include "notify/notify.h"
+#include "oidc/oidc.h"
 #include "org/org.h"
 #include "store/store.h"
 #include "witness/witness.h"
@@ -44,6 +45,7 @@ struct cli_config {
 	struct notify_config notify; /* [notify] */
 	struct hub_config hub;       /* [hub] */
 	struct witness_config witness; /* [audit] witnesses, witness_* */
+	struct oidc_config oidc;     /* [oidc] */
 	/* No key: the demo's portal is wherever its public listener got its
 	 * port, while auth.public_url (which names the audit log, set once)
 	 * stays as configured. */

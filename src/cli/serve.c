@@ -188,6 +188,23 @@ static void hub_step_close(struct serve_ctx *c)
 	hub_close(c->app.hub);
 }
 
+/* The OpenID Provider, its signing keys in keys/oidc (made there the
+ * first time). */
+static int oidc_step_open(struct serve_ctx *c, struct error *e)
+{
+	char dir[LIMIT_PATH];
+	if (config_path(c->cfg->base.data_dir, "keys/oidc", dir, sizeof(dir)))
+		return err_set(e, ERR_INVALID, "config_invalid",
+			       "the data directory's path is too long");
+	return oidc_open(c->app.audit, c->app.auth, &c->cfg->oidc, dir,
+			 &c->app.oidc, e);
+}
+
+static void oidc_step_close(struct serve_ctx *c)
+{
+	oidc_close(c->app.oidc);
+}
+
 /* The witnesses get the log's checkpoints from their own thread: a slow
  * or absent witness never holds up an append. */
 static int witness_step_open(struct serve_ctx *c, struct error *e)
@@ -294,6 +311,7 @@ static const struct serve_step {
 	{"authentication", auth_step_open, auth_step_close},
 	{"notifications", notify_step_open, notify_step_close},
 	{"the hub", hub_step_open, hub_step_close},
+	{"OpenID Connect", oidc_step_open, oidc_step_close},
 	{"the witnesses", witness_step_open, witness_step_close},
 	{"the listeners", listeners_step_open, listeners_step_close},
 };

@@ -100,12 +100,101 @@ static bool is_json_type(const char *ct)
 	return next == '\0' || next == ';' || next == ' ';
 }
 
+static bool is_form_type(const char *ct)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	if (!ct || strncasecmp(ct, form, sizeof(form) - 1) != 0)
+		return false;
+	char next = ct[sizeof(form) - 1];
+	return next == '\0' || next == ';' || next == ' ';
+}
+
+/* The form's fields as libmicrohttpd's post processor decodes them: a
+ * value may arrive in pieces (off > 0), gathered in val; a key met twice
+ * makes the whole form invalid. */
+struct form_fields {
+	json_t *obj;
+	char key[128];
+	struct buf val;
+	bool bad;
+};
+
+static void form_flush(struct form_fields *f)
+{
+	if (!f->key[0])
+		return;
+	json_t *v = json_stringn(f->val.p ? f->val.p : "", f->val.len);
+	if (!v || json_object_get(f->obj, f->key))
+		f->bad = true;
+	else
+		json_object_set_new(f->obj, f->key, v), v = NULL;
+	json_decref(v);
+	f->key[0] = '\0';
+	f->val.len = 0;
+}
+
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind,
+				  const char *key, const char *filename,
+				  const char *ctype, const char *enc,
+				  const char *data, uint64_t off, size_t size)
+{
+	KP_UNUSED(kind);
+	KP_UNUSED(filename);
+	KP_UNUSED(ctype);
+	KP_UNUSED(enc);
+	struct form_fields *f = cls;
+	if (off == 0 || strcmp(key, f->key) != 0) {
+		form_flush(f);
+		if (strlen(key) >= sizeof(f->key) || !key[0]) {
+			f->bad = true;
+			return MHD_NO;
+		}
+		str_copy(f->key, sizeof(f->key), key);
+	}
+	if (size && buf_append(&f->val, data, size) != 0)
+		f->bad = true;
+	return f->bad ? MHD_NO : MHD_YES;
+}
+
+/* Decode an application/x-www-form-urlencoded body into req.json. */
+static int body_form(struct request *rq)
+{
+	if (!is_form_type(http_header(&rq->req,
+				      MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		gate_refuse(rq, 415, ERR_MALFORMED, "unsupported_media_type",
+			    "send the body as "
+			    "application/x-www-form-urlencoded");
+		return -1;
+	}
+	struct form_fields f = {.obj = json_object()};
+	buf_init(&f.val, rq->body_limit);
+	struct MHD_PostProcessor *pp =
+		MHD_create_post_processor(rq->conn, 1024, form_field, &f);
+	if (!pp || (rq->body.len &&
+		    MHD_post_process(pp, rq->body.p, rq->body.len) != MHD_YES))
+		f.bad = true;
+	if (pp)
+		MHD_destroy_post_processor(pp);
+	form_flush(&f);
+	buf_free(&f.val);
+	if (f.bad) {
+		json_decref(f.obj);
+		gate_refuse(rq, 400, ERR_MALFORMED, "invalid_request",
+			    "a malformed form, or a parameter given twice");
+		return -1;
+	}
+	rq->req.json = f.obj;
+	return 0;
+}
+
 int body_prepare(struct request *rq, const struct http_route *r)
 {
 	if (r->body == BODY_NONE)
 		return 0;
 	rq->req.body = rq->body.p;
 	rq->req.body_len = rq->body.len;
+	if (r->body == BODY_FORM)
+		return body_form(rq);
 	if (r->body != BODY_JSON)
 		return 0;
 	/* Only JSON is accepted: a browser form cannot post it cross-site

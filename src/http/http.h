@@ -143,6 +143,10 @@ enum http_body {
 	BODY_NONE = 0, /* any body is refused (413) */
 	BODY_JSON,     /* parsed into req->json; malformed -> 400 */
 	BODY_RAW,      /* handed over as bytes (NDJSON batches) */
+	BODY_FORM,     /* application/x-www-form-urlencoded (OAuth 2.0's
+			  endpoints), decoded by libmicrohttpd into
+			  req->json as an object of strings; a parameter
+			  given twice, or malformed, -> 400 */
 };
 
 /* The authenticated caller. */
@@ -225,6 +229,8 @@ struct http_response {
 	char set_cookie[HTTP_SET_COOKIES][HTTP_SET_COOKIE_MAX];
 	/* Sent as Location when set (a 303); owned, freed by src/http. */
 	char *location;
+	/* Sent as WWW-Authenticate when set (static: OAuth 2.0's 401s). */
+	const char *www_authenticate;
 	/* A handler whose answer must wait (for a durable audit event)
 	 * returns 0 with a continuation in defer: src/http suspends the
 	 * connection, so no thread blocks, then calls defer(req, d,
@@ -316,6 +322,10 @@ int http_server_port(const struct http_server *srv, enum http_listener l);
 
 /* A query-string argument of the request, or NULL. Borrowed. */
 const char *http_query(struct http_request *req, const char *key);
+/* Every query parameter as a JSON object of strings (the caller frees),
+ * or NULL when one is given twice (OAuth 2.0 requests refuse that, RFC
+ * 6749 section 3.1) or is not valid UTF-8. */
+json_t *http_query_object(struct http_request *req);
 /* The response of a deferred request, for its completion to fill (a body,
  * or err). Borrowed: valid until http_resume. */
 struct http_response *http_deferred_response(struct http_deferred *d);

@@ -70,6 +70,9 @@ static void add_common_headers(struct request *rq, struct MHD_Response *r,
 	if (rq->res.location && rq->res.err.kind == ERR_NONE)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION,
 					rq->res.location);
+	if (rq->res.www_authenticate)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					rq->res.www_authenticate);
 	add_retry_after(rq, r);
 }
 

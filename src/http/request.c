@@ -342,6 +342,38 @@ const char *http_query(struct http_request *req, const char *key)
 	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+struct query_fields {
+	json_t *obj;
+	bool bad;
+};
+
+static enum MHD_Result query_field(void *cls, enum MHD_ValueKind kind,
+				   const char *key, const char *value)
+{
+	KP_UNUSED(kind);
+	struct query_fields *q = cls;
+	json_t *v = json_string(value ? value : "");
+	if (!v || json_object_get(q->obj, key))
+		q->bad = true;
+	else
+		json_object_set_new(q->obj, key, v), v = NULL;
+	json_decref(v);
+	return q->bad ? MHD_NO : MHD_YES;
+}
+
+json_t *http_query_object(struct http_request *req)
+{
+	struct request *rq = req->internal;
+	struct query_fields q = {json_object(), false};
+	MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, query_field,
+				  &q);
+	if (q.bad) {
+		json_decref(q.obj);
+		return NULL;
+	}
+	return q.obj;
+}
+
 const char *http_header(struct http_request *req, const char *name)
 {
 	struct request *rq = req->internal;

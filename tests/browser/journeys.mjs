@@ -11,6 +11,7 @@ import {
 } from './kit.mjs';
 import { journeysOfficer } from './officer.mjs';
 import { journeysOrg } from './org.mjs';
+import { journeysOidc } from './oidc.mjs';
 
 const ANON_PAGES = ['#/', '#/login', '#/login/password', '#/login/eid', '#/forgot', '#/apps'];
 
@@ -329,6 +330,7 @@ async function main() {
     await journeyEid(browser);
     await journeysOfficer(browser);
     await journeysOrg(browser);
+    await journeysOidc(browser);
   } catch (e) {
     check(`the journeys ran to the end: ${e.message.split('\n')[0]}`, false, e.stack);
   } finally {

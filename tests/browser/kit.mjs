@@ -14,7 +14,7 @@ export const PUB = demo.m.public_url;
 export const EID = demo.m.eid_url;
 export const LANGS = ['nl', 'fr', 'de', 'en'];
 export const catalogue = Object.fromEntries(LANGS.map((l) => [l,
-  Object.assign({}, ...['', 'activate/', 'officer/', 'org/'].map((p) =>
+  Object.assign({}, ...['', 'activate/', 'officer/', 'org/', 'oidc/'].map((p) =>
     JSON.parse(fs.readFileSync(new URL(`../../web/i18n/${p}${l}.json`, import.meta.url), 'utf8'))))]));
 export const jan = demo.person('jan.peeters');
 

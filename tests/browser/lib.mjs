@@ -43,10 +43,11 @@ export class Demo {
   file(rel) { return path.join(this.dir, rel); }
   person(username) { return this.m.persons.find((p) => p.username === username); }
 
-  // request(METHOD, URL, {body, headers, cert, key}) -> {status, body}
+  // request(METHOD, URL, {body (JSON) or raw (text), headers, cert, key})
+  //   -> {status, body}
   request(method, url, opt = {}) {
     return new Promise((resolve, reject) => {
-      const data = opt.body === undefined ? null : JSON.stringify(opt.body);
+      const data = opt.raw ?? (opt.body === undefined ? null : JSON.stringify(opt.body));
       const req = https.request(url, {
         method, ca: this.ca,
         cert: opt.cert && fs.readFileSync(this.file(opt.cert)),

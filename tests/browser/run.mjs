@@ -75,7 +75,7 @@ async function main() {
   }
   const ca = path.join(data, JSON.parse(fs.readFileSync(manifest, 'utf8')).ca);
   const child = spawn(process.execPath, [path.join(here, 'journeys.mjs'), data, ...args.slice(1)],
-    { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: ca } });
+    { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: ca, KRUISPUNT: path.resolve(kp) } });
   const rc = await new Promise((r) => child.on('exit', (code) => r(code ?? 1)));
   demo.kill('SIGTERM');
   await new Promise((r) => (demo.exitCode !== null ? r() : demo.on('exit', r)));

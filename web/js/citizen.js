@@ -5,7 +5,7 @@
 import {
   state, t, h, main, page, field, radios, checkbox, form, button, link, Problem, api, problemText,
   refreshSession, eidStart, go, params, addRoutes, needSession,
-  levelText, keyName, summaryList, dateText, isoDate, profileText,
+  levelText, keyName, summaryList, dateText, isoDate, profileText, takeNext,
 } from './ui.js';
 
 function pageHome() {
@@ -49,7 +49,7 @@ function pageLoginPassword(errors, values = {}) {
         await api('POST', '/api/v1/auth/login', { username, password });
         await refreshSession();
         state.flash = t('login.done');
-        go('#/account');
+        go(takeNext() || '#/account');
       } catch (e) {
         pageLoginPassword([{ field: 'username', text: problemText(e) }], { username });
       }
@@ -65,7 +65,7 @@ function pageLoginEid() {
   page('eid.title', [
     h('p', {}, t('eid.intro')),
     h('ul', {}, h('li', {}, t('eid.need.reader')), h('li', {}, t('eid.need.card')), h('li', {}, t('eid.need.pin'))),
-    h('p', {}, h('a', { class: 'button', id: 'eid-start', href: eidStart('/') }, t('eid.start'))),
+    h('p', {}, h('a', { class: 'button', id: 'eid-start', href: eidStart(state.next ? `/${state.next}` : '/') }, t('eid.start'))),
   ]);
 }
 
@@ -154,7 +154,7 @@ async function pageProfile(errors) {
         await api('POST', '/api/v1/auth/profile', body);
         await refreshSession();
         state.flash = t('profile.done', { profile: profileText(state.session.profile) });
-        go('#/account');
+        go(takeNext() || '#/account');
       } catch (e) {
         pageProfile([{ field: 'as-0', text: problemText(e) }]);
       }
@@ -245,7 +245,7 @@ function pageStepUpCode(errors) {
         await api('POST', '/api/v1/auth/step-up', { method, code });
         await refreshSession();
         state.flash = t('stepup.done', { level: levelText(state.session.level) });
-        go(p.get('app') ? `#/apps?app=${encodeURIComponent(p.get('app'))}` : p.get('next') === 'mandates' ? '#/mandates' : '#/account');
+        go(takeNext() || (p.get('app') ? `#/apps?app=${encodeURIComponent(p.get('app'))}` : p.get('next') === 'mandates' ? '#/mandates' : '#/account'));
       } catch (e) {
         pageStepUpCode([{ field: 'code', text: problemText(e) }]);
       }

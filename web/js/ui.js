@@ -8,7 +8,7 @@
 export const LANGS = ['nl', 'fr', 'de', 'en'];
 const LANG_NAMES = { nl: 'Nederlands', fr: 'Français', de: 'Deutsch', en: 'English' };
 let renders = 0;
-export const state = { lang: 'nl', msg: {}, session: null, csrf: null, flash: null };
+export const state = { lang: 'nl', msg: {}, session: null, csrf: null, flash: null, next: null };
 
 // --- texts -------------------------------------------------------------
 
@@ -29,7 +29,7 @@ export function pickLanguage() {
 
 export // Each part has its own catalogue per language (web/i18n/<part>/<lang>.json,
 // the frame and the citizen's pages in web/i18n/<lang>.json), merged.
-const PARTS = ['', 'activate/', 'officer/', 'org/'];
+const PARTS = ['', 'activate/', 'officer/', 'org/', 'oidc/'];
 
 export async function loadLanguage(lang) {
   const parts = await Promise.all(PARTS.map(async (p) => {
@@ -232,6 +232,15 @@ export function profileText(p) {
   if (!p || p === 'self') return t('profile.self');
   const [kind, id] = String(p).split(':');
   return kind === 'child' ? t('profile.child_is', { id }) : kind === 'org' ? t('profile.org_is', { id }) : p;
+}
+
+// Where a login, a step-up or a change of profile goes on to, once: set
+// by a page that sent the person there (an application's login request,
+// js/oidc.js), in memory only.
+export function takeNext() {
+  const n = state.next;
+  state.next = null;
+  return n;
 }
 
 // --- routes ----------------------------------------------------------------

@@ -1,0 +1,89 @@
+/* src/oidc's own shared parts (oidc.h says what the module does). */
+#ifndef KP_OIDC_INTERNAL_H
+#define KP_OIDC_INTERNAL_H
+
+#include <cjose/cjose.h>
+#include <pthread.h>
+
+#include "oidc/oidc.h"
+
+/* The signing keys in memory: each file of keys_dir, the newest of each
+ * algorithm signing. */
+#define OIDC_KEYS_MAX 16
+struct oidc_key {
+	cjose_jwk_t *jwk;
+	char kid[64];
+	char alg[8];
+	bool signing;
+};
+
+struct oidc {
+	struct audit *log;
+	struct auth *auth;
+	struct store *store;
+	struct oidc_config cfg;
+	struct oidc_key keys[OIDC_KEYS_MAX];
+	int nkeys;
+};
+
+/* keys.c */
+int oidc_keys_load(struct oidc *o, const char *dir, struct error *e);
+void oidc_keys_free(struct oidc *o);
+/* A compact JWS of claims signed with the newest key of alg (caller
+ * frees), or NULL. */
+char *oidc_sign(struct oidc *o, const char *alg, json_t *claims);
+
+/* A client as stored. */
+struct oidc_client {
+	char id[OIDC_CLIENT_ID_MAX + 1];
+	char name[128];
+	char kbo[16];
+	char app[64];
+	char auth_method[32];
+	char redirect_uris[2048];
+	char post_logout_uris[2048];
+	char scopes[128];
+	char id_token_alg[8];
+	char subject_type[16];
+	int min_level;
+	uint8_t secret_hash[32];
+	bool has_secret;
+	uint8_t subject_key[32];
+	char *jwks; /* owned, or NULL */
+};
+
+/* client.c */
+/* Client id, live. Returns 0, 1 when unknown or removed, -1 with e. Free
+ * out's jwks with oidc_client_clear. */
+int oidc_client_get(struct oidc *o, const char *id, struct oidc_client *out,
+		    struct error *e);
+void oidc_client_clear(struct oidc_client *c);
+/* Whether word is one of the space-separated list. */
+bool oidc_list_has(const char *list, const char *word);
+/* Append word to the space-separated list out (n bytes; cut when full). */
+void oidc_list_add(char *out, size_t n, const char *word);
+/* Authenticate the client of a token-endpoint request (its method's
+ * way: Basic header, form fields, or a signed assertion). Returns 0 with
+ * *c, or -1 with err (401 invalid_client). */
+int oidc_client_authenticate(struct oidc *o, const char *authorization,
+			     json_t *form, const char *endpoint,
+			     struct oidc_client *c, struct oidc_error *err);
+/* The pairwise (or public) subject of insz for client c: out has 44
+ * bytes. */
+void oidc_subject(const struct oidc_client *c, const char *insz,
+		  char out[44]);
+
+/* A new random handle (hex) and the SHA-256 of a handle. */
+void oidc_handle_new(char out[OIDC_HANDLE_HEX]);
+void oidc_handle_hash(const char *handle, uint8_t out[32]);
+void oidc_err(struct oidc_error *err, int status, const char *error,
+	      const char *fmt, ...) KP_PRINTF(4, 5);
+
+/* In w's transaction: remove requests, codes and tokens that ended a day
+ * ago (best effort). */
+void oidc_sweep(struct store_conn *w);
+
+/* The acr of a level, "urn:be:fedict:iam:fas:Level400". */
+void oidc_acr(int level, char out[48]);
+
+#endif

@@ -1,0 +1,400 @@
+/* The OpenID Provider without HTTP: a request is checked and kept, the
+ * person's answer gives a code, the code gives an ID token once, to its
+ * client, with its PKCE verifier, before it expires; and the refusals the
+ * OpenID Foundation's basic OP tests make (wrong redirect URI, reused code,
+ * missing PKCE, wrong secret, expired code), plus the ones of
+ * private_key_jwt (alg none, a replayed assertion). Times on the test
+ * clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjose/cjose.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "auth/auth.h"
+#include "oidc/oidc.h"
+#include "org/org.h"
+#include "support/support.h"
+
+#define JAN "85073003328"
+#define KBO "0412345614"
+#define URI "https://app.example/cb"
+
+static struct ts_store tmp;
+static struct auth *a;
+static struct oidc *o;
+static char secret[OIDC_SECRET_HEX];
+static char token[TOKEN_HEX_LEN];
+static struct auth_session session;
+static const struct audit_actor citizen = {AUDIT_CHANNEL_PORTAL, NULL, JAN,
+					   "self"};
+
+/* One set of signing keys for every test: an RSA key takes seconds. */
+static struct ts_dir keydir;
+static char keys[128];
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (ts_dir_make(&keydir, "oidc-keys") != 0)
+		return -1;
+	ts_dir_file(&keydir, "oidc", keys, sizeof(keys));
+	char kid[64];
+	struct error e;
+	return oidc_key_rotate(keys, "ES256", kid, &e) ||
+			       oidc_key_rotate(keys, "RS256", kid, &e)
+		       ? -1
+		       : 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	return ts_dir_remove(&keydir);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	struct error e;
+	ts_clock_start();
+	if (ts_store_open(&tmp, "oidc") != 0)
+		return -1;
+	struct auth_options ao = {.argon2_ops = crypto_pwhash_OPSLIMIT_MIN,
+				  .argon2_mem = crypto_pwhash_MEMLIMIT_MIN,
+				  .max_failures = 3,
+				  .session_absolute_s = 3600,
+				  .session_idle_s = 600};
+	rand_bytes(ao.master_key, sizeof(ao.master_key));
+	str_copy(ao.public_url, sizeof(ao.public_url), "https://kp.example");
+	struct oidc_config cfg = {0};
+	struct auth_account acc = {.insz = JAN, .username = "jan",
+				   .language = "nl"};
+	enum auth_failure why;
+	char who[INSZ_BUF];
+	if (auth_open(tmp.log, &ao, &a, &e) != 0 ||
+	    ts_person(tmp.log, JAN, "Peeters", "Jan", "", &e) != 0 ||
+	    org_organisation_add(tmp.log, &ts_operator, KBO, "Bakkerij",
+				 &e) != 0 ||
+	    auth_account_create(a, &ts_operator, &acc, "a long passphrase 42",
+				&e) != 0 ||
+	    auth_login_password(a, &citizen, "jan", "a long passphrase 42",
+				token, &session, &why, who, &e) != 0 ||
+	    oidc_open(tmp.log, a, &cfg, keys, &o, &e) != 0)
+		return -1;
+	struct oidc_client_spec spec = {
+		.id = "app", .name = "The application", .kbo = KBO,
+		.auth_method = "client_secret_basic", .redirect_uris = URI,
+		.scopes = "openid profile egovnrn", .min_level = 200};
+	return oidc_client_add(o, &ts_operator, &spec, secret, &e);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	oidc_close(o);
+	auth_close(a);
+	clock_reset();
+	return ts_store_close(&tmp);
+}
+
+static const char verifier[] = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/* BASE64URL(SHA256(verifier)), RFC 7636 appendix B. */
+static const char challenge[] = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+static json_t *request(const char *uri, const char *pkce)
+{
+	json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "client_id", "app",
+			      "redirect_uri", uri, "response_type", "code",
+			      "scope", "openid profile egovnrn", "state", "s1",
+			      "nonce", "n1");
+	if (pkce) {
+		json_object_set_new(p, "code_challenge", json_string(pkce));
+		json_object_set_new(p, "code_challenge_method",
+				    json_string("S256"));
+	}
+	return p;
+}
+
+/* Begin a request; the portal's id and the browser's binding out. */
+static void begin(char id[OIDC_HANDLE_HEX], char binding[OIDC_HANDLE_HEX])
+{
+	struct oidc_begin b;
+	struct error e;
+	json_t *p = request(URI, challenge);
+	assert_int_equal(oidc_authorize(o, p, &b, &e), 0);
+	json_decref(p);
+	const char *at = strstr(b.location, "#/oidc?request=");
+	assert_non_null(at);
+	str_copy(id, OIDC_HANDLE_HEX, at + strlen("#/oidc?request="));
+	str_copy(binding, OIDC_HANDLE_HEX, b.binding);
+	oidc_begin_free(&b);
+}
+
+/* A code for Jan, from a request answered with his session. */
+static void code_for_jan(char code[OIDC_HANDLE_HEX])
+{
+	char id[OIDC_HANDLE_HEX], binding[OIDC_HANDLE_HEX];
+	begin(id, binding);
+	struct error e;
+	char *url = oidc_request_continue(o, &citizen, id, binding, token,
+					  &session, false, &e);
+	assert_non_null(url);
+	assert_non_null(strstr(url, "state=s1"));
+	assert_non_null(strstr(url, "iss=https%3A%2F%2Fkp.example"));
+	const char *c = strstr(url, "code=");
+	assert_non_null(c);
+	snprintf(code, OIDC_HANDLE_HEX, "%.64s", c + 5);
+	free(url);
+}
+
+static char *basic(const char *id, const char *pw)
+{
+	char raw[256], b64[400];
+	snprintf(raw, sizeof(raw), "%s:%s", id, pw);
+	sodium_bin2base64(b64, sizeof(b64), (const uint8_t *)raw, strlen(raw),
+			  sodium_base64_VARIANT_ORIGINAL);
+	return xasprintf("Basic %s", b64);
+}
+
+static json_t *trade(const char *code, const char *uri, const char *ver,
+		     const char *pw, struct oidc_error *err)
+{
+	json_t *f = json_pack("{s:s,s:s,s:s}", "grant_type",
+			      "authorization_code", "code", code,
+			      "redirect_uri", uri);
+	if (ver)
+		json_object_set_new(f, "code_verifier", json_string(ver));
+	char *h = basic("app", pw);
+	json_t *t = oidc_token(o, h, f, err);
+	free(h);
+	json_decref(f);
+	return t;
+}
+
+static json_t *payload(const char *jwt)
+{
+	const char *p = strchr(jwt, '.') + 1;
+	size_t n = strcspn(p, ".");
+	uint8_t raw[4096];
+	size_t len = 0;
+	assert_int_equal(sodium_base642bin(raw, sizeof(raw), p, n, NULL, &len,
+					   NULL,
+					   sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+			 0);
+	return json_loadb((const char *)raw, len, 0, NULL);
+}
+
+static void test_code_flow(void **state)
+{
+	(void)state;
+	char code[OIDC_HANDLE_HEX];
+	code_for_jan(code);
+	struct oidc_error err;
+	json_t *t = trade(code, URI, verifier, secret, &err);
+	assert_non_null(t);
+	json_t *c = payload(json_string_value(json_object_get(t, "id_token")));
+	assert_string_equal(json_string_value(json_object_get(c, "egovNRN")),
+			    JAN);
+	assert_string_equal(json_string_value(json_object_get(c, "acr")),
+			    OIDC_ACR_PREFIX "200");
+	assert_string_equal(json_string_value(json_object_get(c, "nonce")),
+			    "n1");
+	assert_string_equal(json_string_value(json_object_get(c, "aud")), "app");
+	assert_int_equal(json_integer_value(json_object_get(c, "auth_time")),
+			 TS_T0_MS / 1000);
+	/* Pairwise: not the INSZ. */
+	assert_string_not_equal(json_string_value(json_object_get(c, "sub")),
+				JAN);
+	/* The access token gives the same person at userinfo. */
+	char *bearer = xasprintf(
+		"Bearer %s",
+		json_string_value(json_object_get(t, "access_token")));
+	json_t *u = oidc_userinfo(o, bearer, &err);
+	assert_non_null(u);
+	assert_true(json_equal(json_object_get(u, "sub"),
+			       json_object_get(c, "sub")));
+	/* The ID token's issue is in Jan's access log. */
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "id_token", &ev);
+	assert_int_equal(n, 1);
+	assert_string_equal(ev[0].subject, JAN);
+	assert_string_equal(ev[0].actor, KBO);
+	free(ev);
+	/* A second use of the code: refused, and the first token revoked. */
+	json_t *again = trade(code, URI, verifier, secret, &err);
+	assert_null(again);
+	assert_string_equal(err.error, "invalid_grant");
+	assert_null(oidc_userinfo(o, bearer, &err));
+	assert_string_equal(err.error, "invalid_token");
+	free(bearer);
+	json_decref(u);
+	json_decref(c);
+	json_decref(t);
+}
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	struct oidc_begin b;
+	struct error e;
+	/* An unregistered redirect URI: never redirected to. */
+	json_t *p = request("https://evil.example/cb", challenge);
+	assert_int_equal(oidc_authorize(o, p, &b, &e), -1);
+	assert_string_equal(e.code, "invalid_redirect_uri");
+	json_decref(p);
+	/* No PKCE: back to the client with invalid_request. */
+	p = request(URI, NULL);
+	assert_int_equal(oidc_authorize(o, p, &b, &e), 0);
+	assert_non_null(strstr(b.location, "error=invalid_request"));
+	assert_string_equal(b.binding, "");
+	oidc_begin_free(&b);
+	json_decref(p);
+	struct oidc_error err;
+	char code[OIDC_HANDLE_HEX];
+	code_for_jan(code);
+	/* Wrong secret, wrong verifier, wrong redirect URI. */
+	assert_null(trade(code, URI, verifier, "0000", &err));
+	assert_int_equal(err.status, 401);
+	assert_string_equal(err.error, "invalid_client");
+	assert_null(trade(code, URI, "x" "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEj",
+			  secret, &err));
+	assert_string_equal(err.error, "invalid_grant");
+	assert_null(trade(code, "https://app.example/other", verifier, secret,
+			  &err));
+	assert_string_equal(err.error, "invalid_grant");
+	/* Expired: a minute later (oidc.code_ttl_s). */
+	code_for_jan(code);
+	clock_advance_ms(61 * 1000);
+	assert_null(trade(code, URI, verifier, secret, &err));
+	assert_string_equal(err.error, "invalid_grant");
+}
+
+static void test_level_and_binding(void **state)
+{
+	(void)state;
+	struct error e;
+	char id[OIDC_HANDLE_HEX], binding[OIDC_HANDLE_HEX];
+	json_t *p = request(URI, challenge);
+	json_object_set_new(p, "acr_values",
+			    json_string(OIDC_ACR_PREFIX "400"));
+	struct oidc_begin b;
+	assert_int_equal(oidc_authorize(o, p, &b, &e), 0);
+	json_decref(p);
+	str_copy(id, sizeof(id), strstr(b.location, "request=") + 8);
+	str_copy(binding, sizeof(binding), b.binding);
+	oidc_begin_free(&b);
+	json_t *v = oidc_request_view(o, id, binding, &session, &e);
+	assert_string_equal(json_string_value(json_object_get(v, "next")),
+			    "step_up");
+	json_decref(v);
+	/* A session at 200 cannot answer a request for 400. */
+	assert_null(oidc_request_continue(o, &citizen, id, binding, token,
+					  &session, false, &e));
+	assert_string_equal(e.code, "insufficient_level");
+	/* Another browser (another binding) does not see the request. */
+	char other[OIDC_HANDLE_HEX];
+	memset(other, 'a', 64);
+	other[64] = '\0';
+	assert_null(oidc_request_view(o, id, other, NULL, &e));
+	assert_string_equal(e.code, "unknown_request");
+	/* The person says no: access_denied, and the request is gone. */
+	char *url = oidc_request_continue(o, &citizen, id, binding, NULL, NULL,
+					  true, &e);
+	assert_non_null(strstr(url, "error=access_denied"));
+	free(url);
+	assert_null(oidc_request_view(o, id, binding, NULL, &e));
+}
+
+/* private_key_jwt: an assertion signed with the client's key passes once;
+ * one with alg none never. */
+static char *assertion(cjose_jwk_t *k, const char *alg, const char *jti)
+{
+	char *claims = xasprintf(
+		"{\"iss\":\"pk\",\"sub\":\"pk\",\"aud\":\"https://kp.example/"
+		"oidc/token\",\"jti\":\"%s\",\"exp\":%lld}",
+		jti, (long long)(time_now() + 60));
+	cjose_err ce;
+	cjose_header_t *h = cjose_header_new(&ce);
+	cjose_header_set(h, CJOSE_HDR_ALG, alg, &ce);
+	cjose_jws_t *j = cjose_jws_sign(k, h, (const uint8_t *)claims,
+				      strlen(claims), &ce);
+	const char *ser = NULL;
+	char *out = NULL;
+	if (j && cjose_jws_export(j, &ser, &ce))
+		out = xstrdup(ser);
+	if (!out) { /* alg none: cjose will not sign it, so write it */
+		char hb[64], pb[512];
+		const char *hdr = "{\"alg\":\"none\"}";
+		sodium_bin2base64(hb, sizeof(hb), (const uint8_t *)hdr,
+				  strlen(hdr),
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		sodium_bin2base64(pb, sizeof(pb), (const uint8_t *)claims,
+				  strlen(claims),
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		out = xasprintf("%s.%s.", hb, pb);
+	}
+	cjose_jws_release(j);
+	cjose_header_release(h);
+	free(claims);
+	return out;
+}
+
+static void test_private_key_jwt(void **state)
+{
+	(void)state;
+	cjose_err ce;
+	cjose_jwk_t *k = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &ce);
+	char *pub = cjose_jwk_to_json(k, false, &ce);
+	char *set = xasprintf("{\"keys\":[%s]}", pub);
+	struct oidc_client_spec spec = {
+		.id = "pk", .name = "Signed", .kbo = KBO,
+		.auth_method = "private_key_jwt", .redirect_uris = URI,
+		.scopes = "openid", .jwks = set};
+	char none[OIDC_SECRET_HEX];
+	struct error e;
+	assert_int_equal(oidc_client_add(o, &ts_operator, &spec, none, &e), 0);
+	assert_string_equal(none, "");
+	struct oidc_error err;
+	const char *algs[] = {"ES256", "none"};
+	for (int i = 0; i < 2; i++) {
+		char *jwt = assertion(k, algs[i], algs[i]);
+		json_t *f = json_pack(
+			"{s:s,s:s,s:s,s:s}", "grant_type", "client_credentials",
+			"client_id", "pk", "client_assertion_type",
+			"urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+			"client_assertion", jwt);
+		/* The client authenticates (then the grant type is refused);
+		 * alg none does not. */
+		assert_null(oidc_token(o, NULL, f, &err));
+		assert_string_equal(err.error, i == 0 ? "unsupported_grant_type"
+						      : "invalid_client");
+		if (i == 0) { /* the same assertion again: a replay */
+			assert_null(oidc_token(o, NULL, f, &err));
+			assert_string_equal(err.error, "invalid_client");
+		}
+		json_decref(f);
+		free(jwt);
+	}
+	free(set);
+	free(pub);
+	cjose_jwk_release(k);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_code_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_level_and_binding, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_private_key_jwt, setup,
+						teardown),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
