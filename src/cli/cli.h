@@ -138,6 +138,13 @@ int cmd_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_authz(int argc, char **argv);
 int cmd_oidc(int argc, char **argv);
+/* The demo's OpenID Connect client (demo-app, for applications on the
+ * loopback at port 8080), registered once; its id and secret are kept in
+ * DATA/CLI_OIDC_DEMO_CLIENT (0600) for the manifest. Returns 0, or -1 with
+ * e. */
+#define CLI_OIDC_DEMO_CLIENT "oidc-demo-client.json"
+int cli_oidc_demo_client(const struct cli_config *cfg, struct audit *log,
+			 struct error *e);
 int cmd_org(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_directory(int argc, char **argv);

@@ -346,6 +346,8 @@ int cmd_demo(int argc, char **argv)
 	    cli_open_store(&cfg, &store, &e) == 0 &&
 	    cli_open_log(&cfg, store, &log, &e) == 0)
 		rc = demo_seed(abs, log, &cfg.auth, master, &e);
+	if (rc == 0)
+		rc = cli_oidc_demo_client(&cfg, log, &e);
 	secret_wipe(master, sizeof(master));
 	if (rc != 0) {
 		fprintf(stderr, "kruispunt demo: %s\n", e.detail);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "oidc/oidc.h"
@@ -179,26 +180,84 @@ static int client_verb(const char *verb, struct oidc_args *a, struct oidc *o,
 	return 0;
 }
 
+/* Open authentication and the provider on log (keys in dir). Returns 0
+ * with *au and *o (cli_oidc_close), or -1 with e. */
+static int provider_open(const struct cli_config *cfg, struct audit *log,
+			 const char *dir, struct auth **au, struct oidc **o,
+			 struct error *e)
+{
+	struct auth_options ao;
+	*au = NULL;
+	*o = NULL;
+	cli_auth_options(cfg, &ao);
+	int rc = cli_read_key(cfg, "keys/master.key", ao.master_key,
+			      sizeof(ao.master_key), e);
+	if (rc == 0)
+		rc = auth_open(log, &ao, au, e);
+	secret_wipe(ao.master_key, sizeof(ao.master_key));
+	if (rc == 0)
+		rc = oidc_open(log, *au, &cfg->oidc, dir, o, e);
+	return rc;
+}
+
+static void provider_close(struct auth *au, struct oidc *o)
+{
+	oidc_close(o);
+	auth_close(au);
+}
+
 /* Open authentication and the provider on log, run the client verb. */
 static int with_provider(const struct cli_config *cfg, struct audit *log,
 			 const char *dir, const char *verb,
 			 struct oidc_args *a, struct error *e)
 {
-	struct auth_options ao;
-	struct auth *au = NULL;
-	struct oidc *o = NULL;
-	cli_auth_options(cfg, &ao);
-	int rc = cli_read_key(cfg, "keys/master.key", ao.master_key,
-			      sizeof(ao.master_key), e);
-	if (rc == 0)
-		rc = auth_open(log, &ao, &au, e);
-	secret_wipe(ao.master_key, sizeof(ao.master_key));
-	if (rc == 0)
-		rc = oidc_open(log, au, &cfg->oidc, dir, &o, e);
+	struct auth *au;
+	struct oidc *o;
+	int rc = provider_open(cfg, log, dir, &au, &o, e);
 	if (rc == 0)
 		rc = client_verb(verb, a, o, e);
-	oidc_close(o);
-	auth_close(au);
+	provider_close(au, o);
+	return rc;
+}
+
+int cli_oidc_demo_client(const struct cli_config *cfg, struct audit *log,
+			 struct error *e)
+{
+	char path[LIMIT_PATH], dir[LIMIT_PATH];
+	if (config_path(cfg->base.data_dir, CLI_OIDC_DEMO_CLIENT, path,
+			sizeof(path)) != 0 ||
+	    config_path(cfg->base.data_dir, "keys/oidc", dir, sizeof(dir)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	if (access(path, F_OK) == 0)
+		return 0;
+	static const char uris[] = "http://127.0.0.1:8080/callback "
+				   "http://localhost:8080/callback";
+	struct oidc_client_spec spec = {
+		.id = "demo-app", .name = "Demo application (MyPension)",
+		.kbo = "0236600024", .app = "mypension",
+		.auth_method = "client_secret_basic", .redirect_uris = uris,
+		.post_logout_uris = "http://127.0.0.1:8080/",
+		.scopes = "openid profile email egovnrn"};
+	struct auth *au;
+	struct oidc *o;
+	char secret[OIDC_SECRET_HEX] = "";
+	int rc = provider_open(cfg, log, dir, &au, &o, e);
+	if (rc == 0)
+		rc = oidc_client_add(o, &cli_operator, &spec, secret, e);
+	provider_close(au, o);
+	if (rc != 0)
+		return -1;
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "client_id", spec.id,
+			      "client_secret", secret, "redirect_uris", uris,
+			      "scopes", spec.scopes);
+	char *text = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	secret_wipe(secret, sizeof(secret));
+	rc = text ? cli_write_new(path, text, strlen(text), e) : -1;
+	if (text) {
+		secret_wipe(text, strlen(text));
+		free(text);
+	}
 	return rc;
 }
 

@@ -598,6 +598,13 @@ int demo_manifest(const char *dir, const char *public_url,
 	demo_path(path, sizeof(path), dir, "demo.json");
 	demo_path(tmp, sizeof(tmp), dir, "demo.json.tmp");
 	json_t *m = manifest_json(public_url, network_url, eid_url);
+	/* The demo's OpenID Connect client, registered by the command layer
+	 * (kruispunt demo) with its secret. */
+	char client[LIMIT_PATH];
+	demo_path(client, sizeof(client), dir, "oidc-demo-client.json");
+	json_t *c = json_load_file(client, 0, NULL);
+	if (c)
+		json_object_set_new(m, "oidc_client", c);
 	int rc = json_dump_file(m, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(m);
 	if (rc != 0 || rename(tmp, path) != 0)

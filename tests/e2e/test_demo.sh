@@ -16,6 +16,16 @@ children_of() {
   done
 }
 
+# The demo's OpenID Connect client, in the manifest with its secret, and
+# the provider it talks to.
+expect "demo.json names the demo's OpenID Connect client" demo-app "$(json "$DEMO/demo.json" 'j["oidc_client"]["client_id"]')"
+expect "with its secret" 64 "$(json "$DEMO/demo.json" 'len(j["oidc_client"]["client_secret"])')"
+expect "kept 0600" 600 "$(stat -c %a "$DEMO/oidc-demo-client.json")"
+call GET "$PUB/.well-known/openid-configuration"
+expect "discovery names the issuer" "$PUB" "$(json "$BODY" 'j["issuer"]')"
+call GET "$PUB/oidc/jwks"
+expect "the keys: ES256 and RS256" "ES256 RS256" "$(json "$BODY" '" ".join(sorted(k["alg"] for k in j["keys"]))')"
+
 children=$(children_of "$DEMO_PID")
 expect "the demo runs its sinks and its provider" 3 "$(echo "$children" | wc -w)"
 
