@@ -85,6 +85,8 @@ int api_oidc_introspect(struct http_request *req, struct http_response *res,
 		void *app);
 int api_oidc_revoke(struct http_request *req, struct http_response *res,
 		void *app);
+int api_oidc_logout(struct http_request *req, struct http_response *res,
+		void *app);
 int api_healthz(struct http_request *req, struct http_response *res, void *app);
 int api_readyz(struct http_request *req, struct http_response *res, void *app);
 int api_metrics(struct http_request *req, struct http_response *res, void *app);

@@ -32,18 +32,20 @@ int api_oidc_jwks(struct http_request *req, struct http_response *res,
 	return http_reply_json(res, 200, oidc_jwks(a->oidc));
 }
 
-/* GET with the query, POST with the form (OpenID Connect Core 3.1.2.1). */
-int api_oidc_authorize(struct http_request *req, struct http_response *res,
-		       void *app)
+/* A request the browser brings to the portal (a login, a logout): GET
+ * with the query, POST with the form (OpenID Connect Core 3.1.2.1). */
+static int to_portal(struct http_request *req, struct http_response *res,
+		     struct oidc *o,
+		     int (*begin)(struct oidc *, json_t *, struct oidc_begin *,
+				  struct error *))
 {
-	struct app *a = app;
 	json_t *params = req->method == METHOD_POST ? json_incref(req->json)
 						    : http_query_object(req);
 	if (!params)
 		return err_set(&res->err, ERR_MALFORMED, "invalid_request",
 			       "a parameter is given twice, or is not UTF-8");
 	struct oidc_begin b;
-	int rc = oidc_authorize(a->oidc, params, &b, &res->err);
+	int rc = begin(o, params, &b, &res->err);
 	json_decref(params);
 	if (rc != 0)
 		return -1;
@@ -55,6 +57,18 @@ int api_oidc_authorize(struct http_request *req, struct http_response *res,
 	secret_wipe(b.binding, sizeof(b.binding));
 	oidc_begin_free(&b);
 	return 0;
+}
+
+int api_oidc_authorize(struct http_request *req, struct http_response *res,
+		       void *app)
+{
+	return to_portal(req, res, ((struct app *)app)->oidc, oidc_authorize);
+}
+
+int api_oidc_logout(struct http_request *req, struct http_response *res,
+		    void *app)
+{
+	return to_portal(req, res, ((struct app *)app)->oidc, oidc_logout);
 }
 
 int api_oidc_request(struct http_request *req, struct http_response *res,

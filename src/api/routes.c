@@ -92,6 +92,10 @@ const struct http_route api_routes[] = {
 	 BODY_FORM, LIMIT_BODY_PREAUTH, api_oidc_introspect},
 	{METHOD_POST, "/oidc/revoke", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
 	 BODY_FORM, LIMIT_BODY_PREAUTH, api_oidc_revoke},
+	{METHOD_GET, "/oidc/logout", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_NONE, 0, api_oidc_logout},
+	{METHOD_POST, "/oidc/logout", LISTENER_PUBLIC, AUTH_NONE, 0, NULL,
+	 BODY_FORM, LIMIT_BODY_PREAUTH, api_oidc_logout},
 	/* A registration office's activation, at home (seed 002): open to
 	 * strangers (the link and the paper code are their credentials), so
 	 * the small body and the anonymous limit per address; src/auth

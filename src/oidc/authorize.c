@@ -32,7 +32,7 @@ void oidc_begin_free(struct oidc_begin *b)
 	b->location = NULL;
 }
 
-static const char *param(json_t *p, const char *k)
+const char *oidc_param(json_t *p, const char *k)
 {
 	const char *v = json_string_value(json_object_get(p, k));
 	return v && *v ? v : NULL; /* empty is absent (RFC 6749 3.1) */
@@ -59,7 +59,7 @@ static char *escape(const char *v)
 }
 
 /* The redirect back to the client: its URI, then ours (query). */
-static char *back(const char *uri, const char *const *kv, size_t n)
+char *oidc_back(const char *uri, const char *const *kv, size_t n)
 {
 	struct buf b;
 	buf_init(&b, 8192);
@@ -81,7 +81,7 @@ static char *error_back(struct oidc *o, const char *uri, const char *state,
 {
 	const char *kv[] = {"error", error, "error_description", why,
 			    "state", state, "iss", oidc_issuer(o)};
-	return back(uri, kv, KP_NELEM(kv));
+	return oidc_back(uri, kv, KP_NELEM(kv));
 }
 
 /* The lowest level an acr value list names ("urn:...:Level400 ..."), or
@@ -181,12 +181,12 @@ static const char *request_problem(struct oidc *o, json_t *p,
 				   const struct oidc_client *c,
 				   const char **why, int *level)
 {
-	const char *scope = param(p, "scope");
-	const char *mode = param(p, "response_mode");
-	const char *max_age = param(p, "max_age");
+	const char *scope = oidc_param(p, "scope");
+	const char *mode = oidc_param(p, "response_mode");
+	const char *max_age = oidc_param(p, "max_age");
 	bool bad_claims = false;
-	int asked = acr_min(param(p, "acr_values"));
-	int claimed = claims_acr(param(p, "claims"), &bad_claims);
+	int asked = acr_min(oidc_param(p, "acr_values"));
+	int claimed = claims_acr(oidc_param(p, "claims"), &bad_claims);
 	struct auth_app app;
 	*level = c->min_level;
 	if (c->app[0] && auth_app(o->auth, c->app, &app) == 0 &&
@@ -198,11 +198,11 @@ static const char *request_problem(struct oidc *o, json_t *p,
 	if (claimed > *level)
 		*level = claimed;
 	const char *checks[][3] = {
-		{param(p, "request") ? "" : NULL, "request_not_supported",
+		{oidc_param(p, "request") ? "" : NULL, "request_not_supported",
 		 "request objects are not supported"},
-		{param(p, "request_uri") ? "" : NULL,
+		{oidc_param(p, "request_uri") ? "" : NULL,
 		 "request_uri_not_supported", "request_uri is not supported"},
-		{strcmp(param(p, "response_type") ? param(p, "response_type")
+		{strcmp(oidc_param(p, "response_type") ? oidc_param(p, "response_type")
 						  : "",
 			"code")
 			 ? ""
@@ -212,17 +212,17 @@ static const char *request_problem(struct oidc *o, json_t *p,
 		 "only response_mode=query"},
 		{!scope || !oidc_list_has(scope, "openid") ? "" : NULL,
 		 "invalid_scope", "scope must include openid"},
-		{!challenge_ok(param(p, "code_challenge")) ? "" : NULL,
+		{!challenge_ok(oidc_param(p, "code_challenge")) ? "" : NULL,
 		 "invalid_request",
 		 "PKCE is required: code_challenge (S256, 43 characters)"},
-		{strcmp(param(p, "code_challenge_method")
-				? param(p, "code_challenge_method")
+		{strcmp(oidc_param(p, "code_challenge_method")
+				? oidc_param(p, "code_challenge_method")
 				: "",
 			"S256")
 			 ? ""
 			 : NULL,
 		 "invalid_request", "code_challenge_method must be S256"},
-		{!prompt_ok(param(p, "prompt")) ? "" : NULL, "invalid_request",
+		{!prompt_ok(oidc_param(p, "prompt")) ? "" : NULL, "invalid_request",
 		 "prompt: none alone, or login, consent, select_account"},
 		{max_age && (strlen(max_age) > 9 ||
 			     strspn(max_age, "0123456789") != strlen(max_age))
@@ -240,7 +240,7 @@ static const char *request_problem(struct oidc *o, json_t *p,
 	static const char *const texts[] = {"state", "nonce", "login_hint",
 					    "ui_locales", "acr_values"};
 	for (size_t i = 0; i < KP_NELEM(texts); i++) {
-		const char *v = param(p, texts[i]);
+		const char *v = oidc_param(p, texts[i]);
 		if (v && !text_plain(v, 512)) {
 			*why = "a parameter is too long or not plain text";
 			return "invalid_request";
@@ -285,25 +285,25 @@ static void scope_kept(const char *asked, const struct oidc_client *c,
 static json_t *request_kept(json_t *p, const struct oidc_client *c, int level)
 {
 	char scope[128];
-	scope_kept(param(p, "scope"), c, scope);
+	scope_kept(oidc_param(p, "scope"), c, scope);
 	json_t *k = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I}", "client_id", c->id,
-			      "redirect_uri", param(p, "redirect_uri"), "scope",
+			      "redirect_uri", oidc_param(p, "redirect_uri"), "scope",
 			      scope, "code_challenge",
-			      param(p, "code_challenge"), "level", level,
+			      oidc_param(p, "code_challenge"), "level", level,
 			      "created_at", (json_int_t)time_now());
 	static const char *const opt[] = {"state", "nonce", "prompt",
 					  "max_age", "login_hint"};
 	for (size_t i = 0; i < KP_NELEM(opt); i++)
-		if (param(p, opt[i]))
+		if (oidc_param(p, opt[i]))
 			json_object_set_new(k, opt[i],
-					    json_string(param(p, opt[i])));
-	const char *loc = ui_locale(param(p, "ui_locales"));
+					    json_string(oidc_param(p, opt[i])));
+	const char *loc = ui_locale(oidc_param(p, "ui_locales"));
 	if (loc)
 		json_object_set_new(k, "ui_locale", json_string(loc));
 	return k;
 }
 
-static int request_store(struct oidc *o, json_t *kept, const char *client,
+int oidc_request_store(struct oidc *o, json_t *kept, const char *client,
 			 char id[OIDC_HANDLE_HEX],
 			 char binding[OIDC_HANDLE_HEX], struct error *e)
 {
@@ -335,8 +335,8 @@ int oidc_authorize(struct oidc *o, json_t *p, struct oidc_begin *out,
 {
 	memset(out, 0, sizeof(*out));
 	struct oidc_client c;
-	const char *uri = param(p, "redirect_uri");
-	int rc = oidc_client_get(o, param(p, "client_id"), &c, e);
+	const char *uri = oidc_param(p, "redirect_uri");
+	int rc = oidc_client_get(o, oidc_param(p, "client_id"), &c, e);
 	if (rc < 0)
 		return -1;
 	/* Until the redirect URI is known to be the client's, nothing goes
@@ -355,14 +355,14 @@ int oidc_authorize(struct oidc *o, json_t *p, struct oidc_begin *out,
 	int level = 0;
 	const char *problem = request_problem(o, p, &c, &why, &level);
 	if (problem) {
-		out->location = error_back(o, uri, param(p, "state"), problem,
+		out->location = error_back(o, uri, oidc_param(p, "state"), problem,
 					   why);
 		oidc_client_clear(&c);
 		return 0;
 	}
 	json_t *kept = request_kept(p, &c, level);
 	char id[OIDC_HANDLE_HEX];
-	rc = request_store(o, kept, c.id, id, out->binding, e);
+	rc = oidc_request_store(o, kept, c.id, id, out->binding, e);
 	json_decref(kept);
 	oidc_client_clear(&c);
 	if (rc != 0)
@@ -373,15 +373,9 @@ int oidc_authorize(struct oidc *o, json_t *p, struct oidc_begin *out,
 
 /* ------------------------------------------------ the waiting request */
 
-struct waiting {
-	uint8_t binding[32];
-	char client[OIDC_CLIENT_ID_MAX + 1];
-	json_t *params;
-};
-
 static void read_waiting(struct store_stmt *st, void *out)
 {
-	struct waiting *w = out;
+	struct oidc_waiting *w = out;
 	size_t n = 0;
 	const void *b = store_col_blob(st, 0, &n);
 	if (b && n == 32)
@@ -392,8 +386,8 @@ static void read_waiting(struct store_stmt *st, void *out)
 
 /* The request id names, if this browser's binding matches. Returns 0
  * with *w (free w->params), or -1 with e (unknown_request). */
-static int waiting_get(struct oidc *o, const char *id, const char *binding,
-		       struct waiting *w, struct error *e)
+int oidc_waiting_get(struct oidc *o, const char *id, const char *binding,
+		       struct oidc_waiting *w, struct error *e)
 {
 	memset(w, 0, sizeof(*w));
 	uint8_t idh[32], bh[32];
@@ -421,7 +415,7 @@ static int waiting_get(struct oidc *o, const char *id, const char *binding,
 
 static int64_t num(json_t *p, const char *k)
 {
-	const char *v = param(p, k);
+	const char *v = oidc_param(p, k);
 	return v ? strtoll(v, NULL, 10) : -1;
 }
 
@@ -432,7 +426,7 @@ static const char *lacking(json_t *p, const struct auth_session *s)
 		return "login";
 	int64_t max_age = num(p, "max_age");
 	int64_t created = json_integer_value(json_object_get(p, "created_at"));
-	const char *prompt = param(p, "prompt");
+	const char *prompt = oidc_param(p, "prompt");
 	if (max_age >= 0 && time_now() - s->auth_time > max_age)
 		return "login";
 	if (prompt && oidc_list_has(prompt, "login") && s->auth_time < created)
@@ -446,9 +440,11 @@ static const char *lacking(json_t *p, const struct auth_session *s)
 json_t *oidc_request_view(struct oidc *o, const char *id, const char *binding,
 			  const struct auth_session *s, struct error *e)
 {
-	struct waiting w;
-	if (waiting_get(o, id, binding, &w, e) != 0)
+	struct oidc_waiting w;
+	if (oidc_waiting_get(o, id, binding, &w, e) != 0)
 		return NULL;
+	if (oidc_param(w.params, "logout"))
+		return oidc_logout_view(o, &w);
 	struct oidc_client c;
 	if (oidc_client_get(o, w.client, &c, e) != 0) {
 		json_decref(w.params);
@@ -461,13 +457,13 @@ json_t *oidc_request_view(struct oidc *o, const char *id, const char *binding,
 			      "client_name", c.name, "level",
 			      (int)json_integer_value(
 				      json_object_get(w.params, "level")),
-			      "scope", param(w.params, "scope"), "next",
+			      "scope", oidc_param(w.params, "scope"), "next",
 			      next ? next : "ready");
 	static const char *const opt[] = {"prompt", "login_hint", "ui_locale"};
 	for (size_t i = 0; i < KP_NELEM(opt); i++)
-		if (param(w.params, opt[i]))
+		if (oidc_param(w.params, opt[i]))
 			json_object_set_new(v, opt[i],
-					    json_string(param(w.params,
+					    json_string(oidc_param(w.params,
 							      opt[i])));
 	if (num(w.params, "max_age") >= 0)
 		json_object_set_new(v, "max_age",
@@ -541,8 +537,8 @@ static int answer_change(struct store_conn *w, void *ctx,
 	const char *t[] = {"client_id", "redirect_uri", "code_challenge",
 			   "scope", "nonce"};
 	for (int i = 0; i < 5; i++)
-		if (param(a->p, t[i]))
-			store_bind_text(st, i + 2, param(a->p, t[i]));
+		if (oidc_param(a->p, t[i]))
+			store_bind_text(st, i + 2, oidc_param(a->p, t[i]));
 	store_bind_text(st, 7, a->s->insz);
 	store_bind_text(st, 8, a->s->profile);
 	store_bind_int(st, 9, a->s->level);
@@ -558,12 +554,15 @@ char *oidc_request_continue(struct oidc *o, const struct audit_actor *by,
 			    const char *token, const struct auth_session *s,
 			    bool deny, struct error *e)
 {
-	struct waiting w;
-	if (waiting_get(o, id, binding, &w, e) != 0)
+	struct oidc_waiting w;
+	if (oidc_waiting_get(o, id, binding, &w, e) != 0)
 		return NULL;
+	/* A logout request is answered once the portal ended the session. */
+	if (oidc_param(w.params, "logout"))
+		return oidc_logout_done(o, id, &w, e);
 	const char *lack = deny ? NULL : lacking(w.params, s);
-	bool silent = param(w.params, "prompt") &&
-		      oidc_list_has(param(w.params, "prompt"), "none");
+	bool silent = oidc_param(w.params, "prompt") &&
+		      oidc_list_has(oidc_param(w.params, "prompt"), "none");
 	if (lack && !silent) {
 		int level = (int)json_integer_value(
 			json_object_get(w.params, "level"));
@@ -588,15 +587,15 @@ char *oidc_request_continue(struct oidc *o, const struct audit_actor *by,
 		by, a.deny ? "oidc_refuse" : "oidc_authorize");
 	ev.subject = s ? audit_subject(s->insz) : NULL;
 	ev.purpose = w.client;
-	ev.data_type = param(w.params, "scope");
+	ev.data_type = oidc_param(w.params, "scope");
 	char *url = NULL;
 	if (audit_commit(o->log, &ev, 1, answer_change, &a, e) == 0) {
-		const char *uri = param(w.params, "redirect_uri");
-		const char *state = param(w.params, "state");
+		const char *uri = oidc_param(w.params, "redirect_uri");
+		const char *state = oidc_param(w.params, "state");
 		if (!a.deny) {
 			const char *kv[] = {"code", code, "state", state, "iss",
 					    oidc_issuer(o)};
-			url = back(uri, kv, KP_NELEM(kv));
+			url = oidc_back(uri, kv, KP_NELEM(kv));
 		} else
 			url = error_back(o, uri, state,
 					 lack ? (strcmp(lack, "login")

@@ -122,7 +122,8 @@ json_t *oidc_discovery(struct oidc *o)
 			       {"userinfo_endpoint", "/oidc/userinfo"},
 			       {"jwks_uri", "/oidc/jwks"},
 			       {"introspection_endpoint", "/oidc/introspect"},
-			       {"revocation_endpoint", "/oidc/revoke"}};
+			       {"revocation_endpoint", "/oidc/revoke"},
+			       {"end_session_endpoint", "/oidc/logout"}};
 	for (size_t i = 0; i < KP_NELEM(ep); i++)
 		json_object_set_new(d, ep[i][0],
 				    json_sprintf("%s%s", iss, ep[i][1]));

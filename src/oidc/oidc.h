@@ -145,6 +145,16 @@ void oidc_begin_free(struct oidc_begin *b);
 int oidc_authorize(struct oidc *o, json_t *params, struct oidc_begin *out,
 		   struct error *e);
 
+/* RP-initiated logout: params (id_token_hint, client_id,
+ * post_logout_redirect_uri, state). Returns 0 with out: on to the
+ * portal's page /#/oidc/logout with a binding, as oidc_authorize; -1 with
+ * e (invalid_request: a hint not signed by us, or naming another client;
+ * invalid_redirect_uri: a post-logout URI the client did not register).
+ * The portal ends the session itself, then answers the request through
+ * oidc_request_continue, which gives the way back. */
+int oidc_logout(struct oidc *o, json_t *params, struct oidc_begin *out,
+		struct error *e);
+
 /* What a waiting request asks, for the portal, given the browser's
  * binding and its session (s NULL: none): the application, the level, the
  * claims, and "next": login, step_up, eid or ready. New JSON, or NULL

@@ -83,6 +83,31 @@ void oidc_err(struct oidc_error *err, int status, const char *error,
  * ago (best effort). */
 void oidc_sweep(struct store_conn *w);
 
+/* authorize.c, shared with logout.c */
+/* A parameter's value; NULL when absent or empty (RFC 6749 3.1). */
+const char *oidc_param(json_t *p, const char *k);
+/* uri with the pairs kv[0]=kv[1]&... (a NULL value left out) added to
+ * its query, percent-encoded (caller frees). */
+char *oidc_back(const char *uri, const char *const *kv, size_t n);
+/* Keep kept for the portal: a new id and browser binding. Returns 0, or
+ * -1 with e. */
+int oidc_request_store(struct oidc *o, json_t *kept, const char *client,
+		       char id[OIDC_HANDLE_HEX],
+		       char binding[OIDC_HANDLE_HEX], struct error *e);
+struct oidc_waiting {
+	uint8_t binding[32];
+	char client[OIDC_CLIENT_ID_MAX + 1];
+	json_t *params; /* owned */
+};
+/* The waiting request id names, if binding is this browser's. Returns 0
+ * with *w (free w->params), or -1 with e (unknown_request). */
+int oidc_waiting_get(struct oidc *o, const char *id, const char *binding,
+		     struct oidc_waiting *w, struct error *e);
+/* logout.c: the logout request's answer (view, or the way back). */
+json_t *oidc_logout_view(struct oidc *o, struct oidc_waiting *w);
+char *oidc_logout_done(struct oidc *o, const char *id, struct oidc_waiting *w,
+		       struct error *e);
+
 /* The acr of a level, "urn:be:fedict:iam:fas:Level400". */
 void oidc_acr(int level, char out[48]);
 

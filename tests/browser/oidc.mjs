@@ -15,7 +15,7 @@ const b64url = (buf) => Buffer.from(buf).toString('base64url');
 function register() {
   const out = execFileSync(process.env.KRUISPUNT, ['oidc', 'client', 'add', '--data', demo.dir,
     '--id', 'browser-rp', '--name', 'MyPension (test)', '--kbo', '0412345614',
-    '--redirect-uri', `${RP}/cb`, '--scopes', 'openid profile egovnrn', '--min-level', '400'], { encoding: 'utf8' });
+    '--redirect-uri', `${RP}/cb`, '--post-logout-uri', `${RP}/bye`, '--scopes', 'openid profile egovnrn', '--min-level', '400'], { encoding: 'utf8' });
   return JSON.parse(out).client_secret;
 }
 
@@ -97,6 +97,20 @@ export async function journeysOidc(browser) {
   check('oidc: password and app code as amr', JSON.stringify(c.amr) === JSON.stringify(['pwd', 'otp', 'mfa']), JSON.stringify(c.amr));
   const again = await tokenRequest(secret, back.searchParams.get('code'), req.verifier);
   check('oidc: the code works once', again.status === 400 && again.json.error === 'invalid_grant');
+
+  // The application logs Jan out (RP-initiated logout): he is asked, says
+  // yes, and is back at the application's page, logged out of kruispunt.
+  const out = new URLSearchParams({ id_token_hint: t.json.id_token, post_logout_redirect_uri: `${RP}/bye`, state: 'bye1' });
+  await page.goto(`${PUB}/oidc/logout?${out}`);
+  await settle(page);
+  check('oidc: logout asks first, naming the application', (await page.textContent('main')).includes('MyPension (test)'));
+  await audit(page, '#/oidc/logout (nl)');
+  await Promise.all([page.waitForURL(`${RP}/**`), page.click('main form button[type="submit"]')]);
+  const bye = new URL(redirected());
+  check('oidc: then back to the application\'s registered page, with its state',
+    bye.pathname === '/bye' && bye.searchParams.get('state') === 'bye1');
+  const sess = await page.context().request.get(`${PUB}/api/v1/auth/session`, { headers: { 'Sec-Fetch-Site': 'same-origin' } });
+  check('oidc: and the kruispunt session has ended', sess.status() === 401, String(sess.status()));
 
   // A request already answered, and one the person cancels.
   await page.goto(`${PUB}/#/oidc?request=${'0'.repeat(64)}`);

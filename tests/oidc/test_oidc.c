@@ -90,6 +90,7 @@ static int setup(void **state)
 	struct oidc_client_spec spec = {
 		.id = "app", .name = "The application", .kbo = KBO,
 		.auth_method = "client_secret_basic", .redirect_uris = URI,
+		.post_logout_uris = "https://app.example/bye",
 		.scopes = "openid profile egovnrn", .min_level = 200};
 	return oidc_client_add(o, &ts_operator, &spec, secret, &e);
 }
@@ -386,6 +387,59 @@ static void test_private_key_jwt(void **state)
 	cjose_jwk_release(k);
 }
 
+/* RP-initiated logout: only to a registered post-logout URI, for the
+ * client named by client_id or by an ID token of ours. */
+static void test_logout(void **state)
+{
+	(void)state;
+	char code[OIDC_HANDLE_HEX];
+	code_for_jan(code);
+	struct oidc_error err;
+	json_t *t = trade(code, URI, verifier, secret, &err);
+	const char *idt = json_string_value(json_object_get(t, "id_token"));
+	struct error e;
+	struct oidc_begin b;
+	json_t *p = json_pack("{s:s,s:s,s:s}", "id_token_hint", idt,
+			      "post_logout_redirect_uri",
+			      "https://app.example/bye", "state", "x y");
+	assert_int_equal(oidc_logout(o, p, &b, &e), 0);
+	const char *at = strstr(b.location, "#/oidc/logout?request=");
+	assert_non_null(at);
+	char id[OIDC_HANDLE_HEX];
+	str_copy(id, sizeof(id), at + strlen("#/oidc/logout?request="));
+	json_t *v = oidc_request_view(o, id, b.binding, NULL, &e);
+	assert_string_equal(json_string_value(json_object_get(v, "kind")),
+			    "logout");
+	assert_string_equal(json_string_value(json_object_get(v,
+							      "client_name")),
+			    "The application");
+	json_decref(v);
+	char *url = oidc_request_continue(o, &citizen, id, b.binding, NULL,
+					  NULL, true, &e);
+	assert_string_equal(url, "https://app.example/bye?state=x%20y");
+	free(url);
+	oidc_begin_free(&b);
+	/* A URI the client did not register: no redirect. */
+	json_object_set_new(p, "post_logout_redirect_uri",
+			    json_string("https://evil.example/"));
+	assert_int_equal(oidc_logout(o, p, &b, &e), -1);
+	assert_string_equal(e.code, "invalid_redirect_uri");
+	/* A hint that is not ours (its signature broken): refused. */
+	char *forged = xasprintf("%.*sAAAA", (int)strlen(idt) - 4, idt);
+	json_object_set_new(p, "id_token_hint", json_string(forged));
+	json_object_set_new(p, "post_logout_redirect_uri",
+			    json_string("https://app.example/bye"));
+	assert_int_equal(oidc_logout(o, p, &b, &e), -1);
+	assert_string_equal(e.code, "invalid_request");
+	/* Without a hint or a client, a URI is never used. */
+	json_object_del(p, "id_token_hint");
+	assert_int_equal(oidc_logout(o, p, &b, &e), -1);
+	assert_string_equal(e.code, "invalid_redirect_uri");
+	free(forged);
+	json_decref(p);
+	json_decref(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +449,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_private_key_jwt, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_logout, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

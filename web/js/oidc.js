@@ -86,4 +86,33 @@ async function pageOidc(errors) {
   ], { errors, vars: { app: v.client_name } });
 }
 
-addRoutes({ '/oidc': pageOidc });
+// RP-initiated logout: the application asks; the person decides. The
+// portal's own logout ends the session (and is audited there); the way
+// back to the application comes with the request's answer.
+async function pageOidcLogout() {
+  const id = params().get('request') || '';
+  let v;
+  try {
+    v = await api('GET', `/api/v1/oidc/requests/${encodeURIComponent(id)}`);
+  } catch (e) {
+    return page('oidc.logout.title', [h('p', { id: 'oidc-unknown' }, problemText(e))]);
+  }
+  const done = () => leave(`/api/v1/oidc/requests/${id}/cancel`);
+  if (!state.session) return done();
+  page('oidc.logout.title', [
+    h('p', {}, v.client_name ? t('oidc.logout.asks', { app: v.client_name }) : t('oidc.logout.asks_anon')),
+    form(async () => {
+      try {
+        await api('POST', '/api/v1/auth/logout');
+        state.session = null;
+        state.csrf = null;
+        await done();
+      } catch (e) {
+        page('oidc.logout.title', [h('p', {}, problemText(e))]);
+      }
+    }, button('oidc.logout.yes')),
+    h('p', {}, link('#/account', 'oidc.logout.no')),
+  ]);
+}
+
+addRoutes({ '/oidc': pageOidc, '/oidc/logout': pageOidcLogout });
