@@ -51,7 +51,7 @@ static int to_portal(struct http_request *req, struct http_response *res,
 		return -1;
 	if (b.binding[0])
 		http_cookie_set(res, OIDC_BINDING_COOKIE, b.binding,
-				OIDC_REQUEST_TTL_S);
+				oidc_request_ttl(o));
 	http_redirect(res, b.location);
 	res->status = 302;
 	secret_wipe(b.binding, sizeof(b.binding));

@@ -559,6 +559,15 @@ static int session_read(struct auth *a, const uint8_t hash[SHA256_LEN],
 	return rc;
 }
 
+bool auth_session_live(struct auth *a, const uint8_t hash[SHA256_LEN])
+{
+	struct auth_session s;
+	int64_t seen = 0, now = time_now();
+	if (session_read(a, hash, &s, &seen) != 0)
+		return false;
+	return now < s.expires_at && now < seen + a->opt.session_idle_s;
+}
+
 int auth_session_check(struct auth *a, const char *token,
 		       struct auth_session *out)
 {

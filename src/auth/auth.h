@@ -246,6 +246,10 @@ int auth_login_certificate(struct auth *a, const struct audit_actor *by,
  * time (at most once a minute, to spare the writer). */
 int auth_session_check(struct auth *a, const char *token,
 		       struct auth_session *out);
+/* Whether the session whose token has SHA-256 hash is live (not ended,
+ * not expired, not idle), without refreshing it: what a token issued in
+ * it (an OpenID Connect access token) lives by. */
+bool auth_session_live(struct auth *a, const uint8_t hash[SHA256_LEN]);
 
 /* The portal's cookie sessions (portal.c, docs/SECURITY.md). */
 

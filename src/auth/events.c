@@ -20,7 +20,10 @@ static const char sql_key_activate[] =
 	"WHERE id = ?1 AND status = 'pending'";
 static const char sql_session_raise[] =
 	"UPDATE session SET level = max(level, ?2), step_up = ?3, "
-	"step_up_key = nullif(?4, 0), stepped_at = ?5 "
+	"step_up_key = nullif(?4, 0),"
+	/* Only a step-up that raises the level is a new authentication at
+	 * it: a code after an eID login must not look like a fresh eID. */
+	" stepped_at = CASE WHEN ?2 > level THEN ?5 ELSE stepped_at END "
 	"WHERE token_hash = ?1 AND ended_at IS NULL";
 
 struct audit_event auth_event(const struct audit_actor *by, const char *insz,

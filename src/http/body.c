@@ -124,6 +124,11 @@ static void form_flush(struct form_fields *f)
 	if (!f->key[0])
 		return;
 	json_t *v = json_stringn(f->val.p ? f->val.p : "", f->val.len);
+	/* A NUL inside a value would cut it short for every reader after. */
+	if (f->val.len && memchr(f->val.p, '\0', f->val.len)) {
+		json_decref(v);
+		v = NULL;
+	}
 	if (!v || json_object_get(f->obj, f->key))
 		f->bad = true;
 	else

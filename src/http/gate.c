@@ -328,7 +328,10 @@ static int gate_authenticate(struct request *rq, const struct http_route *r)
 static bool gate_rate_limited(struct request *rq, const struct http_route *r)
 {
 	struct http_server *srv = rq->l->srv;
-	if (r->auth != AUTH_NONE || rq->req.method != METHOD_POST ||
+	bool limited = (r->auth == AUTH_NONE &&
+			rq->req.method == METHOD_POST) ||
+		       r->auth == AUTH_ANON_LIMITED;
+	if (!limited ||
 	    ratelimit_allow(srv->anonymous, rq->req.peer, strlen(rq->req.peer)))
 		return false;
 	gate_refuse(rq, 429, ERR_RATE_LIMITED, "rate_limited",

@@ -137,6 +137,9 @@ enum http_auth {
 	AUTH_INSTITUTION,     /* a client certificate mapped to an institution */
 	AUTH_ORGANISATION,    /* one mapped to any organisation of the network:
 				 an institution, or a mandate holder */
+	AUTH_ANON_LIMITED,    /* anyone, rate limited per address as an
+				 anonymous POST is: a GET that writes for
+				 strangers (OpenID Connect's requests) */
 };
 
 enum http_body {

@@ -54,7 +54,8 @@ const struct config_key http_config_keys[] = {
 	 "HTTP worker threads per listener (0: one per core)"},
 	{"server", "anonymous_posts_per_second", CONFIG_INT,
 	 SRV(public_posts_per_second), "20", 1, 1000000, NULL,
-	 "unauthenticated POSTs per client address per second (429)"},
+	 "unauthenticated POSTs (and OpenID Connect authorization and "
+	 "logout requests) per client address per second (429)"},
 	{"server", "connections_per_address", CONFIG_INT,
 	 SRV(connections_per_address), KP_XSTR(LIMIT_CONNECTIONS_PER_IP), 1,
 	 LIMIT_CONNECTIONS, NULL,

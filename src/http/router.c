@@ -137,7 +137,8 @@ int router_check(const struct http_route *routes, size_t n, struct error *e)
 		    !r->methods || !r->listeners)
 			return err_set(e, ERR_INTERNAL, "bad_route",
 				       "route %zu is incomplete", i);
-		if (r->auth == AUTH_NONE && (r->min_level || r->role))
+		if ((r->auth == AUTH_NONE || r->auth == AUTH_ANON_LIMITED) &&
+		    (r->min_level || r->role))
 			return err_set(e, ERR_INTERNAL, "bad_route",
 				       "%s: a level or role needs a session",
 				       r->pattern);

@@ -14,6 +14,8 @@
 static const char sql_request_add[] =
 	"INSERT INTO oidc_request (id_hash, binding_hash, client, params,"
 	" expires_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_request_count[] =
+	"SELECT count(*) FROM oidc_request";
 static const char sql_request_get[] =
 	"SELECT binding_hash, client, params FROM oidc_request"
 	" WHERE id_hash = ?1 AND done_at IS NULL AND expires_at > ?2";
@@ -189,8 +191,12 @@ static const char *request_problem(struct oidc *o, json_t *p,
 	int claimed = claims_acr(oidc_param(p, "claims"), &bad_claims);
 	struct auth_app app;
 	*level = c->min_level;
-	if (c->app[0] && auth_app(o->auth, c->app, &app) == 0 &&
-	    app.min_level > *level)
+	/* The catalogue is the authority: when it cannot say, no login. */
+	if (c->app[0] && auth_app(o->auth, c->app, &app) != 0) {
+		*why = "the application's catalogue entry cannot be read";
+		return "server_error";
+	}
+	if (c->app[0] && app.min_level > *level)
 		*level = app.min_level;
 	/* A client may ask for more than its minimum, never for less. */
 	if (asked > *level)
@@ -318,8 +324,22 @@ int oidc_request_store(struct oidc *o, json_t *kept, const char *client,
 		free(text);
 		return -1;
 	}
-	oidc_sweep(w);
-	struct store_stmt *st = store_prepare(w, sql_request_add);
+	oidc_sweep(o, w);
+	struct store_stmt *st = store_prepare(w, sql_request_count);
+	int64_t waiting = 0;
+	if (store_one(st, store_read_int, &waiting, e) < 0) {
+		store_write_rollback(o->store);
+		free(text);
+		return -1;
+	}
+	if (waiting >= OIDC_REQUESTS_MAX) {
+		store_write_rollback(o->store);
+		free(text);
+		return err_set(e, ERR_UNAVAILABLE, "busy",
+			       "too many logins are waiting; try again in a "
+			       "few minutes");
+	}
+	st = store_prepare(w, sql_request_add);
 	store_bind_blob(st, 1, idh, 32);
 	store_bind_blob(st, 2, bh, 32);
 	store_bind_text(st, 3, client);
@@ -468,6 +488,8 @@ json_t *oidc_request_view(struct oidc *o, const char *id, const char *binding,
 	if (num(w.params, "max_age") >= 0)
 		json_object_set_new(v, "max_age",
 				    json_integer(num(w.params, "max_age")));
+	json_object_set(v, "created_at",
+			json_object_get(w.params, "created_at"));
 	oidc_client_clear(&c);
 	json_decref(w.params);
 	return v;
@@ -560,20 +582,30 @@ char *oidc_request_continue(struct oidc *o, const struct audit_actor *by,
 	/* A logout request is answered once the portal ended the session. */
 	if (oidc_param(w.params, "logout"))
 		return oidc_logout_done(o, id, &w, e);
-	const char *lack = deny ? NULL : lacking(w.params, s);
+	/* prompt=none: never a page, so never a "no" from the person: the
+	 * answer is the code, or why there is none (login_required). */
 	bool silent = oidc_param(w.params, "prompt") &&
 		      oidc_list_has(oidc_param(w.params, "prompt"), "none");
+	deny = deny && !silent;
+	const char *lack = deny ? NULL : lacking(w.params, s);
 	if (lack && !silent) {
 		int level = (int)json_integer_value(
 			json_object_get(w.params, "level"));
+		bool login = strcmp(lack, "login") == 0;
+		struct error bad;
+		if (login)
+			err_set(&bad, ERR_FORBIDDEN, "login_required",
+				"log in again first");
+		else
+			err_set(&bad, ERR_FORBIDDEN, "insufficient_level",
+				"the application needs level %d", level);
+		struct audit_event ev = audit_event_by(by, "oidc_authorize");
+		ev.subject = s ? audit_subject(s->insz) : NULL;
+		ev.purpose = w.client;
+		audit_refused(o->log, &ev, &bad);
 		json_decref(w.params);
-		if (!strcmp(lack, "login"))
-			return err_set(e, ERR_FORBIDDEN, "login_required",
-				       "log in again first"),
-			       NULL;
-		return err_set(e, ERR_FORBIDDEN, "insufficient_level",
-			       "the application needs level %d", level),
-		       NULL;
+		*e = bad;
+		return NULL;
 	}
 	struct answer a = {o, {0}, {0}, {0}, w.params, s, deny || lack != NULL};
 	oidc_handle_hash(id, a.id_hash);

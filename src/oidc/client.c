@@ -127,20 +127,36 @@ static bool id_ok(const char *s)
 
 /* A redirect URI a browser may be sent to: https (http only to the
  * loopback, for an application on the person's own machine, RFC 8252),
- * no fragment, no space, no control character. */
+ * no user information in the authority (http://localhost:1@evil.example
+ * is evil.example), no fragment, no space, no control character. */
 static bool uri_ok(const char *u, size_t n)
 {
-	bool https = n > 8 && strncmp(u, "https://", 8) == 0;
-	bool loop = (n > 17 && strncmp(u, "http://127.0.0.1", 16) == 0 &&
-		     (u[16] == ':' || u[16] == '/')) ||
-		    (n > 17 && strncmp(u, "http://localhost", 16) == 0 &&
-		     (u[16] == ':' || u[16] == '/'));
-	if (!https && !loop)
+	size_t skip = n > 8 && strncmp(u, "https://", 8) == 0  ? 8
+		      : n > 7 && strncmp(u, "http://", 7) == 0 ? 7
+							       : 0;
+	if (!skip)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (u[i] == '#' || (unsigned char)u[i] <= ' ' || u[i] == 0x7f)
 			return false;
-	return true;
+	const char *host = u + skip;
+	size_t alen = 0;
+	while (skip + alen < n && !strchr("/?", host[alen]))
+		alen++;
+	if (alen == 0 || memchr(host, '@', alen) || memchr(host, '\\', alen))
+		return false;
+	if (skip == 8)
+		return true;
+	/* http: the host exactly a loopback name, with a port or not. */
+	static const char *const loops[] = {"127.0.0.1", "localhost", "[::1]"};
+	for (size_t i = 0; i < KP_NELEM(loops); i++) {
+		size_t l = strlen(loops[i]);
+		if (alen >= l && strncmp(host, loops[i], l) == 0 &&
+		    (alen == l || host[l] == ':'))
+			return strspn(host + l + (alen > l), "0123456789") ==
+			       alen - l - (alen > l);
+	}
+	return false;
 }
 
 static bool uris_ok(const char *list, bool required)
@@ -395,19 +411,20 @@ json_t *oidc_client_list(struct oidc *o, struct error *e)
 
 /* -------------------------------------------------------- subject ids */
 
-void oidc_subject(const struct oidc_client *c, const char *insz,
-		  char out[44])
+void oidc_subject(const struct oidc *o, const struct oidc_client *c,
+		  const char *insz, char out[44])
 {
-	if (strcmp(c->subject_type, "public") == 0) {
-		str_copy(out, 44, insz);
-		return;
-	}
 	/* Pairwise (OpenID Connect Core section 8.1): one person is another
 	 * subject at each client, so two applications cannot join their
-	 * records by it; stable because the client's key never changes. */
+	 * records by it; stable because the client's key never changes.
+	 * Public: the same at every client, but still not the national
+	 * number, which only the egovnrn scope gives. */
+	const uint8_t *key = strcmp(c->subject_type, "public") == 0
+				     ? o->public_key
+				     : c->subject_key;
 	uint8_t mac[crypto_auth_hmacsha256_BYTES];
 	crypto_auth_hmacsha256_state h;
-	crypto_auth_hmacsha256_init(&h, c->subject_key, sizeof(c->subject_key));
+	crypto_auth_hmacsha256_init(&h, key, 32);
 	crypto_auth_hmacsha256_update(&h, (const uint8_t *)insz, strlen(insz));
 	crypto_auth_hmacsha256_final(&h, mac);
 	sodium_bin2base64(out, 44, mac, sizeof(mac),
@@ -456,6 +473,10 @@ int oidc_client_authenticate(struct oidc *o, const char *authorization,
 			     json_t *form, const char *endpoint,
 			     struct oidc_client *c, struct oidc_error *err)
 {
+	/* Zeroed first: every way out clears it, also when no method of
+	 * authentication was recognised and no client was ever read. */
+	memset(c, 0, sizeof(*c));
+	memset(err, 0, sizeof(*err));
 	const char *fid = json_string_value(json_object_get(form, "client_id"));
 	const char *fsec =
 		json_string_value(json_object_get(form, "client_secret"));
@@ -538,6 +559,10 @@ static bool assertion_signed(const struct oidc_client *c, cjose_jws_t *jws)
 	cjose_header_t *hdr = cjose_jws_get_protected(jws);
 	const char *alg = cjose_header_get(hdr, CJOSE_HDR_ALG, &cerr);
 	if (!alg || (strcmp(alg, "ES256") && strcmp(alg, "RS256")))
+		return false;
+	/* An extension we would have to understand (RFC 7515 4.1.11): we
+	 * understand none. */
+	if (json_object_get((json_t *)hdr, "crit"))
 		return false;
 	json_t *set = json_loads(c->jwks, 0, NULL);
 	bool ok = false;

@@ -2,10 +2,14 @@
  * The provider's handle, its configuration and what it publishes
  * (discovery, keys). oidc.h describes the module.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "oidc/oidc_internal.h"
 
@@ -28,6 +32,40 @@ const struct config_key oidc_config_keys[] = {
 };
 const size_t oidc_config_nkeys = KP_NELEM(oidc_config_keys);
 
+/* The public subjects' key: 32 random bytes in keys_dir, made once. */
+static int public_key(struct oidc *o, const char *dir, struct error *e)
+{
+	char path[LIMIT_PATH];
+	if (snprintf(path, sizeof(path), "%s/public-subject.key", dir) >=
+	    (int)sizeof(path))
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return err_set(e, ERR_INTERNAL, "key_write_failed",
+			       "cannot create %s: %s", dir, strerror(errno));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		uint8_t k[32];
+		rand_bytes(k, sizeof(k));
+		bool ok = write(fd, k, sizeof(k)) == (ssize_t)sizeof(k) &&
+			  fsync(fd) == 0;
+		secret_wipe(k, sizeof(k));
+		close(fd);
+		if (!ok) {
+			unlink(path);
+			return err_set(e, ERR_INTERNAL, "key_write_failed",
+				       "cannot write %s", path);
+		}
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && read(fd, o->public_key, sizeof(o->public_key)) ==
+				     (ssize_t)sizeof(o->public_key);
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0
+		  : err_set(e, ERR_INTERNAL, "key_read_failed",
+			    "cannot read %s", path);
+}
+
 int oidc_open(struct audit *log, struct auth *auth,
 	      const struct oidc_config *cfg, const char *keys_dir,
 	      struct oidc **out, struct error *e)
@@ -47,6 +85,8 @@ int oidc_open(struct audit *log, struct auth *auth,
 		o->cfg.assertion_max_s = OIDC_ASSERTION_MAX_S;
 	char kid[64];
 	int rc = oidc_keys_load(o, keys_dir, e);
+	if (rc == 0)
+		rc = public_key(o, keys_dir, e);
 	/* A new installation, or one from before OpenID Connect: its first
 	 * keys. */
 	if (rc == 0 && o->nkeys == 0)
@@ -68,6 +108,7 @@ void oidc_close(struct oidc *o)
 	if (!o)
 		return;
 	oidc_keys_free(o);
+	secret_wipe(o->public_key, sizeof(o->public_key));
 	free(o);
 }
 
@@ -76,17 +117,27 @@ const char *oidc_issuer(const struct oidc *o)
 	return auth_public_url(o->auth);
 }
 
-/* Ended requests, codes and tokens go a day after their end: long enough
- * that a reused code is still recognised as reused. Best effort. */
-void oidc_sweep(struct store_conn *w)
+int oidc_request_ttl(const struct oidc *o)
 {
+	return o->cfg.request_ttl_s;
+}
+
+/* Requests go when they end; codes and tokens a day after their end, so
+ * that a reused code is still recognised as reused. At most once a minute
+ * (the writer is shared), best effort. */
+void oidc_sweep(struct oidc *o, struct store_conn *w)
+{
+	int64_t now = time_now();
+	if (now - o->swept_at < 60)
+		return;
+	o->swept_at = now;
 	static const char *const sql[] = {
 		"DELETE FROM oidc_request WHERE expires_at < ?1",
-		"DELETE FROM oidc_code WHERE expires_at < ?1",
-		"DELETE FROM oidc_token WHERE expires_at < ?1"};
+		"DELETE FROM oidc_code WHERE expires_at < ?1 - 86400",
+		"DELETE FROM oidc_token WHERE expires_at < ?1 - 86400"};
 	for (size_t i = 0; i < KP_NELEM(sql); i++) {
 		struct store_stmt *st = store_prepare(w, sql[i]);
-		store_bind_int(st, 1, time_now() - 86400);
+		store_bind_int(st, 1, now);
 		store_run(st, NULL, NULL);
 	}
 }

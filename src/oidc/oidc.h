@@ -74,6 +74,9 @@ void oidc_close(struct oidc *o);
 
 /* The issuer: auth's public URL. */
 const char *oidc_issuer(const struct oidc *o);
+/* How long a request waits for the person (oidc.request_ttl_s): the
+ * binding cookie's life. */
+int oidc_request_ttl(const struct oidc *o);
 
 /* Discovery (OpenID Connect Discovery 1.0) and the public keys (RFC 7517):
  * new JSON the caller frees. */

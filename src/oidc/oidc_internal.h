@@ -24,7 +24,16 @@ struct oidc {
 	struct oidc_config cfg;
 	struct oidc_key keys[OIDC_KEYS_MAX];
 	int nkeys;
+	/* The key of public subjects (keys_dir/public-subject.key): one
+	 * identifier per person for every public client, never the INSZ. */
+	uint8_t public_key[32];
+	_Atomic int64_t swept_at; /* seconds; sweeps at most once a minute */
 };
+
+/* Waiting requests at once, all browsers together: past it, a new one is
+ * refused (503) until some end. Each address is limited as well (the
+ * gate's anonymous rate limit). */
+#define OIDC_REQUESTS_MAX 100000
 
 /* keys.c */
 int oidc_keys_load(struct oidc *o, const char *dir, struct error *e);
@@ -68,10 +77,11 @@ void oidc_list_add(char *out, size_t n, const char *word);
 int oidc_client_authenticate(struct oidc *o, const char *authorization,
 			     json_t *form, const char *endpoint,
 			     struct oidc_client *c, struct oidc_error *err);
-/* The pairwise (or public) subject of insz for client c: out has 44
- * bytes. */
-void oidc_subject(const struct oidc_client *c, const char *insz,
-		  char out[44]);
+/* The subject of insz for client c (pairwise: its own for each client;
+ * public: one for all, under the installation's key; never the INSZ):
+ * out has 44 bytes. */
+void oidc_subject(const struct oidc *o, const struct oidc_client *c,
+		  const char *insz, char out[44]);
 
 /* A new random handle (hex) and the SHA-256 of a handle. */
 void oidc_handle_new(char out[OIDC_HANDLE_HEX]);
@@ -81,7 +91,7 @@ void oidc_err(struct oidc_error *err, int status, const char *error,
 
 /* In w's transaction: remove requests, codes and tokens that ended a day
  * ago (best effort). */
-void oidc_sweep(struct store_conn *w);
+void oidc_sweep(struct oidc *o, struct store_conn *w);
 
 /* authorize.c, shared with logout.c */
 /* A parameter's value; NULL when absent or empty (RFC 6749 3.1). */

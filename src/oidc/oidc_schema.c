@@ -28,6 +28,7 @@ static const struct store_migration migrations[] = {
 	 "  id_hash BLOB PRIMARY KEY, binding_hash BLOB NOT NULL,"
 	 "  client TEXT NOT NULL, params TEXT NOT NULL,"
 	 "  expires_at INTEGER NOT NULL, done_at INTEGER) WITHOUT ROWID;"
+	 "CREATE INDEX oidc_request_by_end ON oidc_request(expires_at);"
 	 /* A code, one use: what the token it gives will say. */
 	 "CREATE TABLE oidc_code ("
 	 "  code_hash BLOB PRIMARY KEY, client TEXT NOT NULL,"
@@ -37,6 +38,7 @@ static const struct store_migration migrations[] = {
 	 "  level INTEGER NOT NULL, amr TEXT NOT NULL,"
 	 "  auth_time INTEGER NOT NULL, session_hash BLOB NOT NULL,"
 	 "  expires_at INTEGER NOT NULL, used_at INTEGER) WITHOUT ROWID;"
+	 "CREATE INDEX oidc_code_by_end ON oidc_code(expires_at);"
 	 "CREATE TABLE oidc_token ("
 	 "  token_hash BLOB PRIMARY KEY, client TEXT NOT NULL,"
 	 "  code_hash BLOB NOT NULL, scope TEXT NOT NULL, claims TEXT,"
@@ -46,6 +48,8 @@ static const struct store_migration migrations[] = {
 	 "  issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
 	 "  revoked_at INTEGER) WITHOUT ROWID;"
 	 "CREATE INDEX oidc_token_by_code ON oidc_token(code_hash);"
+	 "CREATE INDEX oidc_token_by_end ON oidc_token(expires_at);"
+	 "CREATE INDEX oidc_token_by_session ON oidc_token(session_hash);"
 	 /* private_key_jwt: an assertion's jti is accepted once. */
 	 "CREATE TABLE oidc_assertion ("
 	 "  client TEXT NOT NULL, jti TEXT NOT NULL,"

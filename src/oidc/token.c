@@ -33,7 +33,8 @@ static const char sql_token_add[] =
 	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 static const char sql_token_get[] =
 	"SELECT client, scope, insz, profile, level, amr, auth_time,"
-	" issued_at, expires_at FROM oidc_token WHERE token_hash = ?1"
+	" issued_at, expires_at, session_hash FROM oidc_token"
+	" WHERE token_hash = ?1"
 	" AND revoked_at IS NULL AND expires_at > ?2";
 static const char sql_token_revoke[] =
 	"UPDATE oidc_token SET revoked_at = ?3 WHERE token_hash = ?1"
@@ -93,6 +94,10 @@ static void read_token(struct store_stmt *st, void *out)
 	g->auth_time = store_col_int(st, 6);
 	g->issued_at = store_col_int(st, 7);
 	g->expires_at = store_col_int(st, 8);
+	size_t n = 0;
+	const void *h = store_col_blob(st, 9, &n);
+	if (h && n == 32)
+		memcpy(g->session_hash, h, 32);
 }
 
 /* -------------------------------------------------------------- claims */
@@ -172,12 +177,12 @@ static json_t *who_claims(struct oidc *o, const struct oidc_client *c,
 	const char *child = strncmp(g->profile, "child:", 6) == 0
 				    ? g->profile + 6
 				    : NULL;
-	oidc_subject(c, child ? child : g->insz, sub);
+	oidc_subject(o, c, child ? child : g->insz, sub);
 	json_object_set_new(j, "sub", json_string(sub));
 	person_claims(o, child ? child : g->insz, g->scope, j);
 	if (child) {
 		json_t *act = json_object();
-		oidc_subject(c, g->insz, sub);
+		oidc_subject(o, c, g->insz, sub);
 		json_object_set_new(act, "sub", json_string(sub));
 		person_claims(o, g->insz, g->scope, act);
 		json_object_set_new(j, "act", act);
@@ -228,17 +233,42 @@ static bool verifier_ok(const char *v, const char *challenge)
 	       ct_equal(b64, challenge, strlen(b64));
 }
 
-/* A code used twice: whatever the first use gave is revoked. */
-static void revoke_code(struct oidc *o, const uint8_t code_hash[32])
+static int code_revoke_change(struct store_conn *w, void *ctx,
+			      struct audit_event *evs, size_t n,
+			      struct error *e)
 {
-	struct error e;
-	struct store_conn *w = store_write_begin(o->store, &e);
-	if (!w)
-		return;
+	KP_UNUSED(evs);
+	KP_UNUSED(n);
 	struct store_stmt *st = store_prepare(w, sql_code_revoke);
-	store_bind_blob(st, 1, code_hash, 32);
+	store_bind_blob(st, 1, ctx, 32);
 	store_bind_int(st, 2, time_now());
-	store_write_end(o->store, store_run(st, NULL, &e), &e);
+	return store_run(st, NULL, e);
+}
+
+/* A known code refused (the client c tried it): recorded about the
+ * person; a code used twice also revokes whatever its first use gave
+ * (RFC 6749 4.1.2), in the same commit. */
+static void code_refused(struct oidc *o, const struct oidc_client *c,
+			 const struct grant *g, uint8_t code_hash[32],
+			 const char *reason)
+{
+	struct audit_actor by = {AUDIT_CHANNEL_API, c->kbo, NULL, NULL};
+	struct audit_event evs[2];
+	evs[0] = audit_event_by(&by, "id_token");
+	evs[0].subject = audit_subject(g->insz);
+	evs[0].purpose = c->id;
+	evs[0].outcome = AUDIT_REFUSED;
+	evs[0].reason = reason;
+	struct error e;
+	if (strcmp(reason, "code_reused") != 0) {
+		err_set(&e, ERR_INVALID, "invalid_grant", "%s", reason);
+		audit_refused(o->log, &evs[0], &e);
+		return;
+	}
+	evs[1] = audit_event_by(&by, "token_revoke");
+	evs[1].subject = evs[0].subject;
+	evs[1].purpose = c->id;
+	audit_commit(o->log, evs, 2, code_revoke_change, code_hash, &e);
 }
 
 static int code_check(struct oidc *o, const struct oidc_client *c,
@@ -263,20 +293,25 @@ static int code_check(struct oidc *o, const struct oidc_client *c,
 		return oidc_err(err, 503, "temporarily_unavailable", "%s",
 				e.detail),
 		       -1;
-	const char *why = NULL;
+	const char *why = NULL, *reason = NULL;
 	if (rc > 0)
 		why = "the code is unknown";
-	else if (g->used) {
-		revoke_code(o, hash);
-		why = "the code was used before: its tokens are revoked";
-	} else if (strcmp(g->client, c->id) != 0)
-		why = "the code was issued to another client";
+	else if (g->used)
+		why = "the code was used before: its tokens are revoked",
+		reason = "code_reused";
+	else if (strcmp(g->client, c->id) != 0)
+		why = "the code was issued to another client",
+		reason = "code_of_another_client";
 	else if (g->expires_at <= time_now())
-		why = "the code has expired";
+		why = "the code has expired", reason = "code_expired";
 	else if (!uri || strcmp(uri, g->redirect_uri) != 0)
-		why = "redirect_uri differs from the authorization request's";
+		why = "redirect_uri differs from the authorization request's",
+		reason = "redirect_uri_mismatch";
 	else if (!verifier_ok(verifier, g->challenge))
-		why = "the PKCE code_verifier does not match the challenge";
+		why = "the PKCE code_verifier does not match the challenge",
+		reason = "pkce_mismatch";
+	if (reason)
+		code_refused(o, c, g, hash, reason);
 	if (why)
 		return oidc_err(err, 400, "invalid_grant", "%s", why), -1;
 	return 0;
@@ -427,7 +462,12 @@ static int token_get(struct oidc *o, const char *token, struct grant *g)
 					      sql_token_get);
 	store_bind_blob(st, 1, h, 32);
 	store_bind_int(st, 2, time_now());
-	return store_one(st, read_token, g, NULL);
+	int rc = store_one(st, read_token, g, NULL);
+	/* A token lives no longer than the session it was issued in: a
+	 * logout, or a key deactivated, ends it too. */
+	if (rc == 0 && !auth_session_live(o->auth, g->session_hash))
+		return 1;
+	return rc;
 }
 
 json_t *oidc_userinfo(struct oidc *o, const char *authorization,
@@ -487,7 +527,7 @@ json_t *oidc_introspect(struct oidc *o, const char *authorization,
 		out = json_pack("{s:b}", "active", 0);
 	} else {
 		char sub[44], acr[48];
-		oidc_subject(&c, strncmp(g.profile, "child:", 6) == 0
+		oidc_subject(o, &c, strncmp(g.profile, "child:", 6) == 0
 					 ? g.profile + 6
 					 : g.insz,
 			     sub);

@@ -419,21 +419,6 @@ static void rfc6238_vectors(void **state)
 }
 
 /* The current code of an otpauth:// URI's secret. */
-static void code_of(const char *uri, int64_t t, char code[7])
-{
-	const char *p = strstr(uri, "secret=") + 7;
-	char b32[64];
-	size_t n = strcspn(p, "&");
-	memcpy(b32, p, n);
-	b32[n] = '\0';
-	char *secret;
-	size_t len;
-	assert_int_equal(oath_base32_decode(b32, n, &secret, &len), OATH_OK);
-	assert_int_equal(oath_totp_generate(secret, len, (time_t)t, 30, 0, 6,
-					    code), OATH_OK);
-	free(secret);
-}
-
 /* The secret of uri is sealed: its bytes appear nowhere in key id's row. */
 static void assert_secret_sealed(const char *uri, int64_t id)
 {
@@ -473,12 +458,12 @@ static void totp_enrol_confirm_step_up(void **state)
 	assert_non_null(strstr(uri, "otpauth://totp/kruispunt:jan.peeters?secret="));
 	assert_true(strlen(png) > 100);
 	char code[7];
-	code_of(uri, time_now() - 300, code);
+	assert_int_equal(ts_totp_code(uri, time_now() - 300, code), 0);
 	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 -1);
 	assert_string_equal(e.code, "invalid_code");
-	code_of(uri, time_now(), code);
+	assert_int_equal(ts_totp_code(uri, time_now(), code), 0);
 	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
 			 0);
@@ -501,7 +486,7 @@ static void totp_enrol_confirm_step_up(void **state)
 			 -1);
 	assert_string_equal(e.code, "invalid_code");
 	/* The next step's code lifts the session to 400. */
-	code_of(uri, time_now() + 30, code);
+	assert_int_equal(ts_totp_code(uri, time_now() + 30, code), 0);
 	assert_int_equal(auth_step_up(a, &citizen, token, "85073003328", "totp",
 				      code, &level, &e),
 			 0);
@@ -685,7 +670,7 @@ static void totp_window_on_the_clock(void **state)
 	assert_int_equal(auth_totp_enrol(a, &citizen, "85073003328", EID_LEVEL, &id,
 					 &uri, &png, &e),
 			 0);
-	code_of(uri, time_now(), code);
+	assert_int_equal(ts_totp_code(uri, time_now(), code), 0);
 	clock_advance_ms(90 * 1000);
 	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					   &e),
@@ -788,7 +773,7 @@ static void a_key_needs_a_session_at_its_level(void **state)
 	assert_null(strstr(uri, JAN));
 	/* Confirming is adding too: a session lowered since the enrolment
 	 * may not. */
-	code_of(uri, time_now(), code);
+	assert_int_equal(ts_totp_code(uri, time_now(), code), 0);
 	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, 200, id, code, &e),
 			 -1);
 	assert_string_equal(e.code, "insufficient_level");

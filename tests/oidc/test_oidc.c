@@ -440,6 +440,196 @@ static void test_logout(void **state)
 	json_decref(t);
 }
 
+/* Review fixes. No credentials at all, a Basic header that does not
+ * parse, an assertion without client_id: refused, and nothing freed that
+ * was never read (the daemon aborted on the first). */
+static void test_client_auth_garbage(void **state)
+{
+	(void)state;
+	const char *hdrs[] = {NULL, "Basic !!!", "Basic YWJj", "Bearer x"};
+	struct oidc_error err;
+	for (size_t i = 0; i < KP_NELEM(hdrs); i++) {
+		json_t *f = json_pack("{s:s}", "grant_type",
+				      "authorization_code");
+		assert_null(oidc_token(o, hdrs[i], f, &err));
+		assert_string_equal(err.error, "invalid_client");
+		assert_null(oidc_introspect(o, hdrs[i], f, &err));
+		assert_int_equal(oidc_revoke(o, hdrs[i], f, &err), -1);
+		json_decref(f);
+	}
+	json_t *f = json_pack("{s:s,s:s}", "client_assertion_type",
+			      "urn:ietf:params:oauth:client-assertion-type:"
+			      "jwt-bearer",
+			      "client_assertion", "a.b.c");
+	assert_null(oidc_token(o, NULL, f, &err));
+	assert_string_equal(err.error, "invalid_client");
+	json_decref(f);
+}
+
+/* A public subject is one identifier for all public clients, never the
+ * national number (only egovnrn gives that). */
+static void test_public_subject(void **state)
+{
+	(void)state;
+	struct oidc_client_spec spec = {
+		.id = "pub", .name = "Public", .kbo = KBO,
+		.auth_method = "client_secret_post", .redirect_uris = URI,
+		.scopes = "openid", .subject_type = "public"};
+	char sec[OIDC_SECRET_HEX];
+	struct error e;
+	assert_int_equal(oidc_client_add(o, &ts_operator, &spec, sec, &e), 0);
+	char id[OIDC_HANDLE_HEX], binding[OIDC_HANDLE_HEX];
+	json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "client_id", "pub",
+			      "redirect_uri", URI, "response_type", "code",
+			      "scope", "openid", "code_challenge", challenge,
+			      "code_challenge_method", "S256");
+	struct oidc_begin b;
+	assert_int_equal(oidc_authorize(o, p, &b, &e), 0);
+	str_copy(id, sizeof(id), strstr(b.location, "request=") + 8);
+	str_copy(binding, sizeof(binding), b.binding);
+	oidc_begin_free(&b);
+	char *url = oidc_request_continue(o, &citizen, id, binding, token,
+					  &session, false, &e);
+	char code[OIDC_HANDLE_HEX];
+	snprintf(code, sizeof(code), "%.64s", strstr(url, "code=") + 5);
+	free(url);
+	json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "grant_type",
+			      "authorization_code", "code", code,
+			      "redirect_uri", URI, "code_verifier", verifier,
+			      "client_id", "pub", "client_secret", sec);
+	struct oidc_error err;
+	json_t *t = oidc_token(o, NULL, f, &err);
+	assert_non_null(t);
+	json_t *c = payload(json_string_value(json_object_get(t, "id_token")));
+	const char *sub = json_string_value(json_object_get(c, "sub"));
+	assert_string_not_equal(sub, JAN);
+	assert_null(strstr(sub, JAN));
+	assert_null(json_object_get(c, "egovNRN"));
+	json_decref(c);
+	json_decref(t);
+	json_decref(f);
+	json_decref(p);
+}
+
+/* Redirect URIs: user information in the authority hides another host;
+ * http only to a loopback host exactly. */
+static void test_redirect_uri_rules(void **state)
+{
+	(void)state;
+	const char *bad[] = {"http://localhost:1@evil.example/cb",
+			     "https://app.example@evil.example/cb",
+			     "http://localhost.evil.example/cb",
+			     "http://127.0.0.1.evil.example/cb",
+			     "http://example.org/cb", "https://a.example/#x"};
+	const char *good[] = {"http://127.0.0.1:8080/cb", "http://localhost/cb",
+			      "http://[::1]:9/cb", "https://a.example/cb?x=1"};
+	char sec[OIDC_SECRET_HEX];
+	struct error e;
+	for (size_t i = 0; i < KP_NELEM(bad) + KP_NELEM(good); i++) {
+		bool ok = i >= KP_NELEM(bad);
+		char id[16];
+		snprintf(id, sizeof(id), "u%zu", i);
+		struct oidc_client_spec spec = {
+			.id = id, .name = "U", .kbo = KBO,
+			.auth_method = "client_secret_basic",
+			.redirect_uris = ok ? good[i - KP_NELEM(bad)] : bad[i],
+			.scopes = "openid"};
+		assert_int_equal(oidc_client_add(o, &ts_operator, &spec, sec,
+						 &e),
+				 ok ? 0 : -1);
+	}
+}
+
+/* The review's medium findings: a silent request without a session
+ * answers login_required (not access_denied); a refused continue and a
+ * reused code are recorded, the revocation too; a token dies with its
+ * session. */
+static void test_prompt_none_and_records(void **state)
+{
+	(void)state;
+	struct error e;
+	json_t *p = request(URI, challenge);
+	json_object_set_new(p, "prompt", json_string("none"));
+	struct oidc_begin b;
+	assert_int_equal(oidc_authorize(o, p, &b, &e), 0);
+	char id[OIDC_HANDLE_HEX];
+	str_copy(id, sizeof(id), strstr(b.location, "request=") + 8);
+	char *url = oidc_request_continue(o, &citizen, id, b.binding, NULL,
+					  NULL, true, &e);
+	assert_non_null(strstr(url, "error=login_required"));
+	free(url);
+	oidc_begin_free(&b);
+	json_decref(p);
+	char code[OIDC_HANDLE_HEX];
+	code_for_jan(code);
+	struct oidc_error err;
+	json_t *t = trade(code, URI, verifier, secret, &err);
+	assert_null(trade(code, URI, verifier, secret, &err));
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "token_revoke", &ev);
+	assert_int_equal(n, 1);
+	assert_string_equal(ev[0].subject, JAN);
+	free(ev);
+	n = ts_events(tmp.log, "id_token", &ev);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[1].outcome, "refused");
+	assert_string_equal(ev[1].reason, "code_reused");
+	free(ev);
+	/* A fresh token, then the session ends: the token is dead too. */
+	code_for_jan(code);
+	json_decref(t);
+	t = trade(code, URI, verifier, secret, &err);
+	char *bearer = xasprintf(
+		"Bearer %s",
+		json_string_value(json_object_get(t, "access_token")));
+	json_t *u = oidc_userinfo(o, bearer, &err);
+	assert_non_null(u);
+	json_decref(u);
+	assert_int_equal(auth_logout(a, &citizen, token, &e), 0);
+	assert_null(oidc_userinfo(o, bearer, &err));
+	assert_string_equal(err.error, "invalid_token");
+	free(bearer);
+	json_decref(t);
+}
+
+/* auth_time is the last authentication that raised the level: a second
+ * factor used again at the same level does not make an old login look
+ * fresh (max_age, prompt=login). */
+static void test_auth_time_honest(void **state)
+{
+	(void)state;
+	struct error e;
+	int64_t kid;
+	char *uri = NULL, *png = NULL;
+	assert_int_equal(auth_totp_enrol(a, &citizen, JAN, 500, &kid, &uri,
+					 &png, &e),
+			 0);
+	char code[7];
+	assert_int_equal(ts_totp_code(uri, time_now(), code), 0);
+	assert_int_equal(auth_totp_confirm(a, &citizen, JAN, 500, kid, code,
+					   &e),
+			 0);
+	clock_advance_ms(30 * 1000);
+	int level;
+	assert_int_equal(ts_totp_code(uri, time_now(), code), 0);
+	assert_int_equal(auth_step_up(a, &citizen, token, JAN, "totp", code,
+				      &level, &e),
+			 0);
+	struct auth_session s;
+	assert_int_equal(auth_session_check(a, token, &s), 0);
+	int64_t raised = s.auth_time;
+	assert_int_equal(raised, time_now());
+	clock_advance_ms(30 * 1000);
+	assert_int_equal(ts_totp_code(uri, time_now(), code), 0);
+	assert_int_equal(auth_step_up(a, &citizen, token, JAN, "totp", code,
+				      &level, &e),
+			 0);
+	assert_int_equal(auth_session_check(a, token, &s), 0);
+	assert_int_equal(s.auth_time, raised);
+	free(uri);
+	free(png);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -450,6 +640,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_private_key_jwt, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_logout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_auth_garbage, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_public_subject, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_redirect_uri_rules, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_prompt_none_and_records,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auth_time_honest, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

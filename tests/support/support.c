@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <liboath/oath.h>
+
 #include "support/support.h"
 
 #include "demo/demo_internal.h"
@@ -306,4 +308,22 @@ bool ts_refusal_is(const char *what, int rc, const struct error *e,
 		return false;
 	}
 	return true;
+}
+
+int ts_totp_code(const char *uri, int64_t t, char code[7])
+{
+	const char *p = strstr(uri, "secret=");
+	char b32[64], *secret = NULL;
+	size_t n = p ? strcspn(p + 7, "&") : sizeof(b32), len;
+	if (n >= sizeof(b32))
+		return -1;
+	memcpy(b32, p + 7, n);
+	b32[n] = '\0';
+	int rc = oath_base32_decode(b32, n, &secret, &len) == OATH_OK &&
+			 oath_totp_generate(secret, len, (time_t)t, 30, 0, 6,
+					    code) == OATH_OK
+		 ? 0
+		 : -1;
+	free(secret);
+	return rc;
 }

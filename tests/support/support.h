@@ -49,6 +49,10 @@ int ts_store_open(struct ts_store *t, const char *name);
  * cmocka teardown returns). */
 int ts_store_close(struct ts_store *t);
 
+/* The 6-digit TOTP code at time t (seconds) of an otpauth:// URI's
+ * secret (30-second steps). Returns 0, or -1 when the URI has none. */
+int ts_totp_code(const char *uri, int64_t t, char code[7]);
+
 /* ---------------------------------------------------------------- clock */
 
 /* The instant tests start at: a whole second, so lifetimes counted in

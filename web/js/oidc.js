@@ -18,6 +18,8 @@ function lacking(v) {
   if (!s) return 'login';
   const authAge = (Date.now() - Date.parse(s.auth_time)) / 1000;
   if (v.max_age !== undefined && authAge > v.max_age) return 'login';
+  // prompt=login: a login after the application asked.
+  if ((v.prompt || '').split(' ').includes('login') && Date.parse(s.auth_time) / 1000 < v.created_at) return 'login';
   if (s.level < v.level) return v.level > 400 ? 'eid' : 'step_up';
   return null;
 }
@@ -59,10 +61,11 @@ async function pageOidc(errors) {
   const lack = lacking(v);
   const silent = (v.prompt || '').split(' ').includes('none');
   // prompt=none: no page at all; the application learns the answer.
-  if (silent) return leave(`/api/v1/oidc/requests/${id}/${lack ? 'cancel' : 'continue'}`);
+  const rid = encodeURIComponent(id);
+  if (silent) return leave(`/api/v1/oidc/requests/${rid}/${lack ? 'cancel' : 'continue'}`);
   const cancel = h('button', {
     type: 'button', class: 'button button-secondary', id: 'oidc-cancel',
-    onclick: () => leave(`/api/v1/oidc/requests/${id}/cancel`).catch((e) => pageOidc([{ text: problemText(e) }])),
+    onclick: () => leave(`/api/v1/oidc/requests/${rid}/cancel`).catch((e) => pageOidc([{ text: problemText(e) }])),
   }, t('oidc.cancel'));
   const body = [
     h('p', { class: 'lead' }, t('oidc.asks', { app: v.client_name })),
@@ -77,7 +80,7 @@ async function pageOidc(errors) {
     h('p', {}, link('#/profile', 'oidc.change_profile')),
     form(async () => {
       try {
-        await leave(`/api/v1/oidc/requests/${id}/continue`);
+        await leave(`/api/v1/oidc/requests/${rid}/continue`);
       } catch (e) {
         pageOidc([{ text: problemText(e) }]);
       }
@@ -97,7 +100,7 @@ async function pageOidcLogout() {
   } catch (e) {
     return page('oidc.logout.title', [h('p', { id: 'oidc-unknown' }, problemText(e))]);
   }
-  const done = () => leave(`/api/v1/oidc/requests/${id}/cancel`);
+  const done = () => leave(`/api/v1/oidc/requests/${encodeURIComponent(id)}/cancel`);
   if (!state.session) return done();
   page('oidc.logout.title', [
     h('p', {}, v.client_name ? t('oidc.logout.asks', { app: v.client_name }) : t('oidc.logout.asks_anon')),
