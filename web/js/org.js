@@ -62,7 +62,7 @@ function orgBlocked(titleKey, e) {
     fix = link('#/account', 'org.blocked.account');
   }
   page(titleKey, [h('p', { id: 'org-blocked' }, text), h('p', {}, fix),
-    e.message === 'role_required' ? h('p', {}, t('org.blocked.ask')) : null]);
+    e.message === 'role_required' ? h('p', {}, t('org.blocked.ask')) : null].filter(Boolean));
 }
 
 // The organisation when the session may use the page: acting for it, at
@@ -107,7 +107,7 @@ async function pageOrg() {
       has('access_manager') ? h('li', {}, link('#/org/circle', 'org.link.circle')) : null,
       has('mandate_consult') ? h('li', {}, link('#/org/mandates', 'org.link.mandates')) : null),
     o.roles.some((r) => ['access_manager', 'mandate_consult'].includes(r)) ? null : h('p', {}, t('org.nothing')),
-  ]);
+  ].filter(Boolean));
 }
 
 // --- roles ----------------------------------------------------------------------
@@ -390,7 +390,7 @@ async function pageConsult(errors, answer) {
       }
     }, button('orgconsult.submit')),
     h('p', {}, link('#/org/mandates', 'orgconsult.back')),
-  ], { errors });
+  ].filter(Boolean), { errors });
 }
 
 addRoutes({
