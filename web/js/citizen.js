@@ -499,9 +499,13 @@ async function lookUpHolder(kbo, type) {
   }
 }
 
+// The answers of step one, this person's only: on a shared computer the
+// next person to log in does not find them.
+const pendingMandate = () => (state.pendingMandate?.owner === state.session.insz ? state.pendingMandate : null);
+
 // Step one: the data set, the holder and the end date; step two
 // (#/mandates/check) names the holder as registered, with the conditions.
-async function pageMandateNew(errors, values = state.pendingMandate || {}) {
+async function pageMandateNew(errors, values = pendingMandate() || {}) {
   if (!mandatesAllowed('mandatenew.title')) return;
   const { type, sets, maxOf } = await mandateType();
   const longest = plusMonths(Math.max(...sets.map((d) => months(d.max_validity))));
@@ -526,7 +530,7 @@ async function pageMandateNew(errors, values = state.pendingMandate || {}) {
         else v.holder_name = found.org.name;
       }
       if (errs.length) return pageMandateNew(errs, v);
-      state.pendingMandate = v;
+      state.pendingMandate = { ...v, owner: state.session.insz };
       go('#/mandates/check');
     },
     radios('data_set', 'mandatenew.data_set', sets.map((d) => ({
@@ -549,7 +553,7 @@ async function pageMandateNew(errors, values = state.pendingMandate || {}) {
 // end date and the conditions in full, then the mandate is given.
 async function pageMandateCheck(errors) {
   if (!mandatesAllowed('mandatecheck.title')) return;
-  const v = state.pendingMandate;
+  const v = pendingMandate();
   if (!v) return go('#/mandates/new');
   const { type, cond, maxOf } = await mandateType();
   const change = (key) => h('a', { href: '#/mandates/new' }, t('mandatecheck.change'), h('span', { class: 'visually-hidden' }, ` – ${t(key)}`));

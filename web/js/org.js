@@ -158,7 +158,11 @@ const ROLE_FIELDS = { invalid_insz: 'insz', unknown_person: 'insz', invalid_role
 // The server's refusal of an end date names the maximum in words.
 const roleProblem = (e) => (e.message === 'validity_too_long' ? t('error.role_validity_too_long', { date: dateText(roleMax()) }) : problemText(e));
 
-async function pageRoleNew(errors, values = state.pendingRole || {}) {
+// The answers of the grant's first page, this person's only: on a shared
+// computer the next person to log in does not find them.
+const pendingRole = () => (state.pendingRole?.owner === state.session.insz ? state.pendingRole : null);
+
+async function pageRoleNew(errors, values = pendingRole() || {}) {
   const o = await allowed('orgrolenew.title', 'access_manager');
   if (!o) return;
   page('orgrolenew.title', [
@@ -175,7 +179,7 @@ async function pageRoleNew(errors, values = state.pendingRole || {}) {
       if (!v.role) errs.push({ field: 'role-0', text: t('orgrolenew.error.role') });
       errs.push(...untilErrors(v.valid_until));
       if (errs.length) return pageRoleNew(errs, v);
-      state.pendingRole = v;
+      state.pendingRole = { ...v, owner: state.session.insz };
       go('#/org/roles/check');
     },
     field('insz', 'orgrolenew.insz', { errors, value: values.insz, hint: 'orgrolenew.insz_hint', inputmode: 'numeric', autocomplete: 'off' }),
@@ -192,7 +196,7 @@ async function pageRoleNew(errors, values = state.pendingRole || {}) {
 async function pageRoleCheck(errors) {
   const o = await allowed('orgrolecheck.title', 'access_manager');
   if (!o) return;
-  const v = state.pendingRole;
+  const v = pendingRole();
   if (!v) return go('#/org/roles/new');
   const change = (key) => h('a', { href: '#/org/roles/new' }, t('orgrolecheck.change'), h('span', { class: 'visually-hidden' }, ` – ${t(key)}`));
   page('orgrolecheck.title', [
