@@ -229,6 +229,12 @@ int api_org_role_revoke(struct http_request *req, struct http_response *res,
 			void *app);
 int api_org_circle(struct http_request *req, struct http_response *res,
 		   void *app);
+int api_org_circle_get(struct http_request *req, struct http_response *res,
+		       void *app);
+/* An organisation by its enterprise number, as a citizen names a
+ * mandate's holder (mandate.c). */
+int api_organisation_get(struct http_request *req, struct http_response *res,
+			 void *app);
 /* An employer's social secretariats (org.c). */
 int api_org_secretariats(struct http_request *req, struct http_response *res,
 			 void *app);

@@ -82,6 +82,47 @@ static void add_holder_name(struct app *a, json_t *j, const char *kbo)
 		json_object_set_new(j, "holder_name", json_string(name));
 }
 
+/* {kbo, name} and, with ?mandate_type=, whether the organisation may hold
+ * a mandate of that type (may_hold, holder_category): what a citizen sees
+ * before confirming a mandate. Names in the enterprise register are
+ * public; the route asks for a session all the same. */
+int api_organisation_get(struct http_request *req, struct http_response *res,
+			 void *app)
+{
+	struct app *a = app;
+	char kbo[11], name[128], category[MANDATE_CODE_LEN];
+	const char *type = http_query(req, "mandate_type");
+	if (kbo_parse(req->params[0], strlen(req->params[0]), kbo) != ID_OK)
+		return err_set(&res->err, ERR_INVALID, "invalid_kbo",
+			       "not a valid enterprise number");
+	char kinds[8][MANDATE_CODE_LEN];
+	if (type && mandate_holder_categories(type, kinds, 8) == 0)
+		return err_set(&res->err, ERR_NOT_FOUND,
+			       "unknown_mandate_type", "no such mandate type");
+	int rc = org_name(a->store, kbo, name, sizeof(name), &res->err);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return err_set(&res->err, ERR_NOT_FOUND, "org_unknown",
+			       "no organisation with this enterprise number "
+			       "is registered");
+	json_t *j = json_pack("{s:s,s:s}", "kbo", kbo, "name", name);
+	if (type) {
+		rc = mandate_holder_category(a->store, type, kbo, category,
+					     &res->err);
+		if (rc < 0) {
+			json_decref(j);
+			return -1;
+		}
+		json_object_set_new(j, "mandate_type", json_string(type));
+		json_object_set_new(j, "may_hold", json_boolean(rc == 0));
+		if (rc == 0)
+			json_object_set_new(j, "holder_category",
+					    json_string(category));
+	}
+	return http_reply_json(res, 200, j);
+}
+
 static json_t *mandate_json(struct app *a, const struct mandate *m,
 			    bool mandator)
 {

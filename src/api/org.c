@@ -138,6 +138,30 @@ int api_org_circle(struct http_request *req, struct http_response *res,
 					 "accepted_at", now));
 }
 
+/* The registration as recorded, or {kbo, accepted: false} before any. */
+int api_org_circle_get(struct http_request *req, struct http_response *res,
+		       void *app)
+{
+	struct app *a = app;
+	struct org_circle c;
+	struct audit_actor by = api_actor(req);
+	int rc = org_circle_get(a->audit, &by, req->params[0], &c, &res->err);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return http_reply_json(res, 200,
+				       json_pack("{s:s,s:b}", "kbo",
+						 req->params[0], "accepted",
+						 0));
+	char at[RFC3339_LEN];
+	time_format_rfc3339(c.accepted_at, at);
+	return http_reply_json(
+		res, 200,
+		json_pack("{s:s,s:b,s:s,s:s,s:s}", "kbo", c.kbo, "accepted", 1,
+			  "processing_register_ref", c.register_ref,
+			  "accepted_by", c.accepted_by, "accepted_at", at));
+}
+
 static json_t *control_json(const struct org_control *c)
 {
 	char at[RFC3339_LEN];

@@ -172,6 +172,9 @@ const struct http_route api_routes[] = {
 	 api_org_controls_export},
 	{METHOD_POST, "/api/v1/orgs/{kbo}/circle-of-trust", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "access_manager", BODY_JSON, 0, api_org_circle},
+	{METHOD_GET, "/api/v1/orgs/{kbo}/circle-of-trust", LISTENER_PUBLIC,
+	 AUTH_SESSION, 400, "access_manager", BODY_NONE, 0,
+	 api_org_circle_get},
 	/* The employer's social secretariat, which declares for it. */
 	{METHOD_GET, "/api/v1/orgs/{kbo}/social-secretariats", LISTENER_PUBLIC,
 	 AUTH_SESSION, 400, "access_manager", BODY_NONE, 0,
@@ -200,6 +203,10 @@ const struct http_route api_routes[] = {
 	{METHOD_GET, "/api/v1/mandate-types/{code}/conditions",
 	 LISTENER_PUBLIC, AUTH_NONE, 0, NULL, BODY_NONE, 0,
 	 api_mandate_conditions},
+	/* The holder a citizen names, by its registered name: public data,
+	 * but for a session only, so no stranger walks the register. */
+	{METHOD_GET, "/api/v1/organisations/{kbo}", LISTENER_PUBLIC,
+	 AUTH_SESSION, 0, NULL, BODY_NONE, 0, api_organisation_get},
 	{METHOD_GET, "/api/v1/me/mandates", LISTENER_PUBLIC, AUTH_SESSION, 400,
 	 NULL, BODY_NONE, 0, api_me_mandates},
 	{METHOD_POST, "/api/v1/me/mandates", LISTENER_PUBLIC, AUTH_SESSION,

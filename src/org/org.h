@@ -178,6 +178,19 @@ int org_roles(struct store *s, const char *kbo, struct org_role **out,
 int org_circle_accept(struct audit *log, const struct audit_actor *by,
 		      const char *kbo, const char *register_ref,
 		      struct error *e);
+/* An organisation's registration in the circle of trust, as recorded. */
+struct org_circle {
+	char kbo[11];
+	char accepted_by[16]; /* INSZ of the access manager, or "" */
+	char register_ref[129];
+	int64_t accepted_at; /* seconds since the epoch */
+};
+/* The circle-of-trust registration of kbo into out, read by by (recorded
+ * as "circle_of_trust_read", like every read of the registers that names
+ * a person: here whoever accepted). Returns 0 and out; 1 when kbo has not
+ * registered; -1 with e. */
+int org_circle_get(struct audit *log, const struct audit_actor *by,
+		   const char *kbo, struct org_circle *out, struct error *e);
 /* ------------------------------------------- social secretariats */
 
 /* An employer's affiliation with a recognised social secretariat, which

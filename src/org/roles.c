@@ -484,6 +484,9 @@ static const char sql_circle_accept[] =
 	"INSERT INTO circle_of_trust (kbo, accepted_by, register_ref, "
 	"accepted_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kbo) DO UPDATE SET "
 	"accepted_by = ?2, register_ref = ?3, accepted_at = ?4";
+static const char sql_circle_get[] =
+	"SELECT kbo, accepted_by, register_ref, accepted_at FROM "
+	"circle_of_trust WHERE kbo = ?1";
 static const char sql_circle_has[] =
 	"SELECT 1 FROM circle_of_trust WHERE kbo = ?1";
 
@@ -530,4 +533,33 @@ bool org_in_circle(struct store *s, const char *kbo)
 	struct store_stmt *st = store_prepare(r, sql_circle_has);
 	store_bind_text(st, 1, kbo);
 	return store_one(st, NULL, NULL, NULL) == 0;
+}
+
+static void read_circle(struct store_stmt *st, void *out)
+{
+	struct org_circle *c = out;
+	memset(c, 0, sizeof(*c));
+	str_copy(c->kbo, sizeof(c->kbo), store_col_text(st, 0));
+	str_copy(c->accepted_by, sizeof(c->accepted_by), store_col_text(st, 1));
+	str_copy(c->register_ref, sizeof(c->register_ref),
+		 store_col_text(st, 2));
+	c->accepted_at = store_col_int(st, 3);
+}
+
+int org_circle_get(struct audit *log, const struct audit_actor *by,
+		   const char *kbo, struct org_circle *out, struct error *e)
+{
+	struct store_conn *r = store_reader(audit_store(log));
+	if (!r)
+		return store_fail(e, "cannot read the circle of trust now");
+	struct store_stmt *st = store_prepare(r, sql_circle_get);
+	store_bind_text(st, 1, kbo);
+	int rc = store_one(st, read_circle, out, e);
+	if (rc < 0)
+		return -1;
+	struct audit_event ev = org_event(by, "circle_of_trust_read", kbo,
+					  "organisation", NULL);
+	if (audit_commit(log, &ev, 1, audit_no_change, NULL, e) != 0)
+		return -1;
+	return rc;
 }

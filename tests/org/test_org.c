@@ -242,6 +242,39 @@ static void refused_changes_leave_nothing(void **state)
 	free(ev);
 }
 
+/* The registration reads back as recorded, and each read is an event
+ * naming who read; before any, a read answers 1 and is recorded too. */
+static void circle_reads_back(void **state)
+{
+	(void)state;
+	struct error e;
+	struct org_circle c;
+	const char *kbo = "0412345614";
+	struct audit_actor manager = {AUDIT_CHANNEL_API, NULL, "83061814038",
+				      "self"};
+	assert_int_equal(org_organisation_add(tmp.log, &ts_operator, kbo,
+					      "Bakkerij", &e), 0);
+	assert_int_equal(org_circle_get(tmp.log, &manager, kbo, &c, &e), 1);
+	assert_int_equal(org_circle_accept(tmp.log, &manager, kbo, "VWR-7",
+					   &e), 0);
+	assert_int_equal(org_circle_get(tmp.log, &manager, kbo, &c, &e), 0);
+	assert_string_equal(c.kbo, kbo);
+	assert_string_equal(c.register_ref, "VWR-7");
+	assert_string_equal(c.accepted_by, "83061814038");
+	assert_true(c.accepted_at > 0);
+	struct audit_filter f = {.user = "83061814038", .limit = 10};
+	struct audit_record *ev;
+	int n;
+	bool more;
+	uint64_t next;
+	assert_int_equal(audit_query(tmp.log, &f, &ev, &n, &more, &next, &e), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(ev[0].action, "circle_of_trust_read");
+	assert_string_equal(ev[2].action, "circle_of_trust_read");
+	assert_string_equal(ev[2].outcome, "granted");
+	free(ev);
+}
+
 /* Item 8: a role has a bounded validity; an access manager cannot give
  * themselves more than their own; renewal is its own change; a refusal
  * names why (missing, expired, revoked). On the test clock. */
@@ -574,6 +607,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(refused_changes_leave_nothing,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(circle_reads_back, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

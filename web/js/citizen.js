@@ -98,6 +98,7 @@ function pageAccount() {
       h('li', {}, link('#/access-log', 'account.access_log')),
       h('li', {}, link('#/mandates', 'account.mandates')),
       h('li', {}, link('#/profile', 'account.change_profile')),
+      String(s.profile).startsWith('org:') ? h('li', {}, link('#/org', 'account.org')) : null,
       s.level >= 500 ? h('li', {}, link('#/credentials', 'account.credentials')) : null),
   ]);
 }
@@ -482,15 +483,40 @@ function holderText(m) {
   return m.holder_name ? `${m.holder_name} (${m.holder})` : m.holder;
 }
 
-const MANDATE_FIELDS = { holder_not_eligible: 'holder', invalid_kbo: 'holder', validity_too_long: 'valid_until', conditions_changed: 'accept' };
+const MANDATE_FIELDS = { holder_not_eligible: 'holder', invalid_kbo: 'holder', org_unknown: 'holder', validity_too_long: 'valid_until' };
 
-async function pageMandateNew(errors, values = {}) {
-  if (!mandatesAllowed('mandatenew.title')) return;
+// The type, its conditions in the page's language and the latest end date
+// of each data set, as both steps of a new mandate need them.
+async function mandateType() {
   const types = await api('GET', '/api/v1/mandate-types');
   const type = types.find((x) => x.code === MANDATE_TYPE) || types[0];
   const cond = await api('GET', `/api/v1/mandate-types/${encodeURIComponent(type.code)}/conditions?lang=${state.lang}`);
-  const sets = type.data_sets;
-  const maxOf = (code) => plusMonths(months(sets.find((d) => d.code === code)?.max_validity));
+  const maxOf = (code) => plusMonths(months(type.data_sets.find((d) => d.code === code)?.max_validity));
+  return { type, cond, sets: type.data_sets, maxOf };
+}
+
+// The holder as registered, and whether it may hold this type: the name
+// the citizen confirms on the next page. Returns the organisation, or
+// the error for the holder field.
+async function lookUpHolder(kbo, type) {
+  try {
+    const o = await api('GET', `/api/v1/organisations/${encodeURIComponent(kbo)}?mandate_type=${encodeURIComponent(type)}`);
+    return o.may_hold ? { org: o } : { error: t('error.holder_not_eligible') };
+  } catch (e) {
+    if (e instanceof Problem && ['org_unknown', 'invalid_kbo'].includes(e.message)) return { error: problemText(e) };
+    throw e;
+  }
+}
+
+// The answers of step one, this person's only: on a shared computer the
+// next person to log in does not find them.
+const pendingMandate = () => (state.pendingMandate?.owner === state.session.insz ? state.pendingMandate : null);
+
+// Step one: the data set, the holder and the end date; step two
+// (#/mandates/check) names the holder as registered, with the conditions.
+async function pageMandateNew(errors, values = pendingMandate() || {}) {
+  if (!mandatesAllowed('mandatenew.title')) return;
+  const { type, sets, maxOf } = await mandateType();
   const longest = plusMonths(Math.max(...sets.map((d) => months(d.max_validity))));
   const today = isoDate(new Date());
   page('mandatenew.title', [
@@ -500,7 +526,6 @@ async function pageMandateNew(errors, values = {}) {
         data_set: String(fd.get('data_set') || ''),
         holder: String(fd.get('holder') || '').replace(/[\s.]/g, ''),
         valid_until: String(fd.get('valid_until') || ''),
-        accept: fd.get('accept') === 'yes',
       };
       const errs = [];
       if (!v.data_set) errs.push({ field: 'data_set-0', text: t('mandatenew.error.data_set') });
@@ -508,20 +533,14 @@ async function pageMandateNew(errors, values = {}) {
       else if (!/^\d{10}$/.test(v.holder)) errs.push({ field: 'holder', text: t('error.invalid_kbo') });
       if (v.valid_until && v.valid_until < today) errs.push({ field: 'valid_until', text: t('mandatenew.error.past') });
       else if (v.valid_until && v.data_set && v.valid_until > maxOf(v.data_set)) errs.push({ field: 'valid_until', text: t('error.validity_too_long') });
-      if (!v.accept) errs.push({ field: 'accept', text: t('mandatenew.error.accept') });
-      if (errs.length) return pageMandateNew(errs, v);
-      try {
-        const r = await api('POST', '/api/v1/me/mandates', {
-          type: type.code, data_set: v.data_set, holder: v.holder,
-          ...(v.valid_until ? { valid_until: v.valid_until } : {}), conditions_version: cond.version,
-        });
-        state.flash = t('mandatenew.done', { holder: holderText(r), data_set: dataSetName(v.data_set), until: dateText(r.valid_until) });
-        go('#/mandates');
-      } catch (e) {
-        if (e instanceof Problem && e.status === 403) return mandatesBlocked('mandatenew.title', e);
-        // A changed text must be read again: the page shows the new one.
-        pageMandateNew([{ field: MANDATE_FIELDS[e.message] || null, text: problemText(e) }], { ...v, accept: false });
+      if (!errs.some((x) => x.field === 'holder') && v.holder) {
+        const found = await lookUpHolder(v.holder, type.code);
+        if (found.error) errs.push({ field: 'holder', text: found.error });
+        else v.holder_name = found.org.name;
       }
+      if (errs.length) return pageMandateNew(errs, v);
+      state.pendingMandate = { ...v, owner: state.session.insz };
+      go('#/mandates/check');
     },
     radios('data_set', 'mandatenew.data_set', sets.map((d) => ({
       value: d.code, checked: values.data_set === d.code,
@@ -530,17 +549,53 @@ async function pageMandateNew(errors, values = {}) {
     field('holder', 'mandatenew.holder', { errors, value: values.holder, hint: 'mandatenew.holder_hint', inputmode: 'numeric', autocomplete: 'off' }),
     field('valid_until', 'mandatenew.until', { errors, type: 'date', value: values.valid_until, hint: 'mandatenew.until_hint', min: today,
       max: values.data_set ? maxOf(values.data_set) : longest }),
-    h('h2', {}, t('mandatenew.conditions')),
-    h('div', { class: 'conditions', id: 'conditions', lang: state.lang, 'data-version': cond.version },
-      String(cond.text).split(/\n\s*\n/).filter((x) => x.trim()).map((para) => h('p', {}, para.trim()))),
-    checkbox('accept', 'mandatenew.accept', { errors, checked: values.accept }),
-    button('mandatenew.submit')),
+    button('continue')),
     h('p', {}, link('#/mandates', 'cancel')),
   ], { errors });
   // The end date's latest day follows the data set chosen.
   const until = document.getElementById('valid_until');
   for (const r of main().querySelectorAll('input[name="data_set"]'))
     r.addEventListener('change', () => { until.max = maxOf(r.value); });
+}
+
+// Check your answers: the holder by its registered name, the data, the
+// end date and the conditions in full, then the mandate is given.
+async function pageMandateCheck(errors) {
+  if (!mandatesAllowed('mandatecheck.title')) return;
+  const v = pendingMandate();
+  if (!v) return go('#/mandates/new');
+  const { type, cond, maxOf } = await mandateType();
+  const change = (key) => h('a', { href: '#/mandates/new' }, t('mandatecheck.change'), h('span', { class: 'visually-hidden' }, ` – ${t(key)}`));
+  page('mandatecheck.title', [
+    h('dl', { class: 'summary', id: 'mandate-answers' }, [
+      ['mandatecheck.holder', `${v.holder_name} (${v.holder})`],
+      ['mandatecheck.data_set', dataSetName(v.data_set)],
+      ['mandatecheck.until', v.valid_until ? dateText(v.valid_until) : t('mandatecheck.until_longest', { date: dateText(maxOf(v.data_set)) })],
+    ].map(([k, val]) => h('div', {}, h('dt', {}, t(k)), h('dd', {}, val), h('dd', { class: 'summary-action' }, change(k))))),
+    h('h2', {}, t('mandatenew.conditions')),
+    h('div', { class: 'conditions', id: 'conditions', lang: state.lang, 'data-version': cond.version },
+      String(cond.text).split(/\n\s*\n/).filter((x) => x.trim()).map((para) => h('p', {}, para.trim()))),
+    form(async (fd) => {
+      if (fd.get('accept') !== 'yes') return pageMandateCheck([{ field: 'accept', text: t('mandatenew.error.accept') }]);
+      try {
+        const r = await api('POST', '/api/v1/me/mandates', {
+          type: type.code, data_set: v.data_set, holder: v.holder,
+          ...(v.valid_until ? { valid_until: v.valid_until } : {}), conditions_version: cond.version,
+        });
+        state.pendingMandate = null;
+        state.flash = t('mandatenew.done', { holder: holderText(r), data_set: dataSetName(v.data_set), until: dateText(r.valid_until) });
+        go('#/mandates');
+      } catch (e) {
+        if (e instanceof Problem && e.status === 403) return mandatesBlocked('mandatecheck.title', e);
+        // A changed text must be read again: the page shows the new one.
+        if (e.message === 'conditions_changed') return pageMandateCheck([{ field: 'accept', text: problemText(e) }]);
+        pageMandateNew([{ field: MANDATE_FIELDS[e.message] || null, text: problemText(e) }], v);
+      }
+    },
+    checkbox('accept', 'mandatenew.accept', { errors }),
+    button('mandatenew.submit')),
+    h('p', {}, link('#/mandates', 'cancel')),
+  ], { errors });
 }
 
 async function pageMandateRevoke(errors) {
@@ -590,5 +645,6 @@ addRoutes({
   '/credentials': needSession(pageCredentials),
   '/mandates': needSession(pageMandates),
   '/mandates/new': needSession(pageMandateNew),
+  '/mandates/check': needSession(pageMandateCheck),
   '/mandates/revoke': needSession(pageMandateRevoke),
 });
