@@ -129,7 +129,9 @@ static int link_queue(struct store_conn *w, const struct issue *c,
 	const struct auth *a = c->a;
 	char expires[RFC3339_LEN];
 	time_format_rfc3339(c->now + a->opt.activation_ttl_s, expires);
-	char *link = xasprintf("%s/activate?token=%s", auth_public_url(a),
+	/* The portal's page, in the fragment: a fragment never reaches a
+	 * server's log nor another site's Referer. */
+	char *link = xasprintf("%s/#/activate?token=%s", auth_public_url(a),
 			       c->link);
 	const char *const vars[][2] = {{"link", link}, {"expires_at", expires}};
 	char *subject = NULL, *body = NULL;

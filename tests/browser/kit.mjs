@@ -70,7 +70,8 @@ export async function setLanguage(page, lang) {
 // The pages docs/screenshots shows (`make screenshots`): in English, but
 // the new key's page in Dutch, as the key journey sees it.
 export const SHOTS = new Set(['start', 'login', 'login-password-error', 'account', 'apps', 'step-up-code', 'keys',
-  'keys-confirm', 'access-log']);
+  'keys-confirm', 'access-log', 'office-conditions', 'office-search', 'office-identify', 'office-letter', 'office-actions',
+  'activate', 'activate-key', 'activate-confirm', 'activate-done']);
 
 export async function shoot(page, name) {
   if (!screenshots || !SHOTS.has(name)) return;

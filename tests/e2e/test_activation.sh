@@ -29,7 +29,7 @@ mail_to() {
   done
   echo "$f"
 }
-link_token() { grep -o 'token=[0-9a-f]\{64\}' "$(mail_to "$1" 'activate?token=')" | tail -1 | cut -d= -f2; }
+link_token() { grep -o 'token=[0-9a-f]\{64\}' "$(mail_to "$1" '/#/activate?token=')" | tail -1 | cut -d= -f2; }
 start() {
   call POST "$PUB/api/v1/activation/start" "${J[@]}" \
     -d "{\"link_token\":\"$1\",\"activation_code\":\"$2\"}"

@@ -88,7 +88,7 @@ expect_contains "and her name" "Olena Kovalenko" "$(cat "$WORK/letter.html")"
 expect_contains "and prints on A4" "A4" "$(cat "$WORK/letter.html")"
 if grep -q "$CODE" "$WORK/demo.err"; then fail "the code reached the log"; else pass "the code reaches no log"; fi
 MAIL=$DEMO/$(json "$DEMO/demo.json" 'j["mail_dir"]')
-for _ in $(seq 100); do grep -l "$OMAIL" "$MAIL"/*.eml 2>/dev/null | xargs -r grep -l 'activate?token=' >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 100); do grep -l "$OMAIL" "$MAIL"/*.eml 2>/dev/null | xargs -r grep -l '/#/activate?token=' >/dev/null 2>&1 && break; sleep 0.1; done
 TOKEN=$(grep -ho 'token=[0-9a-f]\{64\}' $(grep -l "$OMAIL" "$MAIL"/*.eml) | tail -1 | cut -d= -f2)
 expect "the activation link reaches her mailbox" 64 "${#TOKEN}"
 

@@ -105,7 +105,8 @@ async function pageOrg() {
     h('ul', {},
       has('access_manager') ? h('li', {}, link('#/org/roles', 'org.link.roles')) : null,
       has('access_manager') ? h('li', {}, link('#/org/circle', 'org.link.circle')) : null,
-      has('mandate_consult') ? h('li', {}, link('#/org/mandates', 'org.link.mandates')) : null),
+      has('mandate_consult') ? h('li', {}, link('#/org/mandates', 'org.link.mandates')) : null,
+      has('lra_officer') ? h('li', {}, link('#/office', 'org.link.office')) : null),
     o.roles.some((r) => ['access_manager', 'mandate_consult'].includes(r)) ? null : h('p', {}, t('org.nothing')),
   ].filter(Boolean));
 }
