@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lra/lra_internal.h"
 #include "notify/notify.h"
@@ -278,7 +279,12 @@ int lra_letter(struct store *s, struct auth *auth, const struct lra_officer *o,
 					      "is gone");
 	snprintf(name, sizeof(name), "%s %s", p.first_names, p.last_name);
 	url_host(auth_public_url(auth), host, sizeof(host));
-	time_format_rfc3339(issued->expires_at, until);
+	/* As a person reads a date on paper (day/month/year, the Belgian
+	 * order), with the time and its zone: the code ends to the minute. */
+	time_t end = (time_t)issued->expires_at;
+	struct tm tm;
+	gmtime_r(&end, &tm);
+	strftime(until, sizeof(until), "%d/%m/%Y %H:%M UTC", &tm);
 	/* The registration code's life as configured, in whole minutes. */
 	snprintf(minutes, sizeof(minutes), "%d",
 		 (auth_registration_code_ttl(auth) + 59) / 60);

@@ -86,6 +86,9 @@ json "$BODY" 'j["letter_html"]' > "$WORK/letter.html"
 expect_contains "the printable letter carries the code" "$CODE" "$(cat "$WORK/letter.html")"
 expect_contains "and her name" "Olena Kovalenko" "$(cat "$WORK/letter.html")"
 expect_contains "and prints on A4" "A4" "$(cat "$WORK/letter.html")"
+until=$(json "$BODY" 'j["expires_at"]')
+readable=$(python3 -c "import sys,datetime as d;t=d.datetime.fromisoformat(sys.argv[1].replace('Z','+00:00'));print(t.strftime('%d/%m/%Y %H:%M UTC'))" "$until")
+expect_contains "its end as a person reads a date, not an RFC 3339 stamp" "$readable" "$(cat "$WORK/letter.html")"
 if grep -q "$CODE" "$WORK/demo.err"; then fail "the code reached the log"; else pass "the code reaches no log"; fi
 MAIL=$DEMO/$(json "$DEMO/demo.json" 'j["mail_dir"]')
 for _ in $(seq 100); do grep -l "$OMAIL" "$MAIL"/*.eml 2>/dev/null | xargs -r grep -l '/#/activate?token=' >/dev/null 2>&1 && break; sleep 0.1; done

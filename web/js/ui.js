@@ -73,7 +73,7 @@ export function page(titleKey, content, opt = {}) {
   else if (state.flash) m.append(banner(state.flash));
   state.flash = null;
   const h1 = h('h1', { id: 'page-heading', tabindex: '-1' }, title);
-  m.append(h1, ...[content].flat());
+  m.append(h1, ...[content].flat().filter((c) => c !== null && c !== undefined && c !== false));
   // Focus moves on a change of page only: a page just loaded starts at the
   // top, where the skip link is the first Tab.
   if (renders > 1) (m.querySelector('.error-summary') || m.querySelector('.banner') || h1).focus();
