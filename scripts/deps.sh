@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kruispunt builds, tests and benchmarks with,
-# and the npm packages of tests/openapi and tests/browser.
+# and the npm packages of tests/openapi, tests/browser and tests/interop/oidc.
 # Idempotent: asks dpkg first and calls apt-get only for what is missing, so a
 # machine that has everything never touches the network or needs root.
 set -euo pipefail
@@ -32,6 +32,9 @@ PACKAGES=(
   nodejs
   # the browser tests/browser drives (playwright-core never downloads one)
   chromium
+  # a relying party nobody here wrote, for tests/interop/oidc: Apache with
+  # mod_auth_openidc logs people in through kruispunt's OpenID Provider
+  apache2 libapache2-mod-auth-openidc
   # Go's own transparency-log code (sumdb/note, sumdb/tlog), with which
   # tests/e2e/test_tlog_interop.sh checks /log/ (tests/interop/tlogverify)
   golang-go golang-golang-x-mod-dev
@@ -62,13 +65,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The npm packages `make test` runs, pinned by each directory's
-# package-lock.json: the OpenAPI validator (tests/openapi) and the browser
-# test's playwright-core and axe-core (tests/browser). Installed when
+# package-lock.json: the OpenAPI validator (tests/openapi), the browser
+# test's playwright-core and axe-core (tests/browser), and panva's
+# openid-client, the relying party of tests/interop/oidc. Installed when
 # node_modules is missing or the lock has changed since (npm ci empties
 # node_modules first, stamp included), and never touches the network
 # otherwise. --ignore-scripts: no install script runs, so playwright-core
 # downloads no browser of its own.
-for npmdir in tests/openapi tests/browser; do
+for npmdir in tests/openapi tests/browser tests/interop/oidc; do
   stamp=$npmdir/node_modules/.kp-package-lock.json
   if ! cmp -s "$npmdir/package-lock.json" "$stamp"; then
     echo "deps: npm ci in $npmdir" >&2

@@ -462,6 +462,10 @@ void config_defaults(const struct config_table *t, size_t n);
  * bad key. */
 int config_load(const char *path, const struct config_table *t, size_t n,
 		struct error *e);
+/* The KRUISPUNT_* environment variables alone, over the n tables as they
+ * are (kruispunt demo, which sets its own configuration first). Returns 0,
+ * or -1 with e naming the bad key. */
+int config_load_env(const struct config_table *t, size_t n, struct error *e);
 /* Resolve p against the data directory into out. Returns 0, or -1 when the
  * result does not fit. */
 int config_path(const char *data_dir, const char *p, char *out, size_t n);

@@ -174,7 +174,7 @@ static void env_name(const struct config_key *k, char *out, size_t n)
 		*p = (char)toupper((unsigned char)*p);
 }
 
-static int load_env(const struct config_table *t, size_t n, struct error *e)
+int config_load_env(const struct config_table *t, size_t n, struct error *e)
 {
 	char name[96];
 	for (size_t i = 0; i < n; i++) {
@@ -195,7 +195,7 @@ int config_load(const char *path, const struct config_table *t, size_t n,
 	struct ini_ctx c = {t, n, e, false};
 	if (path && load_file(path, &c) != 0)
 		return -1;
-	return load_env(t, n, e);
+	return config_load_env(t, n, e);
 }
 
 int config_path(const char *data_dir, const char *p, char *out, size_t n)

@@ -332,6 +332,12 @@ int cmd_demo(int argc, char **argv)
 	}
 	struct cli_config cfg;
 	demo_config(&cfg, abs, (int)port);
+	/* KRUISPUNT_* variables still override, as everywhere: a test can
+	 * shorten a lifetime (tests/interop/oidc: oidc.code_ttl_s). */
+	if (cli_config_env(&cfg, &e) != 0) {
+		fprintf(stderr, "kruispunt demo: %s\n", e.detail);
+		return 1;
+	}
 	char mail[LIMIT_PATH], sms[LIMIT_PATH];
 	uint8_t master[32];
 	struct store *store = NULL;

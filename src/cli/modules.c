@@ -74,6 +74,12 @@ int cli_config_load(const char *path, struct cli_config *cfg,
 	return rc;
 }
 
+int cli_config_env(struct cli_config *cfg, struct error *e)
+{
+	const struct config_table t[] = CONFIG_TABLES(cfg);
+	return config_load_env(t, KP_NELEM(t), e);
+}
+
 void cli_config_describe(const struct cli_config *cfg, FILE *out)
 {
 	/* The tables point at what they fill; describing only reads. */

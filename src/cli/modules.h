@@ -57,6 +57,9 @@ void cli_config_defaults(struct cli_config *cfg);
 /* config_load over every module's keys. Returns 0, or -1 with e set. */
 int cli_config_load(const char *path, struct cli_config *cfg,
 		    struct error *e);
+/* config_load_env over every module's keys, on top of cfg. Returns 0,
+ * or -1 with e set. */
+int cli_config_env(struct cli_config *cfg, struct error *e);
 /* config_describe over every module's keys. */
 void cli_config_describe(const struct cli_config *cfg, FILE *out);
 

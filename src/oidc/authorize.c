@@ -360,14 +360,15 @@ int oidc_authorize(struct oidc *o, json_t *p, struct oidc_begin *out,
 	if (rc < 0)
 		return -1;
 	/* Until the redirect URI is known to be the client's, nothing goes
-	 * back to it: an attacker's URI would receive the answer. */
+	 * back to it: an attacker's URI would receive the answer. A 400, as
+	 * the contract says: OAuth's bad request, not a form's field. */
 	if (rc > 0)
-		return err_set(e, ERR_INVALID, "invalid_client",
+		return err_set(e, ERR_MALFORMED, "invalid_client",
 			       "this application is not registered here");
 	bool uri_ok = uri && oidc_list_has(c.redirect_uris, uri);
 	if (!uri_ok) {
 		oidc_client_clear(&c);
-		return err_set(e, ERR_INVALID, "invalid_redirect_uri",
+		return err_set(e, ERR_MALFORMED, "invalid_redirect_uri",
 			       "redirect_uri is not one this application "
 			       "registered");
 	}

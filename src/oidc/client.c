@@ -437,15 +437,46 @@ static int assertion_check(struct oidc *o, const struct oidc_client *c,
 			   const char *jwt, const char *endpoint,
 			   struct oidc_error *err);
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Undo application/x-www-form-urlencoded in place: '+' a space, %XX a
+ * byte. False for a broken escape, or one that is a NUL (which would cut
+ * the string short). */
+static bool form_decode(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r; r++) {
+		if (*r != '%') {
+			*w++ = *r == '+' ? ' ' : *r;
+			continue;
+		}
+		int hi = hex_digit(r[1]);
+		int lo = hi < 0 ? -1 : hex_digit(r[2]);
+		if (lo < 0 || (hi | lo) == 0)
+			return false;
+		*w++ = (char)(hi << 4 | lo);
+		r += 2;
+	}
+	*w = '\0';
+	return true;
+}
+
 /* client_secret_basic: "Basic base64(urlencode(id):urlencode(secret))"
- * (RFC 6749 section 2.3.1). Our ids and secrets need no encoding, so a
- * percent sign is simply not ours. */
+ * (RFC 6749 section 2.3.1). Our ids and secrets never need the encoding,
+ * but clients apply it all the same: openid-client sends "my-app" as
+ * "my%2Dapp", so both halves are decoded. */
 static bool basic_parse(const char *h, char id[OIDC_CLIENT_ID_MAX + 1],
 			char secret[128])
 {
 	if (!h || strncasecmp(h, "Basic ", 6) != 0)
 		return false;
-	char raw[256];
+	char raw[512]; /* room for every character of an id as %XX */
 	size_t n = 0;
 	if (sodium_base642bin((uint8_t *)raw, sizeof(raw) - 1, h + 6,
 			      strlen(h + 6), NULL, &n, NULL,
@@ -453,10 +484,12 @@ static bool basic_parse(const char *h, char id[OIDC_CLIENT_ID_MAX + 1],
 		return false;
 	raw[n] = '\0';
 	char *colon = strchr(raw, ':');
-	if (!colon || memchr(raw, '\0', n) || colon - raw > OIDC_CLIENT_ID_MAX)
+	if (!colon || memchr(raw, '\0', n) ||
+	    colon - raw > 3 * OIDC_CLIENT_ID_MAX)
 		return false;
 	*colon = '\0';
-	bool ok = str_copy(id, OIDC_CLIENT_ID_MAX + 1, raw) &&
+	bool ok = form_decode(raw) && form_decode(colon + 1) &&
+		  str_copy(id, OIDC_CLIENT_ID_MAX + 1, raw) &&
 		  str_copy(secret, 128, colon + 1);
 	secret_wipe(raw, sizeof(raw));
 	return ok;

@@ -97,6 +97,26 @@ static void bad_values_are_refused(void **state)
 	unsetenv("KRUISPUNT_AUTH_SESSION_IDLE_S");
 }
 
+/* The demo's way: its own settings, then only the environment on top,
+ * which changes what it names and nothing else. */
+static void environment_over_settings(void **state)
+{
+	(void)state;
+	struct cli_config c;
+	struct error e;
+	cli_config_defaults(&c);
+	c.http.network_listener.port = 9444;
+	c.oidc.code_ttl_s = 60;
+	setenv("KRUISPUNT_OIDC_CODE_TTL_S", "10", 1);
+	assert_int_equal(cli_config_env(&c, &e), 0);
+	assert_int_equal(c.oidc.code_ttl_s, 10);
+	assert_int_equal(c.http.network_listener.port, 9444);
+	setenv("KRUISPUNT_OIDC_CODE_TTL_S", "9", 1);
+	assert_int_equal(cli_config_env(&c, &e), -1);
+	assert_non_null(strstr(e.detail, "oidc.code_ttl_s"));
+	unsetenv("KRUISPUNT_OIDC_CODE_TTL_S");
+}
+
 static void describe_lists_every_key(void **state)
 {
 	(void)state;
@@ -170,6 +190,7 @@ int main(void)
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(file_then_environment),
 		cmocka_unit_test(bad_values_are_refused),
+		cmocka_unit_test(environment_over_settings),
 		cmocka_unit_test(describe_lists_every_key),
 		cmocka_unit_test(log_values_are_escaped),
 	};

@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
+import { chromium } from 'playwright-core';
 import { check, Demo } from './lib.mjs';
 
 const [dir, flag, shotDir] = process.argv.slice(2);
@@ -23,6 +24,22 @@ export function serverSpki() {
   const cert = new crypto.X509Certificate(fs.readFileSync(demo.file('pki/server.crt')));
   const der = cert.publicKey.export({ type: 'spki', format: 'der' });
   return crypto.createHash('sha256').update(der).digest('base64');
+}
+
+// Debian's Chromium, trusting the demo server's key, for fn(browser); an
+// exception in fn counts as one failure. The browser is closed after.
+export async function withBrowser(fn) {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${serverSpki()}`],
+  });
+  try {
+    await fn(browser);
+  } catch (e) {
+    check(`the journeys ran to the end: ${e.message.split('\n')[0]}`, false, e.stack);
+  } finally {
+    await browser.close();
+  }
 }
 
 export async function newPage(browser, opt = {}) {
@@ -96,6 +113,12 @@ export async function fitsPhone(page, label) {
 export async function login(page, p) {
   await page.goto(`${PUB}/#/login`);
   await settle(page);
+  await passwordLogin(page, p);
+}
+
+// The same from the login page's choice of key on, wherever it came from
+// (#/login, or an application's request, #/oidc).
+export async function passwordLogin(page, p) {
   await page.check('#key-0');
   await submit(page, 'button[type="submit"]');
   await page.fill('#username', p.username);

@@ -44,7 +44,7 @@ export class Demo {
   person(username) { return this.m.persons.find((p) => p.username === username); }
 
   // request(METHOD, URL, {body (JSON) or raw (text), headers, cert, key})
-  //   -> {status, body}
+  //   -> {status, headers, body}
   request(method, url, opt = {}) {
     return new Promise((resolve, reject) => {
       const data = opt.raw ?? (opt.body === undefined ? null : JSON.stringify(opt.body));
@@ -56,7 +56,7 @@ export class Demo {
       }, (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
       });
       req.on('error', reject);
       if (data) req.write(data);

@@ -7,7 +7,9 @@
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { check, totp } from './lib.mjs';
-import { PUB, LANGS, catalogue, demo, jan, newPage, submit, settle, audit, setLanguage, fitsPhone, shoot } from './kit.mjs';
+import {
+  PUB, LANGS, catalogue, demo, jan, newPage, submit, settle, audit, setLanguage, fitsPhone, shoot, passwordLogin,
+} from './kit.mjs';
 
 const RP = 'https://rp.example';
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
@@ -67,11 +69,7 @@ export async function journeysOidc(browser) {
   await setLanguage(page, 'nl');
   await shoot(page, 'oidc-login');
   await submit(page, '#oidc-login');
-  await page.check('#key-0');
-  await submit(page);
-  await page.fill('#username', jan.username);
-  await page.fill('#password', jan.password);
-  await submit(page);
+  await passwordLogin(page, jan);
   check('oidc: after the password it comes back and asks for a second key', await page.isVisible('#oidc-step-up'));
   await audit(page, '#/oidc (nl, level 200)');
   await submit(page, '#oidc-step-up');

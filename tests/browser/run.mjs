@@ -1,7 +1,8 @@
 // The portal's browser test (ctest browser_portal) and `make screenshots`.
-//   node run.mjs PATH_TO_KRUISPUNT [--screenshots DIR]
-// Starts the real demo in a scratch directory, then runs journeys.mjs in a
-// child node whose NODE_EXTRA_CA_CERTS is the demo's CA: Playwright's
+//   node run.mjs PATH_TO_KRUISPUNT [--journeys SCRIPT] [--screenshots DIR]
+// Starts the real demo in a scratch directory (with this process's
+// environment, so KRUISPUNT_* variables configure it), then runs
+// journeys.mjs, or SCRIPT (tests/interop/oidc), in a child node whose NODE_EXTRA_CA_CERTS is the demo's CA: Playwright's
 // client-certificate proxy (the eID login) checks the eID listener's
 // certificate with node's trust store, which only reads that variable at
 // start. Chromium itself trusts only the demo server's key (journeys.mjs).
@@ -15,8 +16,10 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
 
+let name = 'browser_portal';
+
 function die(msg) {
-  console.error(`browser_portal: ${msg}`);
+  console.error(`${name}: ${msg}`);
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
@@ -48,7 +51,13 @@ async function waitFor(file, seconds, child) {
 async function main() {
   const args = process.argv.slice(2);
   const kp = args[0];
-  if (!kp || !fs.existsSync(kp)) die('usage: node run.mjs PATH_TO_KRUISPUNT [--screenshots DIR]');
+  let script = path.join(here, 'journeys.mjs');
+  if (args[1] === '--journeys') {
+    script = path.resolve(args[2]);
+    name = path.relative(path.join(here, '..'), script);
+    args.splice(1, 2);
+  }
+  if (!kp || !fs.existsSync(kp)) die('usage: node run.mjs PATH_TO_KRUISPUNT [--journeys SCRIPT] [--screenshots DIR]');
   if (!fs.existsSync(CHROMIUM))
     die(`${CHROMIUM} is missing: run scripts/deps.sh (Debian's chromium package)`);
   for (const m of ['playwright-core', '@axe-core/playwright', 'axe-core'])
@@ -74,7 +83,7 @@ async function main() {
     die('the demo did not start');
   }
   const ca = path.join(data, JSON.parse(fs.readFileSync(manifest, 'utf8')).ca);
-  const child = spawn(process.execPath, [path.join(here, 'journeys.mjs'), data, ...args.slice(1)],
+  const child = spawn(process.execPath, [script, data, ...args.slice(1)],
     { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: ca, KRUISPUNT: path.resolve(kp) } });
   const rc = await new Promise((r) => child.on('exit', (code) => r(code ?? 1)));
   demo.kill('SIGTERM');

@@ -248,6 +248,15 @@ static void test_refusals(void **state)
 	json_t *p = request("https://evil.example/cb", challenge);
 	assert_int_equal(oidc_authorize(o, p, &b, &e), -1);
 	assert_string_equal(e.code, "invalid_redirect_uri");
+	/* A 400, as docs/openapi.yaml says; never 422. */
+	assert_int_equal(e.kind, ERR_MALFORMED);
+	json_decref(p);
+	/* Nor for a client that is not registered. */
+	p = request(URI, challenge);
+	json_object_set_new(p, "client_id", json_string("nobody"));
+	assert_int_equal(oidc_authorize(o, p, &b, &e), -1);
+	assert_string_equal(e.code, "invalid_client");
+	assert_int_equal(e.kind, ERR_MALFORMED);
 	json_decref(p);
 	/* No PKCE: back to the client with invalid_request. */
 	p = request(URI, NULL);
@@ -630,6 +639,42 @@ static void test_auth_time_honest(void **state)
 	free(png);
 }
 
+/* client_secret_basic form-encodes the id and the secret before Base64
+ * (RFC 6749 section 2.3.1), and clients do: openid-client (oauth4webapi)
+ * sends "my-app.v2" as "my%2Dapp%2Ev2". Decoded, it authenticates; a
+ * broken escape, or one that decodes to a NUL, does not. */
+static void test_basic_form_encoded(void **state)
+{
+	(void)state;
+	struct error e;
+	char s2[OIDC_SECRET_HEX];
+	struct oidc_client_spec spec = {
+		.id = "my-app.v2", .name = "Encoded", .kbo = KBO,
+		.auth_method = "client_secret_basic", .redirect_uris = URI,
+		.scopes = "openid", .min_level = 200};
+	assert_int_equal(oidc_client_add(o, &ts_operator, &spec, s2, &e), 0);
+	static const char *const good[] = {"my-app.v2", "my%2Dapp%2Ev2",
+					   "my%2dapp.v2"};
+	static const char *const bad[] = {"my%2Xapp.v2", "my-app.v2%",
+					  "my-app.v2%00", "my+app.v2"};
+	json_t *f = json_pack("{s:s}", "token", "0123");
+	struct oidc_error err;
+	for (size_t i = 0; i < KP_NELEM(good) + KP_NELEM(bad); i++) {
+		bool ok = i < KP_NELEM(good);
+		char *h = basic(ok ? good[i] : bad[i - KP_NELEM(good)], s2);
+		json_t *j = oidc_introspect(o, h, f, &err);
+		free(h);
+		if (ok)
+			assert_non_null(j);
+		else
+			assert_null(j);
+		if (!ok)
+			assert_string_equal(err.error, "invalid_client");
+		json_decref(j);
+	}
+	json_decref(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +694,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prompt_none_and_records,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auth_time_honest, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_basic_form_encoded, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
