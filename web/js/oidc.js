@@ -15,7 +15,8 @@ const SCOPES = ['profile', 'email', 'egovnrn'];
 // (src/oidc lacking()): a login, a fresh login, a step-up or an eID.
 function lacking(v) {
   const s = state.session;
-  if (!s) return 'login';
+  // Above 400 only the eID will do: say so at once, not after a password.
+  if (!s) return v.level > 400 ? 'eid' : 'login';
   const authAge = (Date.now() - Date.parse(s.auth_time)) / 1000;
   if (v.max_age !== undefined && authAge > v.max_age) return 'login';
   // prompt=login: a login after the application asked.

@@ -80,11 +80,10 @@ async function eidJourney(browser) {
   const redirected = await catchRedirect(page, RP);
   await page.goto(url.href);
   await settle(page);
-  // Without a session the page asks for a login (any key); Jan chooses
-  // his eID, the one key of level 500.
-  await submit(page, '#oidc-login');
-  await page.check('input[value="eid"]');
-  await submit(page);
+  // Without a session, for level 500 the page asks for the eID at once
+  // (the one key of that level), not for any login first.
+  check('openid-client: a level-500 request asks for the eID straight away', await page.isVisible('#oidc-eid'));
+  await submit(page, '#oidc-eid');
   await page.click('#eid-start');
   await page.waitForURL(`${PUB}/#/oidc?request=*`);
   await settle(page);
