@@ -288,6 +288,69 @@ async function journeyKeyboard(browser) {
   await page.context().close();
 }
 
+// Tab until the focus is on sel (at most 40 presses): everything the
+// journey needs must be reachable so, and show where the focus is.
+async function tabTo(page, sel) {
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((q) => document.activeElement?.matches(q), sel)) {
+      const seen = await page.evaluate(() => {
+        const st = getComputedStyle(document.activeElement);
+        return st.outlineStyle !== 'none' || st.boxShadow !== 'none' || st.backgroundColor === 'rgb(255, 221, 0)';
+      });
+      check(`keyboard: ${sel} is reached by Tab, its focus visible`, seen);
+      return;
+    }
+  }
+  check(`keyboard: ${sel} is reached by Tab`, false);
+  throw new Error(`Tab never reached ${sel}`);
+}
+
+// The manual checklist's keyboard walk, made a test: Lucas gives the
+// bakery a mandate and revokes it with the keyboard only (Tab, Space,
+// Enter, typing), including the second step it needs.
+async function journeyKeyboardMandate(browser) {
+  const p = demo.person('lucas.janssens');
+  const page = await newPage(browser);
+  await page.goto(`${PUB}/#/login/password`);
+  await settle(page);
+  await tabTo(page, '#username');
+  await page.keyboard.type(p.username);
+  await tabTo(page, '#password');
+  await page.keyboard.type(p.password);
+  await step(page, () => page.keyboard.press('Enter'));
+  await tabTo(page, 'a[href="#/mandates"]');
+  await step(page, () => page.keyboard.press('Enter'));
+  await tabTo(page, '#mandates-step-up');
+  await step(page, () => page.keyboard.press('Enter'));
+  await tabTo(page, 'input[value="totp"]');
+  await page.keyboard.press('Space');
+  await tabTo(page, 'main button[type="submit"]');
+  await step(page, () => page.keyboard.press('Enter'));
+  await tabTo(page, '#code');
+  await page.keyboard.type(totp(p.totp_secret));
+  await step(page, () => page.keyboard.press('Enter'));
+  await tabTo(page, '#add-mandate');
+  await step(page, () => page.keyboard.press('Enter'));
+  await tabTo(page, 'input[name="data_set"]');
+  await page.keyboard.press('Space');
+  await tabTo(page, '#holder');
+  await page.keyboard.type('0412345614');
+  await step(page, () => page.keyboard.press('Enter'));
+  check('keyboard: the check page comes', (await page.textContent('h1')).trim() === catalogue.nl['mandatecheck.title']);
+  await tabTo(page, '#accept');
+  await page.keyboard.press('Space');
+  await tabTo(page, 'main button[type="submit"]');
+  await step(page, () => page.keyboard.press('Enter'));
+  check('keyboard: the mandate is given without a mouse', (await page.textContent('.banner')).includes('0412345614'));
+  await tabTo(page, 'a[id^="revoke-"]');
+  await step(page, () => page.keyboard.press('Enter'));
+  await tabTo(page, 'main button[type="submit"]');
+  await step(page, () => page.keyboard.press('Enter'));
+  check('keyboard: and revoked without a mouse', await page.isVisible('.banner'));
+  await page.context().close();
+}
+
 // eID: Playwright presents the person's certificate to the eID listener.
 async function journeyEid(browser) {
   const p = demo.m.persons.find((x) => x.eid_cert && !x.eid_must_be_refused && x.insz !== jan.insz);
@@ -337,6 +400,7 @@ async function main() {
     await page.context().close();
     await journeySms(browser);
     await journeyKeyboard(browser);
+    await journeyKeyboardMandate(browser);
     await journeyEid(browser);
     await journeysOfficer(browser);
     await journeysOrg(browser);
