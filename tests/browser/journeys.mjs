@@ -12,6 +12,7 @@ import {
 import { journeysOfficer } from './officer.mjs';
 import { journeysOrg } from './org.mjs';
 import { journeysOidc } from './oidc.mjs';
+import { journeysFederation } from './federation.mjs';
 
 const ANON_PAGES = ['#/', '#/login', '#/login/password', '#/login/eid', '#/forgot', '#/apps'];
 
@@ -331,6 +332,7 @@ async function main() {
     await journeysOfficer(browser);
     await journeysOrg(browser);
     await journeysOidc(browser);
+    await journeysFederation(browser);
   } catch (e) {
     check(`the journeys ran to the end: ${e.message.split('\n')[0]}`, false, e.stack);
   } finally {
