@@ -72,7 +72,7 @@ fi
 # node_modules first, stamp included), and never touches the network
 # otherwise. --ignore-scripts: no install script runs, so playwright-core
 # downloads no browser of its own.
-for npmdir in tests/openapi tests/browser tests/interop/oidc; do
+for npmdir in tests/openapi tests/browser tests/interop/oidc examples/external-idp; do
   stamp=$npmdir/node_modules/.kp-package-lock.json
   if ! cmp -s "$npmdir/package-lock.json" "$stamp"; then
     echo "deps: npm ci in $npmdir" >&2

@@ -10,6 +10,7 @@
 #include "auth/auth.h"
 #include "hub/hub.h"
 #include "notify/notify.h"
+#include "federation/federation.h"
 #include "oidc/oidc.h"
 #include "base/base.h"
 #include "http/http.h"
@@ -30,6 +31,7 @@ struct app {
 	struct notify *notify;
 	struct hub *hub;
 	struct oidc *oidc;
+	struct federation *federation;
 	int64_t started_at;
 };
 
@@ -64,6 +66,13 @@ int api_me_access_proof(struct http_request *req, struct http_response *res,
 			void *app);
 int api_me_access_proof_by_ticket(struct http_request *req,
 				  struct http_response *res, void *app);
+/* External keys by federation (federation.c). */
+int api_auth_providers(struct http_request *req, struct http_response *res,
+		       void *app);
+int api_federation_start(struct http_request *req, struct http_response *res,
+			 void *app);
+int api_federation_callback(struct http_request *req,
+			    struct http_response *res, void *app);
 /* OpenID Connect (oidc.c). */
 int api_oidc_discovery(struct http_request *req, struct http_response *res,
 		void *app);

@@ -41,6 +41,15 @@ const struct http_route api_routes[] = {
 	 NULL, BODY_NONE, 0, api_eid_start},
 	{METHOD_GET, "/api/v1/auth/eid/complete", LISTENER_PUBLIC, AUTH_NONE,
 	 0, NULL, BODY_NONE, 0, api_eid_complete},
+	/* External keys by federation (src/federation): the providers the
+	 * login page offers, the start (from the portal's pages only), and
+	 * the provider's redirect back. */
+	{METHOD_GET, "/api/v1/auth/providers", LISTENER_PUBLIC, AUTH_NONE, 0,
+	 NULL, BODY_NONE, 0, api_auth_providers},
+	{METHOD_GET, "/api/v1/auth/federation/{id}/start", LISTENER_PUBLIC,
+	 AUTH_NONE, 0, NULL, BODY_NONE, 0, api_federation_start},
+	{METHOD_GET, "/api/v1/auth/federation/callback", LISTENER_PUBLIC,
+	 AUTH_NONE, 0, NULL, BODY_NONE, 0, api_federation_callback},
 	{METHOD_GET, "/api/v1/auth/session", LISTENER_PUBLIC, AUTH_SESSION, 0,
 	 NULL, BODY_NONE, 0, api_auth_session},
 	{METHOD_POST, "/api/v1/auth/logout", LISTENER_PUBLIC, AUTH_SESSION, 0,

@@ -949,6 +949,37 @@ int auth_login_retry_after(struct auth *a, const char *username)
 	return wait > 0 ? wait : (60 + n - 1) / n;
 }
 
+/* A login by a key that is no row of ours (an eID, a key another party
+ * issued): nrn, already parsed as a register number, must name a living
+ * person in the registers; then a session at the level of key_type.
+ * Refusals carry `code` (recorded when the person is known). */
+static int login_by_person(struct auth *a, struct audit_event *ev,
+			   const char *nrn, const char *key_type,
+			   const char *code, char token[TOKEN_HEX_LEN],
+			   struct auth_session *out, struct error *e)
+{
+	/* A person's logins by such a key are bounded like a username's
+	 * password logins: each opens a session and is an event. */
+	char key[INSZ_BUF + 40];
+	snprintf(key, sizeof(key), "%s:%s", key_type, nrn);
+	if (!ratelimit_allow(a->per_user, key, strlen(key)))
+		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
+			       "too many logins; try again in a minute");
+	struct registry_person p;
+	int rc = registry_get(a->store, nrn, &p, e);
+	if (rc < 0)
+		return -1; /* the register cannot be read: try again */
+	if (rc != 0 || p.deceased_on[0]) {
+		err_set(e, ERR_UNAUTHENTICATED, code,
+			"the key's holder is not a registered, living person");
+		return audit_refused(a->log, ev, e);
+	}
+	struct login c = {.match = true, .insz = nrn,
+			  .level = auth_key_level(a, key_type),
+			  .key_type = key_type};
+	return login_commit(a, ev, &c, token, out, e);
+}
+
 int auth_login_certificate(struct auth *a, const struct audit_actor *by,
 			   const char *serial_number,
 			   char token[TOKEN_HEX_LEN], struct auth_session *out,
@@ -961,30 +992,31 @@ int auth_login_certificate(struct auth *a, const struct audit_actor *by,
 		return err_set(e, ERR_UNAUTHENTICATED, "certificate_rejected",
 			       "the certificate carries no national register "
 			       "number");
-	/* A person's eID logins are bounded like a username's password
-	 * logins: each opens a session and is an event. */
-	char key[INSZ_BUF + 4];
-	snprintf(key, sizeof(key), "eid:%s", z.digits);
-	if (!ratelimit_allow(a->per_user, key, strlen(key)))
-		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
-			       "too many eID logins; try again in a minute");
-	struct audit_event ev = auth_event(by, z.digits, "login", "eid");
 	/* An eID is a key in itself: no account is needed, but a living
 	 * person in the National Register is. */
-	struct registry_person p;
-	int rc = registry_get(a->store, z.digits, &p, e);
-	if (rc < 0)
-		return -1; /* the register cannot be read: try again */
-	if (rc != 0 || p.deceased_on[0]) {
-		err_set(e, ERR_UNAUTHENTICATED, "certificate_rejected",
-			"the certificate's holder is not a registered, "
-			"living person");
-		return audit_refused(a->log, &ev, e);
-	}
-	struct login c = {.match = true, .insz = z.digits,
-			  .level = auth_key_level(a, "eid"),
-			  .key_type = "eid"};
-	return login_commit(a, &ev, &c, token, out, e);
+	struct audit_event ev = auth_event(by, z.digits, "login", "eid");
+	return login_by_person(a, &ev, z.digits, "eid",
+			       "certificate_rejected", token, out, e);
+}
+
+int auth_login_external(struct auth *a, const struct audit_actor *by,
+			const char *nrn, const char *key_type,
+			const char *provider, char token[TOKEN_HEX_LEN],
+			struct auth_session *out, struct error *e)
+{
+	if (!key_type || auth_key_level(a, key_type) <= 0)
+		return err_set(e, ERR_INVALID, "invalid_field",
+			       "unknown key type");
+	struct insz z;
+	if (!nrn || insz_parse(nrn, strlen(nrn), &z) != ID_OK)
+		return err_set(e, ERR_UNAUTHENTICATED, "person_unknown",
+			       "the provider named no valid national number");
+	/* A BIS number is a person too: an external key (eIDAS) is how a
+	 * person without a Belgian register number logs in. */
+	struct audit_event ev = auth_event(by, z.digits, "login", key_type);
+	ev.legal_basis = provider;
+	return login_by_person(a, &ev, z.digits, key_type, "person_unknown",
+			       token, out, e);
 }
 
 /* ------------------------------------------------------------------- keys */

@@ -241,6 +241,37 @@ int auth_login_certificate(struct auth *a, const struct audit_actor *by,
 			   char token[TOKEN_HEX_LEN], struct auth_session *out,
 			   struct error *e);
 
+/* Login by a key another party issued and vouches for (seed 000 art. 11:
+ * itsme, MyGov.be, an eIDAS key), after the caller (src/federation)
+ * verified that party's signed statement: nrn is the national number it
+ * names, key_type the type registered for that party (its level), and
+ * provider the party's id (recorded as the event's legal basis, so the
+ * person's access log says which provider vouched). Like an eID, the key
+ * is a key in itself: no kruispunt account is needed, but a living person
+ * in the registers is. The session and "login" (purpose key_type) in one
+ * transaction. Returns 0, or -1 with e (ERR_INVALID "invalid_field" for
+ * an unknown key type; ERR_RATE_LIMITED "rate_limited";
+ * ERR_UNAUTHENTICATED "person_unknown", recorded when the number is a
+ * valid one but names no living person in the registers). */
+int auth_login_external(struct auth *a, const struct audit_actor *by,
+			const char *nrn, const char *key_type,
+			const char *provider, char token[TOKEN_HEX_LEN],
+			struct auth_session *out, struct error *e);
+
+/* Secrets kept at rest under the master key (libsodium secretbox, a
+ * random nonce each time): TOTP secrets, and the client secrets of
+ * external providers (src/federation). A sealed secret is
+ * AUTH_SEAL_OVERHEAD bytes longer than the secret. */
+#define AUTH_SEAL_OVERHEAD 40
+/* Seal in[n] into out (n + AUTH_SEAL_OVERHEAD bytes); returns its length. */
+size_t auth_seal(const struct auth *a, const uint8_t *in, size_t n,
+		 uint8_t *out);
+/* Open sealed in[n] into out (at most cap bytes): the secret's length, or
+ * -1 when it was not sealed under this master key or does not fit. The
+ * caller wipes out after use. */
+int auth_unseal(const struct auth *a, const uint8_t *in, size_t n,
+		uint8_t *out, size_t cap);
+
 /* The session of a token: 0 and out when valid; 1 when unknown, ended or
  * expired (absolutely or idle); -1 on a store failure. Refreshes its idle
  * time (at most once a minute, to spare the writer). */

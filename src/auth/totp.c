@@ -51,23 +51,28 @@ static const struct store_refusal no_account = {
 
 /* ------------------------------------------------------------- sealing */
 
-static size_t seal(const uint8_t key[32], const uint8_t *in, size_t n,
-		   uint8_t *out)
+size_t auth_seal(const struct auth *a, const uint8_t *in, size_t n,
+		 uint8_t *out)
 {
+	_Static_assert(AUTH_SEAL_OVERHEAD == crypto_secretbox_NONCEBYTES +
+						    crypto_secretbox_MACBYTES,
+		       "the overhead of a sealed secret");
 	rand_bytes(out, crypto_secretbox_NONCEBYTES);
-	crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, in, n, out, key);
-	return crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + n;
+	crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, in, n, out,
+			      a->opt.master_key);
+	return AUTH_SEAL_OVERHEAD + n;
 }
 
-static int unseal(const uint8_t key[32], const uint8_t *in, size_t n,
-		  uint8_t *out, size_t cap)
+int auth_unseal(const struct auth *a, const uint8_t *in, size_t n,
+		uint8_t *out, size_t cap)
 {
-	size_t over = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
-	if (n < over || n - over > cap)
+	if (n < AUTH_SEAL_OVERHEAD || n - AUTH_SEAL_OVERHEAD > cap)
 		return -1;
 	return crypto_secretbox_open_easy(out, in + crypto_secretbox_NONCEBYTES,
 					  n - crypto_secretbox_NONCEBYTES, in,
-					  key) == 0 ? (int)(n - over) : -1;
+					  a->opt.master_key) == 0
+		       ? (int)(n - AUTH_SEAL_OVERHEAD)
+		       : -1;
 }
 
 /* ------------------------------------------------------------------ QR */
@@ -261,7 +266,7 @@ int auth_totp_new(const struct auth *a, const char *username,
 	uint8_t secret[TOTP_SECRET_LEN];
 	label_of(username, label, sizeof(label));
 	rand_bytes(secret, sizeof(secret));
-	*sn = seal(a->opt.master_key, secret, sizeof(secret), sealed);
+	*sn = auth_seal(a, secret, sizeof(secret), sealed);
 	int rc = totp_uri(secret, sizeof(secret), label, a->opt.totp_step_s,
 			  uri, png_base64, e);
 	secret_wipe(secret, sizeof(secret));
@@ -273,7 +278,7 @@ int auth_totp_sealed_check(const struct auth *a, const uint8_t *sealed,
 {
 	uint8_t secret[TOTP_SECRET_LEN];
 	uint64_t c = 0;
-	int len = unseal(a->opt.master_key, sealed, n, secret, sizeof(secret));
+	int len = auth_unseal(a, sealed, n, secret, sizeof(secret));
 	int rc = len > 0 ? totp_check(secret, (size_t)len, code, time_now(),
 				      a->opt.totp_step_s, &c)
 			 : -1;
@@ -302,7 +307,7 @@ int auth_totp_enrol(struct auth *a, const struct audit_actor *by,
 	uint8_t sealed[TOTP_SECRET_LEN + crypto_secretbox_NONCEBYTES +
 		       crypto_secretbox_MACBYTES];
 	rand_bytes(secret, sizeof(secret));
-	size_t sn = seal(a->opt.master_key, secret, sizeof(secret), sealed);
+	size_t sn = auth_seal(a, secret, sizeof(secret), sealed);
 	rc = totp_uri(secret, sizeof(secret), label, a->opt.totp_step_s, uri,
 		      png_base64, e);
 	secret_wipe(secret, sizeof(secret));
@@ -329,7 +334,7 @@ int auth_totp_key_add(struct auth *a, const struct audit_actor *by,
 		err_set(e, ERR_INVALID, "invalid_field", "TOTP secret");
 		return audit_refused(a->log, &ev, e);
 	}
-	size_t sn = seal(a->opt.master_key, secret, n, sealed);
+	size_t sn = auth_seal(a, secret, n, sealed);
 	struct totp_add c = {insz, "active", sealed, sn, 0};
 	return audit_commit(a->log, &ev, 1, totp_add_change, &c, e);
 }
@@ -357,7 +362,7 @@ static void read_totp(struct store_stmt *st, void *row)
 	k->id = store_col_int(st, 0);
 	str_copy(k->status, sizeof(k->status), store_col_text(st, 1));
 	k->last_counter = store_col_int(st, 3);
-	k->secret_len = unseal(t->a->opt.master_key, sealed, n, k->secret,
+	k->secret_len = auth_unseal(t->a, sealed, n, k->secret,
 			       sizeof(k->secret));
 }
 

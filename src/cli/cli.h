@@ -143,6 +143,15 @@ int cmd_oidc(int argc, char **argv);
  * DATA/CLI_OIDC_DEMO_CLIENT (0600) for the manifest. Returns 0, or -1 with
  * e. */
 #define CLI_OIDC_DEMO_CLIENT "oidc-demo-client.json"
+/* `kruispunt oidc provider add|list|remove` (federation.c). */
+int cli_oidc_provider(int argc, char **argv);
+struct federation_provider_spec;
+/* Register an external provider, by the operator (replace: the one of
+ * that id removed first, as the demo does at each start). Returns 0, or
+ * -1 with e. */
+int cli_federation_add(const struct cli_config *cfg, struct audit *log,
+		       const struct federation_provider_spec *spec,
+		       bool replace, struct error *e);
 int cli_oidc_demo_client(const struct cli_config *cfg, struct audit *log,
 			 struct error *e);
 int cmd_org(int argc, char **argv);

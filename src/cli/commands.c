@@ -84,8 +84,10 @@ const struct cli_command cli_commands[] = {
 	 "  serve answers POST /add-checkpoint (c2sp.org/tlog-witness) over\n"
 	 "  HTTPS with the certificate and key given (PEM).\n"},
 	{"oidc", cmd_oidc,
-	 "oidc client add|list|rotate-secret|remove, key list|rotate|retire",
-	 "OpenID Connect: relying applications and signing keys",
+	 "oidc client add|list|rotate-secret|remove, key list|rotate|retire, "
+	 "provider add|list|remove",
+	 "OpenID Connect: relying applications, signing keys, external "
+	 "providers",
 	 "usage: kruispunt oidc client add --data DIR --id ID --name NAME "
 	 "--kbo KBO\n"
 	 "         --redirect-uri URI [--redirect-uri URI]... [--app APP]\n"
@@ -100,11 +102,18 @@ const struct cli_command cli_commands[] = {
 	 "       kruispunt oidc key list --data DIR\n"
 	 "       kruispunt oidc key rotate --data DIR [--alg ES256|RS256]\n"
 	 "       kruispunt oidc key retire --data DIR --kid KID\n"
+	 "       kruispunt oidc provider add --data DIR --id ID --name NAME\n"
+	 "         --issuer URL --client-id ID --client-secret-file FILE\n"
+	 "         --key-type TYPE --nrn-claim CLAIM [--ca FILE]\n"
+	 "       kruispunt oidc provider list --data DIR\n"
+	 "       kruispunt oidc provider remove --data DIR --id ID\n"
 	 "  add and rotate-secret print the client secret once (JSON); only\n"
 	 "  its hash is kept. --app ties the client to a catalogue entry,\n"
 	 "  whose minimum level then holds whatever the client asks.\n"
 	 "  rotate makes a new signing key (it signs from the daemon's next\n"
-	 "  start); both stay published until the old one is retired.\n"},
+	 "  start); both stay published until the old one is retired.\n"
+	 "  provider: an external OpenID Provider whose logins open sessions\n"
+	 "  at the level of --key-type; the secret is kept sealed.\n"},
 	{"org", cmd_org,
 	 "org add|institution|cert|endpoint|grant|revoke|roles --data DIR ...",
 	 "organisations, institutions, roles",

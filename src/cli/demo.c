@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "demo/demo.h"
+#include "federation/federation.h"
 #include "org/org.h"
 
 struct demo_ctx {
@@ -75,6 +76,10 @@ static int on_ready(void *ctx, struct http_server *srv,
 }
 
 extern char **environ;
+
+static pid_t idp_register(const struct cli_config *cfg, const char *dir,
+			  struct audit *log, pid_t pid, int fds[2],
+			  const char *sfile);
 
 /* The child's side of start_child, between fork and exec: async-signal-
  * safe calls only (the parent has threads). */
@@ -142,6 +147,42 @@ static pid_t start_child(const char *name, const char *const *args, int nargs,
 		waitpid(pid, NULL, 0);
 	}
 	return pid <= 0 || *port <= 0 ? -1 : pid;
+}
+
+/* The demo's external OpenID Provider (examples/external-idp, node and
+ * panva's oidc-provider), registered as provider "demo-idp" with the key
+ * type itsme_pin (level 450). Its TLS is the demo's server certificate,
+ * verified against the demo's CA. Returns its pid, or -1: the demo then
+ * runs without it (no node, or `npm ci` not run there). */
+static pid_t start_idp(const struct cli_config *cfg, const char *dir,
+		       struct audit *log)
+{
+	char script[LIMIT_PATH], mod[LIMIT_PATH], cert[LIMIT_PATH + 32],
+		key[LIMIT_PATH + 32], sfile[LIMIT_PATH + 32];
+	snprintf(script, sizeof(script), "%s/server.mjs", KP_EXTERNAL_IDP_DIR);
+	snprintf(mod, sizeof(mod), "%s/node_modules/oidc-provider",
+		 KP_EXTERNAL_IDP_DIR);
+	snprintf(cert, sizeof(cert), "%s/pki/server.crt", dir);
+	snprintf(key, sizeof(key), "%s/pki/server.key", dir);
+	snprintf(sfile, sizeof(sfile), "%s/keys/external-idp.secret", dir);
+	struct error e;
+	if (access(mod, R_OK) != 0 || access("/usr/bin/env", X_OK) != 0)
+		return -1;
+	char secret[TOKEN_HEX_LEN];
+	uint8_t h[SHA256_LEN];
+	token_new(secret, h);
+	if (access(sfile, F_OK) != 0 &&
+	    cli_write_new(sfile, secret, strlen(secret), &e) != 0)
+		return -1;
+	char *argv[] = {"/usr/bin/env", "node", script, "0", cert, key, sfile,
+			NULL};
+	int fds[2];
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t parent = getpid(), pid = fork();
+	if (pid == 0)
+		child_exec(argv, fds, parent);
+	return idp_register(cfg, dir, log, pid, fds, sfile);
 }
 
 /* The demo's authentic sources: one examples/provider process answers for
@@ -361,9 +402,10 @@ int cmd_demo(int argc, char **argv)
 		store_close(store);
 		return 1;
 	}
-	pid_t sinks[3];
+	pid_t sinks[4];
 	start_sinks(&cfg, mail, sms, sinks);
 	sinks[2] = start_provider(abs, log);
+	sinks[3] = start_idp(&cfg, abs, log);
 	struct demo_witness dw = {0};
 	start_witness(&cfg, abs, log, &dw);
 	/* The daemon opens the log again, as its own first step. */
@@ -373,11 +415,74 @@ int cmd_demo(int argc, char **argv)
 	if (rc < 0)
 		cli_start_failed("demo", &e);
 	stop_witness(&dw);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (sinks[i] > 0) {
 			kill(sinks[i], SIGTERM);
 			waitpid(sinks[i], NULL, 0);
 		}
 	}
 	return rc < 0 ? 1 : rc;
+}
+
+/* The text of a small file (caller frees), or NULL. */
+static char *slurp(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *b = xmalloc(max + 1);
+	size_t n = fread(b, 1, max, f);
+	fclose(f);
+	b[n] = '\0';
+	return b;
+}
+
+/* Wait for the provider's "listening on N", register it, and name it in
+ * external-idp.json for the manifest. Returns pid, or -1 (stopped). */
+static pid_t idp_register(const struct cli_config *cfg, const char *dir,
+			  struct audit *log, pid_t pid, int fds[2],
+			  const char *sfile)
+{
+	close(fds[1]);
+	char line[64] = "", issuer[64] = "", path[LIMIT_PATH + 32];
+	int port = 0;
+	FILE *f = fdopen(fds[0], "r");
+	if (pid > 0 && f && fgets(line, sizeof(line), f))
+		sscanf(line, "listening on %d", &port);
+	if (f)
+		fclose(f);
+	else
+		close(fds[0]);
+	snprintf(issuer, sizeof(issuer), "https://localhost:%d", port);
+	snprintf(path, sizeof(path), "%s/pki/ca.pem", dir);
+	char *secret = slurp(sfile, FEDERATION_SECRET_MAX);
+	char *ca = slurp(path, FEDERATION_CA_MAX);
+	struct federation_provider_spec spec = {
+		.id = "demo-idp", .name = "Demo IdP (itsme-like)",
+		.issuer = issuer, .client_id = "kruispunt",
+		.client_secret = secret, .key_type = "itsme_pin",
+		.nrn_claim = "egovNRN", .ca_pem = ca};
+	struct error e;
+	int rc = port > 0 && secret && ca
+			 ? cli_federation_add(cfg, log, &spec, true, &e)
+			 : err_set(&e, ERR_UNAVAILABLE, "no_idp", "no port");
+	if (secret)
+		secret_wipe(secret, strlen(secret));
+	free(secret);
+	free(ca);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:i}", "id", spec.id, "issuer",
+			      issuer, "key_type", spec.key_type, "level", 450);
+	snprintf(path, sizeof(path), "%s/external-idp.json", dir);
+	if (rc == 0 && json_dump_file(j, path, JSON_INDENT(2)) != 0)
+		rc = err_set(&e, ERR_INTERNAL, "no_idp", "cannot write %s", path);
+	json_decref(j);
+	if (rc != 0) {
+		log_warn("no external provider: %s", e.detail);
+		if (pid > 0) {
+			kill(pid, SIGTERM);
+			waitpid(pid, NULL, 0);
+		}
+		return -1;
+	}
+	return pid;
 }

@@ -9,6 +9,7 @@
 #include "authz/authz.h"
 #include "directory/directory.h"
 #include "employ/employ.h"
+#include "federation/federation.h"
 #include "lra/lra.h"
 #include "mandate/mandate.h"
 #include "oidc/oidc.h"
@@ -19,6 +20,7 @@ const struct store_schema *const cli_schemas[] = {
 	&audit_schema, &org_schema,  &registry_schema, &directory_schema,
 	&authz_schema, &auth_schema, &notify_schema,   &hub_schema,
 	&lra_schema,   &employ_schema, &mandate_schema, &oidc_schema,
+	&federation_schema,
 };
 const size_t cli_nschemas = KP_NELEM(cli_schemas);
 

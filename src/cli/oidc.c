@@ -1,6 +1,6 @@
 /*
  * `kruispunt oidc client add|list|rotate-secret|remove` and `kruispunt oidc
- * key list|rotate|retire`: the operator registers the applications that
+ * key list|rotate|retire` (`oidc provider`: federation.c): the operator registers the applications that
  * rely on kruispunt (docs/OIDC.md) and rolls the signing keys. Client
  * changes are audit events; a running daemon sees them at once (clients
  * are read from the store on every request), and new keys at its next
@@ -263,6 +263,8 @@ int cli_oidc_demo_client(const struct cli_config *cfg, struct audit *log,
 
 int cmd_oidc(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "provider") == 0)
+		return cli_oidc_provider(argc, argv);
 	struct oidc_args a;
 	memset(&a, 0, sizeof(a));
 	if (argc < 3 || parse(argc, argv, &a) != 0 ||

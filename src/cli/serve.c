@@ -205,6 +205,18 @@ static void oidc_step_close(struct serve_ctx *c)
 	oidc_close(c->app.oidc);
 }
 
+/* External providers whose keys open sessions (src/federation). */
+static int federation_step_open(struct serve_ctx *c, struct error *e)
+{
+	return federation_open(c->app.audit, c->app.auth, &c->app.federation,
+			       e);
+}
+
+static void federation_step_close(struct serve_ctx *c)
+{
+	federation_close(c->app.federation);
+}
+
 /* The witnesses get the log's checkpoints from their own thread: a slow
  * or absent witness never holds up an append. */
 static int witness_step_open(struct serve_ctx *c, struct error *e)
@@ -312,6 +324,7 @@ static const struct serve_step {
 	{"notifications", notify_step_open, notify_step_close},
 	{"the hub", hub_step_open, hub_step_close},
 	{"OpenID Connect", oidc_step_open, oidc_step_close},
+	{"federation", federation_step_open, federation_step_close},
 	{"the witnesses", witness_step_open, witness_step_close},
 	{"the listeners", listeners_step_open, listeners_step_close},
 };

@@ -605,6 +605,12 @@ int demo_manifest(const char *dir, const char *public_url,
 	json_t *c = json_load_file(client, 0, NULL);
 	if (c)
 		json_object_set_new(m, "oidc_client", c);
+	/* The external provider the demo runs beside it, when node and
+	 * oidc-provider are there (kruispunt demo). */
+	demo_path(client, sizeof(client), dir, "external-idp.json");
+	c = json_load_file(client, 0, NULL);
+	if (c)
+		json_object_set_new(m, "external_idp", c);
 	int rc = json_dump_file(m, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(m);
 	if (rc != 0 || rename(tmp, path) != 0)

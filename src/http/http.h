@@ -364,6 +364,15 @@ void http_session_cookie(struct http_response *res, const char *token,
  * SameSite=Strict, Path=/, beside any other this answer sets. */
 void http_cookie_set(struct http_response *res, const char *name,
 		     const char *value, int64_t max_age_s);
+/* The same with SameSite=Lax, for the one cookie that must come back on
+ * another site's top-level navigation to us: an external provider's
+ * redirect back after a login (src/federation). A Strict cookie is not
+ * sent on that navigation, since it starts on the provider's site; Lax
+ * sends it there (a GET, top level) and still never on another site's
+ * subrequests or POSTs. It holds only a one-time binding, never a
+ * session. */
+void http_cookie_set_lax(struct http_response *res, const char *name,
+			 const char *value, int64_t max_age_s);
 /* Redirect (303 See Other) to url; res owns a copy. Returns 0. */
 int http_redirect(struct http_response *res, const char *url);
 /* Was the request sent by a page of another site (Sec-Fetch-Site:

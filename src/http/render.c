@@ -127,8 +127,9 @@ enum MHD_Result render_send(struct request *rq)
 	return ret;
 }
 
-void http_cookie_set(struct http_response *res, const char *name,
-		     const char *value, int64_t max_age_s)
+static void cookie_set(struct http_response *res, const char *name,
+		       const char *value, int64_t max_age_s,
+		       const char *same_site)
 {
 	int i = 0;
 	while (i < HTTP_SET_COOKIES - 1 && res->set_cookie[i][0])
@@ -137,7 +138,19 @@ void http_cookie_set(struct http_response *res, const char *name,
 		value = "", max_age_s = 0;
 	snprintf(res->set_cookie[i], sizeof(res->set_cookie[i]),
 		 "%s=%s; Path=/; Max-Age=%lld; Secure; HttpOnly; "
-		 "SameSite=Strict", name, value, (long long)max_age_s);
+		 "SameSite=%s", name, value, (long long)max_age_s, same_site);
+}
+
+void http_cookie_set(struct http_response *res, const char *name,
+		     const char *value, int64_t max_age_s)
+{
+	cookie_set(res, name, value, max_age_s, "Strict");
+}
+
+void http_cookie_set_lax(struct http_response *res, const char *name,
+			 const char *value, int64_t max_age_s)
+{
+	cookie_set(res, name, value, max_age_s, "Lax");
 }
 
 void http_session_cookie(struct http_response *res, const char *token,

@@ -11,6 +11,7 @@ import {
 import { journeysOfficer } from './officer.mjs';
 import { journeysOrg } from './org.mjs';
 import { journeysOidc } from './oidc.mjs';
+import { journeysFederation } from './federation.mjs';
 
 const ANON_PAGES = ['#/', '#/login', '#/login/password', '#/login/eid', '#/forgot', '#/apps'];
 
@@ -405,6 +406,7 @@ async function main() {
     await journeysOfficer(browser);
     await journeysOrg(browser);
     await journeysOidc(browser);
+    await journeysFederation(browser);
   });
   console.log(`# axe audited ${audited.size} page states`);
   console.log(`${results.passed} passed, ${results.failed} failed`);

@@ -26,8 +26,19 @@ expect "discovery names the issuer" "$PUB" "$(json "$BODY" 'j["issuer"]')"
 call GET "$PUB/oidc/jwks"
 expect "the keys: ES256 and RS256" "ES256 RS256" "$(json "$BODY" '" ".join(sorted(k["alg"] for k in j["keys"]))')"
 
+# The external OpenID Provider runs beside them when node and its
+# package are installed (scripts/deps.sh), registered as demo-idp at 450.
+helpers=3
+if command -v node >/dev/null &&
+   [ -d "$KP_SOURCE_DIR/examples/external-idp/node_modules/oidc-provider" ]; then
+  helpers=4
+  expect "demo.json names the external provider" "demo-idp 450" \
+    "$(json "$DEMO/demo.json" 'j["external_idp"]["id"] + " " + str(j["external_idp"]["level"])')"
+  call GET "$PUB/api/v1/auth/providers"
+  expect "the login page's list offers it" "demo-idp 450" "$(json "$BODY" 'j[0]["id"] + " " + str(j[0]["level"])')"
+fi
 children=$(children_of "$DEMO_PID")
-expect "the demo runs its sinks and its provider" 3 "$(echo "$children" | wc -w)"
+expect "the demo runs its sinks, its provider and its external IdP" $helpers "$(echo "$children" | wc -w)"
 
 # gone PID: no process, or a zombie nobody reaps (PID 1 in a container).
 gone() {

@@ -4,7 +4,7 @@
 // mandates. Hash routes (#/login, #/apps…), one thing per page.
 import {
   state, t, h, main, page, field, radios, checkbox, form, button, link, Problem, api, problemText,
-  refreshSession, eidStart, go, params, addRoutes, needSession,
+  refreshSession, eidStart, federationStart, go, params, addRoutes, needSession,
   levelText, keyName, summaryList, dateText, isoDate, profileText, takeNext,
 } from './ui.js';
 
@@ -18,18 +18,33 @@ function pageHome() {
   ]);
 }
 
-function pageLoginChoice(errors) {
+// The external providers (itsme, MyGov.be, eIDAS ...) the login page
+// offers beside our own keys: GET /api/v1/auth/providers, asked once per
+// page load. A failure offers none: our own keys still work.
+let providers = null;
+
+async function loginProviders() {
+  if (!providers) providers = await api('GET', '/api/v1/auth/providers').catch(() => []);
+  return providers;
+}
+
+async function pageLoginChoice(errors) {
+  const external = await loginProviders();
   page('login.title', [
     h('p', {}, t('login.intro')),
     form((fd) => {
-      const k = fd.get('key');
+      const k = String(fd.get('key') || '');
       if (k === 'password') return go('#/login/password');
       if (k === 'eid') return go('#/login/eid');
+      const p = external.find((x) => `provider:${x.id}` === k);
+      // A full navigation: the provider's page is another site's.
+      if (p) return window.location.assign(federationStart(p.id, state.next ? `/${state.next}` : '/'));
       pageLoginChoice([{ field: 'key-0', text: t('login.error.choose') }]);
     },
     radios('key', 'login.question', [
       { value: 'password', label: t('login.key.password') },
       { value: 'eid', label: t('login.key.eid') },
+      ...external.map((p) => ({ value: `provider:${p.id}`, label: t('login.key.provider', { name: p.name, level: p.level }) })),
     ], { errors }),
     button('continue')),
     h('p', {}, link('#/forgot', 'login.forgot')),

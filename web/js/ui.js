@@ -191,6 +191,11 @@ export function eidStart(back) {
   return `/api/v1/auth/eid/start?return=${encodeURIComponent(back)}`;
 }
 
+// Where a login with an external provider starts (src/federation).
+export function federationStart(id, back) {
+  return `/api/v1/auth/federation/${encodeURIComponent(id)}/start?return=${encodeURIComponent(back)}`;
+}
+
 // --- chrome ----------------------------------------------------------------
 
 export function renderHeader() {

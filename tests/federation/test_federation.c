@@ -1,0 +1,245 @@
+/* The relying party without HTTP: an external provider's ID token, signed
+ * here with cjose, is believed only when its signature, algorithm, issuer,
+ * audience, times and nonce hold (alg none, HMAC, a key of the wrong kind,
+ * another audience, another login's nonce, expired are refused); a
+ * provider's secret is stored sealed and audited without it; and the
+ * login auth opens for a key another party vouches for is at its key
+ * type's level, for a living person in the registers only. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjose/cjose.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "auth/auth.h"
+#include "federation/federation.h"
+#include "support/support.h"
+
+#define JAN "85073003328"
+#define ISS "https://idp.example"
+
+static struct ts_store tmp;
+static struct auth *a;
+static struct federation *f;
+static cjose_jwk_t *ec, *other;
+static char *jwks;
+static const struct audit_actor browser = {AUDIT_CHANNEL_PORTAL, NULL, NULL,
+					   NULL};
+
+static int setup(void **state)
+{
+	(void)state;
+	struct error e;
+	cjose_err ce;
+	ts_clock_start();
+	if (ts_store_open(&tmp, "federation") != 0)
+		return -1;
+	struct auth_options ao = {.argon2_ops = crypto_pwhash_OPSLIMIT_MIN,
+				  .argon2_mem = crypto_pwhash_MEMLIMIT_MIN,
+				  .session_absolute_s = 3600,
+				  .session_idle_s = 600};
+	rand_bytes(ao.master_key, sizeof(ao.master_key));
+	ec = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &ce);
+	other = cjose_jwk_create_EC_random(CJOSE_JWK_EC_P_256, &ce);
+	char *pub = cjose_jwk_to_json(ec, false, &ce);
+	jwks = xasprintf("{\"keys\":[%s]}", pub);
+	free(pub);
+	return auth_open(tmp.log, &ao, &a, &e) ||
+	       ts_person(tmp.log, JAN, "Peeters", "Jan", "", &e) ||
+	       federation_open(tmp.log, a, &f, &e);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	federation_close(f);
+	auth_close(a);
+	cjose_jwk_release(ec);
+	cjose_jwk_release(other);
+	free(jwks);
+	return ts_store_close(&tmp);
+}
+
+/* part base64url (caller frees). */
+static char *b64(const char *part)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(strlen(part),
+					       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *out = xmalloc(cap);
+	sodium_bin2base64(out, cap, (const uint8_t *)part, strlen(part),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return out;
+}
+
+/* An ID token with claims, signed by k with alg (k NULL: "alg" written
+ * by hand, unsigned). Caller frees. */
+static char *id_token(cjose_jwk_t *k, const char *alg, const char *claims)
+{
+	if (!k) {
+		char *hdr = xasprintf("{\"alg\":\"%s\"}", alg);
+		char *h = b64(hdr), *p = b64(claims);
+		char *out = xasprintf("%s.%s.", h, p);
+		free(hdr);
+		free(h);
+		free(p);
+		return out;
+	}
+	cjose_err ce;
+	cjose_header_t *h = cjose_header_new(&ce);
+	cjose_header_set(h, CJOSE_HDR_ALG, alg, &ce);
+	cjose_jws_t *j = cjose_jws_sign(k, h, (const uint8_t *)claims,
+					strlen(claims), &ce);
+	const char *ser = NULL;
+	char *out = j && cjose_jws_export(j, &ser, &ce) ? xstrdup(ser) : NULL;
+	cjose_jws_release(j);
+	cjose_header_release(h);
+	return out;
+}
+
+static char *claims(const char *aud, const char *nonce, int64_t exp_in)
+{
+	int64_t now = time_now();
+	return xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"%s\",\"sub\":\"x\","
+			 "\"exp\":%lld,\"iat\":%lld,\"nonce\":\"%s\","
+			 "\"egovNRN\":\"" JAN "\"}",
+			 aud, (long long)(now + exp_in), (long long)now, nonce);
+}
+
+/* Verify a token of (k, alg) with these claims: the check's result. */
+static int verify(cjose_jwk_t *k, const char *alg, const char *aud,
+		  const char *nonce, int64_t exp_in, char nrn[32])
+{
+	char *c = claims(aud, nonce, exp_in);
+	char *t = id_token(k, alg, c);
+	struct federation_expect x = {ISS, "kruispunt", "n1", "egovNRN",
+				      time_now()};
+	struct error e;
+	int rc = t ? federation_id_token_check(t, jwks, &x, nrn, &e) : -9;
+	free(t);
+	free(c);
+	return rc;
+}
+
+static void test_id_token(void **state)
+{
+	(void)state;
+	char nrn[32];
+	assert_int_equal(verify(ec, "ES256", "kruispunt", "n1", 60, nrn), 0);
+	assert_string_equal(nrn, JAN);
+	/* Attacks: each is refused. */
+	assert_int_equal(verify(NULL, "none", "kruispunt", "n1", 60, nrn), -1);
+	assert_int_equal(verify(NULL, "HS256", "kruispunt", "n1", 60, nrn), -1);
+	assert_int_equal(verify(ec, "ES256", "another-rp", "n1", 60, nrn), -1);
+	assert_int_equal(verify(ec, "ES256", "kruispunt", "n2", 60, nrn), -1);
+	assert_int_equal(verify(ec, "ES256", "kruispunt", "n1", -1, nrn), -1);
+	/* Signed by a key the provider does not publish. */
+	assert_int_equal(verify(other, "ES256", "kruispunt", "n1", 60, nrn), -1);
+	assert_string_equal(nrn, "");
+}
+
+static void test_provider_sealed(void **state)
+{
+	(void)state;
+	struct error e;
+	struct federation_provider_spec s = {
+		.id = "idp", .name = "IdP", .issuer = ISS,
+		.client_id = "kruispunt", .client_secret = "the secret 42",
+		.key_type = "itsme_pin", .nrn_claim = "egovNRN"};
+	assert_int_equal(federation_provider_add(f, &ts_operator, &s, &e), 0);
+	assert_int_equal(federation_provider_add(f, &ts_operator, &s, &e), -1);
+	assert_string_equal(e.code, "provider_exists");
+	struct federation_provider_spec bad = s;
+	bad.id = "idp2";
+	bad.issuer = "http://idp.example"; /* http, not on the loopback */
+	assert_int_equal(federation_provider_add(f, &ts_operator, &bad, &e), -1);
+	assert_string_equal(e.code, "invalid_field");
+	bad.issuer = ISS;
+	bad.key_type = "no_such_key";
+	assert_int_equal(federation_provider_add(f, &ts_operator, &bad, &e), -1);
+	/* Never in clear in the store. */
+	struct store_stmt *st = store_prepare(
+		store_reader(tmp.s),
+		"SELECT count(*) FROM federation_provider WHERE "
+		"instr(CAST(secret_sealed AS TEXT), 'the secret') > 0");
+	int64_t n = -1;
+	assert_int_equal(store_one(st, store_read_int, &n, &e), 0);
+	assert_int_equal(n, 0);
+	json_t *l = federation_provider_list(f, true, &e);
+	assert_int_equal(json_array_size(l), 1);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(l, 0), "level")),
+			 450);
+	json_decref(l);
+	struct audit_record *ev;
+	int k = ts_events(tmp.log, "federation_provider_add", &ev);
+	assert_int_equal(k, 4);
+	assert_string_equal(ev[0].outcome, "granted");
+	assert_string_equal(ev[1].outcome, "refused");
+	free(ev);
+	assert_int_equal(federation_provider_remove(f, &ts_operator, "idp", &e),
+			 0);
+	assert_int_equal(federation_provider_remove(f, &ts_operator, "idp", &e),
+			 -1);
+}
+
+static void test_login_external(void **state)
+{
+	(void)state;
+	char token[TOKEN_HEX_LEN];
+	struct auth_session s;
+	struct error e;
+	assert_int_equal(auth_login_external(a, &browser, JAN, "itsme_pin",
+					     "idp", token, &s, &e),
+			 0);
+	assert_int_equal(s.level, 450);
+	assert_string_equal(s.key_type, "itsme_pin");
+	/* Someone the registers do not know: refused, recorded. */
+	assert_int_equal(auth_login_external(a, &browser, "85073003427",
+					     "itsme_pin", "idp", token, &s, &e),
+			 -1);
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "login", &ev);
+	assert_true(n >= 1);
+	assert_string_equal(ev[0].purpose, "itsme_pin");
+	assert_string_equal(ev[0].legal_basis, "idp");
+	free(ev);
+}
+
+/* A callback without its login (no cookie, a state never made) changes
+ * nothing and is recorded refused. */
+static void test_callback_unknown(void **state)
+{
+	(void)state;
+	char token[TOKEN_HEX_LEN], back[512];
+	struct auth_session s;
+	struct error e;
+	char state_hex[65];
+	memset(state_hex, 'a', 64);
+	state_hex[64] = '\0';
+	assert_int_equal(federation_callback(f, &browser, "code", state_hex,
+					     NULL, NULL, token, &s, back, &e),
+			 -1);
+	assert_string_equal(e.code, "federation_state_invalid");
+	assert_string_equal(back, "/");
+	struct audit_record *ev;
+	int n = ts_events(tmp.log, "login", &ev);
+	assert_true(n >= 1);
+	assert_string_equal(ev[n - 1].reason, "federation_state_invalid");
+	free(ev);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_id_token),
+		cmocka_unit_test(test_provider_sealed),
+		cmocka_unit_test(test_login_external),
+		cmocka_unit_test(test_callback_unknown),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
