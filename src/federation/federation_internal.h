@@ -13,7 +13,13 @@ struct federation_cache {
 	char *jwks;            /* the JWK set, JSON text */
 	int64_t fetched_at;    /* discovery, seconds */
 	int64_t jwks_at;       /* keys, seconds */
+	int64_t failed_at;     /* the last fetch that failed, seconds */
+	bool fetching;         /* a thread is fetching for it, unlocked */
 };
+
+/* After a failed fetch, logins with that provider are refused at once
+ * for this long: an absent provider costs no request a timeout. */
+#define FEDERATION_BACKOFF_S 15
 
 #define FEDERATION_CACHED 8 /* providers whose discovery is kept */
 

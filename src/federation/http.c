@@ -62,6 +62,8 @@ int federation_http(const struct federation_provider *p, const char *url,
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)FEDERATION_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)FEDERATION_TIMEOUT_MS / 3);
 	if (form) {
 		/* client_secret_basic (RFC 6749 section 2.3.1). */
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -153,20 +155,75 @@ static int fetch_keys(const struct federation_provider *p,
 }
 
 /* The slot of p's issuer in the cache (the lock held): its own, or the
- * oldest. */
+ * oldest one nobody is fetching for. NULL when all are busy. */
 static struct federation_cache *slot(struct federation *f,
 				     const char *issuer)
 {
-	struct federation_cache *old = &f->cache[0];
+	struct federation_cache *old = NULL;
 	for (int i = 0; i < FEDERATION_CACHED; i++) {
-		if (strcmp(f->cache[i].issuer, issuer) == 0)
-			return &f->cache[i];
-		if (f->cache[i].fetched_at < old->fetched_at)
-			old = &f->cache[i];
+		struct federation_cache *c = &f->cache[i];
+		if (strcmp(c->issuer, issuer) == 0)
+			return c;
+		if (!c->fetching && (!old || c->fetched_at < old->fetched_at))
+			old = c;
 	}
-	str_copy(old->issuer, sizeof(old->issuer), issuer);
-	old->fetched_at = old->jwks_at = 0;
+	if (old) {
+		str_copy(old->issuer, sizeof(old->issuer), issuer);
+		old->fetched_at = old->jwks_at = old->failed_at = 0;
+	}
 	return old;
+}
+
+static void cache_clear(struct federation_cache *c)
+{
+	free(c->authorization_endpoint);
+	free(c->token_endpoint);
+	free(c->jwks_uri);
+	free(c->jwks);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Take the fetched parts of t into c (the lock held); t is left empty. */
+static void cache_take(struct federation_cache *c, struct federation_cache *t)
+{
+	if (t->authorization_endpoint) {
+		free(c->authorization_endpoint);
+		free(c->token_endpoint);
+		free(c->jwks_uri);
+		c->authorization_endpoint = t->authorization_endpoint;
+		c->token_endpoint = t->token_endpoint;
+		c->jwks_uri = t->jwks_uri;
+		c->fetched_at = t->fetched_at;
+	}
+	if (t->jwks) {
+		free(c->jwks);
+		c->jwks = t->jwks;
+		c->jwks_at = t->jwks_at;
+	}
+	memset(t, 0, sizeof(*t));
+}
+
+/* What the fetch must get: 1 discovery, 2 keys (bits). */
+static int stale(const struct federation_cache *c, bool keys, bool fresh_keys,
+		 int64_t now)
+{
+	int need = 0;
+	if (!c->authorization_endpoint || now - c->fetched_at >= FEDERATION_CACHE_S)
+		need |= 1;
+	if (keys && (fresh_keys || !c->jwks || now - c->jwks_at >= FEDERATION_CACHE_S))
+		need |= 2;
+	return need;
+}
+
+/* Fetch what need says into t, without the lock: a slow provider holds
+ * up its own logins only. */
+static int fetch(const struct federation_provider *p,
+		 struct federation_cache *t, int need, struct error *e)
+{
+	int rc = need & 1 ? discover(p, t, e) : 0;
+	if (rc == 0 && (need & 2))
+		rc = fetch_keys(p, t, e);
+	return rc;
 }
 
 int federation_discover(struct federation *f,
@@ -174,24 +231,48 @@ int federation_discover(struct federation *f,
 			char authz[LIMIT_URL], char token[LIMIT_URL],
 			char **keys, struct error *e)
 {
-	/* One lock around the fetches: providers are few, and a second
-	 * login waiting for the first's fetch reuses it. */
+	int64_t now = time_now();
 	pthread_mutex_lock(&f->lock);
 	struct federation_cache *c = slot(f, p->issuer);
-	int64_t now = time_now();
+	int need = c ? stale(c, keys != NULL, fresh_keys, now) : 0;
+	/* Busy (another login fetches), or failed a moment ago: refused at
+	 * once rather than queued behind a timeout. */
+	bool refused = !c || (need && (c->fetching ||
+				       now - c->failed_at < FEDERATION_BACKOFF_S));
+	bool failed = false; /* e set by the fetch */
+	if (!refused && need) {
+		struct federation_cache t = {0};
+		/* The keys' address comes with the discovery. */
+		if ((need & 2) && !(need & 1) && c->jwks_uri)
+			t.jwks_uri = xstrdup(c->jwks_uri);
+		else
+			need |= need & 2 ? 1 : 0;
+		c->fetching = true;
+		pthread_mutex_unlock(&f->lock);
+		failed = fetch(p, &t, need, e) != 0;
+		pthread_mutex_lock(&f->lock);
+		c->fetching = false;
+		if (failed)
+			c->failed_at = now;
+		else if (strcmp(c->issuer, p->issuer) == 0) {
+			if (!(need & 1)) { /* only the copy of the address */
+				free(t.jwks_uri);
+				t.jwks_uri = NULL;
+			}
+			cache_take(c, &t);
+		}
+		cache_clear(&t);
+		refused = failed;
+	}
 	int rc = 0;
-	if (!c->authorization_endpoint || now - c->fetched_at >= FEDERATION_CACHE_S)
-		rc = discover(p, c, e);
-	if (rc == 0 && keys &&
-	    (fresh_keys || !c->jwks || now - c->jwks_at >= FEDERATION_CACHE_S))
-		rc = fetch_keys(p, c, e);
-	if (rc == 0) {
+	if (refused || !c->authorization_endpoint || (keys && !c->jwks))
+		rc = failed ? -1 : unavailable(e, p->id);
+	else {
 		str_copy(authz, LIMIT_URL, c->authorization_endpoint);
 		str_copy(token, LIMIT_URL, c->token_endpoint);
 		if (keys)
 			*keys = xstrdup(c->jwks);
-	} else
-		c->fetched_at = 0;
+	}
 	pthread_mutex_unlock(&f->lock);
 	return rc;
 }

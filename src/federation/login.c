@@ -301,7 +301,11 @@ int federation_callback(struct federation *f, const struct audit_actor *by,
 		err_set(e, ERR_UNAUTHENTICATED, "federation_state_invalid",
 			"this login is unknown, used, expired or of another "
 			"browser: start it again from the portal");
-		return refuse(f, by, NULL, NULL, e);
+		/* No login of ours, no person: logged, not an audit event
+		 * (docs/SECURITY.md), or strangers could fill the log. */
+		log_warn("federation: callback without a login of ours "
+			 "(federation_state_invalid)");
+		return -1;
 	}
 	str_copy(back, 512, t.back);
 	struct federation_provider p;

@@ -54,13 +54,37 @@ bool federation_url_ok(const char *url)
 {
 	if (!url || !text_plain(url, LIMIT_URL - 128) || strchr(url, ' '))
 		return false;
-	if (strncmp(url, "https://", 8) == 0)
-		return url[8] != '\0' && url[8] != '/';
-	static const char *const loop[] = {"http://127.0.0.1:", "http://127.0.0.1/",
-					   "http://localhost:", "http://localhost/",
-					   "http://[::1]:"};
-	for (size_t i = 0; i < KP_NELEM(loop); i++)
-		if (strncmp(url, loop[i], strlen(loop[i])) == 0)
+	bool tls = strncmp(url, "https://", 8) == 0;
+	if (!tls && strncmp(url, "http://", 7) != 0)
+		return false;
+	/* The authority: no user information (http://localhost:@evil is
+	 * evil), no backslash; over http, exactly a loopback host. */
+	const char *host = url + (tls ? 8 : 7);
+	size_t alen = strcspn(host, "/?#");
+	if (alen == 0 || memchr(host, '@', alen) || memchr(host, '\\', alen))
+		return false;
+	if (tls)
+		return true;
+	static const char *const loop[] = {"127.0.0.1", "localhost", "[::1]"};
+	for (size_t i = 0; i < KP_NELEM(loop); i++) {
+		size_t l = strlen(loop[i]);
+		if (alen >= l && strncmp(host, loop[i], l) == 0 &&
+		    (alen == l ||
+		     (host[l] == ':' &&
+		      strspn(host + l + 1, "0123456789") == alen - l - 1)))
+			return true;
+	}
+	return false;
+}
+
+/* A key type others issue (itsme, MyGov.be, eIDAS means, seed 000 art.
+ * 11): never one of kruispunt's own, whose level a provider cannot
+ * vouch for (a "eid" session from a provider would be an eID login). */
+static bool external_key_type(const char *t)
+{
+	static const char *const prefixes[] = {"itsme_", "mygov_", "eidas_"};
+	for (size_t i = 0; t && i < KP_NELEM(prefixes); i++)
+		if (strncmp(t, prefixes[i], strlen(prefixes[i])) == 0)
 			return true;
 	return false;
 }
@@ -93,8 +117,10 @@ static const char *spec_fault(struct federation *f,
 	if (sn == 0 || sn > FEDERATION_SECRET_MAX ||
 	    !text_plain(s->client_secret, FEDERATION_SECRET_MAX))
 		return "client secret: 1 to 256 bytes of plain text";
-	if (!s->key_type || auth_key_level(f->auth, s->key_type) <= 0)
-		return "key type: one of data/key_types.tsv";
+	if (!s->key_type || !external_key_type(s->key_type) ||
+	    auth_key_level(f->auth, s->key_type) <= 0)
+		return "key type: an external one of data/key_types.tsv "
+		       "(itsme_*, mygov_*, eidas_*)";
 	if (!s->nrn_claim || !*s->nrn_claim || !text_plain(s->nrn_claim, 63))
 		return "national number claim: a claim's name";
 	if (s->ca_pem && (strlen(s->ca_pem) > FEDERATION_CA_MAX ||

@@ -4,7 +4,7 @@
 // number, and comes back with a kruispunt session at level 450, the key
 // type and the provider in the audit log. Then the attacks a browser can make: the
 // provider's answer replayed, and brought to another browser without the
-// login's cookie; both refused, both in the audit log.
+// login's cookie; both refused (logged, not audited: no login of ours).
 import { execFileSync } from 'node:child_process';
 import { check } from './lib.mjs';
 import { PUB, demo, jan, newPage, submit, settle, audit } from './kit.mjs';
@@ -52,8 +52,10 @@ export async function journeysFederation(browser) {
   check('federation: without the login\'s cookie it is refused', stolen.status() === 401 && (await stolen.text()).includes('federation_state_invalid'));
   const cross = await other.context().request.get(`${PUB}/api/v1/auth/federation/demo-idp/start?return=/`, { maxRedirects: 0, headers: { 'Sec-Fetch-Site': 'cross-site' } });
   check('federation: another site cannot start a login', cross.status() === 403);
+  // Neither names a login of ours or a person: logged by the daemon, not
+  // audit events, or anyone could fill the ten-year log with them.
   const refused = events('%outcome:7:refused%federation_state_invalid%');
-  check('federation: both refusals are in the audit log', Number(refused) >= 2, refused);
+  check('federation: the refusals without a login of ours are not audit events', Number(refused) === 0, refused);
   await other.context().close();
   await page.context().close();
 }
