@@ -95,8 +95,11 @@ static char *authorize_url(const char *endpoint,
 			   const struct federation_provider *p,
 			   const struct pending *q, const char *redirect)
 {
-	char *claims = xasprintf("{\"id_token\":{\"%s\":{\"essential\":true}}}",
-				 p->nrn_claim);
+	/* Built by jansson: the claim's name is the operator's text. */
+	json_t *cj = json_pack("{s:{s:{s:b}}}", "id_token", p->nrn_claim,
+			       "essential", 1);
+	char *claims = json_dumps(cj, JSON_COMPACT);
+	json_decref(cj);
 	char *e[] = {esc(p->client_id), esc(redirect), esc(claims)};
 	char *url = xasprintf(
 		"%s%sresponse_type=code&scope=openid&client_id=%s"
