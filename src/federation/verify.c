@@ -76,6 +76,19 @@ static bool audience_ok(json_t *cl, const char *client_id)
 		      (azp && strcmp(azp, client_id) == 0));
 }
 
+/* azp, when there, names us whatever the audience (OpenID Connect Core
+ * 3.1.3.7); nbf, when there, has come (RFC 7519 4.1.5). */
+static bool presence_ok(json_t *cl, const char *client_id, int64_t now)
+{
+	json_t *azp = json_object_get(cl, "azp");
+	json_t *nbf = json_object_get(cl, "nbf");
+	if (azp && (!json_is_string(azp) ||
+		    strcmp(json_string_value(azp), client_id) != 0))
+		return false;
+	return !nbf || (json_is_integer(nbf) &&
+			json_integer_value(nbf) <= now + FEDERATION_SKEW_S);
+}
+
 static int claims_check(json_t *cl, const struct federation_expect *x,
 			char nrn[32], struct error *e)
 {
@@ -86,8 +99,9 @@ static int claims_check(json_t *cl, const struct federation_expect *x,
 	const char *id = json_string_value(json_object_get(cl, x->nrn_claim));
 	if (!iss || strcmp(iss, x->issuer) != 0)
 		return bad(e, "another issuer");
-	if (!audience_ok(cl, x->client_id))
-		return bad(e, "another audience");
+	if (!audience_ok(cl, x->client_id) ||
+	    !presence_ok(cl, x->client_id, x->now))
+		return bad(e, "another audience, or not valid yet");
 	if (!json_is_integer(exp) || json_integer_value(exp) <= x->now)
 		return bad(e, "expired");
 	if (!json_is_integer(iat) ||
@@ -121,6 +135,8 @@ int federation_id_token_check(const char *id_token, const char *jwks,
 	if (!alg || (strcmp(alg, "ES256") && strcmp(alg, "RS256") &&
 		     strcmp(alg, "PS256")))
 		rc = bad(e, "its algorithm is not ES256, RS256 or PS256");
+	else if (json_object_get((json_t *)h, "crit"))
+		rc = bad(e, "it names extensions we do not understand (crit)");
 	else if ((rc = signature(jws, set, alg, kid)) == -1)
 		bad(e, "the signature does not verify");
 	else if (rc == 1)

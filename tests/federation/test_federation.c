@@ -137,6 +137,31 @@ static void test_id_token(void **state)
 	assert_int_equal(verify(ec, "ES256", "another-rp", "n1", 60, nrn), -1);
 	assert_int_equal(verify(ec, "ES256", "kruispunt", "n2", 60, nrn), -1);
 	assert_int_equal(verify(ec, "ES256", "kruispunt", "n1", -1, nrn), -1);
+	/* azp naming another client, nbf still to come: refused too. */
+	int64_t now = time_now();
+	char *bodies[2];
+	bodies[0] = xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"kruispunt\","
+			      "\"sub\":\"x\",\"exp\":%lld,\"iat\":%lld,"
+			      "\"nonce\":\"n1\",\"egovNRN\":\"" JAN "\","
+			      "\"azp\":\"another-rp\"}",
+			      (long long)(now + 60), (long long)now);
+	bodies[1] = xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"kruispunt\","
+			      "\"sub\":\"x\",\"exp\":%lld,\"iat\":%lld,"
+			      "\"nonce\":\"n1\",\"egovNRN\":\"" JAN "\","
+			      "\"nbf\":%lld}",
+			      (long long)(now + 60), (long long)now,
+			      (long long)(now + 3600));
+	for (size_t i = 0; i < KP_NELEM(bodies); i++) {
+		char *t = id_token(ec, "ES256", bodies[i]);
+		struct federation_expect x = {ISS, "kruispunt", "n1",
+					      "egovNRN", now};
+		struct error e;
+		assert_int_equal(federation_id_token_check(t, jwks, &x, nrn,
+							   &e),
+				 -1);
+		free(t);
+		free(bodies[i]);
+	}
 	/* Signed by a key the provider does not publish. */
 	assert_int_equal(verify(other, "ES256", "kruispunt", "n1", 60, nrn), -1);
 	assert_string_equal(nrn, "");
