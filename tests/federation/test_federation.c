@@ -5,7 +5,14 @@
  * provider's secret is stored sealed and audited without it; and the
  * login auth opens for a key another party vouches for is at its key
  * type's level, for a living person in the registers only. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,6 +25,7 @@
 
 #include "auth/auth.h"
 #include "federation/federation.h"
+#include "federation/federation_internal.h"
 #include "support/support.h"
 
 #define JAN "85073003328"
@@ -271,10 +279,87 @@ static void test_callback_unknown(void **state)
 	assert_int_equal(audit_size(tmp.log), before);
 }
 
+/* A provider that takes connections and never answers (the kernel
+ * completes the handshake; nobody reads): its port, or -1. */
+static int silent_listener(int *fd)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t n = sizeof(sa);
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (*fd < 0 || bind(*fd, (struct sockaddr *)&sa, n) != 0 ||
+	    listen(*fd, 64) != 0 ||
+	    getsockname(*fd, (struct sockaddr *)&sa, &n) != 0)
+		return -1;
+	return ntohs(sa.sin_port);
+}
+
+struct slow_call {
+	struct federation_provider *p;
+	atomic_bool done;
+};
+
+static void *call_slow(void *arg)
+{
+	struct slow_call *c = arg;
+	char authz[LIMIT_URL], token[LIMIT_URL];
+	struct error e;
+	federation_discover(f, c->p, false, authz, token, NULL, &e);
+	atomic_store(&c->done, true);
+	return NULL;
+}
+
+/* The federation review's H1: a provider that hangs holds up its own
+ * fetch only. While one login waits for it, another is refused at once
+ * (it returns before the first has); after the failure, logins are
+ * refused at once for a while (the provider sees no new connection). */
+static void test_slow_provider(void **state)
+{
+	(void)state;
+	int fd;
+	int port = silent_listener(&fd);
+	assert_true(port > 0);
+	struct federation_provider p = {.id = "slow", .ca_pem = NULL};
+	snprintf(p.issuer, sizeof(p.issuer), "http://127.0.0.1:%d", port);
+	struct slow_call c = {&p, false};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, call_slow, &c), 0);
+	/* Until the first call is in its fetch. */
+	for (int i = 0; i < 500; i++) {
+		pthread_mutex_lock(&f->lock);
+		bool in = f->cache[0].fetching || f->cache[1].fetching;
+		for (int k = 2; k < FEDERATION_CACHED; k++)
+			in = in || f->cache[k].fetching;
+		pthread_mutex_unlock(&f->lock);
+		if (in)
+			break;
+		usleep(10000);
+	}
+	char authz[LIMIT_URL], token[LIMIT_URL];
+	struct error e;
+	assert_int_equal(federation_discover(f, &p, false, authz, token, NULL,
+					     &e),
+			 -1);
+	assert_string_equal(e.code, "provider_unavailable");
+	assert_false(atomic_load(&c.done));
+	pthread_join(t, NULL);
+	/* Backed off: refused without connecting. */
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	int s;
+	while ((s = accept(fd, NULL, NULL)) >= 0) /* the first call's */
+		close(s);
+	assert_int_equal(federation_discover(f, &p, false, authz, token, NULL,
+					     &e),
+			 -1);
+	assert_true(accept(fd, NULL, NULL) < 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_id_token),
+		cmocka_unit_test(test_slow_provider),
 		cmocka_unit_test(test_provider_sealed),
 		cmocka_unit_test(test_login_external),
 		cmocka_unit_test(test_callback_unknown),
