@@ -105,6 +105,8 @@ const struct cli_command cli_commands[] = {
 	 "       kruispunt oidc provider add --data DIR --id ID --name NAME\n"
 	 "         --issuer URL --client-id ID --client-secret-file FILE\n"
 	 "         --key-type TYPE --nrn-claim CLAIM [--ca FILE]\n"
+	 "         [--acr \"VALUE ...\"] (the provider's acr values for the\n"
+	 "         key type's level, required in its ID tokens)\n"
 	 "       kruispunt oidc provider list --data DIR\n"
 	 "       kruispunt oidc provider remove --data DIR --id ID\n"
 	 "  add and rotate-secret print the client secret once (JSON); only\n"

@@ -30,6 +30,7 @@ static int parse(int argc, char **argv, struct provider_args *a)
 		{"client-secret-file", required_argument, NULL, 'f'},
 		{"key-type", required_argument, NULL, 'k'},
 		{"nrn-claim", required_argument, NULL, 'r'},
+		{"acr", required_argument, NULL, 'A'},
 		{"ca", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0}};
 	struct federation_provider_spec *s = &a->spec;
@@ -45,6 +46,7 @@ static int parse(int argc, char **argv, struct provider_args *a)
 		case 'f': a->secret_file = optarg; break;
 		case 'k': s->key_type = optarg; break;
 		case 'r': s->nrn_claim = optarg; break;
+		case 'A': s->acr = optarg; break;
 		case 'a': a->ca_file = optarg; break;
 		default: return -1;
 		}

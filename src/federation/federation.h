@@ -55,6 +55,10 @@ extern const struct store_schema federation_schema;
 #define FEDERATION_ANSWER_MAX (64 * 1024)
 /* The provider has this long to answer one request. */
 #define FEDERATION_TIMEOUT_MS 5000
+/* The authentication at the provider must be this recent (max_age in the
+ * request, auth_time in the token): a login, not a session left open at
+ * the provider for hours. */
+#define FEDERATION_MAX_AGE_S 600
 
 struct federation;
 
@@ -76,6 +80,10 @@ struct federation_provider_spec {
 	const char *nrn_claim;     /* the ID token's claim with the INSZ */
 	const char *ca_pem;        /* the CA its TLS is verified against, or
 				      NULL: the system's */
+	/* The acr values (space separated) that give the key type's level,
+	 * asked for as essential and required in the ID token; NULL or "":
+	 * the provider has one level only. */
+	const char *acr;
 };
 
 /* Register a provider, by `by` (recorded "federation_provider_add", the
@@ -142,6 +150,7 @@ struct federation_expect {
 	const char *nonce;
 	const char *nrn_claim;
 	int64_t now; /* seconds */
+	const char *acr; /* the acceptable acr values, or "" */
 };
 
 /* Verify id_token against the provider's JWK set (jwks, JSON text): the

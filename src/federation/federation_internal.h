@@ -41,6 +41,7 @@ struct federation_provider {
 	char key_type[32];
 	char nrn_claim[64];
 	char *ca_pem; /* or NULL */
+	char acr[256]; /* acceptable acr values, space separated, or "" */
 };
 
 /* Provider id from the store: 0 with p (federation_provider_free), 1 when

@@ -15,6 +15,7 @@ static const struct store_migration migrations[] = {
 	 "  id TEXT PRIMARY KEY, name TEXT NOT NULL, issuer TEXT NOT NULL,"
 	 "  client_id TEXT NOT NULL, secret_sealed BLOB NOT NULL,"
 	 "  key_type TEXT NOT NULL, nrn_claim TEXT NOT NULL, ca_pem TEXT,"
+	 "  acr TEXT NOT NULL DEFAULT '',"
 	 "  created_at INTEGER NOT NULL) WITHOUT ROWID;"
 	 "CREATE TABLE federation_login ("
 	 "  state_hash BLOB PRIMARY KEY, binding_hash BLOB NOT NULL,"

@@ -98,15 +98,31 @@ static char *authorize_url(const char *endpoint,
 	/* Built by jansson: the claim's name is the operator's text. */
 	json_t *cj = json_pack("{s:{s:{s:b}}}", "id_token", p->nrn_claim,
 			       "essential", 1);
+	/* The level: only the acr values that give the key type's level,
+	 * essential (OpenID Connect Core 5.5.1.1). */
+	if (p->acr[0]) {
+		json_t *vals = json_array();
+		for (const char *v = p->acr; *v;) {
+			while (*v == ' ')
+				v++;
+			size_t k = strcspn(v, " ");
+			if (k)
+				json_array_append_new(vals, json_stringn(v, k));
+			v += k;
+		}
+		json_object_set_new(json_object_get(cj, "id_token"), "acr",
+				    json_pack("{s:b,s:o}", "essential", 1,
+					      "values", vals));
+	}
 	char *claims = json_dumps(cj, JSON_COMPACT);
 	json_decref(cj);
 	char *e[] = {esc(p->client_id), esc(redirect), esc(claims)};
 	char *url = xasprintf(
 		"%s%sresponse_type=code&scope=openid&client_id=%s"
 		"&redirect_uri=%s&state=%s&nonce=%s&code_challenge=%s"
-		"&code_challenge_method=S256&claims=%s",
+		"&code_challenge_method=S256&claims=%s&max_age=%d",
 		endpoint, strchr(endpoint, '?') ? "&" : "?", e[0], e[1],
-		q->state, q->nonce, q->challenge, e[2]);
+		q->state, q->nonce, q->challenge, e[2], FEDERATION_MAX_AGE_S);
 	for (size_t i = 0; i < KP_NELEM(e); i++)
 		free(e[i]);
 	free(claims);
@@ -268,7 +284,7 @@ static int vouched(struct federation *f, const struct federation_provider *p,
 		return -1;
 	char *id_token = exchange(f, p, endpoint, code, t->verifier, e);
 	struct federation_expect x = {p->issuer, p->client_id, t->nonce,
-				      p->nrn_claim, time_now()};
+				      p->nrn_claim, time_now(), p->acr};
 	int rc = id_token ? federation_id_token_check(id_token, keys, &x, nrn,
 						      e)
 			  : -1;

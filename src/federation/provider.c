@@ -12,15 +12,16 @@
 
 static const char sql_add[] =
 	"INSERT INTO federation_provider (id, name, issuer, client_id,"
-	" secret_sealed, key_type, nrn_claim, ca_pem, created_at)"
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+	" secret_sealed, key_type, nrn_claim, ca_pem, created_at, acr)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 static const char sql_remove[] = "DELETE FROM federation_provider WHERE id = ?1";
 static const char sql_list[] =
 	"SELECT id, name, issuer, client_id, key_type, nrn_claim,"
-	" ca_pem IS NOT NULL, created_at FROM federation_provider ORDER BY id";
+	" ca_pem IS NOT NULL, created_at, acr FROM federation_provider"
+	" ORDER BY id";
 static const char sql_get[] =
 	"SELECT id, name, issuer, client_id, key_type, nrn_claim, ca_pem,"
-	" secret_sealed FROM federation_provider WHERE id = ?1";
+	" secret_sealed, acr FROM federation_provider WHERE id = ?1";
 
 int federation_open(struct audit *log, struct auth *auth,
 		    struct federation **out, struct error *e)
@@ -123,6 +124,8 @@ static const char *spec_fault(struct federation *f,
 		       "(itsme_*, mygov_*, eidas_*)";
 	if (!s->nrn_claim || !*s->nrn_claim || !text_plain(s->nrn_claim, 63))
 		return "national number claim: a claim's name";
+	if (s->acr && !text_plain(s->acr, 255))
+		return "acr: the provider's acr values, space separated";
 	if (s->ca_pem && (strlen(s->ca_pem) > FEDERATION_CA_MAX ||
 			  !strstr(s->ca_pem, "-----BEGIN CERTIFICATE-----")))
 		return "CA: a PEM file of certificates";
@@ -152,6 +155,7 @@ static int add_change(struct store_conn *w, void *ctx,
 	if (s->ca_pem)
 		store_bind_text(st, 8, s->ca_pem);
 	store_bind_int(st, 9, time_now());
+	store_bind_text(st, 10, s->acr ? s->acr : "");
 	static const struct store_refusal dup = {
 		ERR_CONFLICT, "provider_exists", "a provider with this id exists"};
 	return store_run(st, &dup, e);
@@ -209,7 +213,7 @@ int federation_provider_remove(struct federation *f,
 
 struct listed {
 	char id[FEDERATION_ID_MAX + 1], name[128], issuer[LIMIT_URL];
-	char client_id[256], key_type[32], nrn_claim[64];
+	char client_id[256], key_type[32], nrn_claim[64], acr[256];
 	bool ca;
 	int64_t created_at;
 };
@@ -225,6 +229,7 @@ static void read_listed(struct store_stmt *st, void *item)
 	str_copy(l->nrn_claim, sizeof(l->nrn_claim), store_col_text(st, 5));
 	l->ca = store_col_int(st, 6) != 0;
 	l->created_at = store_col_int(st, 7);
+	str_copy(l->acr, sizeof(l->acr), store_col_text(st, 8));
 }
 
 json_t *federation_provider_list(struct federation *f, bool public,
@@ -252,6 +257,8 @@ json_t *federation_provider_list(struct federation *f, bool public,
 					     l[i].nrn_claim, "ca", l[i].ca,
 					     "created_at",
 					     (json_int_t)l[i].created_at));
+		if (!public && l[i].acr[0])
+			json_object_set_new(o, "acr", json_string(l[i].acr));
 		json_array_append_new(arr, o);
 	}
 	free(l);
@@ -282,6 +289,7 @@ static void read_provider(struct store_stmt *st, void *out)
 			      FEDERATION_SECRET_MAX);
 	g->sealed_ok = len > 0;
 	p->secret[len > 0 ? len : 0] = '\0';
+	str_copy(p->acr, sizeof(p->acr), store_col_text(st, 8));
 }
 
 int federation_provider_get(struct federation *f, const char *id,

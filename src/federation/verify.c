@@ -89,6 +89,33 @@ static bool presence_ok(json_t *cl, const char *client_id, int64_t now)
 			json_integer_value(nbf) <= now + FEDERATION_SKEW_S);
 }
 
+/* The authentication the token vouches for: recent (auth_time within
+ * max_age, which the request asked: OpenID Connect Core 3.1.2.1), and,
+ * when the provider's key has several levels, at one of the acr values
+ * registered for this key type. */
+static bool fresh_at_level(json_t *cl, const struct federation_expect *x)
+{
+	json_t *at = json_object_get(cl, "auth_time");
+	if (!json_is_integer(at) ||
+	    json_integer_value(at) < x->now - FEDERATION_MAX_AGE_S -
+					     FEDERATION_SKEW_S ||
+	    json_integer_value(at) > x->now + FEDERATION_SKEW_S)
+		return false;
+	if (!x->acr || !x->acr[0])
+		return true;
+	const char *acr = json_string_value(json_object_get(cl, "acr"));
+	size_t n = acr ? strlen(acr) : 0;
+	for (const char *q = x->acr; n && *q;) {
+		while (*q == ' ')
+			q++;
+		size_t k = strcspn(q, " ");
+		if (k == n && strncmp(q, acr, n) == 0)
+			return true;
+		q += k;
+	}
+	return false;
+}
+
 static int claims_check(json_t *cl, const struct federation_expect *x,
 			char nrn[32], struct error *e)
 {
@@ -110,6 +137,9 @@ static int claims_check(json_t *cl, const struct federation_expect *x,
 		return bad(e, "issued at an implausible time");
 	if (!nonce || strcmp(nonce, x->nonce) != 0)
 		return bad(e, "another login's nonce");
+	if (!fresh_at_level(cl, x))
+		return bad(e, "not an authentication at the level registered, "
+			      "or not a fresh one");
 	if (!id || !str_copy(nrn, 32, id))
 		return bad(e, "no national number");
 	return 0;

@@ -114,8 +114,10 @@ static char *claims(const char *aud, const char *nonce, int64_t exp_in)
 	int64_t now = time_now();
 	return xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"%s\",\"sub\":\"x\","
 			 "\"exp\":%lld,\"iat\":%lld,\"nonce\":\"%s\","
+			 "\"auth_time\":%lld,\"acr\":\"pin\","
 			 "\"egovNRN\":\"" JAN "\"}",
-			 aud, (long long)(now + exp_in), (long long)now, nonce);
+			 aud, (long long)(now + exp_in), (long long)now, nonce,
+			 (long long)now);
 }
 
 /* Verify a token of (k, alg) with these claims: the check's result. */
@@ -125,7 +127,7 @@ static int verify(cjose_jwk_t *k, const char *alg, const char *aud,
 	char *c = claims(aud, nonce, exp_in);
 	char *t = id_token(k, alg, c);
 	struct federation_expect x = {ISS, "kruispunt", "n1", "egovNRN",
-				      time_now()};
+				      time_now(), ""};
 	struct error e;
 	int rc = t ? federation_id_token_check(t, jwks, &x, nrn, &e) : -9;
 	free(t);
@@ -162,7 +164,7 @@ static void test_id_token(void **state)
 	for (size_t i = 0; i < KP_NELEM(bodies); i++) {
 		char *t = id_token(ec, "ES256", bodies[i]);
 		struct federation_expect x = {ISS, "kruispunt", "n1",
-					      "egovNRN", now};
+					      "egovNRN", now, ""};
 		struct error e;
 		assert_int_equal(federation_id_token_check(t, jwks, &x, nrn,
 							   &e),
@@ -170,6 +172,38 @@ static void test_id_token(void **state)
 		free(t);
 		free(bodies[i]);
 	}
+	/* The level a provider's key gives: its acr must be one registered
+	 * for the key type, and the authentication recent (auth_time). */
+	char *c = claims("kruispunt", "n1", 60);
+	char *t = id_token(ec, "ES256", c);
+	struct federation_expect x = {ISS, "kruispunt", "n1", "egovNRN", now,
+				      "pin face"};
+	struct error e;
+	assert_int_equal(federation_id_token_check(t, jwks, &x, nrn, &e), 0);
+	x.acr = "pin-with-card";
+	assert_int_equal(federation_id_token_check(t, jwks, &x, nrn, &e), -1);
+	x.acr = "";
+	free(t);
+	free(c);
+	c = xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"kruispunt\","
+		      "\"sub\":\"x\",\"exp\":%lld,\"iat\":%lld,"
+		      "\"nonce\":\"n1\",\"auth_time\":%lld,"
+		      "\"egovNRN\":\"" JAN "\"}",
+		      (long long)(now + 60), (long long)now,
+		      (long long)(now - FEDERATION_MAX_AGE_S - 300));
+	t = id_token(ec, "ES256", c); /* a session left open for long */
+	assert_int_equal(federation_id_token_check(t, jwks, &x, nrn, &e), -1);
+	free(t);
+	free(c);
+	c = xasprintf("{\"iss\":\"" ISS "\",\"aud\":\"kruispunt\","
+		      "\"sub\":\"x\",\"exp\":%lld,\"iat\":%lld,"
+		      "\"nonce\":\"n1\",\"egovNRN\":\"" JAN "\"}",
+		      (long long)(now + 60), (long long)now);
+	t = id_token(ec, "ES256", c);
+	x.now = now; /* no auth_time at all */
+	assert_int_equal(federation_id_token_check(t, jwks, &x, nrn, &e), -1);
+	free(t);
+	free(c);
 	/* Signed by a key the provider does not publish. */
 	assert_int_equal(verify(other, "ES256", "kruispunt", "n1", 60, nrn), -1);
 	assert_string_equal(nrn, "");
