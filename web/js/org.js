@@ -56,6 +56,7 @@ function orgBlocked(titleKey, e) {
     fix = h('a', { class: 'button', href: '#/profile', id: 'org-profile' }, t('org.blocked.choose'));
   } else if (e.message === 'insufficient_level') {
     text = problemText(e);
+    state.next = location.hash; // the second step comes back to this page
     fix = h('a', { class: 'button', href: '#/step-up', id: 'org-step-up' }, t('org.blocked.step_up'));
   } else {
     text = e.message === 'role_required' ? t('org.blocked.role', { role: roleName(e.body.role) }) : problemText(e);
