@@ -163,6 +163,11 @@ int cmd_witness(int argc, char **argv);
 /* The options cfg's [auth] and [notify] give (without the master key,
  * which the caller reads and wipes). */
 void cli_auth_options(const struct cli_config *cfg, struct auth_options *o);
+/* Authentication for an operator's command on log, with the master key of
+ * cfg's data directory (wiped after). Returns 0 with *out (auth_close),
+ * or -1 with e. */
+int cli_auth_open(const struct cli_config *cfg, struct audit *log,
+		  struct auth **out, struct error *e);
 void cli_notify_options(const struct cli_config *cfg,
 			struct notify_options *o);
 int cmd_import(int argc, char **argv);

@@ -84,15 +84,8 @@ static char *read_text(const char *path, size_t max, struct error *e)
 static int open_rp(const struct cli_config *cfg, struct audit *log,
 		   struct auth **au, struct federation **f, struct error *e)
 {
-	struct auth_options ao;
-	*au = NULL;
 	*f = NULL;
-	cli_auth_options(cfg, &ao);
-	int rc = cli_read_key(cfg, "keys/master.key", ao.master_key,
-			      sizeof(ao.master_key), e);
-	if (rc == 0)
-		rc = auth_open(log, &ao, au, e);
-	secret_wipe(ao.master_key, sizeof(ao.master_key));
+	int rc = cli_auth_open(cfg, log, au, e);
 	if (rc == 0)
 		rc = federation_open(log, *au, f, e);
 	return rc;

@@ -186,15 +186,8 @@ static int provider_open(const struct cli_config *cfg, struct audit *log,
 			 const char *dir, struct auth **au, struct oidc **o,
 			 struct error *e)
 {
-	struct auth_options ao;
-	*au = NULL;
 	*o = NULL;
-	cli_auth_options(cfg, &ao);
-	int rc = cli_read_key(cfg, "keys/master.key", ao.master_key,
-			      sizeof(ao.master_key), e);
-	if (rc == 0)
-		rc = auth_open(log, &ao, au, e);
-	secret_wipe(ao.master_key, sizeof(ao.master_key));
+	int rc = cli_auth_open(cfg, log, au, e);
 	if (rc == 0)
 		rc = oidc_open(log, *au, &cfg->oidc, dir, o, e);
 	return rc;

@@ -107,6 +107,20 @@ void cli_auth_options(const struct cli_config *cfg, struct auth_options *o)
 	str_copy(o->eid_url, sizeof(o->eid_url), cfg->auth.eid_url);
 }
 
+int cli_auth_open(const struct cli_config *cfg, struct audit *log,
+		  struct auth **out, struct error *e)
+{
+	struct auth_options ao;
+	*out = NULL;
+	cli_auth_options(cfg, &ao);
+	int rc = cli_read_key(cfg, "keys/master.key", ao.master_key,
+			      sizeof(ao.master_key), e);
+	if (rc == 0)
+		rc = auth_open(log, &ao, out, e);
+	secret_wipe(ao.master_key, sizeof(ao.master_key));
+	return rc;
+}
+
 void cli_notify_options(const struct cli_config *cfg,
 			struct notify_options *o)
 {

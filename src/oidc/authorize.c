@@ -7,6 +7,7 @@
  * URL.
  */
 #include <stdlib.h>
+#include <curl/curl.h>
 #include <string.h>
 
 #include "oidc/oidc_internal.h"
@@ -40,23 +41,13 @@ const char *oidc_param(json_t *p, const char *k)
 	return v && *v ? v : NULL; /* empty is absent (RFC 6749 3.1) */
 }
 
-/* A value as a URL query carries it: RFC 3986's unreserved characters
- * as they are, every other byte percent-encoded (caller frees). */
+/* A value as a URL query carries it, percent-encoded by libcurl (RFC
+ * 3986's unreserved characters kept; caller frees). */
 static char *escape(const char *v)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	char *out = xmalloc(3 * strlen(v) + 1), *q = out;
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr("-._~", *p)) {
-			*q++ = (char)*p;
-			continue;
-		}
-		*q++ = '%';
-		*q++ = hex[*p >> 4];
-		*q++ = hex[*p & 15];
-	}
-	*q = '\0';
+	char *c = curl_easy_escape(NULL, v, 0);
+	char *out = xstrdup(c ? c : "");
+	curl_free(c);
 	return out;
 }
 
