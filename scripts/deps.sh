@@ -20,7 +20,12 @@ PACKAGES=(
   libpwquality-dev cracklib-runtime
   # OpenID Connect tokens: JWK, JWS (what mod_auth_openidc itself uses)
   libcjose-dev
+  # the PostgreSQL backend (store.backend = postgresql)
+  libpq-dev
   libcmocka-dev
+  # the PostgreSQL server the tests start in a scratch directory
+  # (tests/support/pg.sh), and its client tools (psql, pg_dump)
+  postgresql postgresql-client
   # clients the tests talk to the daemon with, none of them written here
   openssl curl oathtool zbar-tools sqlite3 python3
   # the recommended production front, run by tests/e2e/test_haproxy.sh

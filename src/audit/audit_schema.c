@@ -19,7 +19,8 @@ static const struct store_migration migrations[] = {
 	 "CREATE TABLE meta ("
 	 "  key TEXT PRIMARY KEY,"
 	 "  value TEXT NOT NULL"
-	 ") WITHOUT ROWID;"},
+	 ") WITHOUT ROWID;",
+	 NULL},
 	{3, "audit",
 	 /* src/audit: the event rows are all the hot path writes (the
 	  * canonical entry and its leaf hash); perfect subtrees of 256+
@@ -64,7 +65,8 @@ static const struct store_migration migrations[] = {
 	 "  BEFORE UPDATE ON audit_checkpoint"
 	 "  BEGIN SELECT RAISE(ABORT, 'checkpoints are immutable'); END;"
 	 "CREATE TRIGGER audit_checkpoint_kept BEFORE DELETE ON audit_checkpoint"
-	 "  BEGIN SELECT RAISE(ABORT, 'checkpoints are never deleted'); END;"},
+	 "  BEGIN SELECT RAISE(ABORT, 'checkpoints are never deleted'); END;",
+	 NULL},
 	{26, "audit_purge",
 	 /* Retention without breaking proofs (audit_purge): an event older
 	  * than the retention period may lose its entry, never its row,
@@ -81,7 +83,8 @@ static const struct store_migration migrations[] = {
 	 "DROP TRIGGER audit_event_retention;"
 	 "CREATE TRIGGER audit_event_kept BEFORE DELETE ON audit_event"
 	 "  BEGIN SELECT RAISE(ABORT, 'audit events are never deleted: "
-	 "kruispunt audit purge removes expired entries'); END;"},
+	 "kruispunt audit purge removes expired entries'); END;",
+	 NULL},
 	{29, "audit_cosignature",
 	 /* The witnesses' cosignatures of checkpoints (src/witness pushes,
 	  * verifies and stores them): append-only, like the checkpoints. */
@@ -98,7 +101,8 @@ static const struct store_migration migrations[] = {
 	 "  BEGIN SELECT RAISE(ABORT, 'cosignatures are immutable'); END;"
 	 "CREATE TRIGGER audit_cosignature_kept"
 	 "  BEFORE DELETE ON audit_cosignature"
-	 "  BEGIN SELECT RAISE(ABORT, 'cosignatures are never deleted'); END;"},
+	 "  BEGIN SELECT RAISE(ABORT, 'cosignatures are never deleted'); END;",
+	 NULL},
 	{30, "audit_purge_floor",
 	 /* The purge's guard never below ten years, even without its
 	  * meta row (a missing row made the bound NULL, and the guard
@@ -111,7 +115,8 @@ static const struct store_migration migrations[] = {
 	 "      (SELECT CAST(value AS INTEGER) FROM meta"
 	 "       WHERE key = 'audit_retention_days'), 3653))) * 1000)"
 	 "  BEGIN SELECT RAISE(ABORT, 'audit events are immutable; only the "
-	 "entry of an event past the retention period may be removed'); END;"},
+	 "entry of an event past the retention period may be removed'); END;",
+	 NULL},
 };
 
 const struct store_schema audit_schema = {

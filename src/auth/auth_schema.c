@@ -43,19 +43,22 @@ static const struct store_migration migrations[] = {
 	 "  insz TEXT NOT NULL, level INTEGER NOT NULL, key_id INTEGER,"
 	 "  profile TEXT NOT NULL,"
 	 "  created_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,"
-	 "  expires_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;"},
+	 "  expires_at INTEGER NOT NULL, ended_at INTEGER) WITHOUT ROWID;",
+	 NULL},
 	{10, "totp",
 	 /* The time step of the last accepted TOTP code: a code is accepted
 	  * once. */
 	 "ALTER TABLE credential ADD COLUMN last_counter INTEGER NOT NULL"
-	 "  DEFAULT -1;"},
+	 "  DEFAULT -1;",
+	 NULL},
 	{13, "session_keys",
 	 /* Deactivating a key ends the live sessions it opened; a session
 	 * knows the key types that opened and stepped it up, so checking it
 	 * needs no other table. */
 	 "CREATE INDEX session_by_key ON session(key_id) WHERE ended_at IS NULL;"
 	 "ALTER TABLE session ADD COLUMN key_type TEXT;"
-	 "ALTER TABLE session ADD COLUMN step_up TEXT;"},
+	 "ALTER TABLE session ADD COLUMN step_up TEXT;",
+	 NULL},
 	{16, "session_step_up_key",
 	 /* A session is worth the keys still valid that were used in it:
 	  * the key that stepped it up, by id, so losing that key lowers the
@@ -63,7 +66,8 @@ static const struct store_migration migrations[] = {
 	  * leaves it alone). */
 	 "ALTER TABLE session ADD COLUMN step_up_key INTEGER;"
 	 "CREATE INDEX session_by_step_up_key ON session(step_up_key)"
-	 "  WHERE ended_at IS NULL;"},
+	 "  WHERE ended_at IS NULL;",
+	 NULL},
 	{17, "auth_failure_windows",
 	 /* Repeated failures of a key: the window's first failure is an
 	  * event, the like ones after it a count here, written as one event
@@ -87,7 +91,8 @@ static const struct store_migration migrations[] = {
 	 "CREATE INDEX one_time_code_by_key_time ON one_time_code"
 	 "  (key_id, created_at);"
 	 "CREATE INDEX credential_by_address ON credential(address)"
-	 "  WHERE address IS NOT NULL;"},
+	 "  WHERE address IS NOT NULL;",
+	 NULL},
 	{19, "activation",
 	 /* Activations issued by a registration office (activation.c).
 	  * Codes and tokens only as hashes: the paper code and a
@@ -113,12 +118,14 @@ static const struct store_migration migrations[] = {
 	 /* An identification leads to one activation (a new one needs the
 	  * person at the desk again); 0 is the operator's, without one. */
 	 "CREATE UNIQUE INDEX activation_by_identification ON activation"
-	 "  (identification_id) WHERE identification_id > 0;"},
+	 "  (identification_id) WHERE identification_id > 0;",
+	 NULL},
 	{32, "session_auth_time",
 	 /* When the person last authenticated in the session: its login,
 	  * or its last step-up (an OpenID Connect auth_time must be
 	  * honest, and max_age is judged by it). */
-	 "ALTER TABLE session ADD COLUMN stepped_at INTEGER;"},
+	 "ALTER TABLE session ADD COLUMN stepped_at INTEGER;",
+	 NULL},
 };
 
 const struct store_schema auth_schema = {

@@ -27,7 +27,8 @@ static const struct store_migration migrations[] = {
 	 "          purpose)"
 	 ");"
 	 "CREATE INDEX authorization_lookup ON authorization"
-	 "  (requester_actor_type, data_type);"},
+	 "  (requester_actor_type, data_type);",
+	 NULL},
 };
 
 const struct store_schema authz_schema = {

@@ -31,7 +31,8 @@ static const struct store_migration migrations[] = {
 	 "  end_day INTEGER NOT NULL"
 	 ");"
 	 "CREATE INDEX dossier_lookup ON dossier"
-	 "  (insz, capacity, institution_id, start_day, end_day, phase);"},
+	 "  (insz, capacity, institution_id, start_day, end_day, phase);",
+	 NULL},
 	{8, "availability",
 	 /* src/directory: which actor type, in which capacity, holds which
 	  * data types (where the hub finds an authentic source). */
@@ -39,7 +40,8 @@ static const struct store_migration migrations[] = {
 	 "  actor_type TEXT NOT NULL,"
 	 "  capacity INTEGER NOT NULL,"
 	 "  data_type TEXT NOT NULL REFERENCES data_type(code),"
-	 "  PRIMARY KEY (actor_type, capacity, data_type)) WITHOUT ROWID;"},
+	 "  PRIMARY KEY (actor_type, capacity, data_type)) WITHOUT ROWID;",
+	 NULL},
 };
 
 const struct store_schema directory_schema = {

@@ -32,11 +32,13 @@ static const struct store_migration migrations[] = {
 	 "CREATE TRIGGER employ_declaration_not_deleted BEFORE DELETE ON"
 	 "  employ_declaration BEGIN"
 	 "  SELECT RAISE(ABORT, 'a declaration is cancelled by a new one');"
-	 "  END;"},
+	 "  END;",
+	 NULL},
 	{28, "declared_via",
 	 /* The social secretariat a declaration came through (src/org's
 	  * affiliations, migration 27), NULL when the employer declared. */
-	 "ALTER TABLE employ_declaration ADD COLUMN declared_via TEXT;"},
+	 "ALTER TABLE employ_declaration ADD COLUMN declared_via TEXT;",
+	 NULL},
 };
 
 const struct store_schema employ_schema = {

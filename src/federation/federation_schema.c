@@ -21,7 +21,8 @@ static const struct store_migration migrations[] = {
 	 "  state_hash BLOB PRIMARY KEY, binding_hash BLOB NOT NULL,"
 	 "  provider TEXT NOT NULL, nonce TEXT NOT NULL,"
 	 "  verifier TEXT NOT NULL, return_path TEXT NOT NULL,"
-	 "  expires_at INTEGER NOT NULL) WITHOUT ROWID;"},
+	 "  expires_at INTEGER NOT NULL) WITHOUT ROWID;",
+	 NULL},
 };
 
 const struct store_schema federation_schema = {

@@ -43,7 +43,8 @@ static const struct store_migration migrations[] = {
 	 "  WHERE status IN ('queued', 'running');"
 	 "CREATE TABLE batch_chunk ("
 	 "  job TEXT NOT NULL, chunk INTEGER NOT NULL, results TEXT NOT NULL,"
-	 "  PRIMARY KEY (job, chunk)) WITHOUT ROWID;"},
+	 "  PRIMARY KEY (job, chunk)) WITHOUT ROWID;",
+	 NULL},
 };
 
 const struct store_schema hub_schema = {

@@ -35,7 +35,8 @@ static const struct store_migration migrations[] = {
 	 "  lra_identification WHEN old.created_at >"
 	 "  CAST(strftime('%s', 'now') AS INTEGER) - 3653 * 86400 BEGIN"
 	 "  SELECT RAISE(ABORT, 'identification records are kept ten years');"
-	 "  END;"},
+	 "  END;",
+	 NULL},
 };
 
 const struct store_schema lra_schema = {

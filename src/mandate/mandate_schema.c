@@ -27,7 +27,8 @@ static const struct store_migration migrations[] = {
 	 "  OR new.mandator IS NOT old.mandator OR new.holder IS NOT old.holder"
 	 "  OR new.data_set IS NOT old.data_set"
 	 "  OR new.valid_until IS NOT old.valid_until BEGIN"
-	 "  SELECT RAISE(ABORT, 'a mandate is only ever revoked'); END;"},
+	 "  SELECT RAISE(ABORT, 'a mandate is only ever revoked'); END;",
+	 NULL},
 };
 
 const struct store_schema mandate_schema = {

@@ -25,7 +25,8 @@ static const struct store_migration migrations[] = {
 	 "  id INTEGER PRIMARY KEY, insz TEXT NOT NULL, key_id INTEGER NOT NULL,"
 	 "  code_hash BLOB NOT NULL, created_at INTEGER NOT NULL,"
 	 "  expires_at INTEGER NOT NULL, used_at INTEGER);"
-	 "CREATE INDEX one_time_code_by_key ON one_time_code(key_id, id);"},
+	 "CREATE INDEX one_time_code_by_key ON one_time_code(key_id, id);",
+	 NULL},
 };
 
 const struct store_schema notify_schema = {

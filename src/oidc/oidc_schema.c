@@ -54,7 +54,8 @@ static const struct store_migration migrations[] = {
 	 "CREATE TABLE oidc_assertion ("
 	 "  client TEXT NOT NULL, jti TEXT NOT NULL,"
 	 "  expires_at INTEGER NOT NULL, PRIMARY KEY (client, jti))"
-	 "  WITHOUT ROWID;"},
+	 "  WITHOUT ROWID;",
+	 NULL},
 };
 
 const struct store_schema oidc_schema = {

@@ -39,7 +39,8 @@ static const struct store_migration migrations[] = {
 	 "  added_at INTEGER NOT NULL"
 	 ") WITHOUT ROWID;"
 	 "CREATE INDEX institution_cert_by_institution"
-	 "  ON institution_cert(institution_id);"},
+	 "  ON institution_cert(institution_id);",
+	 NULL},
 	{7, "roles",
 	 /* src/org: categories, and the roles organisations give persons,
 	  * kept after revocation (who had which role when). */
@@ -59,7 +60,8 @@ static const struct store_migration migrations[] = {
 	 "  revoked_at INTEGER, revoked_by TEXT"
 	 ");"
 	 "CREATE INDEX role_by_person ON role_assignment(insz, kbo, role);"
-	 "CREATE INDEX role_by_org ON role_assignment(kbo, id);"},
+	 "CREATE INDEX role_by_org ON role_assignment(kbo, id);",
+	 NULL},
 	{12, "circle_of_trust",
 	 /* src/org: an organisation's acceptance of the circle-of-trust
 	  * criteria (seed 001), with the reference of its processing
@@ -67,11 +69,13 @@ static const struct store_migration migrations[] = {
 	 "CREATE TABLE circle_of_trust ("
 	 "  kbo TEXT PRIMARY KEY REFERENCES organisation(kbo),"
 	 "  accepted_by TEXT NOT NULL, register_ref TEXT NOT NULL,"
-	 "  accepted_at INTEGER NOT NULL) WITHOUT ROWID;"},
+	 "  accepted_at INTEGER NOT NULL) WITHOUT ROWID;",
+	 NULL},
 	{15, "provider_timeout",
 	 /* A provider's own answer time, when it differs from
 	  * hub.provider_timeout_ms (a slow legacy source, a fast cache). */
-	 "ALTER TABLE institution ADD COLUMN timeout_ms INTEGER;"},
+	 "ALTER TABLE institution ADD COLUMN timeout_ms INTEGER;",
+	 NULL},
 	{24, "internal_control",
 	 /* An organisation's internal control (seed 001, the circle of
 	  * trust): kept two years, apart from the ten-year audit log. */
@@ -83,7 +87,8 @@ static const struct store_migration migrations[] = {
 	 "  recorded_at INTEGER NOT NULL);"
 	 "CREATE INDEX internal_control_by_org ON internal_control(kbo, id);"
 	 "CREATE INDEX internal_control_by_age ON internal_control"
-	 "  (recorded_at);"},
+	 "  (recorded_at);",
+	 NULL},
 	{25, "organisation_cert",
 	 /* A network certificate identifies an organisation, not only an
 	  * institution: a mandate holder's system consults under its
@@ -103,7 +108,8 @@ static const struct store_migration migrations[] = {
 	 "  c.not_after, c.added_at FROM institution_cert c"
 	 "  JOIN institution i ON i.id = c.institution_id;"
 	 "DROP TABLE institution_cert;"
-	 "CREATE INDEX organisation_cert_by_org ON organisation_cert(kbo);"},
+	 "CREATE INDEX organisation_cert_by_org ON organisation_cert(kbo);",
+	 NULL},
 	{27, "social_secretariat",
 	 /* An employer's affiliations with a social secretariat, kept
 	  * after they end (who could declare for whom, when). */
@@ -118,7 +124,8 @@ static const struct store_migration migrations[] = {
 	 "CREATE INDEX affiliation_by_employer ON secretariat_affiliation"
 	 "  (employer, id);"
 	 "CREATE INDEX affiliation_by_secretariat ON secretariat_affiliation"
-	 "  (secretariat, employer);"},
+	 "  (secretariat, employer);",
+	 NULL},
 };
 
 const struct store_schema org_schema = {

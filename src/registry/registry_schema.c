@@ -45,12 +45,14 @@ static const struct store_migration migrations[] = {
 	 "  institution_id INTEGER,"
 	 "  before TEXT, after TEXT"
 	 ");"
-	 "CREATE INDEX person_mutation_by_person ON person_mutation(insz, id);"},
+	 "CREATE INDEX person_mutation_by_person ON person_mutation(insz, id);",
+	 NULL},
 	{18, "person_by_birth_date",
 	 /* A registration office finds a person by names and birth date,
 	  * names compared without accents: the birth date narrows ten
 	  * million persons to a few hundred, whose names are folded in C. */
-	 "CREATE INDEX person_by_birth_date ON person(birth_date);"},
+	 "CREATE INDEX person_by_birth_date ON person(birth_date);",
+	 NULL},
 	{21, "pension_status",
 	 /* Whether a person is retired, and since when (NULL: unknown).
 	  * The values are checked in C, not by a CHECK: a value added
@@ -78,7 +80,8 @@ static const struct store_migration migrations[] = {
 	 "  institution_id, before, after FROM person_mutation;"
 	 "DROP TABLE person_mutation;"
 	 "ALTER TABLE person_mutation_new RENAME TO person_mutation;"
-	 "CREATE INDEX person_mutation_by_person ON person_mutation(insz, id);"},
+	 "CREATE INDEX person_mutation_by_person ON person_mutation(insz, id);",
+	 NULL},
 };
 
 const struct store_schema registry_schema = {

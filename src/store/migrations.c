@@ -29,7 +29,7 @@ static const char sql_create_table[] =
 	"CREATE TABLE IF NOT EXISTS schema_migrations ("
 	"  version INTEGER PRIMARY KEY,"
 	"  name TEXT NOT NULL,"
-	"  applied_at INTEGER NOT NULL)";
+	"  applied_at BIGINT NOT NULL)";
 static const char sql_current[] =
 	"SELECT coalesce(max(version), 0) FROM schema_migrations";
 static const char sql_record[] =
@@ -75,11 +75,26 @@ static const struct store_migration **merge(const struct store_options *opt,
 	return all;
 }
 
+/* Apply m in its own transaction, unless another process (a second node
+ * starting at the same time) applied it while this one waited for the
+ * migration lock: then it is skipped. Returns 0, or -1 (logged). */
 static int apply(struct store_conn *c, const struct store_migration *m)
 {
-	if (store_exec(c, "BEGIN IMMEDIATE") != 0)
+	const char *sql =
+		c->ops->backend == STORE_POSTGRESQL ? m->sql_pg : m->sql;
+	if (!sql) {
+		log_error("migration %d (%s) has no text for this database",
+			  m->version, m->name);
 		return -1;
-	if (store_exec(c, m->sql) != 0)
+	}
+	if (c->ops->migration_begin(c) != 0)
+		return -1;
+	int current = store_migration_current(c);
+	if (current >= m->version) {
+		store_exec(c, "ROLLBACK");
+		return current < 0 ? -1 : 0;
+	}
+	if (store_exec(c, sql) != 0)
 		goto fail;
 	struct store_stmt *st = store_prepare(c, sql_record);
 	store_bind_int(st, 1, m->version);
@@ -99,12 +114,18 @@ fail:
 /* Apply migrations current+1 .. n of all (indexed by number - 1). */
 static int apply_from(struct store_conn *c,
 		      const struct store_migration **all, size_t n,
-		      int current, struct error *e)
+		      int current, enum store_migrate_mode mode,
+		      struct error *e)
 {
 	if ((size_t)current > n)
 		return err_set(e, ERR_UNAVAILABLE, "store_too_new",
 			       "database schema %d is newer than this binary "
 			       "(%zu): refusing to run an old binary on it",
+			       current, n);
+	if ((size_t)current < n && mode == STORE_MIGRATE_CHECK)
+		return err_set(e, ERR_UNAVAILABLE, "store_migrate_needed",
+			       "database schema %d is older than this binary "
+			       "(%zu): run `kruispunt migrate` first",
 			       current, n);
 	for (size_t i = (size_t)current; i < n; i++)
 		if (apply(c, all[i]) != 0)
@@ -131,7 +152,8 @@ int store_migrate(struct store_conn *c, const struct store_options *opt,
 		store_fail(e, "cannot read the schema version");
 		goto done;
 	}
-	rc = apply_from(c, all, n, current, e);
+	rc = apply_from(c, all, n, current,
+			opt ? opt->migrate : STORE_MIGRATE_APPLY, e);
 done:
 	free(all);
 	return rc;

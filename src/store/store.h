@@ -11,10 +11,17 @@
  *   - SQLite runs in WAL mode, so readers never block the writer.
  *
  * SQL text is always a string literal in the calling module, with numbered
- * parameters ?1, ?2 ... (a PostgreSQL backend rewrites them to $1, $2 when it
- * prepares, a purely lexical step). SQL is never built from input: values
+ * parameters ?1, ?2 ... (the PostgreSQL backend rewrites them to $1, $2 when
+ * it prepares, a purely lexical step). SQL is never built from input: values
  * reach the database only through the bind functions. Statements are
  * prepared once per connection and cached by the address of their text.
+ *
+ * Two backends (docs/STORE.md): SQLite, embedded, the default; PostgreSQL
+ * through libpq, for several nodes on a replicated database. The SQL the
+ * modules write runs on both: bigint-sized integers, no SQLite-only
+ * functions, identifiers that neither reserves (or double-quoted), and
+ * every bare column of an aggregate query grouped. Only migrations differ:
+ * each carries its SQLite and its PostgreSQL text.
  */
 #ifndef KP_STORE_H
 #define KP_STORE_H
@@ -50,7 +57,20 @@ enum store_rc {
 struct store_migration {
 	int version;
 	const char *name;
-	const char *sql;
+	const char *sql;    /* SQLite */
+	const char *sql_pg; /* PostgreSQL; NULL: not ported (refused there) */
+};
+
+enum store_backend {
+	STORE_SQLITE,
+	STORE_POSTGRESQL,
+};
+
+/* What store_open does with a database behind the binary's schema. */
+enum store_migrate_mode {
+	STORE_MIGRATE_APPLY, /* apply the missing migrations */
+	STORE_MIGRATE_CHECK, /* refuse (store_migrate_needed): an operator
+			      * runs `kruispunt migrate` first */
 };
 
 /* A module's migrations (in any order; store_open sorts them). */
@@ -74,6 +94,13 @@ struct store_options {
 	 * migration among them. None: only schema_migrations. */
 	const struct store_schema *const *schemas;
 	size_t nschemas;
+	enum store_migrate_mode migrate;
+	/* PostgreSQL: the password, when the operator gave one in a file
+	 * (never in the URL); NULL lets libpq look (PGPASSWORD, ~/.pgpass). */
+	const char *password;
+	/* PostgreSQL: the most read connections the store opens (one per
+	 * reading thread; 0: STORE_PG_READERS). */
+	int max_readers;
 };
 
 /* The store's error, the one every module returns when the database fails
@@ -88,14 +115,20 @@ static inline int store_fail(struct error *e, const char *what)
 	return err_set(e, ERR_UNAVAILABLE, "store_unavailable", "%s", what);
 }
 
-/* Open (creating if needed) the database at path and bring its schema to
- * the newest version of opt's schemas: every migration the database has
- * not recorded, in number order, each in its own transaction. Schemas
- * whose numbers repeat or leave a gap are a programming error (-1,
+/* Open the database at location and bring its schema to the newest
+ * version of opt's schemas: every migration the database has not
+ * recorded, in number order, each in its own transaction (or, with
+ * STORE_MIGRATE_CHECK, refuse when one is missing). location is a
+ * PostgreSQL URL (postgresql://... or postgres://..., without a password)
+ * or else the path of a SQLite file, created if needed. Schemas whose
+ * numbers repeat or leave a gap are a programming error (-1,
  * store_schema_invalid). Returns 0 and *out, which the caller releases
  * with store_close; or -1 with e set. */
-int store_open(const char *path, const struct store_options *opt,
+int store_open(const char *location, const struct store_options *opt,
 	       struct store **out, struct error *e);
+/* True when location names a PostgreSQL database (store_open). */
+bool store_location_is_pg(const char *location);
+enum store_backend store_backend_of(struct store *s);
 /* Close every connection. No thread may use the store any more. */
 void store_close(struct store *s);
 
@@ -207,11 +240,19 @@ int64_t store_changes(struct store_conn *c);
  * operator's command beside the daemon holds it briefly. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
-/* [store]: the database file (relative to the data directory) and its
- * busy timeout (store_config.c). */
+/* PostgreSQL: read connections when the configuration names none. */
+#define STORE_PG_READERS 32
+
+/* [store]: the backend; SQLite's database file (relative to the data
+ * directory) and busy timeout; PostgreSQL's URL, password file and read
+ * connections (store_config.c). */
 struct store_config {
+	enum store_backend backend;
 	char database[LIMIT_PATH];
 	int busy_timeout_ms;
+	char url[LIMIT_PATH];
+	char password_file[LIMIT_PATH];
+	int max_readers;
 };
 extern const struct config_key store_config_keys[];
 extern const size_t store_config_nkeys;

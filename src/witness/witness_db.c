@@ -21,7 +21,8 @@ static const struct store_migration migrations[] = {
 	  * the rule; this is its backstop). */
 	 "CREATE TRIGGER witness_log_grows BEFORE UPDATE OF size ON witness_log"
 	 "  WHEN new.size < old.size"
-	 "  BEGIN SELECT RAISE(ABORT, 'a log never shrinks'); END;"},
+	 "  BEGIN SELECT RAISE(ABORT, 'a log never shrinks'); END;",
+	 NULL},
 };
 
 const struct store_schema witness_schema = {"witness", migrations,

@@ -75,9 +75,9 @@ static void repeated_or_missing_numbers_are_refused(void **state)
 {
 	(void)state;
 	static const struct store_migration one[] = {
-		{1, "a", "CREATE TABLE a (x INTEGER);"}};
+		{1, "a", "CREATE TABLE a (x INTEGER);", NULL}};
 	static const struct store_migration three[] = {
-		{3, "c", "CREATE TABLE c (x INTEGER);"}};
+		{3, "c", "CREATE TABLE c (x INTEGER);", NULL}};
 	static const struct store_schema a = {"a", one, 1}, b = {"b", one, 1},
 					 c = {"c", three, 1};
 	const struct store_schema *repeated[] = {&a, &b}, *gap[] = {&a, &c};

@@ -1,0 +1,673 @@
+/*
+ * The PostgreSQL backend of src/store, through libpq. The same model as
+ * SQLite's: one writer connection behind a mutex, one read connection per
+ * thread. Every write transaction also takes a transaction-scoped advisory
+ * lock, so that the writers of several nodes on one database run one after
+ * the other, as the single writer of one SQLite file does: the modules'
+ * read-then-write logic (the audit log's tree size first of all) stays
+ * correct with any number of nodes.
+ *
+ * Statements are prepared per connection on their first run, when the
+ * types of their parameters are known (integers as bigint, blobs as bytea
+ * in binary, text left to the server to infer), and their results are read
+ * in text form: bytea comes back as \x hex and is decoded by libpq.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "store/store.h"
+#include "store/store_internal.h"
+
+/* Parameters and blob columns one statement may have: SQL is a literal,
+ * so more is a programming error (abort). */
+#define PG_MAX_PARAMS 32
+#define PG_MAX_COLS   48
+
+/* The advisory lock every write transaction takes ("kp" in ASCII). */
+#define PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(27504)"
+
+/* Type OIDs (PostgreSQL's catalog/pg_type_d.h, stable across releases). */
+#define OID_BOOL  16
+#define OID_BYTEA 17
+#define OID_INT8  20
+
+struct pg_stmt {
+	struct store_stmt base;
+	const char *sql; /* the module's literal: the cache key */
+	char *text;      /* with $N for ?N */
+	char name[16];
+	int nparams;
+	bool prepared;
+	struct pg_conn *conn;
+	char *vals[PG_MAX_PARAMS];
+	int lens[PG_MAX_PARAMS];
+	int fmts[PG_MAX_PARAMS];
+	Oid types[PG_MAX_PARAMS];
+	char ints[PG_MAX_PARAMS][24];
+	PGresult *res;
+	int row, nrows;
+	unsigned char *blobs[PG_MAX_COLS];
+	size_t bloblens[PG_MAX_COLS];
+};
+
+struct pg_conn {
+	struct store_conn base;
+	PGconn *db;
+	struct pg_stmt *cache[LIMIT_STMT_CACHE];
+	int ncache;
+	int64_t changes;
+	struct pg_conn *next; /* in the store's list of readers */
+};
+
+struct pg {
+	struct store base;
+	char *url;
+	char *password;
+	uint64_t id;
+	int max_readers;
+	pthread_mutex_t write_lock;
+	struct pg_conn *writer;
+	pthread_mutex_t readers_lock;
+	struct pg_conn *readers;
+	int nreaders;
+};
+
+static const struct store_ops pg_ops;
+
+static struct pg *PS(struct store *s)
+{
+	return (struct pg *)s;
+}
+static struct pg_conn *PC(struct store_conn *c)
+{
+	return (struct pg_conn *)c;
+}
+static struct pg_stmt *PT(struct store_stmt *st)
+{
+	return (struct pg_stmt *)st;
+}
+
+static _Thread_local struct {
+	uint64_t store_id;
+	struct pg_conn *conn;
+} tl_reader;
+
+static _Atomic uint64_t next_store_id = 1;
+
+static void log_pg(const char *fn, const char *what, PGconn *db,
+		   const PGresult *r)
+{
+	struct log_line l;
+	log_begin(&l, LV_ERROR, fn, what);
+	const char *msg = r ? PQresultErrorMessage(r) : NULL;
+	log_str(&l, "postgresql", msg && *msg ? msg
+			: db ? PQerrorMessage(db) : "no connection");
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	if (state)
+		log_str(&l, "sqlstate", state);
+	log_end(&l);
+}
+
+static int pg_exec(struct store_conn *conn, const char *sql)
+{
+	PGresult *r = PQexec(PC(conn)->db, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+	if (rc != 0)
+		log_pg(__func__, "sql failed", PC(conn)->db, r);
+	PQclear(r);
+	return rc;
+}
+
+/* ------------------------------------------------------- connections */
+
+/* The URL must not carry the password: it would sit in the configuration
+ * in clear, and in every log line that names the database. Returns 0, or
+ * -1 with e set. */
+static int url_check(const char *url, struct error *e)
+{
+	char *msg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &msg);
+	if (!opts) {
+		PQfreemem(msg);
+		return err_set(e, ERR_INVALID, "store_url_invalid",
+			       "store.url is not a PostgreSQL URL");
+	}
+	bool has_password = false;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			has_password = true;
+	PQconninfoFree(opts);
+	if (has_password)
+		return err_set(e, ERR_INVALID, "store_url_password",
+			       "store.url holds a password: put it in "
+			       "store.password_file or PGPASSWORD instead");
+	return 0;
+}
+
+static void stmt_unprepare(struct pg_stmt *st)
+{
+	st->prepared = false;
+}
+
+/* (Re)connect c; prepared statements die with a session, so every
+ * statement is prepared again on its next run. Returns 0 or -1. */
+static int conn_connect(struct pg *s, struct pg_conn *c, bool read_only)
+{
+	if (c->db && PQstatus(c->db) == CONNECTION_OK)
+		return 0;
+	if (c->db) {
+		PQreset(c->db);
+	} else {
+		const char *keys[] = {"dbname", "password", "connect_timeout",
+				      "application_name", NULL};
+		const char *vals[] = {s->url, s->password, "5", "kruispunt",
+				      NULL};
+		if (!s->password) {
+			keys[1] = "connect_timeout";
+			vals[1] = "5";
+			keys[2] = NULL;
+		}
+		c->db = PQconnectdbParams(keys, vals, 1);
+	}
+	for (int i = 0; i < c->ncache; i++)
+		stmt_unprepare(c->cache[i]);
+	if (PQstatus(c->db) != CONNECTION_OK) {
+		log_pg(__func__, "cannot connect to the database", c->db,
+		       NULL);
+		return -1;
+	}
+	/* What SQLite's query_only is to its readers; UTC so that nothing
+	 * the server prints depends on its locale. */
+	if (pg_exec(&c->base, read_only
+				 ? "SET default_transaction_read_only = on;"
+				   "SET TIME ZONE 'UTC'"
+				 : "SET TIME ZONE 'UTC'") != 0)
+		return -1;
+	return 0;
+}
+
+static struct pg_conn *conn_open(struct pg *s, bool read_only,
+				 struct error *e)
+{
+	struct pg_conn *c = xcalloc(1, sizeof(*c));
+	c->base.ops = &pg_ops;
+	if (conn_connect(s, c, read_only) != 0) {
+		store_fail(e, "cannot connect to the database");
+		PQfinish(c->db);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void stmt_clear(struct pg_stmt *st)
+{
+	for (int i = 0; i < PG_MAX_COLS; i++) {
+		if (st->blobs[i])
+			PQfreemem(st->blobs[i]);
+		st->blobs[i] = NULL;
+	}
+}
+
+static void stmt_reset(struct pg_stmt *st)
+{
+	stmt_clear(st);
+	PQclear(st->res);
+	st->res = NULL;
+	for (int i = 0; i < st->nparams; i++) {
+		if (st->vals[i] && st->vals[i] != st->ints[i])
+			free(st->vals[i]);
+		st->vals[i] = NULL;
+		st->lens[i] = 0;
+		st->fmts[i] = 0;
+	}
+}
+
+static void conn_close(struct pg_conn *c)
+{
+	for (int i = 0; i < c->ncache; i++) {
+		stmt_reset(c->cache[i]);
+		free(c->cache[i]->text);
+		free(c->cache[i]);
+	}
+	PQfinish(c->db);
+	free(c);
+}
+
+int store_pg_open(const char *url, const struct store_options *opt,
+		  struct store **out, struct error *e)
+{
+	if (url_check(url, e) != 0)
+		return -1;
+	struct pg *s = xcalloc(1, sizeof(*s));
+	s->base.ops = &pg_ops;
+	s->url = xstrdup(url);
+	s->password = opt && opt->password ? xstrdup(opt->password) : NULL;
+	s->id = atomic_fetch_add(&next_store_id, 1);
+	s->max_readers = opt && opt->max_readers > 0 ? opt->max_readers
+						     : STORE_PG_READERS;
+	pthread_mutex_init(&s->write_lock, NULL);
+	pthread_mutex_init(&s->readers_lock, NULL);
+	*out = &s->base;
+	s->writer = conn_open(s, false, e);
+	if (!s->writer) {
+		store_close(&s->base);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void pg_close(struct store *store)
+{
+	struct pg *s = PS(store);
+	struct pg_conn *c = s->readers;
+	while (c) {
+		struct pg_conn *next = c->next;
+		conn_close(c);
+		c = next;
+	}
+	if (s->writer)
+		conn_close(s->writer);
+	pthread_mutex_destroy(&s->write_lock);
+	pthread_mutex_destroy(&s->readers_lock);
+	free(s->url);
+	if (s->password)
+		secret_wipe(s->password, strlen(s->password));
+	free(s->password);
+	free(s);
+}
+
+/* This thread's read connection: opened on first use, reconnected when
+ * the server went away (a failover), at most max_readers of them. */
+static struct store_conn *pg_reader(struct store *store)
+{
+	struct pg *s = PS(store);
+	if (tl_reader.store_id == s->id) {
+		struct pg_conn *c = tl_reader.conn;
+		if (PQstatus(c->db) != CONNECTION_OK &&
+		    conn_connect(s, c, true) != 0)
+			return NULL;
+		return &c->base;
+	}
+	pthread_mutex_lock(&s->readers_lock);
+	bool full = s->nreaders >= s->max_readers;
+	if (!full)
+		s->nreaders++;
+	pthread_mutex_unlock(&s->readers_lock);
+	if (full) {
+		log_error("no read connection: store.max_readers (%d) are "
+			  "open, one per thread", s->max_readers);
+		return NULL;
+	}
+	struct error e;
+	struct pg_conn *c = conn_open(s, true, &e);
+	pthread_mutex_lock(&s->readers_lock);
+	if (c) {
+		c->next = s->readers;
+		s->readers = c;
+	} else {
+		s->nreaders--;
+	}
+	pthread_mutex_unlock(&s->readers_lock);
+	if (!c)
+		return NULL;
+	tl_reader.store_id = s->id;
+	tl_reader.conn = c;
+	return &c->base;
+}
+
+static int pg_read_begin(struct store *s)
+{
+	struct store_conn *c = pg_reader(s);
+	return c && pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ "
+			       "READ ONLY") == 0
+		       ? 0
+		       : -1;
+}
+
+static void pg_read_end(struct store *s)
+{
+	struct store_conn *c = pg_reader(s);
+	if (c)
+		pg_exec(c, "COMMIT");
+}
+
+static bool pg_ping(struct store *s)
+{
+	static const char sql[] = "SELECT 1";
+	struct store_conn *c = pg_reader(s);
+	if (!c)
+		return false;
+	struct store_stmt *st = store_prepare(c, sql);
+	bool ok = store_step(st) == STORE_ROW && store_col_int(st, 0) == 1;
+	store_done(st);
+	return ok;
+}
+
+static int tx_begin(struct pg_conn *c)
+{
+	return pg_exec(&c->base, "BEGIN;" PG_WRITE_LOCK);
+}
+
+static struct store_conn *pg_write_begin(struct store *store, struct error *e)
+{
+	struct pg *s = PS(store);
+	pthread_mutex_lock(&s->write_lock);
+	if (conn_connect(s, s->writer, false) != 0 || tx_begin(s->writer) != 0) {
+		pthread_mutex_unlock(&s->write_lock);
+		store_fail(e, "the database cannot be written now");
+		return NULL;
+	}
+	return &s->writer->base;
+}
+
+/* COMMIT of a transaction an error aborted answers ROLLBACK, not an
+ * error: only the command's tag tells. */
+static int commit(struct pg_conn *c)
+{
+	PGresult *r = PQexec(c->db, "COMMIT");
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK &&
+		  strcmp(PQcmdStatus(r), "COMMIT") == 0;
+	if (!ok)
+		log_pg(__func__, "commit failed", c->db, r);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static int pg_write_commit(struct store *store, struct error *e)
+{
+	struct pg *s = PS(store);
+	int rc = 0;
+	if (commit(s->writer) != 0) {
+		pg_exec(&s->writer->base, "ROLLBACK");
+		rc = store_fail(e, "the database could not commit");
+	}
+	pthread_mutex_unlock(&s->write_lock);
+	return rc;
+}
+
+static void pg_write_rollback(struct store *store)
+{
+	struct pg *s = PS(store);
+	pg_exec(&s->writer->base, "ROLLBACK");
+	pthread_mutex_unlock(&s->write_lock);
+}
+
+static struct store_conn *pg_writer(struct store *s)
+{
+	return &PS(s)->writer->base;
+}
+
+static int pg_migration_begin(struct store_conn *c)
+{
+	return tx_begin(PC(c));
+}
+
+/* -------------------------------------------------------- statements */
+
+/* ?N becomes $N outside quotes and comments; a bare ? is a programming
+ * error (the store's SQL numbers its parameters). Returns the new text
+ * (the caller frees it) and *nparams, the highest number. */
+static char *rewrite(const char *sql, int *nparams)
+{
+	size_t n = strlen(sql);
+	char *out = xcalloc(n + 1, 1), *o = out;
+	char quote = 0;
+	*nparams = 0;
+	for (const char *p = sql; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == '-' && p[1] == '-') {
+			const char *end = strchr(p, '\n');
+			size_t len = end ? (size_t)(end - p) : strlen(p);
+			memcpy(o, p, len);
+			o += len;
+			p += len - 1;
+			continue;
+		} else if (*p == '?') {
+			char *end;
+			long v = strtol(p + 1, &end, 10);
+			if (end == p + 1 || v < 1 || v > PG_MAX_PARAMS) {
+				log_error("unnumbered or out-of-range "
+					  "parameter in: %s", sql);
+				abort();
+			}
+			if (v > *nparams)
+				*nparams = (int)v;
+			*o++ = '$';
+			continue;
+		}
+		*o++ = *p;
+	}
+	return out;
+}
+
+static struct store_stmt *pg_prepare(struct store_conn *conn, const char *sql)
+{
+	struct pg_conn *c = PC(conn);
+	for (int i = 0; i < c->ncache; i++)
+		if (c->cache[i]->sql == sql)
+			return &c->cache[i]->base;
+	if (c->ncache == LIMIT_STMT_CACHE) {
+		log_error("statement cache full (LIMIT_STMT_CACHE)");
+		abort();
+	}
+	struct pg_stmt *st = xcalloc(1, sizeof(*st));
+	st->base.ops = &pg_ops;
+	st->sql = sql;
+	st->text = rewrite(sql, &st->nparams);
+	snprintf(st->name, sizeof(st->name), "kp%d", c->ncache);
+	st->conn = c;
+	c->cache[c->ncache++] = st;
+	return &st->base;
+}
+
+static void param_set(struct pg_stmt *st, int idx, char *v, int len, int fmt,
+		      Oid type)
+{
+	if (idx < 1 || idx > st->nparams) {
+		log_error("parameter %d out of range in: %s", idx, st->sql);
+		abort();
+	}
+	int i = idx - 1;
+	if (st->vals[i] && st->vals[i] != st->ints[i])
+		free(st->vals[i]);
+	st->vals[i] = v;
+	st->lens[i] = len;
+	st->fmts[i] = fmt;
+	if (!st->prepared)
+		st->types[i] = type;
+}
+
+static void pg_bind_int(struct store_stmt *s, int idx, int64_t v)
+{
+	struct pg_stmt *st = PT(s);
+	if (idx < 1 || idx > st->nparams)
+		param_set(st, idx, NULL, 0, 0, 0); /* aborts */
+	snprintf(st->ints[idx - 1], sizeof(st->ints[0]), "%" PRId64, v);
+	param_set(st, idx, st->ints[idx - 1], 0, 0, OID_INT8);
+}
+
+static void pg_bind_textn(struct store_stmt *s, int idx, const char *v,
+			  size_t n)
+{
+	char *copy = xcalloc(n + 1, 1);
+	memcpy(copy, v, n);
+	param_set(PT(s), idx, copy, (int)n, 0, 0);
+}
+
+static void pg_bind_blob(struct store_stmt *s, int idx, const void *v,
+			 size_t n)
+{
+	char *copy = xcalloc(n + 1, 1);
+	if (n)
+		memcpy(copy, v, n);
+	param_set(PT(s), idx, copy, (int)n, 1, OID_BYTEA);
+}
+
+static void pg_bind_null(struct store_stmt *s, int idx)
+{
+	param_set(PT(s), idx, NULL, 0, 0, 0);
+}
+
+/* What a failed statement means: a constraint's refusal (class 23, which
+ * the triggers raise too), bad SQL (class 42: a programming error, as
+ * SQLite's prepare failure is), or the database failing. */
+static enum store_rc failure(struct pg_stmt *st, const PGresult *r)
+{
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (state && strncmp(state, "23", 2) == 0)
+		return STORE_CONSTRAINT;
+	log_pg(__func__, st->sql, st->conn->db, r);
+	if (state && strncmp(state, "42", 2) == 0 &&
+	    PQstatus(st->conn->db) == CONNECTION_OK)
+		abort();
+	return STORE_ERROR;
+}
+
+static int stmt_prepare(struct pg_stmt *st)
+{
+	PGresult *r = PQprepare(st->conn->db, st->name, st->text, st->nparams,
+				st->types);
+	int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+	if (rc == 0)
+		st->prepared = true;
+	else
+		failure(st, r);
+	PQclear(r);
+	return rc;
+}
+
+static enum store_rc pg_step(struct store_stmt *s)
+{
+	struct pg_stmt *st = PT(s);
+	if (st->res) {
+		stmt_clear(st);
+		return ++st->row < st->nrows ? STORE_ROW : STORE_DONE;
+	}
+	if (!st->prepared && stmt_prepare(st) != 0)
+		return STORE_ERROR;
+	st->res = PQexecPrepared(st->conn->db, st->name, st->nparams,
+				 (const char *const *)st->vals, st->lens,
+				 st->fmts, 0);
+	ExecStatusType status = PQresultStatus(st->res);
+	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+		enum store_rc rc = failure(st, st->res);
+		PQclear(st->res);
+		st->res = NULL;
+		return rc;
+	}
+	st->conn->changes = strtoll(PQcmdTuples(st->res), NULL, 10);
+	st->nrows = PQntuples(st->res);
+	st->row = 0;
+	return st->nrows > 0 ? STORE_ROW : STORE_DONE;
+}
+
+static void col_check(struct pg_stmt *st, int col)
+{
+	if (!st->res || st->row >= st->nrows || col < 0 ||
+	    col >= PQnfields(st->res) || col >= PG_MAX_COLS) {
+		log_error("column %d read without a row in: %s", col, st->sql);
+		abort();
+	}
+}
+
+static int64_t pg_col_int(struct store_stmt *s, int col)
+{
+	struct pg_stmt *st = PT(s);
+	col_check(st, col);
+	if (PQgetisnull(st->res, st->row, col))
+		return 0;
+	const char *v = PQgetvalue(st->res, st->row, col);
+	if (PQftype(st->res, col) == OID_BOOL)
+		return v[0] == 't';
+	return strtoll(v, NULL, 10);
+}
+
+static const char *pg_col_text(struct store_stmt *s, int col)
+{
+	struct pg_stmt *st = PT(s);
+	col_check(st, col);
+	if (PQgetisnull(st->res, st->row, col))
+		return NULL;
+	return PQgetvalue(st->res, st->row, col);
+}
+
+static const void *pg_col_blob(struct store_stmt *s, int col, size_t *n)
+{
+	struct pg_stmt *st = PT(s);
+	col_check(st, col);
+	*n = 0;
+	if (PQgetisnull(st->res, st->row, col))
+		return NULL;
+	const char *v = PQgetvalue(st->res, st->row, col);
+	if (PQftype(st->res, col) != OID_BYTEA) {
+		*n = (size_t)PQgetlength(st->res, st->row, col);
+		return v;
+	}
+	if (!st->blobs[col]) {
+		st->blobs[col] = PQunescapeBytea((const unsigned char *)v,
+						 &st->bloblens[col]);
+		if (!st->blobs[col]) {
+			log_error("out of memory decoding a bytea column");
+			abort();
+		}
+	}
+	*n = st->bloblens[col];
+	return st->blobs[col];
+}
+
+static bool pg_col_null(struct store_stmt *s, int col)
+{
+	struct pg_stmt *st = PT(s);
+	col_check(st, col);
+	return PQgetisnull(st->res, st->row, col);
+}
+
+static void pg_done(struct store_stmt *s)
+{
+	stmt_reset(PT(s));
+}
+
+static int64_t pg_changes(struct store_conn *c)
+{
+	return PC(c)->changes;
+}
+
+static const struct store_ops pg_ops = {
+	.backend = STORE_POSTGRESQL,
+	.close = pg_close,
+	.ping = pg_ping,
+	.reader = pg_reader,
+	.read_begin = pg_read_begin,
+	.read_end = pg_read_end,
+	.write_begin = pg_write_begin,
+	.write_commit = pg_write_commit,
+	.write_rollback = pg_write_rollback,
+	.writer = pg_writer,
+	.migration_begin = pg_migration_begin,
+	.exec = pg_exec,
+	.prepare = pg_prepare,
+	.bind_int = pg_bind_int,
+	.bind_textn = pg_bind_textn,
+	.bind_blob = pg_bind_blob,
+	.bind_null = pg_bind_null,
+	.step = pg_step,
+	.col_int = pg_col_int,
+	.col_text = pg_col_text,
+	.col_blob = pg_col_blob,
+	.col_null = pg_col_null,
+	.done = pg_done,
+	.changes = pg_changes,
+};
