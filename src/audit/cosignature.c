@@ -16,8 +16,12 @@ static const char sql_add[] =
 /* One line per witness: the first it gave for this size (a witness asked
  * again gives another timestamp, and one cosignature says enough). */
 static const char sql_lines[] =
-	"SELECT line, min(received_at) FROM audit_cosignature"
-	" WHERE tree_size = ?1 GROUP BY witness ORDER BY witness LIMIT ?2";
+	"SELECT c.line FROM audit_cosignature c WHERE c.tree_size = ?1"
+	" AND NOT EXISTS (SELECT 1 FROM audit_cosignature d"
+	"  WHERE d.tree_size = c.tree_size AND d.witness = c.witness"
+	"  AND (d.received_at < c.received_at OR (d.received_at ="
+	"   c.received_at AND d.line < c.line)))"
+	" ORDER BY c.witness LIMIT ?2";
 static const char sql_size[] =
 	"SELECT coalesce(max(tree_size), 0) FROM audit_cosignature"
 	" WHERE witness = ?1";

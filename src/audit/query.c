@@ -21,7 +21,7 @@ static const char sql_by_actor[] =
 	"SELECT seq FROM audit_by_actor WHERE actor = ?1 AND seq >= ?2 "
 	"AND seq < ?3 ORDER BY seq";
 static const char sql_by_user[] =
-	"SELECT seq FROM audit_by_user WHERE user = ?1 AND seq >= ?2 "
+	"SELECT seq FROM audit_by_user WHERE \"user\" = ?1 AND seq >= ?2 "
 	"AND seq < ?3 ORDER BY seq";
 
 struct page {

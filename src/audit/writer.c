@@ -420,7 +420,7 @@ static const char sql_ix_actor[] =
 	"INSERT INTO audit_by_actor (actor, seq) VALUES (?1, ?2) "
 	"ON CONFLICT DO NOTHING";
 static const char sql_ix_user[] =
-	"INSERT INTO audit_by_user (user, seq) VALUES (?1, ?2) "
+	"INSERT INTO audit_by_user (\"user\", seq) VALUES (?1, ?2) "
 	"ON CONFLICT DO NOTHING";
 
 /* Collect the index keys of events [from, to). */

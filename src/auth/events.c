@@ -19,7 +19,8 @@ static const char sql_key_activate[] =
 	"UPDATE credential SET status = 'active', failures = 0, changed_at = ?2 "
 	"WHERE id = ?1 AND status = 'pending'";
 static const char sql_session_raise[] =
-	"UPDATE session SET level = max(level, ?2), step_up = ?3, "
+	"UPDATE session SET level = CASE WHEN ?2 > level THEN ?2 ELSE level "
+	"END, step_up = ?3, "
 	"step_up_key = nullif(?4, 0),"
 	/* Only a step-up that raises the level is a new authentication at
 	 * it: a code after an eID login must not look like a fresh eID. */

@@ -33,7 +33,7 @@ static const char sql_fold_count[] =
 	"AND failures + 1 < ?2";
 static const char sql_open[] =
 	"INSERT INTO auth_failure (key_id, action, channel, reason, purpose, "
-	"insz, actor, user, profile, opened_at) "
+	"insz, actor, \"user\", profile, opened_at) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 /* A success ends the key's run of failures: its windows are due. */
 static const char sql_close[] =
@@ -42,7 +42,7 @@ static const char sql_close[] =
  * ?2 at most. */
 static const char sql_due[] =
 	"SELECT id, action, channel, reason, coalesce(purpose, ''), "
-	"coalesce(insz, ''), coalesce(actor, ''), coalesce(user, ''), "
+	"coalesce(insz, ''), coalesce(actor, ''), coalesce(\"user\", ''), "
 	"coalesce(profile, '') FROM auth_failure "
 	"WHERE count > 0 AND opened_at <= ?1 ORDER BY id LIMIT ?2";
 static const char sql_take[] =

@@ -9,18 +9,18 @@
 #define OPEN_END INT64_C(2147483647)
 
 static const char sql_add[] =
-	"INSERT INTO authorization (reference, requester_actor_type, capacity, "
+	"INSERT INTO \"authorization\" (reference, requester_actor_type, capacity, "
 	"data_type, purpose, valid_from, valid_until, min_phase) "
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id";
 static const char sql_list[] =
 	"SELECT id, reference, requester_actor_type, capacity, data_type, "
-	"purpose, valid_from, valid_until, min_phase FROM authorization "
+	"purpose, valid_from, valid_until, min_phase FROM \"authorization\" "
 	"ORDER BY reference, id";
 /* The candidates for a request, best match first: the decision then
  * names the most precise reason there is. */
 static const char sql_candidates[] =
 	"SELECT id, reference, requester_actor_type, capacity, data_type, "
-	"purpose, valid_from, valid_until, min_phase FROM authorization "
+	"purpose, valid_from, valid_until, min_phase FROM \"authorization\" "
 	"WHERE requester_actor_type = ?1 AND data_type = ?2";
 
 static bool code_ok(const char *s)

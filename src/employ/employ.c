@@ -12,7 +12,7 @@
 static const char *const kinds[] = {NULL, "student", "flexi", "ordinary"};
 
 #define COLUMNS                                                             \
-	"id, employer, worker, kind, start, coalesce(end, ''),"             \
+	"id, employer, worker, kind, start, coalesce(\"end\", ''),"             \
 	" coalesce(hours, 0), coalesce(fraction, 0), coalesce(replaces, 0),"\
 	" cancelled, declared_by, declared_at, coalesce(declared_via, '')"
 
@@ -24,7 +24,7 @@ static const char sql_in_force[] =
 	"cancelled = 0 AND NOT EXISTS (SELECT 1 FROM employ_declaration r "
 	"WHERE r.replaces = d.id) ORDER BY start, id";
 static const char sql_insert[] =
-	"INSERT INTO employ_declaration (employer, worker, kind, start, end, "
+	"INSERT INTO employ_declaration (employer, worker, kind, start, \"end\", "
 	"hours, fraction, replaces, cancelled, declared_by, declared_at, "
 	"declared_via) VALUES (?1, ?2, ?3, ?4, nullif(?5, ''), nullif(?6, 0),"
 	" nullif(?7, 0), nullif(?8, 0), ?9, ?10, ?11, nullif(?12, '')) "

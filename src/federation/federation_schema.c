@@ -22,7 +22,17 @@ static const struct store_migration migrations[] = {
 	 "  provider TEXT NOT NULL, nonce TEXT NOT NULL,"
 	 "  verifier TEXT NOT NULL, return_path TEXT NOT NULL,"
 	 "  expires_at INTEGER NOT NULL) WITHOUT ROWID;",
-	 NULL},
+	 "CREATE TABLE federation_provider ("
+	 "  id TEXT PRIMARY KEY, name TEXT NOT NULL, issuer TEXT NOT NULL,"
+	 "  client_id TEXT NOT NULL, secret_sealed BYTEA NOT NULL,"
+	 "  key_type TEXT NOT NULL, nrn_claim TEXT NOT NULL, ca_pem TEXT,"
+	 "  acr TEXT NOT NULL DEFAULT '',"
+	 "  created_at BIGINT NOT NULL);"
+	 "CREATE TABLE federation_login ("
+	 "  state_hash BYTEA PRIMARY KEY, binding_hash BYTEA NOT NULL,"
+	 "  provider TEXT NOT NULL, nonce TEXT NOT NULL,"
+	 "  verifier TEXT NOT NULL, return_path TEXT NOT NULL,"
+	 "  expires_at BIGINT NOT NULL);"},
 };
 
 const struct store_schema federation_schema = {

@@ -527,8 +527,10 @@ static void pg_bind_null(struct store_stmt *s, int idx)
 static enum store_rc failure(struct pg_stmt *st, const PGresult *r)
 {
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-	if (state && strncmp(state, "23", 2) == 0)
+	if (state && strncmp(state, "23", 2) == 0) {
+		log_debug("constraint: %s", PQresultErrorMessage(r));
 		return STORE_CONSTRAINT;
+	}
 	log_pg(__func__, st->sql, st->conn->db, r);
 	if (state && strncmp(state, "42", 2) == 0 &&
 	    PQstatus(st->conn->db) == CONNECTION_OK)

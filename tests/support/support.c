@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <liboath/oath.h>
+#include <libpq-fe.h>
+#include <unistd.h>
 
 #include "support/support.h"
 
@@ -54,13 +56,67 @@ int ts_dir_remove(struct ts_dir *d)
 	return nftw(d->path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The scratch cluster's URL, read once; NULL when the tests run on
+ * SQLite. */
+static const char *pg_url(void)
+{
+	static char url[256];
+	static int state; /* 0 unread, 1 SQLite, 2 PostgreSQL */
+	if (state)
+		return state == 2 ? url : NULL;
+	state = 1;
+	const char *file = getenv("KP_TEST_PG_URL_FILE");
+	if (!file || !*file)
+		return NULL;
+	FILE *f = fopen(file, "r");
+	if (!f || !fgets(url, sizeof(url), f)) {
+		fprintf(stderr, "cannot read %s: is the cluster started?\n",
+			file);
+		abort();
+	}
+	fclose(f);
+	url[strcspn(url, "\r\n")] = '\0';
+	state = 2;
+	return url;
+}
+
+bool ts_pg(void)
+{
+	return pg_url() != NULL;
+}
+
+void ts_db_location(const struct ts_dir *d, const char *rel, char *out,
+		    size_t n)
+{
+	const char *url = pg_url();
+	if (!url) {
+		ts_dir_file(d, rel, out, n);
+		return;
+	}
+	static int seq;
+	char schema[64], sql[128];
+	snprintf(schema, sizeof(schema), "t%ld_%d", (long)getpid(), ++seq);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
+	PGconn *c = PQconnectdb(url);
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		fprintf(stderr, "%s: %s", sql, PQerrorMessage(c));
+		abort();
+	}
+	PQclear(r);
+	PQfinish(c);
+	if (snprintf(out, n, "%s%coptions=-csearch_path%%3D%s", url,
+		     strchr(url, '?') ? '&' : '?', schema) >= (int)n)
+		abort();
+}
+
 int ts_store_open(struct ts_store *t, const char *name)
 {
 	struct error e;
 	t->s = NULL;
 	if (ts_dir_make(&t->dir, name) != 0)
 		return -1;
-	ts_dir_file(&t->dir, "kp.db", t->path, sizeof(t->path));
+	ts_db_location(&t->dir, "kp.db", t->path, sizeof(t->path));
 	uint8_t pk[ED25519_PK_LEN];
 	ed25519_keypair(pk, t->sk);
 	t->log = NULL;

@@ -30,11 +30,20 @@ void ts_dir_file(const struct ts_dir *d, const char *rel, char *out, size_t n);
 /* Remove the directory and all below it. Returns 0, or -1. */
 int ts_dir_remove(struct ts_dir *d);
 
+/* The database a test opens, for store_open: the file rel in d, or, when
+ * the tests run against PostgreSQL (KP_TEST_PG_URL_FILE names the file
+ * with the scratch cluster's URL, started by tests/support/pg.sh), a new
+ * schema of its own in that cluster, as a URL. Aborts when it cannot. */
+void ts_db_location(const struct ts_dir *d, const char *rel, char *out,
+		    size_t n);
+/* True when the tests run against PostgreSQL. */
+bool ts_pg(void);
+
 /* A fresh, migrated store in a scratch directory, with its audit log
  * (signed with a key of its own, sk): domain changes are recorded there. */
 struct ts_store {
 	struct ts_dir dir;
-	char path[128];
+	char path[512]; /* ts_db_location */
 	struct store *s;
 	struct audit *log;
 	uint8_t sk[ED25519_SK_LEN];

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# A scratch PostgreSQL cluster for the tests, from Debian's postgresql
+# package and nothing of the machine's own clusters:
+#   pg.sh start DIR   initdb into DIR/data, start on a free port of
+#                     127.0.0.1, create database kp_test, and write its URL
+#                     to DIR/url (also printed)
+#   pg.sh stop DIR    stop it and remove DIR
+# PostgreSQL refuses to run as root, so as root the cluster belongs to the
+# postgres user (runuser). Trust authentication on loopback, fsync off: a
+# throwaway cluster for tests, never a template for production.
+set -euo pipefail
+
+cmd=${1:?start|stop}
+dir=${2:?directory}
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+  echo "pg.sh: no PostgreSQL server (scripts/deps.sh installs postgresql)" >&2
+  exit 1
+fi
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+case $cmd in
+start)
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$dir"
+  as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
+    --no-sync >"$dir/initdb.log" 2>&1 ||
+    { cat "$dir/initdb.log" >&2; exit 1; }
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off \
+        -c synchronous_commit=off -c full_page_writes=off \
+        -c max_connections=400 -c shared_buffers=64MB" start >/dev/null ||
+    { cat "$dir/server.log" >&2; exit 1; }
+  as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres kp_test
+  echo "postgresql://postgres@127.0.0.1:$port/kp_test" >"$dir/url"
+  cat "$dir/url"
+  ;;
+stop)
+  if [ -d "$dir/data" ]; then
+    as_pg "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$dir"
+  ;;
+*)
+  echo "pg.sh: start|stop DIR" >&2
+  exit 2
+  ;;
+esac
