@@ -20,9 +20,22 @@ int api_readyz(struct http_request *req, struct http_response *res, void *app)
 {
 	KP_UNUSED(req);
 	struct app *a = app;
-	if (!store_ping(a->store))
+	enum store_role role = store_role(a->store);
+	if (role == STORE_ROLE_UNREACHABLE)
 		return store_fail(&res->err, "the database is not reachable");
-	return http_reply_json(res, 200, json_pack("{s:s}", "status", "ready"));
+	/* A standby answers reads but refuses every write: a node that
+	 * reaches only one is not ready (a proxy sends clients elsewhere). */
+	if (role == STORE_ROLE_STANDBY)
+		return store_fail(&res->err, "the database reached is a "
+					     "read-only standby");
+	return http_reply_json(res, 200,
+			       json_pack("{s:s,s:s,s:s}", "status", "ready",
+					 "database", store_role_name(role),
+					 "backend",
+					 store_backend_of(a->store) ==
+							 STORE_SQLITE
+						 ? "sqlite"
+						 : "postgresql"));
 }
 
 /* The audit log's own figures, after the HTTP ones. */

@@ -72,9 +72,15 @@ int cli_open_log(const struct cli_config *cfg, struct store *s,
  * into out (AUDIT_ORIGIN_MAX + 1 bytes). */
 void cli_log_origin(const struct cli_config *cfg, char *out);
 
-/* Open the store of cfg. Returns 0 and *out, or -1 with e set. */
+/* Open the store of cfg: SQLite brings its schema up to date, PostgreSQL
+ * refuses a schema behind the binary (kruispunt migrate). Returns 0 and
+ * *out, or -1 with e set. */
 int cli_open_store(const struct cli_config *cfg, struct store **out,
 		   struct error *e);
+/* The same with the schema's handling given. */
+int cli_open_store_mode(const struct cli_config *cfg,
+			enum store_migrate_mode mode, struct store **out,
+			struct error *e);
 
 /* Serve until SIGINT or SIGTERM, then shut down cleanly. Takes ownership
  * of store. Returns the process exit code (0, or 1 when ready failed), or
@@ -136,6 +142,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_authz(int argc, char **argv);
 int cmd_oidc(int argc, char **argv);
 /* The demo's OpenID Connect client (demo-app, for applications on the

@@ -70,6 +70,16 @@ const struct cli_command cli_commands[] = {
 	 "       kruispunt audit vkey --data DIR\n"
 	 "  Prints the C2SP signed-note verifier key of /log/checkpoint\n"
 	 "  (docs/AUDIT.md); publish it where users can find it.\n"},
+	{"migrate", cmd_migrate, "migrate --data DIR [--check]",
+	 "bring the database's schema to this binary's",
+	 "usage: kruispunt migrate --data DIR [--check]\n"
+	 "  Applies the migrations the database lacks, each in its own\n"
+	 "  transaction, under a lock that a second node waits for. On\n"
+	 "  PostgreSQL the daemon refuses a schema behind its binary and waits\n"
+	 "  for this command; on SQLite it migrates at start itself.\n"
+	 "  --check  only say where the schema stands\n"
+	 "  Exit 0: up to date (or migrated); 1: behind (--check); 3: the\n"
+	 "  database cannot be opened, or is newer than this binary.\n"},
 	{"witness", cmd_witness,
 	 "witness init|add-log|serve --data DIR ...",
 	 "run a transparency-log witness that cosigns logs' checkpoints",

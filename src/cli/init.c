@@ -157,14 +157,79 @@ int cli_read_key_file(const char *path, uint8_t *out, size_t len,
 	return 0;
 }
 
+/* store.password_file's first line into out. The file holds a secret:
+ * refused when others may read it, as ssh refuses a readable key. */
+static int read_password(const struct cli_config *cfg, char *out, size_t n,
+			 struct error *e)
+{
+	char path[LIMIT_PATH];
+	if (config_path(cfg->base.data_dir, cfg->store.password_file, path,
+			sizeof(path)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return err_set(e, ERR_INVALID, "store_password_file",
+			       "cannot read %s: %s", path, strerror(errno));
+	}
+	if (st.st_mode & 077) {
+		close(fd);
+		return err_set(e, ERR_INVALID, "store_password_file",
+			       "%s may be read by others: chmod 600 it", path);
+	}
+	ssize_t got = read(fd, out, n - 1);
+	close(fd);
+	if (got < 0)
+		return err_set(e, ERR_INVALID, "store_password_file",
+			       "cannot read %s", path);
+	out[got] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
+	return 0;
+}
+
+int cli_open_store_mode(const struct cli_config *cfg,
+			enum store_migrate_mode mode, struct store **out,
+			struct error *e)
+{
+	struct store_options so = {.busy_timeout_ms = cfg->store.busy_timeout_ms,
+				   .max_readers = cfg->store.max_readers,
+				   .migrate = mode};
+	if (cfg->store.backend == STORE_SQLITE) {
+		char db[LIMIT_PATH];
+		if (config_path(cfg->base.data_dir, cfg->store.database, db,
+				sizeof(db)) != 0)
+			return err_set(e, ERR_INVALID, "bad_path",
+				       "path too long");
+		return cli_store_open(db, &so, out, e);
+	}
+	if (!store_location_is_pg(cfg->store.url))
+		return err_set(e, ERR_INVALID, "store_url_invalid",
+			       "store.backend = postgresql needs store.url = "
+			       "postgresql://user@host:port/database");
+	char password[256] = "";
+	if (cfg->store.password_file[0] &&
+	    read_password(cfg, password, sizeof(password), e) != 0)
+		return -1;
+	so.password = password[0] ? password : NULL;
+	int rc = cli_store_open(cfg->store.url, &so, out, e);
+	secret_wipe(password, sizeof(password));
+	return rc;
+}
+
 int cli_open_store(const struct cli_config *cfg, struct store **out,
 		   struct error *e)
 {
-	char db[LIMIT_PATH];
-	if (config_path(cfg->base.data_dir, cfg->store.database, db, sizeof(db)) != 0)
-		return err_set(e, ERR_INVALID, "bad_path", "path too long");
-	struct store_options so = {.busy_timeout_ms = cfg->store.busy_timeout_ms};
-	return cli_store_open(db, &so, out, e);
+	/* One SQLite file has one kruispunt: it brings the schema up to
+	 * date itself. Several nodes share one PostgreSQL: the schema
+	 * changes when the operator says so (kruispunt migrate), not when
+	 * whichever node restarts first runs a newer binary. */
+	return cli_open_store_mode(cfg,
+				   cfg->store.backend == STORE_SQLITE
+					   ? STORE_MIGRATE_APPLY
+					   : STORE_MIGRATE_CHECK,
+				   out, e);
 }
 
 int cli_open_data(const char *data, struct cli_config *cfg, struct store **s,
@@ -183,7 +248,7 @@ int cli_init_dir(const struct cli_config *cfg, struct error *e)
 	struct store *s;
 	if (cli_mkdir_p(cfg->base.data_dir, e) != 0 || make_keys(cfg, e) != 0)
 		return -1;
-	if (cli_open_store(cfg, &s, e) != 0)
+	if (cli_open_store_mode(cfg, STORE_MIGRATE_APPLY, &s, e) != 0)
 		return -1;
 	store_close(s);
 	return write_config(cfg, e);
@@ -191,8 +256,13 @@ int cli_init_dir(const struct cli_config *cfg, struct error *e)
 
 int cli_init_dir_at(const char *data, struct cli_config *cfg, struct error *e)
 {
-	char abs[LIMIT_PATH];
-	cli_config_defaults(cfg);
+	char abs[LIMIT_PATH], ini[LIMIT_PATH];
+	/* The operator's own kruispunt.ini, when there is one already (a
+	 * PostgreSQL installation names its database there before init),
+	 * and the environment's KRUISPUNT_* over the defaults. */
+	snprintf(ini, sizeof(ini), "%s/kruispunt.ini", data);
+	if (cli_config_load(access(ini, F_OK) == 0 ? ini : NULL, cfg, e) != 0)
+		return -1;
 	if (cli_mkdir_p(data, e) != 0)
 		return -1;
 	if (!realpath(data, abs))

@@ -7,15 +7,18 @@
 
 #include "http/http_internal.h"
 
-/* Every 429 says when to come back (RFC 9110 §10.2.3): the seconds the
- * domain named in the problem's retry_after, or one second when it named
- * none (a per-address rate, a cap on requests in flight). */
+/* Every 429 and 503 says when to come back (RFC 9110 §10.2.3): the
+ * seconds the domain named in the problem's retry_after, or else one
+ * second (a per-address rate, a cap on requests in flight) or, for a
+ * database that is away (a failover takes a few seconds), two. */
 static void add_retry_after(struct request *rq, struct MHD_Response *r)
 {
 	const struct http_response *res = &rq->res;
-	if (res->err.kind != ERR_RATE_LIMITED && res->status != 429)
+	bool limited = res->err.kind == ERR_RATE_LIMITED || res->status == 429;
+	bool away = res->err.kind == ERR_UNAVAILABLE || res->status == 503;
+	if (!limited && !away)
 		return;
-	json_int_t secs = 1;
+	json_int_t secs = limited ? 1 : 2;
 	json_t *v = res->problem_extra
 		    ? json_object_get(res->problem_extra, "retry_after") : NULL;
 	if (json_is_integer(v) && json_integer_value(v) > 0)

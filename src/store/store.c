@@ -50,6 +50,24 @@ int store_exec(struct store_conn *c, const char *sql)
 	return c->ops->exec(c, sql);
 }
 
+enum store_role store_role(struct store *s)
+{
+	return s->ops->role(s);
+}
+
+const char *store_role_name(enum store_role r)
+{
+	switch (r) {
+	case STORE_ROLE_PRIMARY:
+		return "primary";
+	case STORE_ROLE_STANDBY:
+		return "standby";
+	case STORE_ROLE_UNREACHABLE:
+		break;
+	}
+	return "unreachable";
+}
+
 struct store_conn *store_reader(struct store *s)
 {
 	return s->ops->reader(s);

@@ -141,6 +141,19 @@ int store_schema_latest(const struct store_schema *const *schemas,
 /* True when a read on this thread's connection succeeds (readiness). */
 bool store_ping(struct store *s);
 
+/* What this node reaches (readiness): the database it can write (a SQLite
+ * file, a PostgreSQL primary), a PostgreSQL standby (read-only: after a
+ * failover, until the proxy in front sends the connection to the new
+ * primary), or nothing. */
+enum store_role {
+	STORE_ROLE_PRIMARY,
+	STORE_ROLE_STANDBY,
+	STORE_ROLE_UNREACHABLE,
+};
+enum store_role store_role(struct store *s);
+/* "primary", "standby" or "unreachable". */
+const char *store_role_name(enum store_role r);
+
 /* This thread's read connection, owned by the store. Read-only: a write
  * through it fails. */
 struct store_conn *store_reader(struct store *s);

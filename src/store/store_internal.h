@@ -15,6 +15,7 @@ struct store_ops {
 	enum store_backend backend;
 	void (*close)(struct store *s);
 	bool (*ping)(struct store *s);
+	enum store_role (*role)(struct store *s);
 	struct store_conn *(*reader)(struct store *s);
 	int (*read_begin)(struct store *s);
 	void (*read_end)(struct store *s);

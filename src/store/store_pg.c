@@ -156,6 +156,14 @@ static void stmt_unprepare(struct pg_stmt *st)
 	st->prepared = false;
 }
 
+/* The server's notices (CREATE ... IF NOT EXISTS that found it) are not
+ * the operator's business: libpq would print them on stderr. */
+static void notice(void *arg, const char *msg)
+{
+	(void)arg;
+	log_debug("postgresql: %s", msg);
+}
+
 /* (Re)connect c; prepared statements die with a session, so every
  * statement is prepared again on its next run. Returns 0 or -1. */
 static int conn_connect(struct pg *s, struct pg_conn *c, bool read_only)
@@ -175,6 +183,7 @@ static int conn_connect(struct pg *s, struct pg_conn *c, bool read_only)
 			keys[2] = NULL;
 		}
 		c->db = PQconnectdbParams(keys, vals, 1);
+		PQsetNoticeProcessor(c->db, notice, NULL);
 	}
 	for (int i = 0; i < c->ncache; i++)
 		stmt_unprepare(c->cache[i]);
@@ -350,6 +359,21 @@ static bool pg_ping(struct store *s)
 	bool ok = store_step(st) == STORE_ROW && store_col_int(st, 0) == 1;
 	store_done(st);
 	return ok;
+}
+
+static enum store_role pg_role(struct store *s)
+{
+	static const char sql[] = "SELECT pg_is_in_recovery()";
+	struct store_conn *c = pg_reader(s);
+	if (!c)
+		return STORE_ROLE_UNREACHABLE;
+	struct store_stmt *st = store_prepare(c, sql);
+	enum store_role r = STORE_ROLE_UNREACHABLE;
+	if (store_step(st) == STORE_ROW)
+		r = store_col_int(st, 0) ? STORE_ROLE_STANDBY
+					 : STORE_ROLE_PRIMARY;
+	store_done(st);
+	return r;
 }
 
 static int tx_begin(struct pg_conn *c)
@@ -651,6 +675,7 @@ static const struct store_ops pg_ops = {
 	.backend = STORE_POSTGRESQL,
 	.close = pg_close,
 	.ping = pg_ping,
+	.role = pg_role,
 	.reader = pg_reader,
 	.read_begin = pg_read_begin,
 	.read_end = pg_read_end,

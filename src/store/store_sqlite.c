@@ -328,6 +328,11 @@ static bool lite_ping(struct store *s)
 	return ok;
 }
 
+static enum store_role lite_role(struct store *s)
+{
+	return lite_ping(s) ? STORE_ROLE_PRIMARY : STORE_ROLE_UNREACHABLE;
+}
+
 static struct store_conn *lite_write_begin(struct store *store,
 					   struct error *e)
 {
@@ -476,6 +481,7 @@ static const struct store_ops lite_ops = {
 	.backend = STORE_SQLITE,
 	.close = lite_close,
 	.ping = lite_ping,
+	.role = lite_role,
 	.reader = lite_reader,
 	.read_begin = lite_read_begin,
 	.read_end = lite_read_end,
