@@ -16,7 +16,8 @@
 
 static const char sql_put[] =
 	"INSERT INTO audit_checkpoint (tree_size, root, timestamp, signature) "
-	"VALUES (?1, ?2, ?3, ?4)";
+	/* Another node, holding the same key, signed this size first. */
+	"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tree_size) DO NOTHING";
 static const char sql_latest[] =
 	"SELECT tree_size, root, timestamp, signature FROM audit_checkpoint "
 	"ORDER BY tree_size DESC LIMIT 1";

@@ -48,12 +48,10 @@ struct pending {
 	int rc;
 	sem_t done;
 	/* An asynchronous append: no waiting thread; the waker calls back.
-	 * If another process appended first, its entry is decoded into copy
-	 * and numbered again. */
+	 * If another node appended first, the writer seals it again with
+	 * its real number (renumber). */
 	audit_done_fn callback;
 	void *ctx;
-	struct audit_record *copy;
-	int attempts;
 	/* A state change recorded with its events (audit_commit): the first
 	 * pending of a group carries the change and the group's size; the
 	 * group's events follow it in the queue, flagged member, and are
@@ -101,7 +99,6 @@ struct audit {
 	struct merkle_frontier frontier;
 	uint64_t signed_size;
 	uint64_t last_checkpoint_ns;
-	int reloads_in_checkpoint;
 
 	_Atomic uint64_t durable;
 	_Atomic uint64_t indexed; /* events [0, indexed) are in the indexes */
@@ -131,6 +128,7 @@ static int64_t now_ms(void)
 struct node_sink {
 	struct store_conn *w;
 	bool failed;
+	int64_t tail_ms; /* the time of the log's last event */
 };
 
 static void store_completed_node(void *ctx, int level, uint64_t index,
@@ -148,6 +146,34 @@ static void store_completed_node(void *ctx, int level, uint64_t index,
 	store_done(st);
 }
 
+static void seal(struct pending *p, const struct audit_event *ev);
+
+/* p was numbered against a tail that another node (or an operator's
+ * command) has moved since, or is older than that tail's last event: seal
+ * it again where the log now ends, no earlier than tail_ms, inside the
+ * write that holds the database's lock. Returns 0, or -1 when its entry
+ * cannot be read back. */
+static int renumber(struct audit *a, struct pending *p, int64_t tail_ms)
+{
+	while (!atomic_load_explicit(&p->ready, memory_order_acquire))
+		sched_yield();
+	struct audit_record *rec = xcalloc(1, sizeof(*rec));
+	int rc = entry_decode(p->entry, p->entry_len, rec);
+	if (rc == 0) {
+		struct audit_event ev;
+		audit_record_event(rec, &ev);
+		p->seq = a->frontier.size;
+		if (p->at_ms < tail_ms)
+			p->at_ms = tail_ms;
+		seal(p, &ev);
+	} else {
+		log_error("security: an event to number again could not be "
+			  "read back");
+	}
+	free(rec);
+	return rc == 0 ? 0 : -1;
+}
+
 static int write_one(struct audit *a, struct node_sink *sink,
 		     struct pending *p)
 {
@@ -155,8 +181,9 @@ static int write_one(struct audit *a, struct node_sink *sink,
 	 * by the time its batch is written. */
 	while (!atomic_load_explicit(&p->ready, memory_order_acquire))
 		sched_yield();
-	if (p->seq != a->frontier.size)
-		return -1; /* cannot happen: queue order is sequence order */
+	if ((p->seq != a->frontier.size || p->at_ms < sink->tail_ms) &&
+	    renumber(a, p, sink->tail_ms) != 0)
+		return -1;
 	struct store_stmt *st = store_prepare(sink->w, sql_insert);
 	store_bind_int(st, 1, (int64_t)p->seq);
 	store_bind_int(st, 2, p->at_ms);
@@ -167,6 +194,7 @@ static int write_one(struct audit *a, struct node_sink *sink,
 	if (rc != STORE_DONE)
 		return -1;
 	frontier_push(&a->frontier, p->leaf, store_completed_node, sink);
+	sink->tail_ms = p->at_ms;
 	return sink->failed ? -1 : 0;
 }
 
@@ -181,7 +209,6 @@ static void fail_queued(struct audit *a, int rc)
 	a->head = a->tail = NULL;
 	a->next_seq = a->frontier.size;
 	pthread_mutex_unlock(&a->mu);
-	/* Woken with rc BATCH_STALE, an appender tries again. */
 	for (struct pending *p = rest; p; p = p->next)
 		p->rc = rc;
 	if (rest)
@@ -218,18 +245,21 @@ static uint64_t size_on_disk(struct store_conn *w, int64_t *last_ms)
 static int reload(struct audit *a, struct store_conn *c, uint64_t size,
 		  int64_t last_ms)
 {
-	if (frontier_load(c, size, &a->frontier) != 0)
+	uint64_t old = a->frontier.size;
+	if (size < old || frontier_load(c, size, &a->frontier) != 0)
 		return -1;
 	atomic_store(&a->durable, size);
 	pthread_mutex_lock(&a->mu);
-	a->next_seq = size;
+	/* What is queued was numbered from the old tail: it moves up by
+	 * what the others appended (write_one seals it again), and so does
+	 * every number handed out from now on. */
+	a->next_seq += size - old;
 	if (last_ms > a->last_ms)
 		a->last_ms = last_ms;
 	pthread_mutex_unlock(&a->mu);
 	return 0;
 }
 
-#define BATCH_STALE 1 /* rc: numbered against a stale tail; retry */
 
 static void seal(struct pending *p, const struct audit_event *ev);
 
@@ -301,7 +331,7 @@ static int write_batch(struct audit *a, struct pending *batch)
 {
 	struct merkle_frontier saved = a->frontier;
 	struct error e;
-	struct node_sink sink = {store_write_begin(a->store, &e), false};
+	struct node_sink sink = {store_write_begin(a->store, &e), false, 0};
 	if (!sink.w) {
 		/* As a failed commit: this batch and all queued behind it
 		 * fail, and numbering restarts where the durable log ends. */
@@ -310,17 +340,22 @@ static int write_batch(struct audit *a, struct pending *batch)
 			p->rc = -1;
 		return -1;
 	}
+	/* The write holds the database's lock: nobody appends until it
+	 * ends. Another node (or an operator's command) may have appended
+	 * since this one last wrote: take the tail as it is, and number the
+	 * batch after it (write_one). */
 	int64_t disk_ms = 0;
 	uint64_t disk = size_on_disk(sink.w, &disk_ms);
-	if (disk != a->frontier.size && disk != UINT64_MAX) {
-		log_warn("audit log appended by another process: reloading "
-			 "its tail (%llu events)", (unsigned long long)disk);
-		int rc = reload(a, sink.w, disk, disk_ms) == 0 ? BATCH_STALE : -1;
+	if (disk == UINT64_MAX || (disk != a->frontier.size &&
+				   reload(a, sink.w, disk, disk_ms) != 0)) {
+		log_error("security: audit batch not written: the log's tail "
+			  "cannot be read");
 		store_write_rollback(a->store);
 		for (struct pending *p = batch; p; p = p->next)
-			p->rc = rc;
-		return rc;
+			p->rc = -1;
+		return -1;
 	}
+	sink.tail_ms = disk_ms;
 	int rc = 0;
 	size_t count = 0;
 	for (struct pending *p = batch; p && rc == 0; p = p->next, count++) {
@@ -355,21 +390,17 @@ static int maybe_checkpoint(struct audit *a, bool force, struct error *e)
 	struct store_conn *w = store_write_begin(a->store, e);
 	if (!w)
 		return -1;
-	/* Sign only the tree as it is: if another process appended, take
-	 * its tail now and sign the real tree on the next tick. */
+	/* Sign only the tree as it is: if another node (or an operator's
+	 * command) appended, take its tail, under the same lock, and sign
+	 * that. A size another node signed already stays as it signed it. */
 	int64_t disk_ms = 0;
 	uint64_t disk = size_on_disk(w, &disk_ms);
-	if (disk != a->frontier.size && disk != UINT64_MAX) {
-		int rc = reload(a, w, disk, disk_ms);
+	if (disk == UINT64_MAX || (disk != a->frontier.size &&
+				   reload(a, w, disk, disk_ms) != 0)) {
 		store_write_rollback(a->store);
-		if (rc != 0)
-			return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
-				       "the audit log cannot be read back");
-		/* At shutdown there is no next tick: sign the new tail now. */
-		return force && ++a->reloads_in_checkpoint < 3
-			       ? maybe_checkpoint(a, force, e) : 0;
+		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
+			       "the audit log cannot be read back");
 	}
-	a->reloads_in_checkpoint = 0;
 	if (checkpoint_store(w, &a->frontier, a->sk, e) != 0) {
 		store_write_rollback(a->store);
 		return -1;
@@ -513,8 +544,6 @@ static void hand_to_waker(struct audit *a, struct pending *batch)
 	pthread_mutex_unlock(&a->wake_mu);
 }
 
-static int enqueue(struct audit *a, struct pending *p, int64_t now);
-
 /* Encode ev as p's entry and leaf (with its number and time), then let the
  * writer take p. */
 static void seal(struct pending *p, const struct audit_event *ev)
@@ -526,48 +555,16 @@ static void seal(struct pending *p, const struct audit_event *ev)
 	atomic_store_explicit(&p->ready, 1, memory_order_release);
 }
 
-/* An asynchronous append is done: call back, or number it again when
- * another process had appended first (BATCH_STALE). */
-static void finish_async(struct audit *a, struct pending *p)
+/* An asynchronous append is done: call back. */
+static void finish_async(struct pending *p)
 {
 	/* Its appender queues it first and seals it after. A batch that
-	 * failed before writing (stale tail, no writer) comes here without
-	 * the writer having waited for that: wait now, or the entry decoded
-	 * below could still be empty, and p freed under the sealing thread. */
+	 * failed before writing (no writer) comes here without the writer
+	 * having waited for that: wait now, or p would be freed under the
+	 * sealing thread. */
 	while (!atomic_load_explicit(&p->ready, memory_order_acquire))
 		sched_yield();
-	if (p->rc == BATCH_STALE && ++p->attempts < 5) {
-		/* The entry holds the event: decode it to number it again. */
-		if (!p->copy) {
-			p->copy = xcalloc(1, sizeof(*p->copy));
-			if (entry_decode(p->entry, p->entry_len, p->copy) != 0) {
-				log_error("security: an event to number again "
-					  "could not be read back");
-				p->attempts = 5; /* fails below, never empty */
-			}
-		}
-		if (p->attempts >= 5) {
-			p->callback(p->ctx, -1, 0);
-			free(p->copy);
-			free(p);
-			return;
-		}
-		p->rc = 0;
-		p->next = NULL;
-		atomic_store(&p->ready, 0);
-		if (enqueue(a, p, now_ms()) != 0) {
-			p->callback(p->ctx, -1, 0); /* stopping */
-			free(p->copy);
-			free(p);
-			return;
-		}
-		struct audit_event ev;
-		audit_record_event(p->copy, &ev);
-		seal(p, &ev);
-		return;
-	}
 	p->callback(p->ctx, p->rc == 0 ? 0 : -1, p->seq);
-	free(p->copy);
 	free(p);
 }
 
@@ -590,7 +587,7 @@ static void *waker_main(void *arg)
 				last = last->next;
 			next = last->next;
 			if (p->callback)
-				finish_async(a, p);
+				finish_async(p);
 			else
 				sem_post(&p->done);
 		}
@@ -655,15 +652,7 @@ int audit_append(struct audit *a, const struct audit_event *in, uint64_t *seq,
 	entry_escape(in, &ev, &buf);
 	if (entry_validate(&ev, e) != 0)
 		return -1;
-	/* A batch numbered against a tail another process had moved is
-	 * refused whole; its events are simply numbered again. */
-	for (int attempt = 0; attempt < 5; attempt++) {
-		int rc = append_once(a, &ev, seq, e);
-		if (rc != BATCH_STALE)
-			return rc;
-	}
-	return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
-		       "the audit log keeps being appended elsewhere");
+	return append_once(a, &ev, seq, e);
 }
 
 /* Number the n pendings of array p, consecutively, and queue them for the
@@ -730,8 +719,8 @@ int audit_append_async(struct audit *a, const struct audit_event *in,
 }
 
 /* Queue one append (or a group, when c is not NULL: c->n pendings, sealed
- * by the writer) and sleep until the writer has written it. Returns 0, -1
- * with e, or BATCH_STALE. */
+ * by the writer) and sleep until the writer has written it. Returns 0, or
+ * -1 with e. */
 static int wait_written(struct audit *a, const struct audit_event *ev,
 			struct commit *c, uint64_t *seq, struct error *e)
 {
@@ -757,8 +746,6 @@ static int wait_written(struct audit *a, const struct audit_event *ev,
 	uint64_t seq_done = p->seq;
 	int rc = p->rc;
 	free(p);
-	if (rc == BATCH_STALE)
-		return BATCH_STALE;
 	if (rc != 0)
 		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
 			       "the audit log could not record the event");
@@ -788,21 +775,13 @@ int audit_commit(struct audit *a, struct audit_event *evs, size_t n,
 			return -1;
 	}
 	struct commit c = {change, ctx, evs, n, 0, {0}};
-	for (int attempt = 0; attempt < 5; attempt++) {
-		err_clear(&c.err);
-		int rc = wait_written(a, NULL, &c, NULL, e);
-		if (rc == BATCH_STALE)
-			continue; /* rolled back whole: run the change again */
-		if (rc != 0)
-			return -1;
-		if (c.rc != 0) {
-			*e = c.err;
-			return -1;
-		}
-		return 0;
+	if (wait_written(a, NULL, &c, NULL, e) != 0)
+		return -1;
+	if (c.rc != 0) {
+		*e = c.err;
+		return -1;
 	}
-	return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
-		       "the audit log keeps being appended elsewhere");
+	return 0;
 }
 
 int audit_no_change(struct store_conn *w, void *ctx, struct audit_event *evs,

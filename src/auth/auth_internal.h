@@ -38,6 +38,10 @@ struct auth {
 	pthread_mutex_t cache_lock;
 	uint64_t cache_gen;
 	struct session_slot *cache;
+	/* Other nodes' session changes (PostgreSQL): the cache is used only
+	 * while they are heard. */
+	struct store_listener *cache_listener;
+	bool cache_live;
 	/* Writes the windows of repeated failures (failures.c). */
 	pthread_t sweeper;
 	pthread_mutex_t sweep_mu;

@@ -188,6 +188,21 @@ static const struct store_migration migrations[] = {
 	  * honest, and max_age is judged by it). */
 	 "ALTER TABLE session ADD COLUMN stepped_at INTEGER;",
 	 "ALTER TABLE session ADD COLUMN stepped_at BIGINT;"},
+	{34, "session_notify",
+	 /* Several nodes each keep a cache of validated sessions
+	  * (session_cache.c): a change that ends or alters a session tells
+	  * every node at its commit, whichever node or command made it.
+	  * Not the idle clock (last_seen_at), which moves every minute and
+	  * is not cached past one. One SQLite file has one process: nothing
+	  * to tell. */
+	 "SELECT 1;",
+	 "CREATE FUNCTION session_changed() RETURNS trigger"
+	 "  LANGUAGE plpgsql AS $$ BEGIN"
+	 "  PERFORM pg_notify('kp_sessions', ''); RETURN NULL; END $$;"
+	 "CREATE TRIGGER session_changed AFTER UPDATE OF level, key_id,"
+	 "  profile, expires_at, ended_at, key_type, step_up, step_up_key,"
+	 "  stepped_at OR DELETE ON session"
+	 "  FOR EACH STATEMENT EXECUTE FUNCTION session_changed();"},
 };
 
 const struct store_schema auth_schema = {

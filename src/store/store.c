@@ -180,6 +180,20 @@ int64_t store_changes(struct store_conn *c)
 	return c->ops->changes(c);
 }
 
+struct store_listener *store_listen(struct store *s, const char *channel,
+				    void (*heard)(void *arg,
+						  enum store_heard what),
+				    void *arg)
+{
+	return s->ops->listen ? s->ops->listen(s, channel, heard, arg) : NULL;
+}
+
+void store_unlisten(struct store_listener *l)
+{
+	if (l)
+		store_pg_unlisten(l);
+}
+
 int store_schema_version(struct store *s)
 {
 	return store_migration_current(s->ops->writer(s));

@@ -244,6 +244,33 @@ int store_insert(struct store_stmt *st, int64_t *id,
 /* Reset the statement and clear its bindings for the next use. */
 void store_done(struct store_stmt *st);
 
+/* --------------------------------------------------- across processes */
+
+/* What a listener hears: a notification on its channel; or that it lost
+ * the database (notifications may be missed until it is back: trust
+ * nothing cached); or that it is connected again (anything may have
+ * changed meanwhile). */
+enum store_heard {
+	STORE_HEARD_NOTIFY,
+	STORE_HEARD_LOST,
+	STORE_HEARD_CONNECTED,
+};
+struct store_listener;
+
+/* Call heard(arg, what) for every notification on channel (a literal of
+ * letters and '_') that any process sends on this database, from a
+ * thread of the store's. PostgreSQL: LISTEN on a connection of its own,
+ * reconnecting with backoff (a trigger sends with pg_notify, at its
+ * transaction's commit). SQLite: one process owns the database, nothing
+ * is ever heard, and NULL is returned. Returns the listener (stop it with
+ * store_unlisten before arg goes away), or NULL. */
+struct store_listener *store_listen(struct store *s, const char *channel,
+				    void (*heard)(void *arg,
+						  enum store_heard what),
+				    void *arg);
+/* Stop and free l (NULL is allowed); heard is not called after. */
+void store_unlisten(struct store_listener *l);
+
 /* Rows changed by the last write on c. */
 int64_t store_changes(struct store_conn *c);
 

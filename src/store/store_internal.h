@@ -41,7 +41,14 @@ struct store_ops {
 	bool (*col_null)(struct store_stmt *st, int col);
 	void (*done)(struct store_stmt *st);
 	int64_t (*changes)(struct store_conn *c);
+	struct store_listener *(*listen)(struct store *s, const char *channel,
+					 void (*heard)(void *arg,
+						       enum store_heard what),
+					 void *arg);
 };
+
+/* store_unlisten of the PostgreSQL backend (only it makes listeners). */
+void store_pg_unlisten(struct store_listener *l);
 
 /* The first member of each backend's store, connection and statement. */
 struct store {

@@ -12,8 +12,11 @@
  * in binary, text left to the server to infer), and their results are read
  * in text form: bytea comes back as \x hex and is decoded by libpq.
  */
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,27 +167,31 @@ static void notice(void *arg, const char *msg)
 	log_debug("postgresql: %s", msg);
 }
 
+/* A new session with the database. TCP keepalives, so that a server that
+ * vanished (a failover, a cut cable) is noticed in seconds, not in the
+ * kernel's two hours. Returns the connection (PQfinish; check PQstatus). */
+static PGconn *dial(const char *url, const char *password)
+{
+	const char *keys[] = {"dbname", "connect_timeout", "application_name",
+			      "keepalives_idle", "keepalives_interval",
+			      "keepalives_count", "password", NULL};
+	const char *vals[] = {url, "5", "kruispunt", "10", "5", "3", password,
+			      NULL};
+	PGconn *db = PQconnectdbParams(keys, vals, 1);
+	PQsetNoticeProcessor(db, notice, NULL);
+	return db;
+}
+
 /* (Re)connect c; prepared statements die with a session, so every
  * statement is prepared again on its next run. Returns 0 or -1. */
 static int conn_connect(struct pg *s, struct pg_conn *c, bool read_only)
 {
 	if (c->db && PQstatus(c->db) == CONNECTION_OK)
 		return 0;
-	if (c->db) {
+	if (c->db)
 		PQreset(c->db);
-	} else {
-		const char *keys[] = {"dbname", "password", "connect_timeout",
-				      "application_name", NULL};
-		const char *vals[] = {s->url, s->password, "5", "kruispunt",
-				      NULL};
-		if (!s->password) {
-			keys[1] = "connect_timeout";
-			vals[1] = "5";
-			keys[2] = NULL;
-		}
-		c->db = PQconnectdbParams(keys, vals, 1);
-		PQsetNoticeProcessor(c->db, notice, NULL);
-	}
+	else
+		c->db = dial(s->url, s->password);
 	for (int i = 0; i < c->ncache; i++)
 		stmt_unprepare(c->cache[i]);
 	if (PQstatus(c->db) != CONNECTION_OK) {
@@ -671,6 +678,150 @@ static int64_t pg_changes(struct store_conn *c)
 	return PC(c)->changes;
 }
 
+/* ----------------------------------------------------------- listeners */
+
+struct store_listener {
+	char *url, *password;
+	char listen[96]; /* LISTEN channel */
+	void (*heard)(void *arg, enum store_heard what);
+	void *arg;
+	pthread_t thread;
+	bool running;
+	int wake[2]; /* a byte here stops the thread */
+};
+
+/* How long the listener sleeps between tries while the database is away,
+ * and between checks that a quiet connection still lives. */
+#define LISTEN_RETRY_MAX_MS 5000
+#define LISTEN_IDLE_MS      10000
+
+/* Sleep ms, or less when woken. Returns true when asked to stop. */
+static bool listener_wait(struct store_listener *l, int fd, int ms)
+{
+	struct pollfd p[2] = {{l->wake[0], POLLIN, 0}, {fd, POLLIN, 0}};
+	poll(p, fd >= 0 ? 2 : 1, ms);
+	return p[0].revents != 0;
+}
+
+static PGconn *listener_connect(struct store_listener *l)
+{
+	PGconn *db = dial(l->url, l->password);
+	if (PQstatus(db) == CONNECTION_OK) {
+		PGresult *r = PQexec(db, l->listen);
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (ok)
+			return db;
+	}
+	PQfinish(db);
+	return NULL;
+}
+
+/* Drain what arrived. Returns false when the connection is gone. */
+static bool listener_read(struct store_listener *l, PGconn *db, bool idle)
+{
+	if (idle) {
+		/* Quiet for a while: make sure somebody still listens. */
+		PGresult *r = PQexec(db, "SELECT 1");
+		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+		PQclear(r);
+		if (!ok)
+			return false;
+	}
+	if (!PQconsumeInput(db))
+		return false;
+	bool any = false;
+	PGnotify *n;
+	while ((n = PQnotifies(db))) {
+		any = true;
+		PQfreemem(n);
+	}
+	if (any)
+		l->heard(l->arg, STORE_HEARD_NOTIFY);
+	return PQstatus(db) == CONNECTION_OK;
+}
+
+static void *listener_main(void *arg)
+{
+	struct store_listener *l = arg;
+	PGconn *db = NULL;
+	int backoff = 100;
+	for (;;) {
+		if (!db) {
+			db = listener_connect(l);
+			if (!db) {
+				if (listener_wait(l, -1, backoff))
+					break;
+				backoff = backoff * 2 > LISTEN_RETRY_MAX_MS
+						  ? LISTEN_RETRY_MAX_MS
+						  : backoff * 2;
+				continue;
+			}
+			backoff = 100;
+			l->heard(l->arg, STORE_HEARD_CONNECTED);
+		}
+		struct pollfd p[2] = {{l->wake[0], POLLIN, 0},
+				      {PQsocket(db), POLLIN, 0}};
+		int n = poll(p, 2, LISTEN_IDLE_MS);
+		if (p[0].revents)
+			break;
+		if (!listener_read(l, db, n == 0)) {
+			log_warn("lost the database's notifications: "
+				 "reconnecting");
+			l->heard(l->arg, STORE_HEARD_LOST);
+			PQfinish(db);
+			db = NULL;
+		}
+	}
+	PQfinish(db);
+	return NULL;
+}
+
+static struct store_listener *pg_listen(struct store *store,
+					const char *channel,
+					void (*heard)(void *arg,
+						      enum store_heard what),
+					void *arg)
+{
+	struct pg *s = PS(store);
+	struct store_listener *l = xcalloc(1, sizeof(*l));
+	l->url = xstrdup(s->url);
+	l->password = s->password ? xstrdup(s->password) : NULL;
+	snprintf(l->listen, sizeof(l->listen), "LISTEN %s", channel);
+	l->heard = heard;
+	l->arg = arg;
+	if (pipe2(l->wake, O_CLOEXEC) != 0) {
+		l->wake[0] = l->wake[1] = -1;
+		goto fail;
+	}
+	if (pthread_create(&l->thread, NULL, listener_main, l) != 0)
+		goto fail;
+	l->running = true;
+	return l;
+fail:
+	log_error("cannot start listening on %s", channel);
+	store_pg_unlisten(l);
+	return NULL;
+}
+
+void store_pg_unlisten(struct store_listener *l)
+{
+	if (l->running) {
+		if (write(l->wake[1], "x", 1) != 1)
+			log_error("cannot stop a listener");
+		pthread_join(l->thread, NULL);
+	}
+	if (l->wake[0] >= 0) {
+		close(l->wake[0]);
+		close(l->wake[1]);
+	}
+	free(l->url);
+	if (l->password)
+		secret_wipe(l->password, strlen(l->password));
+	free(l->password);
+	free(l);
+}
+
 static const struct store_ops pg_ops = {
 	.backend = STORE_POSTGRESQL,
 	.close = pg_close,
@@ -697,4 +848,5 @@ static const struct store_ops pg_ops = {
 	.col_null = pg_col_null,
 	.done = pg_done,
 	.changes = pg_changes,
+	.listen = pg_listen,
 };
