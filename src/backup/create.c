@@ -84,7 +84,9 @@ static int by_name(const void *a, const void *b)
 }
 
 /* The regular files of dir/sub (sub "" for dir itself) whose name ends
- * with suffix ("" for any), in name order, as sub/name. */
+ * with suffix ("" for any), in name order, as sub/name. A link counts as
+ * the file it names: an installed system's kruispunt.ini is a link to
+ * /etc/kruispunt, and the backup must hold the configuration itself. */
 static int plan_dir(struct plan *p, const char *dir, const char *sub,
 		    const char *suffix, struct error *e)
 {
@@ -116,7 +118,7 @@ static int plan_dir(struct plan *p, const char *dir, const char *sub,
 				    (int)sizeof(path);
 		if (rc == 0 && !fits)
 			rc = err_set(e, ERR_INVALID, "bad_path", "path too long");
-		if (rc == 0 && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+		if (rc == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
 			rc = plan_add(p, name, path, e);
 		free(names[i]);
 	}

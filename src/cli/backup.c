@@ -155,9 +155,10 @@ int cmd_restore(int argc, char **argv)
 		fprintf(stderr, "kruispunt restore: %s\n", e.detail);
 		return 1;
 	}
-	printf("restored %zu files into %s: backup of %s by kruispunt %s, "
-	       "database schema %d, audit log signed up to tree size %llu\n",
-	       m.nfiles - 1, o.data, m.created_at, m.version,
+	printf("restored %s from a backup of %zu files made %s by kruispunt "
+	       "%s, database schema %d, audit log signed up to tree size "
+	       "%llu\n",
+	       o.data, m.nfiles, m.created_at, m.version,
 	       m.schema_version, (unsigned long long)m.tree_size);
 	/* The same check as `kruispunt audit verify`: a restore is only
 	 * done once the log it brought back is intact. */
