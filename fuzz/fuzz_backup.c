@@ -74,7 +74,7 @@ int fuzz_backup(const uint8_t *data, size_t size)
 	struct backup_secret key = {0};
 	memset(key.key, 0x5a, sizeof(key.key));
 	size_t n = size - 1;
-	char *file = data[0] & 1 ? xmalloc(n + 1)
+	char *file = data[0] & 1 ? xcalloc(1, n + 1)
 				 : encrypt(&key, data + 1, n, &n);
 	if (data[0] & 1)
 		memcpy(file, data + 1, n);
