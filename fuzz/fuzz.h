@@ -16,5 +16,6 @@ int fuzz_ndjson(const uint8_t *data, size_t size);
 int fuzz_import(const uint8_t *data, size_t size);
 int fuzz_tile(const uint8_t *data, size_t size);
 int fuzz_paths(const uint8_t *data, size_t size);
+int fuzz_backup(const uint8_t *data, size_t size);
 
 #endif

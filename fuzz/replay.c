@@ -20,6 +20,7 @@ static const struct {
 	{"import", fuzz_import},
 	{"tile", fuzz_tile},
 	{"paths", fuzz_paths},
+	{"backup", fuzz_backup},
 };
 
 static int replay_file(const char *path, int (*fn)(const uint8_t *, size_t))

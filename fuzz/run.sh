@@ -7,7 +7,7 @@ build=${1:-build-fuzz}
 seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$here/artifacts"
-for t in ids json router audit ndjson import paths; do
+for t in ids json router audit ndjson import paths backup; do
   scratch=$(mktemp -d)
   echo "fuzz: $t for ${seconds}s"
   "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=4096 \

@@ -27,7 +27,7 @@ static int usage(void)
 	return cli_usage("audit");
 }
 
-static int verify(const char *data, const char *key_file)
+int cli_audit_verify(const char *cmd, const char *data, const char *key_file)
 {
 	struct cli_config cfg;
 	struct error e;
@@ -40,7 +40,7 @@ static int verify(const char *data, const char *key_file)
 		      : cli_read_key(&cfg, "keys/audit-signing.pub", pk,
 				     sizeof(pk), &e)) != 0 ||
 	    cli_open_store(&cfg, &s, &e) != 0) {
-		fprintf(stderr, "kruispunt audit verify: %s\n", e.detail);
+		fprintf(stderr, "kruispunt %s: %s\n", cmd, e.detail);
 		return 3;
 	}
 	struct audit_verify_report rep;
@@ -49,7 +49,7 @@ static int verify(const char *data, const char *key_file)
 	double secs = (double)(time_mono_ns() - t0) / 1e9;
 	store_close(s);
 	if (rc < 0) {
-		fprintf(stderr, "kruispunt audit verify: the log cannot be read\n");
+		fprintf(stderr, "kruispunt %s: the log cannot be read\n", cmd);
 		return 3;
 	}
 	if (rc > 0) {
@@ -159,5 +159,5 @@ int cmd_audit(int argc, char **argv)
 		return usage();
 	if (is_purge)
 		return purge(data, apply);
-	return is_vkey ? vkey(data) : verify(data, key);
+	return is_vkey ? vkey(data) : cli_audit_verify("audit verify", data, key);
 }

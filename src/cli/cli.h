@@ -178,5 +178,13 @@ int cli_auth_open(const struct cli_config *cfg, struct audit *log,
 void cli_notify_options(const struct cli_config *cfg,
 			struct notify_options *o);
 int cmd_import(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+
+/* `kruispunt audit verify` of data's log, its lines printed, errors named
+ * "kruispunt CMD: ...": with the public key at key_file, or the data
+ * directory's when NULL. Returns the exit code: 0 intact, 1 not, 3 when
+ * the log cannot be read. */
+int cli_audit_verify(const char *cmd, const char *data, const char *key_file);
 
 #endif

@@ -80,6 +80,32 @@ const struct cli_command cli_commands[] = {
 	 "  --check  only say where the schema stands\n"
 	 "  Exit 0: up to date (or migrated); 1: behind (--check); 3: the\n"
 	 "  database cannot be opened, or is newer than this binary.\n"},
+	{"backup", cmd_backup,
+	 "backup --data DIR --to FILE [--passphrase-file F|--key-file F]",
+	 "an encrypted backup of the data directory, taken while it runs",
+	 "usage: kruispunt backup --data DIR --to FILE "
+	 "[--passphrase-file FILE | --key-file FILE]\n"
+	 "       kruispunt backup key --to FILE\n"
+	 "  Writes one encrypted archive (docs/BACKUP.md) of DIR's database\n"
+	 "  (a consistent copy, taken while the daemon writes), every file of\n"
+	 "  DIR/keys, DIR/*.ini and the newest signed audit checkpoint, with a\n"
+	 "  manifest of sizes and SHA-256 digests. FILE is made mode 0600.\n"
+	 "  --passphrase-file FILE  the passphrase (Argon2id), its first line\n"
+	 "  --key-file FILE         a key of 32 bytes, raw or as 64 hex digits\n"
+	 "  Without either, the passphrase is KRUISPUNT_BACKUP_PASSPHRASE's\n"
+	 "  (for automation); never on the command line.\n"
+	 "  backup key writes a new random key to FILE (mode 0600, never\n"
+	 "  over an existing file): keep it apart from the backups.\n"},
+	{"restore", cmd_restore,
+	 "restore --from FILE --data DIR [--passphrase-file F|--key-file F]",
+	 "restore a backup into a new data directory and verify its log",
+	 "usage: kruispunt restore --from FILE --data DIR "
+	 "[--passphrase-file FILE | --key-file FILE]\n"
+	 "  DIR must not exist or be empty. Every file is checked against the\n"
+	 "  backup's manifest before anything is put in place; keys are\n"
+	 "  written 0600. Then the restored audit log is verified as by\n"
+	 "  `kruispunt audit verify`. Exit 0: restored and intact; 1: refused\n"
+	 "  or not intact (one line says why); 2: usage.\n"},
 	{"witness", cmd_witness,
 	 "witness init|add-log|serve --data DIR ...",
 	 "run a transparency-log witness that cosigns logs' checkpoints",

@@ -21,10 +21,19 @@ struct notify {
 static const char sql_put[] =
 	"INSERT INTO outbox (channel, recipient, subject, body, attempts, "
 	"next_at, created_at) VALUES (?1, ?2, ?3, ?4, 0, ?5, ?5)";
+/* Take up to 16 due messages for this node: each is leased until ?2 (its
+ * next_at moved there), in a write, so that a second node (they share a
+ * PostgreSQL database) does not take it too; a node that dies while
+ * sending leaves it to whichever node finds it due again when the lease
+ * ends. */
+/* Longer than a delivery may take (libcurl's timeouts below). */
+#define NOTIFY_LEASE_S 300
+
 static const char sql_due[] =
-	"SELECT id, channel, recipient, subject, body, attempts FROM outbox "
+	"UPDATE outbox SET next_at = ?2 WHERE id IN (SELECT id FROM outbox "
 	"WHERE sent_at IS NULL AND failed_at IS NULL AND next_at <= ?1 "
-	"ORDER BY id LIMIT 16";
+	"ORDER BY id LIMIT 16) "
+	"RETURNING id, channel, recipient, subject, body, attempts";
 static const char sql_sent[] =
 	"UPDATE outbox SET sent_at = ?2, body = NULL, last_error = NULL "
 	"WHERE id = ?1";
@@ -249,50 +258,79 @@ static void record(struct notify *n, int64_t id, int attempts, bool ok,
 }
 
 /* Deliver what is due; returns how many were tried. */
+/* A message taken from the outbox, its body unsealed (NULL when it could
+ * not be). */
+struct due {
+	int64_t id, attempts;
+	char *channel, *to, *subject, *body;
+};
+
+static void due_free(struct due *d)
+{
+	if (d->body)
+		secret_wipe(d->body, strlen(d->body));
+	free(d->body);
+	free(d->channel);
+	free(d->to);
+	free(d->subject);
+}
+
+static void due_read(struct notify *n, struct store_stmt *st, struct due *d)
+{
+	size_t bn;
+	const uint8_t *sealed = store_col_blob(st, 4, &bn);
+	d->id = store_col_int(st, 0);
+	d->channel = xstrdup(store_col_text(st, 1));
+	d->to = xstrdup(store_col_text(st, 2));
+	d->subject = xstrdup(store_col_text(st, 3));
+	d->attempts = store_col_int(st, 5);
+	size_t over = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+	d->body = NULL;
+	if (sealed && bn >= over) {
+		d->body = xcalloc(bn - over + 1, 1);
+		if (crypto_secretbox_open_easy(
+			    (uint8_t *)d->body, sealed + crypto_secretbox_NONCEBYTES,
+			    bn - crypto_secretbox_NONCEBYTES, sealed,
+			    n->opt.master_key) != 0) {
+			free(d->body);
+			d->body = NULL;
+		}
+	}
+}
+
+/* Take the due messages (sql_due) into d. Returns how many. */
+static int take_due(struct notify *n, struct due d[16])
+{
+	struct error e;
+	struct store_conn *w = store_write_begin(n->store, &e);
+	if (!w)
+		return 0;
+	struct store_stmt *st = store_prepare(w, sql_due);
+	int64_t now = time_now();
+	store_bind_int(st, 1, now);
+	store_bind_int(st, 2, now + NOTIFY_LEASE_S);
+	int k = 0;
+	while (k < 16 && store_step(st) == STORE_ROW)
+		due_read(n, st, &d[k++]);
+	store_done(st);
+	if (store_write_commit(n->store, &e) == 0)
+		return k;
+	for (int i = 0; i < k; i++) /* not taken: not ours to send */
+		due_free(&d[i]);
+	return 0;
+}
+
 static int run_due(struct notify *n)
 {
-	struct store_conn *r = store_reader(n->store);
-	if (!r)
-		return 0;
-	struct store_stmt *st = store_prepare(r, sql_due);
-	store_bind_int(st, 1, time_now());
-	int64_t ids[16], attempts[16];
-	char *channel[16], *to[16], *subject[16], *body[16];
-	int k = 0;
-	while (k < 16 && store_step(st) == STORE_ROW) {
-		size_t bn;
-		const uint8_t *sealed = store_col_blob(st, 4, &bn);
-		ids[k] = store_col_int(st, 0);
-		channel[k] = xstrdup(store_col_text(st, 1));
-		to[k] = xstrdup(store_col_text(st, 2));
-		subject[k] = xstrdup(store_col_text(st, 3));
-		attempts[k] = store_col_int(st, 5);
-		size_t over = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
-		body[k] = NULL;
-		if (sealed && bn >= over) {
-			body[k] = xcalloc(bn - over + 1, 1);
-			if (crypto_secretbox_open_easy(
-				    (uint8_t *)body[k], sealed + crypto_secretbox_NONCEBYTES,
-				    bn - crypto_secretbox_NONCEBYTES, sealed,
-				    n->opt.master_key) != 0) {
-				free(body[k]);
-				body[k] = NULL;
-			}
-		}
-		k++;
-	}
-	store_done(st);
+	struct due d[16];
+	int k = take_due(n, d);
 	for (int i = 0; i < k; i++) {
 		char why[256] = "the message cannot be unsealed";
-		bool ok = body[i] && deliver(n, channel[i], to[i], subject[i],
-					      body[i], why, sizeof(why)) == 0;
-		record(n, ids[i], (int)attempts[i] + 1, ok, why);
-		if (body[i])
-			secret_wipe(body[i], strlen(body[i]));
-		free(body[i]);
-		free(channel[i]);
-		free(to[i]);
-		free(subject[i]);
+		bool ok = d[i].body &&
+			  deliver(n, d[i].channel, d[i].to, d[i].subject,
+				  d[i].body, why, sizeof(why)) == 0;
+		record(n, d[i].id, (int)d[i].attempts + 1, ok, why);
+		due_free(&d[i]);
 	}
 	return k;
 }

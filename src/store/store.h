@@ -274,6 +274,17 @@ void store_unlisten(struct store_listener *l);
 /* Rows changed by the last write on c. */
 int64_t store_changes(struct store_conn *c);
 
+/* A consistent copy of the whole database at path (as store_open takes
+ * it, with opt's busy timeout; opt may be NULL) into dest_path, taken
+ * while other connections (the daemon, in another process) keep writing:
+ * the copy is one read snapshot (SQLite: VACUUM INTO on a connection of
+ * its own; a PostgreSQL backend will write a pg_dump of one snapshot
+ * instead). dest_path must not exist or be an empty file. Returns 0, or
+ * -1 with e set (the store's error); a partial file may then remain at
+ * dest_path, which the caller removes. */
+int store_snapshot(const char *path, const struct store_options *opt,
+		   const char *dest_path, struct error *e);
+
 /* ------------------------------------------------------------- config */
 
 /* How long a connection waits for a lock another process holds: an

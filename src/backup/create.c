@@ -1,0 +1,289 @@
+/*
+ * `kruispunt backup`: a data directory into one encrypted archive.
+ *
+ * The database is copied first (store_snapshot, one read snapshot while
+ * the daemon writes on), into the data directory itself: the copy is as
+ * secret as the database and gets the same protection (0700), never the
+ * backup's destination, which may be a shared disk. The copy, not the
+ * live file, then gives the manifest its schema version and newest
+ * checkpoint, so the manifest describes exactly the database it ships.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "backup/backup.h"
+
+/* One file to archive: on disk (path) or in memory (mem). */
+struct item {
+	char path[LIMIT_PATH];
+	const char *mem;
+	size_t mem_len;
+};
+
+struct plan {
+	struct backup_manifest m;
+	struct item items[BACKUP_FILES_MAX];
+	char checkpoint[AUDIT_CHECKPOINT_TEXT_MAX + 160];
+};
+
+static int io_failed(struct error *e, const char *path)
+{
+	return err_set(e, ERR_INTERNAL, "backup_io_failed", "cannot read %s: %s",
+		       path, strerror(errno));
+}
+
+/* Size and SHA-256 of a file, read to its end. */
+static int digest_file(const char *path, struct backup_file *f,
+		       struct error *e)
+{
+	FILE *in = fopen(path, "rb");
+	if (!in)
+		return io_failed(e, path);
+	crypto_hash_sha256_state h;
+	crypto_hash_sha256_init(&h);
+	uint8_t buf[BACKUP_CHUNK];
+	size_t n;
+	f->size = 0;
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		crypto_hash_sha256_update(&h, buf, n);
+		f->size += n;
+	}
+	int rc = ferror(in) ? io_failed(e, path) : 0;
+	fclose(in);
+	crypto_hash_sha256_final(&h, f->sha256);
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
+}
+
+static int plan_add(struct plan *p, const char *name, const char *path,
+		    struct error *e)
+{
+	if (p->m.nfiles == BACKUP_FILES_MAX || !backup_name_valid(name, strlen(name)))
+		return err_set(e, ERR_INVALID, "backup_entry_invalid",
+			       "cannot back up %s (too many files, or not a "
+			       "plain name)", name);
+	struct backup_file *f = &p->m.files[p->m.nfiles];
+	str_copy(f->name, sizeof(f->name), name);
+	if (!str_copy(p->items[p->m.nfiles].path, LIMIT_PATH, path))
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	if (digest_file(path, f, e) != 0)
+		return -1;
+	p->m.nfiles++;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The regular files of dir/sub (sub "" for dir itself) whose name ends
+ * with suffix ("" for any), in name order, as sub/name. A link counts as
+ * the file it names: an installed system's kruispunt.ini is a link to
+ * /etc/kruispunt, and the backup must hold the configuration itself. */
+static int plan_dir(struct plan *p, const char *dir, const char *sub,
+		    const char *suffix, struct error *e)
+{
+	char path[LIMIT_PATH], name[LIMIT_PATH];
+	if (snprintf(path, sizeof(path), "%s%s%s", dir, *sub ? "/" : "", sub) >=
+	    (int)sizeof(path))
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : io_failed(e, path);
+	char *names[BACKUP_FILES_MAX];
+	size_t n = 0, sl = strlen(suffix);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL && n < BACKUP_FILES_MAX) {
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] != '.' && l >= sl &&
+		    strcmp(de->d_name + l - sl, suffix) == 0)
+			names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), by_name);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		bool fits = snprintf(name, sizeof(name), "%s%s%s", sub,
+				     *sub ? "/" : "", names[i]) <
+				    (int)sizeof(name) &&
+			    snprintf(path, sizeof(path), "%s/%s", dir, name) <
+				    (int)sizeof(path);
+		if (rc == 0 && !fits)
+			rc = err_set(e, ERR_INVALID, "bad_path", "path too long");
+		if (rc == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			rc = plan_add(p, name, path, e);
+		free(names[i]);
+	}
+	return rc;
+}
+
+/* What the copy holds: its schema version and newest checkpoint, whose
+ * text becomes an entry an operator can read. Opening the copy rewrites
+ * its header (WAL mode): its digest is taken after. */
+static int plan_database(struct plan *p, const char *snap,
+			 const struct store_options *opt, struct error *e)
+{
+	struct store *s;
+	if (store_open(snap, opt, &s, e) != 0)
+		return -1;
+	p->m.schema_version = store_schema_version(s);
+	struct audit_checkpoint cp;
+	int rc = audit_checkpoint_latest(s, &cp);
+	store_close(s);
+	if (rc < 0)
+		return store_fail(e, "the copy's checkpoint cannot be read");
+	if (rc > 0) {
+		snprintf(p->checkpoint, sizeof(p->checkpoint),
+			 "no signed checkpoint yet\n");
+	} else {
+		char sig[2 * sizeof(cp.signature) + 1];
+		size_t n = audit_checkpoint_text(&cp, p->checkpoint);
+		hex_encode(cp.signature, sizeof(cp.signature), sig);
+		snprintf(p->checkpoint + n, sizeof(p->checkpoint) - n,
+			 "signature %s\n", sig);
+		p->m.tree_size = cp.tree_size;
+	}
+	struct backup_file *f = &p->m.files[p->m.nfiles];
+	struct item *it = &p->items[p->m.nfiles++];
+	str_copy(f->name, sizeof(f->name), BACKUP_CHECKPOINT_NAME);
+	it->mem = p->checkpoint;
+	it->mem_len = f->size = strlen(p->checkpoint);
+	sha256_digest(it->mem, it->mem_len, f->sha256);
+	return 0;
+}
+
+static int write_item(struct backup_writer *w, const struct backup_file *f,
+		      const struct item *it, struct error *e)
+{
+	if (backup_writer_entry(w, f->name, f->size, e) != 0)
+		return -1;
+	if (it->mem)
+		return backup_writer_data(w, it->mem, it->mem_len, e);
+	FILE *in = fopen(it->path, "rb");
+	if (!in)
+		return io_failed(e, it->path);
+	uint8_t buf[BACKUP_CHUNK];
+	size_t n;
+	int rc = 0;
+	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		rc = backup_writer_data(w, buf, n, e);
+	if (rc == 0 && ferror(in))
+		rc = io_failed(e, it->path);
+	fclose(in);
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
+}
+
+static int write_archive(const struct plan *p, FILE *out,
+			 const struct backup_secret *sec, struct error *e)
+{
+	struct backup_writer *w;
+	if (backup_writer_open(out, sec, &w, e) != 0)
+		return -1;
+	char *json = backup_manifest_json(&p->m);
+	size_t len = strlen(json);
+	int rc = backup_writer_entry(w, BACKUP_MANIFEST_NAME, len, e);
+	if (rc == 0)
+		rc = backup_writer_data(w, json, len, e);
+	free(json);
+	for (size_t i = 0; rc == 0 && i < p->m.nfiles; i++)
+		rc = write_item(w, &p->m.files[i], &p->items[i], e);
+	if (rc == 0)
+		rc = backup_writer_finish(w, e);
+	backup_writer_free(w);
+	return rc;
+}
+
+/* The archive into a new file beside path, renamed over it when whole. */
+static int write_file(const struct plan *p, const char *path,
+		      const struct backup_secret *sec, struct error *e)
+{
+	char tmp[LIMIT_PATH];
+	if (snprintf(tmp, sizeof(tmp), "%s.partial-XXXXXX", path) >=
+	    (int)sizeof(tmp))
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	int fd = mkstemp(tmp);
+	FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!out) {
+		if (fd >= 0)
+			close(fd);
+		return err_set(e, ERR_INVALID, "backup_write_failed",
+			       "cannot create %s: %s", tmp, strerror(errno));
+	}
+	int rc = write_archive(p, out, sec, e);
+	if (rc == 0 && (fflush(out) != 0 || fsync(fileno(out)) != 0))
+		rc = err_set(e, ERR_INTERNAL, "backup_write_failed",
+			     "cannot write %s", tmp);
+	if (fclose(out) != 0 && rc == 0)
+		rc = err_set(e, ERR_INTERNAL, "backup_write_failed",
+			     "cannot write %s", tmp);
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = err_set(e, ERR_INTERNAL, "backup_write_failed",
+			     "cannot rename %s to %s: %s", tmp, path,
+			     strerror(errno));
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+static int plan_make(struct plan *p, const struct backup_source *src,
+		     const char *snap, struct error *e)
+{
+	p->m.format = BACKUP_FORMAT;
+	time_format_rfc3339(time_now(), p->m.created_at);
+	str_copy(p->m.version, sizeof(p->m.version), KP_VERSION);
+	char db[LIMIT_PATH];
+	if (config_path(src->data_dir, src->database, db, sizeof(db)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	if (store_snapshot(db, src->opt, snap, e) != 0 ||
+	    plan_database(p, snap, src->opt, e) != 0 ||
+	    plan_add(p, src->database, snap, e) != 0 ||
+	    plan_dir(p, src->data_dir, "keys", "", e) != 0)
+		return -1;
+	return plan_dir(p, src->data_dir, "", ".ini", e);
+}
+
+int backup_create(const struct backup_source *src, const char *path,
+		  const struct backup_secret *sec, struct backup_manifest *m,
+		  struct error *e)
+{
+	if (!backup_name_valid(src->database, strlen(src->database)))
+		return err_set(e, ERR_INVALID, "backup_database_outside",
+			       "the database must be a file inside the data "
+			       "directory (store.database is %s)",
+			       src->database);
+	char snap[LIMIT_PATH];
+	if (snprintf(snap, sizeof(snap), "%s/.backup-XXXXXX", src->data_dir) >=
+	    (int)sizeof(snap))
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	/* VACUUM INTO writes into an empty file: mkstemp makes it, 0600. */
+	int fd = mkstemp(snap);
+	if (fd < 0)
+		return err_set(e, ERR_INVALID, "backup_io_failed",
+			       "cannot create a file in %s: %s", src->data_dir,
+			       strerror(errno));
+	close(fd);
+	struct plan *p = xcalloc(1, sizeof(*p));
+	int rc = plan_make(p, src, snap, e);
+	if (rc == 0)
+		rc = write_file(p, path, sec, e);
+	if (rc == 0)
+		*m = p->m;
+	free(p);
+	/* Opening the copy (plan_database) may have left its WAL beside it. */
+	char side[LIMIT_PATH + 8];
+	snprintf(side, sizeof(side), "%s-wal", snap);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", snap);
+	unlink(side);
+	unlink(snap);
+	return rc;
+}
