@@ -109,7 +109,7 @@ static void issue(const char *email, const char *phone,
 					      identification++, "0123456749"};
 	/* LINK names the newest activation only. */
 	assert_int_equal(ts_exec(s, ts_pg() ? "UPDATE activation SET link_hash = "
-					      "sha256(random()::text::bytea)"
+					      "sha256(gen_random_uuid()::text::bytea)"
 					    : "UPDATE activation SET link_hash = "
 					      "randomblob(32)"),
 			 STORE_DONE);
