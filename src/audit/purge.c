@@ -31,8 +31,8 @@ static const char sql_pending[] =
 static const char *const sql_apply[] = {
 	/* An empty blob that both backends write the same way (SQLite's X''
 	 * is a bit string to PostgreSQL). */
-	"UPDATE audit_event SET entry = substr(entry, 1, 0) "
-	"WHERE seq < ?1 AND length(entry) > 0",
+	("UPDATE audit_event SET entry = substr(entry, 1, 0) "
+	 "WHERE seq < ?1 AND length(entry) > 0"),
 	"DELETE FROM audit_by_subject WHERE seq < ?1",
 	"DELETE FROM audit_by_actor WHERE seq < ?1",
 	"DELETE FROM audit_by_user WHERE seq < ?1",
