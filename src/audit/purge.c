@@ -29,7 +29,10 @@ static const char sql_pending[] =
 	"SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) "
 	"FROM audit_event WHERE seq < ?1 AND length(entry) > 0";
 static const char *const sql_apply[] = {
-	"UPDATE audit_event SET entry = X'' WHERE seq < ?1 AND length(entry) > 0",
+	/* An empty blob that both backends write the same way (SQLite's X''
+	 * is a bit string to PostgreSQL). */
+	("UPDATE audit_event SET entry = substr(entry, 1, 0) "
+	 "WHERE seq < ?1 AND length(entry) > 0"),
 	"DELETE FROM audit_by_subject WHERE seq < ?1",
 	"DELETE FROM audit_by_actor WHERE seq < ?1",
 	"DELETE FROM audit_by_user WHERE seq < ?1",

@@ -74,6 +74,7 @@ struct pg {
 	char *password;
 	uint64_t id;
 	int max_readers;
+	int busy_timeout_ms;
 	pthread_mutex_t write_lock;
 	struct pg_conn *writer;
 	pthread_mutex_t readers_lock;
@@ -200,11 +201,17 @@ static int conn_connect(struct pg *s, struct pg_conn *c, bool read_only)
 		return -1;
 	}
 	/* What SQLite's query_only is to its readers; UTC so that nothing
-	 * the server prints depends on its locale. */
+	 * the server prints depends on its locale; and the writer waits for
+	 * another process's write lock as long as SQLite's busy timeout,
+	 * then fails instead of hanging (lock_timeout covers the advisory
+	 * lock). */
+	char writer[96];
+	snprintf(writer, sizeof(writer), "SET TIME ZONE 'UTC';"
+		 "SET lock_timeout = %d", s->busy_timeout_ms);
 	if (pg_exec(&c->base, read_only
 				 ? "SET default_transaction_read_only = on;"
 				   "SET TIME ZONE 'UTC'"
-				 : "SET TIME ZONE 'UTC'") != 0)
+				 : writer) != 0)
 		return -1;
 	return 0;
 }
@@ -269,6 +276,9 @@ int store_pg_open(const char *url, const struct store_options *opt,
 	s->id = atomic_fetch_add(&next_store_id, 1);
 	s->max_readers = opt && opt->max_readers > 0 ? opt->max_readers
 						     : STORE_PG_READERS;
+	s->busy_timeout_ms = opt && opt->busy_timeout_ms > 0
+				     ? opt->busy_timeout_ms
+				     : STORE_BUSY_TIMEOUT_MS;
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
 	*out = &s->base;
@@ -393,6 +403,9 @@ static struct store_conn *pg_write_begin(struct store *store, struct error *e)
 	struct pg *s = PS(store);
 	pthread_mutex_lock(&s->write_lock);
 	if (conn_connect(s, s->writer, false) != 0 || tx_begin(s->writer) != 0) {
+		/* A lock timeout leaves the transaction begun and aborted. */
+		if (PQtransactionStatus(s->writer->db) != PQTRANS_IDLE)
+			pg_exec(&s->writer->base, "ROLLBACK");
 		pthread_mutex_unlock(&s->write_lock);
 		store_fail(e, "the database cannot be written now");
 		return NULL;

@@ -70,41 +70,32 @@ static int teardown(void **state)
 	return ts_store_close(&tmp);
 }
 
-static int64_t count(const char *sql)
-{
-	int64_t r = -1;
-	struct store_stmt *st = store_prepare(store_reader(s), sql);
-	assert_int_equal(store_one(st, store_read_int, &r, NULL), 0);
-	return r;
-}
-
-static void on_writer(const char *sql)
-{
-	struct error e;
-	struct store_conn *w = store_write_begin(s, &e);
-	assert_non_null(w);
-	assert_int_equal(store_write_end(s, store_run(store_prepare(w, sql),
-						      NULL, &e), &e), 0);
-}
-
 /* Set column of the newest activation to the stored form of value (a
  * link token's SHA-256, or a code's keyed hash): the test then knows
  * what only the e-mail or the SMS would carry. */
 static void set_hash(const char *column, const char *value)
 {
+	/* A literal per column: the store caches statements by their text's
+	 * address. */
+	static const char link[] = "UPDATE activation SET link_hash = ?1 "
+				   "WHERE id = (SELECT max(id) FROM activation)";
+	static const char code[] = "UPDATE activation SET reg_code_hash = ?1 "
+				   "WHERE id = (SELECT max(id) FROM activation)";
 	uint8_t h[crypto_generichash_BYTES];
-	char hex[2 * sizeof(h) + 1], sql[256];
 	size_t len = sizeof(h);
-	if (strcmp(column, "link_hash") == 0) {
+	bool is_link = strcmp(column, "link_hash") == 0;
+	if (is_link) {
 		sha256_digest(value, strlen(value), h);
 		len = SHA256_LEN;
 	} else {
 		auth_code_digest(a, value, h);
 	}
-	hex_encode(h, len, hex);
-	snprintf(sql, sizeof(sql), "UPDATE activation SET %s = X'%s' WHERE id "
-		 "= (SELECT max(id) FROM activation)", column, hex);
-	on_writer(sql);
+	struct error e;
+	struct store_conn *w = store_write_begin(s, &e);
+	assert_non_null(w);
+	struct store_stmt *st = store_prepare(w, is_link ? link : code);
+	store_bind_blob(st, 1, h, len);
+	assert_int_equal(store_write_end(s, store_run(st, NULL, &e), &e), 0);
 }
 
 /* Jan's activation at email (phone may be ""); the link token is LINK. */
@@ -117,9 +108,11 @@ static void issue(const char *email, const char *phone,
 	struct auth_activation_request req = {JAN, email, phone, "nl",
 					      identification++, "0123456749"};
 	/* LINK names the newest activation only. */
-	on_writer(ts_pg() ? "UPDATE activation SET link_hash = "
-			    "sha256(random()::text::bytea)"
-			  : "UPDATE activation SET link_hash = randomblob(32)");
+	assert_int_equal(ts_exec(s, ts_pg() ? "UPDATE activation SET link_hash = "
+					      "sha256(gen_random_uuid()::text::bytea)"
+					    : "UPDATE activation SET link_hash = "
+					      "randomblob(32)"),
+			 STORE_DONE);
 	assert_int_equal(auth_activation_issue(a, &ts_operator, &req, out, &e),
 			 0);
 	set_hash("link_hash", LINK);
@@ -170,9 +163,9 @@ static void issue_keeps_hashes_and_queues_the_link(void **state)
 					       out.code[i]));
 	assert_int_equal(out.expires_at, time_now() + AUTH_ACTIVATION_TTL_S);
 	assert_int_equal(out.nkeys, 0);
-	assert_int_equal(count("SELECT count(*) FROM outbox WHERE recipient = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM outbox WHERE recipient = "
 			       "'jan@example.org' AND channel = 'email'"), 1);
-	assert_int_equal(count("SELECT count(*) FROM activation WHERE status = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM activation WHERE status = "
 			       "'issued' AND length(code_hash) = 32"), 1);
 	struct audit_record *ev;
 	int k = ts_events(tmp.log, "activation_issue", &ev);
@@ -186,7 +179,7 @@ static void issue_keeps_hashes_and_queues_the_link(void **state)
 	assert_int_equal(auth_activation_issue(a, &ts_operator, &bad, &out, &e),
 			 -1);
 	assert_string_equal(e.code, "invalid_field");
-	assert_int_equal(count("SELECT count(*) FROM activation"), 1);
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM activation"), 1);
 }
 
 static void keys_linked_to_the_address_are_listed_not_touched(void **state)
@@ -208,7 +201,7 @@ static void keys_linked_to_the_address_are_listed_not_touched(void **state)
 	assert_int_equal(out.nkeys, 1);
 	assert_int_equal(out.others, 1);
 	free(out.keys_to_deactivate);
-	assert_int_equal(count("SELECT count(*) FROM credential WHERE status = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM credential WHERE status = "
 			       "'active'"), 3);
 }
 
@@ -230,7 +223,7 @@ static void start_refuses_alike_and_counts(void **state)
 				 -1);
 		assert_string_equal(e.code, "invalid_activation");
 	}
-	assert_int_equal(count("SELECT count(*) FROM activation WHERE status = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM activation WHERE status = "
 			       "'locked'"), 1);
 	/* Locked: the right code no longer opens it. */
 	assert_int_equal(auth_activation_start(a, &citizen, LINK, out.code, id,
@@ -251,7 +244,7 @@ static void expired_links_are_gone(void **state)
 					       &e), -1);
 	assert_string_equal(e.code, "activation_expired");
 	assert_int_equal(e.kind, ERR_GONE);
-	assert_int_equal(count("SELECT count(*) FROM activation WHERE status = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM activation WHERE status = "
 			       "'expired'"), 1);
 }
 
@@ -278,19 +271,19 @@ static void email_key_completes_once_and_replaces_linked_keys(void **state)
 	assert_int_equal(auth_activation_complete(a, &citizen, id, "654321", &e),
 			 -1);
 	assert_string_equal(e.code, "invalid_code");
-	int64_t queued = count("SELECT count(*) FROM outbox");
+	int64_t queued = ts_int(s, "SELECT count(*) FROM outbox");
 	assert_int_equal(auth_activation_complete(a, &citizen, id, "123456", &e),
 			 0);
 	assert_int_equal(login("jan.p", GOOD_PASSWORD), 0);
 	/* Marie's key on that address is gone, and she is told. */
-	assert_int_equal(count("SELECT count(*) FROM credential WHERE insz = '"
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM credential WHERE insz = '"
 			       MARIE "' AND status = 'deactivated'"), 1);
-	assert_int_equal(count("SELECT count(*) FROM outbox WHERE recipient = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM outbox WHERE recipient = "
 			       "'marie@example.org'"), 1);
-	assert_true(count("SELECT count(*) FROM outbox") > queued);
-	assert_int_equal(count("SELECT count(*) FROM credential WHERE insz = '"
+	assert_true(ts_int(s, "SELECT count(*) FROM outbox") > queued);
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM credential WHERE insz = '"
 			       JAN "' AND status = 'active'"), 2);
-	assert_int_equal(count("SELECT count(*) FROM activation WHERE status = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM activation WHERE status = "
 			       "'completed' AND password_hash IS NULL"), 1);
 	/* The code is used: the activation is over. */
 	assert_int_equal(auth_activation_complete(a, &citizen, id, "123456", &e),
@@ -337,7 +330,7 @@ static void totp_key_completes_with_the_apps_code(void **state)
 	free(ch.otpauth_uri);
 	free(ch.qr_png_base64);
 	assert_int_equal(auth_activation_complete(a, &citizen, id, code, &e), 0);
-	assert_int_equal(count("SELECT count(*) FROM credential WHERE type = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM credential WHERE type = "
 			       "'totp_app' AND status = 'active' AND "
 			       "last_counter > 0"), 1);
 	assert_int_equal(login("jan", GOOD_PASSWORD), 0);
@@ -357,7 +350,7 @@ static void sms_key_needs_the_offices_phone(void **state)
 	assert_int_equal(choose(id, "jan", GOOD_PASSWORD, "sms_code", &ch, &e),
 			 0);
 	assert_string_equal(ch.sent_to, "+32470000001");
-	assert_int_equal(count("SELECT count(*) FROM outbox WHERE channel = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM outbox WHERE channel = "
 			       "'sms'"), 1);
 	/* Five minutes, then the code is worth nothing. */
 	set_hash("reg_code_hash", "123456");
@@ -388,7 +381,7 @@ static void wrong_codes_lock_the_activation(void **state)
 	assert_int_equal(auth_activation_complete(a, &citizen, id, "123456", &e),
 			 -1);
 	assert_string_equal(e.code, "activation_locked");
-	assert_int_equal(count("SELECT count(*) FROM account"), 0);
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM account"), 0);
 }
 
 static void resends_are_limited(void **state)
@@ -405,7 +398,7 @@ static void resends_are_limited(void **state)
 				 0);
 	assert_int_equal(auth_activation_resend(a, &citizen, id, to, &e), -1);
 	assert_string_equal(e.code, "resend_limit");
-	assert_int_equal(count("SELECT count(*) FROM outbox WHERE recipient = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM outbox WHERE recipient = "
 			       "'jan@example.org'"), 1 + AUTH_ACTIVATION_SENDS);
 }
 
@@ -442,7 +435,7 @@ static void recovery_replaces_the_persons_keys(void **state)
 	assert_int_equal(login("jan.peeters", GOOD_PASSWORD), 0);
 	/* His old address heard of the activation when it was issued, and
 	 * of his old key's end when it completed. */
-	assert_int_equal(count("SELECT count(*) FROM outbox WHERE recipient = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM outbox WHERE recipient = "
 			       "'old@example.org'"), 2);
 }
 
@@ -486,7 +479,7 @@ static void eid_self_service_sets_credentials(void **state)
 					      user, &e), 0);
 	assert_int_equal(login("jan", GOOD_PASSWORD), -1);
 	assert_int_equal(login("jan", "another calm sentence here"), 0);
-	assert_int_equal(count("SELECT count(*) FROM credential WHERE type = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM credential WHERE type = "
 			       "'password' AND status = 'active'"), 1);
 }
 
@@ -508,14 +501,14 @@ static void a_new_activation_ends_the_old(void **state)
 	issue("typo@example.org", "", &old);
 	char old_code[AUTH_ACTIVATION_CODE_BUF];
 	str_copy(old_code, sizeof(old_code), old.code);
-	assert_int_equal(count("SELECT count(*) FROM outbox WHERE recipient = "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM outbox WHERE recipient = "
 			       "'jan@home.example'"), 1);
 	/* The old link's token is LINK; the new one gets its own. */
 	struct auth_activation_request req = {JAN, "jan@example.org", "", "nl",
 					      500, "0123456749"};
 	assert_int_equal(auth_activation_issue(a, &ts_operator, &req, &fresh,
 					       &e), 0);
-	assert_int_equal(count("SELECT count(*) FROM activation WHERE status "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM activation WHERE status "
 			       "= 'revoked'"), 1);
 	char id[TOKEN_HEX_LEN];
 	assert_int_equal(auth_activation_start(a, &citizen, LINK, old_code, id,

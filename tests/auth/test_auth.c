@@ -683,25 +683,6 @@ static void totp_window_on_the_clock(void **state)
 	free(png);
 }
 
-static int64_t count(const char *sql)
-{
-	int64_t n = -1;
-	struct store_stmt *st = store_prepare(store_reader(s), sql);
-	assert_int_equal(store_one(st, store_read_int, &n, NULL), 0);
-	return n;
-}
-
-/* The log refuses every append (as a full or failing disk would): run
- * sql on the writer. */
-static void on_writer(const char *sql)
-{
-	struct error e;
-	struct store_conn *w = store_write_begin(s, &e);
-	assert_non_null(w);
-	assert_int_equal(store_write_end(s, store_run(store_prepare(w, sql),
-						      NULL, &e), &e), 0);
-}
-
 /* A change whose event cannot be written is not made: the caller gets
  * audit_unavailable, the database is as before, and the same change
  * succeeds once the log takes events again. */
@@ -717,14 +698,13 @@ static void nothing_without_its_event(void **state)
 	static const char used[] = "SELECT count(*) FROM credential WHERE "
 				   "failures > 0 OR last_used_at IS NOT NULL";
 	uint64_t size = audit_size(tmp.log);
-	on_writer("CREATE TRIGGER no_audit BEFORE INSERT ON audit_event "
-		  "BEGIN SELECT raise(ABORT, 'disk full'); END");
+	ts_audit_refuse(s, true);
 	assert_int_equal(jan_login(token, "correct horse", &e), -1);
 	assert_string_equal(e.code, "audit_unavailable");
 	assert_int_equal(jan_login(token, "wrong", &e), -1);
 	assert_string_equal(e.code, "audit_unavailable");
-	assert_int_equal(count(sessions), 0);
-	assert_int_equal(count(used), 0);
+	assert_int_equal(ts_int(s, sessions), 0);
+	assert_int_equal(ts_int(s, used), 0);
 	struct auth_key *keys;
 	int n;
 	assert_int_equal(auth_keys(a, JAN, &keys, &n, &e), 0);
@@ -733,9 +713,9 @@ static void nothing_without_its_event(void **state)
 	assert_string_equal(e.code, "audit_unavailable");
 	free(keys);
 	assert_int_equal(audit_size(tmp.log), size);
-	on_writer("DROP TRIGGER no_audit");
+	ts_audit_refuse(s, false);
 	assert_int_equal(jan_login(token, "correct horse", &e), 0);
-	assert_int_equal(count(sessions), 1);
+	assert_int_equal(ts_int(s, sessions), 1);
 	assert_int_equal(audit_size(tmp.log), size + 1);
 }
 
@@ -765,7 +745,7 @@ static void a_key_needs_a_session_at_its_level(void **state)
 		{"key_create", "refused", "insufficient_level", "totp_app"},
 		{"key_create", "refused", "insufficient_level", "email_code"}};
 	expect_events(mark, KP_NELEM(want), want);
-	assert_int_equal(count("SELECT count(*) FROM credential"), 1);
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM credential"), 1);
 	assert_int_equal(auth_enrol_level(a, "totp"), 400);
 	assert_int_equal(auth_totp_enrol(a, &citizen, JAN, 400, &id, &uri,
 					 &png, &e), 0);
@@ -816,15 +796,15 @@ static void two_totp_apps(void **state)
 	char token[TOKEN_HEX_LEN];
 	assert_int_equal(jan_login(token, "correct horse", &e), 0);
 	totp_step_up_with(token, old_s, time_now(), 0);
-	assert_int_equal(count("SELECT count(*) FROM credential WHERE "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM credential WHERE "
 			       "failures > 0"), 0);
 	totp_step_up_with(token, new_s, time_now(), 0);
 	int level;
 	assert_int_equal(auth_step_up(a, &citizen, token, JAN, "totp",
 				      "000000", &level, &e), -1);
-	assert_int_equal(count("SELECT max(id) FROM credential WHERE "
+	assert_int_equal(ts_int(s, "SELECT max(id) FROM credential WHERE "
 			       "failures = 1"),
-			 count("SELECT max(id) FROM credential"));
+			 ts_int(s, "SELECT max(id) FROM credential"));
 	/* A step-up tries every active key: their number is bounded. */
 	for (int i = 2; i < LIMIT_TOTP_KEYS; i++)
 		assert_int_equal(auth_totp_key_add(a, &ts_operator, JAN,
@@ -857,7 +837,7 @@ static void session_level_follows_its_keys(void **state)
 	totp_step_up_with(token, s1, time_now(), 0);
 	assert_int_equal(auth_session_check(a, token, &ses), 0);
 	assert_int_equal(ses.level, 400);
-	int64_t totp = count("SELECT max(id) FROM credential");
+	int64_t totp = ts_int(s, "SELECT max(id) FROM credential");
 	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, totp, &e), 0);
 	assert_int_equal(auth_session_check(a, token, &ses), 0);
 	assert_int_equal(ses.level, 200);
@@ -876,7 +856,7 @@ static void session_level_follows_its_keys(void **state)
 	assert_int_equal(auth_session_check(a, token, &ses), 0);
 	assert_int_equal(ses.level, 200);
 	/* The opening key: the session ends. */
-	int64_t pw = count("SELECT min(id) FROM credential");
+	int64_t pw = ts_int(s, "SELECT min(id) FROM credential");
 	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, pw, &e), 0);
 	assert_int_equal(auth_session_check(a, token, &ses), 1);
 }
@@ -923,26 +903,25 @@ static void key_notices_go_with_the_change(void **state)
 	assert_int_equal(auth_code_key_add(a, &ts_operator, JAN, "email_code",
 					   "jan@work.example", &e), 0);
 	static const char queued[] = "SELECT count(*) FROM outbox";
-	assert_int_equal(count(queued), 0);
+	assert_int_equal(ts_int(s, queued), 0);
 	int64_t id;
 	char code[7], type[32];
 	assert_int_equal(auth_code_key_enrol(a, &citizen, JAN, EID_LEVEL,
 					     "email_code", "jan@home.example",
 					     &id, code, &e), 0);
-	assert_int_equal(count(queued), 0); /* the code goes by src/api */
+	assert_int_equal(ts_int(s, queued), 0); /* the code goes by src/api */
 	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					  type, &e), 0);
-	assert_int_equal(count("SELECT count(*) FROM outbox WHERE recipient IN "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM outbox WHERE recipient IN "
 			       "('jan@example.org', '+32470000001', "
 			       "'jan@work.example')"), 3);
-	assert_int_equal(count(queued), 3);
-	on_writer("CREATE TRIGGER no_audit BEFORE INSERT ON audit_event "
-		  "BEGIN SELECT raise(ABORT, 'disk full'); END");
+	assert_int_equal(ts_int(s, queued), 3);
+	ts_audit_refuse(s, true);
 	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, id, &e), -1);
-	assert_int_equal(count(queued), 3);
-	on_writer("DROP TRIGGER no_audit");
+	assert_int_equal(ts_int(s, queued), 3);
+	ts_audit_refuse(s, false);
 	assert_int_equal(auth_key_deactivate(a, &citizen, JAN, id, &e), 0);
-	assert_int_equal(count(queued), 6);
+	assert_int_equal(ts_int(s, queued), 6);
 	auth_set_notify(a, NULL);
 	notify_close(n);
 }
@@ -993,7 +972,7 @@ static void usernames_have_one_form(void **state)
 	assert_int_equal(auth_account_create(b, &ts_operator, &acc,
 					     "correct horse", &e), 0);
 	/* Stored as given, compared without case. */
-	assert_int_equal(count(ts_pg() ? "SELECT count(*) FROM account WHERE "
+	assert_int_equal(ts_int(s, ts_pg() ? "SELECT count(*) FROM account WHERE "
 					 "username = 'jan.peeters' COLLATE \"C\""
 				       : "SELECT count(*) FROM account WHERE "
 					 "username = 'jan.peeters' COLLATE BINARY"),
@@ -1054,7 +1033,7 @@ static void guessing_meets_growing_delays(void **state)
 	}
 	/* The sixth failure locked Jan's key; outside it looks the same. */
 	assert_int_equal(why, AUTH_UNKNOWN_USER);
-	assert_int_equal(count("SELECT count(*) FROM credential WHERE "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM credential WHERE "
 			       "status = 'locked'"), 1);
 	clock_advance_ms(4000);
 	assert_string_equal(try_login(b, "jan.peeters", "correct horse", &why),
@@ -1085,11 +1064,11 @@ static void a_lock_is_announced(void **state)
 	assert_int_equal(why, AUTH_KEY_NOW_LOCKED);
 	static const char queued[] = "SELECT count(*) FROM outbox WHERE "
 				     "recipient = 'jan@example.org'";
-	assert_int_equal(count(queued), 1);
+	assert_int_equal(ts_int(s, queued), 1);
 	clock_advance_ms(3600 * 1000);
 	try_login(a, "jan.peeters", "wrong", &why);
 	assert_int_equal(why, AUTH_KEY_LOCKED);
-	assert_int_equal(count(queued), 1);
+	assert_int_equal(ts_int(s, queued), 1);
 	auth_set_notify(a, NULL);
 	notify_close(n);
 }
@@ -1121,7 +1100,7 @@ static void a_pending_key_is_not_guessed(void **state)
 	assert_int_equal(auth_key_confirm(a, &citizen, JAN, EID_LEVEL, id, code,
 					  type, &e), -1);
 	assert_string_equal(e.code, "key_locked");
-	assert_int_equal(count("SELECT count(*) FROM credential WHERE status "
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM credential WHERE status "
 			       "= 'locked' AND type = 'email_code'"), 1);
 }
 
@@ -1206,7 +1185,7 @@ static void repeated_failures_are_one_event(void **state)
 				    "invalid_credentials");
 	int64_t total;
 	assert_int_equal(refused_logins(mark, &total), 1);
-	assert_int_equal(count("SELECT failures FROM credential WHERE "
+	assert_int_equal(ts_int(s, "SELECT failures FROM credential WHERE "
 			       "type = 'password'"), 12);
 	/* Within the window (15 minutes): still folded, nothing due. */
 	clock_advance_ms(899 * 1000);
@@ -1224,11 +1203,11 @@ static void repeated_failures_are_one_event(void **state)
 			    "invalid_credentials");
 	assert_int_equal(refused_logins(mark, &total), 3);
 	assert_int_equal(total, 14);
-	assert_int_equal(count("SELECT count(*) FROM auth_failure"), 1);
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM auth_failure"), 1);
 	/* Nothing was folded into that one: it ends without an event. */
 	clock_advance_ms(901 * 1000);
 	assert_int_equal(auth_failures_flush(b, false, &e), 0);
-	assert_int_equal(count("SELECT count(*) FROM auth_failure"), 0);
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM auth_failure"), 0);
 	/* The chain still verifies with the aggregate in it. */
 	uint8_t pk[ED25519_PK_LEN];
 	struct audit_verify_report rep;

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "demo/demo.h"
 #include "support/support.h"
@@ -23,8 +22,10 @@ static void every_identifier_is_valid(void **state)
 	assert_int_equal(demo_check_data(), 0);
 }
 
-/* Generate into a fresh database; returns a checksum of the dossiers. */
-static long long generate(const char *path, uint64_t persons, int per)
+/* Generate into a fresh database (a file or a schema of its own in dir),
+ * its location into path; returns a checksum of the dossiers. */
+static long long generate(const struct ts_dir *dir, char *path, size_t n,
+			  uint64_t persons, int per)
 {
 	struct store *s;
 	struct audit *log;
@@ -32,6 +33,7 @@ static long long generate(const char *path, uint64_t persons, int per)
 	struct demo_gen_stats st;
 	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
 	ed25519_keypair(pk, sk);
+	ts_db_location(dir, "gen.db", path, n);
 	remove(path);
 	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	assert_int_equal(audit_open(s, sk, NULL, &log, &e), 0);
@@ -39,16 +41,10 @@ static long long generate(const char *path, uint64_t persons, int per)
 	assert_int_equal(st.persons, persons);
 	assert_int_equal(st.dossiers, persons * (uint64_t)per);
 	audit_close(log);
+	long long sum = ts_int(s, "SELECT coalesce(sum(insz % 1000003 * "
+			       "institution_id + start_day * capacity), 0) "
+			       "FROM dossier");
 	store_close(s);
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	sqlite3_open(path, &db);
-	sqlite3_prepare_v2(db, "SELECT total(insz % 1000003 * institution_id "
-			       "+ start_day * capacity) FROM dossier", -1, &q, NULL);
-	sqlite3_step(q);
-	long long sum = (long long)sqlite3_column_double(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
 	return sum;
 }
 
@@ -59,9 +55,8 @@ static void generated_data_is_valid_and_deterministic(void **state)
 	 * database file. */
 	struct ts_dir dir;
 	assert_int_equal(ts_dir_make(&dir, "gen"), 0);
-	char path[128];
-	ts_dir_file(&dir, "gen.db", path, sizeof(path));
-	long long a = generate(path, 3000, 4);
+	char path[512];
+	long long a = generate(&dir, path, sizeof(path), 3000, 4);
 	/* Every generated person is a valid, registered RR number. */
 	struct store *s;
 	struct error e;
@@ -72,7 +67,7 @@ static void generated_data_is_valid_and_deterministic(void **state)
 	insz_compose(INSZ_RR, 2000, 1, 1, true, 1, n);
 	assert_int_equal(registry_get(s, n, &p, &e), 0);
 	store_close(s);
-	long long b = generate(path, 3000, 4);
+	long long b = generate(&dir, path, sizeof(path), 3000, 4);
 	assert_true(a == b); /* same seed, same data */
 	assert_int_equal(ts_dir_remove(&dir), 0);
 }

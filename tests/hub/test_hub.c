@@ -87,11 +87,11 @@ static int setup(void **state)
 {
 	(void)state;
 	struct error e;
-	char path[128];
+	char path[512];
 	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
 	if (ts_dir_make(&tmp, "hub") != 0)
 		return -1;
-	ts_dir_file(&tmp, "h.db", path, sizeof(path));
+	ts_db_location(&tmp, "h.db", path, sizeof(path));
 	ed25519_keypair(pk, sk);
 	if (cli_store_open(path, NULL, &s, &e) != 0 ||
 	    audit_open(s, sk, NULL, &log_, &e) != 0)

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "support/support.h"
 #include "mandate/mandate.h"
@@ -296,14 +295,11 @@ static void test_revoke_own_only(void **state)
 	assert_true(ts_events_are(ev, n, want, KP_NELEM(want)));
 	free(ev);
 	/* Kept: a mandate is never deleted. */
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(tmp.path, &db), SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM mandate", NULL,
-					  NULL, NULL), SQLITE_OK);
-	assert_int_not_equal(sqlite3_exec(db, "UPDATE mandate SET "
-					  "valid_until = '2099-01-01'", NULL,
-					  NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	assert_int_equal(ts_exec(tmp.s, "DELETE FROM mandate"),
+			 STORE_CONSTRAINT);
+	assert_int_equal(ts_exec(tmp.s, "UPDATE mandate SET "
+					"valid_until = '2099-01-01'"),
+			 STORE_CONSTRAINT);
 }
 
 static void test_statuses(void **state)

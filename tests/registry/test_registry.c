@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "support/support.h"
 #include "cli/modules.h"
@@ -273,19 +272,30 @@ static struct registry_mutation mutation(enum registry_mutation_type t,
 	return m;
 }
 
+/* The first column of sql's one row for insz, on the test's reader:
+ * its integer into *n or its text into out (when not NULL). */
+static void mutation_row(const char *sql, const char *insz, int64_t *n,
+			 char *out, size_t len)
+{
+	struct store_stmt *st = store_prepare(store_reader(tmp.s), sql);
+	store_bind_text(st, 1, insz);
+	if (out)
+		out[0] = '\0';
+	if (store_step(st) == STORE_ROW) {
+		if (n)
+			*n = store_col_int(st, 0);
+		if (out && store_col_text(st, 0))
+			str_copy(out, len, store_col_text(st, 0));
+	}
+	store_done(st);
+}
+
 static int count_mutations(const char *insz)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	sqlite3_open(tmp.path, &db);
-	sqlite3_prepare_v2(db, "SELECT count(*) FROM person_mutation "
-			       "WHERE insz = ?1", -1, &st, NULL);
-	sqlite3_bind_text(st, 1, insz, -1, SQLITE_STATIC);
-	sqlite3_step(st);
-	int n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return n;
+	int64_t n = -1;
+	mutation_row("SELECT count(*) FROM person_mutation WHERE insz = ?1",
+		     insz, &n, NULL, 0);
+	return (int)n;
 }
 
 /* Every mutation above is recorded, granted ones with their ticket. */
@@ -456,21 +466,20 @@ static void as_of_a_date(void **state)
 /* The value of a column of person_mutation's newest row for insz. */
 static char *last_mutation(const char *insz, const char *column)
 {
+	/* A literal per column: the store caches statements by their text's
+	 * address. */
+	static const char *const sql[][2] = {
+		{"type", "SELECT type FROM person_mutation WHERE insz = ?1 "
+			 "ORDER BY id DESC LIMIT 1"},
+		{"before", "SELECT before FROM person_mutation WHERE insz = ?1 "
+			   "ORDER BY id DESC LIMIT 1"},
+		{"after", "SELECT after FROM person_mutation WHERE insz = ?1 "
+			  "ORDER BY id DESC LIMIT 1"},
+	};
 	static char out[256];
-	char sql[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	snprintf(sql, sizeof(sql), "SELECT %s FROM person_mutation WHERE "
-		 "insz = ?1 ORDER BY id DESC LIMIT 1", column);
-	sqlite3_open(tmp.path, &db);
-	sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	sqlite3_bind_text(st, 1, insz, -1, SQLITE_STATIC);
-	out[0] = '\0';
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		str_copy(out, sizeof(out),
-			 (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	for (size_t i = 0; i < KP_NELEM(sql); i++)
+		if (strcmp(sql[i][0], column) == 0)
+			mutation_row(sql[i][1], insz, NULL, out, sizeof(out));
 	return out;
 }
 
@@ -601,12 +610,6 @@ static size_t schemas_until(int version,
 	return cli_nschemas;
 }
 
-static void sql_ok(sqlite3 *db, const char *sql, int want)
-{
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != want)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-}
-
 /* Migration 21 rebuilds person_mutation to let its CHECK take pension
  * mutations: the history a database had stays, with the ids the hub's
  * forwarder and the mailboxes name it by, and its index. */
@@ -619,53 +622,47 @@ static void pension_migration_keeps_the_history(void **state)
 	const struct store_schema *schemas[16];
 	struct store_options opt = {.schemas = schemas};
 	opt.nschemas = schemas_until(20, schemas);
-	ts_dir_file(&tmp.dir, "v20.db", path, sizeof(path));
+	ts_db_location(&tmp.dir, "v20.db", path, sizeof(path));
 	assert_int_equal(store_open(path, &opt, &old, &e), 0);
 	assert_int_equal(store_schema_version(old), 20);
-	store_close(old);
-	sqlite3 *db;
-	sqlite3_open(path, &db);
-	sql_ok(db, "INSERT INTO person (insz, register, last_name, "
-	       "first_names, version, updated_at) VALUES ('85073003328', 'RR',"
-	       " 'Peeters', 'Jan', 2, 0);"
-	       "INSERT INTO person_mutation (id, insz, type, ticket, "
-	       "effective_on, recorded_at, before, after) VALUES "
+	assert_int_equal(ts_exec(old, "INSERT INTO person (insz, register, "
+	       "last_name, first_names, version, updated_at) VALUES "
+	       "('85073003328', 'RR', 'Peeters', 'Jan', 2, 0)"), STORE_DONE);
+	assert_int_equal(ts_exec(old, "INSERT INTO person_mutation (id, insz, "
+	       "type, ticket, effective_on, recorded_at, before, after) VALUES "
 	       "(5, '85073003328', 'address', 't5', '2026-01-01', 0, '{}', "
 	       "'{}'), (9, '85073003328', 'name', 't9', '2026-01-02', 0, "
-	       "NULL, '{}')", SQLITE_OK);
-	sql_ok(db, "INSERT INTO person_mutation (insz, type, ticket, "
-	       "effective_on, recorded_at) VALUES ('85073003328', 'pension', "
-	       "'tp', '2026-01-03', 0)", SQLITE_CONSTRAINT);
-	sqlite3_close(db);
+	       "NULL, '{}')"), STORE_DONE);
+	assert_int_equal(ts_exec(old, "INSERT INTO person_mutation (insz, "
+	       "type, ticket, effective_on, recorded_at) VALUES ('85073003328', "
+	       "'pension', 'tp', '2026-01-03', 0)"), STORE_CONSTRAINT);
+	store_close(old);
 
 	struct store *now;
 	assert_int_equal(cli_store_open(path, NULL, &now, &e), 0);
 	assert_int_equal(store_schema_version(now), cli_schema_latest());
+	assert_int_equal(ts_int(now, "SELECT count(*) FROM person_mutation"), 2);
+	assert_int_equal(ts_int(now, "SELECT count(*) FROM person_mutation "
+	       "WHERE (id = 5 AND type = 'address' AND ticket = 't5') OR "
+	       "(id = 9 AND type = 'name' AND ticket = 't9')"), 2);
+	assert_int_equal(ts_int(now, ts_pg()
+	       ? "SELECT count(*) FROM pg_indexes WHERE schemaname = "
+		 "current_schema() AND indexname = 'person_mutation_by_person'"
+	       : "SELECT count(*) FROM sqlite_schema WHERE name = "
+		 "'person_mutation_by_person'"), 1);
+	assert_int_equal(ts_int(now, "SELECT count(*) FROM person WHERE "
+	       "pension_status IS NULL"), 1);
+	assert_int_equal(ts_exec(now, "INSERT INTO person_mutation (insz, "
+	       "type, ticket, effective_on, recorded_at) VALUES ('85073003328', "
+	       "'pension', 'tp', '2026-01-03', 0)"), STORE_DONE);
+	assert_int_equal(ts_exec(now, "INSERT INTO person_mutation (insz, "
+	       "type, ticket, effective_on, recorded_at) VALUES ('85073003328', "
+	       "'marriage', 'tm', '2026-01-03', 0)"), STORE_CONSTRAINT);
+	/* The foreign key to person holds too. */
+	assert_int_equal(ts_exec(now, "INSERT INTO person_mutation (insz, "
+	       "type, ticket, effective_on, recorded_at) VALUES ('77010100141', "
+	       "'pension', 'tx', '2026-01-03', 0)"), STORE_CONSTRAINT);
 	store_close(now);
-	sqlite3_open(path, &db);
-	sqlite3_stmt *st;
-	sqlite3_prepare_v2(db, "SELECT group_concat(id || type || ticket), "
-			   "(SELECT count(*) FROM sqlite_schema WHERE name = "
-			   "'person_mutation_by_person'), (SELECT "
-			   "coalesce(pension_status, 'null') FROM person) "
-			   "FROM person_mutation", -1, &st, NULL);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0),
-			    "5addresst5,9namet9");
-	assert_int_equal(sqlite3_column_int(st, 1), 1);
-	assert_string_equal((const char *)sqlite3_column_text(st, 2), "null");
-	sqlite3_finalize(st);
-	sql_ok(db, "PRAGMA foreign_keys = ON;"
-	       "INSERT INTO person_mutation (insz, type, ticket, effective_on,"
-	       " recorded_at) VALUES ('85073003328', 'pension', 'tp', "
-	       "'2026-01-03', 0)", SQLITE_OK);
-	sql_ok(db, "INSERT INTO person_mutation (insz, type, ticket, "
-	       "effective_on, recorded_at) VALUES ('85073003328', 'marriage',"
-	       " 'tm', '2026-01-03', 0)", SQLITE_CONSTRAINT);
-	sql_ok(db, "INSERT INTO person_mutation (insz, type, ticket, "
-	       "effective_on, recorded_at) VALUES ('77010100141', 'pension',"
-	       " 'tx', '2026-01-03', 0)", SQLITE_CONSTRAINT);
-	sqlite3_close(db);
 }
 
 static void bis_persons_belong_to_the_crossroads_bank(void **state)

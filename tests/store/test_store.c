@@ -10,21 +10,20 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "store/store.h"
 #include "support/support.h"
 #include "cli/modules.h"
 
 static struct ts_dir tmp;
-static char path[128];
+static char path[512];
 
 static int setup(void **state)
 {
 	(void)state;
 	if (ts_dir_make(&tmp, "store") != 0)
 		return -1;
-	ts_dir_file(&tmp, "test.db", path, sizeof(path));
+	ts_db_location(&tmp, "test.db", path, sizeof(path));
 	return 0;
 }
 
@@ -59,12 +58,9 @@ static void newer_schema_is_refused(void **state)
 	struct error e;
 	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
 	store_close(s);
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_migrations "
-				      "VALUES (9999, 'future', 0)", NULL, NULL,
-				      NULL), SQLITE_OK);
-	sqlite3_close(db);
+	assert_int_equal(ts_exec_at(path, "INSERT INTO schema_migrations "
+					  "VALUES (9999, 'future', 0)"),
+			 STORE_DONE);
 	assert_int_equal(cli_store_open(path, NULL, &s, &e), -1);
 	assert_string_equal(e.code, "store_too_new");
 }
@@ -75,9 +71,11 @@ static void repeated_or_missing_numbers_are_refused(void **state)
 {
 	(void)state;
 	static const struct store_migration one[] = {
-		{1, "a", "CREATE TABLE a (x INTEGER);", NULL}};
+		{1, "a", "CREATE TABLE a (x INTEGER);",
+		 "CREATE TABLE a (x BIGINT);"}};
 	static const struct store_migration three[] = {
-		{3, "c", "CREATE TABLE c (x INTEGER);", NULL}};
+		{3, "c", "CREATE TABLE c (x INTEGER);",
+		 "CREATE TABLE c (x BIGINT);"}};
 	static const struct store_schema a = {"a", one, 1}, b = {"b", one, 1},
 					 c = {"c", three, 1};
 	const struct store_schema *repeated[] = {&a, &b}, *gap[] = {&a, &c};
@@ -186,10 +184,10 @@ static void one_row_and_run(void **state)
 {
 	(void)state;
 	static const char sql_bad[] =
-		"SELECT value FROM meta WHERE key = ?1 AND abs(?2)";
+		"SELECT value FROM meta WHERE key = ?1 AND abs(?2) > 0";
 	static const char sql_ids[] =
 		"INSERT INTO schema_migrations (version, name, applied_at) "
-		"SELECT ?1, 'test', 0 WHERE ?2 RETURNING version";
+		"SELECT ?1, 'test', 0 WHERE ?2 = 1 RETURNING version";
 	static const struct store_refusal exists = {ERR_CONFLICT, "key_exists",
 						    "already there"};
 	struct store *s;
@@ -200,15 +198,25 @@ static void one_row_and_run(void **state)
 	store_bind_text(st, 1, "a");
 	store_bind_text(st, 2, "1");
 	assert_int_equal(store_run(st, &exists, &e), 0);
+	assert_int_equal(store_write_end(s, 0, &e), 0);
+	/* Each refusal in a transaction of its own: on PostgreSQL a failed
+	 * statement ends its transaction's usefulness. */
+	w = store_write_begin(s, &e);
+	st = store_prepare(w, sql_put);
 	store_bind_text(st, 1, "a");
 	store_bind_text(st, 2, "2");
 	assert_int_equal(store_run(st, &exists, &e), -1);
 	assert_string_equal(e.code, "key_exists");
+	store_write_rollback(s);
+	w = store_write_begin(s, &e);
+	st = store_prepare(w, sql_put);
 	store_bind_text(st, 1, "a");
 	store_bind_text(st, 2, "2");
 	assert_int_equal(store_run(st, NULL, &e), -1);
 	assert_string_equal(e.code, "store_unavailable");
+	store_write_rollback(s);
 	int64_t id = 0;
+	w = store_write_begin(s, &e);
 	st = store_prepare(w, sql_ids);
 	store_bind_int(st, 1, 10000);
 	store_bind_int(st, 2, 1);
@@ -250,9 +258,10 @@ static int64_t elapsed_ms(const struct timespec *since)
 	       (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-/* An operator's command holds the write lock (here a second connection in
- * BEGIN IMMEDIATE): the writer waits for the busy timeout, then fails
- * cleanly, and works again once the lock is released. */
+/* An operator's command holds the write lock (here a second store in a
+ * write transaction: SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory
+ * lock): the writer waits for the busy timeout, then fails cleanly, and
+ * works again once the lock is released. */
 static void write_begin_fails_when_locked(void **state)
 {
 	(void)state;
@@ -260,10 +269,9 @@ static void write_begin_fails_when_locked(void **state)
 	struct error e;
 	struct store_options opt = {.busy_timeout_ms = 200};
 	assert_int_equal(cli_store_open(path, &opt, &s, &e), 0);
-	sqlite3 *other;
-	assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL),
-			 SQLITE_OK);
+	struct store *other;
+	assert_int_equal(cli_store_open(path, NULL, &other, &e), 0);
+	assert_non_null(store_write_begin(other, &e));
 
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -276,9 +284,8 @@ static void write_begin_fails_when_locked(void **state)
 	 * rather than deadlocking. */
 	assert_null(store_write_begin(s, &e));
 
-	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(other);
+	store_write_rollback(other);
+	store_close(other);
 	struct store_conn *w = store_write_begin(s, &e);
 	assert_non_null(w);
 	struct store_stmt *st = store_prepare(w, sql_put);

@@ -139,6 +139,72 @@ int ts_store_close(struct ts_store *t)
 	return ts_dir_remove(&t->dir);
 }
 
+enum store_rc ts_exec(struct store *s, const char *sql)
+{
+	struct error e;
+	struct store_conn *w = store_write_begin(s, &e);
+	if (!w)
+		return STORE_ERROR;
+	struct store_stmt *st = store_prepare(w, sql);
+	enum store_rc rc;
+	while ((rc = store_step(st)) == STORE_ROW)
+		;
+	store_done(st);
+	if (rc != STORE_DONE) {
+		store_write_rollback(s);
+		return rc;
+	}
+	return store_write_commit(s, &e) == 0 ? STORE_DONE : STORE_ERROR;
+}
+
+enum store_rc ts_exec_at(const char *location, const char *sql)
+{
+	struct store *s;
+	struct error e;
+	if (cli_store_open(location, NULL, &s, &e) != 0)
+		return STORE_ERROR;
+	enum store_rc rc = ts_exec(s, sql);
+	store_close(s);
+	return rc;
+}
+
+int64_t ts_int(struct store *s, const char *sql)
+{
+	int64_t n = -1;
+	struct store_conn *r = store_reader(s);
+	if (!r || store_one(store_prepare(r, sql), store_read_int, &n,
+			    NULL) != 0)
+		return -1;
+	return n;
+}
+
+int64_t ts_int_at(const char *location, const char *sql)
+{
+	struct store *s;
+	struct error e;
+	if (cli_store_open(location, NULL, &s, &e) != 0)
+		return -1;
+	int64_t n = ts_int(s, sql);
+	store_close(s);
+	return n;
+}
+
+void ts_audit_refuse(struct store *s, bool refuse)
+{
+	/* PostgreSQL's kp_refuse is the audit schema's own refusal. */
+	static const char *const sql[2][2] = {
+		{"DROP TRIGGER ts_no_audit",
+		 "CREATE TRIGGER ts_no_audit BEFORE INSERT ON audit_event "
+		 "BEGIN SELECT raise(ABORT, 'disk full'); END"},
+		{"DROP TRIGGER ts_no_audit ON audit_event",
+		 "CREATE TRIGGER ts_no_audit BEFORE INSERT ON audit_event "
+		 "FOR EACH ROW EXECUTE FUNCTION kp_refuse('disk full')"},
+	};
+	if (ts_exec(s, sql[store_backend_of(s) == STORE_POSTGRESQL][refuse]) !=
+	    STORE_DONE)
+		abort();
+}
+
 void ts_clock_start(void)
 {
 	clock_set_ms(TS_T0_MS);

@@ -62,6 +62,30 @@ int ts_store_close(struct ts_store *t);
  * secret (30-second steps). Returns 0, or -1 when the URI has none. */
 int ts_totp_code(const char *uri, int64_t t, char code[7]);
 
+/* ------------------------------------------------------------- raw SQL */
+
+/* Raw SQL for what the modules' functions would refuse to do, through the
+ * store so that it runs on either backend. sql is one statement without
+ * parameters and a literal (the store caches statements by the address of
+ * their text), or text that lives as long as the store it runs on. */
+
+/* Run sql on s in a write transaction of its own: committed when it ran,
+ * rolled back otherwise. Returns STORE_DONE, or how it failed
+ * (STORE_CONSTRAINT when a constraint or a trigger refused). */
+enum store_rc ts_exec(struct store *s, const char *sql);
+/* ts_exec on the database at location, opened for this statement alone
+ * and closed after it: an attacker with access to the database, beside
+ * the code under test. */
+enum store_rc ts_exec_at(const char *location, const char *sql);
+/* The first column of sql's first row, an integer, read on this thread's
+ * reader of s; -1 when there is no row. */
+int64_t ts_int(struct store *s, const char *sql);
+/* ts_int on the database at location, opened for this query alone. */
+int64_t ts_int_at(const char *location, const char *sql);
+/* Make the audit log of s refuse every append, as a full or failing disk
+ * would (a trigger on audit_event), or take events again. */
+void ts_audit_refuse(struct store *s, bool refuse);
+
 /* ---------------------------------------------------------------- clock */
 
 /* The instant tests start at: a whole second, so lifetimes counted in
