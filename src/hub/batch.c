@@ -29,7 +29,7 @@ static const char sql_job_add[] =
 	"created_at) VALUES (?1, ?2, 'queued', ?3, ?4, ?5)";
 static const char sql_job_next[] =
 	"SELECT id, institution_id, total, chunks FROM batch_job "
-	"WHERE status IN ('queued', 'running') ORDER BY created_at LIMIT 1";
+	"WHERE status IN ('queued', 'running') ORDER BY created_at LIMIT 16";
 static const char sql_job_status[] =
 	"UPDATE batch_job SET status = ?2, finished_at = ?3 WHERE id = ?1";
 static const char sql_job_get[] =
@@ -82,9 +82,22 @@ static void job_free(struct batch_job *j)
 	free(j);
 }
 
+static void job_lease_name(const char *id, char out[64]);
+
+/* Free j and give its lease back. */
+static void job_release(struct hub *h, struct batch_job *j)
+{
+	char lease[64];
+	job_lease_name(j->id, lease);
+	store_lease_release(h->store, lease);
+	job_free(j);
+}
+
 static void input_path(struct hub *h, const char *job, char *out, size_t n)
 {
-	snprintf(out, n, "%s/%s.ndjson", h->opt.batch_dir, job);
+	/* Too long a directory leaves no path: nothing opens "". */
+	if (snprintf(out, n, "%s/%s.ndjson", h->opt.batch_dir, job) >= (int)n)
+		out[0] = '\0';
 }
 
 static bool blank(const char *p, size_t len)
@@ -186,31 +199,47 @@ static int job_load(struct hub *h, struct batch_job *j, int64_t total)
 	return 0;
 }
 
-/* The oldest pending job, or NULL. */
-static struct batch_job *job_next(struct hub *h)
+/* A pending job as listed, before it is taken. */
+struct job_row {
+	char id[UUID_LEN];
+	int64_t inst, total, chunks;
+};
+
+/* The lease that makes one node run a job (store_lease). */
+static void job_lease_name(const char *id, char out[64])
 {
-	struct store_conn *r = store_reader(h->store);
-	if (!r)
-		return NULL;
-	struct store_stmt *st = store_prepare(r, sql_job_next);
-	struct batch_job *j = NULL;
-	int64_t total = 0, inst = 0;
-	if (store_step(st) == STORE_ROW) {
-		j = xcalloc(1, sizeof(*j));
-		str_copy(j->id, sizeof(j->id), store_col_text(st, 0));
-		inst = store_col_int(st, 1);
-		total = store_col_int(st, 2);
-		j->chunks = store_col_int(st, 3);
-	}
-	store_done(st);
-	if (!j)
-		return NULL;
-	if (org_institution_get(h->store, inst, &j->inst) != 0 ||
-	    job_load(h, j, total) != 0) {
+	snprintf(out, 64, "hub_batch:%.36s", id);
+}
+
+/* Whether this node may run the job: its input is here (a job's input
+ * stays on the node that accepted it, unless hub.batch_dir is shared
+ * storage), and no other node runs it (its lease). One SQLite node runs
+ * every job, and a job whose input is gone fails. */
+static bool job_ours(struct hub *h, const struct job_row *row)
+{
+	if (store_backend_of(h->store) == STORE_SQLITE)
+		return true;
+	char path[LIMIT_PATH + 64], lease[64];
+	input_path(h, row->id, path, sizeof(path));
+	if (access(path, R_OK) != 0)
+		return false;
+	job_lease_name(row->id, lease);
+	return store_lease(h->store, lease);
+}
+
+/* Take row's job: load its input, mark it running. Returns the job or
+ * NULL (then marked failed). */
+static struct batch_job *job_take(struct hub *h, const struct job_row *row)
+{
+	struct batch_job *j = xcalloc(1, sizeof(*j));
+	str_copy(j->id, sizeof(j->id), row->id);
+	j->chunks = row->chunks;
+	if (org_institution_get(h->store, row->inst, &j->inst) != 0 ||
+	    job_load(h, j, row->total) != 0) {
 		log_error("batch %s cannot be run: its input is gone or damaged",
 			  j->id);
 		set_status(h, j->id, "failed");
-		job_free(j);
+		job_release(h, j);
 		return NULL;
 	}
 	/* A batch is the system's own work: its lines name no person. */
@@ -219,6 +248,29 @@ static struct batch_job *job_next(struct hub *h)
 					 NULL};
 	set_status(h, j->id, "running");
 	return j;
+}
+
+/* The oldest pending job this node may run, or NULL. */
+static struct batch_job *job_next(struct hub *h)
+{
+	struct store_conn *r = store_reader(h->store);
+	if (!r)
+		return NULL;
+	struct job_row rows[16];
+	int n = 0;
+	struct store_stmt *st = store_prepare(r, sql_job_next);
+	while (n < 16 && store_step(st) == STORE_ROW) {
+		str_copy(rows[n].id, sizeof(rows[n].id), store_col_text(st, 0));
+		rows[n].inst = store_col_int(st, 1);
+		rows[n].total = store_col_int(st, 2);
+		rows[n].chunks = store_col_int(st, 3);
+		n++;
+	}
+	store_done(st);
+	for (int i = 0; i < n; i++)
+		if (job_ours(h, &rows[i]))
+			return job_take(h, &rows[i]);
+	return NULL;
 }
 
 /* A chunk's lines in flight: each line's exchange is decided at once and
@@ -380,7 +432,7 @@ static void *worker_main(void *arg)
 		if (j && j->running == 0) {
 			set_status(h, j->id, "done");
 			b->job = NULL;
-			job_free(j);
+			job_release(h, j);
 			continue;
 		}
 		struct timespec until;

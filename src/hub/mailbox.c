@@ -231,11 +231,12 @@ static int message_add(struct store_conn *w, const struct message *g,
 	return store_run(st, NULL, e);
 }
 
-/* One mutation's messages and the cursor past it. */
+/* One mutation's messages, the cursor past it, and where the cursor must
+ * stand before. */
 struct forward {
 	struct message *msg;
 	int n;
-	int64_t cursor;
+	int64_t cursor, expect;
 };
 
 static int forward_change(struct store_conn *w, void *ctx,
@@ -244,6 +245,14 @@ static int forward_change(struct store_conn *w, void *ctx,
 	KP_UNUSED(evs);
 	KP_UNUSED(nev);
 	struct forward *f = ctx;
+	/* Read under the write lock: a node that lost the forwarder's lease
+	 * without knowing it yet (a failover) must not forward twice. */
+	int64_t at = 0;
+	if (cursor(w, &at) != 0)
+		return store_fail(e, "the forwarding cursor cannot be read");
+	if (at != f->expect)
+		return err_set(e, ERR_CONFLICT, "forwarded_elsewhere",
+			       "another node forwarded this mutation");
 	int64_t now = time_now();
 	int rc = 0;
 	for (int i = 0; i < f->n && rc == 0; i++)
@@ -259,13 +268,13 @@ static int forward_change(struct store_conn *w, void *ctx,
 /* Forward one mutation: its messages, their events and the cursor in one
  * transaction, so that a crash neither loses a message nor records one
  * that was never written. Returns the number of messages, or -1 with e. */
-static int forward_one(struct hub *h, const struct mutation *m, int64_t today,
-		       struct error *e)
+static int forward_one(struct hub *h, const struct mutation *m,
+		       int64_t expect, int64_t today, struct error *e)
 {
 	struct message msg[HUB_MAX_HOLDINGS];
 	struct audit_event evs[HUB_MAX_HOLDINGS];
 	int k = recipients(h, m, today, msg, evs);
-	struct forward f = {msg, k, m->id};
+	struct forward f = {msg, k, m->id, expect};
 	int rc;
 	if (k > 0) {
 		rc = audit_commit(h->audit, evs, (size_t)k, forward_change, &f, e);
@@ -286,13 +295,19 @@ int hub_forward_mutations(struct hub *h, struct error *e)
 	static struct mutation m[FORWARD_BATCH];
 	static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;
 	pthread_mutex_lock(&one); /* one forwarder at a time: the cursor */
+	/* ... in this process, and among the nodes on one database. */
+	if (!store_lease(h->store, "hub_mutation_forwarder")) {
+		pthread_mutex_unlock(&one);
+		return 0;
+	}
 	struct store_conn *r = store_reader(h->store);
 	int64_t after = 0;
 	int n = r && cursor(r, &after) == 0 ? read_mutations(h, after, m) : -1;
 	int queued = n < 0 ? store_fail(e, "mutations cannot be read now") : 0;
 	int64_t today = date_to_days(date_today());
 	for (int i = 0; i < n && queued >= 0; i++) {
-		int k = forward_one(h, &m[i], today, e);
+		int k = forward_one(h, &m[i], i ? m[i - 1].id : after, today,
+				    e);
 		queued = k < 0 ? -1 : queued + k;
 	}
 	for (int i = 0; i < n; i++)

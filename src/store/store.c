@@ -180,6 +180,17 @@ int64_t store_changes(struct store_conn *c)
 	return c->ops->changes(c);
 }
 
+bool store_lease(struct store *s, const char *name)
+{
+	return s->ops->lease ? s->ops->lease(s, name, true) : true;
+}
+
+void store_lease_release(struct store *s, const char *name)
+{
+	if (s->ops->lease)
+		s->ops->lease(s, name, false);
+}
+
 struct store_listener *store_listen(struct store *s, const char *channel,
 				    void (*heard)(void *arg,
 						  enum store_heard what),

@@ -271,6 +271,18 @@ struct store_listener *store_listen(struct store *s, const char *channel,
 /* Stop and free l (NULL is allowed); heard is not called after. */
 void store_unlisten(struct store_listener *l);
 
+/* Background work that must run in one process at a time among all that
+ * share the database (the mutation forwarder, a batch job): whether this
+ * process holds the lease called name, taking it when it is free. A lease
+ * is held until store_lease_release, or until the process dies or loses
+ * the database, when another process may take it (PostgreSQL: a session
+ * advisory lock on a connection of the store's, which is checked alive at
+ * each call). SQLite: one process owns the database, always true. Work
+ * done under a lease must still check, inside its write, that nobody did
+ * it meanwhile: the holder may not yet know that it lost the lease. */
+bool store_lease(struct store *s, const char *name);
+void store_lease_release(struct store *s, const char *name);
+
 /* Rows changed by the last write on c. */
 int64_t store_changes(struct store_conn *c);
 

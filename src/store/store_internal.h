@@ -41,6 +41,7 @@ struct store_ops {
 	bool (*col_null)(struct store_stmt *st, int col);
 	void (*done)(struct store_stmt *st);
 	int64_t (*changes)(struct store_conn *c);
+	bool (*lease)(struct store *s, const char *name, bool take);
 	struct store_listener *(*listen)(struct store *s, const char *channel,
 					 void (*heard)(void *arg,
 						       enum store_heard what),

@@ -32,6 +32,9 @@
 #define PG_MAX_PARAMS 32
 #define PG_MAX_COLS   48
 
+/* Leases one process may hold at once. */
+#define PG_MAX_LEASES 16
+
 /* The advisory lock every write transaction takes ("kp" in ASCII). */
 #define PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(27504)"
 
@@ -80,6 +83,11 @@ struct pg {
 	pthread_mutex_t readers_lock;
 	struct pg_conn *readers;
 	int nreaders;
+	/* Leases (store_lease): advisory locks held by this connection. */
+	pthread_mutex_t lease_lock;
+	PGconn *lease_db;
+	int64_t leases[PG_MAX_LEASES];
+	int nleases;
 };
 
 static const struct store_ops pg_ops;
@@ -281,6 +289,7 @@ int store_pg_open(const char *url, const struct store_options *opt,
 				     : STORE_BUSY_TIMEOUT_MS;
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->readers_lock, NULL);
+	pthread_mutex_init(&s->lease_lock, NULL);
 	*out = &s->base;
 	s->writer = conn_open(s, false, e);
 	if (!s->writer) {
@@ -302,8 +311,10 @@ static void pg_close(struct store *store)
 	}
 	if (s->writer)
 		conn_close(s->writer);
+	PQfinish(s->lease_db); /* gives every lease back */
 	pthread_mutex_destroy(&s->write_lock);
 	pthread_mutex_destroy(&s->readers_lock);
+	pthread_mutex_destroy(&s->lease_lock);
 	free(s->url);
 	if (s->password)
 		secret_wipe(s->password, strlen(s->password));
@@ -691,6 +702,87 @@ static int64_t pg_changes(struct store_conn *c)
 	return PC(c)->changes;
 }
 
+/* ------------------------------------------------------------- leases */
+
+/* A lease's advisory lock key: FNV-1a of its name (never the write lock's
+ * 27504 in practice; a clash would only serialise more). */
+static int64_t lease_key(const char *name)
+{
+	uint64_t h = 1469598103934665603u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	return (int64_t)h;
+}
+
+/* Run one lock function of key on the lease connection: its boolean
+ * answer, or false (the connection is then dropped, and with it every
+ * lease: the server forgets them with the session). */
+static bool lease_call(struct pg *s, const char *sql, int64_t key)
+{
+	char text[24];
+	snprintf(text, sizeof(text), "%" PRId64, key);
+	const char *vals[] = {text};
+	PGresult *r = PQexecParams(s->lease_db, sql, 1, NULL, vals, NULL,
+				   NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	bool yes = ok && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!ok) {
+		log_warn("lost the database's leases: reconnecting");
+		PQfinish(s->lease_db);
+		s->lease_db = NULL;
+		s->nleases = 0;
+	}
+	return yes;
+}
+
+static int lease_find(const struct pg *s, int64_t key)
+{
+	for (int i = 0; i < s->nleases; i++)
+		if (s->leases[i] == key)
+			return i;
+	return -1;
+}
+
+static bool lease_take(struct pg *s, int64_t key)
+{
+	if (!s->lease_db) {
+		s->lease_db = dial(s->url, s->password);
+		if (PQstatus(s->lease_db) != CONNECTION_OK) {
+			PQfinish(s->lease_db);
+			s->lease_db = NULL;
+			return false;
+		}
+	}
+	if (lease_find(s, key) >= 0) /* held: is the session still alive? */
+		return lease_call(s, "SELECT $1::bigint IS NOT NULL", key);
+	if (s->nleases == PG_MAX_LEASES ||
+	    !lease_call(s, "SELECT pg_try_advisory_lock($1::bigint)", key))
+		return false;
+	s->leases[s->nleases++] = key;
+	return true;
+}
+
+static bool pg_lease(struct store *store, const char *name, bool take)
+{
+	struct pg *s = PS(store);
+	int64_t key = lease_key(name);
+	pthread_mutex_lock(&s->lease_lock);
+	bool held = false;
+	if (take) {
+		held = lease_take(s, key);
+	} else {
+		int i = lease_find(s, key);
+		if (i >= 0) {
+			s->leases[i] = s->leases[--s->nleases];
+			lease_call(s, "SELECT pg_advisory_unlock($1::bigint)",
+				   key);
+		}
+	}
+	pthread_mutex_unlock(&s->lease_lock);
+	return held;
+}
+
 /* ----------------------------------------------------------- listeners */
 
 struct store_listener {
@@ -861,5 +953,6 @@ static const struct store_ops pg_ops = {
 	.col_null = pg_col_null,
 	.done = pg_done,
 	.changes = pg_changes,
+	.lease = pg_lease,
 	.listen = pg_listen,
 };

@@ -295,6 +295,27 @@ static void write_begin_fails_when_locked(void **state)
 	store_close(s);
 }
 
+/* One holder of a lease among the processes on a database; the lease
+ * passes on when its holder goes. One SQLite process always holds it. */
+static void a_lease_has_one_holder(void **state)
+{
+	(void)state;
+	struct store *a, *b;
+	struct error e;
+	assert_int_equal(cli_store_open(path, NULL, &a, &e), 0);
+	assert_int_equal(cli_store_open(path, NULL, &b, &e), 0);
+	assert_true(store_lease(a, "forwarder"));
+	assert_true(store_lease(a, "forwarder")); /* still held */
+	assert_int_equal(store_lease(b, "forwarder"), !ts_pg());
+	assert_true(store_lease(b, "another"));
+	store_lease_release(a, "forwarder");
+	assert_true(store_lease(b, "forwarder"));
+	assert_int_equal(store_lease(a, "forwarder"), !ts_pg());
+	store_close(b); /* its session ends: its leases are free */
+	assert_true(store_lease(a, "forwarder"));
+	store_close(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +324,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(repeated_or_missing_numbers_are_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(write_commit_and_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_lease_has_one_holder, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(one_reader_per_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_row_and_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_begin_fails_when_locked, setup,
