@@ -143,6 +143,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_authz(int argc, char **argv);
 int cmd_oidc(int argc, char **argv);
 /* The demo's OpenID Connect client (demo-app, for applications on the

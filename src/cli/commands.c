@@ -80,6 +80,20 @@ const struct cli_command cli_commands[] = {
 	 "  --check  only say where the schema stands\n"
 	 "  Exit 0: up to date (or migrated); 1: behind (--check); 3: the\n"
 	 "  database cannot be opened, or is newer than this binary.\n"},
+	{"export", cmd_export,
+	 "export --data DIR --to postgresql URL [--password-file F]",
+	 "move a SQLite installation's database into PostgreSQL",
+	 "usage: kruispunt export --data DIR --to postgresql URL "
+	 "[--password-file FILE]\n"
+	 "  Copies every table of DIR's SQLite database, the audit log with\n"
+	 "  its checkpoints included, into the PostgreSQL database at URL\n"
+	 "  (postgresql://user@host:port/db, no password in it: FILE's first\n"
+	 "  line, or PGPASSWORD), in one transaction, after migrating it to\n"
+	 "  this binary's schema; then verifies the copied audit log with\n"
+	 "  DIR/keys/audit-signing.pub. The target's audit log must be empty.\n"
+	 "  The source is read in one snapshot and never changed: stop the\n"
+	 "  daemon first, or what it records after the snapshot stays behind.\n"
+	 "  Exit 0: copied and intact; 1: refused or failed (nothing copied).\n"},
 	{"backup", cmd_backup,
 	 "backup --data DIR --to FILE [--passphrase-file F|--key-file F]",
 	 "an encrypted backup of the data directory, taken while it runs",

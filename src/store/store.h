@@ -297,6 +297,22 @@ int64_t store_changes(struct store_conn *c);
 int store_snapshot(const char *path, const struct store_options *opt,
 		   const char *dest_path, struct error *e);
 
+/* -------------------------------------------------------------- export */
+
+struct store_export {
+	int version;  /* the schema version both are at */
+	int tables;   /* tables copied */
+	int64_t rows; /* rows copied */
+};
+
+/* Copy every row of every table of the SQLite database at sqlite_path
+ * (read in one snapshot, even while a daemon writes it) into dst, a
+ * PostgreSQL store at the same schema version whose audit log is empty,
+ * in one transaction: all or nothing (export.c). Returns 0 and *rep, or
+ * -1 with e set. */
+int store_export(const char *sqlite_path, struct store *dst,
+		 struct store_export *rep, struct error *e);
+
 /* ------------------------------------------------------------- config */
 
 /* How long a connection waits for a lock another process holds: an

@@ -48,6 +48,11 @@ struct store_ops {
 					 void *arg);
 };
 
+/* The libpq connection (a PGconn *) of a PostgreSQL store's connection c,
+ * for export.c; this header does not include libpq's. */
+void *store_pg_conn_raw(struct store_conn *c);
+#define store_pg_conn(c) ((PGconn *)store_pg_conn_raw(c))
+
 /* store_unlisten of the PostgreSQL backend (only it makes listeners). */
 void store_pg_unlisten(struct store_listener *l);
 

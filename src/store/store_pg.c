@@ -126,6 +126,11 @@ static void log_pg(const char *fn, const char *what, PGconn *db,
 	log_end(&l);
 }
 
+void *store_pg_conn_raw(struct store_conn *c)
+{
+	return PC(c)->db;
+}
+
 static int pg_exec(struct store_conn *conn, const char *sql)
 {
 	PGresult *r = PQexec(PC(conn)->db, sql);

@@ -1,0 +1,342 @@
+/*
+ * store_export: an installation's SQLite database moved into PostgreSQL
+ * (`kruispunt export`), every table with every row, the audit log's
+ * events, subtrees and checkpoints included, so that `audit verify` passes
+ * on the copy.
+ *
+ * The target has been brought to the same schema version by its own
+ * migrations, so it has every table; the tables are read from its
+ * catalogue in the order they were created (a table only references
+ * tables made before it) and filled with COPY, in one transaction under
+ * the write lock. Table and column names come from the target's own
+ * catalogue, never from input; they are quoted all the same.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "store/store_internal.h"
+
+#define OID_BYTEA 17
+
+struct column {
+	char name[64];
+	bool bytea;
+};
+
+/* A growing line of COPY text. */
+struct line {
+	char *p;
+	size_t n, cap;
+};
+
+static void put(struct line *l, const void *s, size_t n)
+{
+	if (l->n + n + 1 > l->cap) {
+		l->cap = (l->n + n + 1) * 2;
+		l->p = xrealloc(l->p, l->cap);
+	}
+	memcpy(l->p + l->n, s, n);
+	l->n += n;
+}
+
+/* Text in COPY's text format: a backslash, tab, newline or carriage
+ * return escaped, everything else as it is. */
+static void put_text(struct line *l, const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *esc = s[i] == '\\' ? "\\\\"
+				  : s[i] == '\t' ? "\\t"
+				  : s[i] == '\n' ? "\\n"
+				  : s[i] == '\r' ? "\\r"
+						 : NULL;
+		if (esc)
+			put(l, esc, 2);
+		else
+			put(l, &s[i], 1);
+	}
+}
+
+/* bytea's hex input (\x...), its backslash escaped for COPY. */
+static void put_bytea(struct line *l, const unsigned char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	put(l, "\\\\x", 3);
+	for (size_t i = 0; i < n; i++) {
+		char two[2] = {hex[s[i] >> 4], hex[s[i] & 15]};
+		put(l, two, 2);
+	}
+}
+
+static void put_value(struct line *l, sqlite3_stmt *st, int i, bool bytea)
+{
+	int type = sqlite3_column_type(st, i);
+	if (type == SQLITE_NULL) {
+		put(l, "\\N", 2);
+	} else if (bytea) {
+		const void *b = sqlite3_column_blob(st, i);
+		put_bytea(l, b, (size_t)sqlite3_column_bytes(st, i));
+	} else if (type == SQLITE_INTEGER) {
+		char num[24];
+		int k = snprintf(num, sizeof(num), "%" PRId64,
+				 (int64_t)sqlite3_column_int64(st, i));
+		put(l, num, (size_t)k);
+	} else if (type == SQLITE_FLOAT) {
+		char num[32];
+		int k = snprintf(num, sizeof(num), "%.17g",
+				 sqlite3_column_double(st, i));
+		put(l, num, (size_t)k);
+	} else {
+		const unsigned char *t = sqlite3_column_text(st, i);
+		put_text(l, t, (size_t)sqlite3_column_bytes(st, i));
+	}
+}
+
+static int pg_ok(PGconn *db, PGresult *r, ExecStatusType want,
+		 const char *what, struct error *e)
+{
+	bool ok = PQresultStatus(r) == want;
+	if (!ok) {
+		log_error("export: %s: %s", what, PQerrorMessage(db));
+		err_set(e, ERR_UNAVAILABLE, "export_failed", "%s failed: %s",
+			what, PQresultErrorMessage(r));
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* The columns of table oid, in order. Returns how many (at most max), or
+ * -1 with e set. */
+static int columns(PGconn *db, const char *oid, struct column *c, int max,
+		   struct error *e)
+{
+	const char *vals[] = {oid};
+	PGresult *r = PQexecParams(
+		db,
+		"SELECT attname, atttypid FROM pg_attribute WHERE attrelid = "
+		"$1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+		1, NULL, vals, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) > max) {
+		PQclear(r);
+		return err_set(e, ERR_INTERNAL, "export_failed",
+			       "the target's columns cannot be read");
+	}
+	int n = PQntuples(r);
+	for (int i = 0; i < n; i++) {
+		str_copy(c[i].name, sizeof(c[i].name), PQgetvalue(r, i, 0));
+		c[i].bytea = atoi(PQgetvalue(r, i, 1)) == OID_BYTEA;
+	}
+	PQclear(r);
+	return n;
+}
+
+/* `"a", "b", ...` of c into l. */
+static void put_names(struct line *l, const struct column *c, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (i)
+			put(l, ", ", 2);
+		put(l, "\"", 1);
+		put(l, c[i].name, strlen(c[i].name));
+		put(l, "\"", 1);
+	}
+	put(l, "", 1);
+	l->n--;
+}
+
+/* Stream every row of the source's table into the target's COPY. */
+static int copy_rows(sqlite3 *src, PGconn *db, const char *table,
+		     const struct column *c, int n, int64_t *rows,
+		     struct error *e)
+{
+	struct line l = {0};
+	put(&l, "SELECT ", 7);
+	put_names(&l, c, n);
+	char *select = xasprintf("%s FROM \"%s\"", l.p, table);
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(src, select, -1, &st, NULL) == SQLITE_OK
+			 ? 0
+			 : err_set(e, ERR_INVALID, "export_failed",
+				   "the source has no table %s like the "
+				   "target's: %s", table, sqlite3_errmsg(src));
+	free(select);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		l.n = 0;
+		for (int i = 0; i < n; i++) {
+			if (i)
+				put(&l, "\t", 1);
+			put_value(&l, st, i, c[i].bytea);
+		}
+		put(&l, "\n", 1);
+		if (PQputCopyData(db, l.p, (int)l.n) != 1)
+			rc = err_set(e, ERR_UNAVAILABLE, "export_failed",
+				     "writing %s failed", table);
+		(*rows)++;
+	}
+	sqlite3_finalize(st);
+	free(l.p);
+	if (PQputCopyEnd(db, rc == 0 ? NULL : "export failed") != 1 && rc == 0)
+		rc = err_set(e, ERR_UNAVAILABLE, "export_failed",
+			     "writing %s failed", table);
+	PGresult *r;
+	while ((r = PQgetResult(db))) {
+		if (pg_ok(db, r, PGRES_COMMAND_OK, table, rc ? NULL : e) != 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+/* Empty the target's table (rows its migrations put there), then copy the
+ * source's into it. */
+static int copy_table(sqlite3 *src, PGconn *db, const char *oid,
+		      const char *table, int64_t *rows, struct error *e)
+{
+	struct column c[64];
+	int n = columns(db, oid, c, 64, e);
+	if (n <= 0)
+		return n < 0 ? -1 : 0;
+	char *sql = xasprintf("DELETE FROM \"%s\"", table);
+	int rc = pg_ok(db, PQexec(db, sql), PGRES_COMMAND_OK, table, e);
+	free(sql);
+	if (rc != 0)
+		return -1;
+	struct line l = {0};
+	put_names(&l, c, n);
+	sql = xasprintf("COPY \"%s\" (%s) FROM STDIN", table, l.p);
+	free(l.p);
+	rc = pg_ok(db, PQexec(db, sql), PGRES_COPY_IN, table, e);
+	free(sql);
+	return rc == 0 ? copy_rows(src, db, table, c, n, rows, e) : -1;
+}
+
+/* Identity columns start after the ids copied in. */
+static int identities_follow(PGconn *db, struct error *e)
+{
+	PGresult *r = PQexec(
+		db, "SELECT c.relname, a.attname FROM pg_attribute a "
+		    "JOIN pg_class c ON c.oid = a.attrelid "
+		    "WHERE a.attidentity <> '' AND c.relnamespace = "
+		    "(SELECT oid FROM pg_namespace WHERE nspname = "
+		    "current_schema())");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		return err_set(e, ERR_UNAVAILABLE, "export_failed",
+			       "the target's identity columns cannot be read");
+	}
+	int rc = 0;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		const char *t = PQgetvalue(r, i, 0), *col = PQgetvalue(r, i, 1);
+		char *sql = xasprintf(
+			"SELECT setval(pg_get_serial_sequence('\"%s\"', '%s'), "
+			"(SELECT coalesce(max(\"%s\"), 0) + 1 FROM \"%s\"), "
+			"false)", t, col, col, t);
+		rc = pg_ok(db, PQexec(db, sql), PGRES_TUPLES_OK, t, e);
+		free(sql);
+	}
+	PQclear(r);
+	return rc;
+}
+
+static const char sql_tables[] =
+	"SELECT c.oid, c.relname FROM pg_class c WHERE c.relkind = 'r' "
+	"AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = "
+	"current_schema()) AND c.relname <> 'schema_migrations' "
+	"ORDER BY c.oid";
+
+static int copy_all(sqlite3 *src, PGconn *db, struct store_export *rep,
+		    struct error *e)
+{
+	PGresult *r = PQexec(db, sql_tables);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		PQclear(r);
+		return err_set(e, ERR_UNAVAILABLE, "export_failed",
+			       "the target's tables cannot be read");
+	}
+	int rc = 0;
+	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
+		int64_t rows = 0;
+		rc = copy_table(src, db, PQgetvalue(r, i, 0),
+				PQgetvalue(r, i, 1), &rows, e);
+		rep->tables++;
+		rep->rows += rows;
+	}
+	PQclear(r);
+	return rc == 0 ? identities_follow(db, e) : -1;
+}
+
+/* The source's schema version, or -1. */
+static int source_version(sqlite3 *src)
+{
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+	if (sqlite3_prepare_v2(src, "SELECT coalesce(max(version), 0) FROM "
+				    "schema_migrations", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int target_empty(PGconn *db, struct error *e)
+{
+	PGresult *r = PQexec(db, "SELECT count(*) FROM audit_event");
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	bool empty = ok && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
+	PQclear(r);
+	if (!ok)
+		return err_set(e, ERR_UNAVAILABLE, "export_failed",
+			       "the target cannot be read");
+	return empty ? 0
+		     : err_set(e, ERR_INVALID, "export_target_in_use",
+			       "the target database already has an audit log: "
+			       "export only into a new, empty database");
+}
+
+int store_export(const char *sqlite_path, struct store *dst,
+		 struct store_export *rep, struct error *e)
+{
+	memset(rep, 0, sizeof(*rep));
+	if (store_backend_of(dst) != STORE_POSTGRESQL)
+		return err_set(e, ERR_INVALID, "export_failed",
+			       "the target must be a PostgreSQL database");
+	sqlite3 *src = NULL;
+	if (sqlite3_open_v2(sqlite_path, &src, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(src);
+		return err_set(e, ERR_INVALID, "export_failed",
+			       "cannot open %s", sqlite_path);
+	}
+	int rc = -1;
+	struct store_conn *w = NULL;
+	/* One snapshot of the source, whatever a daemon on it does. */
+	if (sqlite3_exec(src, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		err_set(e, ERR_UNAVAILABLE, "export_failed",
+			"cannot read %s", sqlite_path);
+		goto done;
+	}
+	rep->version = source_version(src);
+	if (rep->version != store_schema_version(dst)) {
+		err_set(e, ERR_INVALID, "export_schema_differs",
+			"the source's schema is %d, the target's %d: run "
+			"kruispunt migrate on the source first", rep->version,
+			store_schema_version(dst));
+		goto done;
+	}
+	w = store_write_begin(dst, e);
+	if (!w)
+		goto done;
+	PGconn *db = store_pg_conn(w);
+	rc = target_empty(db, e) == 0 && copy_all(src, db, rep, e) == 0
+		     ? 0
+		     : -1;
+	rc = store_write_end(dst, rc, e);
+done:
+	sqlite3_close(src);
+	return rc;
+}
