@@ -13,6 +13,9 @@
 #   bench/hub.sh [BUILD_DIR]   PERSONS=1000000 DURATION=10 CONNECTIONS=64
 #                              BATCH_LINES=1000000 THREADS=0 INDEX_BATCH=1000
 #   PERF=FILE records a profile of the server, VMSTAT=FILE its vmstat.
+#   PG=1 also measures the hub on PostgreSQL, side by side: a scratch
+#   cluster (tests/support/pg.sh, fsync and synchronous commit on) that the
+#   same network is exported into (kruispunt export), one node.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 persons=${PERSONS:-1000000}
@@ -23,7 +26,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$here/var"
 work=$(mktemp -d "$here/var/bench-hub.XXXXXX")
 pids=()
-cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+pgdir=
+cleanup() {
+  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  [ -z "$pgdir" ] || bash "$here/tests/support/pg.sh" stop "$pgdir"
+  rm -rf "$work"
+}
 trap cleanup EXIT
 kp=$build/kruispunt
 data=$work/data
@@ -157,6 +165,32 @@ echo "ratio     $(python3 -c "print(f'{$hub_rps/$hello_rps:.2f}')")   (target >=
 new=$((e1 - e0))
 ok=NO; [ "$new" -ge "$answered" ] && [ "$new" -le $((answered + conns)) ] && ok=yes
 echo "audit     $new new events for $answered answers in the access log and ${hub_n} counted by wrk (an event for every answer, the rest in flight when wrk stopped: $ok)"
+
+# --- the same on PostgreSQL, one node
+if [ "${PG:-0}" = 1 ]; then
+  pgdir=$(mktemp -d /tmp/kp-pg.XXXXXX)
+  bash "$here/tests/support/pg.sh" start "$pgdir" durable >/dev/null
+  pgurl=$(sed 's#/kp_test$#/kp_bench#' "$pgdir/url")
+  psql -X -q "$(cat "$pgdir/url")" -c "CREATE DATABASE kp_bench"
+  kill "$(pgrep -f "serve --config $work/bench.ini")"; sleep 1
+  "$kp" export --data "$data" --to postgresql "$pgurl" | head -1
+  { cat "$work/bench.ini"; printf '[store]\nbackend = postgresql\nurl = %s\n' "$pgurl"; } > "$work/bench-pg.ini"
+  "$kp" serve --config "$work/bench-pg.ini" 2>"$work/serve-pg.log" &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q '"listening"' "$work/serve-pg.log" && break; sleep 0.1; done
+  pe0=$(psql -X -At "$pgurl" -c "SELECT count(*) FROM audit_event")
+  read -r pg_rps pg_p50 pg_p99 pg_n < <(run -s "$work/hub.lua" "$url/api/v1/exchange")
+  sleep 2
+  pe1=$(psql -X -At "$pgurl" -c "SELECT count(*) FROM audit_event")
+  echo "hub-pg    POST /api/v1/exchange on PostgreSQL  ${pg_rps} req/s  p50 ${pg_p50} ms  p99 ${pg_p99} ms  ($((pe1 - pe0)) events for ${pg_n} answers)"
+  echo "ratio-pg  $(python3 -c "print(f'{$pg_rps/$hello_rps:.2f}')") of the baseline, $(python3 -c "print(f'{$pg_rps/$hub_rps:.2f}')") of SQLite's"
+  kill "$(pgrep -f "serve --config $work/bench-pg.ini")"; sleep 1
+  bash "$here/tests/support/pg.sh" stop "$pgdir"
+  pgdir=
+  "$kp" serve --config "$work/bench.ini" 2>>"$work/serve.log" &
+  pids+=($!)
+  for _ in $(seq 100); do curl -s -o /dev/null "$url/healthz" && break; sleep 0.1; done
+fi
 
 # --- a batch of batch_lines lines from the first institution's sample
 python3 - "$work" "$k0" "$batch_lines" <<'PY'

@@ -327,17 +327,27 @@ static int run_commit(struct store_conn *w, struct pending *head)
 	return 0;
 }
 
-static int write_batch(struct audit *a, struct pending *batch)
+/* How long the writer keeps trying while the database is away: longer
+ * than a failover takes (Patroni's ttl, 30 s by default, is the bound on
+ * noticing a dead primary; scripts/ha shortens it). */
+#define AUDIT_RETRY_MS 30000
+
+static void sleep_ms(int ms)
+{
+	struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&t, &t) != 0)
+		; /* EINTR: the rest */
+}
+
+/* One try at writing batch. Returns 0, or -1 with the frontier as it was
+ * (the write rolled back, or its commit failed). */
+static int write_try(struct audit *a, struct pending *batch)
 {
 	struct merkle_frontier saved = a->frontier;
 	struct error e;
 	struct node_sink sink = {store_write_begin(a->store, &e), false, 0};
 	if (!sink.w) {
-		/* As a failed commit: this batch and all queued behind it
-		 * fail, and numbering restarts where the durable log ends. */
-		log_error("security: audit batch not written: %s", e.detail);
-		for (struct pending *p = batch; p; p = p->next)
-			p->rc = -1;
+		log_warn("audit batch not written: %s", e.detail);
 		return -1;
 	}
 	/* The write holds the database's lock: nobody appends until it
@@ -348,28 +358,85 @@ static int write_batch(struct audit *a, struct pending *batch)
 	uint64_t disk = size_on_disk(sink.w, &disk_ms);
 	if (disk == UINT64_MAX || (disk != a->frontier.size &&
 				   reload(a, sink.w, disk, disk_ms) != 0)) {
-		log_error("security: audit batch not written: the log's tail "
-			  "cannot be read");
+		log_warn("audit batch not written: the log's tail cannot be "
+			 "read");
 		store_write_rollback(a->store);
-		for (struct pending *p = batch; p; p = p->next)
-			p->rc = -1;
+		a->frontier = saved;
 		return -1;
 	}
 	sink.tail_ms = disk_ms;
 	int rc = 0;
-	size_t count = 0;
-	for (struct pending *p = batch; p && rc == 0; p = p->next, count++) {
+	for (struct pending *p = batch; p && rc == 0; p = p->next) {
 		if (p->commit)
 			rc = run_commit(sink.w, p);
 		if (rc == 0)
 			rc = write_one(a, &sink, p);
 	}
 	rc = store_write_end(a->store, rc, &e);
-	if (rc != 0) {
+	if (rc != 0)
 		a->frontier = saved;
+	return rc;
+}
+
+static const char sql_entry_at[] = "SELECT entry FROM audit_event WHERE seq = ?1";
+
+/* Whether a batch whose try failed was written all the same: its commit
+ * reached the database and only the answer was lost with the connection.
+ * Then its first event is in the log at its number, byte for byte (the
+ * entry's random nonce makes that one event's alone). */
+static bool batch_landed(struct audit *a, const struct pending *first)
+{
+	struct store_conn *r = store_reader(a->store);
+	if (!r)
+		return false;
+	struct store_stmt *st = store_prepare(r, sql_entry_at);
+	store_bind_int(st, 1, (int64_t)first->seq);
+	size_t n = 0;
+	const void *entry = store_step(st) == STORE_ROW
+				    ? store_col_blob(st, 0, &n)
+				    : NULL;
+	bool same = entry && n == first->entry_len &&
+		    memcmp(entry, first->entry, n) == 0;
+	store_done(st);
+	return same;
+}
+
+/* Write batch; while the database is away (a failover), try again with
+ * backoff for up to AUDIT_RETRY_MS, the appenders waiting, so that a
+ * failover costs them time rather than a refusal. A try whose commit was
+ * applied although its answer was lost is not written twice. */
+static int write_batch(struct audit *a, struct pending *batch)
+{
+	size_t count = 0;
+	for (struct pending *p = batch; p; p = p->next)
+		count++;
+	int rc = write_try(a, batch);
+	for (int waited = 0, delay = 50; rc != 0; delay = delay * 2 > 1000
+							  ? 1000 : delay * 2) {
+		pthread_mutex_lock(&a->mu);
+		bool stopping = a->stopping;
+		pthread_mutex_unlock(&a->mu);
+		if (stopping || waited >= AUDIT_RETRY_MS ||
+		    !store_write_retryable(a->store))
+			break;
+		sleep_ms(delay);
+		waited += delay;
+		if (batch_landed(a, batch)) {
+			/* On disk, yet still counted as in flight: the next
+			 * reload moves the numbering past it only once. */
+			pthread_mutex_lock(&a->mu);
+			a->next_seq -= count;
+			pthread_mutex_unlock(&a->mu);
+			log_warn("audit batch of %zu events was written; its "
+				 "commit's answer was lost", count);
+			rc = 0;
+			break;
+		}
+		rc = write_try(a, batch);
+	}
+	if (rc != 0)
 		log_error("security: audit batch of %zu events not written",
 			  count);
-	}
 	atomic_store(&a->durable, a->frontier.size);
 	for (struct pending *p = batch; p; p = p->next)
 		p->rc = rc;

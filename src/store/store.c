@@ -103,6 +103,11 @@ void store_write_rollback(struct store *s)
 	s->ops->write_rollback(s);
 }
 
+bool store_write_retryable(struct store *s)
+{
+	return s->ops->retryable && s->ops->retryable(s);
+}
+
 int store_write_end(struct store *s, int rc, struct error *e)
 {
 	if (rc != 0) {

@@ -176,6 +176,14 @@ struct store_conn *store_write_begin(struct store *s, struct error *e);
  * -1 with e set (the transaction is then rolled back). */
 int store_write_commit(struct store *s, struct error *e);
 void store_write_rollback(struct store *s);
+/* Whether the last write failed because the database was away (a lost
+ * connection, a server shutting down, a standby after a failover) rather
+ * than refused: the same write may succeed on a later try, once the
+ * connection, started anew, reaches the new primary. When its COMMIT was
+ * what failed, it may also have been applied: the caller must be able to
+ * tell (the audit log compares its first entry). SQLite: never. */
+bool store_write_retryable(struct store *s);
+
 /* End a write by its outcome: commit when rc is 0, roll back otherwise.
  * Returns rc, or the commit's -1 (e set) when rc was 0 and the commit
  * failed. */

@@ -23,6 +23,7 @@ struct store_ops {
 	int (*write_commit)(struct store *s, struct error *e);
 	void (*write_rollback)(struct store *s);
 	struct store_conn *(*writer)(struct store *s);
+	bool (*retryable)(struct store *s); /* NULL: never */
 	/* Begin the transaction a migration runs in, holding whatever keeps
 	 * a second process from migrating at the same time. */
 	int (*migration_begin)(struct store_conn *c);

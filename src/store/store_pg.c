@@ -68,6 +68,10 @@ struct pg_conn {
 	struct pg_stmt *cache[LIMIT_STMT_CACHE];
 	int ncache;
 	int64_t changes;
+	/* The server went away or cannot take writes (a failover): the next
+	 * use starts a new session, through whatever now routes to the
+	 * primary. */
+	bool lost;
 	struct pg_conn *next; /* in the store's list of readers */
 };
 
@@ -131,13 +135,28 @@ void *store_pg_conn_raw(struct store_conn *c)
 	return PC(c)->db;
 }
 
+/* Whether r's failure (or the connection's state) says the database is
+ * away rather than that the statement was refused: connection exceptions
+ * (class 08), a server shutting down (57P01-57P03), a standby refusing a
+ * write (25006) or no answer at all. */
+static void note_loss(struct pg_conn *c, const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	if (PQstatus(c->db) != CONNECTION_OK || !state ||
+	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
+	    strcmp(state, "25006") == 0)
+		c->lost = true;
+}
+
 static int pg_exec(struct store_conn *conn, const char *sql)
 {
 	PGresult *r = PQexec(PC(conn)->db, sql);
 	ExecStatusType st = PQresultStatus(r);
 	int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
-	if (rc != 0)
+	if (rc != 0) {
 		log_pg(__func__, "sql failed", PC(conn)->db, r);
+		note_loss(PC(conn), r);
+	}
 	PQclear(r);
 	return rc;
 }
@@ -186,7 +205,10 @@ static void notice(void *arg, const char *msg)
  * kernel's two hours. Returns the connection (PQfinish; check PQstatus). */
 static PGconn *dial(const char *url, const char *password)
 {
-	const char *keys[] = {"dbname", "connect_timeout", "application_name",
+	/* The URL may name the application (?application_name=node-a): the
+	 * server's views then tell the nodes apart. */
+	const char *keys[] = {"dbname", "connect_timeout",
+			      "fallback_application_name",
 			      "keepalives_idle", "keepalives_interval",
 			      "keepalives_count", "password", NULL};
 	const char *vals[] = {url, "5", "kruispunt", "10", "5", "3", password,
@@ -200,8 +222,9 @@ static PGconn *dial(const char *url, const char *password)
  * statement is prepared again on its next run. Returns 0 or -1. */
 static int conn_connect(struct pg *s, struct pg_conn *c, bool read_only)
 {
-	if (c->db && PQstatus(c->db) == CONNECTION_OK)
+	if (c->db && PQstatus(c->db) == CONNECTION_OK && !c->lost)
 		return 0;
+	c->lost = false;
 	if (c->db)
 		PQreset(c->db);
 	else
@@ -334,7 +357,7 @@ static struct store_conn *pg_reader(struct store *store)
 	struct pg *s = PS(store);
 	if (tl_reader.store_id == s->id) {
 		struct pg_conn *c = tl_reader.conn;
-		if (PQstatus(c->db) != CONNECTION_OK &&
+		if ((PQstatus(c->db) != CONNECTION_OK || c->lost) &&
 		    conn_connect(s, c, true) != 0)
 			return NULL;
 		return &c->base;
@@ -418,9 +441,18 @@ static struct store_conn *pg_write_begin(struct store *store, struct error *e)
 {
 	struct pg *s = PS(store);
 	pthread_mutex_lock(&s->write_lock);
-	if (conn_connect(s, s->writer, false) != 0 || tx_begin(s->writer) != 0) {
+	/* An idle connection learns that its server went away only when it
+	 * is used: a BEGIN that finds it so, having done nothing, is simply
+	 * tried once more on a new session. */
+	bool begun = conn_connect(s, s->writer, false) == 0 &&
+		     tx_begin(s->writer) == 0;
+	if (!begun && s->writer->lost)
+		begun = conn_connect(s, s->writer, false) == 0 &&
+			tx_begin(s->writer) == 0;
+	if (!begun) {
 		/* A lock timeout leaves the transaction begun and aborted. */
-		if (PQtransactionStatus(s->writer->db) != PQTRANS_IDLE)
+		PGTransactionStatusType ts = PQtransactionStatus(s->writer->db);
+		if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
 			pg_exec(&s->writer->base, "ROLLBACK");
 		pthread_mutex_unlock(&s->write_lock);
 		store_fail(e, "the database cannot be written now");
@@ -436,8 +468,10 @@ static int commit(struct pg_conn *c)
 	PGresult *r = PQexec(c->db, "COMMIT");
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK &&
 		  strcmp(PQcmdStatus(r), "COMMIT") == 0;
-	if (!ok)
+	if (!ok) {
 		log_pg(__func__, "commit failed", c->db, r);
+		note_loss(c, r);
+	}
 	PQclear(r);
 	return ok ? 0 : -1;
 }
@@ -459,6 +493,12 @@ static void pg_write_rollback(struct store *store)
 	struct pg *s = PS(store);
 	pg_exec(&s->writer->base, "ROLLBACK");
 	pthread_mutex_unlock(&s->write_lock);
+}
+
+static bool pg_retryable(struct store *s)
+{
+	struct pg_conn *w = PS(s)->writer;
+	return w->lost || PQstatus(w->db) != CONNECTION_OK;
 }
 
 static struct store_conn *pg_writer(struct store *s)
@@ -587,6 +627,7 @@ static void pg_bind_null(struct store_stmt *s, int idx)
 static enum store_rc failure(struct pg_stmt *st, const PGresult *r)
 {
 	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	note_loss(st->conn, r);
 	if (state && strncmp(state, "23", 2) == 0) {
 		log_debug("constraint: %s", PQresultErrorMessage(r));
 		return STORE_CONSTRAINT;
@@ -944,6 +985,7 @@ static const struct store_ops pg_ops = {
 	.write_commit = pg_write_commit,
 	.write_rollback = pg_write_rollback,
 	.writer = pg_writer,
+	.retryable = pg_retryable,
 	.migration_begin = pg_migration_begin,
 	.exec = pg_exec,
 	.prepare = pg_prepare,

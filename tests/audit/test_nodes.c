@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -118,6 +119,56 @@ static void nodes_append_into_one_log(void **state)
 	assert_true(rep.checkpoints >= 1);
 }
 
+/* The database drops every connection of the nodes' (as a failover does)
+ * while they append: the appends wait and go through; none is refused,
+ * none written twice. PostgreSQL only: a SQLite file does not go away. */
+static void appends_ride_through_lost_connections(void **state)
+{
+	(void)state;
+	if (!ts_pg())
+		skip();
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){tmp.log, 0, i, 0, 0};
+		assert_int_equal(pthread_create(&t[i], NULL, append_many, &w[i]),
+				 0);
+	}
+	/* Again and again while they append. */
+	int64_t killed = 0;
+	for (;;) {
+		int busy = 0;
+		for (int i = 0; i < THREADS; i++)
+			busy += __atomic_load_n(&w[i].ok, __ATOMIC_RELAXED) +
+					__atomic_load_n(&w[i].failed,
+							__ATOMIC_RELAXED) <
+				APPENDS;
+		if (!busy)
+			break;
+		/* This process's connections only (ts_db_location names
+		 * them): other tests share the cluster. */
+		killed += ts_int(tmp.s, "SELECT count(pg_terminate_backend(pid)) "
+					"FROM pg_stat_activity WHERE pid <> "
+					"pg_backend_pid() AND application_name "
+					"= current_setting('application_name')");
+		usleep(30000);
+	}
+	assert_true(killed > 0);
+	int ok = 0, failed = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		ok += w[i].ok;
+		failed += w[i].failed;
+	}
+	assert_int_equal(failed, 0);
+	assert_int_equal(ok, THREADS * APPENDS);
+	each_ticket_once(ok);
+	uint8_t pk[ED25519_PK_LEN];
+	memcpy(pk, tmp.sk + 32, sizeof(pk));
+	struct audit_verify_report rep;
+	assert_int_equal(audit_verify(tmp.s, pk, &rep), 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -135,6 +186,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(nodes_append_into_one_log,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			appends_ride_through_lost_connections, setup,
+			teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

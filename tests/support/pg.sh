@@ -4,6 +4,8 @@
 #   pg.sh start DIR   initdb into DIR/data, start on a free port of
 #                     127.0.0.1, create database kp_test, and write its URL
 #                     to DIR/url (also printed)
+#   pg.sh start DIR durable   the same with fsync and synchronous commit
+#                     on, as in production (what bench/ measures)
 #   pg.sh stop DIR    stop it and remove DIR
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the
 # postgres user (runuser). Trust authentication on loopback, fsync off: a
@@ -24,6 +26,8 @@ as_pg() {
 
 case $cmd in
 start)
+  speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${3:-}" = durable ] && speed=""
   mkdir -p "$dir"
   [ "$(id -u)" = 0 ] && chown postgres "$dir"
   as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
@@ -31,9 +35,8 @@ start)
     { cat "$dir/initdb.log" >&2; exit 1; }
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off \
-        -c synchronous_commit=off -c full_page_writes=off \
-        -c max_connections=400 -c shared_buffers=64MB" start >/dev/null ||
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $speed \
+        -c max_connections=400 -c shared_buffers=128MB" start >/dev/null ||
     { cat "$dir/server.log" >&2; exit 1; }
   as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres kp_test
   echo "postgresql://postgres@127.0.0.1:$port/kp_test" >"$dir/url"

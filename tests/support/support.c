@@ -105,8 +105,12 @@ void ts_db_location(const struct ts_dir *d, const char *rel, char *out,
 	}
 	PQclear(r);
 	PQfinish(c);
-	if (snprintf(out, n, "%s%coptions=-csearch_path%%3D%s", url,
-		     strchr(url, '?') ? '&' : '?', schema) >= (int)n)
+	/* This process's connections carry its pid: a test that drops them
+	 * (a failover) spares the other tests' on the same cluster. */
+	if (snprintf(out, n,
+		     "%s%coptions=-csearch_path%%3D%s&application_name=kp%ld",
+		     url, strchr(url, '?') ? '&' : '?', schema,
+		     (long)getpid()) >= (int)n)
 		abort();
 }
 
