@@ -129,7 +129,7 @@ static int columns(PGconn *db, const char *oid, struct column *c, int max,
 	int n = PQntuples(r);
 	for (int i = 0; i < n; i++) {
 		str_copy(c[i].name, sizeof(c[i].name), PQgetvalue(r, i, 0));
-		c[i].bytea = atoi(PQgetvalue(r, i, 1)) == OID_BYTEA;
+		c[i].bytea = strtol(PQgetvalue(r, i, 1), NULL, 10) == OID_BYTEA;
 	}
 	PQclear(r);
 	return n;
