@@ -8,8 +8,14 @@
  * migrations, so it has every table; the tables are read from its
  * catalogue in the order they were created (a table only references
  * tables made before it) and filled with COPY, in one transaction under
- * the write lock. Table and column names come from the target's own
- * catalogue, never from input; they are quoted all the same.
+ * the write lock.
+ *
+ * The one place where SQL text is put together at run time: COPY and the
+ * source's SELECT name the tables and columns, which come from the
+ * target's own catalogue (never from input) and are quoted by libpq's
+ * PQescapeIdentifier; no value is ever in the text. Everything else that
+ * walks the tables (emptying them, moving the identity sequences) runs
+ * server-side in static PL/pgSQL, format('%I').
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -135,18 +141,36 @@ static int columns(PGconn *db, const char *oid, struct column *c, int max,
 	return n;
 }
 
+/* name as a quoted identifier into l (libpq's quoting, which SQLite's
+ * double-quoted identifiers share). */
+static void put_ident(struct line *l, PGconn *db, const char *name)
+{
+	char *q = PQescapeIdentifier(db, name, strlen(name));
+	if (!q) {
+		log_error("out of memory quoting an identifier");
+		abort();
+	}
+	put(l, q, strlen(q));
+	PQfreemem(q);
+}
+
+/* The NUL after l's text (not counted in l->n). */
+static const char *line_text(struct line *l)
+{
+	put(l, "", 1);
+	l->n--;
+	return l->p;
+}
+
 /* `"a", "b", ...` of c into l. */
-static void put_names(struct line *l, const struct column *c, int n)
+static void put_names(struct line *l, PGconn *db, const struct column *c,
+		      int n)
 {
 	for (int i = 0; i < n; i++) {
 		if (i)
 			put(l, ", ", 2);
-		put(l, "\"", 1);
-		put(l, c[i].name, strlen(c[i].name));
-		put(l, "\"", 1);
+		put_ident(l, db, c[i].name);
 	}
-	put(l, "", 1);
-	l->n--;
 }
 
 /* Stream every row of the source's table into the target's COPY. */
@@ -156,15 +180,16 @@ static int copy_rows(sqlite3 *src, PGconn *db, const char *table,
 {
 	struct line l = {0};
 	put(&l, "SELECT ", 7);
-	put_names(&l, c, n);
-	char *select = xasprintf("%s FROM \"%s\"", l.p, table);
+	put_names(&l, db, c, n);
+	put(&l, " FROM ", 6);
+	put_ident(&l, db, table);
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(src, select, -1, &st, NULL) == SQLITE_OK
+	int rc = sqlite3_prepare_v2(src, line_text(&l), -1, &st, NULL) ==
+				 SQLITE_OK
 			 ? 0
 			 : err_set(e, ERR_INVALID, "export_failed",
 				   "the source has no table %s like the "
 				   "target's: %s", table, sqlite3_errmsg(src));
-	free(select);
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		l.n = 0;
 		for (int i = 0; i < n; i++) {
@@ -191,8 +216,7 @@ static int copy_rows(sqlite3 *src, PGconn *db, const char *table,
 	return rc;
 }
 
-/* Empty the target's table (rows its migrations put there), then copy the
- * source's into it. */
+/* Copy the source's table into the target's. */
 static int copy_table(sqlite3 *src, PGconn *db, const char *oid,
 		      const char *table, int64_t *rows, struct error *e)
 {
@@ -200,57 +224,49 @@ static int copy_table(sqlite3 *src, PGconn *db, const char *oid,
 	int n = columns(db, oid, c, 64, e);
 	if (n <= 0)
 		return n < 0 ? -1 : 0;
-	char *sql = xasprintf("DELETE FROM \"%s\"", table);
-	int rc = pg_ok(db, PQexec(db, sql), PGRES_COMMAND_OK, table, e);
-	free(sql);
-	if (rc != 0)
-		return -1;
 	struct line l = {0};
-	put_names(&l, c, n);
-	sql = xasprintf("COPY \"%s\" (%s) FROM STDIN", table, l.p);
+	put(&l, "COPY ", 5);
+	put_ident(&l, db, table);
+	put(&l, " (", 2);
+	put_names(&l, db, c, n);
+	put(&l, ") FROM STDIN", 12);
+	int rc = pg_ok(db, PQexec(db, line_text(&l)), PGRES_COPY_IN, table, e);
 	free(l.p);
-	rc = pg_ok(db, PQexec(db, sql), PGRES_COPY_IN, table, e);
-	free(sql);
 	return rc == 0 ? copy_rows(src, db, table, c, n, rows, e) : -1;
 }
 
-/* Identity columns start after the ids copied in. */
-static int identities_follow(PGconn *db, struct error *e)
-{
-	PGresult *r = PQexec(
-		db, "SELECT c.relname, a.attname FROM pg_attribute a "
-		    "JOIN pg_class c ON c.oid = a.attrelid "
-		    "WHERE a.attidentity <> '' AND c.relnamespace = "
-		    "(SELECT oid FROM pg_namespace WHERE nspname = "
-		    "current_schema())");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		PQclear(r);
-		return err_set(e, ERR_UNAVAILABLE, "export_failed",
-			       "the target's identity columns cannot be read");
-	}
-	int rc = 0;
-	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
-		const char *t = PQgetvalue(r, i, 0), *col = PQgetvalue(r, i, 1);
-		char *sql = xasprintf(
-			"SELECT setval(pg_get_serial_sequence('\"%s\"', '%s'), "
-			"(SELECT coalesce(max(\"%s\"), 0) + 1 FROM \"%s\"), "
-			"false)", t, col, col, t);
-		rc = pg_ok(db, PQexec(db, sql), PGRES_TUPLES_OK, t, e);
-		free(sql);
-	}
-	PQclear(r);
-	return rc;
-}
+/* The tables of the target's schema but schema_migrations, as PL/pgSQL's
+ * loop reads them. */
+#define TABLES                                                              \
+	"SELECT c.relname, c.oid FROM pg_class c WHERE c.relkind = 'r' "    \
+	"AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname " \
+	"= current_schema()) AND c.relname <> 'schema_migrations' "
 
-static const char sql_tables[] =
-	"SELECT c.oid, c.relname FROM pg_class c WHERE c.relkind = 'r' "
-	"AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = "
-	"current_schema()) AND c.relname <> 'schema_migrations' "
-	"ORDER BY c.oid";
+/* The rows the target's migrations put there (key types, the retention
+ * setting) go: the source has its own. Newest tables first, for their
+ * references. */
+static const char sql_empty[] =
+	"DO $$ DECLARE t record; BEGIN FOR t IN " TABLES "ORDER BY c.oid DESC "
+	"LOOP EXECUTE format('DELETE FROM %I', t.relname); END LOOP; END $$";
+
+/* Identity columns start after the ids copied in. */
+static const char sql_identities[] =
+	"DO $$ DECLARE t record; BEGIN FOR t IN SELECT c.relname, a.attname "
+	"FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+	"WHERE a.attidentity <> '' AND c.relnamespace = (SELECT oid FROM "
+	"pg_namespace WHERE nspname = current_schema()) LOOP EXECUTE "
+	"format('SELECT setval(pg_get_serial_sequence(%L, %L), (SELECT "
+	"coalesce(max(%I), 0) + 1 FROM %I), false)', quote_ident(t.relname), "
+	"t.attname, t.attname, t.relname); END LOOP; END $$";
+
+static const char sql_tables[] = TABLES "ORDER BY c.oid";
 
 static int copy_all(sqlite3 *src, PGconn *db, struct store_export *rep,
 		    struct error *e)
 {
+	if (pg_ok(db, PQexec(db, sql_empty), PGRES_COMMAND_OK, "emptying", e) !=
+	    0)
+		return -1;
 	PGresult *r = PQexec(db, sql_tables);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		PQclear(r);
@@ -260,13 +276,15 @@ static int copy_all(sqlite3 *src, PGconn *db, struct store_export *rep,
 	int rc = 0;
 	for (int i = 0; i < PQntuples(r) && rc == 0; i++) {
 		int64_t rows = 0;
-		rc = copy_table(src, db, PQgetvalue(r, i, 0),
-				PQgetvalue(r, i, 1), &rows, e);
+		rc = copy_table(src, db, PQgetvalue(r, i, 1),
+				PQgetvalue(r, i, 0), &rows, e);
 		rep->tables++;
 		rep->rows += rows;
 	}
 	PQclear(r);
-	return rc == 0 ? identities_follow(db, e) : -1;
+	return rc == 0 ? pg_ok(db, PQexec(db, sql_identities), PGRES_COMMAND_OK,
+			       "identity columns", e)
+		       : -1;
 }
 
 /* The source's schema version, or -1. */
