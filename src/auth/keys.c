@@ -25,7 +25,7 @@ static const char sql_notice_to[] =
 	" UNION SELECT CASE type WHEN 'email_code' THEN 'email' ELSE 'sms' END,"
 	"  address FROM credential WHERE insz = ?1 AND id != ?2"
 	"  AND status = 'active' AND type IN ('email_code', 'sms_code')"
-	"  AND address IS NOT NULL)"
+	"  AND address IS NOT NULL) AS reach"
 	" WHERE addr != coalesce((SELECT address FROM credential WHERE id = ?2), '')"
 	" ORDER BY ch, addr";
 static const char sql_language[] = "SELECT language FROM account WHERE insz = ?1";

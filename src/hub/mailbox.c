@@ -66,9 +66,10 @@ static const char sql_id_next[] =
 	"UPDATE hub_cursor SET value = value + 1 WHERE name = 'mailbox_ids' "
 	"RETURNING value";
 static const char sql_id_first[] =
-	"INSERT INTO hub_cursor (name, value) SELECT 'mailbox_ids', 1 + max("
-	"(SELECT coalesce(max(id), 0) FROM mailbox_message), ?1 * coalesce("
-	"(SELECT value FROM hub_cursor WHERE name = 'mutations'), 0)) "
+	"INSERT INTO hub_cursor (name, value) SELECT 'mailbox_ids', 1 + max(v) "
+	"FROM (SELECT coalesce(max(id), 0) AS v FROM mailbox_message "
+	"UNION ALL SELECT ?1 * coalesce((SELECT value FROM hub_cursor "
+	"WHERE name = 'mutations'), 0)) AS bound "
 	"RETURNING value";
 /* Each mailbox's mark, the last id it was given ("mailbox:<institution
  * id>"): an empty mailbox answers it as next, so a reader's cursor never
