@@ -10,7 +10,6 @@
 source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
-DB=$DEMO/kruispunt.db
 MAIL=$DEMO/$(json "$DEMO/demo.json" 'j["mail_dir"]')
 
 # issue INSZ EMAIL: the CLI's JSON answer into $WORK/issued.json.
@@ -45,7 +44,7 @@ expect_contains "the paper code is in four groups of five" "-" "$CODE"
 expect "the office learns which of Noah's keys completing deactivates" 4 "$(json "$WORK/issued.json" 'len(j["keys_to_deactivate"])')"
 TOKEN=$(link_token noah.home@example.org)
 expect "the link arrives by e-mail" 64 "${#TOKEN}"
-expect "the issue is recorded with the operator as actor" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%activation_issue%' AND CAST(entry AS TEXT) LIKE '%channel:3:cli%'")"
+expect "the issue is recorded with the operator as actor" 1 "$(db_query "$DEMO" "SELECT count(*) FROM audit_event WHERE $ENTRY LIKE '%activation_issue%' AND $ENTRY LIKE '%channel:3:cli%'")"
 
 start "$TOKEN" "22222-22222-22222-22222"
 expect "attack: a wrong paper code is 401" 401 "$STATUS"
@@ -92,7 +91,7 @@ call POST "$PUB/api/v1/auth/step-up" "${A[@]}" "${J[@]}" -d "{\"method\":\"totp\
 expect "he steps up with the app to 400" 400 "$(json "$BODY" 'j["level"]')"
 call POST "$PUB/api/v1/apps/mypension/enter" "${A[@]}"
 expect "and enters a level-400 application" 200 "$STATUS"
-expect "his demo keys are deactivated" 4 "$(sqlite3 "$DB" "SELECT count(*) FROM credential WHERE insz='$NOAH' AND status='deactivated'")"
+expect "his demo keys are deactivated" 4 "$(db_query "$DEMO" "SELECT count(*) FROM credential WHERE insz='$NOAH' AND status='deactivated'")"
 
 # --- wrong codes lock an activation: paper and registration codes count
 # together, auth.activation_max_failures (10) of them
@@ -134,7 +133,7 @@ expect "the office is told another person's key at the address will go" 1 "$(jso
 expect "and lists it among the keys to deactivate" true "$(json "$WORK/issued.json" 'len(j["keys_to_deactivate"]) >= 1')"
 CODE=$(json "$WORK/issued.json" 'j["activation_code"]')
 TOKEN=$(link_token "$jan_mail")
-expect "nothing is deactivated at the issue" 0 "$(sqlite3 "$DB" "SELECT count(*) FROM credential WHERE insz='$JAN' AND status='deactivated'")"
+expect "nothing is deactivated at the issue" 0 "$(db_query "$DEMO" "SELECT count(*) FROM credential WHERE insz='$JAN' AND status='deactivated'")"
 start "$TOKEN" "$CODE"
 ID=$(json "$BODY" 'j["activation_id"]')
 nmail=$(ls "$MAIL" | wc -l)
@@ -147,8 +146,8 @@ for _ in $(seq 100); do [ "$(ls "$MAIL" | wc -l)" -gt "$nmail" ] && break; sleep
 REG=$(grep -o 'registratiecode is [0-9]*' "$(mail_to "$jan_mail" 'registratiecode')" | awk '{print $3}')
 call POST "$PUB/api/v1/activation/$ID/complete" "${J[@]}" -d "{\"code\":\"$REG\"}"
 expect "the registration code completes it" 200 "$STATUS"
-expect "Jan's e-mail key on that address is deactivated" deactivated "$(sqlite3 "$DB" "SELECT status FROM credential WHERE insz='$JAN' AND type='email_code' AND address='$jan_mail'")"
-expect "recorded about Jan" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%key_deactivate%' AND CAST(entry AS TEXT) LIKE '%$JAN%' AND CAST(entry AS TEXT) LIKE '%activation%'")"
+expect "Jan's e-mail key on that address is deactivated" deactivated "$(db_query "$DEMO" "SELECT status FROM credential WHERE insz='$JAN' AND type='email_code' AND address='$jan_mail'")"
+expect "recorded about Jan" 1 "$(db_query "$DEMO" "SELECT count(*) FROM audit_event WHERE $ENTRY LIKE '%key_deactivate%' AND $ENTRY LIKE '%$JAN%' AND $ENTRY LIKE '%activation%'")"
 call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$AHMED_USER\",\"password\":\"seven quiet lanterns glow\"}"
 expect "Ahmed logs in with his new password" 200 "$STATUS"
 

@@ -2,7 +2,7 @@
 # The audit log end to end: a log filled through src/audit, served by the
 # daemon, checked by clients nobody here wrote (openssl for the checkpoint
 # signature; an RFC 9162 verifier in Python for roots and proofs), then
-# tampered with directly in SQLite, and killed with SIGKILL mid-load.
+# tampered with directly in the database, and killed with SIGKILL mid-load.
 source "$(dirname "$0")/lib.sh"
 LOAD=${2:?usage: test_audit.sh KRUISPUNT AUDIT_LOAD}
 
@@ -10,11 +10,11 @@ start_demo
 stop_demo
 # Seeding the demo is recorded too: the loaded events come after B of them,
 # and each start records where the provider now answers (T in all).
-B=$(sqlite3 "$DEMO/kruispunt.db" "SELECT count(*) FROM audit_event")
+B=$(db_query "$DEMO" "SELECT count(*) FROM audit_event")
 "$LOAD" "$DEMO" 8 125 > "$WORK/acks"
 expect "1000 events appended and acknowledged" 1000 "$(wc -l < "$WORK/acks")"
 start_demo
-T=$(sqlite3 "$DEMO/kruispunt.db" "SELECT count(*) FROM audit_event")
+T=$(db_query "$DEMO" "SELECT count(*) FROM audit_event")
 expect "the load came after the seeding" $((B + 1000)) "$(sort -n "$WORK/acks" | tail -1 | xargs -I{} expr {} + 1)"
 
 # --- the signed checkpoint, verified with openssl
@@ -34,7 +34,8 @@ out=$(openssl pkeyutl -verify -pubin -inkey "$WORK/audit.pem" -rawin -in "$WORK/
 expect_contains "and refuses an altered checkpoint text" "Signature Verification Failure" "$out"
 
 # --- roots and proofs, recomputed independently from RFC 9162
-python3 "$(dirname "$0")/rfc9162.py" "$DEMO/kruispunt.db" "$PUB" "$CA" > "$WORK/rfc9162.out" 2>&1 && rc=0 || rc=$?
+db_query "$DEMO" "SELECT seq, $(sql_hex entry), $(sql_hex leaf) FROM audit_event ORDER BY seq" > "$WORK/rows"
+python3 "$(dirname "$0")/rfc9162.py" "$WORK/rows" "$PUB" "$CA" > "$WORK/rfc9162.out" 2>&1 && rc=0 || rc=$?
 cat "$WORK/rfc9162.out"
 expect "the RFC 9162 verifier accepts root and proofs" 0 "$rc"
 
@@ -55,7 +56,7 @@ expect_contains "and the signed ones" "kruispunt_audit_signed_events $T" "$(cat 
 stop_demo
 expect "the demo stops cleanly" 0 "$DEMO_RC"
 
-# --- kruispunt audit verify, then tampering with the SQLite file
+# --- kruispunt audit verify, then tampering with the database
 out=$("$KP" audit verify --data "$DEMO")
 expect_contains "audit verify: intact" "audit log intact: $T events" "$out"
 "$KP" audit verify --data "$DEMO" --public-key "$WORK/cp.sig" >/dev/null 2>&1 && rc=0 || rc=$?
@@ -63,50 +64,51 @@ expect "a file that is no public key is refused" 3 "$rc"
 
 # tampered NAME SQL EXPECTED_SEQ
 tampered() {
-  rm -rf "$WORK/$1"; cp -r "$DEMO" "$WORK/$1"
-  sqlite3 "$WORK/$1/kruispunt.db" "DROP TRIGGER audit_event_immutable; DROP TRIGGER audit_event_kept; $2"
+  db_copy "$DEMO" "$WORK/$1"
+  db_query "$WORK/$1" "$(sql_drop_trigger audit_event_immutable audit_event); $(sql_drop_trigger audit_event_kept audit_event); $2"
   local rc=0
-  "$KP" audit verify --data "$WORK/$1" > "$WORK/$1.out" 2>&1 || rc=$?
+  with_db "$WORK/$1" "$KP" audit verify --data "$WORK/$1" > "$WORK/$1.out" 2>&1 || rc=$?
   expect "attack: $1 makes verify fail" 1 "$rc"
   expect_contains "attack: $1 is found at seq $3" "first bad event seq $3:" "$(cat "$WORK/$1.out")"
 }
-tampered changed_field "UPDATE audit_event SET entry = CAST(replace(CAST(entry AS TEXT), 'test_load', 'test_lOad') AS BLOB) WHERE seq = $((B + 17))" $((B + 17))
+tampered changed_field "UPDATE audit_event SET entry = $(sql_blob "replace($ENTRY, 'test_load', 'test_lOad')") WHERE seq = $((B + 17))" $((B + 17))
 tampered deleted_row "DELETE FROM audit_event WHERE seq = 9" 9
 tampered swapped_rows "UPDATE audit_event SET seq = -1 WHERE seq = 5; UPDATE audit_event SET seq = 5 WHERE seq = 6; UPDATE audit_event SET seq = 6 WHERE seq = -1" 5
 tampered truncated "DELETE FROM audit_event WHERE seq >= $((T - 10))" $((T - 10))
-rm -rf "$WORK/forged_cp"; cp -r "$DEMO" "$WORK/forged_cp"
-sqlite3 "$WORK/forged_cp/kruispunt.db" "DROP TRIGGER audit_checkpoint_immutable; UPDATE audit_checkpoint SET root = zeroblob(32) WHERE tree_size = $T"
-rc=0; "$KP" audit verify --data "$WORK/forged_cp" > "$WORK/forged.out" 2>&1 || rc=$?
+db_copy "$DEMO" "$WORK/forged_cp"
+db_query "$WORK/forged_cp" "$(sql_drop_trigger audit_checkpoint_immutable audit_checkpoint); UPDATE audit_checkpoint SET root = $(sql_hexblob "$(printf '00%.0s' $(seq 32))") WHERE tree_size = $T"
+rc=0; with_db "$WORK/forged_cp" "$KP" audit verify --data "$WORK/forged_cp" > "$WORK/forged.out" 2>&1 || rc=$?
 expect "attack: a forged checkpoint root makes verify fail" 1 "$rc"
 expect_contains "it says the signature is invalid" "signature of checkpoint $T is invalid" "$(cat "$WORK/forged.out")"
-out=$(sqlite3 "$DEMO/kruispunt.db" "DELETE FROM audit_event WHERE seq = 3" 2>&1 || true)
+out=$(db_query "$DEMO" "DELETE FROM audit_event WHERE seq = 3" 2>&1 || true)
 expect_contains "an event is never deleted" "never deleted" "$out"
-out=$(sqlite3 "$DEMO/kruispunt.db" "UPDATE audit_event SET at = 0 WHERE seq = 3" 2>&1 || true)
+out=$(db_query "$DEMO" "UPDATE audit_event SET at = 0 WHERE seq = 3" 2>&1 || true)
 expect_contains "events are immutable" "immutable" "$out"
-out=$(sqlite3 "$DEMO/kruispunt.db" "UPDATE audit_event SET entry = X'' WHERE seq = 3" 2>&1 || true)
+out=$(db_query "$DEMO" "UPDATE audit_event SET entry = $(sql_hexblob '') WHERE seq = 3" 2>&1 || true)
 expect_contains "retention: a recent entry cannot be purged" "retention period" "$out"
 out=$("$KP" audit purge --data "$DEMO" 2>&1)
 expect_contains "audit purge: a dry run, nothing ten years old" "nothing to purge" "$out"
 
 # --- durability: SIGKILL mid-load loses no acknowledged event
-"$KP" init --data "$WORK/k" >/dev/null
-"$LOAD" "$WORK/k" 64 0 > "$WORK/k.acks" 2>/dev/null &
+db_new "$WORK/k"
+with_db "$WORK/k" "$KP" init --data "$WORK/k" >/dev/null
+KRUISPUNT_STORE_URL=$(db_url "$WORK/k") "$LOAD" "$WORK/k" 64 0 > "$WORK/k.acks" 2>/dev/null &
 load=$!
 sleep 2
 kill -KILL "$load"; wait "$load" 2>/dev/null || true
 acked=$(wc -l < "$WORK/k.acks")
 max=$(sort -n "$WORK/k.acks" | tail -1)
-rows=$(sqlite3 "$WORK/k/kruispunt.db" "SELECT count(*) FROM audit_event")
+rows=$(db_query "$WORK/k" "SELECT count(*) FROM audit_event")
 echo "     killed after $acked acknowledged events; $rows rows on disk"
 [ "$acked" -gt 100 ] && pass "SIGKILL came mid-load" || fail "only $acked events before the kill"
 [ "$rows" -gt "$max" ] && pass "every acknowledged event is on disk (max acked seq $max < $rows rows)" || fail "acked seq $max but only $rows rows"
-missing=$(sqlite3 "$WORK/k/kruispunt.db" "SELECT count(*) FROM audit_event WHERE seq <= $max")
+missing=$(db_query "$WORK/k" "SELECT count(*) FROM audit_event WHERE seq <= $max")
 expect "no gap below the highest acknowledged seq" $((max + 1)) "$missing"
-out=$("$KP" audit verify --data "$WORK/k" 2>&1) && rc=0 || rc=$?
+out=$(with_db "$WORK/k" "$KP" audit verify --data "$WORK/k" 2>&1) && rc=0 || rc=$?
 expect "the killed log verifies" 0 "$rc"
-"$LOAD" "$WORK/k" 4 25 > "$WORK/k.acks2"
+with_db "$WORK/k" "$LOAD" "$WORK/k" 4 25 > "$WORK/k.acks2"
 expect "after restart the log continues at the next seq" "$rows" "$(sort -n "$WORK/k.acks2" | head -1)"
-out=$("$KP" audit verify --data "$WORK/k" 2>&1) && rc=0 || rc=$?
+out=$(with_db "$WORK/k" "$KP" audit verify --data "$WORK/k" 2>&1) && rc=0 || rc=$?
 expect "and verifies after restart" 0 "$rc"
 expect_contains "with nothing left unsigned" "0 events after the newest checkpoint" "$out"
 

@@ -7,8 +7,7 @@ source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
 login() { call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$1\",\"password\":\"$2\"}"; }
-DB=$DEMO/kruispunt.db
-events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
+events() { db_query "$DEMO" "SELECT count(*) FROM audit_event"; }
 
 user=$(person 85073003328 username); pw=$(person 85073003328 password)
 login "$user" "$pw"
@@ -73,7 +72,7 @@ expect "a refused access to Jan's data" 403 "$STATUS"
 call GET "$PUB/api/v1/me/access-log" "${A[@]}"
 expect "Jan sees who accessed his data" identification "$(json "$BODY" '[x["data_type"] for x in j if x["organisation"]=="Rijksregister Demo"][-1]')"
 expect "and that the hub passed his new address to his health fund" address "$(json "$BODY" '[x["purpose"] for x in j if x["organisation"]=="Ziekenfonds Demo"][-1]')"
-refused_seq=$(sqlite3 "$DB" "SELECT seq FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%action:17:registry_mutation%' AND CAST(entry AS TEXT) LIKE '%outcome:7:refused%' ORDER BY seq DESC LIMIT 1")
+refused_seq=$(db_query "$DEMO" "SELECT seq FROM audit_event WHERE $ENTRY LIKE '%action:17:registry_mutation%' AND $ENTRY LIKE '%outcome:7:refused%' ORDER BY seq DESC LIMIT 1")
 expect "but not the refused attempt" 0 "$(json "$BODY" "len([x for x in j if x['seq']==${refused_seq:-0}])")"
 
 # --- logout, lockout, deactivation
@@ -98,7 +97,7 @@ expect "with retry_after in seconds" true "$(json "$BODY" 'isinstance(j["retry_a
 expect "and the same seconds in Retry-After" "$(json "$BODY" 'j["retry_after"]')" "$(header Retry-After)"
 login "$(echo "$other" | tr a-z A-Z)" "$opw"
 expect "the same user in capitals waits too" 429 "$STATUS"
-expect_contains "wrong passwords are audit events" "invalid_credentials" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%invalid_credentials%' LIMIT 1")"
+expect_contains "wrong passwords are audit events" "invalid_credentials" "$(db_query "$DEMO" "SELECT $ENTRY FROM audit_event WHERE $ENTRY LIKE '%invalid_credentials%' LIMIT 1")"
 grep -q 'security: login refused' "$WORK/demo.err" && pass "failed logins are logged as security events" || fail "no security log"
 if grep -q "$opw" "$WORK/demo.err"; then fail "a password reached the log"; else pass "no password reaches the log"; fi
 
@@ -125,7 +124,7 @@ call POST "$PUB/api/v1/auth/profile" "${P[@]}" "${J[@]}" -d '{"child":"120903118
 expect "a parent acts for his minor child" child:12090311839 "$(json "$BODY" 'j["profile"]')"
 # (the newest profile event: the auth sweeper may write a window of
 # failures of its own any moment)
-expect_contains "and the audit log says so" "profile:17:child:12090311839" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%action:7:profile%' ORDER BY seq DESC LIMIT 1")"
+expect_contains "and the audit log says so" "profile:17:child:12090311839" "$(db_query "$DEMO" "SELECT $ENTRY FROM audit_event WHERE $ENTRY LIKE '%action:7:profile%' ORDER BY seq DESC LIMIT 1")"
 call GET "$PUB/api/v1/auth/session" "${P[@]}"
 expect "the session carries the profile" child:12090311839 "$(json "$BODY" 'j["profile"]')"
 call GET "$PUB/api/v1/auth/profiles" "${P[@]}"
@@ -175,7 +174,7 @@ call GET "$PUB/api/v1/auth/session" -H "Cookie: kp_session=$(echo "${AU[1]}" | s
 expect "a session cookie is not accepted (no CSRF defence yet)" 401 "$STATUS"
 call GET "$PUB/api/v1/audit/events?outcome=bogus" "${AU[@]}"
 expect "an unknown outcome is refused, not ignored" "422 invalid_field" "$STATUS $(json "$BODY" 'j["code"]')"
-expect_contains "the auditor's query is itself audited" "action:11:audit_query" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%audit_query%' LIMIT 1")"
+expect_contains "the auditor's query is itself audited" "action:11:audit_query" "$(db_query "$DEMO" "SELECT $ENTRY FROM audit_event WHERE $ENTRY LIKE '%audit_query%' LIMIT 1")"
 call GET "$PUB/api/v1/audit/events" "${P[@]}"
 expect "a citizen is no auditor" 403 "$STATUS"
 
@@ -215,7 +214,7 @@ expect_contains "Sara is told at her address, in her account's language (Dutch),
 sphone=$(person 83061814038 phone)
 for _ in $(seq 100); do grep -l 'sleutel toegevoegd' "$DEMO/sms/"*.json 2>/dev/null | xargs -r grep -l "$sphone" >/dev/null 2>&1 && break; sleep 0.1; done
 expect_contains "and by SMS at her phone" "$sphone" "$(grep -l 'sleutel toegevoegd' "$DEMO/sms/"*.json | xargs -r cat)"
-expect_contains "the addition is an audit event" "key_confirm" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%key_confirm%' AND CAST(entry AS TEXT) LIKE '%83061814038%' ORDER BY seq DESC LIMIT 1")"
+expect_contains "the addition is an audit event" "key_confirm" "$(db_query "$DEMO" "SELECT $ENTRY FROM audit_event WHERE $ENTRY LIKE '%key_confirm%' AND $ENTRY LIKE '%83061814038%' ORDER BY seq DESC LIMIT 1")"
 call POST "$PUB/api/v1/me/keys/$kid/confirm" "${S[@]}" "${J[@]}" -d "{\"code\":\"$(oathtool --totp -b "$secret")\"}"
 expect "a key is confirmed once" 409 "$STATUS"
 login "$sara" "$spw"
@@ -281,7 +280,7 @@ masked="+$(echo "${phone:1:${#phone}-3}" | tr '0-9' '*')${phone: -2}"
 expect "to the masked number" "$masked" "$(json "$BODY" 'j["sent_to"]')"
 for _ in $(seq 50); do grep -q 'SMS gateway answered 503' "$WORK/demo.err" && break; sleep 0.1; done
 expect_contains "a gateway failure is logged" "will retry" "$(grep 'SMS gateway answered 503' "$WORK/demo.err")"
-expect "and the message waits in the outbox" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM outbox WHERE channel='sms' AND sent_at IS NULL AND failed_at IS NULL")"
+expect "and the message waits in the outbox" 1 "$(db_query "$DEMO" "SELECT count(*) FROM outbox WHERE channel='sms' AND sent_at IS NULL AND failed_at IS NULL")"
 rm "$DEMO/sms/.fail"
 # Other messages (notices of new keys) reach the sink too: Jan's is found by his number.
 for _ in $(seq 300); do grep -l "$phone" "$DEMO/sms/"*.json >/dev/null 2>&1 && break; sleep 0.1; done
@@ -321,7 +320,7 @@ for _ in $(seq 150); do grep -l '+32471234567' "$DEMO/sms/"*.json >/dev/null 2>&
 code=$(json "$(grep -l '+32471234567' "$DEMO/sms/"*.json | tail -1)" 'j["text"]' | grep -o 'code is [0-9]*' | awk '{print $3}')
 call POST "$PUB/api/v1/me/keys/$sk/confirm" "${T[@]}" "${J[@]}" -d "{\"code\":\"$code\"}"
 expect "an SMS key is confirmed by the code texted to it" active "$(json "$BODY" 'j["status"]')"
-n0=$(sqlite3 "$DB" "SELECT count(*) FROM credential")
+n0=$(db_query "$DEMO" "SELECT count(*) FROM credential")
 call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"email_code","email":"a@b.example\r\nBcc: x@evil.example"}'
 expect "attack: a header smuggled into an address is refused" invalid_field "$(json "$BODY" 'j["code"]')"
 call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"email_code","email":"a@b.example,x@evil.example"}'
@@ -330,7 +329,7 @@ call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"sms_code","phon
 expect "a phone number not in E.164 is refused" invalid_field "$(json "$BODY" 'j["code"]')"
 call POST "$PUB/api/v1/me/keys" "${T[@]}" "${J[@]}" -d '{"type":"fax"}'
 expect "an unknown key type is refused" unsupported_key_type "$(json "$BODY" 'j["code"]')"
-expect "refused enrolments add no key" "$n0" "$(sqlite3 "$DB" "SELECT count(*) FROM credential")"
+expect "refused enrolments add no key" "$n0" "$(db_query "$DEMO" "SELECT count(*) FROM credential")"
 call POST "$PUB/api/v1/me/keys/999999/confirm" "${T[@]}" "${J[@]}" -d '{"code":"123456"}'
 expect "someone else's or no key: 404" unknown_key "$(json "$BODY" 'j["code"]')"
 
@@ -355,9 +354,9 @@ expect "deactivating the key that opened it ends it" 401 "$STATUS"
 
 # --- rate limits (last: they leave this address throttled for a moment)
 lotte_fails() {
-  sqlite3 "$DB" "SELECT coalesce(sum(CASE WHEN CAST(entry AS TEXT) LIKE '%'||char(10)||'count:%' THEN CAST(substr(CAST(entry AS TEXT), instr(CAST(entry AS TEXT), char(10)||'count:') + 9, instr(substr(CAST(entry AS TEXT), instr(CAST(entry AS TEXT), char(10)||'count:') + 9), char(10)) - 1) AS INTEGER) ELSE 1 END), 0) || ' ' || count(*) FROM audit_event WHERE seq >= $1 AND CAST(entry AS TEXT) LIKE '%subject:11:12090311839%' AND CAST(entry AS TEXT) LIKE '%action:5:login%outcome:7:refused%'"
+  db_query "$DEMO" "SELECT coalesce(sum(coalesce($(sql_int_field count), 1)), 0) || ' ' || count(*) FROM audit_event WHERE seq >= $1 AND $ENTRY LIKE '%subject:11:12090311839%' AND $ENTRY LIKE '%action:5:login%outcome:7:refused%'"
 }
-mark=$(sqlite3 "$DB" "SELECT max(seq) + 1 FROM audit_event")
+mark=$(db_query "$DEMO" "SELECT max(seq) + 1 FROM audit_event")
 codes=$(for i in $(seq 12); do curl -s -o /dev/null -w '%{http_code} ' --cacert "$CA" "${J[@]}" -d '{"username":"lotte.peeters","password":"not it at all"}' "$PUB/api/v1/auth/login"; done)
 expect_contains "attack: password guessing on one username meets 429" "429" "$codes"
 wrong=$(echo "$codes" | tr ' ' '\n' | grep -c 401 || true)

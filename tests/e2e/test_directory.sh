@@ -9,9 +9,8 @@ J=(-H 'Content-Type: application/json')
 FUND_A=$(institution_cert 0411111140)
 FUND_B=$(institution_cert 0422222291)
 OCMW=$(institution_cert 0212312313)
-DB=$DEMO/kruispunt.db
-dossiers() { sqlite3 "$DB" "SELECT count(*) FROM dossier"; }
-events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
+dossiers() { db_query "$DEMO" "SELECT count(*) FROM dossier"; }
+events() { db_query "$DEMO" "SELECT count(*) FROM audit_event"; }
 
 n0=$(dossiers); e0=$(events)
 call POST "$NET/api/v1/directory/dossiers" $FUND_A "${J[@]}" -d '{"insz":"01010100126","capacity":"001","start":"2026-01-01","phase":2}'

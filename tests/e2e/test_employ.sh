@@ -8,7 +8,6 @@
 source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
-DB=$DEMO/kruispunt.db
 SARA=83061814038
 BAKERY=0412345614
 LUCAS=01010100126
@@ -42,7 +41,7 @@ call POST "$PUB/api/v1/employment/declarations" "${S[@]}" "${J[@]}" -d "${DECL/\
 expect "a declaration is replaced once only" 409 "$STATUS"
 call POST "$PUB/api/v1/employment/declarations" "${S[@]}" "${J[@]}" -d "{\"employer\":\"$BAKERY\",\"worker\":\"$LUCAS\",\"cancel\":true,\"replaces\":$second}"
 expect "a cancellation too" 201 "$STATUS"
-expect "nothing was updated or deleted" 3 "$(sqlite3 "$DB" "SELECT count(*) FROM employ_declaration WHERE worker='$LUCAS'")"
+expect "nothing was updated or deleted" 3 "$(db_query "$DEMO" "SELECT count(*) FROM employ_declaration WHERE worker='$LUCAS'")"
 
 call POST "$PUB/api/v1/employment/declarations" "${S[@]}" "${J[@]}" -d "${DECL/$BAKERY/0444444496}"
 expect "attack: not for an organisation the session does not act for" 403 "$STATUS"

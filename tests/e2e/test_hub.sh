@@ -6,13 +6,12 @@
 # restart), a batch with good and bad lines, and the citizen's access log.
 source "$(dirname "$0")/lib.sh"
 start_demo
-DB=$DEMO/kruispunt.db
 inst() { echo --cert "$DEMO/pki/institutions/$1.crt" --key "$DEMO/pki/institutions/$1.key"; }
 FUND=$(inst 0411111140); OCMW=$(inst 0212312313); NR=$(inst 0333333372)
 J=(-H 'Content-Type: application/json')
 exchange() { local who=$1; shift; call POST "$NET/api/v1/exchange" $who "${J[@]}" -d "$1"; }
-audited() { sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%$1%'"; }
-events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
+audited() { db_query "$DEMO" "SELECT $ENTRY FROM audit_event WHERE $ENTRY LIKE '%$1%'"; }
+events() { db_query "$DEMO" "SELECT count(*) FROM audit_event"; }
 ID='"data_type":"identification","capacity":"001","purpose":"health_insurance_rights"'
 
 # --- granted, from the registers the hub holds
@@ -159,7 +158,7 @@ for k in 0411111140 0422222291 0722222210 0212312313; do
   mailbox $k
   call POST "$NET/api/v1/mailbox/ack" $(inst $k) "${J[@]}" -d "{\"up_to\":$(json "$BODY" 'j["next"]')}"
 done
-expect "every mailbox acknowledged, the newest message too" 0 "$(sqlite3 "$DB" "SELECT count(*) FROM mailbox_message")"
+expect "every mailbox acknowledged, the newest message too" 0 "$(db_query "$DEMO" "SELECT count(*) FROM mailbox_message")"
 stop_demo
 start_demo
 call POST "$NET/api/v1/registry/persons/12090311839/mutations" $NR "${J[@]}" -d '{"type":"address","effective_on":"2026-11-03","street":"Bondgenotenlaan 1","postal_code":"3000","municipality":"Demoville"}'
@@ -196,7 +195,7 @@ expect "line 4 a bad INSZ" invalid_insz "$(res '[x["code"] for x in r if x["line
 expect "line 5 no dossier" no_dossier "$(res '[x["code"] for x in r if x["line"]==5][0]')"
 expect "line 6 not authorized" not_authorized "$(res '[x["code"] for x in r if x["line"]==6][0]')"
 expect "every line has its own ticket" 5 "$(res 'len(set(x["ticket"] for x in r))')"
-expect "and its own audit event, on the batch channel" 5 "$(sqlite3 "$DB" "SELECT count(*) FROM audit_event WHERE seq >= $e0 AND CAST(entry AS TEXT) LIKE '%channel:5:batch%'")"
+expect "and its own audit event, on the batch channel" 5 "$(db_query "$DEMO" "SELECT count(*) FROM audit_event WHERE seq >= $e0 AND $ENTRY LIKE '%channel:5:batch%'")"
 call GET "$NET/api/v1/exchange/batch/$job" $OCMW
 expect "another institution cannot see the job" 404 "$STATUS"
 call POST "$NET/api/v1/exchange/batch" $FUND -H 'Content-Type: application/x-ndjson' --data-binary $'\n\n'
@@ -208,7 +207,7 @@ A=(-H "Authorization: Bearer $(json "$BODY" 'j["token"]')")
 call GET "$PUB/api/v1/me/access-log" "${A[@]}"
 expect_contains "Jan's access log shows the fund's consultation" "$GRANTED" "$(cat "$BODY")"
 expect_contains "and the welfare centre's, routed to the source" "$ROUTED" "$(cat "$BODY")"
-refused_jan=$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%subject:11:85073003328%' AND CAST(entry AS TEXT) LIKE '%outcome:7:refused%' AND CAST(entry AS TEXT) LIKE '%action:8:exchange%'" | grep -o 'ticket:36:[0-9a-f-]*' | cut -d: -f3)
+refused_jan=$(db_query "$DEMO" "SELECT $ENTRY FROM audit_event WHERE $ENTRY LIKE '%subject:11:85073003328%' AND $ENTRY LIKE '%outcome:7:refused%' AND $ENTRY LIKE '%action:8:exchange%'" | grep -o 'ticket:36:[0-9a-f-]*' | cut -d: -f3)
 leak=0; for tk in $refused_jan; do grep -q "$tk" "$BODY" && leak=1; done
 expect "refused exchanges about him are not in it ($(echo $refused_jan | wc -w) checked)" 0 "$leak"
 

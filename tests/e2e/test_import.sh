@@ -8,7 +8,8 @@
 # reaches it once it is authorized for pension_status.
 source "$(dirname "$0")/lib.sh"
 D=$WORK/data
-"$KP" init --data "$D" >/dev/null 2>&1
+db_new "$D"
+with_db "$D" "$KP" init --data "$D" >/dev/null 2>&1
 long=$(python3 -c 'print("x" * 5000)')
 
 # --- organisations, good and bad lines
@@ -22,7 +23,7 @@ cat >"$WORK/orgs.ndjson" <<JSON
 {"kbo":"0445678970","name":"Tab	in the name"}
 {"kbo":"0445678970","name":"$long"}
 JSON
-out=$("$KP" import orgs --data "$D" --from "$WORK/orgs.ndjson" 2>"$WORK/orgs.err") && rc=0 || rc=$?
+out=$(with_db "$D" "$KP" import orgs --data "$D" --from "$WORK/orgs.ndjson" 2>"$WORK/orgs.err") && rc=0 || rc=$?
 err=$(cat "$WORK/orgs.err")
 expect "some organisation lines skipped: exit 1" 1 "$rc"
 expect_contains "invalid JSON, by line number" "orgs.ndjson:2: malformed_json" "$err"
@@ -33,7 +34,7 @@ expect_contains "a line too long" "orgs.ndjson:8: line_too_long" "$err"
 expect "five bad lines, no more" 5 "$(wc -l <"$WORK/orgs.err")"
 expect "the summary" "$WORK/orgs.ndjson: lines read 7, inserted 2, updated 0, unchanged 0, skipped 5" "$out"
 expect "the institution is registered" health_insurance \
-  "$(sqlite3 "$D/kruispunt.db" "SELECT actor_type FROM institution WHERE kbo='0434567819'")"
+  "$(db_query "$D" "SELECT actor_type FROM institution WHERE kbo='0434567819'")"
 
 # --- persons, a first load
 cat >"$WORK/persons.ndjson" <<'JSON'
@@ -46,7 +47,7 @@ not json at all
 {"insz":"73090210276","last_name":"De Smet","first_names":"Els","sex":"M"}
 {"insz":"88123010752","last_name":"Lef\u0007vre","first_names":"Antoine"}
 JSON
-out=$("$KP" import registry --data "$D" --from "$WORK/persons.ndjson" --initial 2>"$WORK/persons.err") && rc=0 || rc=$?
+out=$(with_db "$D" "$KP" import registry --data "$D" --from "$WORK/persons.ndjson" --initial 2>"$WORK/persons.err") && rc=0 || rc=$?
 err=$(cat "$WORK/persons.err")
 expect "some person lines skipped: exit 1" 1 "$rc"
 expect_contains "an invalid INSZ, with its reason" "persons.ndjson:4: invalid_insz: insz: check" "$err"
@@ -56,29 +57,28 @@ expect_contains "a sex the number contradicts" "persons.ndjson:7: invalid_field:
 expect_contains "an escaped control character" "persons.ndjson:8: control_character" "$err"
 expect "the report is in line order" "4 5 6 7 8" "$(cut -d: -f2 "$WORK/persons.err" | tr '\n' ' ' | sed 's/ $//')"
 expect "the summary" "$WORK/persons.ndjson: lines read 8, inserted 3, updated 0, unchanged 0, skipped 5" "$out"
-expect "three persons registered" 3 "$(sqlite3 "$D/kruispunt.db" "SELECT count(*) FROM person")"
-expect "the child linked to both parents" 2 "$(sqlite3 "$D/kruispunt.db" "SELECT count(*) FROM person_parent WHERE child='04062110304'")"
-adds=$(sqlite3 "$D/kruispunt.db" "SELECT count(*) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%action:10:person_add%'")
+expect "three persons registered" 3 "$(db_query "$D" "SELECT count(*) FROM person")"
+expect "the child linked to both parents" 2 "$(db_query "$D" "SELECT count(*) FROM person_parent WHERE child='04062110304'")"
+adds=$(db_query "$D" "SELECT count(*) FROM audit_event WHERE $ENTRY LIKE '%action:10:person_add%'")
 expect "one audit event per person added" 3 "$adds"
-expect "and nothing forwarded" 0 "$(sqlite3 "$D/kruispunt.db" "SELECT count(*) FROM person_mutation")"
-out=$("$KP" import registry --data "$D" --from "$WORK/persons.ndjson" --initial 2>/dev/null) && rc=0 || rc=$?
+expect "and nothing forwarded" 0 "$(db_query "$D" "SELECT count(*) FROM person_mutation")"
+out=$(with_db "$D" "$KP" import registry --data "$D" --from "$WORK/persons.ndjson" --initial 2>/dev/null) && rc=0 || rc=$?
 expect "loaded again: nothing changes" "$WORK/persons.ndjson: lines read 8, inserted 0, updated 0, unchanged 3, skipped 5" "$out"
-"$KP" audit verify --data "$D" >/dev/null
+with_db "$D" "$KP" audit verify --data "$D" >/dev/null
 expect "the audit log is intact" 0 "$?"
 echo '{"insz":"71031410121","last_name":"Wouters","first_names":"Pieter","address":{"street":"Kouter 1","postal_code":"9000","municipality":"Gent"}}' >"$WORK/move.ndjson"
-out=$("$KP" import registry --data "$D" --from "$WORK/move.ndjson" 2>&1) && rc=0 || rc=$?
+out=$(with_db "$D" "$KP" import registry --data "$D" --from "$WORK/move.ndjson" 2>&1) && rc=0 || rc=$?
 expect "a change needs the register's authority: exit 1" 1 "$rc"
 expect_contains "and says which" "move.ndjson:1: no_register_authority" "$out"
-out=$("$KP" import registry --data "$D" --from "$WORK/nothere.ndjson" 2>&1) && rc=0 || rc=$?
+out=$(with_db "$D" "$KP" import registry --data "$D" --from "$WORK/nothere.ndjson" 2>&1) && rc=0 || rc=$?
 expect "a file that cannot be read: exit 2" 2 "$rc"
-"$KP" import registry --data "$D" >/dev/null 2>&1 && rc=0 || rc=$?
+with_db "$D" "$KP" import registry --data "$D" >/dev/null 2>&1 && rc=0 || rc=$?
 expect "no --from: a usage error, exit 2" 2 "$rc"
 "$KP" help import | grep -q "usage: kruispunt import registry"
 expect "kruispunt help import shows its usage" 0 "$?"
 
 # --- against the running daemon: the hub sees an imported person
 start_demo
-DB=$DEMO/kruispunt.db
 J=(-H 'Content-Type: application/json')
 FUND=$(institution_cert 0411111140)
 "$KP" import orgs --data "$DEMO" --from "$WORK/orgs.ndjson" >/dev/null 2>&1 || true
@@ -98,8 +98,8 @@ before=$(json "$BODY" 'len([m for m in j["messages"] if m["subject"] == "7103141
 out=$("$KP" import registry --data "$DEMO" --from "$WORK/move.ndjson" 2>&1) && rc=0 || rc=$?
 expect "the move is applied: exit 0" 0 "$rc"
 expect_contains "as one updated person" "lines read 1, inserted 0, updated 1, unchanged 0, skipped 0" "$out"
-expect "recorded as an address mutation by the National Register" "address|$(sqlite3 "$DB" "SELECT id FROM institution WHERE actor_type='national_register'")" \
-  "$(sqlite3 "$DB" "SELECT type, institution_id FROM person_mutation WHERE insz='71031410121'")"
+expect "recorded as an address mutation by the National Register" "address|$(db_query "$DEMO" "SELECT id FROM institution WHERE actor_type='national_register'")" \
+  "$(db_query "$DEMO" "SELECT type, institution_id FROM person_mutation WHERE insz='71031410121'")"
 for _ in $(seq 100); do
   mailbox
   [ "$(json "$BODY" 'len([m for m in j["messages"] if m["subject"] == "71031410121"])')" -gt "$before" ] && break
@@ -110,7 +110,7 @@ expect "the fund's mailbox has the move" address "$(echo "$msg" | json - 'j["typ
 expect "with the new street" "Kouter 1" "$(echo "$msg" | json - 'j["data"]["person"]["street"]')"
 out=$("$KP" import registry --data "$DEMO" --from "$WORK/move.ndjson" 2>&1) && rc=0 || rc=$?
 expect_contains "the same file again: unchanged" "updated 0, unchanged 1" "$out"
-expect "and no second mutation" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM person_mutation WHERE insz='71031410121'")"
+expect "and no second mutation" 1 "$(db_query "$DEMO" "SELECT count(*) FROM person_mutation WHERE insz='71031410121'")"
 
 # --- a daily change of pension status reaches the fund, once authorized for it
 "$KP" directory data-type --data "$DEMO" --code pension_status --source national_register --label "pension status" >/dev/null
@@ -124,9 +124,9 @@ out=$("$KP" import registry --data "$DEMO" --from "$WORK/pension.ndjson" 2>&1) &
 expect "the pension is applied: exit 0" 0 "$rc"
 expect_contains "as one updated person" "updated 1, unchanged 0, skipped 0" "$out"
 expect "recorded as a pension mutation, effective on its date" "pension|2026-01-01" \
-  "$(sqlite3 "$DB" "SELECT type, effective_on FROM person_mutation WHERE insz='71031410121' ORDER BY id DESC LIMIT 1")"
+  "$(db_query "$DEMO" "SELECT type, effective_on FROM person_mutation WHERE insz='71031410121' ORDER BY id DESC LIMIT 1")"
 expect "the register holds it" "retired|2026-01-01" \
-  "$(sqlite3 "$DB" "SELECT pension_status, pension_since FROM person WHERE insz='71031410121'")"
+  "$(db_query "$DEMO" "SELECT pension_status, pension_since FROM person WHERE insz='71031410121'")"
 for _ in $(seq 100); do
   mailbox
   [ "$(json "$BODY" 'len([m for m in j["messages"] if m["type"] == "pension"])')" -gt "$before" ] && break

@@ -8,7 +8,6 @@
 source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
-DB=$DEMO/kruispunt.db
 OFFICE=0207521107
 ELS=78052216473
 
@@ -40,7 +39,7 @@ expect "a stale version is not accepted" conditions_changed "$(json "$BODY" 'j["
 call POST "$PUB/api/v1/lra/conditions" "${E[@]}" "${J[@]}" -d "{\"accept\":true,\"version\":\"$version\"}"
 expect "accepted once" 201 "$STATUS"
 expect "with the date" true "$(json "$BODY" '"accepted_at" in j')"
-expect "stored with the text and version" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM lra_conditions_acceptance WHERE officer = '$ELS' AND version = '$version' AND text LIKE '%tien jaar%'")"
+expect "stored with the text and version" 1 "$(db_query "$DEMO" "SELECT count(*) FROM lra_conditions_acceptance WHERE officer = '$ELS' AND version = '$version' AND text LIKE '%tien jaar%'")"
 
 # --- the search
 call GET "$PUB/api/v1/lra/persons?insz=85073003328" "${E[@]}"
@@ -71,7 +70,7 @@ expect "and the keys it will replace listed" true "$(json "$BODY" 'isinstance(j[
 # --- Olena Kovalenko, waiting at the office (demo.json: lra.waiting)
 OLENA=$(json "$DEMO/demo.json" 'j["lra"]["waiting"][0]')
 expect "demo.json names the office and its officer" "$OFFICE $ELS" "$(json "$DEMO/demo.json" 'j["lra"]["office"] + " " + j["lra"]["officers"][0]')"
-expect "Olena has no account yet" 0 "$(sqlite3 "$DB" "SELECT count(*) FROM account WHERE insz='$OLENA'")"
+expect "Olena has no account yet" 0 "$(db_query "$DEMO" "SELECT count(*) FROM account WHERE insz='$OLENA'")"
 call GET "$PUB/api/v1/lra/persons?purpose=activation%20code&last_name=kovalenko&first_name=OLENA&birth_date=1991-04-12" "${E[@]}"
 expect "the officer finds her in the BIS register" "$OLENA BIS" "$(json "$BODY" 'j[0]["insz"] + " " + j[0]["register"]')"
 call POST "$PUB/api/v1/lra/identifications" "${E[@]}" "${J[@]}" -d "$(echo "$ID_BODY" | sed "s/85073003328/$OLENA/; s/\"passport\"/\"foreign_id\"/; s/\"BE\"/\"UA\"/")"

@@ -9,7 +9,6 @@
 source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
-DB=$DEMO/kruispunt.db
 JAN=85073003328
 SARA=83061814038
 BAKERY=0412345614
@@ -66,7 +65,7 @@ y,m=(t.year+(t.month//12),t.month%12+1)
 print(datetime.date(y,m,min(t.day,calendar.monthrange(y,m)[1])))')
 expect "by default for the longest validity" "$MAX" "$(json "$BODY" 'j["valid_until"]')"
 expect_contains "recorded, naming the holder" "to $BAKERY until $MAX" "$(last_event)"
-expect "stored with the accepted version" "$VERSION" "$(sqlite3 "$DB" "SELECT conditions_version FROM mandate WHERE id = $ID")"
+expect "stored with the accepted version" "$VERSION" "$(db_query "$DEMO" "SELECT conditions_version FROM mandate WHERE id = $ID")"
 call GET "$PUB/api/v1/me/mandates" "${AUTH[@]}"
 expect "Jan sees it, active" "$ID active $BAKERY" "$(json "$BODY" '" ".join([str(j[0]["id"]), j[0]["status"], j[0]["holder"]])')"
 JAN_AUTH=("${AUTH[@]}")
@@ -136,6 +135,6 @@ call GET "$PUB/api/v1/orgs/$BAKERY/mandates" "${AUTH[@]}"
 expect "the bakery no longer sees it" 0 "$(json "$BODY" "len([m for m in j if m['mandator'] == '$JAN'])")"
 call GET "$PUB/api/v1/me/mandates" "${JAN_AUTH[@]}"
 expect "Jan sees it revoked" revoked "$(json "$BODY" 'j[0]["status"]')"
-expect "kept" 1 "$(sqlite3 "$DB" "SELECT count(*) FROM mandate WHERE id = $ID AND revoked_at IS NOT NULL")"
+expect "kept" 1 "$(db_query "$DEMO" "SELECT count(*) FROM mandate WHERE id = $ID AND revoked_at IS NOT NULL")"
 
 finish

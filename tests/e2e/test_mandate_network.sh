@@ -13,7 +13,6 @@
 source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
-DB=$DEMO/kruispunt.db
 org() { json "$DEMO/demo.json" "[o for o in j['organisations'] if o['kbo']=='$1'][0]['$2']"; }
 SARA=83061814038
 LUCAS=01010100126

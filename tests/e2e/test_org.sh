@@ -5,8 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
-DB=$DEMO/kruispunt.db
-events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
+events() { db_query "$DEMO" "SELECT count(*) FROM audit_event"; }
 
 expect "demo.json lists the registration officer's role" lra_officer \
   "$(json "$DEMO/demo.json" '[r["role"] for p in j["persons"] if p["insz"]=="78052216473" for r in p["roles"]][0]')"
@@ -109,7 +108,7 @@ expect "granted by her" 83061814038 "$(json "$BODY" 'j["granted_by"]')"
 expect "an audit event" $((e0 + 1)) "$(events)"
 call POST "$PUB/api/v1/auth/profile" "${JA[@]}" "${J[@]}" -d '{"organisation":"0412345614"}'
 expect "Jan now acts for the organisation" org:0412345614 "$(json "$BODY" 'j["profile"]')"
-e0=$(events); n0=$(sqlite3 "$DB" "SELECT count(*) FROM role_assignment")
+e0=$(events); n0=$(db_query "$DEMO" "SELECT count(*) FROM role_assignment")
 call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"77010100141\",\"role\":\"mandate_consult\",\"valid_until\":\"$until\"}"
 expect "a person the registers do not know gets no role" unknown_person "$(json "$BODY" 'j["code"]')"
 expect "the refusal is audited" $((e0 + 1)) "$(events)"
@@ -119,11 +118,11 @@ call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d '{"insz":"
 expect "a role without an end is refused" 422 "$STATUS"
 call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"85073003329\",\"role\":\"lra_officer\",\"valid_until\":\"$until\"}"
 expect "an INSZ with a bad check digit is refused" invalid_insz "$(json "$BODY" 'j["code"]')"
-expect "refused grants add nothing" "$n0" "$(sqlite3 "$DB" "SELECT count(*) FROM role_assignment")"
+expect "refused grants add nothing" "$n0" "$(db_query "$DEMO" "SELECT count(*) FROM role_assignment")"
 # Bounded validity, and renewal as its own call.
 call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"85073003328\",\"role\":\"lra_officer\",\"valid_until\":\"$(date -u -d '+13 months' +%F)\"}"
 expect "no role for more than a year" validity_too_long "$(json "$BODY" 'j["code"]')"
-own=$(sqlite3 "$DB" "SELECT max(valid_until) FROM role_assignment WHERE insz='83061814038' AND kbo='0412345614' AND role='access_manager' AND revoked_at IS NULL")
+own=$(db_query "$DEMO" "SELECT max(valid_until) FROM role_assignment WHERE insz='83061814038' AND kbo='0412345614' AND role='access_manager' AND revoked_at IS NULL")
 call POST "$PUB/api/v1/orgs/0412345614/roles" "${SA[@]}" "${J[@]}" -d "{\"insz\":\"83061814038\",\"role\":\"lra_officer\",\"valid_from\":\"$(date -u -d tomorrow +%F)\",\"valid_until\":\"$(date -u -d "$own +1 day" +%F)\"}"
 expect "she cannot give herself more than her own role" beyond_own_role "$(json "$BODY" 'j["code"]')"
 e0=$(events); later=$(date -u -d '+9 months' +%F)
@@ -148,7 +147,7 @@ call POST "$PUB/api/v1/orgs/0412345614/circle-of-trust" "${SA[@]}" "${J[@]}" -d 
 expect "it needs the processing register's reference" 422 "$STATUS"
 call POST "$PUB/api/v1/orgs/0412345614/circle-of-trust" "${SA[@]}" "${J[@]}" -d '{"accept":true,"processing_register_ref":"VWR-2026-014"}'
 expect "the organisation joins the circle of trust" 201 "$STATUS"
-expect "recorded" VWR-2026-014 "$(sqlite3 "$DB" "SELECT register_ref FROM circle_of_trust WHERE kbo='0412345614'")"
+expect "recorded" VWR-2026-014 "$(db_query "$DEMO" "SELECT register_ref FROM circle_of_trust WHERE kbo='0412345614'")"
 
 stop_demo
 out=$("$KP" audit verify --data "$DEMO" 2>&1) && rc=0 || rc=$?

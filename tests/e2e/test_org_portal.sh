@@ -7,11 +7,10 @@
 source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
-DB=$DEMO/kruispunt.db
 SARA=83061814038
 ELS=78052216473
 BAKERY=0412345614
-events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
+events() { db_query "$DEMO" "SELECT count(*) FROM audit_event"; }
 # login INSZ: a password session stepped up with the TOTP key; sets AUTH.
 login() {
   call POST "$PUB/api/v1/auth/login" "${J[@]}" -d "{\"username\":\"$(person "$1" username)\",\"password\":\"$(person "$1" password)\"}"
@@ -47,7 +46,7 @@ expect "Els acts for her municipality" org:0207521107 "$(json "$BODY" 'j["profil
 e0=$(events)
 call GET "$PUB/api/v1/orgs/$BAKERY/circle-of-trust" "${AUTH[@]}"
 expect "attack: another organisation's access manager" "403 role_required" "$STATUS $(json "$BODY" 'j["code"]')"
-expect "a refused read changes nothing" "VWR-2026-014" "$(sqlite3 "$DB" "SELECT register_ref FROM circle_of_trust WHERE kbo='$BAKERY'")"
+expect "a refused read changes nothing" "VWR-2026-014" "$(db_query "$DEMO" "SELECT register_ref FROM circle_of_trust WHERE kbo='$BAKERY'")"
 call GET "$PUB/api/v1/orgs/0207521107/circle-of-trust" "${AUTH[@]}"
 expect "her own: not registered yet" False "$(json "$BODY" 'str(j["accepted"])')"
 

@@ -5,8 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
-DB=$DEMO/kruispunt.db
-events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
+events() { db_query "$DEMO" "SELECT count(*) FROM audit_event"; }
 HEX64='^[0-9a-f]{64}$'
 matches() { if [[ "$3" =~ $2 ]]; then pass "$1"; else fail "$1 (got '$3')"; fi; }
 

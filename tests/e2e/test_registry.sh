@@ -8,8 +8,7 @@ J=(-H 'Content-Type: application/json')
 HEALTH=$(institution_cert 0411111140)   # a health insurance fund
 RR=$(institution_cert 0333333372)       # the National Register
 KSZ=$(institution_cert 0345678997)      # the Crossroads Bank (BIS register)
-DB=$DEMO/kruispunt.db
-events() { sqlite3 "$DB" "SELECT count(*) FROM audit_event"; }
+events() { db_query "$DEMO" "SELECT count(*) FROM audit_event"; }
 
 # --- BIS assignment
 before=$(events)
@@ -46,17 +45,17 @@ expect "only the register's authority changes a person" 403 "$STATUS"
 expect "code not_register_authority" not_register_authority "$(json "$BODY" 'j["code"]')"
 expect "the refusal is audited" $((before + 1)) "$(events)"
 expect_contains "as refused, with its reason" "reason:22:not_register_authority" "$(last_event)"
-expect "and nothing changed" "Kerkstraat 1" "$(sqlite3 "$DB" "SELECT street FROM person WHERE insz='85073003328'")"
+expect "and nothing changed" "Kerkstraat 1" "$(db_query "$DEMO" "SELECT street FROM person WHERE insz='85073003328'")"
 call POST "$NET/api/v1/registry/persons/85073003328/mutations" $KSZ "${J[@]}" -d "$addr"
 expect "the BIS register's authority cannot change an RR person" 403 "$STATUS"
 call POST "$NET/api/v1/registry/persons/85073003328/mutations" $RR "${J[@]}" -d "$addr"
 expect "the National Register records an address change" 201 "$STATUS"
 ticket=$(json "$BODY" 'j["ticket"]')
 expect "the ticket is in the header too" "$ticket" "$(header X-Kruispunt-Ticket)"
-expect "the person now lives there" "Naamsestraat 22" "$(sqlite3 "$DB" "SELECT street FROM person WHERE insz='85073003328'")"
-expect "the mutation is kept with its ticket" address "$(sqlite3 "$DB" "SELECT type FROM person_mutation WHERE ticket='$ticket'")"
-expect_contains "with the old address" "Kerkstraat 1" "$(sqlite3 "$DB" "SELECT before FROM person_mutation WHERE ticket='$ticket'")"
-expect_contains "the audit event carries the ticket" "action:17:registry_mutation" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%ticket:36:$ticket%'")"
+expect "the person now lives there" "Naamsestraat 22" "$(db_query "$DEMO" "SELECT street FROM person WHERE insz='85073003328'")"
+expect "the mutation is kept with its ticket" address "$(db_query "$DEMO" "SELECT type FROM person_mutation WHERE ticket='$ticket'")"
+expect_contains "with the old address" "Kerkstraat 1" "$(db_query "$DEMO" "SELECT before FROM person_mutation WHERE ticket='$ticket'")"
+expect_contains "the audit event carries the ticket" "action:17:registry_mutation" "$(db_query "$DEMO" "SELECT $ENTRY FROM audit_event WHERE $ENTRY LIKE '%ticket:36:$ticket%'")"
 call POST "$NET/api/v1/registry/persons/$bis/mutations" $KSZ "${J[@]}" -d "$addr"
 expect "the Crossroads Bank changes a BIS person" 201 "$STATUS"
 call POST "$NET/api/v1/registry/persons/$bis/mutations" $RR "${J[@]}" -d "$addr"
@@ -66,7 +65,7 @@ expect "a birth number that fails mod 97 is refused" 422 "$STATUS"
 child=$(python3 -c 'n=200101123; print("%09d%02d" % (n, 97 - (2000000000 + n) % 97))')
 call POST "$NET/api/v1/registry/persons/$child/mutations" $RR "${J[@]}" -d '{"type":"birth","effective_on":"2020-01-01","last_name":"Peeters","first_names":"Mila","sex":"M","parents":["85073003328","90031524651"]}'
 expect "a birth is registered with its parents" 201 "$STATUS"
-expect "both parents are linked" 2 "$(sqlite3 "$DB" "SELECT count(*) FROM person_parent WHERE child='$child'")"
+expect "both parents are linked" 2 "$(db_query "$DEMO" "SELECT count(*) FROM person_parent WHERE child='$child'")"
 call POST "$NET/api/v1/registry/persons/$child/mutations" $RR "${J[@]}" -d '{"type":"birth","effective_on":"2020-01-01","last_name":"X","first_names":"Y"}'
 expect "the same birth twice is a conflict" 409 "$STATUS"
 call POST "$NET/api/v1/registry/persons/78052216473/mutations" $RR "${J[@]}" -d '{"type":"death","effective_on":"2099-01-01"}'
@@ -90,7 +89,7 @@ expect "a pension status the registers do not know is 422" invalid_field "$(json
 pension retired $RR
 expect "the National Register records a pension" 201 "$STATUS"
 expect "the register holds it, since its date" "retired|2026-10-01" \
-  "$(sqlite3 "$DB" "SELECT pension_status, pension_since FROM person WHERE insz='90031524651'")"
+  "$(db_query "$DEMO" "SELECT pension_status, pension_since FROM person WHERE insz='90031524651'")"
 call POST "$NET/api/v1/registry/persons/85073003329/mutations" $RR "${J[@]}" -d "$addr"
 expect "an invalid INSZ in the path is 422" invalid_insz "$(json "$BODY" 'j["code"]')"
 call POST "$NET/api/v1/registry/persons/85073003328/mutations" $RR "${J[@]}" -d '{"type":"divorce","effective_on":"2026-01-01"}'

@@ -10,7 +10,6 @@
 source "$(dirname "$0")/lib.sh"
 start_demo
 J=(-H 'Content-Type: application/json')
-DB=$DEMO/kruispunt.db
 SARA=83061814038
 HANNE=86091420679
 BAKERY=0412345614
@@ -72,7 +71,7 @@ expect "the secretariat declares a student's hours for the bakery" 201 "$STATUS"
 expect "through the secretariat" "$SECRETARIAT" "$(json "$BODY" 'j["declared_via"]')"
 first=$(json "$BODY" 'j["id"]')
 expect "declared_via stored" "$SECRETARIAT|$HANNE|$BAKERY" \
-  "$(sqlite3 "$DB" "SELECT declared_via, declared_by, employer FROM employ_declaration WHERE id=$first")"
+  "$(db_query "$DEMO" "SELECT declared_via, declared_by, employer FROM employ_declaration WHERE id=$first")"
 expect_contains "the event names the secretariat as the acting organisation" "actor:10:$SECRETARIAT" "$(last_event)"
 expect_contains "and the clerk" "user:11:$HANNE" "$(last_event)"
 expect_contains "about the worker" "subject:11:$LUCAS" "$(last_event)"

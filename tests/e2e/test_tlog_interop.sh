@@ -88,8 +88,7 @@ expect "of 256 length-prefixed entries" 256 "$(python3 -c 'import sys
 d=open(sys.argv[1],"rb").read(); n=0
 while d: l=int.from_bytes(d[:2],"big"); assert d[2:2+l].startswith(b"kruispunt-audit-v1\n"); d=d[2+l:]; n+=1
 print(n)' "$BODY")"
-DB=$DEMO/kruispunt.db
-expect_contains "the read is itself audited" "action:13:audit_entries" "$(sqlite3 "$DB" "SELECT CAST(entry AS TEXT) FROM audit_event WHERE CAST(entry AS TEXT) LIKE '%audit_entries%' LIMIT 1")"
+expect_contains "the read is itself audited" "action:13:audit_entries" "$(db_query "$DEMO" "SELECT $ENTRY FROM audit_event WHERE $ENTRY LIKE '%audit_entries%' LIMIT 1")"
 
 # The log grew (logins, the auditor's reads): wait for its next checkpoint.
 for _ in $(seq 1 50); do

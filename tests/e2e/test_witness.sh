@@ -75,7 +75,7 @@ wait_cosigned() {
   return 1
 }
 
-S1=$(sqlite3 "$DEMO/kruispunt.db" "SELECT max(tree_size) FROM audit_checkpoint")
+S1=$(db_query "$DEMO" "SELECT max(tree_size) FROM audit_checkpoint")
 serve_with_witness
 wait_cosigned "$S1" && rc=0 || rc=$?
 expect "the first checkpoint is cosigned (size $S1)" 0 "$rc"
@@ -115,7 +115,7 @@ kill -TERM "$SERVE_PID"; wait "$SERVE_PID" || true
 # its change, and signs a checkpoint when it closes the log).
 KBO=$(python3 -c 'n=1234567; print("%08d%02d" % (n, 97 - n % 97))')
 "$KP" org add --data "$DEMO" --kbo "$KBO" --name "Witnessed" >/dev/null
-S2=$(sqlite3 "$DEMO/kruispunt.db" "SELECT max(tree_size) FROM audit_checkpoint")
+S2=$(db_query "$DEMO" "SELECT max(tree_size) FROM audit_checkpoint")
 expect "the log grew" 1 "$([ "$S2" -gt "$S1" ] && echo 1 || echo 0)"
 serve_with_witness
 wait_cosigned "$S2" && rc=0 || rc=$?

@@ -4,7 +4,9 @@
  * the real src/audit, and print each sequence number on stdout once
  * audit_append has acknowledged it. The end-to-end tests use it to fill a
  * log, and kill it with SIGKILL mid-load to check that no acknowledged
- * event is lost.
+ * event is lost. The database is DATA_DIR/kruispunt.db, or, as for the
+ * kruispunt command, the URL in KRUISPUNT_STORE_URL when
+ * KRUISPUNT_STORE_BACKEND is postgresql.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -76,7 +78,12 @@ int main(int argc, char **argv)
 	close(fd);
 	struct store *s;
 	struct error e;
-	snprintf(path, sizeof(path), "%s/kruispunt.db", argv[1]);
+	const char *backend = getenv("KRUISPUNT_STORE_BACKEND");
+	const char *url = getenv("KRUISPUNT_STORE_URL");
+	if (backend && strcmp(backend, "postgresql") == 0 && url)
+		snprintf(path, sizeof(path), "%s", url);
+	else
+		snprintf(path, sizeof(path), "%s/kruispunt.db", argv[1]);
 	log_set_level(LV_WARN);
 	if (crypto_setup() != 0 || cli_store_open(path, NULL, &s, &e) != 0 ||
 	    audit_open(s, sk, NULL, &log_, &e) != 0) {
