@@ -339,9 +339,36 @@ static void sleep_ms(int ms)
 		; /* EINTR: the rest */
 }
 
-/* One try at writing batch. Returns 0, or -1 with the frontier as it was
- * (the write rolled back, or its commit failed). */
-static int write_try(struct audit *a, struct pending *batch)
+static const char sql_entry_at[] = "SELECT entry FROM audit_event WHERE seq = ?1";
+
+/* What a batch's first entry tells, read under the lock on the writer:
+ * 1, the batch is in the log at its numbers, byte for byte (the entry's
+ * random nonce makes it that batch's alone: an earlier try's COMMIT was
+ * applied, only its answer lost); 0, it is not; -1, the log cannot be
+ * read, and nothing may be written blind. */
+static int batch_landed(struct store_conn *w, const struct pending *first)
+{
+	struct store_stmt *st = store_prepare(w, sql_entry_at);
+	store_bind_int(st, 1, (int64_t)first->seq);
+	enum store_rc rc = store_step(st);
+	size_t n = 0;
+	const void *entry = rc == STORE_ROW ? store_col_blob(st, 0, &n) : NULL;
+	int landed = rc == STORE_ROW ? entry && n == first->entry_len &&
+					       memcmp(entry, first->entry, n) == 0
+		     : rc == STORE_DONE ? 0
+					: -1;
+	store_done(st);
+	return landed;
+}
+
+#define TRY_LANDED 1
+
+/* One try at writing batch (count events). A retry first asks whether an
+ * earlier try landed after all (TRY_LANDED: the frontier is then the
+ * disk's, and nothing is written again). Returns 0, TRY_LANDED, or -1
+ * with the frontier and the numbering as they were. */
+static int write_try(struct audit *a, struct pending *batch, size_t count,
+		     bool retry)
 {
 	struct merkle_frontier saved = a->frontier;
 	struct error e;
@@ -355,14 +382,27 @@ static int write_try(struct audit *a, struct pending *batch)
 	 * since this one last wrote: take the tail as it is, and number the
 	 * batch after it (write_one). */
 	int64_t disk_ms = 0;
-	uint64_t disk = size_on_disk(sink.w, &disk_ms);
-	if (disk == UINT64_MAX || (disk != a->frontier.size &&
-				   reload(a, sink.w, disk, disk_ms) != 0)) {
+	uint64_t disk = size_on_disk(sink.w, &disk_ms), shift = 0;
+	int landed = retry && disk != UINT64_MAX && disk > a->frontier.size
+			     ? batch_landed(sink.w, batch)
+			     : 0;
+	if (disk != UINT64_MAX && landed >= 0 && disk != a->frontier.size) {
+		shift = disk - a->frontier.size;
+		if (reload(a, sink.w, disk, disk_ms) != 0)
+			disk = UINT64_MAX;
+	}
+	if (disk == UINT64_MAX || landed != 0) {
+		store_write_rollback(a->store);
+		if (landed == 1 && disk != UINT64_MAX) {
+			/* On disk, yet counted as in flight by the shift. */
+			pthread_mutex_lock(&a->mu);
+			a->next_seq -= count;
+			pthread_mutex_unlock(&a->mu);
+			return TRY_LANDED;
+		}
 		log_warn("audit batch not written: the log's tail cannot be "
 			 "read");
-		store_write_rollback(a->store);
-		a->frontier = saved;
-		return -1;
+		goto failed;
 	}
 	sink.tail_ms = disk_ms;
 	int rc = 0;
@@ -372,33 +412,16 @@ static int write_try(struct audit *a, struct pending *batch)
 		if (rc == 0)
 			rc = write_one(a, &sink, p);
 	}
-	rc = store_write_end(a->store, rc, &e);
-	if (rc != 0)
-		a->frontier = saved;
-	return rc;
-}
-
-static const char sql_entry_at[] = "SELECT entry FROM audit_event WHERE seq = ?1";
-
-/* Whether a batch whose try failed was written all the same: its commit
- * reached the database and only the answer was lost with the connection.
- * Then its first event is in the log at its number, byte for byte (the
- * entry's random nonce makes that one event's alone). */
-static bool batch_landed(struct audit *a, const struct pending *first)
-{
-	struct store_conn *r = store_reader(a->store);
-	if (!r)
-		return false;
-	struct store_stmt *st = store_prepare(r, sql_entry_at);
-	store_bind_int(st, 1, (int64_t)first->seq);
-	size_t n = 0;
-	const void *entry = store_step(st) == STORE_ROW
-				    ? store_col_blob(st, 0, &n)
-				    : NULL;
-	bool same = entry && n == first->entry_len &&
-		    memcmp(entry, first->entry, n) == 0;
-	store_done(st);
-	return same;
+	if (store_write_end(a->store, rc, &e) == 0)
+		return 0;
+failed:
+	a->frontier = saved;
+	/* The numbering moves back with the frontier: the next try shifts
+	 * it again from there. */
+	pthread_mutex_lock(&a->mu);
+	a->next_seq -= shift;
+	pthread_mutex_unlock(&a->mu);
+	return -1;
 }
 
 /* Write batch; while the database is away (a failover), try again with
@@ -410,9 +433,9 @@ static int write_batch(struct audit *a, struct pending *batch)
 	size_t count = 0;
 	for (struct pending *p = batch; p; p = p->next)
 		count++;
-	int rc = write_try(a, batch);
-	for (int waited = 0, delay = 50; rc != 0; delay = delay * 2 > 1000
-							  ? 1000 : delay * 2) {
+	int rc = write_try(a, batch, count, false);
+	for (int waited = 0, delay = 50; rc < 0; delay = delay * 2 > 1000
+							 ? 1000 : delay * 2) {
 		pthread_mutex_lock(&a->mu);
 		bool stopping = a->stopping;
 		pthread_mutex_unlock(&a->mu);
@@ -421,18 +444,12 @@ static int write_batch(struct audit *a, struct pending *batch)
 			break;
 		sleep_ms(delay);
 		waited += delay;
-		if (batch_landed(a, batch)) {
-			/* On disk, yet still counted as in flight: the next
-			 * reload moves the numbering past it only once. */
-			pthread_mutex_lock(&a->mu);
-			a->next_seq -= count;
-			pthread_mutex_unlock(&a->mu);
-			log_warn("audit batch of %zu events was written; its "
-				 "commit's answer was lost", count);
-			rc = 0;
-			break;
-		}
-		rc = write_try(a, batch);
+		rc = write_try(a, batch, count, true);
+	}
+	if (rc == TRY_LANDED) {
+		log_warn("audit batch of %zu events was written; its commit's "
+			 "answer was lost", count);
+		rc = 0;
 	}
 	if (rc != 0)
 		log_error("security: audit batch of %zu events not written",

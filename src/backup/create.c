@@ -170,15 +170,27 @@ static int write_item(struct backup_writer *w, const struct backup_file *f,
 	FILE *in = fopen(it->path, "rb");
 	if (!in)
 		return io_failed(e, it->path);
-	uint8_t buf[BACKUP_CHUNK];
+	uint8_t buf[BACKUP_CHUNK], d[SHA256_LEN];
 	size_t n;
 	int rc = 0;
-	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+	/* Hashed again as it goes in: a file rewritten (to the same size)
+	 * since the manifest was made would make an archive that restore
+	 * refuses, reported written. */
+	crypto_hash_sha256_state h;
+	crypto_hash_sha256_init(&h);
+	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		crypto_hash_sha256_update(&h, buf, n);
 		rc = backup_writer_data(w, buf, n, e);
+	}
 	if (rc == 0 && ferror(in))
 		rc = io_failed(e, it->path);
 	fclose(in);
 	sodium_memzero(buf, sizeof(buf));
+	crypto_hash_sha256_final(&h, d);
+	if (rc == 0 && memcmp(d, f->sha256, SHA256_LEN) != 0)
+		rc = err_set(e, ERR_UNAVAILABLE, "backup_file_changed",
+			     "%s changed while the backup was made: run it "
+			     "again", f->name);
 	return rc;
 }
 

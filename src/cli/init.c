@@ -184,6 +184,10 @@ static int read_password(const struct cli_config *cfg, char *out, size_t n,
 	if (got < 0)
 		return err_set(e, ERR_INVALID, "store_password_file",
 			       "cannot read %s", path);
+	if ((size_t)got == n - 1 && !memchr(out, '\n', (size_t)got))
+		return err_set(e, ERR_INVALID, "store_password_file",
+			       "%s: the password is longer than %zu bytes",
+			       path, n - 2);
 	out[got] = '\0';
 	out[strcspn(out, "\r\n")] = '\0';
 	return 0;

@@ -190,7 +190,8 @@ static int copy_rows(sqlite3 *src, PGconn *db, const char *table,
 			 : err_set(e, ERR_INVALID, "export_failed",
 				   "the source has no table %s like the "
 				   "target's: %s", table, sqlite3_errmsg(src));
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+	int step = SQLITE_DONE;
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		l.n = 0;
 		for (int i = 0; i < n; i++) {
 			if (i)
@@ -203,6 +204,11 @@ static int copy_rows(sqlite3 *src, PGconn *db, const char *table,
 				     "writing %s failed", table);
 		(*rows)++;
 	}
+	/* A read that ended before the last row (a damaged file, an I/O
+	 * error) is a failure, not a shorter table. */
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = err_set(e, ERR_UNAVAILABLE, "export_failed",
+			     "reading %s failed: %s", table, sqlite3_errmsg(src));
 	sqlite3_finalize(st);
 	free(l.p);
 	if (PQputCopyEnd(db, rc == 0 ? NULL : "export failed") != 1 && rc == 0)

@@ -98,8 +98,10 @@ struct store_options {
 	/* PostgreSQL: the password, when the operator gave one in a file
 	 * (never in the URL); NULL lets libpq look (PGPASSWORD, ~/.pgpass). */
 	const char *password;
-	/* PostgreSQL: the most read connections the store opens (one per
-	 * reading thread; 0: STORE_PG_READERS). */
+	/* PostgreSQL: the most read connections the store opens, one per
+	 * reading thread (0: no cap; the daemon's threads are a fixed
+	 * number, docs/ARCHITECTURE.md). A thread past the cap cannot read:
+	 * a cap below the threads is the operator's mistake. */
 	int max_readers;
 };
 
@@ -326,9 +328,6 @@ int store_export(const char *sqlite_path, struct store *dst,
 /* How long a connection waits for a lock another process holds: an
  * operator's command beside the daemon holds it briefly. */
 #define STORE_BUSY_TIMEOUT_MS 5000
-
-/* PostgreSQL: read connections when the configuration names none. */
-#define STORE_PG_READERS 32
 
 /* [store]: the backend; SQLite's database file (relative to the data
  * directory) and busy timeout; PostgreSQL's URL, password file and read

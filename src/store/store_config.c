@@ -23,8 +23,9 @@ const struct config_key store_config_keys[] = {
 	 0, NULL,
 	 "PostgreSQL: file holding the password (else PGPASSWORD or "
 	 "~/.pgpass)"},
-	{"store", "max_readers", CONFIG_INT, FIELD(max_readers),
-	 KP_XSTR(STORE_PG_READERS), 1, 1024, NULL,
-	 "PostgreSQL: read connections (one per reading thread)"},
+	{"store", "max_readers", CONFIG_INT, FIELD(max_readers), "0", 0, 4096,
+	 NULL,
+	 "PostgreSQL: at most this many read connections, one per reading "
+	 "thread (0: no cap)"},
 };
 const size_t store_config_nkeys = KP_NELEM(store_config_keys);

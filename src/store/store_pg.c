@@ -207,12 +207,18 @@ static PGconn *dial(const char *url, const char *password)
 {
 	/* The URL may name the application (?application_name=node-a): the
 	 * server's views then tell the nodes apart. */
+	/* tcp_user_timeout: a write the server never acknowledges (a cut
+	 * link, which keepalives cannot see while data is outstanding)
+	 * fails after 10 s instead of the kernel's fifteen minutes. UTF-8,
+	 * whatever the server's or the environment's default: every text
+	 * kruispunt stores is. */
 	const char *keys[] = {"dbname", "connect_timeout",
 			      "fallback_application_name",
 			      "keepalives_idle", "keepalives_interval",
-			      "keepalives_count", "password", NULL};
-	const char *vals[] = {url, "5", "kruispunt", "10", "5", "3", password,
-			      NULL};
+			      "keepalives_count", "tcp_user_timeout",
+			      "client_encoding", "password", NULL};
+	const char *vals[] = {url, "5", "kruispunt", "10", "5", "3", "10000",
+			      "UTF8", password, NULL};
 	PGconn *db = PQconnectdbParams(keys, vals, 1);
 	PQsetNoticeProcessor(db, notice, NULL);
 	return db;
@@ -311,7 +317,7 @@ int store_pg_open(const char *url, const struct store_options *opt,
 	s->password = opt && opt->password ? xstrdup(opt->password) : NULL;
 	s->id = atomic_fetch_add(&next_store_id, 1);
 	s->max_readers = opt && opt->max_readers > 0 ? opt->max_readers
-						     : STORE_PG_READERS;
+						     : INT32_MAX;
 	s->busy_timeout_ms = opt && opt->busy_timeout_ms > 0
 				     ? opt->busy_timeout_ms
 				     : STORE_BUSY_TIMEOUT_MS;
@@ -633,7 +639,10 @@ static enum store_rc failure(struct pg_stmt *st, const PGresult *r)
 		return STORE_CONSTRAINT;
 	}
 	log_pg(__func__, st->sql, st->conn->db, r);
-	if (state && strncmp(state, "42", 2) == 0 &&
+	/* Bad SQL is a programming error, as SQLite's prepare failure is; a
+	 * missing privilege (42501) is the operator's, and only fails the
+	 * statement. */
+	if (state && strncmp(state, "42", 2) == 0 && strcmp(state, "42501") &&
 	    PQstatus(st->conn->db) == CONNECTION_OK)
 		abort();
 	return STORE_ERROR;
