@@ -18,7 +18,7 @@ MAKEFLAGS += --no-print-directory
 
 SCREENSHOTS ?= docs/screenshots
 
-.PHONY: all deps build build-asan build-release build-clang demo screenshots test test-all test-unit test-asan check-src analyze fuzz bench install package clean
+.PHONY: all deps build build-asan build-release build-clang demo screenshots test test-all test-unit test-ha test-asan check-src analyze fuzz bench install package clean
 
 all: build
 
@@ -71,6 +71,13 @@ test-all: check-src build build-asan build-release build-clang
 
 test-unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+
+# The failover test (tests/ha): etcd, two PostgreSQL under Patroni,
+# HAProxy and two kruispunt nodes on this machine (scripts/ha/up.sh); the
+# primary and a node are killed under load. About two minutes; needs root
+# or the postgres user's rights over /tmp. Not part of `make test`.
+test-ha: build
+	@bash tests/ha/test_failover.sh $(BUILD)/kruispunt
 
 check-src:
 	@bash scripts/checksrc.sh

@@ -29,7 +29,13 @@ PACKAGES=(
   # clients the tests talk to the daemon with, none of them written here
   openssl curl oathtool zbar-tools sqlite3 python3
   # the recommended production front, run by tests/e2e/test_haproxy.sh
+  # and by scripts/ha (in front of PostgreSQL and of the nodes)
   haproxy
+  # high availability (scripts/ha, `make test-ha`): Patroni manages the
+  # PostgreSQL primary and its synchronous replica, etcd holds its leader
+  # key (Patroni's etcd3 client speaks etcd's JSON gateway, and builds on
+  # python3-etcd); etcdctl to look at it
+  patroni python3-etcd python3-psycopg2 etcd-server etcd-client
   # load generator for bench/
   wrk
   # runs the OpenAPI validator of tests/openapi and the portal's browser

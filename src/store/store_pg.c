@@ -357,15 +357,17 @@ static void pg_close(struct store *store)
 }
 
 /* This thread's read connection: opened on first use, reconnected when
- * the server went away (a failover), at most max_readers of them. */
+ * the server went away (a failover), at most max_readers of them. While
+ * the server cannot be reached the connection is returned all the same:
+ * its statements fail (store_unavailable, 503) and it tries again on its
+ * next use. The modules pass store_reader straight to store_prepare. */
 static struct store_conn *pg_reader(struct store *store)
 {
 	struct pg *s = PS(store);
 	if (tl_reader.store_id == s->id) {
 		struct pg_conn *c = tl_reader.conn;
-		if ((PQstatus(c->db) != CONNECTION_OK || c->lost) &&
-		    conn_connect(s, c, true) != 0)
-			return NULL;
+		if (PQstatus(c->db) != CONNECTION_OK || c->lost)
+			(void)conn_connect(s, c, true);
 		return &c->base;
 	}
 	pthread_mutex_lock(&s->readers_lock);
@@ -378,18 +380,13 @@ static struct store_conn *pg_reader(struct store *store)
 			  "open, one per thread", s->max_readers);
 		return NULL;
 	}
-	struct error e;
-	struct pg_conn *c = conn_open(s, true, &e);
+	struct pg_conn *c = xcalloc(1, sizeof(*c));
+	c->base.ops = &pg_ops;
+	(void)conn_connect(s, c, true);
 	pthread_mutex_lock(&s->readers_lock);
-	if (c) {
-		c->next = s->readers;
-		s->readers = c;
-	} else {
-		s->nreaders--;
-	}
+	c->next = s->readers;
+	s->readers = c;
 	pthread_mutex_unlock(&s->readers_lock);
-	if (!c)
-		return NULL;
 	tl_reader.store_id = s->id;
 	tl_reader.conn = c;
 	return &c->base;
