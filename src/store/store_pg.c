@@ -72,6 +72,9 @@ struct pg_conn {
 	 * use starts a new session, through whatever now routes to the
 	 * primary. */
 	bool lost;
+	/* A thread past store.max_readers: never connected, every statement
+	 * fails (503), and no thread crashes on a NULL connection. */
+	bool capped;
 	struct pg_conn *next; /* in the store's list of readers */
 };
 
@@ -253,8 +256,14 @@ static int conn_connect(struct pg *s, struct pg_conn *c, bool read_only)
 	if (pg_exec(&c->base, read_only
 				 ? "SET default_transaction_read_only = on;"
 				   "SET TIME ZONE 'UTC'"
-				 : writer) != 0)
+				 : writer) != 0) {
+		/* Never a session without its settings (a reader that could
+		 * write, a writer without its lock timeout): the next use
+		 * starts a new one. */
+		PQfinish(c->db);
+		c->db = NULL;
 		return -1;
+	}
 	return 0;
 }
 
@@ -366,7 +375,8 @@ static struct store_conn *pg_reader(struct store *store)
 	struct pg *s = PS(store);
 	if (tl_reader.store_id == s->id) {
 		struct pg_conn *c = tl_reader.conn;
-		if (PQstatus(c->db) != CONNECTION_OK || c->lost)
+		if (!c->capped &&
+		    (PQstatus(c->db) != CONNECTION_OK || c->lost))
 			(void)conn_connect(s, c, true);
 		return &c->base;
 	}
@@ -375,14 +385,15 @@ static struct store_conn *pg_reader(struct store *store)
 	if (!full)
 		s->nreaders++;
 	pthread_mutex_unlock(&s->readers_lock);
-	if (full) {
-		log_error("no read connection: store.max_readers (%d) are "
-			  "open, one per thread", s->max_readers);
-		return NULL;
-	}
 	struct pg_conn *c = xcalloc(1, sizeof(*c));
 	c->base.ops = &pg_ops;
-	(void)conn_connect(s, c, true);
+	c->capped = full;
+	if (full)
+		log_error("no read connection for this thread: "
+			  "store.max_readers (%d) are open, one per thread",
+			  s->max_readers);
+	else
+		(void)conn_connect(s, c, true);
 	pthread_mutex_lock(&s->readers_lock);
 	c->next = s->readers;
 	s->readers = c;

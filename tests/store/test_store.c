@@ -386,6 +386,27 @@ static void a_lease_has_one_holder(void **state)
 	store_close(a);
 }
 
+/* A thread past store.max_readers cannot read, and says so; it never
+ * gets a NULL connection to crash on. */
+static void a_thread_past_the_cap_fails_its_reads(void **state)
+{
+	(void)state;
+	if (!ts_pg())
+		skip(); /* SQLite has no cap */
+	struct store_options o = {.max_readers = 1};
+	struct store *s;
+	struct error e;
+	assert_int_equal(cli_store_open(path, &o, &s, &e), 0);
+	assert_int_equal(select_one(s), STORE_ROW);
+	pthread_t t;
+	void *rc;
+	pthread_create(&t, NULL, select_one_thread, s);
+	pthread_join(t, &rc);
+	assert_int_equal((intptr_t)rc, STORE_ERROR);
+	assert_int_equal(select_one(s), STORE_ROW);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +417,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(write_commit_and_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(a_lease_has_one_holder, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			a_thread_past_the_cap_fails_its_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_reader_per_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_row_and_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(
