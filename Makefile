@@ -75,7 +75,8 @@ test-unit: build
 # The failover test (tests/ha): etcd, two PostgreSQL under Patroni,
 # HAProxy and two kruispunt nodes on this machine (scripts/ha/up.sh); the
 # primary and a node are killed under load. About two minutes; needs root
-# or the postgres user's rights over /tmp. Not part of `make test`.
+# or the postgres user's rights over /tmp. Not part of `make test`; CI
+# runs it after (.ci/run).
 test-ha: build
 	@bash tests/ha/test_failover.sh $(BUILD)/kruispunt
 
