@@ -48,7 +48,9 @@ static int open_target(const struct cli_config *src,
 	    !str_copy(cfg.store.password_file, sizeof(cfg.store.password_file),
 		      o->password_file))
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
-	return cli_open_store_mode(&cfg, STORE_MIGRATE_APPLY, out, e);
+	/* Migrated only when new: a URL naming some older database by
+	 * mistake must not have its schema changed before it is refused. */
+	return cli_open_store_mode(&cfg, STORE_MIGRATE_FRESH, out, e);
 }
 
 static int verify(struct store *s, const struct cli_config *cfg,

@@ -122,6 +122,10 @@ static int apply_from(struct store_conn *c,
 			       "database schema %d is newer than this binary "
 			       "(%zu): refusing to run an old binary on it",
 			       current, n);
+	if (current > 0 && (size_t)current < n && mode == STORE_MIGRATE_FRESH)
+		return err_set(e, ERR_INVALID, "store_not_fresh",
+			       "the database already holds a schema (%d): "
+			       "only a new, empty database will do", current);
 	if ((size_t)current < n && mode == STORE_MIGRATE_CHECK)
 		return err_set(e, ERR_UNAVAILABLE, "store_migrate_needed",
 			       "database schema %d is older than this binary "

@@ -71,6 +71,8 @@ enum store_migrate_mode {
 	STORE_MIGRATE_APPLY, /* apply the missing migrations */
 	STORE_MIGRATE_CHECK, /* refuse (store_migrate_needed): an operator
 			      * runs `kruispunt migrate` first */
+	STORE_MIGRATE_FRESH, /* apply only to a database without a schema
+			      * yet (store_not_fresh): a new target */
 };
 
 /* A module's migrations (in any order; store_open sorts them). */

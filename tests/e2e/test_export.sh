@@ -42,6 +42,16 @@ expect_contains "naming why" "already has an audit log" "$(cat "$WORK/again.err"
 n=$(psql -X -At "$URL" -c "SELECT count(*) FROM audit_event")
 expect "and changes nothing" "$events" "$n"
 
+# A URL that names some other, older database by mistake: refused before
+# its schema is touched.
+OLD=${BASE%/kp_test}/kp_old
+psql -X -q "$BASE" -c "CREATE DATABASE kp_old"
+psql -X -q "$OLD" -c "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL); INSERT INTO schema_migrations VALUES (1, 'meta', 0)"
+"$KP" export --data "$DEMO" --to postgresql "$OLD" >/dev/null 2>"$WORK/old.err" && rc=0 || rc=$?
+expect "an older database as the target: exit 1" 1 "$rc"
+expect_contains "naming why" "already holds a schema" "$(cat "$WORK/old.err")"
+expect "and its schema untouched" 1 "$(psql -X -At "$OLD" -c "SELECT max(version) FROM schema_migrations")"
+
 "$KP" export --data "$DEMO" --to postgresql "postgresql://u:secret@127.0.0.1/x" >/dev/null 2>"$WORK/pw.err" && rc=0 || rc=$?
 expect "a password in the URL is refused" 1 "$rc"
 expect_contains "saying where it goes instead" "password_file" "$(cat "$WORK/pw.err")"
