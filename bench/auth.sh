@@ -4,6 +4,8 @@
 # authenticated endpoint (GET /api/v1/auth/session, Bearer token) and
 # against /healthz, same daemon, plain HTTP on loopback, same load.
 #   bench/auth.sh [BUILD_DIR]    DURATION=10 CONNECTIONS=64
+#   PG=1 also measures both on PostgreSQL: the demo exported into a scratch
+#   cluster (tests/support/pg.sh, fsync and synchronous commit on).
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 duration=${DURATION:-10}
@@ -12,7 +14,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$here/var"
 work=$(mktemp -d "$here/var/bench-auth.XXXXXX")
 pids=()
-cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+pgdir=
+cleanup() {
+  for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  [ -z "$pgdir" ] || bash "$here/tests/support/pg.sh" stop "$pgdir"
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 "$build/auth_bench" "$work" 40
@@ -78,6 +85,30 @@ print(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))'; }
 post_lua kp "{\"username\":\"${user% *}\",\"password\":\"${user#* }\"}"
 kp_logins=$(logins "$work/kp.lua" "$url/api/v1/auth/login")
 echo "auth      POST /api/v1/auth/login (Argon2id 19 MiB, 2 passes)  ${kp_logins} logins/s  (wrk -c$lconns)"
+
+if [ "${PG:-0}" = 1 ]; then
+  pgdir=$(mktemp -d /tmp/kp-pg.XXXXXX)
+  bash "$here/tests/support/pg.sh" start "$pgdir" durable >/dev/null
+  pgurl=$(sed 's#/kp_test$#/kp_bench#' "$pgdir/url")
+  psql -X -q "$(cat "$pgdir/url")" -c "CREATE DATABASE kp_bench"
+  kill "$(pgrep -f "serve --config $work/bench.ini")"; sleep 1
+  "$build/kruispunt" export --data "$work/demo" --to postgresql "$pgurl" | head -1
+  { cat "$work/bench.ini"; printf '[store]\nbackend = postgresql\nurl = %s\n' "$pgurl"; } > "$work/bench-pg.ini"
+  "$build/kruispunt" serve --config "$work/bench-pg.ini" 2>"$work/serve-pg.log" &
+  pids+=($!)
+  for _ in $(seq 100); do grep -q '"listening"' "$work/serve-pg.log" && break; sleep 0.1; done
+  token=$(curl -sf -H 'Content-Type: application/json' \
+    -d "{\"username\":\"${user% *}\",\"password\":\"${user#* }\"}" "$url/api/v1/auth/login" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  pg_health=$(rps "$url/healthz")
+  pg_session=$(rps -H "Authorization: Bearer $token" "$url/api/v1/auth/session")
+  pg_logins=$(logins "$work/kp.lua" "$url/api/v1/auth/login")
+  echo "auth-pg   GET /api/v1/auth/session on PostgreSQL          ${pg_session%.*} req/s   ratio $(python3 -c "print(f'{$pg_session/$pg_health:.2f}')") to its /healthz (${pg_health%.*})"
+  echo "auth-pg   POST /api/v1/auth/login on PostgreSQL           ${pg_logins} logins/s  (wrk -c$lconns)"
+  kill "$(pgrep -f "serve --config $work/bench-pg.ini")"; sleep 1
+  bash "$here/tests/support/pg.sh" stop "$pgdir"
+  pgdir=
+fi
 
 if ! command -v glewlwyd >/dev/null && [ "$(id -u)" = 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq glewlwyd >/dev/null 2>&1 || true

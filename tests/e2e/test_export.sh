@@ -9,8 +9,7 @@ source "$(dirname "$0")/lib.sh"
 # The source is SQLite, whatever the suite runs on.
 unset KRUISPUNT_STORE_BACKEND KRUISPUNT_STORE_URL
 
-# Beside WORK, which the postgres user cannot enter.
-PGDIR=$(mktemp -d /tmp/kp-pg.XXXXXX)
+PGDIR=$WORK/pg
 bash "$KP_SOURCE_DIR/tests/support/pg.sh" start "$PGDIR" >/dev/null
 stop_pg() { bash "$KP_SOURCE_DIR/tests/support/pg.sh" stop "$PGDIR"; }
 trap 'stop_pg; cleanup' EXIT
