@@ -142,9 +142,12 @@ for n in 1 2; do
   [ "$(id -u)" = 0 ] && chown -R postgres: "$run"
   chmod 700 "$run"
 done
+# From its own directory: the postgres user may not enter the one this
+# script was started in (a clone in a root-only directory), and Patroni's
+# worker processes start in the working directory.
 start_patroni() {
-  start "patroni$1" "${AS_PG[@]}" env HOME="$DIR/pg$1" \
-    patroni "$DIR/pg$1/patroni.yml"
+  (cd "$DIR/pg$1" && start "patroni$1" "${AS_PG[@]}" env HOME="$DIR/pg$1" \
+    patroni "$DIR/pg$1/patroni.yml")
 }
 rest_is() { curl -fsS -o /dev/null "http://127.0.0.1:$1/$2"; }
 start_patroni 1
