@@ -15,6 +15,7 @@ mkdir -p "$here/var"
 work=$(mktemp -d "$here/var/bench-auth.XXXXXX")
 pids=()
 pgdir=
+source "$here/bench/pg_node.sh"
 cleanup() {
   for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
   [ -z "$pgdir" ] || bash "$here/tests/support/pg.sh" stop "$pgdir"
@@ -87,16 +88,7 @@ kp_logins=$(logins "$work/kp.lua" "$url/api/v1/auth/login")
 echo "auth      POST /api/v1/auth/login (Argon2id 19 MiB, 2 passes)  ${kp_logins} logins/s  (wrk -c$lconns)"
 
 if [ "${PG:-0}" = 1 ]; then
-  pgdir=$(mktemp -d /tmp/kp-pg.XXXXXX)
-  bash "$here/tests/support/pg.sh" start "$pgdir" durable >/dev/null
-  pgurl=$(sed 's#/kp_test$#/kp_bench#' "$pgdir/url")
-  psql -X -q "$(cat "$pgdir/url")" -c "CREATE DATABASE kp_bench"
-  kill "$(pgrep -f "serve --config $work/bench.ini")"; sleep 1
-  "$build/kruispunt" export --data "$work/demo" --to postgresql "$pgurl" | head -1
-  { cat "$work/bench.ini"; printf '[store]\nbackend = postgresql\nurl = %s\n' "$pgurl"; } > "$work/bench-pg.ini"
-  "$build/kruispunt" serve --config "$work/bench-pg.ini" 2>"$work/serve-pg.log" &
-  pids+=($!)
-  for _ in $(seq 100); do grep -q '"listening"' "$work/serve-pg.log" && break; sleep 0.1; done
+  pg_node "$build/kruispunt" "$work/demo"
   token=$(curl -sf -H 'Content-Type: application/json' \
     -d "{\"username\":\"${user% *}\",\"password\":\"${user#* }\"}" "$url/api/v1/auth/login" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')

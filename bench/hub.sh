@@ -27,6 +27,7 @@ mkdir -p "$here/var"
 work=$(mktemp -d "$here/var/bench-hub.XXXXXX")
 pids=()
 pgdir=
+source "$here/bench/pg_node.sh"
 cleanup() {
   for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
   [ -z "$pgdir" ] || bash "$here/tests/support/pg.sh" stop "$pgdir"
@@ -168,16 +169,7 @@ echo "audit     $new new events for $answered answers in the access log and ${hu
 
 # --- the same on PostgreSQL, one node
 if [ "${PG:-0}" = 1 ]; then
-  pgdir=$(mktemp -d /tmp/kp-pg.XXXXXX)
-  bash "$here/tests/support/pg.sh" start "$pgdir" durable >/dev/null
-  pgurl=$(sed 's#/kp_test$#/kp_bench#' "$pgdir/url")
-  psql -X -q "$(cat "$pgdir/url")" -c "CREATE DATABASE kp_bench"
-  kill "$(pgrep -f "serve --config $work/bench.ini")"; sleep 1
-  "$kp" export --data "$data" --to postgresql "$pgurl" | head -1
-  { cat "$work/bench.ini"; printf '[store]\nbackend = postgresql\nurl = %s\n' "$pgurl"; } > "$work/bench-pg.ini"
-  "$kp" serve --config "$work/bench-pg.ini" 2>"$work/serve-pg.log" &
-  pids+=($!)
-  for _ in $(seq 100); do grep -q '"listening"' "$work/serve-pg.log" && break; sleep 0.1; done
+  pg_node "$kp" "$data"
   pe0=$(psql -X -At "$pgurl" -c "SELECT count(*) FROM audit_event")
   read -r pg_rps pg_p50 pg_p99 pg_n < <(run -s "$work/hub.lua" "$url/api/v1/exchange")
   sleep 2

@@ -85,7 +85,14 @@ void store_read_end(struct store *s)
 
 bool store_ping(struct store *s)
 {
-	return s->ops->ping(s);
+	static const char sql[] = "SELECT 1";
+	struct store_conn *c = store_reader(s);
+	if (!c)
+		return false;
+	struct store_stmt *st = store_prepare(c, sql);
+	bool ok = store_step(st) == STORE_ROW && store_col_int(st, 0) == 1;
+	store_done(st);
+	return ok;
 }
 
 struct store_conn *store_write_begin(struct store *s, struct error *e)

@@ -14,7 +14,6 @@
 struct store_ops {
 	enum store_backend backend;
 	void (*close)(struct store *s);
-	bool (*ping)(struct store *s);
 	enum store_role (*role)(struct store *s);
 	struct store_conn *(*reader)(struct store *s);
 	int (*read_begin)(struct store *s);

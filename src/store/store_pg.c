@@ -419,18 +419,6 @@ static void pg_read_end(struct store *s)
 		pg_exec(c, "COMMIT");
 }
 
-static bool pg_ping(struct store *s)
-{
-	static const char sql[] = "SELECT 1";
-	struct store_conn *c = pg_reader(s);
-	if (!c)
-		return false;
-	struct store_stmt *st = store_prepare(c, sql);
-	bool ok = store_step(st) == STORE_ROW && store_col_int(st, 0) == 1;
-	store_done(st);
-	return ok;
-}
-
 static enum store_role pg_role(struct store *s)
 {
 	static const char sql[] = "SELECT pg_is_in_recovery()";
@@ -993,7 +981,6 @@ void store_pg_unlisten(struct store_listener *l)
 static const struct store_ops pg_ops = {
 	.backend = STORE_POSTGRESQL,
 	.close = pg_close,
-	.ping = pg_ping,
 	.role = pg_role,
 	.reader = pg_reader,
 	.read_begin = pg_read_begin,

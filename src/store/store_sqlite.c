@@ -316,21 +316,9 @@ static void lite_read_end(struct store *s)
 		lite_exec(c, "COMMIT");
 }
 
-static bool lite_ping(struct store *s)
-{
-	static const char sql[] = "SELECT 1";
-	struct store_conn *c = lite_reader(s);
-	if (!c)
-		return false;
-	struct store_stmt *st = store_prepare(c, sql);
-	bool ok = store_step(st) == STORE_ROW && store_col_int(st, 0) == 1;
-	store_done(st);
-	return ok;
-}
-
 static enum store_role lite_role(struct store *s)
 {
-	return lite_ping(s) ? STORE_ROLE_PRIMARY : STORE_ROLE_UNREACHABLE;
+	return store_ping(s) ? STORE_ROLE_PRIMARY : STORE_ROLE_UNREACHABLE;
 }
 
 static struct store_conn *lite_write_begin(struct store *store,
@@ -480,7 +468,6 @@ static int64_t lite_changes(struct store_conn *c)
 static const struct store_ops lite_ops = {
 	.backend = STORE_SQLITE,
 	.close = lite_close,
-	.ping = lite_ping,
 	.role = lite_role,
 	.reader = lite_reader,
 	.read_begin = lite_read_begin,
