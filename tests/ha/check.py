@@ -18,6 +18,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
@@ -116,13 +117,20 @@ check("the consistency proof between them verifies (RFC 9162)",
 muts = [r["ticket"] for r in recs if r["kind"] == "mutation" and r["status"] == 201]
 got = collections.Counter()
 after = 0
-while True:
-    page = get(ENV["NET_URL"], "/api/v1/mailbox?after=%d&limit=100" % after, "0722222210")
-    if not page["messages"]:
+# The forwarder works behind the answers (it polls every second, and after
+# a failover takes its lease again first): read the mailbox until every
+# acknowledged mutation is there, for at most 30 s.
+for _ in range(60):
+    while True:
+        page = get(ENV["NET_URL"], "/api/v1/mailbox?after=%d&limit=100" % after, "0722222210")
+        if not page["messages"]:
+            break
+        for m in page["messages"]:
+            got[m["data"].get("mutation_ticket")] += 1
+            after = m["id"]
+    if all(got[t] for t in muts):
         break
-    for m in page["messages"]:
-        got[m["data"].get("mutation_ticket")] += 1
-        after = m["id"]
+    time.sleep(0.5)
 undelivered = [t for t in muts if got[t] == 0]
 doubled = [t for t in muts if got[t] > 1]
 check("every acknowledged mutation (%d) reached the fund's mailbox" % len(muts),
