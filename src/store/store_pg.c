@@ -515,6 +515,28 @@ static int pg_migration_begin(struct store_conn *c)
 
 /* -------------------------------------------------------- statements */
 
+/* The length of the comment at p ("--" to the end of the line, or a block
+ * comment, nested as PostgreSQL nests them), which may hold a '?' that is
+ * no parameter. */
+static size_t comment_len(const char *p)
+{
+	if (p[0] == '-') {
+		const char *end = strchr(p, '\n');
+		return end ? (size_t)(end - p) : strlen(p);
+	}
+	size_t i = 2;
+	int depth = 1;
+	while (p[i] && depth > 0) {
+		if (p[i] == '/' && p[i + 1] == '*')
+			depth++, i += 2;
+		else if (p[i] == '*' && p[i + 1] == '/')
+			depth--, i += 2;
+		else
+			i++;
+	}
+	return i;
+}
+
 /* ?N becomes $N outside quotes and comments; a bare ? is a programming
  * error (the store's SQL numbers its parameters). Returns the new text
  * (the caller frees it) and *nparams, the highest number. */
@@ -530,9 +552,9 @@ static char *rewrite(const char *sql, int *nparams)
 				quote = 0;
 		} else if (*p == '\'' || *p == '"') {
 			quote = *p;
-		} else if (*p == '-' && p[1] == '-') {
-			const char *end = strchr(p, '\n');
-			size_t len = end ? (size_t)(end - p) : strlen(p);
+		} else if ((*p == '-' && p[1] == '-') ||
+			   (*p == '/' && p[1] == '*')) {
+			size_t len = comment_len(p);
 			memcpy(o, p, len);
 			o += len;
 			p += len - 1;

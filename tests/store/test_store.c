@@ -407,6 +407,26 @@ static void a_thread_past_the_cap_fails_its_reads(void **state)
 	store_close(s);
 }
 
+/* A question mark in a comment is not a parameter: on PostgreSQL the
+ * statement is rewritten to $N parameters, and a comment's '?' once
+ * stopped the daemon (an unnumbered parameter aborts). */
+static void comments_hold_no_parameters(void **state)
+{
+	(void)state;
+	static const char sql[] = "SELECT ?1 /* doubled? twice? */ * 2 "
+				  "-- what? \n + ?2";
+	struct store *s;
+	struct error e;
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
+	struct store_stmt *st = store_prepare(store_reader(s), sql);
+	store_bind_int(st, 1, 20);
+	store_bind_int(st, 2, 2);
+	int64_t v = 0;
+	assert_int_equal(store_one(st, store_read_int, &v, &e), 0);
+	assert_int_equal(v, 42);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +441,8 @@ int main(void)
 			a_thread_past_the_cap_fails_its_reads, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_reader_per_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_row_and_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(comments_hold_no_parameters, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(
 			a_reader_outlives_an_unreachable_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_begin_fails_when_locked, setup,
