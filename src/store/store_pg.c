@@ -869,9 +869,15 @@ struct store_listener {
 };
 
 /* How long the listener sleeps between tries while the database is away,
- * and between checks that a quiet connection still lives. */
+ * and between checks that a quiet connection still lives. A check that
+ * gets no answer within LISTEN_PING_MS counts as a lost connection: on a
+ * half-open link (a cut cable, a server gone without a word) nothing
+ * arrives and nothing fails, and every node's session cache would trust
+ * it until TCP gave up; with these, another node's logout is missed for
+ * at most about three seconds before the cache is dropped. */
 #define LISTEN_RETRY_MAX_MS 5000
-#define LISTEN_IDLE_MS      10000
+#define LISTEN_IDLE_MS      2000
+#define LISTEN_PING_MS      1000
 
 /* Sleep ms, or less when woken. Returns true when asked to stop. */
 static bool listener_wait(struct store_listener *l, int fd, int ms)
@@ -895,17 +901,37 @@ static PGconn *listener_connect(struct store_listener *l)
 	return NULL;
 }
 
+/* A round trip within LISTEN_PING_MS: whether somebody still listens.
+ * Notifications that arrive meanwhile wait in libpq for listener_read. */
+static bool listener_ping(PGconn *db)
+{
+	if (!PQsendQuery(db, "SELECT 1"))
+		return false;
+	int64_t deadline = (int64_t)(time_mono_ns() / 1000000) + LISTEN_PING_MS;
+	bool ok = true;
+	for (;;) {
+		if (!PQconsumeInput(db))
+			return false;
+		if (!PQisBusy(db)) {
+			PGresult *r = PQgetResult(db);
+			if (!r)
+				return ok;
+			ok = ok && PQresultStatus(r) == PGRES_TUPLES_OK;
+			PQclear(r);
+			continue;
+		}
+		int64_t left = deadline - (int64_t)(time_mono_ns() / 1000000);
+		struct pollfd p = {PQsocket(db), POLLIN, 0};
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return false;
+	}
+}
+
 /* Drain what arrived. Returns false when the connection is gone. */
 static bool listener_read(struct store_listener *l, PGconn *db, bool idle)
 {
-	if (idle) {
-		/* Quiet for a while: make sure somebody still listens. */
-		PGresult *r = PQexec(db, "SELECT 1");
-		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-		PQclear(r);
-		if (!ok)
-			return false;
-	}
+	if (idle && !listener_ping(db))
+		return false; /* quiet too long, and no answer now */
 	if (!PQconsumeInput(db))
 		return false;
 	bool any = false;

@@ -3,11 +3,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -427,6 +432,151 @@ static void comments_hold_no_parameters(void **state)
 	store_close(s);
 }
 
+/* A TCP relay to the scratch cluster that can stall: it stops moving
+ * bytes but keeps both connections open, and its kernel still
+ * acknowledges what arrives, so the client sees no error, no reset and no
+ * unacknowledged data — a hung proxy or a half-open path, which neither
+ * keepalives nor tcp_user_timeout notice. */
+struct relay {
+	int listener, port, target;
+	atomic_bool stalled, stop;
+	pthread_t thread, pumps[16];
+	int npumps;
+};
+
+struct pump {
+	struct relay *r;
+	int a, b;
+};
+
+static void *relay_pump(void *arg)
+{
+	struct pump *p = arg;
+	char buf[16384];
+	while (!atomic_load(&p->r->stop)) {
+		struct pollfd f[2] = {{p->a, POLLIN, 0}, {p->b, POLLIN, 0}};
+		if (atomic_load(&p->r->stalled) || poll(f, 2, 50) <= 0) {
+			usleep(20000);
+			continue;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (!f[i].revents)
+				continue;
+			ssize_t n = read(f[i].fd, buf, sizeof(buf));
+			if (n <= 0 || write(f[1 - i].fd, buf, (size_t)n) != n)
+				goto out;
+		}
+	}
+out:
+	close(p->a);
+	close(p->b);
+	free(p);
+	return NULL;
+}
+
+/* Each client connection relayed by a pump thread of its own. */
+static void *relay_main(void *arg)
+{
+	struct relay *r = arg;
+	while (!atomic_load(&r->stop) && r->npumps < 16) {
+		struct pollfd f = {r->listener, POLLIN, 0};
+		if (poll(&f, 1, 50) <= 0)
+			continue;
+		struct pump *p = malloc(sizeof(*p));
+		p->r = r;
+		p->a = accept(r->listener, NULL, NULL);
+		p->b = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in to = {
+			.sin_family = AF_INET,
+			.sin_port = htons((uint16_t)r->target),
+			.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		if (connect(p->b, (struct sockaddr *)&to, sizeof(to)) != 0)
+			abort();
+		pthread_create(&r->pumps[r->npumps++], NULL, relay_pump, p);
+	}
+	for (int i = 0; i < r->npumps; i++)
+		pthread_join(r->pumps[i], NULL);
+	return NULL;
+}
+
+static void relay_start(struct relay *r, int target)
+{
+	struct sockaddr_in at = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(at);
+	r->target = target;
+	r->listener = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(bind(r->listener, (struct sockaddr *)&at, len), 0);
+	assert_int_equal(listen(r->listener, 4), 0);
+	getsockname(r->listener, (struct sockaddr *)&at, &len);
+	r->port = ntohs(at.sin_port);
+	assert_int_equal(pthread_create(&r->thread, NULL, relay_main, r), 0);
+}
+
+static atomic_int heard_lost, heard_connected;
+
+static void count_heard(void *arg, enum store_heard what)
+{
+	(void)arg;
+	if (what == STORE_HEARD_LOST)
+		atomic_fetch_add(&heard_lost, 1);
+	else if (what == STORE_HEARD_CONNECTED)
+		atomic_fetch_add(&heard_connected, 1);
+}
+
+/* Milliseconds until *flag is set, or -1 after limit_ms. */
+static int ms_until(atomic_int *flag, int limit_ms)
+{
+	for (int ms = 0; ms < limit_ms; ms += 50) {
+		if (atomic_load(flag))
+			return ms;
+		usleep(50000);
+	}
+	return -1;
+}
+
+/* The session caches of all nodes trust their listener: one whose path
+ * to the database stalls must say so within seconds (it once waited on a
+ * ping that never came back), so that a logout on another node is not
+ * missed for long. */
+static void a_stalled_listener_says_so(void **state)
+{
+	(void)state;
+	if (!ts_pg())
+		skip(); /* SQLite hears nothing: one process owns the file */
+	const char *port_at = strstr(path, "127.0.0.1:");
+	assert_non_null(port_at);
+	struct relay r = {0};
+	relay_start(&r, atoi(port_at + strlen("127.0.0.1:")));
+	char url[sizeof(path)];
+	int head = (int)(port_at - path) + (int)strlen("127.0.0.1:");
+	const char *tail = strchr(path + head, '/');
+	snprintf(url, sizeof(url), "%.*s%d%s", head, path, r.port, tail);
+	struct store *s;
+	struct error e;
+	assert_int_equal(cli_store_open(path, NULL, &s, &e), 0);
+	/* the store's own connections go straight; its listener's relayed */
+	struct store *via;
+	assert_int_equal(cli_store_open(url, NULL, &via, &e), 0);
+	atomic_store(&heard_lost, 0);
+	atomic_store(&heard_connected, 0);
+	struct store_listener *l =
+		store_listen(via, "test_stall", count_heard, NULL);
+	assert_non_null(l);
+	assert_true(ms_until(&heard_connected, 5000) >= 0);
+	atomic_store(&r.stalled, true);
+	int ms = ms_until(&heard_lost, 6000);
+	print_message("stall noticed after %d ms\n", ms);
+	assert_true(ms >= 0);
+	/* the relay first: the listener's reconnection then fails at once */
+	atomic_store(&r.stop, true);
+	pthread_join(r.thread, NULL);
+	close(r.listener);
+	store_unlisten(l);
+	store_close(via);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +592,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(one_reader_per_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_row_and_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(comments_hold_no_parameters, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(a_stalled_listener_says_so, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			a_reader_outlives_an_unreachable_server, setup, teardown),
