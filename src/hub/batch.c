@@ -3,11 +3,12 @@
  * of exchange requests, one per line, run in the background through the
  * same decision and logging as an interactive exchange (channel "batch").
  *
- * The input is kept in batch_dir/<job>.ndjson; the job is cut into chunks
- * of CHUNK_LINES lines that the workers take in order. A chunk's results
- * and the job's counters commit together, so a job interrupted by a stop
- * resumes from its missing chunks on the next start. A malformed line
- * fails that line only.
+ * The input is kept in the database, cut into chunks of CHUNK_LINES lines
+ * (batch_input) that the workers take in order. A chunk's results and the
+ * job's counters commit together, so a job interrupted by a stop resumes
+ * from its missing chunks on the next start, on whichever node takes it
+ * (several nodes on PostgreSQL: one runs a job at a time, under a lease).
+ * A malformed line fails that line only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,19 +46,42 @@ static const char sql_job_progress[] =
 	"refused = refused + ?4 WHERE id = ?1";
 static const char sql_results[] =
 	"SELECT results FROM batch_chunk WHERE job = ?1 ORDER BY chunk";
+static const char sql_input_add[] =
+	"INSERT INTO batch_input (job, chunk, first_line, lines, created_at) "
+	"VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_input_get[] =
+	"SELECT first_line, lines FROM batch_input WHERE job = ?1 AND "
+	"chunk = ?2";
+static const char sql_input_any[] =
+	"SELECT 1 FROM batch_input WHERE job = ?1 LIMIT 1";
+static const char sql_input_drop[] = "DELETE FROM batch_input WHERE job = ?1";
+/* An upload whose job row never came (the node stopped between the two):
+ * old enough that no submission can still be writing it. */
+static const char sql_input_orphans[] =
+	"DELETE FROM batch_input WHERE created_at < ?1 AND job NOT IN "
+	"(SELECT id FROM batch_job)";
+#define ORPHAN_AGE_S 86400
 
 /* The job the workers are on. */
 struct batch_job {
 	char id[UUID_LEN];
 	struct org_institution inst;
 	struct hub_requester who;
-	char *map;          /* the input file, mapped */
-	size_t map_len;
-	size_t *off, *len;  /* non-blank lines */
-	int64_t *line_no;   /* their 1-based line numbers in the file */
 	int64_t total, chunks, next;
 	uint8_t *done;      /* per chunk */
 	int running;        /* chunks being worked on */
+	bool again;         /* a chunk could not run or be stored: leave the
+			     * job for a later pass, when the database is back */
+	bool broken;        /* a chunk's input is missing: the job fails */
+};
+
+/* One chunk's lines, read back from batch_input. */
+struct chunk_input {
+	char *bytes;
+	size_t n;
+	int64_t first, count;
+	size_t *off, *len;
+	int64_t *line_no;   /* 1-based, in the upload */
 };
 
 struct batch_state {
@@ -73,11 +97,6 @@ static void job_free(struct batch_job *j)
 {
 	if (!j)
 		return;
-	if (j->map)
-		munmap(j->map, j->map_len);
-	free(j->off);
-	free(j->len);
-	free(j->line_no);
 	free(j->done);
 	free(j);
 }
@@ -91,13 +110,6 @@ static void job_release(struct hub *h, struct batch_job *j)
 	job_lease_name(j->id, lease);
 	store_lease_release(h->store, lease);
 	job_free(j);
-}
-
-static void input_path(struct hub *h, const char *job, char *out, size_t n)
-{
-	/* Too long a directory leaves no path: nothing opens "". */
-	if (snprintf(out, n, "%s/%s.ndjson", h->opt.batch_dir, job) >= (int)n)
-		out[0] = '\0';
 }
 
 static bool blank(const char *p, size_t len)
@@ -136,12 +148,52 @@ int64_t hub_ndjson_lines(const char *p, size_t n,
 
 static void index_line(void *ctx, size_t off, size_t len, int64_t no)
 {
-	struct batch_job *j = ctx;
-	j->off[j->total] = off;
-	j->len[j->total] = len;
-	j->line_no[j->total++] = no;
+	struct chunk_input *in = ctx;
+	in->off[in->count] = off;
+	in->len[in->count] = len;
+	in->line_no[in->count++] = in->first + no - 1;
 }
 
+static void chunk_input_free(struct chunk_input *in)
+{
+	free(in->bytes);
+	free(in->off);
+	free(in->len);
+	free(in->line_no);
+}
+
+/* Read chunk c of job back and index its lines. Returns 0, 1 when the
+ * chunk is not there, or -1 when the database is away; in must be freed
+ * in every case. */
+static int chunk_load(struct hub *h, const char *job, int64_t c,
+		      struct chunk_input *in)
+{
+	struct store_conn *r = store_reader(h->store);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_input_get);
+	store_bind_text(st, 1, job);
+	store_bind_int(st, 2, c);
+	enum store_rc rc = store_step(st);
+	if (rc == STORE_ROW) {
+		in->first = store_col_int(st, 0);
+		const void *b = store_col_blob(st, 1, &in->n);
+		in->bytes = xmalloc(in->n + 1);
+		if (in->n)
+			memcpy(in->bytes, b, in->n);
+	}
+	store_done(st);
+	if (rc != STORE_ROW)
+		return rc == STORE_DONE ? 1 : -1;
+	int64_t n = hub_ndjson_lines(in->bytes, in->n, NULL, NULL);
+	in->off = xcalloc((size_t)n + 1, sizeof(*in->off));
+	in->len = xcalloc((size_t)n + 1, sizeof(*in->len));
+	in->line_no = xcalloc((size_t)n + 1, sizeof(*in->line_no));
+	hub_ndjson_lines(in->bytes, in->n, index_line, in);
+	return 0;
+}
+
+/* A job's status; a job that ends takes its input with it. */
 static void set_status(struct hub *h, const char *job, const char *status)
 {
 	struct error e;
@@ -151,43 +203,144 @@ static void set_status(struct hub *h, const char *job, const char *status)
 			  e.detail);
 		return;
 	}
+	bool ends = strcmp(status, "running") != 0;
 	struct store_stmt *st = store_prepare(w, sql_job_status);
 	store_bind_text(st, 1, job);
 	store_bind_text(st, 2, status);
-	if (strcmp(status, "running") == 0)
-		store_bind_null(st, 3);
-	else
+	if (ends)
 		store_bind_int(st, 3, time_now());
+	else
+		store_bind_null(st, 3);
+	int rc = store_run(st, NULL, &e);
+	if (rc == 0 && ends) {
+		st = store_prepare(w, sql_input_drop);
+		store_bind_text(st, 1, job);
+		rc = store_run(st, NULL, &e);
+	}
+	store_write_end(h->store, rc, &e);
+}
+
+/* Where each chunk of an upload starts and ends, and the number of its
+ * first line. */
+struct cuts {
+	int64_t n; /* lines seen */
+	size_t *start, *end;
+	int64_t *first;
+};
+
+static void cut_line(void *ctx, size_t off, size_t len, int64_t no)
+{
+	struct cuts *k = ctx;
+	int64_t c = k->n / CHUNK_LINES;
+	if (k->n % CHUNK_LINES == 0) {
+		k->start[c] = off;
+		k->first[c] = no;
+	}
+	k->end[c] = off + len;
+	k->n++;
+}
+
+/* One chunk of an upload, in a transaction of its own: a large upload
+ * does not hold the writer (of every node, on PostgreSQL) for long. */
+static int input_put(struct hub *h, const char *job, int64_t c,
+		     int64_t first, const char *p, size_t n, struct error *e)
+{
+	struct store_conn *w = store_write_begin(h->store, e);
+	if (!w)
+		return -1;
+	struct store_stmt *st = store_prepare(w, sql_input_add);
+	store_bind_text(st, 1, job);
+	store_bind_int(st, 2, c);
+	store_bind_int(st, 3, first);
+	store_bind_blob(st, 4, p, n);
+	store_bind_int(st, 5, time_now());
+	return store_write_end(h->store, store_run(st, NULL, e), e);
+}
+
+static void input_drop(struct hub *h, const char *job)
+{
+	struct error e;
+	struct store_conn *w = store_write_begin(h->store, &e);
+	if (!w)
+		return; /* an orphan, removed a day later (batch_start) */
+	struct store_stmt *st = store_prepare(w, sql_input_drop);
+	store_bind_text(st, 1, job);
 	store_write_end(h->store, store_run(st, NULL, &e), &e);
 }
 
-/* Map the job's input, index its lines, and note the chunks already done. */
-static int job_load(struct hub *h, struct batch_job *j, int64_t total)
+/* Keep an upload of total lines, chunk by chunk, before its job exists.
+ * Returns 0, or -1 with e set (nothing kept). */
+static int input_store(struct hub *h, const char *job, const char *body,
+		       size_t len, int64_t total, struct error *e)
 {
+	size_t chunks = (size_t)((total + CHUNK_LINES - 1) / CHUNK_LINES);
+	struct cuts k = {0, xcalloc(chunks, sizeof(size_t)),
+			 xcalloc(chunks, sizeof(size_t)),
+			 xcalloc(chunks, sizeof(int64_t))};
+	hub_ndjson_lines(body, len, cut_line, &k);
+	int rc = 0;
+	for (size_t c = 0; rc == 0 && c < chunks; c++)
+		rc = input_put(h, job, (int64_t)c, k.first[c],
+			       body + k.start[c], k.end[c] - k.start[c], e);
+	free(k.start);
+	free(k.end);
+	free(k.first);
+	if (rc != 0) {
+		input_drop(h, job);
+		return err_set(e, ERR_UNAVAILABLE, "batch_unavailable",
+			       "the batch could not be stored");
+	}
+	return 0;
+}
+
+/* A job accepted by an older kruispunt has its input in a file of
+ * hub.batch_dir: moved into the database the first time the job is taken
+ * (on the node that has it). Returns 0 when the job's input is in the
+ * database, 1 when it is nowhere or damaged, -1 when the database is away
+ * (try later). */
+static int input_legacy(struct hub *h, const char *job, int64_t total)
+{
+	struct store_conn *r = store_reader(h->store);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_input_any);
+	store_bind_text(st, 1, job);
+	struct error e;
+	int rc = store_one(st, NULL, NULL, &e);
+	if (rc <= 0)
+		return rc;
 	char path[LIMIT_PATH + 64];
-	input_path(h, j->id, path, sizeof(path));
+	if (snprintf(path, sizeof(path), "%s/%s.ndjson", h->opt.batch_dir,
+		     job) >= (int)sizeof(path))
+		return 1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
 	if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_size == 0) {
 		if (fd >= 0)
 			close(fd);
-		return -1;
+		return 1;
 	}
-	j->map_len = (size_t)sb.st_size;
-	j->map = mmap(NULL, j->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	size_t n = (size_t)sb.st_size;
+	char *map = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	if (j->map == MAP_FAILED) {
-		j->map = NULL;
+	if (map == MAP_FAILED)
 		return -1;
-	}
-	j->off = xcalloc((size_t)total, sizeof(*j->off));
-	j->len = xcalloc((size_t)total, sizeof(*j->len));
-	j->line_no = xcalloc((size_t)total, sizeof(*j->line_no));
-	if (hub_ndjson_lines(j->map, j->map_len, NULL, NULL) != total)
-		return -1;
-	hub_ndjson_lines(j->map, j->map_len, index_line, j);
+	rc = hub_ndjson_lines(map, n, NULL, NULL) != total ? 1
+	     : input_store(h, job, map, n, total, &e) == 0 ? 0
+							    : -1;
+	munmap(map, n);
+	if (rc == 0)
+		unlink(path);
+	return rc;
+}
+
+/* The chunks of j already done. */
+static void job_load(struct hub *h, struct batch_job *j)
+{
 	j->done = xcalloc((size_t)j->chunks, 1);
 	struct store_conn *r = store_reader(h->store);
+	if (!r)
+		return;
 	struct store_stmt *st = store_prepare(r, sql_chunks_done);
 	store_bind_text(st, 1, j->id);
 	while (store_step(st) == STORE_ROW) {
@@ -196,7 +349,6 @@ static int job_load(struct hub *h, struct batch_job *j, int64_t total)
 			j->done[c] = 1;
 	}
 	store_done(st);
-	return 0;
 }
 
 /* A pending job as listed, before it is taken. */
@@ -211,18 +363,13 @@ static void job_lease_name(const char *id, char out[64])
 	snprintf(out, 64, "hub_batch:%.36s", id);
 }
 
-/* Whether this node may run the job: its input is here (a job's input
- * stays on the node that accepted it, unless hub.batch_dir is shared
- * storage), and no other node runs it (its lease). One SQLite node runs
- * every job, and a job whose input is gone fails. */
+/* Whether this node may run the job: no other node runs it (its lease).
+ * One SQLite node runs every job. */
 static bool job_ours(struct hub *h, const struct job_row *row)
 {
 	if (store_backend_of(h->store) == STORE_SQLITE)
 		return true;
-	char path[LIMIT_PATH + 64], lease[64];
-	input_path(h, row->id, path, sizeof(path));
-	if (access(path, R_OK) != 0)
-		return false;
+	char lease[64];
 	job_lease_name(row->id, lease);
 	return store_lease(h->store, lease);
 }
@@ -234,14 +381,20 @@ static struct batch_job *job_take(struct hub *h, const struct job_row *row)
 	struct batch_job *j = xcalloc(1, sizeof(*j));
 	str_copy(j->id, sizeof(j->id), row->id);
 	j->chunks = row->chunks;
-	if (org_institution_get(h->store, row->inst, &j->inst) != 0 ||
-	    job_load(h, j, row->total) != 0) {
-		log_error("batch %s cannot be run: its input is gone or damaged",
-			  j->id);
-		set_status(h, j->id, "failed");
+	j->total = row->total;
+	int rc = org_institution_get(h->store, row->inst, &j->inst) != 0
+			 ? 1
+			 : input_legacy(h, j->id, j->total);
+	if (rc != 0) {
+		if (rc > 0) {
+			log_error("batch %s cannot be run: its input is gone "
+				  "or damaged", j->id);
+			set_status(h, j->id, "failed");
+		}
 		job_release(h, j);
 		return NULL;
 	}
+	job_load(h, j);
 	/* A batch is the system's own work: its lines name no person. */
 	j->who = (struct hub_requester){j->inst.id, j->inst.kbo,
 					 j->inst.actor_type, j->inst.branch,
@@ -307,10 +460,11 @@ static void line_done(void *ctx, int rc, json_t *data, const char *basis,
 	pthread_mutex_unlock(&r->w->mu);
 }
 
-static void start_line(struct hub *h, struct batch_job *j, int64_t i,
+static void start_line(struct hub *h, struct batch_job *j,
+		       const struct chunk_input *in, int64_t i,
 		       struct line_result *r)
 {
-	if (j->len[i] > LINE_MAX_BYTES) {
+	if (in->len[i] > LINE_MAX_BYTES) {
 		uuid7_new(r->ticket);
 		r->rc = err_set(&r->e, ERR_TOO_LARGE, "line_too_long",
 				"a line holds at most %d bytes", LINE_MAX_BYTES);
@@ -319,15 +473,17 @@ static void start_line(struct hub *h, struct batch_job *j, int64_t i,
 	pthread_mutex_lock(&r->w->mu);
 	r->w->pending++;
 	pthread_mutex_unlock(&r->w->mu);
-	hub_exchange_async(h, &j->who, AUDIT_CHANNEL_BATCH, j->map + j->off[i],
-			   j->len[i], r->ticket, line_done, r);
+	hub_exchange_async(h, &j->who, AUDIT_CHANNEL_BATCH, in->bytes + in->off[i],
+			   in->len[i], r->ticket, line_done, r);
 }
 
 /* One line's result as an NDJSON line. */
-static void put_result(struct batch_job *j, int64_t i, struct line_result *r,
-		       struct buf *out, int64_t *granted)
+static void put_result(const struct batch_job *j, const struct chunk_input *in,
+		       int64_t i, struct line_result *r, struct buf *out,
+		       int64_t *granted)
 {
-	json_t *res = json_pack("{s:I,s:s,s:s}", "line", (json_int_t)j->line_no[i],
+	json_t *res = json_pack("{s:I,s:s,s:s}", "line",
+				(json_int_t)in->line_no[i],
 				"ticket", r->ticket, "status",
 				r->rc == 0 ? "granted" : "refused");
 	if (r->rc == 0) {
@@ -370,31 +526,44 @@ static int save_chunk(struct hub *h, const struct batch_job *j, int64_t c,
 	return store_write_end(h->store, rc, &e);
 }
 
-static void run_chunk(struct hub *h, struct batch_job *j, int64_t c)
+/* Run chunk c of j and store its results. Returns 0, 1 when its input
+ * is missing, or -1 (the chunk runs again on a later pass, on this node
+ * or another). */
+static int run_chunk(struct hub *h, struct batch_job *j, int64_t c)
 {
+	struct chunk_input in = {0};
+	int loaded = chunk_load(h, j->id, c, &in);
+	if (loaded != 0) {
+		chunk_input_free(&in);
+		log_error("batch %s: chunk %lld %s", j->id, (long long)c,
+			  loaded > 0 ? "has no input: the job fails"
+				     : "cannot be read; it runs later");
+		return loaded;
+	}
 	struct buf out;
 	buf_init(&out, RESULTS_MAX);
-	int64_t first = c * CHUNK_LINES, granted = 0;
-	int64_t last = first + CHUNK_LINES < j->total ? first + CHUNK_LINES
-						      : j->total;
+	int64_t granted = 0;
 	struct chunk_wait cw = {PTHREAD_MUTEX_INITIALIZER,
 				PTHREAD_COND_INITIALIZER, 0};
-	struct line_result *r = xcalloc((size_t)(last - first), sizeof(*r));
-	for (int64_t i = first; i < last; i++) {
-		r[i - first].w = &cw;
-		start_line(h, j, i, &r[i - first]);
+	struct line_result *r = xcalloc((size_t)in.count + 1, sizeof(*r));
+	for (int64_t i = 0; i < in.count; i++) {
+		r[i].w = &cw;
+		start_line(h, j, &in, i, &r[i]);
 	}
 	pthread_mutex_lock(&cw.mu);
 	while (cw.pending > 0)
 		pthread_cond_wait(&cw.all_done, &cw.mu);
 	pthread_mutex_unlock(&cw.mu);
-	for (int64_t i = first; i < last; i++)
-		put_result(j, i, &r[i - first], &out, &granted);
+	for (int64_t i = 0; i < in.count; i++)
+		put_result(j, &in, i, &r[i], &out, &granted);
 	free(r);
-	if (save_chunk(h, j, c, out.p ? out.p : "", last - first, granted) != 0)
-		log_error("batch %s: chunk %lld not stored; it runs again at the "
-			  "next start", j->id, (long long)c);
+	int rc = save_chunk(h, j, c, out.p ? out.p : "", in.count, granted);
+	if (rc != 0)
+		log_error("batch %s: chunk %lld not stored; it runs again "
+			  "later", j->id, (long long)c);
 	buf_free(&out);
+	chunk_input_free(&in);
+	return rc;
 }
 
 /* With b->mu held: the next chunk of the current job to run, or -1. */
@@ -423,17 +592,29 @@ static void *worker_main(void *arg)
 		int64_t c = j ? claim(j) : -1;
 		if (c >= 0) {
 			pthread_mutex_unlock(&b->mu);
-			run_chunk(h, j, c);
+			int rc = run_chunk(h, j, c);
 			pthread_mutex_lock(&b->mu);
-			j->done[c] = 1;
+			if (rc == 0)
+				j->done[c] = 1;
+			else if (rc > 0)
+				j->broken = true;
+			else
+				j->again = true;
 			j->running--;
 			continue;
 		}
 		if (j && j->running == 0) {
-			set_status(h, j->id, "done");
+			/* Not done while a chunk failed: the job stays
+			 * running, its lease is given back, and the next pass
+			 * (a second on, or another node) runs what is left. */
+			bool again = j->again && !j->broken;
+			if (!again)
+				set_status(h, j->id,
+					   j->broken ? "failed" : "done");
 			b->job = NULL;
 			job_release(h, j);
-			continue;
+			if (!again)
+				continue;
 		}
 		struct timespec until;
 		time_deadline(&until, 1000);
@@ -443,11 +624,22 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Uploads whose job never came, kept no longer than a day. */
+static void drop_orphans(struct hub *h)
+{
+	struct error e;
+	struct store_conn *w = store_write_begin(h->store, &e);
+	if (!w)
+		return;
+	struct store_stmt *st = store_prepare(w, sql_input_orphans);
+	store_bind_int(st, 1, time_now() - ORPHAN_AGE_S);
+	store_write_end(h->store, store_run(st, NULL, &e), &e);
+}
+
 int batch_start(struct hub *h, struct error *e)
 {
-	if (mkdir(h->opt.batch_dir, 0700) != 0 && errno != EEXIST)
-		return err_set(e, ERR_INTERNAL, "hub_failed", "cannot create %s",
-			       h->opt.batch_dir);
+	(void)e;
+	drop_orphans(h);
 	struct batch_state *b = xcalloc(1, sizeof(*b));
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->wake, NULL);
@@ -479,32 +671,6 @@ void batch_stop(struct hub *h)
 	h->batch = NULL;
 }
 
-/* Keep the input durably before the job exists. */
-static int write_input(struct hub *h, const char *job, const char *body,
-		       size_t len, struct error *e)
-{
-	char path[LIMIT_PATH + 64], tmp[LIMIT_PATH + 80];
-	input_path(h, job, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	size_t done = 0;
-	while (fd >= 0 && done < len) {
-		ssize_t n = write(fd, body + done, len - done);
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
-	bool ok = fd >= 0 && done == len && fsync(fd) == 0;
-	if (fd >= 0)
-		close(fd);
-	if (!ok || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return err_set(e, ERR_UNAVAILABLE, "batch_unavailable",
-			       "the batch could not be stored");
-	}
-	return 0;
-}
-
 int hub_batch_submit(struct hub *h, const struct hub_requester *who,
 		     const char *body, size_t len, char job[UUID_LEN],
 		     struct error *e)
@@ -520,11 +686,13 @@ int hub_batch_submit(struct hub *h, const struct hub_requester *who,
 			       "a batch holds at most %lld lines; this one has "
 			       "%lld", (long long)max, (long long)total);
 	uuid7_new(job);
-	if (write_input(h, job, body, len, e) != 0)
+	if (input_store(h, job, body, len, total, e) != 0)
 		return -1;
 	struct store_conn *w = store_write_begin(h->store, e);
-	if (!w)
+	if (!w) {
+		input_drop(h, job);
 		return -1;
+	}
 	struct store_stmt *st = store_prepare(w, sql_job_add);
 	store_bind_text(st, 1, job);
 	store_bind_int(st, 2, who->institution_id);
@@ -535,9 +703,12 @@ int hub_batch_submit(struct hub *h, const struct hub_requester *who,
 	store_done(st);
 	if (rc != STORE_DONE) {
 		store_write_rollback(h->store);
+		input_drop(h, job);
 		return err_set(e, ERR_UNAVAILABLE, "batch_unavailable",
 			       "the batch could not be stored");
 	}
+	/* A failed COMMIT may have landed all the same: the input stays
+	 * (an orphan is dropped a day later, a job finds it). */
 	if (store_write_commit(h->store, e) != 0)
 		return -1;
 	pthread_mutex_lock(&h->batch->mu);

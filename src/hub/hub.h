@@ -50,7 +50,8 @@ struct hub_options {
 	int batch_max_lines;      /* 0: HUB_BATCH_MAX_LINES */
 	int batch_workers;        /* chunks run at once (each keeps its 1000
 				   * lines in flight); 0: HUB_BATCH_WORKERS */
-	char batch_dir[LIMIT_PATH]; /* batch inputs and results */
+	char batch_dir[LIMIT_PATH]; /* where an older kruispunt kept batch
+				     * inputs (moved into the database) */
 };
 
 /* The institution asking, as its client certificate identified it. */

@@ -1,6 +1,6 @@
 /*
- * src/hub's tables: mailboxes, the forwarder's cursor, batch jobs and
- * their chunks.
+ * src/hub's tables: mailboxes, the forwarder's cursor, batch jobs, their
+ * input and their results per chunk.
  *
  * Migration numbers are global (every module's migrations make one
  * ordered list, see src/store/migrations.c), and a released migration
@@ -70,6 +70,23 @@ static const struct store_migration migrations[] = {
 	 "  WHERE status IN ('queued', 'running');"
 	 "CREATE TABLE batch_chunk ("
 	 "  job TEXT NOT NULL, chunk BIGINT NOT NULL, results TEXT NOT NULL,"
+	 "  PRIMARY KEY (job, chunk));"},
+	{35, "batch_input",
+	 /* A batch's input in the database, cut into the chunks it runs in
+	  * (the chunk's bytes from its first line to its last, and that first
+	  * line's number in the upload): any node can run any chunk, so a job
+	  * whose node died is finished by another. It was a file in the
+	  * accepting node's hub.batch_dir. Bytes, not text: a line is
+	  * untrusted and may hold anything, even a NUL; it fails alone. */
+	 "CREATE TABLE batch_input ("
+	 "  job TEXT NOT NULL, chunk INTEGER NOT NULL,"
+	 "  first_line INTEGER NOT NULL, lines BLOB NOT NULL,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  PRIMARY KEY (job, chunk)) WITHOUT ROWID;",
+	 "CREATE TABLE batch_input ("
+	 "  job TEXT NOT NULL, chunk BIGINT NOT NULL,"
+	 "  first_line BIGINT NOT NULL, lines BYTEA NOT NULL,"
+	 "  created_at BIGINT NOT NULL,"
 	 "  PRIMARY KEY (job, chunk));"},
 };
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -636,6 +637,18 @@ static void past_date_answers_from_history(void **state)
 	clock_reset();
 }
 
+/* Wait (up to 20 s) for job to be done; its status into st. */
+static void wait_done(const char *job, struct hub_batch_status *st)
+{
+	struct error e;
+	for (int i = 0; i < 400; i++) {
+		assert_int_equal(hub_batch_status(h, fund, job, st, &e), 0);
+		if (strcmp(st->status, "done") == 0)
+			return;
+		usleep(50000);
+	}
+}
+
 static void batch_lines_fail_alone(void **state)
 {
 	(void)state;
@@ -648,12 +661,7 @@ static void batch_lines_fail_alone(void **state)
 		REQ("\"subject\":\"90031524651\",\"purpose\":\"rights\"") "\r\n";
 	assert_int_equal(hub_batch_submit(h, &fund_who, body, strlen(body), job, &e), 0);
 	struct hub_batch_status st;
-	for (int i = 0; i < 100; i++) {
-		assert_int_equal(hub_batch_status(h, fund, job, &st, &e), 0);
-		if (strcmp(st.status, "done") == 0)
-			break;
-		usleep(50000);
-	}
+	wait_done(job, &st);
 	assert_string_equal(st.status, "done");
 	assert_int_equal(st.total, 3);
 	assert_int_equal(st.granted, 1);
@@ -680,7 +688,9 @@ static void batch_lines_fail_alone(void **state)
 }
 
 /* A job stopped after its first chunk resumes at the next start with the
- * missing chunks only: each line is decided and audited once. */
+ * missing chunks only: each line is decided and audited once. The job was
+ * accepted by an older kruispunt, which kept the input in a file of
+ * hub.batch_dir: the file moves into the database. */
 static void batch_resumes_after_a_stop(void **state)
 {
 	(void)state;
@@ -688,6 +698,8 @@ static void batch_resumes_after_a_stop(void **state)
 	hub_close(h);
 	const char *job = "01a20000-0000-7000-8000-000000000001";
 	char path[256];
+	snprintf(path, sizeof(path), "%s/batch", tmp.path);
+	assert_int_equal(mkdir(path, 0700), 0);
 	snprintf(path, sizeof(path), "%s/batch/%s.ndjson", tmp.path, job);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
@@ -717,12 +729,7 @@ static void batch_resumes_after_a_stop(void **state)
 	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/batch", tmp.path);
 	assert_int_equal(hub_open(s, log_, &o, &h, &e), 0);
 	struct hub_batch_status bs;
-	for (int i = 0; i < 200; i++) {
-		assert_int_equal(hub_batch_status(h, fund, job, &bs, &e), 0);
-		if (strcmp(bs.status, "done") == 0)
-			break;
-		usleep(50000);
-	}
+	wait_done(job, &bs);
 	assert_string_equal(bs.status, "done");
 	assert_int_equal(bs.done, 2500);
 	assert_int_equal(bs.granted, 2500);
@@ -735,6 +742,47 @@ static void batch_resumes_after_a_stop(void **state)
 	assert_non_null(strstr(out, "\"line\":2500,"));
 	assert_null(strstr(out, "\"line\":1,"));
 	free(out);
+	assert_int_equal(access(path, F_OK), -1); /* in the database now */
+}
+
+/* A job is the database's, not the accepting node's: one that node could
+ * not finish (it stopped, its disk is gone) is finished by another, each
+ * line once, with the upload's line numbers; done, its input is dropped. */
+static void batch_runs_on_another_node(void **state)
+{
+	(void)state;
+	struct error e;
+	char job[UUID_LEN], *body = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&body, &n);
+	for (int i = 0; i < 2100; i++)
+		fputs(i == 1500 ? "\n" : REQ("\"subject\":\"85073003328\","
+					      "\"purpose\":\"rights\"") "\n", f);
+	fclose(f);
+	hub_close(h);
+	struct hub_options o = {.batch_workers = 1, .batch_max_lines = 5000};
+	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/node-a", tmp.path);
+	assert_int_equal(hub_open(s, log_, &o, &h, &e), 0);
+	uint64_t before = audit_size(log_);
+	assert_int_equal(hub_batch_submit(h, &fund_who, body, n, job, &e), 0);
+	free(body);
+	hub_close(h); /* node A stops at once, its work unfinished */
+	h = NULL;
+	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/node-b", tmp.path);
+	o.batch_workers = 2;
+	assert_int_equal(hub_open(s, log_, &o, &h, &e), 0);
+	struct hub_batch_status bs;
+	wait_done(job, &bs);
+	assert_string_equal(bs.status, "done");
+	assert_int_equal(bs.done, 2099);
+	assert_int_equal(audit_size(log_), before + 2099);
+	char *out;
+	assert_int_equal(hub_batch_results(h, fund, job, &out, &n, &e), 0);
+	assert_non_null(strstr(out, "\"line\":1500,"));
+	assert_null(strstr(out, "\"line\":1501,")); /* the blank line */
+	assert_non_null(strstr(out, "\"line\":2100,"));
+	free(out);
+	assert_int_equal(ts_int(s, "SELECT count(*) FROM batch_input"), 0);
 }
 
 int main(void)
@@ -753,6 +801,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(past_date_answers_from_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_lines_fail_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_resumes_after_a_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch_runs_on_another_node, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
