@@ -547,7 +547,7 @@ static void a_stalled_listener_says_so(void **state)
 	const char *port_at = strstr(path, "127.0.0.1:");
 	assert_non_null(port_at);
 	struct relay r = {0};
-	relay_start(&r, atoi(port_at + strlen("127.0.0.1:")));
+	relay_start(&r, (int)strtol(port_at + strlen("127.0.0.1:"), NULL, 10));
 	char url[sizeof(path)];
 	int head = (int)(port_at - path) + (int)strlen("127.0.0.1:");
 	const char *tail = strchr(path + head, '/');
