@@ -262,8 +262,8 @@ struct backup_tool {
  * installed). */
 int backup_tool_start(struct backup_tool *t, const char *const *argv,
 		      bool feed, const char *password, struct error *e);
-/* Close t->fd and wait for the child. Returns 0 when it exited 0; -1
- * with e otherwise, whose detail holds the first error line the child
+/* Close t->fd and wait for the child (t->pid is -1 afterwards). Returns 0
+ * when it exited 0; -1 with e otherwise, whose detail holds the first error line the child
  * printed (control characters removed). */
 int backup_tool_wait(struct backup_tool *t, struct error *e);
 /* Stop the child (SIGTERM) and wait for it: a pg_restore stopped before

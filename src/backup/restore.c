@@ -312,10 +312,8 @@ static int pg_finish(struct restore_sink *r, struct error *e)
 			       "the backup lacks its database dump");
 	int rc = feed(r, r->hold, r->hold_fill, e);
 	r->hold_fill = 0;
-	if (rc == 0) {
+	if (rc == 0)
 		rc = backup_tool_wait(&r->tool, e);
-		r->tool.pid = -1;
-	}
 	return rc == 0 ? point_ini(r, e) : -1;
 }
 

@@ -157,6 +157,9 @@ static void first_error(int fd, char *out, size_t n)
 
 int backup_tool_wait(struct backup_tool *t, struct error *e)
 {
+	if (t->pid < 0)
+		return err_set(e, ERR_INTERNAL, "backup_tool_failed",
+			       "%s is not running", t->name);
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
@@ -166,6 +169,10 @@ int backup_tool_wait(struct backup_tool *t, struct error *e)
 	char line[TOOL_LINE_MAX];
 	first_error(t->err, line, sizeof(line));
 	close(t->err);
+	/* Reaped: a later backup_tool_kill must not signal a pid the system
+	 * may already have given to another process. */
+	t->pid = -1;
+	t->err = -1;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	return err_set(e, ERR_UNAVAILABLE, "backup_tool_failed",
@@ -180,5 +187,4 @@ void backup_tool_kill(struct backup_tool *t)
 	kill(t->pid, SIGTERM);
 	struct error ignored;
 	(void)backup_tool_wait(t, &ignored);
-	t->pid = -1;
 }
