@@ -65,6 +65,11 @@
 /* The names the archive itself gives. */
 #define BACKUP_MANIFEST_NAME "manifest.json"
 #define BACKUP_CHECKPOINT_NAME "audit-checkpoint.txt"
+/* A PostgreSQL installation's database: pg_dump's custom format. Its
+ * presence in the manifest is what makes an archive a PostgreSQL one. */
+#define BACKUP_PG_DUMP_NAME "postgresql.dump"
+/* The configuration file a restore points at its new database. */
+#define BACKUP_INI_NAME "kruispunt.ini"
 
 /* What the operator gives to make the archive's key. */
 struct backup_secret {
@@ -179,7 +184,10 @@ int backup_read(FILE *in, const struct backup_secret *sec,
  * the newest checkpoint's text. */
 struct backup_source {
 	const char *data_dir;
-	const char *database; /* the database's name inside data_dir */
+	const char *database; /* SQLite: the database's name inside data_dir */
+	/* PostgreSQL: the database's URL (without a password; opt->password
+	 * carries it); NULL for SQLite. */
+	const char *pg_url;
 	/* How the database is opened: its busy timeout and the modules'
 	 * schemas (the copy is opened with them to read its version and
 	 * checkpoint; the store refuses a database newer than them). */
@@ -202,5 +210,64 @@ int backup_create(const struct backup_source *src, const char *path,
 int backup_restore(const char *path, const struct backup_secret *sec,
 		   const char *data_dir, int schema_max,
 		   struct backup_manifest *m, struct error *e);
+
+/* Where a PostgreSQL archive is restored: a new, empty database. */
+struct backup_pg_target {
+	const char *url;           /* without a password */
+	const char *password;      /* given to pg_restore only; may be NULL */
+	const char *password_file; /* for the restored configuration; may
+				    * be NULL (libpq then looks itself) */
+};
+
+/* True when m describes a PostgreSQL installation's archive. */
+bool backup_manifest_is_pg(const struct backup_manifest *m);
+
+/* backup_restore for both kinds of archive: pg NULL restores a SQLite
+ * archive as backup_restore does; otherwise the archive must be a
+ * PostgreSQL one, whose dump is fed to pg_restore into pg->url (which
+ * must hold no table yet) in one transaction that commits only after the
+ * whole archive verified, and whose kruispunt.ini is rewritten with
+ * [store] naming pg->url and pg->password_file. The other kind of archive
+ * is refused (backup_backend) before anything is written. Returns 0 and
+ * *m, or -1 with e (nothing left behind, the target database untouched). */
+int backup_restore_to(const char *path, const struct backup_secret *sec,
+		      const char *data_dir, int schema_max,
+		      const struct backup_pg_target *pg,
+		      struct backup_manifest *m, struct error *e);
+
+/* ---------------------------------------------- PostgreSQL (pg.c) */
+
+/* text, an ini file of len bytes, with its [store] section's backend,
+ * url, password_file and database keys replaced by backend = postgresql,
+ * url and password_file (omitted when NULL), every other line kept as it
+ * is; a [store] section is added when there is none. url and
+ * password_file are each shorter than LIMIT_PATH. Returns the new text
+ * (the caller frees it). */
+char *backup_ini_point_to(const char *text, size_t len, const char *url,
+			  const char *password_file);
+
+/* A child process (pg_dump, pg_restore) run without a shell. */
+struct backup_tool {
+	int pid;
+	int fd;    /* its stdout (reading) or stdin (feeding); -1 when closed */
+	int err;   /* its stderr, kept in an unlinked temporary file */
+	char name[32];
+};
+
+/* Start argv[0] (looked up in PATH) with argv; with feed, t->fd writes
+ * its stdin (its stdout is discarded), otherwise t->fd reads its stdout
+ * (its stdin is /dev/null). password, when not NULL, reaches the child
+ * only, as PGPASSWORD in its environment: never an argument, never a
+ * file. Returns 0, or -1 with e (backup_tool_missing when argv[0] is not
+ * installed). */
+int backup_tool_start(struct backup_tool *t, const char *const *argv,
+		      bool feed, const char *password, struct error *e);
+/* Close t->fd and wait for the child (t->pid is -1 afterwards). Returns 0
+ * when it exited 0; -1 with e otherwise, whose detail holds the first error line the child
+ * printed (control characters removed). */
+int backup_tool_wait(struct backup_tool *t, struct error *e);
+/* Stop the child (SIGTERM) and wait for it: a pg_restore stopped before
+ * its end rolls its transaction back. */
+void backup_tool_kill(struct backup_tool *t);
 
 #endif

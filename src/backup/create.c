@@ -1,12 +1,17 @@
 /*
  * `kruispunt backup`: a data directory into one encrypted archive.
  *
- * The database is copied first (store_snapshot, one read snapshot while
- * the daemon writes on), into the data directory itself: the copy is as
- * secret as the database and gets the same protection (0700), never the
+ * SQLite: the database is copied first (store_snapshot, one read snapshot
+ * while the daemon writes on), into the data directory itself: the copy is
+ * as secret as the database and gets the same protection (0700), never the
  * backup's destination, which may be a shared disk. The copy, not the
  * live file, then gives the manifest its schema version and newest
  * checkpoint, so the manifest describes exactly the database it ships.
+ *
+ * PostgreSQL: one exported snapshot (store_snapshot_export) gives the
+ * schema version and the newest checkpoint, and pg_dump adopts it; its
+ * output goes, encrypted, through a spool (backup_internal.h) into the
+ * archive.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,13 +22,15 @@
 #include <unistd.h>
 
 #include "audit/audit.h"
-#include "backup/backup.h"
+#include "backup/backup_internal.h"
 
-/* One file to archive: on disk (path) or in memory (mem). */
+/* One file to archive: on disk (path), in memory (mem) or in the spool
+ * of a PostgreSQL dump. */
 struct item {
 	char path[LIMIT_PATH];
 	const char *mem;
 	size_t mem_len;
+	struct backup_spool *spool;
 };
 
 struct plan {
@@ -125,19 +132,13 @@ static int plan_dir(struct plan *p, const char *dir, const char *sub,
 	return rc;
 }
 
-/* What the copy holds: its schema version and newest checkpoint, whose
- * text becomes an entry an operator can read. Opening the copy rewrites
- * its header (WAL mode): its digest is taken after. */
-static int plan_database(struct plan *p, const char *snap,
-			 const struct store_options *opt, struct error *e)
+/* The newest checkpoint s holds (read on this thread's reader: inside a
+ * snapshot's transaction when one is open), as an entry an operator can
+ * read. */
+static int plan_checkpoint(struct plan *p, struct store *s, struct error *e)
 {
-	struct store *s;
-	if (store_open(snap, opt, &s, e) != 0)
-		return -1;
-	p->m.schema_version = store_schema_version(s);
 	struct audit_checkpoint cp;
 	int rc = audit_checkpoint_latest(s, &cp);
-	store_close(s);
 	if (rc < 0)
 		return store_fail(e, "the copy's checkpoint cannot be read");
 	if (rc > 0) {
@@ -160,6 +161,111 @@ static int plan_database(struct plan *p, const char *snap,
 	return 0;
 }
 
+/* What the copy holds: its schema version and newest checkpoint. Opening
+ * the copy rewrites its header (WAL mode): its digest is taken after. */
+static int plan_database(struct plan *p, const char *snap,
+			 const struct store_options *opt, struct error *e)
+{
+	struct store *s;
+	if (store_open(snap, opt, &s, e) != 0)
+		return -1;
+	p->m.schema_version = store_schema_version(s);
+	int rc = plan_checkpoint(p, s, e);
+	store_close(s);
+	return rc;
+}
+
+/* pg_dump's output, as it comes, into the spool. */
+static int dump_into(struct backup_spool *sp, const char *snapshot,
+		     const struct backup_source *src, struct error *e)
+{
+	char snap_opt[STORE_SNAPSHOT_ID_MAX + 16];
+	snprintf(snap_opt, sizeof(snap_opt), "--snapshot=%s", snapshot);
+	const char *argv[] = {"pg_dump", "--format=custom", snap_opt,
+			      "--no-owner", "--no-privileges", "--dbname",
+			      src->pg_url, NULL};
+	struct backup_tool t;
+	if (backup_tool_start(&t, argv, false, src->opt->password, e) != 0)
+		return -1;
+	uint8_t buf[BACKUP_CHUNK];
+	ssize_t n;
+	int rc = 0;
+	while (rc == 0 && (n = read(t.fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno != EINTR)
+			rc = io_failed(e, "pg_dump's output");
+		else if (n > 0)
+			rc = backup_spool_write(sp, buf, (size_t)n, e);
+	}
+	sodium_memzero(buf, sizeof(buf));
+	if (rc != 0) {
+		backup_tool_kill(&t);
+		return -1;
+	}
+	return backup_tool_wait(&t, e);
+}
+
+/* A PostgreSQL installation's database: one exported snapshot, in which
+ * the newest checkpoint is read and which pg_dump adopts, so that the
+ * archive's checkpoint is exactly the dump's. */
+static int plan_pg(struct plan *p, const struct backup_source *src,
+		   struct backup_spool *sp, struct error *e)
+{
+	struct store_options so = *src->opt;
+	so.migrate = STORE_MIGRATE_CHECK;
+	struct store *s;
+	char id[STORE_SNAPSHOT_ID_MAX];
+	if (store_open(src->pg_url, &so, &s, e) != 0)
+		return -1;
+	int rc = store_snapshot_export(s, id, &p->m.schema_version, e);
+	if (rc != 0) {
+		store_close(s);
+		return -1;
+	}
+	rc = plan_checkpoint(p, s, e);
+	if (rc == 0)
+		rc = dump_into(sp, id, src, e);
+	store_read_end(s);
+	store_close(s);
+	struct backup_file *f = &p->m.files[p->m.nfiles];
+	if (rc == 0)
+		rc = backup_spool_finish(sp, &f->size, f->sha256, e);
+	if (rc == 0) {
+		str_copy(f->name, sizeof(f->name), BACKUP_PG_DUMP_NAME);
+		p->items[p->m.nfiles++].spool = sp;
+	}
+	return rc;
+}
+
+static int changed(struct error *e, const struct backup_file *f)
+{
+	return err_set(e, ERR_UNAVAILABLE, "backup_file_changed",
+		       "%s changed while the backup was made: run it again",
+		       f->name);
+}
+
+/* The dump, read back from its spool and checked against the digest
+ * taken on the way in. */
+static int write_spool(struct backup_writer *w, const struct backup_file *f,
+		       struct backup_spool *sp, struct error *e)
+{
+	uint8_t buf[BACKUP_CHUNK], d[SHA256_LEN];
+	crypto_hash_sha256_state h;
+	crypto_hash_sha256_init(&h);
+	long n;
+	int rc = 0;
+	while (rc == 0 && (n = backup_spool_read(sp, buf, e)) > 0) {
+		crypto_hash_sha256_update(&h, buf, (size_t)n);
+		rc = backup_writer_data(w, buf, (size_t)n, e);
+	}
+	if (rc == 0 && n < 0)
+		rc = -1;
+	sodium_memzero(buf, sizeof(buf));
+	crypto_hash_sha256_final(&h, d);
+	if (rc == 0 && memcmp(d, f->sha256, SHA256_LEN) != 0)
+		rc = changed(e, f);
+	return rc;
+}
+
 static int write_item(struct backup_writer *w, const struct backup_file *f,
 		      const struct item *it, struct error *e)
 {
@@ -167,6 +273,8 @@ static int write_item(struct backup_writer *w, const struct backup_file *f,
 		return -1;
 	if (it->mem)
 		return backup_writer_data(w, it->mem, it->mem_len, e);
+	if (it->spool)
+		return write_spool(w, f, it->spool, e);
 	FILE *in = fopen(it->path, "rb");
 	if (!in)
 		return io_failed(e, it->path);
@@ -188,9 +296,7 @@ static int write_item(struct backup_writer *w, const struct backup_file *f,
 	sodium_memzero(buf, sizeof(buf));
 	crypto_hash_sha256_final(&h, d);
 	if (rc == 0 && memcmp(d, f->sha256, SHA256_LEN) != 0)
-		rc = err_set(e, ERR_UNAVAILABLE, "backup_file_changed",
-			     "%s changed while the backup was made: run it "
-			     "again", f->name);
+		rc = changed(e, f);
 	return rc;
 }
 
@@ -246,27 +352,65 @@ static int write_file(const struct plan *p, const char *path,
 	return rc;
 }
 
-static int plan_make(struct plan *p, const struct backup_source *src,
-		     const char *snap, struct error *e)
+static void plan_head(struct plan *p)
 {
 	p->m.format = BACKUP_FORMAT;
 	time_format_rfc3339(time_now(), p->m.created_at);
 	str_copy(p->m.version, sizeof(p->m.version), KP_VERSION);
+}
+
+/* What both backends back up beside the database. */
+static int plan_files(struct plan *p, const struct backup_source *src,
+		      struct error *e)
+{
+	if (plan_dir(p, src->data_dir, "keys", "", e) != 0)
+		return -1;
+	return plan_dir(p, src->data_dir, "", ".ini", e);
+}
+
+static int plan_make(struct plan *p, const struct backup_source *src,
+		     const char *snap, struct error *e)
+{
+	plan_head(p);
 	char db[LIMIT_PATH];
 	if (config_path(src->data_dir, src->database, db, sizeof(db)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
 	if (store_snapshot(db, src->opt, snap, e) != 0 ||
 	    plan_database(p, snap, src->opt, e) != 0 ||
-	    plan_add(p, src->database, snap, e) != 0 ||
-	    plan_dir(p, src->data_dir, "keys", "", e) != 0)
+	    plan_add(p, src->database, snap, e) != 0)
 		return -1;
-	return plan_dir(p, src->data_dir, "", ".ini", e);
+	return plan_files(p, src, e);
+}
+
+/* PostgreSQL: the dump through a spool (backup_internal.h), never a clear
+ * file. */
+static int create_pg(const struct backup_source *src, const char *path,
+		     const struct backup_secret *sec, struct backup_manifest *m,
+		     struct error *e)
+{
+	struct backup_spool *sp = backup_spool_open(src->data_dir, e);
+	if (!sp)
+		return -1;
+	struct plan *p = xcalloc(1, sizeof(*p));
+	plan_head(p);
+	int rc = plan_pg(p, src, sp, e);
+	if (rc == 0)
+		rc = plan_files(p, src, e);
+	if (rc == 0)
+		rc = write_file(p, path, sec, e);
+	if (rc == 0)
+		*m = p->m;
+	free(p);
+	backup_spool_free(sp);
+	return rc;
 }
 
 int backup_create(const struct backup_source *src, const char *path,
 		  const struct backup_secret *sec, struct backup_manifest *m,
 		  struct error *e)
 {
+	if (src->pg_url)
+		return create_pg(src, path, sec, m, e);
 	if (!backup_name_valid(src->database, strlen(src->database)))
 		return err_set(e, ERR_INVALID, "backup_database_outside",
 			       "the database must be a file inside the data "

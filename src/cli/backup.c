@@ -11,6 +11,7 @@
  * src/backup's; this file only translates options and prints.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,22 +22,36 @@
 
 struct opts {
 	const char *data, *file, *pass_file, *key_file;
+	const char *url, *password_file; /* restore --to postgresql URL */
 };
 
-/* --data, --to or --from (into file), --passphrase-file, --key-file. */
+/* restore's --to postgresql URL: the word, then the URL. */
+static int parse_to(int argc, char **argv, struct opts *o)
+{
+	if (strcmp(optarg, "postgresql") != 0 || optind >= argc)
+		return -1;
+	o->url = argv[optind++];
+	return 0;
+}
+
+/* --data, --to or --from (into file), --passphrase-file, --key-file; for
+ * restore (file_opt "from") also --to postgresql URL, --password-file. */
 static int parse(int argc, char **argv, const char *file_opt,
 		 struct opts *o)
 {
+	bool restore = strcmp(file_opt, "from") == 0;
 	const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'},
 		{file_opt, required_argument, NULL, 'f'},
 		{"passphrase-file", required_argument, NULL, 'p'},
 		{"key-file", required_argument, NULL, 'k'},
+		{restore ? "to" : "-", required_argument, NULL, 't'},
+		{restore ? "password-file" : "-", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof(*o));
-	int c;
+	int c, rc = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while (rc == 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'd')
 			o->data = optarg;
 		else if (c == 'f')
@@ -45,11 +60,16 @@ static int parse(int argc, char **argv, const char *file_opt,
 			o->pass_file = optarg;
 		else if (c == 'k')
 			o->key_file = optarg;
+		else if (c == 't')
+			rc = parse_to(argc, argv, o);
+		else if (c == 'w')
+			o->password_file = optarg;
 		else
-			return -1;
+			rc = -1;
 	}
-	return optind < argc || !o->data || !o->file ||
-			       (o->pass_file && o->key_file)
+	return rc != 0 || optind < argc || !o->data || !o->file ||
+			       (o->pass_file && o->key_file) ||
+			       (o->password_file && !o->url)
 		       ? -1
 		       : 0;
 }
@@ -95,23 +115,25 @@ int cmd_backup(int argc, char **argv)
 	struct backup_secret sec;
 	struct backup_manifest m;
 	struct error e;
+	char password[256] = "";
 	int rc = secret(&o, &sec, &e);
 	if (rc == 0)
 		rc = cli_open_data(o.data, &cfg, NULL, &e);
-	if (rc == 0 && cfg.store.backend != STORE_SQLITE)
-		rc = err_set(&e, ERR_INVALID, "backup_backend",
-			     "kruispunt backup copies a SQLite database; "
-			     "back a PostgreSQL one up with pg_dump or "
-			     "pg_basebackup and DIR/keys (docs/STORE.md)");
+	bool pg = rc == 0 && cfg.store.backend == STORE_POSTGRESQL;
+	if (pg && cfg.store.password_file[0])
+		rc = cli_store_password(&cfg, password, sizeof(password), &e);
 	if (rc == 0) {
 		struct store_options so = {
 			.busy_timeout_ms = cfg.store.busy_timeout_ms,
 			.schemas = cli_schemas,
-			.nschemas = cli_nschemas};
+			.nschemas = cli_nschemas,
+			.password = password[0] ? password : NULL};
 		struct backup_source src = {cfg.base.data_dir,
-					    cfg.store.database, &so};
+					    cfg.store.database,
+					    pg ? cfg.store.url : NULL, &so};
 		rc = backup_create(&src, o.file, &sec, &m, &e);
 	}
+	secret_wipe(password, sizeof(password));
 	backup_secret_wipe(&sec);
 	if (rc != 0) {
 		fprintf(stderr, "kruispunt backup: %s\n", e.detail);
@@ -143,6 +165,49 @@ static void print_checkpoint(const char *data)
 	store_close(s);
 }
 
+/* restore --to postgresql URL: the target and its password. The password
+ * file is kept by its absolute path in the restored configuration (the
+ * operator's relative path means the working directory, not the data
+ * directory). */
+static int pg_target(const struct opts *o, struct backup_pg_target *t,
+		     char *password, size_t n, char *abs, struct error *e)
+{
+	memset(t, 0, sizeof(*t));
+	if (!store_location_is_pg(o->url) || strlen(o->url) >= LIMIT_PATH)
+		return err_set(e, ERR_INVALID, "store_url_invalid",
+			       "--to postgresql needs a URL "
+			       "postgresql://user@host:port/database");
+	t->url = o->url;
+	if (!o->password_file)
+		return 0;
+	struct cli_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	if (!realpath(o->password_file, abs) ||
+	    !str_copy(cfg.store.password_file,
+		      sizeof(cfg.store.password_file), abs))
+		return err_set(e, ERR_INVALID, "store_password_file",
+			       "cannot read %s", o->password_file);
+	if (cli_store_password(&cfg, password, n, e) != 0)
+		return -1;
+	t->password = password[0] ? password : NULL;
+	t->password_file = abs;
+	return 0;
+}
+
+/* The restored log verified as by `kruispunt audit verify`, then its
+ * newest checkpoint. */
+static int verify_restored(const char *data)
+{
+	int rc = cli_audit_verify("restore", data, NULL);
+	if (rc == 0)
+		print_checkpoint(data);
+	else
+		fprintf(stderr, "kruispunt restore: the restored audit log "
+				"did not verify; %s is left for inspection\n",
+			data);
+	return rc == 0 ? 0 : 1;
+}
+
 int cmd_restore(int argc, char **argv)
 {
 	struct opts o;
@@ -150,11 +215,17 @@ int cmd_restore(int argc, char **argv)
 		return cli_usage("restore");
 	struct backup_secret sec;
 	struct backup_manifest m;
+	struct backup_pg_target pg;
+	char password[256] = "", abs[PATH_MAX];
 	struct error e;
 	int rc = secret(&o, &sec, &e);
+	if (rc == 0 && o.url)
+		rc = pg_target(&o, &pg, password, sizeof(password), abs, &e);
 	if (rc == 0)
-		rc = backup_restore(o.file, &sec, o.data, cli_schema_latest(),
-				    &m, &e);
+		rc = backup_restore_to(o.file, &sec, o.data,
+				       cli_schema_latest(), o.url ? &pg : NULL,
+				       &m, &e);
+	secret_wipe(password, sizeof(password));
 	backup_secret_wipe(&sec);
 	if (rc != 0) {
 		fprintf(stderr, "kruispunt restore: %s\n", e.detail);
@@ -165,14 +236,10 @@ int cmd_restore(int argc, char **argv)
 	       "%llu\n",
 	       o.data, m.nfiles, m.created_at, m.version,
 	       m.schema_version, (unsigned long long)m.tree_size);
+	if (o.url)
+		printf("the database went into %s; %s/kruispunt.ini names it\n",
+		       o.url, o.data);
 	/* The same check as `kruispunt audit verify`: a restore is only
 	 * done once the log it brought back is intact. */
-	rc = cli_audit_verify("restore", o.data, NULL);
-	if (rc == 0)
-		print_checkpoint(o.data);
-	else
-		fprintf(stderr, "kruispunt restore: the restored audit log "
-				"did not verify; %s is left for inspection\n",
-			o.data);
-	return rc == 0 ? 0 : 1;
+	return verify_restored(o.data);
 }

@@ -37,6 +37,12 @@ int cli_write_config(const struct cli_config *cfg, const char *path,
 int cli_write_new(const char *path, const void *data, size_t n,
 		  struct error *e);
 
+/* store.password_file's first line (resolved against the data directory)
+ * into out, n bytes at most with its NUL; the caller wipes it. Returns 0,
+ * or -1 with e set (a file others may read is refused). */
+int cli_store_password(const struct cli_config *cfg, char *out, size_t n,
+		       struct error *e);
+
 /* mkdir -p with mode 0700. Returns 0, or -1 with e set. */
 int cli_mkdir_p(const char *path, struct error *e);
 

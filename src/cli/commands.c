@@ -101,7 +101,8 @@ const struct cli_command cli_commands[] = {
 	 "[--passphrase-file FILE | --key-file FILE]\n"
 	 "       kruispunt backup key --to FILE\n"
 	 "  Writes one encrypted archive (docs/BACKUP.md) of DIR's database\n"
-	 "  (a consistent copy, taken while the daemon writes), every file of\n"
+	 "  (a consistent copy, taken while the daemon writes; PostgreSQL:\n"
+	 "  pg_dump of one snapshot, from postgresql-client), every file of\n"
 	 "  DIR/keys, DIR/*.ini and the newest signed audit checkpoint, with a\n"
 	 "  manifest of sizes and SHA-256 digests. FILE is made mode 0600.\n"
 	 "  --passphrase-file FILE  the passphrase (Argon2id), its first line\n"
@@ -111,13 +112,20 @@ const struct cli_command cli_commands[] = {
 	 "  backup key writes a new random key to FILE (mode 0600, never\n"
 	 "  over an existing file): keep it apart from the backups.\n"},
 	{"restore", cmd_restore,
-	 "restore --from FILE --data DIR [--passphrase-file F|--key-file F]",
+	 "restore --from FILE --data DIR [--passphrase-file F|--key-file F] "
+	 "[--to postgresql URL [--password-file F]]",
 	 "restore a backup into a new data directory and verify its log",
 	 "usage: kruispunt restore --from FILE --data DIR "
 	 "[--passphrase-file FILE | --key-file FILE]\n"
+	 "       [--to postgresql URL [--password-file FILE]]\n"
 	 "  DIR must not exist or be empty. Every file is checked against the\n"
 	 "  backup's manifest before anything is put in place; keys are\n"
-	 "  written 0600. Then the restored audit log is verified as by\n"
+	 "  written 0600. A PostgreSQL installation's backup needs --to: a new\n"
+	 "  database without tables (no password in URL; FILE's first line),\n"
+	 "  filled by pg_restore in one transaction that commits only once the\n"
+	 "  whole backup verified; DIR/kruispunt.ini then names it. A SQLite\n"
+	 "  backup with --to is refused. Then the restored audit log is\n"
+	 "  verified as by\n"
 	 "  `kruispunt audit verify`. Exit 0: restored and intact; 1: refused\n"
 	 "  or not intact (one line says why); 2: usage.\n"},
 	{"witness", cmd_witness,

@@ -157,10 +157,10 @@ int cli_read_key_file(const char *path, uint8_t *out, size_t len,
 	return 0;
 }
 
-/* store.password_file's first line into out. The file holds a secret:
- * refused when others may read it, as ssh refuses a readable key. */
-static int read_password(const struct cli_config *cfg, char *out, size_t n,
-			 struct error *e)
+/* The file holds a secret: refused when others may read it, as ssh
+ * refuses a readable key. */
+int cli_store_password(const struct cli_config *cfg, char *out, size_t n,
+		       struct error *e)
 {
 	char path[LIMIT_PATH];
 	if (config_path(cfg->base.data_dir, cfg->store.password_file, path,
@@ -214,7 +214,7 @@ int cli_open_store_mode(const struct cli_config *cfg,
 			       "postgresql://user@host:port/database");
 	char password[256] = "";
 	if (cfg->store.password_file[0] &&
-	    read_password(cfg, password, sizeof(password), e) != 0)
+	    cli_store_password(cfg, password, sizeof(password), e) != 0)
 		return -1;
 	so.password = password[0] ? password : NULL;
 	int rc = cli_store_open(cfg->store.url, &so, out, e);

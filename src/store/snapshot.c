@@ -15,9 +15,10 @@
  * refused. This file therefore needs nothing of store.c's internals; it
  * takes the path and options store_open takes.
  *
- * A PostgreSQL backend will implement the same contract differently: a
- * pg_dump of one repeatable-read snapshot into dest_path. The backup's
- * archive treats the file as opaque bytes either way.
+ * PostgreSQL needs no copy on disk: store_snapshot_export opens one
+ * repeatable-read transaction and exports its snapshot, which pg_dump
+ * adopts (--snapshot) while the backup reads the newest checkpoint in the
+ * same transaction (src/backup/pg.c).
  */
 #include <sqlite3.h>
 
@@ -52,4 +53,39 @@ int store_snapshot(const char *path, const struct store_options *opt,
 	sqlite3_close(db);
 	return rc == SQLITE_DONE ? 0
 				 : store_fail(e, "the database cannot be copied now");
+}
+
+/* Read with the public interface only: the export is plain SQL on this
+ * thread's reader, inside the transaction store_read_begin opened. */
+static void read_snapshot_id(struct store_stmt *st, void *out)
+{
+	const char *id = store_col_text(st, 0);
+	str_copy(out, STORE_SNAPSHOT_ID_MAX, id ? id : "");
+}
+
+int store_snapshot_export(struct store *s, char id[STORE_SNAPSHOT_ID_MAX],
+			  int *schema, struct error *e)
+{
+	static const char sql_export[] = "SELECT pg_export_snapshot()";
+	static const char sql_schema[] =
+		"SELECT coalesce(max(version), 0) FROM schema_migrations";
+	if (store_backend_of(s) != STORE_POSTGRESQL)
+		return err_set(e, ERR_INVALID, "store_backend",
+			       "only a PostgreSQL snapshot can be exported");
+	if (store_read_begin(s) != 0)
+		return store_fail(e, "the database cannot be read now");
+	struct store_conn *r = store_reader(s);
+	int64_t version = 0;
+	id[0] = '\0';
+	if (store_one(store_prepare(r, sql_export), read_snapshot_id, id, e) !=
+		    0 ||
+	    store_one(store_prepare(r, sql_schema), store_read_int, &version,
+		      e) != 0 ||
+	    !id[0]) {
+		store_read_end(s);
+		return store_fail(e, "the database's snapshot cannot be "
+				     "exported now");
+	}
+	*schema = (int)version;
+	return 0;
 }

@@ -302,12 +302,33 @@ int64_t store_changes(struct store_conn *c);
  * it, with opt's busy timeout; opt may be NULL) into dest_path, taken
  * while other connections (the daemon, in another process) keep writing:
  * the copy is one read snapshot (SQLite: VACUUM INTO on a connection of
- * its own; a PostgreSQL backend will write a pg_dump of one snapshot
- * instead). dest_path must not exist or be an empty file. Returns 0, or
- * -1 with e set (the store's error); a partial file may then remain at
+ * its own; for PostgreSQL, see store_snapshot_export below). dest_path
+ * must not exist or be an empty file. Returns 0, or -1 with e set (the store's error); a partial file may then remain at
  * dest_path, which the caller removes. */
 int store_snapshot(const char *path, const struct store_options *opt,
 		   const char *dest_path, struct error *e);
+
+/* PostgreSQL's snapshot identifiers ("00000003-0000001B-1") are short. */
+#define STORE_SNAPSHOT_ID_MAX 64
+
+/* A PostgreSQL store's consistent snapshot for a backup: begins this
+ * thread's read transaction (REPEATABLE READ, READ ONLY, store_read_begin)
+ * and exports its snapshot, whose identifier (into id) another session, a
+ * pg_dump --snapshot, can adopt to see exactly the same data. *schema
+ * receives the schema version that snapshot holds. Every read this thread
+ * makes on s until store_read_end sees the same snapshot, which stays
+ * valid until then. Returns 0 (end with store_read_end), or -1 with e set
+ * (nothing to end; a SQLite store is refused). */
+int store_snapshot_export(struct store *s, char id[STORE_SNAPSHOT_ID_MAX],
+			  int *schema, struct error *e);
+
+/* Whether the PostgreSQL database at url (password may be NULL) holds no
+ * table outside the system schemas: a restore's target must be new, or it
+ * would mix two installations. Returns 0 when it is empty; -1 with e set
+ * otherwise (store_not_empty, or the store's error when it cannot be
+ * reached). */
+int store_pg_check_empty(const char *url, const char *password,
+			 struct error *e);
 
 /* -------------------------------------------------------------- export */
 

@@ -1055,3 +1055,40 @@ static const struct store_ops pg_ops = {
 	.lease = pg_lease,
 	.listen = pg_listen,
 };
+
+/* ------------------------------------------------ a restore's target */
+
+int store_pg_check_empty(const char *url, const char *password,
+			 struct error *e)
+{
+	/* Tables, partitioned tables, views, sequences: anything a restore
+	 * could collide with, or that says another installation lives here. */
+	static const char sql[] =
+		"SELECT count(*) FROM pg_catalog.pg_class c "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') "
+		"AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+		"AND n.nspname NOT LIKE 'pg\\_toast%'";
+	if (url_check(url, e) != 0)
+		return -1;
+	PGconn *db = dial(url, password);
+	if (PQstatus(db) != CONNECTION_OK) {
+		log_pg(__func__, "cannot connect to the database", db, NULL);
+		PQfinish(db);
+		return store_fail(e, "cannot connect to the target database");
+	}
+	PGresult *r = PQexec(db, sql);
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		log_pg(__func__, "sql failed", db, r);
+		rc = store_fail(e, "the target database cannot be read");
+	} else if (strcmp(PQgetvalue(r, 0, 0), "0") != 0) {
+		rc = err_set(e, ERR_INVALID, "store_not_empty",
+			     "the target database already holds %s tables or "
+			     "sequences: restore into a new, empty database",
+			     PQgetvalue(r, 0, 0));
+	}
+	PQclear(r);
+	PQfinish(db);
+	return rc;
+}

@@ -447,7 +447,7 @@ static void create_and_restore(void **state)
 	ts_dir_file(&t.dir, "backup.kpb", out, sizeof(out));
 	struct store_options so = {.schemas = cli_schemas,
 				   .nschemas = cli_nschemas};
-	struct backup_source src = {t.dir.path, "kp.db", &so};
+	struct backup_source src = {t.dir.path, "kp.db", NULL, &so};
 	struct backup_manifest m;
 	struct error e;
 	assert_int_equal(backup_create(&src, out, &key_a, &m, &e), 0);
