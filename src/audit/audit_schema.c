@@ -215,6 +215,9 @@ static const struct store_migration migrations[] = {
 	 "    * 1000) IS NOT TRUE THEN"
 	 "  RAISE EXCEPTION 'audit events are immutable; only the entry of an event past the retention period may be removed' USING ERRCODE = 'integrity_constraint_violation';"
 	 "  END IF; RETURN new; END $$;"},
+	/* PLACEHOLDER: 35 is another branch's; this lets 36 apply here until
+	 * that branch is merged. Drop this entry when merging. */
+	{35, "reserved_35", "SELECT 1;", "SELECT 1;"},
 	{36, "audit_key_handover",
 	 /* Rotation of the signing key (audit_key_rotate): each hand-over
 	  * is a signed note by the old key and the new one, naming the
