@@ -203,6 +203,10 @@ int audit_key_rotate(struct audit *a, const struct audit_actor *by,
 		     struct audit_handover *out, struct error *e)
 {
 	memset(out, 0, sizeof(*out));
+	if (!audit_key_current(a))
+		return err_set(e, ERR_CONFLICT, "audit_key_superseded",
+			       "this log's signing key was already replaced: "
+			       "rotate from the newest key");
 	/* The old key's term ends with the tree as it is now: signed by it
 	 * first, so the hand-over can name that checkpoint. */
 	if (audit_checkpoint_now(a, e) != 0)
