@@ -74,6 +74,10 @@ int cli_audit_verify(const char *cmd, const char *data, const char *key_file)
 	       (unsigned long long)rep.events,
 	       (unsigned long long)rep.checkpoints,
 	       (unsigned long long)rep.unsigned_tail, secs);
+	if (rep.keys > 1)
+		printf("%llu signing keys, each accepted through the signed "
+		       "hand-overs from the trusted one\n",
+		       (unsigned long long)rep.keys);
 	if (rep.purged)
 		printf("%llu events past the retention period have no entry "
 		       "any more (purged); their leaves verify the tree\n",
