@@ -49,7 +49,8 @@ static const char sql_all[] =
 int keys_newest(struct store_conn *c, uint64_t *key_id, char *new_vkey)
 {
 	struct store_stmt *st = store_prepare(c, sql_newest);
-	int step = store_step(st), rc = 0;
+	enum store_rc step = store_step(st);
+	int rc = 0;
 	if (step == STORE_ROW) {
 		const char *v = store_col_text(st, 1);
 		*key_id = (uint64_t)store_col_int(st, 0);
@@ -309,7 +310,8 @@ int keys_chain_load(struct store_conn *c, const uint8_t anchor[ED25519_PK_LEN],
 	struct store_stmt *st = store_prepare(c, sql_all);
 	struct audit_handover h;
 	uint8_t old_pk[ED25519_PK_LEN], new_pk[ED25519_PK_LEN];
-	int rc = 0, step;
+	int rc = 0;
+	enum store_rc step = STORE_DONE;
 	for (size_t i = 0; rc == 0 && (step = store_step(st)) == STORE_ROW; i++)
 		if (check_row(st, &h, old_pk, new_pk, problem, cap) != 0 ||
 		    link_row(ch, i, &h, old_pk, new_pk, problem, cap) != 0)
