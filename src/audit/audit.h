@@ -362,7 +362,7 @@ size_t audit_vkey(struct audit *a, char *out);
  * a bound on what `audit verify` keeps in memory. */
 #define AUDIT_KEYS_MAX 256
 /* A hand-over statement: its text and two signature lines. */
-#define AUDIT_HANDOVER_MAX (2 * AUDIT_VKEY_MAX + AUDIT_ORIGIN_MAX + 512)
+#define AUDIT_HANDOVER_MAX (2 * AUDIT_VKEY_MAX + 3 * AUDIT_ORIGIN_MAX + 512)
 
 /* One hand-over from a signing key to the next (docs/AUDIT.md). */
 struct audit_handover {

@@ -242,6 +242,24 @@ static void a_retired_key_past_its_term_is_refused(void **state)
 	assert_int_equal(verify(old_pk, "outside its term"), 1);
 }
 
+/* The longest origin: the hand-over (text and two signature lines) still
+ * fits its note, and verifies. */
+static void the_longest_origin_rotates(void **state)
+{
+	(void)state;
+	struct audit_options o;
+	memset(&o, 0, sizeof(o));
+	memset(o.origin, 'o', AUDIT_ORIGIN_MAX);
+	struct error e;
+	audit_close(ts.log);
+	assert_int_equal(audit_open(ts.s, ts.sk, &o, &ts.log, &e), 0);
+	append(2);
+	struct audit_handover h;
+	rotate(&h);
+	assert_non_null(strstr(h.note, h.new_vkey));
+	assert_int_equal(verify(old_pk, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +276,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			a_retired_key_past_its_term_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(the_longest_origin_rotates,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
