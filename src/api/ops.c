@@ -28,6 +28,12 @@ int api_readyz(struct http_request *req, struct http_response *res, void *app)
 	if (role == STORE_ROLE_STANDBY)
 		return store_fail(&res->err, "the database reached is a "
 					     "read-only standby");
+	/* After a rotation made elsewhere, a node with the old key signs
+	 * nothing: a proxy sends clients to the nodes that do. */
+	if (!audit_key_current(a->audit))
+		return err_set(&res->err, ERR_UNAVAILABLE, "audit_key_superseded",
+			       "this node's audit signing key was replaced by a "
+			       "rotation: install the new keys/audit-signing.key");
 	return http_reply_json(res, 200,
 			       json_pack("{s:s,s:s,s:s}", "status", "ready",
 					 "database", store_role_name(role),

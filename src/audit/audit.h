@@ -127,6 +127,13 @@ struct audit_options {
 	int index_batch;            /* per batch; 0: AUDIT_INDEX_BATCH */
 	int retention_days;         /* 0: AUDIT_RETENTION_DAYS */
 	char origin[AUDIT_ORIGIN_MAX + 1]; /* "": AUDIT_ORIGIN_FALLBACK */
+	/* Reads the signing key again (keys/audit-signing.key), so that a
+	 * running log takes over a key that a rotation installed (by
+	 * another process, or on another node once its file is replaced).
+	 * Returns 0 with sk, or -1. NULL: a superseded log stays so. Not a
+	 * configuration key. */
+	int (*key_load)(const void *ctx, uint8_t sk[ED25519_SK_LEN]);
+	const void *key_load_ctx;
 };
 
 struct audit;
@@ -221,6 +228,9 @@ struct audit_checkpoint {
 	uint8_t root[SHA256_LEN];
 	char timestamp[RFC3339_LEN];
 	uint8_t signature[64];
+	/* The key that signed it: 0 the original, n the new key of the n-th
+	 * hand-over (audit_key_rotate). */
+	uint64_t key_id;
 };
 
 /* The newest signed checkpoint. Returns 0, 1 when none exists yet, -1 on a
@@ -345,6 +355,41 @@ const char *audit_origin(struct audit *a);
 /* The log's verifier key (its origin and public key) into out
  * (AUDIT_VKEY_MAX bytes); returns the length. */
 size_t audit_vkey(struct audit *a, char *out);
+
+/* ------------------------------------------------ rotating the signing key */
+
+/* Keys one log's chain may hold: a rotation a year for two centuries, and
+ * a bound on what `audit verify` keeps in memory. */
+#define AUDIT_KEYS_MAX 256
+/* A hand-over statement: its text and two signature lines. */
+#define AUDIT_HANDOVER_MAX (2 * AUDIT_VKEY_MAX + 3 * AUDIT_ORIGIN_MAX + 512)
+
+/* One hand-over from a signing key to the next (docs/AUDIT.md). */
+struct audit_handover {
+	uint64_t key_id;    /* the new key's number: 1 for the first */
+	uint64_t tree_size; /* the newest checkpoint the old key signed */
+	uint8_t root[SHA256_LEN];
+	char old_vkey[AUDIT_VKEY_MAX];
+	char new_vkey[AUDIT_VKEY_MAX];
+	char note[AUDIT_HANDOVER_MAX]; /* the signed statement */
+};
+
+/* Hand the log over from its signing key to new_sk: the current tree is
+ * signed with the old key, then a statement naming the origin, that
+ * checkpoint's size and root and both verifier keys, signed by the old key
+ * and by the new one, is stored (audit_key_handover) with an event
+ * "audit_key_rotate" by by, in one transaction; from then on the log signs
+ * with new_sk (copied) and every other holder of the old key stops
+ * signing. Returns 0 with *out, or -1 with e: ERR_CONFLICT
+ * "audit_key_superseded" when this log's key is not the newest,
+ * "audit_keys_full" past AUDIT_KEYS_MAX, "audit_unavailable". */
+int audit_key_rotate(struct audit *a, const struct audit_actor *by,
+		     const uint8_t new_sk[ED25519_SK_LEN],
+		     struct audit_handover *out, struct error *e);
+/* Is the log's key the newest of the chain stored in the database? A log
+ * whose key a rotation elsewhere superseded signs no checkpoint and no
+ * note until it holds the new key (its key_load is tried first). */
+bool audit_key_current(struct audit *a);
 
 /* ---------------------------------------------- tiles (c2sp.org/tlog-tiles) */
 
@@ -479,16 +524,21 @@ struct audit_verify_report {
 	uint64_t checkpoints;   /* checkpoints verified */
 	uint64_t unsigned_tail; /* events after the newest checkpoint */
 	uint64_t purged;        /* events whose entry the retention removed */
+	uint64_t keys;          /* signing keys in the chain (1: never rotated) */
 	uint64_t first_bad_seq; /* when failed: the first event found bad */
 	bool has_bad_seq;
 	char problem[LIMIT_ERROR_DETAIL];
 };
 
 /* Recompute every leaf and the whole tree from the database, check every
- * checkpoint signature with pk and the consistency of consecutive
- * checkpoints. Returns 0 when intact, 1 when not (report says where),
- * -1 when the database cannot be read. Shares the entry decoder and the
- * tree code with the writer (docs/DESIGN.md, habit 12). */
+ * checkpoint signature and the consistency of consecutive checkpoints.
+ * pk is the trust anchor: one key of the chain of hand-overs (each signed
+ * by both its keys, each naming a tree the log has), through which every
+ * other key is accepted; each checkpoint is checked with the key that
+ * signed it, within that key's term. Returns 0 when intact, 1 when not
+ * (report says where), -1 when the database cannot be read. Shares the
+ * entry decoder and the tree code with the writer (docs/DESIGN.md, habit
+ * 12). */
 int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 		 struct audit_verify_report *report);
 

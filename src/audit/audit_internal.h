@@ -100,13 +100,51 @@ size_t cosignatures_append(struct store *s, uint64_t tree_size, char *note,
 
 /* ---- checkpoint.c */
 
-/* Signed checkpoint of the frontier at this instant, stored with the
- * writer already held. */
+/* Signed checkpoint of the frontier at this instant by the key key_id
+ * (its number in the chain of hand-overs, 0 the original key), stored with
+ * the writer already held. */
 int checkpoint_store(struct store_conn *w, const struct merkle_frontier *f,
-		     const uint8_t sk[ED25519_SK_LEN], struct error *e);
+		     const uint8_t sk[ED25519_SK_LEN], uint64_t key_id,
+		     struct error *e);
 bool checkpoint_verify(const struct audit_checkpoint *cp,
 		       const uint8_t pk[ED25519_PK_LEN]);
-/* Columns tree_size, root, timestamp, signature of the current row. */
+/* What checkpoint_read_row reads, in its order. */
+#define CHECKPOINT_COLUMNS "tree_size, root, timestamp, signature, key_id"
+/* Columns CHECKPOINT_COLUMNS of the current row. */
 int checkpoint_read_row(struct store_stmt *st, struct audit_checkpoint *cp);
+
+/* ---- keys.c: the chain of signing keys (docs/AUDIT.md, "Rotating the
+ * signing key") */
+
+/* The newest hand-over on c: 1 with *key_id and new_vkey (AUDIT_VKEY_MAX
+ * bytes), 0 when the key was never rotated, -1 when c cannot be read. */
+int keys_newest(struct store_conn *c, uint64_t *key_id, char *new_vkey);
+
+/* The chain as `audit verify` checked it: key i's public key, and for
+ * i >= 1 the tree (size, root) where its term began. */
+struct key_chain {
+	size_t n;
+	uint8_t pk[AUDIT_KEYS_MAX][ED25519_PK_LEN];
+	uint64_t size[AUDIT_KEYS_MAX];
+	uint8_t root[AUDIT_KEYS_MAX][SHA256_LEN];
+};
+/* Read and check every hand-over on c: each signed by both keys it
+ * names, each from the key the previous one handed over to, and anchor
+ * one of the keys (without hand-overs, anchor is the only key). Returns
+ * 0 with *ch, 1 with why in problem (cap bytes), -1 when c cannot be
+ * read. */
+int keys_chain_load(struct store_conn *c, const uint8_t anchor[ED25519_PK_LEN],
+		    struct key_chain *ch, char *problem, size_t cap);
+
+/* ---- writer.c: the key this log signs with */
+
+/* Make sk (key key_id of the chain) the log's signing key. */
+void writer_key_set(struct audit *a, const uint8_t sk[ED25519_SK_LEN],
+		    uint64_t key_id);
+/* Is the log's key the newest of the chain on c? Follows a rotation made
+ * elsewhere by reloading the key (audit_options.key_load) when it can.
+ * Returns the key's number (>= 0), -1 when another key has taken over,
+ * -2 when c cannot be read. */
+int64_t writer_key_follow(struct audit *a, struct store_conn *c);
 
 #endif

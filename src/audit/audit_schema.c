@@ -215,6 +215,48 @@ static const struct store_migration migrations[] = {
 	 "    * 1000) IS NOT TRUE THEN"
 	 "  RAISE EXCEPTION 'audit events are immutable; only the entry of an event past the retention period may be removed' USING ERRCODE = 'integrity_constraint_violation';"
 	 "  END IF; RETURN new; END $$;"},
+	{36, "audit_key_handover",
+	 /* Rotation of the signing key (audit_key_rotate): each hand-over
+	  * is a signed note by the old key and the new one, naming the
+	  * tree size where the new key takes over; every checkpoint says
+	  * which key signed it (0: the original key, n: the new key of
+	  * hand-over n), so every old checkpoint keeps verifying with its
+	  * own key. Append-only, like the checkpoints. */
+	 "ALTER TABLE audit_checkpoint ADD COLUMN key_id INTEGER NOT NULL"
+	 "  DEFAULT 0;"
+	 "CREATE TABLE audit_key_handover ("
+	 "  key_id INTEGER PRIMARY KEY,"
+	 "  tree_size INTEGER NOT NULL,"
+	 "  old_vkey TEXT NOT NULL,"
+	 "  new_vkey TEXT NOT NULL,"
+	 "  note TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL"
+	 ");"
+	 "CREATE TRIGGER audit_key_handover_immutable"
+	 "  BEFORE UPDATE ON audit_key_handover"
+	 "  BEGIN SELECT RAISE(ABORT, 'key hand-overs are immutable'); END;"
+	 "CREATE TRIGGER audit_key_handover_kept"
+	 "  BEFORE DELETE ON audit_key_handover"
+	 "  BEGIN SELECT RAISE(ABORT, 'key hand-overs are never deleted'); END;",
+	 "ALTER TABLE audit_checkpoint ADD COLUMN key_id BIGINT NOT NULL"
+	 "  DEFAULT 0;"
+	 "CREATE TABLE audit_key_handover ("
+	 "  key_id BIGINT PRIMARY KEY,"
+	 "  tree_size BIGINT NOT NULL,"
+	 "  old_vkey TEXT NOT NULL,"
+	 "  new_vkey TEXT NOT NULL,"
+	 "  note TEXT NOT NULL,"
+	 "  created_at BIGINT NOT NULL"
+	 ");"
+	 "CREATE TRIGGER audit_key_handover_immutable"
+	 "  BEFORE UPDATE ON audit_key_handover"
+	 "  FOR EACH ROW EXECUTE FUNCTION kp_refuse('key hand-overs are immutable');"
+	 "CREATE TRIGGER audit_key_handover_kept"
+	 "  BEFORE DELETE ON audit_key_handover"
+	 "  FOR EACH ROW EXECUTE FUNCTION kp_refuse('key hand-overs are never deleted');"
+	 "CREATE TRIGGER audit_key_handover_not_truncated"
+	 "  BEFORE TRUNCATE ON audit_key_handover"
+	 "  EXECUTE FUNCTION kp_refuse('key hand-overs are never truncated');"},
 };
 
 const struct store_schema audit_schema = {

@@ -15,11 +15,12 @@
 #include "audit/audit_internal.h"
 
 static const char sql_put[] =
-	"INSERT INTO audit_checkpoint (tree_size, root, timestamp, signature) "
+	"INSERT INTO audit_checkpoint (tree_size, root, timestamp, signature, "
+	"key_id) "
 	/* Another node, holding the same key, signed this size first. */
-	"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tree_size) DO NOTHING";
+	"VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (tree_size) DO NOTHING";
 static const char sql_latest[] =
-	"SELECT tree_size, root, timestamp, signature FROM audit_checkpoint "
+	"SELECT " CHECKPOINT_COLUMNS " FROM audit_checkpoint "
 	"ORDER BY tree_size DESC LIMIT 1";
 
 size_t audit_checkpoint_text(const struct audit_checkpoint *cp, char *out)
@@ -43,9 +44,10 @@ bool checkpoint_verify(const struct audit_checkpoint *cp,
 }
 
 int checkpoint_store(struct store_conn *w, const struct merkle_frontier *f,
-		     const uint8_t sk[ED25519_SK_LEN], struct error *e)
+		     const uint8_t sk[ED25519_SK_LEN], uint64_t key_id,
+		     struct error *e)
 {
-	struct audit_checkpoint cp = {.tree_size = f->size};
+	struct audit_checkpoint cp = {.tree_size = f->size, .key_id = key_id};
 	frontier_root(f, cp.root);
 	time_format_rfc3339(time_now(), cp.timestamp);
 	char text[AUDIT_CHECKPOINT_TEXT_MAX];
@@ -56,6 +58,7 @@ int checkpoint_store(struct store_conn *w, const struct merkle_frontier *f,
 	store_bind_blob(st, 2, cp.root, SHA256_LEN);
 	store_bind_text(st, 3, cp.timestamp);
 	store_bind_blob(st, 4, cp.signature, sizeof(cp.signature));
+	store_bind_int(st, 5, (int64_t)cp.key_id);
 	return store_run(st, NULL, e);
 }
 
@@ -69,6 +72,7 @@ int checkpoint_read_row(struct store_stmt *st, struct audit_checkpoint *cp)
 	if (rn != SHA256_LEN || sn != sizeof(cp->signature) || !ts)
 		return -1;
 	cp->tree_size = (uint64_t)store_col_int(st, 0);
+	cp->key_id = (uint64_t)store_col_int(st, 4);
 	memcpy(cp->root, root, SHA256_LEN);
 	memcpy(cp->signature, sig, sn);
 	str_copy(cp->timestamp, sizeof(cp->timestamp), ts);

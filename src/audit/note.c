@@ -129,7 +129,11 @@ static size_t checkpoint_body(const char *origin,
 size_t audit_checkpoint_note(struct audit *a, char *out, uint64_t *size)
 {
 	struct audit_checkpoint cp;
-	if (audit_checkpoint_latest(audit_store(a), &cp) != 0)
+	/* A node whose key a rotation retired must not sign the log's newer
+	 * trees with it: clients that still trust the old key would take
+	 * its word past the end of its term. */
+	if (!audit_key_current(a) ||
+	    audit_checkpoint_latest(audit_store(a), &cp) != 0)
 		return 0;
 	char body[AUDIT_NOTE_MAX];
 	size_t n = checkpoint_body(audit_origin(a), &cp, body, sizeof(body));

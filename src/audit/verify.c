@@ -14,6 +14,7 @@
  * not place before the cut-off is a removal, reported as tampering.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit_internal.h"
@@ -24,14 +25,15 @@ static const char sql_retention[] =
 	"SELECT CAST(value AS INTEGER) FROM meta "
 	"WHERE key = 'audit_retention_days'";
 static const char sql_checkpoints[] =
-	"SELECT tree_size, root, timestamp, signature FROM audit_checkpoint "
+	"SELECT " CHECKPOINT_COLUMNS " FROM audit_checkpoint "
 	"ORDER BY tree_size";
 static const char sql_node[] =
 	"SELECT hash FROM audit_node WHERE level = ?1 AND idx = ?2";
 
 struct verifier {
 	struct store_conn *c;
-	const uint8_t *pk;
+	struct key_chain *keys; /* checked: every key, from the anchor */
+	size_t next_handover;   /* the first hand-over whose tree is ahead */
 	struct audit_verify_report *rep;
 	struct store_stmt *cps;     /* cursor over checkpoints */
 	bool cp_ready;              /* cps holds an unprocessed row */
@@ -77,10 +79,52 @@ static void check_node(void *ctx, int level, uint64_t index,
 	store_done(st);
 }
 
+/* A hand-over names the tree where one key's term ends: it must be a tree
+ * this log has, or it hands over a log that is not this one. */
+static int check_handovers(struct verifier *v, const struct merkle_frontier *f)
+{
+	const struct key_chain *k = v->keys;
+	while (v->next_handover < k->n && k->size[v->next_handover] == f->size) {
+		uint8_t root[SHA256_LEN];
+		frontier_root(f, root);
+		if (memcmp(root, k->root[v->next_handover], SHA256_LEN) != 0)
+			return fail(v, 0, false, "key hand-over %zu names a tree "
+				    "of %llu events that is not this log's",
+				    v->next_handover,
+				    (unsigned long long)f->size);
+		v->next_handover++;
+	}
+	return 0;
+}
+
+/* The checkpoint's signature by the key it names, within that key's term
+ * (from the tree its hand-over named to the tree of the next one). */
+static int check_signer(struct verifier *v, const struct audit_checkpoint *cp,
+			const char *what)
+{
+	const struct key_chain *k = v->keys;
+	uint64_t id = cp->key_id, bad = cp->tree_size ? cp->tree_size - 1 : 0;
+	if (id >= k->n)
+		return fail(v, bad, false, "checkpoint %s is signed by key %llu, "
+			    "which no hand-over introduced (an unknown key)",
+			    what, (unsigned long long)id);
+	if (cp->tree_size < k->size[id] ||
+	    (id + 1 < k->n && cp->tree_size > k->size[id + 1]))
+		return fail(v, bad, false, "checkpoint %s is signed by key %llu "
+			    "outside its term: that key was handed over",
+			    what, (unsigned long long)id);
+	if (!checkpoint_verify(cp, k->pk[id]))
+		return fail(v, bad, false, "the signature of checkpoint %s is "
+			    "invalid (key %llu)", what, (unsigned long long)id);
+	return 0;
+}
+
 /* Check every checkpoint whose size the tree has now reached. */
 static int check_checkpoints(struct verifier *v, const struct merkle_frontier *f)
 {
 	struct audit_checkpoint cp;
+	if (check_handovers(v, f) != 0)
+		return 1;
 	while (v->cp_ready) {
 		if (checkpoint_read_row(v->cps, &cp) != 0)
 			return fail(v, 0, false, "%s", "a checkpoint row is malformed");
@@ -90,9 +134,8 @@ static int check_checkpoints(struct verifier *v, const struct merkle_frontier *f
 		snprintf(what, sizeof(what), "%llu", (unsigned long long)cp.tree_size);
 		if (cp.tree_size < f->size)
 			return fail(v, 0, false, "checkpoint of %s events is out of order", what);
-		if (!checkpoint_verify(&cp, v->pk))
-			return fail(v, cp.tree_size ? cp.tree_size - 1 : 0, false,
-				    "the signature of checkpoint %s is invalid", what);
+		if (check_signer(v, &cp, what) != 0)
+			return 1;
 		uint8_t root[SHA256_LEN];
 		frontier_root(f, root);
 		if (memcmp(root, cp.root, SHA256_LEN) != 0)
@@ -195,10 +238,18 @@ int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 		 struct audit_verify_report *rep)
 {
 	memset(rep, 0, sizeof(*rep));
-	struct verifier v = {.pk = pk, .rep = rep};
+	struct verifier v = {.rep = rep, .next_handover = 1};
 	v.c = store_reader(s);
 	if (!v.c)
 		return -1;
+	v.keys = xcalloc(1, sizeof(*v.keys));
+	int chain = keys_chain_load(v.c, pk, v.keys, rep->problem,
+				    sizeof(rep->problem));
+	rep->keys = v.keys->n;
+	if (chain != 0) {
+		free(v.keys);
+		return chain;
+	}
 	purge_before(v.c, v.purge_before);
 	v.cps = store_prepare(v.c, sql_checkpoints);
 	v.cp_ready = store_step(v.cps) == STORE_ROW;
@@ -216,6 +267,11 @@ int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 		fail(&v, f.size, true, "%s",
 		     "a checkpoint covers events that no longer exist "
 		     "(deleted at the end of the log)");
+	if (!v.failed && v.next_handover < v.keys->n)
+		fail(&v, 0, false, "key hand-over %zu names a tree of %llu "
+		     "events, larger than the log", v.next_handover,
+		     (unsigned long long)v.keys->size[v.next_handover]);
+	free(v.keys);
 	store_done(v.cps);
 	rep->unsigned_tail = f.size - v.last_cp_size;
 	return v.failed ? 1 : 0;

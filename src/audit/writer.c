@@ -73,8 +73,14 @@ struct commit {
 
 struct audit {
 	struct store *store;
-	uint8_t sk[ED25519_SK_LEN];
 	struct audit_options opt;
+
+	/* The signing key, replaced by a rotation while others sign notes
+	 * with it: every use holds key_mu. */
+	pthread_mutex_t key_mu;
+	uint8_t sk[ED25519_SK_LEN];
+	uint64_t key_id;     /* its number in the chain of hand-overs */
+	bool key_superseded; /* said once in the log, until it is current */
 
 	pthread_mutex_t mu;
 	pthread_cond_t work;    /* the writer waits for appends */
@@ -485,7 +491,21 @@ static int maybe_checkpoint(struct audit *a, bool force, struct error *e)
 		return err_set(e, ERR_UNAVAILABLE, "audit_unavailable",
 			       "the audit log cannot be read back");
 	}
-	if (checkpoint_store(w, &a->frontier, a->sk, e) != 0) {
+	/* Under the writer's lock: a hand-over committed before this
+	 * cannot be followed by a checkpoint of the key it retired. */
+	int64_t key = writer_key_follow(a, w);
+	if (key < 0) {
+		store_write_rollback(a->store);
+		a->last_checkpoint_ns = now; /* try again an interval later */
+		return key == -1 ? err_set(e, ERR_CONFLICT, "audit_key_superseded",
+					   "this node's audit signing key was "
+					   "replaced by a rotation")
+				 : store_fail(e, "the key chain cannot be read");
+	}
+	pthread_mutex_lock(&a->key_mu);
+	int rc = checkpoint_store(w, &a->frontier, a->sk, (uint64_t)key, e);
+	pthread_mutex_unlock(&a->key_mu);
+	if (rc != 0) {
 		store_write_rollback(a->store);
 		return -1;
 	}
@@ -681,6 +701,8 @@ static void *waker_main(void *arg)
 	return NULL;
 }
 
+static void follow_idle(struct audit *a);
+
 static void *writer_main(void *arg)
 {
 	struct audit *a = arg;
@@ -704,6 +726,7 @@ static void *writer_main(void *arg)
 				pthread_mutex_unlock(&a->mu);
 				maybe_checkpoint(a, false, &e);
 				maybe_index(a, true);
+				follow_idle(a);
 				pthread_mutex_lock(&a->mu);
 			}
 			continue;
@@ -926,7 +949,77 @@ struct store *audit_store(struct audit *a)
 
 void audit_public_key(struct audit *a, uint8_t pk[ED25519_PK_LEN])
 {
+	pthread_mutex_lock(&a->key_mu);
 	crypto_sign_ed25519_sk_to_pk(pk, a->sk);
+	pthread_mutex_unlock(&a->key_mu);
+}
+
+void writer_key_set(struct audit *a, const uint8_t sk[ED25519_SK_LEN],
+		    uint64_t key_id)
+{
+	pthread_mutex_lock(&a->key_mu);
+	memcpy(a->sk, sk, ED25519_SK_LEN);
+	a->key_id = key_id;
+	a->key_superseded = false;
+	pthread_mutex_unlock(&a->key_mu);
+	log_info("audit: signing with key %llu from now on",
+		 (unsigned long long)key_id);
+}
+
+/* The key the log's key_load gives now, when it is newest's. */
+static bool reload_key(struct audit *a, const char *newest)
+{
+	uint8_t sk[ED25519_SK_LEN], pk[ED25519_PK_LEN];
+	char vkey[AUDIT_VKEY_MAX];
+	bool ok = a->opt.key_load &&
+		  a->opt.key_load(a->opt.key_load_ctx, sk) == 0;
+	if (ok) {
+		crypto_sign_ed25519_sk_to_pk(pk, sk);
+		audit_note_vkey(a->opt.origin, pk, vkey);
+		ok = strcmp(vkey, newest) == 0;
+		if (ok)
+			memcpy(a->sk, sk, ED25519_SK_LEN);
+	}
+	secret_wipe(sk, sizeof(sk));
+	return ok;
+}
+
+int64_t writer_key_follow(struct audit *a, struct store_conn *c)
+{
+	uint64_t id = 0;
+	char newest[AUDIT_VKEY_MAX], mine[AUDIT_VKEY_MAX];
+	int have = c ? keys_newest(c, &id, newest) : -1;
+	if (have < 0)
+		return -2;
+	pthread_mutex_lock(&a->key_mu);
+	uint8_t pk[ED25519_PK_LEN];
+	crypto_sign_ed25519_sk_to_pk(pk, a->sk);
+	audit_note_vkey(a->opt.origin, pk, mine);
+	bool current = have == 0 || strcmp(mine, newest) == 0 ||
+		       reload_key(a, newest);
+	bool said = a->key_superseded;
+	if (current && have == 1 && (said || a->key_id != id))
+		log_info("audit: signing with key %llu (%s)",
+			 (unsigned long long)id, newest);
+	if (current)
+		a->key_id = have == 1 ? id : 0;
+	a->key_superseded = !current;
+	pthread_mutex_unlock(&a->key_mu);
+	if (!current && !said)
+		log_error("security: this node's audit signing key was replaced "
+			  "by key %llu (%s) in a rotation: it signs no "
+			  "checkpoint and is not ready until "
+			  "keys/audit-signing.key holds the new key",
+			  (unsigned long long)id, newest);
+	return current ? (int64_t)(have == 1 ? id : 0) : -1;
+}
+
+/* Between batches: notice a rotation made elsewhere, and take its key. */
+static void follow_idle(struct audit *a)
+{
+	struct store_conn *r = store_reader(a->store);
+	if (r)
+		writer_key_follow(a, r);
 }
 
 const char *audit_origin(struct audit *a)
@@ -937,7 +1030,10 @@ const char *audit_origin(struct audit *a)
 size_t audit_sign_note(struct audit *a, const char *text, size_t len,
 		       char *out, size_t cap)
 {
-	return audit_note_sign(text, len, a->opt.origin, a->sk, out, cap);
+	pthread_mutex_lock(&a->key_mu);
+	size_t n = audit_note_sign(text, len, a->opt.origin, a->sk, out, cap);
+	pthread_mutex_unlock(&a->key_mu);
+	return n;
 }
 
 int audit_checkpoint_now(struct audit *a, struct error *e)
@@ -1016,6 +1112,7 @@ static void audit_free(struct audit *a)
 	pthread_cond_destroy(&a->done);
 	pthread_cond_destroy(&a->work);
 	pthread_mutex_destroy(&a->mu);
+	pthread_mutex_destroy(&a->key_mu);
 	secret_wipe(a->sk, sizeof(a->sk));
 	free(a);
 }
@@ -1036,7 +1133,10 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 							   : AUDIT_RETENTION_DAYS;
 	str_copy(a->opt.origin, sizeof(a->opt.origin),
 		 opt && opt->origin[0] ? opt->origin : AUDIT_ORIGIN_FALLBACK);
+	a->opt.key_load = opt ? opt->key_load : NULL;
+	a->opt.key_load_ctx = opt ? opt->key_load_ctx : NULL;
 	pthread_mutex_init(&a->mu, NULL);
+	pthread_mutex_init(&a->key_mu, NULL);
 	pthread_cond_init(&a->work, NULL);
 	pthread_cond_init(&a->done, NULL);
 	pthread_mutex_init(&a->wake_mu, NULL);
@@ -1053,10 +1153,16 @@ int audit_open(struct store *s, const uint8_t sk[ED25519_SK_LEN],
 	/* A new log signs its empty tree at once, so that a checkpoint always
 	 * exists to be asked for. */
 	struct audit_checkpoint cp;
-	if (audit_checkpoint_latest(s, &cp) == 1) {
+	int64_t key = writer_key_follow(a, store_reader(s));
+	if (key == -2) {
+		store_fail(e, "the audit key chain cannot be read");
+		goto fail;
+	}
+	if (key >= 0 && audit_checkpoint_latest(s, &cp) == 1) {
 		struct store_conn *w = store_write_begin(s, e);
 		if (!w || store_write_end(s, checkpoint_store(w, &a->frontier,
-							      a->sk, e), e) != 0)
+							      a->sk, (uint64_t)key,
+							      e), e) != 0)
 			goto fail;
 	}
 	pthread_create(&a->waker, NULL, waker_main, a);

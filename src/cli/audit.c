@@ -13,7 +13,16 @@
  * `kruispunt audit purge --data DIR [--apply]`: remove the entries of the
  * events past the retention period, keeping the tree (audit_purge). A dry
  * run unless --apply: what goes is personal data, kept for ten years.
+ *
+ * `kruispunt audit key rotate --data DIR`: a new signing key takes over
+ * (audit_key_rotate). The new secret key is written beside the old one
+ * first (keys/audit-signing.key.new), so that a rotation the database
+ * recorded is never left without its key; once recorded, it replaces
+ * keys/audit-signing.key (the old secret key is gone: it can sign nothing
+ * the log accepts any more, and a key that exists can leak), and the old
+ * public key is kept as keys/audit-signing-<n>.pub.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,6 +74,10 @@ int cli_audit_verify(const char *cmd, const char *data, const char *key_file)
 	       (unsigned long long)rep.events,
 	       (unsigned long long)rep.checkpoints,
 	       (unsigned long long)rep.unsigned_tail, secs);
+	if (rep.keys > 1)
+		printf("%llu signing keys, each accepted through the signed "
+		       "hand-overs from the trusted one\n",
+		       (unsigned long long)rep.keys);
 	if (rep.purged)
 		printf("%llu events past the retention period have no entry "
 		       "any more (purged); their leaves verify the tree\n",
@@ -129,9 +142,117 @@ static int vkey(const char *data)
 	return 0;
 }
 
+
+/* The key files of a rotation, by their role. */
+struct key_paths {
+	char key[LIMIT_PATH], pub[LIMIT_PATH], next[LIMIT_PATH];
+	char old_pub[LIMIT_PATH];
+};
+
+static int key_paths(const struct cli_config *cfg, uint64_t old_id,
+		     struct key_paths *p, struct error *e)
+{
+	const char *d = cfg->base.data_dir;
+	char old[64];
+	snprintf(old, sizeof(old), "keys/audit-signing-%llu.pub",
+		 (unsigned long long)old_id);
+	if (config_path(d, "keys/audit-signing.key", p->key, sizeof(p->key)) ||
+	    config_path(d, "keys/audit-signing.pub", p->pub, sizeof(p->pub)) ||
+	    config_path(d, "keys/audit-signing.key.new", p->next,
+			sizeof(p->next)) ||
+	    config_path(d, old, p->old_pub, sizeof(p->old_pub)))
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	return 0;
+}
+
+/* The recorded rotation's files: the old public key kept under its
+ * number, the new key pair in place (renames: never half a file). */
+static int install_keys(const struct key_paths *p,
+			const uint8_t pk[ED25519_PK_LEN], struct error *e)
+{
+	char tmp[LIMIT_PATH + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", p->pub);
+	unlink(tmp);
+	if ((link(p->pub, p->old_pub) != 0 && errno != EEXIST) ||
+	    cli_write_new(tmp, pk, ED25519_PK_LEN, e) != 0 ||
+	    rename(p->next, p->key) != 0 || rename(tmp, p->pub) != 0)
+		return err_set(e, ERR_INTERNAL, "rotate_failed",
+			       "the rotation is recorded, but its key files "
+			       "could not be installed (%s): move "
+			       "keys/audit-signing.key.new to "
+			       "keys/audit-signing.key by hand",
+			       strerror(errno));
+	return 0;
+}
+
+static void print_rotation(const struct audit_handover *h)
+{
+	printf("audit signing key %llu took over after tree size %llu\n"
+	       "old verifier key: %s\nnew verifier key: %s\n"
+	       "publish the new verifier key and this hand-over, tell the "
+	       "witnesses (docs/AUDIT.md), and give every other node the "
+	       "new keys/audit-signing.key:\n%s",
+	       (unsigned long long)h->key_id, (unsigned long long)h->tree_size,
+	       h->old_vkey, h->new_vkey, h->note);
+}
+
+static int rotate_fail(const char *detail)
+{
+	fprintf(stderr, "kruispunt audit key rotate: %s\n", detail);
+	return 1;
+}
+
+static int rotate(const char *data)
+{
+	struct cli_config cfg;
+	struct error e;
+	struct store *s = NULL;
+	struct audit *log = NULL;
+	struct audit_handover h;
+	struct key_paths p;
+	uint8_t pk[ED25519_PK_LEN], sk[ED25519_SK_LEN];
+	if (cli_open_data(data, &cfg, NULL, &e) != 0 ||
+	    key_paths(&cfg, 0, &p, &e) != 0)
+		return rotate_fail(e.detail);
+	if (access(p.next, F_OK) == 0)
+		return rotate_fail("keys/audit-signing.key.new is left by a "
+				   "rotation that did not finish: if `kruispunt "
+				   "audit verify` names it, install it as "
+				   "keys/audit-signing.key, else remove it");
+	ed25519_keypair(pk, sk);
+	int rc = cli_write_new(p.next, sk, sizeof(sk), &e);
+	if (rc == 0)
+		rc = cli_open_store(&cfg, &s, &e);
+	if (rc == 0)
+		rc = cli_open_log(&cfg, s, &log, &e);
+	if (rc == 0)
+		rc = audit_key_rotate(log, &cli_operator, sk, &h, &e);
+	secret_wipe(sk, sizeof(sk));
+	audit_close(log);
+	store_close(s);
+	if (rc != 0) {
+		unlink(p.next);
+		return rotate_fail(e.detail);
+	}
+	if (key_paths(&cfg, h.key_id - 1, &p, &e) != 0 ||
+	    install_keys(&p, pk, &e) != 0)
+		return rotate_fail(e.detail);
+	print_rotation(&h);
+	return 0;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	const char *verb = argc >= 2 ? argv[1] : "";
+	if (strcmp(verb, "key") == 0) {
+		const char *data;
+		optind = 1;
+		if (argc < 3 || strcmp(argv[2], "rotate") != 0 ||
+		    cli_one_option(argc - 2, argv + 2, "data", &data) != 0 ||
+		    !data)
+			return usage();
+		return rotate(data);
+	}
 	bool is_purge = strcmp(verb, "purge") == 0;
 	bool is_vkey = strcmp(verb, "vkey") == 0;
 	if (!is_purge && !is_vkey && strcmp(verb, "verify") != 0)

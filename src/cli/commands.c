@@ -54,8 +54,9 @@ const struct cli_command cli_commands[] = {
 	 "             0: any free ports)\n"
 	 "  DIR/kruispunt.ini is rewritten on each start with what the demo\n"
 	 "  runs with: `kruispunt config --config DIR/kruispunt.ini`.\n"},
-	{"audit", cmd_audit, "audit verify|purge|vkey --data DIR ...",
-	 "check the audit log; remove expired entries; print its verifier key",
+	{"audit", cmd_audit, "audit verify|purge|vkey|key rotate --data DIR ...",
+	 "check the audit log; remove expired entries; print its verifier "
+	 "key; rotate its signing key",
 	 "usage: kruispunt audit verify --data DIR [--public-key FILE]\n"
 	 "       kruispunt audit vkey --data DIR\n"
 	 "  --public-key FILE  the audit signing public key (32 raw bytes) to\n"
@@ -69,7 +70,12 @@ const struct cli_command cli_commands[] = {
 	 "  it only says what it would remove. Recorded as the operator's.\n"
 	 "       kruispunt audit vkey --data DIR\n"
 	 "  Prints the C2SP signed-note verifier key of /log/checkpoint\n"
-	 "  (docs/AUDIT.md); publish it where users can find it.\n"},
+	 "  (docs/AUDIT.md); publish it where users can find it.\n"
+	 "       kruispunt audit key rotate --data DIR\n"
+	 "  A new signing key takes over: a hand-over signed by the old and\n"
+	 "  the new key is recorded, keys/audit-signing.key replaced (the old\n"
+	 "  public key kept as keys/audit-signing-<n>.pub). Publish the new\n"
+	 "  verifier key; tell the witnesses (docs/AUDIT.md).\n"},
 	{"migrate", cmd_migrate, "migrate --data DIR [--check]",
 	 "bring the database's schema to this binary's",
 	 "usage: kruispunt migrate --data DIR [--check]\n"

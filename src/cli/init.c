@@ -303,12 +303,23 @@ void cli_log_origin(const struct cli_config *cfg, char *out)
 		audit_origin_default(cfg->auth.public_url, out);
 }
 
+/* The log's key_load: the key file as it is now, which a rotation (here
+ * or, copied by the operator, on another node) replaced. */
+static int load_signing_key(const void *ctx, uint8_t sk[ED25519_SK_LEN])
+{
+	struct error e;
+	return cli_read_key(ctx, "keys/audit-signing.key", sk, ED25519_SK_LEN,
+			    &e);
+}
+
 int cli_open_log(const struct cli_config *cfg, struct store *s,
 		 struct audit **out, struct error *e)
 {
 	uint8_t sk[ED25519_SK_LEN];
 	struct audit_options opt = cfg->audit;
 	cli_log_origin(cfg, opt.origin);
+	opt.key_load = load_signing_key;
+	opt.key_load_ctx = cfg;
 	int rc = cli_read_key(cfg, "keys/audit-signing.key", sk, sizeof(sk), e);
 	if (rc == 0)
 		rc = audit_open(s, sk, &opt, out, e);

@@ -148,7 +148,7 @@ static void overview_lists_every_command(void **state)
 	(void)state;
 	static const char *lines[] = {
 		"\n  init --data DIR", "\n  serve --config FILE [--port N]",
-		"\n  demo --data DIR", "\n  audit verify|purge|vkey --data DIR",
+		"\n  demo --data DIR", "\n  audit verify|purge|vkey|key rotate --data DIR",
 		"\n  org add|institution|cert|endpoint|grant|revoke|roles ",
 		"\n  directory capacity|data-type|availability ",
 		"\n  authz list|add ", "\n  gen --data DIR",
