@@ -3,8 +3,9 @@
  * of exchange requests, one per line, run in the background through the
  * same decision and logging as an interactive exchange (channel "batch").
  *
- * The input is kept in the database, cut into chunks of CHUNK_LINES lines
- * (batch_input) that the workers take in order. A chunk's results and the
+ * The input is kept in the database, cut into chunks of at most
+ * CHUNK_LINES lines and CHUNK_BYTES bytes (batch_input) that the workers
+ * take in order. A chunk's results and the
  * job's counters commit together, so a job interrupted by a stop resumes
  * from its missing chunks on the next start, on whichever node takes it
  * (several nodes on PostgreSQL: one runs a job at a time, under a lease).
@@ -31,8 +32,13 @@ static const char sql_job_add[] =
 static const char sql_job_next[] =
 	"SELECT id, institution_id, total, chunks FROM batch_job "
 	"WHERE status IN ('queued', 'running') ORDER BY created_at LIMIT 16";
+/* Only a job still to run changes: another node may have ended it. */
 static const char sql_job_status[] =
-	"UPDATE batch_job SET status = ?2, finished_at = ?3 WHERE id = ?1";
+	"UPDATE batch_job SET status = ?2, finished_at = ?3 WHERE id = ?1 "
+	"AND status IN ('queued', 'running')";
+static const char sql_job_pending[] =
+	"SELECT 1 FROM batch_job WHERE id = ?1 AND "
+	"status IN ('queued', 'running')";
 static const char sql_job_get[] =
 	"SELECT status, total, done, granted, refused, created_at, "
 	"coalesce(finished_at, 0) FROM batch_job WHERE id = ?1 AND "
@@ -220,24 +226,51 @@ static void set_status(struct hub *h, const char *job, const char *status)
 	store_write_end(h->store, rc, &e);
 }
 
-/* Where each chunk of an upload starts and ends, and the number of its
- * first line. */
-struct cuts {
-	int64_t n; /* lines seen */
-	size_t *start, *end;
-	int64_t *first;
+/* How an upload is cut into chunks: at most CHUNK_LINES lines and, but
+ * for a chunk of one line, CHUNK_BYTES bytes, so that a worker never holds
+ * more than that of one chunk (an upload may be 256 MiB on one line). A
+ * line longer than a line may be fails alone, so only its first
+ * LINE_MAX_BYTES + 1 bytes are kept, in a chunk of its own. An older
+ * installation cut by lines alone (by_lines_only): its jobs' finished
+ * chunks are numbered that way. */
+#define CHUNK_BYTES (8 * 1024 * 1024)
+
+struct chunk_cut {
+	size_t start, end;
+	int64_t first, lines;
+	bool alone; /* a line too long, cut short */
 };
+
+struct cuts {
+	struct chunk_cut *c;
+	size_t n, cap;
+	bool by_lines_only;
+};
+
+static struct chunk_cut *cut_new(struct cuts *k, size_t off, int64_t no)
+{
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 64;
+		k->c = xrealloc(k->c, k->cap * sizeof(*k->c));
+	}
+	k->c[k->n] = (struct chunk_cut){off, off, no, 0, false};
+	return &k->c[k->n++];
+}
 
 static void cut_line(void *ctx, size_t off, size_t len, int64_t no)
 {
 	struct cuts *k = ctx;
-	int64_t c = k->n / CHUNK_LINES;
-	if (k->n % CHUNK_LINES == 0) {
-		k->start[c] = off;
-		k->first[c] = no;
-	}
-	k->end[c] = off + len;
-	k->n++;
+	struct chunk_cut *c = k->n ? &k->c[k->n - 1] : NULL;
+	bool too_long = !k->by_lines_only && len > LINE_MAX_BYTES;
+	if (too_long)
+		len = LINE_MAX_BYTES + 2; /* still too long without a '\r' */
+	if (!c || c->lines == CHUNK_LINES ||
+	    (!k->by_lines_only &&
+	     (too_long || c->alone || off + len - c->start > CHUNK_BYTES)))
+		c = cut_new(k, off, no);
+	c->end = off + len;
+	c->alone = too_long;
+	c->lines++;
 }
 
 /* One chunk of an upload, in a transaction of its own: a large upload
@@ -268,29 +301,25 @@ static void input_drop(struct hub *h, const char *job)
 	store_write_end(h->store, store_run(st, NULL, &e), &e);
 }
 
-/* Keep an upload of total lines, chunk by chunk, before its job exists.
- * Returns 0, or -1 with e set (nothing kept). */
-static int input_store(struct hub *h, const char *job, const char *body,
-		       size_t len, int64_t total, struct error *e)
+/* Keep an upload, chunk by chunk, before its job exists. Returns the
+ * number of chunks, or -1 with e set (nothing kept). */
+static int64_t input_store(struct hub *h, const char *job, const char *body,
+			   size_t len, bool by_lines_only, struct error *e)
 {
-	size_t chunks = (size_t)((total + CHUNK_LINES - 1) / CHUNK_LINES);
-	struct cuts k = {0, xcalloc(chunks, sizeof(size_t)),
-			 xcalloc(chunks, sizeof(size_t)),
-			 xcalloc(chunks, sizeof(int64_t))};
+	struct cuts k = {.by_lines_only = by_lines_only};
 	hub_ndjson_lines(body, len, cut_line, &k);
 	int rc = 0;
-	for (size_t c = 0; rc == 0 && c < chunks; c++)
-		rc = input_put(h, job, (int64_t)c, k.first[c],
-			       body + k.start[c], k.end[c] - k.start[c], e);
-	free(k.start);
-	free(k.end);
-	free(k.first);
+	for (size_t c = 0; rc == 0 && c < k.n; c++)
+		rc = input_put(h, job, (int64_t)c, k.c[c].first,
+			       body + k.c[c].start, k.c[c].end - k.c[c].start,
+			       e);
+	free(k.c);
 	if (rc != 0) {
 		input_drop(h, job);
 		return err_set(e, ERR_UNAVAILABLE, "batch_unavailable",
 			       "the batch could not be stored");
 	}
-	return 0;
+	return (int64_t)k.n;
 }
 
 /* A job accepted by an older kruispunt has its input in a file of
@@ -326,8 +355,8 @@ static int input_legacy(struct hub *h, const char *job, int64_t total)
 	if (map == MAP_FAILED)
 		return -1;
 	rc = hub_ndjson_lines(map, n, NULL, NULL) != total ? 1
-	     : input_store(h, job, map, n, total, &e) == 0 ? 0
-							    : -1;
+	     : input_store(h, job, map, n, true, &e) >= 0 ? 0
+							   : -1;
 	munmap(map, n);
 	if (rc == 0)
 		unlink(path);
@@ -374,6 +403,29 @@ static bool job_ours(struct hub *h, const struct job_row *row)
 	return store_lease(h->store, lease);
 }
 
+/* Whether j, now under this node's lease, is to run here. Returns 0 (it
+ * is), 1 (it cannot run: it fails), 2 (not here: another node finished
+ * it between the listing and the lease, or it is an older job whose input
+ * file is on another node), or -1 (the database is away: later). */
+static int job_ready(struct hub *h, struct batch_job *j, int64_t inst)
+{
+	struct store_conn *r = store_reader(h->store);
+	if (!r)
+		return -1;
+	struct store_stmt *st = store_prepare(r, sql_job_pending);
+	store_bind_text(st, 1, j->id);
+	struct error e;
+	int rc = store_one(st, NULL, NULL, &e);
+	if (rc != 0)
+		return rc > 0 ? 2 : -1;
+	if (org_institution_get(h->store, inst, &j->inst) != 0)
+		return 1;
+	rc = input_legacy(h, j->id, j->total);
+	if (rc > 0 && store_backend_of(h->store) != STORE_SQLITE)
+		return 2;
+	return rc;
+}
+
 /* Take row's job: load its input, mark it running. Returns the job or
  * NULL (then marked failed). */
 static struct batch_job *job_take(struct hub *h, const struct job_row *row)
@@ -382,11 +434,9 @@ static struct batch_job *job_take(struct hub *h, const struct job_row *row)
 	str_copy(j->id, sizeof(j->id), row->id);
 	j->chunks = row->chunks;
 	j->total = row->total;
-	int rc = org_institution_get(h->store, row->inst, &j->inst) != 0
-			 ? 1
-			 : input_legacy(h, j->id, j->total);
+	int rc = job_ready(h, j, row->inst);
 	if (rc != 0) {
-		if (rc > 0) {
+		if (rc == 1) {
 			log_error("batch %s cannot be run: its input is gone "
 				  "or damaged", j->id);
 			set_status(h, j->id, "failed");
@@ -531,6 +581,13 @@ static int save_chunk(struct hub *h, const struct batch_job *j, int64_t c,
  * or another). */
 static int run_chunk(struct hub *h, struct batch_job *j, int64_t c)
 {
+	/* The lease is asked again before each chunk: a node that lost it
+	 * (its lease connection dropped, another node took the job) stops
+	 * instead of deciding the same lines twice. */
+	char lease[64];
+	job_lease_name(j->id, lease);
+	if (!store_lease(h->store, lease))
+		return -1;
 	struct chunk_input in = {0};
 	int loaded = chunk_load(h, j->id, c, &in);
 	if (loaded != 0) {
@@ -686,7 +743,8 @@ int hub_batch_submit(struct hub *h, const struct hub_requester *who,
 			       "a batch holds at most %lld lines; this one has "
 			       "%lld", (long long)max, (long long)total);
 	uuid7_new(job);
-	if (input_store(h, job, body, len, total, e) != 0)
+	int64_t chunks = input_store(h, job, body, len, false, e);
+	if (chunks < 0)
 		return -1;
 	struct store_conn *w = store_write_begin(h->store, e);
 	if (!w) {
@@ -697,7 +755,7 @@ int hub_batch_submit(struct hub *h, const struct hub_requester *who,
 	store_bind_text(st, 1, job);
 	store_bind_int(st, 2, who->institution_id);
 	store_bind_int(st, 3, total);
-	store_bind_int(st, 4, (total + CHUNK_LINES - 1) / CHUNK_LINES);
+	store_bind_int(st, 4, chunks);
 	store_bind_int(st, 5, time_now());
 	enum store_rc rc = store_step(st);
 	store_done(st);

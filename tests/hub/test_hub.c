@@ -687,6 +687,21 @@ static void batch_lines_fail_alone(void **state)
 	assert_string_equal(e.code, "too_many_lines");
 }
 
+/* Write a row of a job as an older kruispunt left it: sql's ?1 is the
+ * job, ?2 (when with_fund) the fund's institution. */
+static void put_row(const char *sql, const char *job, bool with_fund)
+{
+	struct error e;
+	struct store_conn *w = store_write_begin(s, &e);
+	struct store_stmt *st = store_prepare(w, sql);
+	store_bind_text(st, 1, job);
+	if (with_fund)
+		store_bind_int(st, 2, fund);
+	assert_int_equal(store_step(st), STORE_DONE);
+	store_done(st);
+	assert_int_equal(store_write_commit(s, &e), 0);
+}
+
 /* A job stopped after its first chunk resumes at the next start with the
  * missing chunks only: each line is decided and audited once. The job was
  * accepted by an older kruispunt, which kept the input in a file of
@@ -713,17 +728,8 @@ static void batch_resumes_after_a_stop(void **state)
 	static const char add_chunk[] =
 		"INSERT INTO batch_chunk (job, chunk, results) VALUES (?1, 0,"
 		" '{\"line\":0}\n')";
-	struct store_conn *w = store_write_begin(s, &e);
-	struct store_stmt *st = store_prepare(w, add_job);
-	store_bind_text(st, 1, job);
-	store_bind_int(st, 2, fund);
-	assert_int_equal(store_step(st), STORE_DONE);
-	store_done(st);
-	st = store_prepare(w, add_chunk);
-	store_bind_text(st, 1, job);
-	assert_int_equal(store_step(st), STORE_DONE);
-	store_done(st);
-	assert_int_equal(store_write_commit(s, &e), 0);
+	put_row(add_job, job, true);
+	put_row(add_chunk, job, false);
 	uint64_t before = audit_size(log_);
 	struct hub_options o = {.batch_workers = 2};
 	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/batch", tmp.path);
@@ -785,6 +791,75 @@ static void batch_runs_on_another_node(void **state)
 	assert_int_equal(ts_int(s, "SELECT count(*) FROM batch_input"), 0);
 }
 
+/* A chunk is bounded in bytes as well as in lines, so a worker never
+ * holds more than a few MiB of one upload: long lines make more chunks,
+ * and a line longer than a line may be is kept cut short, in a chunk of
+ * its own, and fails alone; every line keeps its number. */
+static void batch_chunks_are_bounded_in_bytes(void **state)
+{
+	(void)state;
+	struct error e;
+	char job[UUID_LEN], *body = NULL;
+	size_t n = 0;
+	char *pad = xcalloc(60001, 1);
+	memset(pad, 'x', 60000);
+	char *huge = xcalloc(300001, 1);
+	memset(huge, 'y', 300000);
+	FILE *f = open_memstream(&body, &n);
+	fputs(REQ("\"subject\":\"85073003328\",\"purpose\":\"rights\"") "\n", f);
+	for (int i = 0; i < 150; i++)
+		fprintf(f, "{\"pad\":\"%s\"}\n", pad);
+	fprintf(f, "{\"huge\":\"%s\"}\r\n", huge);
+	fputs(REQ("\"subject\":\"85073003328\",\"purpose\":\"rights\"") "\n", f);
+	fclose(f);
+	free(pad);
+	free(huge);
+	hub_close(h);
+	struct hub_options o = {.batch_workers = 2, .batch_max_lines = 1000};
+	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/batch", tmp.path);
+	assert_int_equal(hub_open(s, log_, &o, &h, &e), 0);
+	assert_int_equal(hub_batch_submit(h, &fund_who, body, n, job, &e), 0);
+	free(body);
+	struct hub_batch_status bs;
+	wait_done(job, &bs);
+	assert_string_equal(bs.status, "done");
+	assert_int_equal(bs.total, 153);
+	assert_int_equal(bs.granted, 2);
+	/* 8 MiB hold 139 lines of 60 kB: the rest of them, the long line,
+	 * the last line */
+	assert_int_equal(ts_int(s, "SELECT chunks FROM batch_job"), 4);
+	char *out;
+	assert_int_equal(hub_batch_results(h, fund, job, &out, &n, &e), 0);
+	const char *l152 = strstr(out, "\"line\":152,");
+	assert_non_null(l152);
+	assert_non_null(strstr(l152, "line_too_long"));
+	assert_non_null(strstr(out, "\"line\":153,"));
+	free(out);
+}
+
+/* A job accepted before the input moved into the database, whose file
+ * this node does not have: with several nodes (PostgreSQL) the file may
+ * be on another, which runs it; it is not failed here. One SQLite node has
+ * every file: the job fails. */
+static void batch_without_its_file_waits_for_its_node(void **state)
+{
+	(void)state;
+	struct error e;
+	hub_close(h);
+	const char *job = "01a20000-0000-7000-8000-000000000002";
+	static const char add_job[] =
+		"INSERT INTO batch_job (id, institution_id, status, total, chunks,"
+		" created_at) VALUES (?1, ?2, 'queued', 5, 1, 0)";
+	put_row(add_job, job, true);
+	struct hub_options o = {.batch_workers = 1};
+	snprintf(o.batch_dir, sizeof(o.batch_dir), "%s/elsewhere", tmp.path);
+	assert_int_equal(hub_open(s, log_, &o, &h, &e), 0);
+	usleep(1500000); /* a worker looks at pending jobs every second */
+	struct hub_batch_status bs;
+	assert_int_equal(hub_batch_status(h, fund, job, &bs, &e), 0);
+	assert_string_equal(bs.status, ts_pg() ? "queued" : "failed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -802,6 +877,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(batch_lines_fail_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_resumes_after_a_stop, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_runs_on_another_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(batch_chunks_are_bounded_in_bytes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			batch_without_its_file_waits_for_its_node, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
