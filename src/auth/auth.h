@@ -292,9 +292,11 @@ void auth_csrf(struct auth *a, const char *token, char out[AUTH_CSRF_HEX]);
 
 /* An eID login's one-time code, for the browser to carry from the eID
  * listener's host to the portal's: a minute, one use, bound to the
- * browser's state (auth_eid_state_new) and to the eID. Codes in flight at
- * once are bounded, and so are one eID's (a flood of logins cannot grow
- * memory, nor one citizen keep everyone else out). */
+ * browser's state (auth_eid_state_new) and to the eID. Kept in the
+ * database (as hashes), so any node takes a code another issued. Codes
+ * in flight at once are bounded, and so are one eID's, counted across
+ * nodes (a flood of logins cannot grow the table, nor one citizen keep
+ * everyone else out). */
 #define AUTH_HANDOFF_TTL_MS (60 * 1000)
 #define AUTH_HANDOFFS_MAX 4096
 #define AUTH_HANDOFFS_PER_CERT 3
@@ -305,20 +307,23 @@ void auth_eid_state_new(char state[TOKEN_HEX_LEN], char hash_hex[65]);
 /* Whether a code could be issued now for the eID of fingerprint cert:
  * checked before the login opens a session. Returns 0, or -1 with e (429
  * rate_limited: this eID has AUTH_HANDOFFS_PER_CERT in flight; 503
- * handoff_busy: the table is full). */
+ * handoff_busy: AUTH_HANDOFFS_MAX are; or the store's error). */
 int auth_handoff_room(struct auth *a, const uint8_t cert[SHA256_LEN],
 		      struct error *e);
 /* A new code (64 hex digits) for the session of token, bound to cert and
- * to the browser's state_hash (its SHA-256, 32 bytes). Returns 0, or -1
- * with e as auth_handoff_room. */
+ * to the browser's state_hash (its SHA-256, 32 bytes). The caller wipes
+ * token after: the take gives the session a new one, and token then
+ * opens nothing. Returns 0, or -1 with e as auth_handoff_room (the
+ * bounds checked again inside the write). */
 int auth_handoff_issue(struct auth *a, const char *token,
 		       const uint8_t cert[SHA256_LEN],
 		       const uint8_t state_hash[SHA256_LEN],
 		       char code[TOKEN_HEX_LEN], struct error *e);
-/* Take code with the browser's state (its cookie): 0 with its session's
- * token and s (the code is gone); 1 when it is unknown, used, expired,
- * of another browser, or its session ended (the code is gone too); -1 on
- * a store failure. */
+/* Take code with the browser's state (its cookie), on any node: 0 with
+ * a new token of its session (the one given at issue no longer opens
+ * it) and s, the code gone; 1 when it is unknown, used, expired or of
+ * another browser (nothing changed), or its session ended (the code is
+ * gone); -1 on a store failure. Of two takes at once, one wins. */
 int auth_handoff_take(struct auth *a, const char *code, const char *state,
 		      char token[TOKEN_HEX_LEN], struct auth_session *s);
 /* Where the eID listener is reached (auth.eid_url, or the listener's

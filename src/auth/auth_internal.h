@@ -49,11 +49,9 @@ struct auth {
 	bool sweeping, sweep_stop;
 	/* When the sweeper last ran org_sweep (ms; 0: not yet). */
 	int64_t org_swept_ms;
-	/* The portal's cookie sessions (portal.c): the CSRF key and the
-	 * eID handoff codes in flight. */
+	/* The portal's cookie sessions (portal.c): the CSRF key (the eID
+	 * handoff codes in flight are in the database). */
 	uint8_t csrf_key[crypto_auth_KEYBYTES];
-	pthread_mutex_t handoff_lock;
-	struct auth_handoff *handoffs;
 	/* auth_set_public_url's value (NULL: opt.public_url), and the one
 	 * it replaced, both freed by auth_close. */
 	_Atomic(char *) public_url_set;
@@ -84,9 +82,12 @@ void auth_throttle_success(struct auth_throttle *t, const char *user);
  * change committed in between makes the put a no-op. Every change to an
  * existing session calls auth_cache_invalidate after its commit. */
 void auth_cache_init(struct auth *a);
-/* portal.c: the CSRF key and the handoff table (auth_open, auth_close). */
+/* portal.c: the CSRF key (auth_open, auth_close). */
 void auth_portal_init(struct auth *a);
 void auth_portal_free(struct auth *a);
+/* portal.c: remove the expired eID handoff codes (the sweeper's hourly
+ * housekeeping; an issue removes them too). Returns 0, or -1 with e. */
+int auth_handoff_purge(struct auth *a, struct error *e);
 void auth_cache_free(struct auth *a);
 uint64_t auth_cache_generation(struct auth *a);
 bool auth_cache_get(struct auth *a, const uint8_t hash[SHA256_LEN],

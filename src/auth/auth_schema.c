@@ -1,7 +1,7 @@
 /*
  * src/auth's tables: key types, applications, accounts, keys and
- * sessions. Its one-time codes came with src/notify's outbox, in
- * migration 11 (src/notify).
+ * sessions, and the eID login's handoff codes in flight. Its one-time
+ * codes came with src/notify's outbox, in migration 11 (src/notify).
  *
  * Migration numbers are global (every module's migrations make one
  * ordered list, see src/store/migrations.c), and a released migration
@@ -203,6 +203,26 @@ static const struct store_migration migrations[] = {
 	 "  profile, expires_at, ended_at, key_type, step_up, step_up_key,"
 	 "  stepped_at OR DELETE ON session"
 	 "  FOR EACH STATEMENT EXECUTE FUNCTION session_changed();"},
+	{37, "eid_handoff",
+	 /* The eID login's one-time codes in flight (portal.c), here rather
+	  * than in a node's memory so that the browser may come back to any
+	  * node. Hashes only: of the code, of the browser's state and of the
+	  * session's provisional token, which the take replaces by a new
+	  * token (nothing here opens a session). cert is the eID's
+	  * fingerprint, which bounds one eID's codes; expires_at is in
+	  * milliseconds. */
+	 "CREATE TABLE eid_handoff ("
+	 "  code_hash BLOB PRIMARY KEY, state_hash BLOB NOT NULL,"
+	 "  cert BLOB NOT NULL, session_hash BLOB NOT NULL,"
+	 "  expires_at INTEGER NOT NULL) WITHOUT ROWID;"
+	 "CREATE INDEX eid_handoff_by_cert ON eid_handoff(cert);"
+	 "CREATE INDEX eid_handoff_by_age ON eid_handoff(expires_at);",
+	 "CREATE TABLE eid_handoff ("
+	 "  code_hash BYTEA PRIMARY KEY, state_hash BYTEA NOT NULL,"
+	 "  cert BYTEA NOT NULL, session_hash BYTEA NOT NULL,"
+	 "  expires_at BIGINT NOT NULL);"
+	 "CREATE INDEX eid_handoff_by_cert ON eid_handoff(cert);"
+	 "CREATE INDEX eid_handoff_by_age ON eid_handoff(expires_at);"},
 };
 
 const struct store_schema auth_schema = {

@@ -268,10 +268,12 @@ int auth_failures_flush(struct auth *a, bool all, struct error *e)
 /* The daemon's other housekeeping rides on this thread rather than on
  * one of its own: src/org's records past their keeping (the internal
  * control's two years) are removed at the first pass and then hourly,
- * which keeps them at most an hour past their end. */
+ * which keeps them at most an hour past their end; so are the eID
+ * handoff codes that expired unused (each issue removes them too, but
+ * the last ones of a quiet night would otherwise stay). */
 #define ORG_SWEEP_INTERVAL_MS (3600 * 1000)
 
-static void org_housekeeping(struct auth *a)
+static void hourly_housekeeping(struct auth *a)
 {
 	int64_t now = time_now_ms();
 	if (a->org_swept_ms && now - a->org_swept_ms < ORG_SWEEP_INTERVAL_MS)
@@ -281,6 +283,9 @@ static void org_housekeeping(struct auth *a)
 	if (org_sweep(a->log, &e) < 0)
 		log_warn("auth: organisations' expired records not removed "
 			 "yet: %s", e.detail);
+	if (auth_handoff_purge(a, &e) != 0)
+		log_warn("auth: expired eID handoff codes not removed yet: %s",
+			 e.detail);
 }
 
 static void *sweeper_main(void *arg)
@@ -293,7 +298,7 @@ static void *sweeper_main(void *arg)
 		if (auth_failures_flush(a, false, &e) < 0)
 			log_warn("auth: failure windows not written yet: %s",
 				 e.detail);
-		org_housekeeping(a);
+		hourly_housekeeping(a);
 		pthread_mutex_lock(&a->sweep_mu);
 		if (a->sweep_stop)
 			break;

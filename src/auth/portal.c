@@ -11,12 +11,28 @@
  * A handoff code exists because cookies do not cross hosts: the eID
  * listener (another host in production) opens the session, and the
  * browser carries a code to the portal's host, which swaps it for the
- * cookie. A code is 256 random bits; only its hash is kept, next to the
- * session token, in memory for AUTH_HANDOFF_TTL_MS, and it is taken out
- * (and wiped) on its first use, successful or not. Memory is enough: a
- * code lives a minute, and one lost in a restart means presenting the eID
- * again. The login itself is the audited event (eid_login); the code only
- * hands its session over.
+ * cookie. A code is 256 random bits, kept for AUTH_HANDOFF_TTL_MS in the
+ * database (table eid_handoff), so that the browser may come back to any
+ * node of several sharing one PostgreSQL. The login itself is the
+ * audited event (eid_login); the code only hands its session over.
+ *
+ * Nothing in that table opens a session, nor would with the master key:
+ * it holds the SHA-256 of the code, of the browser's state, of the eID's
+ * certificate and of the session's provisional token. That token, made
+ * by the login, is wiped on the eID host as soon as the code is issued
+ * and never reaches a browser; the take gives the session a new token
+ * (the row's hash replaced in the session table, in the take's
+ * transaction) and returns that one. Keeping the login's token sealed
+ * under the master key instead would leave, in the database and in its
+ * backups and replicas, what opens a session for hours to whoever also
+ * holds the key; rekeying leaves nothing to open. The provisional token
+ * cannot be in any node's session cache: nobody ever presented it.
+ *
+ * The take is one conditional DELETE ... RETURNING on the code's hash,
+ * the state's hash and the expiry, in a write transaction: of two takes
+ * on two nodes only one gets the row, and a take that matches no row
+ * (unknown, used, expired, another browser's state) changes nothing. A
+ * lookup by the code's hash tells by its timing nothing of the code.
  *
  * A code is bound to the browser that started the login: the portal gave
  * it a random state in an HttpOnly cookie, only the state's hash went to
@@ -24,21 +40,30 @@
  * attacker's own code, pushed into a victim's browser from a sibling
  * host's page, opens nothing (a login CSRF would sit the victim in the
  * attacker's account). And a certificate has at most
- * AUTH_HANDOFFS_PER_CERT codes in flight, so one citizen cannot fill the
- * table for everyone.
+ * AUTH_HANDOFFS_PER_CERT codes in flight, and all eIDs together
+ * AUTH_HANDOFFS_MAX, counted in the database inside the issuing write (so
+ * across nodes), so one citizen cannot fill the table for everyone.
+ * Expired rows go at each issue and with the hourly housekeeping.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth/auth_internal.h"
 
-struct auth_handoff {
-	uint8_t code_hash[SHA256_LEN];
-	uint8_t state_hash[SHA256_LEN]; /* of the browser's state cookie */
-	uint8_t cert[SHA256_LEN];       /* the eID's fingerprint */
-	char token[TOKEN_HEX_LEN];
-	int64_t expires_ms; /* 0: a free slot */
-};
+static const char sql_purge[] =
+	"DELETE FROM eid_handoff WHERE expires_at <= ?1";
+static const char sql_count[] =
+	"SELECT COUNT(*), COUNT(CASE WHEN cert = ?1 THEN 1 END)"
+	" FROM eid_handoff WHERE expires_at > ?2";
+static const char sql_put[] =
+	"INSERT INTO eid_handoff (code_hash, state_hash, cert, session_hash,"
+	" expires_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char sql_take[] =
+	"DELETE FROM eid_handoff WHERE code_hash = ?1 AND state_hash = ?2"
+	" AND expires_at > ?3 RETURNING session_hash";
+static const char sql_rekey[] =
+	"UPDATE session SET token_hash = ?1 WHERE token_hash = ?2"
+	" AND ended_at IS NULL";
 
 void auth_portal_init(struct auth *a)
 {
@@ -49,16 +74,11 @@ void auth_portal_init(struct auth *a)
 		       "a CSRF key is a KDF subkey");
 	crypto_kdf_derive_from_key(a->csrf_key, sizeof(a->csrf_key), 1, ctx,
 				   a->opt.master_key);
-	pthread_mutex_init(&a->handoff_lock, NULL);
-	a->handoffs = xcalloc(AUTH_HANDOFFS_MAX, sizeof(*a->handoffs));
 }
 
 void auth_portal_free(struct auth *a)
 {
 	secret_wipe(a->csrf_key, sizeof(a->csrf_key));
-	secret_wipe(a->handoffs, AUTH_HANDOFFS_MAX * sizeof(*a->handoffs));
-	free(a->handoffs);
-	pthread_mutex_destroy(&a->handoff_lock);
 }
 
 void auth_csrf(struct auth *a, const char *token, char out[AUTH_CSRF_HEX])
@@ -71,51 +91,83 @@ void auth_csrf(struct auth *a, const char *token, char out[AUTH_CSRF_HEX])
 	secret_wipe(mac, sizeof(mac));
 }
 
-static void slot_clear(struct auth_handoff *h)
+/* Codes in flight: in all (total) and of cert. */
+struct handoff_count {
+	int64_t total, of_cert;
+};
+
+static void read_count(struct store_stmt *st, void *out)
 {
-	secret_wipe(h, sizeof(*h));
+	struct handoff_count *c = out;
+	c->total = store_col_int(st, 0);
+	c->of_cert = store_col_int(st, 1);
 }
 
-/* Clear the expired slots; count those of cert and find a free one.
- * Called with the lock held. */
-static struct auth_handoff *scan(struct auth *a,
-				 const uint8_t cert[SHA256_LEN], int *of_cert)
+/* The codes in flight on connection c, now; 0 or -1 with e. */
+static int count(struct store_conn *c, const uint8_t cert[SHA256_LEN],
+		 int64_t now, struct handoff_count *out, struct error *e)
 {
-	struct auth_handoff *free_slot = NULL;
-	int64_t now = time_now_ms();
-	*of_cert = 0;
-	for (size_t i = 0; i < AUTH_HANDOFFS_MAX; i++) {
-		struct auth_handoff *h = &a->handoffs[i];
-		if (h->expires_ms && h->expires_ms <= now)
-			slot_clear(h);
-		if (!h->expires_ms && !free_slot)
-			free_slot = h;
-		if (h->expires_ms && memcmp(h->cert, cert, SHA256_LEN) == 0)
-			(*of_cert)++;
-	}
-	return free_slot;
+	struct store_stmt *st = store_prepare(c, sql_count);
+	store_bind_blob(st, 1, cert, SHA256_LEN);
+	store_bind_int(st, 2, now);
+	*out = (struct handoff_count){0, 0};
+	return store_one(st, read_count, out, e) < 0 ? -1 : 0;
 }
 
-static int no_room(int of_cert, struct error *e)
+/* 0 when n leaves room for one more code; -1 with e otherwise. */
+static int room(const struct handoff_count *n, struct error *e)
 {
-	if (of_cert >= AUTH_HANDOFFS_PER_CERT)
+	if (n->of_cert >= AUTH_HANDOFFS_PER_CERT)
 		return err_set(e, ERR_RATE_LIMITED, "rate_limited",
 			       "this eID has logins in progress already: "
 			       "finish one, or try again in a minute");
-	return err_set(e, ERR_UNAVAILABLE, "handoff_busy",
-		       "too many eID logins in progress; try again in a "
-		       "minute");
+	if (n->total >= AUTH_HANDOFFS_MAX)
+		return err_set(e, ERR_UNAVAILABLE, "handoff_busy",
+			       "too many eID logins in progress; try again "
+			       "in a minute");
+	return 0;
 }
 
 int auth_handoff_room(struct auth *a, const uint8_t cert[SHA256_LEN],
 		      struct error *e)
 {
-	int of_cert;
-	pthread_mutex_lock(&a->handoff_lock);
-	bool room = scan(a, cert, &of_cert) != NULL;
-	pthread_mutex_unlock(&a->handoff_lock);
-	return room && of_cert < AUTH_HANDOFFS_PER_CERT ? 0
-							: no_room(of_cert, e);
+	struct store_conn *r = store_reader(a->store);
+	struct handoff_count n;
+	if (!r)
+		return store_fail(e, "eID logins cannot be counted now");
+	if (count(r, cert, time_now_ms(), &n, e) != 0)
+		return -1;
+	return room(&n, e);
+}
+
+/* In w's transaction: the expired codes removed. */
+static int purge(struct store_conn *w, int64_t now, struct error *e)
+{
+	struct store_stmt *st = store_prepare(w, sql_purge);
+	store_bind_int(st, 1, now);
+	return store_run(st, NULL, e);
+}
+
+/* In w's transaction: a new code, when the bounds leave room. */
+static int put(struct store_conn *w, const uint8_t session[SHA256_LEN],
+	       const uint8_t cert[SHA256_LEN],
+	       const uint8_t state_hash[SHA256_LEN], char code[TOKEN_HEX_LEN],
+	       struct error *e)
+{
+	int64_t now = time_now_ms();
+	struct handoff_count n;
+	uint8_t hash[SHA256_LEN];
+	if (purge(w, now, e) != 0 || count(w, cert, now, &n, e) != 0 ||
+	    room(&n, e) != 0)
+		return -1;
+	token_new(code, hash);
+	struct store_stmt *st = store_prepare(w, sql_put);
+	store_bind_blob(st, 1, hash, SHA256_LEN);
+	store_bind_blob(st, 2, state_hash, SHA256_LEN);
+	store_bind_blob(st, 3, cert, SHA256_LEN);
+	store_bind_blob(st, 4, session, SHA256_LEN);
+	store_bind_int(st, 5, now + AUTH_HANDOFF_TTL_MS);
+	return store_run(st, NULL, e);
 }
 
 int auth_handoff_issue(struct auth *a, const char *token,
@@ -123,43 +175,66 @@ int auth_handoff_issue(struct auth *a, const char *token,
 		       const uint8_t state_hash[SHA256_LEN],
 		       char code[TOKEN_HEX_LEN], struct error *e)
 {
-	int of_cert;
-	pthread_mutex_lock(&a->handoff_lock);
-	struct auth_handoff *slot = scan(a, cert, &of_cert);
-	if (slot && of_cert < AUTH_HANDOFFS_PER_CERT) {
-		token_new(code, slot->code_hash);
-		memcpy(slot->state_hash, state_hash, SHA256_LEN);
-		memcpy(slot->cert, cert, SHA256_LEN);
-		str_copy(slot->token, sizeof(slot->token), token);
-		slot->expires_ms = time_now_ms() + AUTH_HANDOFF_TTL_MS;
-	}
-	pthread_mutex_unlock(&a->handoff_lock);
-	return slot && of_cert < AUTH_HANDOFFS_PER_CERT ? 0
-							: no_room(of_cert, e);
+	uint8_t session[SHA256_LEN];
+	if (!auth_token_hash(token, session))
+		return err_set(e, ERR_INVALID, "invalid_token",
+			       "a handoff code needs a session token");
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
+	int rc = put(w, session, cert, state_hash, code, e);
+	rc = store_write_end(a->store, rc, e);
+	if (rc != 0) /* a code that hands nothing over is not handed out */
+		secret_wipe(code, TOKEN_HEX_LEN);
+	return rc;
 }
 
-/* Take the slot of code's hash out of the table: its token into token
- * when the browser's state matches. Every slot is compared, in constant
- * time, so timing tells nothing. */
-static bool handoff_take(struct auth *a, const uint8_t hash[SHA256_LEN],
-			 const uint8_t state_hash[SHA256_LEN],
-			 char token[TOKEN_HEX_LEN])
+int auth_handoff_purge(struct auth *a, struct error *e)
 {
-	bool found = false;
-	int64_t now = time_now_ms();
-	pthread_mutex_lock(&a->handoff_lock);
-	for (size_t i = 0; i < AUTH_HANDOFFS_MAX; i++) {
-		struct auth_handoff *h = &a->handoffs[i];
-		if (!h->expires_ms || !ct_equal(h->code_hash, hash, SHA256_LEN))
-			continue;
-		found = h->expires_ms > now &&
-			ct_equal(h->state_hash, state_hash, SHA256_LEN);
-		if (found)
-			str_copy(token, TOKEN_HEX_LEN, h->token);
-		slot_clear(h);
+	struct store_conn *w = store_write_begin(a->store, e);
+	if (!w)
+		return -1;
+	return store_write_end(a->store, purge(w, time_now_ms(), e), e);
+}
+
+static void read_hash(struct store_stmt *st, void *out)
+{
+	size_t n;
+	const void *h = store_col_blob(st, 0, &n);
+	if (h && n == SHA256_LEN)
+		memcpy(out, h, SHA256_LEN);
+}
+
+/* Spend the code of hash, when it is in time and of state_hash, and give
+ * its session a new token, in one transaction: 0 with token; 1 when no
+ * code matched (nothing changed); -1 on a store failure. The session may
+ * have ended meanwhile: then the code is spent and token opens nothing. */
+static int handoff_take(struct auth *a, const uint8_t hash[SHA256_LEN],
+			const uint8_t state_hash[SHA256_LEN],
+			char token[TOKEN_HEX_LEN])
+{
+	struct error e;
+	struct store_conn *w = store_write_begin(a->store, &e);
+	if (!w)
+		return -1;
+	uint8_t old[SHA256_LEN] = {0}, fresh[SHA256_LEN];
+	struct store_stmt *st = store_prepare(w, sql_take);
+	store_bind_blob(st, 1, hash, SHA256_LEN);
+	store_bind_blob(st, 2, state_hash, SHA256_LEN);
+	store_bind_int(st, 3, time_now_ms());
+	int rc = store_one(st, read_hash, old, &e);
+	if (rc != 0) {
+		store_write_rollback(a->store);
+		return rc;
 	}
-	pthread_mutex_unlock(&a->handoff_lock);
-	return found;
+	token_new(token, fresh);
+	st = store_prepare(w, sql_rekey);
+	store_bind_blob(st, 1, fresh, SHA256_LEN);
+	store_bind_blob(st, 2, old, SHA256_LEN);
+	rc = store_write_end(a->store, store_run(st, NULL, &e), &e);
+	if (rc != 0)
+		secret_wipe(token, TOKEN_HEX_LEN);
+	return rc;
 }
 
 void auth_eid_state_new(char state[TOKEN_HEX_LEN], char hash_hex[65])
@@ -178,10 +253,11 @@ int auth_handoff_take(struct auth *a, const char *code, const char *state,
 		return 1;
 	sha256_digest(code, TOKEN_HEX_LEN - 1, hash);
 	sha256_digest(state, TOKEN_HEX_LEN - 1, state_hash);
-	if (!handoff_take(a, hash, state_hash, token))
-		return 1;
+	int rc = handoff_take(a, hash, state_hash, token);
+	if (rc != 0)
+		return rc;
 	/* The session may have ended in the minute since (a logout). */
-	int rc = auth_session_check(a, token, s);
+	rc = auth_session_check(a, token, s);
 	if (rc != 0)
 		secret_wipe(token, TOKEN_HEX_LEN);
 	return rc;

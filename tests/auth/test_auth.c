@@ -1300,8 +1300,34 @@ static void csrf_is_a_mac_of_the_token(void **state)
 	auth_close(other);
 }
 
-/* An eID login's handoff code: taken once, whatever the outcome; never
- * after its minute; and not once its session ended. */
+/* The rows of eid_handoff (on this thread's reader). */
+static int64_t handoff_rows(void)
+{
+	int64_t n = -1;
+	struct store_stmt *st = store_prepare(
+		store_reader(s), "SELECT COUNT(*) FROM eid_handoff");
+	assert_int_equal(store_one(st, store_read_int, &n, NULL), 0);
+	return n;
+}
+
+/* An eID login and a code for its session: the login's token in token,
+ * the code in code. */
+static void eid_issue(struct auth *p, const uint8_t cert[SHA256_LEN],
+		      const uint8_t sh[SHA256_LEN], char token[TOKEN_HEX_LEN],
+		      char code[TOKEN_HEX_LEN])
+{
+	struct error e;
+	struct auth_session ses;
+	assert_int_equal(auth_login_certificate(p, &citizen, JAN, token, &ses,
+						&e), 0);
+	assert_int_equal(auth_handoff_issue(p, token, cert, sh, code, &e), 0);
+	assert_int_equal(strlen(code), TOKEN_HEX_LEN - 1);
+	assert_string_not_equal(code, token);
+}
+
+/* An eID login's handoff code: taken once, in time, with its browser's
+ * state; the session it hands over gets a new token; a take that fails
+ * changes nothing; and not once its session ended. */
 static void handoff_once_and_in_time(void **state)
 {
 	(void)state;
@@ -1319,37 +1345,41 @@ static void handoff_once_and_in_time(void **state)
 	auth_eid_state_new(st, st_hex);
 	auth_eid_state_new(other, other_hex);
 	assert_int_equal(hex_decode(st_hex, 64, sh, SHA256_LEN), 0);
-	struct auth_session ses, out;
-	assert_int_equal(auth_login_certificate(p, &citizen, JAN, token, &ses,
-						&e), 0);
-#define ISSUE() auth_handoff_issue(p, token, cert, sh, code, &e)
-	assert_int_equal(ISSUE(), 0);
-	assert_int_equal(strlen(code), TOKEN_HEX_LEN - 1);
-	assert_string_not_equal(code, token);
+	struct auth_session out;
+#define ISSUE() eid_issue(p, cert, sh, token, code)
+	ISSUE();
 	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 0);
-	assert_string_equal(got, token);
 	assert_int_equal(out.level, 500);
 	assert_string_equal(out.insz, JAN);
+	/* The session has a new token; the login's opens nothing. */
+	assert_string_not_equal(got, token);
+	assert_int_equal(auth_session_check(p, got, &out), 0);
+	assert_int_equal(auth_session_check(p, token, &out), 1);
 	/* Used. */
 	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 1);
+	assert_int_equal(handoff_rows(), 0);
 	/* Another browser's state (an attacker's code pushed into a
-	 * victim's browser) takes nothing, and spends the code. */
-	assert_int_equal(ISSUE(), 0);
+	 * victim's browser) takes nothing and changes nothing: the browser
+	 * that started the login still can. */
+	ISSUE();
 	assert_int_equal(auth_handoff_take(p, code, other, got, &out), 1);
-	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 1);
-	assert_int_equal(ISSUE(), 0);
 	assert_int_equal(auth_handoff_take(p, code, NULL, got, &out), 1);
+	assert_int_equal(handoff_rows(), 1);
+	assert_int_equal(auth_session_check(p, token, &out), 0);
+	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 0);
 	/* A minute is its life: at 59.999 s it works, at 60 s it is gone. */
-	assert_int_equal(ISSUE(), 0);
+	ISSUE();
 	clock_advance_ms(AUTH_HANDOFF_TTL_MS - 1);
 	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 0);
-	assert_int_equal(ISSUE(), 0);
+	ISSUE();
 	clock_advance_ms(AUTH_HANDOFF_TTL_MS);
 	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 1);
-	/* Its session ended meanwhile (a logout): nothing to hand over. */
-	assert_int_equal(ISSUE(), 0);
+	/* Its session ended meanwhile (a logout): nothing to hand over,
+	 * and the code is spent. */
+	ISSUE();
 	assert_int_equal(auth_logout(p, &citizen, token, &e), 0);
 	assert_int_equal(auth_handoff_take(p, code, st, got, &out), 1);
+	assert_int_equal(handoff_rows(), 0); /* the expired one went too */
 #undef ISSUE
 	/* Not a code at all. */
 	assert_int_equal(auth_handoff_take(p, "", st, got, &out), 1);
@@ -1357,8 +1387,45 @@ static void handoff_once_and_in_time(void **state)
 	auth_close(p);
 }
 
-/* A flood of eID logins fills the table, never memory: one eID has at
- * most AUTH_HANDOFFS_PER_CERT codes in flight (429), and past
+/* The table holds hashes only: of the code, the state and the login's
+ * token, never one of them; expired codes go at the next issue and with
+ * the housekeeping. */
+static void handoff_rows_hold_hashes(void **state)
+{
+	(void)state;
+	char token[TOKEN_HEX_LEN], code[TOKEN_HEX_LEN];
+	char st[TOKEN_HEX_LEN], st_hex[65];
+	uint8_t sh[SHA256_LEN], cert[SHA256_LEN] = {2}, want[3][SHA256_LEN];
+	auth_eid_state_new(st, st_hex);
+	assert_int_equal(hex_decode(st_hex, 64, sh, SHA256_LEN), 0);
+	eid_issue(a, cert, sh, token, code);
+	sha256_digest(code, TOKEN_HEX_LEN - 1, want[0]);
+	memcpy(want[1], sh, SHA256_LEN);
+	sha256_digest(token, TOKEN_HEX_LEN - 1, want[2]);
+	struct store_stmt *q = store_prepare(
+		store_reader(s), "SELECT code_hash, state_hash, session_hash,"
+				 " cert FROM eid_handoff");
+	assert_int_equal(store_step(q), STORE_ROW);
+	for (int i = 0; i < 4; i++) {
+		size_t n;
+		const void *v = store_col_blob(q, i, &n);
+		assert_int_equal(n, SHA256_LEN);
+		assert_memory_equal(v, i < 3 ? want[i] : cert, SHA256_LEN);
+	}
+	store_done(q);
+	/* Expired: gone at the next issue, or with the housekeeping. */
+	clock_advance_ms(AUTH_HANDOFF_TTL_MS);
+	cert[0] = 3;
+	eid_issue(a, cert, sh, token, code);
+	assert_int_equal(handoff_rows(), 1);
+	clock_advance_ms(AUTH_HANDOFF_TTL_MS);
+	struct error e;
+	assert_int_equal(auth_handoff_purge(a, &e), 0);
+	assert_int_equal(handoff_rows(), 0);
+}
+
+/* A flood of eID logins meets bounds counted in the database: one eID
+ * has at most AUTH_HANDOFFS_PER_CERT codes in flight (429), and past
  * AUTH_HANDOFFS_MAX in all, 503 handoff_busy, until they expire. */
 static void handoffs_are_bounded(void **state)
 {
@@ -1498,6 +1565,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(handoff_once_and_in_time, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(handoff_rows_hold_hashes,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(handoffs_are_bounded, setup,
 						teardown),
 	};

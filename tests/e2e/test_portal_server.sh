@@ -174,9 +174,13 @@ expect "and sets no session cookie" "" "$(setcookie __Host-kp_session)"
 start /
 call GET "$L1" "${EID[@]}"
 ATTACKER=$(header Location)
+ATTACKER_STATE=$STATE
 start /
 call GET "$ATTACKER" -H "Cookie: __Host-kp_eid_state=$STATE"
 expect "attack: a code of another browser's login opens nothing" "401 handoff_invalid" "$STATUS $(json "$BODY" 'j["code"]')"
+# A refusal changes nothing: the code still works, once, in its own browser.
+call GET "$ATTACKER" -H "Cookie: __Host-kp_eid_state=$ATTACKER_STATE"
+expect "the refused take left the code to the browser that started" 303 "$STATUS"
 start /
 call GET "$L1" "${EID[@]}"
 call GET "$(header Location)"
