@@ -12,10 +12,21 @@
 #
 #   bench/hub.sh [BUILD_DIR]   PERSONS=1000000 DURATION=10 CONNECTIONS=64
 #                              BATCH_LINES=1000000 THREADS=0 INDEX_BATCH=1000
-#   PERF=FILE records a profile of the server, VMSTAT=FILE its vmstat.
+#   PERF=FILE records a profile of the server, VMSTAT=FILE its vmstat
+#   (with PG=1, FILE.pg of the node on PostgreSQL, and FILE.pg-all of the
+#   whole machine, PostgreSQL's backends included); PGSTAT=FILE writes the
+#   PostgreSQL run's statements (pg_stat_statements: calls per answered
+#   exchange, time).
 #   PG=1 also measures the hub on PostgreSQL, side by side: a scratch
 #   cluster (tests/support/pg.sh, fsync and synchronous commit on) that the
 #   same network is exported into (kruispunt export), one node.
+#   PG_BEFORE=BUILD_DIR (with PG=1) measures that build's kruispunt on the
+#   same cluster first: a change's before and after in one run.
+#   HA=1 also measures two nodes on a Patroni pair (scripts/ha/up.sh:
+#   etcd, a primary and its synchronous standby, HAProxy): the same network
+#   exported into the pair, the nodes serving it behind_proxy, wrk through
+#   HAProxy's network front. Torn down (scripts/ha/down.sh) when done, and
+#   on any failure.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)
 persons=${PERSONS:-1000000}
@@ -27,8 +38,11 @@ mkdir -p "$here/var"
 work=$(mktemp -d "$here/var/bench-hub.XXXXXX")
 pids=()
 pgdir=
+hadir=
 source "$here/bench/pg_node.sh"
 cleanup() {
+  # The pair first: its nodes are this shell's children too.
+  [ -z "$hadir" ] || bash "$here/scripts/ha/down.sh" "$hadir" --purge >/dev/null
   for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
   [ -z "$pgdir" ] || bash "$here/tests/support/pg.sh" stop "$pgdir"
   rm -rf "$work"
@@ -171,17 +185,53 @@ echo "audit     $new new events for $answered answers in the access log and ${hu
 if [ "${PG:-0}" = 1 ]; then
   pg_node "$kp" "$data"
   pe0=$(psql -X -At "$pgurl" -c "SELECT count(*) FROM audit_event")
+  if [ -n "${PG_BEFORE:-}" ]; then
+    kill "$(pgrep -f "serve --config $work/bench-pg.ini")"; sleep 1
+    "$(cd "$PG_BEFORE" && pwd)/kruispunt" serve --config "$work/bench-pg.ini" 2>>"$work/serve-pg.log" &
+    before=$!
+    for _ in $(seq 100); do curl -s -o /dev/null "$url/healthz" && break; sleep 0.1; done
+    read -r pb_rps pb_p50 pb_p99 _ < <(run -s "$work/hub.lua" "$url/api/v1/exchange")
+    kill "$before"; wait "$before" 2>/dev/null || true
+    "$kp" serve --config "$work/bench-pg.ini" 2>>"$work/serve-pg.log" &
+    pids+=($!)
+    for _ in $(seq 100); do curl -s -o /dev/null "$url/healthz" && break; sleep 0.1; done
+    pe0=$(psql -X -At "$pgurl" -c "SELECT count(*) FROM audit_event")
+  fi
+  pg_stats_reset
+  if [ -n "${PERF:-}" ]; then
+    (sleep 2; perf record -F 299 --call-graph dwarf,8192 -p "$(pgrep -f "serve --config $work/bench-pg.ini")" -o "$PERF.pg" -- sleep 3 >/dev/null 2>&1
+     perf record -F 299 -g -a -o "$PERF.pg-all" -- sleep 3 >/dev/null 2>&1) &
+  fi
   read -r pg_rps pg_p50 pg_p99 pg_n < <(run -s "$work/hub.lua" "$url/api/v1/exchange")
   sleep 2
   pe1=$(psql -X -At "$pgurl" -c "SELECT count(*) FROM audit_event")
+  [ -z "${PGSTAT:-}" ] || pg_stats_dump "$PGSTAT" "$((pe1 - pe0))"
   echo "hub-pg    POST /api/v1/exchange on PostgreSQL  ${pg_rps} req/s  p50 ${pg_p50} ms  p99 ${pg_p99} ms  ($((pe1 - pe0)) events for ${pg_n} answers)"
   echo "ratio-pg  $(python3 -c "print(f'{$pg_rps/$hello_rps:.2f}')") of the baseline, $(python3 -c "print(f'{$pg_rps/$hub_rps:.2f}')") of SQLite's"
+  if [ -n "${PG_BEFORE:-}" ]; then
+    echo "before    POST /api/v1/exchange, $PG_BEFORE  ${pb_rps} req/s  p50 ${pb_p50} ms  p99 ${pb_p99} ms"
+    echo "ratio     after/before $(python3 -c "print(f'{$pg_rps/$pb_rps:.2f}')") (p99 $(python3 -c "print(f'{$pg_p99/$pb_p99:.2f}')"))"
+  fi
   kill "$(pgrep -f "serve --config $work/bench-pg.ini")"; sleep 1
   bash "$here/tests/support/pg.sh" stop "$pgdir"
   pgdir=
   "$kp" serve --config "$work/bench.ini" 2>>"$work/serve.log" &
   pids+=($!)
   for _ in $(seq 100); do curl -s -o /dev/null "$url/healthz" && break; sleep 0.1; done
+fi
+
+# --- two nodes on a Patroni pair, through HAProxy
+if [ "${HA:-0}" = 1 ]; then
+  source "$here/bench/ha_nodes.sh"
+  ha_nodes "$kp" "$data"
+  he0=$(psql -X -At "$DB_URL" -c "SELECT count(*) FROM audit_event")
+  read -r ha_rps ha_p50 ha_p99 ha_n < <(run -s "$work/hub.lua" "$NET_FRONT/api/v1/exchange")
+  sleep 2
+  he1=$(psql -X -At "$DB_URL" -c "SELECT count(*) FROM audit_event")
+  bash "$here/scripts/ha/down.sh" "$hadir" --purge >/dev/null
+  hadir=
+  echo "hub-ha    two nodes, Patroni pair, HAProxy      ${ha_rps} req/s  p50 ${ha_p50} ms  p99 ${ha_p99} ms  ($((he1 - he0)) events for ${ha_n} answers)"
+  echo "ratio-ha  $(python3 -c "print(f'{$ha_rps/$hub_rps:.2f}')") of SQLite's$( [ -z "${pg_rps:-}" ] || python3 -c "print(f', {$ha_rps/$pg_rps:.2f} of PostgreSQL one node')")"
 fi
 
 # --- a batch of batch_lines lines from the first institution's sample

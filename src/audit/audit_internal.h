@@ -147,4 +147,36 @@ void writer_key_set(struct audit *a, const uint8_t sk[ED25519_SK_LEN],
  * -2 when c cannot be read. */
 int64_t writer_key_follow(struct audit *a, struct store_conn *c);
 
+/* ---- rows.c: the writer's inserts, one statement per batch on
+ * PostgreSQL */
+
+struct audit_rows {
+	struct store_conn *w;
+	bool pg;
+	size_t n;          /* events collected, not yet inserted */
+	struct buf col[4]; /* PostgreSQL: one array literal per column */
+};
+
+/* One query index's key and event. */
+struct audit_index_row {
+	char key[INSZ_BUF]; /* an INSZ, or an actor's shorter KBO number */
+	uint64_t seq;
+};
+
+/* Start collecting rows for the writer connection w of s; rows_end
+ * releases what was collected (inserted or not). */
+void rows_begin(struct audit_rows *r, struct store *s, struct store_conn *w);
+void rows_end(struct audit_rows *r);
+/* Insert an event (SQLite: now; PostgreSQL: at rows_flush, with the
+ * others collected). Returns 0, or -1. */
+int rows_event(struct audit_rows *r, uint64_t seq, int64_t at_ms,
+	       const void *entry, size_t len, const uint8_t leaf[SHA256_LEN]);
+/* Insert the events collected so far. Returns 0, or -1. */
+int rows_flush(struct audit_rows *r);
+/* Insert n index rows: sql_one (?1 key, ?2 seq) per row on SQLite, sql_pg
+ * (?1 text[] of keys, ?2 bigint[] of seqs) once on PostgreSQL. Returns 0,
+ * or -1. */
+int rows_index(struct audit_rows *r, const char *sql_one, const char *sql_pg,
+	       const struct audit_index_row *rows, size_t n);
+
 #endif

@@ -110,8 +110,6 @@ struct audit {
 	_Atomic uint64_t indexed; /* events [0, indexed) are in the indexes */
 };
 
-static const char sql_insert[] =
-	"INSERT INTO audit_event (seq, at, entry, leaf) VALUES (?1, ?2, ?3, ?4)";
 static const char sql_node_insert[] =
 	"INSERT INTO audit_node (level, idx, hash) VALUES (?1, ?2, ?3)";
 /* The tail of the log: one seek on the primary key (max(at) would scan). */
@@ -135,6 +133,7 @@ struct node_sink {
 	struct store_conn *w;
 	bool failed;
 	int64_t tail_ms; /* the time of the log's last event */
+	struct audit_rows rows; /* the batch's events */
 };
 
 static void store_completed_node(void *ctx, int level, uint64_t index,
@@ -190,14 +189,8 @@ static int write_one(struct audit *a, struct node_sink *sink,
 	if ((p->seq != a->frontier.size || p->at_ms < sink->tail_ms) &&
 	    renumber(a, p, sink->tail_ms) != 0)
 		return -1;
-	struct store_stmt *st = store_prepare(sink->w, sql_insert);
-	store_bind_int(st, 1, (int64_t)p->seq);
-	store_bind_int(st, 2, p->at_ms);
-	store_bind_blob(st, 3, p->entry, p->entry_len);
-	store_bind_blob(st, 4, p->leaf, SHA256_LEN);
-	enum store_rc rc = store_step(st);
-	store_done(st);
-	if (rc != STORE_DONE)
+	if (rows_event(&sink->rows, p->seq, p->at_ms, p->entry, p->entry_len,
+		       p->leaf) != 0)
 		return -1;
 	frontier_push(&a->frontier, p->leaf, store_completed_node, sink);
 	sink->tail_ms = p->at_ms;
@@ -378,7 +371,7 @@ static int write_try(struct audit *a, struct pending *batch, size_t count,
 {
 	struct merkle_frontier saved = a->frontier;
 	struct error e;
-	struct node_sink sink = {store_write_begin(a->store, &e), false, 0};
+	struct node_sink sink = {.w = store_write_begin(a->store, &e)};
 	if (!sink.w) {
 		log_warn("audit batch not written: %s", e.detail);
 		return -1;
@@ -411,13 +404,19 @@ static int write_try(struct audit *a, struct pending *batch, size_t count,
 		goto failed;
 	}
 	sink.tail_ms = disk_ms;
+	rows_begin(&sink.rows, a->store, sink.w);
 	int rc = 0;
 	for (struct pending *p = batch; p && rc == 0; p = p->next) {
+		/* A change runs after the events before it are in the log. */
 		if (p->commit)
-			rc = run_commit(sink.w, p);
+			rc = rows_flush(&sink.rows) != 0 ? -1
+							 : run_commit(sink.w, p);
 		if (rc == 0)
 			rc = write_one(a, &sink, p);
 	}
+	if (rc == 0)
+		rc = rows_flush(&sink.rows);
+	rows_end(&sink.rows);
 	if (store_write_end(a->store, rc, &e) == 0)
 		return 0;
 failed:
@@ -518,32 +517,22 @@ static int maybe_checkpoint(struct audit *a, bool force, struct error *e)
 
 /* ---------------------------------------------------------------- index */
 
-struct index_row {
-	char key[INSZ_BUF]; /* an INSZ, or an actor's shorter KBO number */
-	uint64_t seq;
-};
-
 static int cmp_row(const void *x, const void *y)
 {
-	const struct index_row *a = x, *b = y;
+	const struct audit_index_row *a = x, *b = y;
 	int c = strcmp(a->key, b->key);
 	if (c)
 		return c;
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-static void index_insert(struct store_conn *w, const char *sql,
-			 struct index_row *rows, size_t n, bool *failed)
+static void index_insert(struct audit_rows *r, const char *sql,
+			 const char *sql_pg, struct audit_index_row *rows,
+			 size_t n, bool *failed)
 {
 	qsort(rows, n, sizeof(*rows), cmp_row);
-	struct store_stmt *st = store_prepare(w, sql);
-	for (size_t i = 0; i < n && !*failed; i++) {
-		store_bind_text(st, 1, rows[i].key);
-		store_bind_int(st, 2, (int64_t)rows[i].seq);
-		if (store_step(st) != STORE_DONE)
-			*failed = true;
-		store_done(st);
-	}
+	if (!*failed && rows_index(r, sql, sql_pg, rows, n) != 0)
+		*failed = true;
 }
 
 static const char sql_tail[] =
@@ -557,10 +546,20 @@ static const char sql_ix_actor[] =
 static const char sql_ix_user[] =
 	"INSERT INTO audit_by_user (\"user\", seq) VALUES (?1, ?2) "
 	"ON CONFLICT DO NOTHING";
+/* The same, a batch at once (PostgreSQL). */
+static const char sql_ix_subject_pg[] =
+	"INSERT INTO audit_by_subject (subject, seq) SELECT k, s "
+	"FROM unnest(?1::text[], ?2::bigint[]) AS t(k, s) ON CONFLICT DO NOTHING";
+static const char sql_ix_actor_pg[] =
+	"INSERT INTO audit_by_actor (actor, seq) SELECT k, s "
+	"FROM unnest(?1::text[], ?2::bigint[]) AS t(k, s) ON CONFLICT DO NOTHING";
+static const char sql_ix_user_pg[] =
+	"INSERT INTO audit_by_user (\"user\", seq) SELECT k, s "
+	"FROM unnest(?1::text[], ?2::bigint[]) AS t(k, s) ON CONFLICT DO NOTHING";
 
 /* Collect the index keys of events [from, to). */
 static size_t collect_keys(struct audit *a, uint64_t from, uint64_t to,
-			   struct index_row *rows[3], size_t nrows[3])
+			   struct audit_index_row *rows[3], size_t nrows[3])
 {
 	struct store_conn *r = store_reader(a->store);
 	struct store_stmt *st = store_prepare(r, sql_tail);
@@ -609,19 +608,25 @@ static void maybe_index(struct audit *a, bool idle)
 	uint64_t to = from + (waiting < (uint64_t)a->opt.index_batch
 				      ? waiting : (uint64_t)a->opt.index_batch);
 	size_t cap = (size_t)(to - from);
-	struct index_row *rows[3];
+	struct audit_index_row *rows[3];
 	size_t nrows[3] = {0, 0, 0};
 	for (int k = 0; k < 3; k++)
-		rows[k] = xmalloc(cap * sizeof(struct index_row));
+		rows[k] = xmalloc(cap * sizeof(struct audit_index_row));
 	collect_keys(a, from, to, rows, nrows);
 	struct error e;
 	/* Not written now, indexed on a later tick. */
 	struct store_conn *w = store_write_begin(a->store, &e);
 	bool failed = w == NULL;
 	if (w) {
-		index_insert(w, sql_ix_subject, rows[0], nrows[0], &failed);
-		index_insert(w, sql_ix_actor, rows[1], nrows[1], &failed);
-		index_insert(w, sql_ix_user, rows[2], nrows[2], &failed);
+		struct audit_rows r;
+		rows_begin(&r, a->store, w);
+		index_insert(&r, sql_ix_subject, sql_ix_subject_pg, rows[0],
+			     nrows[0], &failed);
+		index_insert(&r, sql_ix_actor, sql_ix_actor_pg, rows[1],
+			     nrows[1], &failed);
+		index_insert(&r, sql_ix_user, sql_ix_user_pg, rows[2],
+			     nrows[2], &failed);
+		rows_end(&r);
 		put_indexed(w, to);
 		failed = store_write_end(a->store, failed ? -1 : 0, &e) != 0;
 	}

@@ -126,7 +126,13 @@ int store_write_end(struct store *s, int rc, struct error *e)
 
 struct store_stmt *store_prepare(struct store_conn *c, const char *sql)
 {
+	c->prepared++;
 	return c->ops->prepare(c, sql);
+}
+
+uint64_t store_conn_prepared(const struct store_conn *c)
+{
+	return c->prepared;
 }
 
 void store_bind_int(struct store_stmt *st, int idx, int64_t v)

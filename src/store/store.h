@@ -197,6 +197,10 @@ int store_write_end(struct store *s, int rc, struct error *e);
  * later calls with the same sql pointer. Bad SQL is a programming error and
  * aborts. Call store_done when finished with it. */
 struct store_stmt *store_prepare(struct store_conn *c, const char *sql);
+/* How many times a statement was prepared on c (each execution prepares;
+ * on PostgreSQL each is at least a round trip): what a test counts to see
+ * how much a piece of work asks of the database. Only c's owner reads it. */
+uint64_t store_conn_prepared(const struct store_conn *c);
 
 void store_bind_int(struct store_stmt *st, int idx, int64_t v);
 void store_bind_text(struct store_stmt *st, int idx, const char *v);

@@ -62,6 +62,7 @@ struct store {
 };
 struct store_conn {
 	const struct store_ops *ops;
+	uint64_t prepared; /* store_prepare calls (store_conn_prepared) */
 };
 struct store_stmt {
 	const struct store_ops *ops;

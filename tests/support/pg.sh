@@ -9,6 +9,8 @@
 #   pg.sh start DIR durable   the same with fsync and synchronous commit
 #                     on, as in production (what bench/ measures)
 #   pg.sh stop DIR    stop it and remove it and DIR
+# PG_OPTIONS adds server options to start ("-c name=value ...": bench/
+# loads pg_stat_statements with it).
 # PostgreSQL refuses to run as root, so as root the cluster belongs to the
 # postgres user (runuser). Trust authentication on loopback, fsync off: a
 # throwaway cluster for tests, never a template for production.
@@ -32,6 +34,7 @@ case $cmd in
 start)
   speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   [ "${3:-}" = durable ] && speed=""
+  speed="$speed ${PG_OPTIONS:-}"
   mkdir -p "$dir"
   pg=$(mktemp -d /tmp/kp-pgdata.XXXXXX)
   echo "$pg" >"$dir/cluster"
