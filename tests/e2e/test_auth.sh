@@ -95,8 +95,13 @@ for i in $(seq 20); do login "$other" "guess $i"; [ "$STATUS" = 429 ] && break; 
 expect "attack: guessing one username meets 429" 429 "$STATUS"
 expect "with retry_after in seconds" true "$(json "$BODY" 'isinstance(j["retry_after"], int) and j["retry_after"] > 0')"
 expect "and the same seconds in Retry-After" "$(json "$BODY" 'j["retry_after"]')" "$(header Retry-After)"
+wait_s=$(json "$BODY" 'j["retry_after"]'); limited_at=$(date +%s)
 login "$(echo "$other" | tr a-z A-Z)" "$opw"
-expect "the same user in capitals waits too" 429 "$STATUS"
+# On a loaded machine the wait may be over before this login arrives:
+# then, and only then, it may pass.
+if [ "$STATUS" = 429 ]; then pass "the same user in capitals waits too"
+elif [ $(( $(date +%s) - limited_at )) -ge "$wait_s" ]; then pass "the same user in capitals: the ${wait_s} s wait was over before it arrived"
+else fail "the same user in capitals was let in after $(( $(date +%s) - limited_at )) s of a ${wait_s} s wait ($STATUS)"; fi
 expect_contains "wrong passwords are audit events" "invalid_credentials" "$(db_query "$DEMO" "SELECT $ENTRY FROM audit_event WHERE $ENTRY LIKE '%invalid_credentials%' LIMIT 1")"
 grep -q 'security: login refused' "$WORK/demo.err" && pass "failed logins are logged as security events" || fail "no security log"
 if grep -q "$opw" "$WORK/demo.err"; then fail "a password reached the log"; else pass "no password reaches the log"; fi

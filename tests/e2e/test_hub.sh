@@ -89,7 +89,7 @@ expect "nor is the public listener the network" 404 "$STATUS"
 exchange "$OCMW" '{"data_type":"family_allowance","subject":"85073003328","capacity":"001","purpose":"integration_income_assessment"}'
 refused "the authentic source is down" 502 provider_unavailable
 grep -q 'provider 0722222210' "$WORK/demo.err" && pass "the provider failure is logged" || fail "no log of the provider failure"
-"$(dirname "$KP")/provider" 0 "$DEMO/pki/server.crt" "$DEMO/pki/server.key" "$DEMO/pki/ca.pem" --delay-ms 3000 >"$WORK/slow.out" &
+"$(dirname "$KP")/provider" 0 "$DEMO/pki/server.crt" "$DEMO/pki/server.key" "$DEMO/pki/ca.pem" --delay-ms 8000 >"$WORK/slow.out" &
 PIDS+=($!)
 wait_for_file "$WORK/slow.out" 10
 sleep 0.2
@@ -102,7 +102,9 @@ start=$(date +%s%N)
 exchange "$OCMW" '{"data_type":"family_allowance","subject":"85073003328","capacity":"001","purpose":"integration_income_assessment"}'
 refused "the authentic source is too slow" 504 provider_timeout
 took=$(( ($(date +%s%N) - start) / 1000000 ))
-if [ "$took" -ge 900 ] && [ "$took" -le 2500 ]; then pass "the hub gives up after this provider's timeout (${took} ms)"; else fail "waited ${took} ms"; fi
+# The provider answers after 8 s: well under that, the hub gave up at its
+# own 1 s, with room for a loaded machine's TLS handshakes.
+if [ "$took" -ge 900 ] && [ "$took" -le 6000 ]; then pass "the hub gives up after this provider's timeout (${took} ms)"; else fail "waited ${took} ms"; fi
 
 # --- mutations reach exactly the right mailboxes
 mailbox() { call GET "$NET/api/v1/mailbox?after=${2:-0}" $(inst "$1"); }
