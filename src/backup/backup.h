@@ -217,6 +217,10 @@ struct backup_pg_target {
 	const char *password;      /* given to pg_restore only; may be NULL */
 	const char *password_file; /* for the restored configuration; may
 				    * be NULL (libpq then looks itself) */
+	/* pg_restore runs the archive's SQL as url's role: a superuser
+	 * (or a role with CREATEROLE, BYPASSRLS, or that can become such a
+	 * role) is refused unless this is set (--allow-superuser). */
+	bool allow_privileged;
 };
 
 /* True when m describes a PostgreSQL installation's archive. */
@@ -225,11 +229,17 @@ bool backup_manifest_is_pg(const struct backup_manifest *m);
 /* backup_restore for both kinds of archive: pg NULL restores a SQLite
  * archive as backup_restore does; otherwise the archive must be a
  * PostgreSQL one, whose dump is fed to pg_restore into pg->url (which
- * must hold no table yet) in one transaction that commits only after the
- * whole archive verified, and whose kruispunt.ini is rewritten with
- * [store] naming pg->url and pg->password_file. The other kind of archive
- * is refused (backup_backend) before anything is written. Returns 0 and
- * *m, or -1 with e (nothing left behind, the target database untouched). */
+ * must hold nothing yet, and whose role must not be privileged unless
+ * pg->allow_privileged: store_pg_check_target) in one transaction that
+ * commits only after the whole archive verified, and whose kruispunt.ini
+ * is rewritten with [store] naming pg->url and pg->password_file (neither
+ * may hold a control character). The other kind of archive is refused
+ * (backup_backend) before anything is written. Returns 0 and *m, or -1
+ * with e: nothing left behind and the target database untouched, except
+ * when the restored directory cannot be moved to data_dir after the
+ * database committed (restore_incomplete): the database then holds the
+ * restore and the directory, with the only copy of its keys, is kept
+ * beside data_dir, e's detail naming it. */
 int backup_restore_to(const char *path, const struct backup_secret *sec,
 		      const char *data_dir, int schema_max,
 		      const struct backup_pg_target *pg,
@@ -257,8 +267,9 @@ struct backup_tool {
 /* Start argv[0] (looked up in PATH) with argv; with feed, t->fd writes
  * its stdin (its stdout is discarded), otherwise t->fd reads its stdout
  * (its stdin is /dev/null). password, when not NULL, reaches the child
- * only, as PGPASSWORD in its environment: never an argument, never a
- * file. Returns 0, or -1 with e (backup_tool_missing when argv[0] is not
+ * only, as PGPASSWORD in its environment (in place of the operator's):
+ * never an argument, never a file; NULL leaves the operator's PGPASSWORD,
+ * if any, to the child, as libpq in this process uses it. Returns 0, or -1 with e (backup_tool_missing when argv[0] is not
  * installed). */
 int backup_tool_start(struct backup_tool *t, const char *const *argv,
 		      bool feed, const char *password, struct error *e);

@@ -61,6 +61,9 @@ char *backup_ini_point_to(const char *text, size_t len, const char *url,
 	struct buf b;
 	buf_init(&b, len + 3 * LIMIT_PATH + 256);
 	bool in_store = false, seen = false;
+	/* Where the comment lines just above the current line begin in b:
+	 * they explain a key, and go with it when it is replaced. */
+	size_t comments = 0;
 	for (const char *p = text, *stop = text + len; p < stop;) {
 		const char *nl = memchr(p, '\n', (size_t)(stop - p));
 		const char *end = nl ? nl : stop, *next = nl ? nl + 1 : stop;
@@ -70,13 +73,21 @@ char *backup_ini_point_to(const char *text, size_t len, const char *url,
 		if (header)
 			in_store = (size_t)(te - t) == 7 &&
 				   memcmp(t, "[store]", 7) == 0;
-		if (!(in_store && !header && replaced_key(t, te))) {
+		bool comment = t < te && (*t == ';' || *t == '#');
+		if (in_store && !header && replaced_key(t, te)) {
+			b.len = comments;
+			if (b.p)
+				b.p[b.len] = '\0';
+		} else {
+			if (!comment)
+				comments = b.len + (size_t)(end - p) + 1;
 			buf_append(&b, p, (size_t)(end - p));
 			buf_append(&b, "\n", 1);
 		}
 		if (header && in_store && !seen) {
 			store_keys(&b, url, password_file);
 			seen = true;
+			comments = b.len;
 		}
 		p = next;
 	}

@@ -41,6 +41,10 @@ struct restore_sink {
 	 * its COMMIT, so a damaged or cut archive restores nothing. */
 	uint8_t hold[BACKUP_CHUNK];
 	size_t hold_fill;
+	/* pg_restore committed: the database holds the restore, and the
+	 * directory its keys, which are then never removed. */
+	bool committed;
+	const char *target; /* the data directory asked for */
 };
 
 static int write_failed(struct restore_sink *r, struct error *e)
@@ -303,18 +307,23 @@ static int point_ini(struct restore_sink *r, struct error *e)
 	return 0;
 }
 
-/* After the whole archive verified: the dump's last bytes, then
- * pg_restore's COMMIT and exit status. */
+/* After the whole archive verified: first all that can fail without the
+ * database (the configuration rewritten, the target still free), then the
+ * dump's last bytes, pg_restore's COMMIT and exit status. */
 static int pg_finish(struct restore_sink *r, struct error *e)
 {
+	bool exists;
 	if (r->tool.pid < 0)
 		return err_set(e, ERR_INVALID, "backup_entry_invalid",
 			       "the backup lacks its database dump");
+	if (point_ini(r, e) != 0 || target_check(r->target, &exists, e) != 0)
+		return -1;
 	int rc = feed(r, r->hold, r->hold_fill, e);
 	r->hold_fill = 0;
 	if (rc == 0)
 		rc = backup_tool_wait(&r->tool, e);
-	return rc == 0 ? point_ini(r, e) : -1;
+	r->committed = rc == 0;
+	return rc;
 }
 
 static int restore_into(struct restore_sink *r, const char *path,
@@ -343,6 +352,58 @@ static int restore_into(struct restore_sink *r, const char *path,
 	return rc;
 }
 
+/* The database is filled but the directory could not be moved into place
+ * (errno err): the directory, with the only copy of the restored keys, is
+ * kept where it is, and the operator told. Returns -1. */
+static int kept(const struct restore_sink *r, int err, struct error *e)
+{
+	return err_set(e, ERR_INTERNAL, "restore_incomplete",
+		       "the database is restored but not its directory (%s): "
+		       "the files are kept in %s; rename it to %s, and never "
+		       "restore into that database again",
+		       strerror(err), r->dir, r->target);
+}
+
+/* The target's strings go into the restored configuration, one line
+ * each: a control character would add lines of its own. */
+/* The restored directory renamed to the target (empty or absent, as
+ * exists says). Returns 0, or -1 with e. */
+static int move_into_place(struct restore_sink *r, bool exists,
+			   struct error *e)
+{
+	if ((!exists || rmdir(r->target) == 0) &&
+	    rename(r->dir, r->target) == 0)
+		return 0;
+	if (r->committed)
+		return kept(r, errno, e);
+	return err_set(e, ERR_INTERNAL, "restore_write_failed",
+		       "cannot move the restored files to %s: %s", r->target,
+		       strerror(errno));
+}
+
+static bool has_control(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+static int pg_target_check(const struct backup_pg_target *pg,
+			   struct error *e)
+{
+	if (has_control(pg->url))
+		return err_set(e, ERR_INVALID, "store_url_invalid",
+			       "the --to URL holds a control character "
+			       "(a newline?)");
+	if (has_control(pg->password_file))
+		return err_set(e, ERR_INVALID, "store_password_file",
+			       "the --password-file path holds a control "
+			       "character (a newline?)");
+	return store_pg_check_target(pg->url, pg->password,
+				     pg->allow_privileged, e);
+}
+
 int backup_restore(const char *path, const struct backup_secret *sec,
 		   const char *data_dir, int schema_max,
 		   struct backup_manifest *m, struct error *e)
@@ -360,16 +421,17 @@ int backup_restore_to(const char *path, const struct backup_secret *sec,
 	str_copy(target, sizeof(target), data_dir);
 	for (size_t n = strlen(target); n > 1 && target[n - 1] == '/'; n--)
 		target[n - 1] = '\0';
-	if (target_check(target, &exists, e) != 0)
-		return -1;
-	if (pg && store_pg_check_empty(pg->url, pg->password, e) != 0)
+	if (target_check(target, &exists, e) != 0 ||
+	    (pg && pg_target_check(pg, e) != 0))
 		return -1;
 	struct restore_sink *r = xcalloc(1, sizeof(*r));
 	r->fd = -1;
 	r->tool.pid = -1;
 	r->tool.fd = -1;
 	r->pg = pg;
-	int rc = 0;	bool made = snprintf(r->dir, sizeof(r->dir), "%s.restore-XXXXXX",
+	r->target = target;
+	int rc = 0;
+	bool made = snprintf(r->dir, sizeof(r->dir), "%s.restore-XXXXXX",
 			     target) < (int)sizeof(r->dir) &&
 		    mkdtemp(r->dir) != NULL;
 	if (!made)
@@ -377,14 +439,13 @@ int backup_restore_to(const char *path, const struct backup_secret *sec,
 			     "cannot create a directory beside %s", target);
 	if (rc == 0)
 		rc = restore_into(r, path, sec, schema_max, m, e);
-	if (rc == 0 && ((exists && rmdir(target) != 0) ||
-			rename(r->dir, target) != 0))
-		rc = err_set(e, ERR_INTERNAL, "restore_write_failed",
-			     "cannot move the restored files to %s: %s",
-			     target, strerror(errno));
-	if (rc != 0 && made)
+	if (rc == 0)
+		rc = move_into_place(r, exists, e);
+	/* Once the database committed the directory holds the only copy of
+	 * its keys: kept, whatever failed (move_into_place said where). */
+	if (rc != 0 && made && !r->committed)
 		sink_undo(r);
-	else if (rc != 0)
+	else if (rc != 0 && !made)
 		backup_tool_kill(&r->tool);
 	sodium_memzero(r->hold, sizeof(r->hold));
 	free(r);

@@ -29,9 +29,11 @@ extern char **environ;
 /* The error line quoted to the operator: one line, bounded. */
 #define TOOL_LINE_MAX 240
 
-/* environ without any PGPASSWORD, then PGPASSWORD=password (when given):
- * a new array whose last string is the caller's to wipe and free, with
- * the array (env_free). */
+/* environ, with PGPASSWORD=password in place of any PGPASSWORD when a
+ * password is given: a new array whose last string is then the caller's
+ * to wipe and free, with the array (env_free). Without one the operator's
+ * own PGPASSWORD stays: the parent's libpq connected with it, and the
+ * child must connect as the parent did. */
 static char **child_env(const char *password)
 {
 	size_t n = 0;
@@ -40,7 +42,8 @@ static char **child_env(const char *password)
 	char **env = xcalloc(n + 2, sizeof(*env));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], PASSWORD_VAR, strlen(PASSWORD_VAR)) != 0)
+		if (!password ||
+		    strncmp(environ[i], PASSWORD_VAR, strlen(PASSWORD_VAR)) != 0)
 			env[k++] = environ[i];
 	if (password) {
 		size_t len = strlen(PASSWORD_VAR) + strlen(password) + 1;

@@ -23,6 +23,7 @@
 struct opts {
 	const char *data, *file, *pass_file, *key_file;
 	const char *url, *password_file; /* restore --to postgresql URL */
+	bool allow_superuser;
 };
 
 /* restore's --to postgresql URL: the word, then the URL. */
@@ -35,7 +36,8 @@ static int parse_to(int argc, char **argv, struct opts *o)
 }
 
 /* --data, --to or --from (into file), --passphrase-file, --key-file; for
- * restore (file_opt "from") also --to postgresql URL, --password-file. */
+ * restore (file_opt "from") also --to postgresql URL, --password-file,
+ * --allow-superuser. */
 static int parse(int argc, char **argv, const char *file_opt,
 		 struct opts *o)
 {
@@ -47,6 +49,7 @@ static int parse(int argc, char **argv, const char *file_opt,
 		{"key-file", required_argument, NULL, 'k'},
 		{restore ? "to" : "-", required_argument, NULL, 't'},
 		{restore ? "password-file" : "-", required_argument, NULL, 'w'},
+		{restore ? "allow-superuser" : "-", no_argument, NULL, 's'},
 		{NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof(*o));
 	int c, rc = 0;
@@ -64,12 +67,15 @@ static int parse(int argc, char **argv, const char *file_opt,
 			rc = parse_to(argc, argv, o);
 		else if (c == 'w')
 			o->password_file = optarg;
+		else if (c == 's')
+			o->allow_superuser = true;
 		else
 			rc = -1;
 	}
 	return rc != 0 || optind < argc || !o->data || !o->file ||
 			       (o->pass_file && o->key_file) ||
-			       (o->password_file && !o->url)
+			       ((o->password_file || o->allow_superuser) &&
+				!o->url)
 		       ? -1
 		       : 0;
 }
@@ -178,6 +184,7 @@ static int pg_target(const struct opts *o, struct backup_pg_target *t,
 			       "--to postgresql needs a URL "
 			       "postgresql://user@host:port/database");
 	t->url = o->url;
+	t->allow_privileged = o->allow_superuser;
 	if (!o->password_file)
 		return 0;
 	struct cli_config cfg;

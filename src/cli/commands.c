@@ -119,17 +119,21 @@ const struct cli_command cli_commands[] = {
 	 "  over an existing file): keep it apart from the backups.\n"},
 	{"restore", cmd_restore,
 	 "restore --from FILE --data DIR [--passphrase-file F|--key-file F] "
-	 "[--to postgresql URL [--password-file F]]",
+	 "[--to postgresql URL [--password-file F] [--allow-superuser]]",
 	 "restore a backup into a new data directory and verify its log",
 	 "usage: kruispunt restore --from FILE --data DIR "
 	 "[--passphrase-file FILE | --key-file FILE]\n"
-	 "       [--to postgresql URL [--password-file FILE]]\n"
+	 "       [--to postgresql URL [--password-file FILE] "
+	 "[--allow-superuser]]\n"
 	 "  DIR must not exist or be empty. Every file is checked against the\n"
 	 "  backup's manifest before anything is put in place; keys are\n"
 	 "  written 0600. A PostgreSQL installation's backup needs --to: a new\n"
 	 "  database without tables (no password in URL; FILE's first line),\n"
 	 "  filled by pg_restore in one transaction that commits only once the\n"
-	 "  whole backup verified; DIR/kruispunt.ini then names it. A SQLite\n"
+	 "  whole backup verified; DIR/kruispunt.ini then names it. pg_restore\n"
+	 "  runs the backup's SQL as URL's role: make it a plain role owning\n"
+	 "  the new database; a superuser (or CREATEROLE, BYPASSRLS) is refused\n"
+	 "  unless --allow-superuser accepts that risk. A SQLite\n"
 	 "  backup with --to is refused. Then the restored audit log is\n"
 	 "  verified as by\n"
 	 "  `kruispunt audit verify`. Exit 0: restored and intact; 1: refused\n"

@@ -326,13 +326,18 @@ int store_snapshot(const char *path, const struct store_options *opt,
 int store_snapshot_export(struct store *s, char id[STORE_SNAPSHOT_ID_MAX],
 			  int *schema, struct error *e);
 
-/* Whether the PostgreSQL database at url (password may be NULL) holds no
- * table outside the system schemas: a restore's target must be new, or it
- * would mix two installations. Returns 0 when it is empty; -1 with e set
- * otherwise (store_not_empty, or the store's error when it cannot be
- * reached). */
-int store_pg_check_empty(const char *url, const char *password,
-			 struct error *e);
+/* Whether the PostgreSQL database at url (password may be NULL) may take
+ * a restore: it holds nothing outside the system schemas (no relation,
+ * function, type, schema other than public, event trigger; a restore's
+ * target must be new, or it would mix two installations), and, unless
+ * allow_privileged, url's role is no superuser and cannot become one, nor
+ * has CREATEROLE, BYPASSRLS or the predefined roles that reach the
+ * server's files and programs (pg_restore runs the archive's SQL as that
+ * role). Returns 0 when it may; -1 with e set otherwise
+ * (store_role_privileged, store_not_empty, or the store's error when it
+ * cannot be reached). */
+int store_pg_check_target(const char *url, const char *password,
+			  bool allow_privileged, struct error *e);
 
 /* -------------------------------------------------------------- export */
 

@@ -1058,17 +1058,58 @@ static const struct store_ops pg_ops = {
 
 /* ------------------------------------------------ a restore's target */
 
-int store_pg_check_empty(const char *url, const char *password,
-			 struct error *e)
+/* Anything a restore could collide with, or that says another installation
+ * (or a trap for the restore) lives here: relations, functions, types and
+ * schemas outside the system ones and public, and event triggers, which
+ * would run inside pg_restore's transaction. */
+static const char sql_target_objects[] =
+	"SELECT (SELECT count(*) FROM pg_catalog.pg_class c "
+	"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') "
+	"  AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+	"  AND n.nspname NOT LIKE 'pg\\_toast%') "
+	"+ (SELECT count(*) FROM pg_catalog.pg_proc p "
+	"  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+	"  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')) "
+	"+ (SELECT count(*) FROM pg_catalog.pg_type t "
+	"  JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
+	"  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+	"  AND n.nspname NOT LIKE 'pg\\_toast%') "
+	"+ (SELECT count(*) FROM pg_catalog.pg_namespace n "
+	"  WHERE n.nspname NOT IN ('public', 'information_schema') "
+	"  AND n.nspname NOT LIKE 'pg\\_%') "
+	"+ (SELECT count(*) FROM pg_catalog.pg_event_trigger)";
+
+/* The privileges that turn the archive's SQL into more than a database's
+ * contents: a superuser's COPY ... TO PROGRAM runs commands on the server,
+ * CREATEROLE makes roles, BYPASSRLS reads past every policy, and the
+ * predefined roles reach the server's files and programs. Held directly
+ * or through a role the target's may SET ROLE to. */
+static const char sql_target_role[] =
+	"SELECT count(*) FROM pg_catalog.pg_roles r "
+	"WHERE pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER') "
+	"AND (r.rolsuper OR r.rolcreaterole OR r.rolbypassrls "
+	"OR r.rolname IN ('pg_execute_server_program', "
+	"'pg_read_server_files', 'pg_write_server_files'))";
+
+/* The one number sql yields on db into *n; -1 (logged) when it fails. */
+static int count_of(PGconn *db, const char *sql, long *n)
 {
-	/* Tables, partitioned tables, views, sequences: anything a restore
-	 * could collide with, or that says another installation lives here. */
-	static const char sql[] =
-		"SELECT count(*) FROM pg_catalog.pg_class c "
-		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-		"WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') "
-		"AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-		"AND n.nspname NOT LIKE 'pg\\_toast%'";
+	PGresult *r = PQexec(db, sql);
+	int rc = 0;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		log_pg(__func__, "sql failed", db, r);
+		rc = -1;
+	} else {
+		*n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+	}
+	PQclear(r);
+	return rc;
+}
+
+int store_pg_check_target(const char *url, const char *password,
+			  bool allow_privileged, struct error *e)
+{
 	if (url_check(url, e) != 0)
 		return -1;
 	PGconn *db = dial(url, password);
@@ -1077,18 +1118,25 @@ int store_pg_check_empty(const char *url, const char *password,
 		PQfinish(db);
 		return store_fail(e, "cannot connect to the target database");
 	}
-	PGresult *r = PQexec(db, sql);
-	int rc = 0;
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		log_pg(__func__, "sql failed", db, r);
-		rc = store_fail(e, "the target database cannot be read");
-	} else if (strcmp(PQgetvalue(r, 0, 0), "0") != 0) {
+	long privileged = 0, objects = 0;
+	int rc = count_of(db, sql_target_role, &privileged) != 0 ||
+			 count_of(db, sql_target_objects, &objects) != 0
+		 ? store_fail(e, "the target database cannot be read")
+		 : 0;
+	if (rc == 0 && privileged > 0 && !allow_privileged)
+		rc = err_set(e, ERR_INVALID, "store_role_privileged",
+			     "the target role is a superuser or as powerful "
+			     "(CREATEROLE, BYPASSRLS, server files or "
+			     "programs), and pg_restore runs the backup's SQL "
+			     "as it: restore as a plain role that owns a new "
+			     "database, or pass --allow-superuser");
+	else if (rc == 0 && objects > 0)
 		rc = err_set(e, ERR_INVALID, "store_not_empty",
-			     "the target database already holds %s tables or "
-			     "sequences: restore into a new, empty database",
-			     PQgetvalue(r, 0, 0));
-	}
-	PQclear(r);
+			     "the target database already holds %ld objects "
+			     "(tables, sequences, functions, types, schemas "
+			     "or event triggers): restore into a new, empty "
+			     "database",
+			     objects);
 	PQfinish(db);
 	return rc;
 }

@@ -43,14 +43,17 @@ static void ini_replaces_store_keys(void **state)
 	const char in[] = "[server]\nurl = keep-me\n\n[store]\n"
 			  "; sqlite | postgresql\nbackend = sqlite\n"
 			  "database = kruispunt.db\nurl = postgresql://old/x\n"
-			  "password_file =\nmax_readers = 4\n[log]\nlevel = info";
+			  "password_file =\n; readers\n\n; per node\n"
+			  "max_readers = 4\n[log]\nlevel = info";
 	static const char *const kept[] = {
 		"[server]\nurl = keep-me\n",
 		"[store]\n; set by kruispunt restore\nbackend = postgresql\n"
 		"url = " URL "\npassword_file = /etc/kp/pw\n",
 		"database = kruispunt.db\n",
-		"max_readers = 4\n[log]\nlevel = info\n"};
-	static const char *const gone[] = {"backend = sqlite",
+		"; readers\n\n; per node\nmax_readers = 4\n[log]\nlevel = info\n"};
+	/* The comment above a replaced key explained the old value. */
+	static const char *const gone[] = {"; sqlite | postgresql",
+					   "backend = sqlite",
 					   "postgresql://old",
 					   "password_file =\n"};
 	char *out = backup_ini_point_to(in, strlen(in), URL, "/etc/kp/pw");
@@ -101,11 +104,12 @@ static void tool_password_only_in_child_env(void **state)
 	 * argument. */
 	assert_string_equal(out, "s3cret arg");
 	assert_string_equal(getenv("PGPASSWORD"), "from-the-parent");
-	/* Without a password, none at all: not even the parent's. */
+	/* Without one, the operator's own, with which this process's libpq
+	 * connected: the child must connect as the parent did. */
 	assert_int_equal(backup_tool_start(&t, argv, false, NULL, &e), 0);
 	drain(&t, out, sizeof(out));
 	assert_int_equal(backup_tool_wait(&t, &e), 0);
-	assert_string_equal(out, " arg");
+	assert_string_equal(out, "from-the-parent arg");
 	unsetenv("PGPASSWORD");
 }
 
@@ -168,6 +172,36 @@ static void tool_feed_and_kill(void **state)
 	ts_dir_remove(&d);
 }
 
+/* The target's URL and password file each become one line of the restored
+ * configuration: a control character in either is refused before anything
+ * is read, written or connected to. */
+static void restore_target_control_characters(void **state)
+{
+	(void)state;
+	struct ts_dir d;
+	char data[LIMIT_PATH];
+	assert_int_equal(ts_dir_make(&d, "backup_ctl"), 0);
+	ts_dir_file(&d, "restored", data, sizeof(data));
+	struct backup_secret sec = {0};
+	struct backup_manifest m;
+	struct error e;
+	struct backup_pg_target bad_url = {
+		.url = URL "\n[server]\nport = 1", .password_file = NULL};
+	assert_int_equal(backup_restore_to("/nonexistent.kpb", &sec, data, 99,
+					   &bad_url, &m, &e),
+			 -1);
+	assert_string_equal(e.code, "store_url_invalid");
+	assert_non_null(strstr(e.detail, "control character"));
+	struct backup_pg_target bad_file = {.url = URL,
+					    .password_file = "/etc/kp/pw\rx"};
+	assert_int_equal(backup_restore_to("/nonexistent.kpb", &sec, data, 99,
+					   &bad_file, &m, &e),
+			 -1);
+	assert_string_equal(e.code, "store_password_file");
+	assert_int_equal(access(data, F_OK), -1);
+	assert_int_equal(rmdir(d.path), 0);
+}
+
 /* The spool gives back what went in, and keeps none of it in the clear. */
 static void spool_round_trip(void **state)
 {
@@ -221,6 +255,7 @@ int main(void)
 		cmocka_unit_test(tool_missing),
 		cmocka_unit_test(tool_feed_and_kill),
 		cmocka_unit_test(spool_round_trip),
+		cmocka_unit_test(restore_target_control_characters),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -8,16 +8,27 @@
 # a flipped byte, a non-empty target, a passphrase on the command line.
 # On PostgreSQL (e2e_test_backup_pg) the backup is a pg_dump of one
 # snapshot, restored with --to postgresql into a fresh database of the same
-# scratch cluster, and each refusal must also leave that database empty.
+# scratch cluster owned by a plain role (pg_restore runs the archive's SQL
+# as that role: a superuser is refused), and each refusal must also leave
+# that database empty.
 source "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 # PostgreSQL: restore's target database (RESTORE_TO, empty), named to
 # every restore; the restored installation's commands read their [store]
 # from the restored kruispunt.ini, not from this script's environment.
+# pg_owned: a new database owned by a plain role (no superuser, no
+# CREATEROLE), with PG_NEW naming it as that role.
+RESTORER=kprestore_$$
+pg_owned() {
+  pg_create
+  pg_admin "DO \$\$BEGIN CREATE ROLE $RESTORER LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END\$\$" >/dev/null
+  pg_admin "ALTER DATABASE ${PG_NEW##*/} OWNER TO $RESTORER" >/dev/null
+  PG_NEW=${PG_NEW/\/\/postgres@/\/\/$RESTORER@}
+}
 RESTORE_TO=()
 if [ -n "$PG" ]; then
-  pg_create
+  pg_owned
   TARGET=$PG_NEW
   RESTORE_TO=(--to postgresql "$TARGET")
 fi
@@ -119,13 +130,13 @@ stop_demo
 expect "the demo stops cleanly" 0 "$DEMO_RC"
 
 P_TO=()
-if [ -n "$PG" ]; then pg_create; P_TO=(--to postgresql "$PG_NEW"); fi
+if [ -n "$PG" ]; then pg_owned; P_TO=(--to postgresql "$PG_NEW"); fi
 out=$(restored "$KP" restore --from "$WORK/p.kpb" --data "$WORK/restored-p" --passphrase-file "$WORK/pass" "${P_TO[@]}" 2>&1) && rc=0 || rc=$?
 expect "restore with the passphrase file" 0 "$rc"
 
 # PostgreSQL: every refusal below must leave this database empty too.
 EMPTY_TO=()
-if [ -n "$PG" ]; then pg_create; EMPTY=$PG_NEW; EMPTY_TO=(--to postgresql "$EMPTY"); fi
+if [ -n "$PG" ]; then pg_owned; EMPTY=$PG_NEW; EMPTY_TO=(--to postgresql "$EMPTY"); fi
 
 # --- attacks and mistakes: one line, non-zero, nothing restored
 refused() { # NAME EXPECTED_TEXT ARGS...
@@ -177,17 +188,61 @@ if [ -n "$PG" ]; then
   mkdir -p "$WORK/stubbin"
   printf '#!/bin/sh\ntrap "" TERM\nexec cat > "$STUB_OUT"\n' > "$WORK/stubbin/pg_restore"
   chmod +x "$WORK/stubbin/pg_restore"
-  pg_create
+  pg_owned
   STUB_OUT=$WORK/fed-whole PATH="$WORK/stubbin:$PATH" restored "$KP" restore --from "$WORK/b.kpb" \
     --data "$WORK/stub1" --key-file "$WORK/backup.key" --to postgresql "$PG_NEW" >/dev/null 2>&1 || true
-  pg_create
+  pg_owned
   STUB_OUT=$WORK/fed-cut PATH="$WORK/stubbin:$PATH" restored "$KP" restore --from "$WORK/cut-last.kpb" \
     --data "$WORK/stub2" --key-file "$WORK/backup.key" --to postgresql "$PG_NEW" >/dev/null 2>&1 || true
   whole=$(stat -c %s "$WORK/fed-whole"); cut=$(stat -c %s "$WORK/fed-cut")
   [ "$cut" -lt "$whole" ] && pass "pg_restore never gets the dump's end before the archive verified ($cut < $whole bytes)" \
     || fail "pg_restore got the whole dump of a cut archive ($cut of $whole bytes)"
 
+  # A failure once the database committed keeps the restored directory,
+  # the only copy of its keys: a stand-in pg_restore that "commits", then
+  # puts a file into the target so that the directory cannot replace it.
+  mkdir -p "$WORK/stubbin2" "$WORK/stub3"
+  printf '#!/bin/sh\ncat > /dev/null\ntouch "$STUB_TOUCH"\n' > "$WORK/stubbin2/pg_restore"
+  chmod +x "$WORK/stubbin2/pg_restore"
+  pg_owned
+  out=$(STUB_TOUCH=$WORK/stub3/intruder PATH="$WORK/stubbin2:$PATH" restored "$KP" restore --from "$WORK/b.kpb" \
+    --data "$WORK/stub3" --key-file "$WORK/backup.key" --to postgresql "$PG_NEW" 2>&1) && rc=0 || rc=$?
+  expect "a move that fails after the commit: exit 1" 1 "$rc"
+  expect_contains "saying where the files are" "the files are kept in $WORK/stub3.restore-" "$out"
+  KEPT=$(ls -d "$WORK"/stub3.restore-* 2>/dev/null | head -1 || true)
+  expect "the kept directory holds the keys" "$(xxd -p "$DEMO/keys/master.key")" \
+    "$(xxd -p "$KEPT/keys/master.key" 2>/dev/null)"
+  expect_contains "and the configuration naming the database" "url = $PG_NEW" "$(cat "$KEPT/kruispunt.ini" 2>/dev/null)"
+
+  # pg_restore runs the archive's SQL as the target's role: a superuser
+  # (COPY ... TO PROGRAM is a shell on the server) is refused, unless the
+  # operator accepts it.
+  pg_create; SUPER=$PG_NEW
+  rm -rf "$WORK/r"
+  out=$(restored "$KP" restore --from "$WORK/b.kpb" --data "$WORK/r" --key-file "$WORK/backup.key" --to postgresql "$SUPER" 2>&1) && rc=0 || rc=$?
+  expect "restore as a superuser is refused" 1 "$rc"
+  expect_contains "saying why and how" "--allow-superuser" "$out"
+  expect "and leaves that database empty" 0 "$(tables "$SUPER")"
+  expect "and writes no data directory" "" "$(ls "$WORK" | grep '^r\(\.restore-.*\)\?$' || true)"
+  out=$(restored "$KP" restore --from "$WORK/cut.kpb" --data "$WORK/r" --key-file "$WORK/backup.key" --to postgresql "$SUPER" --allow-superuser 2>&1) && rc=0 || rc=$?
+  expect_contains "--allow-superuser lets it past the role check" "cut short" "$out"
+  pg_admin "CREATE ROLE ${RESTORER}_cr LOGIN CREATEROLE" >/dev/null
+  rm -rf "$WORK/r"
+  out=$(restored "$KP" restore --from "$WORK/b.kpb" --data "$WORK/r" --key-file "$WORK/backup.key" \
+    --to postgresql "${SUPER/\/\/postgres@/\/\/${RESTORER}_cr@}" 2>&1) && rc=0 || rc=$?
+  expect_contains "a role with CREATEROLE is refused too" "superuser" "$out"
+  # An "empty" database holding a function, a schema or an event trigger
+  # is not empty: each could be another installation, or a trap.
+  for obj in "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'" "CREATE SCHEMA other" "CREATE TYPE mood AS ENUM ('ok')"; do
+    pg_owned
+    psql -X -q -d "$PG_NEW" -c "$obj" >/dev/null
+    rm -rf "$WORK/r"
+    out=$(restored "$KP" restore --from "$WORK/b.kpb" --data "$WORK/r" --key-file "$WORK/backup.key" --to postgresql "$PG_NEW" 2>&1) && rc=0 || rc=$?
+    expect_contains "a target holding only: $obj, is refused" "already holds" "$out"
+  done
+
   # The kinds of archive do not mix.
+  rm -rf "$WORK/r"
   out=$(restored "$KP" restore --from "$WORK/b.kpb" --data "$WORK/r" --key-file "$WORK/backup.key" 2>&1) && rc=0 || rc=$?
   expect "a PostgreSQL backup without --to is refused" 1 "$rc"
   expect_contains "saying how" "restore it with --to postgresql URL" "$out"
