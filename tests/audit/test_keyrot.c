@@ -305,9 +305,9 @@ static void a_handover_binds_its_checkpoint(void **state)
 	int64_t t0 = time_now_ms();
 	clock_set_ms(t0);
 	append(4);
+	clock_set_ms(t0 + 60000);
 	struct audit_handover h;
 	rotate(&h);
-	clock_set_ms(t0 + 60000);
 	append(3);
 	struct audit_checkpoint cp = checkpoint_at(h.tree_size);
 	assert_string_equal(h.timestamp, cp.timestamp);
