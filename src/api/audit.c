@@ -59,8 +59,11 @@ int api_audit_checkpoint(struct http_request *req, struct http_response *res,
 	struct audit_checkpoint cp;
 	if (audit_checkpoint_latest(a->store, &cp) != 0)
 		return store_fail(&res->err, "no checkpoint can be read now");
+	/* The key that signed this checkpoint, which a rotation may since
+	 * have retired: the signature verifies with it only. */
 	uint8_t pk[ED25519_PK_LEN];
-	audit_public_key(a->audit, pk);
+	if (audit_key_public(a->audit, cp.key_id, pk) != 0)
+		return store_fail(&res->err, "the checkpoint's key cannot be read now");
 	json_t *j = json_pack("{s:I,s:o,s:s,s:o,s:o}", "tree_size",
 			      (json_int_t)cp.tree_size, "root_hash",
 			      hex_json(cp.root, SHA256_LEN), "timestamp",
@@ -68,9 +71,10 @@ int api_audit_checkpoint(struct http_request *req, struct http_response *res,
 			      hex_json(cp.signature, sizeof(cp.signature)),
 			      "public_key", hex_json(pk, sizeof(pk)));
 	json_object_set_new(j, "algorithm", json_string("Ed25519"));
+	json_object_set_new(j, "key_id", json_integer((json_int_t)cp.key_id));
 	/* The same key as a C2SP signed-note key (docs/AUDIT.md). */
 	char vkey[AUDIT_VKEY_MAX];
-	audit_vkey(a->audit, vkey);
+	audit_note_vkey(audit_origin(a->audit), pk, vkey);
 	json_object_set_new(j, "vkey", json_string(vkey));
 	json_object_set_new(j, "origin", json_string(audit_origin(a->audit)));
 	return http_reply_json(res, 200, j);

@@ -369,23 +369,50 @@ struct audit_handover {
 	uint64_t key_id;    /* the new key's number: 1 for the first */
 	uint64_t tree_size; /* the newest checkpoint the old key signed */
 	uint8_t root[SHA256_LEN];
+	char timestamp[RFC3339_LEN]; /* that checkpoint's */
 	char old_vkey[AUDIT_VKEY_MAX];
 	char new_vkey[AUDIT_VKEY_MAX];
 	char note[AUDIT_HANDOVER_MAX]; /* the signed statement */
 };
 
+/* audit_key_rotate's answers past -1: the hand-over is recorded but the
+ * new key's first checkpoint is not signed yet (PENDING); its commit was
+ * tried and failed, and whether it landed cannot be read (UNKNOWN). */
+#define AUDIT_ROTATE_PENDING 1
+#define AUDIT_ROTATE_UNKNOWN 2
+
 /* Hand the log over from its signing key to new_sk: the current tree is
  * signed with the old key, then a statement naming the origin, that
- * checkpoint's size and root and both verifier keys, signed by the old key
- * and by the new one, is stored (audit_key_handover) with an event
- * "audit_key_rotate" by by, in one transaction; from then on the log signs
- * with new_sk (copied) and every other holder of the old key stops
- * signing. Returns 0 with *out, or -1 with e: ERR_CONFLICT
- * "audit_key_superseded" when this log's key is not the newest,
- * "audit_keys_full" past AUDIT_KEYS_MAX, "audit_unavailable". */
+ * checkpoint's size, root and timestamp and both verifier keys, signed by
+ * the old key and by the new one, is stored (audit_key_handover) with an
+ * event "audit_key_rotate" by by, in one transaction; from then on the log
+ * signs with new_sk (copied) and every other holder of the old key stops
+ * signing. Returns 0 with *out; AUDIT_ROTATE_PENDING with *out and e (the
+ * hand-over is recorded: new_sk is the log's key from now on, whatever
+ * else failed); AUDIT_ROTATE_UNKNOWN with e (the commit was tried, and the
+ * chain cannot be read back: new_sk may be the log's key); or -1 with e,
+ * and nothing recorded: ERR_CONFLICT "audit_key_superseded" when this
+ * log's key is not the newest, "audit_keys_full" past AUDIT_KEYS_MAX,
+ * "audit_unavailable". */
 int audit_key_rotate(struct audit *a, const struct audit_actor *by,
 		     const uint8_t new_sk[ED25519_SK_LEN],
 		     struct audit_handover *out, struct error *e);
+/* One key of a log's chain as the database records it. */
+struct audit_key_info {
+	uint64_t key_id;    /* 0: the original key */
+	uint64_t from_size; /* the tree its term began after (0 for key 0) */
+	char vkey[AUDIT_VKEY_MAX];
+};
+/* The signing keys the hand-overs on s name, key 0 first, at most max into
+ * out, unchecked (audit_verify checks them): for an operator to compare a
+ * key file with. Returns how many (0 when the key was never rotated), or
+ * -1 when s cannot be read. */
+int audit_keys_list(struct store *s, struct audit_key_info *out, size_t max);
+/* The public key of key key_id of a's chain (the key a checkpoint row
+ * names): from the hand-overs, or a's own key when it was never rotated.
+ * Returns 0, or -1 when there is no such key or it cannot be read. */
+int audit_key_public(struct audit *a, uint64_t key_id,
+		     uint8_t pk[ED25519_PK_LEN]);
 /* Is the log's key the newest of the chain stored in the database? A log
  * whose key a rotation elsewhere superseded signs no checkpoint and no
  * note until it holds the new key (its key_load is tried first). */
@@ -525,6 +552,11 @@ struct audit_verify_report {
 	uint64_t unsigned_tail; /* events after the newest checkpoint */
 	uint64_t purged;        /* events whose entry the retention removed */
 	uint64_t keys;          /* signing keys in the chain (1: never rotated) */
+	/* Key i of the chain and the tree size its term began after (0 for
+	 * key 0); key i's term ends where key i + 1's begins, the newest
+	 * key's at the log's end. */
+	uint8_t key_pk[AUDIT_KEYS_MAX][ED25519_PK_LEN];
+	uint64_t key_from[AUDIT_KEYS_MAX];
 	uint64_t first_bad_seq; /* when failed: the first event found bad */
 	bool has_bad_seq;
 	char problem[LIMIT_ERROR_DETAIL];

@@ -121,12 +121,14 @@ int checkpoint_read_row(struct store_stmt *st, struct audit_checkpoint *cp);
 int keys_newest(struct store_conn *c, uint64_t *key_id, char *new_vkey);
 
 /* The chain as `audit verify` checked it: key i's public key, and for
- * i >= 1 the tree (size, root) where its term began. */
+ * i >= 1 the checkpoint of key i - 1 (size, root, timestamp) after which
+ * its term began. */
 struct key_chain {
 	size_t n;
 	uint8_t pk[AUDIT_KEYS_MAX][ED25519_PK_LEN];
 	uint64_t size[AUDIT_KEYS_MAX];
 	uint8_t root[AUDIT_KEYS_MAX][SHA256_LEN];
+	char ts[AUDIT_KEYS_MAX][RFC3339_LEN];
 };
 /* Read and check every hand-over on c: each signed by both keys it
  * names, each from the key the previous one handed over to, and anchor
@@ -146,6 +148,12 @@ void writer_key_set(struct audit *a, const uint8_t sk[ED25519_SK_LEN],
  * Returns the key's number (>= 0), -1 when another key has taken over,
  * -2 when c cannot be read. */
 int64_t writer_key_follow(struct audit *a, struct store_conn *c);
+/* Sign text[0..len) as a note into out (cap bytes), under the key lock,
+ * only when the log's key is the chain's newest and its number is at
+ * least min_key_id (the key that signed the tree named). Returns the
+ * note's length, 0 when the key may not sign it. */
+size_t writer_sign_current(struct audit *a, uint64_t min_key_id,
+			   const char *text, size_t len, char *out, size_t cap);
 
 /* ---- rows.c: the writer's inserts, one statement per batch on
  * PostgreSQL */

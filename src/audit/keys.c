@@ -7,13 +7,17 @@
  *   <origin>
  *   <tree size>
  *   <root hash, base64>
+ *   <timestamp of the old key's checkpoint of that tree>
  *   <old verifier key>
  *   <new verifier key>
  *
  * signed by the old key and by the new key (two signature lines of the
  * same name, told apart by their key IDs). The tree named is the newest
  * checkpoint the old key signed: the old key's term ends there and the new
- * key's begins. The old key's signature is what lets a verifier who
+ * key's begins. Its timestamp binds the statement to that one signed
+ * checkpoint (audit verify finds it, signed by the old key, at that size),
+ * so that whoever replaces a hand-over must also replace the checkpoint
+ * it names. The old key's signature is what lets a verifier who
  * trusts only the old key accept the new one; the new key's is what stops
  * anyone from handing the log over to a key they do not hold, and lets a
  * verifier who has only the new key accept the old checkpoints. Its first
@@ -25,6 +29,7 @@
  * keeps verifying with its own key, and only with it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -32,6 +37,7 @@
 #include "audit/audit_internal.h"
 
 #define HANDOVER_MAGIC "kruispunt-key-handover/v1"
+#define HANDOVER_LINES 7
 
 static const char sql_newest[] =
 	"SELECT key_id, new_vkey FROM audit_key_handover "
@@ -71,17 +77,19 @@ static size_t handover_text(const char *origin, const struct audit_handover *h,
 					    sodium_base64_VARIANT_ORIGINAL)];
 	sodium_bin2base64(root, sizeof(root), h->root, SHA256_LEN,
 			  sodium_base64_VARIANT_ORIGINAL);
-	int n = snprintf(out, AUDIT_HANDOVER_MAX, HANDOVER_MAGIC "\n%s\n%llu\n%s\n%s\n%s\n",
-			 origin, (unsigned long long)h->tree_size, root,
+	int n = snprintf(out, AUDIT_HANDOVER_MAX,
+			 HANDOVER_MAGIC "\n%s\n%llu\n%s\n%s\n%s\n%s\n", origin,
+			 (unsigned long long)h->tree_size, root, h->timestamp,
 			 h->old_vkey, h->new_vkey);
 	return n > 0 && n < AUDIT_HANDOVER_MAX ? (size_t)n : 0;
 }
 
 /* The lines of a statement's text, each copied into its own buffer. */
-static int text_lines(const char *text, size_t len, char lines[6][AUDIT_VKEY_MAX])
+static int text_lines(const char *text, size_t len,
+		      char lines[HANDOVER_LINES][AUDIT_VKEY_MAX])
 {
 	size_t at = 0;
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < HANDOVER_LINES; i++) {
 		const char *nl = memchr(text + at, '\n', len - at);
 		size_t n = nl ? (size_t)(nl - (text + at)) : 0;
 		if (!nl || n >= AUDIT_VKEY_MAX)
@@ -98,9 +106,10 @@ static int text_lines(const char *text, size_t len, char lines[6][AUDIT_VKEY_MAX
 static int handover_parse(const char *text, size_t len,
 			  struct audit_handover *h, char *origin)
 {
-	char l[6][AUDIT_VKEY_MAX];
+	char l[HANDOVER_LINES][AUDIT_VKEY_MAX];
 	if (text_lines(text, len, l) != 0 || strcmp(l[0], HANDOVER_MAGIC) != 0 ||
-	    !str_copy(origin, AUDIT_ORIGIN_MAX + 1, l[1]))
+	    !str_copy(origin, AUDIT_ORIGIN_MAX + 1, l[1]) || l[4][0] == '\0' ||
+	    !str_copy(h->timestamp, sizeof(h->timestamp), l[4]))
 		return -1;
 	/* The checkpoint's own parser for size and root: the same rules. */
 	char cp[3 * AUDIT_VKEY_MAX], name[AUDIT_ORIGIN_MAX + 1];
@@ -109,8 +118,8 @@ static int handover_parse(const char *text, size_t len,
 	    audit_checkpoint_parse(cp, (size_t)n, name, &h->tree_size,
 				   h->root) != 0)
 		return -1;
-	str_copy(h->old_vkey, sizeof(h->old_vkey), l[4]);
-	str_copy(h->new_vkey, sizeof(h->new_vkey), l[5]);
+	str_copy(h->old_vkey, sizeof(h->old_vkey), l[5]);
+	str_copy(h->new_vkey, sizeof(h->new_vkey), l[6]);
 	return 0;
 }
 
@@ -171,11 +180,19 @@ static int rotate_change(struct store_conn *w, void *ctx,
 			       "the log has had %d signing keys", AUDIT_KEYS_MAX);
 	struct audit_checkpoint cp;
 	memset(&cp, 0, sizeof(cp));
-	if (store_one(store_prepare(w, sql_latest_cp), read_cp, &cp, e) < 0)
+	int got = store_one(store_prepare(w, sql_latest_cp), read_cp, &cp, e);
+	if (got < 0)
 		return -1;
+	/* The statement names the old key's own newest checkpoint; verify
+	 * finds it there, signed by that key, at that size. */
+	if (got > 0 || cp.timestamp[0] == '\0' || cp.key_id != last)
+		return err_set(e, ERR_CONFLICT, "audit_unavailable",
+			       "the log's newest checkpoint is not signed by "
+			       "its current key: try again once it is");
 	h->key_id = last + 1;
 	h->tree_size = cp.tree_size;
 	memcpy(h->root, cp.root, SHA256_LEN);
+	str_copy(h->timestamp, sizeof(h->timestamp), cp.timestamp);
 	uint8_t pk[ED25519_PK_LEN];
 	crypto_sign_ed25519_sk_to_pk(pk, r->new_sk);
 	audit_note_vkey(audit_origin(r->a), pk, h->new_vkey);
@@ -199,6 +216,20 @@ static int rotate_change(struct store_conn *w, void *ctx,
 	return store_run(st, NULL, e);
 }
 
+/* After a commit that failed: did the hand-over land all the same (its
+ * COMMIT answered, but the answer was lost)? 1 when the chain's newest key
+ * is h's new key, 0 when it provably is not, -1 when it cannot be read. */
+static int handover_landed(struct audit *a, const struct audit_handover *h)
+{
+	uint64_t id = 0;
+	char newest[AUDIT_VKEY_MAX];
+	struct store_conn *r = store_reader(audit_store(a));
+	int have = r ? keys_newest(r, &id, newest) : -1;
+	if (have < 0)
+		return -1;
+	return have == 1 && h->new_vkey[0] && strcmp(newest, h->new_vkey) == 0;
+}
+
 int audit_key_rotate(struct audit *a, const struct audit_actor *by,
 		     const uint8_t new_sk[ED25519_SK_LEN],
 		     struct audit_handover *out, struct error *e)
@@ -215,11 +246,15 @@ int audit_key_rotate(struct audit *a, const struct audit_actor *by,
 	struct rotation r = {.a = a, .new_sk = new_sk, .h = out};
 	struct audit_event ev = audit_event_by(by, "audit_key_rotate");
 	ev.data_type = "audit_log";
-	if (audit_commit(a, &ev, 1, rotate_change, &r, e) != 0)
-		return -1;
+	if (audit_commit(a, &ev, 1, rotate_change, &r, e) != 0) {
+		int landed = handover_landed(a, out);
+		if (landed <= 0)
+			return landed == 0 ? -1 : AUDIT_ROTATE_UNKNOWN;
+	}
 	writer_key_set(a, new_sk, out->key_id);
-	/* The rotation's own event, under the new key at once. */
-	return audit_checkpoint_now(a, e);
+	/* The rotation's own event, under the new key at once; a failure
+	 * here leaves the hand-over recorded all the same. */
+	return audit_checkpoint_now(a, e) == 0 ? 0 : AUDIT_ROTATE_PENDING;
 }
 
 bool audit_key_current(struct audit *a)
@@ -297,6 +332,7 @@ static int link_row(struct key_chain *ch, size_t i,
 	memcpy(ch->pk[i + 1], new_pk, ED25519_PK_LEN);
 	ch->size[i + 1] = h->tree_size;
 	memcpy(ch->root[i + 1], h->root, SHA256_LEN);
+	str_copy(ch->ts[i + 1], RFC3339_LEN, h->timestamp);
 	ch->n = i + 2;
 	return 0;
 }
@@ -327,4 +363,53 @@ int keys_chain_load(struct store_conn *c, const uint8_t anchor[ED25519_PK_LEN],
 			 "log's %zu signing keys: the chain of hand-overs does "
 			 "not start from it", ch->n);
 	return 1;
+}
+
+/* ------------------------------------------------------------ listing */
+
+static const char sql_list[] =
+	"SELECT key_id, tree_size, old_vkey, new_vkey FROM audit_key_handover "
+	"ORDER BY key_id";
+
+int audit_keys_list(struct store *s, struct audit_key_info *out, size_t max)
+{
+	struct store_conn *c = store_reader(s);
+	if (!c)
+		return -1;
+	struct store_stmt *st = store_prepare(c, sql_list);
+	size_t n = 0;
+	enum store_rc step;
+	while ((step = store_step(st)) == STORE_ROW && n + 1 < max) {
+		const char *ov = store_col_text(st, 2), *nv = store_col_text(st, 3);
+		if (n == 0) {
+			out[0].key_id = 0;
+			out[0].from_size = 0;
+			str_copy(out[0].vkey, AUDIT_VKEY_MAX, ov ? ov : "");
+			n = 1;
+		}
+		out[n].key_id = (uint64_t)store_col_int(st, 0);
+		out[n].from_size = (uint64_t)store_col_int(st, 1);
+		str_copy(out[n].vkey, AUDIT_VKEY_MAX, nv ? nv : "");
+		n++;
+	}
+	store_done(st);
+	return step == STORE_ROW || step == STORE_DONE ? (int)n : -1;
+}
+
+int audit_key_public(struct audit *a, uint64_t key_id,
+		     uint8_t pk[ED25519_PK_LEN])
+{
+	struct audit_key_info *keys = xcalloc(AUDIT_KEYS_MAX, sizeof(*keys));
+	int n = audit_keys_list(audit_store(a), keys, AUDIT_KEYS_MAX);
+	char name[AUDIT_ORIGIN_MAX + 1];
+	int rc = -1;
+	if (n == 0 && key_id == 0) {
+		audit_public_key(a, pk);
+		rc = 0;
+	} else if (n > 0 && key_id < (uint64_t)n) {
+		rc = audit_vkey_parse(keys[key_id].vkey, AUDIT_SIG_ED25519, name,
+				      pk);
+	}
+	free(keys);
+	return rc;
 }

@@ -131,15 +131,17 @@ size_t audit_checkpoint_note(struct audit *a, char *out, uint64_t *size)
 	struct audit_checkpoint cp;
 	/* A node whose key a rotation retired must not sign the log's newer
 	 * trees with it: clients that still trust the old key would take
-	 * its word past the end of its term. */
-	if (!audit_key_current(a) ||
-	    audit_checkpoint_latest(audit_store(a), &cp) != 0)
+	 * its word past the end of its term. The checkpoint is read first:
+	 * a hand-over committed after that read names this tree or a later
+	 * one, so the tree is within the term of any key still newest now. */
+	if (audit_checkpoint_latest(audit_store(a), &cp) != 0)
 		return 0;
 	char body[AUDIT_NOTE_MAX];
 	size_t n = checkpoint_body(audit_origin(a), &cp, body, sizeof(body));
 	if (size)
 		*size = cp.tree_size;
-	n = n ? audit_sign_note(a, body, n, out, AUDIT_NOTE_MAX) : 0;
+	n = n ? writer_sign_current(a, cp.key_id, body, n, out, AUDIT_NOTE_MAX)
+	      : 0;
 	return n ? cosignatures_append(audit_store(a), cp.tree_size, out, n,
 				       AUDIT_NOTE_MAX)
 		 : 0;

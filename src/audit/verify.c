@@ -79,21 +79,23 @@ static void check_node(void *ctx, int level, uint64_t index,
 	store_done(st);
 }
 
-/* A hand-over names the tree where one key's term ends: it must be a tree
- * this log has, or it hands over a log that is not this one. */
-static int check_handovers(struct verifier *v, const struct merkle_frontier *f)
+/* A hand-over names the checkpoint where one key's term ends: the log
+ * must have it, signed by that key, with the hand-over's root and time,
+ * or the hand-over belongs to another log (or to a rewritten one). cp is
+ * a checkpoint whose signature and root are checked already. */
+static int check_handover(struct verifier *v, const struct audit_checkpoint *cp)
 {
 	const struct key_chain *k = v->keys;
-	while (v->next_handover < k->n && k->size[v->next_handover] == f->size) {
-		uint8_t root[SHA256_LEN];
-		frontier_root(f, root);
-		if (memcmp(root, k->root[v->next_handover], SHA256_LEN) != 0)
-			return fail(v, 0, false, "key hand-over %zu names a tree "
-				    "of %llu events that is not this log's",
-				    v->next_handover,
-				    (unsigned long long)f->size);
-		v->next_handover++;
-	}
+	size_t i = v->next_handover;
+	if (i >= k->n || k->size[i] > cp->tree_size)
+		return 0;
+	if (k->size[i] < cp->tree_size || cp->key_id != i - 1 ||
+	    memcmp(cp->root, k->root[i], SHA256_LEN) != 0 ||
+	    strcmp(cp->timestamp, k->ts[i]) != 0)
+		return fail(v, 0, false, "key hand-over %zu names a checkpoint "
+			    "of %llu events by key %zu that this log does not "
+			    "have", i, (unsigned long long)k->size[i], i - 1);
+	v->next_handover++;
 	return 0;
 }
 
@@ -123,8 +125,6 @@ static int check_signer(struct verifier *v, const struct audit_checkpoint *cp,
 static int check_checkpoints(struct verifier *v, const struct merkle_frontier *f)
 {
 	struct audit_checkpoint cp;
-	if (check_handovers(v, f) != 0)
-		return 1;
 	while (v->cp_ready) {
 		if (checkpoint_read_row(v->cps, &cp) != 0)
 			return fail(v, 0, false, "%s", "a checkpoint row is malformed");
@@ -145,6 +145,8 @@ static int check_checkpoints(struct verifier *v, const struct merkle_frontier *f
 				    "was altered", what);
 		if (strcmp(cp.timestamp, v->last_cp_time) < 0)
 			return fail(v, 0, false, "checkpoint %s is older than its predecessor", what);
+		if (check_handover(v, &cp) != 0)
+			return 1;
 		v->rep->checkpoints++;
 		v->last_cp_size = cp.tree_size;
 		str_copy(v->last_cp_time, sizeof(v->last_cp_time), cp.timestamp);
@@ -234,6 +236,17 @@ static void purge_before(struct store_conn *c, char out[RFC3339_LEN])
 	time_format_rfc3339(audit_purge_before_ms(days) / 1000, out);
 }
 
+/* The chain's keys and their terms, for the auditor to see where the
+ * chain ends. */
+static void report_keys(const struct key_chain *k,
+			struct audit_verify_report *rep)
+{
+	for (size_t i = 0; i < k->n; i++) {
+		memcpy(rep->key_pk[i], k->pk[i], ED25519_PK_LEN);
+		rep->key_from[i] = i ? k->size[i] : 0;
+	}
+}
+
 int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 		 struct audit_verify_report *rep)
 {
@@ -247,6 +260,7 @@ int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 				    sizeof(rep->problem));
 	rep->keys = v.keys->n;
 	if (chain != 0) {
+		report_keys(v.keys, rep);
 		free(v.keys);
 		return chain;
 	}
@@ -268,9 +282,12 @@ int audit_verify(struct store *s, const uint8_t pk[ED25519_PK_LEN],
 		     "a checkpoint covers events that no longer exist "
 		     "(deleted at the end of the log)");
 	if (!v.failed && v.next_handover < v.keys->n)
-		fail(&v, 0, false, "key hand-over %zu names a tree of %llu "
-		     "events, larger than the log", v.next_handover,
-		     (unsigned long long)v.keys->size[v.next_handover]);
+		fail(&v, 0, false, "key hand-over %zu names a checkpoint of "
+		     "%llu events by key %zu that this log does not have",
+		     v.next_handover,
+		     (unsigned long long)v.keys->size[v.next_handover],
+		     v.next_handover - 1);
+	report_keys(v.keys, rep);
 	free(v.keys);
 	store_done(v.cps);
 	rep->unsigned_tail = f.size - v.last_cp_size;

@@ -81,6 +81,7 @@ struct audit {
 	uint8_t sk[ED25519_SK_LEN];
 	uint64_t key_id;     /* its number in the chain of hand-overs */
 	bool key_superseded; /* said once in the log, until it is current */
+	uint64_t key_loaded_ns; /* key_load last tried (monotonic), 0 never */
 
 	pthread_mutex_t mu;
 	pthread_cond_t work;    /* the writer waits for appends */
@@ -976,6 +977,12 @@ static bool reload_key(struct audit *a, const char *newest)
 {
 	uint8_t sk[ED25519_SK_LEN], pk[ED25519_PK_LEN];
 	char vkey[AUDIT_VKEY_MAX];
+	/* A superseded node is asked on every /readyz and note: read its
+	 * key file at most once a second. */
+	uint64_t now = time_mono_ns();
+	if (a->key_loaded_ns && now - a->key_loaded_ns < 1000000000ull)
+		return false;
+	a->key_loaded_ns = now;
 	bool ok = a->opt.key_load &&
 		  a->opt.key_load(a->opt.key_load_ctx, sk) == 0;
 	if (ok) {
@@ -1017,6 +1024,23 @@ int64_t writer_key_follow(struct audit *a, struct store_conn *c)
 			  "keys/audit-signing.key holds the new key",
 			  (unsigned long long)id, newest);
 	return current ? (int64_t)(have == 1 ? id : 0) : -1;
+}
+
+size_t writer_sign_current(struct audit *a, uint64_t min_key_id,
+			   const char *text, size_t len, char *out, size_t cap)
+{
+	struct store_conn *r = store_reader(a->store);
+	if (!r || writer_key_follow(a, r) < 0)
+		return 0;
+	/* The key may have changed since, only to a newer one (a rotation
+	 * here, a reload): still the newest, or newer than the tree's. */
+	pthread_mutex_lock(&a->key_mu);
+	size_t n = a->key_superseded || a->key_id < min_key_id
+			   ? 0
+			   : audit_note_sign(text, len, a->opt.origin, a->sk,
+					     out, cap);
+	pthread_mutex_unlock(&a->key_mu);
+	return n;
 }
 
 /* Between batches: notice a rotation made elsewhere, and take its key. */

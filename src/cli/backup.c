@@ -205,7 +205,7 @@ static int pg_target(const struct opts *o, struct backup_pg_target *t,
  * newest checkpoint. */
 static int verify_restored(const char *data)
 {
-	int rc = cli_audit_verify("restore", data, NULL);
+	int rc = cli_audit_verify("restore", data, NULL, NULL);
 	if (rc == 0)
 		print_checkpoint(data);
 	else

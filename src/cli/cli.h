@@ -36,6 +36,13 @@ int cli_write_config(const struct cli_config *cfg, const char *path,
  * alone. Returns 0, or -1 with e set. */
 int cli_write_new(const char *path, const void *data, size_t n,
 		  struct error *e);
+/* Write a new file with mode 0600, fsynced. Returns 0; 1 with e when path
+ * exists already (left alone); -1 with e otherwise. */
+int cli_write_excl(const char *path, const void *data, size_t n,
+		   struct error *e);
+/* fsync the directory dir, so that what was created or renamed in it
+ * lasts a crash. Returns 0, or -1 (errno). */
+int cli_fsync_dir(const char *dir);
 
 /* store.password_file's first line (resolved against the data directory)
  * into out, n bytes at most with its NUL; the caller wipes it. Returns 0,
@@ -190,8 +197,13 @@ int cmd_restore(int argc, char **argv);
 
 /* `kruispunt audit verify` of data's log, its lines printed, errors named
  * "kruispunt CMD: ...": with the public key at key_file, or the data
- * directory's when NULL. Returns the exit code: 0 intact, 1 not, 3 when
- * the log cannot be read. */
-int cli_audit_verify(const char *cmd, const char *data, const char *key_file);
+ * directory's when NULL; when newest is not NULL (a verifier key or a
+ * public key file), the chain must end at that key. Returns the exit
+ * code: 0 intact, 1 not, 3 when the log cannot be read. */
+int cli_audit_verify(const char *cmd, const char *data, const char *key_file,
+		     const char *newest);
+/* `kruispunt audit key rotate --data DIR` (audit_rotate.c). Returns the
+ * exit status. */
+int cli_audit_rotate(const char *data);
 
 #endif

@@ -46,12 +46,29 @@ int cli_mkdir_p(const char *path, struct error *e)
 int cli_write_new(const char *path, const void *data, size_t n,
 		  struct error *e)
 {
+	int rc = cli_write_excl(path, data, n, e);
+	return rc == 1 ? 0 : rc;
+}
+
+int cli_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int cli_write_excl(const char *path, const void *data, size_t n,
+		   struct error *e)
+{
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return errno == EEXIST ? 0
-				       : err_set(e, ERR_INTERNAL, "init_failed",
-						 "cannot create %s: %s", path,
-						 strerror(errno));
+	if (fd < 0) {
+		bool exists = errno == EEXIST;
+		err_set(e, ERR_INTERNAL, "init_failed", "cannot create %s: %s",
+			path, strerror(errno));
+		return exists ? 1 : -1;
+	}
 	ssize_t w = write(fd, data, n);
 	int rc = w == (ssize_t)n && fsync(fd) == 0 ? 0 : -1;
 	close(fd);

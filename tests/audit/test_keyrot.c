@@ -158,10 +158,11 @@ static void put_handover(uint64_t id, uint64_t size, const char *ov,
 	assert_int_equal(store_write_end(ts.s, store_run(st, NULL, &e), &e), 0);
 }
 
-/* A hand-over statement for (size, root) from old_pk to pk, signed by
- * the secret keys s1 and s2, into note. */
+/* A hand-over statement for the checkpoint (size, root, time) from old_pk
+ * to pk, signed by the secret keys s1 and s2, into note. */
 static void statement(uint64_t size, const uint8_t root[SHA256_LEN],
-		      const uint8_t pk[ED25519_PK_LEN], const uint8_t *s1,
+		      const char *time, const uint8_t pk[ED25519_PK_LEN],
+		      const uint8_t *s1,
 		      const uint8_t *s2, char ov[AUDIT_VKEY_MAX],
 		      char nv[AUDIT_VKEY_MAX], char *note)
 {
@@ -172,8 +173,8 @@ static void statement(uint64_t size, const uint8_t root[SHA256_LEN],
 	sodium_bin2base64(b64, sizeof(b64), root, SHA256_LEN,
 			  sodium_base64_VARIANT_ORIGINAL);
 	int len = snprintf(text, sizeof(text),
-			   "kruispunt-key-handover/v1\n%s\n%llu\n%s\n%s\n%s\n",
-			   origin, (unsigned long long)size, b64, ov, nv);
+			   "kruispunt-key-handover/v1\n%s\n%llu\n%s\n%s\n%s\n%s\n",
+			   origin, (unsigned long long)size, b64, time, ov, nv);
 	size_t a = audit_note_sign(text, (size_t)len, origin, s1, n1, sizeof(n1));
 	size_t b = audit_note_sign(text, (size_t)len, origin, s2, n2, sizeof(n2));
 	assert_true(a > 0 && b > 0);
@@ -188,7 +189,7 @@ static void a_forged_handover_is_refused(void **state)
 	char ov[AUDIT_VKEY_MAX], nv[AUDIT_VKEY_MAX], note[4096];
 	/* Someone with the database but not the old key: both signatures by
 	 * the key they would like to hand the log to. */
-	statement(5, cp.root, new_pk, new_sk, new_sk, ov, nv, note);
+	statement(5, cp.root, cp.timestamp, new_pk, new_sk, new_sk, ov, nv, note);
 	put_handover(1, 5, ov, nv, note);
 	assert_int_equal(verify(old_pk, "is forged"), 1);
 }
@@ -203,9 +204,19 @@ static void a_foreign_handover_is_refused(void **state)
 	uint8_t root[SHA256_LEN];
 	memcpy(root, cp.root, SHA256_LEN);
 	root[0] ^= 1;
-	statement(5, root, new_pk, ts.sk, new_sk, ov, nv, note);
+	statement(5, root, cp.timestamp, new_pk, ts.sk, new_sk, ov, nv, note);
 	put_handover(1, 5, ov, nv, note);
-	assert_int_equal(verify(old_pk, "not this log's"), 1);
+	assert_int_equal(verify(old_pk, "that this log does not have"), 1);
+	/* ...or a checkpoint of this log's size and root, but not the one
+	 * the old key signed (another time). */
+	assert_int_equal(ts_exec(ts.s, ts_pg() ? "DROP TRIGGER audit_key_handover_kept ON audit_key_handover"
+					       : "DROP TRIGGER audit_key_handover_kept"),
+			 STORE_DONE);
+	assert_int_equal(ts_exec(ts.s, "DELETE FROM audit_key_handover"), STORE_DONE);
+	statement(5, cp.root, "2001-01-01T00:00:00Z", new_pk, ts.sk, new_sk, ov,
+		  nv, note);
+	put_handover(1, 5, ov, nv, note);
+	assert_int_equal(verify(old_pk, "that this log does not have"), 1);
 }
 
 static void a_checkpoint_of_an_unknown_key_is_refused(void **state)
@@ -260,6 +271,135 @@ static void the_longest_origin_rotates(void **state)
 	assert_int_equal(verify(old_pk, NULL), 0);
 }
 
+/* Re-sign the checkpoint of tree_size with sk under another time, as a
+ * thief of a retired key with the database would. */
+static void resign_checkpoint(uint64_t tree_size, const uint8_t *sk,
+			      int64_t at_ms)
+{
+	static const char sql[] = "UPDATE audit_checkpoint SET timestamp = ?1, "
+				  "signature = ?2 WHERE tree_size = ?3";
+	struct audit_checkpoint cp = checkpoint_at(tree_size);
+	time_format_rfc3339(at_ms / 1000, cp.timestamp);
+	char text[AUDIT_CHECKPOINT_TEXT_MAX];
+	size_t n = audit_checkpoint_text(&cp, text);
+	crypto_sign_detached(cp.signature, NULL, (const uint8_t *)text, n, sk);
+	assert_int_equal(ts_exec(ts.s, ts_pg() ? "DROP TRIGGER audit_checkpoint_immutable ON audit_checkpoint"
+					       : "DROP TRIGGER audit_checkpoint_immutable"),
+			 STORE_DONE);
+	struct error e;
+	struct store_conn *w = store_write_begin(ts.s, &e);
+	assert_non_null(w);
+	struct store_stmt *st = store_prepare(w, sql);
+	store_bind_text(st, 1, cp.timestamp);
+	store_bind_blob(st, 2, cp.signature, sizeof(cp.signature));
+	store_bind_int(st, 3, (int64_t)tree_size);
+	assert_int_equal(store_write_end(ts.s, store_run(st, NULL, &e), &e), 0);
+	assert_true(checkpoint_verify(&cp, old_pk));
+}
+
+/* The hand-over names the old key's checkpoint by its time too: the
+ * checkpoint replaced, by the old key itself, no longer carries it. */
+static void a_handover_binds_its_checkpoint(void **state)
+{
+	(void)state;
+	int64_t t0 = time_now_ms();
+	clock_set_ms(t0);
+	append(4);
+	clock_set_ms(t0 + 60000);
+	struct audit_handover h;
+	rotate(&h);
+	append(3);
+	struct audit_checkpoint cp = checkpoint_at(h.tree_size);
+	assert_string_equal(h.timestamp, cp.timestamp);
+	assert_non_null(strstr(h.note, cp.timestamp));
+	assert_int_equal(verify(new_pk, NULL), 0);
+	/* Still in order between its neighbours: only the hand-over tells. */
+	resign_checkpoint(h.tree_size, ts.sk, t0 + 30000);
+	assert_int_equal(verify(old_pk, "that this log does not have"), 1);
+	assert_int_equal(verify(new_pk, "that this log does not have"), 1);
+}
+
+/* The log's first hand-over may name its empty tree. */
+static void an_empty_log_rotates(void **state)
+{
+	(void)state;
+	struct audit_handover h;
+	rotate(&h);
+	assert_int_equal(h.tree_size, 0);
+	append(2);
+	assert_int_equal(verify(old_pk, NULL), 0);
+	assert_int_equal(verify(new_pk, NULL), 0);
+}
+
+/* The hand-over is recorded but the new key's first checkpoint fails:
+ * the rotation says so, distinctly, and the new key is the log's. */
+static void a_recorded_rotation_whose_checkpoint_fails(void **state)
+{
+	(void)state;
+	append(2);
+	assert_int_equal(ts_exec(ts.s, ts_pg() ?
+		"CREATE TRIGGER no_new_key BEFORE INSERT ON audit_checkpoint "
+		"FOR EACH ROW WHEN (NEW.key_id = 1) "
+		"EXECUTE FUNCTION kp_refuse('no checkpoint')" :
+		"CREATE TRIGGER no_new_key BEFORE INSERT ON audit_checkpoint "
+		"WHEN NEW.key_id = 1 BEGIN SELECT RAISE(ABORT, 'no'); END"),
+		STORE_DONE);
+	struct audit_handover h;
+	struct error e;
+	assert_int_equal(audit_key_rotate(ts.log, &ts_operator, new_sk, &h, &e),
+			 AUDIT_ROTATE_PENDING);
+	assert_int_equal(h.key_id, 1);
+	uint8_t pk[ED25519_PK_LEN];
+	audit_public_key(ts.log, pk);
+	assert_memory_equal(pk, new_pk, sizeof(pk));
+	struct audit_key_info keys[4];
+	assert_int_equal(audit_keys_list(ts.s, keys, 4), 2);
+	assert_string_equal(keys[1].vkey, h.new_vkey);
+	assert_int_equal(keys[1].from_size, 2);
+	assert_int_equal(ts_exec(ts.s, ts_pg() ? "DROP TRIGGER no_new_key ON audit_checkpoint"
+					       : "DROP TRIGGER no_new_key"),
+			 STORE_DONE);
+	append(1);
+	assert_int_equal(verify(new_pk, NULL), 0);
+}
+
+static int loads;
+static int load_old_key(const void *ctx, uint8_t sk[ED25519_SK_LEN])
+{
+	(void)ctx;
+	loads++;
+	memcpy(sk, ts.sk, ED25519_SK_LEN);
+	return 0;
+}
+
+/* A superseded node reads its key file at most once a second, however
+ * often it is asked whether it is ready; it tells the key that signed a
+ * checkpoint, not its own. */
+static void a_superseded_node_reloads_its_key_sparingly(void **state)
+{
+	(void)state;
+	append(1);
+	struct audit_options o;
+	memset(&o, 0, sizeof(o));
+	o.key_load = load_old_key;
+	struct audit *b;
+	struct error e;
+	assert_int_equal(audit_open(ts.s, ts.sk, &o, &b, &e), 0);
+	struct audit_handover h;
+	rotate(&h);
+	loads = 0;
+	for (int i = 0; i < 50; i++)
+		assert_false(audit_key_current(b));
+	assert_true(loads <= 1);
+	uint8_t pk[ED25519_PK_LEN];
+	assert_int_equal(audit_key_public(b, 1, pk), 0);
+	assert_memory_equal(pk, new_pk, sizeof(pk));
+	assert_int_equal(audit_key_public(b, 0, pk), 0);
+	assert_memory_equal(pk, old_pk, sizeof(pk));
+	assert_int_equal(audit_key_public(b, 2, pk), -1);
+	audit_close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +416,16 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			a_retired_key_past_its_term_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_handover_binds_its_checkpoint,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(an_empty_log_rotates, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			a_recorded_rotation_whose_checkpoint_fails, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			a_superseded_node_reloads_its_key_sparingly, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(the_longest_origin_rotates,
 						setup, teardown),
 	};
