@@ -51,7 +51,7 @@ WP=$(free_port)
   >"$WORK/witness.out" 2>"$WORK/witness.err" &
 PIDS+=("$!")
 WURL=https://localhost:$WP
-for _ in $(seq 50); do grep -q listening "$WORK/witness.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 300); do grep -q listening "$WORK/witness.out" 2>/dev/null && break; sleep 0.1; done
 
 # --- the daemon with the witness
 serve_with_witness() {
@@ -63,9 +63,10 @@ serve_with_witness() {
   PUB=https://localhost:$P
 }
 
-# wait_cosigned SIZE: until /log/checkpoint of SIZE carries a cosignature.
+# wait_cosigned SIZE: until /log/checkpoint of SIZE carries a cosignature
+# (up to a minute: the daemon and the witness under ASan on a busy machine).
 wait_cosigned() {
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     if curl -s --cacert "$CA" "$PUB/log/checkpoint" > "$WORK/cp.note" 2>/dev/null &&
        [ "$(sed -n 2p "$WORK/cp.note")" = "$1" ] && grep -q "^— witness.test/w1 " "$WORK/cp.note"; then
       return 0
