@@ -129,17 +129,27 @@ int cli_write_config(const struct cli_config *cfg, const char *path,
 	return 0;
 }
 
-/* An operator's kruispunt.ini is theirs: written once, never replaced. */
-static int write_config(const struct cli_config *cfg, struct error *e)
+/* An installation's kruispunt.ini is its operator's: written by the first
+ * init, never replaced by a later one. The first init may find one the
+ * operator started (a PostgreSQL installation names its database before
+ * init): it is written out whole, with the operator's values in it and
+ * the data directory named, or `kruispunt serve --config` would look for
+ * the default data directory. */
+static int write_config(const struct cli_config *cfg, bool first,
+			struct error *e)
 {
 	char path[LIMIT_PATH];
 	if (config_path(cfg->base.data_dir, "kruispunt.ini", path, sizeof(path)) != 0)
 		return err_set(e, ERR_INVALID, "bad_path", "path too long");
-	if (access(path, F_OK) == 0)
+	bool found = access(path, F_OK) == 0;
+	if (found && !first)
 		return 0;
 	return cli_write_config(cfg, path,
-				"; kruispunt configuration, written by "
-				"`kruispunt init`.\n",
+				found ? "; kruispunt configuration, written by "
+					"`kruispunt init` with the values of the "
+					"kruispunt.ini it found.\n"
+				      : "; kruispunt configuration, written by "
+					"`kruispunt init`.\n",
 				e);
 }
 
@@ -267,12 +277,17 @@ int cli_open_data(const char *data, struct cli_config *cfg, struct store **s,
 int cli_init_dir(const struct cli_config *cfg, struct error *e)
 {
 	struct store *s;
+	char master[LIMIT_PATH];
+	if (config_path(cfg->base.data_dir, "keys/master.key", master,
+			sizeof(master)) != 0)
+		return err_set(e, ERR_INVALID, "bad_path", "path too long");
+	bool first = access(master, F_OK) != 0;
 	if (cli_mkdir_p(cfg->base.data_dir, e) != 0 || make_keys(cfg, e) != 0)
 		return -1;
 	if (cli_open_store_mode(cfg, STORE_MIGRATE_APPLY, &s, e) != 0)
 		return -1;
 	store_close(s);
-	return write_config(cfg, e);
+	return write_config(cfg, first, e);
 }
 
 int cli_init_dir_at(const char *data, struct cli_config *cfg, struct error *e)

@@ -41,6 +41,23 @@ expect "init's kruispunt.ini has no duplicate section" "" "$dups"
 expect "and every section of kruispunt config" \
   "$("$KP" config | grep '^\[' | tr '\n' ' ')" "$(grep '^\[' "$WORK/fresh/kruispunt.ini" | tr '\n' ' ')"
 
+# --- an operator's kruispunt.ini started before init (as on PostgreSQL,
+# where it names the database): the first init writes it out whole, the
+# operator's values kept and the data directory named, so that `serve
+# --config` finds the installation; a later init leaves it alone
+mkdir -m 700 "$WORK/operator"
+printf '[store]\nbusy_timeout_ms = 7000\n' >"$WORK/operator/kruispunt.ini"
+run_kp opinit init --data operator
+expect "init with the operator's kruispunt.ini succeeds" 0 "$RC"
+expect "it names the data directory" "data_dir = $WORK/operator" \
+  "$(grep '^data_dir = ' "$WORK/operator/kruispunt.ini")"
+expect "and keeps the operator's value" "busy_timeout_ms = 7000" \
+  "$(grep '^busy_timeout_ms = ' "$WORK/operator/kruispunt.ini")"
+echo '; the operator was here' >>"$WORK/operator/kruispunt.ini"
+run_kp opinit2 init --data operator
+expect "a second init leaves the file alone" "; the operator was here" \
+  "$(tail -1 "$WORK/operator/kruispunt.ini")"
+
 # --- the README's configuration table lists every key kruispunt config prints
 missing=$("$KP" config | python3 -c '
 import re, sys
