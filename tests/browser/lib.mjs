@@ -87,9 +87,13 @@ export class Demo {
   async codeSent(dirKey, address, since) {
     const dir = this.file(this.m[dirKey]);
     for (let i = 0; i < 100; i++) {
-      const files = fs.readdirSync(dir).map((f) => path.join(dir, f))
-        .filter((f) => fs.statSync(f).mtimeMs >= since - 1000)
-        .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+      // Whole messages only: a sink writes NAME.tmp and renames it, so a
+      // .tmp may be half a message, or gone by the time it is read.
+      const mtime = (f) => fs.statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+      const files = fs.readdirSync(dir).filter((f) => !f.endsWith('.tmp'))
+        .map((f) => path.join(dir, f))
+        .filter((f) => mtime(f) >= since - 1000)
+        .sort((a, b) => mtime(b) - mtime(a));
       for (const f of files) {
         const text = fs.readFileSync(f, 'utf8');
         const m = text.includes(address) && text.match(/\b(?:is|est|lautet) (\d{6,8})\b/);

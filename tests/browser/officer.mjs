@@ -164,7 +164,8 @@ async function actions(page) {
 async function activationLink(address) {
   const dir = demo.file(demo.m.mail_dir);
   for (let i = 0; i < 300; i++) { // 30 s: the outbox delivers from its own worker, slower on a busy machine
-    for (const f of fs.readdirSync(dir).map((x) => path.join(dir, x))) {
+    // whole messages only: the sink writes NAME.tmp, then renames it
+    for (const f of fs.readdirSync(dir).filter((x) => !x.endsWith('.tmp')).map((x) => path.join(dir, x))) {
       const text = fs.readFileSync(f, 'utf8');
       const m = text.includes(address) && text.match(/https:\/\/\S+\/#\/activate\?token=[0-9a-f]{64}/);
       if (m) return m[0];

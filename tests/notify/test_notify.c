@@ -3,6 +3,7 @@
  * to a real SMTP process (examples/smtp_sink) over libcurl. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <dirent.h>
 #include <signal.h>
@@ -50,13 +51,21 @@ static int free_port(void)
 	return port;
 }
 
+/* A message the sink stored whole: it writes NNNNNN.eml.tmp and renames
+ * it, so a name that merely contains ".eml" may be half a message. */
+static bool is_eml(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 4 && strcmp(name + n - 4, ".eml") == 0;
+}
+
 static int files_in(const char *d)
 {
 	DIR *dd = opendir(d);
 	int n = 0;
 	struct dirent *e;
 	while (dd && (e = readdir(dd)))
-		n += strstr(e->d_name, ".eml") != NULL;
+		n += is_eml(e->d_name);
 	if (dd)
 		closedir(dd);
 	return n;
@@ -68,7 +77,7 @@ static char *first_mail(void)
 	DIR *dd = opendir(mail);
 	struct dirent *d = NULL;
 	char path[512], *text = calloc(1, 8192);
-	while (dd && (d = readdir(dd)) && !strstr(d->d_name, ".eml"))
+	while (dd && (d = readdir(dd)) && !is_eml(d->d_name))
 		;
 	if (d) {
 		snprintf(path, sizeof(path), "%s/%s", mail, d->d_name);
